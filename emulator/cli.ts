@@ -1,0 +1,91 @@
+/**
+ * `kluis-host --app <dir> [--port 7071] [--storage <connection string>]`: hosts any Functions v4 Node app.
+ * Without --storage it uses the app's AzureWebJobsStorage; for development storage it starts the pinned
+ * Azurite (persistent under <app>/.kluis/azurite) when nothing listens on the default ports.
+ */
+import net from 'node:net';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { readLocalSettings } from './app-loader';
+import { startAzurite, RunningAzurite } from './azurite';
+import { parseConnectionString, resolveDevelopmentStorage } from './connection-string';
+import { EmbeddedHost } from './host';
+import { createLogger, LogLevel } from './logger';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number 0–65535');
+  return n;
+}
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port: p } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(p) }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export interface StorageChoice {
+  connectionString: string;
+  azurite?: RunningAzurite;
+}
+
+/** The storage the host uses, starting Azurite when the app asks for development storage that is not running. */
+export async function chooseStorage(appDir: string, explicit: string | undefined): Promise<StorageChoice> {
+  const configured = explicit ?? process.env.AzureWebJobsStorage ?? (await readLocalSettings(appDir)).AzureWebJobsStorage ?? 'UseDevelopmentStorage=true';
+  const isDevelopment = /UseDevelopmentStorage=true/i.test(configured);
+  const connectionString = resolveDevelopmentStorage(configured);
+  if (!isDevelopment) return { connectionString };
+  const blobEndpoint = parseConnectionString(connectionString).BlobEndpoint;
+  if (blobEndpoint && (await reachable(blobEndpoint))) return { connectionString };
+  const azurite = await startAzurite({ location: path.join(appDir, '.kluis', 'azurite') });
+  return { connectionString: azurite.connectionString, azurite };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('kluis-host')
+    .description('Embedded Azure Functions + Durable host: runs an unchanged Functions v4 Node app offline.')
+    .option('--app <dir>', 'the Functions app folder (with host.json and package.json)', process.cwd())
+    .option('--port <port>', 'HTTP port (0 = any free port)', port, 7071)
+    .option('--storage <connectionString>', 'AzureWebJobsStorage connection string (default: the app setting, or Azurite)')
+    .option('--hub-name <name>', 'Durable task hub name (default: host.json extensions.durableTask.hubName)')
+    .option('--secrets <file>', 'function keys file (default: <app>/.kluis/secrets.json, created at first start)')
+    .option('--log-format <format>', 'json or pretty', 'pretty')
+    .option('--log-level <level>', 'trace, debug, information, warning, error', 'information')
+    .parse(argv);
+  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel }>();
+  const appDir = path.resolve(opts.app);
+  const logger = createLogger({ format: opts.logFormat, minLevel: opts.logLevel });
+  const storage = await chooseStorage(appDir, opts.storage);
+  if (storage.azurite) logger.log('information', `Started Azurite for development storage (blob port ${storage.azurite.blobPort})`);
+  const host = new EmbeddedHost({ appDir, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('information', `Received ${signal}, stopping`);
+    await host.stop().catch(() => undefined);
+    await storage.azurite?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  try {
+    await host.start();
+  } catch (err) {
+    await storage.azurite?.stop();
+    throw err;
+  }
+  for (const fn of host.describeFunctions()) {
+    logger.log('information', `  ${fn.name}: ${fn.url ? `[${fn.methods}] ${fn.url}` : fn.trigger}`);
+  }
+}
