@@ -105,6 +105,8 @@ export async function loadApp(appDir: string, coreApi: FunctionsCore): Promise<L
   const entryPoints = await resolveEntryPoints(absDir);
   for (const file of entryPoints) {
     try {
+      // The worker loads CommonJS entry points with require; so do we.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(file);
     } catch (err) {
       throw new AppLoadError(`Worker failed to load function entry point "${file}": ${(err as Error).stack ?? err}`);

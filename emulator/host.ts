@@ -116,6 +116,7 @@ export class EmbeddedHost {
     this.logger.log('information', `Host started: ${this.app.functions.length} function(s) at ${this.server.origin}`, {
       origin: this.server.origin,
       functions: this.describeFunctions(),
+      always: true,
     });
   }
 

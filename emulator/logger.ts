@@ -6,6 +6,8 @@ export interface LogFields {
   functionName?: string;
   instanceId?: string;
   category?: string;
+  /** Logged whatever the minimum level (e.g. the host's ready line). */
+  always?: boolean;
   [key: string]: unknown;
 }
 
@@ -32,7 +34,7 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
   const format = options.format ?? 'json';
   return {
     log(level, message, fields) {
-      if (levelRank[level] < minRank) return;
+      if (levelRank[level] < minRank && !fields?.always) return;
       const record = { time: new Date().toISOString(), level, message, ...base, ...fields };
       if (format === 'json') {
         write(JSON.stringify(record));

@@ -116,7 +116,7 @@ export class DurableEngine {
       throw new DurableApiError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Known orchestrators: ${[...this.orchestrators.values()].map((f) => f.metadata.name).join(', ') || 'none'}.`);
     }
     const id = instanceId ?? randomUUID().replace(/-/g, '');
-    if (!/^[^/\\#?\u0000-\u001f\u007f-\u009f]{1,256}$/.test(id)) {
+    if (!validInstanceId(id)) {
       throw new DurableApiError(400, `Instance id '${id}' is invalid: 1–256 characters, none of / \\ # ? or control characters.`);
     }
     const existing = await this.entry(id);
@@ -472,7 +472,7 @@ export class DurableEngine {
       triggerMetadata: { instanceId: { string: JSON.stringify(instanceId) } },
       logFields: { instanceId },
     });
-    if (this.stopped) return;
+    // Results of activities that finish while the host stops are still recorded, so they do not run again.
     if (outcome.ok) {
       const value = fromTypedData(outcome.response.returnValue);
       await this.deliver(instanceId, event(EventType.TaskCompleted, now(), { ...common, Result: JSON.stringify(value ?? null) }));
@@ -511,6 +511,12 @@ export class DurableEngine {
       );
     }
   }
+}
+
+/** 1–256 characters, none of / \\ # ? or control characters (the Durable Task rules for instance ids). */
+export function validInstanceId(id: string): boolean {
+  if (id.length < 1 || id.length > 256) return false;
+  return [...id].every((ch) => !'/\\#?'.includes(ch) && !(ch.charCodeAt(0) < 0x20 || (ch.charCodeAt(0) >= 0x7f && ch.charCodeAt(0) <= 0x9f)));
 }
 
 /** Failure details as the replay engine reads them; activities wrapped by durable-functions may already carry them as JSON. */

@@ -235,10 +235,13 @@ export function decideEpisode(
   };
 
   if (outcome.kind === 'failed') {
+    // durable-functions carries the real error in the state it attaches to the thrown error.
+    const message = outcome.state?.error ?? outcome.message;
+    if (outcome.state?.customStatus !== undefined) state.customStatus = JSON.stringify(outcome.state.customStatus);
     const details = outcome.state?.failureDetails;
-    return fail(outcome.message, {
+    return fail(message, {
       ErrorType: details?.errorType ?? 'Error',
-      ErrorMessage: details?.errorMessage ?? outcome.message,
+      ErrorMessage: details?.errorMessage ?? message,
       StackTrace: details?.stackTrace ?? outcome.stack,
     });
   }

@@ -9,8 +9,9 @@ import { odata, TableClient, TableEntity, TableTransaction } from '@azure/data-t
 import { HistoryEvent, RuntimeStatus } from './history';
 import { OrchestrationState } from './episode';
 
+// Azure Tables: a string property holds 64 KiB (UTF-16, so 32K characters); an entity holds 1 MiB.
 const chunkChars = 30000;
-const maxChunks = 30;
+const maxChunks = 15;
 const maxBatch = 100;
 
 type Entity = TableEntity<Record<string, unknown>>;
@@ -282,8 +283,11 @@ export class TableDurableStore {
 
   private async submit(actions: TableTransaction['actions']): Promise<string> {
     const response = await this.guard(() => this.table.submitTransaction(actions));
-    const instanceResult = response.subResponses.find((r) => r.rowKey === 'I');
-    return (instanceResult?.etag ?? '') as string;
+    // Sub-responses of updates carry no row key: find the instance row's result by position.
+    const index = actions.findIndex((action) => (action[1] as { rowKey?: string }).rowKey === 'I');
+    const etag = response.subResponses[index]?.etag;
+    if (!etag) throw new Error('The table transaction returned no ETag for the instance row.');
+    return etag;
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,124 @@
+/**
+ * Application settings, validated once. Values are never echoed in errors: they may hold keys.
+ */
+import { z } from 'zod';
+import { errors } from '../domain/errors';
+import { isValidContainerName } from '../domain/vault-layout';
+
+export interface KluisConfig {
+  /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
+  webJobsStorage: string;
+  /** Where source disks live. */
+  sourceStorage: string;
+  /** Where replicas and manifests are written. */
+  vaultStorage: string;
+  vaultContainer: string;
+}
+
+export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
+
+/** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
+const DEV_ACCOUNT_NAME = 'devstoreaccount1';
+const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+const DEV_HOST = '127.0.0.1';
+
+export const DEVELOPMENT_STORAGE_CONNECTION_STRING =
+  'DefaultEndpointsProtocol=http;' +
+  `AccountName=${DEV_ACCOUNT_NAME};` +
+  `AccountKey=${DEV_ACCOUNT_KEY};` +
+  `BlobEndpoint=http://${DEV_HOST}:10000/${DEV_ACCOUNT_NAME};` +
+  `QueueEndpoint=http://${DEV_HOST}:10001/${DEV_ACCOUNT_NAME};` +
+  `TableEndpoint=http://${DEV_HOST}:10002/${DEV_ACCOUNT_NAME};`;
+
+const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const settingsSchema = z.object({
+  AzureWebJobsStorage: z.string({ error: 'it is required' }).min(1, { error: 'it is required' }),
+  KLUIS_SOURCE_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_VAULT_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_VAULT_CONTAINER: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .refine(isValidContainerName, {
+        error: 'it must be 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
+      })
+      .default(DEFAULT_VAULT_CONTAINER),
+  ),
+});
+
+/** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): KluisConfig {
+  const parsed = settingsSchema.safeParse({
+    AzureWebJobsStorage: env.AzureWebJobsStorage,
+    KLUIS_SOURCE_STORAGE: env.KLUIS_SOURCE_STORAGE,
+    KLUIS_VAULT_STORAGE: env.KLUIS_VAULT_STORAGE,
+    KLUIS_VAULT_CONTAINER: env.KLUIS_VAULT_CONTAINER,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw errors.invalidConfiguration(String(issue.path[0] ?? 'settings'), issue.message);
+  }
+  const settings = parsed.data;
+  const webJobsStorage = resolveConnectionString('AzureWebJobsStorage', settings.AzureWebJobsStorage);
+  return {
+    webJobsStorage,
+    sourceStorage:
+      settings.KLUIS_SOURCE_STORAGE === undefined
+        ? webJobsStorage
+        : resolveConnectionString('KLUIS_SOURCE_STORAGE', settings.KLUIS_SOURCE_STORAGE),
+    vaultStorage:
+      settings.KLUIS_VAULT_STORAGE === undefined
+        ? webJobsStorage
+        : resolveConnectionString('KLUIS_VAULT_STORAGE', settings.KLUIS_VAULT_STORAGE),
+    vaultContainer: settings.KLUIS_VAULT_CONTAINER,
+  };
+}
+
+let cached: KluisConfig | undefined;
+
+/** The process's configuration, loaded from process.env on first use. */
+export function getConfig(): KluisConfig {
+  cached ??= loadConfig(process.env);
+  return cached;
+}
+
+/**
+ * Checks the shape of a storage connection string and expands `UseDevelopmentStorage=true` to
+ * Azurite on its default ports (127.0.0.1:10000/10001/10002, account devstoreaccount1).
+ */
+export function resolveConnectionString(setting: string, value: string): string {
+  const parts = parseSegments(setting, value);
+  const developmentStorage = parts.get('usedevelopmentstorage');
+  if (developmentStorage !== undefined) {
+    if (developmentStorage.toLowerCase() !== 'true') {
+      throw errors.invalidConfiguration(setting, 'UseDevelopmentStorage must be true when present');
+    }
+    if (parts.has('developmentstorageproxyuri')) {
+      throw errors.invalidConfiguration(setting, 'DevelopmentStorageProxyUri is not supported');
+    }
+    return DEVELOPMENT_STORAGE_CONNECTION_STRING;
+  }
+  const hasAccount = parts.has('accountname') && (parts.has('accountkey') || parts.has('sharedaccesssignature'));
+  const hasEndpoint = parts.has('blobendpoint') && (parts.has('sharedaccesssignature') || parts.has('accountkey'));
+  if (!hasAccount && !hasEndpoint) {
+    throw errors.invalidConfiguration(
+      setting,
+      'it must be UseDevelopmentStorage=true or a storage connection string with AccountName and AccountKey (or SharedAccessSignature), or BlobEndpoint with SharedAccessSignature',
+    );
+  }
+  return value.trim();
+}
+
+/** Lower-cased keys; a value may contain '=' (keys, SAS), so only the first '=' separates. */
+function parseSegments(setting: string, value: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  value.split(';').forEach((raw, index) => {
+    const segment = raw.trim();
+    if (segment === '') return;
+    const eq = segment.indexOf('=');
+    if (eq <= 0) throw errors.invalidConfiguration(setting, `segment ${index + 1} is not Key=Value`);
+    parts.set(segment.slice(0, eq).trim().toLowerCase(), segment.slice(eq + 1).trim());
+  });
+  return parts;
+}

@@ -1,0 +1,73 @@
+import { DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig } from '../../lib/config';
+
+const ACCOUNT = 'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net';
+const OTHER = 'BlobEndpoint=https://vault.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc%3D';
+
+function failure(env: Record<string, string | undefined>): { code: string; target: string; message: string } {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return err as { code: string; target: string; message: string };
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('maps UseDevelopmentStorage=true to Azurite on its default ports', () => {
+    const config = loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    expect(config.webJobsStorage).toBe(DEVELOPMENT_STORAGE_CONNECTION_STRING);
+    expect(config.webJobsStorage).toContain('AccountName=devstoreaccount1');
+    expect(config.webJobsStorage).toContain('BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1');
+    expect(config.webJobsStorage).toContain('QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1');
+    expect(config.webJobsStorage).toContain('TableEndpoint=http://127.0.0.1:10002/devstoreaccount1');
+  });
+
+  it('defaults source and vault storage to AzureWebJobsStorage and the container to kluis-vault', () => {
+    expect(loadConfig({ AzureWebJobsStorage: ACCOUNT })).toEqual({
+      webJobsStorage: ACCOUNT,
+      sourceStorage: ACCOUNT,
+      vaultStorage: ACCOUNT,
+      vaultContainer: 'kluis-vault',
+    });
+  });
+
+  it('treats empty optional settings as unset', () => {
+    const config = loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_VAULT_STORAGE: '', KLUIS_VAULT_CONTAINER: ' ' });
+    expect(config.vaultStorage).toBe(ACCOUNT);
+    expect(config.vaultContainer).toBe('kluis-vault');
+  });
+
+  it('takes each setting when given', () => {
+    const config = loadConfig({
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      KLUIS_SOURCE_STORAGE: ACCOUNT,
+      KLUIS_VAULT_STORAGE: OTHER,
+      KLUIS_VAULT_CONTAINER: 'my-vault',
+    });
+    expect(config).toEqual({
+      webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
+      sourceStorage: ACCOUNT,
+      vaultStorage: OTHER,
+      vaultContainer: 'my-vault',
+    });
+  });
+
+  it.each([
+    ['a missing AzureWebJobsStorage', {}, 'AzureWebJobsStorage'],
+    ['an empty AzureWebJobsStorage', { AzureWebJobsStorage: '' }, 'AzureWebJobsStorage'],
+    ['a malformed source storage', { AzureWebJobsStorage: ACCOUNT, KLUIS_SOURCE_STORAGE: 'not a connection string' }, 'KLUIS_SOURCE_STORAGE'],
+    ['a vault storage without credentials', { AzureWebJobsStorage: ACCOUNT, KLUIS_VAULT_STORAGE: 'AccountName=x' }, 'KLUIS_VAULT_STORAGE'],
+    ['UseDevelopmentStorage=false', { AzureWebJobsStorage: 'UseDevelopmentStorage=false' }, 'AzureWebJobsStorage'],
+    ['an invalid container name', { AzureWebJobsStorage: ACCOUNT, KLUIS_VAULT_CONTAINER: 'Kluis_Vault' }, 'KLUIS_VAULT_CONTAINER'],
+  ])('names the setting for %s', (_name, env, setting) => {
+    const err = failure(env);
+    expect(err.code).toBe('KluisInvalidConfiguration');
+    expect(err.target).toBe(setting);
+    expect(err.message).toContain(setting);
+  });
+
+  it('never echoes a setting value, which may hold a key', () => {
+    const err = failure({ AzureWebJobsStorage: 'AccountName=x;AccountKeyTypo=supersecretvalue' });
+    expect(err.message).not.toContain('supersecretvalue');
+  });
+});
