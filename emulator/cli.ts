@@ -9,8 +9,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readLocalSettings } from './app-loader';
 import { startAzurite, RunningAzurite } from './azurite';
 import { parseConnectionString, resolveDevelopmentStorage } from './connection-string';
+import { FakeClock } from './clock';
 import { EmbeddedHost } from './host';
 import { createLogger, LogLevel } from './logger';
+
+/** Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js). */
+export const pageRangeDiffExtension = path.resolve(__dirname, '..', '..', 'emulator', 'azurite-page-diff.js');
 
 function port(value: string): number {
   const n = Number(value);
@@ -46,7 +50,7 @@ export async function chooseStorage(appDir: string, explicit: string | undefined
   if (!isDevelopment) return { connectionString };
   const blobEndpoint = parseConnectionString(connectionString).BlobEndpoint;
   if (blobEndpoint && (await reachable(blobEndpoint))) return { connectionString };
-  const azurite = await startAzurite({ location: path.join(appDir, '.kluis', 'azurite') });
+  const azurite = await startAzurite({ location: path.join(appDir, '.kluis', 'azurite'), extensions: [pageRangeDiffExtension] });
   return { connectionString: azurite.connectionString, azurite };
 }
 
@@ -59,15 +63,21 @@ export async function main(argv: string[]): Promise<void> {
     .option('--storage <connectionString>', 'AzureWebJobsStorage connection string (default: the app setting, or Azurite)')
     .option('--hub-name <name>', 'Durable task hub name (default: host.json extensions.durableTask.hubName)')
     .option('--secrets <file>', 'function keys file (default: <app>/.kluis/secrets.json, created at first start)')
+    .option('--fake-clock <time>', 'run on a fake clock starting at this ISO time; advance it with POST /admin/clock/advance')
     .option('--log-format <format>', 'json or pretty', 'pretty')
     .option('--log-level <level>', 'trace, debug, information, warning, error', 'information')
     .parse(argv);
-  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel }>();
+  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel }>();
   const appDir = path.resolve(opts.app);
   const logger = createLogger({ format: opts.logFormat, minLevel: opts.logLevel });
   const storage = await chooseStorage(appDir, opts.storage);
   if (storage.azurite) logger.log('information', `Started Azurite for development storage (blob port ${storage.azurite.blobPort})`);
-  const host = new EmbeddedHost({ appDir, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger });
+  let clock: FakeClock | undefined;
+  if (opts.fakeClock !== undefined) {
+    if (Number.isNaN(Date.parse(opts.fakeClock))) throw new InvalidArgumentError(`--fake-clock needs an ISO time, got "${opts.fakeClock}"`);
+    clock = new FakeClock(new Date(opts.fakeClock));
+  }
+  const host = new EmbeddedHost({ appDir, clock, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -82,6 +82,14 @@ export class FakeClock implements Clock {
     if (Number.isNaN(atMs)) throw new Error('FakeClock.setTimer: invalid date');
     const timer: FakeTimer = { id: this.nextId++, atMs, fn };
     this.timers.push(timer);
+    // Like a real clock, a timer that is already due fires promptly; during an advance the advance fires it.
+    if (atMs <= this.nowMs && !this.advancing) {
+      setImmediate(() => {
+        if (this.advancing || !this.timers.includes(timer)) return;
+        this.timers = this.timers.filter((t) => t !== timer);
+        timer.fn();
+      });
+    }
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
     };

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { loadApp, LoadedApp, readLocalSettings, triggerBinding } from './app-loader';
-import { Clock, SystemClock } from './clock';
+import { Clock, FakeClock, SystemClock } from './clock';
 import { resolveDevelopmentStorage } from './connection-string';
 import { DurableEngine } from './durable/engine';
 import { durableSystemKey, durableWebhookPath, DurableHttpApi } from './durable/http-api';
@@ -187,6 +187,7 @@ export class EmbeddedHost {
       return this.admin(request, () => ({ state: 'Running', version: this.core.module.hostVersion, embedded: 'kluis-host' }));
     }
     if (pathname === '/admin/functions') return this.admin(request, () => this.describeFunctions());
+    if (pathname.startsWith('/admin/clock')) return this.clockApi(request);
     if (pathname.toLowerCase().startsWith(durableWebhookPath)) {
       if (!this.durableApi) return { status: 404, body: 'This app has no Durable functions.' };
       return (await this.durableApi.handle(request)) ?? { status: 404 };
@@ -204,6 +205,23 @@ export class EmbeddedHost {
     const auth = authorize('admin', '', presentedKey(request.headers, request.url.searchParams), this.secrets);
     if (!auth.ok) return { status: 401 };
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body()) };
+  }
+
+  /** With a fake clock (kluis-host --fake-clock): GET /admin/clock, POST /admin/clock/advance {ms} | {to}. */
+  private async clockApi(request: HostRequest): Promise<HostResponse> {
+    const auth = authorize('admin', '', presentedKey(request.headers, request.url.searchParams), this.secrets);
+    if (!auth.ok) return { status: 401 };
+    const clock = this.clock;
+    if (!(clock instanceof FakeClock)) return { status: 404, body: 'The host runs on the system clock; start it with --fake-clock to control time.' };
+    if (request.url.pathname === '/admin/clock/advance' && request.method === 'POST') {
+      const body = JSON.parse(request.body.toString('utf8') || '{}') as { ms?: number; to?: string };
+      if (typeof body.ms === 'number' && body.ms >= 0) await clock.advance(body.ms);
+      else if (typeof body.to === 'string' && !Number.isNaN(Date.parse(body.to))) await clock.advanceTo(new Date(body.to));
+      else return { status: 400, body: 'Body must be {"ms": <non-negative number>} or {"to": "<ISO time>"}' };
+    } else if (request.url.pathname !== '/admin/clock') {
+      return { status: 404 };
+    }
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: clock.now().toISOString(), pendingTimers: clock.pendingTimers() }) };
   }
 
   private extraInputs(fn: RegisteredFunction): Record<string, RpcTypedData> {

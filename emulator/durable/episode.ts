@@ -137,7 +137,9 @@ export function selectBatch(state: OrchestrationState, inbox: HistoryEvent[], ma
   const batch: HistoryEvent[] = [];
   const dropped: HistoryEvent[] = [];
   const started = state.history.some((e) => e.EventType === EventType.ExecutionStarted);
-  for (const message of inbox) {
+  const isStart = (e: HistoryEvent) => e.EventType === EventType.ExecutionStarted;
+  const ordered = started ? inbox : [...inbox.filter(isStart), ...inbox.filter((e) => !isStart(e))];
+  for (const message of ordered) {
     if (batch.length >= maxEvents) break;
     if (message.EventType === EventType.ExecutionStarted) {
       if (started) dropped.push(message);

@@ -63,6 +63,8 @@ export interface HostProcessOptions {
   /** Default 0: any free port. */
   port?: number;
   startupTimeoutInMs?: number;
+  /** More kluis-host options, e.g. ['--fake-clock', '2026-01-01T00:00:00Z']. */
+  extraArgs?: string[];
 }
 
 export interface HostLogRecord {
@@ -152,6 +154,7 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
     '--log-level', 'information',
   ];
   if (options.hubName !== undefined) args.push('--hub-name', options.hubName);
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
