@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { azuriteConnectionString, azuriteEndpoint } from './connection-string';
+import { readLines } from './read-lines';
 
 export interface AzuriteOptions {
   /** Persistent data folder; default `.kluis/azurite` under process.cwd(). Ignored when `inMemory`. */
@@ -242,21 +243,6 @@ function watchChild(child: ChildProcess, silent: boolean): WatchedChild {
   };
 }
 
-function readLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? '';
-    lines.forEach(onLine);
-  });
-  stream.on('end', () => {
-    if (pending !== '') onLine(pending);
-    pending = '';
-  });
-}
 
 async function waitUntilReady(child: WatchedChild, timeoutInMs: number): Promise<Record<Service, number>> {
   const deadline = Date.now() + timeoutInMs;

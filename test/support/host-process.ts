@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { readLines } from '../../emulator/read-lines';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** KLUIS_HOST_BIN runs the suite against another build of the host (e.g. a packed or patched copy). */
@@ -115,20 +116,6 @@ function assertHostBuilt(): void {
   }
 }
 
-function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? '';
-    lines.forEach(onLine);
-  });
-  stream.on('end', () => {
-    if (pending !== '') onLine(pending);
-    pending = '';
-  });
-}
 
 function parseLogLine(line: string): HostLogRecord | undefined {
   if (!line.startsWith('{')) return undefined;
