@@ -15,7 +15,7 @@ export interface InvocationInput {
 }
 
 export type InvocationOutcome =
-  | { ok: true; invocationId: string; response: RpcInvocationResponse }
+  | { ok: true; invocationId: string; response: RpcInvocationResponse; result: unknown }
   | { ok: false; invocationId: string; error: unknown };
 
 export class Invoker {
@@ -65,7 +65,7 @@ export class Invoker {
       if (post.error) throw post.error;
       const response = await invocationModel.getResponse(context, post.result);
       log.log('debug', `Executed '${functionName}' (Succeeded, Duration=${elapsedMs(started)}ms)`);
-      return { ok: true, invocationId, response };
+      return { ok: true, invocationId, response, result: post.result };
     } catch (error) {
       log.log('error', `Executed '${functionName}' (Failed, Duration=${elapsedMs(started)}ms): ${describeError(error)}`);
       return { ok: false, invocationId, error };

@@ -349,7 +349,12 @@ export class DurableEngine {
       triggerMetadata: { instanceId: { string: JSON.stringify(state.instanceId) } },
       logFields: { instanceId: state.instanceId },
     });
-    if (outcome.ok) return { kind: 'state', state: fromTypedData(outcome.response.returnValue) as WireOrchestratorState };
+    // The in-process result keeps object identity, which tells re-yielded tasks from new ones (see flattenActions).
+    if (outcome.ok) {
+      const raw = outcome.result as WireOrchestratorState | undefined;
+      const state = raw && Array.isArray(raw.actions) ? raw : (fromTypedData(outcome.response.returnValue) as WireOrchestratorState);
+      return { kind: 'state', state };
+    }
     const error = outcome.error as Error;
     const [message, stateJson] = String(error?.message ?? error).split('\n\n$OutOfProcData$:');
     let failedState: WireOrchestratorState | undefined;

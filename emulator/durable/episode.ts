@@ -167,9 +167,16 @@ export function selectBatch(state: OrchestrationState, inbox: HistoryEvent[], ma
   return { batch, dropped };
 }
 
+/**
+ * The leaf actions in yield order. A task yielded again inside a new Task.any/Task.all re-emits its action
+ * object; within one replay that is the same object, so repeats are dropped by identity.
+ */
 export function flattenActions(actions: WireAction[][] | undefined): WireAction[] {
   const flat: WireAction[] = [];
+  const seen = new Set<WireAction>();
   const visit = (action: WireAction) => {
+    if (seen.has(action)) return;
+    seen.add(action);
     if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
       (action.compoundActions ?? []).forEach(visit);
     } else {

@@ -27,4 +27,14 @@ describe('Durable concurrency limits from host.json', () => {
     expect(peak.activities).toBe(2);
     expect(peak.orchestrators).toBe(1);
   });
+
+  it('supports a sliding window that re-yields running tasks in Task.any: every activity runs once', async () => {
+    const started = await http<ManagementUrls>(`${host.origin}/api/window`, { method: 'POST', body: { n: 12, width: 3 } });
+    const result = await waitForTerminal<number>(started.body, 30_000);
+    expect(result.runtimeStatus).toBe('Completed');
+    expect(result.output).toBe(66);
+    const runs = (await http<Record<string, number>>(`${host.origin}/api/runs`)).body;
+    expect(Object.keys(runs)).toHaveLength(12);
+    expect(Object.values(runs).every((count) => count === 1)).toBe(true);
+  });
 });

@@ -39,6 +39,15 @@ describe('flattenActions', () => {
     ]);
     expect(flat.map((a) => a.functionName)).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('drops an action object that is yielded again inside a new Task.any (same object, same replay)', () => {
+    const [a, b, c] = [activity('a'), activity('b'), activity('c')];
+    const flat = flattenActions([
+      [{ actionType: ActionType.WhenAny, compoundActions: [a, b] }],
+      [{ actionType: ActionType.WhenAny, compoundActions: [b, c] }],
+    ]);
+    expect(flat).toEqual([a, b, c]);
+  });
 });
 
 describe('decideEpisode', () => {
@@ -157,8 +166,8 @@ describe('selectBatch', () => {
   });
 
   it('puts at most one retry-relevant event in a batch, and only first', () => {
-    const retry: WireAction = { actionType: ActionType.CallActivityWithRetry, functionName: 'f', retryOptions: { firstRetryIntervalInMilliseconds: 10, maxNumberOfAttempts: 3 } };
-    const first = firstEpisode([retry, retry, activity('plain')]);
+    const retry = (): WireAction => ({ actionType: ActionType.CallActivityWithRetry, functionName: 'f', retryOptions: { firstRetryIntervalInMilliseconds: 10, maxNumberOfAttempts: 3 } });
+    const first = firstEpisode([retry(), retry(), activity('plain')]);
     const plain = event(EventType.TaskCompleted, at(1), { TaskScheduledId: 2, Result: '1' });
     const fail0 = event(EventType.TaskFailed, at(1), { TaskScheduledId: 0, Reason: 'x', Details: '' });
     const fail1 = event(EventType.TaskFailed, at(1), { TaskScheduledId: 1, Reason: 'x', Details: '' });
