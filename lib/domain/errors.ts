@@ -80,6 +80,56 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'Check the backup job id; ids are returned by POST /api/backups.',
   },
+  KluisInvalidBlockSums: {
+    status: 500,
+    recommendation: 'A checksums blob of a recovery point is damaged or of an unknown format. Take a new full backup; report the job if it recurs.',
+  },
+  KluisInvalidManifest: {
+    status: 500,
+    recommendation: 'A recovery point manifest is damaged or of an unknown schema. Use another recovery point and report the job.',
+  },
+  KluisTransferPlanInvalid: {
+    status: 500,
+    recommendation: 'The transfer plan for a disk segment is inconsistent (internal error). Retry the backup; report the job if it fails again.',
+  },
+  KluisStagingCopyFailed: {
+    status: 500,
+    recommendation: 'Copying the disk snapshot to its staging blob failed. Retry the backup; check the source storage account health if it fails again.',
+  },
+  KluisCatalogConflict: {
+    status: 409,
+    recommendation: 'The catalog entry was changed by another operation. Read it again and retry.',
+  },
+  // Restore and delete of recovery points (restore-disks.ts, delete-recovery-point.ts)
+  UserErrorInstantRpNotFound: {
+    status: 404,
+    recommendation:
+      'The instant-restore snapshot of this recovery point no longer exists. Restore from the vault tier, or pick a recovery point whose snapshot tier is still available.',
+  },
+  KluisRecoveryPointNotFound: {
+    status: 404,
+    recommendation: 'Check the item and recovery point ids; list the recovery points of the item to see which exist.',
+  },
+  KluisRecoveryPointDataNotFound: {
+    status: 404,
+    recommendation:
+      'The stored data of this recovery point is missing (its snapshot and vault copies are gone). Restore from another recovery point.',
+  },
+  KluisRestoreVerificationFailed: {
+    status: 500,
+    recommendation:
+      'The data read for the restore did not match the checksums recorded at backup, so the partial restore was deleted. Restore from the other tier of this point (snapshot or vault) or from another recovery point, and report the job: the stored copy may be damaged.',
+  },
+  KluisRestoreTargetExists: {
+    status: 409,
+    recommendation:
+      'Restore never overwrites blobs. Choose another target container or blob prefix, or delete the existing blobs first.',
+  },
+  KluisVaultTierDeletionBlocked: {
+    status: 409,
+    recommendation:
+      "The vault tier of a recovery point cannot be deleted while its snapshot tier exists. Delete the snapshot tier first, or let retention expire the point.",
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -208,6 +258,65 @@ export const errors = {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {
       target: setting,
     });
+  },
+  invalidBlockSums(reason: string): KluisError {
+    return new KluisError('KluisInvalidBlockSums', `The block checksums are invalid: ${reason}.`, { target: 'checksums' });
+  },
+  invalidManifest(reason: string): KluisError {
+    return new KluisError('KluisInvalidManifest', `The recovery point manifest is invalid: ${reason}.`, { target: 'manifest' });
+  },
+  transferPlanInvalid(reason: string): KluisError {
+    return new KluisError('KluisTransferPlanInvalid', `The transfer plan is invalid: ${reason}.`);
+  },
+  stagingCopyFailed(reason: string, cause?: unknown): KluisError {
+    return new KluisError('KluisStagingCopyFailed', `Copying the snapshot to the staging blob failed: ${reason}.`, { cause });
+  },
+  catalogConflict(what: string): KluisError {
+    return new KluisError('KluisCatalogConflict', `${what} was changed by another operation.`, { target: 'etag' });
+  },
+  instantRpNotFound(itemId: string, recoveryPointId: string, reason: string): KluisError {
+    return new KluisError(
+      'UserErrorInstantRpNotFound',
+      `The snapshot tier of recovery point '${truncate(recoveryPointId)}' of item '${truncate(itemId)}' is not available: ${reason}.`,
+      { target: 'recoveryPointId' },
+    );
+  },
+  recoveryPointNotFound(itemId: string, recoveryPointId: string): KluisError {
+    return new KluisError(
+      'KluisRecoveryPointNotFound',
+      `Recovery point '${truncate(recoveryPointId)}' of item '${truncate(itemId)}' does not exist.`,
+      { target: 'recoveryPointId' },
+    );
+  },
+  recoveryPointDataNotFound(itemId: string, recoveryPointId: string, reason: string): KluisError {
+    return new KluisError(
+      'KluisRecoveryPointDataNotFound',
+      `The data of recovery point '${truncate(recoveryPointId)}' of item '${truncate(itemId)}' is not available: ${reason}.`,
+      { target: 'recoveryPointId' },
+    );
+  },
+  restoreVerificationFailed(lun: number, tier: string, detail: string): KluisError {
+    return new KluisError(
+      'KluisRestoreVerificationFailed',
+      `Restore of disk lun ${lun} from the ${tier} tier failed verification: ${detail}. The partial target was deleted.`,
+      { target: `disks[lun=${lun}]` },
+    );
+  },
+  restoreTargetExists(container: string, blobs: readonly string[]): KluisError {
+    const shown = blobs.slice(0, 5).map((b) => `'${truncate(b)}'`).join(', ');
+    const more = blobs.length > 5 ? ` and ${blobs.length - 5} more` : '';
+    return new KluisError(
+      'KluisRestoreTargetExists',
+      `The target container '${container}' already holds ${shown}${more}; nothing was written.`,
+      { target: 'target' },
+    );
+  },
+  vaultTierDeletionBlocked(itemId: string, recoveryPointId: string): KluisError {
+    return new KluisError(
+      'KluisVaultTierDeletionBlocked',
+      `The vault tier of recovery point '${truncate(recoveryPointId)}' of item '${truncate(itemId)}' cannot be deleted while its snapshot tier exists.`,
+      { target: 'recoveryPointId' },
+    );
   },
   backupInstanceNotFound(instanceId: string): KluisError {
     return new KluisError('KluisBackupInstanceNotFound', `No backup job with id '${truncate(instanceId)}' exists.`, {

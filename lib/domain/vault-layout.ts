@@ -3,7 +3,9 @@
  *
  * Vault account, container KLUIS_VAULT_CONTAINER:
  *   items/<itemId>/disks/<lun>/replica.vhd                         page blob, one per protected disk
+ *   items/<itemId>/recoveryPoints/<recoveryPointId>/disks/<lun>/checksums.bin   BlockSums (block-sums.ts)
  *   items/<itemId>/recoveryPoints/<recoveryPointId>/manifest.json  block blob, written last
+ *   items/<itemId>/jobs/<jobId>/disks/<lun>/checksums/<segment 6 digits>.part  staging, per segment
  * Source account, next to the disk (Azure Backup's staging convention):
  *   AzureBackup-<itemId>-<jobId>-<lun>
  */
@@ -27,6 +29,57 @@ export function replicaBlobName(itemId: string, lun: number): string {
 
 export function manifestBlobName(itemId: string, recoveryPointId: string): string {
   return checked(`${recoveryPointPrefix(itemId, recoveryPointId)}manifest.json`);
+}
+
+/** Binary per-block checksums (block-sums.ts) of one disk of a recovery point. */
+export function checksumsBlobName(itemId: string, recoveryPointId: string, lun: number): string {
+  return checked(`${recoveryPointPrefix(itemId, recoveryPointId)}disks/${checkedLun(lun)}/checksums.bin`);
+}
+
+/** Prefix of every recovery point's blobs of one item (the uncommitted-point sweeper lists it). */
+export function recoveryPointsPrefix(itemId: string): string {
+  return `${itemPrefix(itemId)}recoveryPoints/`;
+}
+
+/** The recovery point id of a blob under `recoveryPointsPrefix(itemId)`, or undefined. */
+export function recoveryPointIdOfBlobName(itemId: string, blobName: string): string | undefined {
+  const prefix = recoveryPointsPrefix(itemId);
+  if (!blobName.startsWith(prefix)) return undefined;
+  const id = blobName.slice(prefix.length).split('/')[0];
+  return isValidIdentifier(id) ? id : undefined;
+}
+
+/** Prefix of one backup job's scratch blobs in the vault (checksum parts); deleted after commit. */
+export function jobStagingPrefix(itemId: string, jobId: string): string {
+  return `${itemPrefix(itemId)}jobs/${checkedId('jobId', jobId)}/`;
+}
+
+/** Prefix of every job's scratch blobs of one item (for sweeping). */
+export function jobsStagingPrefix(itemId: string): string {
+  return `${itemPrefix(itemId)}jobs/`;
+}
+
+/** Prefix of the checksum parts of one disk in one job. */
+export function checksumPartsPrefix(itemId: string, jobId: string, lun: number): string {
+  return `${jobStagingPrefix(itemId, jobId)}disks/${checkedLun(lun)}/checksums/`;
+}
+
+/** The checksum part (BlockSums of one segment) written by the segment transfer. */
+export function checksumPartBlobName(itemId: string, jobId: string, lun: number, segmentIndex: number): string {
+  if (!Number.isInteger(segmentIndex) || segmentIndex < 0 || segmentIndex > 999_999) {
+    throw errors.invalidIdentifier('segmentIndex', String(segmentIndex));
+  }
+  return checked(`${checksumPartsPrefix(itemId, jobId, lun)}${String(segmentIndex).padStart(6, '0')}.part`);
+}
+
+/** Recovery point ids are numeric strings (Azure Backup's convention). */
+export function isValidRecoveryPointId(value: string): boolean {
+  return /^[0-9]{1,20}$/.test(value);
+}
+
+export function assertValidRecoveryPointId(value: string, field = 'recoveryPointId'): string {
+  if (!isValidRecoveryPointId(value)) throw errors.invalidIdentifier(field, value);
+  return value;
 }
 
 export function stagingBlobName(itemId: string, jobId: string, lun: number): string {

@@ -6,15 +6,11 @@
  * thing is already gone; lists are async iterables; a missing blob read throws KluisBlobNotFound.
  */
 import type { PageRange } from '../domain/backup-slice';
+import type { BlobRef } from '../domain/backup-job';
+export type { BlobRef };
 
 export type { PageRange };
 
-/** A blob, or one snapshot of it when `snapshot` is set. */
-export interface BlobRef {
-  container: string;
-  blob: string;
-  snapshot?: string;
-}
 
 export type BlobType = 'PageBlob' | 'BlockBlob' | 'AppendBlob';
 

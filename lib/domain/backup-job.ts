@@ -1,0 +1,69 @@
+/**
+ * The data a backup job passes between its steps (orchestration ⇄ activities): pure shapes, so that
+ * orchestrators, activities and services agree on them without importing each other.
+ */
+import type { ChangeDetection } from './recovery-point-manifest';
+import type { DiskSegment } from './transfer-plan';
+
+/** A blob, or one of its snapshots, in a storage account the caller already knows. */
+export interface BlobRef {
+  container: string;
+  blob: string;
+  snapshot?: string;
+}
+
+/** An instant-restore snapshot of one disk, taken in the source account. */
+export interface InstantSnapshot {
+  itemId: string;
+  recoveryPointId: string;
+  lun: number;
+  container: string;
+  blob: string;
+  snapshot: string;
+  /** ISO time (the clock handed to snapshotDisks). */
+  createdAt: string;
+  /** Page blob size of the disk when snapshotted. */
+  sizeBytes: number;
+}
+
+/** How this disk's changes are found (chosen by plan-disk-backup). */
+export type ChangeDetectionInput =
+  | { kind: 'full'; replicaIsNew: boolean }
+  | { kind: 'diff'; previousSnapshot: string; previousRecoveryPointId: string }
+  | { kind: 'checksum'; previousRecoveryPointId: string };
+
+export interface DiskBackupPlan {
+  lun: number;
+  sizeBytes: number;
+  blockSize: number;
+  /** What the manifest records. */
+  changeDetection: ChangeDetection;
+  /** What each segment transfer takes. */
+  detection: ChangeDetectionInput;
+  /** Why this path was chosen, for the job's log. */
+  reason: string;
+  segments: DiskSegment[];
+  replicaBlobName: string;
+}
+
+export interface StagedDisk {
+  staging: BlobRef;
+  method: 'server-copy' | 'streamed';
+  /** Bytes streamed (0 for a server-side copy). */
+  bytesCopied: number;
+}
+
+export interface SegmentTransferStats {
+  bytesRead: number;
+  bytesWritten: number;
+  bytesCleared: number;
+  /** Blocks uploaded or cleared because their content differs from the previous point. */
+  blocksChanged: number;
+}
+
+export interface TransferSegmentResult extends SegmentTransferStats {
+  segmentIndex: number;
+  checksumPartBlobName: string;
+  uploadCalls: number;
+  clearCalls: number;
+}

@@ -1,0 +1,183 @@
+/**
+ * Deletes a recovery point's tiers independently, without ever orphaning blobs: the catalog row
+ * is marked first, then the blobs go (manifest last), then the row moves on or goes. Every step
+ * is idempotent, so a re-run after a crash finishes the job, and deleting what is already gone
+ * succeeds.
+ *
+ * API:
+ *   deleteRecoveryPointSnapshotTier(deps, {itemId, recoveryPointId}): Promise<DeleteTierResult>
+ *   deleteRecoveryPointVaultData(deps, {itemId, recoveryPointId, force?}): Promise<DeleteTierResult>
+ *
+ * As in Azure Backup, the vault tier cannot be removed before the snapshot tier: deleting vault
+ * data while an instant snapshot of the point still exists is refused (KluisVaultTierDeletionBlocked)
+ * unless `force` (retention expiring the whole point), which deletes the snapshot tier first.
+ */
+import { errors, isKluisErrorLike } from '../domain/errors';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../domain/restore-plan';
+import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+import type { BlobRef, DiskStore } from '../stores/disk-store';
+import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
+import type { SourceDiskLocator } from '../stores/source-disk-locator';
+import type { EngineLogger } from './engine-deps';
+
+export interface DeleteRecoveryPointDeps {
+  /** The vault storage account (replica snapshots, checksums, manifests). */
+  vault: DiskStore;
+  /** The accounts holding the instant snapshots. */
+  sources: SourceDiskLocator;
+  catalog: RecoveryPointCatalog;
+  log: EngineLogger;
+}
+
+export interface DeleteRecoveryPointInput {
+  itemId: string;
+  recoveryPointId: string;
+}
+
+export interface DeleteVaultDataInput extends DeleteRecoveryPointInput {
+  /** Retention expiring the whole point: delete the snapshot tier first instead of refusing. */
+  force?: boolean;
+}
+
+export interface DeletedBlob {
+  account: 'source' | 'vault';
+  container: string;
+  blob: string;
+  snapshot?: string;
+}
+
+export interface DeleteTierResult {
+  itemId: string;
+  recoveryPointId: string;
+  tier: RecoveryPointTier;
+  /** Nothing was left to delete in this tier. */
+  alreadyDeleted: boolean;
+  /** The point's catalog row is gone (no tier remains). */
+  pointRemoved: boolean;
+  /** Blobs and snapshots a delete request was sent for (already-gone ones included). */
+  deleted: DeletedBlob[];
+}
+
+export async function deleteRecoveryPointSnapshotTier(
+  deps: DeleteRecoveryPointDeps,
+  input: DeleteRecoveryPointInput,
+): Promise<DeleteTierResult> {
+  const { itemId, recoveryPointId } = validate(input);
+  const result: DeleteTierResult = { itemId, recoveryPointId, tier: 'InstantRP', alreadyDeleted: false, pointRemoved: false, deleted: [] };
+  const row = await deps.catalog.get(itemId, recoveryPointId);
+  if (row === undefined) return { ...result, alreadyDeleted: true, pointRemoved: true };
+  if (tiersOfState(row.state).instant === 'Deleted') return { ...result, alreadyDeleted: true };
+  await removeSnapshotTier(deps, row, result.deleted);
+  return result;
+}
+
+export async function deleteRecoveryPointVaultData(
+  deps: DeleteRecoveryPointDeps,
+  input: DeleteVaultDataInput,
+): Promise<DeleteTierResult> {
+  const { itemId, recoveryPointId } = validate(input);
+  const result: DeleteTierResult = { itemId, recoveryPointId, tier: 'HardenedRP', alreadyDeleted: false, pointRemoved: true, deleted: [] };
+  let row = await deps.catalog.get(itemId, recoveryPointId);
+  if (row === undefined) return { ...result, alreadyDeleted: true };
+
+  if (row.state !== RecoveryPointStates.Deleting) {
+    const tiers = tiersOfState(row.state);
+    if (tiers.instant !== 'Deleted') {
+      const manifest = await readManifestIfPresent(deps.vault, row);
+      const snapshotTierExists = tiers.instant === 'Deleting' || (manifest !== undefined && (await anyInstantSnapshotExists(deps, manifest)));
+      if (snapshotTierExists && input.force !== true) throw errors.vaultTierDeletionBlocked(itemId, recoveryPointId);
+      if (snapshotTierExists) row = await removeSnapshotTier(deps, row, result.deleted);
+    }
+    row = await setState(deps.catalog, row, RecoveryPointStates.Deleting);
+  }
+
+  const manifest = await readManifestIfPresent(deps.vault, row);
+  if (manifest !== undefined) {
+    // Replica snapshots and checksums first, the manifest last: while it exists, a re-run can find the rest.
+    await settleAll(
+      manifest.disks.map(async (disk) => {
+        const replicaSnapshot: BlobRef = { container: row.vaultContainer, blob: disk.replica.blobName, snapshot: disk.replica.snapshot };
+        await deps.vault.deleteSnapshot(replicaSnapshot);
+        result.deleted.push({ account: 'vault', ...replicaSnapshot });
+        const checksums: BlobRef = { container: row.vaultContainer, blob: disk.checksumsBlobName };
+        await deps.vault.deleteBlob(checksums);
+        result.deleted.push({ account: 'vault', ...checksums });
+      }),
+    );
+    const manifestRef: BlobRef = { container: row.vaultContainer, blob: row.manifestBlobName };
+    await deps.vault.deleteBlob(manifestRef);
+    result.deleted.push({ account: 'vault', ...manifestRef });
+  }
+  await deps.catalog.delete(itemId, recoveryPointId, { ifMatch: row.etag });
+  deps.log.info(`Deleted the vault data of recovery point ${recoveryPointId} of item ${itemId} (${result.deleted.length} blob(s)); the point is gone.`);
+  return result;
+}
+
+/** Marks the row, deletes every instant snapshot of the point, then records the tier as deleted. */
+async function removeSnapshotTier(
+  deps: DeleteRecoveryPointDeps,
+  row: StoredRecoveryPoint,
+  deleted: DeletedBlob[],
+): Promise<StoredRecoveryPoint> {
+  const marked = await setState(deps.catalog, row, RecoveryPointStates.SnapshotTierDeleting);
+  const manifest = await readManifestIfPresent(deps.vault, marked);
+  if (manifest === undefined) {
+    // The manifest is deleted only after the snapshot tier is gone, so a committed point always has one.
+    throw errors.recoveryPointDataNotFound(row.itemId, row.recoveryPointId, 'its manifest is missing, so its instant snapshots cannot be found');
+  }
+  await settleAll(
+    manifest.disks.map(async (disk) => {
+      const located = deps.sources.locate(disk.source.blobUrl);
+      if (located === undefined) {
+        throw errors.invalidConfiguration('sources', `no configured storage account holds the source disk of lun ${disk.lun}`);
+      }
+      const snapshot: BlobRef = { ...located.ref, snapshot: disk.source.snapshot };
+      await located.store.deleteSnapshot(snapshot);
+      deleted.push({ account: 'source', ...snapshot });
+    }),
+  );
+  const updated = await setState(deps.catalog, marked, RecoveryPointStates.SnapshotTierDeleted);
+  deps.log.info(`Deleted the snapshot tier of recovery point ${row.recoveryPointId} of item ${row.itemId} (${manifest.disks.length} snapshot(s)).`);
+  return updated;
+}
+
+async function anyInstantSnapshotExists(deps: DeleteRecoveryPointDeps, manifest: RecoveryPointManifest): Promise<boolean> {
+  const found = await Promise.all(
+    manifest.disks.map(async (disk) => {
+      const located = deps.sources.locate(disk.source.blobUrl);
+      // An account we cannot reach may still hold the snapshot: count it as existing.
+      if (located === undefined) return true;
+      return (await located.store.getBlobProperties({ ...located.ref, snapshot: disk.source.snapshot })) !== undefined;
+    }),
+  );
+  return found.some(Boolean);
+}
+
+async function setState(catalog: RecoveryPointCatalog, row: StoredRecoveryPoint, state: RecoveryPointState): Promise<StoredRecoveryPoint> {
+  if (row.state === state) return row;
+  const { etag, ...record } = row;
+  return catalog.put({ ...record, state }, { ifMatch: etag });
+}
+
+async function readManifestIfPresent(vault: DiskStore, row: StoredRecoveryPoint): Promise<RecoveryPointManifest | undefined> {
+  try {
+    return parseRecoveryPointManifest(await vault.readBlob({ container: row.vaultContainer, blob: row.manifestBlobName }));
+  } catch (err) {
+    if (isKluisErrorLike(err) && err.code === 'KluisBlobNotFound') return undefined;
+    throw err;
+  }
+}
+
+/** Like Promise.all, but waits for every request to finish before rethrowing the first failure (no deletes run on after a failure). */
+async function settleAll(work: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+function validate(input: DeleteRecoveryPointInput): DeleteRecoveryPointInput {
+  assertValidIdentifier('itemId', input.itemId);
+  assertValidRecoveryPointId(input.recoveryPointId);
+  return input;
+}

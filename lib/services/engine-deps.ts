@@ -1,0 +1,42 @@
+/**
+ * What the backup engine's use cases take as `deps` (each takes only the parts it needs, by Pick).
+ * Nothing in lib/services reads config or the environment; the lead wires these from config.
+ */
+import type { RecoveryPointCatalog } from '../stores/recovery-point-catalog';
+import type { PageBlobStore } from '../stores/page-blob-store';
+
+/** Structural logger: `console` and a Functions `InvocationContext` both fit. */
+export interface EngineLogger {
+  info(message: string, ...details: unknown[]): void;
+  warn(message: string, ...details: unknown[]): void;
+  error(message: string, ...details: unknown[]): void;
+}
+
+export interface BackupEngineDeps {
+  /** The source storage account: disks, their snapshots (instant-restore tier), staging blobs. */
+  source: PageBlobStore;
+  /** The vault storage account: replicas, checksums, manifests, job scratch. */
+  vault: PageBlobStore;
+  vaultContainer: string;
+  catalog: RecoveryPointCatalog;
+  clock: () => Date;
+  log: EngineLogger;
+}
+
+/** Metadata keys Kluis puts on blobs and snapshots (Azure metadata names: lowercase, no dashes). */
+export const META = {
+  itemId: 'kluisitemid',
+  recoveryPointId: 'kluisrecoverypointid',
+  jobId: 'kluisjobid',
+  lun: 'kluislun',
+  createdAt: 'kluiscreatedat',
+  kind: 'kluiskind',
+  /** On a replica: the job currently writing it (empty when the replica equals its last committed point). */
+  writingJob: 'kluiswritingjob',
+  /** On a replica: the recovery point its content equals (when `writingJob` is empty). */
+  committedPoint: 'kluiscommittedpoint',
+  bytesRead: 'kluisbytesread',
+  bytesWritten: 'kluisbyteswritten',
+  bytesCleared: 'kluisbytescleared',
+  blocksChanged: 'kluisblockschanged',
+} as const;

@@ -1,0 +1,143 @@
+/**
+ * Per disk, before its segments run: make the vault replica ready and choose how changes are found.
+ *  - diff:     the previous point's source snapshot still exists, it is of the same blob and the
+ *              probe says the store's diff is true;
+ *  - checksum: a previous point exists (its checksums blob is compared block by block);
+ *  - full:     first backup, or the previous point cannot serve (other size, block size or hash,
+ *              missing checksums), or the replica holds writes of an unfinished job.
+ * The replica must hold exactly the previous point's bytes for an incremental; its metadata says
+ * so (`kluiscommittedpoint`, `kluiswritingjob`), set here and by the commit.
+ *
+ * API:
+ *   planDiskBackup(deps, input: PlanDiskBackupInput): Promise<DiskBackupPlan>
+ *   loadLatestManifest(deps, itemId): Promise<RecoveryPointManifest | undefined>
+ */
+import { BLOCK_SIZE, HASH_ALGORITHM } from '../domain/block-sums';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { DEFAULT_SEGMENT_SIZE, planSegments } from '../domain/transfer-plan';
+import { assertValidIdentifier, replicaBlobName } from '../domain/vault-layout';
+import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
+import type { BlobRef } from '../stores/disk-store';
+import { META, type BackupEngineDeps } from './engine-deps';
+import type { DiskBackupPlan } from '../domain/backup-job';
+export type { DiskBackupPlan };
+
+export type PlanDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'log'>;
+
+export interface PlanDiskBackupInput {
+  itemId: string;
+  jobId: string;
+  lun: number;
+  /** The new source snapshot of the disk (`snapshot` set). */
+  source: BlobRef;
+  /** Page blob size of the disk (data + footer). */
+  sizeBytes: number;
+  /** From the capability probe of the source account. */
+  capabilities: { trueDiff: boolean };
+  /** The item's latest committed point; `undefined` = look it up in the catalog, `null` = none. */
+  previous?: RecoveryPointManifest | null;
+  segmentSize?: number;
+  blockSize?: number;
+}
+
+
+export async function planDiskBackup(deps: PlanDeps, input: PlanDiskBackupInput): Promise<DiskBackupPlan> {
+  assertValidIdentifier('itemId', input.itemId);
+  const blockSize = input.blockSize ?? BLOCK_SIZE;
+  const segments = planSegments(input.sizeBytes, input.segmentSize ?? DEFAULT_SEGMENT_SIZE, blockSize);
+  const previous = input.previous === undefined ? await loadLatestManifest(deps, input.itemId) : (input.previous ?? undefined);
+  const replica = await prepareReplica(deps, input, previous?.recoveryPointId);
+  const base = { lun: input.lun, sizeBytes: input.sizeBytes, blockSize, segments, replicaBlobName: replica.ref.blob };
+  const full = (reason: string): DiskBackupPlan => ({
+    ...base,
+    changeDetection: 'full',
+    detection: { kind: 'full', replicaIsNew: replica.isNew },
+    reason,
+  });
+
+  const previousDisk = previous?.disks.find((d) => d.lun === input.lun);
+  if (previous === undefined || previousDisk === undefined) return log(deps, input, full('first backup of this disk'));
+  if (!replica.clean) return log(deps, input, full('the replica holds writes of a job that did not commit'));
+  if (previousDisk.sizeBytes !== input.sizeBytes) {
+    return log(deps, input, full(`the disk size changed (${previousDisk.sizeBytes} → ${input.sizeBytes} bytes)`));
+  }
+  if (previous.blockSize !== blockSize || previous.hashAlgorithm !== HASH_ALGORITHM) {
+    return log(deps, input, full(`the previous point used ${previous.blockSize}-byte ${previous.hashAlgorithm} blocks`));
+  }
+  if ((await deps.vault.getBlobProperties({ container: deps.vaultContainer, blob: previousDisk.checksumsBlobName })) === undefined) {
+    return log(deps, input, full('the previous point has no checksums blob'));
+  }
+
+  const sameBlob = previousDisk.source.blobUrl === deps.source.blobUrl(input.source);
+  const previousSnapshot: BlobRef = { container: input.source.container, blob: input.source.blob, snapshot: previousDisk.source.snapshot };
+  if (!input.capabilities.trueDiff) {
+    return log(deps, input, checksum(base, previous.recoveryPointId, 'the store has no true page-range diff'));
+  }
+  if (!sameBlob) return log(deps, input, checksum(base, previous.recoveryPointId, 'the disk moved to another blob'));
+  if ((await deps.source.getBlobProperties(previousSnapshot)) === undefined) {
+    return log(deps, input, checksum(base, previous.recoveryPointId, "the previous point's source snapshot is gone"));
+  }
+  return log(deps, input, {
+    ...base,
+    changeDetection: 'diff',
+    detection: { kind: 'diff', previousSnapshot: previousDisk.source.snapshot, previousRecoveryPointId: previous.recoveryPointId },
+    reason: `diff against the source snapshot of point ${previous.recoveryPointId}`,
+  });
+}
+
+/** The manifest of the item's newest committed point, or undefined when it has none. */
+export async function loadLatestManifest(
+  deps: Pick<BackupEngineDeps, 'vault' | 'catalog'>,
+  itemId: string,
+): Promise<RecoveryPointManifest | undefined> {
+  const latest = await latestRecoveryPoint(deps.catalog, itemId);
+  if (latest === undefined) return undefined;
+  return parseRecoveryPointManifest(await deps.vault.readBlob({ container: latest.vaultContainer, blob: latest.manifestBlobName }));
+}
+
+function checksum(base: Omit<DiskBackupPlan, 'changeDetection' | 'detection' | 'reason'>, previousRecoveryPointId: string, why: string): DiskBackupPlan {
+  return {
+    ...base,
+    changeDetection: 'checksum',
+    detection: { kind: 'checksum', previousRecoveryPointId },
+    reason: `checksums of point ${previousRecoveryPointId}: ${why}`,
+  };
+}
+
+interface PreparedReplica {
+  ref: BlobRef;
+  isNew: boolean;
+  /** Holds exactly the bytes of `previousPointId`. */
+  clean: boolean;
+}
+
+/**
+ * Creates the replica (or resizes it) and marks it as being written by this job. Re-running it
+ * for the same job gives the same cleanliness answer.
+ */
+async function prepareReplica(deps: PlanDeps, input: PlanDiskBackupInput, previousPointId: string | undefined): Promise<PreparedReplica> {
+  const ref: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
+  const marks = (committedPoint: string): Record<string, string> => ({
+    [META.itemId]: input.itemId,
+    [META.lun]: String(input.lun),
+    [META.writingJob]: input.jobId,
+    [META.committedPoint]: committedPoint,
+  });
+  await deps.vault.createContainerIfNotExists(deps.vaultContainer);
+  const props = await deps.vault.getBlobProperties(ref);
+  if (props === undefined) {
+    await deps.vault.createPageBlob(ref, input.sizeBytes, { metadata: marks('') });
+    return { ref, isNew: true, clean: previousPointId === undefined };
+  }
+  const writer = props.metadata[META.writingJob] ?? '';
+  const committedPoint = props.metadata[META.committedPoint] ?? '';
+  const clean = (writer === '' || writer === input.jobId) && committedPoint !== '' && committedPoint === previousPointId;
+  if (props.size !== input.sizeBytes) await deps.vault.resizePageBlob(ref, input.sizeBytes);
+  await deps.vault.setBlobMetadata(ref, marks(clean ? committedPoint : ''));
+  return { ref, isNew: false, clean };
+}
+
+function log(deps: PlanDeps, input: PlanDiskBackupInput, plan: DiskBackupPlan): DiskBackupPlan {
+  deps.log.info(`Disk ${input.lun} of item ${input.itemId}: ${plan.changeDetection} transfer in ${plan.segments.length} segment(s) (${plan.reason}).`);
+  return plan;
+}

@@ -1,0 +1,238 @@
+/**
+ * One segment of a disk transfer (an activity): read the planned ranges from the source snapshot
+ * (or the staging blob), hash every block, upload the changed nonzero blocks to the vault replica
+ * (adjacent blocks coalesced, ≤ 4 MiB per call, each with its transactional MD5), clear zero and
+ * cleared blocks, then write the segment's checksum part under the job's staging prefix.
+ *
+ * Idempotent: the plan depends only on the source snapshot and the previous point, never on what
+ * the replica holds, so a re-run after a crash writes the same bytes and the same checksum part.
+ * Reads and writes overlap (a few reads ahead, a few uploads in flight); memory stays under
+ * (maxReadsInFlight + maxWritesInFlight) × readChunkSize, 28 MiB by default.
+ *
+ * API:
+ *   transferSegment(deps, input: TransferSegmentInput): Promise<TransferSegmentResult>
+ *   loadBlockSums(deps, blobName): Promise<BlockSums>     (cached: committed checksum blobs never change)
+ */
+import { createHash } from 'node:crypto';
+import { BLOCK_SIZE, BlockSums, decodeBlockSums, encodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
+import { errors } from '../domain/errors';
+import { AZURE_MAX_PUT_PAGES_BYTES, type ByteRange } from '../domain/page-ranges';
+import {
+  decideBlock,
+  planSegmentTransfer,
+  readChunks,
+  unreadBlockDigest,
+  type ChangeSource,
+  type DiskSegment,
+  type SegmentPlan,
+} from '../domain/transfer-plan';
+import { checksumPartBlobName, checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
+import type { BlobRef } from '../stores/disk-store';
+import { META, type BackupEngineDeps } from './engine-deps';
+import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
+export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
+
+export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'log'>;
+
+
+export interface TransferTuning {
+  /** Bytes per read (and at most per upload); a multiple of the block size, ≤ 4 MiB. Default 4 MiB. */
+  readChunkSize?: number;
+  /** Reads started ahead of the one being processed. Default 3. */
+  maxReadsInFlight?: number;
+  /** Upload/clear calls in flight. Default 4. */
+  maxWritesInFlight?: number;
+}
+
+export interface TransferSegmentInput {
+  itemId: string;
+  jobId: string;
+  lun: number;
+  segment: DiskSegment;
+  /** Page blob size of the disk (data + footer). */
+  diskSize: number;
+  blockSize?: number;
+  /** The source snapshot: page ranges and diffs are asked of it. */
+  source: BlobRef;
+  /** Where the bytes are read: the staging blob (Premium) or, by default, `source`. */
+  readFrom?: BlobRef;
+  changeDetection: ChangeDetectionInput;
+  tuning?: TransferTuning;
+}
+
+
+
+export async function transferSegment(deps: TransferDeps, input: TransferSegmentInput): Promise<TransferSegmentResult> {
+  const blockSize = input.blockSize ?? BLOCK_SIZE;
+  const readChunkSize = input.tuning?.readChunkSize ?? AZURE_MAX_PUT_PAGES_BYTES;
+  if (readChunkSize > AZURE_MAX_PUT_PAGES_BYTES || readChunkSize % blockSize !== 0) {
+    throw errors.transferPlanInvalid(`read chunk size ${readChunkSize} must be a multiple of ${blockSize} and at most 4 MiB`);
+  }
+  const { plan, previous } = await planFromStore(deps, input, blockSize);
+  const replica: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
+  const readFrom = input.readFrom ?? input.source;
+  const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
+  const readBlocks = new Uint8Array(plan.blockCount);
+  const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
+  const writes = new BoundedWrites(input.tuning?.maxWritesInFlight ?? 4);
+
+  const clear = (range: ByteRange): Promise<void> => {
+    stats.bytesCleared += range.end - range.start;
+    stats.clearCalls += 1;
+    return writes.add(() => deps.vault.clearPages(replica, range));
+  };
+  const upload = (offset: number, data: Buffer): Promise<void> => {
+    stats.bytesWritten += data.length;
+    stats.uploadCalls += 1;
+    const md5 = createHash('md5').update(data).digest();
+    return writes.add(() => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
+  };
+
+  const chunks = readChunks(plan, readChunkSize);
+  const maxReads = Math.max(1, input.tuning?.maxReadsInFlight ?? 3);
+  const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
+  const startRead = (range: ByteRange): void => {
+    const data = deps.source.readRange(readFrom, range.start, range.end - range.start);
+    data.catch(ignore); // awaited in order below; this only keeps an early rejection from being "unhandled"
+    reads.push({ range, data });
+  };
+
+  try {
+    for (const planned of plan.clears) {
+      stats.blocksChanged += blocksIn(planned.range, blockSize);
+      await clear(planned.range);
+    }
+    let next = 0;
+    while (next < chunks.length || reads.length > 0) {
+      while (next < chunks.length && reads.length < maxReads) startRead(chunks[next++]);
+      const { range, data: pending } = reads.shift() as { range: ByteRange; data: Promise<Buffer> };
+      const data = await pending;
+      stats.bytesRead += data.length;
+      await processChunk(range, data);
+    }
+    await writes.drain();
+  } catch (err) {
+    // Let every started request settle so none writes after this activity has failed.
+    await Promise.allSettled([writes.settle(), ...reads.map((r) => r.data)]);
+    throw err;
+  }
+
+  async function processChunk(range: ByteRange, data: Buffer): Promise<void> {
+    let run: { kind: 'upload' | 'clear'; start: number; end: number } | undefined;
+    const flush = async (): Promise<void> => {
+      if (run === undefined) return;
+      const { kind, start, end } = run;
+      run = undefined;
+      if (kind === 'upload') await upload(start, data.subarray(start - range.start, end - range.start));
+      else await clear({ start, end });
+    };
+    for (let start = range.start; start < range.end; start += blockSize) {
+      const end = Math.min(start + blockSize, range.end);
+      const index = start / blockSize;
+      const bytes = data.subarray(start - range.start, end - range.start);
+      const digest = isZeroBlock(bytes) ? undefined : digestBlock(bytes);
+      if (digest === undefined) part.setZero(index);
+      else part.setDigest(index, digest);
+      readBlocks[index - plan.firstBlock] = 1;
+      const decision = decideBlock(plan, index, digest, previous);
+      const kind = decision.action === 'skip' ? undefined : decision.action;
+      if (kind !== undefined) stats.blocksChanged += 1;
+      if (run !== undefined && (kind !== run.kind || run.end !== start)) await flush();
+      if (kind !== undefined) {
+        if (run === undefined) run = { kind, start, end };
+        else run.end = end;
+      }
+    }
+    await flush();
+  }
+
+  for (let i = 0; i < plan.blockCount; i += 1) {
+    if (readBlocks[i] === 1) continue;
+    const digest = unreadBlockDigest(plan, plan.firstBlock + i, previous);
+    if (digest !== undefined) part.setDigest(plan.firstBlock + i, digest);
+  }
+
+  const partName = checksumPartBlobName(input.itemId, input.jobId, input.lun, input.segment.index);
+  await deps.vault.writeBlockBlob({ container: deps.vaultContainer, blob: partName }, encodeBlockSums(part), {
+    contentType: 'application/octet-stream',
+    metadata: {
+      [META.bytesRead]: String(stats.bytesRead),
+      [META.bytesWritten]: String(stats.bytesWritten),
+      [META.bytesCleared]: String(stats.bytesCleared),
+      [META.blocksChanged]: String(stats.blocksChanged),
+      [META.jobId]: input.jobId,
+    },
+  });
+  deps.log.info(
+    `Segment ${input.segment.index} of disk ${input.lun} (${plan.kind}): read ${stats.bytesRead} B, wrote ${stats.bytesWritten} B ` +
+      `in ${stats.uploadCalls} call(s), cleared ${stats.bytesCleared} B.`,
+  );
+  return { segmentIndex: input.segment.index, checksumPartBlobName: partName, ...stats };
+}
+
+async function planFromStore(
+  deps: TransferDeps,
+  input: TransferSegmentInput,
+  blockSize: number,
+): Promise<{ plan: SegmentPlan; previous?: BlockSums }> {
+  const detection = input.changeDetection;
+  const range = input.segment.range;
+  let source: ChangeSource;
+  let previous: BlockSums | undefined;
+  if (detection.kind === 'full') {
+    source = { kind: 'full', allocated: await deps.source.listAllocatedRanges(input.source, range), replicaIsNew: detection.replicaIsNew };
+  } else {
+    previous = await loadBlockSums(deps, checksumsBlobName(input.itemId, detection.previousRecoveryPointId, input.lun));
+    if (detection.kind === 'diff') {
+      const diff = await deps.source.getPageRangesDiff(input.source, detection.previousSnapshot, range);
+      source = { kind: 'diff', changed: diff.changed, cleared: diff.cleared, previous };
+    } else {
+      source = { kind: 'checksum', allocated: await deps.source.listAllocatedRanges(input.source, range), previous };
+    }
+  }
+  return { plan: planSegmentTransfer({ segment: input.segment, diskSize: input.diskSize, blockSize, source }), previous };
+}
+
+const SUMS_CACHE_ENTRIES = 4;
+const sumsCache = new Map<string, Promise<BlockSums>>();
+
+/** Reads and decodes a committed checksums blob of the vault (a few recent ones are cached). */
+export function loadBlockSums(deps: Pick<BackupEngineDeps, 'vault' | 'vaultContainer'>, blobName: string): Promise<BlockSums> {
+  const key = `${deps.vault.endpoint}/${deps.vaultContainer}/${blobName}`;
+  const cached = sumsCache.get(key);
+  if (cached !== undefined) return cached;
+  const loading = deps.vault.readBlob({ container: deps.vaultContainer, blob: blobName }).then(decodeBlockSums);
+  sumsCache.set(key, loading);
+  loading.catch(() => sumsCache.delete(key));
+  while (sumsCache.size > SUMS_CACHE_ENTRIES) sumsCache.delete(sumsCache.keys().next().value as string);
+  return loading;
+}
+
+/** At most `limit` writes in flight; `add` waits for the oldest when full; the first failure is rethrown. */
+class BoundedWrites {
+  private readonly inFlight: Array<Promise<void>> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async add(write: () => Promise<void>): Promise<void> {
+    while (this.inFlight.length >= Math.max(1, this.limit)) await this.inFlight.shift();
+    const started = write();
+    started.catch(ignore);
+    this.inFlight.push(started);
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight.shift();
+  }
+
+  /** Waits for every write still in flight, ignoring failures (the failure path). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.inFlight.splice(0));
+  }
+}
+
+function blocksIn(range: ByteRange, blockSize: number): number {
+  return Math.ceil(range.end / blockSize) - Math.floor(range.start / blockSize);
+}
+
+function ignore(): void {}

@@ -1,0 +1,63 @@
+/**
+ * Finds the store and blob behind a disk URL recorded in a manifest: the instant-restore snapshot
+ * lives in the VM's own storage account, which may be any of several.
+ */
+import type { BlobRef, DiskStore } from './disk-store';
+
+export interface LocatedDisk {
+  store: DiskStore;
+  ref: BlobRef;
+}
+
+export interface SourceDiskLocator {
+  /** The store serving `blobUrl` (no query string) and the blob in it; undefined when no known account serves it. */
+  locate(blobUrl: string): LocatedDisk | undefined;
+}
+
+/** A store and its blob endpoint, e.g. `https://acct.blob.core.windows.net` or Azurite's `http://127.0.0.1:10000/devstoreaccount1`. */
+export interface EndpointStore {
+  readonly endpoint: string;
+  readonly store: DiskStore;
+}
+
+/**
+ * Resolves blob URLs by the endpoint of a fixed set of accounts (`PageBlobStore` carries its
+ * `endpoint`): `<endpoint>/<container>/<blob path>`, percent-decoded per segment.
+ */
+export class EndpointDiskLocator implements SourceDiskLocator {
+  private readonly accounts: Array<{ endpoint: URL; store: DiskStore }>;
+
+  constructor(accounts: readonly EndpointStore[]) {
+    this.accounts = accounts.map((a) => ({ endpoint: new URL(a.endpoint), store: a.store }));
+  }
+
+  /** From stores that know their own endpoint (e.g. `PageBlobStore`). */
+  static of(...stores: Array<DiskStore & { readonly endpoint: string }>): EndpointDiskLocator {
+    return new EndpointDiskLocator(stores.map((store) => ({ endpoint: store.endpoint, store })));
+  }
+
+  locate(blobUrl: string): LocatedDisk | undefined {
+    let url: URL;
+    try {
+      url = new URL(blobUrl);
+    } catch {
+      return undefined;
+    }
+    for (const { endpoint, store } of this.accounts) {
+      if (url.origin !== endpoint.origin) continue;
+      const base = endpoint.pathname.endsWith('/') ? endpoint.pathname : `${endpoint.pathname}/`;
+      if (!url.pathname.startsWith(base)) continue;
+      const [container, ...blobPath] = url.pathname.slice(base.length).split('/');
+      if (container === '' || blobPath.length === 0 || blobPath.some((segment) => segment === '')) continue;
+      try {
+        return {
+          store,
+          ref: { container: decodeURIComponent(container), blob: blobPath.map((s) => decodeURIComponent(s)).join('/') },
+        };
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}
