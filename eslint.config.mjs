@@ -18,8 +18,13 @@ export default tseslint.config(
   {
     files: ['orchestrations/**/*.ts'],
     rules: {
-      'no-restricted-globals': ['error', 'Date', 'setTimeout', 'setInterval', 'fetch', 'process'],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random' }],
+      // Orchestrators replay: time comes from context.df.currentUtcDateTime, never the system clock.
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'process'],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random' }, { object: 'Date', property: 'now' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use context.df.currentUtcDateTime: orchestrators must be deterministic.' },
+      ],
     },
   },
 );

@@ -3,6 +3,7 @@
  * Without --storage it uses the app's AzureWebJobsStorage; for development storage it starts the pinned
  * Azurite (persistent under <app>/.kluis/azurite) when nothing listens on the default ports.
  */
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -13,8 +14,13 @@ import { FakeClock } from './clock';
 import { EmbeddedHost } from './host';
 import { createLogger, LogLevel } from './logger';
 
-/** Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js). */
-export const pageRangeDiffExtension = path.resolve(__dirname, '..', '..', 'emulator', 'azurite-page-diff.js');
+/**
+ * Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js).
+ * The file is plain JS next to this module's source, whether this runs from dist/emulator or emulator/.
+ */
+export const pageRangeDiffExtension = [path.resolve(__dirname, 'azurite-page-diff.js'), path.resolve(__dirname, '..', '..', 'emulator', 'azurite-page-diff.js')].find(
+  (candidate) => existsSync(candidate),
+) as string;
 
 function port(value: string): number {
   const n = Number(value);

@@ -1,5 +1,9 @@
 import * as df from 'durable-functions';
 import { backupOrchestrator } from '../orchestrations/backup';
+import { backupDiskOrchestrator } from '../orchestrations/backup-disk';
 import { Orchestrators } from '../orchestrations/contracts';
+import { restoreOrchestrator } from '../orchestrations/restore';
 
 df.app.orchestration(Orchestrators.Backup, backupOrchestrator);
+df.app.orchestration(Orchestrators.BackupDisk, backupDiskOrchestrator);
+df.app.orchestration(Orchestrators.Restore, restoreOrchestrator);

@@ -1,138 +1,152 @@
 /**
- * Backup of one disk: discover → snapshot → transfer → commit → cleanup.
+ * Backup of a VM's disks: discover → probe the store → snapshot all disks together → one `backupDisk`
+ * sub-orchestration per disk (in parallel) → commit the recovery point (visible only now) → expire old
+ * instant-restore snapshots. A failure before the commit deletes this job's instant snapshots.
  *
  * Deterministic: only context.df.* calls, time from context.df.currentUtcDateTime. Registered in
  * functions/orchestrators.ts so this module has no side effects and replays in unit tests.
  */
-import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { recoveryPointIdFor } from '../lib/domain/backup-slice';
+import { recoveryPointIdFor } from '../lib/domain/backup-job';
 import { describeFailure, formatFailure, type FailureDescription } from '../lib/domain/errors';
 import {
   Activities,
-  type ActivityName,
+  Orchestrators,
   type BackupCustomStatus,
+  type BackupDiskInput,
+  type BackupDiskOutput,
   type BackupInput,
   type BackupOutput,
   type BackupStage,
-  type CleanupActivityInput,
-  type CommitActivityInput,
-  type CommitActivityOutput,
-  type DiscoverActivityInput,
-  type DiscoverActivityOutput,
-  type SnapshotActivityInput,
-  type SnapshotActivityOutput,
-  type TransferActivityInput,
-  type TransferActivityOutput,
+  type CommitRecoveryPointActivityInput,
+  type CommitRecoveryPointActivityOutput,
+  type DeleteInstantSnapshotsActivityInput,
+  type DiscoveredVmDisk,
+  type ExpireSnapshotTierActivityInput,
+  type InstantSnapshot,
+  type SnapshotDisksActivityInput,
+  type StorageCapabilitiesSummary,
 } from './contracts';
+import { activityRetryOptions } from './steps';
 
-/**
- * Activities retry on any thrown error: 3 attempts, 5 s then 10 s apart. Storage calls already
- * retry transient faults inside the SDK; this covers a worker dying or a store timing out.
- */
-export function backupRetryOptions(): df.RetryOptions {
-  const retry = new df.RetryOptions(5_000, 3);
-  retry.backoffCoefficient = 2;
-  retry.maxRetryIntervalInMilliseconds = 60_000;
-  return retry;
-}
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_SEGMENT_PARALLELISM = 4;
 
 export function* backupOrchestrator(context: OrchestrationContext): Generator<Task, BackupOutput, unknown> {
-  const request = context.df.getInput<BackupInput>();
+  const input = context.df.getInput<BackupInput>();
   const jobId = context.df.instanceId;
-  const recoveryPointId = recoveryPointIdFor(context.df.currentUtcDateTime);
-  const retry = backupRetryOptions();
+  const startedAt = context.df.currentUtcDateTime;
+  const recoveryPointId = recoveryPointIdFor(startedAt);
+  const retry = activityRetryOptions();
+  const call = (name: string, payload: unknown): Task => context.df.callActivityWithRetry(name, retry, payload);
   let stage: BackupStage = 'discover';
-
-  const enter = (next: BackupStage): void => {
+  const enter = (next: BackupStage) => {
     stage = next;
-    const status: BackupCustomStatus = { stage };
-    context.df.setCustomStatus(status);
+    context.df.setCustomStatus({ stage, recoveryPointId } satisfies BackupCustomStatus);
   };
-  const call = (name: ActivityName, input: unknown): Task => context.df.callActivityWithRetry(name, retry, input);
   const fail = (failedStage: BackupStage, err: unknown): Error => {
     const failure = describeFailure(err);
-    const status: BackupCustomStatus = {
+    context.df.setCustomStatus({
       stage: 'failed',
+      recoveryPointId,
       failedStage,
       errorCode: failure.code,
       errorMessage: failure.message,
-    };
-    context.df.setCustomStatus(status);
+    } satisfies BackupCustomStatus);
     // A one-line error carrying the code, instead of the activity's text with its stack trace.
     return new Error(formatFailure(failure));
   };
 
-  let disk: DiscoverActivityOutput;
-  let snapshot: SnapshotActivityOutput;
+  let disks: DiscoveredVmDisk[];
+  let capabilities: StorageCapabilitiesSummary;
+  let snapshots: InstantSnapshot[];
   try {
     enter('discover');
-    disk = (yield call(Activities.Discover, { request } satisfies DiscoverActivityInput)) as DiscoverActivityOutput;
+    // Discovery only validates: what it finds wrong (a missing disk, a bad footer) does not heal with retries.
+    disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: input.disks })) as DiscoveredVmDisk[];
+    capabilities = (yield call(Activities.ProbeStorage, {})) as StorageCapabilitiesSummary;
     enter('snapshot');
-    snapshot = (yield call(Activities.Snapshot, {
-      disk,
-      itemId: request.itemId,
-      jobId,
-    } satisfies SnapshotActivityInput)) as SnapshotActivityOutput;
+    snapshots = (yield call(Activities.SnapshotDisks, {
+      itemId: input.itemId,
+      recoveryPointId,
+      disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
+    } satisfies SnapshotDisksActivityInput)) as InstantSnapshot[];
   } catch (err) {
     throw fail(stage, err);
   }
 
-  let failure: { stage: BackupStage; error: unknown } | undefined;
-  let transfer: TransferActivityOutput | undefined;
-  let commit: CommitActivityOutput | undefined;
+  let results: BackupDiskOutput[];
+  let commit: CommitRecoveryPointActivityOutput;
   try {
     enter('transfer');
-    transfer = (yield call(Activities.Transfer, {
-      disk,
-      snapshot,
-      itemId: request.itemId,
-      jobId,
-    } satisfies TransferActivityInput)) as TransferActivityOutput;
+    results = (yield context.df.Task.all(
+      disks.map((disk, i) =>
+        context.df.callSubOrchestrator(
+          Orchestrators.BackupDisk,
+          {
+            itemId: input.itemId,
+            jobId,
+            disk,
+            snapshot: snapshots[i],
+            capabilities,
+            segmentParallelism: input.segmentParallelism ?? DEFAULT_SEGMENT_PARALLELISM,
+          } satisfies BackupDiskInput,
+          `${jobId}:lun${disk.lun}`,
+        ),
+      ),
+    )) as BackupDiskOutput[];
     enter('commit');
-    commit = (yield call(Activities.Commit, {
-      request,
+    commit = (yield call(Activities.CommitRecoveryPoint, {
+      itemId: input.itemId,
       jobId,
       recoveryPointId,
-      disk,
-      snapshot,
-      transfer,
-    } satisfies CommitActivityInput)) as CommitActivityOutput;
+      createdAt: startedAt.toISOString(),
+      consistency: input.consistency ?? 'CrashConsistent',
+      vmConfig: input.vmConfig ?? {},
+      disks: disks.map((disk, i) => ({
+        lun: disk.lun,
+        name: disk.name,
+        sizeBytes: snapshots[i].sizeBytes,
+        storageType: disk.storageType,
+        source: snapshots[i],
+        changeDetection: results[i].changeDetection,
+        segmentCount: results[i].segmentCount,
+      })),
+    } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
   } catch (err) {
-    failure = { stage, error: err };
+    const failedStage = stage;
+    try {
+      yield call(Activities.DeleteInstantSnapshots, {
+        itemId: input.itemId,
+        recoveryPointId,
+        containers: [...new Set(disks.map((d) => d.container))],
+      } satisfies DeleteInstantSnapshotsActivityInput);
+    } catch {
+      // The snapshots carry the item and recovery point in their metadata; the instant-snapshot expiry finds them.
+    }
+    throw fail(failedStage, err);
   }
 
-  // The snapshot is removed whether or not the transfer succeeded.
   enter('cleanup');
   const warnings: FailureDescription[] = [];
   try {
-    yield call(Activities.Cleanup, { snapshot } satisfies CleanupActivityInput);
+    yield call(Activities.ExpireSnapshotTier, {
+      itemId: input.itemId,
+      olderThan: new Date(startedAt.getTime() - input.instantRestoreDays * DAY_MS).toISOString(),
+    } satisfies ExpireSnapshotTierActivityInput);
   } catch (err) {
-    const cleanupFailure = describeFailure(err);
-    if (!context.df.isReplaying) {
-      context.warn(`Snapshot cleanup failed for job ${jobId}: ${formatFailure(cleanupFailure)}`);
-    }
-    // After a failed transfer the original error is what the user needs; the leftover snapshot
-    // is tagged with the job id for the sweeper.
-    if (failure === undefined) warnings.push(cleanupFailure);
-  }
-
-  if (failure !== undefined || transfer === undefined || commit === undefined) {
-    throw fail(failure?.stage ?? stage, failure?.error);
+    warnings.push(describeFailure(err));
   }
 
   enter('completed');
   return {
     status: warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings',
     jobId,
-    itemId: request.itemId,
+    itemId: input.itemId,
     recoveryPointId: commit.recoveryPointId,
-    manifestContainer: commit.manifestContainer,
-    manifestBlob: commit.manifestBlob,
-    replicaBlob: transfer.replicaBlob,
-    replicaSnapshot: commit.replicaSnapshot,
-    bytesCopied: transfer.bytesCopied,
-    md5Base64: transfer.md5Base64,
+    manifestBlobName: commit.manifestBlobName,
+    disks: results,
+    bytesWritten: results.reduce((sum, r) => sum + r.bytesWritten, 0),
     warnings,
   };
 }

@@ -3,39 +3,96 @@
  * (plus name constants), so every layer may import it.
  */
 import type {
-  BackupRequest,
-  DiscoveredDisk,
-  SnapshotRef,
-  TransferResult,
-} from '../lib/domain/backup-slice';
+  DiscoveredVmDisk,
+  DiskBackupPlan,
+  InstantSnapshot,
+  StagedDisk,
+  TransferSegmentResult,
+  VmDiskRequest,
+} from '../lib/domain/backup-job';
+import type { Consistency, RecoveryPointManifest, StorageType } from '../lib/domain/recovery-point-manifest';
+
+export type VmConfig = RecoveryPointManifest['vmConfig'];
+import type { DiskSegment } from '../lib/domain/transfer-plan';
 
 export const Orchestrators = {
   Backup: 'backup',
+  BackupDisk: 'backupDisk',
+  Restore: 'restore',
 } as const;
 
 export const Activities = {
-  Discover: 'discover',
-  Snapshot: 'snapshot',
-  Transfer: 'transfer',
-  Commit: 'commit',
-  Cleanup: 'cleanup',
+  DiscoverDisks: 'discoverDisks',
+  ProbeStorage: 'probeStorage',
+  SnapshotDisks: 'snapshotDisks',
+  PlanDiskBackup: 'planDiskBackup',
+  StageDisk: 'stageDisk',
+  TransferSegment: 'transferSegment',
+  DeleteStagingBlob: 'deleteStagingBlob',
+  CommitRecoveryPoint: 'commitRecoveryPoint',
+  DeleteInstantSnapshots: 'deleteInstantSnapshots',
+  ExpireSnapshotTier: 'expireSnapshotTier',
+  RestoreDisks: 'restoreDisks',
 } as const;
 
 export type OrchestratorName = (typeof Orchestrators)[keyof typeof Orchestrators];
 export type ActivityName = (typeof Activities)[keyof typeof Activities];
 
-// ---- backup orchestration --------------------------------------------------------------------------
+// ---- backup ------------------------------------------------------------------------------------------
 
-export type BackupInput = BackupRequest;
+export interface BackupInput {
+  itemId: string;
+  disks: VmDiskRequest[];
+  consistency?: Consistency;
+  vmConfig?: VmConfig;
+  /** Instant-restore snapshots older than this many days are deleted after the backup (1–5). */
+  instantRestoreDays: number;
+  /** Segments of one disk transferred at once. */
+  segmentParallelism?: number;
+}
 
 export type BackupStage = 'discover' | 'snapshot' | 'transfer' | 'commit' | 'cleanup' | 'completed' | 'failed';
 
 export interface BackupCustomStatus {
   stage: BackupStage;
+  recoveryPointId?: string;
   /** Set when stage is 'failed': the stage that failed and the error's stable code. */
   failedStage?: BackupStage;
   errorCode?: string;
   errorMessage?: string;
+}
+
+export interface StorageCapabilitiesSummary {
+  trueDiff: boolean;
+  serverSideCopySafe: boolean;
+}
+
+export interface BackupDiskInput {
+  itemId: string;
+  jobId: string;
+  disk: DiscoveredVmDisk;
+  snapshot: InstantSnapshot;
+  capabilities: StorageCapabilitiesSummary;
+  segmentParallelism: number;
+}
+
+export interface BackupDiskCustomStatus {
+  lun: number;
+  changeDetection?: string;
+  segmentsDone: number;
+  segmentsTotal: number;
+}
+
+export interface BackupDiskOutput {
+  lun: number;
+  changeDetection: DiskBackupPlan['changeDetection'];
+  reason: string;
+  segmentCount: number;
+  staging?: StagedDisk['method'];
+  bytesRead: number;
+  bytesWritten: number;
+  bytesCleared: number;
+  blocksChanged: number;
 }
 
 export interface BackupOutput {
@@ -43,55 +100,130 @@ export interface BackupOutput {
   jobId: string;
   itemId: string;
   recoveryPointId: string;
-  manifestContainer: string;
-  manifestBlob: string;
-  replicaBlob: string;
-  replicaSnapshot: string;
-  bytesCopied: number;
-  md5Base64: string;
+  manifestBlobName: string;
+  disks: BackupDiskOutput[];
+  bytesWritten: number;
   warnings: Array<{ code: string; message: string }>;
 }
 
-// ---- activity payloads -----------------------------------------------------------------------------
-
-export interface DiscoverActivityInput {
-  request: BackupRequest;
+export interface SnapshotDisksActivityInput {
+  itemId: string;
+  recoveryPointId: string;
+  disks: Array<Pick<VmDiskRequest, 'lun' | 'container' | 'blob'>>;
 }
-export type DiscoverActivityOutput = DiscoveredDisk;
 
-export interface SnapshotActivityInput {
-  disk: DiscoveredDisk;
+export interface PlanDiskBackupActivityInput {
   itemId: string;
   jobId: string;
+  lun: number;
+  source: InstantSnapshot;
+  sizeBytes: number;
+  capabilities: StorageCapabilitiesSummary;
 }
-export type SnapshotActivityOutput = SnapshotRef;
 
-export interface TransferActivityInput {
-  disk: DiscoveredDisk;
-  snapshot: SnapshotRef;
+export interface StageDiskActivityInput {
   itemId: string;
   jobId: string;
+  lun: number;
+  snapshot: InstantSnapshot;
+  sizeBytes: number;
+  capabilities: StorageCapabilitiesSummary;
 }
-export type TransferActivityOutput = TransferResult;
 
-export interface CommitActivityInput {
-  request: BackupRequest;
+export interface TransferSegmentActivityInput {
+  itemId: string;
+  jobId: string;
+  lun: number;
+  segment: DiskSegment;
+  diskSize: number;
+  source: InstantSnapshot;
+  readFrom?: StagedDisk['staging'];
+  changeDetection: DiskBackupPlan['detection'];
+}
+
+export interface DeleteStagingBlobActivityInput {
+  itemId: string;
+  jobId: string;
+  lun: number;
+  container: string;
+}
+
+export interface CommitRecoveryPointActivityInput {
+  itemId: string;
   jobId: string;
   recoveryPointId: string;
-  disk: DiscoveredDisk;
-  snapshot: SnapshotRef;
-  transfer: TransferResult;
-}
-export interface CommitActivityOutput {
-  recoveryPointId: string;
-  manifestContainer: string;
-  manifestBlob: string;
-  replicaSnapshot: string;
+  createdAt: string;
+  consistency: Consistency;
+  vmConfig: VmConfig;
+  disks: Array<{
+    lun: number;
+    name: string;
+    sizeBytes: number;
+    storageType: StorageType;
+    source: InstantSnapshot;
+    changeDetection: DiskBackupPlan['changeDetection'];
+    segmentCount: number;
+  }>;
 }
 
-export interface CleanupActivityInput {
-  snapshot: SnapshotRef;
+export interface CommitRecoveryPointActivityOutput {
+  recoveryPointId: string;
+  manifestBlobName: string;
+  alreadyCommitted: boolean;
 }
-export interface CleanupActivityOutput {
-  deleted: string;
+
+export interface DeleteInstantSnapshotsActivityInput {
+  itemId: string;
+  recoveryPointId: string;
+  containers: string[];
+}
+
+export interface ExpireSnapshotTierActivityInput {
+  itemId: string;
+  olderThan: string;
+}
+
+export type { DiscoveredVmDisk, DiskBackupPlan, InstantSnapshot, StagedDisk, TransferSegmentResult, VmDiskRequest };
+
+// ---- restore -----------------------------------------------------------------------------------------
+
+export interface RestoreInput {
+  itemId: string;
+  recoveryPointId: string;
+  targetContainer: string;
+  targetStorageType?: StorageType;
+  /** Disks to restore; all when omitted. */
+  luns?: number[];
+  tier?: 'Auto' | 'InstantRP' | 'HardenedRP';
+}
+
+export type RestoreStage = 'restore' | 'completed' | 'failed';
+
+export interface RestoreCustomStatus {
+  stage: RestoreStage;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export interface RestoreDisksActivityInput extends RestoreInput {
+  jobId: string;
+}
+
+export interface RestoredDiskSummary {
+  lun: number;
+  blobName: string;
+  blobUrl: string;
+  tier: 'InstantRP' | 'HardenedRP';
+  sizeBytes: number;
+  bytesCopied: number;
+  blocksVerified: number;
+}
+
+export interface RestoreOutput {
+  jobId: string;
+  itemId: string;
+  recoveryPointId: string;
+  targetContainer: string;
+  vmConfigBlobName: string;
+  disks: RestoredDiskSummary[];
 }

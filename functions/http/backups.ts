@@ -1,40 +1,52 @@
 /**
- * POST /api/backups            start a backup of one fixed-VHD page blob → 202 + Durable status URLs
- * GET  /api/backups/{instanceId} the backup job's status
+ * POST /api/backups              back up a VM's disks (or one disk) → 202 + Durable status URLs
+ * GET  /api/backups/{instanceId} the backup job's status, recovery point and per-disk statistics
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
-import { describeFailure, errors, statusOf, toErrorBody } from '../../lib/domain/errors';
-import {
-  assertValidContainerName,
-  blobNameProblem,
-  isValidIdentifier,
-  itemIdForSourceDisk,
-} from '../../lib/domain/vault-layout';
-import {
-  Orchestrators,
-  type BackupCustomStatus,
-  type BackupInput,
-  type BackupOutput,
-} from '../../orchestrations/contracts';
+import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/domain/vault-layout';
+import { Orchestrators, type BackupCustomStatus, type BackupInput, type BackupOutput } from '../../orchestrations/contracts';
+import { instantRestoreDays } from '../deps';
+import { errorResponse, jobStatus, readBody } from './jobs';
 
-const startBackupBody = z
+const container = z.string().refine(isValidContainerName, { error: 'must be a valid container name (3–63 lowercase letters, digits, hyphens)' });
+const blob = z.string().refine((name) => blobNameProblem(name) === undefined, { error: 'must be a valid blob name' });
+const storageType = z.enum(['Standard', 'Premium']).default('Standard');
+const itemId = z.string().refine(isValidIdentifier, { error: 'must be 1–128 of A–Z a–z 0–9 . _ - starting with a letter or digit' });
+const consistency = z.enum(['ApplicationConsistent', 'FileSystemConsistent', 'CrashConsistent']).optional();
+
+const singleDisk = z.object({ container, blob, storageType, itemId: itemId.optional(), consistency }).strict();
+const vmDisks = z
   .object({
-    container: z.string({ error: 'container is required and must be a string' }),
-    blob: z.string({ error: 'blob is required and must be a string' }),
-    itemId: z.string({ error: 'itemId must be a string' }).optional(),
+    itemId,
+    disks: z
+      .array(
+        z.object({ lun: z.number().int().min(0).max(MAX_LUN), container, blob, storageType, name: z.string().max(80).optional() }).strict(),
+      )
+      .min(1, { error: 'at least one disk is required' })
+      .max(17, { error: 'a VM with page-blob disks has at most 16 data disks and an OS disk' }),
+    consistency,
+    vmConfig: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
-
-const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+const startBackupBody = z.union([vmDisks, singleDisk], { error: 'send {container, blob} for one disk or {itemId, disks:[…]} for a VM' });
 
 export async function startBackup(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const input = parseStartBackup(await readJson(request));
+    const body = await readBody(request, startBackupBody);
+    const input: BackupInput =
+      'disks' in body
+        ? { itemId: body.itemId, disks: body.disks, consistency: body.consistency, vmConfig: body.vmConfig as BackupInput['vmConfig'], instantRestoreDays: instantRestoreDays() }
+        : {
+            itemId: body.itemId ?? itemIdForSourceDisk(body.container, body.blob),
+            disks: [{ lun: 0, container: body.container, blob: body.blob, storageType: body.storageType }],
+            consistency: body.consistency,
+            instantRestoreDays: instantRestoreDays(),
+          };
     const client = df.getClient(context);
     const instanceId = await client.startNew(Orchestrators.Backup, { input });
-    context.info(`Started backup job ${instanceId} for item ${input.itemId}.`);
+    context.info(`Started backup job ${instanceId} for item ${input.itemId} (${input.disks.length} disk(s)).`);
     return client.createCheckStatusResponse(request, instanceId);
   } catch (err) {
     return errorResponse(err, context);
@@ -43,113 +55,12 @@ export async function startBackup(request: HttpRequest, context: InvocationConte
 
 export async function getBackup(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const instanceId = request.params.instanceId ?? '';
-    if (!INSTANCE_ID.test(instanceId)) {
-      throw errors.invalidRequest('instanceId', 'The backup job id is not a valid instance id.');
-    }
-    const client = df.getClient(context);
-    let status: df.DurableOrchestrationStatus;
-    try {
-      status = await client.getStatus(instanceId, { showInput: false });
-    } catch (err) {
-      if (isInstanceNotFound(err)) throw errors.backupInstanceNotFound(instanceId);
-      throw err;
-    }
-    if (status.name !== Orchestrators.Backup) throw errors.backupInstanceNotFound(instanceId);
-    return { status: 200, jsonBody: backupStatusBody(status) };
+    return { status: 200, jsonBody: await jobStatus<BackupOutput, BackupCustomStatus>(request, context, Orchestrators.Backup) };
   } catch (err) {
     return errorResponse(err, context);
   }
 }
 
-export interface BackupStatusBody {
-  id: string;
-  runtimeStatus: string;
-  customStatus?: BackupCustomStatus;
-  createdTime?: string;
-  lastUpdatedTime?: string;
-  output?: BackupOutput;
-  error?: { code: string; message: string };
-}
+app.http('startBackup', { route: 'backups', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: startBackup });
+app.http('getBackup', { route: 'backups/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: getBackup });
 
-/** The status without the orchestration's raw failure text (which may carry stack traces). */
-export function backupStatusBody(status: df.DurableOrchestrationStatus): BackupStatusBody {
-  const custom = status.customStatus as BackupCustomStatus | undefined;
-  const body: BackupStatusBody = {
-    id: status.instanceId,
-    runtimeStatus: String(status.runtimeStatus),
-    customStatus: custom ?? undefined,
-    createdTime: isoOrUndefined(status.createdTime),
-    lastUpdatedTime: isoOrUndefined(status.lastUpdatedTime),
-  };
-  if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Completed) {
-    body.output = status.output as BackupOutput;
-  } else if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
-    body.error =
-      custom?.errorCode !== undefined && custom.errorMessage !== undefined
-        ? { code: custom.errorCode, message: custom.errorMessage }
-        : describeFailure(status.output);
-  }
-  return body;
-}
-
-function parseStartBackup(body: unknown): BackupInput {
-  const parsed = startBackupBody.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const target = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.map(String).join('.') || 'body';
-    throw errors.invalidRequest(target, issue.message);
-  }
-  const { container, blob, itemId } = parsed.data;
-  assertValidContainerName(container, 'container');
-  const blobProblem = blobNameProblem(blob);
-  if (blobProblem !== undefined) throw errors.invalidRequest('blob', `The blob name is invalid: ${blobProblem}.`);
-  if (itemId !== undefined && !isValidIdentifier(itemId)) throw errors.invalidIdentifier('itemId', itemId);
-  return { sourceContainer: container, sourceBlob: blob, itemId: itemId ?? itemIdForSourceDisk(container, blob) };
-}
-
-async function readJson(request: HttpRequest): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === '') throw errors.invalidRequest('body', 'The request body is empty; send a JSON object.');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw errors.invalidRequest('body', 'The request body is not valid JSON.');
-  }
-}
-
-function isInstanceNotFound(err: unknown): boolean {
-  return err instanceof Error && /replied with HTTP 404/.test(err.message);
-}
-
-function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
-  const status = statusOf(err);
-  // Name and message only: a logged error object can carry request URLs and headers.
-  if (status >= 500) context.error(`Backup request failed: ${errorSummary(err)}`);
-  return { status, jsonBody: toErrorBody(err) };
-}
-
-function errorSummary(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function isoOrUndefined(value: unknown): string | undefined {
-  if (value instanceof Date) return value.toISOString();
-  return typeof value === 'string' ? value : undefined;
-}
-
-app.http('startBackup', {
-  route: 'backups',
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: startBackup,
-});
-
-app.http('getBackup', {
-  route: 'backups/{instanceId}',
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  extraInputs: [df.input.durableClient()],
-  handler: getBackup,
-});

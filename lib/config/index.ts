@@ -13,9 +13,20 @@ export interface KluisConfig {
   /** Where replicas and manifests are written. */
   vaultStorage: string;
   vaultContainer: string;
+  /** Where restored disks are written (a target storage account). */
+  restoreStorage: string;
+  /** Azure Table (in the vault account) holding the recovery point catalog. */
+  catalogTable: string;
+  /** Days instant-restore snapshots are kept in the source account (Azure Backup: 1–5, default 2). */
+  instantRestoreDays: number;
+  /** Scratch container in the source account for the store capability probe. */
+  probeContainer: string;
 }
 
 export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
+export const DEFAULT_CATALOG_TABLE = 'KluisRecoveryPoints';
+export const DEFAULT_INSTANT_RESTORE_DAYS = 2;
+export const DEFAULT_PROBE_CONTAINER = 'kluis-probe';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 const DEV_ACCOUNT_NAME = 'devstoreaccount1';
@@ -45,6 +56,22 @@ const settingsSchema = z.object({
       })
       .default(DEFAULT_VAULT_CONTAINER),
   ),
+  KLUIS_RESTORE_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_CATALOG_TABLE: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'it must be 3–63 letters and digits, starting with a letter' })
+      .default(DEFAULT_CATALOG_TABLE),
+  ),
+  KLUIS_INSTANT_RESTORE_DAYS: z.preprocess(
+    emptyAsUnset,
+    z.coerce.number().int({ error: 'it must be a whole number of days' }).min(1, { error: 'it must be 1–5 days' }).max(5, { error: 'it must be 1–5 days' }).default(DEFAULT_INSTANT_RESTORE_DAYS),
+  ),
+  KLUIS_PROBE_CONTAINER: z.preprocess(
+    emptyAsUnset,
+    z.string().refine(isValidContainerName, { error: 'it must be a valid container name' }).default(DEFAULT_PROBE_CONTAINER),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -54,6 +81,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_SOURCE_STORAGE: env.KLUIS_SOURCE_STORAGE,
     KLUIS_VAULT_STORAGE: env.KLUIS_VAULT_STORAGE,
     KLUIS_VAULT_CONTAINER: env.KLUIS_VAULT_CONTAINER,
+    KLUIS_RESTORE_STORAGE: env.KLUIS_RESTORE_STORAGE,
+    KLUIS_CATALOG_TABLE: env.KLUIS_CATALOG_TABLE,
+    KLUIS_INSTANT_RESTORE_DAYS: env.KLUIS_INSTANT_RESTORE_DAYS,
+    KLUIS_PROBE_CONTAINER: env.KLUIS_PROBE_CONTAINER,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -61,17 +92,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const settings = parsed.data;
   const webJobsStorage = resolveConnectionString('AzureWebJobsStorage', settings.AzureWebJobsStorage);
+  const sourceStorage =
+    settings.KLUIS_SOURCE_STORAGE === undefined
+      ? webJobsStorage
+      : resolveConnectionString('KLUIS_SOURCE_STORAGE', settings.KLUIS_SOURCE_STORAGE);
   return {
     webJobsStorage,
-    sourceStorage:
-      settings.KLUIS_SOURCE_STORAGE === undefined
-        ? webJobsStorage
-        : resolveConnectionString('KLUIS_SOURCE_STORAGE', settings.KLUIS_SOURCE_STORAGE),
+    sourceStorage,
     vaultStorage:
       settings.KLUIS_VAULT_STORAGE === undefined
         ? webJobsStorage
         : resolveConnectionString('KLUIS_VAULT_STORAGE', settings.KLUIS_VAULT_STORAGE),
     vaultContainer: settings.KLUIS_VAULT_CONTAINER,
+    restoreStorage:
+      settings.KLUIS_RESTORE_STORAGE === undefined
+        ? sourceStorage
+        : resolveConnectionString('KLUIS_RESTORE_STORAGE', settings.KLUIS_RESTORE_STORAGE),
+    catalogTable: settings.KLUIS_CATALOG_TABLE,
+    instantRestoreDays: settings.KLUIS_INSTANT_RESTORE_DAYS,
+    probeContainer: settings.KLUIS_PROBE_CONTAINER,
   };
 }
 

@@ -67,3 +67,37 @@ export interface TransferSegmentResult extends SegmentTransferStats {
   uploadCalls: number;
   clearCalls: number;
 }
+
+/** A page range as the disk store reports it. */
+export interface PageRange {
+  offset: number;
+  count: number;
+}
+
+/**
+ * Recovery point ids are numeric strings, as in Azure Backup: the start time of the backup in
+ * milliseconds since the Unix epoch (one backup per item at a time keeps them unique per item).
+ */
+export function recoveryPointIdFor(startedAt: Date): string {
+  const ms = startedAt.getTime();
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError('The backup start time is invalid.');
+  return String(ms);
+}
+
+/** A disk of a VM to back up, as the request (later: the VM inventory) names it. */
+export interface VmDiskRequest {
+  lun: number;
+  container: string;
+  blob: string;
+  storageType: 'Standard' | 'Premium';
+  name?: string;
+}
+
+/** A disk that passed discovery: a fixed VHD page blob of a supported size. */
+export interface DiscoveredVmDisk extends VmDiskRequest {
+  name: string;
+  /** Page blob size: data plus the 512-byte footer. */
+  sizeBytes: number;
+  dataSize: number;
+  vhdUniqueId: string;
+}

@@ -5,7 +5,7 @@
  * Conventions (Azure SDK guidelines): options bags with `abortSignal`; `delete…` succeeds when the
  * thing is already gone; lists are async iterables; a missing blob read throws KluisBlobNotFound.
  */
-import type { PageRange } from '../domain/backup-slice';
+import type { PageRange } from '../domain/backup-job';
 import type { BlobRef } from '../domain/backup-job';
 export type { BlobRef };
 

@@ -1,21 +1,23 @@
 /**
- * POST /api/backups and GET /api/backups/{instanceId} through the embedded host running this app
- * (built into dist/), on Azurite: the same registrations `func start` would load.
+ * The whole engine through HTTP on the embedded host, running this repository's app (built into dist/)
+ * on Azurite with the page-range diff extension: a full backup of a VM with a Standard and a Premium disk,
+ * an incremental through the server diff, the recovery point list, and verified restores of both points
+ * that are byte-identical to the disks as they were when each point was taken.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { pageRangeDiffExtension } from '../../emulator/cli';
 import { createSampleVhd } from '../../emulator/sample-disk';
-import type { SliceManifest } from '../../lib/domain/backup-slice';
-import type { BackupOutput } from '../../orchestrations/contracts';
+import type { BackupOutput, RestoreOutput } from '../../orchestrations/contracts';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 
 const MIB = 1024 * 1024;
 
-interface BackupStatus {
+interface JobStatus<T> {
   id: string;
   runtimeStatus: string;
-  customStatus?: { stage: string };
-  output?: BackupOutput;
+  customStatus?: { stage: string; errorCode?: string };
+  output?: T;
   error?: { code: string; message: string };
 }
 
@@ -23,86 +25,132 @@ interface ErrorEnvelope {
   error: { code: string; message: string; target?: string; recommendation?: string };
 }
 
-const azurite = useAzurite();
+const azurite = useAzurite({ extensions: [pageRangeDiffExtension] });
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-describe('backups over HTTP (embedded host)', () => {
+describe('backup and restore over HTTP (embedded host, engine)', () => {
   let host: HostProcess;
   const vaultContainer = uniqueName('vault');
+  const standard = { container: uniqueName('vhds'), blob: 'vm1/os.vhd' };
+  const premium = { container: uniqueName('premium'), blob: 'vm1/data.vhd' };
+  const disks = [
+    { lun: 0, ...standard, storageType: 'Standard' },
+    { lun: 1, ...premium, storageType: 'Premium' },
+  ];
+
+  const service = () => blobService(azurite().connectionString);
+  const download = (ref: { container: string; blob: string }) => service().getContainerClient(ref.container).getPageBlobClient(ref.blob).downloadToBuffer();
 
   beforeAll(async () => {
     host = await startHostProcess({
       app: REPO_ROOT,
       storage: azurite().connectionString,
-      hubName: `Backup${Date.now().toString(36)}`,
-      env: { KLUIS_VAULT_CONTAINER: vaultContainer, KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '' },
+      hubName: `Engine${Date.now().toString(36)}`,
+      env: { KLUIS_VAULT_CONTAINER: vaultContainer, KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '', KLUIS_CATALOG_TABLE: `Points${Date.now().toString(36)}` },
     });
+    await createSampleVhd(service(), { ...standard, dataSize: 24 * MIB, seed: 'os' });
+    await createSampleVhd(service(), { ...premium, dataSize: 8 * MIB, seed: 'data' });
   }, 60_000);
 
   afterAll(async () => {
     await host?.stop();
   });
 
-  async function waitForBackup(id: string, timeoutInMs = 30_000): Promise<BackupStatus> {
+  async function waitFor<T>(kind: 'backups' | 'restores', id: string, timeoutInMs = 60_000): Promise<JobStatus<T>> {
     const deadline = Date.now() + timeoutInMs;
     for (;;) {
-      const response = await http<BackupStatus>(`${host.origin}/api/backups/${id}`);
+      const response = await http<JobStatus<T>>(`${host.origin}/api/${kind}/${id}`);
       expect(response.status).toBe(200);
       if (['Completed', 'Failed', 'Terminated'].includes(response.body.runtimeStatus)) return response.body;
-      if (Date.now() > deadline) throw new Error(`backup ${id} still ${response.text}\n${host.outputTail()}`);
+      if (Date.now() > deadline) throw new Error(`${kind} ${id} still ${response.text}\n${host.outputTail()}`);
       await sleep(100);
     }
   }
 
-  it('backs up a sample disk: 202 with status URLs, then Completed with the recovery point', async () => {
-    const service = blobService(azurite().connectionString);
-    const sourceContainer = uniqueName('disks');
-    await createSampleVhd(service, { container: sourceContainer, blob: 'vm1/os.vhd', dataSize: 24 * MIB, seed: 'e2e' });
-    const original = await service.getContainerClient(sourceContainer).getPageBlobClient('vm1/os.vhd').downloadToBuffer();
+  async function backup(): Promise<BackupOutput> {
+    const started = await http<{ id: string; statusQueryGetUri: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks } });
+    expect(started.status).toBe(202);
+    expect(started.body.statusQueryGetUri).toContain(started.body.id);
+    const status = await waitFor<BackupOutput>('backups', started.body.id);
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', customStatus: { stage: 'completed' } });
+    return status.output!;
+  }
 
-    const started = await http<{ id: string; statusQueryGetUri: string }>(`${host.origin}/api/backups`, {
+  async function restore(recoveryPointId: string): Promise<RestoreOutput> {
+    const started = await http<{ id: string }>(`${host.origin}/api/restores`, {
       method: 'POST',
-      body: { container: sourceContainer, blob: 'vm1/os.vhd', itemId: 'vm1-os' },
+      body: { itemId: 'vm1', recoveryPointId, targetContainer: uniqueName('restored') },
     });
     expect(started.status).toBe(202);
-    expect(started.body.id).toEqual(expect.any(String));
-    expect(started.body.statusQueryGetUri).toContain(started.body.id);
+    const status = await waitFor<RestoreOutput>('restores', started.body.id);
+    expect(status.runtimeStatus).toBe('Completed');
+    return status.output!;
+  }
 
-    const status = await waitForBackup(started.body.id);
-    expect(status).toMatchObject({ id: started.body.id, runtimeStatus: 'Completed', customStatus: { stage: 'completed' } });
-    const output = status.output as BackupOutput;
-    expect(output).toMatchObject({ status: 'Completed', itemId: 'vm1-os', jobId: started.body.id, warnings: [] });
-    expect(output.md5Base64).toBe(createHash('md5').update(original).digest('base64'));
+  async function restoredBytes(output: RestoreOutput, lun: number): Promise<Buffer> {
+    const disk = output.disks.find((d) => d.lun === lun)!;
+    return download({ container: output.targetContainer, blob: disk.blobName });
+  }
 
-    const vault = service.getContainerClient(vaultContainer);
-    const manifest = JSON.parse((await vault.getBlobClient(output.manifestBlob).downloadToBuffer()).toString()) as SliceManifest;
-    expect(manifest).toMatchObject({ itemId: 'vm1-os', recoveryPointId: output.recoveryPointId, md5Base64: output.md5Base64 });
-    const replica = await vault.getPageBlobClient(output.replicaBlob).withSnapshot(output.replicaSnapshot).downloadToBuffer();
-    expect(replica.equals(original)).toBe(true);
+  it('backs up full, then incrementally via the diff, and restores each point byte for byte', async () => {
+    const before = { os: await download(standard), data: await download(premium) };
+    const first = await backup();
+    expect(first.disks.map((d) => d.changeDetection)).toEqual(['full', 'full']);
+    expect(first.disks[1].staging).toBeDefined();
 
-    const snapshots: string[] = [];
-    for await (const item of service.getContainerClient(sourceContainer).listBlobsFlat({ includeSnapshots: true })) {
-      if (item.snapshot) snapshots.push(item.snapshot);
-    }
-    expect(snapshots).toEqual([]);
+    // Change 3 blocks of 64 KiB on the OS disk and clear 1 MiB of the data disk.
+    const os = service().getContainerClient(standard.container).getPageBlobClient(standard.blob);
+    for (const offset of [0, 5 * MIB, 9 * MIB + 64 * 1024]) await os.uploadPages(randomBytes(64 * 1024), offset, 64 * 1024);
+    await service().getContainerClient(premium.container).getPageBlobClient(premium.blob).clearPages(0, MIB);
+    const after = { os: await download(standard), data: await download(premium) };
+
+    const second = await backup();
+    expect(second.disks.map((d) => d.changeDetection)).toEqual(['diff', 'diff']);
+    expect(second.disks[0].bytesWritten).toBe(3 * 64 * 1024);
+    expect(second.recoveryPointId).not.toBe(first.recoveryPointId);
+
+    const points = await http<{ value: Array<{ recoveryPointId: string; recoveryPointTierDetails: Array<{ type: string; status: string }> }> }>(
+      `${host.origin}/api/items/vm1/recoveryPoints`,
+    );
+    expect(points.body.value.map((p) => p.recoveryPointId)).toEqual([first.recoveryPointId, second.recoveryPointId]);
+    expect(points.body.value[0].recoveryPointTierDetails).toEqual([
+      { type: 'InstantRP', status: 'Valid' },
+      { type: 'HardenedRP', status: 'Valid' },
+    ]);
+
+    const firstRestore = await restore(first.recoveryPointId);
+    expect(sha256(await restoredBytes(firstRestore, 0))).toBe(sha256(before.os));
+    expect(sha256(await restoredBytes(firstRestore, 1))).toBe(sha256(before.data));
+    const secondRestore = await restore(second.recoveryPointId);
+    expect(sha256(await restoredBytes(secondRestore, 0))).toBe(sha256(after.os));
+    expect(sha256(await restoredBytes(secondRestore, 1))).toBe(sha256(after.data));
+    expect(secondRestore.disks.every((d) => d.blocksVerified > 0)).toBe(true);
+    expect(secondRestore.vmConfigBlobName).toMatch(/vmconfig\.json$/);
   });
 
-  it.each([
-    ['invalid JSON', '{', 'KluisInvalidRequest', 'body'],
-    ['a missing blob field', { container: 'disks' }, 'KluisInvalidRequest', 'blob'],
-    ['an unknown field', { container: 'disks', blob: 'a.vhd', size: 1 }, 'KluisInvalidRequest', 'size'],
-    ['an invalid container name', { container: 'Disks', blob: 'a.vhd' }, 'KluisInvalidContainerName', 'container'],
-    ['an invalid blob name', { container: 'disks', blob: 'dir/' }, 'KluisInvalidRequest', 'blob'],
-    ['an invalid item id', { container: 'disks', blob: 'a.vhd', itemId: 'a/b' }, 'KluisInvalidIdentifier', 'itemId'],
-  ])('answers 400 with the ARM error envelope for %s', async (_name, body, code, target) => {
-    const response = await http<ErrorEnvelope>(`${host.origin}/api/backups`, { method: 'POST', body });
-    expect(response.status).toBe(400);
-    expect(response.body.error).toMatchObject({ code, target });
-    expect(response.body.error.recommendation).toEqual(expect.any(String));
+  it('answers bad input with 400 and the ARM error envelope naming the field', async () => {
+    const missing = await http<ErrorEnvelope>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks: [] } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: 'KluisInvalidRequest', target: 'disks' });
+    const badPoint = await http<ErrorEnvelope>(`${host.origin}/api/restores`, { method: 'POST', body: { itemId: 'vm1', recoveryPointId: 'latest', targetContainer: 'x1y' } });
+    expect(badPoint.status).toBe(400);
+    expect(badPoint.body.error.target).toBe('recoveryPointId');
+    const unknown = await http<ErrorEnvelope>(`${host.origin}/api/backups/not-a-job`);
+    expect(unknown.status).toBe(404);
   });
 
-  it('answers 404 with the error envelope for an unknown backup job', async () => {
-    const response = await http<ErrorEnvelope>(`${host.origin}/api/backups/no-such-job`);
-    expect(response.status).toBe(404);
-    expect(response.body.error).toMatchObject({ code: 'KluisBackupInstanceNotFound', target: 'instanceId' });
+  it('fails a backup of a missing disk with its stable code, and a restore of a missing point likewise', async () => {
+    const started = await http<{ id: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { container: standard.container, blob: 'nope.vhd' } });
+    const status = await waitFor<BackupOutput>('backups', started.body.id);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(status.error?.code).toBe('KluisSourceDiskNotFound');
+
+    const restoreStarted = await http<{ id: string }>(`${host.origin}/api/restores`, {
+      method: 'POST',
+      body: { itemId: 'vm1', recoveryPointId: '42', targetContainer: uniqueName('nowhere') },
+    });
+    const restoreStatus = await waitFor<RestoreOutput>('restores', restoreStarted.body.id);
+    expect(restoreStatus.runtimeStatus).toBe('Failed');
+    expect(restoreStatus.error?.code).toBe('KluisRecoveryPointNotFound');
   });
 });

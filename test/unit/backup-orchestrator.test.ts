@@ -1,354 +1,168 @@
 /**
- * Replays backupOrchestrator through durable-functions' own replay engine: a history goes in, the
- * scheduled actions, custom status and result come out (as in azure-functions-durable-js's tests).
+ * The backup, backupDisk and restore orchestrators replayed by durable-functions' own engine (through
+ * test/support/orchestration-driver): what they schedule, in which order, and how failures end.
  */
-import type { OrchestrationContext } from 'durable-functions';
-import { DummyOrchestrationContext } from 'durable-functions';
-import { backupOrchestrator, backupRetryOptions } from '../../orchestrations/backup';
-import {
-  Activities,
-  type ActivityName,
-  type BackupCustomStatus,
-  type BackupInput,
-  type BackupOutput,
-} from '../../orchestrations/contracts';
-import type { DiscoveredDisk, SnapshotRef, TransferResult } from '../../lib/domain/backup-slice';
+import { backupOrchestrator } from '../../orchestrations/backup';
+import { backupDiskOrchestrator } from '../../orchestrations/backup-disk';
+import { Activities, Orchestrators, type BackupDiskInput, type BackupInput } from '../../orchestrations/contracts';
+import { restoreOrchestrator } from '../../orchestrations/restore';
+import { drive, type Outcome, type Script } from '../support/orchestration-driver';
 
-/* eslint-disable @typescript-eslint/no-require-imports -- the replay helpers ship without type declarations */
-type EventCtor = new (options: Record<string, unknown>) => object;
-const history = {
-  OrchestratorStarted: require('durable-functions/lib/src/history/OrchestratorStartedEvent').OrchestratorStartedEvent as EventCtor,
-  OrchestratorCompleted: require('durable-functions/lib/src/history/OrchestratorCompletedEvent').OrchestratorCompletedEvent as EventCtor,
-  ExecutionStarted: require('durable-functions/lib/src/history/ExecutionStartedEvent').ExecutionStartedEvent as EventCtor,
-  TaskScheduled: require('durable-functions/lib/src/history/TaskScheduledEvent').TaskScheduledEvent as EventCtor,
-  TaskCompleted: require('durable-functions/lib/src/history/TaskCompletedEvent').TaskCompletedEvent as EventCtor,
-  TaskFailed: require('durable-functions/lib/src/history/TaskFailedEvent').TaskFailedEvent as EventCtor,
-  TimerCreated: require('durable-functions/lib/src/history/TimerCreatedEvent').TimerCreatedEvent as EventCtor,
-  TimerFired: require('durable-functions/lib/src/history/TimerFiredEvent').TimerFiredEvent as EventCtor,
-};
-const testingUtils = require('durable-functions/lib/src/util/testingUtils') as {
-  createOrchestrator(fn: (context: OrchestrationContext) => Generator): (input: unknown, context: unknown) => Promise<OrchestratorState>;
-  DurableOrchestrationInput: new (instanceId: string, history: object[], input: unknown) => object;
-};
-/* eslint-enable @typescript-eslint/no-require-imports */
+const START = new Date('2026-03-01T02:00:00Z');
+const disks: BackupInput['disks'] = [
+  { lun: 0, container: 'vhds', blob: 'os.vhd', storageType: 'Standard' },
+  { lun: 1, container: 'premium', blob: 'data.vhd', storageType: 'Premium' },
+];
+const input: BackupInput = { itemId: 'vm1', disks, instantRestoreDays: 2 };
 
-interface ScheduledAction {
-  actionType: number;
-  functionName: string;
-  input: unknown;
-  retryOptions?: { firstRetryIntervalInMilliseconds: number; maxNumberOfAttempts: number; backoffCoefficient: number };
-}
-interface OrchestratorState {
-  isDone: boolean;
-  actions: ScheduledAction[][];
-  output?: unknown;
-  error?: string;
-  customStatus?: unknown;
-}
+const snapshotOf = (lun: number) => ({ itemId: 'vm1', recoveryPointId: 'x', lun, container: 'c', blob: 'b', snapshot: `snap-${lun}`, createdAt: START.toISOString(), sizeBytes: 1024 });
+const diskResult = (lun: number) => ({ lun, changeDetection: 'full', reason: 'first backup', segmentCount: 2, bytesRead: 10, bytesWritten: 7, bytesCleared: 0, blocksChanged: 1 });
 
-const CALL_ACTIVITY_WITH_RETRY = 1;
-const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
-const START = new Date('2026-03-01T02:00:00.000Z');
-const INSTANCE_ID = 'job-0001';
-const orchestrator = testingUtils.createOrchestrator(backupOrchestrator);
-
-type Attempt = { result: unknown } | { failure: FailureText };
-type FailureText = { reason: string; details: string } | { failureDetails: Record<string, unknown> };
-type Script = Partial<Record<ActivityName, Attempt[]>>;
-
-interface Run {
-  scheduled: ScheduledAction[];
-  statuses: unknown[];
-  state: OrchestratorState;
-  failed: boolean;
-}
-
-/**
- * Drives the orchestrator like the Durable extension would: run an episode, append the history
- * for each newly scheduled activity (its attempts, with the retry timers between failures), run
- * again, until the orchestration completes or fails.
- */
-async function runToEnd(input: BackupInput, script: Script): Promise<Run> {
-  let clock = START.getTime();
-  const tick = (): Date => new Date((clock += 1000));
-  const events: object[] = [
-    new history.OrchestratorStarted({ eventId: -1, timestamp: START, isPlayed: false }),
-    new history.ExecutionStarted({ eventId: -1, timestamp: START, isPlayed: true, name: 'backup', input: JSON.stringify(input) }),
-  ];
-  const scheduled: ScheduledAction[] = [];
-  const statuses: unknown[] = [];
-  let nextEventId = 0;
-
-  for (let episode = 0; episode < 20; episode++) {
-    const { state, failed } = await runEpisode(input, events);
-    statuses.push(state.customStatus);
-    const actions = state.actions.flat();
-    const fresh = actions.slice(scheduled.length);
-    scheduled.push(...fresh);
-    if (state.isDone || failed) return { scheduled, statuses, state, failed };
-    if (fresh.length === 0) throw new Error('orchestrator is waiting on nothing');
-
-    for (const action of fresh) {
-      const attempts = script[action.functionName as ActivityName] ?? [{ result: defaultResult(action.functionName) }];
-      const maxAttempts = action.retryOptions?.maxNumberOfAttempts ?? 1;
-      for (let attempt = 0; attempt < maxAttempts; attempt++) {
-        const outcome = attempts[Math.min(attempt, attempts.length - 1)];
-        const taskId = nextEventId++;
-        events.push(
-          new history.TaskScheduled({ eventId: taskId, timestamp: tick(), isPlayed: false, name: action.functionName, input: JSON.stringify(action.input) }),
-          new history.OrchestratorCompleted({ eventId: -1, timestamp: tick(), isPlayed: false }),
-          new history.OrchestratorStarted({ eventId: -1, timestamp: tick(), isPlayed: false }),
-        );
-        if ('result' in outcome) {
-          events.push(new history.TaskCompleted({ eventId: -1, timestamp: tick(), isPlayed: false, taskScheduledId: taskId, result: JSON.stringify(outcome.result) }));
-          break;
-        }
-        events.push(new history.TaskFailed({ eventId: -1, timestamp: tick(), isPlayed: false, taskScheduledId: taskId, ...failedEventFields(outcome.failure) }));
-        const timerId = nextEventId++;
-        const fireAt = tick();
-        events.push(
-          new history.TimerCreated({ eventId: timerId, timestamp: fireAt, isPlayed: false, fireAt }),
-          new history.OrchestratorCompleted({ eventId: -1, timestamp: tick(), isPlayed: false }),
-          new history.OrchestratorStarted({ eventId: -1, timestamp: tick(), isPlayed: false }),
-          new history.TimerFired({ eventId: -1, timestamp: tick(), isPlayed: false, timerId, fireAt }),
-        );
-      }
+function backupScript(overrides: Partial<Record<string, (parsed: unknown) => Outcome>> = {}): Script {
+  return (work) => {
+    const name = work.name;
+    const override = overrides[name];
+    if (override) return override(work.parsedInput);
+    switch (name) {
+      case Activities.DiscoverDisks:
+        return { result: disks.map((d) => ({ ...d, name: d.blob, sizeBytes: 1024, dataSize: 512, vhdUniqueId: 'u' })) };
+      case Activities.ProbeStorage:
+        return { result: { trueDiff: true, serverSideCopySafe: false } };
+      case Activities.SnapshotDisks:
+        return { result: disks.map((d) => snapshotOf(d.lun)) };
+      case Orchestrators.BackupDisk:
+        return { result: diskResult((work.parsedInput as BackupDiskInput).disk.lun) };
+      case Activities.CommitRecoveryPoint:
+        return { result: { recoveryPointId: (work.parsedInput as { recoveryPointId: string }).recoveryPointId, manifestBlobName: 'items/vm1/manifest.json', alreadyCommitted: false } };
+      default:
+        return { result: { ok: true } };
     }
-  }
-  throw new Error('orchestration did not finish within 20 episodes');
-}
-
-async function runEpisode(input: BackupInput, events: object[]): Promise<{ state: OrchestratorState; failed: boolean }> {
-  const context = new DummyOrchestrationContext('backup', 'invocation', () => undefined);
-  try {
-    const state = await orchestrator(new testingUtils.DurableOrchestrationInput(INSTANCE_ID, events, input), context);
-    return { state, failed: false };
-  } catch (err) {
-    const message = (err as Error).message;
-    const at = message.indexOf(OUT_OF_PROC_DATA);
-    if (at < 0) throw err;
-    return { state: JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorState, failed: true };
-  }
-}
-
-function failedEventFields(failure: FailureText): Record<string, unknown> {
-  return 'failureDetails' in failure ? { failureDetails: failure.failureDetails } : { reason: failure.reason, details: failure.details };
-}
-
-/** How the Functions host reports an activity's thrown KluisError (legacy Reason/Details form). */
-function kluisFailure(activity: string, code: string, message: string): { failure: FailureText } {
-  return {
-    failure: {
-      reason: `Activity function '${activity}' failed: ${message}`,
-      details: `KluisError [${code}]: ${message}\n    at transferFull (lib/services/backup-slice.ts:1:1)`,
-    },
   };
 }
 
-const request: BackupInput = { sourceContainer: 'disks', sourceBlob: 'vm1/os.vhd', itemId: 'vm1-os' };
-const disk: DiscoveredDisk = {
-  sourceContainer: 'disks',
-  sourceBlob: 'vm1/os.vhd',
-  lun: 0,
-  blobSize: 64 * 1024 * 1024 + 512,
-  dataSize: 64 * 1024 * 1024,
-  vhdUniqueId: '00112233445566778899aabbccddeeff',
-};
-const snapshot: SnapshotRef = { container: 'disks', blob: 'vm1/os.vhd', snapshot: '2026-03-01T02:00:03.0000000Z', takenAt: '2026-03-01T02:00:03.000Z' };
-const transfer: TransferResult = {
-  replicaContainer: 'kluis-vault',
-  replicaBlob: 'items/vm1-os/disks/0/replica.vhd',
-  bytesCopied: 6_000_000,
-  bytesUploaded: 5_000_000,
-  chunksUploaded: 3,
-  md5Base64: 'q83vASNFZ4mrze8BI0VniQ==',
-};
-const commit = {
-  recoveryPointId: String(START.getTime()),
-  manifestContainer: 'kluis-vault',
-  manifestBlob: `items/vm1-os/recoveryPoints/${START.getTime()}/manifest.json`,
-  replicaSnapshot: '2026-03-01T02:00:09.0000000Z',
-};
-
-function defaultResult(name: string): unknown {
-  switch (name) {
-    case Activities.Discover:
-      return disk;
-    case Activities.Snapshot:
-      return snapshot;
-    case Activities.Transfer:
-      return transfer;
-    case Activities.Commit:
-      return commit;
-    case Activities.Cleanup:
-      return { deleted: snapshot.snapshot };
-    default:
-      throw new Error(`unexpected activity ${name}`);
-  }
-}
-
-const names = (run: Run): string[] => run.scheduled.map((a) => a.functionName);
-
-describe('backupOrchestrator', () => {
-  it('first schedules discover, with retry, and reports the stage', async () => {
-    const context = new DummyOrchestrationContext('backup', 'invocation', () => undefined);
-    const events = [
-      new history.OrchestratorStarted({ eventId: -1, timestamp: START, isPlayed: false }),
-      new history.ExecutionStarted({ eventId: -1, timestamp: START, isPlayed: true, name: 'backup', input: JSON.stringify(request) }),
-    ];
-    const state = await orchestrator(new testingUtils.DurableOrchestrationInput(INSTANCE_ID, events, request), context);
-
-    expect(state.isDone).toBe(false);
-    expect(state.actions.flat()).toEqual([
-      expect.objectContaining({
-        actionType: CALL_ACTIVITY_WITH_RETRY,
-        functionName: Activities.Discover,
-        input: { request },
-        retryOptions: expect.objectContaining({ firstRetryIntervalInMilliseconds: 5000, maxNumberOfAttempts: 3, backoffCoefficient: 2 }),
-      }),
+describe('backup orchestrator', () => {
+  it('discovers, probes, snapshots all disks, backs each up in a sub-orchestration, commits, then expires old snapshots', async () => {
+    const run = await drive(backupOrchestrator, input, backupScript(), { instanceId: 'job-1', start: START });
+    expect(run.state.status).toBe('Completed');
+    expect(run.started.map((w) => w.name)).toEqual([
+      Activities.DiscoverDisks,
+      Activities.ProbeStorage,
+      Activities.SnapshotDisks,
+      Orchestrators.BackupDisk,
+      Orchestrators.BackupDisk,
+      Activities.CommitRecoveryPoint,
+      Activities.ExpireSnapshotTier,
     ]);
-    expect(state.customStatus).toEqual({ stage: 'discover' });
-  });
-
-  it('chains discover → snapshot → transfer → commit → cleanup and returns the recovery point', async () => {
-    const run = await runToEnd(request, {});
-
-    expect(run.failed).toBe(false);
-    expect(names(run)).toEqual(['discover', 'snapshot', 'transfer', 'commit', 'cleanup']);
-    expect(run.scheduled.every((a) => a.actionType === CALL_ACTIVITY_WITH_RETRY)).toBe(true);
-    const retry = backupRetryOptions();
-    expect(run.scheduled[0].retryOptions).toMatchObject({
-      firstRetryIntervalInMilliseconds: retry.firstRetryIntervalInMilliseconds,
-      maxNumberOfAttempts: retry.maxNumberOfAttempts,
-    });
-    expect(run.scheduled[1].input).toEqual({ disk, itemId: 'vm1-os', jobId: INSTANCE_ID });
-    expect(run.scheduled[2].input).toEqual({ disk, snapshot, itemId: 'vm1-os', jobId: INSTANCE_ID });
-    expect(run.scheduled[3].input).toEqual({
-      request,
-      jobId: INSTANCE_ID,
-      recoveryPointId: String(START.getTime()),
-      disk,
-      snapshot,
-      transfer,
-    });
-    expect(run.scheduled[4].input).toEqual({ snapshot });
-    expect(run.statuses.map((s) => (s as BackupCustomStatus).stage)).toEqual([
-      'discover',
-      'snapshot',
-      'transfer',
-      'commit',
-      'cleanup',
-      'completed',
+    const children = run.started.filter((w) => w.kind === 'subOrchestration');
+    expect(children.map((w) => (w.kind === 'subOrchestration' ? w.instanceId : ''))).toEqual(['job-1:lun0', 'job-1:lun1']);
+    // Both disks start in the same episode: they run in parallel.
+    expect(run.startedPerEpisode).toContain(2);
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as { recoveryPointId: string; disks: Array<{ lun: number; segmentCount: number }> };
+    expect(commit.recoveryPointId).toBe(String(START.getTime() + 1000));
+    expect(commit.disks.map((d) => [d.lun, d.segmentCount])).toEqual([
+      [0, 2],
+      [1, 2],
     ]);
-    expect(run.state.isDone).toBe(true);
-    expect(run.state.output).toEqual({
-      status: 'Completed',
-      jobId: INSTANCE_ID,
-      itemId: 'vm1-os',
-      recoveryPointId: commit.recoveryPointId,
-      manifestContainer: 'kluis-vault',
-      manifestBlob: commit.manifestBlob,
-      replicaBlob: transfer.replicaBlob,
-      replicaSnapshot: commit.replicaSnapshot,
-      bytesCopied: transfer.bytesCopied,
-      md5Base64: transfer.md5Base64,
-      warnings: [],
-    } satisfies BackupOutput);
+    const expire = run.started.find((w) => w.name === Activities.ExpireSnapshotTier)!.parsedInput as { olderThan: string };
+    expect(Date.parse(expire.olderThan)).toBe(START.getTime() + 1000 - 2 * 24 * 3600 * 1000);
+    expect(run.output).toMatchObject({ status: 'Completed', recoveryPointId: commit.recoveryPointId, bytesWritten: 14 });
   });
 
-  it('goes on after an activity fails once and then succeeds on retry', async () => {
-    const run = await runToEnd(request, {
-      transfer: [kluisFailure('transfer', 'KluisTransferIntegrityFailed', 'Read 0 bytes at offset 0, expected 512.'), { result: transfer }],
-    });
-
-    expect(run.failed).toBe(false);
-    expect(names(run)).toEqual(['discover', 'snapshot', 'transfer', 'commit', 'cleanup']);
-    expect((run.state.output as BackupOutput).status).toBe('Completed');
+  it('deletes the job’s instant snapshots and fails with the code when a disk backup fails', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      backupScript({ [Orchestrators.BackupDisk]: () => ({ error: 'KluisError [KluisStagingCopyFailed]: Copying the snapshot to the staging blob failed: boom.' }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    const names = run.started.map((w) => w.name);
+    expect(names).toContain(Activities.DeleteInstantSnapshots);
+    expect(names).not.toContain(Activities.CommitRecoveryPoint);
+    expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', failedStage: 'transfer', errorCode: 'KluisStagingCopyFailed' });
   });
 
-  it('still deletes the snapshot when the transfer fails, then fails with the transfer error code', async () => {
-    const run = await runToEnd(request, {
-      transfer: [kluisFailure('transfer', 'KluisTransferIntegrityFailed', 'Read 0 bytes at offset 0, expected 512.')],
-    });
-
-    expect(run.failed).toBe(true);
-    expect(names(run)).toEqual(['discover', 'snapshot', 'transfer', 'cleanup']);
-    expect(run.scheduled[3].input).toEqual({ snapshot });
-    expect(run.state.customStatus).toEqual({
-      stage: 'failed',
-      failedStage: 'transfer',
-      errorCode: 'KluisTransferIntegrityFailed',
-      errorMessage: 'Read 0 bytes at offset 0, expected 512.',
-    });
-    expect(run.state.error).toBe('KluisError [KluisTransferIntegrityFailed]: Read 0 bytes at offset 0, expected 512.');
+  it('fails at discovery without taking snapshots', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      backupScript({ [Activities.DiscoverDisks]: () => ({ error: "KluisError [KluisSourceDiskNotFound]: The source disk 'vhds/os.vhd' does not exist." }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    expect(run.started.map((w) => w.name)).not.toContain(Activities.SnapshotDisks);
+    expect(run.customStatuses.at(-1)).toMatchObject({ failedStage: 'discover', errorCode: 'KluisSourceDiskNotFound' });
   });
 
-  it('still deletes the snapshot when the commit fails (structured failure details)', async () => {
-    const run = await runToEnd(request, {
-      commit: [
-        {
-          failure: {
-            failureDetails: {
-              ErrorType: 'KluisError',
-              ErrorMessage: 'The blob was not found.',
-              StackTrace: "KluisError [KluisBlobNotFound]: The blob 'kluis-vault/x' was not found.\n    at commitManifest",
-              IsNonRetriable: false,
-            },
-          },
-        },
-      ],
-    });
+  it('completes with a warning when expiring old snapshots fails after the point is committed', async () => {
+    const run = await drive(backupOrchestrator, input, backupScript({ [Activities.ExpireSnapshotTier]: () => ({ error: 'KluisError [BackUpOperationFailed]: later' }) }));
+    expect(run.state.status).toBe('Completed');
+    expect(run.output).toMatchObject({ status: 'CompletedWithWarnings', warnings: [{ code: 'BackUpOperationFailed' }] });
+  });
+});
 
-    expect(run.failed).toBe(true);
-    expect(names(run)).toEqual(['discover', 'snapshot', 'transfer', 'commit', 'cleanup']);
-    expect(run.state.customStatus).toMatchObject({ stage: 'failed', failedStage: 'commit', errorCode: 'KluisBlobNotFound' });
+describe('backupDisk orchestrator', () => {
+  const segments = Array.from({ length: 10 }, (_, index) => ({ index, start: index * 100, end: (index + 1) * 100 }));
+  const diskInput = (storageType: 'Standard' | 'Premium'): BackupDiskInput => ({
+    itemId: 'vm1',
+    jobId: 'job-1',
+    disk: { lun: 3, container: 'c', blob: 'b', storageType, name: 'b', sizeBytes: 1024, dataSize: 512, vhdUniqueId: 'u' },
+    snapshot: snapshotOf(3),
+    capabilities: { trueDiff: false, serverSideCopySafe: false },
+    segmentParallelism: 3,
+  });
+  const diskScript =
+    (failSegment?: number): Script =>
+    (work) => {
+      if (work.name === Activities.PlanDiskBackup) {
+        return { result: { lun: 3, sizeBytes: 1024, blockSize: 65536, changeDetection: 'checksum', detection: { kind: 'checksum', previousRecoveryPointId: '1' }, reason: 'r', segments, replicaBlobName: 'r' } };
+      }
+      if (work.name === Activities.StageDisk) return { result: { staging: { container: 'c', blob: 'AzureBackup-x' }, method: 'streamed', bytesCopied: 5 } };
+      if (work.name === Activities.TransferSegment) {
+        const index = (work.parsedInput as { segment: { index: number } }).segment.index;
+        if (index === failSegment) return { error: 'KluisError [BackUpOperationFailed]: segment failed' };
+        return { result: { segmentIndex: index, checksumPartBlobName: 'p', bytesRead: 4, bytesWritten: 2, bytesCleared: 1, blocksChanged: 1, uploadCalls: 1, clearCalls: 1 } };
+      }
+      return { result: {} };
+    };
+
+  it('transfers every segment with at most `segmentParallelism` in flight and totals the statistics', async () => {
+    const run = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript());
+    expect(run.state.status).toBe('Completed');
+    const transfers = run.started.filter((w) => w.name === Activities.TransferSegment);
+    expect(transfers.map((w) => (w.parsedInput as { segment: { index: number } }).segment.index).sort((a, b) => a - b)).toEqual(segments.map((s) => s.index));
+    expect(Math.max(...run.startedPerEpisode)).toBeLessThanOrEqual(3);
+    expect(run.output).toMatchObject({ lun: 3, segmentCount: 10, bytesRead: 40, bytesWritten: 20, bytesCleared: 10, blocksChanged: 10, changeDetection: 'checksum' });
+    expect(run.started.map((w) => w.name)).not.toContain(Activities.StageDisk);
   });
 
-  it('reports the original error, not a cleanup failure, when both fail', async () => {
-    const run = await runToEnd(request, {
-      transfer: [kluisFailure('transfer', 'KluisTransferIntegrityFailed', 'mismatch')],
-      cleanup: [kluisFailure('cleanup', 'BackUpOperationFailed', 'storage unavailable')],
-    });
+  it('stages a Premium disk, reads segments from the staging blob, and always deletes the staging blob', async () => {
+    const ok = await drive(backupDiskOrchestrator, diskInput('Premium'), diskScript());
+    expect(ok.started[1].name).toBe(Activities.StageDisk);
+    expect((ok.started.find((w) => w.name === Activities.TransferSegment)!.parsedInput as { readFrom: { blob: string } }).readFrom.blob).toBe('AzureBackup-x');
+    expect(ok.started.at(-1)?.name).toBe(Activities.DeleteStagingBlob);
+    expect(ok.output).toMatchObject({ staging: 'streamed' });
 
-    expect(run.failed).toBe(true);
-    expect(names(run)).toEqual(['discover', 'snapshot', 'transfer', 'cleanup']);
-    expect(run.state.customStatus).toMatchObject({ failedStage: 'transfer', errorCode: 'KluisTransferIntegrityFailed' });
+    const failed = await drive(backupDiskOrchestrator, diskInput('Premium'), diskScript(4));
+    expect(failed.state.status).toBe('Failed');
+    expect(failed.started.at(-1)?.name).toBe(Activities.DeleteStagingBlob);
+  });
+});
+
+describe('restore orchestrator', () => {
+  const restoreInput = { itemId: 'vm1', recoveryPointId: '123', targetContainer: 'restored' };
+
+  it('restores the disks in one activity that carries the job id', async () => {
+    const run = await drive(restoreOrchestrator, restoreInput, () => ({ result: { disks: [] } }), { instanceId: 'restore-9' });
+    expect(run.state.status).toBe('Completed');
+    expect(run.started).toHaveLength(1);
+    expect(run.started[0]).toMatchObject({ name: Activities.RestoreDisks, parsedInput: { ...restoreInput, jobId: 'restore-9' } });
   });
 
-  it('fails at discover without snapshot or cleanup when the source disk is missing', async () => {
-    const run = await runToEnd(request, {
-      discover: [kluisFailure('discover', 'KluisSourceDiskNotFound', "The source disk 'disks/vm1/os.vhd' was not found.")],
-    });
-
-    expect(run.failed).toBe(true);
-    expect(names(run)).toEqual(['discover']);
-    expect(run.state.customStatus).toEqual({
-      stage: 'failed',
-      failedStage: 'discover',
-      errorCode: 'KluisSourceDiskNotFound',
-      errorMessage: "The source disk 'disks/vm1/os.vhd' was not found.",
-    });
-  });
-
-  it('maps a failure without a Kluis code to BackUpOperationFailed', async () => {
-    const run = await runToEnd(request, {
-      snapshot: [{ failure: { reason: "Activity function 'snapshot' failed: socket hang up", details: 'Error: socket hang up' } }],
-    });
-
-    expect(run.failed).toBe(true);
-    expect(names(run)).toEqual(['discover', 'snapshot']);
-    expect(run.state.customStatus).toMatchObject({ failedStage: 'snapshot', errorCode: 'BackUpOperationFailed' });
-  });
-
-  it('completes with a warning when only the snapshot cleanup fails', async () => {
-    const run = await runToEnd(request, {
-      cleanup: [kluisFailure('cleanup', 'BackUpOperationFailed', 'storage unavailable')],
-    });
-
-    expect(run.failed).toBe(false);
-    const output = run.state.output as BackupOutput;
-    expect(output.status).toBe('CompletedWithWarnings');
-    expect(output.warnings).toEqual([{ code: 'BackUpOperationFailed', message: 'storage unavailable' }]);
-    expect(output.recoveryPointId).toBe(commit.recoveryPointId);
+  it('fails with the verification error’s code, without retrying', async () => {
+    const run = await drive(restoreOrchestrator, restoreInput, () => ({
+      error: 'KluisError [KluisRestoreVerificationFailed]: block 7 of lun 0 does not match its checksum',
+    }));
+    expect(run.state.status).toBe('Failed');
+    expect(run.started).toHaveLength(1);
+    expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', errorCode: 'KluisRestoreVerificationFailed' });
   });
 });

@@ -22,12 +22,16 @@ describe('loadConfig', () => {
     expect(config.webJobsStorage).toContain('TableEndpoint=http://127.0.0.1:10002/devstoreaccount1');
   });
 
-  it('defaults source and vault storage to AzureWebJobsStorage and the container to kluis-vault', () => {
+  it('defaults source, vault and restore storage to AzureWebJobsStorage, and the rest to documented defaults', () => {
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT })).toEqual({
       webJobsStorage: ACCOUNT,
       sourceStorage: ACCOUNT,
       vaultStorage: ACCOUNT,
       vaultContainer: 'kluis-vault',
+      restoreStorage: ACCOUNT,
+      catalogTable: 'KluisRecoveryPoints',
+      instantRestoreDays: 2,
+      probeContainer: 'kluis-probe',
     });
   });
 
@@ -43,13 +47,25 @@ describe('loadConfig', () => {
       KLUIS_SOURCE_STORAGE: ACCOUNT,
       KLUIS_VAULT_STORAGE: OTHER,
       KLUIS_VAULT_CONTAINER: 'my-vault',
+      KLUIS_RESTORE_STORAGE: OTHER,
+      KLUIS_CATALOG_TABLE: 'Points',
+      KLUIS_INSTANT_RESTORE_DAYS: '5',
+      KLUIS_PROBE_CONTAINER: 'scratch',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
       sourceStorage: ACCOUNT,
       vaultStorage: OTHER,
       vaultContainer: 'my-vault',
+      restoreStorage: OTHER,
+      catalogTable: 'Points',
+      instantRestoreDays: 5,
+      probeContainer: 'scratch',
     });
+  });
+
+  it('refuses instant-restore retention outside 1–5 days, naming the setting', () => {
+    expect(() => loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_INSTANT_RESTORE_DAYS: '9' })).toThrow(/KLUIS_INSTANT_RESTORE_DAYS/);
   });
 
   it.each([

@@ -1,0 +1,11 @@
+import * as df from 'durable-functions';
+import { deleteInstantSnapshots } from '../../lib/services/snapshot-disks';
+import { Activities, type DeleteInstantSnapshotsActivityInput } from '../../orchestrations/contracts';
+import { engineDeps } from '../deps';
+
+df.app.activity(Activities.DeleteInstantSnapshots, {
+  handler: async (input: DeleteInstantSnapshotsActivityInput, context): Promise<{ deleted: number }> => {
+    const { deleted } = await deleteInstantSnapshots(engineDeps(context), input);
+    return { deleted: deleted.length };
+  },
+});

@@ -1,0 +1,11 @@
+import * as df from 'durable-functions';
+import { deleteStagingBlob } from '../../lib/services/stage-disk';
+import { Activities, type DeleteStagingBlobActivityInput } from '../../orchestrations/contracts';
+import { engineDeps } from '../deps';
+
+df.app.activity(Activities.DeleteStagingBlob, {
+  handler: async (input: DeleteStagingBlobActivityInput, context): Promise<{ deleted: true }> => {
+    await deleteStagingBlob(engineDeps(context), input);
+    return { deleted: true };
+  },
+});

@@ -1,0 +1,8 @@
+import * as df from 'durable-functions';
+import { expireSnapshotTier, type ExpireSnapshotTierResult } from '../../lib/services/expire-snapshot-tier';
+import { Activities, type ExpireSnapshotTierActivityInput } from '../../orchestrations/contracts';
+import { deleteDeps } from '../deps';
+
+df.app.activity(Activities.ExpireSnapshotTier, {
+  handler: (input: ExpireSnapshotTierActivityInput, context): Promise<ExpireSnapshotTierResult> => expireSnapshotTier(deleteDeps(context), input),
+});

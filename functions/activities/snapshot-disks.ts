@@ -1,0 +1,8 @@
+import * as df from 'durable-functions';
+import { snapshotDisks } from '../../lib/services/snapshot-disks';
+import { Activities, type InstantSnapshot, type SnapshotDisksActivityInput } from '../../orchestrations/contracts';
+import { engineDeps } from '../deps';
+
+df.app.activity(Activities.SnapshotDisks, {
+  handler: (input: SnapshotDisksActivityInput, context): Promise<InstantSnapshot[]> => snapshotDisks(engineDeps(context), input),
+});

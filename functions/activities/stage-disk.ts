@@ -1,0 +1,8 @@
+import * as df from 'durable-functions';
+import { stageDisk } from '../../lib/services/stage-disk';
+import { Activities, type StageDiskActivityInput, type StagedDisk } from '../../orchestrations/contracts';
+import { engineDeps } from '../deps';
+
+df.app.activity(Activities.StageDisk, {
+  handler: (input: StageDiskActivityInput, context): Promise<StagedDisk> => stageDisk(engineDeps(context), input),
+});

@@ -1,0 +1,85 @@
+/**
+ * What the job endpoints (backups, restores) share: JSON bodies validated by zod into KluisErrors,
+ * the ARM error envelope, and a job status view that never shows raw failure text or stack traces.
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { z } from 'zod';
+import { describeFailure, errors, statusOf, toErrorBody } from '../../lib/domain/errors';
+
+const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+
+export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
+  const text = await request.text();
+  if (text.trim() === '') throw errors.invalidRequest('body', 'The request body is empty; send a JSON object.');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw errors.invalidRequest('body', 'The request body is not valid JSON.');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const target = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.map(String).join('.') || 'body';
+    throw errors.invalidRequest(target, issue.message);
+  }
+  return parsed.data;
+}
+
+export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
+  const status = statusOf(err);
+  // Name and message only: a logged error object can carry request URLs and headers.
+  if (status >= 500) context.error(`Request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  return { status, jsonBody: toErrorBody(err) };
+}
+
+export interface JobStatusBody<TOutput, TStatus> {
+  id: string;
+  runtimeStatus: string;
+  customStatus?: TStatus;
+  createdTime?: string;
+  lastUpdatedTime?: string;
+  output?: TOutput;
+  error?: { code: string; message: string };
+}
+
+/** GET of a job: its orchestration's status, if the instance exists and runs the given orchestrator. */
+export async function jobStatus<TOutput, TStatus extends { errorCode?: string; errorMessage?: string }>(
+  request: HttpRequest,
+  context: InvocationContext,
+  orchestrator: string,
+): Promise<JobStatusBody<TOutput, TStatus>> {
+  const instanceId = request.params.instanceId ?? '';
+  if (!INSTANCE_ID.test(instanceId)) throw errors.invalidRequest('instanceId', 'The job id is not a valid instance id.');
+  let status: df.DurableOrchestrationStatus;
+  try {
+    status = await df.getClient(context).getStatus(instanceId, { showInput: false });
+  } catch (err) {
+    if (err instanceof Error && /replied with HTTP 404/.test(err.message)) throw errors.backupInstanceNotFound(instanceId);
+    throw err;
+  }
+  if (status.name !== orchestrator) throw errors.backupInstanceNotFound(instanceId);
+  const custom = (status.customStatus ?? undefined) as TStatus | undefined;
+  const body: JobStatusBody<TOutput, TStatus> = {
+    id: status.instanceId,
+    runtimeStatus: String(status.runtimeStatus),
+    customStatus: custom,
+    createdTime: isoOrUndefined(status.createdTime),
+    lastUpdatedTime: isoOrUndefined(status.lastUpdatedTime),
+  };
+  if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Completed) {
+    body.output = status.output as TOutput;
+  } else if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Failed) {
+    body.error =
+      custom?.errorCode !== undefined && custom.errorMessage !== undefined
+        ? { code: custom.errorCode, message: custom.errorMessage }
+        : describeFailure(status.output);
+  }
+  return body;
+}
+
+function isoOrUndefined(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === 'string' ? value : undefined;
+}

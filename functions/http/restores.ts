@@ -1,0 +1,44 @@
+/**
+ * POST /api/restores              restore the disks of a recovery point to a container → 202 + status URLs
+ * GET  /api/restores/{instanceId} the restore job's status and the restored blobs
+ */
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { z } from 'zod';
+import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/domain/vault-layout';
+import { Orchestrators, type RestoreCustomStatus, type RestoreInput, type RestoreOutput } from '../../orchestrations/contracts';
+import { errorResponse, jobStatus, readBody } from './jobs';
+
+const startRestoreBody = z
+  .object({
+    itemId: z.string().refine(isValidIdentifier, { error: 'must be a protected item id' }),
+    recoveryPointId: z.string().refine(isValidRecoveryPointId, { error: 'must be a numeric recovery point id' }),
+    targetContainer: z.string().refine(isValidContainerName, { error: 'must be a valid container name' }),
+    targetStorageType: z.enum(['Standard', 'Premium']).optional(),
+    luns: z.array(z.number().int().min(0).max(MAX_LUN)).min(1).optional(),
+    tier: z.enum(['Auto', 'InstantRP', 'HardenedRP']).optional(),
+  })
+  .strict();
+
+export async function startRestore(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const input: RestoreInput = await readBody(request, startRestoreBody);
+    const client = df.getClient(context);
+    const instanceId = await client.startNew(Orchestrators.Restore, { input });
+    context.info(`Started restore job ${instanceId} of ${input.itemId} point ${input.recoveryPointId}.`);
+    return client.createCheckStatusResponse(request, instanceId);
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
+
+export async function getRestore(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    return { status: 200, jsonBody: await jobStatus<RestoreOutput, RestoreCustomStatus>(request, context, Orchestrators.Restore) };
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
+
+app.http('startRestore', { route: 'restores', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: startRestore });
+app.http('getRestore', { route: 'restores/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: getRestore });

@@ -1,0 +1,44 @@
+/**
+ * Building blocks the orchestrators share: the retry policy of activities, and a bounded fan-out that
+ * keeps at most `limit` tasks running (a sliding window over Task.any). Deterministic.
+ */
+import * as df from 'durable-functions';
+import type { OrchestrationContext, Task } from 'durable-functions';
+
+/**
+ * Activities are idempotent and retried on any thrown error: 3 attempts, 5 s then 10 s apart. Storage
+ * calls already retry transient faults inside the SDK; this covers a worker dying or a store timing out.
+ */
+export function activityRetryOptions(): df.RetryOptions {
+  const retry = new df.RetryOptions(5_000, 3);
+  retry.backoffCoefficient = 2;
+  retry.maxRetryIntervalInMilliseconds = 60_000;
+  return retry;
+}
+
+/** Runs `start(item)` for every item with at most `limit` tasks in flight; results keep the items' order. */
+export function* boundedFanOut<T, R>(
+  context: OrchestrationContext,
+  items: readonly T[],
+  limit: number,
+  start: (item: T) => Task,
+  onDone?: (done: number) => void,
+): Generator<Task, R[], unknown> {
+  const results = new Array<R>(items.length);
+  const running: Array<{ task: Task; index: number }> = [];
+  let next = 0;
+  let done = 0;
+  while (next < items.length || running.length > 0) {
+    while (running.length < Math.max(1, limit) && next < items.length) {
+      running.push({ task: start(items[next]), index: next });
+      next++;
+    }
+    const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
+    const position = running.findIndex((r) => r.task === winner);
+    const [finished] = running.splice(position, 1);
+    if (winner.isFaulted) throw winner.result;
+    results[finished.index] = winner.result as R;
+    onDone?.(++done);
+  }
+  return results;
+}
