@@ -416,6 +416,8 @@ export class DurableEngine {
     const { state } = entry;
     entry.timers.forEach((cancel) => cancel());
     entry.timers.clear();
+    // Finished instances leave the cache; their status is read from the table from now on.
+    this.entries.delete(state.instanceId);
     this.log.log(state.status === 'Failed' ? 'error' : 'information', `Orchestration '${state.name}' ${state.status}`, { instanceId: state.instanceId });
     if (state.parentInstanceId !== undefined && state.parentTaskId !== undefined) this.track(this.notifyParent(state));
   }
