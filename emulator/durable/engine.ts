@@ -272,9 +272,17 @@ export class DurableEngine {
             entry.dirty = false;
             if (await this.runEpisode(entry)) entry.dirty = true;
           }
+        } catch (err) {
+          // A failed commit (storage unavailable, or a concurrent writer): reload from the table and try again.
+          this.log.log('warning', `Episode failed, retrying in 1 s: ${describeError(err)}`, { instanceId });
+          this.entries.delete(instanceId);
+          const retry = this.options.clock.setTimer(new Date(this.options.clock.now().getTime() + 1000), () => {
+            void this.entry(instanceId).then(() => this.kick(instanceId));
+          });
+          entry.timers.set(-1, retry);
         } finally {
           entry.running = false;
-          if (entry.dirty && !this.stopped) this.kick(instanceId);
+          if (entry.dirty && !this.stopped && this.entries.get(instanceId) === entry) this.kick(instanceId);
         }
       }),
     );
@@ -308,12 +316,20 @@ export class DurableEngine {
     if (batch.length === 0) return false;
 
     const now = this.options.clock.now();
+    const started = process.hrtime.bigint();
     const outcome = await this.invokeOrchestrator(state, batch, now);
+    const invoked = process.hrtime.bigint();
     const result = decideEpisode(state, batch, now, outcome);
-    entry.etag = await this.store.commitEpisode(result.state, entry.etag, result.appended);
+    entry.etag = await this.store.commitEpisode(result.state, entry.etag, result.appended, batch.map((m) => m.MessageKey!));
+    const committed = process.hrtime.bigint();
+    this.log.log('debug', `Episode ${result.state.episodes}: ${batch.length} event(s) in, ${result.work.length} work item(s) out`, {
+      instanceId: state.instanceId,
+      historyEvents: result.state.history.length,
+      orchestratorMs: Number(invoked - started) / 1e6,
+      commitMs: Number(committed - invoked) / 1e6,
+    });
     entry.state = result.state;
     entry.inbox = entry.inbox.filter((m) => !batch.includes(m));
-    this.track(this.store.deleteRows(state.instanceId, batch.map((m) => `M_${m.MessageKey}`)));
     for (const item of result.work) this.startWork(result.state, item);
 
     if (result.continueAsNewInput !== undefined) {

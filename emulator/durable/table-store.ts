@@ -96,6 +96,11 @@ export class ConcurrencyError extends Error {
   override name = 'ConcurrencyError';
 }
 
+/** A row a transaction deletes or updates does not exist (e.g. a message deleted by an earlier attempt). */
+class MissingRowError extends Error {
+  override name = 'MissingRowError';
+}
+
 let messageCounter = 0;
 
 export class TableDurableStore {
@@ -177,8 +182,13 @@ export class TableDurableStore {
     return { state, etag: instanceRow.etag as string, inbox, garbage };
   }
 
-  /** Appends an episode's history and saves the instance row in one transaction when it fits; the row is the commit point. */
-  async commitEpisode(state: OrchestrationState, etag: string, appended: HistoryEvent[]): Promise<string> {
+  /**
+   * Appends an episode's history and saves the instance row in one transaction when it fits; the row is the
+   * commit point. Consumed inbox messages are deleted in the same transaction when there is room; otherwise
+   * (or when one of them is already gone) they are deleted afterwards — they are consumed either way, since
+   * the history names them.
+   */
+  async commitEpisode(state: OrchestrationState, etag: string, appended: HistoryEvent[], consumedMessageKeys: string[] = []): Promise<string> {
     const parts = partition(appended);
     const episode = state.episodes - 1;
     const historyRows = parts.map((events, part) => ({
@@ -193,10 +203,24 @@ export class TableDurableStore {
       historyRows.slice(i, i + maxBatch).forEach((row) => tx.upsertEntity(row, 'Replace'));
       await this.submit(tx.actions);
     }
-    const tx = new TableTransaction();
-    head.forEach((row) => tx.upsertEntity(row, 'Replace'));
-    tx.updateEntity(this.instanceEntity(state), 'Replace', { etag });
-    return this.submit(tx.actions);
+    const build = (deletes: string[]) => {
+      const tx = new TableTransaction();
+      head.forEach((row) => tx.upsertEntity(row, 'Replace'));
+      tx.updateEntity(this.instanceEntity(state), 'Replace', { etag });
+      deletes.forEach((key) => tx.deleteEntity(state.instanceId, `M_${key}`));
+      return tx.actions;
+    };
+    const inline = head.length + 1 + consumedMessageKeys.length <= maxBatch ? consumedMessageKeys : [];
+    try {
+      const newEtag = await this.submit(build(inline));
+      if (inline.length < consumedMessageKeys.length) await this.deleteRows(state.instanceId, consumedMessageKeys.map((k) => `M_${k}`));
+      return newEtag;
+    } catch (err) {
+      if (inline.length === 0 || !(err instanceof MissingRowError)) throw err;
+      const newEtag = await this.submit(build([]));
+      await this.deleteRows(state.instanceId, consumedMessageKeys.map((k) => `M_${k}`));
+      return newEtag;
+    }
   }
 
   /** Saves the instance row alone (status changes without an orchestrator episode). */
@@ -295,6 +319,7 @@ export class TableDurableStore {
       return await fn();
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404) throw new MissingRowError((err as Error).message);
       if (status === 412 || status === 409) throw new ConcurrencyError(`Instance record changed concurrently: ${(err as Error).message}`);
       throw err;
     }
