@@ -1,0 +1,252 @@
+/**
+ * One engine operation in its own process, so its peak RSS is its own: `node dist/bench/engine-worker.js '<json>'`.
+ * Started by bench/support/engine-runs.ts; prints one `RESULT {json}` line.
+ *
+ * - backup: what the backup orchestration does for one Standard disk, calling the lib/services use cases
+ *   directly: snapshotDisks → planDiskBackup → transferSegment for every segment (at most
+ *   `maxParallelSegments` at once, as the orchestration's bounded fan-out) → commitRecoveryPoint.
+ *   The capability probe runs first and is timed apart (the host caches it per endpoint).
+ * - restore: restoreDisks of one point from the requested tier into a fresh target container.
+ * Bytes are counted by wrapping the stores (bench/support/counting-store.ts), not taken from the engine's word.
+ */
+import { performance } from 'node:perf_hooks';
+import { commitRecoveryPoint } from '../lib/services/commit-recovery-point';
+import type { EngineLogger } from '../lib/services/engine-deps';
+import { planDiskBackup } from '../lib/services/plan-disk-backup';
+import { restoreDisks } from '../lib/services/restore-disks';
+import { snapshotDisks } from '../lib/services/snapshot-disks';
+import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/services/transfer-segment';
+import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
+import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
+import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
+import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
+import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
+import { countingStore, TrafficCounter } from './support/counting-store';
+import { peakRssOfThisProcess } from './support/process-memory';
+
+export interface BackupTask {
+  op: 'backup';
+  connectionString: string;
+  sourceContainer: string;
+  sourceBlob: string;
+  vaultContainer: string;
+  catalogTable: string;
+  scratchContainer: string;
+  itemId: string;
+  jobId: string;
+  recoveryPointId: string;
+  maxParallelSegments: number;
+  /** Passed to every transferSegment call; the engine's defaults when absent. */
+  transferTuning?: TransferTuning;
+}
+
+export interface RestoreTask {
+  op: 'restore';
+  connectionString: string;
+  vaultContainer: string;
+  catalogTable: string;
+  itemId: string;
+  jobId: string;
+  recoveryPointId: string;
+  targetContainer: string;
+  tier: 'InstantRP' | 'HardenedRP';
+  /** restoreDisks' per-disk copy options; the engine's defaults when absent. */
+  copy?: { readAhead?: number; maxUploadsInFlight?: number };
+}
+
+export type EngineTask = BackupTask | RestoreTask;
+
+export interface WorkerResult {
+  ms: number;
+  probeMs?: number;
+  changeDetection?: string;
+  planReason?: string;
+  trueDiff?: boolean;
+  serverSideCopySafe?: boolean;
+  /** Bytes sent in Put Page calls to the vault (backup) or the target (restore). */
+  pageBytesWritten: number;
+  /** Everything sent to the vault or target: pages plus checksum, manifest and config blobs. */
+  allBytesWritten: number;
+  /** Bytes received from the source (backup) or the vault/source tier (restore). */
+  bytesRead: number;
+  clearCalls: number;
+  /** What the engine itself reports. */
+  engineBytesWritten: number;
+  engineBytesRead: number;
+  engineBytesCleared?: number;
+  restoredBlob?: string;
+  tier?: string;
+  /** Wall-clock ms per step (backup: snapshot, plan, transfer, commit). */
+  steps?: Record<string, number>;
+  peakRss: number;
+}
+
+function quietLogger(): EngineLogger {
+  return {
+    info: () => undefined,
+    warn: (message) => process.stderr.write(`warn: ${message}\n`),
+    error: (message) => process.stderr.write(`error: ${message}\n`),
+  };
+}
+
+async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+async function runBackup(task: BackupTask): Promise<WorkerResult> {
+  const sourceTraffic = new TrafficCounter();
+  const vaultTraffic = new TrafficCounter();
+  const rawSource = BlobPageStore.fromConnectionString(task.connectionString);
+  const source = countingStore(rawSource, sourceTraffic);
+  const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), vaultTraffic);
+  const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
+  const deps = { source, vault, vaultContainer: task.vaultContainer, catalog, clock: () => new Date(), log: quietLogger() };
+
+  const probeStart = performance.now();
+  const capabilities = await probeStoreCapabilities(rawSource, { scratchContainer: task.scratchContainer });
+  const probeMs = performance.now() - probeStart;
+  sourceTraffic.reset();
+
+  const start = performance.now();
+  const steps: Record<string, number> = {};
+  let stepStart = start;
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = now - stepStart;
+    stepStart = now;
+  };
+  const createdAt = new Date().toISOString();
+  const [snapshot] = await snapshotDisks(deps, {
+    itemId: task.itemId,
+    recoveryPointId: task.recoveryPointId,
+    disks: [{ lun: 0, container: task.sourceContainer, blob: task.sourceBlob }],
+  });
+  step('snapshot');
+  const sourceRef = { container: snapshot.container, blob: snapshot.blob, snapshot: snapshot.snapshot };
+  const plan = await planDiskBackup(deps, {
+    itemId: task.itemId,
+    jobId: task.jobId,
+    lun: 0,
+    source: sourceRef,
+    sizeBytes: snapshot.sizeBytes,
+    capabilities,
+  });
+  step('plan');
+  const segments: TransferSegmentResult[] = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
+    transferSegment(deps, {
+      itemId: task.itemId,
+      jobId: task.jobId,
+      lun: 0,
+      segment,
+      diskSize: plan.sizeBytes,
+      blockSize: plan.blockSize,
+      source: sourceRef,
+      changeDetection: plan.detection,
+      tuning: task.transferTuning,
+    }),
+  );
+  step('transfer');
+  await commitRecoveryPoint(deps, {
+    itemId: task.itemId,
+    jobId: task.jobId,
+    recoveryPointId: task.recoveryPointId,
+    createdAt,
+    consistency: 'CrashConsistent',
+    vmConfig: { name: task.itemId, vmSize: 'Standard_D2s_v3', osType: 'Linux' },
+    disks: [
+      {
+        lun: 0,
+        name: 'datadisk0',
+        sizeBytes: plan.sizeBytes,
+        storageType: 'Standard',
+        source: sourceRef,
+        changeDetection: plan.changeDetection,
+        segmentCount: plan.segments.length,
+      },
+    ],
+  });
+  step('commit');
+  const ms = performance.now() - start;
+  return {
+    ms,
+    steps,
+    probeMs,
+    trueDiff: capabilities.trueDiff,
+    serverSideCopySafe: capabilities.serverSideCopySafe,
+    changeDetection: plan.changeDetection,
+    planReason: plan.reason,
+    pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
+    allBytesWritten: vaultTraffic.bytesSent(),
+    bytesRead: sourceTraffic.bytesReceived('readRange'),
+    clearCalls: vaultTraffic.calls('clearPages'),
+    engineBytesWritten: sum(segments, (s) => s.bytesWritten),
+    engineBytesRead: sum(segments, (s) => s.bytesRead),
+    engineBytesCleared: sum(segments, (s) => s.bytesCleared),
+    peakRss: peakRssOfThisProcess(),
+  };
+}
+
+async function runRestore(task: RestoreTask): Promise<WorkerResult> {
+  const readTraffic = new TrafficCounter();
+  const targetTraffic = new TrafficCounter();
+  const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
+  const sourceAccount = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
+  const target = countingStore(BlobRestoreTargetStore.fromConnectionString(task.connectionString), targetTraffic);
+  const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
+  const deps = {
+    vault,
+    sources: new EndpointDiskLocator([{ endpoint: (sourceAccount as BlobPageStore).endpoint, store: sourceAccount }]),
+    target,
+    catalog,
+    clock: () => new Date(),
+    log: quietLogger(),
+  };
+  const start = performance.now();
+  const result = await restoreDisks(deps, {
+    itemId: task.itemId,
+    recoveryPointId: task.recoveryPointId,
+    jobId: task.jobId,
+    targetContainer: task.targetContainer,
+    tier: task.tier,
+  }, { copy: task.copy });
+  const ms = performance.now() - start;
+  const disk = result.disks[0];
+  return {
+    ms,
+    pageBytesWritten: targetTraffic.bytesSent('uploadPages'),
+    allBytesWritten: targetTraffic.bytesSent(),
+    bytesRead: readTraffic.bytesReceived(),
+    clearCalls: targetTraffic.calls('clearPages'),
+    engineBytesWritten: disk.bytesCopied,
+    engineBytesRead: disk.bytesRead,
+    restoredBlob: disk.blobName,
+    tier: disk.tier,
+    peakRss: peakRssOfThisProcess(),
+  };
+}
+
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  return items.reduce((total, item) => total + pick(item), 0);
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '') as EngineTask;
+  const result = task.op === 'backup' ? await runBackup(task) : await runRestore(task);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
