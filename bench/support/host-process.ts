@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { readLines } from '../../emulator/read-lines';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const HOST_BIN = path.join(REPO_ROOT, 'bin', 'kluis-host.js');
@@ -107,14 +108,3 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function readLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (stream === null) return;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? '';
-    lines.forEach(onLine);
-  });
-}

@@ -19,7 +19,8 @@ import {
   WireOrchestratorState,
   WorkItem,
 } from './episode';
-import { event, EventType, FailureDetailsWire, HistoryEvent, isTerminal, parseJsonString } from './history';
+import { event, EventType, HistoryEvent, isTerminal, parseJsonString } from './history';
+import { failureDetailsOf, validInstanceId } from './failures';
 import { Limiter } from './limiter';
 import { InstanceSummary, ListQuery, TableDurableStore } from './table-store';
 
@@ -182,17 +183,6 @@ export class DurableEngine {
 
   async list(query: ListQuery): Promise<{ items: InstanceSummary[]; continuationToken?: string }> {
     return this.store.list(query);
-  }
-
-  /** Resolves when the instance reaches one of the given statuses (for tests and the CLI). */
-  async waitFor(instanceId: string, statuses = ['Completed', 'Failed', 'Terminated'], timeoutMs = 60000): Promise<OrchestrationState> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = await this.getState(instanceId);
-      if (state && statuses.includes(state.status)) return state;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${instanceId} (status ${state?.status})`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   // ---- dispatch -------------------------------------------------------------------------------
@@ -534,30 +524,4 @@ export class DurableEngine {
       );
     }
   }
-}
-
-/** 1–256 characters, none of / \\ # ? or control characters (the Durable Task rules for instance ids). */
-export function validInstanceId(id: string): boolean {
-  if (id.length < 1 || id.length > 256) return false;
-  return [...id].every((ch) => !'/\\#?'.includes(ch) && !(ch.charCodeAt(0) < 0x20 || (ch.charCodeAt(0) >= 0x7f && ch.charCodeAt(0) <= 0x9f)));
-}
-
-/** Failure details as the replay engine reads them; activities wrapped by durable-functions may already carry them as JSON. */
-export function failureDetailsOf(error: unknown): FailureDetailsWire {
-  const err = error instanceof Error ? error : new Error(String(error));
-  try {
-    const parsed = JSON.parse(err.message) as { errorType?: string; errorMessage?: string; stackTrace?: string; properties?: Record<string, unknown>; isNonRetriable?: boolean };
-    if (parsed && typeof parsed.errorMessage === 'string') {
-      return {
-        ErrorType: parsed.errorType ?? err.name,
-        ErrorMessage: parsed.errorMessage,
-        StackTrace: parsed.stackTrace ?? err.stack,
-        IsNonRetriable: parsed.isNonRetriable,
-        Properties: parsed.properties,
-      };
-    }
-  } catch {
-    // a plain message
-  }
-  return { ErrorType: err.name || 'Error', ErrorMessage: err.message, StackTrace: err.stack };
 }
