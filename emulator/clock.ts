@@ -82,14 +82,9 @@ export class FakeClock implements Clock {
     if (Number.isNaN(atMs)) throw new Error('FakeClock.setTimer: invalid date');
     const timer: FakeTimer = { id: this.nextId++, atMs, fn };
     this.timers.push(timer);
-    // Like a real clock, a timer that is already due fires promptly; during an advance the advance fires it.
-    if (atMs <= this.nowMs && !this.advancing) {
-      setImmediate(() => {
-        if (this.advancing || !this.timers.includes(timer)) return;
-        this.timers = this.timers.filter((t) => t !== timer);
-        timer.fn();
-      });
-    }
+    // Like a real clock, a timer that is already due fires promptly; during an advance, the advance (or the
+    // sweep at its end) fires it.
+    if (atMs <= this.nowMs && !this.advancing) setImmediate(() => this.fireDue());
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
     };
@@ -120,6 +115,18 @@ export class FakeClock implements Clock {
       await tick();
     } finally {
       this.advancing = false;
+      setImmediate(() => this.fireDue());
+    }
+  }
+
+  /** Fires the timers that are due now (set while an advance was ending, or set in the past). */
+  private fireDue(): void {
+    if (this.advancing) return;
+    for (;;) {
+      const due = this.earliestDue(this.nowMs);
+      if (!due) return;
+      this.timers = this.timers.filter((t) => t !== due);
+      due.fn();
     }
   }
 
