@@ -20,8 +20,19 @@ export interface RecoveryPointRecord {
   vaultContainer: string;
   manifestBlobName: string;
   diskCount: number;
-  /** Free-form state for the next issue (e.g. 'Committed', 'Deleting'). */
+  /** Lifecycle state (restore-plan.ts RecoveryPointStates: Committed, SnapshotTierDeleted, Deleting, …). */
   state: string;
+  /** How long the point is kept: on-demand points carry their retain-until; retention records its last decision. */
+  retention?: RecoveryPointRetention;
+}
+
+export interface RecoveryPointRetention {
+  isOnDemand: boolean;
+  /** On-demand points: kept until this time (ISO). */
+  retainUntil?: string;
+  /** The rule that keeps the point and until when, as last evaluated (retention.ts). */
+  ruleName?: string;
+  expiryTime?: string;
 }
 
 export interface StoredRecoveryPoint extends RecoveryPointRecord {

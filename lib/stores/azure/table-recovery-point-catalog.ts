@@ -21,6 +21,8 @@ interface RecoveryPointEntity {
   manifestBlobName: string;
   diskCount: number;
   state: string;
+  /** RecoveryPointRetention as JSON. */
+  retention?: string;
 }
 
 /** RecoveryPointCatalog in an Azure Table: partition = item id, row = zero-padded point id; ETag concurrency. */
@@ -111,6 +113,7 @@ function toEntity(record: RecoveryPointRecord): RecoveryPointEntity {
     manifestBlobName: record.manifestBlobName,
     diskCount: record.diskCount,
     state: record.state,
+    ...(record.retention === undefined ? {} : { retention: JSON.stringify(record.retention) }),
   };
 }
 
@@ -124,6 +127,7 @@ function fromEntity(entity: RecoveryPointEntity, etag: string | undefined): Stor
     manifestBlobName: entity.manifestBlobName,
     diskCount: entity.diskCount,
     state: entity.state,
+    ...(entity.retention === undefined ? {} : { retention: JSON.parse(entity.retention) as StoredRecoveryPoint['retention'] }),
     etag: etag ?? '',
   };
 }

@@ -1,0 +1,123 @@
+/**
+ * How every ARM-shaped endpoint is declared: one `armRoute` call registers the HTTP function and
+ * records the operation (method, path, request schema) for the OpenAPI document. Handlers receive
+ * the validated body and the route parameters and return a plain result; errors become the ARM
+ * envelope `{error:{code,message,target,details}}` with the code's status.
+ */
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { z } from 'zod';
+import { errorResponse, readBody } from '../jobs';
+
+export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
+export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
+export const ITEM_ROUTE = `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}/protectedItems/{protectedItemName}`;
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface ArmRequest<TBody> {
+  request: HttpRequest;
+  context: InvocationContext;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: TBody;
+  /** scheme://host:port of the request, for Location headers. */
+  origin: string;
+}
+
+export interface ArmRouteSpec<TBody> {
+  /** Function name and OpenAPI operationId, e.g. 'Vaults_CreateOrUpdate'. */
+  operationId: string;
+  method: HttpMethod;
+  route: string;
+  summary: string;
+  tag: string;
+  body?: z.ZodType<TBody>;
+  /** Whether the body may be omitted (e.g. POST refreshContainers). */
+  bodyOptional?: boolean;
+  /** Response codes and what they mean, for the OpenAPI document. */
+  responses: Record<number, string>;
+  /** Whether the handler needs a durable client (starts or queries orchestrations). */
+  durable?: boolean;
+  handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
+}
+
+export interface RegisteredOperation {
+  operationId: string;
+  method: HttpMethod;
+  route: string;
+  summary: string;
+  tag: string;
+  body?: z.ZodType;
+  responses: Record<number, string>;
+}
+
+const operations: RegisteredOperation[] = [];
+
+export function registeredOperations(): readonly RegisteredOperation[] {
+  return operations;
+}
+
+export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
+  operations.push({
+    operationId: spec.operationId,
+    method: spec.method,
+    route: spec.route,
+    summary: spec.summary,
+    tag: spec.tag,
+    body: spec.body,
+    responses: spec.responses,
+  });
+  app.http(spec.operationId, {
+    route: spec.route,
+    methods: [spec.method],
+    authLevel: 'anonymous',
+    extraInputs: spec.durable ? [df.input.durableClient()] : [],
+    handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+      try {
+        const url = new URL(request.url);
+        let body = undefined as TBody;
+        if (spec.body) {
+          const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
+          body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
+        }
+        return await spec.handler({ request, context, params: request.params, query: url.searchParams, body, origin: url.origin });
+      } catch (err) {
+        return errorResponse(err, context);
+      }
+    },
+  });
+}
+
+export function ok(body: unknown, status = 200): HttpResponseInit {
+  return { status, jsonBody: body };
+}
+
+export function noContent(): HttpResponseInit {
+  return { status: 204 };
+}
+
+/** A list in ARM's `{value:[…]}` envelope. */
+export function list(value: unknown[]): HttpResponseInit {
+  return { status: 200, jsonBody: { value } };
+}
+
+/**
+ * 202 Accepted for a long-running operation: `Azure-AsyncOperation` points at the status resource,
+ * `Location` at the result resource, `Retry-After` says when to poll.
+ */
+export function accepted(origin: string, vaultPath: string, operationId: string, retryAfterSeconds = 2): HttpResponseInit {
+  return {
+    status: 202,
+    headers: {
+      'Azure-AsyncOperation': `${origin}/api/${vaultPath}/backupOperations/${operationId}`,
+      Location: `${origin}/api/${vaultPath}/backupOperationResults/${operationId}`,
+      'Retry-After': String(retryAfterSeconds),
+    },
+  };
+}
+
+/** `subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{name}` of a request. */
+export function vaultPathOf(params: Record<string, string>): string {
+  return `subscriptions/${params.subscriptionId}/resourceGroups/${params.resourceGroupName}/${VAULTS_PROVIDER}/${params.vaultName}`;
+}

@@ -1,0 +1,149 @@
+/**
+ * The records of the vault catalog (DESIGN §4) and their keys. One document per vault, policy,
+ * protected item, job and async operation; recovery points have their own catalog
+ * (stores/recovery-point-catalog.ts) keyed by the item's engine id.
+ *
+ * Keys are case-insensitive like ARM names: vaults are partitioned by subscription; everything inside
+ * a vault is partitioned by the vault's key.
+ */
+import type { IaasVmPolicyProperties } from './policy';
+
+export type StorageModelType = 'GeoRedundant' | 'LocallyRedundant' | 'ZoneRedundant';
+export type SoftDeleteState = 'Enabled' | 'Disabled' | 'AlwaysON';
+
+export interface VaultRecord {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  tags?: Record<string, string>;
+  storageModelType: StorageModelType;
+  softDelete: { state: SoftDeleteState; retentionDays: number };
+  createdAt: string;
+}
+
+export interface PolicyRecord {
+  vaultId: string;
+  name: string;
+  /** As validated and normalised (defaults filled in). */
+  properties: IaasVmPolicyProperties;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ProtectionState =
+  | 'IRPending'
+  | 'Protected'
+  | 'ProtectionError'
+  | 'ProtectionStopped'
+  | 'ProtectionPaused'
+  | 'BackupsSuspended';
+export type HealthStatus = 'Passed' | 'ActionRequired' | 'ActionSuggested';
+
+export interface ProtectedVmSummary {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string;
+  osType: 'Windows' | 'Linux';
+  vmSize: string;
+}
+
+export interface ProtectedItemRecord {
+  vaultId: string;
+  containerName: string;
+  itemName: string;
+  /** Opaque id used by the backup engine and the vault layout (never an ARM name). */
+  engineItemId: string;
+  vm: ProtectedVmSummary;
+  /** Absent once protection is stopped. */
+  policyName?: string;
+  protectionState: ProtectionState;
+  healthStatus: HealthStatus;
+  lastBackupStatus?: 'Healthy' | 'Failed' | 'CompletedWithWarnings';
+  lastBackupTime?: string;
+  lastRecoveryPoint?: string;
+  diskExclusion?: { diskLunList: number[]; isInclusionList: boolean };
+  /** Set while soft-deleted (stop protection with delete). */
+  softDelete?: { deletedAt: string; purgeAt: string };
+  /** Start times of on-demand backups (the last few days; for the 3-a-day limit). */
+  onDemandBackups: string[];
+  /** The one backup that may run for this item; a new backup claims it with an ETag write. */
+  activeBackup?: { jobId: string; startedAt: string };
+  createdAt: string;
+}
+
+export type JobOperation =
+  | 'Register'
+  | 'UnRegister'
+  | 'ConfigureBackup'
+  | 'Backup'
+  | 'Restore'
+  | 'DisableBackup'
+  | 'DeleteBackupData'
+  | 'Undelete';
+export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'CompletedWithWarnings' | 'Cancelled' | 'Cancelling';
+
+export interface JobTask {
+  taskId: string;
+  status: 'NotStarted' | 'InProgress' | 'Completed' | 'Failed' | 'Cancelled';
+  startTime?: string;
+  endTime?: string;
+  progressPercentage: number;
+}
+
+export interface JobErrorDetail {
+  errorCode: string;
+  errorTitle?: string;
+  errorString: string;
+  recommendations: string[];
+}
+
+export interface JobRecord {
+  vaultId: string;
+  jobId: string;
+  operation: JobOperation;
+  status: JobStatus;
+  entityFriendlyName: string;
+  containerName?: string;
+  itemName?: string;
+  startTime: string;
+  endTime?: string;
+  isUserTriggered: boolean;
+  tasks: JobTask[];
+  errorDetails?: JobErrorDetail[];
+  propertyBag: Record<string, string>;
+  /** The orchestration instance doing the work, if any. */
+  instanceId?: string;
+}
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+
+export interface OperationRecord {
+  vaultId: string;
+  operationId: string;
+  name: string;
+  status: OperationStatus;
+  startTime: string;
+  endTime?: string;
+  jobId?: string;
+  error?: { code: string; message: string };
+}
+
+export function vaultPartition(subscriptionId: string): string {
+  return subscriptionId.toLowerCase();
+}
+
+export function vaultRow(resourceGroup: string, vaultName: string): string {
+  return `${resourceGroup}~${vaultName}`.toLowerCase();
+}
+
+/** Partition of everything that belongs to one vault. */
+export function vaultKey(subscriptionId: string, resourceGroup: string, vaultName: string): string {
+  return `${subscriptionId}~${resourceGroup}~${vaultName}`.toLowerCase();
+}
+
+export function nameRow(name: string): string {
+  return name.toLowerCase();
+}
