@@ -3,6 +3,11 @@
  * sub-orchestration per disk (in parallel) → commit the recovery point (visible only now) → expire old
  * instant-restore snapshots. A failure before the commit deletes this job's instant snapshots.
  *
+ * A backup of a vault's protected item (`input.vault`) adds the product around the engine: validate the
+ * item and read the VM's disks → freeze the guest (VSS / fsfreeze / scripts, or none) → snapshot → thaw
+ * (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → commit
+ * → the job and the item record the outcome, whatever it is.
+ *
  * Deterministic: only context.df.* calls, time from context.df.currentUtcDateTime. Registered in
  * functions/orchestrators.ts so this module has no side effects and replays in unit tests.
  */
@@ -23,11 +28,18 @@ import {
   type DeleteInstantSnapshotsActivityInput,
   type DiscoveredVmDisk,
   type ExpireSnapshotTierActivityInput,
+  type FinishVaultBackupInput,
+  type FrozenVm,
   type InstantSnapshot,
+  type PreparedVaultBackup,
+  type RecordSnapshotTakenOutput,
+  type RecordTransferProgressInput,
   type SnapshotDisksActivityInput,
   type StorageCapabilitiesSummary,
+  type VaultBackupActivityInput,
+  type VmConfig,
 } from './contracts';
-import { activityRetryOptions } from './steps';
+import { activityRetryOptions, boundedFanOut } from './steps';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_SEGMENT_PARALLELISM = 4;
@@ -39,12 +51,24 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
   const recoveryPointId = recoveryPointIdFor(startedAt);
   const retry = activityRetryOptions();
   const call = (name: string, payload: unknown): Task => context.df.callActivityWithRetry(name, retry, payload);
-  let stage: BackupStage = 'discover';
+  const vault: VaultBackupActivityInput | undefined = input.vault && { vaultKey: input.vault.vaultKey, itemName: input.vault.itemName, jobId };
+  let stage: BackupStage = vault ? 'validate' : 'discover';
   const enter = (next: BackupStage) => {
     stage = next;
     context.df.setCustomStatus({ stage, recoveryPointId } satisfies BackupCustomStatus);
   };
-  const fail = (failedStage: BackupStage, err: unknown): Error => {
+  const warnings: FailureDescription[] = [];
+  let consistency = input.consistency ?? 'CrashConsistent';
+  /** Records the outcome on the job and the item (vault backups); never lets that hide the backup's own result. */
+  function* finish(outcome: FinishVaultBackupInput['outcome'], extra: Partial<FinishVaultBackupInput> = {}): Generator<Task, void, unknown> {
+    if (!vault) return;
+    try {
+      yield call(Activities.FinishVaultBackup, { ...vault, outcome, consistency, warnings, ...extra } satisfies FinishVaultBackupInput);
+    } catch {
+      // The job stays InProgress; the item's claim expires with the next backup's stale-claim check.
+    }
+  }
+  function* fail(failedStage: BackupStage, err: unknown): Generator<Task, Error, unknown> {
     const failure = describeFailure(err);
     context.df.setCustomStatus({
       stage: 'failed',
@@ -53,68 +77,47 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
       errorCode: failure.code,
       errorMessage: failure.message,
     } satisfies BackupCustomStatus);
+    yield* finish('Failed', { error: failure });
     // A one-line error carrying the code, instead of the activity's text with its stack trace.
     return new Error(formatFailure(failure));
-  };
+  }
 
+  let requests = input.disks;
+  let vmConfig: VmConfig = input.vmConfig ?? {};
   let disks: DiscoveredVmDisk[];
   let capabilities: StorageCapabilitiesSummary;
   let snapshots: InstantSnapshot[];
   try {
+    if (vault) {
+      enter('validate');
+      // Validation does not heal with retries: the VM is gone, the agent is down, the item is not protected.
+      const prepared = (yield context.df.callActivity(Activities.PrepareVaultBackup, vault)) as PreparedVaultBackup;
+      requests = prepared.disks;
+      vmConfig = prepared.vmConfig;
+      consistency = prepared.consistency;
+      warnings.push(...prepared.warnings.map(toFailure));
+    }
     enter('discover');
     // Discovery only validates: what it finds wrong (a missing disk, a bad footer) does not heal with retries.
-    disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: input.disks })) as DiscoveredVmDisk[];
+    disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: requests })) as DiscoveredVmDisk[];
     capabilities = (yield call(Activities.ProbeStorage, {})) as StorageCapabilitiesSummary;
     enter('snapshot');
-    snapshots = (yield call(Activities.SnapshotDisks, {
-      itemId: input.itemId,
-      recoveryPointId,
-      disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
-    } satisfies SnapshotDisksActivityInput)) as InstantSnapshot[];
+    snapshots = yield* snapshotConsistently(context, vault, () =>
+      call(Activities.SnapshotDisks, {
+        itemId: input.itemId,
+        recoveryPointId,
+        disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
+      } satisfies SnapshotDisksActivityInput),
+      (frozen) => {
+        consistency = frozen.consistency;
+        warnings.push(...frozen.warnings.map(toFailure));
+      },
+    );
   } catch (err) {
-    throw fail(stage, err);
+    throw yield* fail(stage, err);
   }
 
-  let results: BackupDiskOutput[];
-  let commit: CommitRecoveryPointActivityOutput;
-  try {
-    enter('transfer');
-    results = (yield context.df.Task.all(
-      disks.map((disk, i) =>
-        context.df.callSubOrchestrator(
-          Orchestrators.BackupDisk,
-          {
-            itemId: input.itemId,
-            jobId,
-            disk,
-            snapshot: snapshots[i],
-            capabilities,
-            segmentParallelism: input.segmentParallelism ?? DEFAULT_SEGMENT_PARALLELISM,
-          } satisfies BackupDiskInput,
-          `${jobId}:lun${disk.lun}`,
-        ),
-      ),
-    )) as BackupDiskOutput[];
-    enter('commit');
-    commit = (yield call(Activities.CommitRecoveryPoint, {
-      itemId: input.itemId,
-      jobId,
-      recoveryPointId,
-      createdAt: startedAt.toISOString(),
-      consistency: input.consistency ?? 'CrashConsistent',
-      vmConfig: input.vmConfig ?? {},
-      disks: disks.map((disk, i) => ({
-        lun: disk.lun,
-        name: disk.name,
-        sizeBytes: snapshots[i].sizeBytes,
-        storageType: disk.storageType,
-        source: snapshots[i],
-        changeDetection: results[i].changeDetection,
-        segmentCount: results[i].segmentCount,
-      })),
-    } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
-  } catch (err) {
-    const failedStage = stage;
+  const deleteSnapshots = function* (): Generator<Task, void, unknown> {
     try {
       yield call(Activities.DeleteInstantSnapshots, {
         itemId: input.itemId,
@@ -124,11 +127,67 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     } catch {
       // The snapshots carry the item and recovery point in their metadata; the instant-snapshot expiry finds them.
     }
-    throw fail(failedStage, err);
+  };
+
+  if (vault) {
+    const taken = (yield call(Activities.RecordSnapshotTaken, vault)) as RecordSnapshotTakenOutput;
+    if (taken.cancelled) {
+      yield* deleteSnapshots();
+      yield* finish('Cancelled');
+      enter('completed');
+      return { status: 'Cancelled', jobId, itemId: input.itemId, recoveryPointId: '', manifestBlobName: '', disks: [], bytesWritten: 0, warnings };
+    }
+  }
+
+  let results: BackupDiskOutput[];
+  let commit: CommitRecoveryPointActivityOutput;
+  try {
+    enter('transfer');
+    const perDisk = disks.map((disk, i) =>
+      context.df.callSubOrchestrator(
+        Orchestrators.BackupDisk,
+        {
+          itemId: input.itemId,
+          jobId,
+          disk,
+          snapshot: snapshots[i],
+          capabilities,
+          segmentParallelism: input.segmentParallelism ?? DEFAULT_SEGMENT_PARALLELISM,
+        } satisfies BackupDiskInput,
+        `${jobId}:lun${disk.lun}`,
+      ),
+    );
+    results = vault
+      ? yield* boundedFanOut<Task, BackupDiskOutput>(context, perDisk, perDisk.length, (task) => task, function* (done) {
+          yield call(Activities.RecordTransferProgress, { ...vault, disksDone: done, disksTotal: perDisk.length } satisfies RecordTransferProgressInput);
+        })
+      : ((yield context.df.Task.all(perDisk)) as BackupDiskOutput[]);
+    enter('commit');
+    commit = (yield call(Activities.CommitRecoveryPoint, {
+      itemId: input.itemId,
+      jobId,
+      recoveryPointId,
+      createdAt: startedAt.toISOString(),
+      consistency,
+      vmConfig,
+      disks: disks.map((disk, i) => ({
+        lun: disk.lun,
+        name: disk.name,
+        sizeBytes: snapshots[i].sizeBytes,
+        storageType: disk.storageType,
+        source: snapshots[i],
+        changeDetection: results[i].changeDetection,
+        segmentCount: results[i].segmentCount,
+      })),
+      ...(input.vault ? { retention: { isOnDemand: input.vault.isOnDemand, retainUntil: input.vault.retainUntil } } : {}),
+    } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
+  } catch (err) {
+    const failedStage = stage;
+    yield* deleteSnapshots();
+    throw yield* fail(failedStage, err);
   }
 
   enter('cleanup');
-  const warnings: FailureDescription[] = [];
   try {
     yield call(Activities.ExpireSnapshotTier, {
       itemId: input.itemId,
@@ -138,15 +197,47 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     warnings.push(describeFailure(err));
   }
 
+  const bytesWritten = results.reduce((sum, r) => sum + r.bytesWritten, 0);
+  const status = warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings';
+  yield* finish(status, { recoveryPointId: commit.recoveryPointId, bytesTransferred: bytesWritten });
   enter('completed');
   return {
-    status: warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings',
+    status,
     jobId,
     itemId: input.itemId,
     recoveryPointId: commit.recoveryPointId,
     manifestBlobName: commit.manifestBlobName,
     disks: results,
-    bytesWritten: results.reduce((sum, r) => sum + r.bytesWritten, 0),
+    bytesWritten,
     warnings,
   };
+}
+
+/** Snapshot inside the guest's freeze (vault backups): thaw always runs, and a failed thaw fails the backup. */
+function* snapshotConsistently(
+  context: OrchestrationContext,
+  vault: VaultBackupActivityInput | undefined,
+  snapshot: () => Task,
+  onFrozen: (frozen: FrozenVm) => void,
+): Generator<Task, InstantSnapshot[], unknown> {
+  if (!vault) return (yield snapshot()) as InstantSnapshot[];
+  const retry = activityRetryOptions();
+  onFrozen((yield context.df.callActivity(Activities.FreezeVm, vault)) as FrozenVm);
+  let snapshots: InstantSnapshot[];
+  try {
+    snapshots = (yield snapshot()) as InstantSnapshot[];
+  } catch (err) {
+    try {
+      yield context.df.callActivityWithRetry(Activities.ThawVm, retry, vault);
+    } catch {
+      // The snapshot's failure is the one to report.
+    }
+    throw err;
+  }
+  yield context.df.callActivityWithRetry(Activities.ThawVm, retry, vault);
+  return snapshots;
+}
+
+function toFailure(warning: { code: string; message: string }): FailureDescription {
+  return describeFailure(Object.assign(new Error(warning.message), { name: 'KluisError', code: warning.code }));
 }

@@ -32,6 +32,12 @@ export const Activities = {
   CommitRecoveryPoint: 'commitRecoveryPoint',
   DeleteInstantSnapshots: 'deleteInstantSnapshots',
   ExpireSnapshotTier: 'expireSnapshotTier',
+  PrepareVaultBackup: 'prepareVaultBackup',
+  FreezeVm: 'freezeVm',
+  ThawVm: 'thawVm',
+  RecordSnapshotTaken: 'recordSnapshotTaken',
+  RecordTransferProgress: 'recordTransferProgress',
+  FinishVaultBackup: 'finishVaultBackup',
   RestoreDisks: 'restoreDisks',
 } as const;
 
@@ -40,9 +46,21 @@ export type ActivityName = (typeof Activities)[keyof typeof Activities];
 
 // ---- backup ------------------------------------------------------------------------------------------
 
+/** A backup of a protected item of a vault (scheduled or on demand): the orchestration keeps its job and item up to date. */
+export interface VaultBackupContext {
+  /** vaultKey() of the vault: the catalog partition of the item and the job. */
+  vaultKey: string;
+  itemName: string;
+  isOnDemand: boolean;
+  /** On-demand backups: the point is kept until then (ISO). */
+  retainUntil?: string;
+}
+
 export interface BackupInput {
   itemId: string;
+  /** The disks to back up; for vault backups the VM inventory is read again when the job starts. */
   disks: VmDiskRequest[];
+  vault?: VaultBackupContext;
   consistency?: Consistency;
   vmConfig?: VmConfig;
   /** Instant-restore snapshots older than this many days are deleted after the backup (1–5). */
@@ -51,7 +69,7 @@ export interface BackupInput {
   segmentParallelism?: number;
 }
 
-export type BackupStage = 'discover' | 'snapshot' | 'transfer' | 'commit' | 'cleanup' | 'completed' | 'failed';
+export type BackupStage = 'validate' | 'discover' | 'snapshot' | 'transfer' | 'commit' | 'cleanup' | 'completed' | 'failed';
 
 export interface BackupCustomStatus {
   stage: BackupStage;
@@ -96,7 +114,7 @@ export interface BackupDiskOutput {
 }
 
 export interface BackupOutput {
-  status: 'Completed' | 'CompletedWithWarnings';
+  status: 'Completed' | 'CompletedWithWarnings' | 'Cancelled';
   jobId: string;
   itemId: string;
   recoveryPointId: string;
@@ -164,12 +182,52 @@ export interface CommitRecoveryPointActivityInput {
     changeDetection: DiskBackupPlan['changeDetection'];
     segmentCount: number;
   }>;
+  retention?: { isOnDemand: boolean; retainUntil?: string };
 }
 
 export interface CommitRecoveryPointActivityOutput {
   recoveryPointId: string;
   manifestBlobName: string;
   alreadyCommitted: boolean;
+}
+
+/** What the vault-backup activities share: the job (= orchestration instance) and its item. */
+export interface VaultBackupActivityInput {
+  vaultKey: string;
+  itemName: string;
+  jobId: string;
+}
+
+export interface PreparedVaultBackup {
+  disks: VmDiskRequest[];
+  /** The consistency the agent is expected to reach (the freeze may fall back). */
+  consistency: Consistency;
+  vmConfig: VmConfig;
+  warnings: Array<{ code: string; message: string }>;
+}
+
+export interface FrozenVm {
+  consistency: Consistency;
+  warnings: Array<{ code: string; message: string }>;
+}
+
+export interface RecordSnapshotTakenOutput {
+  /** The job was cancelled while snapshotting: stop here. */
+  cancelled: boolean;
+}
+
+export interface RecordTransferProgressInput extends VaultBackupActivityInput {
+  disksDone: number;
+  disksTotal: number;
+}
+
+export interface FinishVaultBackupInput extends VaultBackupActivityInput {
+  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
+  recoveryPointId?: string;
+  consistency?: Consistency;
+  bytesTransferred?: number;
+  error?: { code: string; message: string };
+  warnings: Array<{ code: string; message: string }>;
 }
 
 export interface DeleteInstantSnapshotsActivityInput {

@@ -22,7 +22,8 @@ export function* boundedFanOut<T, R>(
   items: readonly T[],
   limit: number,
   start: (item: T) => Task,
-  onDone?: (done: number) => void,
+  /** Called after each completion; may yield tasks of its own (e.g. a progress activity). */
+  onDone?: (done: number) => Generator<Task, void, unknown> | void,
 ): Generator<Task, R[], unknown> {
   const results = new Array<R>(items.length);
   const running: Array<{ task: Task; index: number }> = [];
@@ -33,12 +34,16 @@ export function* boundedFanOut<T, R>(
       running.push({ task: start(items[next]), index: next });
       next++;
     }
-    const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
+    // A task that finished while the orchestrator awaited something else (an onDone activity) must not be
+    // put into a new Task.any: durable-functions resolves a composite only on a child's completion event.
+    const ready = running.find((r) => r.task.isCompleted || r.task.isFaulted);
+    const winner = ready ? ready.task : ((yield context.df.Task.any(running.map((r) => r.task))) as Task);
     const position = running.findIndex((r) => r.task === winner);
     const [finished] = running.splice(position, 1);
     if (winner.isFaulted) throw winner.result;
     results[finished.index] = winner.result as R;
-    onDone?.(++done);
+    const after = onDone?.(++done);
+    if (after) yield* after;
   }
   return results;
 }

@@ -37,6 +37,7 @@ import {
 } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
 import type { ListedBlob } from '../stores/page-blob-store';
+import type { RecoveryPointRetention } from '../stores/recovery-point-catalog';
 import { META, type BackupEngineDeps } from './engine-deps';
 
 export type CommitDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'clock' | 'log'>;
@@ -65,6 +66,8 @@ export interface CommitRecoveryPointInput {
   disks: readonly CommitDiskInput[];
   keyAndSecret?: KeyAndSecretBackup | null;
   blockSize?: number;
+  /** On-demand backups: kept until `retainUntil` whatever the policy says. */
+  retention?: RecoveryPointRetention;
 }
 
 export interface CommitRecoveryPointResult {
@@ -137,6 +140,7 @@ export async function commitRecoveryPoint(deps: CommitDeps, input: CommitRecover
       manifestBlobName: manifestName,
       diskCount: disks.length,
       state: 'Committed',
+      ...(input.retention === undefined ? {} : { retention: input.retention }),
     });
   } catch (err) {
     // A concurrent re-run committed first: same point, same blobs.

@@ -54,7 +54,7 @@ export async function drive(
 
   for (let episode = 0; episode < (options.maxEpisodes ?? 500); episode++) {
     const { batch } = selectBatch(state, inbox);
-    if (batch.length === 0) throw new Error(`The orchestrator waits for nothing the script can deliver (status ${state.status}).`);
+    if (batch.length === 0) throw new Error(`The orchestrator waits for nothing the script can deliver (status ${state.status}; started: ${started.map((w) => w.name).join(", ")}).`);
     inbox = inbox.filter((m) => !batch.includes(m));
     const at = tick();
     const history = [

@@ -1,0 +1,148 @@
+/**
+ * The backup orchestrator for a vault's protected item (`input.vault`), replayed by durable-functions'
+ * own engine: validation, freeze/snapshot/thaw, cancel while snapshotting, job progress, and the outcome
+ * recorded on the job and item whatever it is.
+ */
+import { backupOrchestrator } from '../../orchestrations/backup';
+import { Activities, Orchestrators, type BackupDiskInput, type BackupInput, type FinishVaultBackupInput } from '../../orchestrations/contracts';
+import { drive, type Outcome, type Script } from '../support/orchestration-driver';
+
+const START = new Date('2026-03-01T02:00:00Z');
+const vmDisks: BackupInput['disks'] = [
+  { lun: 0, container: 'vhds-web01', blob: 'os.vhd', storageType: 'Standard' },
+  { lun: 1, container: 'vhds-web01', blob: 'data0.vhd', storageType: 'Standard' },
+  { lun: 2, container: 'vhds-web01', blob: 'data1.vhd', storageType: 'Standard' },
+];
+const input: BackupInput = {
+  itemId: 'engine-1',
+  disks: [],
+  instantRestoreDays: 2,
+  vault: { vaultKey: 'sub~rg~vault', itemName: 'VM;iaasvmcontainerv2;rg;web01', isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' },
+};
+
+function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>> = {}): Script {
+  return (work) => {
+    const override = overrides[work.name];
+    if (override) return override(work.parsedInput);
+    switch (work.name) {
+      case Activities.PrepareVaultBackup:
+        return { result: { disks: vmDisks, consistency: 'ApplicationConsistent', vmConfig: { vmSize: 'Standard_D2s_v3' }, warnings: [] } };
+      case Activities.FreezeVm:
+        return { result: { consistency: 'ApplicationConsistent', warnings: [] } };
+      case Activities.DiscoverDisks:
+        return { result: vmDisks.map((d) => ({ ...d, name: d.blob, sizeBytes: 1024, dataSize: 512, vhdUniqueId: 'u' })) };
+      case Activities.ProbeStorage:
+        return { result: { trueDiff: false, serverSideCopySafe: false } };
+      case Activities.SnapshotDisks:
+        return { result: vmDisks.map((d) => ({ itemId: 'engine-1', recoveryPointId: 'x', lun: d.lun, container: d.container, blob: d.blob, snapshot: `s${d.lun}`, createdAt: START.toISOString(), sizeBytes: 1024 })) };
+      case Activities.RecordSnapshotTaken:
+        return { result: { cancelled: false } };
+      case Orchestrators.BackupDisk: {
+        const lun = (work.parsedInput as BackupDiskInput).disk.lun;
+        return { result: { lun, changeDetection: 'full', reason: 'first', segmentCount: 1, bytesRead: 10, bytesWritten: 5, bytesCleared: 0, blocksChanged: 1 } };
+      }
+      case Activities.CommitRecoveryPoint:
+        return { result: { recoveryPointId: (work.parsedInput as { recoveryPointId: string }).recoveryPointId, manifestBlobName: 'm', alreadyCommitted: false } };
+      default:
+        return { result: {} };
+    }
+  };
+}
+
+const finishOf = (run: Awaited<ReturnType<typeof drive>>) =>
+  run.started.filter((w) => w.name === Activities.FinishVaultBackup).map((w) => w.parsedInput as FinishVaultBackupInput);
+
+describe('backup orchestrator for a protected item', () => {
+  it('validates, freezes, snapshots, thaws, transfers with progress, commits with retain-until and records the outcome', async () => {
+    const run = await drive(backupOrchestrator, input, script(), { instanceId: 'job-7', start: START });
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    expect(names.slice(0, 7)).toEqual([
+      Activities.PrepareVaultBackup,
+      Activities.DiscoverDisks,
+      Activities.ProbeStorage,
+      Activities.FreezeVm,
+      Activities.SnapshotDisks,
+      Activities.ThawVm,
+      Activities.RecordSnapshotTaken,
+    ]);
+    // The disks come from the VM inventory at run time, not from the request.
+    const discover = run.started.find((w) => w.name === Activities.DiscoverDisks)!.parsedInput as { disks: unknown[] };
+    expect(discover.disks).toEqual(vmDisks);
+    const progress = run.started.filter((w) => w.name === Activities.RecordTransferProgress).map((w) => w.parsedInput as { disksDone: number; disksTotal: number });
+    expect(progress.map((p) => `${p.disksDone}/${p.disksTotal}`)).toEqual(['1/3', '2/3', '3/3']);
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as { consistency: string; retention: unknown; vmConfig: unknown };
+    expect(commit).toMatchObject({ consistency: 'ApplicationConsistent', retention: { isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' }, vmConfig: { vmSize: 'Standard_D2s_v3' } });
+    expect(finishOf(run)).toEqual([
+      expect.objectContaining({ jobId: 'job-7', outcome: 'Completed', recoveryPointId: commit && (run.output as { recoveryPointId: string }).recoveryPointId, bytesTransferred: 15 }),
+    ]);
+    expect(names.at(-1)).toBe(Activities.FinishVaultBackup);
+  });
+
+  it('falls back to the consistency the freeze reached and completes with its warning', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      script({
+        [Activities.FreezeVm]: () => ({
+          result: { consistency: 'FileSystemConsistent', warnings: [{ code: 'KluisInvalidRequest', message: 'VSS writer in a bad state' }] },
+        }),
+      }),
+    );
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as { consistency: string };
+    expect(commit.consistency).toBe('FileSystemConsistent');
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'CompletedWithWarnings', consistency: 'FileSystemConsistent' });
+  });
+
+  it('stops after the snapshot when the job was cancelled: snapshots deleted, job Cancelled, nothing transferred', async () => {
+    const run = await drive(backupOrchestrator, input, script({ [Activities.RecordSnapshotTaken]: () => ({ result: { cancelled: true } }) }));
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    expect(names).not.toContain(Orchestrators.BackupDisk);
+    expect(names).toContain(Activities.DeleteInstantSnapshots);
+    expect(finishOf(run)).toEqual([expect.objectContaining({ outcome: 'Cancelled' })]);
+    expect(run.output).toMatchObject({ status: 'Cancelled' });
+  });
+
+  it('fails at validation without retrying, snapshotting or freezing, and records the code on the job', async () => {
+    let attempts = 0;
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      script({
+        [Activities.PrepareVaultBackup]: () => {
+          attempts++;
+          return { error: "KluisError [UserErrorVmNotFoundV2]: The virtual machine 'web01' no longer exists." };
+        },
+      }),
+    );
+    expect(run.state.status).toBe('Failed');
+    expect(attempts).toBe(1);
+    expect(run.started.map((w) => w.name)).toEqual([Activities.PrepareVaultBackup, Activities.FinishVaultBackup]);
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'UserErrorVmNotFoundV2' } });
+    expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', failedStage: 'validate', errorCode: 'UserErrorVmNotFoundV2' });
+  });
+
+  it('thaws the guest when the snapshot fails, then fails the job', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      script({ [Activities.SnapshotDisks]: () => ({ error: 'KluisError [BackUpOperationFailed]: snapshot failed' }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    const names = run.started.map((w) => w.name);
+    expect(names.indexOf(Activities.ThawVm)).toBeGreaterThan(names.lastIndexOf(Activities.SnapshotDisks));
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'BackUpOperationFailed' } });
+  });
+
+  it('fails the job and deletes the snapshots when a disk transfer fails', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      script({ [Orchestrators.BackupDisk]: () => ({ error: 'KluisError [KluisTransferIntegrityFailed]: read back differs' }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    expect(run.started.map((w) => w.name)).toContain(Activities.DeleteInstantSnapshots);
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'KluisTransferIntegrityFailed' } });
+  });
+});
