@@ -13,6 +13,9 @@ import { parseConnectionString, resolveDevelopmentStorage } from './connection-s
 import { FakeClock } from './clock';
 import { EmbeddedHost } from './host';
 import { createLogger, LogLevel } from './logger';
+import { loadConfig } from '../lib/config';
+import { fabricRoutes } from './fabric/router';
+import { fabricServiceFromConfig } from './fabric/setup';
 
 /**
  * Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js).
@@ -72,8 +75,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--fake-clock <time>', 'run on a fake clock starting at this ISO time; advance it with POST /admin/clock/advance')
     .option('--log-format <format>', 'json or pretty', 'pretty')
     .option('--log-level <level>', 'trace, debug, information, warning, error', 'information')
+    .option('--no-fabric', 'do not serve the local VM fabric endpoints (/fabric/…)')
     .parse(argv);
-  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel }>();
+  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel; fabric: boolean }>();
   const appDir = path.resolve(opts.app);
   const logger = createLogger({ format: opts.logFormat, minLevel: opts.logLevel });
   const storage = await chooseStorage(appDir, opts.storage);
@@ -83,7 +87,11 @@ export async function main(argv: string[]): Promise<void> {
     if (Number.isNaN(Date.parse(opts.fakeClock))) throw new InvalidArgumentError(`--fake-clock needs an ISO time, got "${opts.fakeClock}"`);
     clock = new FakeClock(new Date(opts.fakeClock));
   }
-  const host = new EmbeddedHost({ appDir, clock, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger });
+  // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
+  const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
+    onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+  });
+  const host = new EmbeddedHost({ appDir, clock, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger, routeHandlers: opts.fabric ? [fabric] : [] });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

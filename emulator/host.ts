@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { loadApp, LoadedApp, readLocalSettings, triggerBinding } from './app-loader';
+import { publishHostClock } from '../lib/config/host-clock';
 import { Clock, FakeClock, SystemClock } from './clock';
 import { resolveDevelopmentStorage } from './connection-string';
 import { DurableEngine } from './durable/engine';
@@ -34,7 +35,14 @@ export interface EmbeddedHostOptions {
   /** Extra app settings, applied before the app loads. */
   settings?: Record<string, string>;
   timeZone?: string;
+  /**
+   * Extra endpoints served before the app's routes (e.g. the local VM fabric under /fabric/): each
+   * handler answers a request or returns undefined to pass it on.
+   */
+  routeHandlers?: readonly HostRouteHandler[];
 }
+
+export type HostRouteHandler = (request: HostRequest) => Promise<HostResponse | undefined>;
 
 type AuthLevel = 'anonymous' | 'function' | 'admin';
 
@@ -59,6 +67,7 @@ export class EmbeddedHost {
 
   constructor(private readonly options: EmbeddedHostOptions) {
     this.clock = options.clock ?? new SystemClock();
+    publishHostClock(this.clock);
     this.logger = options.logger ?? createLogger();
   }
 
@@ -188,6 +197,10 @@ export class EmbeddedHost {
     }
     if (pathname === '/admin/functions') return this.admin(request, () => this.describeFunctions());
     if (pathname.startsWith('/admin/clock')) return this.clockApi(request);
+    for (const handler of this.options.routeHandlers ?? []) {
+      const response = await handler(request);
+      if (response !== undefined) return response;
+    }
     if (pathname.toLowerCase().startsWith(durableWebhookPath)) {
       if (!this.durableApi) return { status: 404, body: 'This app has no Durable functions.' };
       return (await this.durableApi.handle(request)) ?? { status: 404 };

@@ -2,15 +2,27 @@
  * Builds the use cases' dependencies from the validated configuration, once per worker process.
  * Only the logger changes per invocation.
  */
+import { randomUUID } from 'node:crypto';
 import { getConfig, type KluisConfig } from '../lib/config';
+import { appNow } from '../lib/config/host-clock';
+import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
+import type { BackupRequestDeps } from '../lib/services/backup-requests';
+import type { SchedulerDeps } from '../lib/services/backup-scheduler';
 import type { DeleteRecoveryPointDeps } from '../lib/services/delete-recovery-point';
+import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
+import type { GuestAgent } from '../lib/stores/guest-agent';
+import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
 import type { BackupEngineDeps, EngineLogger } from '../lib/services/engine-deps';
 import type { RestoreDeps } from '../lib/services/restore-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
+import { TableVmInventory } from '../lib/stores/azure/table-vm-inventory';
 import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
+import { tableVaultCatalog, type VaultCatalog } from '../lib/stores/vault-catalog';
+import type { VmInventory } from '../lib/stores/vm-inventory';
+import { errors } from '../lib/domain/errors';
 import type { StorageCapabilitiesSummary } from '../orchestrations/contracts';
 
 interface Stores {
@@ -43,7 +55,7 @@ function shared(): Stores {
   return stores;
 }
 
-const clock = () => new Date();
+const clock = appNow;
 
 export function engineDeps(log: EngineLogger): BackupEngineDeps {
   const { source, vault, catalog, config } = shared();
@@ -69,4 +81,64 @@ export async function probeSourceStorage(): Promise<StorageCapabilitiesSummary> 
 
 export function instantRestoreDays(): number {
   return shared().config.instantRestoreDays;
+}
+
+let catalog: VaultCatalog | undefined;
+
+/** The vault catalog (vaults, policies, items, jobs, operations, recovery points), built once per process. */
+export function vaultCatalog(): VaultCatalog {
+  if (catalog === undefined) {
+    const config = getConfig();
+    catalog = tableVaultCatalog(config.vaultStorage, { prefix: config.catalogTablePrefix, recoveryPoints: config.catalogTable });
+  }
+  return catalog;
+}
+
+/** What the vault and policy services take: the catalog and the app's clock. */
+export function catalogDeps(): { catalog: VaultCatalog; clock: () => Date } {
+  return { catalog: vaultCatalog(), clock };
+}
+
+/** What retention cleanup takes: point deletion plus the vault catalog and the app's clock. */
+export function retentionDeps(log: EngineLogger): ApplyRetentionDeps {
+  return { ...deleteDeps(log), vaultCatalog: vaultCatalog(), clock };
+}
+
+/** What the backup scheduler takes: the catalog, the app's clock and job ids. */
+export function schedulerDeps(): SchedulerDeps {
+  return { catalog: vaultCatalog(), clock, newId: randomUUID };
+}
+
+let inventory: VmInventory | undefined;
+
+/** The VM inventory (KLUIS_INVENTORY): the local fabric's table in the source account, built once per process. */
+export function vmInventory(): VmInventory {
+  if (inventory === undefined) {
+    const config = getConfig();
+    if (config.inventory !== 'table') {
+      throw errors.invalidConfiguration('KLUIS_INVENTORY', "the Azure Resource Manager inventory needs an Azure credential, which this app does not configure yet; use 'table'");
+    }
+    inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
+  }
+  return inventory;
+}
+
+/** What discovery, protection and backup requests take: catalog, VM inventory, clock, ids, and where VM disks live. */
+export function backupRequestDeps(): BackupRequestDeps {
+  const { sources } = shared();
+  return {
+    catalog: vaultCatalog(),
+    inventory: vmInventory(),
+    clock,
+    newId: randomUUID,
+    locateDisk: (vhdUri) => sources.locate(vhdUri)?.ref,
+  };
+}
+
+let agent: GuestAgent | undefined;
+
+/** What freezing and thawing a protected VM takes: the catalog, the VM inventory and its guest agent. */
+export function guestQuiesceDeps(): GuestQuiesceDeps {
+  agent ??= new FabricGuestAgent(vmInventory());
+  return { catalog: vaultCatalog(), inventory: vmInventory(), agent };
 }

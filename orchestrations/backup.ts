@@ -51,7 +51,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
   const recoveryPointId = recoveryPointIdFor(startedAt);
   const retry = activityRetryOptions();
   const call = (name: string, payload: unknown): Task => context.df.callActivityWithRetry(name, retry, payload);
-  const vault: VaultBackupActivityInput | undefined = input.vault && { vaultKey: input.vault.vaultKey, itemName: input.vault.itemName, jobId };
+  const vault: VaultBackupActivityInput | undefined = input.vault && { vault: input.vault.vault, itemName: input.vault.itemName, jobId };
   let stage: BackupStage = vault ? 'validate' : 'discover';
   const enter = (next: BackupStage) => {
     stage = next;
@@ -179,7 +179,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
         changeDetection: results[i].changeDetection,
         segmentCount: results[i].segmentCount,
       })),
-      ...(input.vault ? { retention: { isOnDemand: input.vault.isOnDemand, retainUntil: input.vault.retainUntil } } : {}),
+      ...(input.vault ? { retention: { isOnDemand: input.vault.isOnDemand, retainUntil: input.vault.retainUntil, scheduledTime: input.vault.scheduledTime } } : {}),
     } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
   } catch (err) {
     const failedStage = stage;

@@ -14,11 +14,14 @@ import type { Consistency, RecoveryPointManifest, StorageType } from '../lib/dom
 
 export type VmConfig = RecoveryPointManifest['vmConfig'];
 import type { DiskSegment } from '../lib/domain/transfer-plan';
+import type { RestoredVmSpec, RestoreJobEvent } from '../lib/domain/restore-request';
 
 export const Orchestrators = {
   Backup: 'backup',
   BackupDisk: 'backupDisk',
   Restore: 'restore',
+  VaultRestore: 'vaultRestore',
+  Retention: 'retention',
 } as const;
 
 export const Activities = {
@@ -38,7 +41,11 @@ export const Activities = {
   RecordSnapshotTaken: 'recordSnapshotTaken',
   RecordTransferProgress: 'recordTransferProgress',
   FinishVaultBackup: 'finishVaultBackup',
+  ListRetentionItems: 'listRetentionItems',
+  ApplyRetention: 'applyRetention',
   RestoreDisks: 'restoreDisks',
+  UpdateRestoreJob: 'updateRestoreJob',
+  RegisterRestoredVm: 'registerRestoredVm',
 } as const;
 
 export type OrchestratorName = (typeof Orchestrators)[keyof typeof Orchestrators];
@@ -48,12 +55,13 @@ export type ActivityName = (typeof Activities)[keyof typeof Activities];
 
 /** A backup of a protected item of a vault (scheduled or on demand): the orchestration keeps its job and item up to date. */
 export interface VaultBackupContext {
-  /** vaultKey() of the vault: the catalog partition of the item and the job. */
-  vaultKey: string;
+  vault: VaultAddress;
   itemName: string;
   isOnDemand: boolean;
   /** On-demand backups: the point is kept until then (ISO). */
   retainUntil?: string;
+  /** Scheduled backups: the schedule slot (ISO); its local date is the backup's day for retention. */
+  scheduledTime?: string;
 }
 
 export interface BackupInput {
@@ -182,7 +190,7 @@ export interface CommitRecoveryPointActivityInput {
     changeDetection: DiskBackupPlan['changeDetection'];
     segmentCount: number;
   }>;
-  retention?: { isOnDemand: boolean; retainUntil?: string };
+  retention?: { isOnDemand: boolean; retainUntil?: string; scheduledTime?: string };
 }
 
 export interface CommitRecoveryPointActivityOutput {
@@ -193,7 +201,7 @@ export interface CommitRecoveryPointActivityOutput {
 
 /** What the vault-backup activities share: the job (= orchestration instance) and its item. */
 export interface VaultBackupActivityInput {
-  vaultKey: string;
+  vault: VaultAddress;
   itemName: string;
   jobId: string;
 }
@@ -284,4 +292,85 @@ export interface RestoreOutput {
   targetContainer: string;
   vmConfigBlobName: string;
   disks: RestoredDiskSummary[];
+}
+
+// ---- vault restore (ARM API: restore disks, or create a new VM from them) ----------------------------
+
+/** The vault a job belongs to (the fields of services/jobs.ts VaultScope). */
+export interface VaultAddress {
+  id: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export interface VaultRestoreInput {
+  vault: VaultAddress;
+  /** The Restore job; also the orchestration's instance id. */
+  jobId: string;
+  restore: RestoreInput;
+  /** AlternateLocation: the VM registered from the restored disks. */
+  targetVm?: RestoredVmSpec;
+}
+
+export type VaultRestoreStage = 'restore' | 'createVm' | 'completed' | 'failed';
+
+export interface VaultRestoreCustomStatus {
+  stage: VaultRestoreStage;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export interface VaultRestoreOutput {
+  jobId: string;
+  restore: RestoreOutput;
+  /** AlternateLocation: the new VM's resource id. */
+  vmId?: string;
+}
+
+export type { RestoreJobEvent, RestoredVmSpec };
+
+export interface UpdateRestoreJobActivityInput {
+  vault: VaultAddress;
+  jobId: string;
+  event: RestoreJobEvent;
+}
+
+export interface RegisterRestoredVmActivityInput {
+  jobId: string;
+  targetVm: RestoredVmSpec;
+  disks: RestoredDiskSummary[];
+}
+
+export interface RegisterRestoredVmActivityOutput {
+  vmId: string;
+  /** False when a retried registration found the VM this job had already created. */
+  created: boolean;
+}
+
+
+// ---- retention ---------------------------------------------------------------------------------------
+
+export interface RetentionItemRef {
+  vaultKey: string;
+  itemName: string;
+}
+
+export interface ApplyRetentionActivityOutput {
+  itemName: string;
+  outcome: 'Pruned' | 'Purged' | 'Skipped' | 'Missing' | 'Failed';
+  reason?: string;
+  /** Set when outcome is 'Failed' (the activity reports an item's failure instead of throwing it). */
+  error?: { code: string; message: string };
+  expired: string[];
+  snapshotTierExpired: string[];
+  kept: number;
+}
+
+export interface RetentionOutput {
+  items: number;
+  purgedItems: number;
+  expiredPoints: number;
+  expiredSnapshotTiers: number;
+  failures: Array<{ itemName: string; code: string; message: string }>;
 }

@@ -17,16 +17,27 @@ export interface KluisConfig {
   restoreStorage: string;
   /** Azure Table (in the vault account) holding the recovery point catalog. */
   catalogTable: string;
+  /** Prefix of the vault catalog's tables (in the vault account): {prefix}Vaults, {prefix}Policies, … */
+  catalogTablePrefix: string;
   /** Days instant-restore snapshots are kept in the source account (Azure Backup: 1–5, default 2). */
   instantRestoreDays: number;
   /** Scratch container in the source account for the store capability probe. */
   probeContainer: string;
+  /** Where the VM inventory comes from: `table` (the local fabric's table in the source account) or `arm` (Azure Resource Manager, read-only). */
+  inventory: InventoryKind;
+  /** Azure Table (in the source account) holding the local fabric's VM inventory. */
+  inventoryTable: string;
 }
+
+export type InventoryKind = 'table' | 'arm';
 
 export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
 export const DEFAULT_CATALOG_TABLE = 'KluisRecoveryPoints';
+export const DEFAULT_CATALOG_TABLE_PREFIX = 'Kluis';
 export const DEFAULT_INSTANT_RESTORE_DAYS = 2;
 export const DEFAULT_PROBE_CONTAINER = 'kluis-probe';
+export const DEFAULT_INVENTORY = 'table';
+export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 const DEV_ACCOUNT_NAME = 'devstoreaccount1';
@@ -64,6 +75,14 @@ const settingsSchema = z.object({
       .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'it must be 3–63 letters and digits, starting with a letter' })
       .default(DEFAULT_CATALOG_TABLE),
   ),
+  KLUIS_CATALOG_TABLE_PREFIX: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      // The longest suffix is 'ProtectedItems' (14): table names stay within 63 characters.
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,48}$/, { error: 'it must be 1–49 letters and digits, starting with a letter' })
+      .default(DEFAULT_CATALOG_TABLE_PREFIX),
+  ),
   KLUIS_INSTANT_RESTORE_DAYS: z.preprocess(
     emptyAsUnset,
     z.coerce.number().int({ error: 'it must be a whole number of days' }).min(1, { error: 'it must be 1–5 days' }).max(5, { error: 'it must be 1–5 days' }).default(DEFAULT_INSTANT_RESTORE_DAYS),
@@ -71,6 +90,17 @@ const settingsSchema = z.object({
   KLUIS_PROBE_CONTAINER: z.preprocess(
     emptyAsUnset,
     z.string().refine(isValidContainerName, { error: 'it must be a valid container name' }).default(DEFAULT_PROBE_CONTAINER),
+  ),
+  KLUIS_INVENTORY: z.preprocess(
+    emptyAsUnset,
+    z.enum(['table', 'arm'], { error: "it must be 'table' or 'arm'" }).default(DEFAULT_INVENTORY),
+  ),
+  KLUIS_INVENTORY_TABLE: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'it must be 3–63 letters and digits, starting with a letter' })
+      .default(DEFAULT_INVENTORY_TABLE),
   ),
 });
 
@@ -83,8 +113,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_VAULT_CONTAINER: env.KLUIS_VAULT_CONTAINER,
     KLUIS_RESTORE_STORAGE: env.KLUIS_RESTORE_STORAGE,
     KLUIS_CATALOG_TABLE: env.KLUIS_CATALOG_TABLE,
+    KLUIS_CATALOG_TABLE_PREFIX: env.KLUIS_CATALOG_TABLE_PREFIX,
     KLUIS_INSTANT_RESTORE_DAYS: env.KLUIS_INSTANT_RESTORE_DAYS,
     KLUIS_PROBE_CONTAINER: env.KLUIS_PROBE_CONTAINER,
+    KLUIS_INVENTORY: env.KLUIS_INVENTORY,
+    KLUIS_INVENTORY_TABLE: env.KLUIS_INVENTORY_TABLE,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -109,8 +142,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? sourceStorage
         : resolveConnectionString('KLUIS_RESTORE_STORAGE', settings.KLUIS_RESTORE_STORAGE),
     catalogTable: settings.KLUIS_CATALOG_TABLE,
+    catalogTablePrefix: settings.KLUIS_CATALOG_TABLE_PREFIX,
     instantRestoreDays: settings.KLUIS_INSTANT_RESTORE_DAYS,
     probeContainer: settings.KLUIS_PROBE_CONTAINER,
+    inventory: settings.KLUIS_INVENTORY,
+    inventoryTable: settings.KLUIS_INVENTORY_TABLE,
   };
 }
 

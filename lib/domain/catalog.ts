@@ -21,6 +21,10 @@ export interface VaultRecord {
   storageModelType: StorageModelType;
   softDelete: { state: SoftDeleteState; retentionDays: number };
   createdAt: string;
+  /** Set from the vault's first write until its DefaultPolicy exists, so a retried PUT finishes the creation. */
+  defaultPolicyPending?: boolean;
+  /** Last change of the vault or its configuration. */
+  updatedAt?: string;
 }
 
 export interface PolicyRecord {

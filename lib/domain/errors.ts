@@ -130,6 +130,196 @@ export const ERROR_CODES = {
     recommendation:
       "The vault tier of a recovery point cannot be deleted while its snapshot tier exists. Delete the snapshot tier first, or let retention expire the point.",
   },
+  // VM fabric, inventory and guest agent (virtual-machine.ts, consistency.ts, stores/vm-inventory.ts, stores/guest-agent.ts)
+  UserErrorGuestAgentStatusUnavailable: {
+    status: 409,
+    recommendation:
+      'The VM agent in the virtual machine is not responding. Make sure the agent is installed, running and up to date (Windows: the "Windows Azure Guest Agent" service; Linux: waagent) and that the VM can reach the Azure platform, then retry.',
+  },
+  GuestAgentSnapshotTaskStatusError: {
+    status: 409,
+    recommendation:
+      'The VM agent did not report the status of the snapshot task. Restart the VM agent (Windows: "Windows Azure Guest Agent" service; Linux: waagent), make sure it is the latest version, then retry the backup.',
+  },
+  UserErrorVmProvisioningStateFailed: {
+    status: 409,
+    recommendation:
+      'The virtual machine is in the failed provisioning state. Restart or redeploy it so that its provisioning state is Succeeded, or shut it down (a stopped VM is backed up crash-consistent), then retry the backup.',
+  },
+  UserErrorVmNotInDesirableState: {
+    status: 409,
+    recommendation:
+      'The virtual machine is in a transitional state (being created, updated or deleted). Wait until the operation on the VM has finished, then retry.',
+  },
+  UserErrorFsFreezeFailed: {
+    status: 409,
+    recommendation:
+      'Freezing the Linux file systems for a consistent snapshot failed. Make sure every mount point in /etc/fstab is mounted and healthy (run fsck on file systems that report errors, unmount unused ones), then retry the backup.',
+  },
+  ExtensionFailedVssWriterInBadState: {
+    status: 409,
+    recommendation:
+      'A VSS writer in the VM is in a failed state, so the snapshot was taken file-system consistent instead of application consistent. Run "vssadmin list writers" in the VM, restart the services of writers that are not Stable, then retry for an application-consistent point.',
+  },
+  ExtensionFailedVssServiceInBadState: {
+    status: 409,
+    recommendation:
+      'The Volume Shadow Copy (VSS) service in the VM is not working, so the snapshot was taken file-system consistent instead of application consistent. Restart the "Volume Shadow Copy" service (or the VM), then retry for an application-consistent point.',
+  },
+  KluisVmAlreadyExists: {
+    status: 409,
+    recommendation: 'A virtual machine with this name already exists in the resource group. Choose another name, or delete the existing VM first.',
+  },
+  KluisInventoryReadOnly: {
+    status: 405,
+    recommendation:
+      'With KLUIS_INVENTORY=arm Kluis reads virtual machines from Azure Resource Manager and cannot change them. Create, change and delete VMs in Azure (portal, az vm), or use the local fabric (KLUIS_INVENTORY=table).',
+  },
+  KluisManagedDisksNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis backs up virtual machines whose disks are page-blob VHDs in a storage account (unmanaged disks). Use Azure Backup for VMs with managed disks.',
+  },
+  KluisInventoryRecordInvalid: {
+    status: 500,
+    recommendation: 'A VM inventory record is damaged or of an unknown shape. Delete the VM from the local fabric and create it again.',
+  },
+  // Discovery, protection, on-demand backup and jobs (services/protection.ts, backup-requests.ts, jobs.ts, operations.ts)
+  UserErrorBackupOperationInProgress: {
+    status: 409,
+    recommendation: 'Another backup of this item is running; only one backup per item runs at a time. Wait for the running job to finish (see backupJobs), then retry.',
+  },
+  UserErrorBcmDatasourceNotPresent: {
+    status: 404,
+    recommendation: 'The item is not protected in this vault. List the vault\'s protected items (backupProtectedItems), or enable protection for the VM first.',
+  },
+  UserErrorItemProtectionStopped: {
+    status: 409,
+    recommendation: 'Protection of this item is stopped, so it is not backed up. Resume protection by sending a PUT of the item with a policyId, then retry.',
+  },
+  UserErrorItemSoftDeleted: {
+    status: 409,
+    recommendation:
+      'The item is soft-deleted: its backups are kept until the purge date and then deleted for good. Undelete it (PUT the item with isRehydrate: true) to stop the purge; then you may resume protection or delete it again.',
+  },
+  UserErrorVmLocationMismatch: {
+    status: 400,
+    recommendation: 'A vault protects only virtual machines in its own region. Use (or create) a Recovery Services vault in the region of the VM.',
+  },
+  UserErrorVmAlreadyProtectedInAnotherVault: {
+    status: 409,
+    recommendation:
+      'A virtual machine can be protected by one vault only. Stop protection in the other vault (and delete its backup data, or wait for the soft-delete purge), or keep using that vault.',
+  },
+  UserErrorUnsupportedDiskCount: {
+    status: 400,
+    recommendation: 'Virtual machines with page-blob (unmanaged) disks can be backed up with at most 16 data disks. Detach data disks, or exclude disks from backup.',
+  },
+  UserErrorEncryptedVmBekOnlyNotSupported: {
+    status: 400,
+    recommendation:
+      'The VM is encrypted with a BitLocker encryption key (BEK) only; backup needs both BEK and a key encryption key (KEK). Decrypt the VM, encrypt it again with BEK and KEK, then enable backup.',
+  },
+  UserErrorEncryptedVmNotSupportedWithDiskEx: {
+    status: 400,
+    recommendation: 'Disks of an encrypted VM cannot be excluded from backup. Remove diskExclusionProperties and protect all disks of the VM.',
+  },
+  UserErrorOnDemandBackupLimitReached: {
+    status: 400,
+    recommendation:
+      'A Standard policy allows at most 3 on-demand backups of an item per day. Wait until tomorrow (in the policy\'s time zone), or move the item to an Enhanced policy for more frequent backups.',
+  },
+  UserErrorJobNotCancellable: {
+    status: 400,
+    recommendation: 'Only a running Backup job can be cancelled, and only while it takes the snapshot (actionsInfo lists "Cancellable" then). Let the job finish.',
+  },
+  KluisJobNotFound: {
+    status: 404,
+    recommendation: 'Check the job id; list the vault\'s jobs (backupJobs) to see which exist.',
+  },
+  KluisOperationNotFound: {
+    status: 404,
+    recommendation: 'Check the operation id in the Azure-AsyncOperation or Location header you received; operations belong to the vault that accepted the request.',
+  },
+  // Vaults and policies (H4: arm-names.ts, vault-rules.ts, services/vaults.ts, services/policies.ts)
+  ResourceNotFound: {
+    status: 404,
+    recommendation: 'Check the subscription id, resource group and resource name in the path; list the vaults or policies to see which exist.',
+  },
+  InvalidSubscriptionId: {
+    status: 400,
+    recommendation: 'A subscription id is a GUID such as 00000000-0000-0000-0000-000000000000. Correct it in the path.',
+  },
+  InvalidResourceLocation: {
+    status: 400,
+    recommendation: 'A vault cannot move to another region. Send the location it was created in, or create a new vault with another name in the new region.',
+  },
+  // Azure answers a vault delete with items inside with this code (and HTTP 400), so clients see the same.
+  ServiceResourceNotEmpty: {
+    status: 400,
+    recommendation:
+      'Stop protection of every item (stop and delete data), wait until soft-deleted items are purged or disable soft delete before deleting their data, then delete the vault again.',
+  },
+  KluisInvalidResourceName: {
+    status: 400,
+    recommendation:
+      'Vault names are 2–50 letters, digits and hyphens starting with a letter; resource group names 1–90 letters, digits, _ - . ( ) not ending with a period; policy names 3–150 letters, digits, hyphens and underscores starting with a letter.',
+  },
+  KluisVaultLimitReached: {
+    status: 409,
+    recommendation: 'A subscription holds at most 500 Recovery Services vaults. Delete a vault you no longer need, or use another subscription.',
+  },
+  KluisPolicyLimitReached: {
+    status: 409,
+    recommendation: 'A vault holds at most 200 backup policies. Delete unused policies, or move items to an existing policy.',
+  },
+  KluisItemLimitReached: {
+    status: 409,
+    recommendation: 'A vault protects at most 1,000 virtual machines. Protect further VMs in another vault.',
+  },
+  KluisStorageRedundancyLocked: {
+    status: 409,
+    recommendation:
+      'Storage redundancy can only change while the vault holds no backup items. Stop protection with delete data for the named items (and let soft-deleted items be purged), or create a new vault with the redundancy you need.',
+  },
+  KluisSoftDeleteAlwaysOn: {
+    status: 409,
+    recommendation: 'Soft delete set to AlwaysON is irreversible: it cannot be disabled or set back to Enabled. Keep AlwaysON, or use another vault.',
+  },
+  KluisVaultNameInUse: {
+    status: 409,
+    recommendation: 'Vault names are unique within a subscription (ignoring case). Choose another name, or use the existing vault in its resource group.',
+  },
+  KluisPolicyInUse: {
+    status: 409,
+    recommendation: 'A policy that protects items cannot be deleted. Move the named items to another policy or stop their protection, then delete the policy.',
+  },
+  // Restore over the ARM API (restore-request.ts, services/restore-requests.ts)
+  KluisOriginalLocationRestoreNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis never replaces an existing virtual machine. Restore the disks (recoveryType RestoreDisks) and attach them yourself, or create a new VM from the recovery point (recoveryType AlternateLocation with a new targetVirtualMachineId).',
+  },
+  KluisCrossRegionRestoreNotSupported: {
+    status: 400,
+    recommendation:
+      "Restores stay in the vault's region. Send the vault's region in properties.region; to have the VM elsewhere, restore the disks and copy them to the other region yourself.",
+  },
+  KluisRestoreStorageAccountNotAvailable: {
+    status: 400,
+    recommendation:
+      'Kluis restores into the storage account configured as KLUIS_RESTORE_STORAGE. Name that account in properties.storageAccountId, or configure the account you want as the restore account.',
+  },
+  KluisRestoreTargetVmExists: {
+    status: 409,
+    recommendation:
+      'Restore never replaces an existing virtual machine. Choose a name that is not in use for targetVirtualMachineId, or restore the disks only (recoveryType RestoreDisks).',
+  },
+  KluisEncryptedVmRestoreNotSupported: {
+    status: 400,
+    recommendation:
+      'Creating a VM from an encrypted (Azure Disk Encryption) recovery point needs its key and secret restored first, which this version of Kluis cannot do yet. Restore the disks (recoveryType RestoreDisks): they are restored as they are, still encrypted with the keys in your Key Vault.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -322,6 +512,249 @@ export const errors = {
     return new KluisError('KluisBackupInstanceNotFound', `No backup job with id '${truncate(instanceId)}' exists.`, {
       target: 'instanceId',
     });
+  },
+  guestAgentStatusUnavailable(vmName: string, agentStatus: string): KluisError {
+    return new KluisError(
+      'UserErrorGuestAgentStatusUnavailable',
+      `The VM agent of '${truncate(vmName)}' is not ready (status: ${agentStatus}); the backup extension cannot run in the VM.`,
+      { target: 'vm.agent' },
+    );
+  },
+  guestAgentSnapshotTaskStatusError(vmName: string): KluisError {
+    return new KluisError(
+      'GuestAgentSnapshotTaskStatusError',
+      `The VM agent of '${truncate(vmName)}' did not report the status of the snapshot task.`,
+      { target: 'vm.agent' },
+    );
+  },
+  vmProvisioningStateFailed(vmName: string): KluisError {
+    return new KluisError(
+      'UserErrorVmProvisioningStateFailed',
+      `The virtual machine '${truncate(vmName)}' is running in the failed provisioning state.`,
+      { target: 'vm.provisioningState' },
+    );
+  },
+  vmNotInDesirableState(vmName: string, state: string): KluisError {
+    return new KluisError(
+      'UserErrorVmNotInDesirableState',
+      `The virtual machine '${truncate(vmName)}' is in the state '${state}', which does not allow this operation.`,
+      { target: 'vm' },
+    );
+  },
+  fsFreezeFailed(vmName: string): KluisError {
+    return new KluisError(
+      'UserErrorFsFreezeFailed',
+      `Freezing the file systems of '${truncate(vmName)}' for the snapshot failed.`,
+      { target: 'vm.agent.fsFreeze' },
+    );
+  },
+  vssWriterInBadState(vmName: string): KluisError {
+    return new KluisError(
+      'ExtensionFailedVssWriterInBadState',
+      `A VSS writer in '${truncate(vmName)}' is in a bad state; the snapshot falls back to file-system consistency.`,
+      { target: 'vm.agent.vss' },
+    );
+  },
+  vssServiceInBadState(vmName: string): KluisError {
+    return new KluisError(
+      'ExtensionFailedVssServiceInBadState',
+      `The VSS service in '${truncate(vmName)}' is in a bad state; the snapshot falls back to file-system consistency.`,
+      { target: 'vm.agent.vss' },
+    );
+  },
+  vmAlreadyExists(vmName: string, resourceGroup: string): KluisError {
+    return new KluisError(
+      'KluisVmAlreadyExists',
+      `The virtual machine '${truncate(vmName)}' already exists in resource group '${truncate(resourceGroup)}'.`,
+      { target: 'name' },
+    );
+  },
+  inventoryReadOnly(operation: string): KluisError {
+    return new KluisError('KluisInventoryReadOnly', `The VM inventory is read from Azure Resource Manager; '${operation}' is not supported in Azure mode.`);
+  },
+  managedDisksNotSupported(vmName: string): KluisError {
+    return new KluisError(
+      'KluisManagedDisksNotSupported',
+      `The virtual machine '${truncate(vmName)}' uses managed disks; only page-blob (unmanaged) disks can be backed up.`,
+      { target: 'vm.storageProfile' },
+    );
+  },
+  inventoryRecordInvalid(key: string, reason: string): KluisError {
+    return new KluisError('KluisInventoryRecordInvalid', `The VM inventory record '${truncate(key)}' is invalid: ${reason}.`);
+  },
+  backupOperationInProgress(itemName: string, jobId: string): KluisError {
+    return new KluisError(
+      'UserErrorBackupOperationInProgress',
+      `A backup of '${truncate(itemName)}' is already running (job ${truncate(jobId)}).`,
+      { target: 'protectedItemName' },
+    );
+  },
+  datasourceNotPresent(itemName: string): KluisError {
+    return new KluisError('UserErrorBcmDatasourceNotPresent', `The item '${truncate(itemName)}' is not protected in this vault.`, {
+      target: 'protectedItemName',
+    });
+  },
+  itemProtectionStopped(itemName: string): KluisError {
+    return new KluisError(
+      'UserErrorItemProtectionStopped',
+      `Protection of '${truncate(itemName)}' is stopped (ProtectionStopped); it cannot be backed up until protection is resumed.`,
+      { target: 'protectedItemName' },
+    );
+  },
+  itemSoftDeleted(itemName: string, purgeAt: string, attempted: string): KluisError {
+    return new KluisError(
+      'UserErrorItemSoftDeleted',
+      `The item '${truncate(itemName)}' is soft-deleted and will be purged at ${purgeAt}; it cannot ${attempted}. Undelete it first.`,
+      { target: 'protectedItemName' },
+    );
+  },
+  vmLocationMismatch(vmName: string, vmLocation: string, vaultLocation: string): KluisError {
+    return new KluisError(
+      'UserErrorVmLocationMismatch',
+      `The virtual machine '${truncate(vmName)}' is in '${truncate(vmLocation)}', but the vault is in '${truncate(vaultLocation)}'.`,
+      { target: 'properties.sourceResourceId' },
+    );
+  },
+  vmAlreadyProtectedInAnotherVault(vmName: string, vaultId: string, state: string): KluisError {
+    return new KluisError(
+      'UserErrorVmAlreadyProtectedInAnotherVault',
+      `The virtual machine '${truncate(vmName)}' is already associated with the vault '${truncate(vaultId)}' (${state}).`,
+      { target: 'properties.sourceResourceId' },
+    );
+  },
+  unsupportedDiskCount(vmName: string, dataDisks: number, limit: number): KluisError {
+    return new KluisError(
+      'UserErrorUnsupportedDiskCount',
+      `The virtual machine '${truncate(vmName)}' has ${dataDisks} data disks to back up; at most ${limit} are supported for page-blob disks.`,
+      { target: 'properties.sourceResourceId' },
+    );
+  },
+  encryptedVmBekOnly(vmName: string): KluisError {
+    return new KluisError(
+      'UserErrorEncryptedVmBekOnlyNotSupported',
+      `Validation failed: the virtual machine '${truncate(vmName)}' is encrypted with a BEK only; backups can be enabled only for VMs encrypted with both a BEK and a KEK.`,
+      { target: 'properties.sourceResourceId' },
+    );
+  },
+  encryptedVmDiskExclusion(vmName: string): KluisError {
+    return new KluisError(
+      'UserErrorEncryptedVmNotSupportedWithDiskEx',
+      `The virtual machine '${truncate(vmName)}' is encrypted; its disks cannot be excluded from backup.`,
+      { target: 'properties.extendedProperties.diskExclusionProperties' },
+    );
+  },
+  onDemandBackupLimitReached(itemName: string, limit: number): KluisError {
+    return new KluisError(
+      'UserErrorOnDemandBackupLimitReached',
+      `'${truncate(itemName)}' already had ${limit} on-demand backups today, the most a Standard policy allows.`,
+      { target: 'protectedItemName' },
+    );
+  },
+  jobNotCancellable(jobId: string, reason: string): KluisError {
+    return new KluisError('UserErrorJobNotCancellable', `The job '${truncate(jobId)}' cannot be cancelled: ${reason}.`, { target: 'jobName' });
+  },
+  jobNotFound(jobId: string): KluisError {
+    return new KluisError('KluisJobNotFound', `No job with id '${truncate(jobId)}' exists in this vault.`, { target: 'jobName' });
+  },
+  operationNotFound(operationId: string): KluisError {
+    return new KluisError('KluisOperationNotFound', `No operation with id '${truncate(operationId)}' exists in this vault.`, {
+      target: 'operationId',
+    });
+  },
+  resourceNotFound(resourceType: string, name: string, resourceGroup: string, target: string): KluisError {
+    return new KluisError(
+      'ResourceNotFound',
+      `The Resource '${resourceType}/${truncate(name)}' under resource group '${truncate(resourceGroup)}' was not found.`,
+      { target },
+    );
+  },
+  invalidSubscriptionId(value: string, target = 'subscriptionId'): KluisError {
+    return new KluisError('InvalidSubscriptionId', `The provided subscription identifier '${truncate(value)}' is malformed or invalid.`, { target });
+  },
+  invalidResourceName(target: string, value: string, rule: string): KluisError {
+    return new KluisError('KluisInvalidResourceName', `The name '${truncate(value)}' is invalid: ${rule}.`, { target });
+  },
+  invalidResourceLocation(name: string, resourceGroup: string, existing: string, requested: string): KluisError {
+    return new KluisError(
+      'InvalidResourceLocation',
+      `The resource '${truncate(name)}' already exists in location '${truncate(existing)}' in resource group '${truncate(resourceGroup)}'. A resource with the same name cannot be created in location '${truncate(requested)}'.`,
+      { target: 'location' },
+    );
+  },
+  vaultNotEmpty(vaultName: string, holding: string, details?: readonly KluisErrorDetail[]): KluisError {
+    return new KluisError(
+      'ServiceResourceNotEmpty',
+      `Vault '${truncate(vaultName)}' cannot be deleted as there are backup items within it: ${holding}.`,
+      { target: 'vaultName', details },
+    );
+  },
+  vaultLimitReached(subscriptionId: string, limit: number): KluisError {
+    return new KluisError('KluisVaultLimitReached', `Subscription '${truncate(subscriptionId)}' already holds ${limit} vaults, the limit.`, { target: 'vaultName' });
+  },
+  policyLimitReached(vaultName: string, limit: number): KluisError {
+    return new KluisError('KluisPolicyLimitReached', `Vault '${truncate(vaultName)}' already holds ${limit} backup policies, the limit.`, { target: 'policyName' });
+  },
+  itemLimitReached(vaultName: string, limit: number): KluisError {
+    return new KluisError('KluisItemLimitReached', `Vault '${truncate(vaultName)}' already holds ${limit} protected items, the limit.`, { target: 'protectedItemName' });
+  },
+  storageRedundancyLocked(vaultName: string, current: string, requested: string, holding: string, target = 'properties.storageModelType'): KluisError {
+    return new KluisError(
+      'KluisStorageRedundancyLocked',
+      `The storage redundancy of vault '${truncate(vaultName)}' cannot change from ${current} to ${requested}: ${holding}.`,
+      { target },
+    );
+  },
+  softDeleteAlwaysOn(vaultName: string, requested: string, target = 'properties.softDeleteFeatureState'): KluisError {
+    return new KluisError(
+      'KluisSoftDeleteAlwaysOn',
+      `Soft delete of vault '${truncate(vaultName)}' is AlwaysON and cannot be set to ${requested}.`,
+      { target },
+    );
+  },
+  vaultNameInUse(vaultName: string, otherResourceGroup: string): KluisError {
+    return new KluisError(
+      'KluisVaultNameInUse',
+      `A vault named '${truncate(vaultName)}' already exists in resource group '${truncate(otherResourceGroup)}' of this subscription.`,
+      { target: 'vaultName' },
+    );
+  },
+  policyInUse(policyName: string, holding: string): KluisError {
+    return new KluisError('KluisPolicyInUse', `Policy '${truncate(policyName)}' cannot be deleted: ${holding}.`, { target: 'policyName' });
+  },
+  originalLocationRestoreNotSupported(vmName: string): KluisError {
+    return new KluisError(
+      'KluisOriginalLocationRestoreNotSupported',
+      `An OriginalLocation restore would replace the disks of the existing virtual machine '${truncate(vmName)}'; Kluis never replaces an existing VM.`,
+      { target: 'properties.recoveryType' },
+    );
+  },
+  crossRegionRestoreNotSupported(requestedRegion: string, vaultRegion: string): KluisError {
+    return new KluisError(
+      'KluisCrossRegionRestoreNotSupported',
+      `The restore targets region '${truncate(requestedRegion)}', but the vault and its virtual machine are in '${truncate(vaultRegion)}'; restores never cross regions.`,
+      { target: 'properties.region' },
+    );
+  },
+  restoreStorageAccountNotAvailable(requested: string, restoreAccount: string): KluisError {
+    return new KluisError(
+      'KluisRestoreStorageAccountNotAvailable',
+      `Kluis cannot restore into storage account '${truncate(requested)}'; it restores into '${truncate(restoreAccount)}'.`,
+      { target: 'properties.storageAccountId' },
+    );
+  },
+  restoreTargetVmExists(vmId: string): KluisError {
+    return new KluisError(
+      'KluisRestoreTargetVmExists',
+      `The virtual machine '${truncate(vmId)}' already exists; a restore never replaces an existing VM.`,
+      { target: 'properties.targetVirtualMachineId' },
+    );
+  },
+  encryptedVmRestoreNotSupported(): KluisError {
+    return new KluisError(
+      'KluisEncryptedVmRestoreNotSupported',
+      'The recovery point is of an encrypted virtual machine; a new VM cannot be created from it until its key and secret can be restored.',
+      { target: 'properties.recoveryType' },
+    );
   },
 } as const;
 

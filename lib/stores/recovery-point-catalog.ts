@@ -30,6 +30,8 @@ export interface RecoveryPointRetention {
   isOnDemand: boolean;
   /** On-demand points: kept until this time (ISO). */
   retainUntil?: string;
+  /** Scheduled points: the slot the backup ran for (ISO). */
+  scheduledTime?: string;
   /** The rule that keeps the point and until when, as last evaluated (retention.ts). */
   ruleName?: string;
   expiryTime?: string;

@@ -30,8 +30,11 @@ describe('loadConfig', () => {
       vaultContainer: 'kluis-vault',
       restoreStorage: ACCOUNT,
       catalogTable: 'KluisRecoveryPoints',
+      catalogTablePrefix: 'Kluis',
       instantRestoreDays: 2,
       probeContainer: 'kluis-probe',
+      inventory: 'table',
+      inventoryTable: 'KluisVirtualMachines',
     });
   });
 
@@ -49,8 +52,11 @@ describe('loadConfig', () => {
       KLUIS_VAULT_CONTAINER: 'my-vault',
       KLUIS_RESTORE_STORAGE: OTHER,
       KLUIS_CATALOG_TABLE: 'Points',
+      KLUIS_CATALOG_TABLE_PREFIX: 'Catalog7',
       KLUIS_INSTANT_RESTORE_DAYS: '5',
       KLUIS_PROBE_CONTAINER: 'scratch',
+      KLUIS_INVENTORY: 'arm',
+      KLUIS_INVENTORY_TABLE: 'Vms',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
@@ -59,9 +65,18 @@ describe('loadConfig', () => {
       vaultContainer: 'my-vault',
       restoreStorage: OTHER,
       catalogTable: 'Points',
+      catalogTablePrefix: 'Catalog7',
       instantRestoreDays: 5,
       probeContainer: 'scratch',
+      inventory: 'arm',
+      inventoryTable: 'Vms',
     });
+  });
+
+  it('refuses a catalog table prefix that would make invalid table names, naming the setting', () => {
+    expect(() => loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_CATALOG_TABLE_PREFIX: '9lives' })).toThrow(/KLUIS_CATALOG_TABLE_PREFIX/);
+    expect(() => loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_CATALOG_TABLE_PREFIX: 'a'.repeat(50) })).toThrow(/KLUIS_CATALOG_TABLE_PREFIX/);
+    expect(loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_CATALOG_TABLE_PREFIX: 'a'.repeat(49) }).catalogTablePrefix).toHaveLength(49);
   });
 
   it('refuses instant-restore retention outside 1–5 days, naming the setting', () => {
@@ -75,6 +90,8 @@ describe('loadConfig', () => {
     ['a vault storage without credentials', { AzureWebJobsStorage: ACCOUNT, KLUIS_VAULT_STORAGE: 'AccountName=x' }, 'KLUIS_VAULT_STORAGE'],
     ['UseDevelopmentStorage=false', { AzureWebJobsStorage: 'UseDevelopmentStorage=false' }, 'AzureWebJobsStorage'],
     ['an invalid container name', { AzureWebJobsStorage: ACCOUNT, KLUIS_VAULT_CONTAINER: 'Kluis_Vault' }, 'KLUIS_VAULT_CONTAINER'],
+    ['an unknown inventory kind', { AzureWebJobsStorage: ACCOUNT, KLUIS_INVENTORY: 'cmdb' }, 'KLUIS_INVENTORY'],
+    ['an invalid inventory table name', { AzureWebJobsStorage: ACCOUNT, KLUIS_INVENTORY_TABLE: 'vm-table' }, 'KLUIS_INVENTORY_TABLE'],
   ])('names the setting for %s', (_name, env, setting) => {
     const err = failure(env);
     expect(err.code).toBe('KluisInvalidConfiguration');

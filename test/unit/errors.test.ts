@@ -34,7 +34,8 @@ describe('KluisError', () => {
       expect.arrayContaining(['UserErrorUnsupportedDiskSize', 'BackUpOperationFailed', 'UserErrorVmNotFoundV2']),
     );
     for (const code of KLUIS_ERROR_CODES) {
-      expect(code).toMatch(/^(UserError|BackUp|Kluis)[A-Za-z0-9]+$/);
+      // Azure Backup's names, ARM's own (ResourceNotFound, InvalidSubscriptionId, …), or ours.
+      expect(code).toMatch(/^(UserError|BackUp|GuestAgent|ExtensionFailed|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$)[A-Za-z0-9]*$/);
       expect(ERROR_CODES[code].recommendation.length).toBeGreaterThan(20);
       expect(ERROR_CODES[code].status).toBeGreaterThanOrEqual(400);
     }

@@ -17,7 +17,7 @@ const input: BackupInput = {
   itemId: 'engine-1',
   disks: [],
   instantRestoreDays: 2,
-  vault: { vaultKey: 'sub~rg~vault', itemName: 'VM;iaasvmcontainerv2;rg;web01', isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' },
+  vault: { vault: { id: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/vault', subscriptionId: 'sub', resourceGroup: 'rg', name: 'vault' }, itemName: 'VM;iaasvmcontainerv2;rg;web01', isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' },
 };
 
 function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>> = {}): Script {

@@ -7,6 +7,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { z } from 'zod';
+import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
@@ -120,4 +121,9 @@ export function accepted(origin: string, vaultPath: string, operationId: string,
 /** `subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{name}` of a request. */
 export function vaultPathOf(params: Record<string, string>): string {
   return `subscriptions/${params.subscriptionId}/resourceGroups/${params.resourceGroupName}/${VAULTS_PROVIDER}/${params.vaultName}`;
+}
+
+/** The vault a request's route names (VAULT_ROUTE's parameters; the services validate them). */
+export function vaultRefOf(params: Record<string, string>): VaultRef {
+  return { subscriptionId: params.subscriptionId ?? '', resourceGroup: params.resourceGroupName ?? '', vaultName: params.vaultName ?? '' };
 }

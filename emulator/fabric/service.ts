@@ -1,0 +1,334 @@
+/**
+ * The local VM fabric: virtual machines whose disks are real fixed-VHD page blobs in the source
+ * storage account and whose records live in the VM inventory. It creates and deletes VMs, starts and
+ * stops them, writes or clears data on their disks, and injects agent faults (agent status, VSS,
+ * fsfreeze, snapshot-status reporting, provisioning state) so that every backup path can be exercised.
+ *
+ * Create claims the name first (record in state Creating), then writes the blobs, then marks the VM
+ * Succeeded (Failed when a blob could not be written); delete marks it Deleting, deletes the blobs
+ * (with their snapshots) and removes the record last.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { errors, isKluisErrorLike } from '../../lib/domain/errors';
+import type { ByteRange } from '../../lib/domain/page-ranges';
+import {
+  assertValidVmRef,
+  createVmRequestSchema,
+  DEFAULT_AGENT_VERSION,
+  diskSlot,
+  vmResourceId,
+  type CreateVmRequestInput,
+  type PowerState,
+  type VirtualMachine,
+  type VmDisk,
+  type VmRef,
+} from '../../lib/domain/virtual-machine';
+import { buildVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
+import type { BlobRef } from '../../lib/stores/disk-store';
+import type { PageBlobStore } from '../../lib/stores/page-blob-store';
+import type { StoredVirtualMachine, VmInventory, VmListFilter } from '../../lib/stores/vm-inventory';
+import { clearRanges, planRandomBlocks, writeRandomRanges } from './disk-activity';
+import { vmDiskBlobName, vmDiskContainer, vmDiskName } from './disk-names';
+import { seededRandom } from './random';
+import {
+  clearDataRequestSchema,
+  faultsRequestSchema,
+  parseRequest,
+  writeDataRequestSchema,
+  type ClearDataRequestInput,
+  type DiskSelector,
+  type FaultsRequest,
+  type WriteDataRequestInput,
+} from './requests';
+
+/** Where `kluis-fabric` and the sample fabric put VMs unless told otherwise. */
+export const FABRIC_DEFAULTS = {
+  subscriptionId: '00000000-0000-0000-0000-000000000000',
+  resourceGroup: 'kluis-vms',
+} as const;
+
+/** The OS disk's first 64 KiB is always written at creation: a disk that boots has a boot area. */
+const BOOT_AREA_BYTES = 64 * 1024;
+const UPDATE_ATTEMPTS = 5;
+
+export interface FabricServiceOptions {
+  inventory: VmInventory;
+  /** The source storage account. */
+  disks: PageBlobStore;
+  clock?: () => Date;
+  /** Seeds for writes that give none; default: random. */
+  newSeed?: () => string;
+}
+
+export interface DiskActivity {
+  kind: VmDisk['kind'];
+  lun?: number;
+  /** The engine's disk slot (OS 0, data LUN k → k + 1). */
+  slot: number;
+  name: string;
+  bytes: number;
+  ranges: ByteRange[];
+}
+
+export interface DiskActivityResult {
+  vm: string;
+  /** The seed used for random blocks and bytes (absent for an explicit clear range). */
+  seed?: string;
+  disks: DiskActivity[];
+}
+
+export class FabricService {
+  private readonly inventory: VmInventory;
+  private readonly disks: PageBlobStore;
+  private readonly clock: () => Date;
+  private readonly newSeed: () => string;
+
+  constructor(options: FabricServiceOptions) {
+    this.inventory = options.inventory;
+    this.disks = options.disks;
+    this.clock = options.clock ?? (() => new Date());
+    this.newSeed = options.newSeed ?? (() => randomBytes(8).toString('hex'));
+  }
+
+  async createVm(ref: VmRef, body: CreateVmRequestInput | unknown): Promise<StoredVirtualMachine> {
+    assertValidVmRef(ref);
+    const request = parseRequest(createVmRequestSchema, body);
+    const container = vmDiskContainer(ref);
+    const diskSpecs = [
+      { kind: 'os' as const, lun: undefined, ...request.osDisk },
+      ...request.dataDisks.map((d) => ({ kind: 'data' as const, ...d })),
+    ];
+    const vm: VirtualMachine = {
+      id: vmResourceId(ref.subscriptionId, ref.resourceGroup, ref.name),
+      subscriptionId: ref.subscriptionId,
+      resourceGroup: ref.resourceGroup,
+      name: ref.name,
+      location: request.location,
+      vmSize: request.vmSize,
+      osType: request.osType,
+      powerState: request.powerState,
+      provisioningState: 'Creating',
+      agent: withoutUndefined(request.agent),
+      disks: diskSpecs.map((spec) => {
+        const disk: VmDisk = {
+          kind: spec.kind,
+          name: vmDiskName(ref.name, spec),
+          vhdUri: this.disks.blobUrl({ container, blob: vmDiskBlobName(ref.name, spec) }),
+          storageType: spec.storageType,
+          sizeBytes: spec.sizeBytes,
+        };
+        if (spec.kind === 'data') disk.lun = spec.lun;
+        return disk;
+      }),
+      createdAt: this.clock().toISOString(),
+    };
+    if (request.encryption !== undefined) vm.encryption = withoutUndefined(request.encryption);
+    if (request.tags !== undefined) vm.tags = request.tags;
+
+    const stored = await this.inventory.create(vm);
+    try {
+      await this.disks.createContainerIfNotExists(container);
+      const seed = request.initialData.seed ?? vm.id.toLowerCase();
+      await Promise.all(vm.disks.map((disk) => this.createDiskBlob(vm, disk, request.initialData.percent, seed)));
+    } catch (err) {
+      await this.inventory.update({ ...vm, provisioningState: 'Failed' }, { ifMatch: stored.etag }).catch(() => undefined);
+      throw err;
+    }
+    return this.inventory.update({ ...vm, provisioningState: 'Succeeded' }, { ifMatch: stored.etag });
+  }
+
+  async getVm(ref: VmRef): Promise<StoredVirtualMachine> {
+    const vm = await this.inventory.get(ref);
+    if (vm === undefined) throw errors.vmNotFound(ref.name);
+    return vm;
+  }
+
+  /** The subscription's VMs, optionally of one resource group and/or region, sorted by resource group and name. */
+  async listVms(subscriptionId: string, filter: VmListFilter & { resourceGroup?: string } = {}): Promise<StoredVirtualMachine[]> {
+    const all: StoredVirtualMachine[] = [];
+    for await (const vm of this.inventory.list(subscriptionId, { location: filter.location })) {
+      if (filter.resourceGroup === undefined || vm.resourceGroup.toLowerCase() === filter.resourceGroup.toLowerCase()) all.push(vm);
+    }
+    const key = (vm: VirtualMachine) => `${vm.resourceGroup}/${vm.name}`.toLowerCase();
+    return all.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /** Deletes the VM and its disk blobs (with their snapshots); succeeds when the VM is already gone. */
+  async deleteVm(ref: VmRef): Promise<void> {
+    const vm = await this.inventory.get(ref);
+    if (vm === undefined) return;
+    const deleting = await this.mutate(ref, (current) => ({ ...current, provisioningState: 'Deleting' }));
+    await Promise.all(deleting.disks.map((disk) => this.disks.deleteBlob(this.blobOf(deleting, disk))));
+    await this.inventory.delete(ref);
+  }
+
+  start(ref: VmRef): Promise<StoredVirtualMachine> {
+    return this.setPowerState(ref, 'running');
+  }
+
+  stop(ref: VmRef): Promise<StoredVirtualMachine> {
+    return this.setPowerState(ref, 'stopped');
+  }
+
+  deallocate(ref: VmRef): Promise<StoredVirtualMachine> {
+    return this.setPowerState(ref, 'deallocated');
+  }
+
+  async setPowerState(ref: VmRef, powerState: PowerState): Promise<StoredVirtualMachine> {
+    return this.mutate(ref, (vm) => {
+      assertSettled(vm);
+      return { ...vm, powerState };
+    });
+  }
+
+  /** Overwrites random 64 KiB blocks covering `percent` of each selected disk with random bytes. */
+  async writeData(ref: VmRef, body: WriteDataRequestInput | unknown): Promise<DiskActivityResult> {
+    const request = parseRequest(writeDataRequestSchema, body);
+    const vm = await this.getVm(ref);
+    assertSettled(vm);
+    const seed = request.seed ?? this.newSeed();
+    const disks = await Promise.all(
+      selectDisks(vm, request.disk).map(async (disk) => {
+        const random = seededRandom(`${seed}/${diskSlot(disk)}`);
+        const ranges = planRandomBlocks(disk.sizeBytes, request.percent, random);
+        const bytes = await writeRandomRanges(this.disks, this.blobOf(vm, disk), ranges, random);
+        return activity(disk, bytes, ranges);
+      }),
+    );
+    return { vm: vm.id, seed, disks };
+  }
+
+  /** Clears one range (default: the whole data area) or random blocks of each selected disk; the footer stays. */
+  async clearData(ref: VmRef, body: ClearDataRequestInput | unknown): Promise<DiskActivityResult> {
+    const request = parseRequest(clearDataRequestSchema, body);
+    const vm = await this.getVm(ref);
+    assertSettled(vm);
+    const selected = selectDisks(vm, request.disk);
+    const seed = request.percent === undefined ? undefined : (request.seed ?? this.newSeed());
+    const plans = selected.map((disk) => {
+      if (request.percent !== undefined) {
+        return { disk, ranges: planRandomBlocks(disk.sizeBytes, request.percent, seededRandom(`${seed}/${diskSlot(disk)}`)) };
+      }
+      const offset = request.offset ?? 0;
+      const end = request.length === undefined ? disk.sizeBytes : offset + request.length;
+      if (offset >= disk.sizeBytes || end > disk.sizeBytes) {
+        throw errors.invalidRequest(
+          request.length === undefined ? 'offset' : 'length',
+          `The range ${offset}–${end} does not fit the ${disk.sizeBytes}-byte data area of disk '${disk.name}' (the VHD footer cannot be cleared).`,
+        );
+      }
+      return { disk, ranges: [{ start: offset, end }] };
+    });
+    const disks = await Promise.all(
+      plans.map(async ({ disk, ranges }) => activity(disk, await clearRanges(this.disks, this.blobOf(vm, disk), ranges), ranges)),
+    );
+    return seed === undefined ? { vm: vm.id, disks } : { vm: vm.id, seed, disks };
+  }
+
+  /** Sets agent faults and/or the provisioning state (see faultsRequestSchema). */
+  async setFaults(ref: VmRef, body: FaultsRequest | unknown): Promise<StoredVirtualMachine> {
+    const faults = parseRequest(faultsRequestSchema, body);
+    return this.mutate(ref, (vm) => {
+      if (vm.osType === 'Linux' && faults.vss !== undefined) throw errors.invalidRequest('vss', 'VSS exists only on Windows VMs.');
+      if (vm.osType === 'Windows') {
+        for (const field of ['fsFreeze', 'preScript', 'postScript'] as const) {
+          if (faults[field] !== undefined) throw errors.invalidRequest(field, `${field} applies to Linux VMs only.`);
+        }
+      }
+      const agent = { ...vm.agent };
+      if (faults.agentStatus !== undefined) agent.status = faults.agentStatus;
+      if (faults.agentVersion !== undefined) agent.version = faults.agentVersion;
+      if (faults.vss !== undefined) agent.vss = faults.vss;
+      if (faults.fsFreeze !== undefined) agent.fsFreeze = faults.fsFreeze;
+      if (faults.snapshotStatus !== undefined) agent.snapshotStatus = faults.snapshotStatus;
+      for (const field of ['preScript', 'postScript'] as const) {
+        const value = faults[field];
+        if (value === null) delete agent[field];
+        else if (value !== undefined) agent[field] = value;
+      }
+      if ((agent.preScript === undefined) !== (agent.postScript === undefined)) {
+        throw errors.invalidRequest(agent.preScript === undefined ? 'preScript' : 'postScript', 'Give both preScript and postScript, or neither.');
+      }
+      return { ...vm, agent, provisioningState: faults.provisioningState ?? vm.provisioningState };
+    });
+  }
+
+  /** Clears every fault: agent Ready, VSS/fsfreeze healthy, snapshot status reported, provisioning Succeeded. Scripts stay. */
+  async repair(ref: VmRef): Promise<StoredVirtualMachine> {
+    return this.mutate(ref, (vm) => {
+      const agent: VirtualMachine['agent'] = { status: 'Ready', version: vm.agent.version ?? DEFAULT_AGENT_VERSION };
+      if (vm.agent.preScript !== undefined) agent.preScript = vm.agent.preScript;
+      if (vm.agent.postScript !== undefined) agent.postScript = vm.agent.postScript;
+      return { ...vm, agent, provisioningState: 'Succeeded' };
+    });
+  }
+
+  /** The page blob behind a disk of a fabric VM. */
+  blobOf(vm: VmRef, disk: Pick<VmDisk, 'kind' | 'lun'>): BlobRef {
+    return { container: vmDiskContainer(vm), blob: vmDiskBlobName(vm.name, disk) };
+  }
+
+  private async createDiskBlob(vm: VirtualMachine, disk: VmDisk, percent: number, seed: string): Promise<void> {
+    const ref = this.blobOf(vm, disk);
+    const slot = diskSlot(disk);
+    await this.disks.createPageBlob(ref, disk.sizeBytes + PAGE_SIZE, { metadata: { kluisfabricvm: encodeURIComponent(vm.id), kluisfabricslot: String(slot) } });
+    const footer = buildVhdFooter(disk.sizeBytes, { seed: `${vm.id.toLowerCase()}/${slot}`, timestamp: this.clock() });
+    await this.disks.uploadPages(ref, disk.sizeBytes, footer, { transactionalContentMD5: md5(footer) });
+    const random = seededRandom(`${seed}/${slot}`);
+    const ranges = planRandomBlocks(disk.sizeBytes, percent, random);
+    if (disk.kind === 'os' && !ranges.some((r) => r.start === 0)) ranges.unshift({ start: 0, end: Math.min(BOOT_AREA_BYTES, disk.sizeBytes) });
+    await writeRandomRanges(this.disks, ref, mergeAdjacent(ranges), random);
+  }
+
+  /** Read, change, write under the ETag; retried when another change came in between. */
+  private async mutate(ref: VmRef, change: (vm: StoredVirtualMachine) => VirtualMachine): Promise<StoredVirtualMachine> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getVm(ref);
+      const next = change(current);
+      try {
+        return await this.inventory.update(next, { ifMatch: current.etag });
+      } catch (err) {
+        if (attempt < UPDATE_ATTEMPTS && isKluisErrorLike(err) && err.code === 'KluisCatalogConflict') continue;
+        throw err;
+      }
+    }
+  }
+}
+
+function assertSettled(vm: VirtualMachine): void {
+  if (vm.provisioningState === 'Creating' || vm.provisioningState === 'Deleting') {
+    throw errors.vmNotInDesirableState(vm.name, vm.provisioningState);
+  }
+}
+
+function selectDisks(vm: VirtualMachine, selector: DiskSelector): VmDisk[] {
+  if (selector === 'all') return [...vm.disks].sort((a, b) => diskSlot(a) - diskSlot(b));
+  const disk = vm.disks.find((d) => (selector === 'os' ? d.kind === 'os' : d.kind === 'data' && d.lun === selector));
+  if (disk === undefined) throw errors.invalidRequest('disk', `The VM '${vm.name}' has no data disk at LUN ${String(selector)}.`);
+  return [disk];
+}
+
+function activity(disk: VmDisk, bytes: number, ranges: ByteRange[]): DiskActivity {
+  const result: DiskActivity = { kind: disk.kind, slot: diskSlot(disk), name: disk.name, bytes, ranges };
+  if (disk.lun !== undefined) result.lun = disk.lun;
+  return result;
+}
+
+function mergeAdjacent(ranges: ByteRange[]): ByteRange[] {
+  const merged: Array<{ start: number; end: number }> = [];
+  for (const range of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ start: range.start, end: range.end });
+  }
+  return merged;
+}
+
+function md5(data: Uint8Array): Buffer {
+  return createHash('md5').update(data).digest();
+}
+
+/** zod leaves optional keys present with `undefined`; the stored record has them absent. */
+function withoutUndefined<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

@@ -1,0 +1,68 @@
+/**
+ * Jobs over the ARM-shaped API: GET `{vault}/backupJobs` (`$filter=status eq '…' and operation eq '…'
+ * and startTime eq '…' and endTime eq '…'`, newest first), GET `{vault}/backupJobs/{job}` and POST
+ * `{vault}/backupJobs/{job}/cancel` (202; only a Backup job that is still taking its snapshot — its
+ * `actionsInfo` says "Cancellable" — otherwise UserErrorJobNotCancellable saying why). The
+ * cancelled backup stops once its snapshot is taken (orchestrations/backup.ts RecordSnapshotTaken).
+ */
+import { randomUUID } from 'node:crypto';
+import { jobResource } from '../../../lib/domain/arm/job-resource';
+import { getJob, listJobs, parseJobFilter, requestJobCancel } from '../../../lib/services/jobs';
+import { createOperation } from '../../../lib/services/operations';
+import { getVault } from '../../../lib/services/vaults';
+import { catalogDeps } from '../../deps';
+import { accepted, armRoute, list, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
+
+const TAG = 'Jobs';
+
+function jobDeps() {
+  return { ...catalogDeps(), newId: randomUUID };
+}
+
+armRoute({
+  operationId: 'BackupJobs_List',
+  method: 'GET',
+  route: `${VAULT_ROUTE}/backupJobs`,
+  summary:
+    "Lists the vault's jobs, newest first. $filter: status eq 'InProgress' and operation eq 'Backup' and startTime eq '2026-11-01 12:00:00 AM' and endTime eq '…' (each optional; UTC; ISO 8601 accepted).",
+  tag: TAG,
+  responses: { 200: 'The jobs, in `value`.', 400: 'Invalid $filter.', 404: 'No such vault.' },
+  handler: async ({ params, query }) => {
+    const filter = parseJobFilter(query.get('$filter'));
+    const deps = jobDeps();
+    const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const now = deps.clock();
+    return list((await listJobs(deps, vault, filter)).map((job) => jobResource(vault.id, job, now)));
+  },
+});
+
+armRoute({
+  operationId: 'JobDetails_Get',
+  method: 'GET',
+  route: `${VAULT_ROUTE}/backupJobs/{jobName}`,
+  summary: 'Gets a job: status, tasks with progress, durations (ISO 8601), error details with recommendations, and whether it can be cancelled.',
+  tag: TAG,
+  responses: { 200: 'The job.', 404: 'No such vault or job.' },
+  handler: async ({ params }) => {
+    const deps = jobDeps();
+    const vault = (await getVault(deps, vaultRefOf(params))).value;
+    return ok(jobResource(vault.id, await getJob(deps, vault, params.jobName ?? ''), deps.clock()));
+  },
+});
+
+armRoute({
+  operationId: 'JobCancellations_Trigger',
+  method: 'POST',
+  route: `${VAULT_ROUTE}/backupJobs/{jobName}/cancel`,
+  summary: 'Cancels a Backup job while it takes its snapshot (the job goes Cancelling, then Cancelled). Transfers to the vault are not interrupted.',
+  tag: TAG,
+  responses: { 202: 'Accepted: the job is Cancelling.', 400: 'The job cannot be cancelled now (UserErrorJobNotCancellable says why).', 404: 'No such vault or job.' },
+  handler: async ({ params, origin, context }) => {
+    const deps = jobDeps();
+    const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const job = await requestJobCancel(deps, vault, params.jobName ?? '');
+    context.info(`Cancel requested for job ${job.jobId}.`);
+    const operation = await createOperation(deps, vault, { name: 'CancelJob', jobId: job.jobId, status: 'Succeeded' });
+    return accepted(origin, vaultPathOf(params), operation.operationId);
+  },
+});

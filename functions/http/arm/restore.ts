@@ -1,0 +1,52 @@
+/**
+ * POST `{item}/recoveryPoints/{recoveryPointId}/restore` (Azure's Restores_Trigger): restore the disks of a
+ * recovery point into the restore storage account (RestoreDisks), or create a new VM from them
+ * (AlternateLocation). 202 with `Azure-AsyncOperation`/`Location`/`Retry-After`; the operation names the
+ * Restore job, which the `vaultRestore` orchestration (instance id = job id) carries out.
+ */
+import { randomUUID } from 'node:crypto';
+import type { InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
+import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
+import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
+import { catalogDeps, restoreDeps, vmInventory } from '../../deps';
+import { accepted, armRoute, ITEM_ROUTE, vaultPathOf, vaultRefOf } from './route';
+
+function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
+  const { catalog, clock } = catalogDeps();
+  const engine = restoreDeps(context);
+  return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID };
+}
+
+armRoute<RestoreRequestBody>({
+  operationId: 'Restores_Trigger',
+  method: 'POST',
+  route: `${ITEM_ROUTE}/recoveryPoints/{recoveryPointId}/restore`,
+  summary:
+    'Restores the disks of a recovery point as page blobs with a VM configuration blob (recoveryType RestoreDisks), or also creates a new VM from them (AlternateLocation). Never replaces an existing VM, never crosses regions.',
+  tag: 'Restores',
+  body: restoreRequestBodySchema,
+  responses: {
+    202: 'Accepted: the operation (Azure-AsyncOperation) names the Restore job.',
+    400: 'Invalid body, another region, OriginalLocation, an unknown disk LUN or another storage account.',
+    404: 'No such vault, protected item or recovery point.',
+    409: 'The target VM exists, or the item is soft-deleted.',
+  },
+  durable: true,
+  handler: async ({ params, body, context, origin }) => {
+    const client = df.getClient(context);
+    const ref = {
+      ...vaultRefOf(params),
+      fabricName: params.fabricName ?? '',
+      containerName: params.containerName ?? '',
+      itemName: params.protectedItemName ?? '',
+      recoveryPointId: params.recoveryPointId ?? '',
+    };
+    const restore = await acceptRestoreRequest(restoreRequestDeps(context), ref, body, async (instanceId, input) => {
+      await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
+    });
+    context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);
+    return accepted(origin, vaultPathOf(params), restore.operation.operationId);
+  },
+});

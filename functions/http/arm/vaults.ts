@@ -1,0 +1,192 @@
+/**
+ * Recovery Services vaults over the ARM-shaped API: PUT/GET/DELETE `{vault}`, the lists by
+ * subscription and resource group, and the vault's storage config
+ * (`backupstorageconfig/vaultstorageconfig`) and backup config (`backupconfig/vaultconfig`).
+ * `api-version` is accepted with any value.
+ */
+import {
+  storageConfigBodySchema,
+  storageConfigResource,
+  vaultConfigBodySchema,
+  vaultConfigResource,
+  vaultPutBodySchema,
+  vaultResource,
+  type StorageConfigBody,
+  type VaultConfigBody,
+} from '../../../lib/domain/arm/vault-resource';
+import {
+  createOrUpdateVault,
+  deleteVault,
+  getStorageConfig,
+  getVault,
+  getVaultConfig,
+  listVaults,
+  updateStorageConfig,
+  updateVaultConfig,
+} from '../../../lib/services/vaults';
+import { catalogDeps } from '../../deps';
+import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
+
+const TAG = 'Vaults';
+const STORAGE_CONFIG_ROUTE = `${VAULT_ROUTE}/backupstorageconfig/vaultstorageconfig`;
+const VAULT_CONFIG_ROUTE = `${VAULT_ROUTE}/backupconfig/vaultconfig`;
+
+armRoute({
+  operationId: 'Vaults_CreateOrUpdate',
+  method: 'PUT',
+  route: VAULT_ROUTE,
+  summary: 'Creates a Recovery Services vault with its DefaultPolicy, or updates its tags, redundancy and soft delete settings.',
+  tag: TAG,
+  body: vaultPutBodySchema,
+  responses: { 200: 'The vault was updated.', 201: 'The vault was created.', 400: 'Invalid name, body or location change.', 409: 'Limit reached, name in use, or redundancy locked.' },
+  handler: async ({ params, body }) => {
+    const { vault, created } = await createOrUpdateVault(catalogDeps(), vaultRefOf(params), body);
+    return ok(vaultResource(vault.value, vault.etag), created ? 201 : 200);
+  },
+});
+
+armRoute({
+  operationId: 'Vaults_Get',
+  method: 'GET',
+  route: VAULT_ROUTE,
+  summary: 'Gets a Recovery Services vault.',
+  tag: TAG,
+  responses: { 200: 'The vault.', 404: 'No such vault.' },
+  handler: async ({ params }) => {
+    const vault = await getVault(catalogDeps(), vaultRefOf(params));
+    return ok(vaultResource(vault.value, vault.etag));
+  },
+});
+
+armRoute({
+  operationId: 'Vaults_Delete',
+  method: 'DELETE',
+  route: VAULT_ROUTE,
+  summary: 'Deletes a vault that holds no backup items (protected, stopped with retained data, or soft-deleted), with its policies and jobs.',
+  tag: TAG,
+  responses: { 200: 'The vault was deleted.', 204: 'There was no such vault.', 400: 'The vault holds backup items (ServiceResourceNotEmpty names them).' },
+  handler: async ({ params }) => {
+    const { deleted } = await deleteVault(catalogDeps(), vaultRefOf(params));
+    return deleted ? ok(undefined) : noContent();
+  },
+});
+
+armRoute({
+  operationId: 'Vaults_ListBySubscriptionId',
+  method: 'GET',
+  route: `subscriptions/{subscriptionId}/${VAULTS_PROVIDER}`,
+  summary: 'Lists the Recovery Services vaults of a subscription.',
+  tag: TAG,
+  responses: { 200: 'The vaults, in `value`.' },
+  handler: async ({ params }) => {
+    const vaults = await listVaults(catalogDeps(), params.subscriptionId ?? '');
+    return list(vaults.map((vault) => vaultResource(vault.value, vault.etag)));
+  },
+});
+
+armRoute({
+  operationId: 'Vaults_ListByResourceGroup',
+  method: 'GET',
+  route: `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}`,
+  summary: 'Lists the Recovery Services vaults of a resource group.',
+  tag: TAG,
+  responses: { 200: 'The vaults, in `value`.' },
+  handler: async ({ params }) => {
+    const vaults = await listVaults(catalogDeps(), params.subscriptionId ?? '', params.resourceGroupName ?? '');
+    return list(vaults.map((vault) => vaultResource(vault.value, vault.etag)));
+  },
+});
+
+// ---- storage redundancy -------------------------------------------------------------------------
+
+armRoute({
+  operationId: 'BackupResourceStorageConfigs_Get',
+  method: 'GET',
+  route: STORAGE_CONFIG_ROUTE,
+  summary: "Gets the vault's storage redundancy and whether it is locked (the vault holds backup items).",
+  tag: TAG,
+  responses: { 200: 'The storage config.', 404: 'No such vault.' },
+  handler: async ({ params }) => {
+    const config = await getStorageConfig(catalogDeps(), vaultRefOf(params));
+    return ok(storageConfigResource(config.vault, config.lockedBecause !== undefined));
+  },
+});
+
+async function putStorageConfig(params: Record<string, string>, body: StorageConfigBody, partial: boolean) {
+  const config = await updateStorageConfig(catalogDeps(), vaultRefOf(params), body, { partial });
+  return ok(storageConfigResource(config.vault, config.lockedBecause !== undefined));
+}
+
+const storageConfigResponses = {
+  200: 'The storage config after the change.',
+  400: 'Invalid body.',
+  404: 'No such vault.',
+  409: 'The redundancy is locked because the vault holds backup items (KluisStorageRedundancyLocked names them).',
+};
+
+armRoute({
+  operationId: 'BackupResourceStorageConfigs_Update',
+  method: 'PUT',
+  route: STORAGE_CONFIG_ROUTE,
+  summary: "Sets the vault's storage redundancy (GeoRedundant, LocallyRedundant, ZoneRedundant); only while the vault holds no backup items.",
+  tag: TAG,
+  body: storageConfigBodySchema,
+  responses: storageConfigResponses,
+  handler: ({ params, body }) => putStorageConfig(params, body, false),
+});
+
+armRoute({
+  operationId: 'BackupResourceStorageConfigs_Patch',
+  method: 'PATCH',
+  route: STORAGE_CONFIG_ROUTE,
+  summary: "Changes the vault's storage redundancy, if the body names one; only while the vault holds no backup items.",
+  tag: TAG,
+  body: storageConfigBodySchema,
+  responses: storageConfigResponses,
+  handler: ({ params, body }) => putStorageConfig(params, body, true),
+});
+
+// ---- soft delete --------------------------------------------------------------------------------
+
+armRoute({
+  operationId: 'BackupResourceVaultConfigs_Get',
+  method: 'GET',
+  route: VAULT_CONFIG_ROUTE,
+  summary: "Gets the vault's soft delete state and retention.",
+  tag: TAG,
+  responses: { 200: 'The vault config.', 404: 'No such vault.' },
+  handler: async ({ params }) => ok(vaultConfigResource(await getVaultConfig(catalogDeps(), vaultRefOf(params)))),
+});
+
+async function putVaultConfig(params: Record<string, string>, body: VaultConfigBody) {
+  return ok(vaultConfigResource(await updateVaultConfig(catalogDeps(), vaultRefOf(params), body)));
+}
+
+const vaultConfigResponses = {
+  200: 'The vault config after the change.',
+  400: 'Invalid body (e.g. retention outside 14–180 days).',
+  404: 'No such vault.',
+  409: 'Soft delete is AlwaysON and cannot be turned off.',
+};
+
+armRoute({
+  operationId: 'BackupResourceVaultConfigs_Put',
+  method: 'PUT',
+  route: VAULT_CONFIG_ROUTE,
+  summary: 'Sets soft delete (Enabled, Disabled, AlwaysON — irreversible) and its retention (14–180 days).',
+  tag: TAG,
+  body: vaultConfigBodySchema,
+  responses: vaultConfigResponses,
+  handler: ({ params, body }) => putVaultConfig(params, body),
+});
+
+armRoute({
+  operationId: 'BackupResourceVaultConfigs_Update',
+  method: 'PATCH',
+  route: VAULT_CONFIG_ROUTE,
+  summary: 'Changes soft delete state or retention; fields left out keep their value.',
+  tag: TAG,
+  body: vaultConfigBodySchema,
+  responses: vaultConfigResponses,
+  handler: ({ params, body }) => putVaultConfig(params, body),
+});

@@ -1,0 +1,214 @@
+/**
+ * A vault as Microsoft.RecoveryServices shows it: the vault resource, its backup storage config
+ * (`backupstorageconfig/vaultstorageconfig`) and its backup config (`backupconfig/vaultconfig`),
+ * plus the zod schemas of their PUT/PATCH bodies. A body from a GET may be sent back as it is:
+ * read-only fields (id, name, type, etag, provisioningState, …) are accepted and ignored.
+ */
+import { z } from 'zod';
+import { VAULT_RESOURCE_TYPE } from '../arm-names';
+import type { StorageModelType, VaultRecord } from '../catalog';
+import { errors } from '../errors';
+import { SOFT_DELETE_RETENTION_DAYS } from '../vault-rules';
+
+export const STORAGE_CONFIG_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupstorageconfig';
+export const VAULT_CONFIG_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupconfig';
+
+const storageModelTypeSchema = z.enum(['GeoRedundant', 'LocallyRedundant', 'ZoneRedundant']);
+const softDeleteStateSchema = z.enum(['Enabled', 'Disabled', 'AlwaysON']);
+const softDeleteRetentionSchema = z.number().int().min(SOFT_DELETE_RETENTION_DAYS.min).max(SOFT_DELETE_RETENTION_DAYS.max);
+
+/** ARM tags: at most 50, names 1–512 characters, values up to 256. */
+export const tagsSchema = z
+  .record(z.string().min(1).max(512), z.string().max(256))
+  .refine((tags) => Object.keys(tags).length <= 50, { error: 'A resource has at most 50 tags.' });
+
+const readOnlyResourceFields = {
+  id: z.string().optional(),
+  name: z.string().optional(),
+  type: z.string().optional(),
+  etag: z.string().optional(),
+  systemData: z.unknown().optional(),
+};
+
+const noCrossRegionRestore = { error: 'Cross Region Restore is not supported by Kluis.' };
+
+export const vaultPropertiesSchema = z
+  .object({
+    provisioningState: z.string().optional(),
+    redundancySettings: z
+      .object({
+        standardTierStorageRedundancy: storageModelTypeSchema.optional(),
+        crossRegionRestore: z.literal('Disabled', noCrossRegionRestore).optional(),
+      })
+      .strict()
+      .optional(),
+    securitySettings: z
+      .object({
+        softDeleteSettings: z
+          .object({ softDeleteState: softDeleteStateSchema.optional(), softDeleteRetentionPeriodInDays: softDeleteRetentionSchema.optional() })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    publicNetworkAccess: z.literal('Enabled', { error: 'Kluis vaults are reachable through their API only; publicNetworkAccess must be Enabled.' }).optional(),
+  })
+  .strict();
+
+/** Body of PUT `{vault}`. */
+export const vaultPutBodySchema = z
+  .object({
+    location: z.string().min(1).max(50),
+    tags: tagsSchema.optional(),
+    sku: z
+      .object({ name: z.enum(['RS0', 'Standard']), tier: z.literal('Standard').optional() })
+      .strict()
+      .optional(),
+    properties: vaultPropertiesSchema.optional(),
+    ...readOnlyResourceFields,
+  })
+  .strict();
+
+export type VaultPutBody = z.infer<typeof vaultPutBodySchema>;
+
+const storageConfigProperties = z
+  .object({
+    storageModelType: storageModelTypeSchema.optional(),
+    storageType: storageModelTypeSchema.optional(),
+    storageTypeState: z.enum(['Locked', 'Unlocked']).optional(),
+    crossRegionRestoreFlag: z.boolean().refine((flag) => !flag, noCrossRegionRestore).optional(),
+  })
+  .strict();
+
+/** Body of PUT and PATCH `{vault}/backupstorageconfig/vaultstorageconfig`. */
+export const storageConfigBodySchema = z.object({ properties: storageConfigProperties, ...readOnlyResourceFields, eTag: z.string().optional() }).strict();
+
+export type StorageConfigBody = z.infer<typeof storageConfigBodySchema>;
+
+/** Body of PUT and PATCH `{vault}/backupconfig/vaultconfig`. */
+export const vaultConfigBodySchema = z
+  .object({
+    properties: z
+      .object({
+        softDeleteFeatureState: softDeleteStateSchema.optional(),
+        softDeleteRetentionPeriodInDays: softDeleteRetentionSchema.optional(),
+        enhancedSecurityState: z.literal('Enabled', { error: 'Enhanced security is always on in Kluis; enhancedSecurityState must be Enabled.' }).optional(),
+        isSoftDeleteFeatureStateEditable: z.boolean().optional(),
+      })
+      .strict(),
+    ...readOnlyResourceFields,
+    eTag: z.string().optional(),
+  })
+  .strict();
+
+export type VaultConfigBody = z.infer<typeof vaultConfigBodySchema>;
+
+/**
+ * The redundancy a storage config body asks for: `storageModelType` or its older alias
+ * `storageType` (both, when sent, must agree). A PUT must name one; a PATCH may leave it out.
+ */
+export function requestedStorageModelType(body: StorageConfigBody, required: boolean): StorageModelType | undefined {
+  const { storageModelType, storageType } = body.properties;
+  if (storageModelType !== undefined && storageType !== undefined && storageModelType !== storageType) {
+    throw errors.invalidRequest('properties.storageType', `storageType (${storageType}) and storageModelType (${storageModelType}) disagree; send one of them.`);
+  }
+  const requested = storageModelType ?? storageType;
+  if (requested === undefined && required) {
+    throw errors.invalidRequest('properties.storageModelType', 'Name the storage redundancy: GeoRedundant, LocallyRedundant or ZoneRedundant.');
+  }
+  return requested;
+}
+
+// ---- views --------------------------------------------------------------------------------------
+
+export interface VaultResource {
+  id: string;
+  name: string;
+  type: typeof VAULT_RESOURCE_TYPE;
+  location: string;
+  tags: Record<string, string>;
+  etag?: string;
+  sku: { name: 'RS0'; tier: 'Standard' };
+  properties: {
+    provisioningState: 'Succeeded';
+    redundancySettings: { standardTierStorageRedundancy: StorageModelType; crossRegionRestore: 'Disabled' };
+    securitySettings: { softDeleteSettings: { softDeleteState: VaultRecord['softDelete']['state']; softDeleteRetentionPeriodInDays: number } };
+    publicNetworkAccess: 'Enabled';
+  };
+  systemData: { createdAt: string; lastModifiedAt: string };
+}
+
+export function vaultResource(vault: VaultRecord, etag?: string): VaultResource {
+  const resource: VaultResource = {
+    id: vault.id,
+    name: vault.name,
+    type: VAULT_RESOURCE_TYPE,
+    location: vault.location,
+    tags: { ...vault.tags },
+    sku: { name: 'RS0', tier: 'Standard' },
+    properties: {
+      provisioningState: 'Succeeded',
+      redundancySettings: { standardTierStorageRedundancy: vault.storageModelType, crossRegionRestore: 'Disabled' },
+      securitySettings: {
+        softDeleteSettings: { softDeleteState: vault.softDelete.state, softDeleteRetentionPeriodInDays: vault.softDelete.retentionDays },
+      },
+      publicNetworkAccess: 'Enabled',
+    },
+    systemData: { createdAt: vault.createdAt, lastModifiedAt: vault.updatedAt ?? vault.createdAt },
+  };
+  if (etag !== undefined && etag !== '') resource.etag = etag;
+  return resource;
+}
+
+export interface StorageConfigResource {
+  id: string;
+  name: 'vaultstorageconfig';
+  type: typeof STORAGE_CONFIG_RESOURCE_TYPE;
+  properties: {
+    storageModelType: StorageModelType;
+    storageType: StorageModelType;
+    /** Locked while the vault holds backup items: the redundancy cannot change then. */
+    storageTypeState: 'Locked' | 'Unlocked';
+    crossRegionRestoreFlag: false;
+  };
+}
+
+export function storageConfigResource(vault: VaultRecord, locked: boolean): StorageConfigResource {
+  return {
+    id: `${vault.id}/backupstorageconfig/vaultstorageconfig`,
+    name: 'vaultstorageconfig',
+    type: STORAGE_CONFIG_RESOURCE_TYPE,
+    properties: {
+      storageModelType: vault.storageModelType,
+      storageType: vault.storageModelType,
+      storageTypeState: locked ? 'Locked' : 'Unlocked',
+      crossRegionRestoreFlag: false,
+    },
+  };
+}
+
+export interface VaultConfigResource {
+  id: string;
+  name: 'vaultconfig';
+  type: typeof VAULT_CONFIG_RESOURCE_TYPE;
+  properties: {
+    enhancedSecurityState: 'Enabled';
+    softDeleteFeatureState: VaultRecord['softDelete']['state'];
+    softDeleteRetentionPeriodInDays: number;
+    isSoftDeleteFeatureStateEditable: boolean;
+  };
+}
+
+export function vaultConfigResource(vault: VaultRecord): VaultConfigResource {
+  return {
+    id: `${vault.id}/backupconfig/vaultconfig`,
+    name: 'vaultconfig',
+    type: VAULT_CONFIG_RESOURCE_TYPE,
+    properties: {
+      enhancedSecurityState: 'Enabled',
+      softDeleteFeatureState: vault.softDelete.state,
+      softDeleteRetentionPeriodInDays: vault.softDelete.retentionDays,
+      isSoftDeleteFeatureStateEditable: vault.softDelete.state !== 'AlwaysON',
+    },
+  };
+}

@@ -1,0 +1,353 @@
+/**
+ * Backups of protected items as jobs: the on-demand request (`POST …/protectedItems/{i}/backup`),
+ * the start of a scheduled slot, and what a running backup reports back (task progress, the
+ * recovery point, the failure) to its job and item.
+ *
+ * One backup per item at a time: a backup claims the item (protection.ts claimBackup) before its
+ * job exists, and every ending (completed, failed, cancelled) releases the claim.
+ *
+ * API:
+ *   triggerBackup(deps, vault, names, request, start): BackupStart       on demand (Backup job, isUserTriggered)
+ * and the run's steps (the activities of orchestrations/backup.ts for a vault item):
+ *   prepareBackupRun(deps, ref): PreparedBackupRun             PrepareVaultBackup: validate, disks from the VM inventory
+ *   recordSnapshotTaken(deps, ref): {cancelled}                RecordSnapshotTaken
+ *   recordTransferProgress(deps, ref, {disksDone, disksTotal}) RecordTransferProgress
+ *   finishBackupRun(deps, ref, outcome): JobRecord             FinishVaultBackup → recordBackupCompleted/Failed/Cancelled
+ */
+import { TaskIds } from '../domain/arm/job-resource';
+import type { VmDiskRequest } from '../domain/backup-job';
+import { nameRow, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
+import { planSnapshotConsistency } from '../domain/consistency';
+import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
+import { INSTANT_RP_LIMITS, MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
+import type { Consistency } from '../domain/recovery-point-manifest';
+import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
+import type { VaultCatalog } from '../stores/vault-catalog';
+import type { VmInventory } from '../stores/vm-inventory';
+import {
+  completeJob,
+  createJob,
+  failJob,
+  jobErrorDetail,
+  markJobCancelled,
+  setTaskProgress,
+  startTask,
+  updateJob,
+  vaultPartitionOf,
+  type VaultScope,
+} from './jobs';
+import { createOperation } from './operations';
+import { claimBackup, disksToBackUp, getProtectedItem, releaseBackup, withOnDemandBackup, type ItemNames } from './protection';
+
+export interface BackupRequestDeps {
+  catalog: VaultCatalog;
+  inventory: Pick<VmInventory, 'getById'>;
+  clock: () => Date;
+  newId: () => string;
+  /**
+   * Container and blob of a disk's page blob in the source account the engine reads
+   * (KLUIS_SOURCE_STORAGE); undefined when no configured account holds it.
+   */
+  locateDisk: (vhdUri: string) => { container: string; blob: string } | undefined;
+}
+
+/** The job of one backup, as its activities name it (orchestrations/contracts.ts VaultBackupActivityInput). */
+export interface BackupJobRef {
+  vault: VaultScope;
+  itemName: string;
+  jobId: string;
+}
+
+/**
+ * What the backup orchestration starts with (orchestrations/contracts.ts BackupInput without the
+ * disks: the run reads them from the VM inventory when it starts, see prepareBackupRun).
+ */
+export interface VaultBackupRun {
+  itemId: string;
+  instantRestoreDays: number;
+  vault: { vault: VaultScope; itemName: string; isOnDemand: boolean; retainUntil?: string };
+}
+
+/** Starts the backup orchestration with the job id as its instance id. */
+export type StartBackupOrchestration = (instanceId: string, run: VaultBackupRun) => Promise<void>;
+
+export interface BackupStart {
+  job: JobRecord;
+  operation: OperationRecord;
+  ref: BackupJobRef;
+  /** Retain-until of an on-demand point (ISO). */
+  retainUntil?: string;
+}
+
+export interface OnDemandBackupRequest {
+  /** ISO 8601; default now + 30 days. */
+  recoveryPointExpiryTimeInUTC?: string;
+}
+
+export const BACKUP_JOB_PROPERTIES = {
+  vmName: 'VM Name',
+  retainUntil: 'Recovery point expiry time in UTC',
+  scheduledFor: 'Scheduled time',
+  consistency: 'Consistency',
+  recoveryPointId: 'Recovery point',
+  bytesTransferred: 'Backup Size',
+} as const;
+
+// ---- on demand -----------------------------------------------------------------------------------
+
+/**
+ * Backup now. Refused before anything is written when the item is not protected
+ * (UserErrorBcmDatasourceNotPresent), soft-deleted, stopped, already backing up, over the 3-a-day
+ * limit of a Standard policy, or the retain-until is invalid. Then: claim the item → Backup job →
+ * start the run → an operation (succeeded) pointing at the job. A failure to start fails the job,
+ * releases the claim and is rethrown.
+ */
+export async function triggerBackup(
+  deps: BackupRequestDeps,
+  vault: VaultRecord,
+  names: ItemNames,
+  request: OnDemandBackupRequest,
+  start: StartBackupOrchestration,
+): Promise<BackupStart> {
+  const item = await getProtectedItem(deps, vault, names);
+  assertBackupAllowed(item);
+  const now = deps.clock();
+  const policy = await policyOfItem(deps, vault, item);
+  if (policy.properties.policyType !== 'V2' && onDemandLimitReached(item.onDemandBackups, now, policy.properties.timeZone ?? 'UTC')) {
+    throw errors.onDemandBackupLimitReached(item.vm.name, MAX_ON_DEMAND_BACKUPS_PER_DAY);
+  }
+  const retainUntil = onDemandRetainUntil(request.recoveryPointExpiryTimeInUTC, now).toISOString();
+  const jobId = deps.newId();
+  const claimed = await claimBackup(deps, vault, item.itemName, jobId, (current) => withOnDemandBackup(current, now));
+  const ref: BackupJobRef = { vault: scopeOf(vault), itemName: claimed.itemName, jobId };
+  let job: JobRecord;
+  try {
+    job = await createJob(deps, vault, {
+      jobId,
+      operation: 'Backup',
+      entityFriendlyName: claimed.vm.name,
+      containerName: claimed.containerName,
+      itemName: claimed.itemName,
+      isUserTriggered: true,
+      propertyBag: { [BACKUP_JOB_PROPERTIES.vmName]: claimed.vm.name, [BACKUP_JOB_PROPERTIES.retainUntil]: retainUntil },
+    });
+  } catch (err) {
+    await releaseBackup(deps, vault, claimed.itemName, jobId);
+    throw err;
+  }
+  await startRun(deps, ref, { itemId: claimed.engineItemId, instantRestoreDays: instantRestoreDaysOf(policy), vault: { vault: ref.vault, itemName: ref.itemName, isOnDemand: true, retainUntil } }, start);
+  const operation = await createOperation(deps, vault, { name: 'Backup', jobId, status: 'Succeeded' });
+  return { job, operation, ref, retainUntil };
+}
+
+async function startRun(deps: BackupRequestDeps, ref: BackupJobRef, run: VaultBackupRun, start: StartBackupOrchestration): Promise<void> {
+  try {
+    await start(ref.jobId, run);
+  } catch (err) {
+    await recordBackupFailed(deps, ref, err);
+    throw err;
+  }
+}
+
+// ---- the run -------------------------------------------------------------------------------------
+
+export interface PreparedBackupRun {
+  /** The disks to back up, `lun` = the engine's slot (OS disk 0, data disk LUN k → k + 1). */
+  disks: VmDiskRequest[];
+  /** The consistency the VM allows now (the freeze may still fall back). */
+  consistency: Consistency;
+  vmConfig: Record<string, unknown>;
+  warnings: Array<{ code: string; message: string }>;
+}
+
+/**
+ * The run's first step: checks the item is still protected and the VM can be backed up, then
+ * starts the "Take Snapshot" task. Returns the disks to back up (OS disk always; data disks per the
+ * item's exclusion) in the source account, the consistency the VM allows and the VM configuration.
+ * Throws the reason the backup cannot run (UserErrorVmNotFoundV2, agent and VM state errors,
+ * UserErrorItemProtectionStopped, UserErrorItemSoftDeleted, UserErrorBcmDatasourceNotPresent).
+ */
+export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRef): Promise<PreparedBackupRun> {
+  const item = (await deps.catalog.items.get(vaultPartitionOf(ref.vault), nameRow(ref.itemName)))?.value;
+  if (item === undefined) throw errors.datasourceNotPresent(ref.itemName);
+  assertBackupAllowed(item);
+  const vm = await deps.inventory.getById(item.vm.id);
+  if (vm === undefined) throw errors.vmNotFound(item.vm.name);
+  const plan = planSnapshotConsistency(vm);
+  const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
+    const located = deps.locateDisk(disk.vhdUri);
+    if (located === undefined) {
+      throw errors.invalidConfiguration('KLUIS_SOURCE_STORAGE', `the disk '${disk.name}' of VM '${vm.name}' is in a storage account Kluis does not read`);
+    }
+    return { lun: diskSlot(disk), container: located.container, blob: located.blob, storageType: disk.storageType, name: disk.name };
+  });
+  await updateJob(deps, ref.vault, ref.jobId, (job) => ({
+    ...job,
+    propertyBag: { ...job.propertyBag, [BACKUP_JOB_PROPERTIES.consistency]: `${plan.consistency} (${plan.reason})` },
+  }));
+  await startTask(deps, ref.vault, ref.jobId, TaskIds.TakeSnapshot);
+  // Consistency fallbacks (VSS) are reported by the freeze step, which knows what really happened.
+  return { disks, consistency: plan.consistency, vmConfig: vmConfigOf(vm, item), warnings: [] };
+}
+
+/** The VM as a recovery point records it (restore writes it next to the disks). */
+function vmConfigOf(vm: VirtualMachine, item: ProtectedItemRecord): Record<string, unknown> {
+  return {
+    vmId: vm.id,
+    name: vm.name,
+    resourceGroup: vm.resourceGroup,
+    location: vm.location,
+    vmSize: vm.vmSize,
+    osType: vm.osType,
+    disks: vm.disks.map((disk) => ({ slot: diskSlot(disk), kind: disk.kind, ...(disk.lun === undefined ? {} : { lun: disk.lun }), name: disk.name, storageType: disk.storageType, sizeBytes: disk.sizeBytes })),
+    ...(item.diskExclusion === undefined ? {} : { diskExclusion: item.diskExclusion }),
+    encrypted: vm.encryption?.enabled === true,
+    ...(vm.tags === undefined ? {} : { tags: vm.tags }),
+  };
+}
+
+/**
+ * The snapshots exist: in one write "Take Snapshot" completes and "Transfer data to vault" starts,
+ * unless a cancel was requested meanwhile (then `cancelled`: the run stops and finishes Cancelled).
+ */
+export async function recordSnapshotTaken(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef): Promise<{ cancelled: boolean }> {
+  const now = deps.clock().toISOString();
+  const job = await updateJob(deps, ref.vault, ref.jobId, (current) => {
+    if (current.status !== 'InProgress') return undefined;
+    return {
+      ...current,
+      tasks: current.tasks.map((task) => {
+        if (task.taskId === TaskIds.TakeSnapshot && task.status !== 'Completed') {
+          return { ...task, status: 'Completed', startTime: task.startTime ?? now, endTime: now, progressPercentage: 100 };
+        }
+        if (task.taskId === TaskIds.TransferData && task.status === 'NotStarted') return { ...task, status: 'InProgress', startTime: now };
+        return task;
+      }),
+    };
+  });
+  return { cancelled: job.status === 'Cancelling' || job.status === 'Cancelled' };
+}
+
+/** Progress of the transfer: the share of disks done. */
+export async function recordTransferProgress(
+  deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>,
+  ref: BackupJobRef,
+  progress: { disksDone: number; disksTotal: number },
+): Promise<JobRecord> {
+  const percent = progress.disksTotal <= 0 ? 100 : (100 * Math.min(progress.disksDone, progress.disksTotal)) / progress.disksTotal;
+  return setTaskProgress(deps, ref.vault, ref.jobId, TaskIds.TransferData, percent);
+}
+
+export interface BackupRunOutcome {
+  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
+  recoveryPointId?: string;
+  consistency?: Consistency;
+  bytesTransferred?: number;
+  error?: { code: string; message: string };
+  warnings: Array<{ code: string; message: string }>;
+}
+
+/**
+ * The run's last step, whatever the outcome (orchestrations/contracts.ts FinishVaultBackupInput):
+ * the job and the item record it and the item's claim is released.
+ */
+export async function finishBackupRun(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, run: BackupRunOutcome): Promise<JobRecord> {
+  const warnings = run.warnings.map((warning) => jobErrorDetail(asFailure(warning)));
+  switch (run.outcome) {
+    case 'Cancelled':
+      return recordBackupCancelled(deps, ref);
+    case 'Failed':
+      return recordBackupFailed(deps, ref, run.error === undefined ? errors.backupOperationFailed() : asFailure(run.error));
+    default: {
+      if (run.recoveryPointId === undefined) return recordBackupFailed(deps, ref, errors.backupOperationFailed('The backup finished without a recovery point.'));
+      const propertyBag: Record<string, string> = {};
+      if (run.consistency !== undefined) propertyBag[BACKUP_JOB_PROPERTIES.consistency] = run.consistency;
+      if (run.bytesTransferred !== undefined) propertyBag[BACKUP_JOB_PROPERTIES.bytesTransferred] = `${run.bytesTransferred} bytes`;
+      return recordBackupCompleted(deps, ref, {
+        recoveryPointId: run.recoveryPointId,
+        recoveryPointTime: recoveryPointTimeOf(run.recoveryPointId),
+        warnings,
+        propertyBag,
+      });
+    }
+  }
+}
+
+export interface BackupOutcome {
+  recoveryPointId: string;
+  /** ISO time of the point (the backup's start). */
+  recoveryPointTime: string;
+  warnings?: JobErrorDetail[];
+  propertyBag?: Record<string, string>;
+}
+
+/**
+ * The recovery point is committed: the job completes (with warnings if any were recorded), the
+ * item shows the backup (IRPending → Protected, health Passed) and the claim is released.
+ */
+export async function recordBackupCompleted(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, outcome: BackupOutcome): Promise<JobRecord> {
+  const warnings = outcome.warnings ?? [];
+  const job = await completeJob(deps, ref.vault, ref.jobId, {
+    status: warnings.length > 0 ? 'CompletedWithWarnings' : 'Completed',
+    warnings,
+    propertyBag: { ...(outcome.propertyBag ?? {}), [BACKUP_JOB_PROPERTIES.recoveryPointId]: outcome.recoveryPointId },
+  });
+  await releaseBackup(deps, ref.vault, ref.itemName, ref.jobId, (item) => ({
+    ...item,
+    lastBackupStatus: job.status === 'CompletedWithWarnings' ? 'CompletedWithWarnings' : 'Healthy',
+    lastBackupTime: outcome.recoveryPointTime,
+    lastRecoveryPoint: outcome.recoveryPointTime,
+    protectionState: item.protectionState === 'IRPending' || item.protectionState === 'ProtectionError' ? 'Protected' : item.protectionState,
+    healthStatus: 'Passed',
+  }));
+  return job;
+}
+
+/** The run failed: the job fails with the error's code, message and recommendation; the item shows it. */
+export async function recordBackupFailed(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, error: unknown): Promise<JobRecord> {
+  const job = await failJob(deps, ref.vault, ref.jobId, error);
+  await releaseBackup(deps, ref.vault, ref.itemName, ref.jobId, (item) => ({ ...item, lastBackupStatus: 'Failed', healthStatus: 'ActionRequired' }));
+  return job;
+}
+
+/** The run stopped after a cancel request: the job is Cancelled and the claim released. */
+export async function recordBackupCancelled(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef): Promise<JobRecord> {
+  const job = await markJobCancelled(deps, ref.vault, ref.jobId);
+  await releaseBackup(deps, ref.vault, ref.itemName, ref.jobId);
+  return job;
+}
+
+/** Recovery point ids are the backup's start in epoch milliseconds (domain/backup-job.ts). */
+function recoveryPointTimeOf(recoveryPointId: string): string {
+  const ms = Number(recoveryPointId);
+  return Number.isSafeInteger(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
+}
+
+/** A `{code, message}` that crossed the activity boundary, as a failure describeFailure() reads. */
+function asFailure(failure: { code: string; message: string }): unknown {
+  return isKluisErrorCode(failure.code) ? new KluisError(failure.code, failure.message) : errors.backupOperationFailed(failure.message);
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+function assertBackupAllowed(item: ProtectedItemRecord): void {
+  if (item.softDelete !== undefined) throw errors.itemSoftDeleted(item.vm.name, item.softDelete.purgeAt, 'be backed up');
+  if (item.protectionState === 'ProtectionStopped' || item.policyName === undefined) throw errors.itemProtectionStopped(item.vm.name);
+}
+
+async function policyOfItem(deps: Pick<BackupRequestDeps, 'catalog'>, vault: VaultScope, item: ProtectedItemRecord): Promise<PolicyRecord> {
+  if (item.policyName === undefined) throw errors.itemProtectionStopped(item.vm.name);
+  const policy = await deps.catalog.policies.get(vaultPartitionOf(vault), nameRow(item.policyName));
+  if (policy === undefined) {
+    throw errors.backupOperationFailed(`The policy '${item.policyName}' of '${item.vm.name}' no longer exists; assign another policy to the item.`);
+  }
+  return policy.value;
+}
+
+function instantRestoreDaysOf(policy: PolicyRecord): number {
+  return policy.properties.instantRpRetentionRangeInDays ?? INSTANT_RP_LIMITS.V1.default;
+}
+
+function scopeOf(vault: VaultScope): VaultScope {
+  return { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
+}

@@ -1,0 +1,137 @@
+/**
+ * Which scheduled backups are due (the scheduler timer asks every 5 minutes). A slot of an item's
+ * policy is due once its time has passed, for at most two hours (Azure starts scheduled backups
+ * within 2 hours of the scheduled time; a slot missed for longer, e.g. the host was down, is
+ * skipped rather than run late). Only the newest due slot of an item runs.
+ *
+ * Every slot has a job id derived from the item and the slot, so the job row (insert-only) decides
+ * which of several hosts or ticks starts it: a slot never runs twice.
+ */
+import { createHash } from 'node:crypto';
+import { scheduledSlotsBetween, type ScheduleSlot } from '../domain/backup-schedule';
+import { vaultKey, type ProtectedItemRecord } from '../domain/catalog';
+import { validatePolicy, type NormalizedPolicy } from '../domain/policy-rules';
+import { isKluisErrorLike } from '../domain/errors';
+import type { JobRecord } from '../domain/catalog';
+import type { VaultCatalog } from '../stores/vault-catalog';
+import type { BackupInput } from '../../orchestrations/contracts';
+import { createJob, failJob, getJob, type VaultScope } from './jobs';
+import { BACKUP_JOB_PROPERTIES } from './backup-requests';
+import { claimBackup } from './protection';
+
+export const SCHEDULE_START_WINDOW_MS = 2 * 60 * 60 * 1000;
+
+export interface DueBackup {
+  vault: VaultScope;
+  containerName: string;
+  itemName: string;
+  vmName: string;
+  instantRestoreDays: number;
+  engineItemId: string;
+  policyName: string;
+  slot: ScheduleSlot;
+  jobId: string;
+}
+
+export interface SchedulerDeps {
+  catalog: VaultCatalog;
+  clock: () => Date;
+  newId: () => string;
+}
+
+export interface ScheduledStart {
+  /** Whether the orchestration should run (under `jobId`); false when the slot's job is finished or was refused. */
+  run: boolean;
+  job: JobRecord;
+  input: BackupInput;
+}
+
+/**
+ * Creates the slot's Backup job (insert-only: exactly one tick on one host wins) and claims the item.
+ * A slot whose job exists is not created again; while that job is InProgress the caller still makes
+ * sure its orchestration runs (a host may have died between the two). Another backup running →
+ * the scheduled job fails with UserErrorBackupOperationInProgress, like Azure's.
+ */
+export async function startScheduledBackup(deps: SchedulerDeps, due: DueBackup): Promise<ScheduledStart> {
+  const input: BackupInput = {
+    itemId: due.engineItemId,
+    disks: [],
+    instantRestoreDays: due.instantRestoreDays,
+    vault: { vault: due.vault, itemName: due.itemName, isOnDemand: false, scheduledTime: due.slot.scheduledTime.toISOString() },
+  };
+  let job: JobRecord;
+  try {
+    job = await createJob(deps, due.vault, {
+      operation: 'Backup',
+      entityFriendlyName: due.vmName,
+      containerName: due.containerName,
+      itemName: due.itemName,
+      isUserTriggered: false,
+      jobId: due.jobId,
+      propertyBag: { [BACKUP_JOB_PROPERTIES.vmName]: due.vmName, [BACKUP_JOB_PROPERTIES.scheduledFor]: due.slot.scheduledTime.toISOString() },
+    });
+  } catch (err) {
+    if (!isKluisErrorLike(err) || err.code !== 'KluisCatalogConflict') throw err;
+    const existing = await getJob(deps, due.vault, due.jobId);
+    return { run: existing.status === 'InProgress', job: existing, input };
+  }
+  try {
+    await claimBackup(deps, due.vault, due.itemName, due.jobId);
+  } catch (err) {
+    return { run: false, job: await failJob(deps, due.vault, due.jobId, err), input };
+  }
+  return { run: true, job, input };
+}
+
+export async function findDueBackups(deps: SchedulerDeps): Promise<DueBackup[]> {
+  const now = deps.clock();
+  const due: DueBackup[] = [];
+  for await (const { value: vault } of deps.catalog.vaults.listAll()) {
+    const key = vaultKey(vault.subscriptionId, vault.resourceGroup, vault.name);
+    const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
+    const policies = new Map<string, NormalizedPolicy | undefined>();
+    for await (const { value: item } of deps.catalog.items.list(key)) {
+      if (!isScheduled(item) || item.policyName === undefined) continue;
+      const policyKey = item.policyName.toLowerCase();
+      if (!policies.has(policyKey)) policies.set(policyKey, await loadPolicy(deps, key, policyKey));
+      const policy = policies.get(policyKey);
+      if (policy === undefined) continue;
+      const slot = dueSlot(policy, item, now);
+      if (slot === undefined) continue;
+      due.push({
+        vault: scope,
+        containerName: item.containerName,
+        itemName: item.itemName,
+        vmName: item.vm.name,
+        instantRestoreDays: policy.instantRpRetentionRangeInDays,
+        engineItemId: item.engineItemId,
+        policyName: item.policyName,
+        slot,
+        jobId: scheduledJobId(item.engineItemId, slot.slotId),
+      });
+    }
+  }
+  return due;
+}
+
+/** The newest slot in (max(now − 2 h, protection enabled), now], if any. */
+export function dueSlot(policy: NormalizedPolicy, item: Pick<ProtectedItemRecord, 'createdAt'>, now: Date): ScheduleSlot | undefined {
+  const from = Math.max(now.getTime() - SCHEDULE_START_WINDOW_MS, Date.parse(item.createdAt));
+  return scheduledSlotsBetween(policy, new Date(from), now).at(-1);
+}
+
+/** A GUID-shaped job id that is the same for the same item and slot, on every host. */
+export function scheduledJobId(engineItemId: string, slotId: string): string {
+  const hex = createHash('sha256').update(`kluis-scheduled-backup|${engineItemId}|${slotId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function isScheduled(item: ProtectedItemRecord): boolean {
+  if (item.softDelete !== undefined) return false;
+  return item.protectionState === 'IRPending' || item.protectionState === 'Protected' || item.protectionState === 'ProtectionError';
+}
+
+async function loadPolicy(deps: SchedulerDeps, key: string, policyRow: string): Promise<NormalizedPolicy | undefined> {
+  const stored = await deps.catalog.policies.get(key, policyRow);
+  return stored === undefined ? undefined : validatePolicy(stored.value.properties);
+}

@@ -1,0 +1,27 @@
+import { retentionOrchestrator } from '../../orchestrations/retention';
+import { Activities, type RetentionItemRef } from '../../orchestrations/contracts';
+import { drive } from '../support/orchestration-driver';
+
+const items: RetentionItemRef[] = Array.from({ length: 20 }, (_, i) => ({ vaultKey: 'v', itemName: `item${i}` }));
+
+describe('retention orchestrator', () => {
+  it('applies retention to every item, at most 8 at a time, and totals what went', async () => {
+    const run = await drive(retentionOrchestrator, {}, (work) => {
+      if (work.name === Activities.ListRetentionItems) return { result: items };
+      const { itemName } = work.parsedInput as RetentionItemRef;
+      const n = Number(itemName.slice(4));
+      if (n === 3) return { result: { itemName, outcome: 'Failed', error: { code: 'BackUpOperationFailed', message: 'storage down' }, expired: [], snapshotTierExpired: [], kept: 0 } };
+      return { result: { itemName, outcome: n === 5 ? 'Purged' : 'Pruned', expired: n % 2 === 0 ? ['1', '2'] : [], snapshotTierExpired: ['9'], kept: 4 } };
+    });
+    expect(run.state.status).toBe('Completed');
+    expect(run.started.filter((w) => w.name === Activities.ApplyRetention)).toHaveLength(20);
+    expect(Math.max(...run.startedPerEpisode)).toBeLessThanOrEqual(8);
+    expect(run.output).toEqual({
+      items: 20,
+      purgedItems: 1,
+      expiredPoints: 20,
+      expiredSnapshotTiers: 19,
+      failures: [{ itemName: 'item3', code: 'BackUpOperationFailed', message: 'storage down' }],
+    });
+  });
+});
