@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { BlobServiceClient, PageBlobClient } from '@azure/storage-blob';
 import { buildVhdFooter, PAGE_SIZE } from '../lib/domain/vhd';
+import { seededRandom } from './seeded-random';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -101,24 +102,3 @@ function hashZeros(hash: ReturnType<typeof createHash>, count: number): void {
   }
 }
 
-/** mulberry32 seeded from a string hash: small, fast, and the same on every platform. */
-function seededRandom(seed: string): { fill(buf: Buffer): void } {
-  let state = createHash('sha256').update(seed).digest().readUInt32BE(0);
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  return {
-    fill(buf: Buffer): void {
-      let i = 0;
-      for (; i + 4 <= buf.length; i += 4) buf.writeUInt32LE(next(), i);
-      if (i < buf.length) {
-        const last = next();
-        for (let k = 0; i < buf.length; i++, k++) buf[i] = (last >>> (8 * k)) & 0xff;
-      }
-    },
-  };
-}

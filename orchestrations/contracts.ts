@@ -3,6 +3,7 @@
  * (plus name constants), so every layer may import it.
  */
 import type {
+  BackupRunOutcome,
   DiscoveredVmDisk,
   DiskBackupPlan,
   InstantSnapshot,
@@ -229,14 +230,7 @@ export interface RecordTransferProgressInput extends VaultBackupActivityInput {
   disksTotal: number;
 }
 
-export interface FinishVaultBackupInput extends VaultBackupActivityInput {
-  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
-  recoveryPointId?: string;
-  consistency?: Consistency;
-  bytesTransferred?: number;
-  error?: { code: string; message: string };
-  warnings: Array<{ code: string; message: string }>;
-}
+export interface FinishVaultBackupInput extends VaultBackupActivityInput, BackupRunOutcome {}
 
 export interface DeleteInstantSnapshotsActivityInput {
   itemId: string;

@@ -8,7 +8,7 @@ import type { ByteRange } from '../../lib/domain/page-ranges';
 import { PAGE_SIZE } from '../../lib/domain/vhd';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
-import type { SeededRandom } from './random';
+import type { SeededRandom } from '../seeded-random';
 
 export const WRITE_BLOCK_SIZE = 64 * 1024;
 const MAX_UPLOAD_BYTES = 4 * 1024 * 1024;

@@ -29,7 +29,7 @@ import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { StoredVirtualMachine, VmInventory, VmListFilter } from '../../lib/stores/vm-inventory';
 import { clearRanges, planRandomBlocks, writeRandomRanges } from './disk-activity';
 import { vmDiskBlobName, vmDiskContainer, vmDiskName } from './disk-names';
-import { seededRandom } from './random';
+import { seededRandom } from '../seeded-random';
 import {
   clearDataRequestSchema,
   faultsRequestSchema,

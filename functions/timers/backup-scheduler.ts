@@ -6,7 +6,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { findDueBackups, startScheduledBackup } from '../../lib/services/backup-scheduler';
-import { Orchestrators } from '../../orchestrations/contracts';
+import { Orchestrators, type BackupInput } from '../../orchestrations/contracts';
 import { schedulerDeps } from '../deps';
 import { startOnce } from './start-once';
 
@@ -19,7 +19,8 @@ export async function backupScheduler(_timer: Timer, context: InvocationContext)
     try {
       const start = await startScheduledBackup(deps, backup);
       if (!start.run) continue;
-      if (await startOnce(client, Orchestrators.Backup, backup.jobId, start.input)) started++;
+      const input: BackupInput = { ...start.input, disks: [] };
+      if (await startOnce(client, Orchestrators.Backup, backup.jobId, input)) started++;
     } catch (err) {
       context.error(`Scheduled backup of ${backup.itemName} (slot ${backup.slot.slotId}) could not start: ${err instanceof Error ? err.message : String(err)}`);
     }

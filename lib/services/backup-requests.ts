@@ -15,7 +15,7 @@
  *   finishBackupRun(deps, ref, outcome): JobRecord             FinishVaultBackup → recordBackupCompleted/Failed/Cancelled
  */
 import { TaskIds } from '../domain/arm/job-resource';
-import type { VmDiskRequest } from '../domain/backup-job';
+import type { BackupRunOutcome, VmDiskRequest } from '../domain/backup-job';
 import { nameRow, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
@@ -65,7 +65,7 @@ export interface BackupJobRef {
 export interface VaultBackupRun {
   itemId: string;
   instantRestoreDays: number;
-  vault: { vault: VaultScope; itemName: string; isOnDemand: boolean; retainUntil?: string };
+  vault: { vault: VaultScope; itemName: string; isOnDemand: boolean; retainUntil?: string; scheduledTime?: string };
 }
 
 /** Starts the backup orchestration with the job id as its instance id. */
@@ -238,14 +238,6 @@ export async function recordTransferProgress(
   return setTaskProgress(deps, ref.vault, ref.jobId, TaskIds.TransferData, percent);
 }
 
-export interface BackupRunOutcome {
-  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
-  recoveryPointId?: string;
-  consistency?: Consistency;
-  bytesTransferred?: number;
-  error?: { code: string; message: string };
-  warnings: Array<{ code: string; message: string }>;
-}
 
 /**
  * The run's last step, whatever the outcome (orchestrations/contracts.ts FinishVaultBackupInput):

@@ -14,9 +14,8 @@ import { validatePolicy, type NormalizedPolicy } from '../domain/policy-rules';
 import { isKluisErrorLike } from '../domain/errors';
 import type { JobRecord } from '../domain/catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
-import type { BackupInput } from '../../orchestrations/contracts';
 import { createJob, failJob, getJob, type VaultScope } from './jobs';
-import { BACKUP_JOB_PROPERTIES } from './backup-requests';
+import { BACKUP_JOB_PROPERTIES, type VaultBackupRun } from './backup-requests';
 import { claimBackup } from './protection';
 
 export const SCHEDULE_START_WINDOW_MS = 2 * 60 * 60 * 1000;
@@ -43,7 +42,7 @@ export interface ScheduledStart {
   /** Whether the orchestration should run (under `jobId`); false when the slot's job is finished or was refused. */
   run: boolean;
   job: JobRecord;
-  input: BackupInput;
+  input: VaultBackupRun;
 }
 
 /**
@@ -53,9 +52,8 @@ export interface ScheduledStart {
  * the scheduled job fails with UserErrorBackupOperationInProgress, like Azure's.
  */
 export async function startScheduledBackup(deps: SchedulerDeps, due: DueBackup): Promise<ScheduledStart> {
-  const input: BackupInput = {
+  const input: VaultBackupRun = {
     itemId: due.engineItemId,
-    disks: [],
     instantRestoreDays: due.instantRestoreDays,
     vault: { vault: due.vault, itemName: due.itemName, isOnDemand: false, scheduledTime: due.slot.scheduledTime.toISOString() },
   };

@@ -3,7 +3,7 @@
  */
 import { planRandomBlocks, WRITE_BLOCK_SIZE } from '../../emulator/fabric/disk-activity';
 import { vmDiskBlobName, vmDiskContainer, vmDiskName } from '../../emulator/fabric/disk-names';
-import { seededRandom } from '../../emulator/fabric/random';
+import { seededRandom } from '../../emulator/seeded-random';
 import { isValidContainerName } from '../../lib/domain/vault-layout';
 
 const MIB = 1024 * 1024;

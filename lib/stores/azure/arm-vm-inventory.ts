@@ -37,6 +37,7 @@ import {
 } from '../../domain/virtual-machine';
 import type { AbortOptions } from '../disk-store';
 import type { DeleteVmOptions, StoredVirtualMachine, UpdateVmOptions, VmInventory, VmListFilter } from '../vm-inventory';
+import { isStatus } from './rest-status';
 
 export type ArmCredential = ConstructorParameters<typeof ComputeManagementClient>[0];
 
@@ -225,6 +226,3 @@ function encryptionOf(settings: DiskEncryptionSettings | undefined): VmEncryptio
   return encryption;
 }
 
-function isStatus(err: unknown, status: number): boolean {
-  return (err as { statusCode?: number } | undefined)?.statusCode === status;
-}

@@ -2,6 +2,8 @@ import { TableClient, type TableServiceClientOptions } from '@azure/data-tables'
 import { errors } from '../../domain/errors';
 import type { AbortOptions } from '../disk-store';
 import type { DocumentStore, ListOptions, Stored } from '../document-store';
+import { isStatus } from './rest-status';
+import { createTableOnce } from './table-support';
 
 interface DocumentEntity {
   partitionKey: string;
@@ -14,12 +16,14 @@ const MAX_BODY_CHARS = 32_000;
 
 /** DocumentStore in one Azure Table: the JSON document in a `body` property, Table ETags for concurrency. */
 export class TableDocumentStore<T> implements DocumentStore<T> {
-  private tableCreated: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
   constructor(
     private readonly table: TableClient,
     private readonly kind = 'Document',
-  ) {}
+  ) {
+    this.ensureTable = createTableOnce(table);
+  }
 
   static fromConnectionString<T>(connectionString: string, tableName: string, kind?: string, options?: TableServiceClientOptions): TableDocumentStore<T> {
     return new TableDocumentStore<T>(
@@ -90,16 +94,6 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
     }
   }
 
-  private ensureTable(): Promise<void> {
-    this.tableCreated ??= this.table.createTable().then(
-      () => undefined,
-      (err: unknown) => {
-        this.tableCreated = undefined;
-        throw err;
-      },
-    );
-    return this.tableCreated;
-  }
 }
 
 function toEntity<T>(partition: string, row: string, value: T): DocumentEntity {
@@ -116,6 +110,3 @@ function quote(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-function isStatus(err: unknown, status: number): boolean {
-  return (err as { statusCode?: number } | undefined)?.statusCode === status;
-}

@@ -9,6 +9,8 @@ import {
   type RecoveryPointRecord,
   type StoredRecoveryPoint,
 } from '../recovery-point-catalog';
+import { isStatus } from './rest-status';
+import { createTableOnce } from './table-support';
 
 interface RecoveryPointEntity {
   partitionKey: string;
@@ -27,9 +29,11 @@ interface RecoveryPointEntity {
 
 /** RecoveryPointCatalog in an Azure Table: partition = item id, row = zero-padded point id; ETag concurrency. */
 export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
-  private tableCreated: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = createTableOnce(table);
+  }
 
   static fromConnectionString(connectionString: string, tableName: string, options?: TableClientOptions): TableRecoveryPointCatalog {
     return new TableRecoveryPointCatalog(
@@ -89,16 +93,6 @@ export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
     }
   }
 
-  private ensureTable(): Promise<void> {
-    this.tableCreated ??= this.table.createTable().then(
-      () => undefined,
-      (err: unknown) => {
-        this.tableCreated = undefined;
-        throw err;
-      },
-    );
-    return this.tableCreated;
-  }
 }
 
 function toEntity(record: RecoveryPointRecord): RecoveryPointEntity {
@@ -136,6 +130,3 @@ function describe(record: RecoveryPointRecord): string {
   return `Recovery point ${record.recoveryPointId} of item ${record.itemId}`;
 }
 
-function isStatus(err: unknown, status: number): boolean {
-  return (err as { statusCode?: number } | undefined)?.statusCode === status;
-}

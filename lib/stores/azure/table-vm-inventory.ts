@@ -15,6 +15,8 @@ import {
 } from '../../domain/virtual-machine';
 import type { AbortOptions } from '../disk-store';
 import type { DeleteVmOptions, StoredVirtualMachine, UpdateVmOptions, VmInventory, VmListFilter } from '../vm-inventory';
+import { isStatus } from './rest-status';
+import { createTableOnce } from './table-support';
 
 interface VmEntity {
   partitionKey: string;
@@ -35,9 +37,11 @@ export function inventoryRowKey(resourceGroup: string, name: string): string {
 }
 
 export class TableVmInventory implements VmInventory {
-  private tableCreated: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = createTableOnce(table);
+  }
 
   static fromConnectionString(
     connectionString: string,
@@ -112,16 +116,6 @@ export class TableVmInventory implements VmInventory {
     }
   }
 
-  private ensureTable(): Promise<void> {
-    this.tableCreated ??= this.table.createTable().then(
-      () => undefined,
-      (err: unknown) => {
-        this.tableCreated = undefined;
-        throw err;
-      },
-    );
-    return this.tableCreated;
-  }
 }
 
 function withoutEtag(vm: VirtualMachine): VirtualMachine {
@@ -162,6 +156,3 @@ function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-function isStatus(err: unknown, status: number): boolean {
-  return (err as { statusCode?: number } | undefined)?.statusCode === status;
-}

@@ -1,6 +1,6 @@
 /**
  * A small seeded pseudo-random generator (mulberry32 seeded from SHA-256 of a string): the same seed
- * gives the same bytes and the same choices on every platform, so fabric disk activity is reproducible.
+ * gives the same bytes and the same choices on every platform, so sample disks and fabric disk activity are reproducible.
  */
 import { createHash } from 'node:crypto';
 
