@@ -320,6 +320,11 @@ export const ERROR_CODES = {
     recommendation:
       'Creating a VM from an encrypted (Azure Disk Encryption) recovery point needs its key and secret restored first, which this version of Kluis cannot do yet. Restore the disks (recoveryType RestoreDisks): they are restored as they are, still encrypted with the keys in your Key Vault.',
   },
+  UserErrorRpCollectionLimitReached: {
+    status: 409,
+    recommendation:
+      'An item keeps at most 9,999 recovery points. Shorten the policy’s retention or delete old points (stop protection with delete data), then back up again.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -581,6 +586,9 @@ export const errors = {
   },
   inventoryRecordInvalid(key: string, reason: string): KluisError {
     return new KluisError('KluisInventoryRecordInvalid', `The VM inventory record '${truncate(key)}' is invalid: ${reason}.`);
+  },
+  rpCollectionLimitReached(vmName: string, limit: number): KluisError {
+    return new KluisError('UserErrorRpCollectionLimitReached', `The virtual machine '${truncate(vmName)}' already has ${limit} recovery points, the most an item can keep.`);
   },
   backupOperationInProgress(itemName: string, jobId: string): KluisError {
     return new KluisError(

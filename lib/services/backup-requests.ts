@@ -84,6 +84,8 @@ export interface OnDemandBackupRequest {
   recoveryPointExpiryTimeInUTC?: string;
 }
 
+export const MAX_RECOVERY_POINTS_PER_ITEM = 9999;
+
 export const BACKUP_JOB_PROPERTIES = {
   vmName: 'VM Name',
   retainUntil: 'Recovery point expiry time in UTC',
@@ -174,6 +176,7 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   const vm = await deps.inventory.getById(item.vm.id);
   if (vm === undefined) throw errors.vmNotFound(item.vm.name);
   const plan = planSnapshotConsistency(vm);
+  await assertRoomForRecoveryPoint(deps, item);
   const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
     const located = deps.locateDisk(disk.vhdUri);
     if (located === undefined) {
@@ -188,6 +191,13 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   await startTask(deps, ref.vault, ref.jobId, TaskIds.TakeSnapshot);
   // Consistency fallbacks (VSS) are reported by the freeze step, which knows what really happened.
   return { disks, consistency: plan.consistency, vmConfig: vmConfigOf(vm, item), warnings: [] };
+}
+
+/** Azure keeps at most 9,999 recovery points per item; a backup beyond that fails before its snapshot. */
+async function assertRoomForRecoveryPoint(deps: Pick<BackupRequestDeps, 'catalog'>, item: ProtectedItemRecord): Promise<void> {
+  let count = 0;
+  for await (const _point of deps.catalog.recoveryPoints.list(item.engineItemId)) count++;
+  if (count >= MAX_RECOVERY_POINTS_PER_ITEM) throw errors.rpCollectionLimitReached(item.vm.name, MAX_RECOVERY_POINTS_PER_ITEM);
 }
 
 /** The VM as a recovery point records it (restore writes it next to the disks). */

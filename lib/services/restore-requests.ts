@@ -12,7 +12,7 @@
  * A rejected request leaves the catalog as it was (nothing is written before the last check). Restore
  * never replaces a VM: the target VM is checked here and created insert-only after the disks are verified.
  */
-import { AZURE_FABRIC, type VaultRef } from '../domain/arm-names';
+import type { VaultRef } from '../domain/arm-names';
 import type { JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorCode, isKluisErrorLike, KluisError } from '../domain/errors';
 import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
@@ -41,7 +41,7 @@ import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
 import { completeJob, completeTask, createJob, failJob, setTaskProgress, startTask, updateJob, type JobDeps, type VaultScope } from './jobs';
 import { createOperation } from './operations';
-import { getProtectedItem } from './protection';
+import { assertAzureFabric, getProtectedItem } from './protection';
 import { getVault } from './vaults';
 
 export interface RestoreRequestDeps {
@@ -91,6 +91,7 @@ export async function acceptRestoreRequest(
   const item = await findItem(deps, vault, ref);
   const point = await findPoint(deps, item, ref);
   const manifest = await readManifest(deps, item, point);
+  // The account's name as its blob URLs show it (any blob name will do: nothing is read or written).
   const restoreAccountName = storageAccountNameOfBlobUrl(deps.restoreTarget.blobUrl({ container: 'kluis', blob: 'probe' }));
   if (restoreAccountName === undefined) {
     throw errors.invalidConfiguration('KLUIS_RESTORE_STORAGE', 'the name of the restore storage account cannot be told from its blob endpoint');
@@ -164,9 +165,7 @@ export async function acceptRestoreRequest(
 }
 
 async function findItem(deps: RestoreRequestDeps, vault: VaultRecord, ref: RecoveryPointRef): Promise<ProtectedItemRecord> {
-  if (ref.fabricName.toLowerCase() !== AZURE_FABRIC.toLowerCase()) {
-    throw errors.invalidRequest('fabricName', `The backup fabric '${ref.fabricName}' does not exist; Azure VMs are in the '${AZURE_FABRIC}' fabric.`);
-  }
+  assertAzureFabric(ref.fabricName);
   const item = await getProtectedItem(deps, vault, { containerName: ref.containerName, itemName: ref.itemName });
   if (item.softDelete !== undefined) throw errors.itemSoftDeleted(ref.itemName, item.softDelete.purgeAt, 'be restored');
   return item;

@@ -11,6 +11,7 @@ import type { VaultRecord } from '../../lib/domain/catalog';
 import { vmResourceId, type VirtualMachine } from '../../lib/domain/virtual-machine';
 import {
   finishBackupRun,
+  MAX_RECOVERY_POINTS_PER_ITEM,
   prepareBackupRun,
   recordSnapshotTaken,
   recordTransferProgress,
@@ -258,6 +259,27 @@ describe('the run', () => {
     expect((await rejection(prepareBackupRun(w.deps, started.ref))).code).toBe('UserErrorGuestAgentStatusUnavailable');
     await w.inventory.delete({ subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-vms', name: 'web1' });
     expect((await rejection(prepareBackupRun(w.deps, started.ref))).code).toBe('UserErrorVmNotFoundV2');
+  });
+
+  it('prepare refuses a backup once the item keeps 9,999 recovery points', async () => {
+    const w = await world();
+    const started = await triggerBackup(w.deps, await w.vault(), names, {}, w.start);
+    const item = await getProtectedItem(w.deps, await w.vault(), names);
+    const point = (id: number) => ({
+      itemId: item.engineItemId,
+      recoveryPointId: String(id),
+      createdAt: new Date(id).toISOString(),
+      consistency: 'CrashConsistent' as const,
+      vaultContainer: 'v',
+      manifestBlobName: 'm',
+      diskCount: 1,
+      state: 'Committed',
+    });
+    for (let id = 1; id < MAX_RECOVERY_POINTS_PER_ITEM; id++) await w.deps.catalog.recoveryPoints.put(point(id));
+    await expect(prepareBackupRun(w.deps, started.ref)).resolves.toBeDefined();
+    await w.deps.catalog.recoveryPoints.put(point(MAX_RECOVERY_POINTS_PER_ITEM));
+    const refused = await rejection(prepareBackupRun(w.deps, started.ref));
+    expect(refused.code).toBe('UserErrorRpCollectionLimitReached');
   });
 
   it('snapshot → transfer progress → completed: job 100%, item Protected with its last backup, claim released', async () => {
