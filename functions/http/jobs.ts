@@ -1,6 +1,10 @@
 /**
  * What the job endpoints (backups, restores) share: JSON bodies validated by zod into KluisErrors,
  * the ARM error envelope, and a job status view that never shows raw failure text or stack traces.
+ *
+ * Azure's GET responses carry `null` for optional fields that are not set (`scheduleRunDays: null`,
+ * `monthlySchedule: null`, `eTag: null`), and users send such bodies back: a property whose value is
+ * null counts as absent. Nulls inside arrays stay, and are refused by the schemas.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -18,13 +22,26 @@ export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): P
   } catch {
     throw errors.invalidRequest('body', 'The request body is not valid JSON.');
   }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(withoutNullProperties(body));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const target = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.map(String).join('.') || 'body';
+    const path = issue.path.map(String);
+    const target = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...path, key].join('.')).join(',') : path.join('.') || 'body';
     throw errors.invalidRequest(target, issue.message);
   }
   return parsed.data;
+}
+
+/** A copy of a parsed JSON value without the object properties whose value is null, at any depth. */
+export function withoutNullProperties(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNullProperties);
+  if (value === null || typeof value !== 'object') return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, property] of Object.entries(value)) {
+    // defineProperty: a "__proto__" key of the JSON stays a plain (and, for strict schemas, unknown) property.
+    if (property !== null) Object.defineProperty(result, key, { value: withoutNullProperties(property), enumerable: true, writable: true, configurable: true });
+  }
+  return result;
 }
 
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {

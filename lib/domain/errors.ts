@@ -392,8 +392,8 @@ export const errors = {
       { target: 'disk.size' },
     );
   },
-  vmNotFound(vmName: string): KluisError {
-    return new KluisError('UserErrorVmNotFoundV2', `The virtual machine '${vmName}' was not found.`, { target: 'vm' });
+  vmNotFound(vmName: string, target = 'vm'): KluisError {
+    return new KluisError('UserErrorVmNotFoundV2', `The virtual machine '${vmName}' was not found.`, { target });
   },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });

@@ -70,7 +70,12 @@ export const restoreRequestPropertiesSchema = z.strictObject({
   storageAccountId: armId.optional(),
   targetResourceGroupId: armId.optional(),
   targetVirtualMachineId: armId.optional(),
-  restoreDiskLunList: z.array(z.number().int().min(0).max(MAX_DATA_DISK_LUN)).max(MAX_DATA_DISK_LUN + 1).nullable().optional(),
+  restoreDiskLunList: z
+    .array(z.number().int().min(0).max(MAX_DATA_DISK_LUN))
+    .max(MAX_DATA_DISK_LUN + 1)
+    .refine((luns) => new Set(luns).size === luns.length, { error: 'restoreDiskLunList names a LUN more than once; list each data disk once.' })
+    .nullable()
+    .optional(),
   originalStorageAccountOption: z.boolean().optional(),
   encryptionDetails: restoreEncryptionDetailsSchema.optional(),
   restoreWithManagedDisks: z.boolean().optional(),

@@ -10,6 +10,7 @@
  *   completeJob(deps, vault, jobId, {status?, warnings?, propertyBag?}) · failJob(deps, vault, jobId, error)
  *   requestJobCancel(deps, vault, jobId) (UserErrorJobNotCancellable) · markJobCancelled(deps, vault, jobId)
  *   jobErrorDetail(error): JobErrorDetail
+ *   isStorableId(id): whether a request's job or operation id can be a catalog key (else: not found)
  * Finishing a job that has already finished changes nothing, so retried activities are harmless.
  */
 import { initialTasks, isJobFinished, whyNotCancellable } from '../domain/arm/job-resource';
@@ -74,7 +75,22 @@ export async function createJob(deps: JobDeps, vault: VaultScope, spec: NewJob):
   return (await deps.catalog.jobs.insert(vaultPartitionOf(vault), job.jobId.toLowerCase(), job)).value;
 }
 
+/**
+ * Whether an id from a request can be a catalog key at all. Azure Table keys hold at most 1 KiB and
+ * no '/', '\\', '#', '?' or control characters; the table answers a lookup of such a key with 400,
+ * so an id that breaks the rules is "not found" before it reaches the table.
+ */
+export function isStorableId(id: string): boolean {
+  if (id.length === 0 || id.length > 255 || /[/\\#?]/.test(id)) return false;
+  for (const ch of id) {
+    const code = ch.charCodeAt(0);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return false;
+  }
+  return true;
+}
+
 export async function findJob(deps: Pick<JobDeps, 'catalog'>, vault: VaultScope, jobId: string): Promise<JobRecord | undefined> {
+  if (!isStorableId(jobId)) return undefined;
   return (await deps.catalog.jobs.get(vaultPartitionOf(vault), jobId.toLowerCase()))?.value;
 }
 
@@ -159,6 +175,7 @@ export async function updateJob(
   jobId: string,
   change: (job: JobRecord) => JobRecord | undefined,
 ): Promise<JobRecord> {
+  if (!isStorableId(jobId)) throw errors.jobNotFound(jobId);
   const stored = await updateDocument(deps.catalog.jobs, vaultPartitionOf(vault), jobId.toLowerCase(), change);
   if (stored === undefined) throw errors.jobNotFound(jobId);
   return stored.value;

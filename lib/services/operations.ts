@@ -13,7 +13,7 @@ import type { OperationRecord } from '../domain/catalog';
 import { describeFailure, ERROR_CODES, errors, isKluisErrorCode } from '../domain/errors';
 import { updateDocument } from '../stores/document-store';
 import type { VaultCatalog } from '../stores/vault-catalog';
-import { vaultPartitionOf, type VaultScope } from './jobs';
+import { isStorableId, vaultPartitionOf, type VaultScope } from './jobs';
 
 export interface OperationDeps {
   catalog: Pick<VaultCatalog, 'operations'>;
@@ -44,6 +44,7 @@ export async function createOperation(deps: OperationDeps, vault: VaultScope, sp
 }
 
 export async function getOperation(deps: Pick<OperationDeps, 'catalog'>, vault: VaultScope, operationId: string): Promise<OperationRecord> {
+  if (!isStorableId(operationId)) throw errors.operationNotFound(operationId);
   const found = await deps.catalog.operations.get(vaultPartitionOf(vault), operationId.toLowerCase());
   if (found === undefined) throw errors.operationNotFound(operationId);
   return found.value;
@@ -82,6 +83,7 @@ async function finish(
   operationId: string,
   change: (operation: OperationRecord) => OperationRecord,
 ): Promise<OperationRecord> {
+  if (!isStorableId(operationId)) throw errors.operationNotFound(operationId);
   const stored = await updateDocument(deps.catalog.operations, vaultPartitionOf(vault), operationId.toLowerCase(), (operation) =>
     operation.status === 'InProgress' ? change(operation) : undefined,
   );

@@ -54,6 +54,11 @@ import { getPolicy } from './policies';
 export const MAX_DATA_DISKS = 16;
 /** A claim whose job has not finished after this long is taken over by the next backup (its run died). */
 export const STALE_CLAIM_MS = 24 * 3_600_000;
+/**
+ * An on-demand backup claims the item before it writes its job row: a claim without a job row is a
+ * backup being started, and blocks others this long (after that its request is taken to have died).
+ */
+export const JOBLESS_CLAIM_GRACE_MS = 10 * 60_000;
 /** On-demand backup times older than this are dropped from an item (the limit counts one day). */
 const ON_DEMAND_HISTORY_MS = 2 * 86_400_000;
 
@@ -227,7 +232,7 @@ async function enableProtection(
     throw errors.invalidRequest('properties.sourceResourceId', `The VM is in subscription '${vmRef.subscriptionId}'; a vault protects VMs of its own subscription (${vault.subscriptionId}).`);
   }
   const vm = await deps.inventory.get({ subscriptionId: vmRef.subscriptionId, resourceGroup: vmRef.resourceGroup, name: vmRef.vmName });
-  if (vm === undefined) throw errors.vmNotFound(vmRef.vmName);
+  if (vm === undefined) throw errors.vmNotFound(vmRef.vmName, 'properties.sourceResourceId');
   if (normalizeLocation(vm.location) !== normalizeLocation(vault.location)) throw errors.vmLocationMismatch(vm.name, normalizeLocation(vm.location), normalizeLocation(vault.location));
   const policy = await policyOf(deps, vault, policyIdOrName);
   const elsewhere = await vmProtectionElsewhere(deps, vault, vm.id);
@@ -383,9 +388,10 @@ export async function itemsDueForPurge(deps: Pick<ProtectionDeps, 'catalog' | 'c
 
 /**
  * Claims the item for backup job `jobId` with an ETag write. Refused (UserErrorBackupOperationInProgress,
- * naming the running job) while another job holds a claim whose job is still running; a claim left
- * by a finished or vanished job is taken over, and so is one whose job has run for STALE_CLAIM_MS
- * without finishing (that job is failed). Claiming again with the same job id succeeds.
+ * naming the running job) while another job holds a claim whose job is still running, or whose job row
+ * is not written yet (for JOBLESS_CLAIM_GRACE_MS); a claim left by a finished job is taken over, and so
+ * is one whose job has run for STALE_CLAIM_MS without finishing (that job is failed). Claiming again
+ * with the same job id succeeds.
  * `change` may edit the item in the same write (e.g. record an on-demand backup).
  */
 export async function claimBackup(
@@ -402,9 +408,11 @@ export async function claimBackup(
     if (current === undefined) throw errors.datasourceNotPresent(itemName);
     const claim = current.value.activeBackup;
     if (claim !== undefined && claim.jobId !== jobId) {
-      const running = await runningJob(deps.catalog, vault, claim.jobId);
-      if (running !== undefined) {
-        if (deps.clock().getTime() - Date.parse(claim.startedAt) < STALE_CLAIM_MS) throw errors.backupOperationInProgress(current.value.vm.name, claim.jobId);
+      const claimAgeMs = deps.clock().getTime() - Date.parse(claim.startedAt);
+      const claimJob = (await deps.catalog.jobs.get(partition, claim.jobId.toLowerCase()))?.value;
+      if (claimJob === undefined && claimAgeMs < JOBLESS_CLAIM_GRACE_MS) throw errors.backupOperationInProgress(current.value.vm.name, claim.jobId);
+      if (claimJob !== undefined && !isFinishedJobStatus(claimJob.status)) {
+        if (claimAgeMs < STALE_CLAIM_MS) throw errors.backupOperationInProgress(current.value.vm.name, claim.jobId);
         // A run that stopped reporting a day ago (its host died before recording the end): fail its job, take over.
         await failJob(deps, vault, claim.jobId, errors.backupOperationFailed(`The backup job stopped reporting progress; it was failed when job ${jobId} started.`));
       }

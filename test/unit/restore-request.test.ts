@@ -89,6 +89,7 @@ describe('restoreRequestBodySchema', () => {
     [{ properties: { objectType: 'IaasVMRestoreRequest', recoveryType: 'RestoreDisks' } }, ['properties', 'region']],
     [{ properties: { objectType: 'IaasVMRestoreRequest', recoveryType: 'RestoreDisks', region: 'x', restoreDiskLunList: [64] } }, ['properties', 'restoreDiskLunList', 0]],
     [{ properties: { objectType: 'IaasVMRestoreRequest', recoveryType: 'RestoreDisks', region: 'x', restoreDiskLunList: ['1'] } }, ['properties', 'restoreDiskLunList', 0]],
+    [{ properties: { objectType: 'IaasVMRestoreRequest', recoveryType: 'RestoreDisks', region: 'x', restoreDiskLunList: [1, 1] } }, ['properties', 'restoreDiskLunList']],
     [{ properties: { objectType: 'IaasVMRestoreRequest', recoveryType: 'RestoreDisks', region: 'x', overwrite: true } }, ['properties']],
     [{}, ['properties']],
   ])('refuses %j at %j', (body, path) => {
@@ -221,7 +222,7 @@ describe('restoreDiskSlots', () => {
   it('restores the OS disk only for an empty list (--restore-only-osdisk)', () => {
     expect(restoreDiskSlots([], slots)).toEqual([0]);
   });
-  it('maps data-disk LUN k to slot k + 1, always with the OS disk, without duplicates', () => {
+  it('maps data-disk LUN k to slot k + 1, always with the OS disk', () => {
     expect(restoreDiskSlots([2, 0, 2], slots)).toEqual([0, 1, 3]);
   });
   it('names the data disks the point has when a LUN is unknown', () => {

@@ -138,7 +138,10 @@ function healthDetailsOf(item: ProtectedItemRecord): HealthDetail[] {
 
 // ---- request body --------------------------------------------------------------------------------
 
-const diskLunList = z.array(z.number().int().min(0).max(MAX_DATA_DISK_LUN)).max(MAX_DATA_DISK_LUN + 1);
+const diskLunList = z
+  .array(z.number().int().min(0).max(MAX_DATA_DISK_LUN))
+  .max(MAX_DATA_DISK_LUN + 1)
+  .refine((luns) => new Set(luns).size === luns.length, { error: 'diskLunList names a LUN more than once; list each data disk once.' });
 
 /**
  * `properties` of PUT `…/protectedItems/{item}`: enable (sourceResourceId + policyId), change
