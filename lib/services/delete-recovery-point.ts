@@ -59,10 +59,32 @@ export interface DeleteTierResult {
   deleted: DeletedBlob[];
 }
 
-export async function deleteRecoveryPointSnapshotTier(
-  deps: DeleteRecoveryPointDeps,
-  input: DeleteRecoveryPointInput,
-): Promise<DeleteTierResult> {
+export function deleteRecoveryPointSnapshotTier(deps: DeleteRecoveryPointDeps, input: DeleteRecoveryPointInput): Promise<DeleteTierResult> {
+  return restartedOnConflict(() => deleteSnapshotTierOnce(deps, input));
+}
+
+export function deleteRecoveryPointVaultData(deps: DeleteRecoveryPointDeps, input: DeleteVaultDataInput): Promise<DeleteTierResult> {
+  return restartedOnConflict(() => deleteVaultDataOnce(deps, input));
+}
+
+/**
+ * Every step is idempotent, so when another run (an overlapping retention run, a user's delete)
+ * changed the point's row between our read and our write, starting over from the row as it is now
+ * finishes the job instead of failing it.
+ */
+async function restartedOnConflict(attempt: () => Promise<DeleteTierResult>): Promise<DeleteTierResult> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (tries >= CONFLICT_RESTARTS || !isKluisErrorLike(err) || err.code !== 'KluisCatalogConflict') throw err;
+    }
+  }
+}
+
+const CONFLICT_RESTARTS = 5;
+
+async function deleteSnapshotTierOnce(deps: DeleteRecoveryPointDeps, input: DeleteRecoveryPointInput): Promise<DeleteTierResult> {
   const { itemId, recoveryPointId } = validate(input);
   const result: DeleteTierResult = { itemId, recoveryPointId, tier: 'InstantRP', alreadyDeleted: false, pointRemoved: false, deleted: [] };
   const row = await deps.catalog.get(itemId, recoveryPointId);
@@ -72,10 +94,7 @@ export async function deleteRecoveryPointSnapshotTier(
   return result;
 }
 
-export async function deleteRecoveryPointVaultData(
-  deps: DeleteRecoveryPointDeps,
-  input: DeleteVaultDataInput,
-): Promise<DeleteTierResult> {
+async function deleteVaultDataOnce(deps: DeleteRecoveryPointDeps, input: DeleteVaultDataInput): Promise<DeleteTierResult> {
   const { itemId, recoveryPointId } = validate(input);
   const result: DeleteTierResult = { itemId, recoveryPointId, tier: 'HardenedRP', alreadyDeleted: false, pointRemoved: true, deleted: [] };
   let row = await deps.catalog.get(itemId, recoveryPointId);

@@ -128,6 +128,20 @@ function crashingOn<T extends object>(store: T, method: keyof T & string, nth = 
 const ids = (built: BuiltRecoveryPoint) => ({ itemId: built.manifest.itemId, recoveryPointId: built.manifest.recoveryPointId });
 
 describe('deleteRecoveryPointSnapshotTier / deleteRecoveryPointVaultData', () => {
+  test('two overlapping deletes of one point (e.g. two retention runs) both succeed and leave nothing behind', async () => {
+    const w = world();
+    const built = await point(w, '1000');
+
+    const results = await Promise.all([
+      deleteRecoveryPointVaultData(w.deps, { ...ids(built), force: true }),
+      deleteRecoveryPointVaultData(w.deps, { ...ids(built), force: true }),
+      deleteRecoveryPointSnapshotTier(w.deps, ids(built)),
+    ]);
+
+    expect(results.slice(0, 2).every((r) => r.pointRemoved)).toBe(true);
+    expect(await inventory(w, built)).toEqual(POINT_GONE);
+  });
+
   test('the vault tier cannot go while the snapshot tier exists; nothing changes', async () => {
     const w = world();
     const built = await point(w, '1000');
