@@ -1,7 +1,9 @@
 /**
  * `kluis-host --app <dir> [--port 7071] [--storage <connection string>]`: hosts any Functions v4 Node app.
  * Without --storage it uses the app's AzureWebJobsStorage; for development storage it starts the pinned
- * Azurite (persistent under <app>/.kluis/azurite) when nothing listens on the default ports.
+ * Azurite (persistent under <app>/.kluis/azurite) when nothing listens on the default ports. It also starts the
+ * Key Vault emulator (TLS material under <app>/.kluis/keyvault; vaults in memory unless --keyvault-persist) and
+ * points the app at it (see startHostKeyVault); --no-keyvault skips it.
  */
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -16,6 +18,22 @@ import { createLogger, LogLevel } from './logger';
 import { loadConfig } from '../lib/config';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
+import { startKeyVaultEmulator, type KeyVaultEmulatorOptions, type RunningKeyVaultEmulator } from './keyvault';
+
+/**
+ * Starts the Key Vault emulator and points the app (which runs in this process) at it: its CA file
+ * (KLUIS_KEYVAULT_CA_FILE) and admin API (KLUIS_KEYVAULT_EMULATOR_URL), and the local credential
+ * (KLUIS_KEYVAULT_CREDENTIAL=local) unless the environment or local.settings.json chooses one.
+ */
+export async function startHostKeyVault(appDir: string, options: KeyVaultEmulatorOptions): Promise<RunningKeyVaultEmulator> {
+  const keyVault = await startKeyVaultEmulator(options);
+  process.env.KLUIS_KEYVAULT_CA_FILE = keyVault.caCertPath;
+  process.env.KLUIS_KEYVAULT_EMULATOR_URL = keyVault.adminUrl;
+  if (process.env.KLUIS_KEYVAULT_CREDENTIAL === undefined && (await readLocalSettings(appDir)).KLUIS_KEYVAULT_CREDENTIAL === undefined) {
+    process.env.KLUIS_KEYVAULT_CREDENTIAL = 'local';
+  }
+  return keyVault;
+}
 
 /**
  * Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js).
@@ -76,8 +94,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--log-format <format>', 'json or pretty', 'pretty')
     .option('--log-level <level>', 'trace, debug, information, warning, error', 'information')
     .option('--no-fabric', 'do not serve the local VM fabric endpoints (/fabric/…)')
+    .option('--no-keyvault', 'do not start the Key Vault emulator')
+    .option('--keyvault-dir <dir>', "the Key Vault emulator's folder (CA, certificate, state)", '<app>/.kluis/keyvault')
+    .option('--keyvault-persist', "keep the Key Vault emulator's vaults, keys and secrets across restarts", false)
     .parse(argv);
-  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel; fabric: boolean }>();
+  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel; fabric: boolean; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean }>();
   const appDir = path.resolve(opts.app);
   const logger = createLogger({ format: opts.logFormat, minLevel: opts.logLevel });
   const storage = await chooseStorage(appDir, opts.storage);
@@ -86,6 +107,15 @@ export async function main(argv: string[]): Promise<void> {
   if (opts.fakeClock !== undefined) {
     if (Number.isNaN(Date.parse(opts.fakeClock))) throw new InvalidArgumentError(`--fake-clock needs an ISO time, got "${opts.fakeClock}"`);
     clock = new FakeClock(new Date(opts.fakeClock));
+  }
+  const keyVaultDir = opts.keyvaultDir === '<app>/.kluis/keyvault' ? path.join(appDir, '.kluis', 'keyvault') : path.resolve(opts.keyvaultDir);
+  let keyVault: RunningKeyVaultEmulator | undefined;
+  try {
+    // A missing app folder is the host's error to report: create nothing inside it.
+    if (opts.keyvault && existsSync(appDir)) keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined });
+  } catch (err) {
+    await storage.azurite?.stop();
+    throw err;
   }
   // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
   const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
@@ -98,6 +128,7 @@ export async function main(argv: string[]): Promise<void> {
     stopping = true;
     logger.log('information', `Received ${signal}, stopping`);
     await host.stop().catch(() => undefined);
+    await keyVault?.stop();
     await storage.azurite?.stop();
     process.exit(0);
   };
@@ -106,6 +137,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await host.start();
   } catch (err) {
+    await keyVault?.stop();
     await storage.azurite?.stop();
     throw err;
   }

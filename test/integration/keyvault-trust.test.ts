@@ -1,0 +1,112 @@
+/**
+ * How clients come to trust the Key Vault emulator without turning TLS verification off: the CA and
+ * server certificate it generates (once, shared by processes that start together, renewed before
+ * expiry), the product's client options (the CA for loopback vaults only), and the local credential's
+ * token.
+ */
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { ensureTlsMaterial } from '../../emulator/keyvault/certificates';
+import { KEYVAULT_CA_FILE_SETTING, isLoopbackVaultUrl, keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
+import { LOCAL_TENANT_ID, LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
+import { ALL_PERMISSIONS, newObjectId, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
+
+const DAY_IN_MS = 24 * 60 * 60 * 1000;
+
+describe('Key Vault emulator TLS material', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kluis-keyvault-tls-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('generates one CA and a server certificate for localhost and 127.0.0.1, the same for starts at once', async () => {
+    const [a, b] = await Promise.all([ensureTlsMaterial(dir), ensureTlsMaterial(dir)]);
+    expect(a.caCertPem).toBe(b.caCertPem);
+    expect(a.serverCertPem).toBe(b.serverCertPem);
+    expect(readFileSync(a.caCertPath, 'utf8')).toBe(a.caCertPem);
+    expect(statSync(path.join(dir, 'tls.json')).mode & 0o777).toBe(0o600);
+    const ca = new X509Certificate(a.caCertPem);
+    const server = new X509Certificate(a.serverCertPem);
+    expect(ca.ca).toBe(true);
+    expect(server.ca).toBe(false);
+    expect(server.checkIssued(ca) && server.verify(ca.publicKey)).toBe(true);
+    expect(server.subjectAltName).toContain('DNS:localhost');
+    expect(server.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect((await ensureTlsMaterial(dir)).serverCertPem).toBe(a.serverCertPem);
+  });
+
+  it('renews an expiring server certificate under the same CA, and a CA only when it expires', async () => {
+    const first = await ensureTlsMaterial(dir);
+    const renewed = await ensureTlsMaterial(dir, new Date(Date.now() + 800 * DAY_IN_MS));
+    expect(renewed.caCertPem).toBe(first.caCertPem);
+    expect(renewed.serverCertPem).not.toBe(first.serverCertPem);
+    expect(new X509Certificate(renewed.serverCertPem).checkIssued(new X509Certificate(first.caCertPem))).toBe(true);
+    const replaced = await ensureTlsMaterial(dir, new Date(Date.now() + 3640 * DAY_IN_MS));
+    expect(replaced.caCertPem).not.toBe(first.caCertPem);
+    expect(readFileSync(replaced.caCertPath, 'utf8')).toBe(replaced.caCertPem);
+  });
+});
+
+describe('Key Vault client options', () => {
+  const kv = useKeyVaultEmulator();
+
+  it('leave real Key Vault URLs to the SDK defaults', () => {
+    expect(isLoopbackVaultUrl('https://kluis-kv.vault.azure.net')).toBe(false);
+    expect(keyVaultClientOptions('https://kluis-kv.vault.azure.net/', { caCertificatePem: 'ignored' }, { retryOptions: { maxRetries: 2 } })).toEqual({ retryOptions: { maxRetries: 2 } });
+  });
+
+  it('trust the CA for loopback vaults only, read from the file the setting names', async () => {
+    expect(isLoopbackVaultUrl('https://localhost:8443')).toBe(true);
+    const options = keyVaultClientOptions('https://127.0.0.1:8443', { caCertificateFile: kv().caCertPath });
+    expect(options.disableChallengeResourceVerification).toBe(true);
+    expect(options.tlsOptions?.ca).toEqual([...rootCertificates, kv().caCertificatePem]);
+
+    const objectId = newObjectId();
+    const vault = await kv().createVault({ name: uniqueVaultName(), accessPolicies: [{ objectId, permissions: ALL_PERMISSIONS }] });
+    const client = new SecretClient(vault.url, new LocalPrincipalCredential({ objectId }), keyVaultClientOptions(vault.url, { caCertificateFile: kv().caCertPath }));
+    await client.setSecret('trusted', 'yes');
+    expect((await client.getSecret('trusted')).value).toBe('yes');
+  });
+
+  it('name the setting when the CA file is missing or holds no certificate', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kluis-keyvault-ca-'));
+    try {
+      const notPem = path.join(dir, 'not.pem');
+      writeFileSync(notPem, 'hello');
+      for (const file of [path.join(dir, 'missing.pem'), notPem]) {
+        expect(() => keyVaultClientOptions('https://127.0.0.1:1', { caCertificateFile: file })).toThrow(expect.objectContaining({ code: 'KluisInvalidConfiguration', target: KEYVAULT_CA_FILE_SETTING }));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LocalPrincipalCredential', () => {
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+
+  it('mints an unsigned JWT naming the principal for the scope and tenant asked for', async () => {
+    const now = Date.UTC(2026, 0, 1);
+    const credential = new LocalPrincipalCredential({ objectId: 'object-1', applicationId: 'app-1' }, () => now);
+    const token = await credential.getToken('https://vault.azure.net/.default', { tenantId: '22222222-2222-2222-2222-222222222222' });
+    expect(token.token.endsWith('.')).toBe(true);
+    expect(claimsOf(token.token)).toEqual({
+      aud: 'https://vault.azure.net',
+      iss: 'https://sts.windows.net/22222222-2222-2222-2222-222222222222/',
+      tid: '22222222-2222-2222-2222-222222222222',
+      oid: 'object-1',
+      appid: 'app-1',
+      iat: now / 1000,
+      nbf: now / 1000,
+      exp: now / 1000 + 3600,
+    });
+    expect(token.expiresOnTimestamp).toBe(now + 3600_000);
+    expect(claimsOf((await credential.getToken(['https://vault.azure.net/.default'])).token).tid).toBe(LOCAL_TENANT_ID);
+    expect(() => new LocalPrincipalCredential({ objectId: ' ' })).toThrow(/object id/);
+  });
+});
