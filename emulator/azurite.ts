@@ -99,6 +99,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<RunningAz
     cwd: process.cwd(),
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl+C in a terminal must not signal Azurite directly. Azurite 3.35 exits
+    // without saving when it gets a second close (the terminal's SIGINT, then our SIGTERM); only stop()
+    // signals it, and the watchdog ends it if this process dies.
+    detached: true,
   });
   const azurite = watchChild(child, silent);
 

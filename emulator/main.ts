@@ -1,150 +1,150 @@
 /**
- * `npm start`: the main job on the embedded default. Starts Azurite (persistent under .kluis/azurite) and the
- * embedded host with this repository's Functions app, creates a sample VHD page blob, runs one backup through the
- * HTTP API, prints what happened and the URLs to try, then keeps serving until Ctrl+C.
+ * `npm start` shows the product. It starts Azurite (persistent under .kluis/azurite) and the embedded
+ * host with this app and the local VM fabric, then — over HTTP only, as any client would — creates
+ * three small VMs, a vault with its DefaultPolicy, discovers and protects the VMs, backs each up
+ * now while printing the jobs' progress, and prints the jobs, the recovery points and commands to try
+ * (restore, list jobs, write data with kluis-fabric and back up again). Then it keeps serving, with
+ * the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
+ *
+ *   npm start [-- --port 7071] [--once] [--data-dir .kluis] [--in-memory]
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
-import { chooseStorage } from './cli';
+import { Command, InvalidArgumentError } from 'commander';
+import { ERROR_CODES, isKluisErrorLike } from '../lib/domain/errors';
+import { storageAccountNameOfBlobUrl } from '../lib/domain/restore-request';
+import { loadConfig } from '../lib/config';
+import { parseConnectionString } from './connection-string';
+import { ArmClient, ArmRequestError } from './demo/arm-client';
+import { formatError } from './demo/console-format';
+import { shown, startDemoStorage, stopDemoStorage, type DemoStorage } from './demo/demo-storage';
+import { runProductTour } from './demo/product-tour';
+import { tryItLines } from './demo/try-it';
+import { fabricRoutes } from './fabric/router';
+import { fabricServiceFromConfig } from './fabric/setup';
 import { EmbeddedHost } from './host';
 import { createLogger } from './logger';
-import { createSampleVhd } from './sample-disk';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const sample = { container: 'kluis-sample', blob: 'sample-vm-osdisk.vhd' };
+const DEFAULT_PORT = 7071;
 
-const say = (line = '') => process.stdout.write(line + '\n');
+const say = (line = '') => process.stdout.write(`${line}\n`);
 
-interface JobStatus<T> {
-  runtimeStatus: string;
-  customStatus?: { stage?: string };
-  output?: T;
-  error?: { code: string; message: string };
+interface StartOptions {
+  port: number;
+  once?: boolean;
+  dataDir?: string;
+  inMemory?: boolean;
 }
 
-interface BackupResult {
-  recoveryPointId: string;
-  bytesWritten: number;
-  disks: Array<{ lun: number; changeDetection: string; reason: string; bytesRead: number; bytesWritten: number; staging?: string }>;
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number 0–65535 (0: any free port)');
+  return n;
 }
 
-interface RestoreResult {
-  targetContainer: string;
-  vmConfigBlobName: string;
-  disks: Array<{ lun: number; blobName: string; tier: string; bytesCopied: number; blocksVerified: number }>;
+/** $PORT when it is a port number, else 7071. */
+function defaultPort(): number {
+  const value = process.env.PORT ?? '';
+  return /^\d{1,5}$/.test(value) && Number(value) <= 65535 ? Number(value) : DEFAULT_PORT;
 }
 
-async function runJob<T>(origin: string, kind: 'backups' | 'restores', body: unknown): Promise<{ id: string; status: JobStatus<T>; seconds: string }> {
-  const started = Date.now();
-  const response = await fetch(`${origin}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const accepted = (await response.json()) as { id: string };
-  if (response.status !== 202) throw new Error(`POST /api/${kind} failed: HTTP ${response.status} ${JSON.stringify(accepted)}`);
-  let lastStage = '';
-  for (;;) {
-    const status = (await (await fetch(`${origin}/api/${kind}/${accepted.id}`)).json()) as JobStatus<T>;
-    const stage = status.customStatus?.stage ?? status.runtimeStatus;
-    if (stage !== lastStage) {
-      say(`  … ${stage}`);
-      lastStage = stage;
-    }
-    if (['Completed', 'Failed', 'Terminated'].includes(status.runtimeStatus)) {
-      return { id: accepted.id, status, seconds: ((Date.now() - started) / 1000).toFixed(1) };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+function parseOptions(argv: string[]): StartOptions {
+  const program = new Command()
+    .name('npm start --')
+    .description('Starts Azurite and the embedded host, shows the product on a small sample fabric, then keeps serving.')
+    .option('--port <port>', 'HTTP port of the host (0: any free port; $PORT when set)', port, defaultPort())
+    .option('--once', 'exit after the first backups (exit code 1 when one failed)')
+    .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
+    .option('--in-memory', 'run Azurite in memory: a fresh product every start, nothing kept')
+    .showHelpAfterError()
+    .parse(argv);
+  return program.opts<StartOptions>();
+}
+
+/** The storage account restores are written to, as its name (what a restore request's storageAccountId names). */
+function restoreAccountName(): string {
+  const conn = parseConnectionString(loadConfig(process.env).restoreStorage);
+  return conn.AccountName ?? (conn.BlobEndpoint === undefined ? undefined : storageAccountNameOfBlobUrl(conn.BlobEndpoint)) ?? 'devstoreaccount1';
+}
+
+/** The lines a failure prints: ARM and Kluis errors with code, message and recommendation; others with their message only. */
+function describeFailure(err: unknown): string[] {
+  if (err instanceof ArmRequestError) return formatError(err);
+  if (isKluisErrorLike(err)) return formatError({ code: err.code, message: err.message, recommendation: ERROR_CODES[err.code].recommendation });
+  const { code, port: inUse } = (err ?? {}) as { code?: unknown; port?: unknown };
+  if (code === 'EADDRINUSE') {
+    const which = typeof inUse === 'number' ? `Port ${inUse}` : 'The port';
+    return [`  ${which} is in use: stop what listens on it, or pick another port: npm start -- --port 8080`];
   }
+  return [`  ${err instanceof Error ? err.message : String(err)}`];
 }
-
-function check<T>(kind: string, job: { id: string; status: JobStatus<T>; seconds: string }): T {
-  if (job.status.runtimeStatus !== 'Completed' || !job.status.output) {
-    throw new Error(`${kind} ${job.id} ended ${job.status.runtimeStatus}: ${job.status.error?.code ?? ''} ${job.status.error?.message ?? ''}`);
-  }
-  say(`✔ ${kind} ${job.id} completed in ${job.seconds} s`);
-  return job.status.output;
-}
-
-function describeBackup(result: BackupResult): void {
-  say(`    recovery point ${result.recoveryPointId}, ${result.bytesWritten} bytes written to the vault`);
-  for (const disk of result.disks) {
-    say(`    lun ${disk.lun}: ${disk.changeDetection} (${disk.reason}); read ${disk.bytesRead}, wrote ${disk.bytesWritten}${disk.staging ? `, staged (${disk.staging})` : ''}`);
-  }
-}
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? 7071);
-  const logger = createLogger({ format: 'pretty', minLevel: (process.env.KLUIS_LOG_LEVEL as 'warning') ?? 'warning' });
-  say('Kluis — embedded Functions host on Azurite (no cloud, no internet)');
-  const storage = await chooseStorage(repoRoot, process.env.AzureWebJobsStorage);
-  say(storage.azurite ? `• Azurite started (data in .kluis/azurite, blob port ${storage.azurite.blobPort})` : '• Using the Azurite already running on the default ports');
+  const options = parseOptions(process.argv);
+  const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.kluis'));
+  mkdirSync(dataDir, { recursive: true });
+  const hostLogFile = path.join(dataDir, 'host.log');
+  const hostLog: WriteStream = createWriteStream(hostLogFile, { flags: 'a' });
+  const logger = createLogger({ format: 'pretty', minLevel: 'information', write: (line) => hostLog.write(`${line}\n`) });
+  // Node's process warnings (e.g. from SDKs inside the host) go to the host log, not between the tour's lines.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => logger.log('warning', `${warning.name}: ${warning.message}`));
 
-  const host = new EmbeddedHost({ appDir: repoRoot, port, storage: storage.connectionString, logger });
-  try {
-    await host.start();
-  } catch (err) {
-    await storage.azurite?.stop();
-    throw err;
-  }
-  say(`• Host listening on ${host.origin} with ${host.app.functions.length} functions`);
-
-  const blobs = BlobServiceClient.fromConnectionString(storage.connectionString);
-  const existing = blobs.getContainerClient(sample.container).getBlobClient(sample.blob);
-  if (await existing.exists()) {
-    say(`• Sample disk ${sample.container}/${sample.blob} already exists (kept from an earlier run)`);
-  } else {
-    const disk = await createSampleVhd(blobs, { ...sample, dataSize: 64 * 1024 * 1024, seed: 'kluis' });
-    say(`• Created sample disk ${sample.container}/${sample.blob}: ${disk.size} bytes, ${disk.regions.length} written regions`);
-  }
-
-  const disk = blobs.getContainerClient(sample.container).getPageBlobClient(sample.blob);
-  const vm = { itemId: 'sample-vm', disks: [{ lun: 0, container: sample.container, blob: sample.blob, storageType: 'Standard' }] };
-
-  say('');
-  say(`Backing up ${sample.container}/${sample.blob} as item ${vm.itemId} (POST ${host.origin}/api/backups) …`);
-  const first = check<BackupResult>('Backup', await runJob<BackupResult>(host.origin, 'backups', vm));
-  describeBackup(first);
-
-  say('');
-  say('Writing 3 random 64 KiB blocks into the disk, then backing up again (incremental) …');
-  for (const offset of [1, 17, 42].map((n) => n * 1024 * 1024)) await disk.uploadPages(randomBytes(64 * 1024), offset, 64 * 1024);
-  const expected = sha256(await disk.downloadToBuffer());
-  const second = check<BackupResult>('Backup', await runJob<BackupResult>(host.origin, 'backups', vm));
-  describeBackup(second);
-
-  say('');
-  const target = 'kluis-restored';
-  say(`Restoring recovery point ${second.recoveryPointId} into container ${target} (POST ${host.origin}/api/restores) …`);
-  const restored = check<RestoreResult>('Restore', await runJob<RestoreResult>(host.origin, 'restores', { itemId: vm.itemId, recoveryPointId: second.recoveryPointId, targetContainer: target }));
-  for (const d of restored.disks) {
-    const bytes = await blobs.getContainerClient(restored.targetContainer).getPageBlobClient(d.blobName).downloadToBuffer();
-    const same = sha256(bytes) === expected;
-    say(`    lun ${d.lun} → ${restored.targetContainer}/${d.blobName} from ${d.tier}, ${d.blocksVerified} blocks verified; sha256 ${same ? 'matches the source' : 'DIFFERS from the source'}`);
-  }
-  say(`    VM configuration: ${restored.targetContainer}/${restored.vmConfigBlobName}`);
-  say('');
-  say('Try it yourself:');
-  say(`  curl ${host.origin}/api/items/${vm.itemId}/recoveryPoints`);
-  say(`  curl -X POST ${host.origin}/api/backups -H 'content-type: application/json' -d '${JSON.stringify(vm)}'`);
-  say(`  curl -X POST ${host.origin}/api/restores -H 'content-type: application/json' -d '${JSON.stringify({ itemId: vm.itemId, recoveryPointId: first.recoveryPointId, targetContainer: 'my-restore' })}'`);
-  say(`  Function keys: ${path.join(repoRoot, '.kluis', 'secrets.json')}`);
-  say('');
-  say('Serving; press Ctrl+C to stop.');
-
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    say('Stopping …');
-    await host.stop().catch(() => undefined);
-    await storage.azurite?.stop();
-    process.exit(0);
+  let storage: DemoStorage | undefined;
+  let host: EmbeddedHost | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await host?.stop().catch(() => undefined);
+      if (storage !== undefined) await stopDemoStorage(storage);
+      await new Promise<void>((resolve) => hostLog.end(resolve));
+    })();
+    return stopping;
   };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
+  const onSignal = () => {
+    say('\nStopping …');
+    void stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  say('Kluis — Azure Backup for VMs, on your machine (embedded Functions host + Azurite: no cloud, no internet)');
+  say();
+  try {
+    storage = await startDemoStorage({ appDir: repoRoot, dataDir, defaultDataDir: options.dataDir === undefined, inMemory: options.inMemory === true });
+    say(`  Storage   ${storage.description}`);
+    // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
+    const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
+      onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+    });
+    host = new EmbeddedHost({ appDir: repoRoot, port: options.port, storage: storage.connectionString, logger, secretsFile: path.join(dataDir, 'secrets.json'), routeHandlers: [fabric] });
+    await host.start();
+    say(`  Host      ${host.origin} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say();
+
+    const client = new ArmClient(host.origin);
+    const tour = await runProductTour(client, say);
+    tryItLines({
+      client,
+      tour,
+      restoreAccountName: restoreAccountName(),
+      fabricCommand: `node ${shown(path.join(repoRoot, 'bin', 'kluis-fabric.js'))}`,
+      hostLog: shown(hostLogFile),
+    }).forEach((line) => say(line));
+    say();
+    if (options.once === true) {
+      say(tour.failures === 0 ? 'Done (--once): stopping.' : `Done (--once) with ${tour.failures} failure(s): stopping.`);
+      await stop();
+      process.exit(tour.failures === 0 ? 0 : 1);
+    }
+    const schedule = tour.schedule === undefined ? '' : ` DefaultPolicy backs the VMs up ${tour.schedule.replace(/^Daily/, 'daily')}; the scheduler checks every 5 minutes.`;
+    say(`Serving at ${client.apiBase}.${schedule} Press Ctrl+C to stop.`);
+  } catch (err) {
+    process.stderr.write(`\n✖ Kluis could not start:\n${describeFailure(err).join('\n')}\n`);
+    await stop();
+    process.exit(1);
+  }
 }
 
-main().catch((err) => {
-  process.stderr.write(`kluis: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+void main();

@@ -11,6 +11,11 @@ import type { SchedulerDeps } from '../lib/services/backup-scheduler';
 import type { DeleteRecoveryPointDeps } from '../lib/services/delete-recovery-point';
 import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
+import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
+import type { KeyAndSecretPresenceDeps, KeyVaultAccessDeps } from '../lib/services/key-vault-access';
+import { keyVaultLocatorFromConfig } from '../lib/stores/azure/keyvault-locator';
+import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
+import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
 import type { BackupEngineDeps, EngineLogger } from '../lib/services/engine-deps';
 import type { RestoreDeps } from '../lib/services/restore-disks';
@@ -132,7 +137,35 @@ export function backupRequestDeps(): BackupRequestDeps {
     clock,
     newId: randomUUID,
     locateDisk: (vhdUri) => sources.locate(vhdUri)?.ref,
+    keyVault: keyVaultAccessDeps(),
   };
+}
+
+let keys: KeyStore | undefined;
+
+/** Key Vault for encrypted VMs (KLUIS_KEYVAULT_*): DefaultAzureCredential in Azure, the emulator's local credential locally. */
+export function keyStore(): KeyStore {
+  keys ??= keyStoreFromConfig(getConfig().keyVault);
+  return keys;
+}
+
+/** What the Key Vault access checks take: the key store and the backup identity's object id for messages. */
+export function keyVaultAccessDeps(): KeyVaultAccessDeps {
+  const { principalId } = getConfig().keyVault;
+  return { keyStore: keyStore(), ...(principalId === undefined ? {} : { principalId }) };
+}
+
+/** What the restore of an encrypted VM's point checks its key and secret with: the key store and where vaults are. */
+export function keyAndSecretPresenceDeps(): KeyAndSecretPresenceDeps {
+  const settings = getConfig().keyVault;
+  return { keyStore: keyStore(), locator: keyVaultLocatorFromConfig(settings), ...(settings.principalId === undefined ? {} : { principalId: settings.principalId }) };
+}
+
+/** What backing up an encrypted VM's key and secret takes: the key store and the vault account. */
+export function keyAndSecretBackupDeps(log: EngineLogger): BackupKeyAndSecretDeps {
+  const { vault, config } = shared();
+  const { principalId } = config.keyVault;
+  return { keyStore: keyStore(), ...(principalId === undefined ? {} : { principalId }), vault, vaultContainer: config.vaultContainer, log };
 }
 
 let agent: GuestAgent | undefined;

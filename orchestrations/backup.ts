@@ -5,8 +5,9 @@
  *
  * A backup of a vault's protected item (`input.vault`) adds the product around the engine: validate the
  * item and read the VM's disks → freeze the guest (VSS / fsfreeze / scripts, or none) → snapshot → thaw
- * (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → commit
- * → the job and the item record the outcome, whatever it is.
+ * (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → for an
+ * encrypted VM, Key Vault backups of its BEK secret and KEK key → commit → the job and the item record the
+ * outcome, whatever it is.
  *
  * Deterministic: only context.df.* calls, time from context.df.currentUtcDateTime. Registered in
  * functions/orchestrators.ts so this module has no side effects and replays in unit tests.
@@ -21,16 +22,19 @@ import {
   type BackupDiskInput,
   type BackupDiskOutput,
   type BackupInput,
+  type BackupKeyAndSecretActivityInput,
   type BackupOutput,
   type BackupStage,
   type CommitRecoveryPointActivityInput,
   type CommitRecoveryPointActivityOutput,
   type DeleteInstantSnapshotsActivityInput,
   type DiscoveredVmDisk,
+  type EncryptionToBackUp,
   type ExpireSnapshotTierActivityInput,
   type FinishVaultBackupInput,
   type FrozenVm,
   type InstantSnapshot,
+  type KeyAndSecretBackup,
   type PreparedVaultBackup,
   type RecordSnapshotTakenOutput,
   type RecordTransferProgressInput,
@@ -87,6 +91,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
   let disks: DiscoveredVmDisk[];
   let capabilities: StorageCapabilitiesSummary;
   let snapshots: InstantSnapshot[];
+  let encryption: EncryptionToBackUp | undefined;
   try {
     if (vault) {
       enter('validate');
@@ -95,6 +100,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
       requests = prepared.disks;
       vmConfig = prepared.vmConfig;
       consistency = prepared.consistency;
+      encryption = prepared.encryption;
       warnings.push(...prepared.warnings.map(toFailure));
     }
     enter('discover');
@@ -163,6 +169,16 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
         })
       : ((yield context.df.Task.all(perDisk)) as BackupDiskOutput[]);
     enter('commit');
+    const keyAndSecret =
+      input.vault && encryption
+        ? ((yield call(Activities.BackupKeyAndSecret, {
+            itemId: input.itemId,
+            jobId,
+            recoveryPointId,
+            vmName: vmNameOf(vmConfig, input.vault.itemName),
+            encryption,
+          } satisfies BackupKeyAndSecretActivityInput)) as KeyAndSecretBackup)
+        : undefined;
     commit = (yield call(Activities.CommitRecoveryPoint, {
       itemId: input.itemId,
       jobId,
@@ -180,6 +196,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
         segmentCount: results[i].segmentCount,
       })),
       ...(input.vault ? { retention: { isOnDemand: input.vault.isOnDemand, retainUntil: input.vault.retainUntil, scheduledTime: input.vault.scheduledTime } } : {}),
+      ...(keyAndSecret === undefined ? {} : { keyAndSecret }),
     } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
   } catch (err) {
     const failedStage = stage;
@@ -236,6 +253,12 @@ function* snapshotConsistently(
   }
   yield context.df.callActivityWithRetry(Activities.ThawVm, retry, vault);
   return snapshots;
+}
+
+/** The VM's name as the backup recorded it, for messages (the item name otherwise). */
+function vmNameOf(vmConfig: VmConfig, fallback: string): string {
+  const name = typeof vmConfig === 'object' && vmConfig !== null && !Array.isArray(vmConfig) ? vmConfig.name : undefined;
+  return typeof name === 'string' ? name : fallback;
 }
 
 function toFailure(warning: { code: string; message: string }): FailureDescription {

@@ -11,7 +11,8 @@ import type {
   TransferSegmentResult,
   VmDiskRequest,
 } from '../lib/domain/backup-job';
-import type { Consistency, RecoveryPointManifest, StorageType } from '../lib/domain/recovery-point-manifest';
+import type { EncryptionToBackUp } from '../lib/domain/disk-encryption';
+import type { Consistency, KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../lib/domain/recovery-point-manifest';
 
 export type VmConfig = RecoveryPointManifest['vmConfig'];
 import type { DiskSegment } from '../lib/domain/transfer-plan';
@@ -34,6 +35,7 @@ export const Activities = {
   TransferSegment: 'transferSegment',
   DeleteStagingBlob: 'deleteStagingBlob',
   CommitRecoveryPoint: 'commitRecoveryPoint',
+  BackupKeyAndSecret: 'backupKeyAndSecret',
   DeleteInstantSnapshots: 'deleteInstantSnapshots',
   ExpireSnapshotTier: 'expireSnapshotTier',
   PrepareVaultBackup: 'prepareVaultBackup',
@@ -192,6 +194,17 @@ export interface CommitRecoveryPointActivityInput {
     segmentCount: number;
   }>;
   retention?: { isOnDemand: boolean; retainUntil?: string; scheduledTime?: string };
+  /** Encrypted VMs: the key and secret backups BackupKeyAndSecret wrote. */
+  keyAndSecret?: KeyAndSecretBackup;
+}
+
+/** Encrypted VMs, before the commit: Key Vault backups of the BEK secret and KEK key become vault blobs of the point. */
+export interface BackupKeyAndSecretActivityInput {
+  itemId: string;
+  jobId: string;
+  recoveryPointId: string;
+  vmName: string;
+  encryption: EncryptionToBackUp;
 }
 
 export interface CommitRecoveryPointActivityOutput {
@@ -213,6 +226,8 @@ export interface PreparedVaultBackup {
   consistency: Consistency;
   vmConfig: VmConfig;
   warnings: Array<{ code: string; message: string }>;
+  /** Encrypted VMs: the key and secret to back up with the point (Key Vault access already checked). */
+  encryption?: EncryptionToBackUp;
 }
 
 export interface FrozenVm {
@@ -243,7 +258,7 @@ export interface ExpireSnapshotTierActivityInput {
   olderThan: string;
 }
 
-export type { DiscoveredVmDisk, DiskBackupPlan, InstantSnapshot, StagedDisk, TransferSegmentResult, VmDiskRequest };
+export type { DiscoveredVmDisk, DiskBackupPlan, EncryptionToBackUp, InstantSnapshot, KeyAndSecretBackup, StagedDisk, TransferSegmentResult, VmDiskRequest };
 
 // ---- restore -----------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  *   kluis-fabric vm write --name web01 --percent 5 [--disk os|<lun>] [--seed s]
  *   kluis-fabric vm clear --name web01 [--disk os|<lun>] [--offset n --length n | --percent p]
  *   kluis-fabric vm start|stop|deallocate|repair|delete --name web01
+ *   kluis-fabric vm encrypt --name web01 --key-vault <resource id|name> [--kek-name kek] [--bek-only]
  *   kluis-fabric vm break-agent [--not-ready] | break-vss [--service] | break-fsfreeze | silence-snapshot
  *                | fail-provisioning --name web01
  *
@@ -187,6 +188,22 @@ export async function main(argv: string[], io: FabricCliIo = defaultIo): Promise
       c.print(await c.send('POST', `${c.vmPath(opts.name)}/faults`, fault.body(flag)));
     });
   }
+
+  common(vm.command('encrypt').description('Azure Disk Encryption: a BEK secret wrapped by a KEK key in a Key Vault, recorded in the VM'))
+    .requiredOption('--key-vault <vault>', "the Key Vault's resource id (with the local Key Vault emulator also its name)")
+    .option('--key-vault-url <url>', "the vault's URL, when the fabric cannot look it up")
+    .option('--kek-name <name>', 'name of the key encryption key (an existing key is reused)')
+    .option('--bek-only', 'a BEK without KEK (Azure Backup refuses to protect such a VM)')
+    .action(async (opts: CommonOptions & { name: string; keyVault: string; keyVaultUrl?: string; kekName?: string; bekOnly?: boolean }) => {
+      const body = {
+        keyVaultId: opts.keyVault,
+        ...(opts.keyVaultUrl === undefined ? {} : { keyVaultUrl: opts.keyVaultUrl }),
+        ...(opts.kekName === undefined ? {} : { kekName: opts.kekName }),
+        ...(opts.bekOnly ? { bekOnly: true } : {}),
+      };
+      const c = client(opts);
+      c.print(await c.send('POST', `${c.vmPath(opts.name)}/encrypt`, body));
+    });
 
   common(vm.command('delete').description('delete the VM and its disk blobs')).action(async (opts: CommonOptions & { name: string }) => {
     await client(opts).send('DELETE', client(opts).vmPath(opts.name));

@@ -65,6 +65,22 @@ export const faultsRequestSchema = z.strictObject({
 });
 export type FaultsRequest = z.output<typeof faultsRequestSchema>;
 
+/**
+ * Azure Disk Encryption of a VM: the BEK secret and (unless bekOnly) the KEK key are made in this Key
+ * Vault. `keyVaultId` is the vault's resource id — with the local Key Vault emulator also its name or URL.
+ */
+export const encryptVmRequestSchema = z.strictObject({
+  keyVaultId: z.string().trim().min(1).max(1024),
+  /** Default: the vault URL the locator gives for keyVaultId. */
+  keyVaultUrl: z.url({ protocol: /^https$/ }).optional(),
+  /** The KEK's name (an existing key is reused, as ADE does); default kluis-ade-kek. */
+  kekName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, { error: 'a key name is 1–127 letters, digits and hyphens' }).optional(),
+  /** BEK only, no KEK: what Azure Backup refuses to protect. */
+  bekOnly: z.boolean().default(false),
+}).refine((r) => !(r.bekOnly && r.kekName !== undefined), { error: 'a BEK-only encryption has no KEK: leave kekName out', path: ['kekName'] });
+export type EncryptVmRequest = z.output<typeof encryptVmRequestSchema>;
+export type EncryptVmRequestInput = z.input<typeof encryptVmRequestSchema>;
+
 /** Parses `value` with `schema`; KluisInvalidRequest with the first issue's field path as target. */
 export function parseRequest<T>(schema: z.ZodType<T>, value: unknown, targetPrefix = ''): T {
   const parsed = schema.safeParse(value);

@@ -9,6 +9,7 @@
  *   POST   …/virtualMachines/{name}/start|stop|deallocate|repair                   → VM
  *   POST   …/virtualMachines/{name}/writeData|clearData                            → {vm, seed?, disks:[…]}
  *   POST   …/virtualMachines/{name}/faults                                         → VM
+ *   POST   …/virtualMachines/{name}/encrypt                                        → VM (body: encryptVmRequestSchema: ADE with BEK + KEK in a Key Vault)
  *
  * Literal segments match case-insensitively (as in ARM). Errors use the ARM envelope
  * `{error:{code,message,target?,recommendation}}`. The endpoints are anonymous, like the emulator's
@@ -27,7 +28,7 @@ const LIST_GROUP = new RegExp(`${SUBSCRIPTION}/resourceGroups/([^/]+)/virtualMac
 const VM = new RegExp(`${SUBSCRIPTION}/resourceGroups/([^/]+)/virtualMachines/([^/]+)/?$`, 'i');
 const ACTION = new RegExp(`${SUBSCRIPTION}/resourceGroups/([^/]+)/virtualMachines/([^/]+)/([A-Za-z]+)/?$`, 'i');
 
-const ACTIONS = ['start', 'stop', 'deallocate', 'repair', 'writeData', 'clearData', 'faults'] as const;
+const ACTIONS = ['start', 'stop', 'deallocate', 'repair', 'writeData', 'clearData', 'faults', 'encrypt'] as const;
 type Action = (typeof ACTIONS)[number];
 
 export type FabricRouteHandler = (request: HostRequest) => Promise<HostResponse | undefined>;
@@ -118,6 +119,8 @@ function runAction(fabric: FabricService, ref: VmRef, action: Action, body: unkn
       return fabric.clearData(ref, body);
     case 'faults':
       return fabric.setFaults(ref, body);
+    case 'encrypt':
+      return fabric.encryptVm(ref, body);
   }
 }
 

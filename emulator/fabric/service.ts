@@ -7,6 +7,9 @@
  * Create claims the name first (record in state Creating), then writes the blobs, then marks the VM
  * Succeeded (Failed when a blob could not be written); delete marks it Deleting, deletes the blobs
  * (with their snapshots) and removes the record last.
+ *
+ * `encryptVm` plays Azure Disk Encryption: it makes the KEK key and the wrapped BEK secret in a Key Vault
+ * (ade-keys.ts, the real SDK) and records the VM's encryption settings as Azure shows them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../lib/domain/errors';
@@ -26,17 +29,21 @@ import {
 import { buildVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
+import type { KeyVaultLocator } from '../../lib/stores/key-vault-locator';
 import type { StoredVirtualMachine, VmInventory, VmListFilter } from '../../lib/stores/vm-inventory';
+import type { AdeKeyWriter } from './ade-keys';
 import { clearRanges, planRandomBlocks, writeRandomRanges } from './disk-activity';
 import { vmDiskBlobName, vmDiskContainer, vmDiskName } from './disk-names';
 import { seededRandom } from '../seeded-random';
 import {
   clearDataRequestSchema,
+  encryptVmRequestSchema,
   faultsRequestSchema,
   parseRequest,
   writeDataRequestSchema,
   type ClearDataRequestInput,
   type DiskSelector,
+  type EncryptVmRequestInput,
   type FaultsRequest,
   type WriteDataRequestInput,
 } from './requests';
@@ -58,6 +65,8 @@ export interface FabricServiceOptions {
   clock?: () => Date;
   /** Seeds for writes that give none; default: random. */
   newSeed?: () => string;
+  /** Disk encryption (encryptVm): where Key Vaults are, and the ADE side that writes the KEK and BEK. */
+  keyVaults?: { locator: KeyVaultLocator; writer: AdeKeyWriter };
 }
 
 export interface DiskActivity {
@@ -82,12 +91,14 @@ export class FabricService {
   private readonly disks: PageBlobStore;
   private readonly clock: () => Date;
   private readonly newSeed: () => string;
+  private readonly keyVaults?: FabricServiceOptions['keyVaults'];
 
   constructor(options: FabricServiceOptions) {
     this.inventory = options.inventory;
     this.disks = options.disks;
     this.clock = options.clock ?? (() => new Date());
     this.newSeed = options.newSeed ?? (() => randomBytes(8).toString('hex'));
+    this.keyVaults = options.keyVaults;
   }
 
   async createVm(ref: VmRef, body: CreateVmRequestInput | unknown): Promise<StoredVirtualMachine> {
@@ -223,6 +234,36 @@ export class FabricService {
       plans.map(async ({ disk, ranges }) => activity(disk, await clearRanges(this.disks, this.blobOf(vm, disk), ranges), ranges)),
     );
     return seed === undefined ? { vm: vm.id, disks } : { vm: vm.id, seed, disks };
+  }
+
+  /**
+   * Azure Disk Encryption: a BEK secret wrapped by a KEK key (or a BEK only) in the Key Vault, recorded in
+   * the VM's encryption settings (`{enabled, bek:{secretUrl, vaultId}, kek:{keyUrl, vaultId}}`). Running it
+   * again encrypts with a new BEK (and the same KEK unless another is named).
+   */
+  async encryptVm(ref: VmRef, body: EncryptVmRequestInput | unknown): Promise<StoredVirtualMachine> {
+    const request = parseRequest(encryptVmRequestSchema, body);
+    if (this.keyVaults === undefined) {
+      throw errors.invalidConfiguration('KLUIS_KEYVAULT_EMULATOR_URL', 'the fabric has no Key Vault to encrypt VMs with; start the Key Vault emulator and name its admin API');
+    }
+    const vm = await this.getVm(ref);
+    assertSettled(vm);
+    const located = await this.keyVaults.locator.locate(request.keyVaultId);
+    if (located === undefined) throw errors.invalidRequest('keyVaultId', `The Key Vault '${request.keyVaultId.slice(0, 200)}' does not exist.`);
+    const keys = await this.keyVaults.writer.writeKeys(request.keyVaultUrl ?? located.url, {
+      vmName: vm.name,
+      osType: vm.osType,
+      bekOnly: request.bekOnly,
+      ...(request.kekName === undefined ? {} : { kekName: request.kekName }),
+    });
+    return this.mutate(ref, (current) => ({
+      ...current,
+      encryption: {
+        enabled: true,
+        bek: { secretUrl: keys.secretUrl, vaultId: located.id },
+        ...(keys.keyUrl === undefined ? {} : { kek: { keyUrl: keys.keyUrl, vaultId: located.id } }),
+      },
+    }));
   }
 
   /** Sets agent faults and/or the provisioning state (see faultsRequestSchema). */

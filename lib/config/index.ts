@@ -27,7 +27,32 @@ export interface KluisConfig {
   inventory: InventoryKind;
   /** Azure Table (in the source account) holding the local fabric's VM inventory. */
   inventoryTable: string;
+  /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
+  keyVault: KeyVaultSettings;
 }
+
+/**
+ * Key Vault access. In Azure: `default` credential (DefaultAzureCredential, the app's managed identity)
+ * and vault URLs https://{name}.{dnsSuffix}. Locally: the `local` credential presenting `principalId` to
+ * the Key Vault emulator, its CA trusted from `caCertificateFile`, and vault ids resolved by its admin API.
+ */
+export interface KeyVaultSettings {
+  credential: KeyVaultCredentialKind;
+  /**
+   * Object id of Kluis's backup identity: what the local credential presents, and what permission errors
+   * tell users to grant access to. Locally it defaults to LOCAL_BACKUP_PRINCIPAL_ID; in Azure it is
+   * optional (the managed identity's object id, shown in messages only).
+   */
+  principalId?: string;
+  /** PEM file of the Key Vault emulator's CA (KLUIS_KEYVAULT_CA_FILE); trusted for loopback vaults only. */
+  caCertificateFile?: string;
+  /** Admin API of the local Key Vault emulator (e.g. http://127.0.0.1:41234): vault ids resolve through it. */
+  emulatorUrl?: string;
+  /** DNS suffix of vault URLs in Azure (public cloud: vault.azure.net). */
+  dnsSuffix: string;
+}
+
+export type KeyVaultCredentialKind = 'default' | 'local';
 
 export type InventoryKind = 'table' | 'arm';
 
@@ -38,6 +63,10 @@ export const DEFAULT_INSTANT_RESTORE_DAYS = 2;
 export const DEFAULT_PROBE_CONTAINER = 'kluis-probe';
 export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
+export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
+export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+/** The object id the backup identity has locally (in the Key Vault emulator's access policies) unless KLUIS_KEYVAULT_PRINCIPAL_ID says otherwise. */
+export const LOCAL_BACKUP_PRINCIPAL_ID = '00000000-0000-0000-0000-00000000bac0';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 const DEV_ACCOUNT_NAME = 'devstoreaccount1';
@@ -102,6 +131,23 @@ const settingsSchema = z.object({
       .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, { error: 'it must be 3–63 letters and digits, starting with a letter' })
       .default(DEFAULT_INVENTORY_TABLE),
   ),
+  KLUIS_KEYVAULT_CREDENTIAL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['default', 'local'], { error: "it must be 'default' (DefaultAzureCredential) or 'local' (the Key Vault emulator)" }).default(DEFAULT_KEYVAULT_CREDENTIAL),
+  ),
+  KLUIS_KEYVAULT_PRINCIPAL_ID: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { error: 'it must be an object id (a GUID)' }).optional(),
+  ),
+  KLUIS_KEYVAULT_CA_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_KEYVAULT_EMULATOR_URL: z.preprocess(
+    emptyAsUnset,
+    z.url({ protocol: /^https?$/, error: 'it must be the http(s) URL of the Key Vault emulator\'s admin API' }).optional(),
+  ),
+  KLUIS_KEYVAULT_DNS_SUFFIX: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -118,6 +164,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_PROBE_CONTAINER: env.KLUIS_PROBE_CONTAINER,
     KLUIS_INVENTORY: env.KLUIS_INVENTORY,
     KLUIS_INVENTORY_TABLE: env.KLUIS_INVENTORY_TABLE,
+    KLUIS_KEYVAULT_CREDENTIAL: env.KLUIS_KEYVAULT_CREDENTIAL,
+    KLUIS_KEYVAULT_PRINCIPAL_ID: env.KLUIS_KEYVAULT_PRINCIPAL_ID,
+    KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
+    KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
+    KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -147,6 +198,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     probeContainer: settings.KLUIS_PROBE_CONTAINER,
     inventory: settings.KLUIS_INVENTORY,
     inventoryTable: settings.KLUIS_INVENTORY_TABLE,
+    keyVault: {
+      credential: settings.KLUIS_KEYVAULT_CREDENTIAL,
+      ...(settings.KLUIS_KEYVAULT_PRINCIPAL_ID !== undefined
+        ? { principalId: settings.KLUIS_KEYVAULT_PRINCIPAL_ID }
+        : settings.KLUIS_KEYVAULT_CREDENTIAL === 'local'
+          ? { principalId: LOCAL_BACKUP_PRINCIPAL_ID }
+          : {}),
+      ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
+      ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
+      dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+    },
   };
 }
 

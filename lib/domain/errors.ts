@@ -318,12 +318,27 @@ export const ERROR_CODES = {
   KluisEncryptedVmRestoreNotSupported: {
     status: 400,
     recommendation:
-      'Creating a VM from an encrypted (Azure Disk Encryption) recovery point needs its key and secret restored first, which this version of Kluis cannot do yet. Restore the disks (recoveryType RestoreDisks): they are restored as they are, still encrypted with the keys in your Key Vault.',
+      'Encrypted (Azure Disk Encryption) VMs are restored as disks only, as in Azure Backup. Restore the disks (recoveryType RestoreDisks) — still encrypted with the key and secret of the recovery point, which must exist in the Key Vault (restore them from the recovery point first if they were deleted) — then create the VM from the restored disks and the VM configuration written next to them.',
   },
   UserErrorRpCollectionLimitReached: {
     status: 409,
     recommendation:
       'An item keeps at most 9,999 recovery points. Shorten the policy’s retention or delete old points (stop protection with delete data), then back up again.',
+  },
+  UserErrorKeyvaultPermissionsNotConfigured: {
+    status: 400,
+    recommendation:
+      "The backup service cannot read the Key Vault of the encrypted VM. The VM must be encrypted with both a BEK and a KEK; then add an access policy on the Key Vault for Kluis's backup identity (named in the message) with key permissions Get, List and Backup and secret permissions Get, List and Backup (Azure Backup's template), and enable protection again — a protected VM backs up again with the next backup.",
+  },
+  UserErrorKeyVaultNotFound: {
+    status: 400,
+    recommendation:
+      'The Key Vault that holds the disk encryption key and secret of this VM does not exist (or cannot be reached). Create the Key Vault again, restore the key and secret into it from a recovery point (restore key and secret), then retry.',
+  },
+  UserErrorKeyAndSecretNotFound: {
+    status: 400,
+    recommendation:
+      'The BEK secret or the KEK key this VM is encrypted with no longer exists in its Key Vault. Restore the key and secret from a recovery point (restore key and secret) — or recover them if they were soft-deleted — then retry.',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
@@ -760,8 +775,31 @@ export const errors = {
   encryptedVmRestoreNotSupported(): KluisError {
     return new KluisError(
       'KluisEncryptedVmRestoreNotSupported',
-      'The recovery point is of an encrypted virtual machine; a new VM cannot be created from it until its key and secret can be restored.',
+      'The recovery point is of an encrypted virtual machine: encrypted VMs are restored as disks only (recoveryType RestoreDisks); a new VM is not created from them.',
       { target: 'properties.recoveryType' },
+    );
+  },
+  keyvaultPermissionsNotConfigured(vmName: string, problems: ReadonlyArray<{ vault: string; missing: readonly string[] }>, principal?: string, target = 'properties.sourceResourceId'): KluisError {
+    const who = principal === undefined ? "Kluis's backup identity" : `Kluis's backup identity (object id ${truncate(principal, 64)})`;
+    const what = problems.map((p) => `${p.missing.join(', ')} on Key Vault '${truncate(p.vault)}'`).join('; ');
+    return new KluisError(
+      'UserErrorKeyvaultPermissionsNotConfigured',
+      `The virtual machine '${truncate(vmName)}' is encrypted, and ${who} lacks permissions to back up its key and secret: ${what}. Grant keys get, list, backup and secrets get, list, backup.`,
+      { target },
+    );
+  },
+  keyVaultNotFound(vmName: string, vault: string, target = 'properties.sourceResourceId'): KluisError {
+    return new KluisError(
+      'UserErrorKeyVaultNotFound',
+      `The Key Vault '${truncate(vault)}' that holds the disk encryption key and secret of '${truncate(vmName)}' does not exist or cannot be reached.`,
+      { target },
+    );
+  },
+  keyAndSecretNotFound(vmName: string, missing: readonly string[], target = 'properties.sourceResourceId'): KluisError {
+    return new KluisError(
+      'UserErrorKeyAndSecretNotFound',
+      `The disk encryption key and secret of '${truncate(vmName)}' do not exist: ${missing.map((m) => truncate(m)).join(', ')} not found.`,
+      { target },
     );
   },
 } as const;

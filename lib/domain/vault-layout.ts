@@ -5,6 +5,8 @@
  *   items/<itemId>/disks/<lun>/replica.vhd                         page blob, one per protected disk
  *   items/<itemId>/recoveryPoints/<recoveryPointId>/disks/<lun>/checksums.bin   BlockSums (block-sums.ts)
  *   items/<itemId>/recoveryPoints/<recoveryPointId>/manifest.json  block blob, written last
+ *   items/<itemId>/recoveryPoints/<recoveryPointId>/keyAndSecret/secret.kvbackup  Key Vault backup of the BEK secret (encrypted VMs)
+ *   items/<itemId>/recoveryPoints/<recoveryPointId>/keyAndSecret/key.kvbackup     Key Vault backup of the KEK key
  *   items/<itemId>/jobs/<jobId>/disks/<lun>/checksums/<segment 6 digits>.part  staging, per segment
  * Source account, next to the disk (Azure Backup's staging convention):
  *   AzureBackup-<itemId>-<jobId>-<lun>
@@ -29,6 +31,16 @@ export function replicaBlobName(itemId: string, lun: number): string {
 
 export function manifestBlobName(itemId: string, recoveryPointId: string): string {
   return checked(`${recoveryPointPrefix(itemId, recoveryPointId)}manifest.json`);
+}
+
+/** The opaque Key Vault backup of an encrypted VM's BEK secret, taken with the recovery point. */
+export function secretBackupBlobName(itemId: string, recoveryPointId: string): string {
+  return checked(`${recoveryPointPrefix(itemId, recoveryPointId)}keyAndSecret/secret.kvbackup`);
+}
+
+/** The opaque Key Vault backup of an encrypted VM's KEK key, taken with the recovery point. */
+export function keyBackupBlobName(itemId: string, recoveryPointId: string): string {
+  return checked(`${recoveryPointPrefix(itemId, recoveryPointId)}keyAndSecret/key.kvbackup`);
 }
 
 /** Binary per-block checksums (block-sums.ts) of one disk of a recovery point. */

@@ -21,6 +21,7 @@ import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
 import { INSTANT_RP_LIMITS, MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
 import type { Consistency } from '../domain/recovery-point-manifest';
+import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
@@ -37,6 +38,7 @@ import {
   type VaultScope,
 } from './jobs';
 import { createOperation } from './operations';
+import { assertKeyVaultAccess, type KeyVaultAccessDeps } from './key-vault-access';
 import { claimBackup, disksToBackUp, getProtectedItem, releaseBackup, withOnDemandBackup, type ItemNames } from './protection';
 
 export interface BackupRequestDeps {
@@ -49,6 +51,8 @@ export interface BackupRequestDeps {
    * (KLUIS_SOURCE_STORAGE); undefined when no configured account holds it.
    */
   locateDisk: (vhdUri: string) => { container: string; blob: string } | undefined;
+  /** Key Vault access for encrypted VMs (their key and secret are backed up with each point). */
+  keyVault?: KeyVaultAccessDeps;
 }
 
 /** The job of one backup, as its activities name it (orchestrations/contracts.ts VaultBackupActivityInput). */
@@ -160,6 +164,8 @@ export interface PreparedBackupRun {
   consistency: Consistency;
   vmConfig: Record<string, unknown>;
   warnings: Array<{ code: string; message: string }>;
+  /** Encrypted VMs: the BEK secret and KEK key to back up with the point (access checked). */
+  encryption?: EncryptionToBackUp;
 }
 
 /**
@@ -167,7 +173,9 @@ export interface PreparedBackupRun {
  * starts the "Take Snapshot" task. Returns the disks to back up (OS disk always; data disks per the
  * item's exclusion) in the source account, the consistency the VM allows and the VM configuration.
  * Throws the reason the backup cannot run (UserErrorVmNotFoundV2, agent and VM state errors,
- * UserErrorItemProtectionStopped, UserErrorItemSoftDeleted, UserErrorBcmDatasourceNotPresent).
+ * UserErrorItemProtectionStopped, UserErrorItemSoftDeleted, UserErrorBcmDatasourceNotPresent; for a VM
+ * encrypted since it was protected: UserErrorEncryptedVmBekOnlyNotSupported, and the Key Vault checks of
+ * key-vault-access.ts, UserErrorKeyvaultPermissionsNotConfigured until the permissions are granted).
  */
 export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRef): Promise<PreparedBackupRun> {
   const item = (await deps.catalog.items.get(vaultPartitionOf(ref.vault), nameRow(ref.itemName)))?.value;
@@ -177,6 +185,7 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   if (vm === undefined) throw errors.vmNotFound(item.vm.name);
   const plan = planSnapshotConsistency(vm);
   await assertRoomForRecoveryPoint(deps, item);
+  const encryption = await encryptionOf(deps, vm);
   const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
     const located = deps.locateDisk(disk.vhdUri);
     if (located === undefined) {
@@ -190,7 +199,17 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   }));
   await startTask(deps, ref.vault, ref.jobId, TaskIds.TakeSnapshot);
   // Consistency fallbacks (VSS) are reported by the freeze step, which knows what really happened.
-  return { disks, consistency: plan.consistency, vmConfig: vmConfigOf(vm, item), warnings: [] };
+  return { disks, consistency: plan.consistency, vmConfig: vmConfigOf(vm, item), warnings: [], ...(encryption === undefined ? {} : { encryption }) };
+}
+
+/** The key and secret an encrypted VM's backup saves, once the backup identity is known to be able to. */
+async function encryptionOf(deps: Pick<BackupRequestDeps, 'keyVault'>, vm: VirtualMachine): Promise<EncryptionToBackUp | undefined> {
+  if (vm.encryption?.enabled !== true) return undefined;
+  if (vm.encryption.kek === undefined) throw errors.encryptedVmBekOnly(vm.name);
+  if (deps.keyVault === undefined || encryptionToBackUp(vm.encryption) === undefined) {
+    throw errors.invalidConfiguration('KLUIS_KEYVAULT_CREDENTIAL', `the VM '${vm.name}' is encrypted, and Kluis has no Key Vault access configured to back up its key and secret`);
+  }
+  return assertKeyVaultAccess(deps.keyVault, vm, 'vm.encryption');
 }
 
 /** Azure keeps at most 9,999 recovery points per item; a backup beyond that fails before its snapshot. */

@@ -141,6 +141,7 @@ export async function commitRecoveryPoint(deps: CommitDeps, input: CommitRecover
       diskCount: disks.length,
       state: 'Committed',
       ...(input.retention === undefined ? {} : { retention: input.retention }),
+      ...(manifest.keyAndSecret === null ? {} : { isSourceVmEncrypted: true }),
     });
   } catch (err) {
     // A concurrent re-run committed first: same point, same blobs.

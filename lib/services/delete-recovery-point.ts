@@ -124,6 +124,15 @@ async function deleteVaultDataOnce(deps: DeleteRecoveryPointDeps, input: DeleteV
         result.deleted.push({ account: 'vault', ...checksums });
       }),
     );
+    // Encrypted VMs: the Key Vault backups of the BEK secret and KEK key taken with the point.
+    const keyAndSecretBlobs = [manifest.keyAndSecret?.bek.backupBlobName, manifest.keyAndSecret?.kek?.backupBlobName].filter((blob): blob is string => blob !== undefined);
+    await settleAll(
+      keyAndSecretBlobs.map(async (blob) => {
+        const ref: BlobRef = { container: row.vaultContainer, blob };
+        await deps.vault.deleteBlob(ref);
+        result.deleted.push({ account: 'vault', ...ref });
+      }),
+    );
     const manifestRef: BlobRef = { container: row.vaultContainer, blob: row.manifestBlobName };
     await deps.vault.deleteBlob(manifestRef);
     result.deleted.push({ account: 'vault', ...manifestRef });

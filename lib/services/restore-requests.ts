@@ -40,6 +40,7 @@ import type { RestoreTargetStore } from '../stores/restore-target-store';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
 import { completeJob, completeTask, createJob, failJob, setTaskProgress, startTask, updateJob, type JobDeps, type VaultScope } from './jobs';
+import { assertKeyAndSecretPresent, type KeyAndSecretPresenceDeps } from './key-vault-access';
 import { createOperation } from './operations';
 import { assertAzureFabric, getProtectedItem } from './protection';
 import { getVault } from './vaults';
@@ -53,6 +54,8 @@ export interface RestoreRequestDeps {
   restoreTarget: Pick<RestoreTargetStore, 'blobUrl'>;
   clock: () => Date;
   newId: () => string;
+  /** Encrypted VMs: where their Key Vaults are, to check the key and secret still exist before restoring. */
+  keyVault?: KeyAndSecretPresenceDeps;
 }
 
 /** The recovery point a request addresses (the path of `…/recoveryPoints/{rp}/restore`). */
@@ -113,6 +116,10 @@ export async function acceptRestoreRequest(
   );
   if (plan.targetVm !== undefined && (await deps.inventory.get(plan.targetVm)) !== undefined) {
     throw errors.restoreTargetVmExists(plan.targetVm.id);
+  }
+  if (manifest.keyAndSecret !== null && deps.keyVault !== undefined) {
+    // Disks of an encrypted VM are useless without the key and secret they were encrypted with.
+    await assertKeyAndSecretPresent(deps.keyVault, item.vm.name, manifest.keyAndSecret);
   }
 
   // Every check passed: from here on, writes.

@@ -24,6 +24,8 @@ export interface RecoveryPointRecord {
   state: string;
   /** How long the point is kept: on-demand points carry their retain-until; retention records its last decision. */
   retention?: RecoveryPointRetention;
+  /** The VM was encrypted (ADE): the point holds backups of its key and secret (named in the manifest). */
+  isSourceVmEncrypted?: boolean;
 }
 
 export interface RecoveryPointRetention {

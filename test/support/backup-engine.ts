@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { BlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
-import type { RecoveryPointManifest, StorageType } from '../../lib/domain/recovery-point-manifest';
+import type { KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../../lib/domain/recovery-point-manifest';
 import { commitRecoveryPoint, type CommitRecoveryPointResult } from '../../lib/services/commit-recovery-point';
 import type { BackupEngineDeps, EngineLogger } from '../../lib/services/engine-deps';
 import { planDiskBackup, type DiskBackupPlan } from '../../lib/services/plan-disk-backup';
@@ -53,6 +53,8 @@ export interface BackupVmInput {
   tuning?: TransferTuning;
   /** Segments of one disk transferred at once (the orchestration's fan-out bound). Default 4. */
   segmentParallelism?: number;
+  /** Encrypted VMs: the key and secret backups to commit with the point (backup-key-and-secret.ts). */
+  keyAndSecret?: KeyAndSecretBackup;
 }
 
 export interface BackupVmResult {
@@ -132,6 +134,7 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
       changeDetection: plans[i].changeDetection,
       segmentCount: plans[i].segments.length,
     })),
+    ...(input.keyAndSecret === undefined ? {} : { keyAndSecret: input.keyAndSecret }),
   });
   return { snapshots, plans, staged, segments, commit, manifest: commit.manifest };
 }

@@ -1,4 +1,4 @@
-import { DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig } from '../../lib/config';
+import { DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig, LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
 
 const ACCOUNT = 'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net';
 const OTHER = 'BlobEndpoint=https://vault.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc%3D';
@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       probeContainer: 'kluis-probe',
       inventory: 'table',
       inventoryTable: 'KluisVirtualMachines',
+      keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
     });
   });
 
@@ -57,6 +58,11 @@ describe('loadConfig', () => {
       KLUIS_PROBE_CONTAINER: 'scratch',
       KLUIS_INVENTORY: 'arm',
       KLUIS_INVENTORY_TABLE: 'Vms',
+      KLUIS_KEYVAULT_CREDENTIAL: 'local',
+      KLUIS_KEYVAULT_PRINCIPAL_ID: '11111111-2222-4333-8444-555555555555',
+      KLUIS_KEYVAULT_CA_FILE: '/tmp/kv/ca.pem',
+      KLUIS_KEYVAULT_EMULATOR_URL: 'http://127.0.0.1:41234/',
+      KLUIS_KEYVAULT_DNS_SUFFIX: 'vault.azure.cn',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
@@ -70,7 +76,26 @@ describe('loadConfig', () => {
       probeContainer: 'scratch',
       inventory: 'arm',
       inventoryTable: 'Vms',
+      keyVault: {
+        credential: 'local',
+        principalId: '11111111-2222-4333-8444-555555555555',
+        caCertificateFile: '/tmp/kv/ca.pem',
+        emulatorUrl: 'http://127.0.0.1:41234',
+        dnsSuffix: 'vault.azure.cn',
+      },
     });
+  });
+
+  it('gives the local Key Vault credential the local backup identity, and refuses bad Key Vault settings by name', () => {
+    expect(loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_CREDENTIAL: 'local' }).keyVault).toEqual({
+      credential: 'local',
+      principalId: LOCAL_BACKUP_PRINCIPAL_ID,
+      dnsSuffix: 'vault.azure.net',
+    });
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_CREDENTIAL: 'managed' }).target).toBe('KLUIS_KEYVAULT_CREDENTIAL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_PRINCIPAL_ID: 'backup' }).target).toBe('KLUIS_KEYVAULT_PRINCIPAL_ID');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_EMULATOR_URL: 'ftp://x' }).target).toBe('KLUIS_KEYVAULT_EMULATOR_URL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_DNS_SUFFIX: 'not a suffix' }).target).toBe('KLUIS_KEYVAULT_DNS_SUFFIX');
   });
 
   it('refuses a catalog table prefix that would make invalid table names, naming the setting', () => {

@@ -20,6 +20,8 @@ import {
 } from '../../lib/services/restore-requests';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import { collect } from '../../lib/stores/document-store';
+import { DnsKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';
+import { MemoryKeyStore } from '../../lib/stores/memory/key-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
 import { memoryVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
 
@@ -273,6 +275,38 @@ describe('acceptRestoreRequest', () => {
     });
     const accepted = await acceptRestoreRequest(w.deps, ref, body(), w.start);
     expect(accepted.job.propertyBag['Source VM Encrypted']).toBe('true');
+  });
+
+  it('refuses to restore an encrypted point whose Key Vault, key or secret is gone, changing nothing; restores once they are back', async () => {
+    const keys = new MemoryKeyStore();
+    const kvUrl = 'https://kv-app.vault.azure.net';
+    const kvId = `/subscriptions/${SUB}/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv-app`;
+    keys.addVault(kvUrl);
+    const secretUrl = keys.setSecret(kvUrl, 'bek', 'wrapped');
+    const keyUrl = keys.createKey(kvUrl, 'kek');
+    const w = await world({
+      manifest: manifest({ keyAndSecret: { encryptionMechanism: 'SinglePass', bek: { secretUrl, secretVaultId: kvId }, kek: { keyUrl, keyVaultId: kvId } } }),
+    });
+    w.deps.keyVault = { keyStore: keys, locator: new DnsKeyVaultLocator() };
+    const secretBackup = (await keys.backupSecret(secretUrl)).backup;
+    const keyBackup = (await keys.backupKey(keyUrl)).backup;
+    keys.deleteSecret(kvUrl, 'bek');
+    const before = await snapshot(w.catalog);
+    await expect(acceptRestoreRequest(w.deps, ref, body(), w.start)).rejects.toMatchObject({ code: 'UserErrorKeyAndSecretNotFound', message: expect.stringContaining(secretUrl) });
+    keys.deleteVault(kvUrl);
+    await expect(acceptRestoreRequest(w.deps, ref, body(), w.start)).rejects.toMatchObject({ code: 'UserErrorKeyVaultNotFound', message: expect.stringContaining("'kv-app'") });
+    expect(await snapshot(w.catalog)).toBe(before);
+    expect(w.started).toEqual([]);
+
+    // A new vault of the same name with a new key of the same name is not enough: the point needs its own key version.
+    keys.addVault(kvUrl);
+    await keys.restoreSecret(kvUrl, secretBackup);
+    keys.createKey(kvUrl, 'kek');
+    await expect(acceptRestoreRequest(w.deps, ref, body(), w.start)).rejects.toMatchObject({ code: 'UserErrorKeyAndSecretNotFound', message: expect.stringContaining(keyUrl) });
+    keys.deleteKey(kvUrl, 'kek');
+    await keys.restoreKey(kvUrl, keyBackup);
+    await acceptRestoreRequest(w.deps, ref, body(), w.start);
+    expect(w.started).toHaveLength(1);
   });
 
   it('treats a point whose VM configuration says encrypted as encrypted, even without a key backup', async () => {

@@ -146,3 +146,57 @@ describe('backup orchestrator for a protected item', () => {
     expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'KluisTransferIntegrityFailed' } });
   });
 });
+
+describe('backup orchestrator for an encrypted VM (ADE)', () => {
+  const encryption = {
+    bek: { secretUrl: 'https://kv1.vault.azure.net/secrets/bek/0123456789abcdef0123456789abcdef', vaultId: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1' },
+    kek: { keyUrl: 'https://kv1.vault.azure.net/keys/kek/fedcba9876543210fedcba9876543210', vaultId: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1' },
+  };
+  const keyAndSecret = {
+    encryptionMechanism: 'SinglePass',
+    bek: { secretUrl: encryption.bek.secretUrl, secretVaultId: encryption.bek.vaultId, backupBlobName: 'items/engine-1/recoveryPoints/1/keyAndSecret/secret.kvbackup' },
+    kek: { keyUrl: encryption.kek.keyUrl, keyVaultId: encryption.kek.vaultId, backupBlobName: 'items/engine-1/recoveryPoints/1/keyAndSecret/key.kvbackup' },
+  };
+  const encrypted = (overrides: Partial<Record<string, (parsed: unknown) => Outcome>> = {}) =>
+    script({
+      [Activities.PrepareVaultBackup]: () => ({
+        result: { disks: vmDisks, consistency: 'ApplicationConsistent', vmConfig: { name: 'web01', encrypted: true }, warnings: [], encryption },
+      }),
+      [Activities.BackupKeyAndSecret]: () => ({ result: keyAndSecret }),
+      ...overrides,
+    });
+
+  it('backs up the key and secret after the disks and commits the point with them', async () => {
+    const run = await drive(backupOrchestrator, input, encrypted(), { instanceId: 'job-8', start: START });
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    const keys = names.indexOf(Activities.BackupKeyAndSecret);
+    expect(keys).toBeGreaterThan(names.lastIndexOf(Orchestrators.BackupDisk));
+    expect(keys).toBeLessThan(names.indexOf(Activities.CommitRecoveryPoint));
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as { recoveryPointId: string; keyAndSecret: unknown };
+    expect(run.started[keys].parsedInput).toEqual({ itemId: 'engine-1', jobId: 'job-8', recoveryPointId: commit.recoveryPointId, vmName: 'web01', encryption });
+    expect(commit.keyAndSecret).toEqual(keyAndSecret);
+    expect(finishOf(run)).toEqual([expect.objectContaining({ outcome: 'Completed' })]);
+  });
+
+  it('fails the job with the Key Vault code, deletes the snapshots and commits nothing when the key and secret cannot be backed up', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      input,
+      encrypted({ [Activities.BackupKeyAndSecret]: () => ({ error: "KluisError [UserErrorKeyvaultPermissionsNotConfigured]: keys backup on Key Vault 'kv1' is missing." }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    const names = run.started.map((w) => w.name);
+    expect(names).not.toContain(Activities.CommitRecoveryPoint);
+    expect(names).toContain(Activities.DeleteInstantSnapshots);
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'UserErrorKeyvaultPermissionsNotConfigured' } });
+    expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', failedStage: 'commit', errorCode: 'UserErrorKeyvaultPermissionsNotConfigured' });
+  });
+
+  it('does not touch Key Vault for a VM without encryption', async () => {
+    const run = await drive(backupOrchestrator, input, script());
+    expect(run.started.map((w) => w.name)).not.toContain(Activities.BackupKeyAndSecret);
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as Record<string, unknown>;
+    expect(commit).not.toHaveProperty('keyAndSecret');
+  });
+});

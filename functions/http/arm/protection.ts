@@ -16,14 +16,15 @@ import {
   type ItemNames,
   type ProtectionDeps,
 } from '../../../lib/services/protection';
+import { keyVaultAccessCheck } from '../../../lib/services/key-vault-access';
 import { getVault } from '../../../lib/services/vaults';
-import { backupRequestDeps, deleteDeps, vmInventory } from '../../deps';
+import { backupRequestDeps, deleteDeps, keyVaultAccessDeps, vmInventory } from '../../deps';
 import { accepted, armRoute, ITEM_ROUTE, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
 
 const TAG = 'Protected items';
 
 export function protectionDeps(): ProtectionDeps {
-  return { ...backupRequestDeps(), inventory: vmInventory() };
+  return { ...backupRequestDeps(), inventory: vmInventory(), keyVaultAccess: keyVaultAccessCheck(keyVaultAccessDeps()) };
 }
 
 /** The container and item of an item route, after checking the fabric. */

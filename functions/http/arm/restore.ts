@@ -10,13 +10,13 @@ import * as df from 'durable-functions';
 import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
 import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
 import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
-import { catalogDeps, restoreDeps, vmInventory } from '../../deps';
+import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
 import { accepted, armRoute, ITEM_ROUTE, vaultPathOf, vaultRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
   const engine = restoreDeps(context);
-  return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID };
+  return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID, keyVault: keyAndSecretPresenceDeps() };
 }
 
 armRoute<RestoreRequestBody>({

@@ -21,6 +21,8 @@ export interface RecoveryPointRow {
   state: string;
   /** On-demand points carry their retain-until; retention records the governing rule and expiry. */
   retention?: { isOnDemand: boolean; retainUntil?: string; ruleName?: string; expiryTime?: string };
+  /** Set on points of encrypted VMs, so a list shows it without reading manifests. */
+  isSourceVmEncrypted?: boolean;
 }
 
 export type ArmRecoveryPointType = 'AppConsistent' | 'FileSystemConsistent' | 'CrashConsistent';
@@ -77,7 +79,7 @@ export function recoveryPointResource(
     osType: item.vm.osType,
     virtualMachineSize: item.vm.vmSize,
     isManagedVirtualMachine: false,
-    isSourceVMEncrypted: manifest?.keyAndSecret != null,
+    isSourceVMEncrypted: row.isSourceVmEncrypted === true || manifest?.keyAndSecret != null,
     recoveryPointTierDetails: [
       { type: 'InstantRP', status: tiers.instant },
       { type: 'HardenedRP', status: tiers.vault },

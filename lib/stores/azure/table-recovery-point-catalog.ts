@@ -25,6 +25,7 @@ interface RecoveryPointEntity {
   state: string;
   /** RecoveryPointRetention as JSON. */
   retention?: string;
+  isSourceVmEncrypted?: boolean;
 }
 
 /** RecoveryPointCatalog in an Azure Table: partition = item id, row = zero-padded point id; ETag concurrency. */
@@ -108,6 +109,7 @@ function toEntity(record: RecoveryPointRecord): RecoveryPointEntity {
     diskCount: record.diskCount,
     state: record.state,
     ...(record.retention === undefined ? {} : { retention: JSON.stringify(record.retention) }),
+    ...(record.isSourceVmEncrypted === true ? { isSourceVmEncrypted: true } : {}),
   };
 }
 
@@ -122,6 +124,7 @@ function fromEntity(entity: RecoveryPointEntity, etag: string | undefined): Stor
     diskCount: entity.diskCount,
     state: entity.state,
     ...(entity.retention === undefined ? {} : { retention: JSON.parse(entity.retention) as StoredRecoveryPoint['retention'] }),
+    ...(entity.isSourceVmEncrypted === true ? { isSourceVmEncrypted: true } : {}),
     etag: etag ?? '',
   };
 }

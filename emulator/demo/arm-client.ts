@@ -1,0 +1,145 @@
+/**
+ * The HTTP client `npm start` drives the product with: JSON requests to the host's ARM-shaped API
+ * (`/api/…`, with `api-version`) and to the local VM fabric (`/fabric/…`). An error answer becomes an
+ * ArmRequestError carrying the ARM envelope's code, message and recommendation; a 202 is followed
+ * through its `Azure-AsyncOperation` to the job the operation names.
+ */
+import type { ArmJobResource } from '../../lib/domain/arm/job-resource';
+import type { ArmOperationStatus } from '../../lib/domain/arm/operation-resource';
+
+export const API_VERSION = '2023-06-01';
+
+const DEFAULT_POLL_INTERVAL_IN_MS = 250;
+const DEFAULT_OPERATION_TIMEOUT_IN_MS = 60_000;
+
+export interface ArmResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+interface ErrorEnvelope {
+  error?: { code?: string; message?: string; target?: string; recommendation?: string };
+}
+
+/** An error answer of the API: the ARM envelope's code, message, target and recommendation. */
+export class ArmRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly recommendation?: string,
+    readonly target?: string,
+  ) {
+    super(message);
+    this.name = 'ArmRequestError';
+  }
+}
+
+export interface ArmClientOptions {
+  pollIntervalInMs?: number;
+  operationTimeoutInMs?: number;
+}
+
+export class ArmClient {
+  private readonly pollIntervalInMs: number;
+  private readonly operationTimeoutInMs: number;
+
+  constructor(
+    /** scheme://host:port of the embedded host. */
+    readonly origin: string,
+    options: ArmClientOptions = {},
+  ) {
+    this.pollIntervalInMs = options.pollIntervalInMs ?? DEFAULT_POLL_INTERVAL_IN_MS;
+    this.operationTimeoutInMs = options.operationTimeoutInMs ?? DEFAULT_OPERATION_TIMEOUT_IN_MS;
+  }
+
+  /** The API base URL: the host.json route prefix is `api`. */
+  get apiBase(): string {
+    return `${this.origin}/api`;
+  }
+
+  /** `{apiBase}/{path}?api-version=…` (query parameters kept). */
+  apiUrl(path: string, query: Record<string, string> = {}): string {
+    const params = new URLSearchParams({ 'api-version': API_VERSION, ...query });
+    return `${this.apiBase}/${path.replace(/^\/+/, '')}?${params.toString()}`;
+  }
+
+  /** `{origin}/fabric/{path}` */
+  fabricUrl(path: string): string {
+    return `${this.origin}/fabric/${path.replace(/^\/+/, '')}`;
+  }
+
+  /** Sends JSON, parses JSON; throws ArmRequestError for 4xx/5xx answers. */
+  async send<T>(method: string, url: string, body?: unknown): Promise<ArmResponse<T>> {
+    const response = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (response.status >= 400) throw requestError(response.status, parsed, `${method} ${new URL(url).pathname}`);
+    return { status: response.status, headers: response.headers, body: parsed as T };
+  }
+
+  get<T>(url: string): Promise<ArmResponse<T>> {
+    return this.send<T>('GET', url);
+  }
+
+  /** GET that answers undefined for 404. */
+  async find<T>(url: string): Promise<T | undefined> {
+    try {
+      return (await this.get<T>(url)).body;
+    } catch (err) {
+      if (err instanceof ArmRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Follows a 202's `Azure-AsyncOperation` until the operation ends; returns the job it names (if
+   * any). A failed operation throws its error.
+   */
+  async followOperation(accepted: ArmResponse<unknown>): Promise<string | undefined> {
+    const statusUrl = accepted.headers.get('azure-asyncoperation');
+    if (accepted.status !== 202 || statusUrl === null) return undefined;
+    const deadline = Date.now() + this.operationTimeoutInMs;
+    for (;;) {
+      const { body } = await this.get<ArmOperationStatus>(statusUrl);
+      if (body.status === 'Failed' || body.status === 'Canceled') {
+        throw new ArmRequestError(200, body.error?.code ?? 'OperationFailed', body.error?.message ?? `The operation ${body.name} ended ${body.status}.`);
+      }
+      if (body.status !== 'InProgress') return body.properties?.jobId;
+      if (Date.now() > deadline) throw new ArmRequestError(200, 'OperationTimedOut', `The operation ${body.name} is still in progress after ${this.operationTimeoutInMs / 1000} s.`);
+      await this.pause();
+    }
+  }
+
+  /** `{vaultPath}/backupJobs/{jobId}` */
+  async job(vaultPath: string, jobId: string): Promise<ArmJobResource> {
+    return (await this.get<ArmJobResource>(this.apiUrl(`${vaultPath}/backupJobs/${jobId}`))).body;
+  }
+
+  pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.pollIntervalInMs));
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function requestError(status: number, body: unknown, request: string): ArmRequestError {
+  const error = typeof body === 'object' && body !== null ? (body as ErrorEnvelope).error : undefined;
+  if (error?.code === undefined) {
+    const detail = typeof body === 'string' && body !== '' ? `: ${body.slice(0, 200)}` : '';
+    return new ArmRequestError(status, `Http${status}`, `${request} answered HTTP ${status}${detail}`);
+  }
+  return new ArmRequestError(status, error.code, error.message ?? `${request} answered HTTP ${status}`, error.recommendation, error.target);
+}

@@ -1,0 +1,156 @@
+/**
+ * `npm start` (emulator/main.ts) end to end, on its own Azurite in a temp data folder (never the
+ * repository's .kluis): the first start with --once creates the fabric and the vault, protects the
+ * three VMs and backs each up with the consistency its state allows, prints the URLs, the jobs and a
+ * restore command, and exits 0. The second start (serving) finds everything again, backs up once
+ * more, and the restore command it printed works against the running host; Ctrl+C stops it cleanly.
+ *
+ * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readLines } from '../../emulator/read-lines';
+import { http, REPO_ROOT, sleep } from '../support/host-process';
+
+const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
+const MAIN = path.join(APP, 'dist', 'emulator', 'main.js');
+const VMS: Array<[string, string]> = [
+  ['win-app01', 'AppConsistent'],
+  ['linux-web01', 'FileSystemConsistent'],
+  ['linux-db01', 'CrashConsistent'],
+];
+const RESTORE_CURL = /curl -i -X POST '([^']+\/recoveryPoints\/[^/']+\/restore\?[^']*)' -H 'content-type: application\/json' -d '([^']+)'/;
+
+interface Demo {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutInMs: number): Promise<RegExpMatchArray>;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((child) => killGroup(child, 'SIGKILL')));
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function startDemo(args: string[]): Demo {
+  // Its own process group, as in a terminal: Ctrl+C reaches npm start and the Azurite it started alike.
+  const child = spawn(process.execPath, [MAIN, '--port', '0', ...args], { cwd: APP, env: { ...process.env, PORT: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.add(child);
+  const lines: string[] = [];
+  readLines(child.stdout, (line) => lines.push(line));
+  readLines(child.stderr, (line) => lines.push(line));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
+  let closed = false;
+  void exited.then(() => (closed = true));
+  const output = () => lines.join('\n');
+  const waitFor = async (pattern: RegExp, timeoutInMs: number) => {
+    for (const deadline = Date.now() + timeoutInMs; ; ) {
+      const match = output().match(pattern);
+      if (match) return match;
+      if (closed || Date.now() > deadline) throw new Error(`npm start printed no ${pattern}${closed ? ' before it exited' : ''}:\n${output()}`);
+      await sleep(100);
+    }
+  };
+  return { child, lines, exited, output, waitFor };
+}
+
+function expectProductShown(output: string): void {
+  const api = /API base URL\s+(http:\/\/127\.0\.0\.1:\d+\/api)$/m.exec(output)?.[1];
+  expect(api).toBeDefined();
+  expect(output).toMatch(new RegExp(`^ {2}OpenAPI +${api}/openapi\\.json$`, 'm'));
+  for (const [vm, consistency] of VMS) {
+    expect(output).toMatch(new RegExp(`^  ${vm} +Backup +Completed +[\\d.]+ s +${consistency} `, 'm'));
+    expect(output).toMatch(new RegExp(`^  ${vm} +\\d+ +.* UTC +${consistency} +snapshot \\+ vault `, 'm'));
+    expect(output).toMatch(new RegExp(`^  ✔ ${vm} +Completed in`, 'm'));
+  }
+  expect(output).toMatch(/(Take Snapshot|Transfer data to vault) +\d+%/);
+  expect(output).toMatch(RESTORE_CURL);
+  expect(output).toMatch(/curl '[^']+\/backupJobs\?api-version=[^']+'/);
+  expect(output).toMatch(/node \S*kluis-fabric\.js vm write --name linux-web01 --percent 5 --host http:\/\/127\.0\.0\.1:\d+/);
+  // Clean output: no stack traces, no failures.
+  expect(output).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
+  expect(output).not.toContain('✖');
+}
+
+describe('npm start shows the product', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'kluis-npm-start-'));
+
+  afterAll(() => {
+    children.forEach((child) => killGroup(child, 'SIGKILL'));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates the fabric and the vault, protects and backs up three VMs, prints the jobs and how to restore, and exits with --once', async () => {
+    const demo = startDemo(['--once', '--data-dir', dataDir]);
+    const code = await demo.exited;
+    const output = demo.output();
+    expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('Done (--once): stopping.') });
+    expect(output).toContain('Azurite started, data in');
+    for (const [vm] of VMS) {
+      expect(output).toMatch(new RegExp(`^  ${vm} +\\S+ +(running|stopped) .* created$`, 'm'));
+      expect(output).toMatch(new RegExp(`^  ${vm} +protected with DefaultPolicy \\(ConfigureBackup job Completed\\)$`, 'm'));
+    }
+    expect(output).toMatch(/^ {2}linux-db01 +Linux +stopped +OS 64 MiB \+ data LUN 0 64 MiB \(Premium\)/m);
+    expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — created');
+    expect(output).toMatch(/DefaultPolicy: Daily at 19:00 UTC/);
+    expectProductShown(output);
+  }, 90_000);
+
+  it('reuses everything on a second start, backs up again, serves the restore it prints, and stops on Ctrl+C', async () => {
+    const demo = startDemo(['--data-dir', dataDir]);
+    await demo.waitFor(/^Serving at http:\/\/127\.0\.0\.1:\d+\/api\./m, 90_000);
+    const output = demo.output();
+    expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — exists (kept from an earlier run)');
+    for (const [vm] of VMS) {
+      expect(output).toMatch(new RegExp(`^  ${vm} +.* exists \\(kept from an earlier run\\)$`, 'm'));
+      expect(output).toMatch(new RegExp(`^  ${vm} +already protected \\(Protected, DefaultPolicy\\)$`, 'm'));
+    }
+    expectProductShown(output);
+    // The second backup of each VM: two recovery points listed per VM.
+    for (const [vm] of VMS) expect(output.match(new RegExp(`^  ${vm} +\\d{10,} `, 'gm'))).toHaveLength(2);
+
+    // The printed restore command works as printed.
+    const [, url, body] = output.match(RESTORE_CURL)!;
+    const accepted = await http(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(accepted.status).toBe(202);
+    let jobId: string | undefined;
+    for (const deadline = Date.now() + 30_000; jobId === undefined; await sleep(200)) {
+      const operation = await http<{ status: string; properties?: { jobId: string } }>(accepted.headers.get('azure-asyncoperation')!);
+      if (operation.body.status === 'Succeeded') jobId = operation.body.properties?.jobId;
+      else expect(operation.body.status).toBe('InProgress');
+      if (Date.now() > deadline) throw new Error(`restore operation still ${operation.text}`);
+    }
+    const jobUrl = url.replace(/\/backupFabrics\/.*$/, `/backupJobs/${jobId}?api-version=2023-06-01`);
+    for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
+      const job = await http<{ properties: { operation: string; status: string } }>(jobUrl);
+      expect(job.status).toBe(200);
+      if (job.body.properties.status !== 'InProgress') {
+        expect(job.body.properties).toMatchObject({ operation: 'Restore', status: 'Completed' });
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`restore job still ${job.text}`);
+    }
+
+    killGroup(demo.child, 'SIGINT');
+    expect(await demo.exited).toBe(0);
+    expect(demo.output()).toMatch(/Stopping …$/m);
+    // Azurite has closed (and saved its data) before npm start exits.
+    const { blobPort } = JSON.parse(readFileSync(path.join(dataDir, 'azurite-ports.json'), 'utf8')) as { blobPort: number };
+    await expect(fetch(`http://127.0.0.1:${blobPort}/`)).rejects.toThrow();
+  }, 90_000);
+});
