@@ -5,8 +5,8 @@
  * Key Vault emulator (TLS material under <app>/.kluis/keyvault; vaults in memory unless --keyvault-persist) and
  * points the app at it (see startHostKeyVault); --no-keyvault skips it.
  */
+import { listening } from './ports';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { readLocalSettings } from './app-loader';
@@ -50,18 +50,8 @@ function port(value: string): number {
 }
 
 function reachable(url: string): Promise<boolean> {
-  const { hostname, port: p } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(p) }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  const { hostname, port } = new URL(url);
+  return listening(hostname, Number(port));
 }
 
 export interface StorageChoice {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * Asks the OS for a currently free TCP port on `host`. The port is released again before this
@@ -17,6 +17,21 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
         else if (port === undefined) reject(new Error(`could not read the port bound on ${host}`));
         else resolve(port);
       });
+    });
+  });
+}
+
+/** True when something accepts TCP connections on host:port (within a second). */
+export function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
     });
   });
 }

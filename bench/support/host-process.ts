@@ -24,12 +24,16 @@ export interface BenchHostOptions {
   /** AzureWebJobsStorage connection string. */
   storage: string;
   env?: Record<string, string>;
+  /** More kluis-host options, e.g. ['--fake-clock', '2026-03-02T02:00:00Z']. */
+  args?: string[];
 }
 
 export interface BenchHost {
   readonly pid: number;
   /** e.g. http://127.0.0.1:41234 */
   readonly origin: string;
+  /** The host's master key (`?code=…` for /admin endpoints such as /admin/clock). */
+  readonly masterKey: string;
   /** SIGTERM, SIGKILL after a grace period; idempotent. */
   stop(): Promise<void>;
   outputTail(): string;
@@ -44,11 +48,12 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
   const secretsDir = mkdtempSync(path.join(tmpdir(), 'kluis-bench-secrets-'));
   const secretsFile = path.join(secretsDir, 'secrets.json');
   const key = () => randomBytes(24).toString('base64url');
-  writeFileSync(secretsFile, JSON.stringify({ masterKey: key(), functionKeys: { default: key() }, functionSpecific: {} }), { mode: 0o600 });
+  const masterKey = key();
+  writeFileSync(secretsFile, JSON.stringify({ masterKey, functionKeys: { default: key() }, functionSpecific: {} }), { mode: 0o600 });
 
   const child = spawn(
     process.execPath,
-    [HOST_BIN, '--app', options.app, '--port', '0', '--storage', options.storage, '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning'],
+    [HOST_BIN, '--app', options.app, '--port', '0', '--storage', options.storage, '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning', ...(options.args ?? [])],
     { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
@@ -96,7 +101,7 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
     })();
     return stopping;
   };
-  return { pid: child.pid as number, origin, stop, outputTail };
+  return { pid: child.pid as number, origin, masterKey, stop, outputTail };
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {

@@ -1,5 +1,5 @@
 /** Memory of running processes, read from Linux /proc (the benchmarks run on Linux). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { KIB } from './stats';
 
 /**
@@ -8,6 +8,19 @@ import { KIB } from './stats';
  */
 export function peakRssOfProcess(pid: number): number | undefined {
   return statusField(pid, 'VmHWM');
+}
+
+/**
+ * Resets a live process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0: `5` into /proc/<pid>/clear_refs),
+ * so a later peakRssOfProcess measures one phase only. Returns false when that is not possible.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Current resident set size (VmRSS) of a live process in bytes. */

@@ -11,8 +11,8 @@
  * the fabric's VMs record their disks' URLs, endpoint included, so a second start must serve the
  * same endpoint for them to be found again.
  */
+import { listening } from '../ports';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { readLocalSettings } from '../app-loader';
 import { startAzurite, type RunningAzurite } from '../azurite';
@@ -100,20 +100,6 @@ async function readPorts(file: string): Promise<AzuritePorts | undefined> {
   return undefined;
 }
 
-/** True when something accepts TCP connections on host:port. */
-function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** A path relative to the current directory when it is inside it. */
 export function shown(file: string): string {
