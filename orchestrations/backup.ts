@@ -4,8 +4,8 @@
  * instant-restore snapshots. A failure before the commit deletes this job's instant snapshots.
  *
  * A backup of a vault's protected item (`input.vault`) adds the product around the engine: validate the
- * item and read the VM's disks → freeze the guest (VSS / fsfreeze / scripts, or none) → snapshot → thaw
- * (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → for an
+ * item and read the VM's disks → in one activity, freeze the guest (VSS / fsfreeze / scripts, or none),
+ * snapshot and thaw (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → for an
  * encrypted VM, Key Vault backups of its BEK secret and KEK key → commit → the job and the item record the
  * outcome, whatever it is.
  *
@@ -32,13 +32,14 @@ import {
   type EncryptionToBackUp,
   type ExpireSnapshotTierActivityInput,
   type FinishVaultBackupInput,
-  type FrozenVm,
   type InstantSnapshot,
   type KeyAndSecretBackup,
   type PreparedVaultBackup,
   type RecordSnapshotTakenOutput,
   type RecordTransferProgressInput,
   type SnapshotDisksActivityInput,
+  type SnapshotVmActivityInput,
+  type SnapshotVmOutput,
   type StorageCapabilitiesSummary,
   type VaultBackupActivityInput,
   type VmConfig,
@@ -86,9 +87,22 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     return new Error(formatFailure(failure));
   }
 
+  let disks: DiscoveredVmDisk[] = [];
+  // Snapshots carry the item and recovery point in their metadata, so this finds whatever an attempt left.
+  const deleteSnapshots = function* (): Generator<Task, void, unknown> {
+    try {
+      yield call(Activities.DeleteInstantSnapshots, {
+        itemId: input.itemId,
+        recoveryPointId,
+        containers: [...new Set(disks.map((d) => d.container))],
+      } satisfies DeleteInstantSnapshotsActivityInput);
+    } catch {
+      // The snapshots carry the item and recovery point in their metadata; the instant-snapshot expiry finds them.
+    }
+  };
+
   let requests = input.disks;
   let vmConfig: VmConfig = input.vmConfig ?? {};
-  let disks: DiscoveredVmDisk[];
   let capabilities: StorageCapabilitiesSummary;
   let snapshots: InstantSnapshot[];
   let encryption: EncryptionToBackUp | undefined;
@@ -108,32 +122,26 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: requests })) as DiscoveredVmDisk[];
     capabilities = (yield call(Activities.ProbeStorage, {})) as StorageCapabilitiesSummary;
     enter('snapshot');
-    snapshots = yield* snapshotConsistently(context, vault, () =>
-      call(Activities.SnapshotDisks, {
-        itemId: input.itemId,
-        recoveryPointId,
-        disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
-      } satisfies SnapshotDisksActivityInput),
-      (frozen) => {
-        consistency = frozen.consistency;
-        warnings.push(...frozen.warnings.map(toFailure));
-      },
-    );
+    const snapshotRequest: SnapshotDisksActivityInput = {
+      itemId: input.itemId,
+      recoveryPointId,
+      disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
+    };
+    if (vault) {
+      // Freeze, snapshot and thaw in one activity: the guest is never left frozen while work queues.
+      const taken = (yield call(Activities.SnapshotVm, { ...vault, snapshot: snapshotRequest } satisfies SnapshotVmActivityInput)) as SnapshotVmOutput;
+      snapshots = taken.snapshots;
+      consistency = taken.consistency;
+      warnings.push(...taken.warnings.map(toFailure));
+    } else {
+      snapshots = (yield call(Activities.SnapshotDisks, snapshotRequest)) as InstantSnapshot[];
+    }
   } catch (err) {
-    throw yield* fail(stage, err);
+    const failedStage = stage as BackupStage;
+    if (failedStage === 'snapshot') yield* deleteSnapshots();
+    throw yield* fail(failedStage, err);
   }
 
-  const deleteSnapshots = function* (): Generator<Task, void, unknown> {
-    try {
-      yield call(Activities.DeleteInstantSnapshots, {
-        itemId: input.itemId,
-        recoveryPointId,
-        containers: [...new Set(disks.map((d) => d.container))],
-      } satisfies DeleteInstantSnapshotsActivityInput);
-    } catch {
-      // The snapshots carry the item and recovery point in their metadata; the instant-snapshot expiry finds them.
-    }
-  };
 
   if (vault) {
     const taken = (yield call(Activities.RecordSnapshotTaken, vault)) as RecordSnapshotTakenOutput;
@@ -228,31 +236,6 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     bytesWritten,
     warnings,
   };
-}
-
-/** Snapshot inside the guest's freeze (vault backups): thaw always runs, and a failed thaw fails the backup. */
-function* snapshotConsistently(
-  context: OrchestrationContext,
-  vault: VaultBackupActivityInput | undefined,
-  snapshot: () => Task,
-  onFrozen: (frozen: FrozenVm) => void,
-): Generator<Task, InstantSnapshot[], unknown> {
-  if (!vault) return (yield snapshot()) as InstantSnapshot[];
-  const retry = activityRetryOptions();
-  onFrozen((yield context.df.callActivity(Activities.FreezeVm, vault)) as FrozenVm);
-  let snapshots: InstantSnapshot[];
-  try {
-    snapshots = (yield snapshot()) as InstantSnapshot[];
-  } catch (err) {
-    try {
-      yield context.df.callActivityWithRetry(Activities.ThawVm, retry, vault);
-    } catch {
-      // The snapshot's failure is the one to report.
-    }
-    throw err;
-  }
-  yield context.df.callActivityWithRetry(Activities.ThawVm, retry, vault);
-  return snapshots;
 }
 
 /** The VM's name as the backup recorded it, for messages (the item name otherwise). */

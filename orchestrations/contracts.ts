@@ -39,8 +39,7 @@ export const Activities = {
   DeleteInstantSnapshots: 'deleteInstantSnapshots',
   ExpireSnapshotTier: 'expireSnapshotTier',
   PrepareVaultBackup: 'prepareVaultBackup',
-  FreezeVm: 'freezeVm',
-  ThawVm: 'thawVm',
+  SnapshotVm: 'snapshotVm',
   RecordSnapshotTaken: 'recordSnapshotTaken',
   RecordTransferProgress: 'recordTransferProgress',
   FinishVaultBackup: 'finishVaultBackup',
@@ -230,7 +229,13 @@ export interface PreparedVaultBackup {
   encryption?: EncryptionToBackUp;
 }
 
-export interface FrozenVm {
+export interface SnapshotVmActivityInput extends VaultBackupActivityInput {
+  snapshot: SnapshotDisksActivityInput;
+}
+
+/** The disks' instant snapshots, taken inside the guest's freeze, and the consistency the freeze reached. */
+export interface SnapshotVmOutput {
+  snapshots: InstantSnapshot[];
   consistency: Consistency;
   warnings: Array<{ code: string; message: string }>;
 }

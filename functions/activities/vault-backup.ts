@@ -1,17 +1,19 @@
 /** The activities a protected item's backup adds around the engine (orchestrations/backup.ts with `input.vault`). */
 import * as df from 'durable-functions';
 import { finishBackupRun, prepareBackupRun, recordSnapshotTaken, recordTransferProgress } from '../../lib/services/backup-requests';
-import { freezeGuest, thawGuest } from '../../lib/services/guest-quiesce';
+import { snapshotInsideFreeze } from '../../lib/services/guest-quiesce';
+import { snapshotDisks } from '../../lib/services/snapshot-disks';
 import {
   Activities,
   type FinishVaultBackupInput,
-  type FrozenVm,
   type PreparedVaultBackup,
   type RecordSnapshotTakenOutput,
   type RecordTransferProgressInput,
+  type SnapshotVmActivityInput,
+  type SnapshotVmOutput,
   type VaultBackupActivityInput,
 } from '../../orchestrations/contracts';
-import { backupRequestDeps, guestQuiesceDeps } from '../deps';
+import { backupRequestDeps, engineDeps, guestQuiesceDeps } from '../deps';
 
 df.app.activity(Activities.PrepareVaultBackup, {
   handler: async (input: VaultBackupActivityInput): Promise<PreparedVaultBackup> => {
@@ -20,12 +22,9 @@ df.app.activity(Activities.PrepareVaultBackup, {
   },
 });
 
-df.app.activity(Activities.FreezeVm, {
-  handler: (input: VaultBackupActivityInput): Promise<FrozenVm> => freezeGuest(guestQuiesceDeps(), input),
-});
-
-df.app.activity(Activities.ThawVm, {
-  handler: (input: VaultBackupActivityInput): Promise<void> => thawGuest(guestQuiesceDeps(), input),
+df.app.activity(Activities.SnapshotVm, {
+  handler: (input: SnapshotVmActivityInput, context): Promise<SnapshotVmOutput> =>
+    snapshotInsideFreeze(guestQuiesceDeps(), input, () => snapshotDisks(engineDeps(context), input.snapshot)),
 });
 
 df.app.activity(Activities.RecordSnapshotTaken, {

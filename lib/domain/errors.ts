@@ -333,12 +333,22 @@ export const ERROR_CODES = {
   UserErrorKeyVaultNotFound: {
     status: 400,
     recommendation:
-      'The Key Vault that holds the disk encryption key and secret of this VM does not exist (or cannot be reached). Create the Key Vault again, restore the key and secret into it from a recovery point (restore key and secret), then retry.',
+      'The Key Vault that holds the disk encryption key and secret of this VM does not exist (or cannot be reached). Create the Key Vault again, restore the key and secret into it from a recovery point (POST …/recoveryPoints/{recoveryPointId}/restoreKeyAndSecret with properties.keyVaultId), then retry.',
   },
   UserErrorKeyAndSecretNotFound: {
     status: 400,
     recommendation:
-      'The BEK secret or the KEK key this VM is encrypted with no longer exists in its Key Vault. Restore the key and secret from a recovery point (restore key and secret) — or recover them if they were soft-deleted — then retry.',
+      'The BEK secret or the KEK key this VM is encrypted with no longer exists in its Key Vault. Restore the key and secret from a recovery point into that Key Vault (POST …/recoveryPoints/{recoveryPointId}/restoreKeyAndSecret with properties.keyVaultId) — or recover them if they were only soft-deleted — then retry.',
+  },
+  UserErrorKeyVaultObjectAlreadyExists: {
+    status: 409,
+    recommendation:
+      'The target Key Vault already has a key or secret of that name (also a soft-deleted one blocks the name). Nothing needs restoring if it is the one the VM was encrypted with; otherwise purge it, or restore into another Key Vault, then retry.',
+  },
+  KluisRecoveryPointNotEncrypted: {
+    status: 400,
+    recommendation:
+      'Only recovery points of VMs encrypted with Azure Disk Encryption (BEK and KEK) hold a key and secret backup. Choose a recovery point whose isSourceVMEncrypted is true.',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
@@ -800,6 +810,28 @@ export const errors = {
       'UserErrorKeyAndSecretNotFound',
       `The disk encryption key and secret of '${truncate(vmName)}' do not exist: ${missing.map((m) => truncate(m)).join(', ')} not found.`,
       { target },
+    );
+  },
+  keyvaultRestorePermissionsNotConfigured(vault: string, missing: readonly string[], principal?: string, target = 'properties.keyVaultId'): KluisError {
+    const who = principal === undefined ? "Kluis's backup identity" : `Kluis's backup identity (object id ${truncate(principal, 64)})`;
+    return new KluisError(
+      'UserErrorKeyvaultPermissionsNotConfigured',
+      `${who} may not restore the key and secret into Key Vault '${truncate(vault)}': it lacks ${missing.join(', ')}. Grant keys restore and secrets restore on that Key Vault, then retry.`,
+      { target },
+    );
+  },
+  keyVaultObjectAlreadyExists(vault: string, objects: readonly string[], target = 'properties.keyVaultId'): KluisError {
+    return new KluisError(
+      'UserErrorKeyVaultObjectAlreadyExists',
+      `Key Vault '${truncate(vault)}' already has ${objects.map((o) => truncate(o)).join(' and ')}; a restore never replaces a key or secret.`,
+      { target },
+    );
+  },
+  recoveryPointNotEncrypted(vmName: string, recoveryPointId: string, why = 'the VM was not encrypted'): KluisError {
+    return new KluisError(
+      'KluisRecoveryPointNotEncrypted',
+      `Recovery point ${truncate(recoveryPointId, 64)} of '${truncate(vmName)}' holds no key and secret backup: ${why}.`,
+      { target: 'recoveryPointId' },
     );
   },
 } as const;

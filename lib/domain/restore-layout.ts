@@ -3,12 +3,14 @@
  * vault's names; this module builds the restore target's, the same way):
  *   <prefix>/lun<lun>-<disk name slug>.vhd   one page blob per restored disk
  *   <prefix>/vmconfig.json                   the VM configuration, written after the disks
+ *   <prefix>/encryptioninfo.json             encrypted VMs: the key and secret backups and URLs (after vmconfig.json)
  * The default prefix is `restores/<itemId>/<recoveryPointId>/<jobId>`.
  */
 import { assertValidBlobName, assertValidIdentifier, assertValidRecoveryPointId, MAX_LUN } from './vault-layout';
 import { errors } from './errors';
 
 export const VM_CONFIG_BLOB_NAME = 'vmconfig.json';
+export const ENCRYPTION_INFO_BLOB_NAME = 'encryptioninfo.json';
 const MAX_NAME_SLUG_LENGTH = 64;
 /** Leaves room under the 1024-character limit for `/lun63-<slug>.vhd`. */
 const MAX_PREFIX_LENGTH = 900;
@@ -42,6 +44,10 @@ export function restoredDiskBlobName(prefix: string, lun: number, diskName: stri
 
 export function restoredVmConfigBlobName(prefix: string): string {
   return assertValidBlobName(`${prefix}/${VM_CONFIG_BLOB_NAME}`);
+}
+
+export function restoredEncryptionInfoBlobName(prefix: string): string {
+  return assertValidBlobName(`${prefix}/${ENCRYPTION_INFO_BLOB_NAME}`);
 }
 
 /** The disk's own name, reduced to [A-Za-z0-9_-] runs joined by '-', without a `.vhd` suffix; 'disk' if nothing is left. */

@@ -17,9 +17,9 @@
  * - `region` must be the vault's region (and the source VM's): no cross-region restore.
  * - The restore account is the one Kluis is configured with (KLUIS_RESTORE_STORAGE): `storageAccountId`
  *   must name it, so disks never land somewhere other than the account the caller asked for.
- * - Encrypted points (Azure Disk Encryption): disks restore as they are (still encrypted); creating a VM
- *   from them needs the key and secret restored first, which `encryptionRestorePlan` refuses until
- *   key/secret restore exists (issue 5 extends it there).
+ * - Encrypted points (Azure Disk Encryption): disks restore as they are (still encrypted), with the
+ *   encryption info next to them; creating a VM from them is refused, as in Azure Backup. Missing keys and
+ *   secrets are brought back first with restoreKeyAndSecret (services/restore-key-and-secret.ts).
  */
 import { z } from 'zod';
 import { errors } from './errors';
@@ -401,6 +401,8 @@ export interface RestoreJobFacts {
   configBlobUrl: string;
   recoveryPointTime: string;
   sourceIsEncrypted: boolean;
+  /** Encrypted points: the blob with the key and secret backups, written next to the disks. */
+  encryptionInfoBlob?: { name: string; url: string };
 }
 
 /**
@@ -421,6 +423,10 @@ export function restoreJobPropertyBag(facts: RestoreJobFacts): Record<string, st
   if (facts.plan.targetVm !== undefined) bag['Target VM Name'] = facts.plan.targetVm.name;
   if (facts.plan.slots !== undefined) bag['Restored disk LUNs'] = describeSlots(facts.plan.slots);
   if (facts.sourceIsEncrypted) bag['Source VM Encrypted'] = 'true';
+  if (facts.encryptionInfoBlob !== undefined) {
+    bag['Encryption Info Blob Name'] = facts.encryptionInfoBlob.name;
+    bag['Encryption Info Blob Uri'] = facts.encryptionInfoBlob.url;
+  }
   return bag;
 }
 

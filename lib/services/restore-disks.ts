@@ -1,7 +1,9 @@
 /**
  * Restore disks (Azure Backup's "RestoreDisks"): every disk of a recovery point becomes a new
  * page blob in a target container, with the VM configuration next to them, and every byte is
- * verified against the checksums recorded at backup.
+ * verified against the checksums recorded at backup. For an encrypted VM's point the encryption info
+ * (the key and secret backups and their URLs, Azure's restore-disks output) is written next to them; it
+ * holds backup data and is never logged.
  *
  * API:
  *   restoreDisks(deps, request, options?): Promise<RestoreDisksResult>
@@ -21,6 +23,7 @@ import {
   defaultRestorePrefix,
   normalizeRestorePrefix,
   restoredDiskBlobName,
+  restoredEncryptionInfoBlobName,
   restoredVmConfigBlobName,
 } from '../domain/restore-layout';
 import {
@@ -39,6 +42,7 @@ import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recove
 import type { RestoreTargetStore } from '../stores/restore-target-store';
 import type { LocatedDisk, SourceDiskLocator } from '../stores/source-disk-locator';
 import type { EngineLogger } from './engine-deps';
+import { keyAndSecretBackupBlobs, readKeyAndSecretBackups, type KeyAndSecretBackupData } from './restore-key-and-secret';
 import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';
 export { copyDiskVerified, type VerifiedCopyInput, type VerifiedCopyOptions, type VerifiedCopyResult } from './verified-copy';
 
@@ -104,6 +108,9 @@ export interface RestoreDisksResult {
   targetContainer: string;
   vmConfigBlobName: string;
   vmConfigBlobUrl: string;
+  /** Encrypted VMs: the blob with the key and secret backups and URLs (next to vmconfig.json). */
+  encryptionInfoBlobName?: string;
+  encryptionInfoBlobUrl?: string;
   disks: RestoredDisk[];
 }
 
@@ -142,9 +149,15 @@ export async function restoreDisks(
       : normalizeRestorePrefix(request.targetBlobPrefix);
   const vmConfigBlobName = restoredVmConfigBlobName(prefix);
   const diskNames = disks.map((disk) => restoredDiskBlobName(prefix, disk.lun, disk.name));
+  const keyAndSecretBlobs = keyAndSecretBackupBlobs(manifest.keyAndSecret);
+  const encryptionInfoBlobName = keyAndSecretBlobs === undefined ? undefined : restoredEncryptionInfoBlobName(prefix);
+  // Read before anything is written: a point whose backups are gone fails without leaving partial disks.
+  const keyAndSecretData =
+    keyAndSecretBlobs === undefined ? undefined : await readKeyAndSecretBackups(deps.vault, row.vaultContainer, keyAndSecretBlobs, itemId, recoveryPointId);
 
   // Nothing is written until every target name is known to be free (or our own leftover).
-  const leftovers = await checkTargetsFree(deps.target, container, [...diskNames, vmConfigBlobName], jobId);
+  const extraNames = encryptionInfoBlobName === undefined ? [vmConfigBlobName] : [vmConfigBlobName, encryptionInfoBlobName];
+  const leftovers = await checkTargetsFree(deps.target, container, [...diskNames, ...extraNames], jobId);
   const planned = await Promise.all(
     disks.map((disk, i) => planDisk(deps, row, disk, diskNames[i], request.tier ?? 'Auto')),
   );
@@ -216,6 +229,20 @@ export async function restoreDisks(
       abortSignal: abort.signal,
     });
     if (!written.created) throw errors.restoreTargetExists(container, [vmConfigBlobName]);
+    created.push(vmConfigRef);
+    let encryptionInfoRef: BlobRef | undefined;
+    if (encryptionInfoBlobName !== undefined && keyAndSecretData !== undefined) {
+      encryptionInfoRef = { container, blob: encryptionInfoBlobName };
+      const info = buildEncryptionInfoDocument(manifest, request.jobId, keyAndSecretData);
+      const infoWritten = await deps.target.createBlockBlobIfNotExists(encryptionInfoRef, `${JSON.stringify(info, null, 2)}\n`, {
+        contentType: 'application/json',
+        metadata: { [RESTORE_META.jobId]: jobId, [RESTORE_META.itemId]: itemId, [RESTORE_META.recoveryPointId]: recoveryPointId },
+        abortSignal: abort.signal,
+      });
+      if (!infoWritten.created) throw errors.restoreTargetExists(container, [encryptionInfoBlobName]);
+      created.push(encryptionInfoRef);
+      deps.log.info(`Restore job ${jobId}: wrote the encryption info (key and secret backups) to '${container}/${encryptionInfoBlobName}'.`);
+    }
     deps.log.info(`Restore job ${jobId}: ${restored.length} disk(s) of recovery point ${recoveryPointId} restored to '${container}/${prefix}'.`);
     return {
       itemId,
@@ -224,6 +251,7 @@ export async function restoreDisks(
       targetContainer: container,
       vmConfigBlobName,
       vmConfigBlobUrl: deps.target.blobUrl(vmConfigRef),
+      ...(encryptionInfoRef === undefined ? {} : { encryptionInfoBlobName: encryptionInfoRef.blob, encryptionInfoBlobUrl: deps.target.blobUrl(encryptionInfoRef) }),
       disks: restored.sort((a, b) => a.lun - b.lun),
     };
   } catch (err) {
@@ -399,6 +427,41 @@ function buildVmConfigDocument(
         tier: d.tier,
       })),
     vmConfig: manifest.vmConfig,
+  };
+}
+
+/**
+ * The encryption info written next to an encrypted VM's restored disks, in the shape of Azure's
+ * encryption settings: the BEK secret and KEK key URLs and vaults, and their Key Vault backups (base64,
+ * what Restore-AzKeyVaultSecret/-Key and Kluis's restoreKeyAndSecret take). Holds backup data: never log it.
+ */
+export interface EncryptionInfoDocument {
+  schemaVersion: 1;
+  kind: 'KluisEncryptionInfo';
+  itemId: string;
+  recoveryPointId: string;
+  jobId: string;
+  encryptionMechanism: string;
+  encryptionSettings: {
+    bek: { secretUrl: string; secretVaultId: string; secretData: string };
+    kek: { keyUrl: string; keyVaultId: string; keyBackupData: string };
+  };
+}
+
+function buildEncryptionInfoDocument(manifest: RecoveryPointManifest, jobId: string, data: KeyAndSecretBackupData): EncryptionInfoDocument {
+  const keys = manifest.keyAndSecret;
+  if (keys === null || keys.kek === undefined) throw errors.invalidManifest('it records no key and secret backups');
+  return {
+    schemaVersion: 1,
+    kind: 'KluisEncryptionInfo',
+    itemId: manifest.itemId,
+    recoveryPointId: manifest.recoveryPointId,
+    jobId,
+    encryptionMechanism: keys.encryptionMechanism,
+    encryptionSettings: {
+      bek: { secretUrl: keys.bek.secretUrl, secretVaultId: keys.bek.secretVaultId, secretData: data.secretData },
+      kek: { keyUrl: keys.kek.keyUrl, keyVaultId: keys.kek.keyVaultId, keyBackupData: data.keyBackupData },
+    },
   };
 }
 

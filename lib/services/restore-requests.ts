@@ -8,6 +8,7 @@
  *   acceptRestoreRequest(deps, ref, body, start): AcceptedRestore   validate → job → start → operation
  *   recordRestoreJobEvent(deps, vault, jobId, event): JobRecord     the job's progress (activity updateRestoreJob)
  *   registerRestoredVm(deps, input): {vmId, created}                AlternateLocation: insert the new VM (activity)
+ *   findRestorableItem / findRestorablePoint / readPointManifest     the lookups (also restore-key-and-secret.ts)
  *
  * A rejected request leaves the catalog as it was (nothing is written before the last check). Restore
  * never replaces a VM: the target VM is checked here and created insert-only after the disks are verified.
@@ -16,7 +17,7 @@ import type { VaultRef } from '../domain/arm-names';
 import type { JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorCode, isKluisErrorLike, KluisError } from '../domain/errors';
 import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
-import { defaultRestorePrefix, restoredVmConfigBlobName } from '../domain/restore-layout';
+import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../domain/restore-layout';
 import { RecoveryPointStates } from '../domain/restore-plan';
 import {
   isVmOfRestoreJob,
@@ -42,6 +43,7 @@ import type { VmInventory } from '../stores/vm-inventory';
 import { completeJob, completeTask, createJob, failJob, setTaskProgress, startTask, updateJob, type JobDeps, type VaultScope } from './jobs';
 import { assertKeyAndSecretPresent, type KeyAndSecretPresenceDeps } from './key-vault-access';
 import { createOperation } from './operations';
+import { keyAndSecretBackupBlobs } from './restore-key-and-secret';
 import { assertAzureFabric, getProtectedItem } from './protection';
 import { getVault } from './vaults';
 
@@ -91,9 +93,9 @@ export async function acceptRestoreRequest(
   start: StartRestoreOrchestration,
 ): Promise<AcceptedRestore> {
   const vault = (await getVault(deps, ref)).value;
-  const item = await findItem(deps, vault, ref);
-  const point = await findPoint(deps, item, ref);
-  const manifest = await readManifest(deps, item, point);
+  const item = await findRestorableItem(deps, vault, ref);
+  const point = await findRestorablePoint(deps, item, ref);
+  const manifest = await readPointManifest(deps, item, point);
   // The account's name as its blob URLs show it (any blob name will do: nothing is read or written).
   const restoreAccountName = storageAccountNameOfBlobUrl(deps.restoreTarget.blobUrl({ container: 'kluis', blob: 'probe' }));
   if (restoreAccountName === undefined) {
@@ -126,10 +128,11 @@ export async function acceptRestoreRequest(
   const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
   const jobId = deps.newId();
   const targetContainer = restoreContainerName(plan.targetVm?.name ?? item.vm.name, jobId);
-  const configRef: BlobRef = {
-    container: targetContainer,
-    blob: restoredVmConfigBlobName(defaultRestorePrefix(item.engineItemId, point.recoveryPointId, jobId)),
-  };
+  const prefix = defaultRestorePrefix(item.engineItemId, point.recoveryPointId, jobId);
+  const configRef: BlobRef = { container: targetContainer, blob: restoredVmConfigBlobName(prefix) };
+  // restoreDisks writes it for points with key and secret backups (restore-disks.ts).
+  const encryptionInfoRef: BlobRef | undefined =
+    keyAndSecretBackupBlobs(manifest.keyAndSecret) === undefined ? undefined : { container: targetContainer, blob: restoredEncryptionInfoBlobName(prefix) };
   const propertyBag = restoreJobPropertyBag({
     plan,
     container: configRef.container,
@@ -137,6 +140,7 @@ export async function acceptRestoreRequest(
     configBlobUrl: deps.restoreTarget.blobUrl(configRef),
     recoveryPointTime: point.createdAt,
     sourceIsEncrypted: isEncrypted,
+    ...(encryptionInfoRef === undefined ? {} : { encryptionInfoBlob: { name: encryptionInfoRef.blob, url: deps.restoreTarget.blobUrl(encryptionInfoRef) } }),
   });
   const tasks = plan.recoveryType === 'AlternateLocation' ? [RESTORE_TASKS.transfer, RESTORE_TASKS.createVm] : [RESTORE_TASKS.transfer];
   await createJob(deps, scope, {
@@ -171,14 +175,16 @@ export async function acceptRestoreRequest(
   return { job, operation, plan, orchestration };
 }
 
-async function findItem(deps: RestoreRequestDeps, vault: VaultRecord, ref: RecoveryPointRef): Promise<ProtectedItemRecord> {
+/** The item a restore (or restoreKeyAndSecret) addresses: in the Azure fabric and not soft-deleted. */
+export async function findRestorableItem(deps: Pick<RestoreRequestDeps, 'catalog'>, vault: VaultRecord, ref: RecoveryPointRef): Promise<ProtectedItemRecord> {
   assertAzureFabric(ref.fabricName);
   const item = await getProtectedItem(deps, vault, { containerName: ref.containerName, itemName: ref.itemName });
   if (item.softDelete !== undefined) throw errors.itemSoftDeleted(ref.itemName, item.softDelete.purgeAt, 'be restored');
   return item;
 }
 
-async function findPoint(deps: RestoreRequestDeps, item: ProtectedItemRecord, ref: RecoveryPointRef): Promise<StoredRecoveryPoint> {
+/** The visible recovery point a request names (a point being deleted is not). */
+export async function findRestorablePoint(deps: Pick<RestoreRequestDeps, 'catalog'>, item: ProtectedItemRecord, ref: RecoveryPointRef): Promise<StoredRecoveryPoint> {
   if (!isValidRecoveryPointId(ref.recoveryPointId)) {
     throw errors.invalidRequest('recoveryPointId', `'${ref.recoveryPointId.slice(0, 64)}' is not a recovery point name (a numeric string).`);
   }
@@ -188,7 +194,8 @@ async function findPoint(deps: RestoreRequestDeps, item: ProtectedItemRecord, re
   return point;
 }
 
-async function readManifest(deps: RestoreRequestDeps, item: ProtectedItemRecord, point: StoredRecoveryPoint): Promise<RecoveryPointManifest> {
+/** The point's manifest from the vault, checked to describe that point. */
+export async function readPointManifest(deps: Pick<RestoreRequestDeps, 'vault'>, item: ProtectedItemRecord, point: StoredRecoveryPoint): Promise<RecoveryPointManifest> {
   let bytes: Buffer;
   try {
     bytes = await deps.vault.readBlob({ container: point.vaultContainer, blob: point.manifestBlobName });

@@ -6,18 +6,22 @@
  * protected fails its backup jobs with UserErrorKeyvaultPermissionsNotConfigured; once the access policy
  * is granted, protection and backups succeed and the recovery points show isSourceVMEncrypted and
  * keyAndSecret; an encrypted point restores as disks only, and not while its secret is deleted and purged.
- * No secret value or backup blob appears in a response or in the host's output.
+ * With the key deleted and purged too, restoreKeyAndSecret brings both back from the point (after the
+ * backup identity is granted keys/secrets restore); the restore then succeeds, the disks are as they were,
+ * the encryption-info blob sits next to them and is named in the job, and the restored KEK unwraps the
+ * restored BEK secret to the original BEK. No secret value or backup data appears in a response or in the
+ * host's output.
  *
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ADE_OPERATOR_OBJECT_ID, ADE_OPERATOR_PERMISSIONS } from '../../emulator/fabric/ade-keys';
 import { main as fabricCli } from '../../emulator/fabric/cli';
 import type { VaultDescription } from '../../emulator/keyvault';
 import { parseKeyVaultObjectUrl } from '../../lib/domain/disk-encryption';
-import { useAzurite } from '../support/azurite';
+import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
-import { ALL_PERMISSIONS, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
+import { ALL_PERMISSIONS, cryptographyClient, keyClient, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
 const SUB = '5b2e7c1d-3f4a-4b5c-9d6e-7f8a9b0c1d2e';
@@ -40,6 +44,7 @@ interface VmView {
 
 interface JobProperties {
   status: string;
+  extendedInfo?: { propertyBag?: Record<string, string> };
   errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
 }
 
@@ -56,6 +61,8 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   const backupPrincipal = newObjectId();
   const inspector = newObjectId();
   const sensitive: string[] = [];
+  /** The key and secret backups (base64) the encryption-info blob holds. */
+  const backupData: string[] = [];
   let keyVault: VaultDescription;
 
   const vaultPath = `subscriptions/${SUB}/resourceGroups/rg-backup/providers/Microsoft.RecoveryServices/vaults/vault1`;
@@ -246,10 +253,100 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     expect(refused.body.error.recommendation).toMatch(/Restore the key and secret from a recovery point/);
   });
 
-  it('never wrote a secret value into the host output (this runs last)', () => {
-    expect(sensitive).toHaveLength(3);
+  it('restores the deleted and purged key and secret from the point (restoreKeyAndSecret); then the restore succeeds and the restored KEK unwraps the original BEK', async () => {
+    const points = await http<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
+    const pointName = points.body.value[0].name;
+    const pointUrl = `${itemUrl('enc1')}/recoveryPoints/${pointName}`;
+    const { bekDetails, kekDetails } = (await http<Resource<PointProperties>>(`${pointUrl}${v}`)).body.properties.keyAndSecret!;
+    // The original BEK, unwrapped from the secret's value (captured when enc1 was encrypted) with the original KEK.
+    const originalBek = Buffer.from((await cryptographyClient(kv(), kekDetails!.keyUrl, inspector).unwrapKey('RSA-OAEP', Buffer.from(sensitive[0], 'base64'))).result);
+    sensitive.push(originalBek.toString('base64'));
+    const keyName = parseKeyVaultObjectUrl(kekDetails!.keyUrl)!.name;
+    const keys = keyClient(kv(), keyVault, inspector);
+    await (await keys.beginDeleteKey(keyName, { intervalInMs: 10 })).pollUntilDone();
+    await keys.purgeDeletedKey(keyName);
+
+    const restoreBody = {
+      properties: {
+        objectType: 'IaasVMRestoreRequest',
+        recoveryPointId: pointName,
+        recoveryType: 'RestoreDisks',
+        sourceResourceId: vmId('enc1'),
+        region: 'westeurope',
+        storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+      },
+    };
+    const refused = await http<ErrorEnvelope>(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody });
+    expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyAndSecretNotFound' });
+    expect(refused.body.error.message).toContain(kekDetails!.keyUrl);
+    expect(refused.body.error.recommendation).toContain('restoreKeyAndSecret');
+
+    const restoreKeys = () => http<{ properties: { keyVaultId: string; keyUrl: string; secretUrl: string } } & Partial<ErrorEnvelope>>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id } } });
+    const noPermission = await restoreKeys();
+    expect({ status: noPermission.status, code: noPermission.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyvaultPermissionsNotConfigured' });
+    expect(noPermission.body.error?.message).toContain('keys restore');
+    const badId = await http<ErrorEnvelope>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: 'not-a-vault-id' } } });
+    expect({ status: badId.status, target: badId.body.error.target }).toEqual({ status: 400, target: 'properties.keyVaultId' });
+
+    kv().setAccessPolicy(keyVault.name, { objectId: backupPrincipal, permissions: { keys: ['get', 'list', 'backup', 'restore'], secrets: ['get', 'list', 'backup', 'restore'] } });
+    const restoredKeys = await restoreKeys();
+    expect({ status: restoredKeys.status, error: restoredKeys.body.error }).toEqual({ status: 200, error: undefined });
+    expect(restoredKeys.body.properties).toEqual({ keyVaultId: keyVault.id, keyUrl: kekDetails!.keyUrl, secretUrl: bekDetails.secretUrl });
+    const again = await restoreKeys();
+    expect({ status: again.status, code: again.body.error?.code }).toEqual({ status: 409, code: 'UserErrorKeyVaultObjectAlreadyExists' });
+
+    // The restored KEK unwraps the restored BEK secret's value to the original BEK.
+    const secret = parseKeyVaultObjectUrl(bekDetails.secretUrl)!;
+    const restoredValue = (await secretClient(kv(), keyVault, inspector).getSecret(secret.name, { version: secret.version })).value!;
+    const unwrapped = await cryptographyClient(kv(), restoredKeys.body.properties.keyUrl, inspector).unwrapKey('RSA-OAEP', Buffer.from(restoredValue, 'base64'));
+    expect(Buffer.from(unwrapped.result).equals(originalBek)).toBe(true);
+
+    const accepted = await settle(await http(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody }));
+    expect(accepted.status).toBe('Succeeded');
+    let job: Resource<JobProperties>;
+    for (const deadline = Date.now() + 60_000; ; ) {
+      job = (await http<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`)).body;
+      if (job.properties.status !== 'InProgress') break;
+      if (Date.now() > deadline) throw new Error(`restore still running\n${host.outputTail()}`);
+      await sleep(200);
+    }
+    expect({ status: job.properties.status, errors: job.properties.errorDetails }).toEqual({ status: 'Completed', errors: undefined });
+    const bag = job.properties.extendedInfo!.propertyBag!;
+    expect(bag['Encryption Info Blob Name']).toMatch(/\/encryptioninfo\.json$/);
+    expect(bag['Encryption Info Blob Uri']).toContain(bag['Encryption Info Blob Name']);
+    const container = blobService(azurite().connectionString).getContainerClient(bag['Config Blob Container Name']);
+    const info = JSON.parse((await container.getBlobClient(bag['Encryption Info Blob Name']).downloadToBuffer()).toString()) as {
+      encryptionSettings: { bek: { secretUrl: string; secretVaultId: string; secretData: string }; kek: { keyUrl: string; keyVaultId: string; keyBackupData: string } };
+    };
+    expect(info.encryptionSettings).toEqual({
+      bek: { secretUrl: bekDetails.secretUrl, secretVaultId: keyVault.id, secretData: expect.stringMatching(/^[A-Za-z0-9+/=]{16,}$/) },
+      kek: { keyUrl: kekDetails!.keyUrl, keyVaultId: keyVault.id, keyBackupData: expect.stringMatching(/^[A-Za-z0-9+/=]{16,}$/) },
+    });
+    backupData.push(info.encryptionSettings.bek.secretData, info.encryptionSettings.kek.keyBackupData);
+
+    // The restored disk holds the bytes of the source disk (unchanged since the backup; the restore also verified every block).
+    const config = JSON.parse((await container.getBlobClient(bag['Config Blob Name']).downloadToBuffer()).toString()) as { isSourceVmEncrypted: boolean; disks: Array<{ lun: number; blobName: string }> };
+    expect(config.isSourceVmEncrypted).toBe(true);
+    const source = (await http<{ disks: Array<{ kind: string; vhdUri: string }> }>(vmUrl('enc1'))).body.disks.find((d) => d.kind === 'os')!;
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    const sourceBytes = await blobService(azurite().connectionString).getContainerClient(new URL(source.vhdUri).pathname.split('/')[2]).getBlobClient(decodeURIComponent(new URL(source.vhdUri).pathname.split('/').slice(3).join('/'))).downloadToBuffer();
+    const restoredBytes = await container.getBlobClient(config.disks[0].blobName).downloadToBuffer();
+    expect(sha256(restoredBytes)).toBe(sha256(sourceBytes));
+
+    // Neither the point, its list, the job nor the key-and-secret answer carries backup data or secret values.
+    const texts = [(await http(`${pointUrl}${v}`)).text, (await http(`${itemUrl('enc1')}/recoveryPoints${v}`)).text, (await http(`${vaultUrl()}/backupJobs${v}`)).text, restoredKeys.text];
+    for (const text of texts) {
+      expect(text).not.toMatch(/secretData|keyBackupData/);
+      for (const value of [...sensitive, ...backupData]) expect(text).not.toContain(value);
+    }
+  }, 120_000);
+
+  it('never wrote a secret value or backup data into the host output (this runs last)', () => {
+    expect(sensitive).toHaveLength(4);
+    expect(backupData).toHaveLength(2);
     const output = [...host.stdoutLines(), ...host.stderrLines()].join('\n');
     expect(output).toContain('backupKeyAndSecret');
-    for (const value of sensitive) expect(output).not.toContain(value);
+    expect(output).toContain('encryption info');
+    for (const value of [...sensitive, ...backupData]) expect(output).not.toContain(value);
   });
 });

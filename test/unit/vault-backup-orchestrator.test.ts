@@ -20,6 +20,9 @@ const input: BackupInput = {
   vault: { vault: { id: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/vault', subscriptionId: 'sub', resourceGroup: 'rg', name: 'vault' }, itemName: 'VM;iaasvmcontainerv2;rg;web01', isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' },
 };
 
+const snapshotsOf = () =>
+  vmDisks.map((d) => ({ itemId: 'engine-1', recoveryPointId: 'x', lun: d.lun, container: d.container, blob: d.blob, snapshot: `s${d.lun}`, createdAt: START.toISOString(), sizeBytes: 1024 }));
+
 function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>> = {}): Script {
   return (work) => {
     const override = overrides[work.name];
@@ -27,14 +30,12 @@ function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>>
     switch (work.name) {
       case Activities.PrepareVaultBackup:
         return { result: { disks: vmDisks, consistency: 'ApplicationConsistent', vmConfig: { vmSize: 'Standard_D2s_v3' }, warnings: [] } };
-      case Activities.FreezeVm:
-        return { result: { consistency: 'ApplicationConsistent', warnings: [] } };
       case Activities.DiscoverDisks:
         return { result: vmDisks.map((d) => ({ ...d, name: d.blob, sizeBytes: 1024, dataSize: 512, vhdUniqueId: 'u' })) };
       case Activities.ProbeStorage:
         return { result: { trueDiff: false, serverSideCopySafe: false } };
-      case Activities.SnapshotDisks:
-        return { result: vmDisks.map((d) => ({ itemId: 'engine-1', recoveryPointId: 'x', lun: d.lun, container: d.container, blob: d.blob, snapshot: `s${d.lun}`, createdAt: START.toISOString(), sizeBytes: 1024 })) };
+      case Activities.SnapshotVm:
+        return { result: { snapshots: snapshotsOf(), consistency: 'ApplicationConsistent', warnings: [] } };
       case Activities.RecordSnapshotTaken:
         return { result: { cancelled: false } };
       case Orchestrators.BackupDisk: {
@@ -57,15 +58,17 @@ describe('backup orchestrator for a protected item', () => {
     const run = await drive(backupOrchestrator, input, script(), { instanceId: 'job-7', start: START });
     expect(run.state.status).toBe('Completed');
     const names = run.started.map((w) => w.name);
-    expect(names.slice(0, 7)).toEqual([
+    expect(names.slice(0, 5)).toEqual([
       Activities.PrepareVaultBackup,
       Activities.DiscoverDisks,
       Activities.ProbeStorage,
-      Activities.FreezeVm,
-      Activities.SnapshotDisks,
-      Activities.ThawVm,
+      Activities.SnapshotVm,
       Activities.RecordSnapshotTaken,
     ]);
+    // Freeze, snapshot and thaw are one activity: the snapshot request travels inside it.
+    const snapshotVm = run.started.find((w) => w.name === Activities.SnapshotVm)!.parsedInput as { jobId: string; snapshot: { disks: unknown[] } };
+    expect(snapshotVm).toMatchObject({ jobId: 'job-7', snapshot: { disks: vmDisks.map(({ lun, container, blob }) => ({ lun, container, blob })) } });
+    expect(names).not.toContain(Activities.SnapshotDisks);
     // The disks come from the VM inventory at run time, not from the request.
     const discover = run.started.find((w) => w.name === Activities.DiscoverDisks)!.parsedInput as { disks: unknown[] };
     expect(discover.disks).toEqual(vmDisks);
@@ -84,8 +87,8 @@ describe('backup orchestrator for a protected item', () => {
       backupOrchestrator,
       input,
       script({
-        [Activities.FreezeVm]: () => ({
-          result: { consistency: 'FileSystemConsistent', warnings: [{ code: 'KluisInvalidRequest', message: 'VSS writer in a bad state' }] },
+        [Activities.SnapshotVm]: () => ({
+          result: { snapshots: snapshotsOf(), consistency: 'FileSystemConsistent', warnings: [{ code: 'KluisInvalidRequest', message: 'VSS writer in a bad state' }] },
         }),
       }),
     );
@@ -123,16 +126,18 @@ describe('backup orchestrator for a protected item', () => {
     expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', failedStage: 'validate', errorCode: 'UserErrorVmNotFoundV2' });
   });
 
-  it('thaws the guest when the snapshot fails, then fails the job', async () => {
+  it('fails the job when the snapshot fails, deleting whatever snapshots an attempt left', async () => {
     const run = await drive(
       backupOrchestrator,
       input,
-      script({ [Activities.SnapshotDisks]: () => ({ error: 'KluisError [BackUpOperationFailed]: snapshot failed' }) }),
+      script({ [Activities.SnapshotVm]: () => ({ error: 'KluisError [GuestAgentSnapshotTaskStatusError]: no status' }) }),
     );
     expect(run.state.status).toBe('Failed');
     const names = run.started.map((w) => w.name);
-    expect(names.indexOf(Activities.ThawVm)).toBeGreaterThan(names.lastIndexOf(Activities.SnapshotDisks));
-    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'BackUpOperationFailed' } });
+    expect(names.filter((n) => n === Activities.SnapshotVm)).toHaveLength(3);
+    expect(names).toContain(Activities.DeleteInstantSnapshots);
+    expect(names).not.toContain(Activities.RecordSnapshotTaken);
+    expect(finishOf(run)[0]).toMatchObject({ outcome: 'Failed', error: { code: 'GuestAgentSnapshotTaskStatusError' } });
   });
 
   it('fails the job and deletes the snapshots when a disk transfer fails', async () => {

@@ -1,0 +1,168 @@
+/**
+ * "Restore key and secret" (a Kluis extension; Azure users run Restore-AzKeyVaultKey/-Secret on the
+ * backup data of a restore): `POST {item}/recoveryPoints/{rp}/restoreKeyAndSecret` with
+ * `{properties:{keyVaultId}}` brings the KEK key and BEK secret an encrypted VM's point was taken with
+ * back into a Key Vault, from the Key Vault backups stored with the point (backup-key-and-secret.ts).
+ * After that the point's disks can be restored (and unlocked) again.
+ *
+ * Synchronous: two Key Vault calls, so the answer is a 200 with the restored key and secret URLs, and no
+ * job (Azure has none for it either). The key is restored first, then the secret (the secret's tags name
+ * the key). Nothing is written before the checks pass; a key or secret of the same name in the target
+ * vault is a 409 and is never replaced. The backups are opaque and never logged or returned.
+ *
+ * API:
+ *   restoreKeyAndSecretRequestSchema                          the request body (zod)
+ *   restoreKeyAndSecret(deps, ref, body): Promise<RestoredKeyAndSecret>
+ *     KluisRecoveryPointNotEncrypted · UserErrorKeyVaultNotFound · UserErrorKeyvaultPermissionsNotConfigured
+ *     · UserErrorKeyVaultObjectAlreadyExists · the lookups of restore-requests.ts (vault, item, point)
+ *   keyAndSecretBackupBlobs(keyAndSecret): {secretBlob, keyBlob} | undefined   where a point's backups are
+ *   readKeyAndSecretBackups(vault, container, blobs, …): Promise<KeyAndSecretBackupData>   both, base64
+ */
+import { z } from 'zod';
+import { parseKeyVaultObjectUrl, parseKeyVaultResourceId } from '../domain/disk-encryption';
+import { errors, isKluisErrorLike } from '../domain/errors';
+import type { KeyAndSecretBackup } from '../domain/recovery-point-manifest';
+import type { DiskStore } from '../stores/disk-store';
+import { isKeyStoreError, permissionLabel, type KeyStore, type KeyVaultCollection } from '../stores/key-store';
+import type { KeyVaultLocator } from '../stores/key-vault-locator';
+import type { VaultCatalog } from '../stores/vault-catalog';
+import { findRestorableItem, findRestorablePoint, readPointManifest, type RecoveryPointRef } from './restore-requests';
+import { getVault } from './vaults';
+
+export const restoreKeyAndSecretRequestSchema = z.object({
+  properties: z.object({
+    /** ARM id of the Key Vault to restore into: /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}. */
+    keyVaultId: z.string().min(1).max(1024),
+  }),
+});
+export type RestoreKeyAndSecretRequest = z.infer<typeof restoreKeyAndSecretRequestSchema>;
+
+export interface RestoreKeyAndSecretDeps {
+  catalog: VaultCatalog;
+  /** The vault storage account: manifests and the key and secret backups are read from it. */
+  vault: Pick<DiskStore, 'readBlob'>;
+  keyStore: Pick<KeyStore, 'restoreKey' | 'restoreSecret' | 'keyExists' | 'secretExists' | 'vaultExists'>;
+  locator: KeyVaultLocator;
+  /** Object id of Kluis's backup identity, named in permission errors. */
+  principalId?: string;
+}
+
+export interface RestoredKeyAndSecret {
+  keyVaultId: string;
+  /** The restored KEK's current version URL in the target vault. */
+  keyUrl: string;
+  /** The restored BEK secret's current version URL in the target vault. */
+  secretUrl: string;
+  /** For messages and logs. */
+  vmName: string;
+}
+
+export async function restoreKeyAndSecret(deps: RestoreKeyAndSecretDeps, ref: RecoveryPointRef, body: RestoreKeyAndSecretRequest): Promise<RestoredKeyAndSecret> {
+  const vault = (await getVault(deps, ref)).value;
+  const item = await findRestorableItem(deps, vault, ref);
+  const point = await findRestorablePoint(deps, item, ref);
+  const manifest = await readPointManifest(deps, item, point);
+  const blobs = keyAndSecretBackupBlobs(manifest.keyAndSecret);
+  if (blobs === undefined) {
+    throw errors.recoveryPointNotEncrypted(item.vm.name, point.recoveryPointId, manifest.keyAndSecret === null ? 'the VM was not encrypted' : 'it has no KEK key backup');
+  }
+
+  const keyVaultId = body.properties.keyVaultId.trim();
+  const parsedId = parseKeyVaultResourceId(keyVaultId);
+  if (parsedId === undefined) {
+    throw errors.invalidRequest('properties.keyVaultId', `'${keyVaultId.slice(0, 200)}' is not a Key Vault resource id (/subscriptions/{id}/resourceGroups/{name}/providers/Microsoft.KeyVault/vaults/{name}).`);
+  }
+  const vaultName = parsedId.name;
+  const located = await deps.locator.locate(keyVaultId);
+  if (located === undefined || !(await deps.keyStore.vaultExists(located.url))) throw errors.keyVaultNotFound(item.vm.name, vaultName, 'properties.keyVaultId');
+  const data = await readKeyAndSecretBackups(deps.vault, point.vaultContainer, blobs, item.vm.name, point.recoveryPointId);
+
+  // The common conflict (both still there) is found before anything is written; a soft-deleted name
+  // only shows when the restore is refused.
+  const taken = await takenNames(deps, located.url, manifest.keyAndSecret as KeyAndSecretBackup);
+  if (taken.length > 0) throw errors.keyVaultObjectAlreadyExists(vaultName, taken);
+
+  const keyUrl = await restored(deps, vaultName, 'keys', objectName(manifest.keyAndSecret?.kek?.keyUrl), () => deps.keyStore.restoreKey(located.url, data.keyBackupData));
+  const secretUrl = await restored(deps, vaultName, 'secrets', objectName(manifest.keyAndSecret?.bek.secretUrl), () =>
+    deps.keyStore.restoreSecret(located.url, data.secretData),
+  );
+  return { keyVaultId: located.id, keyUrl, secretUrl, vmName: item.vm.name };
+}
+
+export interface KeyAndSecretBackupBlobs {
+  secretBlob: string;
+  keyBlob: string;
+}
+
+/** Where a point's key and secret backups are (undefined: not encrypted, or no KEK backup). */
+export function keyAndSecretBackupBlobs(keyAndSecret: KeyAndSecretBackup | null): KeyAndSecretBackupBlobs | undefined {
+  const secretBlob = keyAndSecret?.bek.backupBlobName;
+  const keyBlob = keyAndSecret?.kek?.backupBlobName;
+  return secretBlob === undefined || keyBlob === undefined ? undefined : { secretBlob, keyBlob };
+}
+
+export interface KeyAndSecretBackupData {
+  /** Key Vault backup of the BEK secret, base64. Never log it. */
+  secretData: string;
+  /** Key Vault backup of the KEK key, base64. Never log it. */
+  keyBackupData: string;
+}
+
+/** Both backups of a point, base64 (what Key Vault's restore takes); a missing blob is KluisRecoveryPointDataNotFound. */
+export async function readKeyAndSecretBackups(
+  vault: Pick<DiskStore, 'readBlob'>,
+  container: string,
+  blobs: KeyAndSecretBackupBlobs,
+  itemName: string,
+  recoveryPointId: string,
+): Promise<KeyAndSecretBackupData> {
+  const read = async (blob: string, what: string): Promise<string> => {
+    try {
+      return (await vault.readBlob({ container, blob })).toString('base64');
+    } catch (err) {
+      if (isKluisErrorLike(err) && err.code === 'KluisBlobNotFound') throw errors.recoveryPointDataNotFound(itemName, recoveryPointId, `its ${what} backup is missing from the vault`);
+      throw err;
+    }
+  };
+  const [secretData, keyBackupData] = await Promise.all([read(blobs.secretBlob, 'BEK secret'), read(blobs.keyBlob, 'KEK key')]);
+  return { secretData, keyBackupData };
+}
+
+/** Names of the point's key and secret that exist in the target vault now (unknown when `get` is not granted: then the restore tells). */
+async function takenNames(deps: RestoreKeyAndSecretDeps, vaultUrl: string, keyAndSecret: KeyAndSecretBackup): Promise<string[]> {
+  const candidates = [
+    { collection: 'keys' as const, name: objectName(keyAndSecret.kek?.keyUrl) },
+    { collection: 'secrets' as const, name: objectName(keyAndSecret.bek.secretUrl) },
+  ];
+  const taken: string[] = [];
+  for (const { collection, name } of candidates) {
+    const url = `${vaultUrl}/${collection}/${name}`;
+    try {
+      const exists = collection === 'keys' ? await deps.keyStore.keyExists(url) : await deps.keyStore.secretExists(url);
+      if (exists) taken.push(`${collection === 'keys' ? 'a key' : 'a secret'} named '${name}'`);
+    } catch (err) {
+      if (!isKeyStoreError(err, 'forbidden')) throw err;
+    }
+  }
+  return taken;
+}
+
+async function restored(deps: RestoreKeyAndSecretDeps, vaultName: string, collection: KeyVaultCollection, name: string, restore: () => Promise<{ url: string }>): Promise<string> {
+  try {
+    return (await restore()).url;
+  } catch (err) {
+    if (isKeyStoreError(err, 'forbidden')) {
+      const missing = err.permission === undefined ? `${collection} restore` : permissionLabel(err.permission);
+      throw errors.keyvaultRestorePermissionsNotConfigured(vaultName, [missing], deps.principalId);
+    }
+    if (isKeyStoreError(err, 'conflict')) {
+      throw errors.keyVaultObjectAlreadyExists(vaultName, [`${collection === 'keys' ? 'a key' : 'a secret'} named '${name}' (perhaps soft-deleted)`]);
+    }
+    if (isKeyStoreError(err, 'vaultNotFound')) throw errors.keyVaultNotFound(vaultName, vaultName, 'properties.keyVaultId');
+    throw err;
+  }
+}
+
+function objectName(url: string | undefined): string {
+  return (url === undefined ? undefined : parseKeyVaultObjectUrl(url)?.name) ?? 'unknown';
+}
