@@ -21,7 +21,7 @@ import {
 } from './episode';
 import { event, EventType, HistoryEvent, isTerminal, parseJsonString } from './history';
 import { failureDetailsOf, validInstanceId } from './failures';
-import { Limiter } from './limiter';
+import { Limiter } from '../../lib/domain/limiter';
 import { InstanceSummary, ListQuery, TableDurableStore } from './table-store';
 
 export class DurableApiError extends Error {

@@ -5,27 +5,36 @@
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
+import { Limiter } from '../../lib/domain/limiter';
 import { findDueBackups, startScheduledBackup } from '../../lib/services/backup-scheduler';
 import { Orchestrators, type BackupInput } from '../../orchestrations/contracts';
 import { schedulerDeps } from '../deps';
 import { startOnce } from './start-once';
 
+const START_PARALLELISM = 8;
+
 export async function backupScheduler(_timer: Timer, context: InvocationContext): Promise<void> {
   const deps = schedulerDeps();
   const client = df.getClient(context);
   const due = await findDueBackups(deps);
-  let started = 0;
-  for (const backup of due) {
-    try {
-      const start = await startScheduledBackup(deps, backup);
-      if (!start.run) continue;
-      const input: BackupInput = { ...start.input, disks: [] };
-      if (await startOnce(client, Orchestrators.Backup, backup.jobId, input)) started++;
-    } catch (err) {
-      context.error(`Scheduled backup of ${backup.itemName} (slot ${backup.slot.slotId}) could not start: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (due.length > 0) context.info(`Scheduler: ${due.length} item(s) due, ${started} backup(s) started.`);
+  // A few at a time: a tick with many due items starts them quickly without flooding the catalog.
+  const limiter = new Limiter(START_PARALLELISM);
+  const started = await Promise.all(
+    due.map((backup) =>
+      limiter.run(async () => {
+        try {
+          const start = await startScheduledBackup(deps, backup);
+          if (!start.run) return false;
+          const input: BackupInput = { ...start.input, disks: [] };
+          return await startOnce(client, Orchestrators.Backup, backup.jobId, input);
+        } catch (err) {
+          context.error(`Scheduled backup of ${backup.itemName} (slot ${backup.slot.slotId}) could not start: ${err instanceof Error ? err.message : String(err)}`);
+          return false;
+        }
+      }),
+    ),
+  );
+  if (due.length > 0) context.info(`Scheduler: ${due.length} item(s) due, ${started.filter(Boolean).length} backup(s) started.`);
 }
 
 app.timer('backupScheduler', { schedule: '0 */5 * * * *', extraInputs: [df.input.durableClient()], handler: backupScheduler });
