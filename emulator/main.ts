@@ -1,7 +1,8 @@
 /**
- * `npm start` shows the product. It starts Azurite (persistent under .kluis/azurite) and the embedded
- * host with this app and the local VM fabric, then — over HTTP only, as any client would — creates
- * three small VMs, a vault with its DefaultPolicy, discovers and protects the VMs, backs each up
+ * `npm start` shows the product. It starts Azurite (persistent under .kluis/azurite), the Key Vault
+ * emulator (persistent under .kluis/keyvault) and the embedded host with this app and the local VM
+ * fabric, then — over HTTP only, as any client would — creates four small VMs (one encrypted with ADE
+ * in the Key Vault kluis-demo-kv), a vault with its DefaultPolicy, discovers and protects the VMs, backs each up
  * now while printing the jobs' progress, and prints the jobs, the recovery points and commands to try
  * (restore, list jobs, write data with kluis-fabric and back up again). Then it keeps serving, with
  * the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
@@ -22,7 +23,9 @@ import { runProductTour } from './demo/product-tour';
 import { tryItLines } from './demo/try-it';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
+import { startHostKeyVault } from './cli';
 import { EmbeddedHost } from './host';
+import type { RunningKeyVaultEmulator } from './keyvault';
 import { createLogger } from './logger';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -56,7 +59,7 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--port <port>', 'HTTP port of the host (0: any free port; $PORT when set)', port, defaultPort())
     .option('--once', 'exit after the first backups (exit code 1 when one failed)')
     .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
-    .option('--in-memory', 'run Azurite in memory: a fresh product every start, nothing kept')
+    .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
     .showHelpAfterError()
     .parse(argv);
   return program.opts<StartOptions>();
@@ -92,11 +95,13 @@ async function main(): Promise<void> {
   process.on('warning', (warning) => logger.log('warning', `${warning.name}: ${warning.message}`));
 
   let storage: DemoStorage | undefined;
+  let keyVault: RunningKeyVaultEmulator | undefined;
   let host: EmbeddedHost | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await host?.stop().catch(() => undefined);
+      await keyVault?.stop().catch(() => undefined);
       if (storage !== undefined) await stopDemoStorage(storage);
       await new Promise<void>((resolve) => hostLog.end(resolve));
     })();
@@ -114,6 +119,10 @@ async function main(): Promise<void> {
   try {
     storage = await startDemoStorage({ appDir: repoRoot, dataDir, defaultDataDir: options.dataDir === undefined, inMemory: options.inMemory === true });
     say(`  Storage   ${storage.description}`);
+    // Before the host loads the app: it points the app at the emulator (CA file, admin URL, local credential).
+    const keyVaultDir = path.join(dataDir, 'keyvault');
+    keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger });
+    say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
     // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
     const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
     say();
 
     const client = new ArmClient(host.origin);
-    const tour = await runProductTour(client, say);
+    const tour = await runProductTour(client, say, { keyVaultAdminUrl: keyVault.adminUrl });
     tryItLines({
       client,
       tour,

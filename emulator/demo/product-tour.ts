@@ -1,8 +1,9 @@
 /**
  * The tour `npm start` gives, over HTTP only, as a user of the API would: create the sample fabric
- * (or find it from an earlier run), create the vault (or find it), show its DefaultPolicy, discover,
- * protect the three VMs, start a backup of each and follow the jobs with progress lines, then read
- * back the jobs and recovery points. Every step is idempotent: a second run reuses what exists and
+ * (or find it from an earlier run), create the Key Vault `kluis-demo-kv` in the Key Vault emulator (or
+ * find it) and encrypt the ADE sample VM with it, create the vault (or find it), show its DefaultPolicy,
+ * discover, protect the VMs, start a backup of each and follow the jobs with progress lines, then read
+ * back the jobs and recovery points (encrypted ones marked). Every step is idempotent: a second run reuses what exists and
  * only starts new backups (skipping a VM whose on-demand limit for the day is reached).
  */
 import type { ArmJobResource } from '../../lib/domain/arm/job-resource';
@@ -17,6 +18,8 @@ import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { ArmRequestError, type ArmClient } from './arm-client';
 import { formatDuration, formatError, formatSize, formatTable, formatTime, isoDurationSeconds } from './console-format';
 import {
+  SAMPLE_KEY_VAULT,
+  SAMPLE_KEY_VAULT_ACCESS_POLICIES,
   SAMPLE_LOCATION,
   SAMPLE_VAULT,
   SAMPLE_VM_RESOURCE_GROUP,
@@ -39,6 +42,8 @@ export type Say = (line?: string) => void;
 export interface TourOptions {
   /** How long to follow the backups before giving up on them (they keep running). */
   jobTimeoutInMs?: number;
+  /** The Key Vault emulator's admin API; without it the ADE sample VM stays unencrypted. */
+  keyVaultAdminUrl?: string;
 }
 
 /** A job of this run (or, for a VM whose backup was skipped, its latest backup). */
@@ -58,11 +63,16 @@ export interface TourResult {
   restoreExample?: { vmName: string; recoveryPointId: string };
   /** A readable DefaultPolicy schedule, e.g. "Daily at 19:00 UTC". */
   schedule?: string;
+  /** The demo's Key Vault, when the tour created or found it. */
+  keyVault?: { id: string; adminUrl: string };
+  /** The newest recovery point of the encrypted VM, for the restoreKeyAndSecret example. */
+  encryptedExample?: { vmName: string; recoveryPointId: string };
 }
 
 export async function runProductTour(client: ArmClient, say: Say, options: TourOptions = {}): Promise<TourResult> {
   const result: TourResult = { vault: SAMPLE_VAULT, jobs: [], failures: 0 };
   await ensureFabric(client, say);
+  if (options.keyVaultAdminUrl !== undefined) await ensureEncryption(client, say, options.keyVaultAdminUrl, result);
   result.schedule = await ensureVault(client, say);
   await discover(client, say);
   const { protectedVms, configureJobs } = await protectAll(client, say, result);
@@ -74,7 +84,7 @@ export async function runProductTour(client: ArmClient, say: Say, options: TourO
   const earlier = await latestBackups(client, skipped);
   result.jobs = [...configureJobs, ...finished.map((entry) => ({ ...entry, earlier: false })), ...earlier];
   printJobs(say, result.jobs);
-  result.restoreExample = await printRecoveryPoints(client, say, protectedVms);
+  Object.assign(result, await printRecoveryPoints(client, say, protectedVms));
   return result;
 }
 
@@ -97,6 +107,50 @@ async function ensureFabric(client: ArmClient, say: Say): Promise<void> {
     return [vm.name, vm.osType, vm.powerState, `${disks} (${storage})`, state];
   });
   formatTable(['VM', 'OS', 'Power', 'Disks', ''], rows).forEach((line) => say(line));
+  say();
+}
+
+// ---- Key Vault and disk encryption ------------------------------------------------------------------
+
+interface KeyVaultResource {
+  id: string;
+  name: string;
+  properties: { vaultUri: string };
+}
+
+/**
+ * Creates `kluis-demo-kv` through the emulator's admin API (or finds it and sets its access policies
+ * again), then encrypts each ADE sample VM not yet encrypted. A failure is counted and printed: the
+ * VM then goes on unencrypted.
+ */
+async function ensureEncryption(client: ArmClient, say: Say, adminUrl: string, result: TourResult): Promise<void> {
+  const vaultUrl = `${adminUrl}/vaults/${SAMPLE_KEY_VAULT.name}`;
+  try {
+    const existing = await client.find<KeyVaultResource>(vaultUrl);
+    let keyVault = existing;
+    if (keyVault === undefined) {
+      keyVault = (await client.send<KeyVaultResource>('POST', `${adminUrl}/vaults`, { ...SAMPLE_KEY_VAULT, accessPolicies: SAMPLE_KEY_VAULT_ACCESS_POLICIES })).body;
+    } else {
+      for (const policy of SAMPLE_KEY_VAULT_ACCESS_POLICIES) await client.send('PUT', `${vaultUrl}/accessPolicies`, policy);
+    }
+    result.keyVault = { id: keyVault.id, adminUrl: vaultUrl };
+    say(`Key Vault ${keyVault.name}: ${keyVault.properties.vaultUri} (emulator) — ${existing === undefined ? 'created' : 'exists (kept from an earlier run)'}`);
+    for (const sample of SAMPLE_VMS.filter((vm) => vm.adeEncrypted === true)) {
+      const vmUrl = client.fabricUrl(sampleVmFabricPath(sample.name));
+      const vm = (await client.get<VirtualMachine>(vmUrl)).body;
+      if (vm.encryption?.enabled === true) {
+        say(`  ${sample.name}: encrypted with ADE (BEK + KEK in ${keyVault.name})`);
+        continue;
+      }
+      await client.send('POST', `${vmUrl}/encrypt`, { keyVaultId: keyVault.id });
+      say(`  ${sample.name}: encrypted now with ADE (BEK secret + KEK key created in ${keyVault.name})`);
+    }
+  } catch (err) {
+    if (!(err instanceof ArmRequestError)) throw err;
+    result.failures += 1;
+    say(`  ✖ disk encryption not set up`);
+    formatError(err, '      ').forEach((line) => say(line));
+  }
   say();
 }
 
@@ -322,23 +376,26 @@ function printJobs(say: Say, jobs: readonly TourJob[]): void {
   say();
 }
 
-async function printRecoveryPoints(client: ArmClient, say: Say, vmNames: readonly string[]): Promise<TourResult['restoreExample']> {
+async function printRecoveryPoints(client: ArmClient, say: Say, vmNames: readonly string[]): Promise<Pick<TourResult, 'restoreExample' | 'encryptedExample'>> {
   say('Recovery points');
   const rows: string[][] = [];
   let example: TourResult['restoreExample'];
+  let encryptedExample: TourResult['encryptedExample'];
   for (const vmName of vmNames) {
     const points = (await client.get<{ value: ArmRecoveryPointResource[] }>(client.apiUrl(`${sampleItemPath(vmName)}/recoveryPoints`))).body.value;
     const newest = [...points].sort((a, b) => (a.properties.recoveryPointTime < b.properties.recoveryPointTime ? 1 : -1));
     if (newest.length > 0 && (example === undefined || vmName === SAMPLE_VMS[0].name)) example = { vmName, recoveryPointId: newest[0].name };
+    if (newest.length > 0 && newest[0].properties.isSourceVMEncrypted && encryptedExample === undefined) encryptedExample = { vmName, recoveryPointId: newest[0].name };
     for (const point of newest.slice(0, POINTS_SHOWN_PER_VM)) {
       const tiers = point.properties.recoveryPointTierDetails.filter((tier) => tier.status === 'Valid').map((tier) => (tier.type === 'InstantRP' ? 'snapshot' : 'vault'));
       const expiry = point.properties.recoveryPointProperties?.expiryTime;
-      rows.push([vmName, point.name, formatTime(point.properties.recoveryPointTime), point.properties.recoveryPointType, tiers.join(' + '), expiry === undefined ? '—' : formatTime(expiry)]);
+      const encryption = point.properties.isSourceVMEncrypted ? 'ADE' : '—';
+      rows.push([vmName, point.name, formatTime(point.properties.recoveryPointTime), point.properties.recoveryPointType, tiers.join(' + '), encryption, expiry === undefined ? '—' : formatTime(expiry)]);
     }
-    if (newest.length > POINTS_SHOWN_PER_VM) rows.push([vmName, `… and ${newest.length - POINTS_SHOWN_PER_VM} older`, '', '', '', '']);
+    if (newest.length > POINTS_SHOWN_PER_VM) rows.push([vmName, `… and ${newest.length - POINTS_SHOWN_PER_VM} older`, '', '', '', '', '']);
   }
   if (rows.length === 0) say('  none yet');
-  else formatTable(['VM', 'Recovery point', 'Time', 'Type', 'Tiers', 'Expires'], rows).forEach((line) => say(line));
+  else formatTable(['VM', 'Recovery point', 'Time', 'Type', 'Tiers', 'Encrypted', 'Expires'], rows).forEach((line) => say(line));
   say();
-  return example;
+  return { restoreExample: example, encryptedExample };
 }

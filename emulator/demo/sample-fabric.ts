@@ -2,11 +2,14 @@
  * What `npm start` builds: three small fabric VMs that between them show every consistency level —
  * a running Windows VM with an OS and a data disk (AppConsistent, VSS), a running Linux VM
  * (FileSystemConsistent, fsfreeze) and a stopped VM on Premium disks (CrashConsistent, staged
- * transfer) — and the vault that protects them with its DefaultPolicy. The VMs live in the fabric's
+ * transfer) — a fourth VM encrypted with ADE (BEK + KEK) in the Key Vault `kluis-demo-kv` of the Key
+ * Vault emulator, and the vault that protects them with its DefaultPolicy. The VMs live in the fabric's
  * default subscription and resource group, so `kluis-fabric` finds them without options.
  */
 import { containerName, DEFAULT_POLICY_NAME, itemName, policyId, vaultId, virtualMachineId, type VaultRef } from '../../lib/domain/arm-names';
 import type { CreateVmRequestInput } from '../../lib/domain/virtual-machine';
+import { LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
+import { ADE_OPERATOR_OBJECT_ID, ADE_OPERATOR_PERMISSIONS } from '../fabric/ade-keys';
 import { FABRIC_DEFAULTS } from '../fabric/service';
 
 const MIB = 1024 * 1024;
@@ -24,6 +27,8 @@ export interface SampleVm {
   /** What the VM shows, in a few words. */
   summary: string;
   request: CreateVmRequestInput;
+  /** Encrypt it with ADE (BEK + KEK in SAMPLE_KEY_VAULT) before it is protected. */
+  adeEncrypted?: boolean;
 }
 
 export const SAMPLE_VMS: readonly SampleVm[] = [
@@ -63,6 +68,35 @@ export const SAMPLE_VMS: readonly SampleVm[] = [
       initialData: { percent: 5, seed: 'linux-db01' },
     },
   },
+  {
+    name: 'linux-enc01',
+    summary: 'Linux, running, encrypted with ADE (BEK + KEK)',
+    adeEncrypted: true,
+    request: {
+      location: SAMPLE_LOCATION,
+      osType: 'Linux',
+      vmSize: 'Standard_B2s',
+      osDisk: { sizeBytes: 16 * MIB },
+      initialData: { percent: 5, seed: 'linux-enc01' },
+    },
+  },
+];
+
+/** The Key Vault (in the Key Vault emulator) the encrypted sample VM keeps its BEK and KEK in. */
+export const SAMPLE_KEY_VAULT = {
+  name: 'kluis-demo-kv',
+  subscriptionId: FABRIC_DEFAULTS.subscriptionId,
+  resourceGroup: 'kluis-keys',
+  location: SAMPLE_LOCATION,
+} as const;
+
+/**
+ * Who may do what on SAMPLE_KEY_VAULT: Kluis's backup identity reads and backs up the key and secret
+ * (and restores them with restoreKeyAndSecret); the fabric's ADE identity creates the KEK and stores the BEK.
+ */
+export const SAMPLE_KEY_VAULT_ACCESS_POLICIES = [
+  { objectId: LOCAL_BACKUP_PRINCIPAL_ID, permissions: { keys: ['get', 'list', 'backup', 'restore'], secrets: ['get', 'list', 'backup', 'restore'] } },
+  { objectId: ADE_OPERATOR_OBJECT_ID, permissions: { keys: [...ADE_OPERATOR_PERMISSIONS.keys], secrets: [...ADE_OPERATOR_PERMISSIONS.secrets] } },
 ];
 
 export const SAMPLE_VM_RESOURCE_GROUP = FABRIC_DEFAULTS.resourceGroup;

@@ -1,7 +1,8 @@
 /**
  * The "Try it" block `npm start` ends with: the API and OpenAPI URLs, and commands to copy — list
- * the jobs and recovery points, restore a recovery point's disks (RestoreDisks), and write data to
- * a VM with `kluis-fabric` before backing it up again.
+ * the jobs and recovery points, restore a recovery point's disks (RestoreDisks), restore the encrypted
+ * VM's key and secret from its recovery point (restoreKeyAndSecret), and write data to a VM with
+ * `kluis-fabric` before backing it up again.
  */
 import type { ArmClient } from './arm-client';
 import { SAMPLE_LOCATION, SAMPLE_VAULT, SAMPLE_VMS, sampleItemPath, sampleVaultPath, sampleVmId } from './sample-fabric';
@@ -49,6 +50,7 @@ export function tryItLines(context: TryItContext): string[] {
     `  OpenAPI        ${client.apiBase}/openapi.json`,
     `  Vault          ${client.apiUrl(sampleVaultPath())}`,
     `  Host log       ${context.hostLog}`,
+    ...(tour.keyVault === undefined ? [] : [`  Key Vault      ${tour.keyVault.adminUrl} (the Key Vault emulator's admin API)`]),
     '',
     '  List the jobs:',
     `    curl '${client.apiUrl(`${sampleVaultPath()}/backupJobs`)}'`,
@@ -64,6 +66,16 @@ export function tryItLines(context: TryItContext): string[] {
       `  Restore the disks of ${example.vmName} from recovery point ${example.recoveryPointId} (202: follow the Azure-AsyncOperation`,
       `  header; the Restore job shows in the job list, and its disks land in storage account ${context.restoreAccountName}):`,
       `    ${curlPost(client.apiUrl(`${itemPath}/recoveryPoints/${example.recoveryPointId}/restore`), restoreDisksBody(example.vmName, example.recoveryPointId, context.restoreAccountName))}`,
+    );
+  }
+  const encrypted = tour.encryptedExample;
+  if (encrypted !== undefined && tour.keyVault !== undefined) {
+    const pointPath = `${sampleItemPath(encrypted.vmName)}/recoveryPoints/${encrypted.recoveryPointId}`;
+    lines.push(
+      '',
+      `  Restore ${encrypted.vmName}'s disk encryption key (KEK) and secret (BEK) from recovery point ${encrypted.recoveryPointId}`,
+      '  into its Key Vault once they were deleted and purged there (while they exist the answer is 409):',
+      `    ${curlPost(client.apiUrl(`${pointPath}/restoreKeyAndSecret`), { properties: { keyVaultId: tour.keyVault.id } })}`,
     );
   }
   const vm = SAMPLE_VMS[1].name;

@@ -1,8 +1,9 @@
 /**
  * `npm start` (emulator/main.ts) end to end, on its own Azurite in a temp data folder (never the
- * repository's .kluis): the first start with --once creates the fabric and the vault, protects the
- * three VMs and backs each up with the consistency its state allows, prints the URLs, the jobs and a
- * restore command, and exits 0. The second start (serving) finds everything again, backs up once
+ * repository's .kluis): the first start with --once creates the fabric, the Key Vault kluis-demo-kv (in
+ * the Key Vault emulator it starts and stops on exit) and the vault, encrypts the fourth VM with ADE, protects the four VMs
+ * and backs each up with the consistency its state allows (the encrypted VM's points marked ADE), prints
+ * the URLs, the jobs, a restore and a restoreKeyAndSecret command, and exits 0. The second start (serving) finds everything again, backs up once
  * more, and the restore command it printed works against the running host; Ctrl+C stops it cleanly.
  *
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
@@ -20,7 +21,9 @@ const VMS: Array<[string, string]> = [
   ['win-app01', 'AppConsistent'],
   ['linux-web01', 'FileSystemConsistent'],
   ['linux-db01', 'CrashConsistent'],
+  ['linux-enc01', 'FileSystemConsistent'],
 ];
+const ENCRYPTED_VM = 'linux-enc01';
 const RESTORE_CURL = /curl -i -X POST '([^']+\/recoveryPoints\/[^/']+\/restore\?[^']*)' -H 'content-type: application\/json' -d '([^']+)'/;
 
 interface Demo {
@@ -80,6 +83,12 @@ function expectProductShown(output: string): void {
   }
   expect(output).toMatch(/(Take Snapshot|Transfer data to vault) +\d+%/);
   expect(output).toMatch(RESTORE_CURL);
+  expect(output).toMatch(new RegExp(`^  ${ENCRYPTED_VM} +\\d+ +.* UTC +FileSystemConsistent +snapshot \\+ vault +ADE `, 'm'));
+  expect(output).toMatch(/^ {2}win-app01 +\d+ +.* UTC +AppConsistent +snapshot \+ vault +— /m);
+  expect(output).toMatch(/^ {2}Key Vault +http:\/\/127\.0\.0\.1:\d+\/vaults\/kluis-demo-kv /m);
+  expect(output).toMatch(
+    /curl -i -X POST '[^']+linux-enc01\/recoveryPoints\/\d+\/restoreKeyAndSecret\?api-version=[^']+' -H 'content-type: application\/json' -d '\{"properties":\{"keyVaultId":"\/subscriptions\/[^"]+\/providers\/Microsoft\.KeyVault\/vaults\/kluis-demo-kv"\}\}'/,
+  );
   expect(output).toMatch(/curl '[^']+\/backupJobs\?api-version=[^']+'/);
   expect(output).toMatch(/node \S*kluis-fabric\.js vm write --name linux-web01 --percent 5 --host http:\/\/127\.0\.0\.1:\d+/);
   // Clean output: no stack traces, no failures.
@@ -95,12 +104,15 @@ describe('npm start shows the product', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('creates the fabric and the vault, protects and backs up three VMs, prints the jobs and how to restore, and exits with --once', async () => {
+  it('creates the fabric and the vault, encrypts one VM with ADE, protects and backs up four VMs, prints the jobs and how to restore, and exits with --once', async () => {
     const demo = startDemo(['--once', '--data-dir', dataDir]);
     const code = await demo.exited;
     const output = demo.output();
     expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('Done (--once): stopping.') });
     expect(output).toContain('Azurite started, data in');
+    expect(output).toMatch(/^ {2}Key Vault http:\/\/127\.0\.0\.1:\d+ — the Key Vault emulator's admin API \(vaults in .*keyvault\)$/m);
+    expect(output).toMatch(/^Key Vault kluis-demo-kv: https:\/\/127\.0\.0\.1:\d+\/? \(emulator\) — created$/m);
+    expect(output).toMatch(new RegExp(`^  ${ENCRYPTED_VM}: encrypted now with ADE`, 'm'));
     for (const [vm] of VMS) {
       expect(output).toMatch(new RegExp(`^  ${vm} +\\S+ +(running|stopped) .* created$`, 'm'));
       expect(output).toMatch(new RegExp(`^  ${vm} +protected with DefaultPolicy \\(ConfigureBackup job Completed\\)$`, 'm'));
@@ -116,6 +128,8 @@ describe('npm start shows the product', () => {
     await demo.waitFor(/^Serving at http:\/\/127\.0\.0\.1:\d+\/api\./m, 90_000);
     const output = demo.output();
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — exists (kept from an earlier run)');
+    expect(output).toMatch(/^Key Vault kluis-demo-kv: https:\/\/127\.0\.0\.1:\d+\/? \(emulator\) — exists \(kept from an earlier run\)$/m);
+    expect(output).toMatch(new RegExp(`^  ${ENCRYPTED_VM}: encrypted with ADE \\(BEK \\+ KEK in kluis-demo-kv\\)$`, 'm'));
     for (const [vm] of VMS) {
       expect(output).toMatch(new RegExp(`^  ${vm} +.* exists \\(kept from an earlier run\\)$`, 'm'));
       expect(output).toMatch(new RegExp(`^  ${vm} +already protected \\(Protected, DefaultPolicy\\)$`, 'm'));
@@ -152,5 +166,8 @@ describe('npm start shows the product', () => {
     // Azurite has closed (and saved its data) before npm start exits.
     const { blobPort } = JSON.parse(readFileSync(path.join(dataDir, 'azurite-ports.json'), 'utf8')) as { blobPort: number };
     await expect(fetch(`http://127.0.0.1:${blobPort}/`)).rejects.toThrow();
+    // So has the Key Vault emulator.
+    const keyVaultAdmin = /^ {2}Key Vault (http:\/\/127\.0\.0\.1:\d+) — /m.exec(output)![1];
+    await expect(fetch(`${keyVaultAdmin}/vaults`)).rejects.toThrow();
   }, 90_000);
 });

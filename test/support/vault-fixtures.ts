@@ -4,12 +4,27 @@
  * request changed nothing).
  */
 import { containerName, itemName, vaultId, type VaultRef } from '../../lib/domain/arm-names';
-import { vaultKey, type ProtectedItemRecord } from '../../lib/domain/catalog';
+import { vaultKey, type ProtectedItemRecord, type VaultRecord } from '../../lib/domain/catalog';
 import { isKluisErrorLike } from '../../lib/domain/errors';
 import { collect } from '../../lib/stores/document-store';
 import type { VaultCatalog } from '../../lib/stores/vault-catalog';
 
 export const SUBSCRIPTION = '6f1c2a3b-4d5e-4f60-9a7b-8c9d0e1f2a3b';
+
+/** A vault record as the vault service stores it (westeurope, GeoRedundant, soft delete 14 days). */
+export function vaultRecord(subscriptionId: string, resourceGroup: string, name: string, overrides: Partial<VaultRecord> = {}): VaultRecord {
+  return {
+    id: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${name}`,
+    subscriptionId,
+    resourceGroup,
+    name,
+    location: 'westeurope',
+    storageModelType: 'GeoRedundant',
+    softDelete: { state: 'Enabled', retentionDays: 14 },
+    createdAt: '2026-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
 
 export function vaultRef(vaultName = 'vault1', resourceGroup = 'rg-backup', subscriptionId = SUBSCRIPTION): VaultRef {
   return { subscriptionId, resourceGroup, vaultName };

@@ -3,23 +3,15 @@
  * once however many ticks or hosts ask, and that a running backup makes the scheduled one fail.
  */
 import { randomUUID } from 'node:crypto';
-import { vaultKey, type ProtectedItemRecord, type VaultRecord } from '../../lib/domain/catalog';
+import { vaultKey, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { defaultPolicy } from '../../lib/domain/policy-rules';
 import { findDueBackups, scheduledJobId, startScheduledBackup, type SchedulerDeps } from '../../lib/services/backup-scheduler';
 import { collect } from '../../lib/stores/document-store';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
+import { vaultRecord } from '../support/vault-fixtures';
 
 const SUB = '00000000-0000-0000-0000-0000000000aa';
-const vault: VaultRecord = {
-  id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1`,
-  subscriptionId: SUB,
-  resourceGroup: 'rg',
-  name: 'v1',
-  location: 'westeurope',
-  storageModelType: 'GeoRedundant',
-  softDelete: { state: 'Enabled', retentionDays: 14 },
-  createdAt: '2026-03-01T00:00:00.000Z',
-};
+const vault = vaultRecord(SUB, 'rg', 'v1', { createdAt: '2026-03-01T00:00:00.000Z' });
 const KEY = vaultKey(SUB, 'rg', 'v1');
 
 function item(name: string, overrides: Partial<ProtectedItemRecord> = {}): ProtectedItemRecord {

@@ -6,7 +6,7 @@
  * request for such a point names the encryption-info blob in its job's property bag.
  */
 import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/domain/block-sums';
-import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord, type VaultRecord } from '../../lib/domain/catalog';
+import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { keyVaultResourceId } from '../../lib/domain/disk-encryption';
 import { errors, type KluisError } from '../../lib/domain/errors';
 import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
@@ -18,6 +18,7 @@ import type { BlobRef } from '../../lib/stores/disk-store';
 import { MemoryKeyStore } from '../../lib/stores/memory/key-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
+import { vaultRecord } from '../support/vault-fixtures';
 
 const SUB = '00000000-0000-0000-0000-0000000000ab';
 const VAULT_ID = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1`;
@@ -53,16 +54,7 @@ async function world(options: { encrypted?: boolean } = {}): Promise<World> {
     blobs.set(`kluis-vault/${secretBackupBlobName(ENGINE_ITEM, POINT)}`, Buffer.from((await keys.backupSecret(secretUrl)).backup, 'base64'));
     blobs.set(`kluis-vault/${keyBackupBlobName(ENGINE_ITEM, POINT)}`, Buffer.from((await keys.backupKey(keyUrl)).backup, 'base64'));
   }
-  const vault: VaultRecord = {
-    id: VAULT_ID,
-    subscriptionId: SUB,
-    resourceGroup: 'rg',
-    name: 'v1',
-    location: 'westeurope',
-    storageModelType: 'GeoRedundant',
-    softDelete: { state: 'Enabled', retentionDays: 14 },
-    createdAt: '2026-01-01T00:00:00.000Z',
-  };
+  const vault = vaultRecord(SUB, 'rg', 'v1');
   await catalog.vaults.insert(vaultPartition(SUB), vaultRow('rg', 'v1'), vault);
   const item: ProtectedItemRecord = {
     vaultId: VAULT_ID,

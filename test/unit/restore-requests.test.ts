@@ -5,7 +5,7 @@
  * and the insert-only registration of the new VM.
  */
 import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/domain/block-sums';
-import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord, type VaultRecord } from '../../lib/domain/catalog';
+import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { errors, type KluisErrorCode } from '../../lib/domain/errors';
 import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
 import type { RestoreRequestBody, RestoreRequestProperties } from '../../lib/domain/restore-request';
@@ -24,6 +24,7 @@ import { DnsKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';
 import { MemoryKeyStore } from '../../lib/stores/memory/key-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
 import { memoryVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
+import { vaultRecord } from '../support/vault-fixtures';
 
 const SUB = '00000000-0000-0000-0000-0000000000aa';
 const VAULT_ID = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1`;
@@ -81,16 +82,7 @@ async function world(options: { item?: Partial<ProtectedItemRecord>; manifest?: 
   const inventory = new MemoryVmInventory();
   const blobs = new Map<string, Buffer>();
   let ids = 0;
-  const vault: VaultRecord = {
-    id: VAULT_ID,
-    subscriptionId: SUB,
-    resourceGroup: 'rg',
-    name: 'v1',
-    location: 'westeurope',
-    storageModelType: 'GeoRedundant',
-    softDelete: { state: 'Enabled', retentionDays: 14 },
-    createdAt: NOW.toISOString(),
-  };
+  const vault = vaultRecord(SUB, 'rg', 'v1', { createdAt: NOW.toISOString() });
   await catalog.vaults.insert(vaultPartition(SUB), vaultRow('rg', 'v1'), vault);
   const item: ProtectedItemRecord = {
     vaultId: VAULT_ID,

@@ -14,17 +14,9 @@ import {
   storageLockReason,
   VAULT_LIMITS,
 } from '../../lib/domain/vault-rules';
+import { vaultRecord } from '../support/vault-fixtures';
 
-const vault: VaultRecord = {
-  id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1',
-  subscriptionId: 's',
-  resourceGroup: 'rg',
-  name: 'v1',
-  location: 'westeurope',
-  storageModelType: 'GeoRedundant',
-  softDelete: { state: 'Enabled', retentionDays: 14 },
-  createdAt: '2026-01-01T00:00:00.000Z',
-};
+const vault = vaultRecord('s', 'rg', 'v1');
 
 function item(name: string, state: Partial<ProtectedItemRecord> = {}): ProtectedItemRecord {
   return {
