@@ -80,7 +80,7 @@ interface Options {
 interface BackupHistory {
   /** Fake-clock time the snapshots were taken (snapshotDisks completed). */
   snapshotAt?: string;
-  /** freezeVm completed → thawVm completed: how long the guest stayed frozen (fake clock ≈ wall clock). */
+  /** The snapshotVm activity, scheduled → done: the guest is frozen only inside it (fake clock ≈ wall clock). */
   frozenMs?: number;
   /** Activity attempts that failed (and were retried, or failed the job). */
   failedAttempts: number;
@@ -435,11 +435,12 @@ async function backupHistory(api: VaultApi, jobId: string, dataDisks: number): P
   const main = await api.orchestrationHistory(jobId);
   const perDisk = await Promise.all(Array.from({ length: 1 + dataDisks }, (_, slot) => api.orchestrationHistory(`${jobId}:lun${slot}`).catch(() => [])));
   const completed = (name: string) => main.find((e) => e.EventType === 'TaskCompleted' && e.FunctionName === name)?.Timestamp;
-  const frozenAt = completed('freezeVm');
-  const thawedAt = completed('thawVm');
+  // Freeze → snapshot → thaw is one activity: the guest is frozen only inside it, so its scheduled → done
+  // time bounds how long the guest stayed frozen (queue wait included).
+  const snapshotStep = main.find((e) => e.EventType === 'TaskCompleted' && e.FunctionName === 'snapshotVm');
   return {
-    snapshotAt: completed('snapshotDisks'),
-    frozenMs: frozenAt === undefined || thawedAt === undefined ? undefined : Date.parse(thawedAt) - Date.parse(frozenAt),
+    snapshotAt: snapshotStep?.Timestamp ?? completed('snapshotDisks'),
+    frozenMs: snapshotStep?.ScheduledTime === undefined ? undefined : Date.parse(snapshotStep.Timestamp) - Date.parse(snapshotStep.ScheduledTime),
     failedAttempts: [main, ...perDisk].flat().filter((e) => e.EventType === 'TaskFailed').length,
   };
 }
@@ -517,7 +518,7 @@ function report(opts: Options, diskBytes: number, baseline: readonly BackupRun[]
         ['tick → job ended, per job (min / median / max)', spread(jobEnds)],
         ['job seen → ended, per job (min / median / max)', spread(jobTimes)],
         ['tick → snapshots taken, per job (min / median / max; fake clock)', spread(snapshotAfterTick)],
-        ['guest frozen (freezeVm done → thawVm done), per job (min / median / max)', spread(frozen)],
+        ['snapshot step incl. freeze → thaw (snapshotVm scheduled → done), per job (min / median / max)', spread(frozen)],
         ['failed activity attempts (retried or fatal), all jobs', String(tick.jobs.reduce((sum, j) => sum + (j.history?.failedAttempts ?? 0), 0))],
       ],
     ),

@@ -184,7 +184,7 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'A VM inventory record is damaged or of an unknown shape. Delete the VM from the local fabric and create it again.',
   },
-  // Discovery, protection, on-demand backup and jobs (services/protection.ts, backup-requests.ts, jobs.ts, operations.ts)
+  // Discovery, protection, on-demand backup and jobs (services/protection.ts, soft-delete.ts, backup-claim.ts, backup-requests.ts, jobs.ts, operations.ts)
   UserErrorBackupOperationInProgress: {
     status: 409,
     recommendation: 'Another backup of this item is running; only one backup per item runs at a time. Wait for the running job to finish (see backupJobs), then retry.',

@@ -3,7 +3,7 @@
  * the start of a scheduled slot, and what a running backup reports back (task progress, the
  * recovery point, the failure) to its job and item.
  *
- * One backup per item at a time: a backup claims the item (protection.ts claimBackup) before its
+ * One backup per item at a time: a backup claims the item (backup-claim.ts claimBackup) before its
  * job exists, and every ending (completed, failed, cancelled) releases the claim.
  *
  * API:
@@ -39,7 +39,8 @@ import {
 } from './jobs';
 import { createOperation } from './operations';
 import { assertKeyVaultAccess, type KeyVaultAccessDeps } from './key-vault-access';
-import { claimBackup, disksToBackUp, getProtectedItem, releaseBackup, withOnDemandBackup, type ItemNames } from './protection';
+import { claimBackup, releaseBackup, withOnDemandBackup } from './backup-claim';
+import { disksToBackUp, getProtectedItem, type ItemNames } from './protection';
 
 export interface BackupRequestDeps {
   catalog: VaultCatalog;

@@ -16,7 +16,7 @@ import type { JobRecord } from '../domain/catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import { createJob, failJob, getJob, type VaultScope } from './jobs';
 import { BACKUP_JOB_PROPERTIES, type VaultBackupRun } from './backup-requests';
-import { claimBackup } from './protection';
+import { claimBackup } from './backup-claim';
 
 export const SCHEDULE_START_WINDOW_MS = 2 * 60 * 60 * 1000;
 

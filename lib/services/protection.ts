@@ -1,20 +1,17 @@
 /**
- * Protection of VMs by a vault: enable, change policy, stop and retain, stop and delete (soft
- * delete for the vault's retention days, or purge when soft delete is off), undelete, resume —
- * the PUT/DELETE of `…/protectionContainers/{c}/protectedItems/{i}` — plus reads, and the claim that
- * lets one backup per item run at a time.
+ * Protection of VMs by a vault: enable, change policy, stop and retain, undelete, resume — the PUT
+ * of `…/protectionContainers/{c}/protectedItems/{i}` — plus reads of items and their recovery points.
+ * Stop and delete (soft delete, purge) is in soft-delete.ts; the one-backup-per-item claim is in
+ * backup-claim.ts.
  *
  * Every check runs before the first write, so a rejected request leaves the catalog as it was.
- * Each change is a job (ConfigureBackup, DisableBackup, DeleteBackupData, Undelete) and an async
- * operation that carries the job's id, as Azure Backup reports them.
+ * Each change is a job (ConfigureBackup, DisableBackup, Undelete) and an async operation that
+ * carries the job's id, as Azure Backup reports them (`finished`, shared with soft-delete.ts).
  *
  * API:
  *   putProtectedItem(deps, vault, names, properties): ProtectionChange
- *   deleteProtectedItem(deps, vault, names, data?): ProtectionChange | undefined (no such item)
  *   getProtectedItem / findProtectedItem / listProtectedItems(deps, vault, filter?)
  *   protectedItemView(deps, vault, item): ArmProtectedItemResource
- *   claimBackup(deps, vault, itemName, jobId) (UserErrorBackupOperationInProgress) · releaseBackup(deps, vault, itemName, jobId)
- *   purgeItem(deps, data, vault, item) · itemsDueForPurge(deps, vault)
  *   vmProtectionElsewhere(deps, vault, vmId) · vmIdsWithItems(deps, subscriptionId)
  *   listItemRecoveryPoints(deps, vault, names, filter?) · getItemRecoveryPoint(deps, vault, names, id)
  */
@@ -40,28 +37,17 @@ import { RecoveryPointStates } from '../domain/restore-plan';
 import { isValidRecoveryPointId } from '../domain/vault-layout';
 import { dataDisksOf, diskSlot, normalizeLocation, type VirtualMachine } from '../domain/virtual-machine';
 import { assertItemQuota } from '../domain/vault-rules';
-import { collect, updateDocument, type Stored } from '../stores/document-store';
+import { collect, type Stored } from '../stores/document-store';
 import type { DiskStore } from '../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
-import { deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from './delete-recovery-point';
-import { completeJob, createJob, failJob, isFinishedJobStatus, vaultPartitionOf, type VaultScope } from './jobs';
-import { completeOperation, createOperation, failOperation } from './operations';
+import { createJob, vaultPartitionOf, type VaultScope } from './jobs';
+import { createOperation } from './operations';
 import { getPolicy } from './policies';
 
 /** Page-blob (unmanaged) VMs: at most 16 data disks are backed up. */
 export const MAX_DATA_DISKS = 16;
-/** A claim whose job has not finished after this long is taken over by the next backup (its run died). */
-export const STALE_CLAIM_MS = 24 * 3_600_000;
-/**
- * An on-demand backup claims the item before it writes its job row: a claim without a job row is a
- * backup being started, and blocks others this long (after that its request is taken to have died).
- */
-export const JOBLESS_CLAIM_GRACE_MS = 10 * 60_000;
-/** On-demand backup times older than this are dropped from an item (the limit counts one day). */
-const ON_DEMAND_HISTORY_MS = 2 * 86_400_000;
-
 /**
  * Issue 5 plugs in here: the backup service must be able to read the Key Vault of an encrypted VM
  * (BEK secret, KEK key); throw UserErrorKeyvaultPermissionsNotConfigured when it cannot.
@@ -318,142 +304,6 @@ async function undelete(deps: ProtectionDeps, vault: VaultRecord, names: ItemNam
   return finished(deps, vault, 'undeleted', updated.value, 'Undelete');
 }
 
-// ---- DELETE --------------------------------------------------------------------------------------
-
-/**
- * Stop protection and delete data. With the vault's soft delete on, the item is soft-deleted: kept
- * (visible, ProtectionStopped) until the purge date; with it off, its recovery points are deleted
- * now (`data` is needed then) and the item goes. Undefined when there is no such item.
- */
-export async function deleteProtectedItem(
-  deps: ProtectionDeps,
-  vault: VaultRecord,
-  names: ItemNames,
-  data?: DeleteRecoveryPointDeps,
-): Promise<ProtectionChange | undefined> {
-  const existing = await findStoredItem(deps, vault, names);
-  if (existing === undefined) return undefined;
-  const item = existing.value;
-  if (item.softDelete !== undefined) throw errors.itemSoftDeleted(item.vm.name, item.softDelete.purgeAt, 'be deleted again');
-  if (item.activeBackup !== undefined) {
-    const running = await runningJob(deps.catalog, vault, item.activeBackup.jobId);
-    if (running !== undefined) throw errors.backupOperationInProgress(item.vm.name, running.jobId);
-  }
-  if (vault.softDelete.state === 'Disabled') {
-    if (data === undefined) throw errors.backupOperationFailed('Deleting backup data needs the vault storage, which this host was not given.');
-    const job = await createJob(deps, vault, jobSpec(item, 'DeleteBackupData'));
-    const operation = await createOperation(deps, vault, { name: 'DeleteBackupData', jobId: job.jobId });
-    try {
-      await purgeItem(deps, data, vault, item);
-    } catch (err) {
-      const failedJob = await failJob(deps, vault, job.jobId, err);
-      return { action: 'purged', item: await findProtectedItem(deps, vault, names), job: failedJob, operation: await failOperation(deps, vault, operation.operationId, err) };
-    }
-    const doneJob = await completeJob(deps, vault, job.jobId);
-    return { action: 'purged', job: doneJob, operation: await completeOperation(deps, vault, operation.operationId) };
-  }
-  const now = deps.clock();
-  const purgeAt = new Date(now.getTime() + vault.softDelete.retentionDays * 86_400_000).toISOString();
-  const { policyName: _policy, activeBackup: _claim, ...rest } = item;
-  const updated = await deps.catalog.items.replace(
-    existing.partition,
-    existing.row,
-    { ...rest, protectionState: 'ProtectionStopped', softDelete: { deletedAt: now.toISOString(), purgeAt } },
-    existing.etag,
-  );
-  return finished(deps, vault, 'softDeleted', updated.value, 'DeleteBackupData', { purgeAt });
-}
-
-/**
- * Deletes every recovery point of the item (snapshot tier first, manifest last, catalog row last),
- * then the item. Idempotent: a re-run after a failure finishes the work.
- */
-export async function purgeItem(deps: Pick<ProtectionDeps, 'catalog'>, data: DeleteRecoveryPointDeps, vault: VaultScope, item: ProtectedItemRecord): Promise<{ pointsDeleted: number }> {
-  let pointsDeleted = 0;
-  for (const point of await collect(data.catalog.list(item.engineItemId))) {
-    await deleteRecoveryPointVaultData(data, { itemId: item.engineItemId, recoveryPointId: point.recoveryPointId, force: true });
-    pointsDeleted += 1;
-  }
-  await deps.catalog.items.delete(vaultPartitionOf(vault), nameRow(item.itemName));
-  return { pointsDeleted };
-}
-
-/** Soft-deleted items whose purge date has passed (for the retention cleanup). */
-export async function itemsDueForPurge(deps: Pick<ProtectionDeps, 'catalog' | 'clock'>, vault: VaultScope): Promise<ProtectedItemRecord[]> {
-  const now = deps.clock().getTime();
-  return (await listProtectedItems(deps, vault)).filter((item) => item.softDelete !== undefined && Date.parse(item.softDelete.purgeAt) <= now);
-}
-
-// ---- one backup per item -------------------------------------------------------------------------
-
-/**
- * Claims the item for backup job `jobId` with an ETag write. Refused (UserErrorBackupOperationInProgress,
- * naming the running job) while another job holds a claim whose job is still running, or whose job row
- * is not written yet (for JOBLESS_CLAIM_GRACE_MS); a claim left by a finished job is taken over, and so
- * is one whose job has run for STALE_CLAIM_MS without finishing (that job is failed). Claiming again
- * with the same job id succeeds.
- * `change` may edit the item in the same write (e.g. record an on-demand backup).
- */
-export async function claimBackup(
-  deps: Pick<ProtectionDeps, 'catalog' | 'clock'>,
-  vault: VaultScope,
-  itemName: string,
-  jobId: string,
-  change: (item: ProtectedItemRecord) => ProtectedItemRecord = (item) => item,
-): Promise<ProtectedItemRecord> {
-  const partition = vaultPartitionOf(vault);
-  const row = nameRow(itemName);
-  for (let attempt = 1; ; attempt++) {
-    const current = await deps.catalog.items.get(partition, row);
-    if (current === undefined) throw errors.datasourceNotPresent(itemName);
-    const claim = current.value.activeBackup;
-    if (claim !== undefined && claim.jobId !== jobId) {
-      const claimAgeMs = deps.clock().getTime() - Date.parse(claim.startedAt);
-      const claimJob = (await deps.catalog.jobs.get(partition, claim.jobId.toLowerCase()))?.value;
-      if (claimJob === undefined && claimAgeMs < JOBLESS_CLAIM_GRACE_MS) throw errors.backupOperationInProgress(current.value.vm.name, claim.jobId);
-      if (claimJob !== undefined && !isFinishedJobStatus(claimJob.status)) {
-        if (claimAgeMs < STALE_CLAIM_MS) throw errors.backupOperationInProgress(current.value.vm.name, claim.jobId);
-        // A run that stopped reporting a day ago (its host died before recording the end): fail its job, take over.
-        await failJob(deps, vault, claim.jobId, errors.backupOperationFailed(`The backup job stopped reporting progress; it was failed when job ${jobId} started.`));
-      }
-    }
-    const next = change({ ...current.value, activeBackup: { jobId, startedAt: deps.clock().toISOString() } });
-    try {
-      return (await deps.catalog.items.replace(partition, row, next, current.etag)).value;
-    } catch (err) {
-      if (attempt >= 5 || !isKluisErrorLike(err) || err.code !== 'KluisCatalogConflict') throw err;
-    }
-  }
-}
-
-/** Releases the claim of `jobId` (no-op when another job holds it or the item is gone); `change` edits the item in the same write. */
-export async function releaseBackup(
-  deps: Pick<ProtectionDeps, 'catalog'>,
-  vault: VaultScope,
-  itemName: string,
-  jobId: string,
-  change: (item: ProtectedItemRecord) => ProtectedItemRecord = (item) => item,
-): Promise<ProtectedItemRecord | undefined> {
-  const stored = await updateDocument(deps.catalog.items, vaultPartitionOf(vault), nameRow(itemName), (item) => {
-    const changed = change(item);
-    if (changed.activeBackup?.jobId !== jobId) return changed === item ? undefined : changed;
-    const { activeBackup: _claim, ...rest } = changed;
-    return rest;
-  });
-  return stored?.value;
-}
-
-/** Records an on-demand backup start in the item's recent history (pruned to two days). */
-export function withOnDemandBackup(item: ProtectedItemRecord, at: Date): ProtectedItemRecord {
-  const recent = item.onDemandBackups.filter((time) => at.getTime() - Date.parse(time) < ON_DEMAND_HISTORY_MS);
-  return { ...item, onDemandBackups: [...recent, at.toISOString()] };
-}
-
-async function runningJob(catalog: Pick<VaultCatalog, 'jobs'>, vault: VaultScope, jobId: string): Promise<JobRecord | undefined> {
-  const job = (await catalog.jobs.get(vaultPartitionOf(vault), jobId.toLowerCase()))?.value;
-  return job === undefined || isFinishedJobStatus(job.status) ? undefined : job;
-}
-
 // ---- validation ----------------------------------------------------------------------------------
 
 /**
@@ -571,7 +421,7 @@ function describeItemState(item: ProtectedItemRecord): string {
 
 // ---- jobs and operations of a change -------------------------------------------------------------
 
-function jobSpec(item: ProtectedItemRecord, operation: JobOperation, propertyBag: Record<string, string> = {}) {
+export function jobSpec(item: ProtectedItemRecord, operation: JobOperation, propertyBag: Record<string, string> = {}) {
   return {
     operation,
     entityFriendlyName: item.vm.name,
@@ -583,7 +433,7 @@ function jobSpec(item: ProtectedItemRecord, operation: JobOperation, propertyBag
 }
 
 /** The job of a change that is complete once written, and its succeeded operation. */
-async function finished(
+export async function finished(
   deps: ProtectionDeps,
   vault: VaultScope,
   action: ProtectionAction,

@@ -11,47 +11,11 @@
  */
 import { useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import type { ArmList, ErrorEnvelope, ItemProperties, JobProperties, Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
 const SUB = '3a1f0c5e-9b7d-4e2a-8c6f-0d1e2f3a4b5c';
 const MIB = 1024 * 1024;
-
-interface ErrorEnvelope {
-  error: { code: string; message: string; target?: string; recommendation?: string };
-}
-
-interface ArmList<T> {
-  value: T[];
-}
-
-interface Resource<P> {
-  id: string;
-  name: string;
-  properties: P;
-}
-
-interface ItemProperties {
-  protectionState: string;
-  healthStatus: string;
-  policyName?: string;
-  lastBackupStatus?: string;
-  lastRecoveryPoint?: string;
-  healthDetails: Array<{ title: string }>;
-  extendedInfo: { recoveryPointCount: number; oldestRecoveryPoint?: string };
-  isScheduledForDeferredDelete?: boolean;
-  deferredDeleteTimeInUTC?: string;
-  deferredDeleteTimeRemaining?: string;
-}
-
-interface JobProperties {
-  operation: string;
-  status: string;
-  duration: string;
-  actionsInfo: string[];
-  isUserTriggered: boolean;
-  errorDetails?: Array<{ errorCode: string; errorString: string }>;
-  extendedInfo: { progressPercentage: number; tasksList: Array<{ taskId: string; status: string; progressPercentage: number }> };
-}
 
 const azurite = useAzurite();
 

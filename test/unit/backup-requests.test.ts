@@ -200,7 +200,7 @@ describe('backup now', () => {
     [
       'a soft-deleted item',
       async (w: World) => {
-        const { deleteProtectedItem } = await import('../../lib/services/protection');
+        const { deleteProtectedItem } = await import('../../lib/services/soft-delete');
         await deleteProtectedItem({ ...w.deps, inventory: w.inventory }, await w.vault(), names);
         return names;
       },

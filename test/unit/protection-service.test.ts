@@ -12,19 +12,9 @@ import { listProtectableItems, refreshContainers } from '../../lib/services/disc
 import { createJob, getJob, listJobs } from '../../lib/services/jobs';
 import { getOperation } from '../../lib/services/operations';
 import { createOrUpdatePolicy } from '../../lib/services/policies';
-import {
-  claimBackup,
-  deleteProtectedItem,
-  getProtectedItem,
-  itemsDueForPurge,
-  listProtectedItems,
-  parseItemFilter,
-  protectedItemView,
-  putProtectedItem,
-  releaseBackup,
-  type ItemNames,
-  type ProtectionDeps,
-} from '../../lib/services/protection';
+import { claimBackup, releaseBackup } from '../../lib/services/backup-claim';
+import { getProtectedItem, listProtectedItems, parseItemFilter, protectedItemView, putProtectedItem, type ItemNames, type ProtectionDeps } from '../../lib/services/protection';
+import { deleteProtectedItem, itemsDueForPurge } from '../../lib/services/soft-delete';
 import { createOrUpdateVault, getVault, updateVaultConfig } from '../../lib/services/vaults';
 import type { DeleteRecoveryPointDeps } from '../../lib/services/delete-recovery-point';
 import type { BlobRef, DiskStore } from '../../lib/stores/disk-store';

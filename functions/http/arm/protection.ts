@@ -7,7 +7,6 @@
 import { protectedItemPutBodySchema, type ProtectedItemPutBody } from '../../../lib/domain/arm/item-resource';
 import {
   assertAzureFabric,
-  deleteProtectedItem,
   getProtectedItem,
   listProtectedItems,
   parseItemFilter,
@@ -16,6 +15,7 @@ import {
   type ItemNames,
   type ProtectionDeps,
 } from '../../../lib/services/protection';
+import { deleteProtectedItem } from '../../../lib/services/soft-delete';
 import { keyVaultAccessCheck } from '../../../lib/services/key-vault-access';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, deleteDeps, keyVaultAccessDeps, vmInventory } from '../../deps';
