@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostRequest, HostResponse } from './http-types';
+import { headersOf, readBody } from './incoming-request';
 
 export type RequestHandler = (request: HostRequest) => Promise<HostResponse>;
 
@@ -11,25 +12,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const maxBodyBytes = 100 * 1024 * 1024;
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        reject(new Error('Request body exceeds 100 MB (the Functions host limit).'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
+/** The Functions host's request size limit. */
+const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
 export async function startHttpServer(host: string, port: number, handler: RequestHandler): Promise<RunningServer> {
   let origin = '';
@@ -37,13 +21,8 @@ export async function startHttpServer(host: string, port: number, handler: Reque
     void (async () => {
       let response: HostResponse;
       try {
-        const headers = new Headers();
-        for (const [key, value] of Object.entries(req.headers)) {
-          if (Array.isArray(value)) value.forEach((v) => headers.append(key, v));
-          else if (value !== undefined) headers.set(key, value);
-        }
-        const body = await readBody(req);
-        response = await handler({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', origin), headers, body });
+        const body = await readBody(req, MAX_BODY_BYTES);
+        response = await handler({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', origin), headers: headersOf(req), body });
       } catch (err) {
         response = { status: 500, headers: { 'content-type': 'text/plain' }, body: `Internal server error: ${(err as Error).message}` };
       }

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { HostRequest, HostResponse } from '../http-types';
+import { BodyTooLarge, headersOf, readBody } from '../incoming-request';
 
 export const LISTEN_HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -23,34 +24,6 @@ export interface ListenOptions {
   tls?: { key: string; cert: string };
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function headersOf(req: http.IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) value.forEach((v) => headers.append(key, v));
-    else if (value !== undefined) headers.set(key, value);
-  }
-  return headers;
-}
 
 const tooLarge: HostResponse = {
   status: 413,
@@ -65,7 +38,7 @@ export async function listen(options: ListenOptions, handler: (request: HostRequ
     void (async () => {
       let response: HostResponse;
       try {
-        const body = await readBody(req);
+        const body = await readBody(req, MAX_BODY_BYTES);
         response = await handler({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', origin), headers: headersOf(req), body });
       } catch (err) {
         response = err instanceof BodyTooLarge ? tooLarge : { status: 500, headers: { 'content-type': 'text/plain' }, body: 'Internal server error' };

@@ -12,7 +12,7 @@ import {
   type RestoreKeyAndSecretRequest,
 } from '../../../lib/services/restore-key-and-secret';
 import { catalogDeps, keyAndSecretPresenceDeps, keyStore, restoreDeps } from '../../deps';
-import { armRoute, ITEM_ROUTE, ok, vaultRefOf } from './route';
+import { armRoute, ITEM_ROUTE, ok, recoveryPointRefOf } from './route';
 
 function restoreKeyAndSecretDeps(context: InvocationContext): RestoreKeyAndSecretDeps {
   const { locator, principalId } = keyAndSecretPresenceDeps();
@@ -34,13 +34,7 @@ armRoute<RestoreKeyAndSecretRequest>({
     409: 'The Key Vault already has a key or secret of that name (UserErrorKeyVaultObjectAlreadyExists), or the item is soft-deleted.',
   },
   handler: async ({ params, body, context }) => {
-    const ref = {
-      ...vaultRefOf(params),
-      fabricName: params.fabricName ?? '',
-      containerName: params.containerName ?? '',
-      itemName: params.protectedItemName ?? '',
-      recoveryPointId: params.recoveryPointId ?? '',
-    };
+    const ref = recoveryPointRefOf(params);
     const restored = await restoreKeyAndSecret(restoreKeyAndSecretDeps(context), ref, body);
     context.info(`Restored the key and secret of ${restored.vmName} (recovery point ${ref.recoveryPointId}) into Key Vault ${restored.keyVaultId}.`);
     return ok({ properties: { keyVaultId: restored.keyVaultId, keyUrl: restored.keyUrl, secretUrl: restored.secretUrl } });

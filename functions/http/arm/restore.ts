@@ -11,7 +11,7 @@ import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/
 import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
 import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, ITEM_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, ITEM_ROUTE, recoveryPointRefOf, vaultPathOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
@@ -36,13 +36,7 @@ armRoute<RestoreRequestBody>({
   durable: true,
   handler: async ({ params, body, context, origin }) => {
     const client = df.getClient(context);
-    const ref = {
-      ...vaultRefOf(params),
-      fabricName: params.fabricName ?? '',
-      containerName: params.containerName ?? '',
-      itemName: params.protectedItemName ?? '',
-      recoveryPointId: params.recoveryPointId ?? '',
-    };
+    const ref = recoveryPointRefOf(params);
     const restore = await acceptRestoreRequest(restoreRequestDeps(context), ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });

@@ -9,6 +9,7 @@ import * as df from 'durable-functions';
 import type { z } from 'zod';
 import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
+import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
@@ -126,4 +127,15 @@ export function vaultPathOf(params: Record<string, string>): string {
 /** The vault a request's route names (VAULT_ROUTE's parameters; the services validate them). */
 export function vaultRefOf(params: Record<string, string>): VaultRef {
   return { subscriptionId: params.subscriptionId ?? '', resourceGroup: params.resourceGroupName ?? '', vaultName: params.vaultName ?? '' };
+}
+
+/** The recovery point a request's route names (`{ITEM_ROUTE}/recoveryPoints/{recoveryPointId}/…`). */
+export function recoveryPointRefOf(params: Record<string, string>): RecoveryPointRef {
+  return {
+    ...vaultRefOf(params),
+    fabricName: params.fabricName ?? '',
+    containerName: params.containerName ?? '',
+    itemName: params.protectedItemName ?? '',
+    recoveryPointId: params.recoveryPointId ?? '',
+  };
 }
