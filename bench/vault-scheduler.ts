@@ -33,7 +33,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { startAzurite, type RunningAzurite } from '../emulator/azurite';
-import { pageRangeDiffExtension } from '../emulator/cli';
+import { azuriteExtensions } from '../emulator/cli';
 import { REPO_ROOT, startBenchHost, type BenchHost } from './support/host-process';
 import { describeMachine } from './support/machine';
 import { sampleProcesses, type ProcessUsage } from './support/process-sampler';
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
 
   const location = path.join(workDir, 'vault-scheduler-azurite');
   await rm(location, { recursive: true, force: true });
-  const azurite = await startAzurite({ location, extensions: pageRangeDiffExtension ? [pageRangeDiffExtension] : [], startupTimeoutInMs: 120_000 });
+  const azurite = await startAzurite({ location, extensions: [...azuriteExtensions], startupTimeoutInMs: 120_000 });
   let host: BenchHost | undefined;
   try {
     host = await startBenchHost({

@@ -23,13 +23,8 @@
  *
  * Any other Azurite version: nothing is patched, a warning is logged.
  */
-const fs = require('fs');
-const Module = require('module');
-const path = require('path');
+const { whenAzuriteLoads, warn } = require('./azurite-module-hook');
 
-const SUPPORTED_AZURITE_VERSION = '3.35.0';
-const HANDLER_PATH_IN_PACKAGE = path.join('dist', 'src', 'blob', 'handlers', 'PageBlobHandler.js');
-const INSTALLED = Symbol.for('kluis.azurite-page-diff.installed');
 const PATCHED = Symbol.for('kluis.azurite-page-diff.patched');
 
 // ---------------------------------------------------------------------------------------------
@@ -215,11 +210,10 @@ function sameInstant(a, b) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Finding and patching Azurite.
+// Patching Azurite.
 
 /** Azurite modules the diff handler needs, loaded from the same installation as the handler. */
-function loadAzuriteInternals(handlerFilename) {
-  const requireFromHandler = Module.createRequire(handlerFilename);
+function loadAzuriteInternals(requireFromHandler) {
   return {
     BlobStorageContext: requireFromHandler('../context/BlobStorageContext').default,
     StorageError: requireFromHandler('../errors/StorageError').default,
@@ -230,69 +224,18 @@ function loadAzuriteInternals(handlerFilename) {
   };
 }
 
-function azuritePackageVersion(handlerFilename) {
-  const packageRoot = handlerFilename.slice(0, -HANDLER_PATH_IN_PACKAGE.length);
-  return JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;
-}
-
-/** Patches the loaded PageBlobHandler module once; logs what it did. */
-function patchPageBlobHandler(handlerModule, handlerFilename) {
+/** Patches the loaded PageBlobHandler module once (BlobRequestListenerFactory and BlobBatchHandler share it). */
+function patchPageBlobHandler(handlerModule, handlerFilename, requireFromHandler) {
   const PageBlobHandler = handlerModule && handlerModule.default;
   if (typeof PageBlobHandler !== 'function' || PageBlobHandler.prototype[PATCHED]) return;
-
-  const version = azuritePackageVersion(handlerFilename);
-  if (version !== SUPPORTED_AZURITE_VERSION) {
-    warn(`azurite ${version} found; the page-range diff extension is for ${SUPPORTED_AZURITE_VERSION}, not patching`);
-    return;
-  }
   const original = PageBlobHandler.prototype.getPageRanges;
   if (typeof original !== 'function') {
     warn('PageBlobHandler.prototype.getPageRanges not found; page-range diff extension not active');
     return;
   }
-  PageBlobHandler.prototype.getPageRanges = createGetPageRanges(original, loadAzuriteInternals(handlerFilename));
+  PageBlobHandler.prototype.getPageRanges = createGetPageRanges(original, loadAzuriteInternals(requireFromHandler));
   PageBlobHandler.prototype[PATCHED] = true;
   process.stderr.write('kluis: azurite page-range diff extension active\n');
 }
 
-/**
- * Watches `require` until Azurite loads its PageBlobHandler (from BlobRequestListenerFactory or
- * BlobBatchHandler; both share the cached module), patches it and steps out of the way.
- */
-function installRequireHook() {
-  if (globalThis[INSTALLED]) return;
-  globalThis[INSTALLED] = true;
-
-  const originalRequire = Module.prototype.require;
-  Module.prototype.require = function requireWatchingForPageBlobHandler(id) {
-    const exported = originalRequire.apply(this, arguments);
-    const handlerFilename = azuritePageBlobHandlerPath(id, this);
-    if (handlerFilename !== undefined) {
-      if (Module.prototype.require === requireWatchingForPageBlobHandler) Module.prototype.require = originalRequire;
-      try {
-        patchPageBlobHandler(exported, handlerFilename);
-      } catch (error) {
-        warn(`page-range diff extension failed to patch Azurite: ${error && error.stack ? error.stack : error}`);
-      }
-    }
-    return exported;
-  };
-}
-
-/** The file `require(id)` from `parent` loaded, if it is Azurite's PageBlobHandler; else undefined. */
-function azuritePageBlobHandlerPath(id, parent) {
-  if (typeof id !== 'string' || !id.endsWith('PageBlobHandler')) return undefined;
-  if (!parent || typeof parent.filename !== 'string') return undefined;
-  try {
-    const filename = Module.createRequire(parent.filename).resolve(id);
-    return filename.endsWith(path.sep + path.join('azurite', HANDLER_PATH_IN_PACKAGE)) ? filename : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function warn(message) {
-  process.stderr.write(`kluis: warning: ${message}\n`);
-}
-
-installRequireHook();
+whenAzuriteLoads('dist/src/blob/handlers/PageBlobHandler.js', patchPageBlobHandler, { name: 'page-range diff' });

@@ -35,13 +35,17 @@ export async function startHostKeyVault(appDir: string, options: KeyVaultEmulato
   return keyVault;
 }
 
-/**
- * Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js).
- * The file is plain JS next to this module's source, whether this runs from dist/emulator or emulator/.
- */
-export const pageRangeDiffExtension = [path.resolve(__dirname, 'azurite-page-diff.js'), path.resolve(__dirname, '..', '..', 'emulator', 'azurite-page-diff.js')].find(
-  (candidate) => existsSync(candidate),
-) as string;
+/** An Azurite extension file: plain JS next to this module's source, whether this runs from dist/emulator or emulator/. */
+function azuriteExtension(file: string): string {
+  return [path.resolve(__dirname, file), path.resolve(__dirname, '..', '..', 'emulator', file)].find((candidate) => existsSync(candidate)) as string;
+}
+
+/** Makes Azurite answer Get Page Ranges with `prevsnapshot` as Azure does (see emulator/azurite-page-diff.js). */
+export const pageRangeDiffExtension = azuriteExtension('azurite-page-diff.js');
+/** Makes Azurite's server-side copies point-in-time and write-isolated as Azure's (emulator/azurite-copy-isolation.js). */
+export const copyIsolationExtension = azuriteExtension('azurite-copy-isolation.js');
+/** Every extension kluis-host and `npm start` load into Azurite. */
+export const azuriteExtensions: readonly string[] = [pageRangeDiffExtension, copyIsolationExtension];
 
 function port(value: string): number {
   const n = Number(value);
@@ -67,7 +71,7 @@ export async function chooseStorage(appDir: string, explicit: string | undefined
   if (!isDevelopment) return { connectionString };
   const blobEndpoint = parseConnectionString(connectionString).BlobEndpoint;
   if (blobEndpoint && (await reachable(blobEndpoint))) return { connectionString };
-  const azurite = await startAzurite({ location: path.join(appDir, '.kluis', 'azurite'), extensions: [pageRangeDiffExtension] });
+  const azurite = await startAzurite({ location: path.join(appDir, '.kluis', 'azurite'), extensions: [...azuriteExtensions] });
   return { connectionString: azurite.connectionString, azurite };
 }
 

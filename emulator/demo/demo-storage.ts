@@ -16,7 +16,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readLocalSettings } from '../app-loader';
 import { startAzurite, type RunningAzurite } from '../azurite';
-import { pageRangeDiffExtension } from '../cli';
+import { azuriteExtensions } from '../cli';
 import { DEFAULT_AZURITE_ENDPOINTS, parseConnectionString, resolveDevelopmentStorage } from '../connection-string';
 
 export interface DemoStorageOptions {
@@ -46,7 +46,7 @@ const ANY_PORTS: AzuritePorts = { blobPort: 0, queuePort: 0, tablePort: 0 };
 
 export async function startDemoStorage(options: DemoStorageOptions): Promise<DemoStorage> {
   // Absent only in a partial copy of the app: the engine then probes and falls back to checksums.
-  const extensions = pageRangeDiffExtension === undefined ? [] : [pageRangeDiffExtension];
+  const extensions = azuriteExtensions.filter((extension) => extension !== undefined);
   if (options.inMemory) {
     const azurite = await startAzurite({ inMemory: true, extensions });
     return { connectionString: azurite.connectionString, azurite, description: `Azurite started in memory (blob port ${azurite.blobPort}; nothing is kept)` };

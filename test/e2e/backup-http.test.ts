@@ -5,7 +5,7 @@
  * that are byte-identical to the disks as they were when each point was taken.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { pageRangeDiffExtension } from '../../emulator/cli';
+import { azuriteExtensions } from '../../emulator/cli';
 import { createSampleVhd } from '../../emulator/sample-disk';
 import type { BackupOutput, RestoreOutput } from '../../orchestrations/contracts';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
@@ -25,7 +25,7 @@ interface ErrorEnvelope {
   error: { code: string; message: string; target?: string; recommendation?: string };
 }
 
-const azurite = useAzurite({ extensions: [pageRangeDiffExtension] });
+const azurite = useAzurite({ extensions: [...azuriteExtensions] });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('backup and restore over HTTP (embedded host, engine)', () => {

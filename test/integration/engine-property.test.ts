@@ -13,7 +13,7 @@ import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
 import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
-import { pageRangeDiffExtension } from '../../emulator/cli';
+import { azuriteExtensions } from '../../emulator/cli';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 import { azuriteEngineDeps, backupVm, silentLogger, type VmDisk } from '../support/backup-engine';
 
@@ -31,7 +31,7 @@ const opArbitrary = fc.record({
 });
 const stepsArbitrary = fc.array(fc.array(opArbitrary, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 3 });
 
-const diffAzurite = useAzurite({ extensions: [pageRangeDiffExtension] });
+const diffAzurite = useAzurite({ extensions: [...azuriteExtensions] });
 const plainAzurite = useAzurite();
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
