@@ -6,8 +6,12 @@
  *
  * Idempotent: the plan depends only on the source snapshot and the previous point, never on what
  * the replica holds, so a re-run after a crash writes the same bytes and the same checksum part.
- * Reads and writes overlap (a few reads ahead, a few uploads in flight); memory stays under
- * (maxReadsInFlight + maxWritesInFlight) × readChunkSize, 28 MiB by default.
+ * A full backup seeded by a server-side copy (`changeDetection.seed`) only reads and hashes the
+ * replica instead: seed-replica.ts.
+ * Reads and writes overlap (reads ahead, uploads in flight). In-flight work is bounded in bytes, not
+ * only in calls: memory stays under (maxReadsInFlight + maxWritesInFlight) × readChunkSize, 28 MiB by
+ * default, while small calls (the diff path reads and writes single 64 KiB blocks) get up to
+ * MAX_CALLS_IN_FLIGHT at once — a store answers many small requests faster in parallel.
  *
  * API:
  *   transferSegment(deps, input: TransferSegmentInput): Promise<TransferSegmentResult>
@@ -29,6 +33,7 @@ import {
 import { checksumPartBlobName, checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
 import { META, type BackupEngineDeps } from './engine-deps';
+import { verifySeededSegment } from './seed-replica';
 import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
 export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
 
@@ -38,9 +43,9 @@ export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultCon
 export interface TransferTuning {
   /** Bytes per read (and at most per upload); a multiple of the block size, ≤ 4 MiB. Default 4 MiB. */
   readChunkSize?: number;
-  /** Reads started ahead of the one being processed. Default 3. */
+  /** Reads in flight, in full-size reads (the byte budget is this × readChunkSize). Default 3. */
   maxReadsInFlight?: number;
-  /** Upload/clear calls in flight. Default 4. */
+  /** Uploads in flight, in full-size uploads (the byte budget is this × readChunkSize). Default 4. */
   maxWritesInFlight?: number;
 }
 
@@ -62,7 +67,11 @@ export interface TransferSegmentInput {
 
 
 
+/** Calls in flight per direction, however small they are. */
+const MAX_CALLS_IN_FLIGHT = 16;
+
 export async function transferSegment(deps: TransferDeps, input: TransferSegmentInput): Promise<TransferSegmentResult> {
+  if (input.changeDetection.kind === 'full' && input.changeDetection.seed === 'serverSideCopy') return verifySeededSegment(deps, input);
   const blockSize = input.blockSize ?? BLOCK_SIZE;
   const readChunkSize = input.tuning?.readChunkSize ?? AZURE_MAX_PUT_PAGES_BYTES;
   if (readChunkSize > AZURE_MAX_PUT_PAGES_BYTES || readChunkSize % blockSize !== 0) {
@@ -74,28 +83,32 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
   const readBlocks = new Uint8Array(plan.blockCount);
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
-  const writes = new BoundedWrites(input.tuning?.maxWritesInFlight ?? 4);
+  const writes = new BoundedWrites(MAX_CALLS_IN_FLIGHT, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * readChunkSize);
 
   const clear = (range: ByteRange): Promise<void> => {
     stats.bytesCleared += range.end - range.start;
     stats.clearCalls += 1;
-    return writes.add(() => deps.vault.clearPages(replica, range));
+    return writes.add(0, () => deps.vault.clearPages(replica, range));
   };
   const upload = (offset: number, data: Buffer): Promise<void> => {
     stats.bytesWritten += data.length;
     stats.uploadCalls += 1;
     const md5 = createHash('md5').update(data).digest();
-    return writes.add(() => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
+    return writes.add(data.length, () => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
   };
 
   const chunks = readChunks(plan, readChunkSize);
-  const maxReads = Math.max(1, input.tuning?.maxReadsInFlight ?? 3);
+  const readBudget = Math.max(1, input.tuning?.maxReadsInFlight ?? 3) * readChunkSize;
   const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
+  let bytesBeingRead = 0;
   const startRead = (range: ByteRange): void => {
     const data = deps.source.readRange(readFrom, range.start, range.end - range.start);
     data.catch(ignore); // awaited in order below; this only keeps an early rejection from being "unhandled"
     reads.push({ range, data });
+    bytesBeingRead += range.end - range.start;
   };
+  const mayStartRead = (range: ByteRange): boolean =>
+    reads.length === 0 || (reads.length < MAX_CALLS_IN_FLIGHT && bytesBeingRead + (range.end - range.start) <= readBudget);
 
   try {
     for (const planned of plan.clears) {
@@ -104,9 +117,10 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     }
     let next = 0;
     while (next < chunks.length || reads.length > 0) {
-      while (next < chunks.length && reads.length < maxReads) startRead(chunks[next++]);
+      while (next < chunks.length && mayStartRead(chunks[next])) startRead(chunks[next++]);
       const { range, data: pending } = reads.shift() as { range: ByteRange; data: Promise<Buffer> };
       const data = await pending;
+      bytesBeingRead -= range.end - range.start;
       stats.bytesRead += data.length;
       await processChunk(range, data);
     }
@@ -208,26 +222,43 @@ export function loadBlockSums(deps: Pick<BackupEngineDeps, 'vault' | 'vaultConta
   return loading;
 }
 
-/** At most `limit` writes in flight; `add` waits for the oldest when full; the first failure is rethrown. */
+/**
+ * At most `maxCalls` writes and `maxBytes` of payload in flight; `add` waits for the oldest while
+ * either is exceeded; the first failure is rethrown.
+ */
 class BoundedWrites {
-  private readonly inFlight: Array<Promise<void>> = [];
+  private readonly inFlight: Array<{ bytes: number; done: Promise<void> }> = [];
+  private bytes = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly maxCalls: number,
+    private readonly maxBytes: number,
+  ) {}
 
-  async add(write: () => Promise<void>): Promise<void> {
-    while (this.inFlight.length >= Math.max(1, this.limit)) await this.inFlight.shift();
-    const started = write();
-    started.catch(ignore);
-    this.inFlight.push(started);
+  async add(bytes: number, write: () => Promise<void>): Promise<void> {
+    while (this.inFlight.length > 0 && (this.inFlight.length >= this.maxCalls || this.bytes + bytes > this.maxBytes)) {
+      await this.settleOldest();
+    }
+    const done = write();
+    done.catch(ignore);
+    this.inFlight.push({ bytes, done });
+    this.bytes += bytes;
   }
 
   async drain(): Promise<void> {
-    while (this.inFlight.length > 0) await this.inFlight.shift();
+    while (this.inFlight.length > 0) await this.settleOldest();
+  }
+
+  private async settleOldest(): Promise<void> {
+    const oldest = this.inFlight.shift() as { bytes: number; done: Promise<void> };
+    this.bytes -= oldest.bytes;
+    await oldest.done;
   }
 
   /** Waits for every write still in flight, ignoring failures (the failure path). */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.inFlight.splice(0));
+    await Promise.allSettled(this.inFlight.splice(0).map((write) => write.done));
+    this.bytes = 0;
   }
 }
 
