@@ -3,7 +3,8 @@
  * Started by bench/support/engine-runs.ts; prints one `RESULT {json}` line.
  *
  * - backup: what the backup orchestration does for one Standard disk, calling the lib/services use cases
- *   directly: snapshotDisks → planDiskBackup → transferSegment for every segment (at most
+ *   directly: snapshotDisks → planDiskBackup → seedReplica (when the plan seeds the replica by a server-side
+ *   copy) → transferSegment for every segment (at most
  *   `maxParallelSegments` at once, as the orchestration's bounded fan-out) → commitRecoveryPoint.
  *   The capability probe runs first and is timed apart (the host caches it per endpoint).
  * - restore: restoreDisks of one point from the requested tier into a fresh target container.
@@ -14,6 +15,7 @@ import { commitRecoveryPoint } from '../lib/services/commit-recovery-point';
 import type { EngineLogger } from '../lib/services/engine-deps';
 import { planDiskBackup } from '../lib/services/plan-disk-backup';
 import { restoreDisks } from '../lib/services/restore-disks';
+import { seedReplica } from '../lib/services/seed-replica';
 import { snapshotDisks } from '../lib/services/snapshot-disks';
 import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/services/transfer-segment';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
@@ -60,6 +62,8 @@ export interface WorkerResult {
   ms: number;
   probeMs?: number;
   changeDetection?: string;
+  /** Backup: how the replica was seeded (full backups by server-side copy). Restore: how the disk was written. */
+  method?: string;
   planReason?: string;
   trueDiff?: boolean;
   serverSideCopySafe?: boolean;
@@ -141,6 +145,10 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     capabilities,
   });
   step('plan');
+  if (plan.seed !== undefined) {
+    await seedReplica(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: sourceRef, sizeBytes: snapshot.sizeBytes });
+    step('seed');
+  }
   const segments: TransferSegmentResult[] = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
     transferSegment(deps, {
       itemId: task.itemId,
@@ -183,10 +191,12 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     trueDiff: capabilities.trueDiff,
     serverSideCopySafe: capabilities.serverSideCopySafe,
     changeDetection: plan.changeDetection,
+    method: plan.seed,
     planReason: plan.reason,
     pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
     allBytesWritten: vaultTraffic.bytesSent(),
-    bytesRead: sourceTraffic.bytesReceived('readRange'),
+    // A seeded full backup reads the replica back from the vault; every other backup reads the source.
+    bytesRead: sourceTraffic.bytesReceived('readRange') + vaultTraffic.bytesReceived('readRange'),
     clearCalls: vaultTraffic.calls('clearPages'),
     engineBytesWritten: sum(segments, (s) => s.bytesWritten),
     engineBytesRead: sum(segments, (s) => s.bytesRead),

@@ -1,7 +1,8 @@
 /**
  * Backup of one disk of a VM, as a sub-orchestration of `backup`: plan (choose full / diff / checksum and
- * ready the replica) → stage Premium disks → transfer the segments, at most N at a time → delete the staging
- * blob (always). Deterministic: only context.df.* calls.
+ * ready the replica) → stage Premium disks → seed the replica by a server-side copy when the plan says so
+ * (a full backup; its segments then only read and hash the replica) → transfer the segments, at most N at a
+ * time → delete the staging blob (always). Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { DiskSegment } from '../lib/domain/transfer-plan';
@@ -13,6 +14,7 @@ import {
   type DeleteStagingBlobActivityInput,
   type DiskBackupPlan,
   type PlanDiskBackupActivityInput,
+  type SeedReplicaActivityInput,
   type StageDiskActivityInput,
   type StagedDisk,
   type TransferSegmentActivityInput,
@@ -54,6 +56,16 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
           capabilities,
         } satisfies StageDiskActivityInput)) as StagedDisk)
       : undefined;
+    if (plan.seed !== undefined) {
+      yield call(Activities.SeedReplica, {
+        itemId,
+        jobId,
+        lun: disk.lun,
+        source: snapshot,
+        readFrom: staged?.staging,
+        sizeBytes: snapshot.sizeBytes,
+      } satisfies SeedReplicaActivityInput);
+    }
     const segments: TransferSegmentResult[] = yield* boundedFanOut<DiskSegment, TransferSegmentResult>(
       context,
       plan.segments,
@@ -78,6 +90,7 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
       reason: plan.reason,
       segmentCount: plan.segments.length,
       staging: staged?.method,
+      ...(plan.seed === undefined ? {} : { seed: plan.seed }),
       bytesRead: total('bytesRead'),
       bytesWritten: total('bytesWritten'),
       bytesCleared: total('bytesCleared'),

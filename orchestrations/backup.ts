@@ -223,8 +223,10 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
   }
 
   const bytesWritten = results.reduce((sum, r) => sum + r.bytesWritten, 0);
+  // A disk seeded by a server-side copy uploaded nothing; what reached the vault is what its segments read back.
+  const bytesTransferred = results.reduce((sum, r) => sum + (r.seed === undefined ? r.bytesWritten : r.bytesRead), 0);
   const status = warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings';
-  yield* finish(status, { recoveryPointId: commit.recoveryPointId, bytesTransferred: bytesWritten });
+  yield* finish(status, { recoveryPointId: commit.recoveryPointId, bytesTransferred });
   enter('completed');
   return {
     status,

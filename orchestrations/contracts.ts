@@ -7,6 +7,7 @@ import type {
   DiscoveredVmDisk,
   DiskBackupPlan,
   InstantSnapshot,
+  SeededReplica,
   StagedDisk,
   TransferSegmentResult,
   VmDiskRequest,
@@ -32,6 +33,7 @@ export const Activities = {
   SnapshotDisks: 'snapshotDisks',
   PlanDiskBackup: 'planDiskBackup',
   StageDisk: 'stageDisk',
+  SeedReplica: 'seedReplica',
   TransferSegment: 'transferSegment',
   DeleteStagingBlob: 'deleteStagingBlob',
   CommitRecoveryPoint: 'commitRecoveryPoint',
@@ -117,6 +119,8 @@ export interface BackupDiskOutput {
   reason: string;
   segmentCount: number;
   staging?: StagedDisk['method'];
+  /** Set when a server-side copy seeded the replica (a full backup; bytesWritten is then 0). */
+  seed?: SeededReplica['seed'];
   bytesRead: number;
   bytesWritten: number;
   bytesCleared: number;
@@ -156,6 +160,16 @@ export interface StageDiskActivityInput {
   snapshot: InstantSnapshot;
   sizeBytes: number;
   capabilities: StorageCapabilitiesSummary;
+}
+
+/** A full backup planned with `seed`: copy the disk onto the replica server-side, before the segments. */
+export interface SeedReplicaActivityInput {
+  itemId: string;
+  jobId: string;
+  lun: number;
+  source: InstantSnapshot;
+  readFrom?: StagedDisk['staging'];
+  sizeBytes: number;
 }
 
 export interface TransferSegmentActivityInput {
@@ -263,7 +277,7 @@ export interface ExpireSnapshotTierActivityInput {
   olderThan: string;
 }
 
-export type { DiscoveredVmDisk, DiskBackupPlan, EncryptionToBackUp, InstantSnapshot, KeyAndSecretBackup, StagedDisk, TransferSegmentResult, VmDiskRequest };
+export type { DiscoveredVmDisk, DiskBackupPlan, EncryptionToBackUp, InstantSnapshot, KeyAndSecretBackup, SeededReplica, StagedDisk, TransferSegmentResult, VmDiskRequest };
 
 // ---- restore -----------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 /**
  * Engine runs for bench/engine.ts. Each operation runs in its own child process (bench/engine-worker.ts)
  * so its peak RSS is its own. Per run r, each in a fresh Azurite (see dataset.ts):
- *  - diff (Azurite with emulator/azurite-page-diff.js): write a version-0 source disk, full backup, rewrite
+ *  - diff (Azurite with the Kluis extensions: emulator/azurite-page-diff.js and azurite-copy-isolation.js, as kluis-host
+ *    starts it): write a version-0 source disk, full backup, rewrite
  *    5% of it, incremental backup (expects the diff path), verified restores of the latest point from the
  *    vault tier and from the snapshot tier, a spot check of the restored bytes against the generator;
  *  - checksum (plain Azurite): source disk, full backup, rewrite, incremental backup (expects the checksum path).
@@ -56,7 +57,7 @@ export type EngineRunner =
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const WORKER = path.join(REPO_ROOT, 'dist', 'bench', 'engine-worker.js');
-const PAGE_DIFF_EXTENSION = path.join(REPO_ROOT, 'emulator', 'azurite-page-diff.js');
+const AZURITE_EXTENSIONS = ['azurite-page-diff.js', 'azurite-copy-isolation.js'].map((file) => path.join(REPO_ROOT, 'emulator', file));
 const MAX_PARALLEL_SEGMENTS = 4;
 const SPOT_CHECK_BLOCKS = 256;
 
@@ -94,14 +95,15 @@ class OperationLog {
     op.ms.push(result.ms);
     op.bytesWritten.push(result.pageBytesWritten);
     op.peakRss.push(result.peakRss);
-    op.changeDetection.push(result.changeDetection ?? '');
+    op.changeDetection.push([result.changeDetection, result.method].filter(Boolean).join(' by '));
     op.workers.push(result);
     this.operations.set(name, op);
   }
 }
 
 function describe(result: WorkerResult): string {
-  const detection = result.changeDetection ? ` [${result.changeDetection}]` : result.tier ? ` [${result.tier}]` : '';
+  const label = result.changeDetection ?? result.tier;
+  const detection = label ? ` [${[label, result.method].filter(Boolean).join(', ')}]` : '';
   const steps = result.steps ? ` (${Object.entries(result.steps).map(([name, ms]) => `${name} ${formatMs(ms)}`).join(', ')})` : '';
   return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in pages, peak RSS ${formatBytes(result.peakRss)}`;
 }
@@ -157,7 +159,7 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
   });
 
   const phase = async (kind: 'diff' | 'checksum', run: number) => {
-    const extensions = kind === 'diff' ? [PAGE_DIFF_EXTENSION] : [];
+    const extensions = kind === 'diff' ? AZURITE_EXTENSIONS : [];
     await withRunAzurite(dataset, `engine-${kind}`, extensions, async (azurite) => {
       const service = blobService(azurite);
       const itemId = `bench-${kind}-${tag}-r${run}`;

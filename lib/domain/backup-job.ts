@@ -26,9 +26,16 @@ export interface InstantSnapshot {
   sizeBytes: number;
 }
 
+/**
+ * How a full backup's bytes reach the replica: `serverSideCopy` = one server-side copy of the source
+ * snapshot (or staging blob) onto the replica, then each segment only reads and hashes the replica
+ * (seed-replica.ts). Chosen when the copy is safe and source and vault are one storage account.
+ */
+export type ReplicaSeed = 'serverSideCopy';
+
 /** How this disk's changes are found (chosen by plan-disk-backup). */
 export type ChangeDetectionInput =
-  | { kind: 'full'; replicaIsNew: boolean }
+  | { kind: 'full'; replicaIsNew: boolean; seed?: ReplicaSeed }
   | { kind: 'diff'; previousSnapshot: string; previousRecoveryPointId: string }
   | { kind: 'checksum'; previousRecoveryPointId: string };
 
@@ -44,6 +51,16 @@ export interface DiskBackupPlan {
   reason: string;
   segments: DiskSegment[];
   replicaBlobName: string;
+  /** Full backups seeded server-side (the same as `detection.seed`): run seedReplica before the segments. */
+  seed?: ReplicaSeed;
+}
+
+/** What seedReplica did. */
+export interface SeededReplica {
+  seed: ReplicaSeed;
+  replica: BlobRef;
+  /** The blob or snapshot copied: the staging blob (Premium) or the source snapshot. */
+  copiedFrom: BlobRef;
 }
 
 export interface StagedDisk {

@@ -96,6 +96,11 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'Copying the disk snapshot to its staging blob failed. Retry the backup; check the source storage account health if it fails again.',
   },
+  KluisReplicaSeedFailed: {
+    status: 500,
+    recommendation:
+      'Seeding the vault replica by a server-side copy failed, or a segment found the replica not seeded by its job. Retry the backup; check the storage account health if it fails again.',
+  },
   KluisCatalogConflict: {
     status: 409,
     recommendation: 'The catalog entry was changed by another operation. Read it again and retry.',
@@ -119,6 +124,11 @@ export const ERROR_CODES = {
     status: 500,
     recommendation:
       'The data read for the restore did not match the checksums recorded at backup, so the partial restore was deleted. Restore from the other tier of this point (snapshot or vault) or from another recovery point, and report the job: the stored copy may be damaged.',
+  },
+  KluisRestoreCopyFailed: {
+    status: 500,
+    recommendation:
+      'The server-side copy of a disk into the restore target failed, and what it had made was deleted. Retry the restore; check the target storage account health if it fails again.',
   },
   KluisRestoreTargetExists: {
     status: 409,
@@ -491,6 +501,9 @@ export const errors = {
   stagingCopyFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisStagingCopyFailed', `Copying the snapshot to the staging blob failed: ${reason}.`, { cause });
   },
+  replicaSeedFailed(reason: string, cause?: unknown): KluisError {
+    return new KluisError('KluisReplicaSeedFailed', `Seeding the vault replica by a server-side copy failed: ${reason}.`, { cause });
+  },
   catalogConflict(what: string): KluisError {
     return new KluisError('KluisCatalogConflict', `${what} was changed by another operation.`, { target: 'etag' });
   },
@@ -521,6 +534,9 @@ export const errors = {
       `Restore of disk lun ${lun} from the ${tier} tier failed verification: ${detail}. The partial target was deleted.`,
       { target: `disks[lun=${lun}]` },
     );
+  },
+  restoreCopyFailed(reason: string, cause?: unknown): KluisError {
+    return new KluisError('KluisRestoreCopyFailed', `The server-side copy to the restore target failed: ${reason}.`, { cause });
   },
   restoreTargetExists(container: string, blobs: readonly string[]): KluisError {
     const shown = blobs.slice(0, 5).map((b) => `'${truncate(b)}'`).join(', ');

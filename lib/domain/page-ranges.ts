@@ -17,6 +17,14 @@ export interface ByteRange {
 export const AZURE_PAGE_SIZE = 512;
 /** Largest body Put Page accepts in one request. */
 export const AZURE_MAX_PUT_PAGES_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes per Get Blob when a whole range is read (transfers, verification). Get Blob takes any range, and
+ * above 4 MiB the request count halves; Azurite 3.35.0 also reads every range of at most 4 MiB twice to
+ * compute an MD5 it does not return (bench/RESULTS.md §2), which larger reads avoid.
+ */
+export const DEFAULT_READ_CHUNK_BYTES = 8 * 1024 * 1024;
+/** The largest read chunk the engine accepts (memory is bounded by a few of them). */
+export const MAX_READ_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** A range as the Azure REST API and the SDK's raw page lists spell it: both ends inclusive. */
 export interface AzureInclusiveRange {

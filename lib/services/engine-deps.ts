@@ -35,6 +35,8 @@ export const META = {
   writingJob: 'kluiswritingjob',
   /** On a replica: the recovery point its content equals (when `writingJob` is empty). */
   committedPoint: 'kluiscommittedpoint',
+  /** On a replica: the job whose server-side copy seeded it (set after the copy succeeded; the commit drops it). */
+  seededBy: 'kluisseededby',
   bytesRead: 'kluisbytesread',
   bytesWritten: 'kluisbyteswritten',
   bytesCleared: 'kluisbytescleared',

@@ -5,6 +5,9 @@
  *  - checksum: a previous point exists (its checksums blob is compared block by block);
  *  - full:     first backup, or the previous point cannot serve (other size, block size or hash,
  *              missing checksums), or the replica holds writes of an unfinished job.
+ *              A full backup is seeded by one server-side copy onto the replica (`seed: 'serverSideCopy'`,
+ *              seed-replica.ts) when the probe found copies safe and the source and vault accounts are
+ *              one account (same endpoint); its segments then only read and hash the replica.
  * The replica must hold exactly the previous point's bytes for an incremental; its metadata says
  * so (`kluiscommittedpoint`, `kluiswritingjob`), set here and by the commit.
  *
@@ -32,8 +35,8 @@ export interface PlanDiskBackupInput {
   source: BlobRef;
   /** Page blob size of the disk (data + footer). */
   sizeBytes: number;
-  /** From the capability probe of the source account. */
-  capabilities: { trueDiff: boolean };
+  /** From the capability probe of the source account (`serverSideCopySafe` absent = false). */
+  capabilities: { trueDiff: boolean; serverSideCopySafe?: boolean };
   /** The item's latest committed point; `undefined` = look it up in the catalog, `null` = none. */
   previous?: RecoveryPointManifest | null;
   segmentSize?: number;
@@ -48,12 +51,18 @@ export async function planDiskBackup(deps: PlanDeps, input: PlanDiskBackupInput)
   const previous = input.previous === undefined ? await loadLatestManifest(deps, input.itemId) : (input.previous ?? undefined);
   const replica = await prepareReplica(deps, input, previous?.recoveryPointId);
   const base = { lun: input.lun, sizeBytes: input.sizeBytes, blockSize, segments, replicaBlobName: replica.ref.blob };
-  const full = (reason: string): DiskBackupPlan => ({
-    ...base,
-    changeDetection: 'full',
-    detection: { kind: 'full', replicaIsNew: replica.isNew },
-    reason,
-  });
+  // A copy only works within one account; endpoints, not names, tell whether the two stores are one.
+  const seedByCopy = input.capabilities.serverSideCopySafe === true && deps.source.endpoint === deps.vault.endpoint;
+  const full = (reason: string): DiskBackupPlan =>
+    seedByCopy
+      ? {
+          ...base,
+          changeDetection: 'full',
+          detection: { kind: 'full', replicaIsNew: replica.isNew, seed: 'serverSideCopy' },
+          seed: 'serverSideCopy',
+          reason: `${reason}; the replica is seeded by a server-side copy`,
+        }
+      : { ...base, changeDetection: 'full', detection: { kind: 'full', replicaIsNew: replica.isNew }, reason };
 
   const previousDisk = previous?.disks.find((d) => d.lun === input.lun);
   if (previous === undefined || previousDisk === undefined) return log(deps, input, full('first backup of this disk'));
@@ -95,7 +104,7 @@ export async function loadLatestManifest(
   return parseRecoveryPointManifest(await deps.vault.readBlob({ container: latest.vaultContainer, blob: latest.manifestBlobName }));
 }
 
-function checksum(base: Omit<DiskBackupPlan, 'changeDetection' | 'detection' | 'reason'>, previousRecoveryPointId: string, why: string): DiskBackupPlan {
+function checksum(base: Omit<DiskBackupPlan, 'changeDetection' | 'detection' | 'reason' | 'seed'>, previousRecoveryPointId: string, why: string): DiskBackupPlan {
   return {
     ...base,
     changeDetection: 'checksum',

@@ -9,8 +9,8 @@
  * A full backup seeded by a server-side copy (`changeDetection.seed`) only reads and hashes the
  * replica instead: seed-replica.ts.
  * Reads and writes overlap (reads ahead, uploads in flight). In-flight work is bounded in bytes, not
- * only in calls: memory stays under (maxReadsInFlight + maxWritesInFlight) × readChunkSize, 28 MiB by
- * default, while small calls (the diff path reads and writes single 64 KiB blocks) get up to
+ * only in calls: memory stays under maxReadsInFlight × readChunkSize + maxWritesInFlight × 4 MiB, 40 MiB
+ * by default, while small calls (the diff path reads and writes single 64 KiB blocks) get up to
  * MAX_CALLS_IN_FLIGHT at once — a store answers many small requests faster in parallel.
  *
  * API:
@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { BLOCK_SIZE, BlockSums, decodeBlockSums, encodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
 import { errors } from '../domain/errors';
-import { AZURE_MAX_PUT_PAGES_BYTES, type ByteRange } from '../domain/page-ranges';
+import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange } from '../domain/page-ranges';
 import {
   decideBlock,
   planSegmentTransfer,
@@ -41,11 +41,11 @@ export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultCon
 
 
 export interface TransferTuning {
-  /** Bytes per read (and at most per upload); a multiple of the block size, ≤ 4 MiB. Default 4 MiB. */
+  /** Bytes per read; a multiple of the block size, ≤ 64 MiB. Default 8 MiB (uploads are ≤ 4 MiB each). */
   readChunkSize?: number;
   /** Reads in flight, in full-size reads (the byte budget is this × readChunkSize). Default 3. */
   maxReadsInFlight?: number;
-  /** Uploads in flight, in full-size uploads (the byte budget is this × readChunkSize). Default 4. */
+  /** Uploads in flight, in full-size uploads (the byte budget is this × min(readChunkSize, 4 MiB)). Default 4. */
   maxWritesInFlight?: number;
 }
 
@@ -73,9 +73,9 @@ const MAX_CALLS_IN_FLIGHT = 16;
 export async function transferSegment(deps: TransferDeps, input: TransferSegmentInput): Promise<TransferSegmentResult> {
   if (input.changeDetection.kind === 'full' && input.changeDetection.seed === 'serverSideCopy') return verifySeededSegment(deps, input);
   const blockSize = input.blockSize ?? BLOCK_SIZE;
-  const readChunkSize = input.tuning?.readChunkSize ?? AZURE_MAX_PUT_PAGES_BYTES;
-  if (readChunkSize > AZURE_MAX_PUT_PAGES_BYTES || readChunkSize % blockSize !== 0) {
-    throw errors.transferPlanInvalid(`read chunk size ${readChunkSize} must be a multiple of ${blockSize} and at most 4 MiB`);
+  const readChunkSize = input.tuning?.readChunkSize ?? DEFAULT_READ_CHUNK_BYTES;
+  if (readChunkSize > MAX_READ_CHUNK_BYTES || readChunkSize % blockSize !== 0) {
+    throw errors.transferPlanInvalid(`read chunk size ${readChunkSize} must be a multiple of ${blockSize} and at most 64 MiB`);
   }
   const { plan, previous } = await planFromStore(deps, input, blockSize);
   const replica: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
@@ -83,7 +83,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
   const readBlocks = new Uint8Array(plan.blockCount);
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
-  const writes = new BoundedWrites(MAX_CALLS_IN_FLIGHT, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * readChunkSize);
+  const writes = new BoundedWrites(MAX_CALLS_IN_FLIGHT, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * Math.min(readChunkSize, AZURE_MAX_PUT_PAGES_BYTES));
 
   const clear = (range: ByteRange): Promise<void> => {
     stats.bytesCleared += range.end - range.start;
@@ -137,8 +137,10 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
       if (run === undefined) return;
       const { kind, start, end } = run;
       run = undefined;
-      if (kind === 'upload') await upload(start, data.subarray(start - range.start, end - range.start));
-      else await clear({ start, end });
+      if (kind === 'clear') return clear({ start, end });
+      for (const piece of chunkRange({ start, end }, AZURE_MAX_PUT_PAGES_BYTES)) {
+        await upload(piece.start, data.subarray(piece.start - range.start, piece.end - range.start));
+      }
     };
     for (let start = range.start; start < range.end; start += blockSize) {
       const end = Math.min(start + blockSize, range.end);

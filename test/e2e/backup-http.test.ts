@@ -1,10 +1,12 @@
 /**
  * The whole engine through HTTP on the embedded host, running this repository's app (built into dist/)
- * on Azurite with the page-range diff extension: a full backup of a VM with a Standard and a Premium disk,
- * an incremental through the server diff, the recovery point list, and verified restores of both points
- * that are byte-identical to the disks as they were when each point was taken.
+ * on Azurite with the page-range diff and copy isolation extensions: a full backup of a VM with a Standard
+ * and a Premium disk (the replicas seeded by a server-side copy), an incremental through the server diff,
+ * the recovery point list, and verified restores of both points that are byte-identical to the disks as
+ * they were when each point was taken. KLUIS_E2E_APP names another built copy of the app.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { azuriteExtensions } from '../../emulator/cli';
 import { createSampleVhd } from '../../emulator/sample-disk';
 import type { BackupOutput, RestoreOutput } from '../../orchestrations/contracts';
@@ -25,6 +27,7 @@ interface ErrorEnvelope {
   error: { code: string; message: string; target?: string; recommendation?: string };
 }
 
+const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const azurite = useAzurite({ extensions: [...azuriteExtensions] });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -43,7 +46,7 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
 
   beforeAll(async () => {
     host = await startHostProcess({
-      app: REPO_ROOT,
+      app: APP,
       storage: azurite().connectionString,
       hubName: `Engine${Date.now().toString(36)}`,
       env: { KLUIS_VAULT_CONTAINER: vaultContainer, KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '', KLUIS_CATALOG_TABLE: `Points${Date.now().toString(36)}` },
@@ -97,6 +100,10 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
     const first = await backup();
     expect(first.disks.map((d) => d.changeDetection)).toEqual(['full', 'full']);
     expect(first.disks[1].staging).toBeDefined();
+    expect(first.disks.map((d) => [d.seed, d.bytesWritten])).toEqual([
+      ['serverSideCopy', 0],
+      ['serverSideCopy', 0],
+    ]);
 
     // Change 3 blocks of 64 KiB on the OS disk and clear 1 MiB of the data disk.
     const os = service().getContainerClient(standard.container).getPageBlobClient(standard.blob);

@@ -1,6 +1,6 @@
 /**
  * Test (and benchmark) driver for the page-blob backup engine: runs the use cases in the order the
- * backup orchestration will (snapshot → plan → stage → segments → commit → delete staging), in
+ * backup orchestration will (snapshot → plan → stage → seed (when planned) → segments → commit → delete staging), in
  * process, plus helpers to build engine deps on Azurite and to read whole blobs.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +11,7 @@ import { commitRecoveryPoint, type CommitRecoveryPointResult } from '../../lib/s
 import type { BackupEngineDeps, EngineLogger } from '../../lib/services/engine-deps';
 import { planDiskBackup, type DiskBackupPlan } from '../../lib/services/plan-disk-backup';
 import { snapshotDisks, type InstantSnapshot } from '../../lib/services/snapshot-disks';
+import { seedReplica, type SeededReplica } from '../../lib/services/seed-replica';
 import { deleteStagingBlob, stageDisk, type StagedDisk } from '../../lib/services/stage-disk';
 import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../../lib/services/transfer-segment';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
@@ -61,6 +62,8 @@ export interface BackupVmResult {
   snapshots: InstantSnapshot[];
   plans: DiskBackupPlan[];
   staged: Array<StagedDisk | undefined>;
+  /** Per disk: what seedReplica did, when the plan seeds the replica by a server-side copy. */
+  seeded: Array<SeededReplica | undefined>;
   segments: TransferSegmentResult[][];
   commit: CommitRecoveryPointResult;
   manifest: RecoveryPointManifest;
@@ -71,6 +74,7 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
   const snapshots = await snapshotDisks(deps, { itemId: input.itemId, recoveryPointId: input.recoveryPointId, disks: input.disks });
   const plans: DiskBackupPlan[] = [];
   const staged: Array<StagedDisk | undefined> = [];
+  const seeded: Array<SeededReplica | undefined> = [];
   const segments: TransferSegmentResult[][] = [];
   for (const [i, disk] of input.disks.entries()) {
     const snapshot = snapshots[i];
@@ -97,6 +101,18 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
         });
       }
       staged.push(stagedDisk);
+      seeded.push(
+        plan.seed === undefined
+          ? undefined
+          : await seedReplica(deps, {
+              itemId: input.itemId,
+              jobId: input.jobId,
+              lun: disk.lun,
+              source: snapshot,
+              readFrom: stagedDisk?.staging,
+              sizeBytes: snapshot.sizeBytes,
+            }),
+      );
       segments.push(
         await mapBounded(plan.segments, input.segmentParallelism ?? 4, (segment) =>
           transferSegment(deps, {
@@ -136,7 +152,7 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
     })),
     ...(input.keyAndSecret === undefined ? {} : { keyAndSecret: input.keyAndSecret }),
   });
-  return { snapshots, plans, staged, segments, commit, manifest: commit.manifest };
+  return { snapshots, plans, staged, seeded, segments, commit, manifest: commit.manifest };
 }
 
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -109,13 +109,26 @@ describe('backupDisk orchestrator', () => {
     capabilities: { trueDiff: false, serverSideCopySafe: false },
     segmentParallelism: 3,
   });
+  const checksumPlan = { lun: 3, sizeBytes: 1024, blockSize: 65536, changeDetection: 'checksum', detection: { kind: 'checksum', previousRecoveryPointId: '1' }, reason: 'r', segments, replicaBlobName: 'r' };
+  const seededPlan = {
+    lun: 3,
+    sizeBytes: 1024,
+    blockSize: 65536,
+    changeDetection: 'full',
+    detection: { kind: 'full', replicaIsNew: true, seed: 'serverSideCopy' },
+    seed: 'serverSideCopy',
+    reason: 'first backup of this disk; the replica is seeded by a server-side copy',
+    segments,
+    replicaBlobName: 'r',
+  };
   const diskScript =
-    (failSegment?: number): Script =>
+    (failSegment?: number, options: { plan?: object; seed?: () => Outcome } = {}): Script =>
     (work) => {
-      if (work.name === Activities.PlanDiskBackup) {
-        return { result: { lun: 3, sizeBytes: 1024, blockSize: 65536, changeDetection: 'checksum', detection: { kind: 'checksum', previousRecoveryPointId: '1' }, reason: 'r', segments, replicaBlobName: 'r' } };
-      }
+      if (work.name === Activities.PlanDiskBackup) return { result: options.plan ?? checksumPlan };
       if (work.name === Activities.StageDisk) return { result: { staging: { container: 'c', blob: 'AzureBackup-x' }, method: 'streamed', bytesCopied: 5 } };
+      if (work.name === Activities.SeedReplica) {
+        return options.seed?.() ?? { result: { seed: 'serverSideCopy', replica: { container: 'vault', blob: 'r' }, copiedFrom: { container: 'c', blob: 'b' } } };
+      }
       if (work.name === Activities.TransferSegment) {
         const index = (work.parsedInput as { segment: { index: number } }).segment.index;
         if (index === failSegment) return { error: 'KluisError [BackUpOperationFailed]: segment failed' };
@@ -131,7 +144,48 @@ describe('backupDisk orchestrator', () => {
     expect(transfers.map((w) => (w.parsedInput as { segment: { index: number } }).segment.index).sort((a, b) => a - b)).toEqual(segments.map((s) => s.index));
     expect(Math.max(...run.startedPerEpisode)).toBeLessThanOrEqual(3);
     expect(run.output).toMatchObject({ lun: 3, segmentCount: 10, bytesRead: 40, bytesWritten: 20, bytesCleared: 10, blocksChanged: 10, changeDetection: 'checksum' });
+    expect(run.output).not.toHaveProperty('seed');
     expect(run.started.map((w) => w.name)).not.toContain(Activities.StageDisk);
+    expect(run.started.map((w) => w.name)).not.toContain(Activities.SeedReplica);
+  });
+
+  it('seeds the replica by a server-side copy before any segment when the plan says so, and reports the seed', async () => {
+    const run = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript(undefined, { plan: seededPlan }));
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    expect(names.slice(0, 2)).toEqual([Activities.PlanDiskBackup, Activities.SeedReplica]);
+    expect(names.filter((n) => n === Activities.SeedReplica)).toHaveLength(1);
+    // The seed runs alone: no segment starts before it completed.
+    expect(run.startedPerEpisode.slice(0, 2)).toEqual([1, 1]);
+    expect(run.started[1].parsedInput).toEqual({ itemId: 'vm1', jobId: 'job-1', lun: 3, source: snapshotOf(3), sizeBytes: 1024 });
+    const transfers = run.started.filter((w) => w.name === Activities.TransferSegment);
+    expect(transfers).toHaveLength(segments.length);
+    for (const t of transfers) expect(t.parsedInput).toMatchObject({ changeDetection: { kind: 'full', seed: 'serverSideCopy' } });
+    expect(run.output).toMatchObject({ changeDetection: 'full', seed: 'serverSideCopy', segmentCount: 10 });
+  });
+
+  it('seeds a Premium disk from its staging blob, after staging, and still deletes the staging blob', async () => {
+    const run = await drive(backupDiskOrchestrator, diskInput('Premium'), diskScript(undefined, { plan: seededPlan }));
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    expect(names.slice(0, 3)).toEqual([Activities.PlanDiskBackup, Activities.StageDisk, Activities.SeedReplica]);
+    expect(run.started[2].parsedInput).toMatchObject({ source: snapshotOf(3), readFrom: { container: 'c', blob: 'AzureBackup-x' } });
+    expect(names.indexOf(Activities.TransferSegment)).toBeGreaterThan(2);
+    expect(names.at(-1)).toBe(Activities.DeleteStagingBlob);
+    expect(run.output).toMatchObject({ staging: 'streamed', seed: 'serverSideCopy' });
+  });
+
+  it('fails without transferring any segment when the seed keeps failing (retried), deleting the staging blob', async () => {
+    const run = await drive(
+      backupDiskOrchestrator,
+      diskInput('Premium'),
+      diskScript(undefined, { plan: seededPlan, seed: () => ({ error: 'KluisError [KluisReplicaSeedFailed]: Seeding the vault replica by a server-side copy failed: boom.' }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    const names = run.started.map((w) => w.name);
+    expect(names.filter((n) => n === Activities.SeedReplica)).toHaveLength(3);
+    expect(names).not.toContain(Activities.TransferSegment);
+    expect(names.at(-1)).toBe(Activities.DeleteStagingBlob);
   });
 
   it('stages a Premium disk, reads segments from the staging blob, and always deletes the staging blob', async () => {

@@ -59,7 +59,8 @@ export class BlobDiskStore implements DiskStore {
   async readRange(ref: BlobRef, offset: number, count: number, options: AbortOptions = {}): Promise<Buffer> {
     if (count === 0) return Buffer.alloc(0);
     const data = await this.call(ref, () =>
-      this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal }),
+      // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
+      this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count }),
     );
     if (data.length !== count) {
       throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
