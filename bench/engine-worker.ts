@@ -7,7 +7,9 @@
  *   copy) → transferSegment for every segment (at most
  *   `maxParallelSegments` at once, as the orchestration's bounded fan-out) → commitRecoveryPoint.
  *   The capability probe runs first and is timed apart (the host caches it per endpoint).
- * - restore: restoreDisks of one point from the requested tier into a fresh target container.
+ * - restore: restoreDisks of one point from the requested tier into a fresh target container in the same
+ *   account: by a server-side copy read back and verified where the probe (run first, timed apart) finds copies
+ *   safe, else streamed and verified.
  * Bytes are counted by wrapping the stores (bench/support/counting-store.ts), not taken from the engine's word.
  */
 import { performance } from 'node:perf_hooks';
@@ -21,6 +23,7 @@ import { transferSegment, type TransferSegmentResult, type TransferTuning } from
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
+import { probedServerSideCopyFacts } from '../lib/stores/azure/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
 import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
 import { countingStore, TrafficCounter } from './support/counting-store';
@@ -51,6 +54,7 @@ export interface RestoreTask {
   jobId: string;
   recoveryPointId: string;
   targetContainer: string;
+  scratchContainer: string;
   tier: 'InstantRP' | 'HardenedRP';
   /** restoreDisks' per-disk copy options; the engine's defaults when absent. */
   copy?: { readAhead?: number; maxUploadsInFlight?: number };
@@ -208,7 +212,8 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
 async function runRestore(task: RestoreTask): Promise<WorkerResult> {
   const readTraffic = new TrafficCounter();
   const targetTraffic = new TrafficCounter();
-  const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
+  const rawVault = BlobPageStore.fromConnectionString(task.connectionString);
+  const vault = countingStore(rawVault, readTraffic);
   const sourceAccount = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
   const target = countingStore(BlobRestoreTargetStore.fromConnectionString(task.connectionString), targetTraffic);
   const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
@@ -219,7 +224,13 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
     catalog,
     clock: () => new Date(),
     log: quietLogger(),
+    serverSideCopy: probedServerSideCopyFacts({ scratchContainer: task.scratchContainer }),
   };
+  const probeStart = performance.now();
+  const capabilities = await probeStoreCapabilities(rawVault, { scratchContainer: task.scratchContainer });
+  const probeMs = performance.now() - probeStart;
+  readTraffic.reset();
+  targetTraffic.reset();
   const start = performance.now();
   const result = await restoreDisks(deps, {
     itemId: task.itemId,
@@ -232,9 +243,13 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
   const disk = result.disks[0];
   return {
     ms,
+    probeMs,
+    serverSideCopySafe: capabilities.serverSideCopySafe,
+    method: disk.method,
     pageBytesWritten: targetTraffic.bytesSent('uploadPages'),
     allBytesWritten: targetTraffic.bytesSent(),
-    bytesRead: readTraffic.bytesReceived(),
+    // A disk restored by a server-side copy is read back from the target for verification.
+    bytesRead: readTraffic.bytesReceived() + targetTraffic.bytesReceived('readRange'),
     clearCalls: targetTraffic.calls('clearPages'),
     engineBytesWritten: disk.bytesCopied,
     engineBytesRead: disk.bytesRead,

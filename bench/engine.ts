@@ -40,6 +40,7 @@ interface Options {
   skipEngine: boolean;
   regenerate: boolean;
   readsInFlight?: number;
+  readGap?: number;
   writesInFlight?: number;
   restoreReadAhead?: number;
   restoreUploadsInFlight?: number;
@@ -69,6 +70,12 @@ interface SizeResult {
   enginePending?: string;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number ≥ 0');
+  return n;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
@@ -94,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     .option('--skip-raw', 'skip the raw Azurite baseline', false)
     .option('--skip-engine', 'skip the engine runs', false)
     .option('--regenerate', 'make the datasets again even if a complete one exists', false)
+    .option('--read-gap <bytes>', "engine tuning: transferSegment's maxReadGap (default: the engine's)", nonNegativeInt)
     .option('--reads-in-flight <n>', "engine tuning: transferSegment's maxReadsInFlight (default: the engine's)", positiveInt)
     .option('--writes-in-flight <n>', "engine tuning: transferSegment's maxWritesInFlight (default: the engine's)", positiveInt)
     .option('--restore-read-ahead <n>', "engine tuning: restoreDisks' copy.readAhead (default: the engine's)", positiveInt)
@@ -154,7 +162,7 @@ async function benchmarkSize(dataSize: number, workDir: string, opts: Options): 
     const runner = loadEngineRunner();
     if (runner.available) {
       const tuning = {
-        transfer: { maxReadsInFlight: opts.readsInFlight, maxWritesInFlight: opts.writesInFlight },
+        transfer: { maxReadsInFlight: opts.readsInFlight, maxWritesInFlight: opts.writesInFlight, maxReadGap: opts.readGap },
         restoreCopy: { readAhead: opts.restoreReadAhead, maxUploadsInFlight: opts.restoreUploadsInFlight },
       };
       result.engine = await runner.run(dataset, opts.runs, console.log, tuning);

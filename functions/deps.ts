@@ -22,6 +22,7 @@ import type { RestoreDeps } from '../lib/services/restore-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
+import { probedServerSideCopyFacts } from '../lib/stores/azure/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../lib/stores/azure/table-vm-inventory';
 import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
@@ -68,8 +69,10 @@ export function engineDeps(log: EngineLogger): BackupEngineDeps {
 }
 
 export function restoreDeps(log: EngineLogger): RestoreDeps {
-  const { vault, sources, target, catalog } = shared();
-  return { vault, sources, target, catalog, clock, log };
+  const { vault, sources, target, catalog, config } = shared();
+  // Disks whose tier shares the target's account are copied server-side where the probe finds that safe.
+  const serverSideCopy = probedServerSideCopyFacts({ scratchContainer: config.probeContainer });
+  return { vault, sources, target, catalog, clock, log, serverSideCopy };
 }
 
 export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {

@@ -308,6 +308,8 @@ export interface RestoredDiskSummary {
   blobName: string;
   blobUrl: string;
   tier: 'InstantRP' | 'HardenedRP';
+  /** How the bytes reached the target: a server-side copy read back and verified, or streamed and verified. */
+  method: 'serverSideCopy' | 'streamed';
   sizeBytes: number;
   bytesCopied: number;
   blocksVerified: number;

@@ -191,6 +191,7 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
           jobId: `restore${tier === 'HardenedRP' ? 'vault' : 'snap'}${run}`,
           recoveryPointId: '2',
           targetContainer,
+          scratchContainer: `bench-probe-${tag}`,
           tier,
           copy: tuning.restoreCopy,
         });

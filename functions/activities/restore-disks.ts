@@ -12,11 +12,12 @@ df.app.activity(Activities.RestoreDisks, {
       recoveryPointId: result.recoveryPointId,
       targetContainer: result.targetContainer,
       vmConfigBlobName: result.vmConfigBlobName,
-      disks: result.disks.map(({ lun, blobName, blobUrl, tier, sizeBytes, bytesCopied, blocksVerified }) => ({
+      disks: result.disks.map(({ lun, blobName, blobUrl, tier, method, sizeBytes, bytesCopied, blocksVerified }) => ({
         lun,
         blobName,
         blobUrl,
         tier,
+        method,
         sizeBytes,
         bytesCopied,
         blocksVerified,

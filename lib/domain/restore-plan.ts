@@ -109,6 +109,74 @@ export function planTargetBlob(sourceBlobSize: number, storageType: TargetStorag
   return { size: sourceBlobSize, storageType, premiumTier: tier, provisionedBytes: capacityInBytes };
 }
 
+// ---- restore method ---------------------------------------------------------------------------------
+
+/**
+ * `serverSideCopy`: the storage service copies the tier's snapshot onto the target and Kluis verifies
+ * the target by reading it back; `streamed`: Kluis reads, verifies and uploads every allocated block.
+ */
+export type RestoreMethod = 'serverSideCopy' | 'streamed';
+
+export interface RestoreMethodFacts {
+  /** Blob endpoint of the account the chosen tier is read from; undefined when unknown. */
+  sourceEndpoint: string | undefined;
+  /** Blob endpoint of the restore target's account. */
+  targetEndpoint: string;
+  /** The capability probe of the source account; undefined when not asked. */
+  copySafety: { serverSideCopySafe: boolean; reason?: string } | undefined;
+  /** The target blob's planned size (`planTargetBlob`) and the disk's recorded size. */
+  targetSize: number;
+  diskSize: number;
+}
+
+export interface RestoreMethodDecision {
+  method: RestoreMethod;
+  reason: string;
+}
+
+/**
+ * True when two blob endpoints name the same storage account: same scheme, host and port, and the same
+ * path (Azurite's path-style `/<account>`), ignoring trailing slashes, query and letter case of the host.
+ */
+export function sameBlobEndpoint(a: string, b: string): boolean {
+  const parse = (endpoint: string): string | undefined => {
+    try {
+      const url = new URL(endpoint);
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const left = parse(a);
+  return left !== undefined && left === parse(b);
+}
+
+/**
+ * How one disk is restored. A server-side copy needs the tier's snapshot and the target in the same
+ * account (by endpoint, never by name), a target of exactly the disk's size, and an account whose copies
+ * the capability probe found point-in-time and write-isolated; anything else streams.
+ */
+export function chooseRestoreMethod(facts: RestoreMethodFacts): RestoreMethodDecision {
+  const streamed = (reason: string): RestoreMethodDecision => ({ method: 'streamed', reason });
+  if (facts.sourceEndpoint === undefined) return streamed('the account the tier is read from is not known');
+  if (!sameBlobEndpoint(facts.sourceEndpoint, facts.targetEndpoint)) {
+    return streamed(`the tier is read from ${facts.sourceEndpoint} and the target is in ${facts.targetEndpoint}`);
+  }
+  if (facts.targetSize !== facts.diskSize) {
+    return streamed(`the target blob is ${facts.targetSize} bytes and the disk ${facts.diskSize}`);
+  }
+  if (facts.copySafety === undefined) return streamed('the server-side copy capability of the account was not probed');
+  if (!facts.copySafety.serverSideCopySafe) {
+    return streamed(facts.copySafety.reason ?? 'the capability probe found server-side copies in the account not point-in-time and write-isolated');
+  }
+  return { method: 'serverSideCopy', reason: 'the tier and the target share an account whose server-side copies the probe found safe' };
+}
+
+/** True when only the probe's answer stands between these facts and a server-side copy (so it is worth asking). */
+export function copyDependsOnProbe(facts: Omit<RestoreMethodFacts, 'copySafety'>): boolean {
+  return chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe: true } }).method === 'serverSideCopy';
+}
+
 // ---- verified chunks --------------------------------------------------------------------------------
 
 /** A run of whole checksum blocks read, verified and written together. */

@@ -7,7 +7,13 @@
  *
  * API:
  *   restoreDisks(deps, request, options?): Promise<RestoreDisksResult>
- *   copyDiskVerified(input, options?): Promise<VerifiedCopyResult>   the per-disk pipeline
+ *   copyDiskVerified(input, options?): Promise<VerifiedCopyResult>   the streamed per-disk pipeline
+ *
+ * Method, per disk (`chooseRestoreMethod`): where the chosen tier's snapshot and the target share a
+ * storage account (same blob endpoint), `deps.serverSideCopy` says that account's server-side copies are
+ * safe (the capability probe) and the target is exactly the disk's size, the service copies the snapshot
+ * onto the target and every block is verified by reading the target back; otherwise the disk is
+ * streamed (read, verified, uploaded). Either way nothing unverified is left behind.
  *
  * Tier: per disk, the instant snapshot in the source account while the catalog row lists the
  * snapshot tier and the snapshot still exists, else the vault replica's snapshot (or the tier the
@@ -28,22 +34,27 @@ import {
 } from '../domain/restore-layout';
 import {
   chooseReadTier,
+  chooseRestoreMethod,
+  copyDependsOnProbe,
   planTargetBlob,
   RecoveryPointStates,
   tiersOfState,
   type PremiumPageBlobTier,
   type RecoveryPointTier,
+  type RestoreMethod,
+  type RestoreMethodDecision,
   type RestoreTierPreference,
   type TargetStorageType,
 } from '../domain/restore-plan';
 import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { BlobRef, DiskStore } from '../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
-import type { RestoreTargetStore } from '../stores/restore-target-store';
+import type { RestoreTargetStore, ServerSideCopyFacts } from '../stores/restore-target-store';
 import type { LocatedDisk, SourceDiskLocator } from '../stores/source-disk-locator';
 import type { EngineLogger } from './engine-deps';
 import { keyAndSecretBackupBlobs, readKeyAndSecretBackups, type KeyAndSecretBackupData } from './restore-key-and-secret';
 import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';
+import { readDiskVerified } from './verified-read';
 export { copyDiskVerified, type VerifiedCopyInput, type VerifiedCopyOptions, type VerifiedCopyResult } from './verified-copy';
 
 export interface RestoreDeps {
@@ -56,6 +67,8 @@ export interface RestoreDeps {
   catalog: RecoveryPointCatalog;
   clock: () => Date;
   log: EngineLogger;
+  /** The source accounts' endpoints and copy capability; absent → every disk is streamed. */
+  serverSideCopy?: ServerSideCopyFacts;
 }
 
 export interface RestoreDisksRequest {
@@ -96,7 +109,12 @@ export interface RestoredDisk {
   premiumTier?: PremiumPageBlobTier;
   /** Premium targets: false where the account takes no page blob tiers (e.g. Azurite); the tier is then only recorded. */
   premiumTierApplied?: boolean;
+  /** How the bytes reached the target, and why. */
+  method: RestoreMethod;
+  methodReason: string;
+  /** Bytes this process read: from the tier when streamed, from the target when verifying a copy. */
   bytesRead: number;
+  /** Bytes this process uploaded (0 for a server-side copy). */
   bytesCopied: number;
   blocksVerified: number;
 }
@@ -187,19 +205,30 @@ export async function restoreDisks(
       };
       if (target.premiumTier !== undefined) metadata[RESTORE_META.premiumTier] = target.premiumTier;
       const sums = await loadChecksums(deps.vault, row.vaultContainer, plan.disk, manifest);
-      const creation = await deps.target.createPageBlobIfNotExists(ref, target.size, {
-        premiumTier: premiumTierApplied === true ? target.premiumTier : undefined,
-        metadata,
-        abortSignal: abort.signal,
-      });
-      if (!creation.created) throw errors.restoreTargetExists(container, [plan.blobName]);
-      created.push(ref);
-      const copied = await copyDiskVerified(
-        { source: plan.source, target: { store: deps.target, ref }, sums, blobSize: target.size, lun: plan.disk.lun, tier: plan.tier },
-        { ...options.copy, abortSignal: abort.signal },
-      );
+      const method = await chooseDiskMethod(deps, plan, target.size);
+      const createOptions = { premiumTier: premiumTierApplied === true ? target.premiumTier : undefined, metadata, abortSignal: abort.signal };
+      const verify = { sums, blobSize: target.size, lun: plan.disk.lun, tier: plan.tier };
+      let copied: { bytesRead: number; bytesCopied: number; blocksVerified: number };
+      if (method.method === 'serverSideCopy') {
+        const copy = await deps.target.copyBlobIfNotExists(plan.source.ref, ref, createOptions);
+        if (!copy.created) throw errors.restoreTargetExists(container, [plan.blobName]);
+        created.push(ref);
+        // The service wrote the bytes: every block is checked by reading the target itself back.
+        const { chunkSize, readAhead } = options.copy ?? {};
+        const verified = await readDiskVerified({ ...verify, source: { store: deps.target, ref } }, { chunkSize, readAhead, abortSignal: abort.signal });
+        copied = { ...verified, bytesCopied: 0 };
+      } else {
+        const creation = await deps.target.createPageBlobIfNotExists(ref, target.size, createOptions);
+        if (!creation.created) throw errors.restoreTargetExists(container, [plan.blobName]);
+        created.push(ref);
+        copied = await copyDiskVerified(
+          { ...verify, source: plan.source, target: { store: deps.target, ref } },
+          { ...options.copy, abortSignal: abort.signal },
+        );
+      }
       deps.log.info(
-        `Restored disk lun ${plan.disk.lun} from the ${plan.tier} tier (${plan.tierReason}): ${copied.bytesCopied} bytes written, ${copied.blocksVerified} blocks verified.`,
+        `Restored disk lun ${plan.disk.lun} from the ${plan.tier} tier (${plan.tierReason}) by ${describeMethod(method)}: ` +
+          `${copied.bytesCopied} bytes written, ${copied.bytesRead} bytes read, ${copied.blocksVerified} blocks verified.`,
       );
       const disk: RestoredDisk = {
         lun: plan.disk.lun,
@@ -210,6 +239,8 @@ export async function restoreDisks(
         tierReason: plan.tierReason,
         sizeBytes: target.size,
         storageType,
+        method: method.method,
+        methodReason: method.reason,
         bytesRead: copied.bytesRead,
         bytesCopied: copied.bytesCopied,
         blocksVerified: copied.blocksVerified,
@@ -361,6 +392,30 @@ async function planDisk(
   }
   const source = decision.tier === 'InstantRP' ? (instantRef as LocatedDisk) : vaultRef;
   return { disk, blobName, tier: decision.tier, tierReason: decision.reason, source };
+}
+
+/** The facts about this disk's source and target, with the probe asked only when its answer decides. */
+async function chooseDiskMethod(deps: RestoreDeps, plan: PlannedDisk, targetSize: number): Promise<RestoreMethodDecision> {
+  const facts = {
+    sourceEndpoint: deps.serverSideCopy?.endpointOf(plan.source.store),
+    targetEndpoint: deps.target.endpoint,
+    targetSize,
+    diskSize: plan.disk.sizeBytes,
+  };
+  if (deps.serverSideCopy === undefined || !copyDependsOnProbe(facts)) return chooseRestoreMethod({ ...facts, copySafety: undefined });
+  try {
+    const serverSideCopySafe = await deps.serverSideCopy.serverSideCopySafe(plan.source.store);
+    return chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe } });
+  } catch (err) {
+    // The probe only decides between two verified paths: streaming is always possible.
+    const reason = `the capability probe of the account failed (${(err as Error).message})`;
+    deps.log.warn(`Restore of disk lun ${plan.disk.lun}: ${reason}; streaming it.`);
+    return chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe: false, reason } });
+  }
+}
+
+function describeMethod(decision: RestoreMethodDecision): string {
+  return `${decision.method === 'serverSideCopy' ? 'server-side copy, verified by reading the target back' : 'streaming'} (${decision.reason})`;
 }
 
 async function loadChecksums(vault: DiskStore, container: string, disk: ManifestDisk, manifest: RecoveryPointManifest): Promise<BlockSums> {

@@ -114,7 +114,7 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
   const chunks = readChunks(plan, readChunkSize);
-  const maxReads = Math.max(1, input.tuning?.maxReadsInFlight ?? 3);
+  const maxReads = Math.max(1, input.tuning?.maxReadsInFlight ?? 2);
   const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
   let next = 0;
   try {

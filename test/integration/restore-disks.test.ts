@@ -1,16 +1,21 @@
 /**
  * Restore disks on a real Azurite through the real SDK: from each tier, byte-identical to the
- * source snapshot; verification failures and existing targets leave nothing behind.
+ * source snapshot; verification failures and existing targets leave nothing behind. Streamed on
+ * plain Azurite; by server-side copy, verified by reading the target back, on Azurite with Kluis's
+ * extensions when source and target share the account.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { BLOCK_SIZE, blockCountFor, decodeBlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
 import { isKluisErrorLike } from '../../lib/domain/errors';
-import { normalizeRanges } from '../../lib/domain/page-ranges';
+import { azuriteExtensions } from '../../emulator/cli';
+import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME } from '../../emulator/connection-string';
+import { intersectRanges, normalizeRanges, type ByteRange } from '../../lib/domain/page-ranges';
 import { restoreDisks, RESTORE_META, type RestoreDeps, type RestoreDisksRequest } from '../../lib/services/restore-disks';
 import type { EngineLogger } from '../../lib/services/engine-deps';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
+import { probedServerSideCopyFacts } from '../../lib/stores/azure/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import type { RestoreTargetStore } from '../../lib/stores/restore-target-store';
 import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
@@ -24,6 +29,8 @@ const NO_RETRIES = { retryOptions: { maxTries: 1 } };
 
 interface World {
   blobs: BlobServiceClient;
+  /** The target's account (the same as `blobs` unless the world restores into another account). */
+  targetBlobs: BlobServiceClient;
   deps: RestoreDeps;
   sourceContainer: string;
   vaultContainer: string;
@@ -31,20 +38,22 @@ interface World {
   logs: string[];
 }
 
-function world(): World {
-  const conn = azurite().connectionString;
+/** Source, vault and catalog in the account of `conn`; the target there too unless `targetConn` names another. */
+function world(conn = azurite().connectionString, opts: { targetConn?: string; serverSideCopy?: RestoreDeps['serverSideCopy'] } = {}): World {
   const logs: string[] = [];
   const log: EngineLogger = { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) };
   const source = BlobPageStore.fromConnectionString(conn, NO_RETRIES);
   return {
     blobs: blobService(conn),
+    targetBlobs: blobService(opts.targetConn ?? conn),
     deps: {
       vault: BlobPageStore.fromConnectionString(conn, NO_RETRIES),
       sources: EndpointDiskLocator.of(source),
-      target: BlobRestoreTargetStore.fromConnectionString(conn, NO_RETRIES),
+      target: BlobRestoreTargetStore.fromConnectionString(opts.targetConn ?? conn, NO_RETRIES),
       catalog: TableRecoveryPointCatalog.fromConnectionString(conn, uniqueTableName('rps'), { retryOptions: { maxRetries: 0 } }),
       clock: () => new Date('2026-03-01T10:00:00Z'),
       log,
+      ...(opts.serverSideCopy === undefined ? {} : { serverSideCopy: opts.serverSideCopy }),
     },
     sourceContainer: uniqueName('source'),
     vaultContainer: uniqueName('vault'),
@@ -86,7 +95,7 @@ function request(w: World, built: BuiltRecoveryPoint, extra: Partial<RestoreDisk
 
 async function targetBlobs(w: World): Promise<string[]> {
   const names: string[] = [];
-  const container = w.blobs.getContainerClient(w.targetContainer);
+  const container = w.targetBlobs.getContainerClient(w.targetContainer);
   if (!(await container.exists())) return names;
   for await (const blob of container.listBlobsFlat()) names.push(blob.name);
   return names.sort();
@@ -125,9 +134,9 @@ describe('restoreDisks', () => {
 
     const result = await restoreDisks({ ...w.deps, target: recordingTarget }, request(w, built, { jobId: 'job-instant-1' }));
 
-    expect(result.disks.map((d) => [d.lun, d.tier])).toEqual([
-      [0, 'InstantRP'],
-      [1, 'InstantRP'],
+    expect(result.disks.map((d) => [d.lun, d.tier, d.method])).toEqual([
+      [0, 'InstantRP', 'streamed'],
+      [1, 'InstantRP', 'streamed'],
     ]);
     const source = w.blobs.getContainerClient(w.sourceContainer);
     const target = w.blobs.getContainerClient(w.targetContainer);
@@ -417,6 +426,248 @@ describe('restoreDisks after the real backup engine', () => {
         const restored = blobs.getContainerClient(targetContainer).getPageBlobClient(result.disks[0].blobName);
         expect(await sha256Of(restored)).toBe(createHash('sha256').update(image).digest('hex'));
       }
+    }
+  });
+});
+
+/** Normalized `inner` lies inside `outer`. */
+function within(inner: readonly ByteRange[], outer: readonly ByteRange[]): boolean {
+  const a = normalizeRanges(inner);
+  return JSON.stringify(intersectRanges(a, normalizeRanges(outer))) === JSON.stringify(a);
+}
+
+/** The target with its server-side copies and uploads counted (uploads may be refused). */
+function watchedTarget(target: RestoreTargetStore, opts: { refuseUploads?: boolean } = {}): { store: RestoreTargetStore; copies: string[]; uploads: number } {
+  const watched = { store: Object.create(target) as RestoreTargetStore, copies: [] as string[], uploads: 0 };
+  watched.store.copyBlobIfNotExists = async (source, ref, options) => {
+    watched.copies.push(ref.blob);
+    return target.copyBlobIfNotExists(source, ref, options);
+  };
+  watched.store.uploadPages = async (ref, offset, data, options) => {
+    watched.uploads += 1;
+    if (opts.refuseUploads === true) throw new Error('the copy path must not upload');
+    return target.uploadPages(ref, offset, data, options);
+  };
+  return watched;
+}
+
+describe('restoreDisks by server-side copy (Azurite with the Kluis extensions)', () => {
+  const OTHER_ACCOUNT = 'kluisother';
+  const otherKey = randomBytes(64).toString('base64');
+  const extended = useAzurite({
+    extensions: [...azuriteExtensions],
+    env: { AZURITE_ACCOUNTS: `${DEV_ACCOUNT_NAME}:${DEV_ACCOUNT_KEY};${OTHER_ACCOUNT}:${otherKey}` },
+  });
+  const scratchContainer = uniqueName('probe');
+  const copyFacts = () => probedServerSideCopyFacts({ scratchContainer });
+  const copyWorld = (opts: { targetConn?: string } = {}): World => world(extended().connectionString, { ...opts, serverSideCopy: copyFacts() });
+
+  test('both tiers restore by copy: byte-identical to the source snapshot, sparse, verified by reading back, nothing uploaded', async () => {
+    const w = copyWorld();
+    const built = await point(w);
+    const source = w.blobs.getContainerClient(w.sourceContainer);
+    const snapshots = built.disks.map((d) => source.getPageBlobClient(d.sourceBlob).withSnapshot(d.sourceSnapshot));
+    const contents = await Promise.all(snapshots.map((s) => s.downloadToBuffer()));
+    const snapshotRanges = await Promise.all(snapshots.map((s) => allocatedRanges(s)));
+    const watched = watchedTarget(w.deps.target, { refuseUploads: true });
+
+    const instant = await restoreDisks({ ...w.deps, target: watched.store }, request(w, built, { jobId: 'job-copy-instant' }));
+    await expireInstantSnapshots(w, built);
+    const vault = await restoreDisks({ ...w.deps, target: watched.store }, request(w, built, { jobId: 'job-copy-vault' }));
+
+    expect(watched.uploads).toBe(0);
+    expect(watched.copies).toHaveLength(4);
+    for (const [result, tier] of [
+      [instant, 'InstantRP'],
+      [vault, 'HardenedRP'],
+    ] as const) {
+      expect(result.disks.map((d) => [d.lun, d.tier, d.method, d.bytesCopied])).toEqual([
+        [0, tier, 'serverSideCopy', 0],
+        [1, tier, 'serverSideCopy', 0],
+      ]);
+      for (const [i, disk] of result.disks.entries()) {
+        const built1 = built.disks[i];
+        const restored = w.blobs.getContainerClient(w.targetContainer).getPageBlobClient(disk.blobName);
+        expect(await sha256Of(restored)).toBe(createHash('sha256').update(contents[i]).digest('hex'));
+        const readRanges =
+          tier === 'InstantRP'
+            ? snapshotRanges[i]
+            : await allocatedRanges(w.blobs.getContainerClient(w.vaultContainer).getPageBlobClient(built1.replicaBlob).withSnapshot(built1.replicaSnapshot));
+        const restoredRanges = await allocatedRanges(restored);
+        expect(restoredRanges.length).toBeGreaterThan(0);
+        expect(within(restoredRanges, readRanges)).toBe(true);
+        expect(disk.blocksVerified).toBe(blockCountFor(built1.sizeBytes, BLOCK_SIZE));
+        expect(disk.bytesRead).toBeGreaterThan(0);
+        expect(disk.bytesRead).toBeLessThan(built1.sizeBytes);
+        expect(disk.methodReason).toMatch(/probe found safe/);
+        const props = await restored.getProperties();
+        expect(props.contentLength).toBe(built1.sizeBytes);
+        expect(props.blobType).toBe('PageBlob');
+        expect(props.metadata?.[RESTORE_META.jobId]).toBe(result.jobId);
+        expect(props.metadata?.[RESTORE_META.sourceTier]).toBe(tier);
+      }
+      expect(result.disks[1]).toMatchObject({ storageType: 'Premium', premiumTier: 'P4', premiumTierApplied: false });
+    }
+    expect(w.logs.filter((l) => l.includes('by server-side copy, verified by reading the target back'))).toHaveLength(4);
+  });
+
+  test('a corrupt vault block is found in the copied target: the error names lun, block and tier; nothing is left', async () => {
+    const w = copyWorld();
+    const badOffset = 3 * MiB + 4096;
+    const built = await point(w, { corruptReplica: { lun: 0, offset: badOffset, bytes: Buffer.alloc(512, 0xee) } });
+    await expireInstantSnapshots(w, built);
+    const watched = watchedTarget(w.deps.target, { refuseUploads: true });
+
+    const failure = await failureOf(restoreDisks({ ...w.deps, target: watched.store }, request(w, built), { maxParallelDisks: 2 }));
+
+    expect(failure.code).toBe('KluisRestoreVerificationFailed');
+    const block = Math.floor(badOffset / BLOCK_SIZE);
+    expect(failure.message).toContain('lun 0');
+    expect(failure.message).toContain(`block ${block} (bytes ${block * BLOCK_SIZE}–`);
+    expect(failure.message).toContain('does not match its recorded checksum');
+    expect(failure.message).toContain('HardenedRP');
+    expect(watched.copies.length).toBeGreaterThan(0);
+    expect(watched.uploads).toBe(0);
+    expect(await targetBlobs(w)).toEqual([]);
+  });
+
+  test.each([
+    ['a data block recorded as zero', 'holds data but was recorded as all zeros'],
+    ['an unallocated block recorded with data', 'is unallocated (reads as zeros) but was recorded with data'],
+  ])('tampered checksums (%s) fail the copy from the instant snapshot too; nothing is left', async (kind, wording) => {
+    const w = copyWorld();
+    const built = await point(w, { disks: [{ lun: 2, name: 'data', dataSize: 8 * MiB }] });
+    const checksums = w.blobs.getContainerClient(w.vaultContainer).getBlockBlobClient(built.disks[0].checksumsBlob);
+    const sums = decodeBlockSums(await checksums.downloadToBuffer());
+    let victim = [...sums.nonZeroBlocks()][3].index;
+    if (kind === 'a data block recorded as zero') sums.setZero(victim);
+    else {
+      victim = 100; // 6.25 MiB: no sample region there
+      expect(sums.isNonZero(victim)).toBe(false);
+      sums.setDigest(victim, 42n);
+    }
+    const tampered = encodeBlockSums(sums);
+    await checksums.upload(tampered, tampered.length);
+    const watched = watchedTarget(w.deps.target, { refuseUploads: true });
+
+    const failure = await failureOf(restoreDisks({ ...w.deps, target: watched.store }, request(w, built)));
+
+    expect(failure.code).toBe('KluisRestoreVerificationFailed');
+    expect(failure.message).toContain(`block ${victim} `);
+    expect(failure.message).toContain(wording);
+    expect(failure.message).toContain('lun 2');
+    expect(failure.message).toContain('InstantRP');
+    expect(watched.copies).toHaveLength(1);
+    expect(await targetBlobs(w)).toEqual([]);
+  });
+
+  test('a copy that lands wrong bytes is caught by reading the target back; the target is deleted', async () => {
+    const w = copyWorld();
+    const built = await point(w, { disks: [{ lun: 0, name: 'os', dataSize: 8 * MiB }] });
+    const badOffset = 5 * BLOCK_SIZE + 1024;
+    const damagingTarget: RestoreTargetStore = Object.create(w.deps.target) as RestoreTargetStore;
+    damagingTarget.copyBlobIfNotExists = async (source, ref, options) => {
+      const created = await w.deps.target.copyBlobIfNotExists(source, ref, options);
+      // As if the service had copied one page wrong: the source snapshot stays intact.
+      const page = Buffer.alloc(512, 0x5a);
+      await w.deps.target.uploadPages(ref, badOffset, page, { transactionalContentMD5: createHash('md5').update(page).digest() });
+      return created;
+    };
+
+    const failure = await failureOf(restoreDisks({ ...w.deps, target: damagingTarget }, request(w, built, { tier: 'InstantRP' })));
+
+    expect(failure.code).toBe('KluisRestoreVerificationFailed');
+    expect(failure.message).toContain('lun 0');
+    expect(failure.message).toContain(`block 5 (bytes ${5 * BLOCK_SIZE}–`);
+    expect(failure.message).toContain('InstantRP');
+    expect(await targetBlobs(w)).toEqual([]);
+  });
+
+  test('a blob appearing at the disk name before the copy is never overwritten (If-None-Match on the copy)', async () => {
+    const w = copyWorld();
+    const built = await point(w, { disks: [{ lun: 0, name: 'os', dataSize: 8 * MiB }] });
+    const intruder = w.blobs.getContainerClient(w.targetContainer).getBlockBlobClient('race/lun0-os.vhd');
+    const racingTarget: RestoreTargetStore = Object.create(w.deps.target) as RestoreTargetStore;
+    racingTarget.copyBlobIfNotExists = async (source, ref, options) => {
+      await intruder.upload('{"late":true}', 13);
+      return w.deps.target.copyBlobIfNotExists(source, ref, options);
+    };
+
+    const failure = await failureOf(restoreDisks({ ...w.deps, target: racingTarget }, request(w, built, { targetBlobPrefix: 'race' })));
+
+    expect(failure.code).toBe('KluisRestoreTargetExists');
+    expect(failure.message).toContain('race/lun0-os.vhd');
+    expect(await targetBlobs(w)).toEqual(['race/lun0-os.vhd']);
+    expect((await intruder.downloadToBuffer()).toString()).toBe('{"late":true}');
+    const props = await intruder.getProperties();
+    expect(props.blobType).toBe('BlockBlob');
+    expect(props.metadata?.[RESTORE_META.jobId]).toBeUndefined();
+  });
+
+  test('the target store: a copy onto an existing blob reports it and changes nothing; a missing source leaves nothing', async () => {
+    const w = copyWorld();
+    const built = await point(w, { disks: [{ lun: 0, name: 'os', dataSize: 1 * MiB }] });
+    const container = w.blobs.getContainerClient(w.targetContainer);
+    await container.create();
+    const existing = container.getBlockBlobClient('taken.vhd');
+    await existing.upload('mine', 4);
+    const before = await existing.getProperties();
+    const snapshot = { container: w.sourceContainer, blob: built.disks[0].sourceBlob, snapshot: built.disks[0].sourceSnapshot };
+
+    expect(await w.deps.target.copyBlobIfNotExists(snapshot, { container: w.targetContainer, blob: 'taken.vhd' })).toEqual({ created: false });
+    expect((await existing.getProperties()).etag).toBe(before.etag);
+    expect((await existing.downloadToBuffer()).toString()).toBe('mine');
+
+    const missing = await failureOf(
+      w.deps.target.copyBlobIfNotExists({ ...snapshot, blob: 'no/such.vhd' }, { container: w.targetContainer, blob: 'never.vhd' }),
+    );
+    expect(missing.code).toBe('KluisBlobNotFound');
+    expect(await targetBlobs(w)).toEqual(['taken.vhd']);
+  });
+
+  test('a target in another account of the same Azurite is streamed (endpoints differ), still verified and byte-identical', async () => {
+    const otherConn =
+      `DefaultEndpointsProtocol=http;AccountName=${OTHER_ACCOUNT};AccountKey=${otherKey};` +
+      `BlobEndpoint=${extended().blobEndpoint.replace(/\/+$/, '').replace(new RegExp(`/${DEV_ACCOUNT_NAME}$`), `/${OTHER_ACCOUNT}`)};`;
+    const w = copyWorld({ targetConn: otherConn });
+    const built = await point(w, { disks: [{ lun: 0, name: 'os', dataSize: 8 * MiB }] });
+    const watched = watchedTarget(w.deps.target);
+
+    const result = await restoreDisks({ ...w.deps, target: watched.store }, request(w, built));
+
+    expect(w.deps.target.endpoint).toMatch(new RegExp(`/${OTHER_ACCOUNT}$`));
+    expect(result.disks[0]).toMatchObject({ tier: 'InstantRP', method: 'streamed' });
+    expect(result.disks[0].methodReason).toContain(`the target is in ${w.deps.target.endpoint}`);
+    expect(result.disks[0].bytesCopied).toBeGreaterThan(0);
+    expect(watched.copies).toEqual([]);
+    const snapshot = w.blobs.getContainerClient(w.sourceContainer).getPageBlobClient(built.disks[0].sourceBlob).withSnapshot(built.disks[0].sourceSnapshot);
+    const restored = w.targetBlobs.getContainerClient(w.targetContainer).getPageBlobClient(result.disks[0].blobName);
+    expect(await sha256Of(restored)).toBe(await sha256Of(snapshot));
+  });
+});
+
+describe('restoreDisks with server-side copy facts on plain Azurite', () => {
+  test('the probe finds copies unsafe: every disk is streamed and verified', async () => {
+    const w = world(azurite().connectionString, { serverSideCopy: probedServerSideCopyFacts({ scratchContainer: uniqueName('probe') }) });
+    const built = await point(w);
+    const source = w.blobs.getContainerClient(w.sourceContainer);
+    const contents = await Promise.all(built.disks.map((d) => source.getPageBlobClient(d.sourceBlob).withSnapshot(d.sourceSnapshot).downloadToBuffer()));
+    await expireInstantSnapshots(w, built);
+    const watched = watchedTarget(w.deps.target);
+
+    const result = await restoreDisks({ ...w.deps, target: watched.store }, request(w, built));
+
+    expect(result.disks.map((d) => [d.tier, d.method])).toEqual([
+      ['HardenedRP', 'streamed'],
+      ['HardenedRP', 'streamed'],
+    ]);
+    expect(result.disks[0].methodReason).toMatch(/capability probe found server-side copies/);
+    expect(watched.copies).toEqual([]);
+    expect(watched.uploads).toBeGreaterThan(0);
+    for (const [i, disk] of result.disks.entries()) {
+      const restored = w.blobs.getContainerClient(w.targetContainer).getPageBlobClient(disk.blobName);
+      expect(await sha256Of(restored)).toBe(createHash('sha256').update(contents[i]).digest('hex'));
+      expect(disk.blocksVerified).toBe(blockCountFor(built.disks[i].sizeBytes, BLOCK_SIZE));
     }
   });
 });

@@ -11,11 +11,14 @@ import {
 import {
   blockCountOf,
   chooseReadTier,
+  chooseRestoreMethod,
+  copyDependsOnProbe,
   describeMismatch,
   planTargetBlob,
   planVerifiedChunks,
   premiumPageBlobTierFor,
   RecoveryPointStates,
+  sameBlobEndpoint,
   tiersOfState,
   uploadPiecesFor,
   VerifiedChunkPlanner,
@@ -106,6 +109,58 @@ describe('premium target', () => {
 
   test.each([0, 512, 1000, -512])('a source of %d bytes is refused', (size) => {
     expect(codeOf(() => planTargetBlob(size, 'Standard'))).toBe('UserErrorUnsupportedDiskSize');
+  });
+});
+
+describe('restore method', () => {
+  const AZURITE = 'http://127.0.0.1:10000/devstoreaccount1';
+  const ACCOUNT = 'https://acct.blob.core.windows.net';
+  const facts = {
+    sourceEndpoint: AZURITE,
+    targetEndpoint: AZURITE,
+    copySafety: { serverSideCopySafe: true },
+    targetSize: 8 * MiB + 512,
+    diskSize: 8 * MiB + 512,
+  };
+
+  test.each([
+    [AZURITE, `${AZURITE}/`, true],
+    [ACCOUNT, 'HTTPS://ACCT.blob.core.windows.net/', true],
+    [ACCOUNT, 'https://acct.blob.core.windows.net:443', true],
+    [`${ACCOUNT}?sv=2024&sig=x`, ACCOUNT, true],
+    [AZURITE, 'http://127.0.0.1:10000/otheraccount', false],
+    [AZURITE, 'http://localhost:10000/devstoreaccount1', false],
+    [AZURITE, 'http://127.0.0.1:10001/devstoreaccount1', false],
+    [ACCOUNT, 'https://acct2.blob.core.windows.net', false],
+    [ACCOUNT, 'http://acct.blob.core.windows.net', false],
+    ['not a url', 'not a url', false],
+  ])('sameBlobEndpoint(%s, %s) is %s', (a, b, same) => {
+    expect(sameBlobEndpoint(a, b)).toBe(same);
+    expect(sameBlobEndpoint(b, a)).toBe(same);
+  });
+
+  test('a server-side copy needs the same account, equal sizes and a probe that found copies safe', () => {
+    expect(chooseRestoreMethod(facts)).toEqual({ method: 'serverSideCopy', reason: expect.stringMatching(/probe found safe/) });
+    expect(chooseRestoreMethod({ ...facts, sourceEndpoint: undefined })).toEqual({ method: 'streamed', reason: expect.stringMatching(/not known/) });
+    expect(chooseRestoreMethod({ ...facts, targetEndpoint: ACCOUNT })).toEqual({
+      method: 'streamed',
+      reason: `the tier is read from ${AZURITE} and the target is in ${ACCOUNT}`,
+    });
+    expect(chooseRestoreMethod({ ...facts, targetSize: facts.diskSize + 512 })).toEqual({ method: 'streamed', reason: expect.stringMatching(/bytes and the disk/) });
+    expect(chooseRestoreMethod({ ...facts, copySafety: undefined })).toEqual({ method: 'streamed', reason: expect.stringMatching(/not probed/) });
+    expect(chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe: false } })).toEqual({
+      method: 'streamed',
+      reason: expect.stringMatching(/not point-in-time and write-isolated/),
+    });
+    expect(chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe: false, reason: 'the probe failed' } }).reason).toBe('the probe failed');
+  });
+
+  test('the probe is asked only when its answer decides', () => {
+    const { copySafety: _ignored, ...rest } = facts;
+    expect(copyDependsOnProbe(rest)).toBe(true);
+    expect(copyDependsOnProbe({ ...rest, sourceEndpoint: undefined })).toBe(false);
+    expect(copyDependsOnProbe({ ...rest, targetEndpoint: ACCOUNT })).toBe(false);
+    expect(copyDependsOnProbe({ ...rest, targetSize: 1024 })).toBe(false);
   });
 });
 

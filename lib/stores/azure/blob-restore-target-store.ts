@@ -1,5 +1,7 @@
-import { BlobServiceClient, type BlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import type { AbortOptions, BlobRef } from '../disk-store';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { errors } from '../../domain/errors';
+import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
   CreateIfNotExistsResult,
   CreateTargetBlockBlobOptions,
@@ -12,9 +14,19 @@ import type {
 /** Account kinds whose premium SKUs hold premium page blobs (BlockBlobStorage/FileStorage do not). */
 const PAGE_BLOB_ACCOUNT_KINDS = new Set(['StorageV2', 'Storage']);
 
+/** Copies within an account usually complete at once; a pending one is polled this often. */
+const COPY_POLL_INTERVAL_IN_MS = 200;
+
 /** RestoreTargetStore over Azure Blob Storage (or Azurite) through `@azure/storage-blob`. */
 export class BlobRestoreTargetStore implements RestoreTargetStore {
-  constructor(private readonly service: BlobServiceClient) {}
+  readonly endpoint: string;
+
+  constructor(private readonly service: BlobServiceClient) {
+    const url = new URL(service.url);
+    url.search = '';
+    url.hash = '';
+    this.endpoint = url.toString().replace(/\/+$/, '');
+  }
 
   static fromConnectionString(connectionString: string, options?: StoragePipelineOptions): BlobRestoreTargetStore {
     return new BlobRestoreTargetStore(BlobServiceClient.fromConnectionString(connectionString, options));
@@ -92,6 +104,64 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
       });
   }
 
+  async copyBlobIfNotExists(
+    source: BlobRef,
+    target: BlobRef,
+    options: CreateTargetPageBlobOptions = {},
+  ): Promise<CreateIfNotExistsResult> {
+    const destination = this.blob({ container: target.container, blob: target.blob });
+    let started: { copyId?: string; isCompleted?: boolean; result?: { etag?: string } };
+    try {
+      // The poller only starts the copy (Start Copy is not public otherwise); the wait below is ours, so it honours the signal.
+      const poller = await destination.beginCopyFromURL(this.blob(source).url, {
+        abortSignal: options.abortSignal,
+        metadata: options.metadata,
+        tier: options.premiumTier,
+        conditions: { ifNoneMatch: '*' },
+      });
+      started = poller.getOperationState() as typeof started;
+    } catch (err) {
+      if (isAlreadyExists(err)) return { created: false };
+      if (statusOf(err) === 404) throw errors.blobNotFound(source.container, describeRef(source));
+      throw err;
+    }
+    try {
+      let etag = started.result?.etag;
+      if (started.isCompleted !== true) etag = await this.waitForCopy(destination, started.copyId, source, options);
+      return { created: true, etag };
+    } catch (err) {
+      // The target is this call's own (If-None-Match held): stop the copy (a finished one refuses, harmlessly)
+      // and remove the target, without the caller's signal, which may be what ended the wait.
+      if (started.copyId !== undefined) await destination.abortCopyFromURL(started.copyId).catch(ignore);
+      await this.deleteBlob(target).catch(ignore);
+      throw err;
+    }
+  }
+
+  async *listPageRanges(ref: BlobRef, options: AbortOptions = {}): AsyncIterable<PageRange> {
+    try {
+      for await (const range of this.pageBlob(ref).listPageRanges(0, undefined, { abortSignal: options.abortSignal })) {
+        if (range.isClear) continue;
+        yield { offset: range.start, count: range.end - range.start + 1 };
+      }
+    } catch (err) {
+      throw notFoundAsKluis(err, ref);
+    }
+  }
+
+  async readRange(ref: BlobRef, offset: number, count: number, options: AbortOptions = {}): Promise<Buffer> {
+    if (count === 0) return Buffer.alloc(0);
+    let data: Buffer;
+    try {
+      // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
+      data = await this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count });
+    } catch (err) {
+      throw notFoundAsKluis(err, ref);
+    }
+    if (data.length !== count) throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
+    return data;
+  }
+
   async createBlockBlobIfNotExists(
     ref: BlobRef,
     content: Uint8Array | string,
@@ -143,7 +213,37 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
     const client = this.service.getContainerClient(ref.container).getBlobClient(ref.blob);
     return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
   }
+
+  /** Polls the destination until its copy leaves `pending`; returns its ETag once it succeeded. */
+  private async waitForCopy(destination: BlobClient, copyId: string | undefined, source: BlobRef, options: AbortOptions): Promise<string | undefined> {
+    for (;;) {
+      await sleep(COPY_POLL_INTERVAL_IN_MS, undefined, { signal: options.abortSignal });
+      const props = await destination.getProperties({ abortSignal: options.abortSignal });
+      if (copyId !== undefined && props.copyId !== copyId) {
+        throw errors.restoreCopyFailed(`another copy replaced the copy of '${describeRef(source)}'`);
+      }
+      if (props.copyStatus === 'pending') continue;
+      if (props.copyStatus === 'success') return props.etag;
+      const why = props.copyStatusDescription ? ` (${props.copyStatusDescription})` : '';
+      throw errors.restoreCopyFailed(`the copy of '${describeRef(source)}' ended with status '${props.copyStatus ?? 'unknown'}'${why}`);
+    }
+  }
+
+  private pageBlob(ref: BlobRef): PageBlobClient {
+    const client = this.service.getContainerClient(ref.container).getPageBlobClient(ref.blob);
+    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+  }
 }
+
+function describeRef(ref: BlobRef): string {
+  return ref.snapshot ? `${ref.blob}?snapshot=${ref.snapshot}` : ref.blob;
+}
+
+function notFoundAsKluis(err: unknown, ref: BlobRef): unknown {
+  return statusOf(err) === 404 ? errors.blobNotFound(ref.container, describeRef(ref)) : err;
+}
+
+function ignore(): void {}
 
 function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number } | undefined)?.statusCode;
