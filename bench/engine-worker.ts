@@ -84,6 +84,10 @@ export interface WorkerResult {
   engineBytesCleared?: number;
   restoredBlob?: string;
   tier?: string;
+  /** CPU seconds (user + system) this worker spent on the timed operation. */
+  cpuSeconds?: number;
+  /** Azurite's CPU seconds over the worker's whole life (set by the parent; includes the probe and startup). */
+  azuriteCpuSeconds?: number;
   /** Wall-clock ms per step (backup: snapshot, plan, transfer, commit). */
   steps?: Record<string, number>;
   peakRss: number;
@@ -124,6 +128,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
   const probeMs = performance.now() - probeStart;
   sourceTraffic.reset();
 
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const steps: Record<string, number> = {};
   let stepStart = start;
@@ -190,6 +195,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
   const ms = performance.now() - start;
   return {
     ms,
+    cpuSeconds: cpuSecondsSince(cpuStart),
     steps,
     probeMs,
     trueDiff: capabilities.trueDiff,
@@ -231,6 +237,7 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
   const probeMs = performance.now() - probeStart;
   readTraffic.reset();
   targetTraffic.reset();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const result = await restoreDisks(deps, {
     itemId: task.itemId,
@@ -243,6 +250,7 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
   const disk = result.disks[0];
   return {
     ms,
+    cpuSeconds: cpuSecondsSince(cpuStart),
     probeMs,
     serverSideCopySafe: capabilities.serverSideCopySafe,
     method: disk.method,
@@ -257,6 +265,11 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
     tier: disk.tier,
     peakRss: peakRssOfThisProcess(),
   };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 function sum<T>(items: readonly T[], pick: (item: T) => number): number {

@@ -24,7 +24,7 @@ import { runBlockSizeBenchmark } from './block-size';
 import { measureRawRead, measureRawWrite, allocatedRanges, type RawTransfer } from './support/azurite-throughput';
 import { blobService, prepareDataset, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './support/dataset';
 import { allocatedImageBytes, changedBytes, imageSize, PIECE_SIZE } from './support/disk-image';
-import { loadEngineRunner, type EngineOperationName, type EngineRunResult } from './support/engine-runs';
+import { loadEngineRunner, type EngineOperationName, type EnginePhase, type EngineRunResult } from './support/engine-runs';
 import { applyRewrite } from './support/image-writer';
 import { describeMachine } from './support/machine';
 import { ensureRestic, ResticRepo, type ResticBackupSummary } from './support/restic';
@@ -38,9 +38,10 @@ interface Options {
   skipRestic: boolean;
   skipRaw: boolean;
   skipEngine: boolean;
+  enginePhases: EnginePhase[];
   regenerate: boolean;
   readsInFlight?: number;
-  readGap?: number;
+  callsInFlight?: number;
   writesInFlight?: number;
   restoreReadAhead?: number;
   restoreUploadsInFlight?: number;
@@ -70,10 +71,10 @@ interface SizeResult {
   enginePending?: string;
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number ≥ 0');
-  return n;
+function phaseList(value: string): EnginePhase[] {
+  const phases = value.split(',').map((p) => p.trim());
+  if (phases.length === 0 || phases.some((p) => p !== 'diff' && p !== 'checksum')) throw new InvalidArgumentError("a list of 'diff' and 'checksum'");
+  return phases as EnginePhase[];
 }
 
 function positiveInt(value: string): number {
@@ -100,8 +101,9 @@ function parseOptions(argv: string[]): Options {
     .option('--skip-restic', 'skip the restic baseline', false)
     .option('--skip-raw', 'skip the raw Azurite baseline', false)
     .option('--skip-engine', 'skip the engine runs', false)
+    .option('--engine-phases <list>', 'engine phases to run: diff (extended Azurite), checksum (plain Azurite)', phaseList, ['diff', 'checksum'])
     .option('--regenerate', 'make the datasets again even if a complete one exists', false)
-    .option('--read-gap <bytes>', "engine tuning: transferSegment's maxReadGap (default: the engine's)", nonNegativeInt)
+    .option('--calls-in-flight <n>', "engine tuning: transferSegment's maxCallsInFlight (default: the engine's)", positiveInt)
     .option('--reads-in-flight <n>', "engine tuning: transferSegment's maxReadsInFlight (default: the engine's)", positiveInt)
     .option('--writes-in-flight <n>', "engine tuning: transferSegment's maxWritesInFlight (default: the engine's)", positiveInt)
     .option('--restore-read-ahead <n>', "engine tuning: restoreDisks' copy.readAhead (default: the engine's)", positiveInt)
@@ -162,10 +164,10 @@ async function benchmarkSize(dataSize: number, workDir: string, opts: Options): 
     const runner = loadEngineRunner();
     if (runner.available) {
       const tuning = {
-        transfer: { maxReadsInFlight: opts.readsInFlight, maxWritesInFlight: opts.writesInFlight, maxReadGap: opts.readGap },
+        transfer: { maxReadsInFlight: opts.readsInFlight, maxWritesInFlight: opts.writesInFlight, maxCallsInFlight: opts.callsInFlight },
         restoreCopy: { readAhead: opts.restoreReadAhead, maxUploadsInFlight: opts.restoreUploadsInFlight },
       };
-      result.engine = await runner.run(dataset, opts.runs, console.log, tuning);
+      result.engine = await runner.run(dataset, opts.runs, console.log, tuning, opts.enginePhases);
     }
     else {
       result.enginePending = runner.reason;

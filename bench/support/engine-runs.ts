@@ -18,6 +18,7 @@ import type { EngineTask, WorkerResult } from '../engine-worker';
 import { blobService, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './dataset';
 import { ContentGenerator, REWRITE_BLOCK_SIZE, prng, type DiskLayout } from './disk-image';
 import { applyRewrite } from './image-writer';
+import { cpuSecondsOfProcess } from './process-sampler';
 import { formatBytes, formatMs } from './stats';
 
 export type EngineOperationName =
@@ -51,8 +52,14 @@ export interface EngineTuning {
   restoreCopy?: { readAhead?: number; maxUploadsInFlight?: number };
 }
 
+/** diff: Azurite with the Kluis extensions; checksum: plain Azurite. */
+export type EnginePhase = 'diff' | 'checksum';
+
 export type EngineRunner =
-  | { available: true; run(dataset: Dataset, runs: number, log: (line: string) => void, tuning?: EngineTuning): Promise<EngineRunResult> }
+  | {
+      available: true;
+      run(dataset: Dataset, runs: number, log: (line: string) => void, tuning?: EngineTuning, phases?: readonly EnginePhase[]): Promise<EngineRunResult>;
+    }
   | { available: false; reason: string };
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -71,7 +78,16 @@ export function loadEngineRunner(): EngineRunner {
   return { available: true, run: runEngine };
 }
 
-function runWorker(task: EngineTask): Promise<WorkerResult> {
+/** Runs one operation in a worker; `azuritePid` adds Azurite's CPU time over the worker's life to the result. */
+async function runWorker(task: EngineTask, azuritePid?: number): Promise<WorkerResult> {
+  const azuriteCpuBefore = azuritePid === undefined ? undefined : cpuSecondsOfProcess(azuritePid);
+  const result = await spawnWorker(task);
+  const azuriteCpuAfter = azuritePid === undefined ? undefined : cpuSecondsOfProcess(azuritePid);
+  if (azuriteCpuBefore !== undefined && azuriteCpuAfter !== undefined) result.azuriteCpuSeconds = azuriteCpuAfter - azuriteCpuBefore;
+  return result;
+}
+
+function spawnWorker(task: EngineTask): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WORKER, JSON.stringify(task)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -105,7 +121,11 @@ function describe(result: WorkerResult): string {
   const label = result.changeDetection ?? result.tier;
   const detection = label ? ` [${[label, result.method].filter(Boolean).join(', ')}]` : '';
   const steps = result.steps ? ` (${Object.entries(result.steps).map(([name, ms]) => `${name} ${formatMs(ms)}`).join(', ')})` : '';
-  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in pages, peak RSS ${formatBytes(result.peakRss)}`;
+  const cpu =
+    result.cpuSeconds === undefined
+      ? ''
+      : `, CPU: engine ${result.cpuSeconds.toFixed(2)} s${result.azuriteCpuSeconds === undefined ? '' : `, Azurite ${result.azuriteCpuSeconds.toFixed(2)} s (whole worker)`}`;
+  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in pages, peak RSS ${formatBytes(result.peakRss)}${cpu}`;
 }
 
 async function readFully(blob: PageBlobClient, offset: number, count: number): Promise<Buffer> {
@@ -137,7 +157,13 @@ async function spotCheck(restored: PageBlobClient, layout: DiskLayout, seed: str
   return checked;
 }
 
-async function runEngine(dataset: Dataset, runs: number, log: (line: string) => void, tuning: EngineTuning = {}): Promise<EngineRunResult> {
+async function runEngine(
+  dataset: Dataset,
+  runs: number,
+  log: (line: string) => void,
+  tuning: EngineTuning = {},
+  phases: readonly EnginePhase[] = ['diff', 'checksum'],
+): Promise<EngineRunResult> {
   const tag = randomBytes(3).toString('hex');
   const catalogTable = `benchpoints${tag}`;
   const operations = new OperationLog();
@@ -158,7 +184,7 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
     transferTuning: tuning.transfer,
   });
 
-  const phase = async (kind: 'diff' | 'checksum', run: number) => {
+  const phase = async (kind: EnginePhase, run: number) => {
     const extensions = kind === 'diff' ? AZURITE_EXTENSIONS : [];
     await withRunAzurite(dataset, `engine-${kind}`, extensions, async (azurite) => {
       const service = blobService(azurite);
@@ -168,12 +194,12 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
       const sourceBlob = `run-${tag}-${kind}-${run}.vhd`;
       const source = await writeSourceDisk(azurite, dataset, sourceBlob);
 
-      const full = await runWorker(backupTask(azurite, itemId, '1', sourceBlob, vaultContainer));
+      const full = await runWorker(backupTask(azurite, itemId, '1', sourceBlob, vaultContainer), azurite.pid);
       operations.add(kind === 'diff' ? 'full backup' : 'full backup (plain Azurite)', full);
       log(`  engine ${kind} run ${run}/${runs}: full backup ${describe(full)} (probe ${formatMs(full.probeMs ?? 0)}: trueDiff=${full.trueDiff}, serverSideCopySafe=${full.serverSideCopySafe})`);
 
       await applyRewrite(dataset.layout, { pageBlob: source });
-      const incremental = await runWorker(backupTask(azurite, itemId, '2', sourceBlob, vaultContainer));
+      const incremental = await runWorker(backupTask(azurite, itemId, '2', sourceBlob, vaultContainer), azurite.pid);
       if (incremental.changeDetection !== kind) {
         log(`  WARNING: the incremental of the ${kind} run used '${incremental.changeDetection}' (${incremental.planReason})`);
       }
@@ -194,7 +220,7 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
           scratchContainer: `bench-probe-${tag}`,
           tier,
           copy: tuning.restoreCopy,
-        });
+        }, azurite.pid);
         operations.add(tier === 'HardenedRP' ? 'verified restore (vault tier)' : 'verified restore (snapshot tier)', restore);
         log(`  engine ${kind} run ${run}/${runs}: verified restore ${describe(restore)}`);
         const restored = service.getContainerClient(targetContainer).getPageBlobClient(restore.restoredBlob as string);
@@ -204,8 +230,7 @@ async function runEngine(dataset: Dataset, runs: number, log: (line: string) => 
   };
 
   for (let run = 1; run <= runs; run++) {
-    await phase('diff', run);
-    await phase('checksum', run);
+    for (const kind of phases) await phase(kind, run);
   }
   return { operations: [...operations.operations.values()], spotCheckedBytes };
 }

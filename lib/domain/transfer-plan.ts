@@ -8,7 +8,7 @@
  *   planSegmentTransfer(input): SegmentPlan          reads/clears with reasons (disjoint, ascending)
  *   decideBlock(plan, index, digest, previous?): BlockDecision   after a read block is hashed
  *   unreadBlockDigest(plan, index, previous?)          the checksum of a block the plan does not read
- *   readChunks(plan, maxBytes?, maxGap?): ByteRange[] reads joined across small gaps, cut into request-sized pieces
+ *   readChunks(plan, maxBytes?): ByteRange[]          reads cut into request-sized, block-aligned pieces
  *
  * Change sources: 'full' (first backup: allocated ranges only), 'diff' (a true server diff since
  * the previous point's source snapshot; unread blocks keep the previous digests), 'checksum'
@@ -216,30 +216,12 @@ export function unreadBlockDigest(plan: SegmentPlan, index: number, previous?: B
   return previous.covers(index) ? previous.digestOf(index) : undefined;
 }
 
-/**
- * The plan's reads cut into pieces of at most `maxBytes` (a multiple of the block size). Reads at most
- * `maxGap` bytes apart are joined into one, gap included, unless a planned clear lies in the gap: one
- * request that carries a few unchanged blocks costs less than two requests. The extra blocks are hashed
- * like any other and, being unchanged, skipped.
- */
-export function readChunks(plan: SegmentPlan, maxBytes: number = AZURE_MAX_PUT_PAGES_BYTES, maxGap = 0): ByteRange[] {
+/** The plan's reads cut into pieces of at most `maxBytes` (a multiple of the block size). */
+export function readChunks(plan: SegmentPlan, maxBytes: number = AZURE_MAX_PUT_PAGES_BYTES): ByteRange[] {
   if (maxBytes % plan.blockSize !== 0) {
     throw errors.transferPlanInvalid(`read size ${maxBytes} is not a multiple of the block size ${plan.blockSize}`);
   }
-  const joined: ByteRange[] = [];
-  for (const range of normalizeRanges(plan.reads.map((r) => r.range))) {
-    const last = joined[joined.length - 1];
-    if (last !== undefined && range.start - last.end <= maxGap && !overlapsClears(plan, { start: last.end, end: range.start })) {
-      joined[joined.length - 1] = { start: last.start, end: range.end };
-    } else {
-      joined.push(range);
-    }
-  }
-  return joined.flatMap((r) => chunkRange(r, maxBytes));
-}
-
-function overlapsClears(plan: SegmentPlan, gap: ByteRange): boolean {
-  return plan.clears.some(({ range }) => range.start < gap.end && gap.start < range.end);
+  return normalizeRanges(plan.reads.map((r) => r.range)).flatMap((r) => chunkRange(r, maxBytes));
 }
 
 /** Bytes a plan reads and clears, for logs and tests. */

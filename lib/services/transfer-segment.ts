@@ -47,8 +47,8 @@ export interface TransferTuning {
   maxReadsInFlight?: number;
   /** Uploads in flight, in full-size uploads (the byte budget is this × min(readChunkSize, 4 MiB)). Default 4. */
   maxWritesInFlight?: number;
-  /** Planned reads at most this many bytes apart are read in one request (see readChunks). Default DEFAULT_READ_GAP. */
-  maxReadGap?: number;
+  /** Calls in flight per direction, however small. Default MAX_CALLS_IN_FLIGHT. */
+  maxCallsInFlight?: number;
 }
 
 export interface TransferSegmentInput {
@@ -69,12 +69,6 @@ export interface TransferSegmentInput {
 
 
 
-/**
- * Reads of changed blocks at most this far apart are joined (diff path): measured on Azurite, a request
- * costs about as much as reading 4–5 more 64 KiB blocks (bench/RESULTS.md §2).
- */
-export const DEFAULT_READ_GAP = 256 * 1024;
-
 /** Calls in flight per direction, however small they are. */
 const MAX_CALLS_IN_FLIGHT = 16;
 
@@ -91,7 +85,8 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
   const readBlocks = new Uint8Array(plan.blockCount);
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
-  const writes = new BoundedWrites(MAX_CALLS_IN_FLIGHT, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * Math.min(readChunkSize, AZURE_MAX_PUT_PAGES_BYTES));
+  const maxCalls = Math.max(1, input.tuning?.maxCallsInFlight ?? MAX_CALLS_IN_FLIGHT);
+  const writes = new BoundedWrites(maxCalls, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * Math.min(readChunkSize, AZURE_MAX_PUT_PAGES_BYTES));
 
   const clear = (range: ByteRange): Promise<void> => {
     stats.bytesCleared += range.end - range.start;
@@ -105,7 +100,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     return writes.add(data.length, () => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
   };
 
-  const chunks = readChunks(plan, readChunkSize, input.tuning?.maxReadGap ?? DEFAULT_READ_GAP);
+  const chunks = readChunks(plan, readChunkSize);
   const readBudget = Math.max(1, input.tuning?.maxReadsInFlight ?? 2) * readChunkSize;
   const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
   let bytesBeingRead = 0;
@@ -116,7 +111,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     bytesBeingRead += range.end - range.start;
   };
   const mayStartRead = (range: ByteRange): boolean =>
-    reads.length === 0 || (reads.length < MAX_CALLS_IN_FLIGHT && bytesBeingRead + (range.end - range.start) <= readBudget);
+    reads.length === 0 || (reads.length < maxCalls && bytesBeingRead + (range.end - range.start) <= readBudget);
 
   try {
     for (const planned of plan.clears) {

@@ -150,21 +150,4 @@ describe('planSegmentTransfer: diff', () => {
     expect(() => readChunks(big, 100 * KIB)).toThrow(/multiple of the block size/);
   });
 
-  it('joins reads across gaps of at most maxGap bytes, never across a planned clear', () => {
-    const plan = planSegmentTransfer({
-      segment: { index: 0, range: { start: 0, end: 64 * B } },
-      diskSize: 64 * B,
-      source: {
-        kind: 'diff',
-        changed: [blocks(0, 1), blocks(3, 4), blocks(10, 11), blocks(13, 14), blocks(20, 21)],
-        cleared: [blocks(11, 12)],
-        previous: BlockSums.create({ diskSize: 64 * B }),
-      },
-    });
-    expect(readChunks(plan, 4 * MIB)).toEqual([blocks(0, 1), blocks(3, 4), blocks(10, 11), blocks(13, 14), blocks(20, 21)]);
-    // 0→3 (2-block gap) joins; 3→10 (6 blocks) does not; 10→13 holds the cleared block 11; 13→20 is too far.
-    expect(readChunks(plan, 4 * MIB, 2 * B)).toEqual([blocks(0, 4), blocks(10, 11), blocks(13, 14), blocks(20, 21)]);
-    expect(readChunks(plan, 4 * MIB, 6 * B)).toEqual([blocks(0, 11), blocks(13, 21)]);
-    expect(readChunks(plan, 4 * B, 6 * B)).toEqual([blocks(0, 4), blocks(4, 8), blocks(8, 11), blocks(13, 17), blocks(17, 21)]);
-  });
 });

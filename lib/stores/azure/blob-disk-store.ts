@@ -5,6 +5,7 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { errors } from '../../domain/errors';
+import { BlobClients } from './blob-clients';
 import { VHD_FOOTER_SIZE } from '../../domain/vhd';
 import type {
   AbortOptions,
@@ -19,7 +20,11 @@ import type {
 
 /** DiskStore over Azure Blob Storage (or Azurite) through `@azure/storage-blob`. */
 export class BlobDiskStore implements DiskStore {
-  constructor(private readonly service: BlobServiceClient) {}
+  protected readonly clients: BlobClients;
+
+  constructor(private readonly service: BlobServiceClient) {
+    this.clients = new BlobClients(service);
+  }
 
   static fromConnectionString(connectionString: string, options?: StoragePipelineOptions): BlobDiskStore {
     return new BlobDiskStore(BlobServiceClient.fromConnectionString(connectionString, options));
@@ -147,13 +152,11 @@ export class BlobDiskStore implements DiskStore {
   }
 
   private blob(ref: BlobRef): BlobClient {
-    const client = this.service.getContainerClient(ref.container).getBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.blob(ref);
   }
 
   private pageBlob(ref: BlobRef): PageBlobClient {
-    const client = this.service.getContainerClient(ref.container).getPageBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.pageBlob(ref);
   }
 
   private async call<T>(ref: BlobRef, operation: () => Promise<T>): Promise<T> {

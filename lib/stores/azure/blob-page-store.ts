@@ -134,13 +134,11 @@ export class BlobPageStore extends BlobDiskStore implements PageBlobStore {
   }
 
   private blobClientOf(ref: BlobRef): BlobClient {
-    const client = this.client.getContainerClient(ref.container).getBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.blob(ref);
   }
 
   private pageBlobOf(ref: BlobRef): PageBlobClient {
-    const client = this.client.getContainerClient(ref.container).getPageBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.pageBlob(ref);
   }
 
   private async invoke<T>(ref: BlobRef, operation: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { BlobClients } from './blob-clients';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
@@ -20,8 +21,10 @@ const COPY_POLL_INTERVAL_IN_MS = 200;
 /** RestoreTargetStore over Azure Blob Storage (or Azurite) through `@azure/storage-blob`. */
 export class BlobRestoreTargetStore implements RestoreTargetStore {
   readonly endpoint: string;
+  private readonly clients: BlobClients;
 
   constructor(private readonly service: BlobServiceClient) {
+    this.clients = new BlobClients(service);
     const url = new URL(service.url);
     url.search = '';
     url.hash = '';
@@ -95,10 +98,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
     data: Uint8Array,
     options: { transactionalContentMD5: Uint8Array } & AbortOptions,
   ): Promise<void> {
-    await this.service
-      .getContainerClient(ref.container)
-      .getPageBlobClient(ref.blob)
-      .uploadPages(Buffer.from(data.buffer, data.byteOffset, data.byteLength), offset, data.byteLength, {
+    await this.pageBlob(ref).uploadPages(Buffer.from(data.buffer, data.byteOffset, data.byteLength), offset, data.byteLength, {
         abortSignal: options.abortSignal,
         transactionalContentMD5: options.transactionalContentMD5,
       });
@@ -210,8 +210,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
   }
 
   private blob(ref: BlobRef): BlobClient {
-    const client = this.service.getContainerClient(ref.container).getBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.blob(ref);
   }
 
   /** Polls the destination until its copy leaves `pending`; returns its ETag once it succeeded. */
@@ -230,8 +229,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
   }
 
   private pageBlob(ref: BlobRef): PageBlobClient {
-    const client = this.service.getContainerClient(ref.container).getPageBlobClient(ref.blob);
-    return ref.snapshot ? client.withSnapshot(ref.snapshot) : client;
+    return this.clients.pageBlob(ref);
   }
 }
 
