@@ -23,7 +23,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runBlockSizeBenchmark } from './block-size';
 import { measureRawRead, measureRawWrite, allocatedRanges, type RawTransfer } from './support/azurite-throughput';
 import { blobService, prepareDataset, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './support/dataset';
-import { allocatedImageBytes, changedBytes, imageSize, PIECE_SIZE } from './support/disk-image';
+import { DEFAULT_READ_CHUNK_BYTES } from '../lib/domain/page-ranges';
+import { allocatedImageBytes, changedBytes, imageSize } from './support/disk-image';
 import { loadEngineRunner, type EngineOperationName, type EnginePhase, type EngineRunResult } from './support/engine-runs';
 import { applyRewrite } from './support/image-writer';
 import { describeMachine } from './support/machine';
@@ -62,8 +63,8 @@ interface SizeResult {
   restic: ResticRun[];
   /** Reads in 4 MiB calls. */
   rawRead: RawTransfer[];
-  /** Reads in 8 MiB calls. */
-  rawRead8: RawTransfer[];
+  /** Reads in calls of the engine's read size (DEFAULT_READ_CHUNK_BYTES). */
+  rawReadLarge: RawTransfer[];
   rawWrite: RawTransfer[];
   /** The same writes, each with a transactional MD5 (as the engine sends). */
   rawWriteMd5: RawTransfer[];
@@ -154,7 +155,7 @@ async function benchmarkSize(dataSize: number, workDir: string, opts: Options): 
     generationMs: dataset.generationMs,
     restic: [],
     rawRead: [],
-    rawRead8: [],
+    rawReadLarge: [],
     rawWrite: [],
     rawWriteMd5: [],
   };
@@ -204,9 +205,9 @@ async function runRestic(dataset: Dataset, runs: number): Promise<ResticRun[]> {
   return out;
 }
 
-async function runRawAzurite(dataset: Dataset, runs: number): Promise<Pick<SizeResult, 'rawRead' | 'rawRead8' | 'rawWrite' | 'rawWriteMd5'>> {
+async function runRawAzurite(dataset: Dataset, runs: number): Promise<Pick<SizeResult, 'rawRead' | 'rawReadLarge' | 'rawWrite' | 'rawWriteMd5'>> {
   const rawRead: RawTransfer[] = [];
-  const rawRead8: RawTransfer[] = [];
+  const rawReadLarge: RawTransfer[] = [];
   const rawWrite: RawTransfer[] = [];
   const rawWriteMd5: RawTransfer[] = [];
   await withRunAzurite(dataset, 'raw', [], async (azurite) => {
@@ -215,8 +216,8 @@ async function runRawAzurite(dataset: Dataset, runs: number): Promise<Pick<SizeR
     const ranges = await allocatedRanges(source);
     for (let run = 1; run <= runs; run++) {
       const read = await measureRawRead(source, ranges);
-      const read8 = await measureRawRead(source, ranges, 2 * PIECE_SIZE);
-      rawRead8.push(read8);
+      const readLarge = await measureRawRead(source, ranges, DEFAULT_READ_CHUNK_BYTES);
+      rawReadLarge.push(readLarge);
       const write = await measureRawWrite(container.getPageBlobClient(`raw-write-${run}.vhd`), imageSize(dataset.layout), ranges);
       const writeMd5 = await measureRawWrite(container.getPageBlobClient(`raw-write-md5-${run}.vhd`), imageSize(dataset.layout), ranges, { transactionalMd5: true });
       rawRead.push(read);
@@ -224,13 +225,13 @@ async function runRawAzurite(dataset: Dataset, runs: number): Promise<Pick<SizeR
       rawWriteMd5.push(writeMd5);
       console.log(
         `  raw Azurite run ${run}/${runs}: read ${formatBytes(read.bytes)} in ${formatMs(read.ms)} (${formatThroughput(read.bytes, read.ms)}) ` +
-          `in 4 MiB calls, ${formatMs(read8.ms)} (${formatThroughput(read8.bytes, read8.ms)}) in 8 MiB calls, ` +
+          `in 4 MiB calls, ${formatMs(readLarge.ms)} (${formatThroughput(readLarge.bytes, readLarge.ms)}) in ${formatBytes(DEFAULT_READ_CHUNK_BYTES)} calls, ` +
           `write in ${formatMs(write.ms)} (${formatThroughput(write.bytes, write.ms)}), ` +
           `write with MD5 in ${formatMs(writeMd5.ms)} (${formatThroughput(writeMd5.bytes, writeMd5.ms)})`,
       );
     }
   });
-  return { rawRead, rawRead8, rawWrite, rawWriteMd5 };
+  return { rawRead, rawReadLarge, rawWrite, rawWriteMd5 };
 }
 
 function medianOf<T>(items: readonly T[], pick: (item: T) => number): number | undefined {
@@ -252,9 +253,9 @@ function printSizeReport(r: SizeResult): void {
   const resticIncr = medianOf(r.restic, (x) => x.incremental.ms);
   const resticRestore = medianOf(r.restic, (x) => x.restoreMs);
   const rawRead4 = medianOf(r.rawRead, (x) => x.ms);
-  const rawRead8 = medianOf(r.rawRead8, (x) => x.ms);
+  const rawReadLarge = medianOf(r.rawReadLarge, (x) => x.ms);
   // The baseline is the faster way to read the same bytes.
-  const rawRead = rawRead4 === undefined || rawRead8 === undefined ? (rawRead4 ?? rawRead8) : Math.min(rawRead4, rawRead8);
+  const rawRead = rawRead4 === undefined || rawReadLarge === undefined ? (rawRead4 ?? rawReadLarge) : Math.min(rawRead4, rawReadLarge);
   const rawWrite = medianOf(r.rawWrite, (x) => x.ms);
   const rawWriteMd5 = medianOf(r.rawWriteMd5, (x) => x.ms);
   const rawBytes = r.rawRead[0]?.bytes;
@@ -267,7 +268,7 @@ function printSizeReport(r: SizeResult): void {
     ['restic incremental backup', cell(resticIncr, formatMs), runsOf(r.restic, (x) => x.incremental.ms), cell(medianOf(r.restic, (x) => x.incremental.dataAdded), formatBytes) + ' added'],
     ['restic restore', cell(resticRestore, formatMs), runsOf(r.restic, (x) => x.restoreMs), cell(medianOf(r.restic, (x) => x.repoBytes), formatBytes) + ' repository'],
     ['raw Azurite read (allocated ranges, 4 MiB calls)', cell(rawRead4, formatMs), runsOf(r.rawRead, (x) => x.ms), rawBytes === undefined || rawRead4 === undefined ? '' : formatThroughput(rawBytes, rawRead4)],
-    ['raw Azurite read (allocated ranges, 8 MiB calls)', cell(rawRead8, formatMs), runsOf(r.rawRead8, (x) => x.ms), rawBytes === undefined || rawRead8 === undefined ? '' : formatThroughput(rawBytes, rawRead8)],
+    [`raw Azurite read (allocated ranges, ${formatBytes(DEFAULT_READ_CHUNK_BYTES)} calls)`, cell(rawReadLarge, formatMs), runsOf(r.rawReadLarge, (x) => x.ms), rawBytes === undefined || rawReadLarge === undefined ? '' : formatThroughput(rawBytes, rawReadLarge)],
     ['raw Azurite write (same ranges)', cell(rawWrite, formatMs), runsOf(r.rawWrite, (x) => x.ms), rawBytes === undefined || rawWrite === undefined ? '' : formatThroughput(rawBytes, rawWrite)],
     ['raw Azurite write with transactional MD5', cell(rawWriteMd5, formatMs), runsOf(r.rawWriteMd5, (x) => x.ms), rawBytes === undefined || rawWriteMd5 === undefined ? '' : formatThroughput(rawBytes, rawWriteMd5)],
   ];

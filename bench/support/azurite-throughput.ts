@@ -1,7 +1,8 @@
 /**
  * The raw Azurite baseline: how fast the SDK alone reads and writes the allocated bytes of a page blob,
  * a few calls in flight — the floor any backup or restore over Azurite stands on. Writes go in 4 MiB calls
- * (Put Page's limit); reads in 4 MiB and in 8 MiB calls (one Get Blob each), and the faster is the baseline:
+ * (Put Page's limit); reads in 4 MiB calls and in calls of the engine's read size (one Get Blob each), and
+ * the faster is the baseline:
  * Azurite 3.35.0 reads every range of at most 4 MiB twice (to compute an MD5 it does not return).
  */
 import { createHash, randomFillSync } from 'node:crypto';

@@ -20,12 +20,13 @@
  *   seedReplica(deps, input: SeedReplicaInput): Promise<SeededReplica>
  *   verifySeededSegment(deps, input: TransferSegmentInput): Promise<TransferSegmentResult>
  */
-import { BLOCK_SIZE, BlockSums, encodeBlockSums } from '../domain/block-sums';
+import { BLOCK_SIZE, BlockSums } from '../domain/block-sums';
 import { errors } from '../domain/errors';
 import { DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, type ByteRange } from '../domain/page-ranges';
 import { planSegmentTransfer, readChunks } from '../domain/transfer-plan';
-import { checksumPartBlobName, replicaBlobName } from '../domain/vault-layout';
+import { replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
+import { writeChecksumPart } from './checksum-part';
 import { META, type BackupEngineDeps } from './engine-deps';
 import type { SeededReplica, TransferSegmentResult } from '../domain/backup-job';
 import type { TransferSegmentInput } from './transfer-segment';
@@ -81,7 +82,7 @@ export async function seedReplica(deps: SeedDeps, input: SeedReplicaInput): Prom
 }
 
 /**
- * The segment step of a seeded full backup: reads the replica's allocated ranges in the segment (8 MiB
+ * The segment step of a seeded full backup: reads the replica's allocated ranges in the segment (6 MiB
  * reads by default, `tuning.maxReadsInFlight` of them in flight) and records every block's digest, zero blocks as zero, in the
  * checksum part. Writes nothing to the replica: bytesWritten and bytesCleared are 0, blocksChanged
  * counts the nonzero blocks the copy brought.
@@ -138,17 +139,7 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
     throw err;
   }
 
-  const partName = checksumPartBlobName(input.itemId, input.jobId, input.lun, input.segment.index);
-  await deps.vault.writeBlockBlob({ container: deps.vaultContainer, blob: partName }, encodeBlockSums(part), {
-    contentType: 'application/octet-stream',
-    metadata: {
-      [META.bytesRead]: String(stats.bytesRead),
-      [META.bytesWritten]: String(stats.bytesWritten),
-      [META.bytesCleared]: String(stats.bytesCleared),
-      [META.blocksChanged]: String(stats.blocksChanged),
-      [META.jobId]: input.jobId,
-    },
-  });
+  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, stats);
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (full, seeded): read and hashed ${stats.bytesRead} B of the replica, ` +
       `${stats.blocksChanged} nonzero block(s).`,

@@ -9,7 +9,7 @@
  * A full backup seeded by a server-side copy (`changeDetection.seed`) only reads and hashes the
  * replica instead: seed-replica.ts.
  * Reads and writes overlap (reads ahead, uploads in flight). In-flight work is bounded in bytes, not
- * only in calls: memory stays under maxReadsInFlight × readChunkSize + maxWritesInFlight × 4 MiB, 32 MiB
+ * only in calls: memory stays under maxReadsInFlight × readChunkSize + maxWritesInFlight × 4 MiB, 24 MiB
  * by default, while small calls (the diff path reads and writes single 64 KiB blocks) get up to
  * MAX_CALLS_IN_FLIGHT at once — a store answers many small requests faster in parallel.
  *
@@ -18,7 +18,7 @@
  *   loadBlockSums(deps, blobName): Promise<BlockSums>     (cached: committed checksum blobs never change)
  */
 import { createHash } from 'node:crypto';
-import { BLOCK_SIZE, BlockSums, decodeBlockSums, encodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
+import { BLOCK_SIZE, BlockSums, decodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
 import { errors } from '../domain/errors';
 import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange } from '../domain/page-ranges';
 import {
@@ -30,9 +30,10 @@ import {
   type DiskSegment,
   type SegmentPlan,
 } from '../domain/transfer-plan';
-import { checksumPartBlobName, checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
+import { checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
-import { META, type BackupEngineDeps } from './engine-deps';
+import { writeChecksumPart } from './checksum-part';
+import type { BackupEngineDeps } from './engine-deps';
 import { verifySeededSegment } from './seed-replica';
 import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
 export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
@@ -41,11 +42,11 @@ export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultCon
 
 
 export interface TransferTuning {
-  /** Bytes per read; a multiple of the block size, ≤ 64 MiB. Default 8 MiB (uploads are ≤ 4 MiB each). */
+  /** Bytes per read; a multiple of the block size, ≤ 64 MiB. Default 6 MiB (uploads are ≤ 4 MiB each). */
   readChunkSize?: number;
   /** Reads in flight, in full-size reads (the byte budget is this × readChunkSize). Default 2. */
   maxReadsInFlight?: number;
-  /** Uploads in flight, in full-size uploads (the byte budget is this × min(readChunkSize, 4 MiB)). Default 4. */
+  /** Uploads in flight, in full-size uploads (the byte budget is this × min(readChunkSize, 4 MiB)). Default 3. */
   maxWritesInFlight?: number;
   /** Calls in flight per direction, however small. Default MAX_CALLS_IN_FLIGHT. */
   maxCallsInFlight?: number;
@@ -70,7 +71,7 @@ export interface TransferSegmentInput {
 
 
 /** Calls in flight per direction, however small they are. */
-const MAX_CALLS_IN_FLIGHT = 16;
+const MAX_CALLS_IN_FLIGHT = 8;
 
 export async function transferSegment(deps: TransferDeps, input: TransferSegmentInput): Promise<TransferSegmentResult> {
   if (input.changeDetection.kind === 'full' && input.changeDetection.seed === 'serverSideCopy') return verifySeededSegment(deps, input);
@@ -86,16 +87,19 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const readBlocks = new Uint8Array(plan.blockCount);
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
   const maxCalls = Math.max(1, input.tuning?.maxCallsInFlight ?? MAX_CALLS_IN_FLIGHT);
-  const writes = new BoundedWrites(maxCalls, Math.max(1, input.tuning?.maxWritesInFlight ?? 4) * Math.min(readChunkSize, AZURE_MAX_PUT_PAGES_BYTES));
+  const writes = new BoundedWrites(maxCalls, Math.max(1, input.tuning?.maxWritesInFlight ?? 3) * Math.min(readChunkSize, AZURE_MAX_PUT_PAGES_BYTES));
 
   const clear = (range: ByteRange): Promise<void> => {
     stats.bytesCleared += range.end - range.start;
     stats.clearCalls += 1;
     return writes.add(0, () => deps.vault.clearPages(replica, range));
   };
-  const upload = (offset: number, data: Buffer): Promise<void> => {
-    stats.bytesWritten += data.length;
+  const upload = (offset: number, piece: Buffer): Promise<void> => {
+    stats.bytesWritten += piece.length;
     stats.uploadCalls += 1;
+    // A small piece of a read chunk would keep the whole chunk alive until its upload ends; a few
+    // scattered 64 KiB uploads could then pin many chunks. Its own copy keeps memory within the write budget.
+    const data = piece.length * 4 < piece.buffer.byteLength ? Buffer.from(piece) : piece;
     const md5 = createHash('md5').update(data).digest();
     return writes.add(data.length, () => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
   };
@@ -171,17 +175,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     if (digest !== undefined) part.setDigest(plan.firstBlock + i, digest);
   }
 
-  const partName = checksumPartBlobName(input.itemId, input.jobId, input.lun, input.segment.index);
-  await deps.vault.writeBlockBlob({ container: deps.vaultContainer, blob: partName }, encodeBlockSums(part), {
-    contentType: 'application/octet-stream',
-    metadata: {
-      [META.bytesRead]: String(stats.bytesRead),
-      [META.bytesWritten]: String(stats.bytesWritten),
-      [META.bytesCleared]: String(stats.bytesCleared),
-      [META.blocksChanged]: String(stats.blocksChanged),
-      [META.jobId]: input.jobId,
-    },
-  });
+  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, stats);
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (${plan.kind}): read ${stats.bytesRead} B, wrote ${stats.bytesWritten} B ` +
       `in ${stats.uploadCalls} call(s), cleared ${stats.bytesCleared} B.`,
