@@ -20,11 +20,11 @@ export const AZURE_MAX_PUT_PAGES_BYTES = 4 * 1024 * 1024;
 /**
  * Bytes per Get Blob when a whole range is read (transfers, verification). Get Blob takes any range;
  * Azurite 3.35.0 reads every range of at most 4 MiB twice, to compute an MD5 it does not return, which
- * costs it 2–3× the CPU of a larger read (bench/RESULTS.md §2). 6 MiB avoids that while two reads in
- * flight per segment keep the memory of the earlier 3 × 4 MiB (8 MiB reads pushed an 8 GiB backup past
- * 300 MiB RSS).
+ * costs it 2–3× the CPU of a larger read (bench/RESULTS.md §2). 4.5 MiB avoids that while two reads in
+ * flight per segment stay within the earlier memory (6 and 8 MiB reads pushed an 8 GiB backup past
+ * 300 MiB RSS); a 4 MiB upload still fits in one chunk.
  */
-export const DEFAULT_READ_CHUNK_BYTES = 6 * 1024 * 1024;
+export const DEFAULT_READ_CHUNK_BYTES = 4.5 * 1024 * 1024;
 /** The largest read chunk the engine accepts (memory is bounded by a few of them). */
 export const MAX_READ_CHUNK_BYTES = 64 * 1024 * 1024;
 

@@ -82,7 +82,7 @@ export async function seedReplica(deps: SeedDeps, input: SeedReplicaInput): Prom
 }
 
 /**
- * The segment step of a seeded full backup: reads the replica's allocated ranges in the segment (6 MiB
+ * The segment step of a seeded full backup: reads the replica's allocated ranges in the segment (4.5 MiB
  * reads by default, `tuning.maxReadsInFlight` of them in flight) and records every block's digest, zero blocks as zero, in the
  * checksum part. Writes nothing to the replica: bytesWritten and bytesCleared are 0, blocksChanged
  * counts the nonzero blocks the copy brought.

@@ -9,7 +9,7 @@
  * A full backup seeded by a server-side copy (`changeDetection.seed`) only reads and hashes the
  * replica instead: seed-replica.ts.
  * Reads and writes overlap (reads ahead, uploads in flight). In-flight work is bounded in bytes, not
- * only in calls: memory stays under maxReadsInFlight × readChunkSize + maxWritesInFlight × 4 MiB, 24 MiB
+ * only in calls: memory stays under maxReadsInFlight × readChunkSize + maxWritesInFlight × 4 MiB, 21 MiB
  * by default, while small calls (the diff path reads and writes single 64 KiB blocks) get up to
  * MAX_CALLS_IN_FLIGHT at once — a store answers many small requests faster in parallel.
  *
@@ -42,7 +42,7 @@ export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultCon
 
 
 export interface TransferTuning {
-  /** Bytes per read; a multiple of the block size, ≤ 64 MiB. Default 6 MiB (uploads are ≤ 4 MiB each). */
+  /** Bytes per read; a multiple of the block size, ≤ 64 MiB. Default 4.5 MiB (uploads are ≤ 4 MiB each). */
   readChunkSize?: number;
   /** Reads in flight, in full-size reads (the byte budget is this × readChunkSize). Default 2. */
   maxReadsInFlight?: number;

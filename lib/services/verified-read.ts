@@ -32,7 +32,7 @@ export interface VerifiedReadInput {
 }
 
 export interface VerifiedReadOptions {
-  /** Bytes per read; a multiple of the block size, at most 64 MiB. Default 6 MiB (`DEFAULT_READ_CHUNK_BYTES`). */
+  /** Bytes per read; a multiple of the block size, at most 64 MiB. Default 4.5 MiB (`DEFAULT_READ_CHUNK_BYTES`). */
   chunkSize?: number;
   /** Chunks read ahead of the one being verified. Default 2. */
   readAhead?: number;
