@@ -52,7 +52,9 @@ import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recove
 import type { RestoreTargetStore, ServerSideCopyFacts } from '../stores/restore-target-store';
 import type { LocatedDisk, SourceDiskLocator } from '../stores/source-disk-locator';
 import type { EngineLogger } from './engine-deps';
-import { keyAndSecretBackupBlobs, readKeyAndSecretBackups, type KeyAndSecretBackupData } from './restore-key-and-secret';
+import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from './restore-key-and-secret';
+import { buildEncryptionInfoDocument, buildVmConfigDocument } from './restore-documents';
+export type { EncryptionInfoDocument, RestoredVmConfigDocument } from './restore-documents';
 import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';
 import { readDiskVerified } from './verified-read';
 export { copyDiskVerified, type VerifiedCopyInput, type VerifiedCopyOptions, type VerifiedCopyResult } from './verified-copy';
@@ -435,89 +437,6 @@ async function loadChecksums(vault: DiskStore, container: string, disk: Manifest
     );
   }
   return sums;
-}
-
-/** The VM configuration/template document written next to the restored disks. */
-export interface RestoredVmConfigDocument {
-  schemaVersion: 1;
-  kind: 'KluisRestoredVmConfiguration';
-  itemId: string;
-  recoveryPointId: string;
-  recoveryPointTime: string;
-  consistency: string;
-  jobId: string;
-  restoredAt: string;
-  isSourceVmEncrypted: boolean;
-  disks: Array<Pick<RestoredDisk, 'lun' | 'name' | 'blobName' | 'blobUrl' | 'sizeBytes' | 'storageType' | 'premiumTier' | 'tier'>>;
-  /** The VM's configuration as recorded at backup. */
-  vmConfig: unknown;
-}
-
-function buildVmConfigDocument(
-  manifest: RecoveryPointManifest,
-  request: RestoreDisksRequest,
-  disks: readonly RestoredDisk[],
-  now: Date,
-): RestoredVmConfigDocument {
-  return {
-    schemaVersion: 1,
-    kind: 'KluisRestoredVmConfiguration',
-    itemId: manifest.itemId,
-    recoveryPointId: manifest.recoveryPointId,
-    recoveryPointTime: manifest.createdAt,
-    consistency: manifest.consistency,
-    jobId: request.jobId,
-    restoredAt: now.toISOString(),
-    isSourceVmEncrypted: manifest.keyAndSecret !== null,
-    disks: [...disks]
-      .sort((a, b) => a.lun - b.lun)
-      .map((d) => ({
-        lun: d.lun,
-        name: d.name,
-        blobName: d.blobName,
-        blobUrl: d.blobUrl,
-        sizeBytes: d.sizeBytes,
-        storageType: d.storageType,
-        ...(d.premiumTier === undefined ? {} : { premiumTier: d.premiumTier }),
-        tier: d.tier,
-      })),
-    vmConfig: manifest.vmConfig,
-  };
-}
-
-/**
- * The encryption info written next to an encrypted VM's restored disks, in the shape of Azure's
- * encryption settings: the BEK secret and KEK key URLs and vaults, and their Key Vault backups (base64,
- * what Restore-AzKeyVaultSecret/-Key and Kluis's restoreKeyAndSecret take). Holds backup data: never log it.
- */
-export interface EncryptionInfoDocument {
-  schemaVersion: 1;
-  kind: 'KluisEncryptionInfo';
-  itemId: string;
-  recoveryPointId: string;
-  jobId: string;
-  encryptionMechanism: string;
-  encryptionSettings: {
-    bek: { secretUrl: string; secretVaultId: string; secretData: string };
-    kek: { keyUrl: string; keyVaultId: string; keyBackupData: string };
-  };
-}
-
-function buildEncryptionInfoDocument(manifest: RecoveryPointManifest, jobId: string, data: KeyAndSecretBackupData): EncryptionInfoDocument {
-  const keys = manifest.keyAndSecret;
-  if (keys === null || keys.kek === undefined) throw errors.invalidManifest('it records no key and secret backups');
-  return {
-    schemaVersion: 1,
-    kind: 'KluisEncryptionInfo',
-    itemId: manifest.itemId,
-    recoveryPointId: manifest.recoveryPointId,
-    jobId,
-    encryptionMechanism: keys.encryptionMechanism,
-    encryptionSettings: {
-      bek: { secretUrl: keys.bek.secretUrl, secretVaultId: keys.bek.secretVaultId, secretData: data.secretData },
-      kek: { keyUrl: keys.kek.keyUrl, keyVaultId: keys.kek.keyVaultId, keyBackupData: data.keyBackupData },
-    },
-  };
 }
 
 async function removeCreated(deps: RestoreDeps, created: readonly BlobRef[]): Promise<void> {
