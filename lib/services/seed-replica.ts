@@ -27,6 +27,7 @@ import { planSegmentTransfer, readChunks } from '../domain/transfer-plan';
 import { replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
+import { readAhead } from './read-ahead';
 import { META, type BackupEngineDeps } from './engine-deps';
 import type { SeededReplica, TransferSegmentResult } from '../domain/backup-job';
 import type { TransferSegmentInput } from './transfer-segment';
@@ -116,27 +117,13 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
   const chunks = readChunks(plan, readChunkSize);
   const maxReads = Math.max(1, input.tuning?.maxReadsInFlight ?? 2);
-  const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
-  let next = 0;
-  try {
-    while (next < chunks.length || reads.length > 0) {
-      while (next < chunks.length && reads.length < maxReads) {
-        const range = chunks[next++];
-        const data = deps.vault.readRange(replica, range.start, range.end - range.start);
-        data.catch(ignore); // awaited in order below
-        reads.push({ range, data });
-      }
-      const { range, data: pending } = reads.shift() as { range: ByteRange; data: Promise<Buffer> };
-      const data = await pending;
-      stats.bytesRead += data.length;
-      for (let start = range.start; start < range.end; start += blockSize) {
-        const bytes = data.subarray(start - range.start, Math.min(start + blockSize, range.end) - range.start);
-        if (part.recordBlock(start / blockSize, bytes) !== undefined) stats.blocksChanged += 1;
-      }
+  const read = (range: ByteRange) => deps.vault.readRange(replica, range.start, range.end - range.start);
+  for await (const { range, data } of readAhead(read, chunks, { maxCalls: maxReads, maxBytes: maxReads * readChunkSize })) {
+    stats.bytesRead += data.length;
+    for (let start = range.start; start < range.end; start += blockSize) {
+      const bytes = data.subarray(start - range.start, Math.min(start + blockSize, range.end) - range.start);
+      if (part.recordBlock(start / blockSize, bytes) !== undefined) stats.blocksChanged += 1;
     }
-  } catch (err) {
-    await Promise.allSettled(reads.map((r) => r.data));
-    throw err;
   }
 
   const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, stats);
@@ -150,5 +137,3 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
 function describe(ref: BlobRef): string {
   return `${ref.container}/${ref.blob}${ref.snapshot ? `?snapshot=${ref.snapshot}` : ''}`;
 }
-
-function ignore(): void {}

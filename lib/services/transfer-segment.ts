@@ -34,6 +34,7 @@ import { checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
 import type { BackupEngineDeps } from './engine-deps';
+import { readAhead } from './read-ahead';
 import { verifySeededSegment } from './seed-replica';
 import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
 export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
@@ -106,35 +107,21 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
 
   const chunks = readChunks(plan, readChunkSize);
   const readBudget = Math.max(1, input.tuning?.maxReadsInFlight ?? 2) * readChunkSize;
-  const reads: Array<{ range: ByteRange; data: Promise<Buffer> }> = [];
-  let bytesBeingRead = 0;
-  const startRead = (range: ByteRange): void => {
-    const data = deps.source.readRange(readFrom, range.start, range.end - range.start);
-    data.catch(ignore); // awaited in order below; this only keeps an early rejection from being "unhandled"
-    reads.push({ range, data });
-    bytesBeingRead += range.end - range.start;
-  };
-  const mayStartRead = (range: ByteRange): boolean =>
-    reads.length === 0 || (reads.length < maxCalls && bytesBeingRead + (range.end - range.start) <= readBudget);
 
   try {
     for (const planned of plan.clears) {
       stats.blocksChanged += blocksIn(planned.range, blockSize);
       await clear(planned.range);
     }
-    let next = 0;
-    while (next < chunks.length || reads.length > 0) {
-      while (next < chunks.length && mayStartRead(chunks[next])) startRead(chunks[next++]);
-      const { range, data: pending } = reads.shift() as { range: ByteRange; data: Promise<Buffer> };
-      const data = await pending;
-      bytesBeingRead -= range.end - range.start;
+    const read = (range: ByteRange) => deps.source.readRange(readFrom, range.start, range.end - range.start);
+    for await (const { range, data } of readAhead(read, chunks, { maxCalls, maxBytes: readBudget })) {
       stats.bytesRead += data.length;
       await processChunk(range, data);
     }
     await writes.drain();
   } catch (err) {
-    // Let every started request settle so none writes after this activity has failed.
-    await Promise.allSettled([writes.settle(), ...reads.map((r) => r.data)]);
+    // Let every started upload settle so none writes after this activity has failed (readAhead settles its reads).
+    await writes.settle();
     throw err;
   }
 
