@@ -62,7 +62,7 @@ export async function startHostIdentity(appDir: string, options: IdentityEndpoin
   if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
     process.env.KLUIS_AUTH_ISSUERS = identity.issuer;
     process.env.KLUIS_AUTH_JWKS_URL = identity.jwksUrl;
-    process.env.KLUIS_AUTH_AUTHORITY = `${identity.httpsUrl}/`;
+    process.env.KLUIS_AUTH_AUTHORITY = identity.adfsAuthority;
   }
   return identity;
 }

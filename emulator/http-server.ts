@@ -36,6 +36,19 @@ export function requestOrigin(serverOrigin: string, hostHeader: string | undefin
   }
 }
 
+/**
+ * The URL of a request line's target. Joined as text, not resolved: a path starting with `//` (az
+ * builds `https://host:port//metadata/endpoints` from an endpoint with a trailing slash) stays a path
+ * instead of naming another host.
+ */
+export function requestUrl(origin: string, target: string | undefined): URL {
+  const path = target === undefined || target === '' ? '/' : target;
+  if (path.startsWith('/')) return new URL(`${origin}${path}`);
+  // An absolute-form target (as sent to proxies): its path and query, at this server's origin.
+  const absolute = new URL(path, origin);
+  return new URL(`${origin}${absolute.pathname}${absolute.search}`);
+}
+
 export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -43,7 +56,7 @@ export async function startHttpServer(host: string, port: number, handler: Reque
       let response: HostResponse;
       try {
         const body = await readBody(req, MAX_BODY_BYTES);
-        response = await handler({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', requestOrigin(origin, req.headers.host)), headers: headersOf(req), body });
+        response = await handler({ method: req.method ?? 'GET', url: requestUrl(requestOrigin(origin, req.headers.host), req.url), headers: headersOf(req), body });
       } catch (err) {
         response = { status: 500, headers: { 'content-type': 'text/plain' }, body: `Internal server error: ${(err as Error).message}` };
       }

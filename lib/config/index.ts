@@ -51,7 +51,7 @@ export interface AuthSettings {
   audiences: string[];
   /** Where the issuers' signing keys are published (a JWKS document). */
   jwksUrl?: string;
-  /** `authorization_uri` of the WWW-Authenticate challenge on a 401 (ARM: https://login.windows.net/). */
+  /** The authority clients get tokens from: `authorization_uri` of the WWW-Authenticate challenge on a 401 and `loginEndpoint` of /metadata/endpoints (ARM: https://login.windows.net/; locally the identity endpoint's AD FS authority). */
   authority: string;
   /** PEM file of a local CA trusted for a loopback https JWKS URL only (KLUIS_CA_FILE). */
   caCertificateFile?: string;
