@@ -125,11 +125,16 @@ function isHttpUrl(value: string, { noQuery = false } = {}): boolean {
   }
 }
 
-/** A comma-separated list of URLs (issuers, audiences): trimmed, empty items dropped. */
-const urlList = (what: string) =>
+/** An audience: an http(s) URL, an application id URI (api://…) or an application id (a GUID). */
+function isAudience(value: string): boolean {
+  return isHttpUrl(value) || GUID_PATTERN.test(value) || /^api:\/\/\S+$/.test(value);
+}
+
+/** A comma-separated list (issuers, audiences): trimmed, empty items dropped, each checked. */
+const list = (check: (item: string) => boolean, error: string) =>
   z.preprocess(
     (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value),
-    z.array(z.string().refine((item) => isHttpUrl(item), { error: `each ${what} must be an http(s) URL` })).optional(),
+    z.array(z.string().refine(check, { error })).optional(),
   );
 
 const settingsSchema = z.object({
@@ -198,8 +203,8 @@ const settingsSchema = z.object({
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
   KLUIS_AUTH_TENANT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be a tenant id (a GUID)' }).optional()),
-  KLUIS_AUTH_ISSUERS: z.preprocess(emptyAsUnset, urlList('issuer')),
-  KLUIS_AUTH_AUDIENCES: z.preprocess(emptyAsUnset, urlList('audience')),
+  KLUIS_AUTH_ISSUERS: z.preprocess(emptyAsUnset, list((item) => isHttpUrl(item), 'each issuer must be an http(s) URL')),
+  KLUIS_AUTH_AUDIENCES: z.preprocess(emptyAsUnset, list(isAudience, 'each audience must be an http(s) URL, an api:// URI or an application id')),
   KLUIS_AUTH_JWKS_URL: z.preprocess(
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value), { error: 'it must be the http(s) URL of a JWKS document' }).optional(),
