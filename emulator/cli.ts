@@ -57,7 +57,8 @@ export function hostTlsMaterial(dir: string): Promise<TlsMaterial> {
 export async function startHostIdentity(appDir: string, options: IdentityEndpointOptions): Promise<RunningIdentityEndpoint> {
   const identity = await startIdentityEndpoint(options);
   const settings = await readLocalSettings(appDir);
-  const chosen = (name: string) => process.env[name] !== undefined || settings[name] !== undefined;
+  // An empty value is unset, as lib/config reads it (local.settings.sample.json lists the settings empty).
+  const chosen = (name: string) => [process.env[name], settings[name]].some((value) => value !== undefined && value.trim() !== '');
   if (!chosen('KLUIS_CA_FILE')) process.env.KLUIS_CA_FILE = identity.caCertPath;
   if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
     process.env.KLUIS_AUTH_ISSUERS = identity.issuer;
