@@ -185,7 +185,7 @@ async function main(): Promise<void> {
         httpsOrigin: host.httpsOrigin ?? host.origin,
         caFile: shown(tls.caCertPath),
         msiEndpoint: identity.msiEndpoint,
-        msiSecret: identity.msiSecret,
+        msiSecretFile: identity.secretsFile,
         adfsAuthority: identity.adfsAuthority,
       },
     }).forEach((line) => say(line));

@@ -27,9 +27,10 @@ export interface SignInInfo {
   httpsOrigin: string;
   /** The local CA's certificate, as shown to the user. */
   caFile: string;
-  /** MSI_ENDPOINT and MSI_SECRET of the identity endpoint's App Service managed identity shape. */
+  /** MSI_ENDPOINT of the identity endpoint's App Service managed identity shape. */
   msiEndpoint: string;
-  msiSecret: string;
+  /** The file holding MSI_SECRET (field msiSecret, mode 600): printed as a path, never the secret itself. */
+  msiSecretFile: string;
   /** The AD FS-shaped authority (az --endpoint-active-directory, service principals). */
   adfsAuthority: string;
 }
@@ -67,7 +68,7 @@ function curlPost(url: string, body: unknown): string {
 export function signInLines(signIn: SignInInfo): string[] {
   return [
     '  Sign in: every API request carries a token; get one for the default local identity (valid one hour):',
-    `    export MSI_ENDPOINT=${signIn.msiEndpoint} MSI_SECRET=${signIn.msiSecret}`,
+    `    export MSI_ENDPOINT=${signIn.msiEndpoint} MSI_SECRET=$(node -p 'require(${JSON.stringify(signIn.msiSecretFile)}).msiSecret')`,
     `    TOKEN=$(curl -s "$MSI_ENDPOINT?resource=https://management.core.windows.net/&api-version=2017-09-01" -H "secret: $MSI_SECRET" | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
   ];
 }

@@ -19,7 +19,7 @@ import { LOCAL_TENANT_ID } from '../../lib/stores/azure/keyvault-credential';
 import { PrincipalRegistry, DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal } from './principals';
 import { identityRouter } from './router';
 import { IdentityService } from './service';
-import { loadOrCreateIdentitySecrets } from './signing-key';
+import { IDENTITY_FILE, loadOrCreateIdentitySecrets } from './signing-key';
 
 export { DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal, type PrincipalKind } from './principals';
 
@@ -57,6 +57,8 @@ export interface RunningIdentityEndpoint {
   readonly msiEndpoint: string;
   /** What MSI_SECRET must be: signs in the default managed identity. Never log it. */
   readonly msiSecret: string;
+  /** The file that holds the signing key and the MSI secret (mode 600): `msiSecret` is its field of that name. */
+  readonly secretsFile: string;
   /** The CA certificate (PEM file) HTTPS clients trust. */
   readonly caCertPath: string;
   readonly service: IdentityService;
@@ -100,6 +102,7 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     adfsAuthority: service.adfsAuthority,
     msiEndpoint: `${http.origin}/msi/token`,
     msiSecret: secrets.msiSecret,
+    secretsFile: path.join(dataDir, IDENTITY_FILE),
     caCertPath: options.tls.caCertPath,
     service,
     registry,

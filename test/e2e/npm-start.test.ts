@@ -25,7 +25,7 @@ const VMS: Array<[string, string]> = [
 ];
 const ENCRYPTED_VM = 'linux-enc01';
 const RESTORE_CURL = /curl -i -X POST '([^']+\/recoveryPoints\/[^/']+\/restore\?[^']*)' -H "Authorization: Bearer \$TOKEN" -H 'content-type: application\/json' -d '([^']+)'/;
-const SIGN_IN = /^ {4}export MSI_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/msi\/token) MSI_SECRET=([0-9A-F]{32})$/m;
+const SIGN_IN = /^ {4}export MSI_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/msi\/token) MSI_SECRET=\$\(node -p 'require\(("[^"]+identity\.json")\)\.msiSecret'\)$/m;
 
 interface Demo {
   child: ChildProcess;
@@ -75,7 +75,8 @@ function startDemo(args: string[]): Demo {
 
 /** A token as the printed sign-in lines get one (the App Service managed identity shape). */
 async function signedIn(output: string): Promise<Record<string, string>> {
-  const [, msiEndpoint, msiSecret] = output.match(SIGN_IN)!;
+  const [, msiEndpoint, secretsFile] = output.match(SIGN_IN)!;
+  const msiSecret = (JSON.parse(readFileSync(JSON.parse(secretsFile) as string, 'utf8')) as { msiSecret: string }).msiSecret;
   const token = await http<{ access_token: string }>(`${msiEndpoint}?resource=https://management.core.windows.net/&api-version=2017-09-01`, { headers: { secret: msiSecret } });
   expect(token.status).toBe(200);
   return { authorization: `Bearer ${token.body.access_token}` };
@@ -89,6 +90,8 @@ function expectProductShown(output: string): void {
   expect(output).toMatch(/^ {2}Identity +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — local sign-in/m);
   expect(output).toMatch(/^ {2}Host +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — \d+ functions/m);
   expect(output).toMatch(SIGN_IN);
+  // The secret stays in its file: the output names the file.
+  expect(output).not.toMatch(/MSI_SECRET=[0-9A-F]{32}/);
   expect(output).toMatch(/^ {4}TOKEN=\$\(curl -s "\$MSI_ENDPOINT\?resource=https:\/\/management\.core\.windows\.net\/&api-version=2017-09-01" -H "secret: \$MSI_SECRET" \| node -pe /m);
   for (const [vm, consistency] of VMS) {
     expect(output).toMatch(new RegExp(`^  ${vm} +Backup +Completed +[\\d.]+ s +${consistency} `, 'm'));
