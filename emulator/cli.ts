@@ -49,16 +49,18 @@ export function hostTlsMaterial(dir: string): Promise<TlsMaterial> {
 }
 
 /**
- * Starts the identity endpoint and points the app (which runs in this process) at it: the local CA
- * (KLUIS_CA_FILE) and, unless the environment or local.settings.json names an issuer (Entra ID, another
- * endpoint), the endpoint's issuer, signing keys and authority (KLUIS_AUTH_ISSUERS, KLUIS_AUTH_JWKS_URL,
- * KLUIS_AUTH_AUTHORITY).
+ * Starts the identity endpoint and points the app (which runs in this process) at it: its admin API
+ * (KLUIS_IDENTITY_EMULATOR_URL, for principals the app registers, as KLUIS_KEYVAULT_EMULATOR_URL for
+ * vaults), the local CA (KLUIS_CA_FILE) and, unless the environment or local.settings.json names an
+ * issuer (Entra ID, another endpoint), the endpoint's issuer, signing keys and authority
+ * (KLUIS_AUTH_ISSUERS, KLUIS_AUTH_JWKS_URL, KLUIS_AUTH_AUTHORITY).
  */
 export async function startHostIdentity(appDir: string, options: IdentityEndpointOptions): Promise<RunningIdentityEndpoint> {
   const identity = await startIdentityEndpoint(options);
   const settings = await readLocalSettings(appDir);
   // An empty value is unset, as lib/config reads it (local.settings.sample.json lists the settings empty).
   const chosen = (name: string) => [process.env[name], settings[name]].some((value) => value !== undefined && value.trim() !== '');
+  process.env.KLUIS_IDENTITY_EMULATOR_URL = identity.httpUrl;
   if (!chosen('KLUIS_CA_FILE')) process.env.KLUIS_CA_FILE = identity.caCertPath;
   if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
     process.env.KLUIS_AUTH_ISSUERS = identity.issuer;
