@@ -8,7 +8,8 @@
  * host.json and dist/), e.g. one compiled with `tsc --outDir` next to KLUIS_HOST_BIN.
  */
 import { uniqueTableName, useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { armHttp } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
 const SUB = '3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c7d';
@@ -58,7 +59,7 @@ describe('vaults and policies over HTTP (embedded host)', () => {
   const vaults = (rg = RG, sub = SUB) => `${api()}/subscriptions/${sub}/resourceGroups/${rg}/${PROVIDER}`;
   const vaultUrl = (name = 'vault-e2e', rg = RG, sub = SUB) => `${vaults(rg, sub)}/${name}`;
   const withVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}api-version=2023-06-01`;
-  const call = <T = unknown>(method: string, url: string, body?: unknown): Promise<HttpResult<T>> => http<T>(withVersion(url), { method, body });
+  const call = <T = unknown>(method: string, url: string, body?: unknown): Promise<HttpResult<T>> => armHttp<T>(withVersion(url), { method, body });
 
   beforeAll(async () => {
     host = await startHostProcess({
@@ -280,7 +281,7 @@ describe('vaults and policies over HTTP (embedded host)', () => {
   });
 
   it('serves an OpenAPI 3.1 document listing the vault and policy operations', async () => {
-    const doc = await http<{ openapi: string; paths: Record<string, Record<string, { operationId: string; requestBody?: unknown }>> }>(`${api()}/openapi.json`);
+    const doc = await armHttp<{ openapi: string; paths: Record<string, Record<string, { operationId: string; requestBody?: unknown }>> }>(`${api()}/openapi.json`);
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
     const vault = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.RecoveryServices/vaults/{vaultName}';
