@@ -170,7 +170,7 @@ export async function listVaults(deps: Pick<VaultDeps, 'catalog'>, subscriptionI
 
 /**
  * DELETE `{vault}`: refused (ServiceResourceNotEmpty, naming the items) while the vault holds any
- * backup item. Returns false when there was no vault (ARM answers 204 then).
+ * backup item. Returns false when there was no vault (the API answers 200 all the same, as the spec declares).
  */
 export async function deleteVault(deps: Pick<VaultDeps, 'catalog'>, ref: VaultRef): Promise<{ deleted: boolean }> {
   assertValidVaultRef(ref);

@@ -178,7 +178,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
       startupTimeoutInMs: 60_000,
     });
     expect((await call('PUT', vaultUrl(), { location: 'westeurope' })).status).toBe(201);
-    expect((await call('PUT', `${vaultUrl()}/backupPolicies/Nightly`, policyBody(RUN_TIME))).status).toBe(201);
+    expect((await call('PUT', `${vaultUrl()}/backupPolicies/Nightly`, policyBody(RUN_TIME))).status).toBe(200);
     await createVm('web1', { dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }] });
     await createVm('web2', { dataDisks: [{ lun: 0, sizeBytes: MIB }, { lun: 1, sizeBytes: MIB }] });
     await createVm('stop1');
