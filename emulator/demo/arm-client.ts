@@ -2,7 +2,8 @@
  * The HTTP client `npm start` drives the product with: JSON requests to the host's ARM-shaped API
  * (`/api/…`, with `api-version`) and to the local VM fabric (`/fabric/…`). An error answer becomes an
  * ArmRequestError carrying the ARM envelope's code, message and recommendation; a 202 is followed
- * through its `Azure-AsyncOperation` to the job the operation names.
+ * through its `Azure-AsyncOperation` to the job the operation names (or, when it has only a `Location`,
+ * as for a container refresh, until that answers something other than 202).
  */
 import type { ArmJobResource } from '../../lib/domain/arm/job-resource';
 import type { ArmOperationStatus } from '../../lib/domain/arm/operation-resource';
@@ -102,9 +103,18 @@ export class ArmClient {
    * any). A failed operation throws its error.
    */
   async followOperation(accepted: ArmResponse<unknown>): Promise<string | undefined> {
+    if (accepted.status !== 202) return undefined;
     const statusUrl = accepted.headers.get('azure-asyncoperation');
-    if (accepted.status !== 202 || statusUrl === null) return undefined;
     const deadline = Date.now() + this.operationTimeoutInMs;
+    if (statusUrl === null) {
+      const resultUrl = accepted.headers.get('location');
+      // A failed result answers its error, which send() throws.
+      while (resultUrl !== null && (await this.get<unknown>(resultUrl)).status === 202) {
+        if (Date.now() > deadline) throw new ArmRequestError(200, 'OperationTimedOut', `${resultUrl} still answers 202 after ${this.operationTimeoutInMs / 1000} s.`);
+        await this.pause();
+      }
+      return undefined;
+    }
     for (;;) {
       const { body } = await this.get<ArmOperationStatus>(statusUrl);
       if (body.status === 'Failed' || body.status === 'Canceled') {

@@ -187,7 +187,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
 
     const refreshed = await call('POST', `${vaultUrl()}/backupFabrics/Azure/refreshContainers`);
     expect(refreshed.status).toBe(202);
-    refreshOperation = refreshed.headers.get('azure-asyncoperation')!.split('/').pop()!;
+    refreshOperation = refreshed.headers.get('location')!.split('/').pop()!;
 
     const configured = await finishedJob(await call('PUT', itemUrl('web1'), enableBody('web1')));
     expect(configured.properties).toMatchObject({ operation: 'ConfigureBackup', status: 'Completed' });

@@ -46,7 +46,7 @@ interface VmView {
 interface JobProperties {
   status: string;
   extendedInfo?: { propertyBag?: Record<string, string> };
-  errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+  errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
 }
 
 interface PointProperties {
@@ -194,7 +194,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     sensitive.push((await secretClient(kv(), keyVault, inspector).getSecret(bek.name, { version: bek.version })).value!);
     const refused = await backupNow('later1');
     expect(refused.properties.status).toBe('Failed');
-    expect(refused.properties.errorDetails?.[0]).toMatchObject({ errorCode: 'UserErrorKeyvaultPermissionsNotConfigured', errorString: expect.stringContaining(keyVault.name) });
+    expect(refused.properties.errorDetails?.[0]).toMatchObject({ errorTitle: 'UserErrorKeyvaultPermissionsNotConfigured', errorCode: expect.any(Number), errorString: expect.stringContaining(keyVault.name) });
 
     kv().setAccessPolicy(keyVault.name, { objectId: backupPrincipal, permissions: { keys: ['get', 'list', 'backup'], secrets: ['get', 'list', 'backup'] } });
     expect((await settle(await enable('enc1'))).status).toBe('Succeeded');

@@ -47,18 +47,33 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
     });
   }
 
-  /** Follows a 202's Azure-AsyncOperation until the operation ends; returns its status body. */
+  /**
+   * Follows a 202 until the operation ends; returns its status body. The headers point where Azure's do:
+   * an item's operations at `{item}/operationsStatus` and `{item}/operationResults`, a delete at the vault's
+   * `backupOperations` and `backupOperationResults`, a container refresh only at `backupFabrics/Azure/operationResults`.
+   */
   async function settle(response: HttpResult<unknown>): Promise<{ status: string; properties?: { jobId: string }; error?: { code: string } }> {
     expect(response.status).toBe(202);
     expect(response.headers.get('retry-after')).toBe('2');
-    const statusUrl = response.headers.get('azure-asyncoperation')!;
-    expect(statusUrl).toContain('/backupOperations/');
-    expect(response.headers.get('location')).toContain('/backupOperationResults/');
+    const location = response.headers.get('location')!;
+    const statusUrl = response.headers.get('azure-asyncoperation');
+    if (statusUrl === null) {
+      expect(location).toMatch(/\/backupFabrics\/Azure\/operationResults\/[^/]+$/);
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const result = await armHttp(location);
+        if (result.status !== 202) return { status: result.status === 204 ? 'Succeeded' : 'Failed' };
+        if (Date.now() > deadline) throw new Error(`operation still running: ${location}`);
+        await sleep(100);
+      }
+    }
+    const itemScoped = /\/protectedItems\/[^/]+\/operationsStatus\/[^/]+$/.test(statusUrl);
+    expect(itemScoped || /\/backupOperations\/[^/]+$/.test(statusUrl)).toBe(true);
+    expect(location).toMatch(itemScoped ? /\/protectedItems\/[^/]+\/operationResults\/[^/]+$/ : /\/backupOperationResults\/[^/]+$/);
     for (const deadline = Date.now() + 30_000; ; ) {
       const status = await armHttp<{ status: string; properties?: { jobId: string }; error?: { code: string } }>(statusUrl);
       expect(status.status).toBe(200);
       if (status.body.status !== 'InProgress') {
-        const result = await armHttp(response.headers.get('location')!);
+        const result = await armHttp(location);
         expect(result.status).toBe(status.body.status === 'Succeeded' ? 204 : result.status);
         return status.body;
       }
@@ -165,6 +180,7 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
 
     // Backup now: 202, the operation names the Backup job, which runs to Completed.
     const backup = await armHttp(`${itemUrl('web1')}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+    expect(backup.headers.get('azure-asyncoperation')).toContain(`/protectedItems/VM;iaasvmcontainerv2;rg-vms;web1/operationsStatus/`);
     const accepted = await settle(backup);
     expect(accepted.status).toBe('Succeeded');
     const jobId = accepted.properties!.jobId;
@@ -213,7 +229,9 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
     expect((await armHttp<ErrorEnvelope>(`${itemUrl('web1')}/recoveryPoints${v}&$filter=${encodeURIComponent("startDate eq 'soon'")}`)).body.error.target).toBe('$filter');
 
     // Stop and delete: soft-deleted for 14 days, visible, not deletable again.
-    const deleted = await settle(await armHttp(`${itemUrl('web1')}${v}`, { method: 'DELETE' }));
+    const deleteAccepted = await armHttp(`${itemUrl('web1')}${v}`, { method: 'DELETE' });
+    expect(deleteAccepted.headers.get('azure-asyncoperation')).toContain('/backupOperations/');
+    const deleted = await settle(deleteAccepted);
     expect((await job(deleted.properties!.jobId)).properties).toMatchObject({ operation: 'DeleteBackupData', status: 'Completed' });
     const softDeleted = await getItem('web1');
     expect(softDeleted.properties).toMatchObject({ protectionState: 'ProtectionStopped', isScheduledForDeferredDelete: true, extendedInfo: { recoveryPointCount: 1 } });

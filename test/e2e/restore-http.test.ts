@@ -34,7 +34,7 @@ interface JobResource {
     operation: string;
     status: string;
     entityFriendlyName: string;
-    errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+    errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
     extendedInfo: { tasksList: Array<{ taskId: string; status: string; progressPercentage: number }>; propertyBag: Record<string, string> };
   };
 }
@@ -85,7 +85,9 @@ describe('restore over the ARM API (embedded host)', () => {
   async function jobOf(started: HttpResult<unknown>): Promise<JobResource> {
     expect(started.status).toBe(202);
     const operationUrl = started.headers.get('azure-asyncoperation')!;
-    expect(started.headers.get('location')).toContain('/backupOperationResults/');
+    // As Azure: a restore is tracked at the item (`{item}/operationsStatus`, `{item}/operationResults`).
+    expect(operationUrl).toMatch(/\/protectedItems\/[^/]+\/operationsStatus\/[^/]+$/);
+    expect(started.headers.get('location')).toMatch(/\/protectedItems\/[^/]+\/operationResults\/[^/]+$/);
     expect(Number(started.headers.get('retry-after'))).toBeGreaterThan(0);
     const operation = await until(
       'operation',

@@ -56,7 +56,7 @@ export interface JobProperties {
   duration: string;
   actionsInfo: string[];
   isUserTriggered: boolean;
-  errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+  errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
   extendedInfo: { progressPercentage: number; tasksList: JobTaskView[]; propertyBag: Record<string, string> };
 }
 
@@ -144,14 +144,28 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
     }
   }
 
-  /** Follows a 202's Azure-AsyncOperation until the operation ends; returns its status. */
+  /**
+   * Follows a 202 until the operation ends and returns its status: through Azure-AsyncOperation when the 202
+   * has one, else (container refresh, job cancel — as Azure answers them) through Location until it stops
+   * answering 202.
+   */
   async function settle(response: HttpResult<unknown>): Promise<OperationStatus> {
     if (response.status !== 202) throw new Error(`expected 202, got ${response.status}: ${response.text}`);
     const statusUrl = response.headers.get('azure-asyncoperation');
-    if (statusUrl === null || response.headers.get('location') === null || response.headers.get('retry-after') === null) {
-      throw new Error(`a 202 without Azure-AsyncOperation, Location and Retry-After: ${[...response.headers.entries()].join('; ')}`);
+    const resultUrl = response.headers.get('location');
+    if (resultUrl === null || response.headers.get('retry-after') === null) {
+      throw new Error(`a 202 without Location and Retry-After: ${[...response.headers.entries()].join('; ')}`);
     }
-    return until('operation', () => armHttp<OperationStatus>(withApiVersion(statusUrl)), (status) => status.status !== 'InProgress', 30_000);
+    if (statusUrl !== null) {
+      return until('operation', () => armHttp<OperationStatus>(withApiVersion(statusUrl)), (status) => status.status !== 'InProgress', 30_000);
+    }
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const result = await armHttp<ErrorEnvelope>(withApiVersion(resultUrl));
+      if (result.status === 200 || result.status === 204) return { status: 'Succeeded' };
+      if (result.status !== 202) return { status: 'Failed', error: result.body.error };
+      if (Date.now() > deadline) throw new Error(`operation ${resultUrl}: still 202\n${host().outputTail()}`);
+      await sleep(100);
+    }
   }
 
   async function job(vault: string, jobId: string): Promise<Resource<JobProperties>> {
