@@ -24,7 +24,7 @@ import {
   updateStorageConfig,
   updateVaultConfig,
 } from '../../../lib/services/vaults';
-import { catalogDeps } from '../../deps';
+import { catalogDeps, vaultDeps } from '../../deps';
 import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
 
 const TAG = 'Vaults';
@@ -35,12 +35,13 @@ armRoute({
   operationId: 'Vaults_CreateOrUpdate',
   method: 'PUT',
   route: VAULT_ROUTE,
-  summary: 'Creates a Recovery Services vault with its DefaultPolicy, or updates its tags, redundancy and soft delete settings.',
+  summary:
+    'Creates a Recovery Services vault with its DefaultPolicy, or updates its tags, redundancy, soft delete, managed identity (system-assigned: a new principal; None removes it), monitoring and restore settings.',
   tag: TAG,
   body: vaultPutBodySchema,
   responses: { 200: 'The vault was updated.', 201: 'The vault was created.', 400: 'Invalid name, body or location change.', 409: 'Limit reached, name in use, or redundancy locked.' },
   handler: async ({ params, body }) => {
-    const { vault, created } = await createOrUpdateVault(catalogDeps(), vaultRefOf(params), body);
+    const { vault, created } = await createOrUpdateVault(vaultDeps(), vaultRefOf(params), body);
     return ok(vaultResource(vault.value, vault.etag), created ? 201 : 200);
   },
 });
