@@ -49,6 +49,8 @@ export interface SpecOperation {
   responses: Record<string, SpecResponse>;
   /** Absolute `$ref` of the body parameter's schema, if the operation takes a body. */
   requestSchemaRef?: string;
+  /** The body parameter's name (examples key the request body by it). */
+  bodyParameterName?: string;
   /** The `x-ms-examples` of the operation: title → path of the example file under SPEC_ROOT. */
   examples: Record<string, string>;
 }
@@ -112,7 +114,12 @@ export class ArmSpec {
           path: template,
           file,
           responses,
-          ...(bodyIndex >= 0 ? { requestSchemaRef: `${fileUri(file)}#/${pointer('paths', template, method, 'parameters', String(bodyIndex), 'schema')}` } : {}),
+          ...(bodyIndex >= 0
+            ? {
+                requestSchemaRef: `${fileUri(file)}#/${pointer('paths', template, method, 'parameters', String(bodyIndex), 'schema')}`,
+                bodyParameterName: String((parameters[bodyIndex] as JsonObject).name),
+              }
+            : {}),
           examples,
         });
       }
