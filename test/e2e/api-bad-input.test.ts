@@ -614,7 +614,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
       },
     };
     const created = await call<Resource>('PUT', `${vaultUrl()}/backupPolicies/Pasted`, fromAzure);
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(200);
     const read = await call<Resource>('GET', `${vaultUrl()}/backupPolicies/Pasted`);
     expect(read.body.properties).toMatchObject({ policyType: 'V1', timeZone: 'UTC', instantRpRetentionRangeInDays: 2 });
     expect(JSON.stringify(read.body)).not.toContain('null');
