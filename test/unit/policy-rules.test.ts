@@ -228,6 +228,22 @@ describe('validatePolicy: valid policies', () => {
     expect(normalized.retentionPolicy.dailySchedule?.retentionTimes).toEqual(['2021-12-17T08:00:00.000Z']);
   });
 
+  it("keeps an Enhanced daily policy's retention times as given, also when they differ from the run time (Azure's IaaS_v2_daily example)", () => {
+    const eightOClock = '2021-12-17T08:00:00.000Z';
+    const normalized = validatePolicy(
+      edited(v2Daily, (p) => {
+        p.retentionPolicy.dailySchedule!.retentionTimes = [eightOClock];
+        p.retentionPolicy.weeklySchedule = { daysOfTheWeek: ['Sunday'], retentionTimes: [eightOClock], retentionDuration: { count: 12, durationType: 'Weeks' } };
+      }),
+    );
+    expect(normalized.retentionPolicy.dailySchedule?.retentionTimes).toEqual([eightOClock]);
+    expect(normalized.retentionPolicy.weeklySchedule?.retentionTimes).toEqual([eightOClock]);
+    expect(validatePolicy(v2Daily()).retentionPolicy.dailySchedule?.retentionTimes).toEqual(['2026-01-01T23:30:00Z']);
+    expect(failureOf(() => validatePolicy(edited(v2Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionTimes = ['08:00'])))).target).toBe(
+      'properties.retentionPolicy.dailySchedule.retentionTimes[0]',
+    );
+  });
+
   it('accepts Azure-style explicit policyType and scheduleWeeklyFrequency', () => {
     expect(() => validatePolicy({ ...v1Daily(), policyType: 'V1' })).not.toThrow();
     expect(() => validatePolicy(edited(v1Daily, (p) => (v1(p).scheduleWeeklyFrequency = 0)))).not.toThrow();
