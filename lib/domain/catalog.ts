@@ -30,8 +30,12 @@ export interface VaultRecord {
   identity?: VaultIdentity;
   /** ARM `properties.monitoringSettings`, as last sent. */
   monitoringSettings?: {
-    azureMonitorAlertSettings?: { alertsForAllJobFailures?: 'Enabled' | 'Disabled' };
-    classicAlertSettings?: { alertsForCriticalOperations?: 'Enabled' | 'Disabled' };
+    azureMonitorAlertSettings?: {
+      alertsForAllJobFailures?: 'Enabled' | 'Disabled';
+      alertsForAllReplicationIssues?: 'Enabled' | 'Disabled';
+      alertsForAllFailoverIssues?: 'Enabled' | 'Disabled';
+    };
+    classicAlertSettings?: { alertsForCriticalOperations?: 'Enabled' | 'Disabled'; emailNotificationsForSiteRecovery?: 'Enabled' | 'Disabled' };
   };
   /** ARM `properties.restoreSettings`, as last sent. */
   restoreSettings?: { crossSubscriptionRestoreSettings?: { crossSubscriptionRestoreState?: 'Enabled' | 'Disabled' | 'PermanentlyDisabled' } };

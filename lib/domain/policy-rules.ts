@@ -445,8 +445,9 @@ function checkLongTerm(
       daysOfTheMonth: days.map((day) => (day.isLast === true ? { date: 0, isLast: true } : { date: day.date, isLast: false })),
     };
   } else {
-    if (rule.retentionScheduleDaily !== undefined) {
-      throw errors.invalidRequest(`${at}.retentionScheduleDaily`, "retentionScheduleDaily must be absent when retentionScheduleFormatType is 'Weekly'.");
+    // The official SDKs' samples send `retentionScheduleDaily: {}` here: naming no day, it says nothing.
+    if ((rule.retentionScheduleDaily?.daysOfTheMonth?.length ?? 0) > 0) {
+      throw errors.invalidRequest(`${at}.retentionScheduleDaily`, "retentionScheduleDaily must name no day when retentionScheduleFormatType is 'Weekly'.");
     }
     const weekly = rule.retentionScheduleWeekly;
     const wat = `${at}.retentionScheduleWeekly`;

@@ -244,6 +244,12 @@ describe('validatePolicy: valid policies', () => {
     );
   });
 
+  it('reads an empty retentionScheduleDaily beside a week-based format as absent, as the official SDK samples send it', () => {
+    const normalized = validatePolicy(edited(v1Daily, (p) => (p.retentionPolicy.yearlySchedule!.retentionScheduleDaily = {})));
+    expect(normalized.retentionPolicy.yearlySchedule).not.toHaveProperty('retentionScheduleDaily');
+    expect(normalized.retentionPolicy.yearlySchedule?.retentionScheduleWeekly).toEqual({ daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['Last'] });
+  });
+
   it('accepts Azure-style explicit policyType and scheduleWeeklyFrequency', () => {
     expect(() => validatePolicy({ ...v1Daily(), policyType: 'V1' })).not.toThrow();
     expect(() => validatePolicy(edited(v1Daily, (p) => (v1(p).scheduleWeeklyFrequency = 0)))).not.toThrow();

@@ -34,11 +34,21 @@ const readOnlyResourceFields = {
 const noCrossRegionRestore = { error: 'Cross Region Restore is not supported by Kluis.' };
 const enabledOrDisabled = z.enum(['Enabled', 'Disabled']);
 
-/** `properties.monitoringSettings` (alerts): accepted, stored and returned as sent. */
+/** `properties.monitoringSettings` (alerts, Site Recovery's included as the vault API has them): accepted, stored and returned as sent. */
 export const monitoringSettingsSchema = z
   .object({
-    azureMonitorAlertSettings: z.object({ alertsForAllJobFailures: enabledOrDisabled.optional() }).strict().optional(),
-    classicAlertSettings: z.object({ alertsForCriticalOperations: enabledOrDisabled.optional() }).strict().optional(),
+    azureMonitorAlertSettings: z
+      .object({
+        alertsForAllJobFailures: enabledOrDisabled.optional(),
+        alertsForAllReplicationIssues: enabledOrDisabled.optional(),
+        alertsForAllFailoverIssues: enabledOrDisabled.optional(),
+      })
+      .strict()
+      .optional(),
+    classicAlertSettings: z
+      .object({ alertsForCriticalOperations: enabledOrDisabled.optional(), emailNotificationsForSiteRecovery: enabledOrDisabled.optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -105,6 +115,11 @@ export const vaultPropertiesSchema = z
     restoreSettings: restoreSettingsSchema.optional(),
     /** Customer-managed keys: refused by the vault service with KluisCustomerManagedKeysNotSupported. */
     encryption: z.unknown().optional(),
+    /**
+     * Resource Guard authorizations of a multi-user-authorized change: Kluis has no Resource Guards (none
+     * protects any of its operations), so there is nothing to authorize; accepted and ignored.
+     */
+    resourceGuardOperationRequests: z.array(z.string().max(2000)).max(50).optional(),
     ...readOnlyVaultProperties,
   })
   .strict();
