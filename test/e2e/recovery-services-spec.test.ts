@@ -1,24 +1,31 @@
 /**
- * Recovery Services as the published specification declares it, through the embedded host: every call
- * goes through armHttp, so each response is checked against the spec (test/support/arm-spec.ts).
+ * Recovery Services as the official SDKs declare it, through the embedded host: every call goes through
+ * armHttp (or the SDK pipeline of test/support/arm-sdk.ts), so each response is checked against the spec the
+ * SDK packages carry (test/support/arm-spec.ts).
  * - the routes `az backup` and the SDKs call around the journey: protection containers (list with
  *   $filter, GET), the operation addresses of every 202, Resource Guard proxies, the encryption config;
  * - the vault's identity, monitoring and restore settings;
  * - ARM's JSON error for routes Kluis does not serve;
- * - every official example request of the operations Kluis serves, sent as published with only ids
- *   (subscription, groups, vault, VMs, accounts, policies, points) and the restore region replaced.
+ * - every official example (the SDK packages' samples, one per x-ms-example) of the operations Kluis serves
+ *   that take a request body, sent through the real SDK client — so the SDK's serializer puts it on the wire
+ *   as Azure's clients do — with only ids (subscription, groups, vault, VMs, accounts, policies, points)
+ *   replaced: accepted, or refused on purpose as REFUSED says.
  *
  * Runs the app built into dist/.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { armSpec, SPEC_ROOT, type SpecOperation } from '../support/arm-spec';
+import { RecoveryServicesClient } from '@azure/arm-recoveryservices';
+import { RecoveryServicesBackupClient } from '@azure/arm-recoveryservicesbackup';
+import { kluisClientOptions, kluisTestCredential, useKluisPipeline } from '../support/arm-sdk';
+import { armSpec } from '../support/arm-spec';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { sdkSamples, type SdkSample } from '../support/sdk-samples';
 import { isolatedAppSettings, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '6c2d1e0f-3a4b-4c5d-9e8f-7a6b5c4d3e2f';
+const RG = 'rg-backup';
 const VAULT = 'spec-vault';
 const RESTORE_ACCOUNT = `/subscriptions/${SUB}/resourceGroups/storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`;
 const MSI = `/subscriptions/${SUB}/resourcegroups/rg-identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/kluis-msi`;
@@ -26,16 +33,11 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const azurite = useAzurite();
 
-interface Example {
-  parameters: Record<string, unknown>;
-  responses: Record<string, unknown>;
-}
-
 /** The operations Kluis serves whose official examples carry a request body. */
 const EXAMPLE_OPERATIONS = [
   'Vaults_CreateOrUpdate',
   'BackupResourceStorageConfigsNonCRR_Update',
-  'BackupResourceStorageConfigsNonCRR_patch',
+  'BackupResourceStorageConfigsNonCRR_Patch',
   'BackupResourceVaultConfigs_Put',
   'BackupResourceVaultConfigs_Update',
   'ProtectionPolicies_CreateOrUpdate',
@@ -44,45 +46,53 @@ const EXAMPLE_OPERATIONS = [
   'Restores_Trigger',
 ];
 
+const ONLY_AZURE_VMS = 'Kluis backs up Azure VMs (backupManagementType AzureIaasVM) only; Azure Files and workloads in VMs are other products';
+
 /**
- * Official examples Kluis refuses on purpose, with the refusal it answers: Azure Backup's own limits, or
- * a feature Kluis does not have (and says so, rather than storing a setting it would not honour).
+ * Official examples Kluis refuses on purpose (keyed by the example's path under `examples/`), with the
+ * refusal it answers: Azure Backup's own limits, or a feature Kluis does not have (and says so, rather
+ * than storing a setting it would not honour).
  */
 const REFUSED: Record<string, { status: number; code: string; target?: string; why: string }> = {
-  'Create or Update Vault with CustomerManagedKeys': {
+  'PUTVault_WithCMK.json': {
     status: 400,
     code: 'KluisCustomerManagedKeysNotSupported',
     target: 'properties.encryption',
     why: 'Kluis vaults use platform-managed keys only',
   },
-  'Create or Update Simple Azure Vm Protection Policy': {
+  'PUTVault_ResourceGuardEnabled.json': {
+    status: 400,
+    code: 'KluisCustomerManagedKeysNotSupported',
+    target: 'properties.encryption',
+    why: 'the example sets customer-managed keys (under a Resource Guard); Kluis vaults use platform-managed keys only',
+  },
+  'PUTVault_WithRedundancySettings.json': {
+    status: 400,
+    code: 'KluisInvalidRequest',
+    target: 'properties.redundancySettings.crossRegionRestore',
+    why: 'the example enables Cross Region Restore; Kluis has no paired region to restore in',
+  },
+  'AzureIaasVm/ProtectionPolicies_CreateOrUpdate_Simple.json': {
     status: 400,
     code: 'KluisInvalidRequest',
     target: 'properties.retentionPolicy.dailySchedule.retentionDuration.count',
-    why: 'daily retention is 7–9999 days in Azure Backup; the example keeps 1 day',
+    why:
+      'the example keeps daily points 1 day; Azure\'s VM backup FAQ: "Azure Virtual Machine backup policy supports a minimum ' +
+      'retention range from seven days up to 9999 days"',
   },
-  'Create or Update Enhanced Azure Vm Protection Policy with daily backup': {
-    status: 400,
-    code: 'KluisInvalidRequest',
-    target: 'properties.retentionPolicy.dailySchedule.retentionTimes',
-    why: "Kluis's policy rules require retention times equal to the run times (08:00 vs 10:00 in the example); whether Azure ignores the difference is open",
-  },
+  'AzureStorage/ProtectionPolicies_CreateOrUpdate_Hardened.json': { status: 400, code: 'KluisInvalidRequest', target: 'properties.backupManagementType', why: ONLY_AZURE_VMS },
+  'AzureStorage/ProtectionPolicies_CreateOrUpdate_Daily.json': { status: 400, code: 'KluisInvalidRequest', target: 'properties.backupManagementType', why: ONLY_AZURE_VMS },
+  'AzureStorage/ProtectionPolicies_CreateOrUpdate_Hourly.json': { status: 400, code: 'KluisInvalidRequest', target: 'properties.backupManagementType', why: ONLY_AZURE_VMS },
+  'AzureWorkload/ProtectionPolicies_CreateOrUpdate_Complex.json': { status: 400, code: 'KluisInvalidRequest', target: 'properties.backupManagementType', why: ONLY_AZURE_VMS },
 };
 
-function examplesOf(operation: SpecOperation): Array<[string, Example]> {
-  return Object.entries(operation.examples).flatMap(([title, file]): Array<[string, Example]> => {
-    try {
-      return [[title, JSON.parse(readFileSync(path.join(SPEC_ROOT, file), 'utf8')) as Example]];
-    } catch {
-      return []; // other workloads' examples are not kept
-    }
-  });
-}
-
-const exampleCases = EXAMPLE_OPERATIONS.flatMap((operationId) => {
-  const operation = armSpec().operation(operationId);
-  return examplesOf(operation).map(([title, example]): [string, string, SpecOperation, Example] => [operationId, title, operation, example]);
-});
+/** Every official example of the operations in EXAMPLE_OPERATIONS, in the SDK packages' order. */
+const exampleCases = (['@azure/arm-recoveryservices', '@azure/arm-recoveryservicesbackup'] as const).flatMap((packageName) =>
+  sdkSamples(packageName).flatMap((sample): Array<{ sample: SdkSample; operationId: string }> => {
+    const operation = armSpec().operationOfClientMethod(packageName, sample.group === '' ? sample.method : `${sample.group}.${sample.method}`);
+    return operation !== undefined && EXAMPLE_OPERATIONS.includes(operation.operationId) ? [{ sample, operationId: operation.operationId }] : [];
+  }),
+);
 
 describe('Recovery Services routes and shapes as the specification declares them (embedded host)', () => {
   let host: HostProcess;
@@ -205,59 +215,103 @@ describe('Recovery Services routes and shapes as the specification declares them
     expect([response.status, response.body.error?.code, typeof response.body.error?.message]).toEqual([status, code, 'string']);
   });
 
-  describe('the official example requests', () => {
-    it('keeps an example of every operation in the table', () => {
-      expect(new Set(exampleCases.map(([operationId]) => operationId))).toEqual(new Set(EXAMPLE_OPERATIONS));
+  describe('the official example requests, sent through the official SDKs', () => {
+    const problems: string[] = [];
+    const clients = {} as { '@azure/arm-recoveryservices': RecoveryServicesClient; '@azure/arm-recoveryservicesbackup': RecoveryServicesBackupClient };
+
+    beforeAll(() => {
+      const credential = kluisTestCredential();
+      clients['@azure/arm-recoveryservices'] = useKluisPipeline(new RecoveryServicesClient(credential, SUB, kluisClientOptions(host.origin)), credential, problems);
+      clients['@azure/arm-recoveryservicesbackup'] = useKluisPipeline(new RecoveryServicesBackupClient(credential, SUB, kluisClientOptions(host.origin)), credential, problems);
     });
 
-    /** The example's ids replaced by this suite's, everything else as published. */
-    function localized(example: Example, operation: SpecOperation, vault: string, vm: string, exampleIndex: number): { url: string; body: unknown } {
-      const parameters = example.parameters;
-      const values: Record<string, string> = {
-        subscriptionId: SUB,
-        resourceGroupName: 'rg-backup',
-        vaultName: vault,
-        fabricName: 'Azure',
-        containerName: api.container(vm),
-        protectedItemName: api.item(vm),
-        recoveryPointId: state.recoveryPoint,
-        policyName: String(parameters.policyName ?? ''),
-      };
-      const url = operation.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(values[name] ?? String(parameters[name])));
-      let text = JSON.stringify(parameters[operation.bodyParameterName!]);
-      const replace = (pattern: RegExp, by: string) => {
-        text = text.replace(pattern, by);
-      };
-      replace(/\/subscriptions\/[^/"]+\/resourceGroups\/[^/"]+\/providers\/Microsoft\.Compute\/virtualMachines\/(?!RSMDALRVM)[^/"]+/gi, api.vmId(vm));
-      replace(/\/subscriptions\/[^/"]+\/resourceGroups\/[^/"]+\/providers\/Microsoft\.Compute\/virtualmachines\/RSMDALRVM[^/"]+/gi, `/subscriptions/${SUB}/resourceGroups/rg-restored/providers/Microsoft.Compute/virtualMachines/restored${exampleIndex}`);
-      replace(/\/subscriptions\/[^/"]+\/resourceGroups\/[^/"]+\/providers\/Microsoft\.Storage\/storageAccounts\/[^/"]+/gi, RESTORE_ACCOUNT);
-      replace(/\/subscriptions\/[^/"]+\/resourceGroups\/[^/"]+\/providers\/Microsoft\.RecoveryServices\/vaults\/[^/"]+\/backupPolicies\//gi, `/${api.vaultPath(vault)}/backupPolicies/`);
-      replace(/\/subscriptions\/[^/"]+\/resourceGroups\/[^/"]+"/gi, `/subscriptions/${SUB}/resourceGroups/rg-restored"`);
-      replace(/\/subscriptions\/[0-9a-f-]{36}\//gi, `/subscriptions/${SUB}/`);
-      if (operation.operationId === 'Restores_Trigger') {
-        replace(/"region":"[^"]*"/, '"region":"westeurope"');
-        replace(/"recoveryPointId":"[^"]*"/, `"recoveryPointId":"${state.recoveryPoint}"`);
+    afterEach(() => {
+      // Every response the SDK received conforms to the specification.
+      expect(problems.splice(0)).toEqual([]);
+    });
+
+    it('has an example of every operation in the table, each readable, and a refusal only for examples it sends', () => {
+      expect(new Set(exampleCases.map(({ operationId }) => operationId))).toEqual(new Set(EXAMPLE_OPERATIONS));
+      expect(exampleCases.filter(({ sample }) => sample.unreadable !== undefined)).toEqual([]);
+      expect(Object.keys(REFUSED).filter((example) => !exampleCases.some(({ sample }) => sample.example === example))).toEqual([]);
+    });
+
+    /** An id of the example's world → this suite's; everything else as published. */
+    function localizedString(text: string, vault: string, vm: string, caseIndex: number): string {
+      const rules: Array<[RegExp, string | ((match: string) => string)]> = [
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/RSMDALRVM[^/]*$/i, `/subscriptions/${SUB}/resourceGroups/rg-restored/providers/Microsoft.Compute/virtualMachines/restored${caseIndex}`],
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i, api.vmId(vm)],
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[^/]+$/i, RESTORE_ACCOUNT],
+        // (the vault examples of 2024-04-01 spell these ids without the dashes and the dot)
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.?ManagedIdentity\/userAssignedIdentities\/[^/]+$/i, MSI],
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.RecoveryServices\/vaults\/[^/]+\/backupPolicies\//i, `/${api.vaultPath(vault)}/backupPolicies/`],
+        [/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i, `/subscriptions/${SUB}/resourceGroups/rg-restored`],
+        [/^\/subscriptions\/[0-9a-f-]{36}\//i, `/subscriptions/${SUB}/`],
+      ];
+      for (const [pattern, by] of rules) {
+        if (pattern.test(text)) return text.replace(pattern, by as string);
       }
-      return { url: `${host.origin}/api${url}`, body: JSON.parse(text) };
+      return text;
     }
 
-    it.each(exampleCases.map(([operationId, title, operation, example], index) => [operationId, title, operation, example, index] as const))(
-      '%s: "%s" is accepted as published (ids replaced)',
-      async (operationId, title, operation, example, index) => {
+    function localized(value: unknown, vault: string, vm: string, caseIndex: number): unknown {
+      if (typeof value === 'string') return localizedString(value, vault, vm, caseIndex);
+      if (Array.isArray(value)) return value.map((v) => localized(v, vault, vm, caseIndex));
+      if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+      return Object.fromEntries(Object.entries(value).map(([key, field]) => [localizedString(key, vault, vm, caseIndex), localized(field, vault, vm, caseIndex)]));
+    }
+
+    it.each(exampleCases.map(({ sample, operationId }, index) => [sample.originalFile, sample, operationId, index] as const))(
+      '%s',
+      async (_name, sample, operationId, index) => {
         // Vault-level settings go to a vault of their own (redundancy is locked once a vault holds items).
         const vault = operationId.startsWith('Vaults_') ? `example-vault-${index}` : operationId.startsWith('BackupResource') ? `config-vault-${index}` : VAULT;
         if (vault !== VAULT && !operationId.startsWith('Vaults_')) expect((await api.createVault(vault)).status).toBe(201);
         const vm = operationId === 'ProtectedItems_CreateOrUpdate' ? 'web2' : 'web1';
-        const { url, body } = localized(example, operation, vault, vm, index);
-        const response = await api.arm<ErrorEnvelope>(url, { method: operation.method, body });
-        const refused = REFUSED[title];
+        const ids: Record<string, string> = {
+          resourceGroupName: RG,
+          vaultName: vault,
+          fabricName: 'Azure',
+          containerName: api.container(vm),
+          protectedItemName: api.item(vm),
+          recoveryPointId: state.recoveryPoint,
+        };
+        const args = sample.args.map(({ name, value }) => (name in ids ? ids[name] : localized(value, vault, vm, index)));
+        if (operationId === 'Restores_Trigger') {
+          // The restore's point is this suite's, and its region the vault's (Kluis restores within the vault's region).
+          const restore = args[args.length - 1] as { properties: Record<string, unknown> };
+          Object.assign(restore.properties, { recoveryPointId: state.recoveryPoint, region: 'westeurope' });
+        }
+
+        const statuses: number[] = [];
+        let accepted: { headers: Headers } | undefined;
+        const options = {
+          updateIntervalInMs: 200,
+          onResponse: (raw: { status: number; headers: { toJSON(): Record<string, string> } }) => {
+            statuses.push(raw.status);
+            accepted ??= raw.status === 202 ? { headers: new Headers(raw.headers.toJSON()) } : undefined;
+          },
+        };
+        const client = clients[sample.packageName] as unknown as Record<string, Record<string, (...a: unknown[]) => Promise<unknown>>>;
+        const owner = sample.group === '' ? (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>) : client[sample.group];
+        const failure = await owner[sample.method](...args, options).then(
+          () => undefined,
+          (err: { statusCode?: number; code?: string; response?: { bodyAsText?: string | null } }) => {
+            const body = JSON.parse(err.response?.bodyAsText || '{}') as Partial<ErrorEnvelope>;
+            return { status: err.statusCode, code: err.code, target: body.error?.target, message: body.error?.message ?? String(err) };
+          },
+        );
+
+        const refused = REFUSED[sample.example];
         if (refused !== undefined) {
-          expect({ status: response.status, code: response.body.error?.code, target: response.body.error?.target }).toEqual({ status: refused.status, code: refused.code, target: refused.target });
+          expect(failure && { status: failure.status, code: failure.code, target: failure.target }).toEqual({ status: refused.status, code: refused.code, target: refused.target });
           return;
         }
-        expect({ title, status: response.status, error: response.status >= 400 ? response.body : undefined }).toEqual({ title, status: expect.any(Number), error: undefined });
-        expect(Object.keys(example.responses)).toContain(String(response.status));
-        if (response.status === 202) expect((await api.settle(response)).status).toBe('Succeeded');
+        expect({ example: sample.example, failure }).toEqual({ example: sample.example, failure: undefined });
+        expect(statuses[0]).toBeLessThan(300);
+        if (accepted !== undefined && !sample.method.startsWith('begin')) {
+          expect((await api.settle({ status: 202, headers: accepted.headers, body: undefined, text: '' })).status).toBe('Succeeded');
+        }
       },
     );
   });
