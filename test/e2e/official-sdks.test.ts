@@ -5,7 +5,7 @@
  * operation's job, followed to completion → recovery points → restore (the SDK's own poller) → stop
  * protection and retain data → stop with delete (soft delete) → undelete — and the error paths surface as
  * RestError with Azure's code, status and message. Every response the SDKs get is also checked against the
- * published specification (test/support/arm-sdk.ts).
+ * specification the SDK packages carry (test/support/arm-sdk.ts, arm-spec.ts).
  *
  * Runs the app built into dist/.
  */

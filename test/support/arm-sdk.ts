@@ -2,8 +2,8 @@
  * The official Azure SDK clients (`@azure/arm-recoveryservicesbackup`, `@azure/arm-recoveryservices`)
  * pointed at a Kluis host: the endpoint is the host's ARM base URL, plain HTTP is allowed, and the bearer
  * token comes from a TokenCredential this module provides through a policy of our own (the SDK's bearer
- * policy refuses non-TLS URLs). Every response the SDK receives is also checked against the published
- * specification (test/support/arm-spec.ts) by a pipeline policy, so an SDK journey is a conformance test too.
+ * policy refuses non-TLS URLs). Every response the SDK receives is also checked against the specification
+ * the SDK packages carry (test/support/arm-spec.ts) by a pipeline policy, so an SDK journey is a conformance test too.
  *
  * `kluisTestCredential()` is the one place tests get a credential from: once Kluis validates tokens,
  * it returns one the local identity endpoint issued, and every SDK test sends real tokens unchanged.

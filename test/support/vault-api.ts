@@ -97,9 +97,10 @@ export interface VaultApiOptions {
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /**
- * `http()` for Kluis's API: every Microsoft.RecoveryServices response is checked against the published
- * specification (test/support/arm-spec.ts) — its status must be one the operation declares and its body must
- * match the declared schema — and a response that does not conform fails the calling test right there.
+ * `http()` for Kluis's API: every Microsoft.RecoveryServices response is checked against the specification
+ * the official SDK packages carry (test/support/arm-spec.ts) — its status must be one the operation declares
+ * and its body must match the declared model — and a response that does not conform fails the calling test
+ * right there.
  * Other requests (the fabric, the host's admin API) pass through unchecked.
  */
 export async function armHttp<T = unknown>(url: string, options: HttpOptions = {}): Promise<HttpResult<T>> {
