@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { errors } from '../domain/errors';
+import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../domain/vault-layout';
 
 export interface KluisConfig {
@@ -29,6 +30,22 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** The tenant, default subscription and home of Kluis's own resources, as the generic ARM endpoints show them. */
+  tenancy: TenancySettings;
+}
+
+/**
+ * What the generic ARM endpoints (`/tenants`, `/subscriptions`, resource groups, storage accounts) show.
+ * The default subscription always exists; others are registered with `Microsoft.Subscription/aliases`.
+ * The storage accounts Kluis is configured with live in `storageResourceGroup` of the default subscription.
+ */
+export interface TenancySettings {
+  tenantId: string;
+  subscriptionId: string;
+  subscriptionName: string;
+  /** Region of Kluis's own resources (its storage accounts and their resource group). */
+  location: string;
+  storageResourceGroup: string;
 }
 
 /**
@@ -65,6 +82,11 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-0000000000a1';
+export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
+export const DEFAULT_SUBSCRIPTION_NAME = 'Kluis local';
+export const DEFAULT_LOCATION = 'westeurope';
+export const DEFAULT_STORAGE_RESOURCE_GROUP = 'kluis-storage';
 /** The object id the backup identity has locally (in the Key Vault emulator's access policies) unless KLUIS_KEYVAULT_PRINCIPAL_ID says otherwise. */
 export const LOCAL_BACKUP_PRINCIPAL_ID = '00000000-0000-0000-0000-00000000bac0';
 
@@ -80,6 +102,10 @@ export const DEVELOPMENT_STORAGE_CONNECTION_STRING =
   `BlobEndpoint=http://${DEV_HOST}:10000/${DEV_ACCOUNT_NAME};` +
   `QueueEndpoint=http://${DEV_HOST}:10001/${DEV_ACCOUNT_NAME};` +
   `TableEndpoint=http://${DEV_HOST}:10002/${DEV_ACCOUNT_NAME};`;
+
+function guid(what: string) {
+  return z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { error: `it must be ${what} (a GUID)` });
+}
 
 const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
@@ -148,6 +174,20 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
+  KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
+  KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
+  KLUIS_LOCATION: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^[A-Za-z][A-Za-z0-9 ]{1,39}$/, { error: 'it must be a region name such as westeurope' }).default(DEFAULT_LOCATION),
+  ),
+  KLUIS_STORAGE_RESOURCE_GROUP: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .refine(isValidResourceGroupName, { error: 'it must be 1–90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period' })
+      .default(DEFAULT_STORAGE_RESOURCE_GROUP),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -169,6 +209,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
+    KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
+    KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
+    KLUIS_LOCATION: env.KLUIS_LOCATION,
+    KLUIS_STORAGE_RESOURCE_GROUP: env.KLUIS_STORAGE_RESOURCE_GROUP,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -208,6 +253,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+    },
+    tenancy: {
+      tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
+      subscriptionId: settings.KLUIS_SUBSCRIPTION_ID.toLowerCase(),
+      subscriptionName: settings.KLUIS_SUBSCRIPTION_NAME,
+      location: settings.KLUIS_LOCATION.replace(/\s+/g, '').toLowerCase(),
+      storageResourceGroup: settings.KLUIS_STORAGE_RESOURCE_GROUP,
     },
   };
 }

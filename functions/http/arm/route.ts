@@ -10,12 +10,13 @@ import type { z } from 'zod';
 import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
+import { checkArmScope, type ArmScopeCheck } from './scope';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
 export const ITEM_ROUTE = `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}/protectedItems/{protectedItemName}`;
 
-export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface ArmRequest<TBody> {
   request: HttpRequest;
@@ -41,6 +42,8 @@ export interface ArmRouteSpec<TBody> {
   responses: Record<number, string>;
   /** Whether the handler needs a durable client (starts or queries orchestrations). */
   durable?: boolean;
+  /** Which of the path's subscription and resource group must exist before the handler runs (default 'auto': both). */
+  scope?: ArmScopeCheck;
   handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
 }
 
@@ -78,6 +81,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       try {
         const url = new URL(request.url);
+        await checkArmScope(spec.route, spec.scope ?? 'auto', request.params);
         let body = undefined as TBody;
         if (spec.body) {
           const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
