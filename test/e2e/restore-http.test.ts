@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 
@@ -132,8 +133,10 @@ describe('restore over the ARM API (embedded host)', () => {
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('K').slice(0, 20),
         KLUIS_INVENTORY_TABLE: uniqueTableName('vms'),
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, [RG]);
 
     const vault = await api(vaultPath, { method: 'PUT', body: { location: 'westeurope', properties: {} } });
     expect(vault.status).toBe(201);
