@@ -72,7 +72,7 @@ describe('a VM as Microsoft.Compute shows it', () => {
   };
 
   it('shows unmanaged disks by LUN with their VHD URIs, ADE settings and a stable vmId', () => {
-    const resource = virtualMachineResource(vm) as { properties: Record<string, any> };
+    const resource = virtualMachineResource(vm) as { properties: { storageProfile: unknown; osProfile: { computerName: string }; vmId: string } };
     expect(resource.properties.storageProfile).toEqual({
       osDisk: {
         osType: 'Windows',
@@ -99,8 +99,8 @@ describe('a VM as Microsoft.Compute shows it', () => {
   });
 
   it('shows power state and an agent that is not ready in the instance view', () => {
-    const resource = virtualMachineResource(vm, { instanceView: true }) as { properties: { instanceView: Record<string, any> } };
-    expect(resource.properties.instanceView.statuses.map((s: { code: string }) => s.code)).toEqual(['ProvisioningState/succeeded', 'PowerState/deallocated']);
+    const resource = virtualMachineResource(vm, { instanceView: true }) as { properties: { instanceView: { statuses: Array<{ code: string }>; vmAgent: unknown } } };
+    expect(resource.properties.instanceView.statuses.map((s) => s.code)).toEqual(['ProvisioningState/succeeded', 'PowerState/deallocated']);
     expect(resource.properties.instanceView.vmAgent).toMatchObject({ vmAgentVersion: '2.7', statuses: [{ displayStatus: 'Not Ready', level: 'Warning' }] });
   });
 });
