@@ -193,6 +193,9 @@ describe('restore over the ARM API (embedded host)', () => {
 
     const copy = await fabric<FabricVm>('resourceGroups/restored/virtualMachines/web1-copy');
     expect(copy.status).toBe(200);
+    // The new VM and its resource group (made for it) are there for ARM clients too.
+    const armVm = await api<{ id: string; properties: { storageProfile: { dataDisks: unknown[] } } }>(`subscriptions/${SUB}/resourceGroups/restored/providers/Microsoft.Compute/virtualMachines/web1-copy`);
+    expect([armVm.status, armVm.body.id, armVm.body.properties.storageProfile.dataDisks.length]).toEqual([200, targetVm, 1]);
     expect(copy.body).toMatchObject({ name: 'web1-copy', location: 'westeurope', osType: 'Linux', powerState: 'stopped' });
     expect(copy.body.disks.map((d) => [d.kind, d.lun, d.storageType])).toEqual([
       ['os', undefined, 'Standard'],
