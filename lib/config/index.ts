@@ -82,7 +82,8 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
-export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-0000000000a1';
+/** The local tenant: the same id the Key Vault emulator and the local identity endpoint use (LOCAL_TENANT_ID). */
+export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-00000000c0de';
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
 export const DEFAULT_SUBSCRIPTION_NAME = 'Kluis local';
 export const DEFAULT_LOCATION = 'westeurope';

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       inventoryTable: 'KluisVirtualMachines',
       keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
       tenancy: {
-        tenantId: '00000000-0000-0000-0000-0000000000a1',
+        tenantId: '00000000-0000-0000-0000-00000000c0de',
         subscriptionId: '00000000-0000-0000-0000-000000000000',
         subscriptionName: 'Kluis local',
         location: 'westeurope',
