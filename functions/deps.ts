@@ -112,9 +112,9 @@ export function catalogDeps(): { catalog: VaultCatalog; clock: () => Date } {
   return { catalog: vaultCatalog(), clock };
 }
 
-/** What retention cleanup takes: point deletion plus the vault catalog and the app's clock. */
+/** What retention cleanup takes: point deletion plus the vault catalog, the app's clock and job ids. */
 export function retentionDeps(log: EngineLogger): ApplyRetentionDeps {
-  return { ...deleteDeps(log), vaultCatalog: vaultCatalog(), clock };
+  return { ...deleteDeps(log), vaultCatalog: vaultCatalog(), clock, newId: randomUUID };
 }
 
 /** What the backup scheduler takes: the catalog, the app's clock and job ids. */

@@ -14,7 +14,7 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { recoveryPointIdFor } from '../lib/domain/backup-job';
-import { describeFailure, formatFailure, type FailureDescription } from '../lib/domain/errors';
+import { describeFailure, errors, formatFailure, type FailureDescription } from '../lib/domain/errors';
 import {
   Activities,
   Orchestrators,
@@ -42,6 +42,7 @@ import {
   type SnapshotVmOutput,
   type StorageCapabilitiesSummary,
   type VaultBackupActivityInput,
+  type VaultBackupContext,
   type VmConfig,
 } from './contracts';
 import { activityRetryOptions, boundedFanOut } from './steps';
@@ -101,6 +102,15 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     }
   };
 
+  /** The instant-point cap counts this backup's snapshot too: the oldest beyond one less lose theirs first. */
+  const makeRoomForInstantPoint = function* (max: number): Generator<Task, void, unknown> {
+    try {
+      yield call(Activities.ExpireSnapshotTier, { itemId: input.itemId, keepNewest: max - 1 } satisfies ExpireSnapshotTierActivityInput);
+    } catch (err) {
+      throw errors.instantRpCollectionLimitReached(max, describeFailure(err).message);
+    }
+  };
+
   let requests = input.disks;
   let vmConfig: VmConfig = input.vmConfig ?? {};
   let capabilities: StorageCapabilitiesSummary;
@@ -122,6 +132,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: requests })) as DiscoveredVmDisk[];
     capabilities = (yield call(Activities.ProbeStorage, {})) as StorageCapabilitiesSummary;
     enter('snapshot');
+    if (input.maxInstantPoints !== undefined) yield* makeRoomForInstantPoint(input.maxInstantPoints);
     const snapshotRequest: SnapshotDisksActivityInput = {
       itemId: input.itemId,
       recoveryPointId,
@@ -203,7 +214,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
         changeDetection: results[i].changeDetection,
         segmentCount: results[i].segmentCount,
       })),
-      ...(input.vault ? { retention: { isOnDemand: input.vault.isOnDemand, retainUntil: input.vault.retainUntil, scheduledTime: input.vault.scheduledTime } } : {}),
+      ...(input.vault ? { retention: retentionOf(input.vault) } : {}),
       ...(keyAndSecret === undefined ? {} : { keyAndSecret }),
     } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
   } catch (err) {
@@ -217,6 +228,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     yield call(Activities.ExpireSnapshotTier, {
       itemId: input.itemId,
       olderThan: new Date(startedAt.getTime() - input.instantRestoreDays * DAY_MS).toISOString(),
+      ...(input.maxInstantPoints === undefined ? {} : { keepNewest: input.maxInstantPoints }),
     } satisfies ExpireSnapshotTierActivityInput);
   } catch (err) {
     warnings.push(describeFailure(err));
@@ -237,6 +249,16 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     disks: results,
     bytesWritten,
     warnings,
+  };
+}
+
+/** What the recovery point keeps of a vault backup for retention (retention.ts). */
+function retentionOf(vault: VaultBackupContext): NonNullable<CommitRecoveryPointActivityInput['retention']> {
+  return {
+    isOnDemand: vault.isOnDemand,
+    ...(vault.retainUntil === undefined ? {} : { retainUntil: vault.retainUntil }),
+    ...(vault.scheduledTime === undefined ? {} : { scheduledTime: vault.scheduledTime }),
+    ...(vault.longTermTags === undefined ? {} : { longTermTags: vault.longTermTags }),
   };
 }
 

@@ -17,6 +17,7 @@ import type { Consistency, KeyAndSecretBackup, RecoveryPointManifest, StorageTyp
 
 export type VmConfig = RecoveryPointManifest['vmConfig'];
 import type { DiskSegment } from '../lib/domain/transfer-plan';
+import type { LongTermRuleName } from '../lib/domain/retention-rules';
 import type { RestoredVmSpec, RestoreJobEvent } from '../lib/domain/restore-request';
 
 export const Orchestrators = {
@@ -66,6 +67,8 @@ export interface VaultBackupContext {
   retainUntil?: string;
   /** Scheduled backups: the schedule slot (ISO); its local date is the backup's day for retention. */
   scheduledTime?: string;
+  /** Scheduled backups: the long-term rules that selected the slot's day (recorded with the point). */
+  longTermTags?: LongTermRuleName[];
 }
 
 export interface BackupInput {
@@ -75,8 +78,10 @@ export interface BackupInput {
   vault?: VaultBackupContext;
   consistency?: Consistency;
   vmConfig?: VmConfig;
-  /** Instant-restore snapshots older than this many days are deleted after the backup (1–5). */
+  /** Instant-restore snapshots older than this many days are deleted after the backup (1–30). */
   instantRestoreDays: number;
+  /** At most this many points keep a snapshot tier: before the snapshot, the oldest beyond one less lose theirs. */
+  maxInstantPoints?: number;
   /** Segments of one disk transferred at once. */
   segmentParallelism?: number;
 }
@@ -206,7 +211,7 @@ export interface CommitRecoveryPointActivityInput {
     changeDetection: DiskBackupPlan['changeDetection'];
     segmentCount: number;
   }>;
-  retention?: { isOnDemand: boolean; retainUntil?: string; scheduledTime?: string };
+  retention?: { isOnDemand: boolean; retainUntil?: string; scheduledTime?: string; longTermTags?: LongTermRuleName[] };
   /** Encrypted VMs: the key and secret backups BackupKeyAndSecret wrote. */
   keyAndSecret?: KeyAndSecretBackup;
 }
@@ -274,7 +279,10 @@ export interface DeleteInstantSnapshotsActivityInput {
 
 export interface ExpireSnapshotTierActivityInput {
   itemId: string;
-  olderThan: string;
+  /** Points created before this ISO time lose their snapshot tier. */
+  olderThan?: string;
+  /** Only the newest this many points keep a snapshot tier. */
+  keepNewest?: number;
 }
 
 export type { DiscoveredVmDisk, DiskBackupPlan, EncryptionToBackUp, InstantSnapshot, KeyAndSecretBackup, SeededReplica, StagedDisk, TransferSegmentResult, VmDiskRequest };
@@ -382,8 +390,10 @@ export interface RegisterRestoredVmActivityOutput {
 // ---- retention ---------------------------------------------------------------------------------------
 
 export interface RetentionItemRef {
-  vaultKey: string;
+  vault: VaultAddress;
   itemName: string;
+  /** The retention run (its instance id): the deletion job of the run and item derives its id from it. */
+  runId?: string;
 }
 
 export interface ApplyRetentionActivityOutput {

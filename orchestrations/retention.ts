@@ -14,7 +14,7 @@ export function* retentionOrchestrator(context: OrchestrationContext): Generator
   const retry = activityRetryOptions();
   const items = (yield context.df.callActivityWithRetry(Activities.ListRetentionItems, retry, {})) as RetentionItemRef[];
   const results = yield* boundedFanOut<RetentionItemRef, ApplyRetentionActivityOutput>(context, items, ITEM_PARALLELISM, (item) =>
-    context.df.callActivityWithRetry(Activities.ApplyRetention, retry, item),
+    context.df.callActivityWithRetry(Activities.ApplyRetention, retry, { ...item, runId: context.df.instanceId } satisfies RetentionItemRef),
   );
   return {
     items: results.length,

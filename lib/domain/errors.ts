@@ -356,7 +356,7 @@ export const ERROR_CODES = {
   UserErrorRpCollectionLimitReached: {
     status: 409,
     recommendation:
-      'An item keeps at most 9,999 recovery points. Shorten the policy’s retention or delete old points (stop protection with delete data), then back up again.',
+      'An item keeps at most 9,999 recovery points, and on a Standard policy at most 18 of them with instant-restore snapshots. For the 9,999 points: shorten the policy’s retention or delete old points (stop protection with delete data), then back up again. For the snapshots: Kluis deletes the oldest before each backup; when that fails, check the source storage account is reachable and writable and retry the backup.',
   },
   UserErrorKeyvaultPermissionsNotConfigured: {
     status: 400,
@@ -650,6 +650,12 @@ export const errors = {
   },
   inventoryRecordInvalid(key: string, reason: string): KluisError {
     return new KluisError('KluisInventoryRecordInvalid', `The VM inventory record '${truncate(key)}' is invalid: ${reason}.`);
+  },
+  instantRpCollectionLimitReached(limit: number, cause: string): KluisError {
+    return new KluisError(
+      'UserErrorRpCollectionLimitReached',
+      `The restore point collection max limit has been reached: a VM keeps at most ${limit} instant-restore points, and the oldest snapshots could not be deleted to make room (${truncate(cause, 300)}).`,
+    );
   },
   rpCollectionLimitReached(vmName: string, limit: number): KluisError {
     return new KluisError('UserErrorRpCollectionLimitReached', `The virtual machine '${truncate(vmName)}' already has ${limit} recovery points, the most an item can keep.`);

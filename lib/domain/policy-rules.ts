@@ -25,6 +25,7 @@
  *   documents "once a day, 30 days, instant restore 2 days" and picks the time itself; 19:00 is ours.
  */
 import { errors } from './errors';
+import { checkInstantRestoreDays, INSTANT_RP_LIMITS } from './instant-restore-rules';
 import {
   DAYS_OF_WEEK,
   type DayOfWeek,
@@ -46,10 +47,7 @@ export const RETENTION_LIMITS = {
   yearly: { min: 1, max: 99, durationType: 'Years' },
 } as const satisfies Record<string, { min: number; max: number; durationType: RetentionDuration['durationType'] }>;
 
-export const INSTANT_RP_LIMITS = {
-  V1: { min: 1, max: 5, default: 2, weeklySchedule: 5 },
-  V2: { min: 1, max: 30, default: 7 },
-} as const;
+export { INSTANT_RP_LIMITS };
 
 export const HOURLY_INTERVALS = [4, 6, 8, 12] as const;
 export const HOURLY_WINDOW_MIN_HOURS = 4;
@@ -111,7 +109,11 @@ export function validatePolicy(properties: IaasVmPolicyProperties, options: Vali
   const ianaTimeZone = resolveTimeZone(timeZone, `${base}.timeZone`);
   const schedule = checkSchedule(properties.schedulePolicy, `${base}.schedulePolicy`);
   const retentionPolicy = checkRetention(properties.retentionPolicy, schedule, properties.schedulePolicy, `${base}.retentionPolicy`);
-  const instantRpRetentionRangeInDays = checkInstantRpDays(properties.instantRpRetentionRangeInDays, policyType, schedule, base);
+  const instantRpRetentionRangeInDays = checkInstantRestoreDays(
+    properties.instantRpRetentionRangeInDays,
+    { policyType, schedulePolicy: properties.schedulePolicy, vaultRetention: vaultRetentionOf(retentionPolicy, schedule) },
+    `${base}.instantRpRetentionRangeInDays`,
+  );
 
   const normalized: NormalizedPolicy = {
     backupManagementType: 'AzureIaasVM',
@@ -517,22 +519,9 @@ function runTimeStrings(schedule: SchedulePolicy): string[] {
 
 // ---- internals: instant restore ----------------------------------------------------------------------
 
-function checkInstantRpDays(given: number | undefined, policyType: PolicyType, schedule: PolicySchedule, base: string): number {
-  const at = `${base}.instantRpRetentionRangeInDays`;
-  if (policyType === 'V1' && schedule.frequency === 'Weekly') {
-    const fixed = INSTANT_RP_LIMITS.V1.weeklySchedule;
-    if (given !== undefined && given !== fixed) {
-      throw errors.invalidRequest(at, `Standard policies with a Weekly schedule keep instant-restore snapshots for ${fixed} days; omit the value or set ${fixed}.`);
-    }
-    return fixed;
-  }
-  const limits = INSTANT_RP_LIMITS[policyType];
-  if (given === undefined) return limits.default;
-  if (!Number.isInteger(given) || given < limits.min || given > limits.max) {
-    const kind = policyType === 'V1' ? 'Standard' : 'Enhanced';
-    throw errors.invalidRequest(at, `${kind} policies keep instant-restore snapshots ${limits.min}–${limits.max} days, not ${given}.`);
-  }
-  return given;
+/** The retention of the schedule's own backups: the Weekly rule on weekly schedules, else the Daily rule. */
+function vaultRetentionOf(retention: IaasVmPolicyProperties['retentionPolicy'], schedule: PolicySchedule): RetentionDuration | undefined {
+  return schedule.frequency === 'Weekly' ? retention.weeklySchedule?.retentionDuration : retention.dailySchedule?.retentionDuration;
 }
 
 // ---- small helpers -----------------------------------------------------------------------------------

@@ -2,12 +2,20 @@
  * Calendar arithmetic for retention: adding a retention duration to a recovery point's time in the
  * policy's zone, and the day-of-month facts the monthly and yearly rules select on.
  *
- * Durations are calendar durations on the local wall clock, as a user reads "keep for 30 days":
- * a point taken at 02:30 is kept until 02:30 local time, also across a daylight-saving change, so
- * the span in UTC is an hour shorter or longer then. A local time that does not exist or exists
+ * Every duration is a whole number of days (retentionDaysOf), as Azure Backup counts them:
+ * - Days: the count; Weeks: 7 days each.
+ * - Months: 31 days each — Azure: "The retention period for monthly backups is calculated by using
+ *   31 days for each month. When you multiply 31 days by 12 months, the total retention duration
+ *   becomes 372 days. This approach ensures consistent retention across all months, regardless of
+ *   their actual number of days." (Instant Restore FAQ, learn.microsoft.com/azure/backup/
+ *   backup-instant-restore-capability, 2025-06-16).
+ * - Years: Azure documents no day count. Kluis counts 372 days (12 × 31) per year: a yearly rule of
+ *   N years keeps a point exactly as long as a monthly rule of 12·N months, and never less than any
+ *   calendar year (365/366 days), so no reading of Azure's rule deletes a yearly point earlier.
+ * The days are added on the local wall clock of the policy's zone, as a user reads "keep for 30
+ * days": a point taken at 02:30 is kept until 02:30 local time, also across a daylight-saving change
+ * (the span in UTC is then an hour shorter or longer). A local time that does not exist or exists
  * twice is resolved by time-zones.ts's one DST rule (forward over a gap, first of two occurrences).
- * Months and years keep the day of month, clamped to the target month (31 Jan + 1 month = 28 or
- * 29 Feb; 29 Feb + 1 year = 28 Feb).
  */
 import type { RetentionDuration } from './policy';
 import { fromZonedWallClock, zonedWallClock, type WallClock } from './time-zones';
@@ -35,19 +43,22 @@ export function addDurationToInstant(instantMs: number, duration: RetentionDurat
   return target.getTime() + (((instantMs % 1000) + 1000) % 1000);
 }
 
-/** `date` plus a duration, in calendar terms. */
+/** Days per unit of a retention duration (see the module comment for the sources). */
+export const RETENTION_DAYS_PER_UNIT: Readonly<Record<RetentionDuration['durationType'], number>> = {
+  Days: 1,
+  Weeks: 7,
+  Months: 31,
+  Years: 12 * 31,
+};
+
+/** The whole days a retention duration keeps a point. */
+export function retentionDaysOf(duration: RetentionDuration): number {
+  return duration.count * RETENTION_DAYS_PER_UNIT[duration.durationType];
+}
+
+/** `date` plus a duration's days. */
 export function addToDate(date: CalendarDate, duration: RetentionDuration): CalendarDate {
-  const { count, durationType } = duration;
-  switch (durationType) {
-    case 'Days':
-      return addDays(date, count);
-    case 'Weeks':
-      return addDays(date, 7 * count);
-    case 'Months':
-      return addMonths(date, count);
-    case 'Years':
-      return addMonths(date, 12 * count);
-  }
+  return addDays(date, retentionDaysOf(duration));
 }
 
 /** Days in a month of the proleptic Gregorian calendar; `month` is 1–12. */
@@ -89,13 +100,6 @@ function addDays(date: CalendarDate, days: number): CalendarDate {
   const shifted = new Date(0);
   shifted.setUTCFullYear(date.year, date.month - 1, date.day + days);
   return { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
-}
-
-function addMonths(date: CalendarDate, months: number): CalendarDate {
-  const index = date.year * 12 + (date.month - 1) + months;
-  const year = Math.floor(index / 12);
-  const month = index - year * 12 + 1;
-  return { year, month, day: Math.min(date.day, daysInMonth(year, month)) };
 }
 
 function pad(value: number, width = 2): string {

@@ -8,7 +8,10 @@
  * A policy on a weekly schedule has no Daily rule (Azure accepts none there); a `dailySchedule`
  * sent with one is ignored here and rejected by policy-rules.ts. `retentionTimes` are not matched:
  * they equal the schedule's run times, and which backup of a day a rule keeps is decided by
- * retention.ts (the first scheduled backup of that day).
+ * retention.ts (the last scheduled backup of that day).
+ *
+ * A point's long-term tags (longTermTagsOf) are the Weekly/Monthly/Yearly rules that select its
+ * backup day under the policy in force when it is taken; they stay with the point.
  */
 import {
   DAYS_OF_WEEK,
@@ -21,8 +24,10 @@ import {
   type WeekOfMonth,
 } from './policy';
 import { daysInMonth, weekOfMonthOf, type CalendarDate } from './retention-calendar';
+import { zonedWallClock } from './time-zones';
 
 export type RetentionRuleName = 'Daily' | 'Weekly' | 'Monthly' | 'Yearly';
+export type LongTermRuleName = Exclude<RetentionRuleName, 'Daily'>;
 
 /** The days a rule selects. */
 export type RetentionDaySelector =
@@ -68,6 +73,14 @@ export function retentionRulesOf(policy: IaasVmPolicyProperties): RetentionRule[
     });
   }
   return rules;
+}
+
+/** The long-term rules of `policy` that select the local date of `slot` in `timeZone` (an IANA id). */
+export function longTermTagsOf(policy: IaasVmPolicyProperties, slot: Date, timeZone: string): LongTermRuleName[] {
+  const { year, month, day } = zonedWallClock(slot, timeZone);
+  return retentionRulesOf(policy)
+    .filter((rule) => rule.name !== 'Daily' && matchesRule(rule, { year, month, day }))
+    .map((rule) => rule.name as LongTermRuleName);
 }
 
 /** True for a schedule that backs up on some weekdays only (V1 or V2 `scheduleRunFrequency: Weekly`). */

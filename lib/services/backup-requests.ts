@@ -19,10 +19,14 @@ import type { BackupRunOutcome, VmDiskRequest } from '../domain/backup-job';
 import { nameRow, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
-import { INSTANT_RP_LIMITS, MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
+import { instantRestoreDaysOf, maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
+import { MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
+import type { LongTermRuleName } from '../domain/retention-rules';
 import type { Consistency } from '../domain/recovery-point-manifest';
 import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
+import { tiersOfState } from '../domain/restore-plan';
+import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
 import {
@@ -70,7 +74,17 @@ export interface BackupJobRef {
 export interface VaultBackupRun {
   itemId: string;
   instantRestoreDays: number;
-  vault: { vault: VaultScope; itemName: string; isOnDemand: boolean; retainUntil?: string; scheduledTime?: string };
+  /** Standard policies: at most this many points keep a snapshot tier (the oldest beyond it lose theirs before the snapshot). */
+  maxInstantPoints?: number;
+  vault: {
+    vault: VaultScope;
+    itemName: string;
+    isOnDemand: boolean;
+    retainUntil?: string;
+    scheduledTime?: string;
+    /** Scheduled backups: the long-term rules that select the slot's day under the policy now (kept with the point). */
+    longTermTags?: LongTermRuleName[];
+  };
 }
 
 /** Starts the backup orchestration with the job id as its instance id. */
@@ -90,6 +104,7 @@ export interface OnDemandBackupRequest {
 }
 
 export const MAX_RECOVERY_POINTS_PER_ITEM = 9999;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const BACKUP_JOB_PROPERTIES = {
   vmName: 'VM Name',
@@ -98,6 +113,7 @@ export const BACKUP_JOB_PROPERTIES = {
   consistency: 'Consistency',
   recoveryPointId: 'Recovery point',
   bytesTransferred: 'Backup Size',
+  instantSnapshotKept: 'Instant restore snapshot kept',
 } as const;
 
 // ---- on demand -----------------------------------------------------------------------------------
@@ -142,7 +158,13 @@ export async function triggerBackup(
     await releaseBackup(deps, vault, claimed.itemName, jobId);
     throw err;
   }
-  await startRun(deps, ref, { itemId: claimed.engineItemId, instantRestoreDays: instantRestoreDaysOf(policy), vault: { vault: ref.vault, itemName: ref.itemName, isOnDemand: true, retainUntil } }, start);
+  const run: VaultBackupRun = {
+    itemId: claimed.engineItemId,
+    instantRestoreDays: instantRestoreDaysOf(policy.properties),
+    vault: { vault: ref.vault, itemName: ref.itemName, isOnDemand: true, retainUntil },
+  };
+  const maxInstantPoints = maxInstantRecoveryPointsOf(policy.properties);
+  await startRun(deps, ref, maxInstantPoints === undefined ? run : { ...run, maxInstantPoints }, start);
   const operation = await createOperation(deps, vault, { name: 'Backup', jobId, status: 'Succeeded' });
   return { job, operation, ref, retainUntil };
 }
@@ -327,9 +349,27 @@ export async function recordBackupCompleted(deps: Pick<BackupRequestDeps, 'catal
 
 /** The run failed: the job fails with the error's code, message and recommendation; the item shows it. */
 export async function recordBackupFailed(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, error: unknown): Promise<JobRecord> {
-  const job = await failJob(deps, ref.vault, ref.jobId, error);
+  const job = await failJob(deps, ref.vault, ref.jobId, error, { propertyBag: await latestSnapshotNote(deps, ref) });
   await releaseBackup(deps, ref.vault, ref.itemName, ref.jobId, (item) => ({ ...item, lastBackupStatus: 'Failed', healthStatus: 'ActionRequired' }));
   return job;
+}
+
+/**
+ * While backups fail, the item's latest recovery point keeps its snapshot past its instant-restore
+ * days (retention.ts); a failed job says so, and why, when that is the case.
+ */
+async function latestSnapshotNote(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef): Promise<Record<string, string>> {
+  const item = (await deps.catalog.items.get(vaultPartitionOf(ref.vault), nameRow(ref.itemName)))?.value;
+  if (item?.policyName === undefined) return {};
+  const latest = await latestRecoveryPoint(deps.catalog.recoveryPoints, item.engineItemId);
+  const policy = await deps.catalog.policies.get(vaultPartitionOf(ref.vault), nameRow(item.policyName));
+  if (latest === undefined || policy === undefined || tiersOfState(latest.state).instant !== 'Valid') return {};
+  const days = instantRestoreDaysOf(policy.value.properties);
+  const ended = Date.parse(latest.createdAt) + days * DAY_MS;
+  if (ended > deps.clock().getTime()) return {};
+  return {
+    [BACKUP_JOB_PROPERTIES.instantSnapshotKept]: `Recovery point ${latest.recoveryPointId} (${latest.createdAt}) keeps its snapshot past ${new Date(ended).toISOString()}, the end of its ${days} instant-restore day(s): the latest recovery point keeps its snapshot until a backup succeeds.`,
+  };
 }
 
 /** The run stopped after a cancel request: the job is Cancelled and the claim released. */
@@ -364,10 +404,6 @@ async function policyOfItem(deps: Pick<BackupRequestDeps, 'catalog'>, vault: Vau
     throw errors.backupOperationFailed(`The policy '${item.policyName}' of '${item.vm.name}' no longer exists; assign another policy to the item.`);
   }
   return policy.value;
-}
-
-function instantRestoreDaysOf(policy: PolicyRecord): number {
-  return policy.properties.instantRpRetentionRangeInDays ?? INSTANT_RP_LIMITS.V1.default;
 }
 
 function scopeOf(vault: VaultScope): VaultScope {

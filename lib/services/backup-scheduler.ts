@@ -7,14 +7,15 @@
  * Every slot has a job id derived from the item and the slot, so the job row (insert-only) decides
  * which of several hosts or ticks starts it: a slot never runs twice.
  */
-import { createHash } from 'node:crypto';
 import { scheduledSlotsBetween, type ScheduleSlot } from '../domain/backup-schedule';
 import { vaultKey, type ProtectedItemRecord } from '../domain/catalog';
+import { maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
 import { validatePolicy, type NormalizedPolicy } from '../domain/policy-rules';
+import { longTermTagsOf, type LongTermRuleName } from '../domain/retention-rules';
 import { isKluisErrorLike } from '../domain/errors';
 import type { JobRecord } from '../domain/catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
-import { createJob, failJob, getJob, type VaultScope } from './jobs';
+import { createJob, derivedJobId, failJob, getJob, type VaultScope } from './jobs';
 import { BACKUP_JOB_PROPERTIES, type VaultBackupRun } from './backup-requests';
 import { claimBackup } from './backup-claim';
 
@@ -26,6 +27,10 @@ export interface DueBackup {
   itemName: string;
   vmName: string;
   instantRestoreDays: number;
+  /** Standard policies: the most points with a snapshot tier (instant-restore-rules.ts). */
+  maxInstantPoints?: number;
+  /** The long-term rules that select the slot's day under the policy (recorded with the point). */
+  longTermTags: LongTermRuleName[];
   engineItemId: string;
   policyName: string;
   slot: ScheduleSlot;
@@ -55,7 +60,8 @@ export async function startScheduledBackup(deps: SchedulerDeps, due: DueBackup):
   const input: VaultBackupRun = {
     itemId: due.engineItemId,
     instantRestoreDays: due.instantRestoreDays,
-    vault: { vault: due.vault, itemName: due.itemName, isOnDemand: false, scheduledTime: due.slot.scheduledTime.toISOString() },
+    ...(due.maxInstantPoints === undefined ? {} : { maxInstantPoints: due.maxInstantPoints }),
+    vault: { vault: due.vault, itemName: due.itemName, isOnDemand: false, scheduledTime: due.slot.scheduledTime.toISOString(), longTermTags: due.longTermTags },
   };
   let job: JobRecord;
   try {
@@ -102,6 +108,8 @@ export async function findDueBackups(deps: SchedulerDeps): Promise<DueBackup[]> 
         itemName: item.itemName,
         vmName: item.vm.name,
         instantRestoreDays: policy.instantRpRetentionRangeInDays,
+        ...withMaxInstantPoints(policy),
+        longTermTags: longTermTagsOf(policy, slot.scheduledTime, policy.ianaTimeZone),
         engineItemId: item.engineItemId,
         policyName: item.policyName,
         slot,
@@ -120,8 +128,12 @@ export function dueSlot(policy: NormalizedPolicy, item: Pick<ProtectedItemRecord
 
 /** A GUID-shaped job id that is the same for the same item and slot, on every host. */
 export function scheduledJobId(engineItemId: string, slotId: string): string {
-  const hex = createHash('sha256').update(`kluis-scheduled-backup|${engineItemId}|${slotId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedJobId('kluis-scheduled-backup', engineItemId, slotId);
+}
+
+function withMaxInstantPoints(policy: NormalizedPolicy): { maxInstantPoints?: number } {
+  const max = maxInstantRecoveryPointsOf(policy);
+  return max === undefined ? {} : { maxInstantPoints: max };
 }
 
 function isScheduled(item: ProtectedItemRecord): boolean {

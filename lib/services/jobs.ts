@@ -11,8 +11,10 @@
  *   requestJobCancel(deps, vault, jobId) (UserErrorJobNotCancellable) · markJobCancelled(deps, vault, jobId)
  *   jobErrorDetail(error): JobErrorDetail
  *   isStorableId(id): whether a request's job or operation id can be a catalog key (else: not found)
+ *   derivedJobId(...parts): the same GUID-shaped id for the same parts (scheduled slots, retention runs)
  * Finishing a job that has already finished changes nothing, so retried activities are harmless.
  */
+import { createHash } from 'node:crypto';
 import { initialTasks, isJobFinished, whyNotCancellable } from '../domain/arm/job-resource';
 import { parseFilterTime, parseODataFilter } from '../domain/arm/odata-filter';
 import { vaultKey, type JobErrorDetail, type JobOperation, type JobRecord, type JobStatus, type JobTask, type VaultRecord } from '../domain/catalog';
@@ -73,6 +75,12 @@ export async function createJob(deps: JobDeps, vault: VaultScope, spec: NewJob):
   if (spec.itemName !== undefined) job.itemName = spec.itemName;
   if (isJobFinished({ status })) job.endTime = now;
   return (await deps.catalog.jobs.insert(vaultPartitionOf(vault), job.jobId.toLowerCase(), job)).value;
+}
+
+/** A GUID-shaped job id that is the same for the same parts, on every host (e.g. an item and a schedule slot). */
+export function derivedJobId(...parts: string[]): string {
+  const hex = createHash('sha256').update(parts.join('|')).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**

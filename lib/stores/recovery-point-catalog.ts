@@ -7,6 +7,7 @@
  * Implementations: `azure/table-recovery-point-catalog.ts`, `memory/recovery-point-catalog.ts`.
  */
 import type { Consistency } from '../domain/recovery-point-manifest';
+import type { LongTermRuleName } from '../domain/retention-rules';
 import type { AbortOptions } from './disk-store';
 
 export interface RecoveryPointRecord {
@@ -34,9 +35,14 @@ export interface RecoveryPointRetention {
   retainUntil?: string;
   /** Scheduled points: the slot the backup ran for (ISO). */
   scheduledTime?: string;
-  /** The rule that keeps the point and until when, as last evaluated (retention.ts). */
+  /** Scheduled points: the long-term rules (Weekly, Monthly, Yearly) that selected the point's day when it was taken. */
+  longTermTags?: LongTermRuleName[];
+  /** The rule that keeps the point, until when and why, as last evaluated (retention.ts). */
   ruleName?: string;
   expiryTime?: string;
+  reason?: string;
+  /** The snapshot tier's instant-restore days end at `expiryTime`; `reason` says whether and why it outlives them. */
+  snapshotTier?: { expiryTime: string; reason: string };
 }
 
 export interface StoredRecoveryPoint extends RecoveryPointRecord {

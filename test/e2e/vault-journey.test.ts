@@ -262,9 +262,13 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
     // Instant-restore snapshots live 2 days; older points are in the vault tier only.
     expect(all[1].properties.recoveryPointTierDetails).toEqual([
       { type: 'InstantRP', status: 'Deleted' },
-      { type: 'HardenedRP', status: 'Valid' },
+      {
+        type: 'HardenedRP',
+        status: 'Valid',
+        extendedInfo: { retentionExpiryTime: '2026-03-15T02:05:00.000Z', retentionReason: 'Kept until 2026-03-15 03:05 Europe/Berlin by the Daily rule (every scheduled backup, 7 days).' },
+      },
     ]);
-    expect(all[7].properties.recoveryPointTierDetails[0]).toEqual({ type: 'InstantRP', status: 'Valid' });
+    expect(all[7].properties.recoveryPointTierDetails[0]).toMatchObject({ type: 'InstantRP', status: 'Valid' });
     const expired = `${Date.parse('2026-03-05T02:05:00.000Z')}`;
     const gone = await api.arm<ErrorEnvelope>(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${expired}`);
     expect({ status: gone.status, code: gone.body.error?.code }).toEqual({ status: 404, code: 'KluisRecoveryPointNotFound' });

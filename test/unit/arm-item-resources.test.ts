@@ -135,6 +135,25 @@ describe('recoveryPointResource', () => {
     });
   });
 
+  it("shows on each valid tier until when and why retention keeps it", () => {
+    const kept = {
+      ...row,
+      state: 'Committed',
+      retention: {
+        isOnDemand: false,
+        ruleName: 'Latest',
+        reason: 'Kept as the latest recovery point until the next successful backup.',
+        snapshotTier: { expiryTime: '2026-11-03T12:26:40.000Z', reason: 'Snapshot kept past 2026-11-03 12:26 UTC: the latest recovery point keeps its snapshot until the next successful backup.' },
+      },
+    };
+    expect(recoveryPointResource(ITEM_ID, item, kept).properties.recoveryPointTierDetails).toEqual([
+      { type: 'InstantRP', status: 'Valid', extendedInfo: { retentionExpiryTime: '2026-11-03T12:26:40.000Z', retentionReason: kept.retention.snapshotTier.reason } },
+      { type: 'HardenedRP', status: 'Valid', extendedInfo: { retentionReason: kept.retention.reason } },
+    ]);
+    // A deleted tier says nothing more.
+    expect(recoveryPointResource(ITEM_ID, item, { ...kept, state: 'SnapshotTierDeleted' }).properties.recoveryPointTierDetails[0]).toEqual({ type: 'InstantRP', status: 'Deleted' });
+  });
+
   it('with the manifest: included and excluded disks (OS disk lun -1), storage type and encryption', () => {
     const disk = (lun: number, storageType: 'Standard' | 'Premium') => ({
       lun,

@@ -137,6 +137,7 @@ describe('backup now', () => {
         run: {
           itemId: item.engineItemId,
           instantRestoreDays: 2,
+          maxInstantPoints: 18,
           vault: { vault: { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name }, itemName: item.itemName, isOnDemand: true, retainUntil },
         },
       },
@@ -328,6 +329,32 @@ describe('the run', () => {
     expect(item.activeBackup).toBeUndefined();
     // A finished job stays as it ended.
     expect((await finishBackupRun(w.deps, started.ref, { outcome: 'Completed', recoveryPointId: '1', warnings: [] })).status).toBe('Failed');
+  });
+
+  it("a failed job says when the latest point keeps its snapshot past its instant-restore days, and not before", async () => {
+    const w = await world();
+    const item = await getProtectedItem(w.deps, await w.vault(), names);
+    await w.deps.catalog.recoveryPoints.put({
+      itemId: item.engineItemId,
+      recoveryPointId: String(START.getTime()),
+      createdAt: START.toISOString(),
+      consistency: 'CrashConsistent',
+      vaultContainer: 'v',
+      manifestBlobName: 'm',
+      diskCount: 1,
+      state: 'Committed',
+    });
+    const failOn = async (when: number) => {
+      w.now.value = new Date(when);
+      const started = await triggerBackup(w.deps, await w.vault(), names, {}, w.start);
+      return finishBackupRun(w.deps, started.ref, { outcome: 'Failed', error: { code: 'UserErrorGuestAgentStatusUnavailable', message: 'agent down' }, warnings: [] });
+    };
+    // DefaultPolicy keeps snapshots 2 days: a day later nothing is kept past them yet.
+    expect((await failOn(START.getTime() + DAY)).propertyBag['Instant restore snapshot kept']).toBeUndefined();
+    const late = await failOn(START.getTime() + 3 * DAY);
+    expect(late.propertyBag['Instant restore snapshot kept']).toBe(
+      `Recovery point ${START.getTime()} (${START.toISOString()}) keeps its snapshot past ${new Date(START.getTime() + 2 * DAY).toISOString()}, the end of its 2 instant-restore day(s): the latest recovery point keeps its snapshot until a backup succeeds.`,
+    );
   });
 
   it('cancel while snapshotting: the job goes Cancelling, the run stops at the snapshot and ends Cancelled', async () => {

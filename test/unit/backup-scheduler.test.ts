@@ -57,9 +57,29 @@ describe('backup scheduler', () => {
     expect(due.map((d) => d.vmName)).toEqual(['web01', 'web02']);
     expect(due[0]).toMatchObject({ slot: { slotId: '20260301T1900Z' }, jobId: scheduledJobId('engine-web01', '20260301T1900Z'), instantRestoreDays: 2 });
 
+    // DefaultPolicy is Standard (18 instant points) with a daily rule only: no long-term tags.
+    expect(due[0]).toMatchObject({ maxInstantPoints: 18, longTermTags: [] });
+
     // Missed by more than two hours (the host was down): skipped, not run late.
     clock.value = new Date('2026-03-01T21:00:01Z');
     expect(await findDueBackups(deps)).toEqual([]);
+  });
+
+  it("tags a slot with the long-term rules that select its day under the policy now, and hands the tags and the cap to the run", async () => {
+    const { deps, catalog } = await setup('2026-03-01T19:05:00Z', [item('web01')]);
+    // 2026-03-01 is a Sunday, the first of the month.
+    const policy = (await catalog.policies.get(KEY, 'defaultpolicy'))!;
+    policy.value.properties.retentionPolicy.weeklySchedule = { daysOfTheWeek: ['Sunday'], retentionDuration: { count: 4, durationType: 'Weeks' } };
+    policy.value.properties.retentionPolicy.monthlySchedule = {
+      retentionScheduleFormatType: 'Daily',
+      retentionScheduleDaily: { daysOfTheMonth: [{ date: 2 }] },
+      retentionDuration: { count: 3, durationType: 'Months' },
+    };
+    await catalog.policies.replace(KEY, 'defaultpolicy', policy.value, policy.etag);
+    const [due] = await findDueBackups(deps);
+    expect(due.longTermTags).toEqual(['Weekly']);
+    const start = await startScheduledBackup(deps, due);
+    expect(start.input).toMatchObject({ maxInstantPoints: 18, vault: { longTermTags: ['Weekly'], scheduledTime: '2026-03-01T19:00:00.000Z' } });
   });
 
   it('creates a slot’s job once, whatever the number of ticks, and claims the item', async () => {

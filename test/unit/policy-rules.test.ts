@@ -197,7 +197,8 @@ describe('validatePolicy: valid policies', () => {
 
   it('accepts the limits of every range', () => {
     for (const days of [1, 5]) expect(validatePolicy({ ...v1Daily(), instantRpRetentionRangeInDays: days }).instantRpRetentionRangeInDays).toBe(days);
-    for (const days of [1, 30]) expect(validatePolicy({ ...v2Daily(), instantRpRetentionRangeInDays: days }).instantRpRetentionRangeInDays).toBe(days);
+    const v2Daily30 = edited(v2Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionDuration.count = 30));
+    for (const days of [1, 30]) expect(validatePolicy({ ...v2Daily30, instantRpRetentionRangeInDays: days }).instantRpRetentionRangeInDays).toBe(days);
     expect(() => validatePolicy(edited(v1Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionDuration.count = 9999)))).not.toThrow();
     expect(() => validatePolicy(edited(v1Daily, (p) => (p.retentionPolicy.monthlySchedule!.retentionDuration.count = 1188)))).not.toThrow();
     expect(() => validatePolicy(edited(v1Daily, (p) => (p.retentionPolicy.monthlySchedule!.retentionDuration.count = 1)))).not.toThrow();
@@ -340,11 +341,29 @@ describe('validatePolicy: every rule, with its code and target', () => {
     ['V1 instant restore of 6 days', { ...v1Daily(), instantRpRetentionRangeInDays: 6 }, `${P}.instantRpRetentionRangeInDays`],
     ['V1 weekly instant restore of 2 days', { ...v1Weekly(), instantRpRetentionRangeInDays: 2 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 instant restore of 0 days', { ...v2Hourly(), instantRpRetentionRangeInDays: 0 }, `${P}.instantRpRetentionRangeInDays`],
-    ['V2 instant restore of 31 days', { ...v2Daily(), instantRpRetentionRangeInDays: 31 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 instant restore of 31 days', { ...edited(v2Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionDuration.count = 60)), instantRpRetentionRangeInDays: 31 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 instant restore beyond the daily (vault) retention', { ...v2Daily(), instantRpRetentionRangeInDays: 8 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 every 4 hours keeping snapshots 18 days', { ...v2Hourly(), instantRpRetentionRangeInDays: 18 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 every 6 hours keeping snapshots 23 days', { ...edited(v2Hourly, (p) => Object.assign((p.schedulePolicy as { hourlySchedule: object }).hourlySchedule, { interval: 6, scheduleWindowDuration: 24 })), instantRpRetentionRangeInDays: 23 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 weekly keeping snapshots 4 days', { ...v2Weekly(), instantRpRetentionRangeInDays: 4 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 weekly keeping snapshots 21 days', { ...v2Weekly(), instantRpRetentionRangeInDays: 21 }, `${P}.instantRpRetentionRangeInDays`],
   ];
 
   it.each(cases)('rejects %s', (_name, properties, target) => {
     expectInvalid(properties, target);
+  });
+
+  it('allows Enhanced instant-restore days by snapshots a day, as Azure documents them', () => {
+    const hourly = (interval: number, days: number) =>
+      validatePolicy({ ...edited(v2Hourly, (p) => Object.assign((p.schedulePolicy as { hourlySchedule: object }).hourlySchedule, { interval, scheduleWindowDuration: 24 })), instantRpRetentionRangeInDays: days }).instantRpRetentionRangeInDays;
+    expect(hourly(4, 17)).toBe(17);
+    expect(hourly(6, 22)).toBe(22);
+    expect(hourly(8, 30)).toBe(30);
+    expect(hourly(12, 30)).toBe(30);
+    expect(validatePolicy({ ...v2Weekly(), instantRpRetentionRangeInDays: 20 }).instantRpRetentionRangeInDays).toBe(20);
+    expect(validatePolicy(v2Weekly()).instantRpRetentionRangeInDays).toBe(7);
+    expect(failureOf(() => validatePolicy({ ...v2Hourly(), instantRpRetentionRangeInDays: 18 })).message).toMatch(/every 4 hours .* 1–17 days/);
+    expect(failureOf(() => validatePolicy({ ...v2Daily(), instantRpRetentionRangeInDays: 8 })).message).toMatch(/cannot exceed the vault retention .*7 days/);
   });
 
   it('says what is allowed', () => {

@@ -2,7 +2,8 @@ import { retentionOrchestrator } from '../../orchestrations/retention';
 import { Activities, type RetentionItemRef } from '../../orchestrations/contracts';
 import { drive } from '../support/orchestration-driver';
 
-const items: RetentionItemRef[] = Array.from({ length: 20 }, (_, i) => ({ vaultKey: 'v', itemName: `item${i}` }));
+const vault = { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v', subscriptionId: 's', resourceGroup: 'rg', name: 'v' };
+const items: RetentionItemRef[] = Array.from({ length: 20 }, (_, i) => ({ vault, itemName: `item${i}` }));
 
 describe('retention orchestrator', () => {
   it('applies retention to every item, at most 8 at a time, and totals what went', async () => {
@@ -14,7 +15,11 @@ describe('retention orchestrator', () => {
       return { result: { itemName, outcome: n === 5 ? 'Purged' : 'Pruned', expired: n % 2 === 0 ? ['1', '2'] : [], snapshotTierExpired: ['9'], kept: 4 } };
     });
     expect(run.state.status).toBe('Completed');
-    expect(run.started.filter((w) => w.name === Activities.ApplyRetention)).toHaveLength(20);
+    const applied = run.started.filter((w) => w.name === Activities.ApplyRetention);
+    expect(applied).toHaveLength(20);
+    // Every item's activity names the run, so a retried activity finishes the same deletion job.
+    expect(new Set(applied.map((w) => (w.parsedInput as RetentionItemRef).runId)).size).toBe(1);
+    expect((applied[0].parsedInput as RetentionItemRef).runId).toMatch(/\S/);
     expect(Math.max(...run.startedPerEpisode)).toBeLessThanOrEqual(8);
     expect(run.output).toEqual({
       items: 20,

@@ -20,6 +20,7 @@ import {
   daysInMonth,
   evaluateRetention,
   matchesRule,
+  retentionDaysOf,
   retentionRulesOf,
   weekOfMonthOf,
   type RetentionDecision,
@@ -29,12 +30,27 @@ import {
 
 const FIXTURE_DIR = join(__dirname, '..', 'fixtures', 'retention');
 
-interface ExpectedDecision extends Omit<RetentionDecision, 'reason'> {
+interface ExpectedDecision {
+  recoveryPointId: string;
+  keep: boolean;
+  ruleName?: RetentionDecision['ruleName'];
+  expiryTime?: string;
+  /** Compared when given. */
+  longTermTags?: string[];
+  /** Compared when given; `null`: the decision has no snapshot-tier part. */
+  snapshotTier?: { keep: boolean; expiryTime: string; reasonIncludes?: string[] } | null;
   reasonIncludes?: string[];
+}
+
+/** The sentence of Azure's documentation a fixture encodes, and where it stands. */
+interface FixtureSource {
+  document: string;
+  quote: string;
 }
 
 interface RetentionFixture {
   description: string;
+  sources: FixtureSource[];
   timeZone: string;
   now: string;
   policy: unknown;
@@ -72,19 +88,40 @@ describe('golden fixtures', () => {
   const fixtures = loadFixtures();
 
   test('there are fixtures for every case the issue names', () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(18);
+    expect(fixtures.length).toBeGreaterThanOrEqual(27);
   });
 
   test.each(fixtures)('%s', (_name, fixture) => {
+    expect(fixture.sources.length).toBeGreaterThan(0);
+    for (const source of fixture.sources) {
+      expect(source.document).toMatch(/^(https:\/\/learn\.microsoft\.com\/|Kluis: )/);
+      expect(source.quote.length).toBeGreaterThan(20);
+    }
     const policy = iaasVmPolicyPropertiesSchema.parse(fixture.policy);
     const decisions = evaluateRetention({ policy, timeZone: fixture.timeZone, points: fixture.points, now: new Date(fixture.now) });
 
-    expect(decisions.map(({ reason: _reason, ...rest }) => rest)).toEqual(
-      fixture.expected.map(({ reasonIncludes: _reasonIncludes, ...rest }) => rest),
-    );
+    expect(decisions.map((d) => d.recoveryPointId)).toEqual(fixture.expected.map((e) => e.recoveryPointId));
     fixture.expected.forEach((expected, i) => {
-      expect(decisions[i].reason.length).toBeGreaterThan(20);
-      for (const fragment of expected.reasonIncludes ?? []) expect(decisions[i].reason).toContain(fragment);
+      const actual = decisions[i];
+      const label = `point ${expected.recoveryPointId}`;
+      expect({ label, keep: actual.keep, ruleName: actual.ruleName, expiryTime: actual.expiryTime }).toEqual({
+        label,
+        keep: expected.keep,
+        ruleName: expected.ruleName,
+        expiryTime: expected.expiryTime,
+      });
+      if (expected.longTermTags !== undefined) expect({ label, tags: actual.longTermTags }).toEqual({ label, tags: expected.longTermTags });
+      if (expected.snapshotTier === null) expect({ label, snapshotTier: actual.snapshotTier }).toEqual({ label, snapshotTier: undefined });
+      if (expected.snapshotTier) {
+        expect({ label, keep: actual.snapshotTier?.keep, expiryTime: actual.snapshotTier?.expiryTime }).toEqual({
+          label,
+          keep: expected.snapshotTier.keep,
+          expiryTime: expected.snapshotTier.expiryTime,
+        });
+        for (const fragment of expected.snapshotTier.reasonIncludes ?? []) expect(actual.snapshotTier?.reason).toContain(fragment);
+      }
+      expect(actual.reason.length).toBeGreaterThan(20);
+      for (const fragment of expected.reasonIncludes ?? []) expect(actual.reason).toContain(fragment);
     });
   });
 });
@@ -100,12 +137,12 @@ describe('addDuration', () => {
     ['2026-10-25T01:30:00Z', days(1), 'Europe/Amsterdam', '2026-10-26T01:30:00.000Z'], // the second 02:30 (CET) + 1 day
     ['2026-03-07T07:30:00Z', days(1), 'America/New_York', '2026-03-08T07:30:00.000Z'], // 02:30 EST → gap → 03:30 EDT
     ['2026-03-07T17:00:00Z', { count: 1, durationType: 'Weeks' }, 'America/New_York', '2026-03-14T16:00:00.000Z'],
-    ['2026-01-31T10:00:00.123Z', { count: 1, durationType: 'Months' }, 'Europe/Amsterdam', '2026-02-28T10:00:00.123Z'],
-    ['2028-01-31T10:00:00Z', { count: 1, durationType: 'Months' }, 'UTC', '2028-02-29T10:00:00.000Z'],
-    ['2026-01-31T10:00:00Z', { count: 2, durationType: 'Months' }, 'Europe/Amsterdam', '2026-03-31T09:00:00.000Z'],
-    ['2026-11-15T10:00:00Z', { count: 3, durationType: 'Months' }, 'UTC', '2027-02-15T10:00:00.000Z'],
-    ['2028-02-29T12:00:00Z', { count: 1, durationType: 'Years' }, 'UTC', '2029-02-28T12:00:00.000Z'],
-    ['2028-02-29T12:00:00Z', { count: 4, durationType: 'Years' }, 'UTC', '2032-02-29T12:00:00.000Z'],
+    ['2026-01-31T10:00:00.123Z', { count: 1, durationType: 'Months' }, 'Europe/Amsterdam', '2026-03-03T10:00:00.123Z'], // 31 days, not 'one calendar month'
+    ['2028-01-31T10:00:00Z', { count: 1, durationType: 'Months' }, 'UTC', '2028-03-02T10:00:00.000Z'], // leap February: 29 + 2
+    ['2026-01-31T10:00:00Z', { count: 2, durationType: 'Months' }, 'Europe/Amsterdam', '2026-04-03T09:00:00.000Z'], // 62 days, into summer time
+    ['2026-11-15T10:00:00Z', { count: 3, durationType: 'Months' }, 'UTC', '2027-02-16T10:00:00.000Z'], // 93 days
+    ['2028-02-29T12:00:00Z', { count: 1, durationType: 'Years' }, 'UTC', '2029-03-07T12:00:00.000Z'], // 372 days
+    ['2028-02-29T12:00:00Z', { count: 4, durationType: 'Years' }, 'UTC', '2032-03-27T12:00:00.000Z'], // 1,488 days
     ['2026-01-01T00:00:00+05:45', days(1), 'Asia/Kathmandu', '2026-01-01T18:15:00.000Z'],
   ] as const)('%s + %j in %s = %s', (time, duration, zone, expected) => {
     expect(addDuration(time, duration, zone)).toBe(expected);
@@ -140,10 +177,15 @@ describe('calendar helpers', () => {
     expect(weekOfMonthOf(date)).toEqual({ ordinal, isLast });
   });
 
-  test('addToDate clamps month ends and rolls over years', () => {
-    expect(addToDate({ year: 2026, month: 12, day: 31 }, { count: 2, durationType: 'Months' })).toEqual({ year: 2027, month: 2, day: 28 });
+  test('addToDate counts 31 days a month and 372 a year, rolling over month and year ends', () => {
+    // 31 Dec 2026 + 62 days: 31 (Jan) + 28 (Feb 2027) = 59 → 3 March 2027.
+    expect(addToDate({ year: 2026, month: 12, day: 31 }, { count: 2, durationType: 'Months' })).toEqual({ year: 2027, month: 3, day: 3 });
     expect(addToDate({ year: 2026, month: 12, day: 31 }, days(1))).toEqual({ year: 2027, month: 1, day: 1 });
-    expect(addToDate({ year: 2026, month: 3, day: 1 }, { count: 99, durationType: 'Years' })).toEqual({ year: 2125, month: 3, day: 1 });
+    // 1 Mar 2026 + 1 year = 372 days: 1 Mar 2027 is day 365, + 7 → 8 March 2027.
+    expect(addToDate({ year: 2026, month: 3, day: 1 }, { count: 1, durationType: 'Years' })).toEqual({ year: 2027, month: 3, day: 8 });
+    expect(retentionDaysOf({ count: 99, durationType: 'Years' })).toBe(99 * 372);
+    expect(retentionDaysOf({ count: 12, durationType: 'Months' })).toBe(372);
+    expect(retentionDaysOf({ count: 5163, durationType: 'Weeks' })).toBe(36141);
   });
 });
 
@@ -399,6 +441,48 @@ describe('properties', () => {
         });
       }),
       { numRuns: 60 },
+    );
+  });
+
+  test('monthly and yearly expiries are never earlier than the same count of calendar months', () => {
+    fc.assert(
+      fc.property(zoneArb, fc.integer({ min: 0, max: TWO_YEARS_MINUTES }), fc.integer({ min: 1, max: 1188 }), fc.boolean(), (zone, minutes, count, years) => {
+        const time = new Date(BASE_MS + minutes * 60_000).toISOString();
+        const duration: RetentionDuration = years ? { count: Math.ceil(count / 12), durationType: 'Years' } : { count, durationType: 'Months' };
+        const months = years ? 12 * duration.count : count;
+        const start = new Date(time);
+        const calendar = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + months, 1));
+        const lastDay = new Date(Date.UTC(calendar.getUTCFullYear(), calendar.getUTCMonth() + 1, 0)).getUTCDate();
+        calendar.setUTCDate(Math.min(start.getUTCDate(), lastDay));
+        // 31 days a month reach at least the same day of the month `months` later (a day's DST shift aside).
+        expect(Date.parse(addDuration(time, duration, zone))).toBeGreaterThanOrEqual(calendar.getTime() + (start.getTime() % 86_400_000) - 3_600_000);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('snapshot tiers: the latest keeps its snapshot; Standard policies keep at most 18; others keep exactly those within their days', () => {
+    const withSnapshots = pointsArb.map((points) => points.map((p) => ({ ...p, hasSnapshotTier: true })));
+    fc.assert(
+      fc.property(policyArb, zoneArb, withSnapshots, nowArb, fc.integer({ min: 1, max: 5 }), (policy, timeZone, points, now, instantDays) => {
+        const standard = { ...policy, policyType: 'V1' as const, instantRpRetentionRangeInDays: instantDays };
+        const decisions = evaluateRetention({ policy: standard, timeZone, points, now });
+        const latest = Math.max(...points.map((p) => Date.parse(p.time)));
+        const kept = decisions.filter((d) => d.snapshotTier?.keep === true);
+        expect(kept.length).toBeLessThanOrEqual(18);
+        decisions.forEach((d, i) => {
+          const time = Date.parse(points[i].time);
+          if (!d.keep) {
+            expect(d.snapshotTier).toBeUndefined();
+            return;
+          }
+          const tier = d.snapshotTier as NonNullable<RetentionDecision['snapshotTier']>;
+          expect(Date.parse(tier.expiryTime)).toBe(time + instantDays * 86_400_000);
+          if (time === latest) expect(tier.keep).toBe(true);
+          else if (tier.keep) expect(Date.parse(tier.expiryTime)).toBeGreaterThan(now.getTime());
+        });
+      }),
+      { numRuns: 80 },
     );
   });
 

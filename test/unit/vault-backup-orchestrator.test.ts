@@ -82,6 +82,38 @@ describe('backup orchestrator for a protected item', () => {
     expect(names.at(-1)).toBe(Activities.FinishVaultBackup);
   });
 
+  it('keeps a Standard policy under its 18 instant points: the oldest snapshots go before the snapshot, and after the commit', async () => {
+    const scheduled: BackupInput = {
+      ...input,
+      maxInstantPoints: 18,
+      vault: { ...input.vault!, isOnDemand: false, retainUntil: undefined, scheduledTime: '2026-03-01T02:00:00.000Z', longTermTags: ['Weekly', 'Monthly'] },
+    };
+    const run = await drive(backupOrchestrator, scheduled, script(), { instanceId: 'job-8', start: START });
+    expect(run.state.status).toBe('Completed');
+    const names = run.started.map((w) => w.name);
+    const expiries = run.started.filter((w) => w.name === Activities.ExpireSnapshotTier).map((w) => w.parsedInput);
+    expect(expiries).toEqual([
+      { itemId: 'engine-1', keepNewest: 17 },
+      { itemId: 'engine-1', olderThan: expect.stringMatching(/^2026-02-27T02:00:/), keepNewest: 18 }, // 2 instant-restore days before the start
+    ]);
+    expect(names.indexOf(Activities.ExpireSnapshotTier)).toBeLessThan(names.indexOf(Activities.SnapshotVm));
+    const commit = run.started.find((w) => w.name === Activities.CommitRecoveryPoint)!.parsedInput as { retention: unknown };
+    expect(commit.retention).toEqual({ isOnDemand: false, scheduledTime: '2026-03-01T02:00:00.000Z', longTermTags: ['Weekly', 'Monthly'] });
+  });
+
+  it('fails with UserErrorRpCollectionLimitReached, before freezing the guest, when the oldest snapshots cannot be deleted', async () => {
+    const run = await drive(
+      backupOrchestrator,
+      { ...input, maxInstantPoints: 18 },
+      script({ [Activities.ExpireSnapshotTier]: () => ({ error: 'RestError: the source storage account answered 403 AuthorizationFailure' }) }),
+    );
+    expect(run.state.status).toBe('Failed');
+    expect(run.started.map((w) => w.name)).not.toContain(Activities.SnapshotVm);
+    expect(finishOf(run)).toEqual([
+      expect.objectContaining({ outcome: 'Failed', error: expect.objectContaining({ code: 'UserErrorRpCollectionLimitReached', message: expect.stringContaining('at most 18 instant-restore points') }) }),
+    ]);
+  });
+
   it('falls back to the consistency the freeze reached and completes with its warning', async () => {
     const run = await drive(
       backupOrchestrator,

@@ -20,7 +20,14 @@ export interface RecoveryPointRow {
   diskCount: number;
   state: string;
   /** On-demand points carry their retain-until; retention records the governing rule and expiry. */
-  retention?: { isOnDemand: boolean; retainUntil?: string; ruleName?: string; expiryTime?: string };
+  retention?: {
+    isOnDemand: boolean;
+    retainUntil?: string;
+    ruleName?: string;
+    expiryTime?: string;
+    reason?: string;
+    snapshotTier?: { expiryTime: string; reason: string };
+  };
   /** Set on points of encrypted VMs, so a list shows it without reading manifests. */
   isSourceVmEncrypted?: boolean;
 }
@@ -40,7 +47,8 @@ export interface ArmRecoveryPointResource {
     sourceVMStorageType?: 'NormalStorage' | 'PremiumVMOnPartialPremiumStorage';
     isManagedVirtualMachine: false;
     isSourceVMEncrypted: boolean;
-    recoveryPointTierDetails: Array<{ type: 'InstantRP' | 'HardenedRP'; status: string }>;
+    /** `extendedInfo` (Azure: a string map) says until when and why retention keeps the tier. */
+    recoveryPointTierDetails: Array<{ type: 'InstantRP' | 'HardenedRP'; status: string; extendedInfo?: Record<string, string> }>;
     recoveryPointDiskConfiguration: {
       numberOfDisksIncludedInBackup: number;
       numberOfDisksAttachedToVm?: number;
@@ -54,6 +62,12 @@ export interface ArmRecoveryPointResource {
       bekDetails: { secretUrl: string; secretVaultId: string };
     };
   };
+}
+
+/** A valid tier's retention decision (retention.ts) as the tier's `extendedInfo`. */
+function retentionInfo(status: string, decision: { expiryTime?: string; reason?: string } | undefined): { extendedInfo?: Record<string, string> } {
+  if (status !== 'Valid' || decision?.reason === undefined) return {};
+  return { extendedInfo: { ...(decision.expiryTime === undefined ? {} : { retentionExpiryTime: decision.expiryTime }), retentionReason: decision.reason } };
 }
 
 export function armRecoveryPointType(consistency: RecoveryPointRow['consistency']): ArmRecoveryPointType {
@@ -81,8 +95,8 @@ export function recoveryPointResource(
     isManagedVirtualMachine: false,
     isSourceVMEncrypted: row.isSourceVmEncrypted === true || manifest?.keyAndSecret != null,
     recoveryPointTierDetails: [
-      { type: 'InstantRP', status: tiers.instant },
-      { type: 'HardenedRP', status: tiers.vault },
+      { type: 'InstantRP', status: tiers.instant, ...retentionInfo(tiers.instant, row.retention?.snapshotTier) },
+      { type: 'HardenedRP', status: tiers.vault, ...retentionInfo(tiers.vault, row.retention) },
     ],
     recoveryPointDiskConfiguration: { numberOfDisksIncludedInBackup: row.diskCount },
   };
