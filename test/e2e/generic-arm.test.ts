@@ -11,7 +11,7 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import { SubscriptionClient as ResourcesSubscriptionClient } from '@azure/arm-resources-subscriptions';
 import { StorageManagementClient } from '@azure/arm-storage';
 import { SubscriptionClient as AliasClient } from '@azure/arm-subscriptions';
-import { overHttp, placeholderCredential, sdkClientOptions } from '../support/arm-sdk-clients';
+import { hostCredential, overHttp, sdkClientOptions } from '../support/arm-sdk-clients';
 import { uniqueTableName, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 
@@ -44,11 +44,12 @@ describe('generic ARM resources through the official SDKs (embedded host)', () =
   let host: HostProcess;
   const api = () => `${host.origin}/api`;
   const options = () => sdkClientOptions(api());
-  const resources = () => overHttp(new ResourceManagementClient(placeholderCredential, SUB, options()));
-  const compute = () => overHttp(new ComputeManagementClient(placeholderCredential, SUB, options()));
-  const storage = () => overHttp(new StorageManagementClient(placeholderCredential, SUB, options()));
-  const subscriptions = () => overHttp(new ResourcesSubscriptionClient(placeholderCredential, options()));
-  const aliases = () => overHttp(new AliasClient(placeholderCredential, options()));
+  const credential = () => hostCredential(host);
+  const resources = () => overHttp(new ResourceManagementClient(credential(), SUB, options()), credential());
+  const compute = () => overHttp(new ComputeManagementClient(credential(), SUB, options()), credential());
+  const storage = () => overHttp(new StorageManagementClient(credential(), SUB, options()), credential());
+  const subscriptions = () => overHttp(new ResourcesSubscriptionClient(credential(), options()), credential());
+  const aliases = () => overHttp(new AliasClient(credential(), options()), credential());
   const raw = <T>(path: string, method = 'GET', body?: unknown) => http<T>(`${api()}${path}`, { method, body });
 
   beforeAll(async () => {
