@@ -13,7 +13,10 @@ import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
 import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
 import type { KeyAndSecretPresenceDeps, KeyVaultAccessDeps } from '../lib/services/key-vault-access';
+import { LOCAL_TENANT_ID } from '../lib/stores/azure/keyvault-credential';
 import { keyVaultLocatorFromConfig } from '../lib/stores/azure/keyvault-locator';
+import { localPrincipalIssuer } from '../lib/services/managed-identities';
+import type { VaultDeps } from '../lib/services/vaults';
 import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
 import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
@@ -112,6 +115,14 @@ export function vaultCatalog(): VaultCatalog {
 /** What the vault and policy services take: the catalog and the app's clock. */
 export function catalogDeps(): { catalog: VaultCatalog; clock: () => Date } {
   return { catalog: vaultCatalog(), clock };
+}
+
+/**
+ * What the vault service takes: the catalog, the app's clock and the issuer of managed identity
+ * principals (new ids in the local tenant until the identity endpoint's registry issues them).
+ */
+export function vaultDeps(): VaultDeps {
+  return { ...catalogDeps(), principals: localPrincipalIssuer(randomUUID, LOCAL_TENANT_ID) };
 }
 
 /** What retention cleanup takes: point deletion plus the vault catalog, the app's clock and job ids. */

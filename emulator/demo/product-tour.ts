@@ -372,7 +372,7 @@ function printJobs(say: Say, jobs: readonly TourJob[]): void {
   for (const { vmName, job } of jobs) {
     for (const detail of job.properties.errorDetails ?? []) {
       say(`  ${vmName} ${job.properties.operation} ${job.properties.status === 'Failed' ? 'failed' : 'warning'}:`);
-      formatError({ code: detail.errorCode, message: detail.errorString, recommendation: detail.recommendations.join(' ') }, '    ').forEach((line) => say(line));
+      formatError({ code: detail.errorTitle, message: detail.errorString, recommendation: detail.recommendations.join(' ') }, '    ').forEach((line) => say(line));
     }
   }
   say();

@@ -408,6 +408,24 @@ export const ERROR_CODES = {
     status: 503,
     recommendation: "Kluis could not read the token issuer's signing keys (KLUIS_AUTH_JWKS_URL). Check that the identity endpoint is running and reachable, then retry.",
   },
+  // Routes Kluis does not serve, answered as Azure Resource Manager answers them
+  InvalidResourceType: {
+    status: 404,
+    recommendation: 'Check the resource type in the path against the routes Kluis serves (GET /api/openapi.json lists them, as in the Microsoft.RecoveryServices specification).',
+  },
+  NotFound: {
+    status: 404,
+    recommendation: 'Check the path: Kluis serves Azure Resource Manager paths under /subscriptions/… (GET /api/openapi.json lists them).',
+  },
+  MethodNotAllowed: {
+    status: 405,
+    recommendation: 'The resource exists but not with this HTTP method; GET /api/openapi.json lists the methods of every route.',
+  },
+  KluisCustomerManagedKeysNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis vaults are encrypted at rest by their storage account with platform-managed keys; leave properties.encryption out (the vault reports encryptionAtRestType MicrosoftManaged).',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -955,6 +973,22 @@ export const errors = {
       `Recovery point ${truncate(recoveryPointId, 64)} of '${truncate(vmName)}' holds no key and secret backup: ${why}.`,
       { target: 'recoveryPointId' },
     );
+  },
+  /** ARM's answer for a resource type under a provider that has no such type. */
+  invalidResourceType(resourceType: string, namespace: string, apiVersion: string | null): KluisError {
+    return new KluisError(
+      'InvalidResourceType',
+      `The resource type '${truncate(resourceType, 120)}' could not be found in the namespace '${truncate(namespace)}'${apiVersion === null ? '' : ` for api version '${truncate(apiVersion, 40)}'`}.`,
+    );
+  },
+  routeNotFound(path: string): KluisError {
+    return new KluisError('NotFound', `No route matches '${truncate(path, 200)}'.`);
+  },
+  methodNotAllowed(method: string, allowed: readonly string[]): KluisError {
+    return new KluisError('MethodNotAllowed', `The requested resource does not support http method '${truncate(method, 10)}'; it supports ${allowed.join(', ')}.`);
+  },
+  customerManagedKeysNotSupported(target = 'properties.encryption'): KluisError {
+    return new KluisError('KluisCustomerManagedKeysNotSupported', 'Kluis vaults do not support customer-managed keys: their data is encrypted at rest with platform-managed keys.', { target });
   },
 } as const;
 
