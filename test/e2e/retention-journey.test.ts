@@ -126,7 +126,7 @@ describe('retention over 105 days on the fake clock (31-day months, the latest s
       outcomes.push(job.properties.status);
       // A point's id is its time in epoch milliseconds.
       if (job.properties.status === 'Completed') taken.push(Number(job.properties.extendedInfo.propertyBag['Recovery point']));
-      else expect(job.properties.errorDetails?.[0]?.errorCode).toBe('UserErrorGuestAgentStatusUnavailable');
+      else expect(job.properties.errorDetails?.[0]?.errorTitle).toBe('UserErrorGuestAgentStatusUnavailable');
       await api.orchestrationsIdle('retention-');
       await api.advanceClock({ to: `${date}T20:05:00Z` });
       expect(await api.orchestrationDone(`retention-${date.replace(/-/g, '')}20`)).toBe('Completed');
