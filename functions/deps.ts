@@ -35,6 +35,11 @@ import { errors } from '../lib/domain/errors';
 import type { AuthenticateDeps } from '../lib/services/authenticate';
 import { RemoteSigningKeys } from '../lib/stores/signing-keys';
 import type { StorageCapabilitiesSummary } from '../orchestrations/contracts';
+import { knownStorageAccounts, type KnownStorageAccount } from '../lib/domain/storage-account';
+import type { StorageAccountDeps } from '../lib/services/arm-resources';
+import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/services/resource-groups';
+import type { SubscriptionDeps } from '../lib/services/subscriptions';
+import { tableTenancyCatalog, type TenancyCatalog } from '../lib/stores/tenancy-catalog';
 
 interface Stores {
   config: KluisConfig;
@@ -190,6 +195,38 @@ let agent: GuestAgent | undefined;
 export function guestQuiesceDeps(): GuestQuiesceDeps {
   agent ??= new FabricGuestAgent(vmInventory());
   return { catalog: vaultCatalog(), inventory: vmInventory(), agent };
+}
+
+let tenancy: TenancyCatalog | undefined;
+
+/** The registry of subscriptions and resource groups (next to the vault catalog), built once per process. */
+export function tenancyCatalog(): TenancyCatalog {
+  if (tenancy === undefined) {
+    const config = getConfig();
+    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix);
+  }
+  return tenancy;
+}
+
+/** What the subscription and resource group services take: the registry, the local tenancy settings, clock and ids. */
+export function tenancyDeps(): SubscriptionDeps & ResourceGroupDeps {
+  return { tenancy: tenancyCatalog(), local: getConfig().tenancy, clock, newId: randomUUID };
+}
+
+let accounts: KnownStorageAccount[] | undefined;
+
+/** The storage accounts Kluis is configured with (names and endpoints only), placed in the storage resource group. */
+export function storageAccountDeps(): StorageAccountDeps {
+  if (accounts === undefined) {
+    const config = getConfig();
+    accounts = knownStorageAccounts({ functions: config.webJobsStorage, source: config.sourceStorage, vault: config.vaultStorage, restore: config.restoreStorage });
+  }
+  return { local: getConfig().tenancy, accounts };
+}
+
+/** What deleting a resource group checks: the vaults, VMs and storage accounts still inside it. */
+export function resourceGroupContentsDeps(): ResourceGroupContentsDeps {
+  return { ...tenancyDeps(), vaults: vaultCatalog(), inventory: vmInventory(), storageAccountNames: storageAccountDeps().accounts.map((account) => account.name) };
 }
 
 let authentication: AuthenticateDeps | undefined;

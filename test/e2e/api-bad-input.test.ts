@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp } from '../support/vault-api';
@@ -174,9 +175,11 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('bad').slice(0, 20),
         KLUIS_INVENTORY_TABLE: uniqueTableName('vms'),
+        ...subscriptionEnv(SUB),
       },
       startupTimeoutInMs: 60_000,
     });
+    await createResourceGroups(host, SUB, [RG]);
     expect((await call('PUT', vaultUrl(), { location: 'westeurope' })).status).toBe(201);
     expect((await call('PUT', `${vaultUrl()}/backupPolicies/Nightly`, policyBody(RUN_TIME))).status).toBe(200);
     await createVm('web1', { dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }] });

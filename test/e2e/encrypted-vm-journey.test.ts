@@ -19,6 +19,7 @@ import { ADE_OPERATOR_OBJECT_ID, ADE_OPERATOR_PERMISSIONS } from '../../emulator
 import { main as fabricCli } from '../../emulator/fabric/cli';
 import type { VaultDescription } from '../../emulator/keyvault';
 import { parseKeyVaultObjectUrl } from '../../lib/domain/disk-encryption';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp } from '../support/vault-api';
@@ -143,8 +144,10 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
         KLUIS_KEYVAULT_PRINCIPAL_ID: backupPrincipal,
         KLUIS_KEYVAULT_CA_FILE: kv().caCertPath,
         KLUIS_KEYVAULT_EMULATOR_URL: kv().adminUrl,
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, ['rg-backup']);
     expect((await armHttp(`${vaultUrl()}${v}`, { method: 'PUT', body: { location: 'westeurope' } })).status).toBe(201);
     for (const vm of ['bek1', 'enc1', 'later1']) await createVm(vm);
   }, 120_000);

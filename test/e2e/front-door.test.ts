@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { uniqueTableName, useAzurite } from '../support/azurite';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { http, REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { httpsRequest } from '../support/https';
 import { appClaims, identityEndpointKey, newSigningKey, signedToken, unsignedToken, type SigningKey } from '../support/tokens';
@@ -38,6 +39,7 @@ function appSettings(stamp: string): Record<string, string> {
     KLUIS_CATALOG_TABLE_PREFIX: `F${stamp}`,
     KLUIS_INVENTORY_TABLE: uniqueTableName('Vms'),
     KLUIS_VAULT_CONTAINER: `vault-${stamp.toLowerCase()}`,
+    ...subscriptionEnv(SUB),
   };
 }
 
@@ -59,6 +61,7 @@ describe('the ARM front door (embedded host)', () => {
     });
     ca = readFileSync(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
     endpointKey = await identityEndpointKey(path.join(dataDir, 'identity'));
+    await createResourceGroups(host, SUB, [RG]);
     expect((await http(`${host.origin}/${VAULT_PATH}?${V}`, { method: 'PUT', body: { location: 'westeurope', properties: {} } })).status).toBe(201);
   }, 90_000);
 
@@ -173,6 +176,7 @@ describe('the ARM front door (embedded host)', () => {
         extraArgs: ['--tls-dir', path.join(dataDir, 'tls'), '--identity-dir', path.join(dataDir, 'identity'), '--no-keyvault'],
       });
       try {
+        await createResourceGroups(configured, SUB, [RG]);
         expect((await http(`${configured.origin}/${VAULT_PATH}?${V}`, { method: 'PUT', body: { location: 'westeurope', properties: {} } })).status).toBe(201);
         const accepted = await http(`${configured.origin}/api/${refresh}`, { method: 'POST', headers: { 'X-Forwarded-Host': 'proxy.example' } });
         expect(accepted.status).toBe(202);

@@ -15,6 +15,7 @@ import { RecoveryServicesBackupClient, type JobResource, type ProtectedItemResou
 import { kluisClientOptions, kluisTestCredential, useKluisPipeline } from '../support/arm-sdk';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, vaultApi } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -44,7 +45,8 @@ describe('the official Azure SDKs against Kluis (embedded host)', () => {
 
   beforeAll(async () => {
     const stamp = Date.now().toString(36);
-    host = await startHostProcess({ app: APP, storage: azurite().connectionString, hubName: `Sdk${stamp}`, env: isolatedAppSettings(`k${stamp}`) });
+    host = await startHostProcess({ app: APP, storage: azurite().connectionString, hubName: `Sdk${stamp}`, env: { ...isolatedAppSettings(`k${stamp}`), ...subscriptionEnv(SUB) } });
+    await api.createResourceGroup();
     const credential = kluisTestCredential(host);
     vaults = useKluisPipeline(new RecoveryServicesClient(credential, SUB, kluisClientOptions(host.origin)), credential, problems, checked);
     backup = useKluisPipeline(new RecoveryServicesBackupClient(credential, SUB, kluisClientOptions(host.origin)), credential, problems, checked);

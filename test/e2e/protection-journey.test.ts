@@ -9,6 +9,7 @@
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app, e.g. one
  * compiled with `tsc --outDir`).
  */
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp, type ArmList, type ErrorEnvelope, type ItemProperties, type JobProperties, type Resource } from '../support/vault-api';
@@ -122,8 +123,10 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
         KLUIS_CATALOG_TABLE: `Points${stamp}`,
         KLUIS_CATALOG_TABLE_PREFIX: `K${stamp}`,
         KLUIS_INVENTORY_TABLE: `Vms${stamp}`,
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, ['rg-backup']);
     for (const vault of ['vault1', 'vault2']) {
       const created = await armHttp(`${vaultUrl(vault)}${v}`, { method: 'PUT', body: { location: 'westeurope' } });
       expect(created.status).toBe(201);

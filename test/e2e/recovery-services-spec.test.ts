@@ -21,6 +21,7 @@ import { armSpec } from '../support/arm-spec';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { sdkSamples, type SdkSample } from '../support/sdk-samples';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { isolatedAppSettings, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -110,7 +111,8 @@ describe('Recovery Services routes and shapes as the specification declares them
 
   beforeAll(async () => {
     const stamp = Date.now().toString(36);
-    host = await startHostProcess({ app: APP, storage: azurite().connectionString, hubName: `Spec${stamp}`, env: isolatedAppSettings(`s${stamp}`) });
+    host = await startHostProcess({ app: APP, storage: azurite().connectionString, hubName: `Spec${stamp}`, env: { ...isolatedAppSettings(`s${stamp}`), ...subscriptionEnv(SUB) } });
+    await api.createResourceGroup();
     expect((await api.createVault(VAULT)).status).toBe(201);
     for (const vm of ['web1', 'web2', 'web3']) await api.createVm(vm, { osType: 'Linux' });
     const refreshed = await api.arm(`${api.vaultUrl(VAULT)}/backupFabrics/Azure/refreshContainers`, { method: 'POST' });

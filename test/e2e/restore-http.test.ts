@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp } from '../support/vault-api';
@@ -135,8 +136,10 @@ describe('restore over the ARM API (embedded host)', () => {
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('K').slice(0, 20),
         KLUIS_INVENTORY_TABLE: uniqueTableName('vms'),
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, [RG]);
 
     const vault = await api(vaultPath, { method: 'PUT', body: { location: 'westeurope', properties: {} } });
     expect(vault.status).toBe(201);
@@ -193,6 +196,9 @@ describe('restore over the ARM API (embedded host)', () => {
 
     const copy = await fabric<FabricVm>('resourceGroups/restored/virtualMachines/web1-copy');
     expect(copy.status).toBe(200);
+    // The new VM and its resource group (made for it) are there for ARM clients too.
+    const armVm = await api<{ id: string; properties: { storageProfile: { dataDisks: unknown[] } } }>(`subscriptions/${SUB}/resourceGroups/restored/providers/Microsoft.Compute/virtualMachines/web1-copy`);
+    expect([armVm.status, armVm.body.id, armVm.body.properties.storageProfile.dataDisks.length]).toEqual([200, targetVm, 1]);
     expect(copy.body).toMatchObject({ name: 'web1-copy', location: 'westeurope', osType: 'Linux', powerState: 'stopped' });
     expect(copy.body.disks.map((d) => [d.kind, d.lun, d.storageType])).toEqual([
       ['os', undefined, 'Standard'],

@@ -16,6 +16,7 @@
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -58,9 +59,10 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
       app: APP,
       storage: azurite().connectionString,
       hubName: `Journey${Date.now().toString(36)}`,
-      env: isolatedAppSettings(`j${Date.now().toString(36)}`),
+      env: { ...isolatedAppSettings(`j${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
+    await api.createResourceGroup();
   }, 60_000);
 
   afterAll(async () => {

@@ -7,6 +7,7 @@
  * KLUIS_E2E_APP runs the suite against another build of the app (a folder with package.json,
  * host.json and dist/), e.g. one compiled with `tsc --outDir` next to KLUIS_HOST_BIN.
  */
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { uniqueTableName, useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp } from '../support/vault-api';
@@ -71,9 +72,11 @@ describe('vaults and policies over HTTP (embedded host)', () => {
         KLUIS_VAULT_STORAGE: '',
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('e2e').slice(0, 40),
+        ...subscriptionEnv(SUB),
       },
       startupTimeoutInMs: 60_000,
     });
+    await createResourceGroups(host, SUB, [RG, 'rg-other', 'rg-empty']);
   }, 90_000);
 
   afterAll(async () => {

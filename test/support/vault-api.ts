@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { checkArmConformance } from './arm-spec';
 import { blobService } from './azurite';
+import { createResourceGroups } from './arm-tenancy';
 import { http, sleep, type HostProcess, type HttpOptions, type HttpResult } from './host-process';
 
 const MIB = 1024 * 1024;
@@ -242,6 +243,9 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
     recoveryPoints,
     until,
     downloadBlob,
+
+    /** The vaults' resource group (or another), as ARM needs it before a vault is made in it. */
+    createResourceGroup: (name = rg, location = 'westeurope') => createResourceGroups(host(), sub, [name], location),
 
     createVault: (vault: string, location = 'westeurope') => arm(vaultUrl(vault), { method: 'PUT', body: { location, properties: {} } }),
 

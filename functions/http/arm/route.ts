@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
+import { checkArmScope, type ArmScopeCheck } from './scope';
 import type { Caller } from '../../../lib/domain/access-token';
 import { publicBaseUrl } from '../../../lib/domain/public-base-url';
 import { getConfig } from '../../../lib/config';
@@ -22,7 +23,7 @@ export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
 export const ITEM_ROUTE = `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}/protectedItems/{protectedItemName}`;
 
-export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface ArmRequest<TBody> {
   request: HttpRequest;
@@ -56,6 +57,8 @@ export interface ArmRouteSpec<TBody> {
   responses: Record<number, string>;
   /** Whether the handler needs a durable client (starts or queries orchestrations). */
   durable?: boolean;
+  /** Which of the path's subscription and resource group must exist before the handler runs (default 'auto': both). */
+  scope?: ArmScopeCheck;
   handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
 }
 
@@ -88,6 +91,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
   const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
       const caller = await callerOfRequest(request);
+      await checkArmScope(spec.route, spec.scope ?? 'auto', request.params);
       const url = new URL(request.url);
       let body = undefined as TBody;
       if (spec.body) {
