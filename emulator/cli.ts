@@ -16,22 +16,27 @@ import { readLocalSettings } from './app-loader';
 import { startAzurite, RunningAzurite } from './azurite';
 import { parseConnectionString, resolveDevelopmentStorage } from './connection-string';
 import { FakeClock } from './clock';
-import { EmbeddedHost } from './host';
+import { EmbeddedHost, type HostRouteHandler } from './host';
 import { createLogger, LogLevel } from './logger';
 import { loadConfig } from '../lib/config';
-import { fabricRoutes } from './fabric/router';
+import { FABRIC_PATH_PREFIX, fabricRoutes } from './fabric/router';
+import { EmulatorAdminAccess, gatedRoutes, subscriptionScopeOfPath } from './admin-access';
+import { publishInsecureNoAuth } from '../lib/config/host-mode';
 import { fabricServiceFromConfig } from './fabric/setup';
 import { startKeyVaultEmulator, type KeyVaultEmulatorOptions, type RunningKeyVaultEmulator } from './keyvault';
-import { startIdentityEndpoint, type IdentityEndpointOptions, type RunningIdentityEndpoint } from './identity';
+import { DEFAULT_MANAGED_IDENTITY, startIdentityEndpoint, type IdentityEndpointOptions, type RunningIdentityEndpoint } from './identity';
 import { ensureTlsMaterial, type TlsMaterial } from './local-ca';
 
 /**
  * Starts the Key Vault emulator and points the app (which runs in this process) at it: its CA file
  * (KLUIS_KEYVAULT_CA_FILE) and admin API (KLUIS_KEYVAULT_EMULATOR_URL), and the local credential
- * (KLUIS_KEYVAULT_CREDENTIAL=local) unless the environment or local.settings.json chooses one.
+ * (KLUIS_KEYVAULT_CREDENTIAL=local) unless the environment or local.settings.json chooses one. Its
+ * vaults accept tokens the identity endpoint signed, and nothing else.
  */
-export async function startHostKeyVault(appDir: string, options: KeyVaultEmulatorOptions): Promise<RunningKeyVaultEmulator> {
-  const keyVault = await startKeyVaultEmulator(options);
+export async function startHostKeyVault(appDir: string, options: KeyVaultEmulatorOptions, identity?: RunningIdentityEndpoint): Promise<RunningKeyVaultEmulator> {
+  // Only tokens the identity endpoint signed open a vault (none without one).
+  const trust = identity === undefined ? undefined : { issuers: [identity.issuer], keys: identity.service.jwks() };
+  const keyVault = await startKeyVaultEmulator({ ...options, tokenTrust: () => trust });
   process.env.KLUIS_KEYVAULT_CA_FILE = keyVault.caCertPath;
   process.env.KLUIS_KEYVAULT_EMULATOR_URL = keyVault.adminUrl;
   if (process.env.KLUIS_KEYVAULT_CREDENTIAL === undefined && (await readLocalSettings(appDir)).KLUIS_KEYVAULT_CREDENTIAL === undefined) {
@@ -51,7 +56,8 @@ export function hostTlsMaterial(dir: string): Promise<TlsMaterial> {
 /**
  * Starts the identity endpoint and points the app (which runs in this process) at it: its admin API
  * (KLUIS_IDENTITY_EMULATOR_URL, for principals the app registers, as KLUIS_KEYVAULT_EMULATOR_URL for
- * vaults), the local CA (KLUIS_CA_FILE) and, unless the environment or local.settings.json names an
+ * vaults), the local CA (KLUIS_CA_FILE), the local administrator (KLUIS_OWNER_PRINCIPAL_IDS: the default
+ * managed identity, Owner at the root scope) and, unless the environment or local.settings.json names an
  * issuer (Entra ID, another endpoint), the endpoint's issuer, signing keys and authority
  * (KLUIS_AUTH_ISSUERS, KLUIS_AUTH_JWKS_URL, KLUIS_AUTH_AUTHORITY).
  */
@@ -61,7 +67,14 @@ export async function startHostIdentity(appDir: string, options: IdentityEndpoin
   // An empty value is unset, as lib/config reads it (local.settings.sample.json lists the settings empty).
   const chosen = (name: string) => [process.env[name], settings[name]].some((value) => value !== undefined && value.trim() !== '');
   process.env.KLUIS_IDENTITY_EMULATOR_URL = identity.httpUrl;
+  // As App Service: the app's managed identity endpoint, which the `local` Key Vault credential asks for the backup identity's tokens.
+  if (!chosen('IDENTITY_ENDPOINT')) {
+    process.env.IDENTITY_ENDPOINT = identity.msiEndpoint;
+    process.env.IDENTITY_HEADER = identity.msiSecret;
+  }
   if (!chosen('KLUIS_CA_FILE')) process.env.KLUIS_CA_FILE = identity.caCertPath;
+  // The local administrator: the default managed identity (what MSI_SECRET signs in, az login --identity) is Owner.
+  if (!chosen('KLUIS_OWNER_PRINCIPAL_IDS')) process.env.KLUIS_OWNER_PRINCIPAL_IDS = DEFAULT_MANAGED_IDENTITY.objectId;
   // The tenant the generic ARM endpoints show (GET /tenants, subscriptions) is the one the endpoint's tokens name.
   if (!chosen('KLUIS_TENANT_ID')) process.env.KLUIS_TENANT_ID = identity.tenantId;
   if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
@@ -70,6 +83,28 @@ export async function startHostIdentity(appDir: string, options: IdentityEndpoin
     process.env.KLUIS_AUTH_AUTHORITY = identity.adfsAuthority;
   }
   return identity;
+}
+
+/**
+ * `--insecure-no-auth`: tokens and roles off for the app and the emulators' admin endpoints — refused
+ * unless the host listens on a loopback address only.
+ */
+export function enableInsecureNoAuth(enabled: boolean, listenHost: string): void {
+  if (!enabled) return;
+  if (!['127.0.0.1', '::1', 'localhost'].includes(listenHost.toLowerCase())) {
+    throw new InvalidArgumentError(`--insecure-no-auth refuses to listen on ${listenHost}: anyone who reaches the port could delete every backup. Listen on 127.0.0.1 (--listen-host 127.0.0.1) or drop the flag.`);
+  }
+  publishInsecureNoAuth(true);
+}
+
+/** The fabric behind the admin gate: the host key or an Owner of the VM's subscription. */
+export function gatedFabric(fabric: HostRouteHandler, access: EmulatorAdminAccess): HostRouteHandler {
+  return gatedRoutes(fabric, {
+    gate: access.gate,
+    applies: (request) => request.url.pathname.toLowerCase().startsWith(FABRIC_PATH_PREFIX),
+    scopeOf: (request) => subscriptionScopeOfPath(request.url.pathname, loadConfig(process.env).tenancy.subscriptionId),
+    what: 'The VM fabric',
+  });
 }
 
 /** An Azurite extension file: plain JS next to this module's source, whether this runs from dist/emulator or emulator/. */
@@ -136,12 +171,16 @@ export async function main(argv: string[]): Promise<void> {
     .option('--identity-https-port <port>', "the identity endpoint's HTTPS port (0 = any free port)", port, 0)
     .option('--identity-persist', 'keep principals created through the identity admin API across restarts', false)
     .option('--identity-tenant <tenantId>', 'the local tenant id (a GUID)')
+    .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
+    .option('--insecure-no-auth', "turn tokens and roles off: anyone who can reach the port may do anything (loopback binds only; never for anything you keep)", false)
     .parse(argv);
   const opts = program.opts<{
     app: string; port: number; httpsPort?: number; tlsDir: string; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel;
     fabric: boolean; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean;
     identity: boolean; identityDir: string; identityPort: number; identityHttpsPort: number; identityPersist: boolean; identityTenant?: string;
+    listenHost: string; insecureNoAuth: boolean;
   }>();
+  enableInsecureNoAuth(opts.insecureNoAuth, opts.listenHost);
   if (opts.identityTenant !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.identityTenant)) {
     throw new InvalidArgumentError(`--identity-tenant needs a tenant id (a GUID), got "${opts.identityTenant}"`);
   }
@@ -164,10 +203,11 @@ export async function main(argv: string[]): Promise<void> {
     await keyVault?.stop();
     await storage.azurite?.stop();
   };
+  // Who may use the fabric, the Key Vault emulator's admin API and the identity endpoint's directory.
+  const adminAccess = new EmulatorAdminAccess();
   try {
     // A missing app folder is the host's error to report: create nothing inside it.
     if (existsSync(appDir)) {
-      if (opts.keyvault) keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined });
       if (opts.identity || opts.httpsPort !== undefined) tls = await hostTlsMaterial(dirOption(opts.tlsDir, '<app>/.kluis/tls', 'tls'));
       if (opts.identity && tls !== undefined) {
         identity = await startHostIdentity(appDir, {
@@ -178,7 +218,11 @@ export async function main(argv: string[]): Promise<void> {
           persistPrincipals: opts.identityPersist,
           ...(opts.identityTenant === undefined ? {} : { tenantId: opts.identityTenant }),
           logger,
+          adminGate: adminAccess.gate,
         });
+      }
+      if (opts.keyvault) {
+        keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined, adminGate: adminAccess.gate }, identity);
       }
     }
   } catch (err) {
@@ -198,7 +242,8 @@ export async function main(argv: string[]): Promise<void> {
     hubName: opts.hubName,
     secretsFile: opts.secrets && path.resolve(opts.secrets),
     logger,
-    routeHandlers: opts.fabric ? [fabric] : [],
+    listenHost: opts.listenHost,
+    routeHandlers: opts.fabric ? [gatedFabric(fabric, adminAccess)] : [],
   });
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -213,6 +258,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {
     await host.start();
+    adminAccess.useSecrets(host.secrets);
   } catch (err) {
     await stopEmulators();
     throw err;

@@ -27,7 +27,8 @@ import { tryItLines } from './demo/try-it';
 import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
-import { hostTlsMaterial, startHostIdentity, startHostKeyVault } from './cli';
+import { enableInsecureNoAuth, gatedFabric, hostTlsMaterial, startHostIdentity, startHostKeyVault } from './cli';
+import { EmulatorAdminAccess } from './admin-access';
 import { EmbeddedHost } from './host';
 import type { RunningIdentityEndpoint } from './identity';
 import type { RunningKeyVaultEmulator } from './keyvault';
@@ -50,6 +51,8 @@ interface StartOptions {
   once?: boolean;
   dataDir?: string;
   inMemory?: boolean;
+  listenHost: string;
+  insecureNoAuth?: boolean;
 }
 
 function port(value: string): number {
@@ -75,6 +78,8 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--once', 'exit after the first backups (exit code 1 when one failed)')
     .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
+    .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
+    .option('--insecure-no-auth', 'turn tokens and roles off: anyone who can reach the port may do anything (loopback only; never for data you keep)')
     .showHelpAfterError()
     .parse(argv);
   return program.opts<StartOptions>();
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.log('warning', `${warning.name}: ${warning.message}`));
 
+  const adminAccess = new EmulatorAdminAccess();
   let storage: DemoStorage | undefined;
   let keyVault: RunningKeyVaultEmulator | undefined;
   let identity: RunningIdentityEndpoint | undefined;
@@ -137,13 +143,10 @@ async function main(): Promise<void> {
   say('Kluis — Azure Backup for VMs, on your machine (embedded Functions host + Azurite: no cloud, no internet)');
   say();
   try {
+    enableInsecureNoAuth(options.insecureNoAuth === true, options.listenHost);
     storage = await startDemoStorage({ appDir: repoRoot, dataDir, defaultDataDir: options.dataDir === undefined, inMemory: options.inMemory === true });
     say(`  Storage   ${storage.description}`);
-    // Before the host loads the app: it points the app at the emulator (CA file, admin URL, local credential).
-    const keyVaultDir = path.join(dataDir, 'keyvault');
-    keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger });
-    say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
-    // Before the host loads the app too: it points the app's token check at the endpoint (issuer, keys, CA).
+    // Before the host loads the app: it points the app's token check at the endpoint (issuer, keys, CA).
     const anyPort = options.port === 0;
     const tls = await hostTlsMaterial(path.join(dataDir, 'tls'));
     identity = await startHostIdentity(repoRoot, {
@@ -153,8 +156,13 @@ async function main(): Promise<void> {
       httpsPort: options.identityHttpsPort ?? (anyPort ? 0 : DEFAULT_IDENTITY_HTTPS_PORT),
       persistPrincipals: options.inMemory !== true,
       logger,
+      adminGate: adminAccess.gate,
     });
     say(`  Identity  ${identity.httpUrl} and ${identity.httpsUrl} — local sign-in: tokens for the default identity and created principals (AD FS authority ${identity.adfsAuthority})`);
+    // Before the host loads the app too: it points the app at the emulator (CA file, admin URL, local credential).
+    const keyVaultDir = path.join(dataDir, 'keyvault');
+    keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger, adminGate: adminAccess.gate }, identity);
+    say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
     // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
     const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
@@ -167,9 +175,11 @@ async function main(): Promise<void> {
       storage: storage.connectionString,
       logger,
       secretsFile: path.join(dataDir, 'secrets.json'),
-      routeHandlers: [fabric],
+      listenHost: options.listenHost,
+      routeHandlers: [gatedFabric(fabric, adminAccess)],
     });
     await host.start();
+    adminAccess.useSecrets(host.secrets);
     say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
     say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
     // The Azure CLI's environment (cloud registration, managed identity, CA, closed proxies): a file to source.
@@ -183,7 +193,8 @@ async function main(): Promise<void> {
     });
     say();
 
-    const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret) });
+    // Signed in as the local administrator (the default managed identity, Owner by KLUIS_OWNER_PRINCIPAL_IDS).
+    const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret), signedInOrigins: [keyVault.adminUrl] });
     const tour = await runProductTour(client, say, { keyVaultAdminUrl: keyVault.adminUrl });
     tryItLines({
       client,

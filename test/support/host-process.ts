@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readLines } from '../../emulator/read-lines';
-import { identityUrlsOf, servicePrincipalTokens, type IdentityEndpointUrls } from './sign-in';
+import { identityUrlsOf, managedIdentityTokens, type IdentityEndpointUrls } from './sign-in';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** KLUIS_HOST_BIN runs the suite against another build of the host (e.g. a packed or patched copy). */
@@ -68,9 +68,9 @@ export interface HostProcessOptions {
   /** More kluis-host options, e.g. ['--fake-clock', '2026-01-01T00:00:00Z']. */
   extraArgs?: string[];
   /**
-   * Send a token from the host's identity endpoint with every `http()` request to the host (a
-   * service principal's, see sign-in.ts). Default: when the app is Kluis (its API refuses requests
-   * without one) and the host started an identity endpoint.
+   * Send a token from the host's identity endpoint with every `http()` request to the host: the local
+   * administrator's (the default managed identity, Owner at the root scope; see sign-in.ts). Default:
+   * when the app is Kluis (its API refuses requests without one) and the host started an identity endpoint.
    */
   signIn?: boolean;
 }
@@ -116,7 +116,7 @@ export interface HostProcess extends SpawnedHost {
   readonly secrets: HostSecretsFile;
   /** The host's identity endpoint, unless started with --no-identity. */
   readonly identity?: IdentityEndpointUrls;
-  /** A valid token for the host's API (the one `http()` sends); throws without an identity endpoint. */
+  /** A valid token of the local administrator for the host's API (the one `http()` sends); throws without an identity endpoint. */
   accessToken(): Promise<string>;
 }
 
@@ -289,7 +289,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const httpsOrigin = typeof ready.httpsOrigin === 'string' ? ready.httpsOrigin : undefined;
   const secrets = JSON.parse(readFileSync(host.secretsFile, 'utf8')) as HostSecretsFile;
   const identity = host.logs().map(identityUrlsOf).find((urls) => urls !== undefined);
-  const tokens = identity === undefined ? undefined : servicePrincipalTokens(identity);
+  const tokens = identity === undefined ? undefined : managedIdentityTokens(identity);
   const accessToken = () => {
     if (tokens === undefined) throw new Error('The host runs no identity endpoint (--no-identity): it cannot issue tokens.');
     return tokens();

@@ -28,6 +28,7 @@ type BackupRequestBody = z.infer<typeof backupRequestBodySchema>;
 
 armRoute<BackupRequestBody>({
   operationId: 'Backups_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/backup/action',
   method: 'POST',
   route: `${ITEM_ROUTE}/backup`,
   summary:

@@ -18,6 +18,7 @@ function discoveryDeps(): DiscoveryDeps {
 
 armRoute({
   operationId: 'ProtectionContainers_Refresh',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/refreshContainers/action',
   method: 'POST',
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/refreshContainers`,
   summary: 'Discovers the VMs that can be protected (Kluis reads its VM inventory live: the operation has succeeded at once).',
@@ -34,6 +35,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupProtectableItems_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupProtectableItems/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectableItems`,
   summary:

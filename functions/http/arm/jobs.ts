@@ -21,6 +21,7 @@ function jobDeps() {
 
 armRoute({
   operationId: 'BackupJobs_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupJobs`,
   summary:
@@ -38,6 +39,7 @@ armRoute({
 
 armRoute({
   operationId: 'JobDetails_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupJobs/{jobName}`,
   summary: 'Gets a job: status, tasks with progress, durations (ISO 8601), error details with recommendations, and whether it can be cancelled.',
@@ -52,6 +54,7 @@ armRoute({
 
 armRoute({
   operationId: 'JobCancellations_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/cancelJob/action',
   method: 'POST',
   route: `${VAULT_ROUTE}/backupJobs/{jobName}/cancel`,
   summary: 'Cancels a Backup job while it takes its snapshot (the job goes Cancelling, then Cancelled). Transfers to the vault are not interrupted.',

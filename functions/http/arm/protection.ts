@@ -35,6 +35,7 @@ export function itemNamesOf(params: Record<string, string>): ItemNames {
 
 armRoute<ProtectedItemPutBody>({
   operationId: 'ProtectedItems_CreateOrUpdate',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/write',
   method: 'PUT',
   route: ITEM_ROUTE,
   summary:
@@ -59,6 +60,7 @@ armRoute<ProtectedItemPutBody>({
 
 armRoute({
   operationId: 'ProtectedItems_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/read',
   method: 'GET',
   route: ITEM_ROUTE,
   summary: 'Gets a protected item: protection state (IRPending until the first backup), health, last backup, recovery point summary and soft-delete state.',
@@ -74,6 +76,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectedItems_Delete',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/delete',
   method: 'DELETE',
   route: ITEM_ROUTE,
   summary:
@@ -99,6 +102,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupProtectedItems_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupProtectedItems/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectedItems`,
   summary:

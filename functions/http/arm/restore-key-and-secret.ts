@@ -21,6 +21,7 @@ function restoreKeyAndSecretDeps(context: InvocationContext): RestoreKeyAndSecre
 
 armRoute<RestoreKeyAndSecretRequest>({
   operationId: 'RecoveryPoints_RestoreKeyAndSecret',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action',
   method: 'POST',
   route: `${ITEM_ROUTE}/recoveryPoints/{recoveryPointId}/restoreKeyAndSecret`,
   summary:

@@ -21,6 +21,7 @@ function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
 
 armRoute<RestoreRequestBody>({
   operationId: 'Restores_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action',
   method: 'POST',
   route: `${ITEM_ROUTE}/recoveryPoints/{recoveryPointId}/restore`,
   summary:

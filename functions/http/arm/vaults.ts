@@ -25,7 +25,7 @@ import {
   updateVaultConfig,
 } from '../../../lib/services/vaults';
 import { catalogDeps, vaultDeps } from '../../deps';
-import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
+import { armRoute, list, noContent, ok, readableBy, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
 
 const TAG = 'Vaults';
 const STORAGE_CONFIG_ROUTE = `${VAULT_ROUTE}/backupstorageconfig/vaultstorageconfig`;
@@ -33,6 +33,7 @@ const VAULT_CONFIG_ROUTE = `${VAULT_ROUTE}/backupconfig/vaultconfig`;
 
 armRoute({
   operationId: 'Vaults_CreateOrUpdate',
+  action: 'Microsoft.RecoveryServices/Vaults/write',
   method: 'PUT',
   route: VAULT_ROUTE,
   summary:
@@ -48,6 +49,7 @@ armRoute({
 
 armRoute({
   operationId: 'Vaults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
   method: 'GET',
   route: VAULT_ROUTE,
   summary: 'Gets a Recovery Services vault.',
@@ -61,6 +63,7 @@ armRoute({
 
 armRoute({
   operationId: 'Vaults_Delete',
+  action: 'Microsoft.RecoveryServices/Vaults/delete',
   method: 'DELETE',
   route: VAULT_ROUTE,
   summary: 'Deletes a vault that holds no backup items (protected, stopped with retained data, or soft-deleted), with its policies and jobs.',
@@ -74,27 +77,33 @@ armRoute({
 
 armRoute({
   operationId: 'Vaults_ListBySubscriptionId',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
+  access: 'filtered',
   method: 'GET',
   route: `subscriptions/{subscriptionId}/${VAULTS_PROVIDER}`,
   summary: 'Lists the Recovery Services vaults of a subscription.',
   tag: TAG,
   responses: { 200: 'The vaults, in `value`.' },
-  handler: async ({ params }) => {
+  handler: async ({ params, access }) => {
     const vaults = await listVaults(catalogDeps(), params.subscriptionId ?? '');
-    return list(vaults.map((vault) => vaultResource(vault.value, vault.etag)));
+    const readable = await readableBy(access, 'Microsoft.RecoveryServices/Vaults/read', vaults, (vault) => vault.value.id);
+    return list(readable.map((vault) => vaultResource(vault.value, vault.etag)));
   },
 });
 
 armRoute({
   operationId: 'Vaults_ListByResourceGroup',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
+  access: 'filtered',
   method: 'GET',
   route: `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}`,
   summary: 'Lists the Recovery Services vaults of a resource group.',
   tag: TAG,
   responses: { 200: 'The vaults, in `value`.' },
-  handler: async ({ params }) => {
+  handler: async ({ params, access }) => {
     const vaults = await listVaults(catalogDeps(), params.subscriptionId ?? '', params.resourceGroupName ?? '');
-    return list(vaults.map((vault) => vaultResource(vault.value, vault.etag)));
+    const readable = await readableBy(access, 'Microsoft.RecoveryServices/Vaults/read', vaults, (vault) => vault.value.id);
+    return list(readable.map((vault) => vaultResource(vault.value, vault.etag)));
   },
 });
 
@@ -102,6 +111,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupResourceStorageConfigs_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupstorageconfig/read',
   method: 'GET',
   route: STORAGE_CONFIG_ROUTE,
   summary: "Gets the vault's storage redundancy and whether it is locked (the vault holds backup items).",
@@ -127,6 +137,7 @@ const storageConfigErrors = {
 
 armRoute({
   operationId: 'BackupResourceStorageConfigs_Update',
+  action: 'Microsoft.RecoveryServices/Vaults/backupstorageconfig/write',
   method: 'PUT',
   route: STORAGE_CONFIG_ROUTE,
   summary: "Sets the vault's storage redundancy (GeoRedundant, LocallyRedundant, ZoneRedundant); only while the vault holds no backup items.",
@@ -138,6 +149,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupResourceStorageConfigs_Patch',
+  action: 'Microsoft.RecoveryServices/Vaults/backupstorageconfig/write',
   method: 'PATCH',
   route: STORAGE_CONFIG_ROUTE,
   summary: "Changes the vault's storage redundancy, if the body names one; only while the vault holds no backup items.",
@@ -151,6 +163,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupResourceVaultConfigs_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupconfig/read',
   method: 'GET',
   route: VAULT_CONFIG_ROUTE,
   summary: "Gets the vault's soft delete state and retention.",
@@ -172,6 +185,7 @@ const vaultConfigResponses = {
 
 armRoute({
   operationId: 'BackupResourceVaultConfigs_Put',
+  action: 'Microsoft.RecoveryServices/Vaults/backupconfig/write',
   method: 'PUT',
   route: VAULT_CONFIG_ROUTE,
   summary: 'Sets soft delete (Enabled, Disabled, AlwaysON — irreversible) and its retention (14–180 days).',
@@ -183,6 +197,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupResourceVaultConfigs_Update',
+  action: 'Microsoft.RecoveryServices/Vaults/backupconfig/write',
   method: 'PATCH',
   route: VAULT_CONFIG_ROUTE,
   summary: 'Changes soft delete state or retention; fields left out keep their value.',
