@@ -8,6 +8,7 @@
  * before they expire; everything goes over the endpoint's plain-HTTP listener, so no CA is needed.
  */
 import { readFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
 
 /** What kluis-host logs about its identity endpoint (the "Identity endpoint: …" record). */
 export interface IdentityEndpointUrls {
@@ -135,4 +136,20 @@ export function servicePrincipalTokens(identity: Pick<IdentityEndpointUrls, 'htt
     })();
     return (await current).token;
   };
+}
+
+/** A managed identity of the endpoint's directory with the object id the test chose (e.g. the app's backup identity). */
+export async function createManagedIdentity(identity: Pick<IdentityEndpointUrls, 'httpUrl'>, displayName: string, objectId: string, adminToken: string): Promise<{ objectId: string; appId: string }> {
+  const response = await fetch(`${identity.httpUrl}/admin/principals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ displayName, kind: 'managedIdentity', objectId }),
+  });
+  return jsonOf<{ objectId: string; appId: string }>(response, `creating managed identity ${displayName}`);
+}
+
+/** The endpoint's issuer and signing keys (its JWKS, over plain HTTP), for an emulator that must trust its tokens. */
+export async function identityTrust(identity: Pick<IdentityEndpointUrls, 'httpUrl' | 'issuer'>): Promise<{ issuers: string[]; keys: JSONWebKeySet }> {
+  const keys = await jsonOf<JSONWebKeySet>(await fetch(`${identity.httpUrl}/discovery/keys`), 'signing keys');
+  return { issuers: [identity.issuer], keys };
 }
