@@ -134,7 +134,20 @@ export interface JobRecord {
   propertyBag: Record<string, string>;
   /** The orchestration instance doing the work, if any. */
   instanceId?: string;
+  /** Who asked for it (absent for what the scheduler and cleanup start). */
+  initiatedBy?: Initiator;
 }
+
+/** Who started a job or operation: the signed-in caller, as the activity log names it too. */
+export interface Initiator {
+  objectId: string;
+  name?: string;
+  principalType: 'User' | 'ServicePrincipal';
+}
+
+/** The job's property bag keys that name who started it (Azure's jobs have no field of their own for it). */
+export const INITIATED_BY_KEY = 'Initiated By';
+export const INITIATOR_OBJECT_ID_KEY = 'Initiator Object Id';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
 
@@ -147,6 +160,7 @@ export interface OperationRecord {
   endTime?: string;
   jobId?: string;
   error?: { code: string; message: string };
+  initiatedBy?: Initiator;
 }
 
 export function vaultPartition(subscriptionId: string): string {

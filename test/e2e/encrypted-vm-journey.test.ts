@@ -15,6 +15,7 @@
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
 import type { TokenTrust } from '../../emulator/keyvault';
+import { DEFAULT_MANAGED_IDENTITY } from '../../emulator/identity';
 import { createManagedIdentity, identityTrust } from '../support/sign-in';
 import { testTokenIssuer, type TestTokenIssuer } from '../support/token-issuer';
 import { createHash, randomUUID } from 'node:crypto';
@@ -307,6 +308,14 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     expect(refused.body.error.recommendation).toContain('restoreKeyAndSecret');
 
     const restoreKeys = () => armHttp<{ properties: { keyVaultId: string; keyUrl: string; secretUrl: string } } & Partial<ErrorEnvelope>>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id } } });
+    // The caller's own Key Vault permission comes first: the signed-in administrator has no access policy there yet.
+    const callerRefused = await restoreKeys();
+    expect({ status: callerRefused.status, code: callerRefused.body.error?.code }).toEqual({ status: 403, code: 'KluisCallerKeyVaultPermissionMissing' });
+    expect(callerRefused.body.error?.message).toContain(DEFAULT_MANAGED_IDENTITY.objectId);
+    // Never into a Key Vault of another subscription (the attack: the BEK readable elsewhere).
+    const elsewhere = await armHttp<ErrorEnvelope>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id.replace(SUB, '0f0f0f0f-0000-4000-8000-000000000000') } } });
+    expect({ status: elsewhere.status, code: elsewhere.body.error.code }).toEqual({ status: 400, code: 'KluisKeyVaultOutsideItemScope' });
+    kv().setAccessPolicy(keyVault.name, { objectId: DEFAULT_MANAGED_IDENTITY.objectId, permissions: { keys: ['restore'], secrets: ['restore'] } });
     const noPermission = await restoreKeys();
     expect({ status: noPermission.status, code: noPermission.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyvaultPermissionsNotConfigured' });
     expect(noPermission.body.error?.message).toContain('keys restore');

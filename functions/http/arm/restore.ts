@@ -8,15 +8,31 @@ import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
-import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
+import { acceptRestoreRequest, type RestoreRequestDeps, type RestoreTargets } from '../../../lib/services/restore-requests';
+import type { RequestAccess } from '../../../lib/services/authorization';
+import { storageAccountId } from '../../../lib/domain/arm/storage-account-resource';
 import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
-import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
+import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, storageAccountDeps, vmInventory } from '../../deps';
+import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
   const engine = restoreDeps(context);
   return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID, keyVault: keyAndSecretPresenceDeps() };
+}
+
+/**
+ * Azure's linked checks of a restore (Backup docs, "Minimum role requirements for Azure VM backup"):
+ * besides the restore action on the vault, the caller needs Microsoft.Compute/virtualMachines/write on
+ * the source VM (Virtual Machine Contributor), Microsoft.Storage/storageAccounts/write on the account the
+ * disks land in (Storage Account Contributor) and, for a new VM, Microsoft.Compute/virtualMachines/write
+ * where it is created — so nobody restores a VM's disks they could not read otherwise.
+ */
+async function authorizeRestoreTargets(access: RequestAccess, targets: RestoreTargets): Promise<void> {
+  await access.demand('Microsoft.Compute/virtualMachines/write', targets.sourceVmId);
+  const { local } = storageAccountDeps();
+  await access.demand('Microsoft.Storage/storageAccounts/write', storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, targets.storageAccountName));
+  if (targets.targetVmId !== undefined) await access.demand('Microsoft.Compute/virtualMachines/write', targets.targetVmId);
 }
 
 armRoute<RestoreRequestBody>({
@@ -35,10 +51,11 @@ armRoute<RestoreRequestBody>({
     409: 'The target VM exists, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, baseUrl }) => {
+  handler: async ({ params, body, context, baseUrl, caller, access }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
-    const restore = await acceptRestoreRequest(restoreRequestDeps(context), ref, body, async (instanceId, input) => {
+    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets) };
+    const restore = await acceptRestoreRequest(deps, ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });
     context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);

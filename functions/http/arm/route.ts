@@ -18,6 +18,7 @@ import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
 import { checkArmScope, type ArmScopeCheck } from './scope';
 import type { Caller } from '../../../lib/domain/access-token';
+import type { Initiator } from '../../../lib/domain/catalog';
 import { publicBaseUrl } from '../../../lib/domain/public-base-url';
 import { getConfig } from '../../../lib/config';
 import { callerOfRequest } from '../authentication';
@@ -323,6 +324,11 @@ export function recoveryPointRefOf(params: Record<string, string>): RecoveryPoin
     itemName: params.protectedItemName ?? '',
     recoveryPointId: params.recoveryPointId ?? '',
   };
+}
+
+/** Who a job or operation started by this request names as its initiator. */
+export function initiatorOf(caller: Caller): Initiator {
+  return { objectId: caller.objectId, ...(caller.name === undefined ? {} : { name: caller.name }), principalType: caller.principalType };
 }
 
 /** The items of a list the caller may read: `action` allowed at each item's id (lists with access 'filtered'). */
