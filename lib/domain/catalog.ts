@@ -8,6 +8,7 @@
  */
 import type { IaasVmPolicyProperties } from './policy';
 import type { VaultIdentity } from './vault-identity';
+import type { ImmutabilityState } from './immutability';
 
 export type StorageModelType = 'GeoRedundant' | 'LocallyRedundant' | 'ZoneRedundant';
 export type SoftDeleteState = 'Enabled' | 'Disabled' | 'AlwaysON';
@@ -39,6 +40,8 @@ export interface VaultRecord {
   };
   /** ARM `properties.restoreSettings`, as last sent. */
   restoreSettings?: { crossSubscriptionRestoreSettings?: { crossSubscriptionRestoreState?: 'Enabled' | 'Disabled' | 'PermanentlyDisabled' } };
+  /** `properties.securitySettings.immutabilitySettings.state` (absent: Disabled). */
+  immutability?: ImmutabilityState;
 }
 
 export interface PolicyRecord {

@@ -25,9 +25,20 @@ import {
   updateVaultConfig,
 } from '../../../lib/services/vaults';
 import { catalogDeps, vaultDeps } from '../../deps';
-import { armRoute, list, noContent, ok, readableBy, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
+import { armRoute, list, noContent, ok, readableBy, VAULT_ROUTE, vaultPathOf, vaultRefOf, VAULTS_PROVIDER } from './route';
+import type { RequestAccess } from '../../../lib/services/authorization';
 
 const TAG = 'Vaults';
+
+/**
+ * Turning soft delete off needs its own action besides the route's (Backup Contributor, Contributor and
+ * Owner hold it through their wildcards; a custom role can leave it out with notActions).
+ */
+export const DISABLE_SOFT_DELETE_ACTION = 'Microsoft.RecoveryServices/Vaults/backupconfig/disableSoftDelete/action';
+
+async function demandSoftDeleteChange(access: RequestAccess, requested: string | undefined, scope: string): Promise<void> {
+  if (requested === 'Disabled') await access.demand(DISABLE_SOFT_DELETE_ACTION, scope);
+}
 const STORAGE_CONFIG_ROUTE = `${VAULT_ROUTE}/backupstorageconfig/vaultstorageconfig`;
 const VAULT_CONFIG_ROUTE = `${VAULT_ROUTE}/backupconfig/vaultconfig`;
 
@@ -41,7 +52,8 @@ armRoute({
   tag: TAG,
   body: vaultPutBodySchema,
   responses: { 200: 'The vault was updated.', 201: 'The vault was created.', 400: 'Invalid name, body or location change.', 409: 'Limit reached, name in use, or redundancy locked.' },
-  handler: async ({ params, body }) => {
+  handler: async ({ params, body, access, scope }) => {
+    await demandSoftDeleteChange(access, body.properties?.securitySettings?.softDeleteSettings?.softDeleteState, scope);
     const { vault, created } = await createOrUpdateVault(vaultDeps(), vaultRefOf(params), body);
     return ok(vaultResource(vault.value, vault.etag), created ? 201 : 200);
   },
@@ -172,7 +184,8 @@ armRoute({
   handler: async ({ params }) => ok(vaultConfigResource(await getVaultConfig(catalogDeps(), vaultRefOf(params)))),
 });
 
-async function putVaultConfig(params: Record<string, string>, body: VaultConfigBody) {
+async function putVaultConfig(params: Record<string, string>, body: VaultConfigBody, access: RequestAccess) {
+  await demandSoftDeleteChange(access, body.properties.softDeleteFeatureState, `/${vaultPathOf(params)}`);
   return ok(vaultConfigResource(await updateVaultConfig(catalogDeps(), vaultRefOf(params), body)));
 }
 
@@ -180,7 +193,8 @@ const vaultConfigResponses = {
   200: 'The vault config after the change.',
   400: 'Invalid body (e.g. retention outside 14–180 days).',
   404: 'No such vault.',
-  409: 'Soft delete is AlwaysON and cannot be turned off.',
+  403: 'The caller may not turn soft delete off (Microsoft.RecoveryServices/Vaults/backupconfig/disableSoftDelete/action).',
+  409: 'Soft delete is AlwaysON, or holds soft-deleted items (BMSUserErrorDisablingSoftDeleteStateNotAllowed): it cannot be turned off.',
 };
 
 armRoute({
@@ -192,7 +206,7 @@ armRoute({
   tag: TAG,
   body: vaultConfigBodySchema,
   responses: vaultConfigResponses,
-  handler: ({ params, body }) => putVaultConfig(params, body),
+  handler: ({ params, body, access }) => putVaultConfig(params, body, access),
 });
 
 armRoute({
@@ -204,5 +218,5 @@ armRoute({
   tag: TAG,
   body: vaultConfigBodySchema,
   responses: vaultConfigResponses,
-  handler: ({ params, body }) => putVaultConfig(params, body),
+  handler: ({ params, body, access }) => putVaultConfig(params, body, access),
 });
