@@ -1,6 +1,6 @@
 /**
  * A virtual machine as Kluis sees it: identity (ARM resource id), power and provisioning state, VM
- * agent health, page-blob disks and disk encryption settings. The local fabric stores these records;
+ * agent health, disks (managed disks, or unmanaged page-blob VHDs) and disk encryption settings. The local fabric stores these records;
  * in Azure they are read from Resource Manager (lib/stores/azure/arm-vm-inventory.ts).
  *
  * Also: ARM resource ids for VMs, name rules, the disk "slot" the backup engine calls `lun`
@@ -45,16 +45,31 @@ export interface VmAgent {
   postScript?: string;
 }
 
+/** A managed disk as a VM's storage profile names it (ARM's `managedDisk`). */
+export interface VmManagedDisk {
+  /** ARM id of the Microsoft.Compute/disks resource. */
+  id: string;
+  /** The disk's SKU as ARM names it, e.g. `Premium_LRS`, `StandardSSD_LRS` (absent when ARM omits it). */
+  storageAccountType?: string;
+}
+
 export interface VmDisk {
   kind: 'os' | 'data';
   /** Azure LUN of a data disk (0–62); absent for the OS disk. */
   lun?: number;
   name: string;
-  /** The page blob's URL, without query string. */
-  vhdUri: string;
+  /** Unmanaged disks: the page blob's URL, without query string. Absent for managed disks. */
+  vhdUri?: string;
+  /** Managed disks: the disk resource (read through Microsoft.Compute). Absent for unmanaged disks. */
+  managedDisk?: VmManagedDisk;
   storageType: StorageType;
   /** Capacity as the VM sees it; the page blob is 512 bytes longer (the fixed-VHD footer). 0 when unknown. */
   sizeBytes: number;
+}
+
+/** Whether the disk is a managed disk (else an unmanaged page-blob VHD with a `vhdUri`). */
+export function isManagedDisk(disk: Pick<VmDisk, 'managedDisk'>): disk is VmDisk & { managedDisk: VmManagedDisk } {
+  return disk.managedDisk !== undefined;
 }
 
 export interface KeyVaultSecretRef {
@@ -335,14 +350,19 @@ export const createVmRequestSchema = z
 export type CreateVmRequest = z.output<typeof createVmRequestSchema>;
 export type CreateVmRequestInput = z.input<typeof createVmRequestSchema>;
 
-const vmDiskSchema = z.strictObject({
-  kind: z.enum(['os', 'data']),
-  lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN).optional(),
-  name: z.string().min(1),
-  vhdUri: z.string().min(1),
-  storageType: z.enum(STORAGE_TYPES),
-  sizeBytes: z.number().int().nonnegative(),
-});
+const vmDiskSchema = z
+  .strictObject({
+    kind: z.enum(['os', 'data']),
+    lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN).optional(),
+    name: z.string().min(1),
+    vhdUri: z.string().min(1).optional(),
+    managedDisk: z.strictObject({ id: z.string().min(1), storageAccountType: z.string().optional() }).optional(),
+    storageType: z.enum(STORAGE_TYPES),
+    sizeBytes: z.number().int().nonnegative(),
+  })
+  .refine((disk) => (disk.vhdUri === undefined) !== (disk.managedDisk === undefined), {
+    error: 'a disk has either a vhdUri (unmanaged) or a managedDisk, not both',
+  });
 
 /** A stored VirtualMachine record (inventory rows are checked with it when read). */
 export const virtualMachineSchema = z.strictObject({

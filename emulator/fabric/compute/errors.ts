@@ -13,6 +13,8 @@ export class ComputeError extends Error {
     message: string,
     readonly target?: string,
     readonly headers: Record<string, string> = {},
+    /** A failure Azure reports on the accepted operation (its status says Failed), not on the request. */
+    readonly failsOperation = false,
   ) {
     super(message);
   }
@@ -80,6 +82,10 @@ export const computeErrors = {
   },
   copySourceNotFound(source: string): ComputeError {
     return new ComputeError(404, 'NotFound', `The source resource '${source}' of the copy was not found.`, 'creationData.sourceResourceId');
+  },
+  /** The source's data went missing after the request was accepted: the operation fails. */
+  copySourceDataGone(source: string): ComputeError {
+    return new ComputeError(404, 'CopySourceNotFound', `The data of the copy source '${source}' is gone; the disk was not created.`, undefined, {}, true);
   },
   internal(): ComputeError {
     return new ComputeError(500, 'InternalExecutionError', 'An internal execution error occurred. Please retry later.');
