@@ -34,6 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { startAzurite, type RunningAzurite } from '../emulator/azurite';
 import { azuriteExtensions } from '../emulator/cli';
+import { ArmClient, msiTokenSource } from '../emulator/demo/arm-client';
 import { REPO_ROOT, startBenchHost, type BenchHost } from './support/host-process';
 import { describeMachine } from './support/machine';
 import { sampleProcesses, type ProcessUsage } from './support/process-sampler';
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
       storage: azurite.connectionString,
       args: ['--fake-clock', CLOCK_START.toISOString()],
       env: { KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '' },
+      signIn: true,
     });
     const result = await run(host, azurite, opts, diskBytes);
     const resultsFile = path.join(workDir, `vault-scheduler-results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -257,7 +259,9 @@ async function main(): Promise<void> {
 }
 
 async function run(host: BenchHost, azurite: RunningAzurite, opts: Options, diskBytes: number): Promise<{ baseline: BackupRun[]; tick: TickResult }> {
-  const api = new VaultApi(host.origin, host.masterKey, SUBSCRIPTION);
+  if (host.msiEndpoint === undefined || host.msiSecret === undefined) throw new Error('The benchmark host runs no identity endpoint to sign in with.');
+  const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(host.msiEndpoint, host.msiSecret) });
+  const api = new VaultApi(host.origin, host.masterKey, SUBSCRIPTION, async () => (await client.accessToken()) ?? '');
   const clock = new ClockFollower(api, await api.clockNow());
   const fabricPercent = opts.data === 'scattered' ? opts.dataPercent : 0;
   const vmSpec = (name: string): VmSpec => ({ resourceGroup: VM_GROUP, name, osType: 'Linux', location: LOCATION, dataDisks: opts.dataDisks, diskBytes, dataPercent: fabricPercent });

@@ -1,9 +1,12 @@
 /**
- * `kluis-host --app <dir> [--port 7071] [--storage <connection string>]`: hosts any Functions v4 Node app.
+ * `kluis-host --app <dir> [--port 7071] [--https-port <p>] [--storage <connection string>]`: hosts any Functions v4 Node app.
  * Without --storage it uses the app's AzureWebJobsStorage; for development storage it starts the pinned
  * Azurite (persistent under <app>/.kluis/azurite) when nothing listens on the default ports. It also starts the
  * Key Vault emulator (TLS material under <app>/.kluis/keyvault; vaults in memory unless --keyvault-persist) and
- * points the app at it (see startHostKeyVault); --no-keyvault skips it.
+ * points the app at it (see startHostKeyVault); --no-keyvault skips it. And it starts the local identity
+ * endpoint (signing key under <app>/.kluis/identity, TLS from the local CA in <app>/.kluis/tls) and points the
+ * app's token check at it (see startHostIdentity); --no-identity skips it. --https-port serves the app over
+ * HTTPS too, with a certificate of the same local CA.
  */
 import { listening } from './ports';
 import { existsSync } from 'node:fs';
@@ -19,6 +22,8 @@ import { loadConfig } from '../lib/config';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
 import { startKeyVaultEmulator, type KeyVaultEmulatorOptions, type RunningKeyVaultEmulator } from './keyvault';
+import { startIdentityEndpoint, type IdentityEndpointOptions, type RunningIdentityEndpoint } from './identity';
+import { ensureTlsMaterial, type TlsMaterial } from './local-ca';
 
 /**
  * Starts the Key Vault emulator and points the app (which runs in this process) at it: its CA file
@@ -33,6 +38,36 @@ export async function startHostKeyVault(appDir: string, options: KeyVaultEmulato
     process.env.KLUIS_KEYVAULT_CREDENTIAL = 'local';
   }
   return keyVault;
+}
+
+/** The settings that point the app's token check at an issuer; when the environment or local.settings.json sets one, the host sets none. */
+const AUTH_ISSUER_SETTINGS = ['KLUIS_AUTH_TENANT_ID', 'KLUIS_AUTH_ISSUERS', 'KLUIS_AUTH_JWKS_URL'] as const;
+
+/** The local CA and its server certificate (SAN localhost, 127.0.0.1, ::1) for the host's HTTPS port and the identity endpoint. */
+export function hostTlsMaterial(dir: string): Promise<TlsMaterial> {
+  return ensureTlsMaterial(dir, { caName: 'Kluis local CA' });
+}
+
+/**
+ * Starts the identity endpoint and points the app (which runs in this process) at it: its admin API
+ * (KLUIS_IDENTITY_EMULATOR_URL, for principals the app registers, as KLUIS_KEYVAULT_EMULATOR_URL for
+ * vaults), the local CA (KLUIS_CA_FILE) and, unless the environment or local.settings.json names an
+ * issuer (Entra ID, another endpoint), the endpoint's issuer, signing keys and authority
+ * (KLUIS_AUTH_ISSUERS, KLUIS_AUTH_JWKS_URL, KLUIS_AUTH_AUTHORITY).
+ */
+export async function startHostIdentity(appDir: string, options: IdentityEndpointOptions): Promise<RunningIdentityEndpoint> {
+  const identity = await startIdentityEndpoint(options);
+  const settings = await readLocalSettings(appDir);
+  // An empty value is unset, as lib/config reads it (local.settings.sample.json lists the settings empty).
+  const chosen = (name: string) => [process.env[name], settings[name]].some((value) => value !== undefined && value.trim() !== '');
+  process.env.KLUIS_IDENTITY_EMULATOR_URL = identity.httpUrl;
+  if (!chosen('KLUIS_CA_FILE')) process.env.KLUIS_CA_FILE = identity.caCertPath;
+  if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
+    process.env.KLUIS_AUTH_ISSUERS = identity.issuer;
+    process.env.KLUIS_AUTH_JWKS_URL = identity.jwksUrl;
+    process.env.KLUIS_AUTH_AUTHORITY = identity.adfsAuthority;
+  }
+  return identity;
 }
 
 /** An Azurite extension file: plain JS next to this module's source, whether this runs from dist/emulator or emulator/. */
@@ -81,6 +116,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('Embedded Azure Functions + Durable host: runs an unchanged Functions v4 Node app offline.')
     .option('--app <dir>', 'the Functions app folder (with host.json and package.json)', process.cwd())
     .option('--port <port>', 'HTTP port (0 = any free port)', port, 7071)
+    .option('--https-port <port>', "also serve HTTPS on this port (0 = any free port), with a certificate of the local CA in --tls-dir", port)
+    .option('--tls-dir <dir>', 'the local CA (ca.pem: what clients trust) and server certificate of the HTTPS port and the identity endpoint', '<app>/.kluis/tls')
     .option('--storage <connectionString>', 'AzureWebJobsStorage connection string (default: the app setting, or Azurite)')
     .option('--hub-name <name>', 'Durable task hub name (default: host.json extensions.durableTask.hubName)')
     .option('--secrets <file>', 'function keys file (default: <app>/.kluis/secrets.json, created at first start)')
@@ -91,8 +128,21 @@ export async function main(argv: string[]): Promise<void> {
     .option('--no-keyvault', 'do not start the Key Vault emulator')
     .option('--keyvault-dir <dir>', "the Key Vault emulator's folder (CA, certificate, state)", '<app>/.kluis/keyvault')
     .option('--keyvault-persist', "keep the Key Vault emulator's vaults, keys and secrets across restarts", false)
+    .option('--no-identity', 'do not start the local identity endpoint (then configure KLUIS_AUTH_* for the app yourself)')
+    .option('--identity-dir <dir>', "the identity endpoint's folder (signing key, MSI secret, principals)", '<app>/.kluis/identity')
+    .option('--identity-port <port>', "the identity endpoint's HTTP port (0 = any free port)", port, 0)
+    .option('--identity-https-port <port>', "the identity endpoint's HTTPS port (0 = any free port)", port, 0)
+    .option('--identity-persist', 'keep principals created through the identity admin API across restarts', false)
+    .option('--identity-tenant <tenantId>', 'the local tenant id (a GUID)')
     .parse(argv);
-  const opts = program.opts<{ app: string; port: number; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel; fabric: boolean; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean }>();
+  const opts = program.opts<{
+    app: string; port: number; httpsPort?: number; tlsDir: string; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel;
+    fabric: boolean; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean;
+    identity: boolean; identityDir: string; identityPort: number; identityHttpsPort: number; identityPersist: boolean; identityTenant?: string;
+  }>();
+  if (opts.identityTenant !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.identityTenant)) {
+    throw new InvalidArgumentError(`--identity-tenant needs a tenant id (a GUID), got "${opts.identityTenant}"`);
+  }
   const appDir = path.resolve(opts.app);
   const logger = createLogger({ format: opts.logFormat, minLevel: opts.logLevel });
   const storage = await chooseStorage(appDir, opts.storage);
@@ -102,28 +152,59 @@ export async function main(argv: string[]): Promise<void> {
     if (Number.isNaN(Date.parse(opts.fakeClock))) throw new InvalidArgumentError(`--fake-clock needs an ISO time, got "${opts.fakeClock}"`);
     clock = new FakeClock(new Date(opts.fakeClock));
   }
-  const keyVaultDir = opts.keyvaultDir === '<app>/.kluis/keyvault' ? path.join(appDir, '.kluis', 'keyvault') : path.resolve(opts.keyvaultDir);
+  const dirOption = (value: string, placeholder: string, name: string) => (value === placeholder ? path.join(appDir, '.kluis', name) : path.resolve(value));
+  const keyVaultDir = dirOption(opts.keyvaultDir, '<app>/.kluis/keyvault', 'keyvault');
   let keyVault: RunningKeyVaultEmulator | undefined;
+  let identity: RunningIdentityEndpoint | undefined;
+  let tls: TlsMaterial | undefined;
+  const stopEmulators = async () => {
+    await identity?.stop();
+    await keyVault?.stop();
+    await storage.azurite?.stop();
+  };
   try {
     // A missing app folder is the host's error to report: create nothing inside it.
-    if (opts.keyvault && existsSync(appDir)) keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined });
+    if (existsSync(appDir)) {
+      if (opts.keyvault) keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined });
+      if (opts.identity || opts.httpsPort !== undefined) tls = await hostTlsMaterial(dirOption(opts.tlsDir, '<app>/.kluis/tls', 'tls'));
+      if (opts.identity && tls !== undefined) {
+        identity = await startHostIdentity(appDir, {
+          dataDir: dirOption(opts.identityDir, '<app>/.kluis/identity', 'identity'),
+          tls,
+          httpPort: opts.identityPort,
+          httpsPort: opts.identityHttpsPort,
+          persistPrincipals: opts.identityPersist,
+          ...(opts.identityTenant === undefined ? {} : { tenantId: opts.identityTenant }),
+          logger,
+        });
+      }
+    }
   } catch (err) {
-    await storage.azurite?.stop();
+    await stopEmulators();
     throw err;
   }
   // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
   const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
     onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
   });
-  const host = new EmbeddedHost({ appDir, clock, port: opts.port, storage: storage.connectionString, hubName: opts.hubName, secretsFile: opts.secrets && path.resolve(opts.secrets), logger, routeHandlers: opts.fabric ? [fabric] : [] });
+  const host = new EmbeddedHost({
+    appDir,
+    clock,
+    port: opts.port,
+    ...(opts.httpsPort !== undefined && tls !== undefined ? { httpsPort: opts.httpsPort, tls: { key: tls.serverKeyPem, cert: tls.serverCertPem } } : {}),
+    storage: storage.connectionString,
+    hubName: opts.hubName,
+    secretsFile: opts.secrets && path.resolve(opts.secrets),
+    logger,
+    routeHandlers: opts.fabric ? [fabric] : [],
+  });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log('information', `Received ${signal}, stopping`);
     await host.stop().catch(() => undefined);
-    await keyVault?.stop();
-    await storage.azurite?.stop();
+    await stopEmulators();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -131,8 +212,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await host.start();
   } catch (err) {
-    await keyVault?.stop();
-    await storage.azurite?.stop();
+    await stopEmulators();
     throw err;
   }
   for (const fn of host.describeFunctions()) {

@@ -14,7 +14,7 @@ import { FunctionsCore, RegisteredFunction } from './functions-core';
 import type { RpcTypedData } from './functions-core-types';
 import { authorize, HostSecrets, loadOrCreateSecrets, presentedKey } from './http-auth';
 import { buildRouter, defaultRoute, Router } from './http-routes';
-import { startHttpServer, RunningServer } from './http-server';
+import { startHttpServer, RunningServer, type ServerTls } from './http-server';
 import { fromRpcHttpResponse, toRpcHttpRequest } from './http-trigger';
 import type { HostRequest, HostResponse } from './http-types';
 import { Invoker } from './invoker';
@@ -25,6 +25,10 @@ import { TimerInfo, TimerScheduler } from './timer-scheduler';
 export interface EmbeddedHostOptions {
   appDir: string;
   port?: number;
+  /** Also serve HTTPS on this port (0: any free port) with `tls`; the same functions on both. */
+  httpsPort?: number;
+  /** Key and certificate of the HTTPS port (a local CA's server certificate, see local-ca.ts). */
+  tls?: ServerTls;
   listenHost?: string;
   /** Connection string for AzureWebJobsStorage; overrides local.settings.json. */
   storage?: string;
@@ -60,6 +64,7 @@ export class EmbeddedHost {
   durableApi?: DurableHttpApi;
   secrets!: HostSecrets;
   private server?: RunningServer;
+  private httpsServer?: RunningServer;
   private timers?: TimerScheduler;
   private router!: Router<HttpFunction>;
   private invoker!: Invoker;
@@ -74,6 +79,11 @@ export class EmbeddedHost {
   get origin(): string {
     if (!this.server) throw new Error('The host is not started');
     return this.server.origin;
+  }
+
+  /** e.g. https://127.0.0.1:7443, when the host serves HTTPS too. */
+  get httpsOrigin(): string | undefined {
+    return this.httpsServer?.origin;
   }
 
   get storageConnectionString(): string {
@@ -96,6 +106,15 @@ export class EmbeddedHost {
 
     // The server starts first so that URLs (durable client payloads) know their origin.
     this.server = await startHttpServer(this.options.listenHost ?? '127.0.0.1', this.options.port ?? 7071, (req) => this.handle(req));
+    if (this.options.httpsPort !== undefined) {
+      if (this.options.tls === undefined) throw new Error('An HTTPS port needs a key and certificate (options.tls).');
+      try {
+        this.httpsServer = await startHttpServer(this.options.listenHost ?? '127.0.0.1', this.options.httpsPort, (req) => this.handle(req), this.options.tls);
+      } catch (err) {
+        await this.server.close();
+        throw err;
+      }
+    }
     process.env.WEBSITE_HOSTNAME = new URL(this.server.origin).host;
     this.router = buildRouter(this.httpFunctions(), { routePrefix: this.app.hostJson.extensions?.http?.routePrefix ?? 'api' });
 
@@ -122,8 +141,10 @@ export class EmbeddedHost {
 
     await this.core.runHooks('appStart', { hookData: {}, appHookData: this.core.appHookData, functionAppDirectory: appDir } as never);
     await this.startTimers();
-    this.logger.log('information', `Host started: ${this.app.functions.length} function(s) at ${this.server.origin}`, {
+    const https = this.httpsServer === undefined ? '' : ` and ${this.httpsServer.origin}`;
+    this.logger.log('information', `Host started: ${this.app.functions.length} function(s) at ${this.server.origin}${https}`, {
       origin: this.server.origin,
+      ...(this.httpsServer === undefined ? {} : { httpsOrigin: this.httpsServer.origin }),
       functions: this.describeFunctions(),
       always: true,
     });
@@ -133,6 +154,7 @@ export class EmbeddedHost {
     await this.core.runHooks('appTerminate', { hookData: {}, appHookData: this.core.appHookData } as never).catch(() => undefined);
     await this.timers?.stop();
     await this.engine?.stop();
+    await this.httpsServer?.close();
     await this.server?.close();
   }
 

@@ -1,5 +1,6 @@
-/** A node:http server that hands every request to one async handler in the host's own request shape. */
+/** A node:http (or, given a key and certificate, node:https) server that hands every request to one async handler in the host's own request shape. */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { HostRequest, HostResponse } from './http-types';
 import { headersOf, readBody } from './incoming-request';
@@ -15,28 +16,62 @@ export interface RunningServer {
 /** The Functions host's request size limit. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 
-export async function startHttpServer(host: string, port: number, handler: RequestHandler): Promise<RunningServer> {
+/** PEM key and certificate of an HTTPS server. */
+export interface ServerTls {
+  key: string;
+  cert: string;
+}
+
+/**
+ * The origin a request was sent to, as the Functions host shows it in the request URL: the server's
+ * scheme with the Host header's host and port when that header is a plain `host[:port]`, else the
+ * address the server listens on.
+ */
+export function requestOrigin(serverOrigin: string, hostHeader: string | undefined): string {
+  if (hostHeader === undefined || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(hostHeader)) return serverOrigin;
+  try {
+    return new URL(`${new URL(serverOrigin).protocol}//${hostHeader}`).origin;
+  } catch {
+    return serverOrigin;
+  }
+}
+
+/**
+ * The URL of a request line's target. Joined as text, not resolved: a path starting with `//` (az
+ * builds `https://host:port//metadata/endpoints` from an endpoint with a trailing slash) stays a path
+ * instead of naming another host.
+ */
+export function requestUrl(origin: string, target: string | undefined): URL {
+  const path = target === undefined || target === '' ? '/' : target;
+  if (path.startsWith('/')) return new URL(`${origin}${path}`);
+  // An absolute-form target (as sent to proxies): its path and query, at this server's origin.
+  const absolute = new URL(path, origin);
+  return new URL(`${origin}${absolute.pathname}${absolute.search}`);
+}
+
+export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {
   let origin = '';
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     void (async () => {
       let response: HostResponse;
       try {
         const body = await readBody(req, MAX_BODY_BYTES);
-        response = await handler({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', origin), headers: headersOf(req), body });
+        response = await handler({ method: req.method ?? 'GET', url: requestUrl(requestOrigin(origin, req.headers.host), req.url), headers: headersOf(req), body });
       } catch (err) {
         response = { status: 500, headers: { 'content-type': 'text/plain' }, body: `Internal server error: ${(err as Error).message}` };
       }
       res.writeHead(response.status, response.headers);
       res.end(response.body);
     })();
-  });
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  origin = `http://${host}:${address.port}`;
+  origin = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   return {
     port: address.port,
     origin,

@@ -1,13 +1,16 @@
 /**
  * `npm start` shows the product. It starts Azurite (persistent under .kluis/azurite), the Key Vault
- * emulator (persistent under .kluis/keyvault) and the embedded host with this app and the local VM
- * fabric, then — over HTTP only, as any client would — creates four small VMs (one encrypted with ADE
- * in the Key Vault kluis-demo-kv), a vault with its DefaultPolicy, discovers and protects the VMs, backs each up
- * now while printing the jobs' progress, and prints the jobs, the recovery points and commands to try
- * (restore, list jobs, write data with kluis-fabric and back up again). Then it keeps serving, with
- * the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
+ * emulator (persistent under .kluis/keyvault), the local identity endpoint (signing key and principals
+ * under .kluis/identity, TLS from the local CA in .kluis/tls) and the embedded host with this app and
+ * the local VM fabric on HTTP and HTTPS, then — over HTTP only, signed in as the default managed
+ * identity as any client would — creates four small VMs (one encrypted with ADE in the Key Vault
+ * kluis-demo-kv), a vault with its DefaultPolicy, discovers and protects the VMs, backs each up now
+ * while printing the jobs' progress, and prints the jobs, the recovery points and commands to try
+ * (sign in, restore, list jobs, write data with kluis-fabric and back up again). Then it keeps
+ * serving, with the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
  *
- *   npm start [-- --port 7071] [--once] [--data-dir .kluis] [--in-memory]
+ *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
+ *             [--once] [--data-dir .kluis] [--in-memory]
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
@@ -16,25 +19,33 @@ import { ERROR_CODES, isKluisErrorLike } from '../lib/domain/errors';
 import { storageAccountNameOfBlobUrl } from '../lib/domain/restore-request';
 import { loadConfig } from '../lib/config';
 import { parseConnectionString } from './connection-string';
-import { ArmClient, ArmRequestError } from './demo/arm-client';
+import { ArmClient, ArmRequestError, msiTokenSource } from './demo/arm-client';
 import { formatError } from './demo/console-format';
 import { shown, startDemoStorage, stopDemoStorage, type DemoStorage } from './demo/demo-storage';
 import { runProductTour } from './demo/product-tour';
 import { tryItLines } from './demo/try-it';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
-import { startHostKeyVault } from './cli';
+import { hostTlsMaterial, startHostIdentity, startHostKeyVault } from './cli';
 import { EmbeddedHost } from './host';
+import type { RunningIdentityEndpoint } from './identity';
 import type { RunningKeyVaultEmulator } from './keyvault';
 import { createLogger } from './logger';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const DEFAULT_PORT = 7071;
+/** Fixed by default, so az's registered cloud and the printed sign-in lines stay valid across restarts; 0 with --port 0. */
+const DEFAULT_HTTPS_PORT = 7443;
+const DEFAULT_IDENTITY_PORT = 7072;
+const DEFAULT_IDENTITY_HTTPS_PORT = 7444;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 interface StartOptions {
   port: number;
+  httpsPort?: number;
+  identityPort?: number;
+  identityHttpsPort?: number;
   once?: boolean;
   dataDir?: string;
   inMemory?: boolean;
@@ -57,6 +68,9 @@ function parseOptions(argv: string[]): StartOptions {
     .name('npm start --')
     .description('Starts Azurite and the embedded host, shows the product on a small sample fabric, then keeps serving.')
     .option('--port <port>', 'HTTP port of the host (0: any free port; $PORT when set)', port, defaultPort())
+    .option('--https-port <port>', `HTTPS port of the host (default ${DEFAULT_HTTPS_PORT}; 0 with --port 0)`, port)
+    .option('--identity-port <port>', `HTTP port of the identity endpoint (default ${DEFAULT_IDENTITY_PORT}; 0 with --port 0)`, port)
+    .option('--identity-https-port <port>', `HTTPS port of the identity endpoint (default ${DEFAULT_IDENTITY_HTTPS_PORT}; 0 with --port 0)`, port)
     .option('--once', 'exit after the first backups (exit code 1 when one failed)')
     .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
@@ -78,7 +92,10 @@ function describeFailure(err: unknown): string[] {
   const { code, port: inUse } = (err ?? {}) as { code?: unknown; port?: unknown };
   if (code === 'EADDRINUSE') {
     const which = typeof inUse === 'number' ? `Port ${inUse}` : 'The port';
-    return [`  ${which} is in use: stop what listens on it, or pick another port: npm start -- --port 8080`];
+    return [
+      `  ${which} is in use: stop what listens on it, or pick other ports:`,
+      '  npm start -- --port 8080 --https-port 8443 --identity-port 8072 --identity-https-port 8444',
+    ];
   }
   return [`  ${err instanceof Error ? err.message : String(err)}`];
 }
@@ -96,11 +113,13 @@ async function main(): Promise<void> {
 
   let storage: DemoStorage | undefined;
   let keyVault: RunningKeyVaultEmulator | undefined;
+  let identity: RunningIdentityEndpoint | undefined;
   let host: EmbeddedHost | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await host?.stop().catch(() => undefined);
+      await identity?.stop().catch(() => undefined);
       await keyVault?.stop().catch(() => undefined);
       if (storage !== undefined) await stopDemoStorage(storage);
       await new Promise<void>((resolve) => hostLog.end(resolve));
@@ -123,16 +142,38 @@ async function main(): Promise<void> {
     const keyVaultDir = path.join(dataDir, 'keyvault');
     keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger });
     say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
+    // Before the host loads the app too: it points the app's token check at the endpoint (issuer, keys, CA).
+    const anyPort = options.port === 0;
+    const tls = await hostTlsMaterial(path.join(dataDir, 'tls'));
+    identity = await startHostIdentity(repoRoot, {
+      dataDir: path.join(dataDir, 'identity'),
+      tls,
+      httpPort: options.identityPort ?? (anyPort ? 0 : DEFAULT_IDENTITY_PORT),
+      httpsPort: options.identityHttpsPort ?? (anyPort ? 0 : DEFAULT_IDENTITY_HTTPS_PORT),
+      persistPrincipals: options.inMemory !== true,
+      logger,
+    });
+    say(`  Identity  ${identity.httpUrl} and ${identity.httpsUrl} — local sign-in: tokens for the default identity and created principals (AD FS authority ${identity.adfsAuthority})`);
     // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
     const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     });
-    host = new EmbeddedHost({ appDir: repoRoot, port: options.port, storage: storage.connectionString, logger, secretsFile: path.join(dataDir, 'secrets.json'), routeHandlers: [fabric] });
+    host = new EmbeddedHost({
+      appDir: repoRoot,
+      port: options.port,
+      httpsPort: options.httpsPort ?? (anyPort ? 0 : DEFAULT_HTTPS_PORT),
+      tls: { key: tls.serverKeyPem, cert: tls.serverCertPem },
+      storage: storage.connectionString,
+      logger,
+      secretsFile: path.join(dataDir, 'secrets.json'),
+      routeHandlers: [fabric],
+    });
     await host.start();
-    say(`  Host      ${host.origin} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
     say();
 
-    const client = new ArmClient(host.origin);
+    const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret) });
     const tour = await runProductTour(client, say, { keyVaultAdminUrl: keyVault.adminUrl });
     tryItLines({
       client,
@@ -140,6 +181,13 @@ async function main(): Promise<void> {
       restoreAccountName: restoreAccountName(),
       fabricCommand: `node ${shown(path.join(repoRoot, 'bin', 'kluis-fabric.js'))}`,
       hostLog: shown(hostLogFile),
+      signIn: {
+        httpsOrigin: host.httpsOrigin ?? host.origin,
+        caFile: shown(tls.caCertPath),
+        msiEndpoint: identity.msiEndpoint,
+        msiSecretFile: identity.secretsFile,
+        adfsAuthority: identity.adfsAuthority,
+      },
     }).forEach((line) => say(line));
     say();
     if (options.once === true) {
@@ -148,7 +196,7 @@ async function main(): Promise<void> {
       process.exit(tour.failures === 0 ? 0 : 1);
     }
     const schedule = tour.schedule === undefined ? '' : ` DefaultPolicy backs the VMs up ${tour.schedule.replace(/^Daily/, 'daily')}; the scheduler checks every 5 minutes.`;
-    say(`Serving at ${client.apiBase}.${schedule} Press Ctrl+C to stop.`);
+    say(`Serving at ${client.apiBase} and ${host.httpsOrigin ?? client.apiBase}.${schedule} Press Ctrl+C to stop.`);
   } catch (err) {
     process.stderr.write(`\n✖ Kluis could not start:\n${describeFailure(err).join('\n')}\n`);
     await stop();

@@ -29,6 +29,8 @@ import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
 import { tableVaultCatalog, type VaultCatalog } from '../lib/stores/vault-catalog';
 import type { VmInventory } from '../lib/stores/vm-inventory';
 import { errors } from '../lib/domain/errors';
+import type { AuthenticateDeps } from '../lib/services/authenticate';
+import { RemoteSigningKeys } from '../lib/stores/signing-keys';
 import type { StorageCapabilitiesSummary } from '../orchestrations/contracts';
 
 interface Stores {
@@ -177,4 +179,21 @@ let agent: GuestAgent | undefined;
 export function guestQuiesceDeps(): GuestQuiesceDeps {
   agent ??= new FabricGuestAgent(vmInventory());
   return { catalog: vaultCatalog(), inventory: vmInventory(), agent };
+}
+
+let authentication: AuthenticateDeps | undefined;
+
+/**
+ * What the API's token check takes: the configured issuers and audiences, the issuers' signing keys
+ * (fetched once and cached per process) and the wall clock. Token lifetimes are checked against real
+ * time, not the embedded host's fake clock: the identity endpoint issues them and clients such as az
+ * and MSAL cache them by real time, so a fake clock moved a month ahead must not expire them.
+ */
+export function authenticateDeps(): AuthenticateDeps {
+  if (authentication === undefined) {
+    const settings = getConfig().auth;
+    const keys = settings.jwksUrl === undefined ? undefined : new RemoteSigningKeys(settings.jwksUrl, { ...(settings.caCertificateFile === undefined ? {} : { caCertificateFile: settings.caCertificateFile }) });
+    authentication = { settings, keys, clock: () => new Date() };
+  }
+  return authentication;
 }

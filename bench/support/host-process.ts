@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../emulator/ports';
 import { readLines } from '../../emulator/read-lines';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -26,6 +27,11 @@ export interface BenchHostOptions {
   env?: Record<string, string>;
   /** More kluis-host options, e.g. ['--fake-clock', '2026-03-02T02:00:00Z']. */
   args?: string[];
+  /**
+   * Run the identity endpoint on a known port with its own folder, so the benchmark can sign in
+   * through its managed identity shape (msiEndpoint, msiSecret): Kluis's API needs a token.
+   */
+  signIn?: boolean;
 }
 
 export interface BenchHost {
@@ -34,6 +40,9 @@ export interface BenchHost {
   readonly origin: string;
   /** The host's master key (`?code=…` for /admin endpoints such as /admin/clock). */
   readonly masterKey: string;
+  /** With signIn: MSI_ENDPOINT and MSI_SECRET of the host's identity endpoint. */
+  readonly msiEndpoint?: string;
+  readonly msiSecret?: string;
   /** SIGTERM, SIGKILL after a grace period; idempotent. */
   stop(): Promise<void>;
   outputTail(): string;
@@ -50,10 +59,13 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
   const key = () => randomBytes(24).toString('base64url');
   const masterKey = key();
   writeFileSync(secretsFile, JSON.stringify({ masterKey, functionKeys: { default: key() }, functionSpecific: {} }), { mode: 0o600 });
+  const identityDir = path.join(secretsDir, 'identity');
+  const identityPort = options.signIn ? await freePort() : undefined;
+  const identityArgs = identityPort === undefined ? [] : ['--identity-port', String(identityPort), '--identity-dir', identityDir];
 
   const child = spawn(
     process.execPath,
-    [HOST_BIN, '--app', options.app, '--port', '0', '--storage', options.storage, '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning', ...(options.args ?? [])],
+    [HOST_BIN, '--app', options.app, '--port', '0', '--storage', options.storage, '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning', ...identityArgs, ...(options.args ?? [])],
     { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
@@ -101,7 +113,11 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
     })();
     return stopping;
   };
-  return { pid: child.pid as number, origin, masterKey, stop, outputTail };
+  const signIn =
+    identityPort === undefined
+      ? {}
+      : { msiEndpoint: `http://127.0.0.1:${identityPort}/msi/token`, msiSecret: (JSON.parse(readFileSync(path.join(identityDir, 'identity.json'), 'utf8')) as { msiSecret: string }).msiSecret };
+  return { pid: child.pid as number, origin, masterKey, ...signIn, stop, outputTail };
 }
 
 function parseJson(line: string): Record<string, unknown> | undefined {

@@ -80,6 +80,8 @@ export class VaultApi {
     private readonly origin: string,
     private readonly masterKey: string,
     private readonly subscriptionId: string,
+    /** Tokens for Kluis's API (the host's identity endpoint, see startBenchHost's signIn). */
+    private readonly accessToken: () => Promise<string>,
   ) {}
 
   vaultPath(resourceGroup: string, vault: string): string {
@@ -184,7 +186,7 @@ export class VaultApi {
   }
 
   private arm(resourcePath: string): string {
-    return `/api${resourcePath}?api-version=${API_VERSION}`;
+    return `${resourcePath}?api-version=${API_VERSION}`;
   }
 
   /** Follows a 202's Azure-AsyncOperation until it ends; throws unless it succeeded. */
@@ -193,7 +195,7 @@ export class VaultApi {
     const statusUrl = response.headers.get('azure-asyncoperation');
     if (!statusUrl) throw new Error('A 202 without Azure-AsyncOperation');
     for (const deadline = Date.now() + OPERATION_TIMEOUT_IN_MS; ; ) {
-      const status = (await (await fetch(statusUrl)).json()) as { status: string; properties?: { jobId?: string }; error?: unknown };
+      const status = (await (await fetch(statusUrl, { headers: { authorization: `Bearer ${await this.accessToken()}` } })).json()) as { status: string; properties?: { jobId?: string }; error?: unknown };
       if (status.status === 'Succeeded') return status;
       if (status.status !== 'InProgress') throw new Error(`Operation ${statusUrl} ended ${status.status}: ${JSON.stringify(status.error)}`);
       if (Date.now() > deadline) throw new Error(`Operation ${statusUrl} still in progress after ${OPERATION_TIMEOUT_IN_MS} ms`);
@@ -201,12 +203,10 @@ export class VaultApi {
     }
   }
 
-  private request(method: string, pathAndQuery: string, body?: unknown): Promise<Response> {
-    return fetch(`${this.origin}${pathAndQuery}`, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  private async request(method: string, pathAndQuery: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${await this.accessToken()}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(`${this.origin}${pathAndQuery}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
 
   /** A request that must succeed (2xx); returns its JSON body (undefined when empty). */

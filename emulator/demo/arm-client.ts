@@ -1,8 +1,10 @@
 /**
  * The HTTP client `npm start` drives the product with: JSON requests to the host's ARM-shaped API
- * (`/api/…`, with `api-version`) and to the local VM fabric (`/fabric/…`). An error answer becomes an
- * ArmRequestError carrying the ARM envelope's code, message and recommendation; a 202 is followed
- * through its `Azure-AsyncOperation` to the job the operation names.
+ * (at the root path as ARM's, with `api-version`) and to the local VM fabric (`/fabric/…`). Requests
+ * to the host carry a bearer token from the token source (the identity endpoint's managed identity
+ * shape, see msiTokenSource), refreshed before it expires; other origins never see it. An error answer
+ * becomes an ArmRequestError carrying the ARM envelope's code, message and recommendation; a 202 is
+ * followed through its `Azure-AsyncOperation` to the job the operation names.
  */
 import type { ArmJobResource } from '../../lib/domain/arm/job-resource';
 import type { ArmOperationStatus } from '../../lib/domain/arm/operation-resource';
@@ -36,14 +38,43 @@ export class ArmRequestError extends Error {
   }
 }
 
+/** Where a client gets access tokens: a token and its expiry (ms since the epoch). */
+export type TokenSource = () => Promise<{ token: string; expiresOnInMs: number }>;
+
 export interface ArmClientOptions {
   pollIntervalInMs?: number;
   operationTimeoutInMs?: number;
+  /** Tokens for the host's API; without one, requests carry no Authorization header. */
+  tokenSource?: TokenSource;
+}
+
+/** Asks for a new token this long before the current one expires. */
+const TOKEN_REFRESH_MARGIN_IN_MS = 5 * 60_000;
+
+/** The resource (audience) tokens for Kluis's ARM API are asked for, as az asks for ARM's. */
+export const ARM_RESOURCE = 'https://management.core.windows.net/';
+
+/**
+ * Tokens from the identity endpoint's App Service managed identity shape (what `az login --identity`
+ * uses with MSI_ENDPOINT, MSI_SECRET and APPSETTING_WEBSITE_SITE_NAME).
+ */
+export function msiTokenSource(msiEndpoint: string, msiSecret: string, resource = ARM_RESOURCE): TokenSource {
+  return async () => {
+    const url = `${msiEndpoint}?${new URLSearchParams({ resource, 'api-version': '2019-08-01' }).toString()}`;
+    const response = await fetch(url, { headers: { 'x-identity-header': msiSecret } });
+    const body = parseJson(await response.text()) as { access_token?: string; expires_on?: string; error_description?: string } | undefined;
+    if (response.status !== 200 || typeof body?.access_token !== 'string') {
+      throw new ArmRequestError(response.status, 'SignInFailed', `The identity endpoint gave no token (HTTP ${response.status}${body?.error_description ? `: ${body.error_description}` : ''}).`);
+    }
+    return { token: body.access_token, expiresOnInMs: Number(body.expires_on) * 1000 };
+  };
 }
 
 export class ArmClient {
   private readonly pollIntervalInMs: number;
   private readonly operationTimeoutInMs: number;
+  private readonly tokenSource?: TokenSource;
+  private token?: Promise<{ token: string; expiresOnInMs: number }>;
 
   constructor(
     /** scheme://host:port of the embedded host. */
@@ -52,11 +83,22 @@ export class ArmClient {
   ) {
     this.pollIntervalInMs = options.pollIntervalInMs ?? DEFAULT_POLL_INTERVAL_IN_MS;
     this.operationTimeoutInMs = options.operationTimeoutInMs ?? DEFAULT_OPERATION_TIMEOUT_IN_MS;
+    this.tokenSource = options.tokenSource;
   }
 
-  /** The API base URL: the host.json route prefix is `api`. */
+  /** The API base URL: the root path, as Azure Resource Manager's (`/api/…` is an alias). */
   get apiBase(): string {
-    return `${this.origin}/api`;
+    return this.origin;
+  }
+
+  /** A valid token for the host's API (undefined without a token source). */
+  async accessToken(): Promise<string | undefined> {
+    if (this.tokenSource === undefined) return undefined;
+    const current = this.token === undefined ? undefined : await this.token.catch(() => undefined);
+    if (current !== undefined && current.expiresOnInMs - TOKEN_REFRESH_MARGIN_IN_MS > Date.now()) return current.token;
+    const next = this.tokenSource();
+    this.token = next;
+    return (await next).token;
   }
 
   /** `{apiBase}/{path}?api-version=…` (query parameters kept). */
@@ -72,11 +114,10 @@ export class ArmClient {
 
   /** Sends JSON, parses JSON; throws ArmRequestError for 4xx/5xx answers. */
   async send<T>(method: string, url: string, body?: unknown): Promise<ArmResponse<T>> {
-    const response = await fetch(url, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    const token = new URL(url).origin === new URL(this.origin).origin ? await this.accessToken() : undefined;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
     const parsed = parseJson(text);
     if (response.status >= 400) throw requestError(response.status, parsed, `${method} ${new URL(url).pathname}`);

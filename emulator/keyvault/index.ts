@@ -16,9 +16,9 @@ import path from 'node:path';
 import type { HostLogger } from '../logger';
 import { adminRouter, type VaultAdmin } from './admin-router';
 import { newBackupIdentity, type BackupIdentity } from './backup-seal';
-import { ensureTlsMaterial, type TlsMaterial } from './certificates';
+import { ensureTlsMaterial, type TlsMaterial } from '../local-ca';
 import { keyVaultErrors } from './errors';
-import { listen, type Listener } from './listener';
+import { listen, type Listener } from '../listener';
 import { normalizeAccessPolicy, type AccessPolicyInput } from './permissions';
 import { readState, STATE_FORMAT, writeState } from './state-file';
 import { EmulatedVault, type VaultDescription, type VaultSnapshot } from './vault';
@@ -210,7 +210,7 @@ class KeyVaultEmulator implements RunningKeyVaultEmulator {
 
 export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions): Promise<RunningKeyVaultEmulator> {
   const dataDir = path.resolve(options.dataDir);
-  const tls = await ensureTlsMaterial(dataDir);
+  const tls = await ensureTlsMaterial(dataDir, { caName: 'Kluis Key Vault emulator local CA' });
   const saved = options.persistState ? readState(path.join(dataDir, STATE_FILE)) : undefined;
   const emulator = new KeyVaultEmulator({ ...options, dataDir }, tls, saved?.identity ?? newBackupIdentity());
   await emulator.start(saved?.vaults ?? []);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/domain/vault-layout';
 import { Orchestrators, type BackupCustomStatus, type BackupInput, type BackupOutput } from '../../orchestrations/contracts';
 import { instantRestoreDays } from '../deps';
+import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 
 const container = z.string().refine(isValidContainerName, { error: 'must be a valid container name (3–63 lowercase letters, digits, hyphens)' });
@@ -61,6 +62,6 @@ export async function getBackup(request: HttpRequest, context: InvocationContext
   }
 }
 
-app.http('startBackup', { route: 'backups', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: startBackup });
-app.http('getBackup', { route: 'backups/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: getBackup });
+app.http('startBackup', { route: 'api/backups', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(startBackup, errorResponse) });
+app.http('getBackup', { route: 'api/backups/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(getBackup, errorResponse) });
 

@@ -10,6 +10,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import type { z } from 'zod';
 import { describeFailure, errors, statusOf, toErrorBody } from '../../lib/domain/errors';
+import { challengeHeaders } from './authentication';
 
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
@@ -48,7 +49,8 @@ export function errorResponse(err: unknown, context: InvocationContext): HttpRes
   const status = statusOf(err);
   // Name and message only: a logged error object can carry request URLs and headers.
   if (status >= 500) context.error(`Request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  return { status, jsonBody: toErrorBody(err) };
+  const headers = challengeHeaders(err);
+  return { status, jsonBody: toErrorBody(err), ...(headers === undefined ? {} : { headers }) };
 }
 
 export interface JobStatusBody<TOutput, TStatus> {

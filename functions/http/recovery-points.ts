@@ -4,6 +4,7 @@ import { errors } from '../../lib/domain/errors';
 import { isValidIdentifier } from '../../lib/domain/vault-layout';
 import { listRecoveryPoints } from '../../lib/services/list-recovery-points';
 import { restoreDeps } from '../deps';
+import { authenticated } from './authentication';
 import { errorResponse } from './jobs';
 
 export async function getRecoveryPoints(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -16,4 +17,4 @@ export async function getRecoveryPoints(request: HttpRequest, context: Invocatio
   }
 }
 
-app.http('getRecoveryPoints', { route: 'items/{itemId}/recoveryPoints', methods: ['GET'], authLevel: 'anonymous', handler: getRecoveryPoints });
+app.http('getRecoveryPoints', { route: 'api/items/{itemId}/recoveryPoints', methods: ['GET'], authLevel: 'anonymous', handler: authenticated(getRecoveryPoints, errorResponse) });

@@ -7,6 +7,7 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/domain/vault-layout';
 import { Orchestrators, type RestoreCustomStatus, type RestoreInput, type RestoreOutput } from '../../orchestrations/contracts';
+import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 
 const startRestoreBody = z
@@ -40,5 +41,5 @@ export async function getRestore(request: HttpRequest, context: InvocationContex
   }
 }
 
-app.http('startRestore', { route: 'restores', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: startRestore });
-app.http('getRestore', { route: 'restores/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: getRestore });
+app.http('startRestore', { route: 'api/restores', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(startRestore, errorResponse) });
+app.http('getRestore', { route: 'api/restores/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(getRestore, errorResponse) });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { errors } from '../domain/errors';
 import { isValidContainerName } from '../domain/vault-layout';
+import { ARM_AUDIENCES } from '../domain/access-token';
 
 export interface KluisConfig {
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
@@ -29,6 +30,31 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
+  auth: AuthSettings;
+  /**
+   * The base URL clients reach Kluis at (KLUIS_PUBLIC_BASE_URL), for absolute URLs in responses
+   * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
+   */
+  publicBaseUrl?: string;
+}
+
+/**
+ * Token validation. In Azure: Entra ID (KLUIS_AUTH_TENANT_ID gives its v1 and v2 issuers and its
+ * JWKS). Locally: kluis-host points KLUIS_AUTH_ISSUERS and KLUIS_AUTH_JWKS_URL at its identity
+ * endpoint and KLUIS_CA_FILE at the local CA.
+ */
+export interface AuthSettings {
+  /** Accepted `iss` values, compared exactly. Empty: nothing is configured (every request is refused with a configuration error). */
+  issuers: string[];
+  /** Accepted `aud` values (compared without a trailing slash): ARM's resource ids plus KLUIS_AUTH_AUDIENCES. */
+  audiences: string[];
+  /** Where the issuers' signing keys are published (a JWKS document). */
+  jwksUrl?: string;
+  /** The authority clients get tokens from: `authorization_uri` of the WWW-Authenticate challenge on a 401 and `loginEndpoint` of /metadata/endpoints (ARM: https://login.windows.net/; locally the identity endpoint's AD FS authority). */
+  authority: string;
+  /** PEM file of a local CA trusted for a loopback https JWKS URL only (KLUIS_CA_FILE). */
+  caCertificateFile?: string;
 }
 
 /**
@@ -65,6 +91,11 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+/** What ARM names in its WWW-Authenticate challenge. */
+export const DEFAULT_AUTH_AUTHORITY = 'https://login.windows.net/';
+/** Entra ID's issuers (v1 and v2 tokens) and signing keys for a tenant (public cloud). */
+export const entraIdIssuers = (tenantId: string): string[] => [`https://sts.windows.net/${tenantId}/`, `https://login.microsoftonline.com/${tenantId}/v2.0`];
+export const entraIdJwksUrl = (tenantId: string): string => `https://login.microsoftonline.com/${tenantId}/discovery/v2.0/keys`;
 /** The object id the backup identity has locally (in the Key Vault emulator's access policies) unless KLUIS_KEYVAULT_PRINCIPAL_ID says otherwise. */
 export const LOCAL_BACKUP_PRINCIPAL_ID = '00000000-0000-0000-0000-00000000bac0';
 
@@ -82,6 +113,29 @@ export const DEVELOPMENT_STORAGE_CONNECTION_STRING =
   `TableEndpoint=http://${DEV_HOST}:10002/${DEV_ACCOUNT_NAME};`;
 
 const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function isHttpUrl(value: string, { noQuery = false } = {}): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && (!noQuery || (url.search === '' && url.hash === ''));
+  } catch {
+    return false;
+  }
+}
+
+/** An audience: an http(s) URL, an application id URI (api://…) or an application id (a GUID). */
+function isAudience(value: string): boolean {
+  return isHttpUrl(value) || GUID_PATTERN.test(value) || /^api:\/\/\S+$/.test(value);
+}
+
+/** A comma-separated list (issuers, audiences): trimmed, empty items dropped, each checked. */
+const list = (check: (item: string) => boolean, error: string) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value),
+    z.array(z.string().refine(check, { error })).optional(),
+  );
 
 const settingsSchema = z.object({
   AzureWebJobsStorage: z.string({ error: 'it is required' }).min(1, { error: 'it is required' }),
@@ -148,6 +202,22 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_AUTH_TENANT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be a tenant id (a GUID)' }).optional()),
+  KLUIS_AUTH_ISSUERS: z.preprocess(emptyAsUnset, list((item) => isHttpUrl(item), 'each issuer must be an http(s) URL')),
+  KLUIS_AUTH_AUDIENCES: z.preprocess(emptyAsUnset, list(isAudience, 'each audience must be an http(s) URL, an api:// URI or an application id')),
+  KLUIS_AUTH_JWKS_URL: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value), { error: 'it must be the http(s) URL of a JWKS document' }).optional(),
+  ),
+  KLUIS_AUTH_AUTHORITY: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.windows.net/' }).default(DEFAULT_AUTH_AUTHORITY),
+  ),
+  KLUIS_CA_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_PUBLIC_BASE_URL: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -169,6 +239,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_AUTH_TENANT_ID: env.KLUIS_AUTH_TENANT_ID,
+    KLUIS_AUTH_ISSUERS: env.KLUIS_AUTH_ISSUERS,
+    KLUIS_AUTH_AUDIENCES: env.KLUIS_AUTH_AUDIENCES,
+    KLUIS_AUTH_JWKS_URL: env.KLUIS_AUTH_JWKS_URL,
+    KLUIS_AUTH_AUTHORITY: env.KLUIS_AUTH_AUTHORITY,
+    KLUIS_CA_FILE: env.KLUIS_CA_FILE,
+    KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -209,6 +286,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
     },
+    auth: authSettings(settings),
+    ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
+  };
+}
+
+type ParsedSettings = z.infer<typeof settingsSchema>;
+
+/** Issuers and JWKS from KLUIS_AUTH_ISSUERS / KLUIS_AUTH_JWKS_URL, else Entra ID's for KLUIS_AUTH_TENANT_ID; both or neither. */
+function authSettings(settings: ParsedSettings): AuthSettings {
+  const tenant = settings.KLUIS_AUTH_TENANT_ID?.toLowerCase();
+  const issuers = settings.KLUIS_AUTH_ISSUERS ?? (tenant === undefined ? [] : entraIdIssuers(tenant));
+  const jwksUrl = settings.KLUIS_AUTH_JWKS_URL ?? (tenant === undefined ? undefined : entraIdJwksUrl(tenant));
+  if (issuers.length > 0 && jwksUrl === undefined) {
+    throw errors.invalidConfiguration('KLUIS_AUTH_JWKS_URL', 'it is required with KLUIS_AUTH_ISSUERS (or set KLUIS_AUTH_TENANT_ID for Entra ID)');
+  }
+  if (issuers.length === 0 && jwksUrl !== undefined) {
+    throw errors.invalidConfiguration('KLUIS_AUTH_ISSUERS', 'it is required with KLUIS_AUTH_JWKS_URL (or set KLUIS_AUTH_TENANT_ID for Entra ID)');
+  }
+  return {
+    issuers,
+    audiences: [...new Set([...ARM_AUDIENCES, ...(settings.KLUIS_AUTH_AUDIENCES ?? [])])],
+    ...(jwksUrl === undefined ? {} : { jwksUrl }),
+    authority: settings.KLUIS_AUTH_AUTHORITY,
+    ...(settings.KLUIS_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_CA_FILE }),
   };
 }
 

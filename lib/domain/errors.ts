@@ -360,6 +360,31 @@ export const ERROR_CODES = {
     recommendation:
       'Only recovery points of VMs encrypted with Azure Disk Encryption (BEK and KEK) hold a key and secret backup. Choose a recovery point whose isSourceVMEncrypted is true.',
   },
+  // Sign-in (the ARM front door): ARM's own codes and status
+  AuthenticationFailed: {
+    status: 401,
+    recommendation: "Send an access token in the Authorization header as 'Bearer <token>': get one for https://management.core.windows.net/ from the identity endpoint (locally: Kluis's; in Azure: Entra ID), e.g. with az account get-access-token.",
+  },
+  InvalidAuthenticationToken: {
+    status: 401,
+    recommendation: "Get a new access token from the identity endpoint Kluis trusts and send it unchanged; tokens signed by another issuer's keys, unsigned tokens and tokens not signed with RS256 are refused.",
+  },
+  ExpiredAuthenticationToken: {
+    status: 401,
+    recommendation: 'The access token has expired: get a new one (clients such as az and the Azure SDKs do so by themselves) and send the request again.',
+  },
+  InvalidAuthenticationTokenAudience: {
+    status: 401,
+    recommendation: 'Ask the identity endpoint for a token for Azure Resource Manager (resource https://management.core.windows.net/ or https://management.azure.com/), not for another service.',
+  },
+  InvalidAuthenticationTokenTenant: {
+    status: 401,
+    recommendation: 'Get the token from the authority Kluis trusts (the issuers configured in KLUIS_AUTH_ISSUERS or KLUIS_AUTH_TENANT_ID; locally the identity endpoint kluis-host starts).',
+  },
+  KluisTokenKeysUnavailable: {
+    status: 503,
+    recommendation: "Kluis could not read the token issuer's signing keys (KLUIS_AUTH_JWKS_URL). Check that the identity endpoint is running and reachable, then retry.",
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -848,6 +873,33 @@ export const errors = {
       `Key Vault '${truncate(vault)}' already has ${objects.map((o) => truncate(o)).join(' and ')}; a restore never replaces a key or secret.`,
       { target },
     );
+  },
+  authenticationHeaderMissing(): KluisError {
+    return new KluisError('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
+  },
+  authenticationHeaderInvalid(): KluisError {
+    return new KluisError('AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format.");
+  },
+  invalidAuthenticationToken(message = 'The access token is invalid.'): KluisError {
+    return new KluisError('InvalidAuthenticationToken', message);
+  },
+  expiredAuthenticationToken(expiry: string, now: string): KluisError {
+    return new KluisError('ExpiredAuthenticationToken', `The access token expiry UTC time '${truncate(expiry, 40)}' is earlier than current UTC time '${truncate(now, 40)}'.`);
+  },
+  invalidAuthenticationTokenAudience(audience: string, allowed: readonly string[]): KluisError {
+    return new KluisError(
+      'InvalidAuthenticationTokenAudience',
+      `The access token has been obtained for wrong audience or resource '${truncate(audience)}'. It should exactly match with one of the allowed audiences ${allowed.map((a) => `'${truncate(a)}'`).join(',')}.`,
+    );
+  },
+  invalidAuthenticationTokenTenant(issuer: string, accepted: readonly string[], authority: string): KluisError {
+    return new KluisError(
+      'InvalidAuthenticationTokenTenant',
+      `The access token is from the wrong issuer '${truncate(issuer)}'. It must match one of ${accepted.map((a) => `'${truncate(a)}'`).join(', ')}. Please use the authority (URL) '${truncate(authority)}' to get the token.`,
+    );
+  },
+  tokenKeysUnavailable(jwksUrl: string, reason: string): KluisError {
+    return new KluisError('KluisTokenKeysUnavailable', `The signing keys at '${truncate(jwksUrl)}' could not be read: ${truncate(reason)}.`);
   },
   recoveryPointNotEncrypted(vmName: string, recoveryPointId: string, why = 'the VM was not encrypted'): KluisError {
     return new KluisError(

@@ -24,7 +24,8 @@ const VMS: Array<[string, string]> = [
   ['linux-enc01', 'FileSystemConsistent'],
 ];
 const ENCRYPTED_VM = 'linux-enc01';
-const RESTORE_CURL = /curl -i -X POST '([^']+\/recoveryPoints\/[^/']+\/restore\?[^']*)' -H 'content-type: application\/json' -d '([^']+)'/;
+const RESTORE_CURL = /curl -i -X POST '([^']+\/recoveryPoints\/[^/']+\/restore\?[^']*)' -H "Authorization: Bearer \$TOKEN" -H 'content-type: application\/json' -d '([^']+)'/;
+const SIGN_IN = /^ {4}export MSI_ENDPOINT=(http:\/\/127\.0\.0\.1:\d+\/msi\/token) MSI_SECRET=\$\(node -p 'require\(("[^"]+identity\.json")\)\.msiSecret'\)$/m;
 
 interface Demo {
   child: ChildProcess;
@@ -72,10 +73,26 @@ function startDemo(args: string[]): Demo {
   return { child, lines, exited, output, waitFor };
 }
 
+/** A token as the printed sign-in lines get one (the App Service managed identity shape). */
+async function signedIn(output: string): Promise<Record<string, string>> {
+  const [, msiEndpoint, secretsFile] = output.match(SIGN_IN)!;
+  const msiSecret = (JSON.parse(readFileSync(JSON.parse(secretsFile) as string, 'utf8')) as { msiSecret: string }).msiSecret;
+  const token = await http<{ access_token: string }>(`${msiEndpoint}?resource=https://management.core.windows.net/&api-version=2017-09-01`, { headers: { secret: msiSecret } });
+  expect(token.status).toBe(200);
+  return { authorization: `Bearer ${token.body.access_token}` };
+}
+
 function expectProductShown(output: string): void {
-  const api = /API base URL\s+(http:\/\/127\.0\.0\.1:\d+\/api)$/m.exec(output)?.[1];
+  const api = /API base URL\s+(http:\/\/127\.0\.0\.1:\d+)$/m.exec(output)?.[1];
   expect(api).toBeDefined();
-  expect(output).toMatch(new RegExp(`^ {2}OpenAPI +${api}/openapi\\.json$`, 'm'));
+  expect(output).toMatch(new RegExp(`^ {2}OpenAPI +${api}/api/openapi\\.json$`, 'm'));
+  expect(output).toMatch(/^ {2}HTTPS +https:\/\/127\.0\.0\.1:\d+ \(trust \S+\/tls\/ca\.pem\)$/m);
+  expect(output).toMatch(/^ {2}Identity +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — local sign-in/m);
+  expect(output).toMatch(/^ {2}Host +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — \d+ functions/m);
+  expect(output).toMatch(SIGN_IN);
+  // The secret stays in its file: the output names the file.
+  expect(output).not.toMatch(/MSI_SECRET=[0-9A-F]{32}/);
+  expect(output).toMatch(/^ {4}TOKEN=\$\(curl -s "\$MSI_ENDPOINT\?resource=https:\/\/management\.core\.windows\.net\/&api-version=2017-09-01" -H "secret: \$MSI_SECRET" \| node -pe /m);
   for (const [vm, consistency] of VMS) {
     expect(output).toMatch(new RegExp(`^  ${vm} +Backup +Completed +[\\d.]+ s +${consistency} `, 'm'));
     expect(output).toMatch(new RegExp(`^  ${vm} +\\d+ +.* UTC +${consistency} +snapshot \\+ vault `, 'm'));
@@ -87,9 +104,9 @@ function expectProductShown(output: string): void {
   expect(output).toMatch(/^ {2}win-app01 +\d+ +.* UTC +AppConsistent +snapshot \+ vault +— /m);
   expect(output).toMatch(/^ {2}Key Vault +http:\/\/127\.0\.0\.1:\d+\/vaults\/kluis-demo-kv /m);
   expect(output).toMatch(
-    /curl -i -X POST '[^']+linux-enc01\/recoveryPoints\/\d+\/restoreKeyAndSecret\?api-version=[^']+' -H 'content-type: application\/json' -d '\{"properties":\{"keyVaultId":"\/subscriptions\/[^"]+\/providers\/Microsoft\.KeyVault\/vaults\/kluis-demo-kv"\}\}'/,
+    /curl -i -X POST '[^']+linux-enc01\/recoveryPoints\/\d+\/restoreKeyAndSecret\?api-version=[^']+' -H "Authorization: Bearer \$TOKEN" -H 'content-type: application\/json' -d '\{"properties":\{"keyVaultId":"\/subscriptions\/[^"]+\/providers\/Microsoft\.KeyVault\/vaults\/kluis-demo-kv"\}\}'/,
   );
-  expect(output).toMatch(/curl '[^']+\/backupJobs\?api-version=[^']+'/);
+  expect(output).toMatch(/curl '[^']+\/backupJobs\?api-version=[^']+' -H "Authorization: Bearer \$TOKEN"/);
   expect(output).toMatch(/node \S*kluis-fabric\.js vm write --name linux-web01 --percent 5 --host http:\/\/127\.0\.0\.1:\d+/);
   // Clean output: no stack traces, no failures.
   expect(output).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
@@ -125,7 +142,7 @@ describe('npm start shows the product', () => {
 
   it('reuses everything on a second start, backs up again, serves the restore it prints, and stops on Ctrl+C', async () => {
     const demo = startDemo(['--data-dir', dataDir]);
-    await demo.waitFor(/^Serving at http:\/\/127\.0\.0\.1:\d+\/api\./m, 90_000);
+    await demo.waitFor(/^Serving at http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+\./m, 90_000);
     const output = demo.output();
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — exists (kept from an earlier run)');
     expect(output).toMatch(/^Key Vault kluis-demo-kv: https:\/\/127\.0\.0\.1:\d+\/? \(emulator\) — exists \(kept from an earlier run\)$/m);
@@ -138,20 +155,23 @@ describe('npm start shows the product', () => {
     // The second backup of each VM: two recovery points listed per VM.
     for (const [vm] of VMS) expect(output.match(new RegExp(`^  ${vm} +\\d{10,} `, 'gm'))).toHaveLength(2);
 
-    // The printed restore command works as printed.
+    // The printed restore command works as printed, with the token the printed sign-in lines get (and not without one).
     const [, url, body] = output.match(RESTORE_CURL)!;
-    const accepted = await http(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const unsigned = await http<{ error: { code: string } }>(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect({ status: unsigned.status, code: unsigned.body.error.code }).toEqual({ status: 401, code: 'AuthenticationFailed' });
+    const authorization = await signedIn(output);
+    const accepted = await http(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...authorization } });
     expect(accepted.status).toBe(202);
     let jobId: string | undefined;
     for (const deadline = Date.now() + 30_000; jobId === undefined; await sleep(200)) {
-      const operation = await http<{ status: string; properties?: { jobId: string } }>(accepted.headers.get('azure-asyncoperation')!);
+      const operation = await http<{ status: string; properties?: { jobId: string } }>(accepted.headers.get('azure-asyncoperation')!, { headers: authorization });
       if (operation.body.status === 'Succeeded') jobId = operation.body.properties?.jobId;
       else expect(operation.body.status).toBe('InProgress');
       if (Date.now() > deadline) throw new Error(`restore operation still ${operation.text}`);
     }
     const jobUrl = url.replace(/\/backupFabrics\/.*$/, `/backupJobs/${jobId}?api-version=2023-06-01`);
     for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
-      const job = await http<{ properties: { operation: string; status: string } }>(jobUrl);
+      const job = await http<{ properties: { operation: string; status: string } }>(jobUrl, { headers: authorization });
       expect(job.status).toBe(200);
       if (job.body.properties.status !== 'InProgress') {
         expect(job.body.properties).toMatchObject({ operation: 'Restore', status: 'Completed' });
@@ -169,5 +189,7 @@ describe('npm start shows the product', () => {
     // So has the Key Vault emulator.
     const keyVaultAdmin = /^ {2}Key Vault (http:\/\/127\.0\.0\.1:\d+) — /m.exec(output)![1];
     await expect(fetch(`${keyVaultAdmin}/vaults`)).rejects.toThrow();
+    // And the identity endpoint.
+    await expect(fetch(`${output.match(SIGN_IN)![1]}?resource=x`)).rejects.toThrow();
   }, 90_000);
 });

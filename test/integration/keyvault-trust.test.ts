@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { ensureTlsMaterial } from '../../emulator/keyvault/certificates';
+import { ensureTlsMaterial } from '../../emulator/local-ca';
 import { KEYVAULT_CA_FILE_SETTING, isLoopbackVaultUrl, keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
 import { LOCAL_TENANT_ID, LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
 import { ALL_PERMISSIONS, newObjectId, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
@@ -42,11 +42,11 @@ describe('Key Vault emulator TLS material', () => {
 
   it('renews an expiring server certificate under the same CA, and a CA only when it expires', async () => {
     const first = await ensureTlsMaterial(dir);
-    const renewed = await ensureTlsMaterial(dir, new Date(Date.now() + 800 * DAY_IN_MS));
+    const renewed = await ensureTlsMaterial(dir, { now: new Date(Date.now() + 800 * DAY_IN_MS) });
     expect(renewed.caCertPem).toBe(first.caCertPem);
     expect(renewed.serverCertPem).not.toBe(first.serverCertPem);
     expect(new X509Certificate(renewed.serverCertPem).checkIssued(new X509Certificate(first.caCertPem))).toBe(true);
-    const replaced = await ensureTlsMaterial(dir, new Date(Date.now() + 3640 * DAY_IN_MS));
+    const replaced = await ensureTlsMaterial(dir, { now: new Date(Date.now() + 3640 * DAY_IN_MS) });
     expect(replaced.caCertPem).not.toBe(first.caCertPem);
     expect(readFileSync(replaced.caCertPath, 'utf8')).toBe(replaced.caCertPem);
   });

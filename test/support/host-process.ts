@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readLines } from '../../emulator/read-lines';
+import { identityUrlsOf, servicePrincipalTokens, type IdentityEndpointUrls } from './sign-in';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** KLUIS_HOST_BIN runs the suite against another build of the host (e.g. a packed or patched copy). */
@@ -66,6 +67,12 @@ export interface HostProcessOptions {
   startupTimeoutInMs?: number;
   /** More kluis-host options, e.g. ['--fake-clock', '2026-01-01T00:00:00Z']. */
   extraArgs?: string[];
+  /**
+   * Send a token from the host's identity endpoint with every `http()` request to the host (a
+   * service principal's, see sign-in.ts). Default: when the app is Kluis (its API refuses requests
+   * without one) and the host started an identity endpoint.
+   */
+  signIn?: boolean;
 }
 
 export interface HostLogRecord {
@@ -103,8 +110,25 @@ export interface SpawnedHost {
 export interface HostProcess extends SpawnedHost {
   /** e.g. http://127.0.0.1:41234 */
   readonly origin: string;
+  /** e.g. https://127.0.0.1:41235, when the host was started with --https-port. */
+  readonly httpsOrigin?: string;
   /** The keys the host uses (read from its secrets file). */
   readonly secrets: HostSecretsFile;
+  /** The host's identity endpoint, unless started with --no-identity. */
+  readonly identity?: IdentityEndpointUrls;
+  /** A valid token for the host's API (the one `http()` sends); throws without an identity endpoint. */
+  accessToken(): Promise<string>;
+}
+
+// Origins whose requests `http()` signs, and how it gets their tokens.
+const signedInOrigins = new Map<string, () => Promise<string>>();
+
+function isKluisApp(app: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path.join(app, 'package.json'), 'utf8')) as { name?: unknown }).name === 'kluis';
+  } catch {
+    return false;
+  }
 }
 
 function assertHostBuilt(): void {
@@ -262,8 +286,20 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     await host.kill();
     throw new Error(`The host's ready message names no origin: ${JSON.stringify(ready)}`);
   }
+  const httpsOrigin = typeof ready.httpsOrigin === 'string' ? ready.httpsOrigin : undefined;
   const secrets = JSON.parse(readFileSync(host.secretsFile, 'utf8')) as HostSecretsFile;
-  return { ...host, origin, secrets };
+  const identity = host.logs().map(identityUrlsOf).find((urls) => urls !== undefined);
+  const tokens = identity === undefined ? undefined : servicePrincipalTokens(identity);
+  const accessToken = () => {
+    if (tokens === undefined) throw new Error('The host runs no identity endpoint (--no-identity): it cannot issue tokens.');
+    return tokens();
+  };
+  if (tokens !== undefined && (options.signIn ?? isKluisApp(options.app))) {
+    const origins = [origin, ...(httpsOrigin === undefined ? [] : [httpsOrigin])];
+    origins.forEach((o) => signedInOrigins.set(o, tokens));
+    void host.exited.then(() => origins.forEach((o) => signedInOrigins.get(o) === tokens && signedInOrigins.delete(o)));
+  }
+  return { ...host, origin, ...(httpsOrigin === undefined ? {} : { httpsOrigin }), secrets, ...(identity === undefined ? {} : { identity }), accessToken };
 }
 
 // ---- HTTP helpers ------------------------------------------------------------------------------------
@@ -281,11 +317,15 @@ export interface HttpOptions {
   /** Strings and Buffers are sent as they are; anything else as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** false: send no token even to a signed-in host (see HostProcessOptions.signIn). An explicit Authorization header always wins. */
+  signIn?: boolean;
 }
 
-/** fetch with JSON in and out; never throws for HTTP error statuses. */
+/** fetch with JSON in and out; never throws for HTTP error statuses. Requests to a signed-in host carry its token. */
 export async function http<T = unknown>(url: string, options: HttpOptions = {}): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
+  const tokens = options.signIn === false ? undefined : signedInOrigins.get(new URL(url).origin);
+  if (tokens !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) headers.authorization = `Bearer ${await tokens()}`;
   let body: string | Buffer | undefined;
   if (options.body !== undefined) {
     if (typeof options.body === 'string' || Buffer.isBuffer(options.body)) {

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       inventory: 'table',
       inventoryTable: 'KluisVirtualMachines',
       keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
+      auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
     });
   });
 
@@ -83,6 +84,7 @@ describe('loadConfig', () => {
         emulatorUrl: 'http://127.0.0.1:41234',
         dnsSuffix: 'vault.azure.cn',
       },
+      auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
     });
   });
 
@@ -127,5 +129,60 @@ describe('loadConfig', () => {
   it('never echoes a setting value, which may hold a key', () => {
     const err = failure({ AzureWebJobsStorage: 'AccountName=x;AccountKeyTypo=supersecretvalue' });
     expect(err.message).not.toContain('supersecretvalue');
+  });
+});
+
+describe('loadConfig: token validation and the public base URL', () => {
+  const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+
+  it("derives Entra ID's v1 and v2 issuers and its signing keys from a tenant id", () => {
+    const { auth } = loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_AUTH_TENANT_ID: TENANT.toUpperCase() });
+    expect(auth).toEqual({
+      issuers: [`https://sts.windows.net/${TENANT}/`, `https://login.microsoftonline.com/${TENANT}/v2.0`],
+      jwksUrl: `https://login.microsoftonline.com/${TENANT}/discovery/v2.0/keys`,
+      audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'],
+      authority: 'https://login.windows.net/',
+    });
+  });
+
+  it('takes explicit issuers, keys, extra audiences, the authority and the CA file over the tenant', () => {
+    const { auth } = loadConfig({
+      AzureWebJobsStorage: ACCOUNT,
+      KLUIS_AUTH_TENANT_ID: TENANT,
+      KLUIS_AUTH_ISSUERS: ' https://127.0.0.1:7444/t/ , https://issuer.example/ ',
+      KLUIS_AUTH_JWKS_URL: 'https://127.0.0.1:7444/discovery/keys',
+      KLUIS_AUTH_AUDIENCES: 'api://kluis,https://management.azure.com/',
+      KLUIS_AUTH_AUTHORITY: 'https://127.0.0.1:7444/adfs',
+      KLUIS_CA_FILE: '/data/tls/ca.pem',
+    });
+    expect(auth).toEqual({
+      issuers: ['https://127.0.0.1:7444/t/', 'https://issuer.example/'],
+      jwksUrl: 'https://127.0.0.1:7444/discovery/keys',
+      audiences: ['https://management.core.windows.net/', 'https://management.azure.com/', 'api://kluis'],
+      authority: 'https://127.0.0.1:7444/adfs',
+      caCertificateFile: '/data/tls/ca.pem',
+    });
+  });
+
+  it('needs issuers and signing keys together', () => {
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_AUTH_ISSUERS: 'https://issuer.example/' })).toMatchObject({ code: 'KluisInvalidConfiguration', target: 'KLUIS_AUTH_JWKS_URL' });
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_AUTH_JWKS_URL: 'https://issuer.example/keys' })).toMatchObject({ code: 'KluisInvalidConfiguration', target: 'KLUIS_AUTH_ISSUERS' });
+  });
+
+  it.each([
+    ['KLUIS_AUTH_TENANT_ID', 'contoso.onmicrosoft.com'],
+    ['KLUIS_AUTH_ISSUERS', 'https://ok.example/,not a url'],
+    ['KLUIS_AUTH_JWKS_URL', 'ftp://keys.example/'],
+    ['KLUIS_AUTH_AUTHORITY', 'https://login.example/?x=1'],
+    ['KLUIS_PUBLIC_BASE_URL', 'backup.example.com'],
+    ['KLUIS_PUBLIC_BASE_URL', 'https://user:pw@backup.example.com'],
+    ['KLUIS_PUBLIC_BASE_URL', 'https://backup.example.com/#x'],
+  ])('names %s when it is %j', (setting, value) => {
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, [setting]: value })).toMatchObject({ code: 'KluisInvalidConfiguration', target: setting });
+  });
+
+  it('keeps the public base URL without a trailing slash', () => {
+    expect(loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_PUBLIC_BASE_URL: 'https://backup.example.com/kluis/' }).publicBaseUrl).toBe('https://backup.example.com/kluis');
+    expect(loadConfig({ AzureWebJobsStorage: ACCOUNT }).publicBaseUrl).toBeUndefined();
   });
 });

@@ -34,8 +34,10 @@ describe('KluisError', () => {
       expect.arrayContaining(['UserErrorUnsupportedDiskSize', 'BackUpOperationFailed', 'UserErrorVmNotFoundV2']),
     );
     for (const code of KLUIS_ERROR_CODES) {
-      // Azure Backup's names, ARM's own (ResourceNotFound, InvalidSubscriptionId, …), or ours.
-      expect(code).toMatch(/^(UserError|BackUp|GuestAgent|ExtensionFailed|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$)[A-Za-z0-9]*$/);
+      // Azure Backup's names, ARM's own (ResourceNotFound, InvalidSubscriptionId, the sign-in codes …), or ours.
+      expect(code).toMatch(
+        /^(UserError|BackUp|GuestAgent|ExtensionFailed|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$|AuthenticationFailed$|(Invalid|Expired)AuthenticationToken)[A-Za-z0-9]*$/,
+      );
       expect(ERROR_CODES[code].recommendation.length).toBeGreaterThan(20);
       expect(ERROR_CODES[code].status).toBeGreaterThanOrEqual(400);
     }

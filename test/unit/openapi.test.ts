@@ -74,10 +74,15 @@ describe('OpenAPI document', () => {
     expect(doc.paths[vault].get.requestBody).toBeUndefined();
   });
 
-  it('registers one function per operation with a unique name, and the document route', () => {
+  it('registers each operation at the root path and at its /api alias under unique names, and the document route under /api', () => {
     const names = registered.map((r) => r.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(registered).toContainEqual({ name: 'openapi', route: 'openapi.json', methods: ['GET'] });
+    expect(registered).toContainEqual({ name: 'openapi', route: 'api/openapi.json', methods: ['GET'] });
     expect(names).toEqual(expect.arrayContaining(['Vaults_CreateOrUpdate', 'BackupResourceStorageConfigs_Patch', 'ProtectionPolicies_Delete']));
+    for (const operation of registeredOperations()) {
+      expect(registered).toContainEqual({ name: operation.operationId, route: operation.route, methods: [operation.method] });
+      expect(registered).toContainEqual({ name: `${operation.operationId}__api`, route: `api/${operation.route}`, methods: [operation.method] });
+    }
+    expect(Object.keys(buildOpenApiDocument(registeredOperations()).paths).every((p) => p.startsWith('/subscriptions/'))).toBe(true);
   });
 });

@@ -41,7 +41,7 @@ armRoute<BackupRequestBody>({
     409: 'A backup of the item is running, or protection is stopped, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, origin }) => {
+  handler: async ({ params, body, context, baseUrl }) => {
     const names = itemNamesOf(params);
     const deps = backupRequestDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
@@ -51,6 +51,6 @@ armRoute<BackupRequestBody>({
       await client.startNew(Orchestrators.Backup, { instanceId, input });
     });
     context.info(`Started backup job ${started.job.jobId} of ${started.ref.itemName} (retain until ${started.retainUntil}).`);
-    return accepted(origin, vaultPathOf(params), started.operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), started.operation.operationId);
   },
 });

@@ -23,12 +23,12 @@ armRoute({
   summary: 'Discovers the VMs that can be protected (Kluis reads its VM inventory live: the operation has succeeded at once).',
   tag: TAG,
   responses: { 202: 'Accepted: poll Azure-AsyncOperation.', 400: 'Not the Azure fabric.', 404: 'No such vault.' },
-  handler: async ({ params, origin }) => {
+  handler: async ({ params, baseUrl }) => {
     assertAzureFabric(params.fabricName ?? '');
     const deps = discoveryDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const operation = await refreshContainers(deps, vault);
-    return accepted(origin, vaultPathOf(params), operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), operation.operationId);
   },
 });
 

@@ -57,12 +57,12 @@ armRoute({
   summary: 'Cancels a Backup job while it takes its snapshot (the job goes Cancelling, then Cancelled). Transfers to the vault are not interrupted.',
   tag: TAG,
   responses: { 202: 'Accepted: the job is Cancelling.', 400: 'The job cannot be cancelled now (UserErrorJobNotCancellable says why).', 404: 'No such vault or job.' },
-  handler: async ({ params, origin, context }) => {
+  handler: async ({ params, baseUrl, context }) => {
     const deps = jobDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const job = await requestJobCancel(deps, vault, params.jobName ?? '');
     context.info(`Cancel requested for job ${job.jobId}.`);
     const operation = await createOperation(deps, vault, { name: 'CancelJob', jobId: job.jobId, status: 'Succeeded' });
-    return accepted(origin, vaultPathOf(params), operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), operation.operationId);
   },
 });

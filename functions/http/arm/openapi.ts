@@ -1,6 +1,6 @@
 /**
  * GET /api/openapi.json — an OpenAPI 3.1 document of every ARM-shaped operation, built from what
- * armRoute() registered: paths and path parameters from the route templates, request bodies from
+ * armRoute() registered (each at the root path; the `/api/…` aliases are not listed again): paths and path parameters from the route templates, request bodies from
  * their zod schemas (z.toJSONSchema), responses from each operation's declared codes with the ARM
  * error envelope for 4xx/5xx. Built on request, so it always lists every loaded route.
  */
@@ -93,7 +93,7 @@ export function buildOpenApiDocument(operations: readonly RegisteredOperation[])
       version: FOLLOWED_API_VERSION,
       description: 'Self-hostable VM backup with a REST API shaped like Azure Resource Manager Microsoft.RecoveryServices.',
     },
-    servers: [{ url: '/api' }],
+    servers: [{ url: '/' }],
     paths,
     components: { schemas: { ErrorResponse: ERROR_RESPONSE_SCHEMA } },
   };
@@ -133,7 +133,7 @@ function bodySchema(schema: z.ZodType): JsonSchema {
 }
 
 app.http('openapi', {
-  route: 'openapi.json',
+  route: 'api/openapi.json',
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: async () => ({ status: 200, jsonBody: buildOpenApiDocument(registeredOperations()) }),

@@ -34,12 +34,12 @@ armRoute({
   summary: 'The result of an asynchronous operation (Location of a 202): 202 while it runs, 204 once it succeeded, its error once it failed.',
   tag: TAG,
   responses: { 202: 'Still running: poll again after Retry-After.', 204: 'Succeeded.', 404: 'No such vault or operation.' },
-  handler: async ({ params, origin }) => {
+  handler: async ({ params, baseUrl }) => {
     const deps = catalogDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const operation = await getOperation(deps, vault, params.operationId ?? '');
     const status = operationResultStatus(operation);
-    if (status === 202) return accepted(origin, vaultPathOf(params), operation.operationId);
+    if (status === 202) return accepted(baseUrl, vaultPathOf(params), operation.operationId);
     if (status === 204) return noContent();
     const code = operation.error?.code ?? 'BackUpOperationFailed';
     const recommendation = isKluisErrorCode(code) ? ERROR_CODES[code].recommendation : undefined;

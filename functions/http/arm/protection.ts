@@ -47,13 +47,13 @@ armRoute<ProtectedItemPutBody>({
     404: 'No such vault, VM, policy or item.',
     409: 'The VM is protected by another vault, or the item is soft-deleted.',
   },
-  handler: async ({ params, body, origin, context }) => {
+  handler: async ({ params, body, baseUrl, context }) => {
     const names = itemNamesOf(params);
     const deps = protectionDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const change = await putProtectedItem(deps, vault, names, body.properties);
     context.info(`Protection of ${names.itemName}: ${change.action}${change.job ? ` (job ${change.job.jobId})` : ''}.`);
-    return accepted(origin, vaultPathOf(params), change.operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), change.operation.operationId);
   },
 });
 
@@ -85,14 +85,14 @@ armRoute({
     404: 'No such vault.',
     409: 'The item is already soft-deleted (the error names the purge date), or a backup of it is running.',
   },
-  handler: async ({ params, origin, context }) => {
+  handler: async ({ params, baseUrl, context }) => {
     const names = itemNamesOf(params);
     const deps = protectionDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const change = await deleteProtectedItem(deps, vault, names, deleteDeps(context));
     if (change === undefined) return noContent();
     context.info(`Protection of ${names.itemName} stopped with delete: ${change.action}.`);
-    return accepted(origin, vaultPathOf(params), change.operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), change.operation.operationId);
   },
 });
 

@@ -34,13 +34,13 @@ armRoute<RestoreRequestBody>({
     409: 'The target VM exists, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, origin }) => {
+  handler: async ({ params, body, context, baseUrl }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
     const restore = await acceptRestoreRequest(restoreRequestDeps(context), ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });
     context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);
-    return accepted(origin, vaultPathOf(params), restore.operation.operationId);
+    return accepted(baseUrl, vaultPathOf(params), restore.operation.operationId);
   },
 });

@@ -1,8 +1,11 @@
 /**
  * How every ARM-shaped endpoint is declared: one `armRoute` call registers the HTTP function and
- * records the operation (method, path, request schema) for the OpenAPI document. Handlers receive
- * the validated body and the route parameters and return a plain result; errors become the ARM
- * envelope `{error:{code,message,target,details}}` with the code's status.
+ * records the operation (method, path, request schema) for the OpenAPI document. Each operation is
+ * served at the root path as ARM serves it (`/subscriptions/…`, host.json's routePrefix is empty) and
+ * at the `/api/…` alias (a second function, `<operationId>__api`); the OpenAPI document lists the root
+ * path once. Every request proves its caller with a bearer token first (authentication.ts). Handlers
+ * receive the caller, the validated body and the route parameters and return a plain result; errors
+ * become the ARM envelope `{error:{code,message,target,details}}` with the code's status.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -10,6 +13,10 @@ import type { z } from 'zod';
 import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
+import type { Caller } from '../../../lib/domain/access-token';
+import { publicBaseUrl } from '../../../lib/domain/public-base-url';
+import { getConfig } from '../../../lib/config';
+import { callerOfRequest } from '../authentication';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
@@ -23,9 +30,17 @@ export interface ArmRequest<TBody> {
   params: Record<string, string>;
   query: URLSearchParams;
   body: TBody;
-  /** scheme://host:port of the request, for Location headers. */
-  origin: string;
+  /**
+   * The public base URL clients reach Kluis at (KLUIS_PUBLIC_BASE_URL, else X-Forwarded-Proto/Host,
+   * else the request's scheme and host), for absolute URLs such as Location headers; no trailing slash.
+   */
+  baseUrl: string;
+  /** Who called: the principal the request's access token proves. */
+  caller: Caller;
 }
+
+/** The suffix of the function that serves an operation at its `/api/…` alias. */
+export const API_ALIAS_SUFFIX = '__api';
 
 export interface ArmRouteSpec<TBody> {
   /** Function name and OpenAPI operationId, e.g. 'Vaults_CreateOrUpdate'. */
@@ -70,24 +85,32 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     body: spec.body,
     responses: spec.responses,
   });
-  app.http(spec.operationId, {
-    route: spec.route,
-    methods: [spec.method],
-    authLevel: 'anonymous',
-    extraInputs: spec.durable ? [df.input.durableClient()] : [],
-    handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-      try {
-        const url = new URL(request.url);
-        let body = undefined as TBody;
-        if (spec.body) {
-          const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
-          body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
-        }
-        return await spec.handler({ request, context, params: request.params, query: url.searchParams, body, origin: url.origin });
-      } catch (err) {
-        return errorResponse(err, context);
+  const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const caller = await callerOfRequest(request);
+      const url = new URL(request.url);
+      let body = undefined as TBody;
+      if (spec.body) {
+        const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
+        body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
       }
-    },
+      return await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller });
+    } catch (err) {
+      return errorResponse(err, context);
+    }
+  };
+  const registration = { methods: [spec.method], authLevel: 'anonymous' as const, extraInputs: spec.durable ? [df.input.durableClient()] : [], handler };
+  app.http(spec.operationId, { ...registration, route: spec.route });
+  app.http(`${spec.operationId}${API_ALIAS_SUFFIX}`, { ...registration, route: `api/${spec.route}` });
+}
+
+/** The public base URL of a request (see ArmRequest.baseUrl). */
+export function baseUrlOf(request: HttpRequest): string {
+  return publicBaseUrl({
+    configured: getConfig().publicBaseUrl,
+    requestUrl: request.url,
+    forwardedProto: request.headers.get('x-forwarded-proto'),
+    forwardedHost: request.headers.get('x-forwarded-host'),
   });
 }
 
@@ -106,14 +129,15 @@ export function list(value: unknown[]): HttpResponseInit {
 
 /**
  * 202 Accepted for a long-running operation: `Azure-AsyncOperation` points at the status resource,
- * `Location` at the result resource, `Retry-After` says when to poll.
+ * `Location` at the result resource (both at the root path under the public base URL), `Retry-After`
+ * says when to poll.
  */
-export function accepted(origin: string, vaultPath: string, operationId: string, retryAfterSeconds = 2): HttpResponseInit {
+export function accepted(baseUrl: string, vaultPath: string, operationId: string, retryAfterSeconds = 2): HttpResponseInit {
   return {
     status: 202,
     headers: {
-      'Azure-AsyncOperation': `${origin}/api/${vaultPath}/backupOperations/${operationId}`,
-      Location: `${origin}/api/${vaultPath}/backupOperationResults/${operationId}`,
+      'Azure-AsyncOperation': `${baseUrl}/${vaultPath}/backupOperations/${operationId}`,
+      Location: `${baseUrl}/${vaultPath}/backupOperationResults/${operationId}`,
       'Retry-After': String(retryAfterSeconds),
     },
   };

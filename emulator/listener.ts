@@ -6,8 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { HostRequest, HostResponse } from '../http-types';
-import { BodyTooLarge, headersOf, readBody } from '../incoming-request';
+import type { HostRequest, HostResponse } from './http-types';
+import { BodyTooLarge, headersOf, readBody } from './incoming-request';
 
 export const LISTEN_HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -1,18 +1,22 @@
 /**
- * The emulator's TLS material: a local CA and a server certificate it signs (SAN: DNS localhost, IP
- * 127.0.0.1 and ::1), generated at first start with `selfsigned` and kept in the data directory:
+ * A local CA and a server certificate it signs (SAN: DNS localhost, IP 127.0.0.1 and ::1), generated
+ * at first start with `selfsigned` and kept in a data directory. The one TLS module of the emulators:
+ * the Key Vault emulator keeps its own in `<data>/keyvault`, the host's HTTPS port and the identity
+ * endpoint share `<data>/tls`.
  *
  *   <dir>/tls.json  CA and server keys and certificates (mode 600; the source of truth)
- *   <dir>/ca.pem    the CA certificate alone: what clients trust (KLUIS_KEYVAULT_CA_FILE, NODE_EXTRA_CA_CERTS)
+ *   <dir>/ca.pem    the CA certificate alone: what clients trust (KLUIS_CA_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)
  *
  * tls.json is created exclusively (write a temp file, then link it into place), so processes starting
  * at once on the same directory all end up with the same CA. A server certificate close to expiry is
- * renewed under the same CA, so a CA a user already trusts stays valid.
+ * renewed under the same CA, so a CA a user already trusts stays valid. Nothing is installed in a
+ * system trust store: each client is pointed at ca.pem.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { readTextFile, writeAtomically } from './atomic-file';
 
 export interface TlsMaterial {
   caCertPem: string;
@@ -33,8 +37,17 @@ const CA_LIFETIME_DAYS = 3650;
 const SERVER_LIFETIME_DAYS = 825;
 const RENEW_BEFORE_DAYS = 30;
 
-async function generateCa(now: Date): Promise<{ cert: string; key: string }> {
-  const pems = await generate([{ name: 'commonName', value: 'Kluis Key Vault emulator local CA' }], {
+export interface TlsMaterialOptions {
+  /** The CA certificate's common name, as clients show it. */
+  caName?: string;
+  /** Default: the system clock. */
+  now?: Date;
+}
+
+export const DEFAULT_CA_NAME = 'Kluis local CA';
+
+async function generateCa(caName: string, now: Date): Promise<{ cert: string; key: string }> {
+  const pems = await generate([{ name: 'commonName', value: caName }], {
     keyType: 'ec',
     algorithm: 'sha256',
     notBeforeDate: new Date(now.getTime() - DAY_IN_MS),
@@ -89,50 +102,26 @@ function readTlsFile(file: string): TlsFile | undefined {
   }
 }
 
-/** Writes `content` to `file`: exclusively (false when another process was first) or replacing it. */
-function writeAtomically(file: string, content: string, mode: number, exclusive: boolean): boolean {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, content, { mode });
-  try {
-    if (!exclusive) {
-      renameSync(temp, file);
-      return true;
-    }
-    linkSync(temp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
-
 /** Reads the CA and server certificate in `dir`, generating or renewing what is missing or expiring. */
-export async function ensureTlsMaterial(dir: string, now: Date = new Date()): Promise<TlsMaterial> {
+export async function ensureTlsMaterial(dir: string, options: TlsMaterialOptions = {}): Promise<TlsMaterial> {
+  const now = options.now ?? new Date();
   mkdirSync(dir, { recursive: true });
   const tlsFile = path.join(dir, 'tls.json');
   let file = readTlsFile(tlsFile);
   if (file === undefined || !validFor(file.caCert, now, RENEW_BEFORE_DAYS)) {
     const replacing = file !== undefined;
-    const ca = await generateCa(now);
+    const ca = await generateCa(options.caName ?? DEFAULT_CA_NAME, now);
     const server = await generateServer(ca, now);
     const fresh: TlsFile = { caCert: ca.cert, caKey: ca.key, serverCert: server.cert, serverKey: server.key };
     const written = writeAtomically(tlsFile, JSON.stringify(fresh, null, 2), 0o600, !replacing);
     file = written ? fresh : readTlsFile(tlsFile);
-    if (file === undefined) throw new Error(`The Key Vault emulator's TLS file ${tlsFile} is unreadable: delete it to have it generated again.`);
+    if (file === undefined) throw new Error(`The TLS file ${tlsFile} is unreadable: delete it to have it generated again.`);
   } else if (!serverUsable(file, now)) {
     const server = await generateServer({ cert: file.caCert, key: file.caKey }, now);
     file = { ...file, serverCert: server.cert, serverKey: server.key };
     writeAtomically(tlsFile, JSON.stringify(file, null, 2), 0o600, false);
   }
   const caCertPath = path.join(dir, 'ca.pem');
-  let current: string | undefined;
-  try {
-    current = readFileSync(caCertPath, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current !== file.caCert) writeAtomically(caCertPath, file.caCert, 0o644, false);
+  if (readTextFile(caCertPath) !== file.caCert) writeAtomically(caCertPath, file.caCert, 0o644, false);
   return { caCertPem: file.caCert, caCertPath, serverCertPem: file.serverCert, serverKeyPem: file.serverKey };
 }
