@@ -45,6 +45,15 @@ export interface VmAgent {
   postScript?: string;
 }
 
+/** The managed disk SKUs Kluis backs up (Standard HDD, Standard SSD, Premium SSD). */
+export const MANAGED_DISK_SKUS = ['Standard_LRS', 'StandardSSD_LRS', 'Premium_LRS'] as const;
+export type ManagedDiskSku = (typeof MANAGED_DISK_SKUS)[number];
+
+/** Premium SSD disks are Premium storage; Standard HDD and SSD are Standard. */
+export function storageTypeOfSku(sku: string): StorageType {
+  return sku.toLowerCase().startsWith('premium') ? 'Premium' : 'Standard';
+}
+
 /** A managed disk as a VM's storage profile names it (ARM's `managedDisk`). */
 export interface VmManagedDisk {
   /** ARM id of the Microsoft.Compute/disks resource. */
@@ -305,10 +314,14 @@ export const createVmRequestSchema = z
     osType: z.enum(OS_TYPES),
     powerState: z.enum(POWER_STATES).default('running'),
     agent: agentRequestSchema.prefault({}),
+    /** Managed disks (Microsoft.Compute/disks, as every VM Azure creates today) instead of unmanaged page-blob VHDs. */
+    managedDisks: z.boolean().default(false),
     osDisk: z
       .strictObject({
         sizeBytes: diskSize.default(DEFAULT_FABRIC_DISK_SIZE_BYTES),
         storageType: z.enum(STORAGE_TYPES).default('Standard'),
+        /** Managed disks only; default by storageType (Premium_LRS or Standard_LRS). */
+        sku: z.enum(MANAGED_DISK_SKUS).optional(),
       })
       .prefault({}),
     dataDisks: z
@@ -317,6 +330,7 @@ export const createVmRequestSchema = z
           lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN),
           sizeBytes: diskSize.default(DEFAULT_FABRIC_DISK_SIZE_BYTES),
           storageType: z.enum(STORAGE_TYPES).default('Standard'),
+          sku: z.enum(MANAGED_DISK_SKUS).optional(),
         }),
       )
       .max(MAX_DATA_DISK_LUN + 1)
@@ -329,6 +343,14 @@ export const createVmRequestSchema = z
       .prefault({}),
   })
   .superRefine((request, ctx) => {
+    [request.osDisk, ...request.dataDisks].forEach((disk, index) => {
+      const path = index === 0 ? ['osDisk', 'sku'] : ['dataDisks', index - 1, 'sku'];
+      if (disk.sku === undefined) return;
+      if (!request.managedDisks) ctx.addIssue({ code: 'custom', message: 'a SKU applies to managed disks: set managedDisks', path });
+      else if (storageTypeOfSku(disk.sku) !== disk.storageType && disk.storageType === 'Premium') {
+        ctx.addIssue({ code: 'custom', message: `${disk.sku} is not Premium storage`, path });
+      }
+    });
     const luns = request.dataDisks.map((d) => d.lun);
     luns.forEach((lun, index) => {
       if (luns.indexOf(lun) !== index) ctx.addIssue({ code: 'custom', message: `LUN ${lun} is used twice`, path: ['dataDisks', index, 'lun'] });

@@ -3,11 +3,11 @@
  * rules that derive what ARM shows from it: a disk's `diskState` follows from its grant, its pending
  * upload and the power state of the VM it is attached to.
  */
-import type { PowerState } from '../../../lib/domain/virtual-machine';
+import { MANAGED_DISK_SKUS, type ManagedDiskSku, type PowerState } from '../../../lib/domain/virtual-machine';
 import type { BlobLocation } from './disk-blobs';
 
-export const DISK_SKUS = ['Standard_LRS', 'StandardSSD_LRS', 'Premium_LRS'] as const;
-export type DiskSku = (typeof DISK_SKUS)[number];
+export const DISK_SKUS = MANAGED_DISK_SKUS;
+export type DiskSku = ManagedDiskSku;
 export const SNAPSHOT_SKUS = ['Standard_LRS', 'Premium_LRS', 'Standard_ZRS'] as const;
 export type SnapshotSku = (typeof SNAPSHOT_SKUS)[number];
 
