@@ -89,7 +89,10 @@ export async function startHostCompute(
   const settings = await readLocalSettings(appDir);
   const chosen = [process.env.KLUIS_COMPUTE_ENDPOINT, settings.KLUIS_COMPUTE_ENDPOINT].some((value) => value !== undefined && value.trim() !== '');
   if (!chosen) process.env.KLUIS_COMPUTE_ENDPOINT = compute.url;
-  options.logger?.log('information', `The fabric's Microsoft.Compute endpoint listens at ${compute.url} (trust ${options.tls.caCertPath})`);
+  options.logger?.log('information', `The fabric's Microsoft.Compute endpoint listens at ${compute.url} (trust ${options.tls.caCertPath})`, {
+    computeEndpoint: compute.url,
+    caFile: options.tls.caCertPath,
+  });
   return compute;
 }
 
