@@ -6,6 +6,8 @@
 import type { ComputeManagementClient, Disk } from '@azure/arm-compute';
 import { buildVhdFooter, parseVhdFooter, VHD_FOOTER_SIZE } from '../../lib/domain/vhd';
 import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/domain/page-ranges';
+import { FakeClock } from '../../emulator/clock';
+import { ComputeFabric } from '../../emulator/fabric/compute/compute-fabric';
 import { httpsRequest } from '../support/https';
 import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 
@@ -99,6 +101,34 @@ describe('fabric Compute API: disks and snapshots through @azure/arm-compute', (
     // Access can be granted again.
     await grantRead(diskName, 60);
     await client.disks.beginRevokeAccessAndWait(RG, diskName);
+  });
+
+  test('a restarted fabric ends the grants the previous one left open, when their time is over', async () => {
+    const diskName = name('restart');
+    await emptyDisk(diskName);
+    const sas = await grantRead(diskName, 120);
+    const { connectionString, computeTable, inventory } = fabric();
+    // Another service on the same state, with a clock of its own, as after a host restart: only its timers run.
+    const clock = new FakeClock(fabric().clock.now());
+    const restarted = ComputeFabric.fromConnectionString(connectionString, { inventory, clock, table: computeTable });
+    try {
+      await restarted.start();
+      expect(restarted.armedGrants).toBeGreaterThanOrEqual(1);
+      await clock.advance(119_000);
+      expect((await sasClient(sas).downloadToBuffer(0, PAGE)).length).toBe(PAGE);
+      await clock.advance(2_000);
+      await waitFor(async () => {
+        try {
+          await sasClient(sas).downloadToBuffer(0, PAGE);
+          return false;
+        } catch (err) {
+          return (err as { statusCode?: number }).statusCode === 403;
+        }
+      });
+      expect((await restarted.disks.get({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: diskName })).grant).toBeUndefined();
+    } finally {
+      restarted.stop();
+    }
   });
 
   test('upload end to end: ReadyToUpload → grant Write → ActiveUpload → Put Page → revoke → Unattached → read back', async () => {

@@ -30,6 +30,8 @@ export interface LocalComputeFabric {
   endpoint: RunningComputeEndpoint;
   tls: TlsMaterial;
   connectionString: string;
+  /** The Compute service's table (a second ComputeFabric on it plays a restarted host). */
+  computeTable: string;
   /** The unchanged SDK client, retries off, pointed at the fabric's endpoint and trusting its CA. */
   client(subscriptionId?: string): ComputeManagementClient;
 }
@@ -47,7 +49,8 @@ export function useComputeFabric(startAt = new Date()): () => LocalComputeFabric
     const tls = await ensureTlsMaterial(tlsDir);
     const clock = new FakeClock(startAt);
     const inventory = TableVmInventory.fromConnectionString(connectionString, uniqueTableName('vms'));
-    const compute = ComputeFabric.fromConnectionString(connectionString, { inventory, clock, table: uniqueTableName('compute') });
+    const computeTable = uniqueTableName('compute');
+    const compute = ComputeFabric.fromConnectionString(connectionString, { inventory, clock, table: computeTable });
     const service = new FabricService({ inventory, disks: BlobPageStore.fromConnectionString(connectionString), compute, clock: () => clock.now() });
     const endpoint = await startComputeEndpoint({ fabric: compute, tls: { key: tls.serverKeyPem, cert: tls.serverCertPem } });
     fabric = {
@@ -58,6 +61,7 @@ export function useComputeFabric(startAt = new Date()): () => LocalComputeFabric
       endpoint,
       tls,
       connectionString,
+      computeTable,
       client: (subscriptionId = SUBSCRIPTION) =>
         new ComputeManagementClient(fakeCredential, subscriptionId, {
           endpoint: endpoint.url,

@@ -23,10 +23,4 @@ export class KeyedLock {
     }
   }
 
-  /** Runs `section` holding the locks of every key (taken in sorted order, so two callers never deadlock). */
-  async runAll<T>(keys: readonly string[], section: () => Promise<T>): Promise<T> {
-    const sorted = [...new Set(keys.map((key) => key.toLowerCase()))].sort();
-    const enter = (index: number): Promise<T> => (index === sorted.length ? section() : this.run(sorted[index], () => enter(index + 1)));
-    return enter(0);
-  }
 }
