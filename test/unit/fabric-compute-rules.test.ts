@@ -93,5 +93,4 @@ describe('KeyedLock', () => {
     await expect(lock.run('k', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(lock.run('k', async () => 'next')).resolves.toBe('next');
   });
-
 });

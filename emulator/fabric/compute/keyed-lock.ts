@@ -22,5 +22,4 @@ export class KeyedLock {
       if (this.tails.get(id) === tail) this.tails.delete(id);
     }
   }
-
 }
