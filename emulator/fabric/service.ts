@@ -77,6 +77,8 @@ export interface FabricServiceOptions {
   keyVaults?: { locator: KeyVaultLocator; writer: AdeKeyWriter };
   /** The fabric's Compute service (same storage account as `disks`): needed for VMs with managed disks. */
   compute?: ComputeFabric;
+  /** Creates a VM's resource group when it does not exist yet (the ARM routes need it); absent: groups are not tracked. */
+  ensureResourceGroup?: (subscriptionId: string, name: string, location: string) => Promise<void>;
 }
 
 export interface DiskActivity {
@@ -103,8 +105,10 @@ export class FabricService {
   private readonly newSeed: () => string;
   private readonly keyVaults?: FabricServiceOptions['keyVaults'];
   private readonly compute?: ComputeFabric;
+  private readonly ensureResourceGroup?: FabricServiceOptions['ensureResourceGroup'];
 
   constructor(options: FabricServiceOptions) {
+    this.ensureResourceGroup = options.ensureResourceGroup;
     this.inventory = options.inventory;
     this.disks = options.disks;
     this.clock = options.clock ?? (() => new Date());
@@ -154,6 +158,7 @@ export class FabricService {
     if (request.encryption !== undefined) vm.encryption = withoutUndefined(request.encryption);
     if (request.tags !== undefined) vm.tags = request.tags;
 
+    await this.ensureResourceGroup?.(ref.subscriptionId, ref.resourceGroup, vm.location);
     const stored = await this.inventory.create(vm);
     try {
       if (compute === undefined) {

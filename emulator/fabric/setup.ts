@@ -17,9 +17,12 @@ import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import { SystemClock, type Clock } from '../clock';
 import { ADE_OPERATOR_OBJECT_ID, SdkAdeKeyWriter } from './ade-keys';
 import { ComputeFabric } from './compute/compute-fabric';
+import { ensureResourceGroup } from '../../lib/services/resource-groups';
+import { tableTenancyCatalog } from '../../lib/stores/tenancy-catalog';
 import { FabricService } from './service';
 
-export type FabricConfig = Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'inventoryTable'> & Partial<Pick<KluisConfig, 'keyVault'>>;
+export type FabricConfig = Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'inventoryTable'> &
+  Partial<Pick<KluisConfig, 'keyVault' | 'vaultStorage' | 'catalogTablePrefix' | 'tenancy'>>;
 
 export interface LocalFabric {
   /** The VM tools (`/fabric/…`, kluis-fabric). */
@@ -59,7 +62,13 @@ export function fabricServiceFromConfig(
   if (config.inventory !== 'table') throw errors.inventoryReadOnly('the local VM fabric');
   const keyVault = config.keyVault;
   const clock = shared.clock;
+  const { vaultStorage, catalogTablePrefix, tenancy } = config;
+  const groups =
+    vaultStorage === undefined || catalogTablePrefix === undefined || tenancy === undefined
+      ? undefined
+      : { tenancy: tableTenancyCatalog(vaultStorage, catalogTablePrefix), local: tenancy, clock: () => new Date() };
   return new FabricService({
+    ...(groups === undefined ? {} : { ensureResourceGroup: (subscriptionId: string, name: string, location: string) => ensureResourceGroup(groups, subscriptionId, name, location) }),
     inventory: shared.inventory ?? TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable),
     disks: BlobPageStore.fromConnectionString(config.sourceStorage),
     ...(shared.compute === undefined ? {} : { compute: shared.compute }),

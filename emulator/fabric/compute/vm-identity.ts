@@ -1,11 +1,10 @@
 /** The fixed facts ARM shows about a fabric VM that its inventory record does not carry. */
-import { createHash } from 'node:crypto';
+import { vmUniqueId } from '../../../lib/domain/arm/virtual-machine-resource';
 import type { VirtualMachine } from '../../../lib/domain/virtual-machine';
 
-/** ARM's `vmId`: a GUID, stable for the VM's resource id (case-insensitive). */
-export function vmIdOf(vm: Pick<VirtualMachine, 'id'>): string {
-  const hex = createHash('sha256').update(vm.id.toLowerCase()).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+/** ARM's `vmId`: the GUID Kluis's own front door shows for the same VM. */
+export function vmIdOf(vm: Pick<VirtualMachine, 'id' | 'createdAt'>): string {
+  return vmUniqueId(vm);
 }
 
 /** The consistency of a restore point taken without `consistencyMode`: what the VM's guest allows. */

@@ -11,7 +11,7 @@ import { getVault } from '../../../lib/services/vaults';
 import { Orchestrators, type BackupInput } from '../../../orchestrations/contracts';
 import { backupRequestDeps } from '../../deps';
 import { itemNamesOf } from './protection';
-import { accepted, armRoute, ITEM_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
 
 export const backupRequestBodySchema = z
   .object({
@@ -51,6 +51,6 @@ armRoute<BackupRequestBody>({
       await client.startNew(Orchestrators.Backup, { instanceId, input });
     });
     context.info(`Started backup job ${started.job.jobId} of ${started.ref.itemName} (retain until ${started.retainUntil}).`);
-    return accepted(baseUrl, vaultPathOf(params), started.operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), started.operation.operationId));
   },
 });

@@ -11,7 +11,7 @@ import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/
 import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
 import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, ITEM_ROUTE, recoveryPointRefOf, vaultPathOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
@@ -41,6 +41,6 @@ armRoute<RestoreRequestBody>({
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });
     context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);
-    return accepted(baseUrl, vaultPathOf(params), restore.operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), restore.operation.operationId));
   },
 });
