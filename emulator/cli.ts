@@ -20,7 +20,8 @@ import { EmbeddedHost, type HostRouteHandler } from './host';
 import { createLogger, LogLevel } from './logger';
 import { loadConfig } from '../lib/config';
 import { FABRIC_PATH_PREFIX, fabricRoutes } from './fabric/router';
-import { EmulatorAdminAccess, gatedRoutes, subscriptionScopeOfPath } from './admin-access';
+import { EmulatorAdminAccess, gatedRoutes, refusedAdminResponse, subscriptionScopeOfPath } from './admin-access';
+import type { HostRequest, HostResponse } from './http-types';
 import { publishInsecureNoAuth } from '../lib/config/host-mode';
 import { lazyLocalFabric, type LocalFabric } from './fabric/setup';
 import { startComputeEndpoint, type RunningComputeEndpoint } from './fabric/compute';
@@ -110,19 +111,33 @@ export function gatedFabric(fabric: HostRouteHandler, access: EmulatorAdminAcces
 }
 
 /**
+ * Who may use the fabric's Microsoft.Compute endpoint: reads need a token the identity endpoint signed
+ * (any principal of the directory), writes (disks, snapshots, SAS grants, restore points) the host key
+ * or an Owner of the subscription — the fabric holds every VM's disks.
+ */
+export function computeGuard(access: EmulatorAdminAccess): (request: HostRequest) => Promise<HostResponse | undefined> {
+  return async (request) => {
+    const scope = subscriptionScopeOfPath(request.url.pathname, loadConfig(process.env).tenancy.subscriptionId);
+    const decision = await access.gate(request, scope, { readOnly: request.method.toUpperCase() === 'GET' });
+    return decision === 'allowed' ? undefined : refusedAdminResponse(decision, "The fabric's Microsoft.Compute endpoint", scope);
+  };
+}
+
+/**
  * Starts the fabric's Microsoft.Compute endpoint (HTTPS, the local CA's certificate) and points the app at
  * it, unless the environment or local.settings.json names a Compute endpoint: KLUIS_COMPUTE_ENDPOINT is
  * what the app gives its ComputeManagementClient as `endpoint` (https://management.azure.com in Azure).
  */
 export async function startHostCompute(
   appDir: string,
-  options: { fabric: () => LocalFabric; tls: TlsMaterial; port?: number; logger?: HostLogger },
+  options: { fabric: () => LocalFabric; tls: TlsMaterial; port?: number; logger?: HostLogger; access: EmulatorAdminAccess },
 ): Promise<RunningComputeEndpoint> {
   const compute = await startComputeEndpoint({
     fabric: () => options.fabric().compute,
     tls: { key: options.tls.serverKeyPem, cert: options.tls.serverCertPem },
     port: options.port ?? 0,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    guard: computeGuard(options.access),
   });
   const settings = await readLocalSettings(appDir);
   const chosen = [process.env.KLUIS_COMPUTE_ENDPOINT, settings.KLUIS_COMPUTE_ENDPOINT].some((value) => value !== undefined && value.trim() !== '');
@@ -260,7 +275,7 @@ export async function main(argv: string[]): Promise<void> {
       if (opts.keyvault) {
         keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined, adminGate: adminAccess.gate }, identity);
       }
-      if (opts.fabric && tls !== undefined) compute = await startHostCompute(appDir, { fabric: localFabric, tls, port: opts.computePort, logger });
+      if (opts.fabric && tls !== undefined) compute = await startHostCompute(appDir, { fabric: localFabric, tls, port: opts.computePort, logger, access: adminAccess });
     }
   } catch (err) {
     await stopEmulators();

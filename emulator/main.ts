@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       clock,
       onError: (err) => logger.log('error', `Fabric background work failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     }));
-    compute = await startHostCompute(repoRoot, { fabric: localFabric, tls, port: options.computePort ?? (anyPort ? 0 : DEFAULT_COMPUTE_PORT), logger });
+    compute = await startHostCompute(repoRoot, { fabric: localFabric, tls, port: options.computePort ?? (anyPort ? 0 : DEFAULT_COMPUTE_PORT), logger, access: adminAccess });
     const fabric = fabricRoutes(() => localFabric().service, {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     });
