@@ -302,6 +302,17 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   return { ...host, origin, ...(httpsOrigin === undefined ? {} : { httpsOrigin }), secrets, ...(identity === undefined ? {} : { identity }), accessToken };
 }
 
+/**
+ * From now on `http()` to this host sends `tokens` (e.g. a principal with exactly the roles a journey
+ * needs, see principals.ts) instead of the local administrator's; returns a function that switches back.
+ */
+export function signInAs(host: Pick<HostProcess, 'origin' | 'httpsOrigin'>, tokens: () => Promise<string>): () => void {
+  const origins = [host.origin, ...(host.httpsOrigin === undefined ? [] : [host.httpsOrigin])];
+  const before = origins.map((origin) => signedInOrigins.get(origin));
+  origins.forEach((origin) => signedInOrigins.set(origin, tokens));
+  return () => origins.forEach((origin, i) => (before[i] === undefined ? signedInOrigins.delete(origin) : signedInOrigins.set(origin, before[i]!)));
+}
+
 // ---- HTTP helpers ------------------------------------------------------------------------------------
 
 export interface HttpResult<T = unknown> {

@@ -16,137 +16,13 @@ import { builtInRole, ROLE_IDS } from '../../lib/domain/authorization/role-defin
 import { requestAccess } from '../../lib/services/authorization';
 import { memoryAccessCatalog } from '../../lib/stores/access-catalog';
 import { CatalogRoleAssignments } from '../../lib/stores/role-assignment-source';
+import { BACKUP_ADMIN, MATRIX_ROLES as ROLES, ROLE_MATRIX as MATRIX, type MatrixRole as RoleName } from '../support/role-matrix';
 
 // app.http is not needed: the test reads the operations armRoute records.
 jest.mock('@azure/functions', () => {
   const actual = jest.requireActual<typeof import('@azure/functions')>('@azure/functions');
   return { ...actual, app: { ...actual.app, http: () => undefined } };
 });
-
-type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'Backup Contributor' | 'Backup Operator' | 'Backup Reader';
-const ROLES: readonly RoleName[] = ['Owner', 'Contributor', 'Reader', 'Backup Contributor', 'Backup Operator', 'Backup Reader'];
-
-// Who may call a route, by the roles Azure's definitions give its action.
-const OWNER: RoleName[] = ['Owner'];
-const ARM_WRITE: RoleName[] = ['Owner', 'Contributor'];
-const BACKUP_ADMIN: RoleName[] = ['Owner', 'Contributor', 'Backup Contributor'];
-const BACKUP_OPERATE: RoleName[] = ['Owner', 'Contributor', 'Backup Contributor', 'Backup Operator'];
-const ARM_READ: RoleName[] = ['Owner', 'Contributor', 'Reader'];
-const RESOURCE_READ: RoleName[] = ['Owner', 'Contributor', 'Reader', 'Backup Contributor', 'Backup Operator'];
-const VAULT_CONFIG_READ: RoleName[] = ['Owner', 'Contributor', 'Reader', 'Backup Contributor', 'Backup Reader'];
-const EVERY_ROLE: RoleName[] = [...ROLES];
-
-/** operationId → the roles that may call it (a route's `{resourceProviderNamespace}` taken as Microsoft.Compute). */
-const MATRIX: Record<string, RoleName[]> = {
-  ActivityLogs_List: ARM_READ,
-  Alias_Create: ARM_WRITE,
-  Alias_Get: ARM_READ,
-  Alias_List: ARM_READ,
-  BackupJobs_List: EVERY_ROLE,
-  BackupOperationResults_Get: EVERY_ROLE,
-  BackupOperationStatuses_Get: EVERY_ROLE,
-  BackupPolicies_List: EVERY_ROLE,
-  BackupProtectableItems_List: RESOURCE_READ,
-  BackupProtectedItems_List: EVERY_ROLE,
-  BackupProtectionContainers_List: EVERY_ROLE,
-  BackupResourceEncryptionConfigs_Get: EVERY_ROLE,
-  BackupResourceStorageConfigs_Get: EVERY_ROLE,
-  BackupResourceStorageConfigs_Patch: BACKUP_OPERATE,
-  BackupResourceStorageConfigs_Update: BACKUP_OPERATE,
-  BackupResourceVaultConfigs_Get: VAULT_CONFIG_READ,
-  BackupResourceVaultConfigs_Put: BACKUP_ADMIN,
-  BackupResourceVaultConfigs_Update: BACKUP_ADMIN,
-  Backups_Trigger: BACKUP_OPERATE,
-  ClassicStorageAccounts_Get: ARM_READ,
-  JobCancellations_Trigger: BACKUP_OPERATE,
-  JobDetails_Get: EVERY_ROLE,
-  JobOperationResults_Get: EVERY_ROLE,
-  Permissions_List_ResourceGroup: EVERY_ROLE,
-  Permissions_List_StorageAccount: EVERY_ROLE,
-  Permissions_List_Subscription: EVERY_ROLE,
-  Permissions_List_Vault: EVERY_ROLE,
-  Permissions_List_VirtualMachine: EVERY_ROLE,
-  ProtectedItemOperationResults_Get: EVERY_ROLE,
-  ProtectedItemOperationStatuses_Get: EVERY_ROLE,
-  ProtectedItems_CreateOrUpdate: BACKUP_OPERATE,
-  ProtectedItems_Delete: BACKUP_ADMIN,
-  ProtectedItems_Get: EVERY_ROLE,
-  ProtectionContainerOperationResults_Get: EVERY_ROLE,
-  ProtectionContainerRefreshOperationResults_Get: EVERY_ROLE,
-  ProtectionContainers_Get: EVERY_ROLE,
-  ProtectionContainers_Refresh: BACKUP_OPERATE,
-  ProtectionPolicies_CreateOrUpdate: BACKUP_ADMIN,
-  ProtectionPolicies_Delete: BACKUP_ADMIN,
-  ProtectionPolicies_Get: EVERY_ROLE,
-  Providers_Get: ARM_READ,
-  Providers_GetAtTenantScope: ARM_READ,
-  Providers_List: ARM_READ,
-  Providers_ListAtTenantScope: ARM_READ,
-  Providers_Register: ARM_WRITE,
-  RecoveryPoints_Get: EVERY_ROLE,
-  RecoveryPoints_List: EVERY_ROLE,
-  RecoveryPoints_RestoreKeyAndSecret: BACKUP_OPERATE,
-  ResourceGroups_CheckExistence: RESOURCE_READ,
-  ResourceGroups_CreateOrUpdate: ARM_WRITE,
-  ResourceGroups_Delete: ARM_WRITE,
-  ResourceGroups_Get: RESOURCE_READ,
-  ResourceGroups_List: RESOURCE_READ,
-  ResourceGroups_Update: ARM_WRITE,
-  ResourceGuardProxies_Get: EVERY_ROLE,
-  ResourceGuardProxy_Get: EVERY_ROLE,
-  Restores_Trigger: BACKUP_OPERATE,
-  RoleAssignments_Create_ResourceGroup: OWNER,
-  RoleAssignments_Create_Root: OWNER,
-  RoleAssignments_Create_StorageAccount: OWNER,
-  RoleAssignments_Create_Subscription: OWNER,
-  RoleAssignments_Create_Vault: OWNER,
-  RoleAssignments_Create_VirtualMachine: OWNER,
-  RoleAssignments_Delete_ResourceGroup: OWNER,
-  RoleAssignments_Delete_Root: OWNER,
-  RoleAssignments_Delete_StorageAccount: OWNER,
-  RoleAssignments_Delete_Subscription: OWNER,
-  RoleAssignments_Delete_Vault: OWNER,
-  RoleAssignments_Delete_VirtualMachine: OWNER,
-  RoleAssignments_Get_ResourceGroup: EVERY_ROLE,
-  RoleAssignments_Get_Root: EVERY_ROLE,
-  RoleAssignments_Get_StorageAccount: EVERY_ROLE,
-  RoleAssignments_Get_Subscription: EVERY_ROLE,
-  RoleAssignments_Get_Vault: EVERY_ROLE,
-  RoleAssignments_Get_VirtualMachine: EVERY_ROLE,
-  RoleAssignments_ListForScope_ResourceGroup: EVERY_ROLE,
-  RoleAssignments_ListForScope_Root: EVERY_ROLE,
-  RoleAssignments_ListForScope_StorageAccount: EVERY_ROLE,
-  RoleAssignments_ListForScope_Subscription: EVERY_ROLE,
-  RoleAssignments_ListForScope_Vault: EVERY_ROLE,
-  RoleAssignments_ListForScope_VirtualMachine: EVERY_ROLE,
-  RoleDefinitions_Get_ResourceGroup: EVERY_ROLE,
-  RoleDefinitions_Get_Root: EVERY_ROLE,
-  RoleDefinitions_Get_StorageAccount: EVERY_ROLE,
-  RoleDefinitions_Get_Subscription: EVERY_ROLE,
-  RoleDefinitions_Get_Vault: EVERY_ROLE,
-  RoleDefinitions_Get_VirtualMachine: EVERY_ROLE,
-  RoleDefinitions_List_ResourceGroup: EVERY_ROLE,
-  RoleDefinitions_List_Root: EVERY_ROLE,
-  RoleDefinitions_List_StorageAccount: EVERY_ROLE,
-  RoleDefinitions_List_Subscription: EVERY_ROLE,
-  RoleDefinitions_List_Vault: EVERY_ROLE,
-  RoleDefinitions_List_VirtualMachine: EVERY_ROLE,
-  StorageAccounts_GetProperties: RESOURCE_READ,
-  StorageAccounts_List: RESOURCE_READ,
-  StorageAccounts_ListByResourceGroup: RESOURCE_READ,
-  Subscriptions_Get: ARM_READ,
-  Subscriptions_List: ARM_READ,
-  Tenants_List: ARM_READ,
-  Vaults_CreateOrUpdate: BACKUP_ADMIN,
-  Vaults_Delete: ARM_WRITE,
-  Vaults_Get: EVERY_ROLE,
-  Vaults_ListByResourceGroup: EVERY_ROLE,
-  Vaults_ListBySubscriptionId: EVERY_ROLE,
-  VirtualMachines_Get: ARM_READ,
-  VirtualMachines_InstanceView: ARM_READ,
-  VirtualMachines_List: ARM_READ,
-  VirtualMachines_ListAll: ARM_READ,
-};
 
 function loadAllRoutes(): void {
   const dir = path.join(__dirname, '..', '..', 'functions', 'http', 'arm');
