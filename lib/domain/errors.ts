@@ -427,6 +427,11 @@ export const ERROR_CODES = {
       'Kluis vaults are encrypted at rest by their storage account with platform-managed keys; leave properties.encryption out (the vault reports encryptionAtRestType MicrosoftManaged).',
   },
   // Access control (Azure RBAC): ARM's own codes where ARM has one
+  LinkedAuthorizationFailed: {
+    status: 403,
+    recommendation:
+      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor), then get a new token.',
+  },
   AuthorizationFailed: {
     status: 403,
     recommendation:
@@ -1053,6 +1058,13 @@ export const errors = {
     return new KluisError(
       'AuthorizationFailed',
       `The client '${truncate(client, 120)}' with object id '${truncate(caller.objectId, 40)}' does not have authorization to perform action '${truncate(action, 200)}' over scope '${truncate(scope, 400)}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    );
+  },
+  linkedAuthorizationFailed(caller: { name?: string; objectId: string }, on: { action: string; scope: string }, linked: { action: string; scope: string }): KluisError {
+    const client = caller.name ?? caller.objectId;
+    return new KluisError(
+      'LinkedAuthorizationFailed',
+      `The client '${truncate(client, 120)}' with object id '${truncate(caller.objectId, 40)}' has permission to perform action '${truncate(on.action, 200)}' on scope '${truncate(on.scope, 400)}'; however, it does not have permission to perform action(s) '${truncate(linked.action, 200)}' on the linked scope(s) '${truncate(linked.scope, 400)}' (respectively) or the linked scope(s) are invalid.`,
     );
   },
   roleAssignmentExists(): KluisError {

@@ -26,6 +26,11 @@ export interface RequestAccess {
   permits(action: string, scope: string): Promise<boolean>;
   /** Throws AuthorizationFailed (403, ARM's message) unless the caller may. */
   demand(action: string, scope: string): Promise<void>;
+  /**
+   * ARM's linked check: a request allowed to perform `on.action` at `on.scope` also acts on another
+   * resource; throws LinkedAuthorizationFailed (403) unless the caller may perform `action` there.
+   */
+  demandLinked(action: string, scope: string, on: { action: string; scope: string }): Promise<void>;
   /** The permissions of every role the caller holds at `scope` (ARM's Permissions API). */
   permissionsAt(scope: string): Promise<RolePermission[]>;
   /** Whether the caller holds any role at, above or below `scope` (what ARM shows subscriptions for). */
@@ -76,6 +81,9 @@ export function requestAccess(deps: AuthorizationDeps, caller: Caller): RequestA
     async demand(action, scope) {
       if (!(await access.permits(action, scope))) throw errors.authorizationFailed(caller, action, scope);
     },
+    async demandLinked(action, scope, on) {
+      if (!(await access.permits(action, scope))) throw errors.linkedAuthorizationFailed(caller, on, { action, scope });
+    },
     async permissionsAt(scope) {
       return (await atOrAbove(scope)).flatMap((entry) => entry.role.permissions);
     },
@@ -109,6 +117,7 @@ export function unrestrictedAccess(caller: Caller): RequestAccess {
     caller,
     permits: async () => true,
     demand: async () => undefined,
+    demandLinked: async () => undefined,
     permissionsAt: async () => [{ actions: ['*'], notActions: [], dataActions: [], notDataActions: [] }],
     holdsAnyRoleAround: async () => true,
     isOwnerAt: async () => true,

@@ -49,13 +49,13 @@ armRoute<ProtectedItemPutBody>({
     404: 'No such vault, VM, policy or item.',
     409: 'The VM is protected by another vault, or the item is soft-deleted.',
   },
-  handler: async ({ params, body, baseUrl, context, caller, access }) => {
+  handler: async ({ params, body, baseUrl, context, caller, access, scope, action }) => {
     const names = itemNamesOf(params);
     const deps = { ...protectionDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     // Azure's linked check: enabling protection of a VM needs write access to the VM itself (Virtual Machine Contributor).
     const vmId = body.properties.sourceResourceId ?? body.properties.virtualMachineId;
-    if (vmId !== undefined && (await findProtectedItem(deps, vault, names)) === undefined) await access.demand('Microsoft.Compute/virtualMachines/write', vmId);
+    if (vmId !== undefined && (await findProtectedItem(deps, vault, names)) === undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', vmId, { action, scope });
     const change = await putProtectedItem(deps, vault, names, body.properties);
     context.info(`Protection of ${names.itemName}: ${change.action}${change.job ? ` (job ${change.job.jobId})` : ''}.`);
     return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), change.operation.operationId));

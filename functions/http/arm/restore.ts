@@ -28,11 +28,11 @@ function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
  * disks land in (Storage Account Contributor) and, for a new VM, Microsoft.Compute/virtualMachines/write
  * where it is created — so nobody restores a VM's disks they could not read otherwise.
  */
-async function authorizeRestoreTargets(access: RequestAccess, targets: RestoreTargets): Promise<void> {
-  await access.demand('Microsoft.Compute/virtualMachines/write', targets.sourceVmId);
+async function authorizeRestoreTargets(access: RequestAccess, targets: RestoreTargets, on: { action: string; scope: string }): Promise<void> {
+  await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.sourceVmId, on);
   const { local } = storageAccountDeps();
-  await access.demand('Microsoft.Storage/storageAccounts/write', storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, targets.storageAccountName));
-  if (targets.targetVmId !== undefined) await access.demand('Microsoft.Compute/virtualMachines/write', targets.targetVmId);
+  await access.demandLinked('Microsoft.Storage/storageAccounts/write', storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, targets.storageAccountName), on);
+  if (targets.targetVmId !== undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.targetVmId, on);
 }
 
 armRoute<RestoreRequestBody>({
@@ -51,10 +51,10 @@ armRoute<RestoreRequestBody>({
     409: 'The target VM exists, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, baseUrl, caller, access }) => {
+  handler: async ({ params, body, context, baseUrl, caller, access, scope, action }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
-    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets) };
+    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets, { action, scope }) };
     const restore = await acceptRestoreRequest(deps, ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });

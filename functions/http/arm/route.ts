@@ -55,6 +55,8 @@ export interface ArmRequest<TBody> {
   access: RequestAccess;
   /** The scope the request acts on (its path, e.g. `/subscriptions/…/vaults/v1/backupJobs`). */
   scope: string;
+  /** The route's Azure action (placeholders filled in), e.g. for ARM's linked checks (`access.demandLinked`). */
+  action: string;
 }
 
 /**
@@ -145,7 +147,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
         const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
         body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
       }
-      response = await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller, access, scope });
+      response = await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller, access, scope, action });
     } catch (err) {
       failure = err;
       response = errorResponse(err, context);
