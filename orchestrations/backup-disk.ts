@@ -5,7 +5,7 @@
  * time → delete the staging blob (always). Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { DiskSegment } from '../lib/domain/transfer-plan';
+import type { DiskSegment } from '../lib/engine/domain/transfer-plan';
 import {
   Activities,
   type BackupDiskCustomStatus,

@@ -13,7 +13,7 @@
  * functions/orchestrators.ts so this module has no side effects and replays in unit tests.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { recoveryPointIdFor } from '../lib/domain/backup-job';
+import { recoveryPointIdFor } from '../lib/engine/domain/backup-job';
 import { describeFailure, errors, formatFailure, type FailureDescription } from '../lib/domain/errors';
 import {
   Activities,

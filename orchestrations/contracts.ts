@@ -3,7 +3,6 @@
  * (plus name constants), so every layer may import it.
  */
 import type {
-  BackupRunOutcome,
   DiscoveredVmDisk,
   DiskBackupPlan,
   InstantSnapshot,
@@ -11,12 +10,13 @@ import type {
   StagedDisk,
   TransferSegmentResult,
   VmDiskRequest,
-} from '../lib/domain/backup-job';
+} from '../lib/engine/domain/backup-job';
+import type { BackupRunOutcome } from '../lib/domain/catalog';
 import type { EncryptionToBackUp } from '../lib/domain/disk-encryption';
-import type { Consistency, KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../lib/domain/recovery-point-manifest';
+import type { Consistency, KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../lib/engine/domain/recovery-point-manifest';
 
 export type VmConfig = RecoveryPointManifest['vmConfig'];
-import type { DiskSegment } from '../lib/domain/transfer-plan';
+import type { DiskSegment } from '../lib/engine/domain/transfer-plan';
 import type { LongTermRuleName } from '../lib/domain/retention-rules';
 import type { RestoredVmSpec, RestoreJobEvent } from '../lib/domain/restore-request';
 

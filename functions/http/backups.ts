@@ -5,7 +5,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
-import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/domain/vault-layout';
+import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/engine/domain/vault-layout';
 import { Orchestrators, type BackupCustomStatus, type BackupInput, type BackupOutput } from '../../orchestrations/contracts';
 import { instantRestoreDays } from '../deps';
 import { authenticated } from './authentication';

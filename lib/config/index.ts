@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { errors } from '../domain/errors';
-import { isValidContainerName } from '../domain/vault-layout';
+import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 
 export interface KluisConfig {

@@ -14,7 +14,7 @@
  */
 import { nameRow, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { evaluateRetention, type RetentionDecision } from '../domain/retention';
-import { tiersOfState, RecoveryPointStates } from '../domain/restore-plan';
+import { tiersOfState, RecoveryPointStates } from '../engine/domain/restore-plan';
 import { resolveTimeZone } from '../domain/time-zones';
 import { collect } from '../stores/document-store';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';

@@ -15,17 +15,17 @@
  *   finishBackupRun(deps, ref, outcome): JobRecord             FinishVaultBackup → recordBackupCompleted/Failed/Cancelled
  */
 import { TaskIds } from '../domain/arm/job-resource';
-import type { BackupRunOutcome, VmDiskRequest } from '../domain/backup-job';
-import { nameRow, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
+import type { VmDiskRequest } from '../engine/domain/backup-job';
+import { nameRow, type BackupRunOutcome, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
 import { instantRestoreDaysOf, maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
 import { MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
 import type { LongTermRuleName } from '../domain/retention-rules';
-import type { Consistency } from '../domain/recovery-point-manifest';
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
-import { tiersOfState } from '../domain/restore-plan';
+import { tiersOfState } from '../engine/domain/restore-plan';
 import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';

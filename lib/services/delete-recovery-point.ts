@@ -13,9 +13,9 @@
  * unless `force` (retention expiring the whole point), which deletes the snapshot tier first.
  */
 import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
-import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../domain/restore-plan';
-import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../engine/domain/restore-plan';
+import { assertValidIdentifier, assertValidRecoveryPointId } from '../engine/domain/vault-layout';
 import type { BlobRef, DiskStore } from '../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { SourceDiskLocator } from '../stores/source-disk-locator';

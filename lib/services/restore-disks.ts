@@ -22,16 +22,16 @@
  * created. A re-run with the same jobId (an activity retried after a crash) reclaims its own
  * leftovers, recognised by their metadata.
  */
-import { decodeBlockSums, type BlockSums } from '../domain/block-sums';
+import { decodeBlockSums, type BlockSums } from '../engine/domain/block-sums';
 import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseRecoveryPointManifest, type ManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { parseRecoveryPointManifest, type ManifestDisk, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
 import {
   defaultRestorePrefix,
   normalizeRestorePrefix,
   restoredDiskBlobName,
   restoredEncryptionInfoBlobName,
   restoredVmConfigBlobName,
-} from '../domain/restore-layout';
+} from '../engine/domain/restore-layout';
 import {
   chooseReadTier,
   chooseRestoreMethod,
@@ -45,8 +45,8 @@ import {
   type RestoreMethodDecision,
   type RestoreTierPreference,
   type TargetStorageType,
-} from '../domain/restore-plan';
-import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+} from '../engine/domain/restore-plan';
+import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPointId } from '../engine/domain/vault-layout';
 import type { BlobRef, DiskStore } from '../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { RestoreTargetStore, ServerSideCopyFacts } from '../stores/restore-target-store';

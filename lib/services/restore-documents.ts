@@ -3,7 +3,7 @@
  * for an encrypted VM, the encryption info with the key and secret backups (backup data: never log it).
  */
 import { errors } from '../domain/errors';
-import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import type { RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
 import type { RestoreDisksRequest, RestoredDisk } from './restore-disks';
 import type { KeyAndSecretBackupData } from './restore-key-and-secret';
 

@@ -21,7 +21,7 @@
 import { z } from 'zod';
 import { parseKeyVaultObjectUrl, parseKeyVaultResourceId } from '../domain/disk-encryption';
 import { errors, isKluisErrorLike } from '../domain/errors';
-import type { KeyAndSecretBackup } from '../domain/recovery-point-manifest';
+import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifest';
 import type { DiskStore } from '../stores/disk-store';
 import { isKeyStoreError, permissionLabel, type KeyStore, type KeyVaultCollection } from '../stores/key-store';
 import type { KeyVaultLocator } from '../stores/key-vault-locator';

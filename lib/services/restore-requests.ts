@@ -16,9 +16,9 @@
 import type { VaultRef } from '../domain/arm-names';
 import type { JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorCode, isKluisErrorLike, KluisError } from '../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
-import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../domain/restore-layout';
-import { RecoveryPointStates } from '../domain/restore-plan';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../engine/domain/restore-layout';
+import { RecoveryPointStates } from '../engine/domain/restore-plan';
 import {
   isVmOfRestoreJob,
   planRestore,
@@ -34,7 +34,7 @@ import {
   type RestorePlan,
   type RestoreRequestBody,
 } from '../domain/restore-request';
-import { isValidRecoveryPointId } from '../domain/vault-layout';
+import { isValidRecoveryPointId } from '../engine/domain/vault-layout';
 import type { BlobRef, DiskStore } from '../stores/disk-store';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { RestoreTargetStore } from '../stores/restore-target-store';

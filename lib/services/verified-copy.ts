@@ -5,7 +5,7 @@
  * reads running ahead of uploads, memory bounded.
  */
 import { createHash } from 'node:crypto';
-import { uploadPiecesFor } from '../domain/restore-plan';
+import { uploadPiecesFor } from '../engine/domain/restore-plan';
 import type { BlobRef } from '../stores/disk-store';
 import type { RestoreTargetStore } from '../stores/restore-target-store';
 import { readDiskVerified, type VerifiedReadInput, type VerifiedReadOptions } from './verified-read';

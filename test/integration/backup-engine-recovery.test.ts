@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PageBlobClient } from '@azure/storage-blob';
-import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../lib/domain/vault-layout';
+import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../lib/engine/domain/vault-layout';
 import { commitRecoveryPoint, sweepUncommitted } from '../../lib/services/commit-recovery-point';
 import type { BackupEngineDeps } from '../../lib/services/engine-deps';
 import { loadLatestManifest, planDiskBackup } from '../../lib/services/plan-disk-backup';
@@ -151,7 +151,7 @@ describe('backup engine: recovery and housekeeping', () => {
     // The orchestration re-runs the commit activity: the point becomes visible, with the replica snapshot already taken.
     const snapshotsBefore = await replicaSnapshots(deps, itemId);
     const manifestBefore = await deps.vault.readBlob({ container: deps.vaultContainer, blob: manifestBlobName(itemId, '2') });
-    const { parseRecoveryPointManifest } = await import('../../lib/domain/recovery-point-manifest');
+    const { parseRecoveryPointManifest } = await import('../../lib/engine/domain/recovery-point-manifest');
     const pending = parseRecoveryPointManifest(manifestBefore);
     const rerun = await commitRecoveryPoint(deps, {
       itemId, jobId: 'job-2', recoveryPointId: '2', createdAt: pending.createdAt, consistency: 'CrashConsistent', vmConfig: pending.vmConfig,

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PageBlobClient } from '@azure/storage-blob';
 import { azuriteExtensions } from '../../emulator/cli';
-import { checksumPartBlobName, replicaBlobName, stagingBlobName } from '../../lib/domain/vault-layout';
+import { checksumPartBlobName, replicaBlobName, stagingBlobName } from '../../lib/engine/domain/vault-layout';
 import { commitRecoveryPoint } from '../../lib/services/commit-recovery-point';
 import { META, type BackupEngineDeps } from '../../lib/services/engine-deps';
 import { planDiskBackup } from '../../lib/services/plan-disk-backup';

@@ -18,7 +18,7 @@ import { recoveryPointResource } from '../../lib/domain/arm/recovery-point-resou
 import type { VaultRecord } from '../../lib/domain/catalog';
 import { ADE_SECRET_TAGS, parseKeyVaultObjectUrl } from '../../lib/domain/disk-encryption';
 import { describeFailure, isKluisErrorLike } from '../../lib/domain/errors';
-import type { KeyAndSecretBackup } from '../../lib/domain/recovery-point-manifest';
+import type { KeyAndSecretBackup } from '../../lib/engine/domain/recovery-point-manifest';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { backupKeyAndSecret } from '../../lib/services/backup-key-and-secret';
 import { deleteRecoveryPointVaultData } from '../../lib/services/delete-recovery-point';

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { BLOCK_SIZE } from '../../lib/domain/block-sums';
+import { BLOCK_SIZE } from '../../lib/engine/domain/block-sums';
 import { restoreDisks, type RestoreDeps } from '../../lib/services/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';

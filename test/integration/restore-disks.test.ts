@@ -6,11 +6,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { BLOCK_SIZE, blockCountFor, decodeBlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
+import { BLOCK_SIZE, blockCountFor, decodeBlockSums, encodeBlockSums } from '../../lib/engine/domain/block-sums';
 import { isKluisErrorLike } from '../../lib/domain/errors';
 import { azuriteExtensions } from '../../emulator/cli';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME } from '../../emulator/connection-string';
-import { intersectRanges, normalizeRanges, type ByteRange } from '../../lib/domain/page-ranges';
+import { intersectRanges, normalizeRanges, type ByteRange } from '../../lib/engine/domain/page-ranges';
 import { restoreDisks, RESTORE_META, type RestoreDeps, type RestoreDisksRequest } from '../../lib/services/restore-disks';
 import type { EngineLogger } from '../../lib/services/engine-deps';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { BlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
-import type { KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../../lib/domain/recovery-point-manifest';
+import { BlockSums, encodeBlockSums } from '../../lib/engine/domain/block-sums';
+import type { KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../../lib/engine/domain/recovery-point-manifest';
 import { commitRecoveryPoint, type CommitRecoveryPointResult } from '../../lib/services/commit-recovery-point';
 import type { BackupEngineDeps, EngineLogger } from '../../lib/services/engine-deps';
 import { planDiskBackup, type DiskBackupPlan } from '../../lib/services/plan-disk-backup';

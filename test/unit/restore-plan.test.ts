@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { isKluisErrorLike } from '../../lib/domain/errors';
-import { normalizeRanges, rangesLength, type ByteRange } from '../../lib/domain/page-ranges';
+import { normalizeRanges, rangesLength, type ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   defaultRestorePrefix,
   diskNameSlug,
   normalizeRestorePrefix,
   restoredDiskBlobName,
   restoredVmConfigBlobName,
-} from '../../lib/domain/restore-layout';
+} from '../../lib/engine/domain/restore-layout';
 import {
   blockCountOf,
   chooseReadTier,
@@ -23,7 +23,7 @@ import {
   uploadPiecesFor,
   VerifiedChunkPlanner,
   type VerifiedChunk,
-} from '../../lib/domain/restore-plan';
+} from '../../lib/engine/domain/restore-plan';
 import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import type { DiskStore } from '../../lib/stores/disk-store';
 

@@ -3,7 +3,7 @@
  * bytes of a fixed VHD, all fields big-endian.
  */
 import { createHash } from 'node:crypto';
-import { DISK_SIZE_LIMIT_IN_BYTES, errors } from './errors';
+import { DISK_SIZE_LIMIT_IN_BYTES, errors } from '../../domain/errors';
 
 export const VHD_FOOTER_SIZE = 512;
 export const PAGE_SIZE = 512;

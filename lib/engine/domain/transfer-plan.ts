@@ -17,7 +17,7 @@
  * (all zeros) or is reset by clearing every block not uploaded.
  */
 import { BLOCK_SIZE, BlockSums, blockByteRange, blockSpan } from './block-sums';
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 import {
   AZURE_MAX_PUT_PAGES_BYTES,
   alignToBlocks,

@@ -12,7 +12,7 @@
  *   AzureBackup-<itemId>-<jobId>-<lun>
  */
 import { createHash } from 'node:crypto';
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 
 export const MAX_BLOB_NAME_LENGTH = 1024;
 export const MAX_BLOB_NAME_SEGMENTS = 254;

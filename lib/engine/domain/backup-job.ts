@@ -2,7 +2,7 @@
  * The data a backup job passes between its steps (orchestration ⇄ activities): pure shapes, so that
  * orchestrators, activities and services agree on them without importing each other.
  */
-import type { ChangeDetection, Consistency } from './recovery-point-manifest';
+import type { ChangeDetection } from './recovery-point-manifest';
 import type { DiskSegment } from './transfer-plan';
 
 /** A blob, or one of its snapshots, in a storage account the caller already knows. */
@@ -117,14 +117,4 @@ export interface DiscoveredVmDisk extends VmDiskRequest {
   sizeBytes: number;
   dataSize: number;
   vhdUniqueId: string;
-}
-
-/** How a protected item's backup ended, as the orchestration reports it to the job and the item. */
-export interface BackupRunOutcome {
-  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
-  recoveryPointId?: string;
-  consistency?: Consistency;
-  bytesTransferred?: number;
-  error?: { code: string; message: string };
-  warnings: Array<{ code: string; message: string }>;
 }

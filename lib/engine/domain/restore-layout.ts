@@ -7,7 +7,7 @@
  * The default prefix is `restores/<itemId>/<recoveryPointId>/<jobId>`.
  */
 import { assertValidBlobName, assertValidIdentifier, assertValidRecoveryPointId, MAX_LUN } from './vault-layout';
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 
 export const VM_CONFIG_BLOB_NAME = 'vmconfig.json';
 export const ENCRYPTION_INFO_BLOB_NAME = 'encryptioninfo.json';

@@ -29,7 +29,7 @@
  * `diskSize` is the page blob's size (VHD data plus footer); the last block may be short.
  */
 import { xxh64 } from '@node-rs/xxhash';
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 import type { ByteRange } from './page-ranges';
 
 export const BLOCK_SIZE = 64 * 1024;

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { BLOCK_SIZE, HASH_ALGORITHM } from './block-sums';
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 import { isValidBlobName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from './vault-layout';
 
 export const RECOVERY_POINT_MANIFEST_SCHEMA_VERSION = 1;

@@ -3,7 +3,7 @@
  * blob looks like (size, premium tier), how the allocated ranges of the source are cut into
  * block-aligned, verifiable read chunks, and which parts of a verified chunk are written.
  */
-import { errors } from './errors';
+import { errors } from '../../domain/errors';
 import { AZURE_MAX_PUT_PAGES_BYTES, intersectRanges, normalizeRanges, type ByteRange } from './page-ranges';
 import { VHD_FOOTER_SIZE } from './vhd';
 
