@@ -13,19 +13,19 @@
  * Bytes are counted by wrapping the stores (bench/support/counting-store.ts), not taken from the engine's word.
  */
 import { performance } from 'node:perf_hooks';
-import { commitRecoveryPoint } from '../lib/services/commit-recovery-point';
-import type { EngineLogger } from '../lib/services/engine-deps';
-import { planDiskBackup } from '../lib/services/plan-disk-backup';
-import { restoreDisks } from '../lib/services/restore-disks';
-import { seedReplica } from '../lib/services/seed-replica';
-import { snapshotDisks } from '../lib/services/snapshot-disks';
-import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/services/transfer-segment';
+import { commitRecoveryPoint } from '../lib/engine/backup/commit-recovery-point';
+import type { EngineLogger } from '../lib/engine/engine-deps';
+import { planDiskBackup } from '../lib/engine/backup/plan-disk-backup';
+import { restoreDisks } from '../lib/engine/restore/restore-disks';
+import { seedReplica } from '../lib/engine/backup/seed-replica';
+import { snapshotDisks } from '../lib/engine/sources/page-blob/instant-snapshots';
+import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/engine/backup/transfer-segment';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
-import { probedServerSideCopyFacts } from '../lib/stores/azure/server-side-copy-facts';
+import { probeStoreCapabilities } from '../lib/engine/sources/page-blob/capability-probe';
+import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
-import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
+import { EndpointDiskLocator } from '../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { countingStore, TrafficCounter } from './support/counting-store';
 import { peakRssOfThisProcess } from './support/process-memory';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { commitRecoveryPoint } from '../../lib/services/commit-recovery-point';
+import { commitRecoveryPoint } from '../../lib/engine/backup/commit-recovery-point';
 import { Activities, type CommitRecoveryPointActivityInput, type CommitRecoveryPointActivityOutput } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

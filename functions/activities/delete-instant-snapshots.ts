@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { deleteInstantSnapshots } from '../../lib/services/snapshot-disks';
+import { deleteInstantSnapshots } from '../../lib/engine/sources/page-blob/instant-snapshots';
 import { Activities, type DeleteInstantSnapshotsActivityInput } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { deleteStagingBlob } from '../../lib/services/stage-disk';
+import { deleteStagingBlob } from '../../lib/engine/sources/page-blob/staging';
 import { Activities, type DeleteStagingBlobActivityInput } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

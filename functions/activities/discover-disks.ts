@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { discoverVmDisks } from '../../lib/services/discover-disks';
+import { discoverVmDisks } from '../../lib/engine/sources/page-blob/discover-disks';
 import { Activities, type DiscoveredVmDisk, type VmDiskRequest } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { expireSnapshotTier, type ExpireSnapshotTierResult } from '../../lib/services/expire-snapshot-tier';
+import { expireSnapshotTier, type ExpireSnapshotTierResult } from '../../lib/engine/recovery-points/expire-snapshot-tier';
 import { Activities, type ExpireSnapshotTierActivityInput } from '../../orchestrations/contracts';
 import { deleteDeps } from '../deps';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { planDiskBackup } from '../../lib/services/plan-disk-backup';
+import { planDiskBackup } from '../../lib/engine/backup/plan-disk-backup';
 import { Activities, type DiskBackupPlan, type PlanDiskBackupActivityInput } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

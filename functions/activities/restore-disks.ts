@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { restoreDisks } from '../../lib/services/restore-disks';
+import { restoreDisks } from '../../lib/engine/restore/restore-disks';
 import { Activities, type RestoreDisksActivityInput, type RestoreOutput } from '../../orchestrations/contracts';
 import { restoreDeps } from '../deps';
 

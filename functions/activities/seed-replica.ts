@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { seedReplica } from '../../lib/services/seed-replica';
+import { seedReplica } from '../../lib/engine/backup/seed-replica';
 import { Activities, type SeedReplicaActivityInput, type SeededReplica } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { snapshotDisks } from '../../lib/services/snapshot-disks';
+import { snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
 import { Activities, type InstantSnapshot, type SnapshotDisksActivityInput } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

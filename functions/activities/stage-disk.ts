@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { stageDisk } from '../../lib/services/stage-disk';
+import { stageDisk } from '../../lib/engine/sources/page-blob/staging';
 import { Activities, type StageDiskActivityInput, type StagedDisk } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

@@ -1,5 +1,5 @@
 import * as df from 'durable-functions';
-import { transferSegment } from '../../lib/services/transfer-segment';
+import { transferSegment } from '../../lib/engine/backup/transfer-segment';
 import { Activities, type TransferSegmentActivityInput, type TransferSegmentResult } from '../../orchestrations/contracts';
 import { engineDeps } from '../deps';
 

@@ -2,7 +2,7 @@
 import * as df from 'durable-functions';
 import { finishBackupRun, prepareBackupRun, recordSnapshotTaken, recordTransferProgress } from '../../lib/services/backup-requests';
 import { snapshotInsideFreeze } from '../../lib/services/guest-quiesce';
-import { snapshotDisks } from '../../lib/services/snapshot-disks';
+import { snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
 import {
   Activities,
   type FinishVaultBackupInput,

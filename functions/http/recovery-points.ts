@@ -2,7 +2,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { errors } from '../../lib/domain/errors';
 import { isValidIdentifier } from '../../lib/engine/domain/vault-layout';
-import { listRecoveryPoints } from '../../lib/services/list-recovery-points';
+import { listRecoveryPoints } from '../../lib/engine/recovery-points/list-recovery-points';
 import { restoreDeps } from '../deps';
 import { authenticated } from './authentication';
 import { errorResponse } from './jobs';

@@ -4,7 +4,7 @@
  * crashed host left behind.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { sweepStagingBlobs } from '../../lib/services/stage-disk';
+import { sweepStagingBlobs } from '../../lib/engine/sources/page-blob/staging';
 import { engineDeps } from '../deps';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

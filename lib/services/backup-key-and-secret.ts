@@ -18,7 +18,7 @@ import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifes
 import { assertValidIdentifier, assertValidRecoveryPointId, keyBackupBlobName, secretBackupBlobName } from '../engine/domain/vault-layout';
 import { isKeyStoreError, permissionLabel, type KeyStore, type ObjectBackup } from '../stores/key-store';
 import type { PageBlobStore } from '../stores/page-blob-store';
-import type { EngineLogger } from './engine-deps';
+import type { EngineLogger } from '../engine/engine-deps';
 
 export interface BackupKeyAndSecretDeps {
   keyStore: Pick<KeyStore, 'backupSecret' | 'backupKey'>;

@@ -43,7 +43,7 @@ import type { VmInventory } from '../stores/vm-inventory';
 import { completeJob, completeTask, createJob, failJob, setTaskProgress, startTask, updateJob, type JobDeps, type VaultScope } from './jobs';
 import { assertKeyAndSecretPresent, type KeyAndSecretPresenceDeps } from './key-vault-access';
 import { createOperation } from './operations';
-import { keyAndSecretBackupBlobs } from './restore-key-and-secret';
+import { keyAndSecretBackupBlobs } from '../engine/restore/key-and-secret-backups';
 import { assertAzureFabric, getProtectedItem } from './protection';
 import { getVault } from './vaults';
 

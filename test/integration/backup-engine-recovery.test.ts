@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import type { PageBlobClient } from '@azure/storage-blob';
 import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../lib/engine/domain/vault-layout';
-import { commitRecoveryPoint, sweepUncommitted } from '../../lib/services/commit-recovery-point';
-import type { BackupEngineDeps } from '../../lib/services/engine-deps';
-import { loadLatestManifest, planDiskBackup } from '../../lib/services/plan-disk-backup';
-import { expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/services/snapshot-disks';
-import { stageDisk, sweepStagingBlobs } from '../../lib/services/stage-disk';
-import { transferSegment } from '../../lib/services/transfer-segment';
+import { commitRecoveryPoint, sweepUncommitted } from '../../lib/engine/backup/commit-recovery-point';
+import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
+import { loadLatestManifest, planDiskBackup } from '../../lib/engine/backup/plan-disk-backup';
+import { expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
+import { stageDisk, sweepStagingBlobs } from '../../lib/engine/sources/page-blob/staging';
+import { transferSegment } from '../../lib/engine/backup/transfer-segment';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { RecoveryPointCatalog } from '../../lib/stores/recovery-point-catalog';
 import { azuriteEngineDeps, backupVm, blockSumsOf, readWholeBlob, sha256, type VmDisk } from '../support/backup-engine';

@@ -8,13 +8,13 @@ import {
   deleteRecoveryPointSnapshotTier,
   deleteRecoveryPointVaultData,
   type DeleteRecoveryPointDeps,
-} from '../../lib/services/delete-recovery-point';
-import type { EngineLogger } from '../../lib/services/engine-deps';
-import { restoreDisks } from '../../lib/services/restore-disks';
+} from '../../lib/engine/recovery-points/delete-recovery-point';
+import type { EngineLogger } from '../../lib/engine/engine-deps';
+import { restoreDisks } from '../../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { buildRecoveryPoint, type BuiltRecoveryPoint } from '../support/recovery-point-fixture';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 

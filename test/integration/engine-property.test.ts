@@ -9,11 +9,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { BLOCK_SIZE } from '../../lib/engine/domain/block-sums';
-import { restoreDisks, type RestoreDeps } from '../../lib/services/restore-disks';
+import { restoreDisks, type RestoreDeps } from '../../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
+import { probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { azuriteExtensions } from '../../emulator/cli';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 import { azuriteEngineDeps, backupVm, silentLogger, type VmDisk } from '../support/backup-engine';

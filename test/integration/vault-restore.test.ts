@@ -11,7 +11,7 @@ import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord, 
 import type { RestoreRequestBody, RestoreRequestProperties } from '../../lib/domain/restore-request';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { getJob, type VaultScope } from '../../lib/services/jobs';
-import { restoreDisks, type RestoreDeps } from '../../lib/services/restore-disks';
+import { restoreDisks, type RestoreDeps } from '../../lib/engine/restore/restore-disks';
 import {
   acceptRestoreRequest,
   recordRestoreJobEvent,
@@ -24,9 +24,9 @@ import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
-import type { BackupEngineDeps } from '../../lib/services/engine-deps';
+import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
 import { collect } from '../../lib/stores/document-store';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { tableVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { backupVm, silentLogger } from '../support/backup-engine';

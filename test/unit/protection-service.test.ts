@@ -16,7 +16,7 @@ import { claimBackup, releaseBackup } from '../../lib/services/backup-claim';
 import { getProtectedItem, listProtectedItems, parseItemFilter, protectedItemView, putProtectedItem, type ItemNames, type ProtectionDeps } from '../../lib/services/protection';
 import { deleteProtectedItem, itemsDueForPurge } from '../../lib/services/soft-delete';
 import { createOrUpdateVault, getVault, updateVaultConfig } from '../../lib/services/vaults';
-import type { DeleteRecoveryPointDeps } from '../../lib/services/delete-recovery-point';
+import type { DeleteRecoveryPointDeps } from '../../lib/engine/recovery-points/delete-recovery-point';
 import type { BlobRef, DiskStore } from '../../lib/stores/disk-store';
 import { collect } from '../../lib/stores/document-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';

@@ -24,7 +24,7 @@ import {
   VerifiedChunkPlanner,
   type VerifiedChunk,
 } from '../../lib/engine/domain/restore-plan';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import type { DiskStore } from '../../lib/stores/disk-store';
 
 const KiB = 1024;

@@ -2,7 +2,7 @@
  * Finds the store and blob behind a disk URL recorded in a manifest: the instant-restore snapshot
  * lives in the VM's own storage account, which may be any of several.
  */
-import type { BlobRef, DiskStore } from './disk-store';
+import type { BlobRef, DiskStore } from '../../../stores/disk-store';
 
 export interface LocatedDisk {
   store: DiskStore;

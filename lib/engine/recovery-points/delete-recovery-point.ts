@@ -12,14 +12,14 @@
  * data while an instant snapshot of the point still exists is refused (KluisVaultTierDeletionBlocked)
  * unless `force` (retention expiring the whole point), which deletes the snapshot tier first.
  */
-import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
-import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../engine/domain/restore-plan';
-import { assertValidIdentifier, assertValidRecoveryPointId } from '../engine/domain/vault-layout';
-import type { BlobRef, DiskStore } from '../stores/disk-store';
-import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
-import type { SourceDiskLocator } from '../stores/source-disk-locator';
-import type { EngineLogger } from './engine-deps';
+import { errors, isKluisErrorLike } from '../../domain/errors';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../domain/restore-plan';
+import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+import type { BlobRef, DiskStore } from '../../stores/disk-store';
+import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
+import type { SourceDiskLocator } from '../sources/page-blob/endpoint-disk-locator';
+import type { EngineLogger } from '../engine-deps';
 
 export interface DeleteRecoveryPointDeps {
   /** The vault storage account (replica snapshots, checksums, manifests). */

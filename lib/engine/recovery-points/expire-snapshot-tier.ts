@@ -5,7 +5,7 @@
  * newest `keepNewest`. The newest point always keeps its snapshot (it is the latest recovery point
  * when the cap runs before a backup, and newer than any cutoff after one).
  */
-import { tiersOfState } from '../engine/domain/restore-plan';
+import { tiersOfState } from '../domain/restore-plan';
 import { deleteRecoveryPointSnapshotTier, type DeleteRecoveryPointDeps } from './delete-recovery-point';
 
 export interface ExpireSnapshotTierInput {

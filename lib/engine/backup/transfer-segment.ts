@@ -18,9 +18,9 @@
  *   loadBlockSums(deps, blobName): Promise<BlockSums>     (cached: committed checksum blobs never change)
  */
 import { createHash } from 'node:crypto';
-import { BLOCK_SIZE, BlockSums, decodeBlockSums, isZeroBlock, digestBlock } from '../engine/domain/block-sums';
-import { errors } from '../domain/errors';
-import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange } from '../engine/domain/page-ranges';
+import { BLOCK_SIZE, BlockSums, decodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
+import { errors } from '../../domain/errors';
+import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange } from '../domain/page-ranges';
 import {
   decideBlock,
   planSegmentTransfer,
@@ -29,14 +29,14 @@ import {
   type ChangeSource,
   type DiskSegment,
   type SegmentPlan,
-} from '../engine/domain/transfer-plan';
-import { checksumsBlobName, replicaBlobName } from '../engine/domain/vault-layout';
-import type { BlobRef } from '../stores/disk-store';
+} from '../domain/transfer-plan';
+import { checksumsBlobName, replicaBlobName } from '../domain/vault-layout';
+import type { BlobRef } from '../../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
-import type { BackupEngineDeps } from './engine-deps';
+import type { BackupEngineDeps } from '../engine-deps';
 import { readAhead } from './read-ahead';
 import { verifySeededSegment } from './seed-replica';
-import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../engine/domain/backup-job';
+import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
 export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
 
 export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'log'>;

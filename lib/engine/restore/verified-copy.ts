@@ -5,9 +5,9 @@
  * reads running ahead of uploads, memory bounded.
  */
 import { createHash } from 'node:crypto';
-import { uploadPiecesFor } from '../engine/domain/restore-plan';
-import type { BlobRef } from '../stores/disk-store';
-import type { RestoreTargetStore } from '../stores/restore-target-store';
+import { uploadPiecesFor } from '../domain/restore-plan';
+import type { BlobRef } from '../../stores/disk-store';
+import type { RestoreTargetStore } from '../../stores/restore-target-store';
 import { readDiskVerified, type VerifiedReadInput, type VerifiedReadOptions } from './verified-read';
 
 export interface VerifiedCopyInput extends VerifiedReadInput {

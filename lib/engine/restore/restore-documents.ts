@@ -2,10 +2,10 @@
  * The documents a restore writes next to the disks: the VM configuration/template (every restore) and,
  * for an encrypted VM, the encryption info with the key and secret backups (backup data: never log it).
  */
-import { errors } from '../domain/errors';
-import type { RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { errors } from '../../domain/errors';
+import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import type { RestoreDisksRequest, RestoredDisk } from './restore-disks';
-import type { KeyAndSecretBackupData } from './restore-key-and-secret';
+import type { KeyAndSecretBackupData } from './key-and-secret-backups';
 
 /** The VM configuration/template document written next to the restored disks. */
 export interface RestoredVmConfigDocument {

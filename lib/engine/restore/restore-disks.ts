@@ -22,16 +22,16 @@
  * created. A re-run with the same jobId (an activity retried after a crash) reclaims its own
  * leftovers, recognised by their metadata.
  */
-import { decodeBlockSums, type BlockSums } from '../engine/domain/block-sums';
-import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseRecoveryPointManifest, type ManifestDisk, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { decodeBlockSums, type BlockSums } from '../domain/block-sums';
+import { errors, isKluisErrorLike } from '../../domain/errors';
+import { parseRecoveryPointManifest, type ManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import {
   defaultRestorePrefix,
   normalizeRestorePrefix,
   restoredDiskBlobName,
   restoredEncryptionInfoBlobName,
   restoredVmConfigBlobName,
-} from '../engine/domain/restore-layout';
+} from '../domain/restore-layout';
 import {
   chooseReadTier,
   chooseRestoreMethod,
@@ -45,14 +45,14 @@ import {
   type RestoreMethodDecision,
   type RestoreTierPreference,
   type TargetStorageType,
-} from '../engine/domain/restore-plan';
-import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPointId } from '../engine/domain/vault-layout';
-import type { BlobRef, DiskStore } from '../stores/disk-store';
-import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../stores/recovery-point-catalog';
-import type { RestoreTargetStore, ServerSideCopyFacts } from '../stores/restore-target-store';
-import type { LocatedDisk, SourceDiskLocator } from '../stores/source-disk-locator';
-import type { EngineLogger } from './engine-deps';
-import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from './restore-key-and-secret';
+} from '../domain/restore-plan';
+import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+import type { BlobRef, DiskStore } from '../../stores/disk-store';
+import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
+import type { RestoreTargetStore, ServerSideCopyFacts } from '../../stores/restore-target-store';
+import type { LocatedDisk, SourceDiskLocator } from '../sources/page-blob/endpoint-disk-locator';
+import type { EngineLogger } from '../engine-deps';
+import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from './key-and-secret-backups';
 import { buildEncryptionInfoDocument, buildVmConfigDocument } from './restore-documents';
 export type { EncryptionInfoDocument, RestoredVmConfigDocument } from './restore-documents';
 import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';

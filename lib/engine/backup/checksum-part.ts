@@ -2,10 +2,10 @@
  * The last step of every segment activity: its checksum part, written under the job's staging prefix
  * with the segment's stats as metadata (the commit merges the parts into the point's checksums blob).
  */
-import { encodeBlockSums, type BlockSums } from '../engine/domain/block-sums';
-import { checksumPartBlobName } from '../engine/domain/vault-layout';
-import type { SegmentTransferStats } from '../engine/domain/backup-job';
-import { META, type BackupEngineDeps } from './engine-deps';
+import { encodeBlockSums, type BlockSums } from '../domain/block-sums';
+import { checksumPartBlobName } from '../domain/vault-layout';
+import type { SegmentTransferStats } from '../domain/backup-job';
+import { META, type BackupEngineDeps } from '../engine-deps';
 
 export interface ChecksumPartOf {
   itemId: string;

@@ -5,9 +5,9 @@
  * ahead of verification, memory bounded. The streamed restore (`verified-copy.ts`) uploads each verified
  * chunk; the server-side copy restore only verifies.
  */
-import { digestBlock, isZeroBlock, type BlockSums } from '../engine/domain/block-sums';
-import { errors } from '../domain/errors';
-import { DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES } from '../engine/domain/page-ranges';
+import { digestBlock, isZeroBlock, type BlockSums } from '../domain/block-sums';
+import { errors } from '../../domain/errors';
+import { DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES } from '../domain/page-ranges';
 import {
   blockCountOf,
   describeMismatch,
@@ -15,8 +15,8 @@ import {
   type BlockMismatch,
   type RecoveryPointTier,
   type VerifiedChunk,
-} from '../engine/domain/restore-plan';
-import type { BlobRef, DiskStore } from '../stores/disk-store';
+} from '../domain/restore-plan';
+import type { BlobRef, DiskStore } from '../../stores/disk-store';
 
 /** What the verified read needs from the store it reads (a `DiskStore` or a `RestoreTargetStore`). */
 export type VerifiedReadSource = Pick<DiskStore, 'listPageRanges' | 'readRange'>;

@@ -11,12 +11,12 @@
  *   sweepStagingBlobs(deps, {olderThan, containers?}): Promise<{deleted: BlobRef[]}>
  */
 import { createHash } from 'node:crypto';
-import { errors } from '../domain/errors';
-import { AZURE_MAX_PUT_PAGES_BYTES, chunkRange, type ByteRange } from '../engine/domain/page-ranges';
-import { isStagingBlobName, STAGING_BLOB_PREFIX, stagingBlobName } from '../engine/domain/vault-layout';
-import type { BlobRef } from '../stores/disk-store';
-import { META, type BackupEngineDeps } from './engine-deps';
-import type { StagedDisk } from '../engine/domain/backup-job';
+import { errors } from '../../../domain/errors';
+import { AZURE_MAX_PUT_PAGES_BYTES, chunkRange, type ByteRange } from '../../domain/page-ranges';
+import { isStagingBlobName, STAGING_BLOB_PREFIX, stagingBlobName } from '../../domain/vault-layout';
+import type { BlobRef } from '../../../stores/disk-store';
+import { META, type BackupEngineDeps } from '../../engine-deps';
+import type { StagedDisk } from '../../domain/backup-job';
 export type { StagedDisk };
 
 export type StageDeps = Pick<BackupEngineDeps, 'source' | 'clock' | 'log'>;

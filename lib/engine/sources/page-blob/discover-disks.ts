@@ -2,12 +2,12 @@
  * Discovery of a VM's disks before a backup: each must be a fixed-VHD page blob of a size Azure supports,
  * with a valid footer. All disks are checked together; the first problem is reported with its disk.
  */
-import type { DiscoveredVmDisk, VmDiskRequest } from '../engine/domain/backup-job';
-import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseVhdFooter, validateDiskSize } from '../engine/domain/vhd';
-import { assertValidBlobName, assertValidContainerName, MAX_LUN } from '../engine/domain/vault-layout';
-import type { DiskStore } from '../stores/disk-store';
-import type { EngineLogger } from './engine-deps';
+import type { DiscoveredVmDisk, VmDiskRequest } from '../../domain/backup-job';
+import { errors, isKluisErrorLike } from '../../../domain/errors';
+import { parseVhdFooter, validateDiskSize } from '../../domain/vhd';
+import { assertValidBlobName, assertValidContainerName, MAX_LUN } from '../../domain/vault-layout';
+import type { DiskStore } from '../../../stores/disk-store';
+import type { EngineLogger } from '../../engine-deps';
 
 /** Azure Backup: at most 16 data disks (plus the OS disk) for VMs with unmanaged (page-blob) disks. */
 export const MAX_DISKS_PER_VM = 17;

@@ -20,16 +20,16 @@
  *   seedReplica(deps, input: SeedReplicaInput): Promise<SeededReplica>
  *   verifySeededSegment(deps, input: TransferSegmentInput): Promise<TransferSegmentResult>
  */
-import { BLOCK_SIZE, BlockSums } from '../engine/domain/block-sums';
-import { errors } from '../domain/errors';
-import { DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, type ByteRange } from '../engine/domain/page-ranges';
-import { planSegmentTransfer, readChunks } from '../engine/domain/transfer-plan';
-import { replicaBlobName } from '../engine/domain/vault-layout';
-import type { BlobRef } from '../stores/disk-store';
+import { BLOCK_SIZE, BlockSums } from '../domain/block-sums';
+import { errors } from '../../domain/errors';
+import { DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, type ByteRange } from '../domain/page-ranges';
+import { planSegmentTransfer, readChunks } from '../domain/transfer-plan';
+import { replicaBlobName } from '../domain/vault-layout';
+import type { BlobRef } from '../../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
 import { readAhead } from './read-ahead';
-import { META, type BackupEngineDeps } from './engine-deps';
-import type { SeededReplica, TransferSegmentResult } from '../engine/domain/backup-job';
+import { META, type BackupEngineDeps } from '../engine-deps';
+import type { SeededReplica, TransferSegmentResult } from '../domain/backup-job';
 import type { TransferSegmentInput } from './transfer-segment';
 export type { SeededReplica };
 

@@ -4,7 +4,7 @@
  * steps of a backup. When the consumer stops early (an error, a break), every started read is let
  * settle before the generator returns, so nothing is still reading after the activity has failed.
  */
-import type { ByteRange } from '../engine/domain/page-ranges';
+import type { ByteRange } from '../domain/page-ranges';
 
 export interface ReadAheadLimits {
   maxCalls: number;

@@ -6,9 +6,9 @@
  * API:
  *   probedServerSideCopyFacts({scratchContainer}): ServerSideCopyFacts
  */
-import type { DiskStore } from '../disk-store';
-import type { PageBlobStore } from '../page-blob-store';
-import type { ServerSideCopyFacts } from '../restore-target-store';
+import type { DiskStore } from '../../../stores/disk-store';
+import type { PageBlobStore } from '../../../stores/page-blob-store';
+import type { ServerSideCopyFacts } from '../../../stores/restore-target-store';
 import { probeStoreCapabilities } from './capability-probe';
 
 export interface ProbedServerSideCopyOptions {

@@ -8,9 +8,9 @@
  *   clearCapabilityCache(): void
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { AZURE_PAGE_SIZE as PAGE, type ByteRange } from '../../engine/domain/page-ranges';
-import type { BlobRef } from '../disk-store';
-import type { PageBlobStore } from '../page-blob-store';
+import { AZURE_PAGE_SIZE as PAGE, type ByteRange } from '../../domain/page-ranges';
+import type { BlobRef } from '../../../stores/disk-store';
+import type { PageBlobStore } from '../../../stores/page-blob-store';
 
 export interface StoreCapabilities {
   endpoint: string;

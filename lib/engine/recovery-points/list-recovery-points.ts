@@ -1,7 +1,7 @@
 /** The visible recovery points of a protected item, oldest first, with the status of each tier. */
-import type { Consistency } from '../engine/domain/recovery-point-manifest';
-import { tiersOfState } from '../engine/domain/restore-plan';
-import type { RecoveryPointCatalog } from '../stores/recovery-point-catalog';
+import type { Consistency } from '../domain/recovery-point-manifest';
+import { tiersOfState } from '../domain/restore-plan';
+import type { RecoveryPointCatalog } from '../../stores/recovery-point-catalog';
 
 export interface RecoveryPointView {
   recoveryPointId: string;

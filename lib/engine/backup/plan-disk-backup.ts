@@ -15,14 +15,14 @@
  *   planDiskBackup(deps, input: PlanDiskBackupInput): Promise<DiskBackupPlan>
  *   loadLatestManifest(deps, itemId): Promise<RecoveryPointManifest | undefined>
  */
-import { BLOCK_SIZE, HASH_ALGORITHM } from '../engine/domain/block-sums';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
-import { DEFAULT_SEGMENT_SIZE, planSegments } from '../engine/domain/transfer-plan';
-import { assertValidIdentifier, replicaBlobName } from '../engine/domain/vault-layout';
-import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
-import type { BlobRef } from '../stores/disk-store';
-import { META, type BackupEngineDeps } from './engine-deps';
-import type { DiskBackupPlan } from '../engine/domain/backup-job';
+import { BLOCK_SIZE, HASH_ALGORITHM } from '../domain/block-sums';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { DEFAULT_SEGMENT_SIZE, planSegments } from '../domain/transfer-plan';
+import { assertValidIdentifier, replicaBlobName } from '../domain/vault-layout';
+import { latestRecoveryPoint } from '../../stores/recovery-point-catalog';
+import type { BlobRef } from '../../stores/disk-store';
+import { META, type BackupEngineDeps } from '../engine-deps';
+import type { DiskBackupPlan } from '../domain/backup-job';
 export type { DiskBackupPlan };
 
 export type PlanDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'log'>;

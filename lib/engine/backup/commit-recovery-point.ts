@@ -9,8 +9,8 @@
  *   commitRecoveryPoint(deps, input: CommitRecoveryPointInput): Promise<CommitRecoveryPointResult>
  *   sweepUncommitted(deps, {itemId, olderThan}): Promise<SweepUncommittedResult>
  */
-import { BLOCK_SIZE, HASH_ALGORITHM, blockCountFor, concatBlockSums, decodeBlockSums, encodeBlockSums } from '../engine/domain/block-sums';
-import { errors, isKluisErrorLike } from '../domain/errors';
+import { BLOCK_SIZE, HASH_ALGORITHM, blockCountFor, concatBlockSums, decodeBlockSums, encodeBlockSums } from '../domain/block-sums';
+import { errors, isKluisErrorLike } from '../../domain/errors';
 import {
   RECOVERY_POINT_MANIFEST_SCHEMA_VERSION,
   parseRecoveryPointManifest,
@@ -21,7 +21,7 @@ import {
   type ManifestDisk,
   type RecoveryPointManifest,
   type StorageType,
-} from '../engine/domain/recovery-point-manifest';
+} from '../domain/recovery-point-manifest';
 import {
   assertValidIdentifier,
   assertValidRecoveryPointId,
@@ -34,11 +34,11 @@ import {
   recoveryPointIdOfBlobName,
   recoveryPointsPrefix,
   replicaBlobName,
-} from '../engine/domain/vault-layout';
-import type { BlobRef } from '../stores/disk-store';
-import type { ListedBlob } from '../stores/page-blob-store';
-import type { RecoveryPointRetention } from '../stores/recovery-point-catalog';
-import { META, type BackupEngineDeps } from './engine-deps';
+} from '../domain/vault-layout';
+import type { BlobRef } from '../../stores/disk-store';
+import type { ListedBlob } from '../../stores/page-blob-store';
+import type { RecoveryPointRetention } from '../../stores/recovery-point-catalog';
+import { META, type BackupEngineDeps } from '../engine-deps';
 
 export type CommitDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'clock' | 'log'>;
 

@@ -8,11 +8,11 @@
  *   expireInstantSnapshots(deps, {itemId, olderThan, containers?}): Promise<{deleted: InstantSnapshot[]}>
  *   deleteInstantSnapshots(deps, {itemId, recoveryPointId, containers?}): Promise<{deleted: InstantSnapshot[]}>
  */
-import { errors } from '../domain/errors';
-import { assertValidIdentifier, assertValidRecoveryPointId } from '../engine/domain/vault-layout';
-import type { BlobRef } from '../stores/disk-store';
-import { META, type BackupEngineDeps } from './engine-deps';
-import type { InstantSnapshot } from '../engine/domain/backup-job';
+import { errors } from '../../../domain/errors';
+import { assertValidIdentifier, assertValidRecoveryPointId } from '../../domain/vault-layout';
+import type { BlobRef } from '../../../stores/disk-store';
+import { META, type BackupEngineDeps } from '../../engine-deps';
+import type { InstantSnapshot } from '../../domain/backup-job';
 export type { InstantSnapshot };
 
 export type SnapshotDeps = Pick<BackupEngineDeps, 'source' | 'clock' | 'log'>;
