@@ -18,10 +18,11 @@ import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
 import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
 import type { BackupEngineDeps, EngineLogger } from '../lib/engine/engine-deps';
+import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
+import { sourceDiskRegistry, type SourceDiskRegistry } from '../lib/engine/sources/registry';
 import type { RestoreDeps } from '../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../lib/engine/sources/page-blob/capability-probe';
 import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../lib/stores/azure/table-vm-inventory';
@@ -31,7 +32,6 @@ import type { VmInventory } from '../lib/stores/vm-inventory';
 import { errors } from '../lib/domain/errors';
 import type { AuthenticateDeps } from '../lib/services/authenticate';
 import { RemoteSigningKeys } from '../lib/stores/signing-keys';
-import type { StorageCapabilitiesSummary } from '../orchestrations/contracts';
 
 interface Stores {
   config: KluisConfig;
@@ -39,7 +39,8 @@ interface Stores {
   vault: BlobPageStore;
   catalog: TableRecoveryPointCatalog;
   target: BlobRestoreTargetStore;
-  sources: EndpointDiskLocator;
+  /** Where the VMs' page-blob disks are (their URLs → container and blob in the source account). */
+  diskLocator: EndpointDiskLocator;
 }
 
 let stores: Stores | undefined;
@@ -54,7 +55,7 @@ function buildStores(): Stores {
     vault,
     catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable),
     target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage),
-    sources: EndpointDiskLocator.of(source),
+    diskLocator: EndpointDiskLocator.of(source),
   };
 }
 
@@ -65,28 +66,31 @@ function shared(): Stores {
 
 const clock = appNow;
 
+/**
+ * The source disks' backends, by kind, logging to `log`: page blobs in the source account (the VMs' disks,
+ * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER). Cheap
+ * to build per invocation: the stores and the probe's results are shared by the process.
+ */
+export function sourceDisks(log: EngineLogger): SourceDiskRegistry {
+  const { source, config } = shared();
+  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }));
+}
+
 export function engineDeps(log: EngineLogger): BackupEngineDeps {
-  const { source, vault, catalog, config } = shared();
-  return { source, vault, vaultContainer: config.vaultContainer, catalog, clock, log };
+  const { vault, catalog, config } = shared();
+  return { sources: sourceDisks(log), vault, vaultContainer: config.vaultContainer, catalog, clock, log };
 }
 
 export function restoreDeps(log: EngineLogger): RestoreDeps {
-  const { vault, sources, target, catalog, config } = shared();
+  const { vault, target, catalog, config } = shared();
   // Disks whose tier shares the target's account are copied server-side where the probe finds that safe.
   const serverSideCopy = probedServerSideCopyFacts({ scratchContainer: config.probeContainer });
-  return { vault, sources, target, catalog, clock, log, serverSideCopy };
+  return { vault, sources: sourceDisks(log), target, catalog, clock, log, serverSideCopy };
 }
 
 export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
-  const { vault, sources, catalog } = shared();
-  return { vault, sources, catalog, log };
-}
-
-/** What the source account can do, probed once per process (cached per endpoint). */
-export async function probeSourceStorage(): Promise<StorageCapabilitiesSummary> {
-  const { source, config } = shared();
-  const capabilities = await probeStoreCapabilities(source, { scratchContainer: config.probeContainer });
-  return { trueDiff: capabilities.trueDiff, serverSideCopySafe: capabilities.serverSideCopySafe };
+  const { vault, catalog } = shared();
+  return { vault, sources: sourceDisks(log), catalog, log };
 }
 
 export function instantRestoreDays(): number {
@@ -135,13 +139,13 @@ export function vmInventory(): VmInventory {
 
 /** What discovery, protection and backup requests take: catalog, VM inventory, clock, ids, and where VM disks live. */
 export function backupRequestDeps(): BackupRequestDeps {
-  const { sources } = shared();
+  const { diskLocator } = shared();
   return {
     catalog: vaultCatalog(),
     inventory: vmInventory(),
     clock,
     newId: randomUUID,
-    locateDisk: (vhdUri) => sources.locate(vhdUri)?.ref,
+    locateDisk: (vhdUri) => diskLocator.locate(vhdUri)?.ref,
     keyVault: keyVaultAccessDeps(),
   };
 }

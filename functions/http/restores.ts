@@ -6,7 +6,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/engine/domain/vault-layout';
-import { Orchestrators, type RestoreCustomStatus, type RestoreInput, type RestoreOutput } from '../../orchestrations/contracts';
+import { Orchestrators } from '../../orchestrations/contracts';
+import type { RestoreCustomStatus, RestoreInput, RestoreOutput } from '../../orchestrations/restore';
 import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 

@@ -1,9 +1,10 @@
 /**
  * What the backup engine's use cases take as `deps` (each takes only the parts it needs, by Pick).
- * Nothing in lib/services reads config or the environment; the lead wires these from config.
+ * Nothing in lib/engine reads config or the environment; functions/deps.ts wires these from config.
  */
 import type { RecoveryPointCatalog } from '../stores/recovery-point-catalog';
 import type { PageBlobStore } from '../stores/page-blob-store';
+import type { SourceDiskRegistry } from './sources/registry';
 
 /** Structural logger: `console` and a Functions `InvocationContext` both fit. */
 export interface EngineLogger {
@@ -13,8 +14,8 @@ export interface EngineLogger {
 }
 
 export interface BackupEngineDeps {
-  /** The source storage account: disks, their snapshots (instant-restore tier), staging blobs. */
-  source: PageBlobStore;
+  /** The source disks' backends, by kind: they open, read and delete the disks' point-in-time views (the instant-restore tier). */
+  sources: SourceDiskRegistry;
   /** The vault storage account: replicas, checksums, manifests, job scratch. */
   vault: PageBlobStore;
   vaultContainer: string;

@@ -10,9 +10,8 @@ import { expireSnapshotTier } from '../../lib/engine/recovery-points/expire-snap
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { collect } from '../../lib/stores/document-store';
-import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
-import { silentLogger } from '../support/backup-engine';
+import { pageBlobSources, silentLogger } from '../support/backup-engine';
 import { buildRecoveryPoint } from '../support/recovery-point-fixture';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 
@@ -80,7 +79,7 @@ async function world(item: Partial<ProtectedItemRecord> = {}, retentionDays = 7)
   });
   return {
     blobs: blobService(conn),
-    deps: { vault: BlobPageStore.fromConnectionString(conn), sources: EndpointDiskLocator.of(source), catalog: recoveryPoints, vaultCatalog, clock: () => now.value, newId: () => uniqueName('id'), log: silentLogger },
+    deps: { vault: BlobPageStore.fromConnectionString(conn), sources: pageBlobSources(source), catalog: recoveryPoints, vaultCatalog, clock: () => now.value, newId: () => uniqueName('id'), log: silentLogger },
     now,
     engineItemId,
     sourceContainer: uniqueName('src'),

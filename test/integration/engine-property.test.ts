@@ -13,10 +13,9 @@ import { restoreDisks, type RestoreDeps } from '../../lib/engine/restore/restore
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
-import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { azuriteExtensions } from '../../emulator/cli';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
-import { azuriteEngineDeps, backupVm, silentLogger, type VmDisk } from '../support/backup-engine';
+import { azuriteEngineDeps, backupVm, pageBlobSources, silentLogger, type VmDisk } from '../support/backup-engine';
 
 const PAGE = 512;
 const DISK_SIZES = [1024 * 1024 + PAGE, 640 * 1024 + PAGE];
@@ -89,7 +88,7 @@ async function scenario(connectionString: string, expectedDetection: 'diff' | 'c
 
   const deps: RestoreDeps = {
     vault: engine.vault,
-    sources: EndpointDiskLocator.of(engine.source),
+    sources: pageBlobSources(engine.source),
     target: BlobRestoreTargetStore.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 } }),
     catalog: engine.catalog,
     clock: () => new Date(),

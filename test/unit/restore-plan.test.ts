@@ -25,7 +25,7 @@ import {
   type VerifiedChunk,
 } from '../../lib/engine/domain/restore-plan';
 import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
-import type { DiskStore } from '../../lib/stores/disk-store';
+import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -295,8 +295,8 @@ describe('restore layout', () => {
 });
 
 describe('EndpointDiskLocator', () => {
-  const azurite = {} as DiskStore;
-  const cloud = {} as DiskStore;
+  const azurite = {} as PageBlobStore;
+  const cloud = {} as PageBlobStore;
   const locator = new EndpointDiskLocator([
     { endpoint: 'http://127.0.0.1:10000/devstoreaccount1', store: azurite },
     { endpoint: 'https://acct.blob.core.windows.net/', store: cloud },

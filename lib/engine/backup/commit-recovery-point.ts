@@ -13,6 +13,7 @@ import { BLOCK_SIZE, HASH_ALGORITHM, blockCountFor, concatBlockSums, decodeBlock
 import { errors, isKluisErrorLike } from '../../domain/errors';
 import {
   RECOVERY_POINT_MANIFEST_SCHEMA_VERSION,
+  manifestSourceOf,
   parseRecoveryPointManifest,
   serializeRecoveryPointManifest,
   type ChangeDetection,
@@ -38,18 +39,17 @@ import {
 import type { BlobRef } from '../../stores/disk-store';
 import type { ListedBlob } from '../../stores/page-blob-store';
 import type { RecoveryPointRetention } from '../../stores/recovery-point-catalog';
+import type { DiskView } from '../domain/disk-view';
 import { META, type BackupEngineDeps } from '../engine-deps';
 
-export type CommitDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'clock' | 'log'>;
+export type CommitDeps = Pick<BackupEngineDeps, 'vault' | 'vaultContainer' | 'catalog' | 'clock' | 'log'>;
 
 export interface CommitDiskInput {
   lun: number;
   name: string;
-  /** Page blob size (data + footer). */
-  sizeBytes: number;
   storageType: StorageType;
-  /** The instant snapshot this point was read from (`snapshot` set). */
-  source: BlobRef;
+  /** The view this point was read from (its size is the disk's): it stays as the point's instant-restore tier. */
+  source: DiskView;
   changeDetection: ChangeDetection;
   /** Number of segments transferred (their checksum parts are 0 … segmentCount-1). */
   segmentCount: number;
@@ -106,9 +106,9 @@ export async function commitRecoveryPoint(deps: CommitDeps, input: CommitRecover
   const disks: ManifestDisk[] = input.disks.map((disk, i) => ({
     lun: disk.lun,
     name: disk.name,
-    sizeBytes: disk.sizeBytes,
+    sizeBytes: disk.source.sizeBytes,
     storageType: disk.storageType,
-    source: { blobUrl: deps.source.blobUrl(disk.source), snapshot: requireSnapshot(disk.source) },
+    source: manifestSourceOf(disk.source),
     replica: { blobName: replicaBlobName(itemId, disk.lun), snapshot: replicaSnapshots[i] },
     checksumsBlobName: checksumsBlobName(itemId, recoveryPointId, disk.lun),
     changeDetection: disk.changeDetection,
@@ -180,13 +180,13 @@ async function assembleChecksums(
   const sums = concatBlockSums(parts);
   if (
     sums.firstBlock !== 0 ||
-    sums.blockCount !== blockCountFor(disk.sizeBytes, blockSize) ||
-    sums.diskSize !== disk.sizeBytes ||
+    sums.blockCount !== blockCountFor(disk.source.sizeBytes, blockSize) ||
+    sums.diskSize !== disk.source.sizeBytes ||
     sums.blockSize !== blockSize
   ) {
     throw errors.invalidBlockSums(
       `the checksum parts of disk ${disk.lun} cover blocks [${sums.firstBlock}, ${sums.endBlock}) of a ${sums.diskSize}-byte disk, ` +
-        `expected the whole ${disk.sizeBytes}-byte disk`,
+        `expected the whole ${disk.source.sizeBytes}-byte disk`,
     );
   }
   return { encoded: encodeBlockSums(sums), stats };
@@ -229,13 +229,6 @@ async function deleteJobScratch(deps: CommitDeps, itemId: string, jobId: string)
     // The point is committed; leftovers are the sweeper's.
     deps.log.warn(`Could not delete the scratch blobs of job ${jobId}: ${(err as Error).message}`);
   }
-}
-
-function requireSnapshot(ref: BlobRef): string {
-  if (ref.snapshot === undefined || ref.snapshot === '') {
-    throw errors.invalidRequest('disks.source.snapshot', `The source of ${ref.container}/${ref.blob} must be a snapshot.`);
-  }
-  return ref.snapshot;
 }
 
 // ---- sweeping uncommitted points --------------------------------------------------------------------

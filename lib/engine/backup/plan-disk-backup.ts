@@ -1,13 +1,14 @@
 /**
  * Per disk, before its segments run: make the vault replica ready and choose how changes are found.
- *  - diff:     the previous point's source snapshot still exists, it is of the same blob and the
- *              probe says the store's diff is true;
+ *  - diff:     the previous point's view of the disk (its instant-restore tier) still exists, it is of the
+ *              same disk and the source's changed ranges are exact (the backend's capabilities);
  *  - checksum: a previous point exists (its checksums blob is compared block by block);
  *  - full:     first backup, or the previous point cannot serve (other size, block size or hash,
  *              missing checksums), or the replica holds writes of an unfinished job.
  *              A full backup is seeded by one server-side copy onto the replica (`seed: 'serverSideCopy'`,
- *              seed-replica.ts) when the probe found copies safe and the source and vault accounts are
- *              one account (same endpoint); its segments then only read and hash the replica.
+ *              seed-replica.ts) when the backend's copies are safe and its view is a blob in the vault's
+ *              own storage account (same endpoint); its segments then only read and hash the replica.
+ * Premium disks are staged first where the disk's backend stages (`stage`, stage-disk.ts).
  * The replica must hold exactly the previous point's bytes for an incremental; its metadata says
  * so (`kluiscommittedpoint`, `kluiswritingjob`), set here and by the commit.
  *
@@ -16,7 +17,8 @@
  *   loadLatestManifest(deps, itemId): Promise<RecoveryPointManifest | undefined>
  */
 import { BLOCK_SIZE, HASH_ALGORITHM } from '../domain/block-sums';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { parseRecoveryPointManifest, viewOfManifestDisk, type RecoveryPointManifest, type StorageType } from '../domain/recovery-point-manifest';
+import type { DiskView } from '../domain/disk-view';
 import { DEFAULT_SEGMENT_SIZE, planSegments } from '../domain/transfer-plan';
 import { assertValidIdentifier, replicaBlobName } from '../domain/vault-layout';
 import { latestRecoveryPoint } from '../../stores/recovery-point-catalog';
@@ -25,17 +27,17 @@ import { META, type BackupEngineDeps } from '../engine-deps';
 import type { DiskBackupPlan } from '../domain/backup-job';
 export type { DiskBackupPlan };
 
-export type PlanDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'catalog' | 'log'>;
+export type PlanDeps = Pick<BackupEngineDeps, 'sources' | 'vault' | 'vaultContainer' | 'catalog' | 'log'>;
 
 export interface PlanDiskBackupInput {
   itemId: string;
   jobId: string;
   lun: number;
-  /** The new source snapshot of the disk (`snapshot` set). */
-  source: BlobRef;
-  /** Page blob size of the disk (data + footer). */
-  sizeBytes: number;
-  /** From the capability probe of the source account (`serverSideCopySafe` absent = false). */
+  /** The disk's new view (its size is the disk's size). */
+  source: DiskView;
+  /** Premium disks are staged where the backend stages. Default Standard. */
+  storageType?: StorageType;
+  /** The source backend's capabilities, as the job probed them (`serverSideCopySafe` absent = false). */
   capabilities: { trueDiff: boolean; serverSideCopySafe?: boolean };
   /** The item's latest committed point; `undefined` = look it up in the catalog, `null` = none. */
   previous?: RecoveryPointManifest | null;
@@ -47,12 +49,15 @@ export interface PlanDiskBackupInput {
 export async function planDiskBackup(deps: PlanDeps, input: PlanDiskBackupInput): Promise<DiskBackupPlan> {
   assertValidIdentifier('itemId', input.itemId);
   const blockSize = input.blockSize ?? BLOCK_SIZE;
-  const segments = planSegments(input.sizeBytes, input.segmentSize ?? DEFAULT_SEGMENT_SIZE, blockSize);
+  const sizeBytes = input.source.sizeBytes;
+  const backend = deps.sources.backendFor(input.source.kind);
+  const segments = planSegments(sizeBytes, input.segmentSize ?? DEFAULT_SEGMENT_SIZE, blockSize);
   const previous = input.previous === undefined ? await loadLatestManifest(deps, input.itemId) : (input.previous ?? undefined);
   const replica = await prepareReplica(deps, input, previous?.recoveryPointId);
-  const base = { lun: input.lun, sizeBytes: input.sizeBytes, blockSize, segments, replicaBlobName: replica.ref.blob };
-  // A copy only works within one account; endpoints, not names, tell whether the two stores are one.
-  const seedByCopy = input.capabilities.serverSideCopySafe === true && deps.source.endpoint === deps.vault.endpoint;
+  const stage = input.storageType === 'Premium' && backend.staging !== undefined;
+  const base = { lun: input.lun, sizeBytes, blockSize, segments, replicaBlobName: replica.ref.blob, stage };
+  // A copy only works within one account; endpoints, not names, tell whether the view and the vault are one account.
+  const seedByCopy = input.capabilities.serverSideCopySafe === true && backend.blobOf?.(input.source)?.endpoint === deps.vault.endpoint;
   const full = (reason: string): DiskBackupPlan =>
     seedByCopy
       ? {
@@ -67,8 +72,8 @@ export async function planDiskBackup(deps: PlanDeps, input: PlanDiskBackupInput)
   const previousDisk = previous?.disks.find((d) => d.lun === input.lun);
   if (previous === undefined || previousDisk === undefined) return log(deps, input, full('first backup of this disk'));
   if (!replica.clean) return log(deps, input, full('the replica holds writes of a job that did not commit'));
-  if (previousDisk.sizeBytes !== input.sizeBytes) {
-    return log(deps, input, full(`the disk size changed (${previousDisk.sizeBytes} → ${input.sizeBytes} bytes)`));
+  if (previousDisk.sizeBytes !== sizeBytes) {
+    return log(deps, input, full(`the disk size changed (${previousDisk.sizeBytes} → ${sizeBytes} bytes)`));
   }
   if (previous.blockSize !== blockSize || previous.hashAlgorithm !== HASH_ALGORITHM) {
     return log(deps, input, full(`the previous point used ${previous.blockSize}-byte ${previous.hashAlgorithm} blocks`));
@@ -77,19 +82,20 @@ export async function planDiskBackup(deps: PlanDeps, input: PlanDiskBackupInput)
     return log(deps, input, full('the previous point has no checksums blob'));
   }
 
-  const sameBlob = previousDisk.source.blobUrl === deps.source.blobUrl(input.source);
-  const previousSnapshot: BlobRef = { container: input.source.container, blob: input.source.blob, snapshot: previousDisk.source.snapshot };
+  const earlier = viewOfManifestDisk(previousDisk, previous.createdAt);
   if (!input.capabilities.trueDiff) {
     return log(deps, input, checksum(base, previous.recoveryPointId, 'the store has no true page-range diff'));
   }
-  if (!sameBlob) return log(deps, input, checksum(base, previous.recoveryPointId, 'the disk moved to another blob'));
-  if ((await deps.source.getBlobProperties(previousSnapshot)) === undefined) {
+  if (earlier.kind !== input.source.kind || earlier.diskId !== input.source.diskId) {
+    return log(deps, input, checksum(base, previous.recoveryPointId, 'the disk moved to another blob'));
+  }
+  if ((await backend.describeView(earlier)).status !== 'present') {
     return log(deps, input, checksum(base, previous.recoveryPointId, "the previous point's source snapshot is gone"));
   }
   return log(deps, input, {
     ...base,
     changeDetection: 'diff',
-    detection: { kind: 'diff', previousSnapshot: previousDisk.source.snapshot, previousRecoveryPointId: previous.recoveryPointId },
+    detection: { kind: 'diff', previous: earlier, previousRecoveryPointId: previous.recoveryPointId },
     reason: `diff against the source snapshot of point ${previous.recoveryPointId}`,
   });
 }
@@ -135,13 +141,13 @@ async function prepareReplica(deps: PlanDeps, input: PlanDiskBackupInput, previo
   await deps.vault.createContainerIfNotExists(deps.vaultContainer);
   const props = await deps.vault.getBlobProperties(ref);
   if (props === undefined) {
-    await deps.vault.createPageBlob(ref, input.sizeBytes, { metadata: marks('') });
+    await deps.vault.createPageBlob(ref, input.source.sizeBytes, { metadata: marks('') });
     return { ref, isNew: true, clean: previousPointId === undefined };
   }
   const writer = props.metadata[META.writingJob] ?? '';
   const committedPoint = props.metadata[META.committedPoint] ?? '';
   const clean = (writer === '' || writer === input.jobId) && committedPoint !== '' && committedPoint === previousPointId;
-  if (props.size !== input.sizeBytes) await deps.vault.resizePageBlob(ref, input.sizeBytes);
+  if (props.size !== input.source.sizeBytes) await deps.vault.resizePageBlob(ref, input.source.sizeBytes);
   await deps.vault.setBlobMetadata(ref, marks(clean ? committedPoint : ''));
   return { ref, isNew: false, clean };
 }

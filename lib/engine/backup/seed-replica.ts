@@ -7,7 +7,7 @@
  * manifest's checksums come from the bytes in the vault. The commit is unchanged.
  *
  * Chosen by plan-disk-backup (`detection.seed`) only when the probe found copies point-in-time and
- * write-isolated and the source and vault are one storage account. The replica's own snapshots (older
+ * write-isolated and the disk's view is a blob (a page-blob backend's `blobOf`) in the vault's own storage account. The replica's own snapshots (older
  * recovery points) survive the copy. Zero blocks the copy brought along are recorded zero in the
  * checksums but not cleared: the replica mirrors the source's allocation, and a zero block reads as
  * zeros either way.
@@ -30,31 +30,30 @@ import { writeChecksumPart } from './checksum-part';
 import { readAhead } from './read-ahead';
 import { META, type BackupEngineDeps } from '../engine-deps';
 import type { SeededReplica, TransferSegmentResult } from '../domain/backup-job';
+import type { DiskView } from '../domain/disk-view';
 import type { TransferSegmentInput } from './transfer-segment';
 export type { SeededReplica };
 
-export type SeedDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'log'>;
+export type SeedDeps = Pick<BackupEngineDeps, 'sources' | 'vault' | 'vaultContainer' | 'log'>;
 export type VerifySegmentDeps = Pick<BackupEngineDeps, 'vault' | 'vaultContainer' | 'log'>;
 
 export interface SeedReplicaInput {
   itemId: string;
   jobId: string;
   lun: number;
-  /** The source snapshot of the disk (`snapshot` set). */
-  source: BlobRef;
-  /** What is copied: the staging blob (Premium) or, by default, `source`. */
-  readFrom?: BlobRef;
-  /** Page blob size of the disk (data + footer). */
-  sizeBytes: number;
+  /** The disk's view. */
+  source: DiskView;
+  /** What is copied: the staging copy (Premium) or, by default, `source`. */
+  readFrom?: DiskView;
 }
 
 /** Copies the disk onto the replica planDiskBackup prepared, keeping the metadata the plan set on it. */
 export async function seedReplica(deps: SeedDeps, input: SeedReplicaInput): Promise<SeededReplica> {
-  if (input.source.snapshot === undefined || input.source.snapshot === '') {
-    throw errors.invalidRequest('source', 'The seed copies a snapshot of the disk; the snapshot id is missing.');
-  }
-  if (deps.source.endpoint !== deps.vault.endpoint) {
-    throw errors.replicaSeedFailed(`the source (${deps.source.endpoint}) and the vault (${deps.vault.endpoint}) are different storage accounts`);
+  const copied = input.readFrom ?? input.source;
+  const blob = deps.sources.backendFor(copied.kind).blobOf?.(copied);
+  if (blob === undefined) throw errors.replicaSeedFailed(`the view of disk lun ${input.lun} is not a blob a storage account can copy`);
+  if (blob.endpoint !== deps.vault.endpoint) {
+    throw errors.replicaSeedFailed(`the source (${blob.endpoint}) and the vault (${deps.vault.endpoint}) are different storage accounts`);
   }
   const replica: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
   const props = await deps.vault.getBlobProperties(replica);
@@ -65,16 +64,15 @@ export async function seedReplica(deps: SeedDeps, input: SeedReplicaInput): Prom
   }
   // A copy replaces the destination's metadata (with none given, Azurite takes the source's): pass the plan's.
   const { [META.seededBy]: _previousSeed, ...planned } = props.metadata;
-  const { container, blob, snapshot } = input.readFrom ?? input.source;
-  const from: BlobRef = snapshot === undefined ? { container, blob } : { container, blob, snapshot };
+  const from: BlobRef = blob.ref;
   try {
     await deps.vault.copyBlob(from, replica, { metadata: planned });
   } catch (err) {
     throw errors.replicaSeedFailed(`the copy of ${describe(from)} failed: ${(err as Error).message}`, err);
   }
-  const copied = await deps.vault.getBlobProperties(replica);
-  if (copied?.size !== input.sizeBytes) {
-    throw errors.replicaSeedFailed(`the replica has ${copied?.size ?? 'no'} bytes after the copy, expected ${input.sizeBytes}`);
+  const seeded = await deps.vault.getBlobProperties(replica);
+  if (seeded?.size !== input.source.sizeBytes) {
+    throw errors.replicaSeedFailed(`the replica has ${seeded?.size ?? 'no'} bytes after the copy, expected ${input.source.sizeBytes}`);
   }
   // Marked only now: on Azure a failed copy still applies its metadata.
   await deps.vault.setBlobMetadata(replica, { ...planned, [META.seededBy]: input.jobId });

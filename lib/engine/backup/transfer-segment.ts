@@ -1,10 +1,10 @@
 /**
- * One segment of a disk transfer (an activity): read the planned ranges from the source snapshot
- * (or the staging blob), hash every block, upload the changed nonzero blocks to the vault replica
+ * One segment of a disk transfer (an activity): read the planned ranges from the disk's view
+ * (or its staging copy) through the disk's backend, hash every block, upload the changed nonzero blocks to the vault replica
  * (adjacent blocks coalesced, ≤ 4 MiB per call, each with its transactional MD5), clear zero and
  * cleared blocks, then write the segment's checksum part under the job's staging prefix.
  *
- * Idempotent: the plan depends only on the source snapshot and the previous point, never on what
+ * Idempotent: the plan depends only on the source view and the previous point, never on what
  * the replica holds, so a re-run after a crash writes the same bytes and the same checksum part.
  * A full backup seeded by a server-side copy (`changeDetection.seed`) only reads and hashes the
  * replica instead: seed-replica.ts.
@@ -37,9 +37,10 @@ import type { BackupEngineDeps } from '../engine-deps';
 import { readAhead } from './read-ahead';
 import { verifySeededSegment } from './seed-replica';
 import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
+import type { DiskView } from '../domain/disk-view';
 export type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult };
 
-export type TransferDeps = Pick<BackupEngineDeps, 'source' | 'vault' | 'vaultContainer' | 'log'>;
+export type TransferDeps = Pick<BackupEngineDeps, 'sources' | 'vault' | 'vaultContainer' | 'log'>;
 
 
 export interface TransferTuning {
@@ -58,13 +59,13 @@ export interface TransferSegmentInput {
   jobId: string;
   lun: number;
   segment: DiskSegment;
-  /** Page blob size of the disk (data + footer). */
+  /** The disk's size (its view's size). */
   diskSize: number;
   blockSize?: number;
-  /** The source snapshot: page ranges and diffs are asked of it. */
-  source: BlobRef;
-  /** Where the bytes are read: the staging blob (Premium) or, by default, `source`. */
-  readFrom?: BlobRef;
+  /** The disk's view: allocated and changed ranges are asked of it. */
+  source: DiskView;
+  /** Where the bytes are read: the staging copy (Premium) or, by default, `source`. */
+  readFrom?: DiskView;
   changeDetection: ChangeDetectionInput;
   tuning?: TransferTuning;
 }
@@ -84,6 +85,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const { plan, previous } = await planFromStore(deps, input, blockSize);
   const replica: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
   const readFrom = input.readFrom ?? input.source;
+  const reader = deps.sources.backendFor(readFrom.kind);
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
   const readBlocks = new Uint8Array(plan.blockCount);
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, blocksChanged: 0, uploadCalls: 0, clearCalls: 0 };
@@ -113,7 +115,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
       stats.blocksChanged += blocksIn(planned.range, blockSize);
       await clear(planned.range);
     }
-    const read = (range: ByteRange) => deps.source.readRange(readFrom, range.start, range.end - range.start);
+    const read = (range: ByteRange) => reader.read(readFrom, range.start, range.end - range.start);
     for await (const { range, data } of readAhead(read, chunks, { maxCalls, maxBytes: readBudget })) {
       stats.bytesRead += data.length;
       await processChunk(range, data);
@@ -177,17 +179,18 @@ async function planFromStore(
 ): Promise<{ plan: SegmentPlan; previous?: BlockSums }> {
   const detection = input.changeDetection;
   const range = input.segment.range;
+  const backend = deps.sources.backendFor(input.source.kind);
   let source: ChangeSource;
   let previous: BlockSums | undefined;
   if (detection.kind === 'full') {
-    source = { kind: 'full', allocated: await deps.source.listAllocatedRanges(input.source, range), replicaIsNew: detection.replicaIsNew };
+    source = { kind: 'full', allocated: await backend.allocatedRanges(input.source, range), replicaIsNew: detection.replicaIsNew };
   } else {
     previous = await loadBlockSums(deps, checksumsBlobName(input.itemId, detection.previousRecoveryPointId, input.lun));
     if (detection.kind === 'diff') {
-      const diff = await deps.source.getPageRangesDiff(input.source, detection.previousSnapshot, range);
+      const diff = await backend.changedRanges(detection.previous, input.source, range);
       source = { kind: 'diff', changed: diff.changed, cleared: diff.cleared, previous };
     } else {
-      source = { kind: 'checksum', allocated: await deps.source.listAllocatedRanges(input.source, range), previous };
+      source = { kind: 'checksum', allocated: await backend.allocatedRanges(input.source, range), previous };
     }
   }
   return { plan: planSegmentTransfer({ segment: input.segment, diskSize: input.diskSize, blockSize, source }), previous };

@@ -2,6 +2,7 @@
  * The data a backup job passes between its steps (orchestration ⇄ activities): pure shapes, so that
  * orchestrators, activities and services agree on them without importing each other.
  */
+import type { DiskKind, DiskLocation, DiskView } from './disk-view';
 import type { ChangeDetection } from './recovery-point-manifest';
 import type { DiskSegment } from './transfer-plan';
 
@@ -10,20 +11,6 @@ export interface BlobRef {
   container: string;
   blob: string;
   snapshot?: string;
-}
-
-/** An instant-restore snapshot of one disk, taken in the source account. */
-export interface InstantSnapshot {
-  itemId: string;
-  recoveryPointId: string;
-  lun: number;
-  container: string;
-  blob: string;
-  snapshot: string;
-  /** ISO time (the clock handed to snapshotDisks). */
-  createdAt: string;
-  /** Page blob size of the disk when snapshotted. */
-  sizeBytes: number;
 }
 
 /**
@@ -36,7 +23,8 @@ export type ReplicaSeed = 'serverSideCopy';
 /** How this disk's changes are found (chosen by plan-disk-backup). */
 export type ChangeDetectionInput =
   | { kind: 'full'; replicaIsNew: boolean; seed?: ReplicaSeed }
-  | { kind: 'diff'; previousSnapshot: string; previousRecoveryPointId: string }
+  /** `previous`: the previous point's view of the disk (its instant-restore tier), which the source diffs against. */
+  | { kind: 'diff'; previous: DiskView; previousRecoveryPointId: string }
   | { kind: 'checksum'; previousRecoveryPointId: string };
 
 export interface DiskBackupPlan {
@@ -53,18 +41,21 @@ export interface DiskBackupPlan {
   replicaBlobName: string;
   /** Full backups seeded server-side (the same as `detection.seed`): run seedReplica before the segments. */
   seed?: ReplicaSeed;
+  /** Read the disk through a staging copy (the page-blob backend's Premium disks): run stageDisk before the segments. */
+  stage: boolean;
 }
 
 /** What seedReplica did. */
 export interface SeededReplica {
   seed: ReplicaSeed;
   replica: BlobRef;
-  /** The blob or snapshot copied: the staging blob (Premium) or the source snapshot. */
+  /** The blob or snapshot copied (in the vault's account): the staging blob (Premium) or the source snapshot. */
   copiedFrom: BlobRef;
 }
 
+/** A staging copy of a disk's view; its segments read `view` instead. */
 export interface StagedDisk {
-  staging: BlobRef;
+  view: DiskView;
   method: 'server-copy' | 'streamed';
   /** Bytes streamed (0 for a server-side copy). */
   bytesCopied: number;
@@ -101,20 +92,23 @@ export function recoveryPointIdFor(startedAt: Date): string {
   return String(ms);
 }
 
-/** A disk of a VM to back up, as the request (later: the VM inventory) names it. */
-export interface VmDiskRequest {
+/** A disk of a VM to back up, as the request or the VM inventory names it: its LUN slot, storage type and location. */
+export type VmDiskRequest = {
   lun: number;
-  container: string;
-  blob: string;
   storageType: 'Standard' | 'Premium';
   name?: string;
-}
+} & DiskLocation;
 
-/** A disk that passed discovery: a fixed VHD page blob of a supported size. */
-export interface DiscoveredVmDisk extends VmDiskRequest {
+/** A disk of a VM that is a page blob in the source account. */
+export type PageBlobDiskRequest = Extract<VmDiskRequest, { container: string }>;
+
+/** A disk that passed discovery by its backend: its kind resolved, a supported size. */
+export type DiscoveredVmDisk = VmDiskRequest & {
+  kind: DiskKind;
   name: string;
-  /** Page blob size: data plus the 512-byte footer. */
+  /** The disk's size as its views will have it (page blobs: data plus the 512-byte footer). */
   sizeBytes: number;
-  dataSize: number;
-  vhdUniqueId: string;
-}
+  /** Page blobs: the VHD's data size and unique id. */
+  dataSize?: number;
+  vhdUniqueId?: string;
+};

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { BLOCK_SIZE, HASH_ALGORITHM } from './block-sums';
 import { errors } from '../../domain/errors';
+import { DISK_KINDS, type DiskView, type ViewHandle } from './disk-view';
 import { isValidBlobName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from './vault-layout';
 
 export const RECOVERY_POINT_MANIFEST_SCHEMA_VERSION = 1;
@@ -39,14 +40,41 @@ const blobUrlWithoutSecrets = z
     return url.search === '' && url.username === '' && url.password === '';
   }, 'must not carry a query string or credentials (no SAS tokens in manifests)');
 
+/** True when no string in the value looks like a shared access signature. */
+function carriesNoSas(value: unknown): boolean {
+  if (typeof value === 'string') return !/[?&]sig=/i.test(value);
+  if (Array.isArray(value)) return value.every(carriesNoSas);
+  if (typeof value === 'object' && value !== null) return Object.values(value).every(carriesNoSas);
+  return true;
+}
+
+/**
+ * The view a point was read from (its instant-restore tier). Page blobs keep the form every manifest has
+ * had: the disk's URL (no query string) and the snapshot; other kinds record their backend's kind, the
+ * disk's id and the view's handle (never a SAS).
+ */
+export const manifestSourceSchema = z
+  .object({
+    blobUrl: blobUrlWithoutSecrets.optional(),
+    snapshot: snapshotId.optional(),
+    kind: z.enum(DISK_KINDS).optional(),
+    diskId: z.string().min(1).max(2048).optional(),
+    handle: z.record(z.string(), z.json()).refine(carriesNoSas, 'must not carry a shared access signature').optional(),
+  })
+  .superRefine((source, ctx) => {
+    const pageBlob = source.blobUrl !== undefined && source.snapshot !== undefined && source.kind === undefined && source.handle === undefined;
+    const view = source.kind !== undefined && source.diskId !== undefined && source.handle !== undefined && source.blobUrl === undefined;
+    if (!pageBlob && !view) ctx.addIssue({ code: 'custom', message: 'needs {blobUrl, snapshot} (a page blob) or {kind, diskId, handle}' });
+  });
+
 export const manifestDiskSchema = z.object({
   lun: z.number().int().min(0).max(MAX_LUN),
   name: z.string().min(1).max(1024),
   /** Page blob size: VHD data plus the 512-byte footer. */
   sizeBytes: byteCount.refine((n) => n % 512 === 0, 'must be a multiple of 512'),
   storageType: z.enum(STORAGE_TYPES),
-  /** The instant-restore snapshot in the source account that this point was read from. */
-  source: z.object({ blobUrl: blobUrlWithoutSecrets, snapshot: snapshotId }),
+  /** The source view this point was read from: its instant-restore tier (viewOfManifestDisk). */
+  source: manifestSourceSchema,
   /** The vault replica (vault container) and its snapshot freezing this point. */
   replica: z.object({ blobName, snapshot: snapshotId }),
   checksumsBlobName: blobName,
@@ -121,6 +149,27 @@ export function parseRecoveryPointManifest(input: string | Uint8Array | unknown)
 /** Validates and renders the manifest as JSON (two-space indent, stable field order of the input). */
 export function serializeRecoveryPointManifest(manifest: RecoveryPointManifest): string {
   return `${JSON.stringify(parseRecoveryPointManifest(manifest), null, 2)}\n`;
+}
+
+export type ManifestSource = z.infer<typeof manifestSourceSchema>;
+
+/** How a manifest records a disk's view: page-blob snapshots in their original form, other views by kind, disk and handle. */
+export function manifestSourceOf(view: DiskView): ManifestSource {
+  const { blobUrl, snapshot, ...rest } = view.handle;
+  if (view.kind === 'pageBlob' && typeof blobUrl === 'string' && typeof snapshot === 'string' && Object.keys(rest).length === 0 && view.diskId === blobUrl) {
+    return { blobUrl, snapshot };
+  }
+  return { kind: view.kind, diskId: view.diskId, handle: view.handle };
+}
+
+/** The view a manifest disk was read from (to read or delete its instant-restore tier). */
+export function viewOfManifestDisk(disk: ManifestDisk, createdAt: string): DiskView {
+  const { source } = disk;
+  if (source.blobUrl !== undefined && source.snapshot !== undefined) {
+    return { kind: 'pageBlob', lun: disk.lun, handle: { blobUrl: source.blobUrl, snapshot: source.snapshot }, sizeBytes: disk.sizeBytes, diskId: source.blobUrl, createdAt };
+  }
+  if (source.kind === undefined || source.diskId === undefined || source.handle === undefined) throw errors.invalidManifest(`disk lun ${disk.lun} records no source view`);
+  return { kind: source.kind, lun: disk.lun, handle: source.handle as ViewHandle, sizeBytes: disk.sizeBytes, diskId: source.diskId, createdAt };
 }
 
 export function manifestDisk(manifest: RecoveryPointManifest, lun: number): ManifestDisk {

@@ -13,19 +13,20 @@
  * unless `force` (retention expiring the whole point), which deletes the snapshot tier first.
  */
 import { errors, isKluisErrorLike } from '../../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { parseRecoveryPointManifest, viewOfManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import type { DiskKind, DiskView } from '../domain/disk-view';
 import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../domain/restore-plan';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { BlobRef, DiskStore } from '../../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
-import type { SourceDiskLocator } from '../sources/page-blob/endpoint-disk-locator';
+import type { SourceDiskRegistry } from '../sources/registry';
 import type { EngineLogger } from '../engine-deps';
 
 export interface DeleteRecoveryPointDeps {
   /** The vault storage account (replica snapshots, checksums, manifests). */
   vault: DiskStore;
-  /** The accounts holding the instant snapshots. */
-  sources: SourceDiskLocator;
+  /** The source disks' backends: they hold the instant-restore tier (the points' views). */
+  sources: SourceDiskRegistry;
   catalog: RecoveryPointCatalog;
   log: EngineLogger;
 }
@@ -40,12 +41,10 @@ export interface DeleteVaultDataInput extends DeleteRecoveryPointInput {
   force?: boolean;
 }
 
-export interface DeletedBlob {
-  account: 'source' | 'vault';
-  container: string;
-  blob: string;
-  snapshot?: string;
-}
+/** What a deletion removed: a blob (or snapshot) of the vault, or a source view (the instant-restore tier). */
+export type DeletedBlob =
+  | { account: 'vault'; container: string; blob: string; snapshot?: string }
+  | { account: 'source'; kind: DiskKind; lun: number; diskId: string };
 
 export interface DeleteTierResult {
   itemId: string;
@@ -155,14 +154,9 @@ async function removeSnapshotTier(
     throw errors.recoveryPointDataNotFound(row.itemId, row.recoveryPointId, 'its manifest is missing, so its instant snapshots cannot be found');
   }
   await settleAll(
-    manifest.disks.map(async (disk) => {
-      const located = deps.sources.locate(disk.source.blobUrl);
-      if (located === undefined) {
-        throw errors.invalidConfiguration('sources', `no configured storage account holds the source disk of lun ${disk.lun}`);
-      }
-      const snapshot: BlobRef = { ...located.ref, snapshot: disk.source.snapshot };
-      await located.store.deleteSnapshot(snapshot);
-      deleted.push({ account: 'source', ...snapshot });
+    instantViewsOf(manifest).map(async (view) => {
+      await deps.sources.backendFor(view.kind).deleteViews([view]);
+      deleted.push({ account: 'source', kind: view.kind, lun: view.lun, diskId: view.diskId });
     }),
   );
   const updated = await setState(deps.catalog, marked, RecoveryPointStates.SnapshotTierDeleted);
@@ -172,14 +166,18 @@ async function removeSnapshotTier(
 
 async function anyInstantSnapshotExists(deps: DeleteRecoveryPointDeps, manifest: RecoveryPointManifest): Promise<boolean> {
   const found = await Promise.all(
-    manifest.disks.map(async (disk) => {
-      const located = deps.sources.locate(disk.source.blobUrl);
-      // An account we cannot reach may still hold the snapshot: count it as existing.
-      if (located === undefined) return true;
-      return (await located.store.getBlobProperties({ ...located.ref, snapshot: disk.source.snapshot })) !== undefined;
+    instantViewsOf(manifest).map(async (view) => {
+      const backend = deps.sources.find(view.kind);
+      // A view we cannot reach (no backend, an account not configured) may still exist: count it as existing.
+      if (backend === undefined) return true;
+      return (await backend.describeView(view)).status !== 'gone';
     }),
   );
   return found.some(Boolean);
+}
+
+function instantViewsOf(manifest: RecoveryPointManifest): DiskView[] {
+  return manifest.disks.map((disk) => viewOfManifestDisk(disk, manifest.createdAt));
 }
 
 async function setState(catalog: RecoveryPointCatalog, row: StoredRecoveryPoint, state: RecoveryPointState): Promise<StoredRecoveryPoint> {

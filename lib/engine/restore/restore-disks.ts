@@ -24,7 +24,8 @@
  */
 import { decodeBlockSums, type BlockSums } from '../domain/block-sums';
 import { errors, isKluisErrorLike } from '../../domain/errors';
-import { parseRecoveryPointManifest, type ManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import { parseRecoveryPointManifest, viewOfManifestDisk, type ManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import type { DiskView } from '../domain/disk-view';
 import {
   defaultRestorePrefix,
   normalizeRestorePrefix,
@@ -50,8 +51,9 @@ import { assertValidContainerName, assertValidIdentifier, assertValidRecoveryPoi
 import type { BlobRef, DiskStore } from '../../stores/disk-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
 import type { RestoreTargetStore, ServerSideCopyFacts } from '../../stores/restore-target-store';
-import type { LocatedDisk, SourceDiskLocator } from '../sources/page-blob/endpoint-disk-locator';
+import type { SourceDiskRegistry } from '../sources/registry';
 import type { EngineLogger } from '../engine-deps';
+import { blobReader, viewReader, type RangeReader } from './range-reader';
 import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from './key-and-secret-backups';
 import { buildEncryptionInfoDocument, buildVmConfigDocument } from './restore-documents';
 export type { EncryptionInfoDocument, RestoredVmConfigDocument } from './restore-documents';
@@ -62,8 +64,8 @@ export { copyDiskVerified, type VerifiedCopyInput, type VerifiedCopyOptions, typ
 export interface RestoreDeps {
   /** The vault storage account (replicas, checksums, manifests). */
   vault: DiskStore;
-  /** The accounts holding the instant snapshots (the VMs' own storage accounts). */
-  sources: SourceDiskLocator;
+  /** The source disks' backends: they hold the instant-restore tier (the points' views). */
+  sources: SourceDiskRegistry;
   /** The account the disks are restored into (may be another account than the source or the vault). */
   target: RestoreTargetStore;
   catalog: RecoveryPointCatalog;
@@ -149,7 +151,10 @@ interface PlannedDisk {
   blobName: string;
   tier: RecoveryPointTier;
   tierReason: string;
-  source: LocatedDisk;
+  /** What the disk is read from: the tier's bytes, and the blob behind them when there is one (server-side copies). */
+  source: { reader: RangeReader; blob?: { store: DiskStore; ref: BlobRef } };
+  /** The instant tier's view, released when the restore ends. */
+  view?: DiskView;
 }
 
 export async function restoreDisks(
@@ -179,8 +184,30 @@ export async function restoreDisks(
   const extraNames = encryptionInfoBlobName === undefined ? [vmConfigBlobName] : [vmConfigBlobName, encryptionInfoBlobName];
   const leftovers = await checkTargetsFree(deps.target, container, [...diskNames, ...extraNames], jobId);
   const planned = await Promise.all(
-    disks.map((disk, i) => planDisk(deps, row, disk, diskNames[i], request.tier ?? 'Auto')),
+    disks.map((disk, i) => planDisk(deps, row, manifest, disk, diskNames[i], request.tier ?? 'Auto')),
   );
+  try {
+    return await restorePlanned(deps, request, options, { row, manifest, planned, prefix, vmConfigBlobName, encryptionInfoBlobName, keyAndSecretData, leftovers });
+  } finally {
+    await releaseViews(deps, planned);
+  }
+}
+
+interface RestoreWork {
+  row: StoredRecoveryPoint;
+  manifest: RecoveryPointManifest;
+  planned: PlannedDisk[];
+  prefix: string;
+  vmConfigBlobName: string;
+  encryptionInfoBlobName: string | undefined;
+  keyAndSecretData: Awaited<ReturnType<typeof readKeyAndSecretBackups>> | undefined;
+  leftovers: string[];
+}
+
+async function restorePlanned(deps: RestoreDeps, request: RestoreDisksRequest, options: RestoreDisksOptions, work: RestoreWork): Promise<RestoreDisksResult> {
+  const { itemId, recoveryPointId, jobId } = request;
+  const container = request.targetContainer;
+  const { row, manifest, planned, prefix, vmConfigBlobName, encryptionInfoBlobName, keyAndSecretData, leftovers } = work;
   for (const blob of leftovers) {
     deps.log.warn(`Removing '${blob}' left in the target by an earlier attempt of restore job ${jobId}.`);
     await deps.target.deleteBlob({ container, blob });
@@ -211,20 +238,20 @@ export async function restoreDisks(
       const createOptions = { premiumTier: premiumTierApplied === true ? target.premiumTier : undefined, metadata, abortSignal: abort.signal };
       const verify = { sums, blobSize: target.size, lun: plan.disk.lun, tier: plan.tier };
       let copied: { bytesRead: number; bytesCopied: number; blocksVerified: number };
-      if (method.method === 'serverSideCopy') {
-        const copy = await deps.target.copyBlobIfNotExists(plan.source.ref, ref, createOptions);
+      if (method.method === 'serverSideCopy' && plan.source.blob !== undefined) {
+        const copy = await deps.target.copyBlobIfNotExists(plan.source.blob.ref, ref, createOptions);
         if (!copy.created) throw errors.restoreTargetExists(container, [plan.blobName]);
         created.push(ref);
         // The service wrote the bytes: every block is checked by reading the target itself back.
         const { chunkSize, readAhead } = options.copy ?? {};
-        const verified = await readDiskVerified({ ...verify, source: { store: deps.target, ref } }, { chunkSize, readAhead, abortSignal: abort.signal });
+        const verified = await readDiskVerified({ ...verify, source: blobReader(deps.target, ref) }, { chunkSize, readAhead, abortSignal: abort.signal });
         copied = { ...verified, bytesCopied: 0 };
       } else {
         const creation = await deps.target.createPageBlobIfNotExists(ref, target.size, createOptions);
         if (!creation.created) throw errors.restoreTargetExists(container, [plan.blobName]);
         created.push(ref);
         copied = await copyDiskVerified(
-          { ...verify, source: plan.source, target: { store: deps.target, ref } },
+          { ...verify, source: plan.source.reader, target: { store: deps.target, ref } },
           { ...options.copy, abortSignal: abort.signal },
         );
       }
@@ -357,29 +384,30 @@ async function checkTargetsFree(target: RestoreTargetStore, container: string, n
 async function planDisk(
   deps: RestoreDeps,
   row: StoredRecoveryPoint,
+  manifest: RecoveryPointManifest,
   disk: ManifestDisk,
   blobName: string,
   preference: RestoreTierPreference,
 ): Promise<PlannedDisk> {
   const tiers = tiersOfState(row.state);
-  const instant = deps.sources.locate(disk.source.blobUrl);
-  const instantRef = instant && { store: instant.store, ref: { ...instant.ref, snapshot: disk.source.snapshot } };
-  const vaultRef = { store: deps.vault, ref: { container: row.vaultContainer, blob: disk.replica.blobName, snapshot: disk.replica.snapshot } };
-  const [instantSize, vaultSize] = await Promise.all([
-    tiers.instant === 'Valid' && instantRef !== undefined && preference !== 'HardenedRP'
-      ? instantRef.store.getBlobProperties(instantRef.ref).then((p) => p?.size)
+  const view = viewOfManifestDisk(disk, manifest.createdAt);
+  const backend = deps.sources.find(view.kind);
+  const vaultRef: BlobRef = { container: row.vaultContainer, blob: disk.replica.blobName, snapshot: disk.replica.snapshot };
+  const [instant, vaultSize] = await Promise.all([
+    tiers.instant === 'Valid' && preference !== 'HardenedRP'
+      ? backend === undefined
+        ? { status: 'unreachable' as const, reason: `no backend of this app serves ${view.kind} disks` }
+        : backend.describeView(view)
       : undefined,
-    tiers.vault === 'Valid' && preference !== 'InstantRP' ? deps.vault.getBlobProperties(vaultRef.ref).then((p) => p?.size) : undefined,
+    tiers.vault === 'Valid' && preference !== 'InstantRP' ? deps.vault.getBlobProperties(vaultRef).then((p) => p?.size) : undefined,
   ]);
+  const instantSize = instant?.status === 'present' ? instant.sizeBytes : undefined;
   const decision = chooseReadTier(preference, {
     instantSnapshotExists: instantSize !== undefined,
     vaultSnapshotExists: vaultSize !== undefined,
   });
   if (!decision.ok) {
-    const reason =
-      instant === undefined && preference !== 'HardenedRP'
-        ? `${decision.reason} (no configured storage account serves the disk's source URL)`
-        : decision.reason;
+    const reason = instant?.status === 'unreachable' ? `${decision.reason} (${instant.reason})` : decision.reason;
     throw decision.code === 'UserErrorInstantRpNotFound'
       ? errors.instantRpNotFound(row.itemId, row.recoveryPointId, `disk lun ${disk.lun}: ${reason}`)
       : errors.recoveryPointDataNotFound(row.itemId, row.recoveryPointId, `disk lun ${disk.lun}: ${reason}`);
@@ -392,21 +420,34 @@ async function planDisk(
       `the stored copy is ${size} bytes long, but the recovery point recorded ${disk.sizeBytes}`,
     );
   }
-  const source = decision.tier === 'InstantRP' ? (instantRef as LocatedDisk) : vaultRef;
-  return { disk, blobName, tier: decision.tier, tierReason: decision.reason, source };
+  const planned = { disk, blobName, tier: decision.tier, tierReason: decision.reason };
+  if (decision.tier === 'HardenedRP' || backend === undefined) {
+    return { ...planned, source: { reader: blobReader(deps.vault, vaultRef), blob: { store: deps.vault, ref: vaultRef } } };
+  }
+  const blob = backend.blobOf?.(view);
+  return { ...planned, view, source: { reader: viewReader(backend, view), ...(blob === undefined ? {} : { blob: { store: blob.store, ref: blob.ref } }) } };
+}
+
+/** Ends the access the restore took to instant-tier views (their backends grant it on the first read). */
+async function releaseViews(deps: RestoreDeps, planned: readonly PlannedDisk[]): Promise<void> {
+  const views = planned.flatMap((plan) => (plan.view === undefined ? [] : [plan.view]));
+  const results = await Promise.allSettled(views.map((view) => deps.sources.backendFor(view.kind).release([view])));
+  for (const result of results) {
+    if (result.status === 'rejected') deps.log.warn(`Could not release a source view after the restore: ${(result.reason as Error).message}`);
+  }
 }
 
 /** The facts about this disk's source and target, with the probe asked only when its answer decides. */
 async function chooseDiskMethod(deps: RestoreDeps, plan: PlannedDisk, targetSize: number): Promise<RestoreMethodDecision> {
   const facts = {
-    sourceEndpoint: deps.serverSideCopy?.endpointOf(plan.source.store),
+    sourceEndpoint: plan.source.blob === undefined ? undefined : deps.serverSideCopy?.endpointOf(plan.source.blob.store),
     targetEndpoint: deps.target.endpoint,
     targetSize,
     diskSize: plan.disk.sizeBytes,
   };
   if (deps.serverSideCopy === undefined || !copyDependsOnProbe(facts)) return chooseRestoreMethod({ ...facts, copySafety: undefined });
   try {
-    const serverSideCopySafe = await deps.serverSideCopy.serverSideCopySafe(plan.source.store);
+    const serverSideCopySafe = plan.source.blob !== undefined && (await deps.serverSideCopy.serverSideCopySafe(plan.source.blob.store));
     return chooseRestoreMethod({ ...facts, copySafety: { serverSideCopySafe } });
   } catch (err) {
     // The probe only decides between two verified paths: streaming is always possible.

@@ -1,6 +1,6 @@
 /**
- * The verified read of one disk: reads only the allocated blocks of a blob (the tier's snapshot, or a
- * restored target read back), checks every 64 KiB block against the recovery point's checksums (blocks
+ * The verified read of one disk: reads only the allocated blocks of a disk (the tier's view or snapshot, or
+ * a restored target read back), checks every 64 KiB block against the recovery point's checksums (blocks
  * not read must be recorded zero; blocks recorded with data must be allocated and match), reads running
  * ahead of verification, memory bounded. The streamed restore (`verified-copy.ts`) uploads each verified
  * chunk; the server-side copy restore only verifies.
@@ -16,13 +16,11 @@ import {
   type RecoveryPointTier,
   type VerifiedChunk,
 } from '../domain/restore-plan';
-import type { BlobRef, DiskStore } from '../../stores/disk-store';
-
-/** What the verified read needs from the store it reads (a `DiskStore` or a `RestoreTargetStore`). */
-export type VerifiedReadSource = Pick<DiskStore, 'listPageRanges' | 'readRange'>;
+import type { RangeReader } from './range-reader';
 
 export interface VerifiedReadInput {
-  source: { store: VerifiedReadSource; ref: BlobRef };
+  /** The disk's bytes: a source view, a vault replica snapshot, or a restored target (range-reader.ts). */
+  source: RangeReader;
   /** The recovery point's checksums of this disk; cover every block of `blobSize`. */
   sums: BlockSums;
   blobSize: number;
@@ -92,16 +90,16 @@ export async function readDiskVerified(
 
   const enqueue = async (chunk: VerifiedChunk): Promise<void> => {
     signal?.throwIfAborted();
-    const data = input.source.store.readRange(input.source.ref, chunk.start, chunk.end - chunk.start, { abortSignal: signal });
+    const data = input.source.read(chunk.start, chunk.end - chunk.start, { abortSignal: signal });
     data.catch(ignore); // awaited in order; this only keeps an early rejection from being "unhandled"
     reads.push({ chunk, data });
     while (reads.length > readAhead) await processChunk(reads.shift() as PendingRead);
   };
 
   try {
-    for await (const range of input.source.store.listPageRanges(input.source.ref, { abortSignal: signal })) {
-      if (range.count === 0) continue;
-      for (const chunk of planner.push({ start: range.offset, end: range.offset + range.count })) await enqueue(chunk);
+    for await (const range of input.source.allocatedRanges({ abortSignal: signal })) {
+      if (range.end <= range.start) continue;
+      for (const chunk of planner.push(range)) await enqueue(chunk);
     }
     for (const chunk of planner.finish()) await enqueue(chunk);
     while (reads.length > 0) await processChunk(reads.shift() as PendingRead);

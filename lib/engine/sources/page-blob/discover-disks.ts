@@ -2,7 +2,7 @@
  * Discovery of a VM's disks before a backup: each must be a fixed-VHD page blob of a size Azure supports,
  * with a valid footer. All disks are checked together; the first problem is reported with its disk.
  */
-import type { DiscoveredVmDisk, VmDiskRequest } from '../../domain/backup-job';
+import type { DiscoveredVmDisk, PageBlobDiskRequest, VmDiskRequest } from '../../domain/backup-job';
 import { errors, isKluisErrorLike } from '../../../domain/errors';
 import { parseVhdFooter, validateDiskSize } from '../../domain/vhd';
 import { assertValidBlobName, assertValidContainerName, MAX_LUN } from '../../domain/vault-layout';
@@ -30,6 +30,7 @@ export async function discoverVmDisks(deps: DiscoverDeps, input: { disks: readon
     }
     if (luns.has(disk.lun)) throw errors.invalidRequest(`disks[${index}].lun`, `LUN ${disk.lun} appears twice.`);
     luns.add(disk.lun);
+    if (!('container' in disk)) throw errors.sourceKindNotSupported(disk.kind, `disk lun ${disk.lun} is not a page blob; a VM's disks are all of one kind`);
     assertValidContainerName(disk.container, `disks[${index}].container`);
     try {
       assertValidBlobName(disk.blob);
@@ -37,10 +38,10 @@ export async function discoverVmDisks(deps: DiscoverDeps, input: { disks: readon
       throw errors.invalidRequest(`disks[${index}].blob`, (err as Error).message);
     }
   }
-  return Promise.all(disks.map((disk) => discoverDisk(deps, disk)));
+  return Promise.all((disks as readonly PageBlobDiskRequest[]).map((disk) => discoverDisk(deps, disk)));
 }
 
-async function discoverDisk(deps: DiscoverDeps, disk: VmDiskRequest): Promise<DiscoveredVmDisk> {
+async function discoverDisk(deps: DiscoverDeps, disk: PageBlobDiskRequest): Promise<DiscoveredVmDisk> {
   const ref = { container: disk.container, blob: disk.blob };
   const props = await deps.source.getBlobProperties(ref);
   if (props === undefined) throw errors.sourceDiskNotFound(ref.container, ref.blob);
@@ -58,5 +59,5 @@ async function discoverDisk(deps: DiscoverDeps, disk: VmDiskRequest): Promise<Di
     throw errors.invalidVhdFooter(`its current size ${footer.currentSize} does not match the blob's data size ${dataSize} (blob size minus the footer)`);
   }
   deps.log.info(`Discovered disk lun ${disk.lun} ${ref.container}/${ref.blob}: ${dataSize} bytes of data, fixed VHD, ${disk.storageType}.`);
-  return { ...disk, name: disk.name ?? disk.blob, sizeBytes: blobSize, dataSize, vhdUniqueId: footer.uniqueId };
+  return { ...disk, kind: 'pageBlob', name: disk.name ?? disk.blob, sizeBytes: blobSize, dataSize, vhdUniqueId: footer.uniqueId };
 }

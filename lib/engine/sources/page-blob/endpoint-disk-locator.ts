@@ -1,41 +1,32 @@
 /**
- * Finds the store and blob behind a disk URL recorded in a manifest: the instant-restore snapshot
- * lives in the VM's own storage account, which may be any of several.
+ * Finds the store and blob behind a disk URL (a page-blob view's handle, as a manifest records it): the
+ * instant-restore snapshot lives in the VM's own storage account, which may be any of several.
  */
-import type { BlobRef, DiskStore } from '../../../stores/disk-store';
+import type { BlobRef } from '../../../stores/disk-store';
+import type { PageBlobStore } from '../../../stores/page-blob-store';
 
 export interface LocatedDisk {
-  store: DiskStore;
+  store: PageBlobStore;
   ref: BlobRef;
-}
-
-export interface SourceDiskLocator {
-  /** The store serving `blobUrl` (no query string) and the blob in it; undefined when no known account serves it. */
-  locate(blobUrl: string): LocatedDisk | undefined;
-}
-
-/** A store and its blob endpoint, e.g. `https://acct.blob.core.windows.net` or Azurite's `http://127.0.0.1:10000/devstoreaccount1`. */
-export interface EndpointStore {
-  readonly endpoint: string;
-  readonly store: DiskStore;
 }
 
 /**
  * Resolves blob URLs by the endpoint of a fixed set of accounts (`PageBlobStore` carries its
  * `endpoint`): `<endpoint>/<container>/<blob path>`, percent-decoded per segment.
  */
-export class EndpointDiskLocator implements SourceDiskLocator {
-  private readonly accounts: Array<{ endpoint: URL; store: DiskStore }>;
+export class EndpointDiskLocator {
+  private readonly accounts: Array<{ endpoint: URL; store: PageBlobStore }>;
 
-  constructor(accounts: readonly EndpointStore[]) {
+  constructor(accounts: ReadonlyArray<{ readonly endpoint: string; readonly store: PageBlobStore }>) {
     this.accounts = accounts.map((a) => ({ endpoint: new URL(a.endpoint), store: a.store }));
   }
 
-  /** From stores that know their own endpoint (e.g. `PageBlobStore`). */
-  static of(...stores: Array<DiskStore & { readonly endpoint: string }>): EndpointDiskLocator {
+  /** From stores that know their own endpoint. */
+  static of(...stores: PageBlobStore[]): EndpointDiskLocator {
     return new EndpointDiskLocator(stores.map((store) => ({ endpoint: store.endpoint, store })));
   }
 
+  /** The store serving `blobUrl` (no query string) and the blob in it; undefined when no known account serves it. */
   locate(blobUrl: string): LocatedDisk | undefined {
     let url: URL;
     try {

@@ -1,6 +1,6 @@
 /**
- * The instant-restore tier: snapshots of all disks of a VM taken together, in the source account,
- * tagged so retention can find and expire them.
+ * The page-blob backend's views: blob snapshots of all disks of a VM taken together, in the source account,
+ * tagged with the item and recovery point so a failed backup's leftovers can be found (and expired) by tag.
  *
  * API:
  *   snapshotDisks(deps, {itemId, recoveryPointId, disks:[{lun, container, blob}]}): Promise<InstantSnapshot[]>
@@ -11,11 +11,24 @@
 import { errors } from '../../../domain/errors';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../../domain/vault-layout';
 import type { BlobRef } from '../../../stores/disk-store';
-import { META, type BackupEngineDeps } from '../../engine-deps';
-import type { InstantSnapshot } from '../../domain/backup-job';
-export type { InstantSnapshot };
+import { META } from '../../engine-deps';
+import type { PageBlobSourceDeps } from './page-blob-deps';
 
-export type SnapshotDeps = Pick<BackupEngineDeps, 'source' | 'clock' | 'log'>;
+export type SnapshotDeps = PageBlobSourceDeps;
+
+/** An instant-restore snapshot of one disk, taken in the source account. */
+export interface InstantSnapshot {
+  itemId: string;
+  recoveryPointId: string;
+  lun: number;
+  container: string;
+  blob: string;
+  snapshot: string;
+  /** ISO time (the clock handed to snapshotDisks). */
+  createdAt: string;
+  /** Page blob size of the disk when snapshotted. */
+  sizeBytes: number;
+}
 
 export interface DiskToSnapshot {
   lun: number;
@@ -28,6 +41,8 @@ export interface SnapshotDisksInput {
   itemId: string;
   recoveryPointId: string;
   disks: readonly DiskToSnapshot[];
+  /** ISO time recorded on the snapshots; default: the clock. */
+  createdAt?: string;
 }
 
 /**
@@ -38,7 +53,7 @@ export async function snapshotDisks(deps: SnapshotDeps, input: SnapshotDisksInpu
   assertValidIdentifier('itemId', input.itemId);
   assertValidRecoveryPointId(input.recoveryPointId);
   if (input.disks.length === 0) throw errors.invalidRequest('disks', 'A VM backup needs at least one disk.');
-  const createdAt = deps.clock().toISOString();
+  const createdAt = input.createdAt ?? deps.clock().toISOString();
   const results = await Promise.allSettled(
     input.disks.map(async (disk): Promise<InstantSnapshot> => {
       const base: BlobRef = { container: disk.container, blob: disk.blob };

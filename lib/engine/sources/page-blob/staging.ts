@@ -1,5 +1,5 @@
 /**
- * Premium disks are transferred from a staging copy (`AzureBackup-<item>-<job>-<lun>`) next to
+ * The page-blob backend's staging (page-blob-backend.ts `staging`): Premium disks are transferred from a staging copy (`AzureBackup-<item>-<job>-<lun>`) next to
  * the disk in the source account, as Azure Backup does. The copy is server-side only when the
  * probe found server-side copies point-in-time and write-isolated; otherwise the snapshot's
  * allocated ranges are streamed into it. The staging blob is always deleted afterwards
@@ -15,11 +15,18 @@ import { errors } from '../../../domain/errors';
 import { AZURE_MAX_PUT_PAGES_BYTES, chunkRange, type ByteRange } from '../../domain/page-ranges';
 import { isStagingBlobName, STAGING_BLOB_PREFIX, stagingBlobName } from '../../domain/vault-layout';
 import type { BlobRef } from '../../../stores/disk-store';
-import { META, type BackupEngineDeps } from '../../engine-deps';
-import type { StagedDisk } from '../../domain/backup-job';
-export type { StagedDisk };
+import { META } from '../../engine-deps';
+import type { PageBlobSourceDeps } from './page-blob-deps';
 
-export type StageDeps = Pick<BackupEngineDeps, 'source' | 'clock' | 'log'>;
+export type StageDeps = PageBlobSourceDeps;
+
+/** A disk's staging blob, next to it in the source account. */
+export interface StagedDisk {
+  staging: BlobRef;
+  method: 'server-copy' | 'streamed';
+  /** Bytes streamed (0 for a server-side copy). */
+  bytesCopied: number;
+}
 
 export interface StageDiskInput {
   itemId: string;
