@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The Azure CLI suite needs `az` installed: `npm run test:az` (jest.az.config.js) runs it, CI runs both.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/az-cli.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   testTimeout: 60000,
   maxWorkers: 2,

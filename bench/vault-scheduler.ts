@@ -347,7 +347,7 @@ async function backupAlone(api: VaultApi, clock: ClockFollower, host: BenchHost,
     hostPeakRss: peakRssOfProcess(host.pid),
     azuritePeakRss: peakRssOfProcess(azurite.pid),
     usage,
-    errors: (job.properties.errorDetails ?? []).map((e) => `${e.errorCode}: ${e.errorString}`),
+    errors: (job.properties.errorDetails ?? []).map((e) => `${e.errorTitle}: ${e.errorString}`),
   };
 }
 
@@ -513,7 +513,7 @@ function report(opts: Options, diskBytes: number, baseline: readonly BackupRun[]
         ['Backup Size, all jobs', formatBytes(tick.bytes)],
         ['**aggregate throughput**', `**${mibps(aggregate)}**`],
         ['single-VM throughput (median of the baseline)', single === undefined ? 'n/a' : mibps(single)],
-        ['**failed jobs**', `**${failed.length + missing}** of ${tick.vms}${failed.length > 0 ? ` (${failed.map((j) => `${j.vm}: ${j.job.properties.status} ${(j.job.properties.errorDetails ?? []).map((e) => e.errorCode).join(',')}`).join('; ')})` : ''}${missing > 0 ? `, ${missing} never started` : ''}`],
+        ['**failed jobs**', `**${failed.length + missing}** of ${tick.vms}${failed.length > 0 ? ` (${failed.map((j) => `${j.vm}: ${j.job.properties.status} ${(j.job.properties.errorDetails ?? []).map((e) => e.errorTitle).join(',')}`).join('; ')})` : ''}${missing > 0 ? `, ${missing} never started` : ''}`],
         ['items with a recovery point afterwards', `${tick.itemsWithPoint} of ${tick.vms}`],
         ['**host peak RSS** (VmHWM during the tick)', `**${formatBytes(tick.hostPeakRss ?? 0)}**`],
         ['Azurite peak RSS', formatBytes(tick.azuritePeakRss ?? 0)],

@@ -62,6 +62,8 @@ export async function startHostIdentity(appDir: string, options: IdentityEndpoin
   const chosen = (name: string) => [process.env[name], settings[name]].some((value) => value !== undefined && value.trim() !== '');
   process.env.KLUIS_IDENTITY_EMULATOR_URL = identity.httpUrl;
   if (!chosen('KLUIS_CA_FILE')) process.env.KLUIS_CA_FILE = identity.caCertPath;
+  // The tenant the generic ARM endpoints show (GET /tenants, subscriptions) is the one the endpoint's tokens name.
+  if (!chosen('KLUIS_TENANT_ID')) process.env.KLUIS_TENANT_ID = identity.tenantId;
   if (!AUTH_ISSUER_SETTINGS.some(chosen)) {
     process.env.KLUIS_AUTH_ISSUERS = identity.issuer;
     process.env.KLUIS_AUTH_JWKS_URL = identity.jwksUrl;

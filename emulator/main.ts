@@ -24,6 +24,7 @@ import { formatError } from './demo/console-format';
 import { shown, startDemoStorage, stopDemoStorage, type DemoStorage } from './demo/demo-storage';
 import { runProductTour } from './demo/product-tour';
 import { tryItLines } from './demo/try-it';
+import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
 import { fabricServiceFromConfig } from './fabric/setup';
 import { hostTlsMaterial, startHostIdentity, startHostKeyVault } from './cli';
@@ -171,6 +172,15 @@ async function main(): Promise<void> {
     await host.start();
     say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
     say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
+    // The Azure CLI's environment (cloud registration, managed identity, CA, closed proxies): a file to source.
+    const azEnv = writeAzEnv(dataDir, {
+      armUrl: `${host.httpsOrigin ?? host.origin}/`,
+      caFile: tls.caCertPath,
+      msiEndpoint: identity.msiEndpoint,
+      msiSecret: identity.msiSecret,
+      loginEndpoint: identity.adfsAuthority,
+      configDir: path.join(dataDir, 'az', 'config'),
+    });
     say();
 
     const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret) });
@@ -189,6 +199,10 @@ async function main(): Promise<void> {
         adfsAuthority: identity.adfsAuthority,
       },
     }).forEach((line) => say(line));
+    say();
+    say('Use the Azure CLI (az backup …) in a second terminal:');
+    azEnvLines(azEnv.script, shown).forEach((line) => say(`  ${line}`));
+    say(`  (what it sets and a worked journey: README, "Use the Azure CLI"; write the file again: node ${shown(path.join(repoRoot, 'bin', 'kluis.js'))} az-env)`);
     say();
     if (options.once === true) {
       say(tour.failures === 0 ? 'Done (--once): stopping.' : `Done (--once) with ${tour.failures} failure(s): stopping.`);

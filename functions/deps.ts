@@ -13,7 +13,10 @@ import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
 import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
 import type { KeyAndSecretPresenceDeps, KeyVaultAccessDeps } from '../lib/services/key-vault-access';
+import { LOCAL_TENANT_ID } from '../lib/stores/azure/keyvault-credential';
 import { keyVaultLocatorFromConfig } from '../lib/stores/azure/keyvault-locator';
+import { localPrincipalIssuer } from '../lib/services/managed-identities';
+import type { VaultDeps } from '../lib/services/vaults';
 import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
 import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
@@ -32,6 +35,11 @@ import type { VmInventory } from '../lib/stores/vm-inventory';
 import { errors } from '../lib/domain/errors';
 import type { AuthenticateDeps } from '../lib/services/authenticate';
 import { RemoteSigningKeys } from '../lib/stores/signing-keys';
+import { knownStorageAccounts, type KnownStorageAccount } from '../lib/domain/storage-account';
+import type { StorageAccountDeps } from '../lib/services/arm-resources';
+import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/services/resource-groups';
+import type { SubscriptionDeps } from '../lib/services/subscriptions';
+import { tableTenancyCatalog, type TenancyCatalog } from '../lib/stores/tenancy-catalog';
 
 interface Stores {
   config: KluisConfig;
@@ -113,6 +121,14 @@ export function catalogDeps(): { catalog: VaultCatalog; clock: () => Date } {
   return { catalog: vaultCatalog(), clock };
 }
 
+/**
+ * What the vault service takes: the catalog, the app's clock and the issuer of managed identity
+ * principals (new ids in the local tenant until the identity endpoint's registry issues them).
+ */
+export function vaultDeps(): VaultDeps {
+  return { ...catalogDeps(), principals: localPrincipalIssuer(randomUUID, LOCAL_TENANT_ID) };
+}
+
 /** What retention cleanup takes: point deletion plus the vault catalog, the app's clock and job ids. */
 export function retentionDeps(log: EngineLogger): ApplyRetentionDeps {
   return { ...deleteDeps(log), vaultCatalog: vaultCatalog(), clock, newId: randomUUID };
@@ -183,6 +199,38 @@ let agent: GuestAgent | undefined;
 export function guestQuiesceDeps(): GuestQuiesceDeps {
   agent ??= new FabricGuestAgent(vmInventory());
   return { catalog: vaultCatalog(), inventory: vmInventory(), agent };
+}
+
+let tenancy: TenancyCatalog | undefined;
+
+/** The registry of subscriptions and resource groups (next to the vault catalog), built once per process. */
+export function tenancyCatalog(): TenancyCatalog {
+  if (tenancy === undefined) {
+    const config = getConfig();
+    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix);
+  }
+  return tenancy;
+}
+
+/** What the subscription and resource group services take: the registry, the local tenancy settings, clock and ids. */
+export function tenancyDeps(): SubscriptionDeps & ResourceGroupDeps {
+  return { tenancy: tenancyCatalog(), local: getConfig().tenancy, clock, newId: randomUUID };
+}
+
+let accounts: KnownStorageAccount[] | undefined;
+
+/** The storage accounts Kluis is configured with (names and endpoints only), placed in the storage resource group. */
+export function storageAccountDeps(): StorageAccountDeps {
+  if (accounts === undefined) {
+    const config = getConfig();
+    accounts = knownStorageAccounts({ functions: config.webJobsStorage, source: config.sourceStorage, vault: config.vaultStorage, restore: config.restoreStorage });
+  }
+  return { local: getConfig().tenancy, accounts };
+}
+
+/** What deleting a resource group checks: the vaults, VMs and storage accounts still inside it. */
+export function resourceGroupContentsDeps(): ResourceGroupContentsDeps {
+  return { ...tenancyDeps(), vaults: vaultCatalog(), inventory: vmInventory(), storageAccountNames: storageAccountDeps().accounts.map((account) => account.name) };
 }
 
 let authentication: AuthenticateDeps | undefined;

@@ -39,7 +39,7 @@ export interface ArmJob {
     endTime?: string;
     duration: string;
     isUserTriggered: boolean;
-    errorDetails?: Array<{ errorCode: string; errorString: string }>;
+    errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string }>;
     extendedInfo: {
       tasksList: Array<{ taskId: string; status: string; progressPercentage: number }>;
       progressPercentage: number;
@@ -189,16 +189,27 @@ export class VaultApi {
     return `${resourcePath}?api-version=${API_VERSION}`;
   }
 
-  /** Follows a 202's Azure-AsyncOperation until it ends; throws unless it succeeded. */
+  /** Follows a 202's Azure-AsyncOperation (or, without one, its Location) until it ends; throws unless it succeeded. */
   private async settle(response: Response): Promise<{ status: string; properties?: { jobId?: string } }> {
     if (response.status !== 202) throw new Error(`Expected 202, got ${response.status}: ${await response.text()}`);
     const statusUrl = response.headers.get('azure-asyncoperation');
-    if (!statusUrl) throw new Error('A 202 without Azure-AsyncOperation');
+    if (!statusUrl) return this.settleLocation(response.headers.get('location'));
     for (const deadline = Date.now() + OPERATION_TIMEOUT_IN_MS; ; ) {
       const status = (await (await fetch(statusUrl, { headers: { authorization: `Bearer ${await this.accessToken()}` } })).json()) as { status: string; properties?: { jobId?: string }; error?: unknown };
       if (status.status === 'Succeeded') return status;
       if (status.status !== 'InProgress') throw new Error(`Operation ${statusUrl} ended ${status.status}: ${JSON.stringify(status.error)}`);
       if (Date.now() > deadline) throw new Error(`Operation ${statusUrl} still in progress after ${OPERATION_TIMEOUT_IN_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, OPERATION_POLL_IN_MS));
+    }
+  }
+
+  private async settleLocation(resultUrl: string | null): Promise<{ status: string }> {
+    if (!resultUrl) throw new Error('A 202 without Azure-AsyncOperation or Location');
+    for (const deadline = Date.now() + OPERATION_TIMEOUT_IN_MS; ; ) {
+      const result = await fetch(resultUrl, { headers: { authorization: `Bearer ${await this.accessToken()}` } });
+      if (result.status === 200 || result.status === 204) return { status: 'Succeeded' };
+      if (result.status !== 202) throw new Error(`Operation ${resultUrl} ended ${result.status}: ${await result.text()}`);
+      if (Date.now() > deadline) throw new Error(`Operation ${resultUrl} still in progress after ${OPERATION_TIMEOUT_IN_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, OPERATION_POLL_IN_MS));
     }
   }

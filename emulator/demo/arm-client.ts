@@ -4,7 +4,8 @@
  * to the host carry a bearer token from the token source (the identity endpoint's managed identity
  * shape, see msiTokenSource), refreshed before it expires; other origins never see it. An error answer
  * becomes an ArmRequestError carrying the ARM envelope's code, message and recommendation; a 202 is
- * followed through its `Azure-AsyncOperation` to the job the operation names.
+ * followed through its `Azure-AsyncOperation` to the job the operation names (or, when it has only a
+ * `Location`, as for a container refresh, until that answers something other than 202).
  */
 import type { ArmJobResource } from '../../lib/domain/arm/job-resource';
 import type { ArmOperationStatus } from '../../lib/domain/arm/operation-resource';
@@ -143,9 +144,18 @@ export class ArmClient {
    * any). A failed operation throws its error.
    */
   async followOperation(accepted: ArmResponse<unknown>): Promise<string | undefined> {
+    if (accepted.status !== 202) return undefined;
     const statusUrl = accepted.headers.get('azure-asyncoperation');
-    if (accepted.status !== 202 || statusUrl === null) return undefined;
     const deadline = Date.now() + this.operationTimeoutInMs;
+    if (statusUrl === null) {
+      const resultUrl = accepted.headers.get('location');
+      // A failed result answers its error, which send() throws.
+      while (resultUrl !== null && (await this.get<unknown>(resultUrl)).status === 202) {
+        if (Date.now() > deadline) throw new ArmRequestError(200, 'OperationTimedOut', `${resultUrl} still answers 202 after ${this.operationTimeoutInMs / 1000} s.`);
+        await this.pause();
+      }
+      return undefined;
+    }
     for (;;) {
       const { body } = await this.get<ArmOperationStatus>(statusUrl);
       if (body.status === 'Failed' || body.status === 'Canceled') {

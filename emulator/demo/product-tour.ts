@@ -158,6 +158,8 @@ async function ensureEncryption(client: ArmClient, say: Say, adminUrl: string, r
 
 async function ensureVault(client: ArmClient, say: Say): Promise<string | undefined> {
   const vaultUrl = client.apiUrl(sampleVaultPath());
+  // A vault lives in a resource group that exists (ARM: ResourceGroupNotFound otherwise); PUT is idempotent.
+  await client.send('PUT', client.apiUrl(`subscriptions/${SAMPLE_VAULT.subscriptionId}/resourcegroups/${SAMPLE_VAULT.resourceGroup}`), { location: SAMPLE_LOCATION });
   const existing = await client.find(vaultUrl);
   if (existing === undefined) await client.send('PUT', vaultUrl, { location: SAMPLE_LOCATION, properties: {} });
   say(`Vault ${SAMPLE_VAULT.vaultName}: resource group ${SAMPLE_VAULT.resourceGroup}, ${SAMPLE_LOCATION} — ${existing === undefined ? 'created' : 'exists (kept from an earlier run)'}`);
@@ -370,7 +372,7 @@ function printJobs(say: Say, jobs: readonly TourJob[]): void {
   for (const { vmName, job } of jobs) {
     for (const detail of job.properties.errorDetails ?? []) {
       say(`  ${vmName} ${job.properties.operation} ${job.properties.status === 'Failed' ? 'failed' : 'warning'}:`);
-      formatError({ code: detail.errorCode, message: detail.errorString, recommendation: detail.recommendations.join(' ') }, '    ').forEach((line) => say(line));
+      formatError({ code: detail.errorTitle, message: detail.errorString, recommendation: detail.recommendations.join(' ') }, '    ').forEach((line) => say(line));
     }
   }
   say();

@@ -67,6 +67,8 @@ export interface FabricServiceOptions {
   newSeed?: () => string;
   /** Disk encryption (encryptVm): where Key Vaults are, and the ADE side that writes the KEK and BEK. */
   keyVaults?: { locator: KeyVaultLocator; writer: AdeKeyWriter };
+  /** Creates a VM's resource group when it does not exist yet (the ARM routes need it); absent: groups are not tracked. */
+  ensureResourceGroup?: (subscriptionId: string, name: string, location: string) => Promise<void>;
 }
 
 export interface DiskActivity {
@@ -92,8 +94,10 @@ export class FabricService {
   private readonly clock: () => Date;
   private readonly newSeed: () => string;
   private readonly keyVaults?: FabricServiceOptions['keyVaults'];
+  private readonly ensureResourceGroup?: FabricServiceOptions['ensureResourceGroup'];
 
   constructor(options: FabricServiceOptions) {
+    this.ensureResourceGroup = options.ensureResourceGroup;
     this.inventory = options.inventory;
     this.disks = options.disks;
     this.clock = options.clock ?? (() => new Date());
@@ -136,6 +140,7 @@ export class FabricService {
     if (request.encryption !== undefined) vm.encryption = withoutUndefined(request.encryption);
     if (request.tags !== undefined) vm.tags = request.tags;
 
+    await this.ensureResourceGroup?.(ref.subscriptionId, ref.resourceGroup, vm.location);
     const stored = await this.inventory.create(vm);
     try {
       await this.disks.createContainerIfNotExists(container);

@@ -13,12 +13,22 @@ import { LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-creden
 import { keyVaultLocatorFromConfig } from '../../lib/stores/azure/keyvault-locator';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import { ADE_OPERATOR_OBJECT_ID, SdkAdeKeyWriter } from './ade-keys';
+import { ensureResourceGroup } from '../../lib/services/resource-groups';
+import { tableTenancyCatalog } from '../../lib/stores/tenancy-catalog';
 import { FabricService } from './service';
 
-export function fabricServiceFromConfig(config: Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'inventoryTable'> & Partial<Pick<KluisConfig, 'keyVault'>>): FabricService {
+export function fabricServiceFromConfig(
+  config: Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'inventoryTable'> & Partial<Pick<KluisConfig, 'keyVault' | 'vaultStorage' | 'catalogTablePrefix' | 'tenancy'>>,
+): FabricService {
   if (config.inventory !== 'table') throw errors.inventoryReadOnly('the local VM fabric');
   const keyVault = config.keyVault;
+  const { vaultStorage, catalogTablePrefix, tenancy } = config;
+  const groups =
+    vaultStorage === undefined || catalogTablePrefix === undefined || tenancy === undefined
+      ? undefined
+      : { tenancy: tableTenancyCatalog(vaultStorage, catalogTablePrefix), local: tenancy, clock: () => new Date() };
   return new FabricService({
+    ...(groups === undefined ? {} : { ensureResourceGroup: (subscriptionId: string, name: string, location: string) => ensureResourceGroup(groups, subscriptionId, name, location) }),
     inventory: TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable),
     disks: BlobPageStore.fromConnectionString(config.sourceStorage),
     ...(keyVault === undefined

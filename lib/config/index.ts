@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { errors } from '../domain/errors';
+import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 
@@ -30,6 +31,8 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** The tenant, default subscription and home of Kluis's own resources, as the generic ARM endpoints show them. */
+  tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
   auth: AuthSettings;
   /**
@@ -55,6 +58,20 @@ export interface AuthSettings {
   authority: string;
   /** PEM file of a local CA trusted for a loopback https JWKS URL only (KLUIS_CA_FILE). */
   caCertificateFile?: string;
+}
+
+/**
+ * What the generic ARM endpoints (`/tenants`, `/subscriptions`, resource groups, storage accounts) show.
+ * The default subscription always exists; others are registered with `Microsoft.Subscription/aliases`.
+ * The storage accounts Kluis is configured with live in `storageResourceGroup` of the default subscription.
+ */
+export interface TenancySettings {
+  tenantId: string;
+  subscriptionId: string;
+  subscriptionName: string;
+  /** Region of Kluis's own resources (its storage accounts and their resource group). */
+  location: string;
+  storageResourceGroup: string;
 }
 
 /**
@@ -91,6 +108,12 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+/** The local tenant: the same id the Key Vault emulator and the local identity endpoint use (LOCAL_TENANT_ID). */
+export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-00000000c0de';
+export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
+export const DEFAULT_SUBSCRIPTION_NAME = 'Kluis local';
+export const DEFAULT_LOCATION = 'westeurope';
+export const DEFAULT_STORAGE_RESOURCE_GROUP = 'kluis-storage';
 /** What ARM names in its WWW-Authenticate challenge. */
 export const DEFAULT_AUTH_AUTHORITY = 'https://login.windows.net/';
 /** Entra ID's issuers (v1 and v2 tokens) and signing keys for a tenant (public cloud). */
@@ -111,6 +134,10 @@ export const DEVELOPMENT_STORAGE_CONNECTION_STRING =
   `BlobEndpoint=http://${DEV_HOST}:10000/${DEV_ACCOUNT_NAME};` +
   `QueueEndpoint=http://${DEV_HOST}:10001/${DEV_ACCOUNT_NAME};` +
   `TableEndpoint=http://${DEV_HOST}:10002/${DEV_ACCOUNT_NAME};`;
+
+function guid(what: string) {
+  return z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { error: `it must be ${what} (a GUID)` });
+}
 
 const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
@@ -202,6 +229,20 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
+  KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
+  KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
+  KLUIS_LOCATION: z.preprocess(
+    emptyAsUnset,
+    z.string().regex(/^[A-Za-z][A-Za-z0-9 ]{1,39}$/, { error: 'it must be a region name such as westeurope' }).default(DEFAULT_LOCATION),
+  ),
+  KLUIS_STORAGE_RESOURCE_GROUP: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .refine(isValidResourceGroupName, { error: 'it must be 1–90 letters, digits, underscores, hyphens, periods and parentheses, not ending with a period' })
+      .default(DEFAULT_STORAGE_RESOURCE_GROUP),
+  ),
   KLUIS_AUTH_TENANT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be a tenant id (a GUID)' }).optional()),
   KLUIS_AUTH_ISSUERS: z.preprocess(emptyAsUnset, list((item) => isHttpUrl(item), 'each issuer must be an http(s) URL')),
   KLUIS_AUTH_AUDIENCES: z.preprocess(emptyAsUnset, list(isAudience, 'each audience must be an http(s) URL, an api:// URI or an application id')),
@@ -239,6 +280,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
+    KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
+    KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
+    KLUIS_LOCATION: env.KLUIS_LOCATION,
+    KLUIS_STORAGE_RESOURCE_GROUP: env.KLUIS_STORAGE_RESOURCE_GROUP,
     KLUIS_AUTH_TENANT_ID: env.KLUIS_AUTH_TENANT_ID,
     KLUIS_AUTH_ISSUERS: env.KLUIS_AUTH_ISSUERS,
     KLUIS_AUTH_AUDIENCES: env.KLUIS_AUTH_AUDIENCES,
@@ -285,6 +331,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+    },
+    tenancy: {
+      tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
+      subscriptionId: settings.KLUIS_SUBSCRIPTION_ID.toLowerCase(),
+      subscriptionName: settings.KLUIS_SUBSCRIPTION_NAME,
+      location: settings.KLUIS_LOCATION.replace(/\s+/g, '').toLowerCase(),
+      storageResourceGroup: settings.KLUIS_STORAGE_RESOURCE_GROUP,
     },
     auth: authSettings(settings),
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),

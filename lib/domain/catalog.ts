@@ -8,6 +8,7 @@
  */
 import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { IaasVmPolicyProperties } from './policy';
+import type { VaultIdentity } from './vault-identity';
 
 export type StorageModelType = 'GeoRedundant' | 'LocallyRedundant' | 'ZoneRedundant';
 export type SoftDeleteState = 'Enabled' | 'Disabled' | 'AlwaysON';
@@ -26,6 +27,19 @@ export interface VaultRecord {
   defaultPolicyPending?: boolean;
   /** Last change of the vault or its configuration. */
   updatedAt?: string;
+  /** The vault's managed identity (ARM `identity`). */
+  identity?: VaultIdentity;
+  /** ARM `properties.monitoringSettings`, as last sent. */
+  monitoringSettings?: {
+    azureMonitorAlertSettings?: {
+      alertsForAllJobFailures?: 'Enabled' | 'Disabled';
+      alertsForAllReplicationIssues?: 'Enabled' | 'Disabled';
+      alertsForAllFailoverIssues?: 'Enabled' | 'Disabled';
+    };
+    classicAlertSettings?: { alertsForCriticalOperations?: 'Enabled' | 'Disabled'; emailNotificationsForSiteRecovery?: 'Enabled' | 'Disabled' };
+  };
+  /** ARM `properties.restoreSettings`, as last sent. */
+  restoreSettings?: { crossSubscriptionRestoreSettings?: { crossSubscriptionRestoreState?: 'Enabled' | 'Disabled' | 'PermanentlyDisabled' } };
 }
 
 export interface PolicyRecord {

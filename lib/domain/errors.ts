@@ -275,6 +275,29 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'A subscription id is a GUID such as 00000000-0000-0000-0000-000000000000. Correct it in the path.',
   },
+  // Generic ARM resources (services/tenancy.ts, services/arm-scope.ts): Azure Resource Manager's own codes
+  SubscriptionNotFound: {
+    status: 404,
+    recommendation:
+      "Check the subscription id in the path; GET /subscriptions lists the subscriptions Kluis knows (the default one is KLUIS_SUBSCRIPTION_ID; register others with PUT /providers/Microsoft.Subscription/aliases/{alias}).",
+  },
+  ResourceGroupNotFound: {
+    status: 404,
+    recommendation: 'Create the resource group first (PUT /subscriptions/{id}/resourcegroups/{name} with a location, or az group create), or check its name.',
+  },
+  InvalidResourceGroupLocation: {
+    status: 409,
+    recommendation: "A resource group's location cannot change. Send the location it was created in, or create a resource group with another name.",
+  },
+  ResourceGroupDeletionBlocked: {
+    status: 409,
+    recommendation:
+      'Kluis does not delete the resources of a group for you: delete the named vaults (after stopping protection) and fabric VMs first, then delete the group again.',
+  },
+  InvalidResourceNamespace: {
+    status: 404,
+    recommendation: 'GET /providers lists the resource providers Kluis serves (Microsoft.RecoveryServices, Microsoft.Compute, Microsoft.Storage, Microsoft.Resources, Microsoft.KeyVault).',
+  },
   InvalidResourceLocation: {
     status: 400,
     recommendation: 'A vault cannot move to another region. Send the location it was created in, or create a new vault with another name in the new region.',
@@ -399,6 +422,24 @@ export const ERROR_CODES = {
   KluisTokenKeysUnavailable: {
     status: 503,
     recommendation: "Kluis could not read the token issuer's signing keys (KLUIS_AUTH_JWKS_URL). Check that the identity endpoint is running and reachable, then retry.",
+  },
+  // Routes Kluis does not serve, answered as Azure Resource Manager answers them
+  InvalidResourceType: {
+    status: 404,
+    recommendation: 'Check the resource type in the path against the routes Kluis serves (GET /api/openapi.json lists them, as in the Microsoft.RecoveryServices specification).',
+  },
+  NotFound: {
+    status: 404,
+    recommendation: 'Check the path: Kluis serves Azure Resource Manager paths under /subscriptions/… (GET /api/openapi.json lists them).',
+  },
+  MethodNotAllowed: {
+    status: 405,
+    recommendation: 'The resource exists but not with this HTTP method; GET /api/openapi.json lists the methods of every route.',
+  },
+  KluisCustomerManagedKeysNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis vaults are encrypted at rest by their storage account with platform-managed keys; leave properties.encryption out (the vault reports encryptionAtRestType MicrosoftManaged).',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
@@ -778,6 +819,31 @@ export const errors = {
   invalidSubscriptionId(value: string, target = 'subscriptionId'): KluisError {
     return new KluisError('InvalidSubscriptionId', `The provided subscription identifier '${truncate(value)}' is malformed or invalid.`, { target });
   },
+  subscriptionNotFound(subscriptionId: string): KluisError {
+    return new KluisError('SubscriptionNotFound', `The subscription '${truncate(subscriptionId)}' could not be found.`, { target: 'subscriptionId' });
+  },
+  resourceGroupNotFound(resourceGroup: string): KluisError {
+    return new KluisError('ResourceGroupNotFound', `Resource group '${truncate(resourceGroup)}' could not be found.`, { target: 'resourceGroupName' });
+  },
+  invalidResourceGroupLocation(resourceGroup: string, existing: string, requested: string): KluisError {
+    return new KluisError(
+      'InvalidResourceGroupLocation',
+      `Invalid resource group location '${truncate(requested)}'. The Resource group already exists in location '${existing}'.`,
+      { target: 'location' },
+    );
+  },
+  resourceGroupDeletionBlocked(resourceGroup: string, resourceIds: readonly string[]): KluisError {
+    const shown = resourceIds.slice(0, 10);
+    const more = resourceIds.length > shown.length ? ` and ${resourceIds.length - shown.length} more` : '';
+    return new KluisError(
+      'ResourceGroupDeletionBlocked',
+      `Deletion of resource group '${truncate(resourceGroup)}' failed as resources with identifiers '${shown.join(',')}'${more} could not be deleted: Kluis does not delete a group's resources for you.`,
+      { target: 'resourceGroupName', details: shown.map((id) => ({ code: 'ResourceGroupDeletionBlocked', message: `The group still holds '${id}'.`, target: id })) },
+    );
+  },
+  invalidResourceNamespace(namespace: string): KluisError {
+    return new KluisError('InvalidResourceNamespace', `The resource namespace '${truncate(namespace)}' is invalid.`, { target: 'resourceProviderNamespace' });
+  },
   invalidResourceName(target: string, value: string, rule: string): KluisError {
     return new KluisError('KluisInvalidResourceName', `The name '${truncate(value)}' is invalid: ${rule}.`, { target });
   },
@@ -934,6 +1000,22 @@ export const errors = {
       `Recovery point ${truncate(recoveryPointId, 64)} of '${truncate(vmName)}' holds no key and secret backup: ${why}.`,
       { target: 'recoveryPointId' },
     );
+  },
+  /** ARM's answer for a resource type under a provider that has no such type. */
+  invalidResourceType(resourceType: string, namespace: string, apiVersion: string | null): KluisError {
+    return new KluisError(
+      'InvalidResourceType',
+      `The resource type '${truncate(resourceType, 120)}' could not be found in the namespace '${truncate(namespace)}'${apiVersion === null ? '' : ` for api version '${truncate(apiVersion, 40)}'`}.`,
+    );
+  },
+  routeNotFound(path: string): KluisError {
+    return new KluisError('NotFound', `No route matches '${truncate(path, 200)}'.`);
+  },
+  methodNotAllowed(method: string, allowed: readonly string[]): KluisError {
+    return new KluisError('MethodNotAllowed', `The requested resource does not support http method '${truncate(method, 10)}'; it supports ${allowed.join(', ')}.`);
+  },
+  customerManagedKeysNotSupported(target = 'properties.encryption'): KluisError {
+    return new KluisError('KluisCustomerManagedKeysNotSupported', 'Kluis vaults do not support customer-managed keys: their data is encrypted at rest with platform-managed keys.', { target });
   },
 } as const;
 

@@ -6,11 +6,16 @@
  *   minimum of one day and a maximum of five days. For weekly policies, the snapshot retention is
  *   fixed to five days." (Instant Restore, backup-instant-restore-capability, 2025-06-16)
  * - Enhanced (V2): 1–30 days, default 7 — "You can set the retention of a recovery snapshot from 1
- *   to 30 days. The default value is set to 7." — and the maximum shrinks with the snapshots a day:
- *   "when the hourly frequency is 4 hours, the maximum retention allowed is 17 days. For 6 hours, the
- *   maximum retention is 22 days." and "If you choose the lower RPO of 12 hours, the snapshot
- *   retention increases to 30 days." (backup-azure-vms-enhanced-policy, 2025-06-11). Azure names no
- *   maximum for every 8 hours; Kluis allows 30 there (3 snapshots a day, fewer than the 6-hourly 4).
+ *   to 30 days. The default value is set to 7." — and "The maximum limit of the instant recovery point
+ *   retention range depends on the number of snapshots that you take per day. If the snapshot count is
+ *   more (for example, a frequency of every 4 hours in a duration of 24 hours, so six scheduled
+ *   snapshots), then the maximum allowed days for retention reduces.": "when the hourly frequency is 4
+ *   hours, the maximum retention allowed is 17 days. For 6 hours, the maximum retention is 22 days." and
+ *   "If you choose the lower RPO of 12 hours, the snapshot retention increases to 30 days."
+ *   (backup-azure-vms-enhanced-policy, 2025-06-11). So by snapshots a day (window ÷ interval): 6 → 17
+ *   days, 4 → 22, 2 → 30. Azure names no maximum for 5 or 3 a day; Kluis gives them the maximum of the
+ *   documented count just below (5 → 22, 3 → 30).
+ *   (Azure's own 2021 example IaaS_v2_hourly keeps 30 days at 4 a day; the documentation since refuses it.)
  *   Weekly Enhanced schedules: "Snapshot retention can vary from 5 to 20 days for the Enhanced
  *   policy." (Instant Restore, 2025-06-16).
  * - Both: "Instant restore retention duration cannot exceed vault retention duration."
@@ -33,8 +38,17 @@ export const INSTANT_RP_LIMITS = {
   V2: { min: 1, max: 30, default: 7, weeklyMin: 5, weeklyMax: 20 },
 } as const;
 
-/** Enhanced hourly schedules: the most instant-restore days per interval (hours). */
-export const ENHANCED_HOURLY_MAX_INSTANT_DAYS: Readonly<Record<number, number>> = { 4: 17, 6: 22, 8: 30, 12: 30 };
+/** Enhanced hourly schedules: the most instant-restore days by snapshots a day (at least this many a day → this many days). */
+export const ENHANCED_HOURLY_MAX_INSTANT_DAYS: ReadonlyArray<{ snapshotsPerDay: number; maxDays: number }> = [
+  { snapshotsPerDay: 6, maxDays: 17 },
+  { snapshotsPerDay: 4, maxDays: 22 },
+  { snapshotsPerDay: 1, maxDays: 30 },
+];
+
+/** Scheduled snapshots a day of an hourly schedule: one every `interval` hours inside the window. */
+export function hourlySnapshotsPerDay(interval: number, windowHours: number): number {
+  return Math.ceil(windowHours / interval);
+}
 
 /** Standard policies: at most this many recovery points with a snapshot tier per VM. */
 export const MAX_INSTANT_RECOVERY_POINTS = 18;
@@ -90,10 +104,15 @@ function limitsOf(check: InstantRestoreCheck): { min: number; max: number; fixed
   }
   const { min, max, weeklyMin, weeklyMax } = INSTANT_RP_LIMITS.V2;
   if (frequency === 'Weekly') return { min: weeklyMin, max: weeklyMax, why: `Enhanced policies with a Weekly schedule keep instant-restore snapshots ${weeklyMin}–${weeklyMax} days` };
-  const interval = check.schedulePolicy.schedulePolicyType === 'SimpleSchedulePolicyV2' ? check.schedulePolicy.hourlySchedule?.interval : undefined;
-  if (frequency === 'Hourly' && interval !== undefined && ENHANCED_HOURLY_MAX_INSTANT_DAYS[interval] !== undefined) {
-    const hourlyMax = ENHANCED_HOURLY_MAX_INSTANT_DAYS[interval];
-    return { min, max: hourlyMax, why: `Enhanced policies backing up every ${interval} hours keep instant-restore snapshots ${min}–${hourlyMax} days (more snapshots a day allow fewer days)` };
+  const hourly = check.schedulePolicy.schedulePolicyType === 'SimpleSchedulePolicyV2' ? check.schedulePolicy.hourlySchedule : undefined;
+  if (frequency === 'Hourly' && hourly !== undefined && hourly.interval > 0) {
+    const perDay = hourlySnapshotsPerDay(hourly.interval, hourly.scheduleWindowDuration);
+    const hourlyMax = (ENHANCED_HOURLY_MAX_INSTANT_DAYS.find((limit) => perDay >= limit.snapshotsPerDay) ?? { maxDays: max }).maxDays;
+    return {
+      min,
+      max: hourlyMax,
+      why: `Enhanced policies taking ${perDay} snapshots a day (every ${hourly.interval} hours for ${hourly.scheduleWindowDuration} hours) keep instant-restore snapshots ${min}–${hourlyMax} days (more snapshots a day allow fewer days)`,
+    };
   }
   return { min, max, why: `Enhanced policies keep instant-restore snapshots ${min}–${max} days` };
 }

@@ -108,7 +108,7 @@ export function validatePolicy(properties: IaasVmPolicyProperties, options: Vali
   const timeZone = (properties.timeZone ?? DEFAULT_TIME_ZONE).trim();
   const ianaTimeZone = resolveTimeZone(timeZone, `${base}.timeZone`);
   const schedule = checkSchedule(properties.schedulePolicy, `${base}.schedulePolicy`);
-  const retentionPolicy = checkRetention(properties.retentionPolicy, schedule, properties.schedulePolicy, `${base}.retentionPolicy`);
+  const retentionPolicy = checkRetention(properties.retentionPolicy, schedule, properties.schedulePolicy, policyType, `${base}.retentionPolicy`);
   const instantRpRetentionRangeInDays = checkInstantRestoreDays(
     properties.instantRpRetentionRangeInDays,
     { policyType, schedulePolicy: properties.schedulePolicy, vaultRetention: vaultRetentionOf(retentionPolicy, schedule) },
@@ -352,13 +352,14 @@ function checkRetention(
   retention: RetentionPolicy,
   schedule: PolicySchedule,
   schedulePolicy: SchedulePolicy,
+  policyType: PolicyType,
   at: string,
 ): RetentionPolicy {
   if (retention.retentionPolicyType !== 'LongTermRetentionPolicy') {
     throw errors.invalidRequest(`${at}.retentionPolicyType`, "retentionPolicyType must be 'LongTermRetentionPolicy'.");
   }
   const weeklySchedule = schedule.frequency === 'Weekly';
-  const runTimes = runTimeStrings(schedulePolicy);
+  const times: RetentionTimesRule = { schedule, runTimes: runTimeStrings(schedulePolicy), followSchedule: !(policyType === 'V2' && schedule.frequency === 'Daily') };
   const result: RetentionPolicy = { retentionPolicyType: 'LongTermRetentionPolicy' };
 
   if (weeklySchedule && retention.dailySchedule !== undefined) {
@@ -375,7 +376,7 @@ function checkRetention(
     const daily = retention.dailySchedule;
     checkDuration(daily.retentionDuration, 'daily', `${at}.dailySchedule.retentionDuration`);
     result.dailySchedule = {
-      retentionTimes: checkRetentionTimes(daily.retentionTimes, schedule, runTimes, `${at}.dailySchedule.retentionTimes`),
+      retentionTimes: checkRetentionTimes(daily.retentionTimes, times, `${at}.dailySchedule.retentionTimes`),
       retentionDuration: { ...daily.retentionDuration },
     };
   }
@@ -387,12 +388,12 @@ function checkRetention(
     checkDuration(weekly.retentionDuration, 'weekly', `${wat}.retentionDuration`);
     result.weeklySchedule = {
       daysOfTheWeek: days,
-      retentionTimes: checkRetentionTimes(weekly.retentionTimes, schedule, runTimes, `${wat}.retentionTimes`),
+      retentionTimes: checkRetentionTimes(weekly.retentionTimes, times, `${wat}.retentionTimes`),
       retentionDuration: { ...weekly.retentionDuration },
     };
   }
   if (retention.monthlySchedule !== undefined) {
-    result.monthlySchedule = checkLongTerm(retention.monthlySchedule, 'monthly', schedule, runTimes, `${at}.monthlySchedule`);
+    result.monthlySchedule = checkLongTerm(retention.monthlySchedule, 'monthly', times, `${at}.monthlySchedule`);
   }
   if (retention.yearlySchedule !== undefined) {
     const yearly = retention.yearlySchedule;
@@ -400,7 +401,7 @@ function checkRetention(
     if (yearly.monthsOfYear.length === 0) throw errors.invalidRequest(`${yat}.monthsOfYear`, 'Yearly retention needs monthsOfYear: name at least one month.');
     checkUnique(yearly.monthsOfYear, `${yat}.monthsOfYear`);
     result.yearlySchedule = {
-      ...checkLongTerm(yearly, 'yearly', schedule, runTimes, yat),
+      ...checkLongTerm(yearly, 'yearly', times, yat),
       monthsOfYear: [...yearly.monthsOfYear],
     };
   }
@@ -410,13 +411,13 @@ function checkRetention(
 function checkLongTerm(
   rule: MonthlyRetentionSchedule | YearlyRetentionSchedule,
   kind: 'monthly' | 'yearly',
-  schedule: PolicySchedule,
-  runTimes: string[],
+  times: RetentionTimesRule,
   at: string,
 ): MonthlyRetentionSchedule {
+  const schedule = times.schedule;
   const result: MonthlyRetentionSchedule = {
     retentionScheduleFormatType: rule.retentionScheduleFormatType,
-    retentionTimes: checkRetentionTimes(rule.retentionTimes, schedule, runTimes, `${at}.retentionTimes`),
+    retentionTimes: checkRetentionTimes(rule.retentionTimes, times, `${at}.retentionTimes`),
     retentionDuration: { ...rule.retentionDuration },
   };
   if (rule.retentionScheduleFormatType === 'Daily') {
@@ -446,8 +447,9 @@ function checkLongTerm(
       daysOfTheMonth: days.map((day) => (day.isLast === true ? { date: 0, isLast: true } : { date: day.date, isLast: false })),
     };
   } else {
-    if (rule.retentionScheduleDaily !== undefined) {
-      throw errors.invalidRequest(`${at}.retentionScheduleDaily`, "retentionScheduleDaily must be absent when retentionScheduleFormatType is 'Weekly'.");
+    // The official SDKs' samples send `retentionScheduleDaily: {}` here: naming no day, it says nothing.
+    if ((rule.retentionScheduleDaily?.daysOfTheMonth?.length ?? 0) > 0) {
+      throw errors.invalidRequest(`${at}.retentionScheduleDaily`, "retentionScheduleDaily must name no day when retentionScheduleFormatType is 'Weekly'.");
     }
     const weekly = rule.retentionScheduleWeekly;
     const wat = `${at}.retentionScheduleWeekly`;
@@ -490,15 +492,28 @@ function checkRunDays(days: readonly DayOfWeek[], schedule: PolicySchedule, at: 
   });
 }
 
-/** Retention times must be the schedule's run times; when omitted they are filled in. */
-function checkRetentionTimes(given: readonly string[] | undefined, schedule: PolicySchedule, runTimes: string[], at: string): string[] {
-  if (given === undefined || given.length === 0) return [...runTimes];
-  const expected = schedule.runTimes.map(formatTimeOfDay);
+/**
+ * How a policy's retention times are checked. Standard policies and Enhanced hourly ones: the schedule's run
+ * times (the hourly window start). Enhanced daily policies: any time of day, kept as given — Azure's own
+ * example (IaaS_v2_daily: runs at 10:00, retention times 08:00) is accepted and its response echoes them.
+ * Kluis keeps a day's scheduled point whatever they say (they select nothing), so they are only stored.
+ */
+interface RetentionTimesRule {
+  schedule: PolicySchedule;
+  runTimes: string[];
+  followSchedule: boolean;
+}
+
+/** Retention times are checked by `times`; when omitted they are the schedule's run times. */
+function checkRetentionTimes(given: readonly string[] | undefined, times: RetentionTimesRule, at: string): string[] {
+  if (given === undefined || given.length === 0) return [...times.runTimes];
   const actual = given.map((value, index) => {
     const time = parseTimeOfDay(value);
     if (time === undefined) throw errors.invalidRequest(`${at}[${index}]`, `'${truncate(value)}' is not a date-time with a time of day.`);
     return formatTimeOfDay(time);
   });
+  if (!times.followSchedule) return [...given];
+  const expected = times.schedule.runTimes.map(formatTimeOfDay);
   const same = actual.length === expected.length && [...actual].sort().every((time, i) => time === [...expected].sort()[i]);
   if (!same) {
     throw errors.invalidRequest(
@@ -506,7 +521,7 @@ function checkRetentionTimes(given: readonly string[] | undefined, schedule: Pol
       `retentionTimes (${actual.join(', ')}) must equal the schedule's run times (${expected.join(', ')}); omit them to take the schedule's.`,
     );
   }
-  return [...runTimes];
+  return [...times.runTimes];
 }
 
 /** The schedule's own run-time strings (the hourly window start for Hourly), as retention times. */

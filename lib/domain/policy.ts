@@ -88,7 +88,8 @@ export const weeklyRetentionScheduleSchema = z
 /** `date` 1–28 or `isLast` (the last day of the month, whatever its number). */
 export const dayOfMonthSchema = z.object({ date: z.number().int(), isLast: z.boolean().optional() }).strict();
 
-export const dailyRetentionFormatSchema = z.object({ daysOfTheMonth: z.array(dayOfMonthSchema) }).strict();
+/** Days of the month; Azure's clients send `{}` (no days) beside a week-based format, which reads as absent. */
+export const dailyRetentionFormatSchema = z.object({ daysOfTheMonth: z.array(dayOfMonthSchema).optional() }).strict();
 
 export const weeklyRetentionFormatSchema = z
   .object({ daysOfTheWeek: z.array(dayOfWeekSchema), weeksOfTheMonth: z.array(weekOfMonthSchema) })

@@ -56,13 +56,27 @@ export const restoreEncryptionDetailsSchema = z.strictObject({
   secretKeyVaultId: armId.optional(),
 });
 
+/** Azure's `identityInfo`: the vault's managed identity the restore acts as (recorded on the job). */
+export const restoreIdentityInfoSchema = z.strictObject({
+  isSystemAssignedIdentity: z.boolean().optional(),
+  managedIdentityResourceId: armId.optional(),
+});
+
+/** Azure's `targetDiskNetworkAccessSettings` (managed disks' network access; recorded on the job). */
+export const targetDiskNetworkAccessSchema = z.strictObject({
+  targetDiskNetworkAccessOption: z.enum(['SameAsOnSourceDisks', 'EnablePrivateAccessForAllDisks', 'EnablePublicAccessForAllDisks']).optional(),
+  targetDiskAccessId: armId.optional(),
+});
+
 /**
- * `IaasVMRestoreRequest.properties`. The networking fields Azure sends for a new VM (virtual network,
- * subnet, cloud service, affinity group) are accepted so Azure clients' bodies pass; the local fabric
- * has no networks, so they are not used.
+ * `IaasVMRestoreRequest.properties` (and `IaasVMRestoreWithRehydrationRequest`, whose rehydration info
+ * has nothing to do in Kluis: its points are never in an archive tier). The networking fields Azure sends
+ * for a new VM (virtual network, subnet, cloud service, affinity group) are accepted so Azure clients'
+ * bodies pass; the local fabric has no networks, so they are not used. With an identity-based restore the
+ * target account comes in `identityBasedRestoreDetails.targetStorageAccountId`.
  */
 export const restoreRequestPropertiesSchema = z.strictObject({
-  objectType: z.literal('IaasVMRestoreRequest', { error: "must be 'IaasVMRestoreRequest'" }),
+  objectType: z.enum(['IaasVMRestoreRequest', 'IaasVMRestoreWithRehydrationRequest'], { error: "must be 'IaasVMRestoreRequest'" }),
   recoveryPointId: z.string().min(1).max(64).optional(),
   recoveryType: z.enum(RESTORE_TYPES, { error: "must be 'RestoreDisks', 'AlternateLocation' or 'OriginalLocation'" }),
   sourceResourceId: armId.optional(),
@@ -85,6 +99,12 @@ export const restoreRequestPropertiesSchema = z.strictObject({
   affinityGroup: z.string().max(256).optional(),
   createNewCloudService: z.boolean().optional(),
   zones: z.array(z.string().max(8)).max(3).optional(),
+  identityInfo: restoreIdentityInfoSchema.optional(),
+  identityBasedRestoreDetails: z.strictObject({ objectType: z.string().max(128).optional(), targetStorageAccountId: armId.optional() }).optional(),
+  targetDiskNetworkAccessSettings: targetDiskNetworkAccessSchema.optional(),
+  recoveryPointRehydrationInfo: z
+    .strictObject({ rehydrationRetentionDuration: z.string().max(64).optional(), rehydrationPriority: z.enum(['Standard', 'High']).optional() })
+    .optional(),
 });
 
 /** The ARM resource envelope (`RestoreRequestResource`): only `properties` carries meaning. */
@@ -166,6 +186,10 @@ export interface RestorePlan {
   targetVm?: RestoredVmSpec;
   /** Resource group of the new VM (AlternateLocation) or the one the caller named (RestoreDisks). */
   targetResourceGroup?: string;
+  /** The identity the request names (`identityInfo`): 'SystemAssigned' or a user-assigned identity id. */
+  identity?: string;
+  /** `targetDiskNetworkAccessSettings`, as asked. */
+  targetDiskNetworkAccess?: { option?: string; diskAccessId?: string };
 }
 
 const P = 'properties';
@@ -204,17 +228,38 @@ export function planRestore(context: RestoreContext, properties: RestoreRequestP
   if (properties.zones !== undefined && properties.zones.length > 0) {
     throw errors.invalidRequest(`${P}.zones`, 'Availability zones are not supported for restored page-blob (unmanaged) disks.');
   }
-  const storageAccountName = checkStorageAccount(properties.storageAccountId, context.restoreAccountName);
+  const identityBasedAccount = properties.identityBasedRestoreDetails?.targetStorageAccountId;
+  const storageAccountName =
+    properties.storageAccountId === undefined && identityBasedAccount !== undefined
+      ? checkStorageAccount(identityBasedAccount, context.restoreAccountName, `${P}.identityBasedRestoreDetails.targetStorageAccountId`)
+      : checkStorageAccount(properties.storageAccountId, context.restoreAccountName);
   const pointSlots = context.point.disks.map((disk) => disk.slot);
   const slots = restoreDiskSlots(properties.restoreDiskLunList, pointSlots);
   encryptionRestorePlan(properties, context.point.isEncrypted);
+  const recorded = recordedRequestSettings(properties);
 
   if (properties.recoveryType === 'RestoreDisks') {
     const group = properties.targetResourceGroupId === undefined ? undefined : checkResourceGroupId(properties.targetResourceGroupId, `${P}.targetResourceGroupId`);
-    return { recoveryType: 'RestoreDisks', slots, storageAccountName, region, targetResourceGroup: group?.resourceGroup };
+    return { recoveryType: 'RestoreDisks', slots, storageAccountName, region, targetResourceGroup: group?.resourceGroup, ...recorded };
   }
   const targetVm = planTargetVm(context, properties, region, slots ?? pointSlots);
-  return { recoveryType: 'AlternateLocation', slots, storageAccountName, region, targetVm, targetResourceGroup: targetVm.resourceGroup };
+  return { recoveryType: 'AlternateLocation', slots, storageAccountName, region, targetVm, targetResourceGroup: targetVm.resourceGroup, ...recorded };
+}
+
+/** The request's identity and disk network settings, which the job records (Kluis's page-blob restore needs neither). */
+function recordedRequestSettings(properties: RestoreRequestProperties): Pick<RestorePlan, 'identity' | 'targetDiskNetworkAccess'> {
+  const recorded: Pick<RestorePlan, 'identity' | 'targetDiskNetworkAccess'> = {};
+  const info = properties.identityInfo;
+  if (info?.isSystemAssignedIdentity === true) recorded.identity = 'SystemAssigned';
+  else if (info?.managedIdentityResourceId !== undefined) recorded.identity = info.managedIdentityResourceId;
+  const network = properties.targetDiskNetworkAccessSettings;
+  if (network !== undefined && (network.targetDiskNetworkAccessOption !== undefined || network.targetDiskAccessId !== undefined)) {
+    recorded.targetDiskNetworkAccess = {
+      ...(network.targetDiskNetworkAccessOption === undefined ? {} : { option: network.targetDiskNetworkAccessOption }),
+      ...(network.targetDiskAccessId === undefined ? {} : { diskAccessId: network.targetDiskAccessId }),
+    };
+  }
+  return recorded;
 }
 
 /**
@@ -254,8 +299,7 @@ export function encryptionRestorePlan(properties: RestoreRequestProperties, poin
   return { restoreKeys: false };
 }
 
-function checkStorageAccount(storageAccountId: string | undefined, restoreAccountName: string): string {
-  const target = `${P}.storageAccountId`;
+function checkStorageAccount(storageAccountId: string | undefined, restoreAccountName: string, target = `${P}.storageAccountId`): string {
   if (storageAccountId === undefined) {
     throw errors.invalidRequest(target, `Name the storage account to restore into: Kluis restores into '${restoreAccountName}'.`);
   }
@@ -427,6 +471,10 @@ export function restoreJobPropertyBag(facts: RestoreJobFacts): Record<string, st
     bag['Encryption Info Blob Name'] = facts.encryptionInfoBlob.name;
     bag['Encryption Info Blob Uri'] = facts.encryptionInfoBlob.url;
   }
+  if (facts.plan.identity !== undefined) bag['Restore Identity'] = facts.plan.identity;
+  const network = facts.plan.targetDiskNetworkAccess;
+  if (network?.option !== undefined) bag['Target Disk Network Access'] = network.option;
+  if (network?.diskAccessId !== undefined) bag['Target Disk Access Id'] = network.diskAccessId;
   return bag;
 }
 

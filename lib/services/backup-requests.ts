@@ -60,7 +60,7 @@ export interface BackupRequestDeps {
   keyVault?: KeyVaultAccessDeps;
 }
 
-/** The job of one backup, as its activities name it (orchestrations/contracts.ts VaultBackupActivityInput). */
+/** The job of one backup, as its activities name it (the payload of functions/activities/vault-backup.ts). */
 export interface BackupJobRef {
   vault: VaultScope;
   itemName: string;
@@ -68,8 +68,8 @@ export interface BackupJobRef {
 }
 
 /**
- * What the backup orchestration starts with (orchestrations/contracts.ts BackupInput without the
- * disks: the run reads them from the VM inventory when it starts, see prepareBackupRun).
+ * What the backup orchestration starts with (orchestrations/backup.ts BackupInput; the run reads the
+ * disks from the VM inventory when it starts, see prepareBackupRun).
  */
 export interface VaultBackupRun {
   itemId: string;
@@ -292,7 +292,7 @@ export async function recordTransferProgress(
 
 
 /**
- * The run's last step, whatever the outcome (orchestrations/contracts.ts FinishVaultBackupInput):
+ * The run's last step, whatever the outcome (functions/activities/vault-backup.ts finishVaultBackup):
  * the job and the item record it and the item's claim is released.
  */
 export async function finishBackupRun(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, run: BackupRunOutcome): Promise<JobRecord> {

@@ -24,7 +24,7 @@ export interface PolicyView {
 }
 
 export interface PolicyWriteResult extends PolicyView {
-  /** True when this request created the policy (HTTP 201), false for an update (200). */
+  /** True when this request created the policy, false for an update (the API answers 200 for both, as Azure does). */
   created: boolean;
 }
 

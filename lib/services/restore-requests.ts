@@ -68,7 +68,7 @@ export interface RecoveryPointRef extends VaultRef {
   recoveryPointId: string;
 }
 
-/** What the orchestration gets (orchestrations/contracts.ts VaultRestoreInput has the same shape). */
+/** What the orchestration gets (orchestrations/vault-restore.ts VaultRestoreInput has the same shape). */
 export interface VaultRestoreRequest {
   vault: VaultScope;
   jobId: string;
@@ -244,6 +244,8 @@ function failureOf(code: string, message: string): KluisError {
 export interface RegisterRestoredVmDeps {
   inventory: Pick<VmInventory, 'get' | 'create'>;
   clock: () => Date;
+  /** Creates the target resource group when missing, so the new VM's group exists for ARM (as the fabric does for its VMs). */
+  ensureResourceGroup?: (subscriptionId: string, name: string, location: string) => Promise<void>;
 }
 
 export interface RegisterRestoredVmRequest {
@@ -259,6 +261,7 @@ export interface RegisterRestoredVmRequest {
  */
 export async function registerRestoredVm(deps: RegisterRestoredVmDeps, request: RegisterRestoredVmRequest): Promise<{ vmId: string; created: boolean }> {
   const vm = restoredVm(request.targetVm, request.jobId, request.disks, deps.clock().toISOString());
+  await deps.ensureResourceGroup?.(vm.subscriptionId, vm.resourceGroup, vm.location);
   try {
     const created = await deps.inventory.create(vm);
     return { vmId: created.id, created: true };

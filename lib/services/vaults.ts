@@ -24,6 +24,7 @@ import { requestedStorageModelType, type StorageConfigBody, type VaultConfigBody
 import { nameRow, vaultKey, vaultPartition, vaultRow, type PolicyRecord, type ProtectedItemRecord, type StorageModelType, type VaultRecord } from '../domain/catalog';
 import { errors } from '../domain/errors';
 import { defaultPolicy, policyPropertiesForResponse, validatePolicy } from '../domain/policy-rules';
+import { nextVaultIdentity, type PrincipalIssuer } from '../domain/vault-identity';
 import {
   assertSameLocation,
   assertStorageChangeAllowed,
@@ -41,6 +42,28 @@ import type { VaultCatalog } from '../stores/vault-catalog';
 export interface VaultDeps {
   catalog: VaultCatalog;
   clock: () => Date;
+  /** Issues the principals of managed identities (lib/services/managed-identities.ts); needed when a PUT asks for one. */
+  principals?: PrincipalIssuer;
+}
+
+function principalsOf(deps: VaultDeps): PrincipalIssuer {
+  if (deps.principals === undefined) throw new Error('This vault service has no principal issuer, so it cannot create a managed identity.');
+  return deps.principals;
+}
+
+/** Fields a vault PUT sets as sent: `identity` (kept when left out), monitoring and restore settings (replaced when sent). */
+function applyVaultSettings(deps: VaultDeps, vault: VaultRecord, body: VaultPutBody): VaultRecord {
+  if (body.properties?.encryption !== undefined && body.properties.encryption !== null) throw errors.customerManagedKeysNotSupported();
+  const next: VaultRecord = { ...vault };
+  const identity = nextVaultIdentity(vault.id, vault.identity, body.identity, {
+    systemAssigned: (id) => principalsOf(deps).systemAssigned(id),
+    userAssigned: (id) => principalsOf(deps).userAssigned(id),
+  });
+  if (identity === undefined) delete next.identity;
+  else next.identity = identity;
+  if (body.properties?.monitoringSettings !== undefined) next.monitoringSettings = structuredClone(body.properties.monitoringSettings);
+  if (body.properties?.restoreSettings !== undefined) next.restoreSettings = structuredClone(body.properties.restoreSettings);
+  return next;
 }
 
 export interface VaultWriteResult {
@@ -60,7 +83,7 @@ const CREATE_ATTEMPTS = 3;
 
 // ---- vault --------------------------------------------------------------------------------------
 
-/** PUT `{vault}`: creates the vault with its DefaultPolicy, or updates tags, redundancy and soft delete. */
+/** PUT `{vault}`: creates the vault with its DefaultPolicy, or updates tags, redundancy, soft delete, identity, monitoring and restore settings. */
 export async function createOrUpdateVault(deps: VaultDeps, ref: VaultRef, body: VaultPutBody): Promise<VaultWriteResult> {
   assertValidVaultRef(ref);
   const location = normalizeLocation(body.location);
@@ -96,7 +119,7 @@ async function createVault(deps: VaultDeps, ref: VaultRef, location: string, bod
   };
   if (body.tags !== undefined) draft.tags = { ...body.tags };
   draft.softDelete = nextSoftDelete(draft, softDeleteChangeOf(body), VAULT_SOFT_DELETE_TARGETS);
-  const inserted = await deps.catalog.vaults.insert(vaultPartition(ref.subscriptionId), vaultRow(ref.resourceGroup, ref.vaultName), draft);
+  const inserted = await deps.catalog.vaults.insert(vaultPartition(ref.subscriptionId), vaultRow(ref.resourceGroup, ref.vaultName), applyVaultSettings(deps, draft, body));
   return finishCreation(deps, inserted);
 }
 
@@ -135,7 +158,7 @@ async function updateVault(deps: VaultDeps, existing: Stored<VaultRecord>, body:
     next.storageModelType = storage;
   }
   next.softDelete = nextSoftDelete(current, softDeleteChangeOf(body), VAULT_SOFT_DELETE_TARGETS);
-  const written = await deps.catalog.vaults.replace(existing.partition, existing.row, next, existing.etag);
+  const written = await deps.catalog.vaults.replace(existing.partition, existing.row, applyVaultSettings(deps, next, body), existing.etag);
   return finishCreation(deps, written);
 }
 
@@ -170,7 +193,7 @@ export async function listVaults(deps: Pick<VaultDeps, 'catalog'>, subscriptionI
 
 /**
  * DELETE `{vault}`: refused (ServiceResourceNotEmpty, naming the items) while the vault holds any
- * backup item. Returns false when there was no vault (ARM answers 204 then).
+ * backup item. Returns false when there was no vault (the API answers 200 all the same, as the spec declares).
  */
 export async function deleteVault(deps: Pick<VaultDeps, 'catalog'>, ref: VaultRef): Promise<{ deleted: boolean }> {
   assertValidVaultRef(ref);

@@ -14,8 +14,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { armHttp } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '6c0ffee5-bad1-4a11-9e2d-00000000b4d1';
@@ -63,7 +65,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
   const restoreUrl = (point = recoveryPoint, vm = 'web1', o: Parameters<typeof itemUrl>[1] = {}) => `${pointsUrl(vm, o)}/${encodeURIComponent(point)}/restore`;
   const filter = (url: string, text: string) => `${url}?$filter=${encodeURIComponent(text)}`;
   const withVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}api-version=2023-06-01`;
-  const call = <T = unknown>(method: Method, url: string, body?: unknown): Promise<HttpResult<T>> => http<T>(withVersion(url), { method, body });
+  const call = <T = unknown>(method: Method, url: string, body?: unknown): Promise<HttpResult<T>> => armHttp<T>(withVersion(url), { method, body });
 
   function policyBody(runTime: string): unknown {
     return {
@@ -106,7 +108,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
   }
 
   async function createVm(name: string, body: Record<string, unknown> = {}): Promise<void> {
-    const created = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${VM_RG}/virtualMachines/${name}`, {
+    const created = await armHttp(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${VM_RG}/virtualMachines/${name}`, {
       method: 'PUT',
       body: { location: 'westeurope', osType: 'Linux', osDisk: { sizeBytes: 4 * MIB }, initialData: { percent: 10, seed: name }, ...body },
     });
@@ -118,7 +120,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
     expect(started.status).toBe(202);
     const operationUrl = started.headers.get('azure-asyncoperation')!;
     for (const deadline = Date.now() + 90_000; ; ) {
-      const operation = await http<{ status: string; properties?: { jobId?: string } }>(withVersion(operationUrl));
+      const operation = await armHttp<{ status: string; properties?: { jobId?: string } }>(withVersion(operationUrl));
       const jobId = operation.body.properties?.jobId;
       if (operation.body.status !== 'InProgress' && jobId !== undefined) {
         const job = await call<Resource<{ status: string; operation: string }>>('GET', `${vaultUrl()}/backupJobs/${jobId}`);
@@ -173,11 +175,13 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('bad').slice(0, 20),
         KLUIS_INVENTORY_TABLE: uniqueTableName('vms'),
+        ...subscriptionEnv(SUB),
       },
       startupTimeoutInMs: 60_000,
     });
+    await createResourceGroups(host, SUB, [RG]);
     expect((await call('PUT', vaultUrl(), { location: 'westeurope' })).status).toBe(201);
-    expect((await call('PUT', `${vaultUrl()}/backupPolicies/Nightly`, policyBody(RUN_TIME))).status).toBe(201);
+    expect((await call('PUT', `${vaultUrl()}/backupPolicies/Nightly`, policyBody(RUN_TIME))).status).toBe(200);
     await createVm('web1', { dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }] });
     await createVm('web2', { dataDisks: [{ lun: 0, sizeBytes: MIB }, { lun: 1, sizeBytes: MIB }] });
     await createVm('stop1');
@@ -186,7 +190,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
 
     const refreshed = await call('POST', `${vaultUrl()}/backupFabrics/Azure/refreshContainers`);
     expect(refreshed.status).toBe(202);
-    refreshOperation = refreshed.headers.get('azure-asyncoperation')!.split('/').pop()!;
+    refreshOperation = refreshed.headers.get('location')!.split('/').pop()!;
 
     const configured = await finishedJob(await call('PUT', itemUrl('web1'), enableBody('web1')));
     expect(configured.properties).toMatchObject({ operation: 'ConfigureBackup', status: 'Completed' });
@@ -613,7 +617,7 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
       },
     };
     const created = await call<Resource>('PUT', `${vaultUrl()}/backupPolicies/Pasted`, fromAzure);
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(200);
     const read = await call<Resource>('GET', `${vaultUrl()}/backupPolicies/Pasted`);
     expect(read.body.properties).toMatchObject({ policyType: 'V1', timeZone: 'UTC', instantRpRetentionRangeInDays: 2 });
     expect(JSON.stringify(read.body)).not.toContain('null');

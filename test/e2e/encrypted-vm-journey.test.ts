@@ -19,8 +19,10 @@ import { ADE_OPERATOR_OBJECT_ID, ADE_OPERATOR_PERMISSIONS } from '../../emulator
 import { main as fabricCli } from '../../emulator/fabric/cli';
 import type { VaultDescription } from '../../emulator/keyvault';
 import { parseKeyVaultObjectUrl } from '../../lib/domain/disk-encryption';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { blobService, useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { armHttp } from '../support/vault-api';
 import { ALL_PERMISSIONS, cryptographyClient, keyClient, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
@@ -45,7 +47,7 @@ interface VmView {
 interface JobProperties {
   status: string;
   extendedInfo?: { propertyBag?: Record<string, string> };
-  errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+  errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
 }
 
 interface PointProperties {
@@ -73,12 +75,12 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   const vmId = (vm: string) => `/subscriptions/${SUB}/resourceGroups/rg-vms/providers/Microsoft.Compute/virtualMachines/${vm}`;
 
   async function createVm(name: string): Promise<void> {
-    const created = await http(vmUrl(name), { method: 'PUT', body: { osType: 'Linux', osDisk: { sizeBytes: 2 * MIB }, initialData: { percent: 5, seed: name } } });
+    const created = await armHttp(vmUrl(name), { method: 'PUT', body: { osType: 'Linux', osDisk: { sizeBytes: 2 * MIB }, initialData: { percent: 5, seed: name } } });
     expect(created.status).toBe(201);
   }
 
   async function encrypt(name: string, body: Record<string, unknown> = {}): Promise<VmView> {
-    const encrypted = await http<VmView>(`${vmUrl(name)}/encrypt`, { method: 'POST', body: { keyVaultId: keyVault.id, ...body } });
+    const encrypted = await armHttp<VmView>(`${vmUrl(name)}/encrypt`, { method: 'POST', body: { keyVaultId: keyVault.id, ...body } });
     expect({ status: encrypted.status, error: encrypted.status === 200 ? undefined : encrypted.text }).toEqual({ status: 200, error: undefined });
     // The BEK secret's value (the wrapped key) must never show anywhere else.
     const { name: secretName, version } = parseKeyVaultObjectUrl(encrypted.body.encryption!.bek!.secretUrl)!;
@@ -87,7 +89,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   }
 
   function enable(vm: string): Promise<HttpResult<ErrorEnvelope>> {
-    return http<ErrorEnvelope>(`${itemUrl(vm)}${v}`, {
+    return armHttp<ErrorEnvelope>(`${itemUrl(vm)}${v}`, {
       method: 'PUT',
       body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId: vmId(vm), policyId: `/${vaultPath}/backupPolicies/DefaultPolicy` } },
     });
@@ -96,7 +98,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   async function settle(response: HttpResult<unknown>): Promise<{ status: string; properties?: { jobId: string } }> {
     expect(response.status).toBe(202);
     for (const deadline = Date.now() + 30_000; ; ) {
-      const status = await http<{ status: string; properties?: { jobId: string } }>(response.headers.get('azure-asyncoperation')!);
+      const status = await armHttp<{ status: string; properties?: { jobId: string } }>(response.headers.get('azure-asyncoperation')!);
       if (status.body.status !== 'InProgress') return status.body;
       if (Date.now() > deadline) throw new Error(`operation still running: ${status.text}`);
       await sleep(100);
@@ -104,10 +106,10 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   }
 
   async function backupNow(vm: string): Promise<Resource<JobProperties>> {
-    const accepted = await settle(await http(`${itemUrl(vm)}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } }));
+    const accepted = await settle(await armHttp(`${itemUrl(vm)}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } }));
     expect(accepted.status).toBe('Succeeded');
     for (const deadline = Date.now() + 90_000; ; ) {
-      const job = await http<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`);
+      const job = await armHttp<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`);
       if (!['InProgress', 'Cancelling'].includes(job.body.properties.status)) return job.body;
       if (Date.now() > deadline) throw new Error(`job still running: ${job.text}\n${host.outputTail()}`);
       await sleep(200);
@@ -142,9 +144,11 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
         KLUIS_KEYVAULT_PRINCIPAL_ID: backupPrincipal,
         KLUIS_KEYVAULT_CA_FILE: kv().caCertPath,
         KLUIS_KEYVAULT_EMULATOR_URL: kv().adminUrl,
+        ...subscriptionEnv(SUB),
       },
     });
-    expect((await http(`${vaultUrl()}${v}`, { method: 'PUT', body: { location: 'westeurope' } })).status).toBe(201);
+    await createResourceGroups(host, SUB, ['rg-backup']);
+    expect((await armHttp(`${vaultUrl()}${v}`, { method: 'PUT', body: { location: 'westeurope' } })).status).toBe(201);
     for (const vm of ['bek1', 'enc1', 'later1']) await createVm(vm);
   }, 120_000);
 
@@ -161,7 +165,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     });
     const bek1 = await encrypt('bek1', { keyVaultId: keyVault.name, bekOnly: true });
     expect(bek1.encryption?.kek).toBeUndefined();
-    const missing = await http<ErrorEnvelope>(`${vmUrl('enc1')}/encrypt`, { method: 'POST', body: { keyVaultId: `/subscriptions/${SUB}/resourceGroups/rg-keys/providers/Microsoft.KeyVault/vaults/kv-gone-${randomUUID().slice(0, 6)}` } });
+    const missing = await armHttp<ErrorEnvelope>(`${vmUrl('enc1')}/encrypt`, { method: 'POST', body: { keyVaultId: `/subscriptions/${SUB}/resourceGroups/rg-keys/providers/Microsoft.KeyVault/vaults/kv-gone-${randomUUID().slice(0, 6)}` } });
     expect(missing.status).toBe(400);
     expect(missing.body.error.target).toBe('keyVaultId');
   });
@@ -176,7 +180,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     expect(noAccess.body.error.message).toContain(backupPrincipal);
     expect(noAccess.body.error.message).toContain(`on Key Vault '${keyVault.name}'`);
     expect(noAccess.body.error.recommendation).toMatch(/Get, List and Backup/);
-    expect((await http(`${itemUrl('enc1')}${v}`)).status).toBe(404);
+    expect((await armHttp(`${itemUrl('enc1')}${v}`)).status).toBe(404);
   });
 
   it('fails the backups of a VM encrypted after protection until the permissions are granted; then protects, backs up and shows the key and secret', async () => {
@@ -193,7 +197,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     sensitive.push((await secretClient(kv(), keyVault, inspector).getSecret(bek.name, { version: bek.version })).value!);
     const refused = await backupNow('later1');
     expect(refused.properties.status).toBe('Failed');
-    expect(refused.properties.errorDetails?.[0]).toMatchObject({ errorCode: 'UserErrorKeyvaultPermissionsNotConfigured', errorString: expect.stringContaining(keyVault.name) });
+    expect(refused.properties.errorDetails?.[0]).toMatchObject({ errorTitle: 'UserErrorKeyvaultPermissionsNotConfigured', errorCode: expect.any(Number), errorString: expect.stringContaining(keyVault.name) });
 
     kv().setAccessPolicy(keyVault.name, { objectId: backupPrincipal, permissions: { keys: ['get', 'list', 'backup'], secrets: ['get', 'list', 'backup'] } });
     expect((await settle(await enable('enc1'))).status).toBe('Succeeded');
@@ -202,11 +206,11 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
       expect({ vm, status: done.properties.status, errors: done.properties.errorDetails }).toEqual({ vm, status: 'Completed', errors: undefined });
     }
 
-    const vm = (await http<VmView>(vmUrl('enc1'))).body;
-    const list = await http<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
+    const vm = (await armHttp<VmView>(vmUrl('enc1'))).body;
+    const list = await armHttp<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
     expect(list.body.value).toHaveLength(1);
     expect(list.body.value[0].properties.isSourceVMEncrypted).toBe(true);
-    const point = await http<Resource<PointProperties>>(`${itemUrl('enc1')}/recoveryPoints/${list.body.value[0].name}${v}`);
+    const point = await armHttp<Resource<PointProperties>>(`${itemUrl('enc1')}/recoveryPoints/${list.body.value[0].name}${v}`);
     expect(point.body.properties).toMatchObject({
       isSourceVMEncrypted: true,
       keyAndSecret: {
@@ -222,10 +226,10 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   });
 
   it('restores an encrypted VM as disks only, and not while its secret is deleted and purged ("restore the key and secret first")', async () => {
-    const list = await http<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
+    const list = await armHttp<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
     const pointName = list.body.value[0].name;
     const restore = (properties: Record<string, unknown> = {}) =>
-      http<ErrorEnvelope>(`${itemUrl('enc1')}/recoveryPoints/${pointName}/restore${v}`, {
+      armHttp<ErrorEnvelope>(`${itemUrl('enc1')}/recoveryPoints/${pointName}/restore${v}`, {
         method: 'POST',
         body: {
           properties: {
@@ -242,7 +246,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     const asVm = await restore({ recoveryType: 'AlternateLocation', targetVirtualMachineId: vmId('enc1-restored'), targetResourceGroupId: `/subscriptions/${SUB}/resourceGroups/rg-vms` });
     expect({ status: asVm.status, code: asVm.body.error?.code }).toEqual({ status: 400, code: 'KluisEncryptedVmRestoreNotSupported' });
 
-    const secretUrl = (await http<Resource<PointProperties>>(`${itemUrl('enc1')}/recoveryPoints/${pointName}${v}`)).body.properties.keyAndSecret!.bekDetails.secretUrl;
+    const secretUrl = (await armHttp<Resource<PointProperties>>(`${itemUrl('enc1')}/recoveryPoints/${pointName}${v}`)).body.properties.keyAndSecret!.bekDetails.secretUrl;
     const secrets = secretClient(kv(), keyVault, inspector);
     const secretName = parseKeyVaultObjectUrl(secretUrl)!.name;
     await (await secrets.beginDeleteSecret(secretName, { intervalInMs: 10 })).pollUntilDone();
@@ -254,10 +258,10 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   });
 
   it('restores the deleted and purged key and secret from the point (restoreKeyAndSecret); then the restore succeeds and the restored KEK unwraps the original BEK', async () => {
-    const points = await http<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
+    const points = await armHttp<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('enc1')}/recoveryPoints${v}`);
     const pointName = points.body.value[0].name;
     const pointUrl = `${itemUrl('enc1')}/recoveryPoints/${pointName}`;
-    const { bekDetails, kekDetails } = (await http<Resource<PointProperties>>(`${pointUrl}${v}`)).body.properties.keyAndSecret!;
+    const { bekDetails, kekDetails } = (await armHttp<Resource<PointProperties>>(`${pointUrl}${v}`)).body.properties.keyAndSecret!;
     // The original BEK, unwrapped from the secret's value (captured when enc1 was encrypted) with the original KEK.
     const originalBek = Buffer.from((await cryptographyClient(kv(), kekDetails!.keyUrl, inspector).unwrapKey('RSA-OAEP', Buffer.from(sensitive[0], 'base64'))).result);
     sensitive.push(originalBek.toString('base64'));
@@ -276,16 +280,16 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
         storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
       },
     };
-    const refused = await http<ErrorEnvelope>(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody });
+    const refused = await armHttp<ErrorEnvelope>(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody });
     expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyAndSecretNotFound' });
     expect(refused.body.error.message).toContain(kekDetails!.keyUrl);
     expect(refused.body.error.recommendation).toContain('restoreKeyAndSecret');
 
-    const restoreKeys = () => http<{ properties: { keyVaultId: string; keyUrl: string; secretUrl: string } } & Partial<ErrorEnvelope>>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id } } });
+    const restoreKeys = () => armHttp<{ properties: { keyVaultId: string; keyUrl: string; secretUrl: string } } & Partial<ErrorEnvelope>>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id } } });
     const noPermission = await restoreKeys();
     expect({ status: noPermission.status, code: noPermission.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyvaultPermissionsNotConfigured' });
     expect(noPermission.body.error?.message).toContain('keys restore');
-    const badId = await http<ErrorEnvelope>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: 'not-a-vault-id' } } });
+    const badId = await armHttp<ErrorEnvelope>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: 'not-a-vault-id' } } });
     expect({ status: badId.status, target: badId.body.error.target }).toEqual({ status: 400, target: 'properties.keyVaultId' });
 
     kv().setAccessPolicy(keyVault.name, { objectId: backupPrincipal, permissions: { keys: ['get', 'list', 'backup', 'restore'], secrets: ['get', 'list', 'backup', 'restore'] } });
@@ -301,11 +305,11 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     const unwrapped = await cryptographyClient(kv(), restoredKeys.body.properties.keyUrl, inspector).unwrapKey('RSA-OAEP', Buffer.from(restoredValue, 'base64'));
     expect(Buffer.from(unwrapped.result).equals(originalBek)).toBe(true);
 
-    const accepted = await settle(await http(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody }));
+    const accepted = await settle(await armHttp(`${pointUrl}/restore${v}`, { method: 'POST', body: restoreBody }));
     expect(accepted.status).toBe('Succeeded');
     let job: Resource<JobProperties>;
     for (const deadline = Date.now() + 60_000; ; ) {
-      job = (await http<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`)).body;
+      job = (await armHttp<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`)).body;
       if (job.properties.status !== 'InProgress') break;
       if (Date.now() > deadline) throw new Error(`restore still running\n${host.outputTail()}`);
       await sleep(200);
@@ -327,14 +331,14 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     // The restored disk holds the bytes of the source disk (unchanged since the backup; the restore also verified every block).
     const config = JSON.parse((await container.getBlobClient(bag['Config Blob Name']).downloadToBuffer()).toString()) as { isSourceVmEncrypted: boolean; disks: Array<{ lun: number; blobName: string }> };
     expect(config.isSourceVmEncrypted).toBe(true);
-    const source = (await http<{ disks: Array<{ kind: string; vhdUri: string }> }>(vmUrl('enc1'))).body.disks.find((d) => d.kind === 'os')!;
+    const source = (await armHttp<{ disks: Array<{ kind: string; vhdUri: string }> }>(vmUrl('enc1'))).body.disks.find((d) => d.kind === 'os')!;
     const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
     const sourceBytes = await blobService(azurite().connectionString).getContainerClient(new URL(source.vhdUri).pathname.split('/')[2]).getBlobClient(decodeURIComponent(new URL(source.vhdUri).pathname.split('/').slice(3).join('/'))).downloadToBuffer();
     const restoredBytes = await container.getBlobClient(config.disks[0].blobName).downloadToBuffer();
     expect(sha256(restoredBytes)).toBe(sha256(sourceBytes));
 
     // Neither the point, its list, the job nor the key-and-secret answer carries backup data or secret values.
-    const texts = [(await http(`${pointUrl}${v}`)).text, (await http(`${itemUrl('enc1')}/recoveryPoints${v}`)).text, (await http(`${vaultUrl()}/backupJobs${v}`)).text, restoredKeys.text];
+    const texts = [(await armHttp(`${pointUrl}${v}`)).text, (await armHttp(`${itemUrl('enc1')}/recoveryPoints${v}`)).text, (await armHttp(`${vaultUrl()}/backupJobs${v}`)).text, restoredKeys.text];
     for (const text of texts) {
       expect(text).not.toMatch(/secretData|keyBackupData/);
       for (const value of [...sensitive, ...backupData]) expect(text).not.toContain(value);

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { uniqueTableName, useAzurite } from '../support/azurite';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { http, REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { httpsRequest } from '../support/https';
 import { appClaims, identityEndpointKey, newSigningKey, signedToken, unsignedToken, type SigningKey } from '../support/tokens';
@@ -38,6 +39,7 @@ function appSettings(stamp: string): Record<string, string> {
     KLUIS_CATALOG_TABLE_PREFIX: `F${stamp}`,
     KLUIS_INVENTORY_TABLE: uniqueTableName('Vms'),
     KLUIS_VAULT_CONTAINER: `vault-${stamp.toLowerCase()}`,
+    ...subscriptionEnv(SUB),
   };
 }
 
@@ -59,6 +61,7 @@ describe('the ARM front door (embedded host)', () => {
     });
     ca = readFileSync(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
     endpointKey = await identityEndpointKey(path.join(dataDir, 'identity'));
+    await createResourceGroups(host, SUB, [RG]);
     expect((await http(`${host.origin}/${VAULT_PATH}?${V}`, { method: 'PUT', body: { location: 'westeurope', properties: {} } })).status).toBe(201);
   }, 90_000);
 
@@ -144,24 +147,23 @@ describe('the ARM front door (embedded host)', () => {
       for (const called of [`${host.origin}/${refresh}`, `${host.origin}/api/${refresh}`]) {
         const accepted = await http(called, { method: 'POST' });
         expect(accepted.status).toBe(202);
-        const { status, result } = operationHeaders(accepted.headers);
-        expect(status).toMatch(new RegExp(`^${host.origin}/${VAULT_PATH}/backupOperations/[0-9a-f-]{36}$`));
-        expect(result).toMatch(new RegExp(`^${host.origin}/${VAULT_PATH}/backupOperationResults/[0-9a-f-]{36}$`));
-        expect((await http(status!)).status).toBe(200);
+        // A container refresh answers with a Location only, as Azure's.
+        const { result } = operationHeaders(accepted.headers);
+        expect(result).toMatch(new RegExp(`^${host.origin}/${VAULT_PATH}/backupFabrics/Azure/operationResults/[0-9a-f-]{36}$`));
+        expect([202, 204]).toContain((await http(result!)).status);
       }
       const overHttps = await httpsRequest(`${host.httpsOrigin}/api/${refresh}`, { method: 'POST', ca, headers: await bearer() });
       expect(overHttps.status).toBe(202);
-      expect(operationHeaders(overHttps.headers).status).toMatch(new RegExp(`^${host.httpsOrigin}/${VAULT_PATH}/backupOperations/`));
-      const status = await httpsRequest<{ status: string }>(operationHeaders(overHttps.headers).status!, { ca, headers: await bearer() });
-      expect(status.status).toBe(200);
+      expect(operationHeaders(overHttps.headers).result).toMatch(new RegExp(`^${host.httpsOrigin}/${VAULT_PATH}/backupFabrics/Azure/operationResults/`));
+      const result = await httpsRequest(operationHeaders(overHttps.headers).result!, { ca, headers: await bearer() });
+      expect([202, 204]).toContain(result.status);
     });
 
     it('follow the first X-Forwarded-Proto and X-Forwarded-Host values of a reverse proxy, and ignore invalid ones', async () => {
       const forwarded = await http(`${host.origin}/${refresh}`, { method: 'POST', headers: { 'X-Forwarded-Proto': 'https, http', 'X-Forwarded-Host': 'backup.example.com, 10.0.0.7' } });
-      expect(operationHeaders(forwarded.headers).status).toMatch(new RegExp(`^https://backup\\.example\\.com/${VAULT_PATH}/backupOperations/`));
-      expect(operationHeaders(forwarded.headers).result).toMatch(new RegExp(`^https://backup\\.example\\.com/${VAULT_PATH}/backupOperationResults/`));
+      expect(operationHeaders(forwarded.headers).result).toMatch(new RegExp(`^https://backup\\.example\\.com/${VAULT_PATH}/backupFabrics/Azure/operationResults/`));
       const invalid = await http(`${host.origin}/${refresh}`, { method: 'POST', headers: { 'X-Forwarded-Proto': 'gopher', 'X-Forwarded-Host': 'evil.example/path' } });
-      expect(operationHeaders(invalid.headers).status).toMatch(new RegExp(`^${host.origin}/${VAULT_PATH}/`));
+      expect(operationHeaders(invalid.headers).result).toMatch(new RegExp(`^${host.origin}/${VAULT_PATH}/`));
     });
 
     it('use the configured public base URL over anything the request says', async () => {
@@ -174,11 +176,11 @@ describe('the ARM front door (embedded host)', () => {
         extraArgs: ['--tls-dir', path.join(dataDir, 'tls'), '--identity-dir', path.join(dataDir, 'identity'), '--no-keyvault'],
       });
       try {
+        await createResourceGroups(configured, SUB, [RG]);
         expect((await http(`${configured.origin}/${VAULT_PATH}?${V}`, { method: 'PUT', body: { location: 'westeurope', properties: {} } })).status).toBe(201);
         const accepted = await http(`${configured.origin}/api/${refresh}`, { method: 'POST', headers: { 'X-Forwarded-Host': 'proxy.example' } });
         expect(accepted.status).toBe(202);
-        expect(operationHeaders(accepted.headers).status).toMatch(new RegExp(`^https://kluis\\.example\\.org/${VAULT_PATH}/backupOperations/[0-9a-f-]{36}$`));
-        expect(operationHeaders(accepted.headers).result).toMatch(new RegExp(`^https://kluis\\.example\\.org/${VAULT_PATH}/backupOperationResults/[0-9a-f-]{36}$`));
+        expect(operationHeaders(accepted.headers).result).toMatch(new RegExp(`^https://kluis\\.example\\.org/${VAULT_PATH}/backupFabrics/Azure/operationResults/[0-9a-f-]{36}$`));
       } finally {
         await configured.stop();
       }

@@ -9,7 +9,7 @@
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readLines } from '../../emulator/read-lines';
@@ -138,6 +138,11 @@ describe('npm start shows the product', () => {
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — created');
     expect(output).toMatch(/DefaultPolicy: Daily at 19:00 UTC/);
     expectProductShown(output);
+    // The Azure CLI: the two lines to run, and the private file they source (it holds the MSI secret, never printed).
+    const azEnv = path.join(dataDir, 'az', 'env.sh');
+    expect(output).toMatch(/^Use the Azure CLI \(az backup …\) in a second terminal:\n {2}source \S+\/az\/env\.sh\n {2}az login --identity$/m);
+    expect(statSync(azEnv).mode & 0o777).toBe(0o600);
+    expect(readFileSync(azEnv, 'utf8')).toMatch(/^az cloud show -n Kluis .*\|\| az cloud register -n Kluis --endpoint-resource-manager https:\/\/127\.0\.0\.1:\d+\/ /m);
   }, 90_000);
 
   it('reuses everything on a second start, backs up again, serves the restore it prints, and stops on Ctrl+C', async () => {

@@ -9,9 +9,10 @@
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app, e.g. one
  * compiled with `tsc --outDir`).
  */
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
-import type { ArmList, ErrorEnvelope, ItemProperties, JobProperties, Resource } from '../support/vault-api';
+import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { armHttp, type ArmList, type ErrorEnvelope, type ItemProperties, type JobProperties, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
 const SUB = '3a1f0c5e-9b7d-4e2a-8c6f-0d1e2f3a4b5c';
@@ -33,7 +34,7 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
   const v = '?api-version=2023-06-01';
 
   async function createVm(name: string, body: Record<string, unknown>): Promise<void> {
-    const created = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines/${name}`, {
+    const created = await armHttp(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines/${name}`, {
       method: 'PUT',
       body: { osDisk: { sizeBytes: 8 * MIB }, initialData: { percent: 10, seed: name }, ...body },
     });
@@ -41,24 +42,39 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
   }
 
   function enable(vm: string, vault = 'vault1', extra: Record<string, unknown> = {}): Promise<HttpResult<ErrorEnvelope>> {
-    return http<ErrorEnvelope>(`${itemUrl(vm, vault)}${v}`, {
+    return armHttp<ErrorEnvelope>(`${itemUrl(vm, vault)}${v}`, {
       method: 'PUT',
       body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId: vmId(vm), policyId: policyId(vault), ...extra } },
     });
   }
 
-  /** Follows a 202's Azure-AsyncOperation until the operation ends; returns its status body. */
+  /**
+   * Follows a 202 until the operation ends; returns its status body. The headers point where Azure's do:
+   * an item's operations at `{item}/operationsStatus` and `{item}/operationResults`, a delete at the vault's
+   * `backupOperations` and `backupOperationResults`, a container refresh only at `backupFabrics/Azure/operationResults`.
+   */
   async function settle(response: HttpResult<unknown>): Promise<{ status: string; properties?: { jobId: string }; error?: { code: string } }> {
     expect(response.status).toBe(202);
     expect(response.headers.get('retry-after')).toBe('2');
-    const statusUrl = response.headers.get('azure-asyncoperation')!;
-    expect(statusUrl).toContain('/backupOperations/');
-    expect(response.headers.get('location')).toContain('/backupOperationResults/');
+    const location = response.headers.get('location')!;
+    const statusUrl = response.headers.get('azure-asyncoperation');
+    if (statusUrl === null) {
+      expect(location).toMatch(/\/backupFabrics\/Azure\/operationResults\/[^/]+$/);
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const result = await armHttp(location);
+        if (result.status !== 202) return { status: result.status === 204 ? 'Succeeded' : 'Failed' };
+        if (Date.now() > deadline) throw new Error(`operation still running: ${location}`);
+        await sleep(100);
+      }
+    }
+    const itemScoped = /\/protectedItems\/[^/]+\/operationsStatus\/[^/]+$/.test(statusUrl);
+    expect(itemScoped || /\/backupOperations\/[^/]+$/.test(statusUrl)).toBe(true);
+    expect(location).toMatch(itemScoped ? /\/protectedItems\/[^/]+\/operationResults\/[^/]+$/ : /\/backupOperationResults\/[^/]+$/);
     for (const deadline = Date.now() + 30_000; ; ) {
-      const status = await http<{ status: string; properties?: { jobId: string }; error?: { code: string } }>(statusUrl);
+      const status = await armHttp<{ status: string; properties?: { jobId: string }; error?: { code: string } }>(statusUrl);
       expect(status.status).toBe(200);
       if (status.body.status !== 'InProgress') {
-        const result = await http(response.headers.get('location')!);
+        const result = await armHttp(location);
         expect(result.status).toBe(status.body.status === 'Succeeded' ? 204 : result.status);
         return status.body;
       }
@@ -68,7 +84,7 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
   }
 
   async function job(jobId: string): Promise<Resource<JobProperties>> {
-    const response = await http<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${jobId}${v}`);
+    const response = await armHttp<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${jobId}${v}`);
     expect(response.status).toBe(200);
     return response.body;
   }
@@ -83,15 +99,15 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
   }
 
   async function getItem(vm: string): Promise<Resource<ItemProperties>> {
-    const response = await http<Resource<ItemProperties>>(`${itemUrl(vm)}${v}`);
+    const response = await armHttp<Resource<ItemProperties>>(`${itemUrl(vm)}${v}`);
     expect(response.status).toBe(200);
     return response.body;
   }
 
   const catalogState = async () => [
-    (await http<ArmList<unknown>>(`${vaultUrl()}/backupProtectedItems${v}`)).body,
-    (await http<ArmList<unknown>>(`${vaultUrl('vault2')}/backupProtectedItems${v}`)).body,
-    (await http<ArmList<Resource<{ status: string }>>>(`${vaultUrl()}/backupJobs${v}`)).body.value.map((j) => j.name),
+    (await armHttp<ArmList<unknown>>(`${vaultUrl()}/backupProtectedItems${v}`)).body,
+    (await armHttp<ArmList<unknown>>(`${vaultUrl('vault2')}/backupProtectedItems${v}`)).body,
+    (await armHttp<ArmList<Resource<{ status: string }>>>(`${vaultUrl()}/backupJobs${v}`)).body.value.map((j) => j.name),
   ];
 
   beforeAll(async () => {
@@ -107,10 +123,12 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
         KLUIS_CATALOG_TABLE: `Points${stamp}`,
         KLUIS_CATALOG_TABLE_PREFIX: `K${stamp}`,
         KLUIS_INVENTORY_TABLE: `Vms${stamp}`,
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, ['rg-backup']);
     for (const vault of ['vault1', 'vault2']) {
-      const created = await http(`${vaultUrl(vault)}${v}`, { method: 'PUT', body: { location: 'westeurope' } });
+      const created = await armHttp(`${vaultUrl(vault)}${v}`, { method: 'PUT', body: { location: 'westeurope' } });
       expect(created.status).toBe(201);
     }
     await createVm('web1', { osType: 'Windows', dataDisks: [{ lun: 0, sizeBytes: 4 * MIB }] });
@@ -125,9 +143,9 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
   });
 
   it('lists the protectable VMs of the vault’s region', async () => {
-    const refreshed = await http(`${vaultUrl()}/backupFabrics/Azure/refreshContainers${v}`, { method: 'POST' });
+    const refreshed = await armHttp(`${vaultUrl()}/backupFabrics/Azure/refreshContainers${v}`, { method: 'POST' });
     expect((await settle(refreshed)).status).toBe('Succeeded');
-    const found = await http<ArmList<Resource<{ friendlyName: string; osType: string; powerState: string; agent: { status: string }; disks: unknown[]; protectionState: string }>>>(
+    const found = await armHttp<ArmList<Resource<{ friendlyName: string; osType: string; powerState: string; agent: { status: string }; disks: unknown[]; protectionState: string }>>>(
       `${vaultUrl()}/backupProtectableItems${v}&$filter=${encodeURIComponent("backupManagementType eq 'AzureIaasVM'")}`,
     );
     expect(found.status).toBe(200);
@@ -145,8 +163,8 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
       ['unknown policy', () => enable('web1', 'vault1', { policyId: policyId('vault1', 'NoSuchPolicy') }), 404, 'ResourceNotFound'],
       ['already protected by another vault', () => enable('other1'), 409, 'UserErrorVmAlreadyProtectedInAnotherVault'],
       ['too many data disks', () => enable('big1'), 400, 'UserErrorUnsupportedDiskCount'],
-      ['wrong body type', () => http<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { policyId: 42 } } }), 400, 'KluisInvalidRequest'],
-      ['malformed JSON', () => http<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: '{"properties":' }), 400, 'KluisInvalidRequest'],
+      ['wrong body type', () => armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { policyId: 42 } } }), 400, 'KluisInvalidRequest'],
+      ['malformed JSON', () => armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: '{"properties":' }), 400, 'KluisInvalidRequest'],
     ];
     for (const [name, request, status, code] of cases) {
       const response = await request();
@@ -164,11 +182,12 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
     expect((await getItem('web1')).properties).toMatchObject({ protectionState: 'IRPending', healthStatus: 'Passed', policyName: 'DefaultPolicy', healthDetails: [{ title: 'Warning (initial backup pending)' }] });
 
     // Backup now: 202, the operation names the Backup job, which runs to Completed.
-    const backup = await http(`${itemUrl('web1')}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+    const backup = await armHttp(`${itemUrl('web1')}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+    expect(backup.headers.get('azure-asyncoperation')).toContain(`/protectedItems/VM;iaasvmcontainerv2;rg-vms;web1/operationsStatus/`);
     const accepted = await settle(backup);
     expect(accepted.status).toBe('Succeeded');
     const jobId = accepted.properties!.jobId;
-    const second = await http<ErrorEnvelope>(`${itemUrl('web1')}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+    const second = await armHttp<ErrorEnvelope>(`${itemUrl('web1')}/backup${v}`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
     if (second.status !== 202) expect(second.body.error.code).toBe('UserErrorBackupOperationInProgress');
 
     const done = await waitForJob(jobId);
@@ -186,15 +205,15 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
       },
     });
     expect(done.properties.duration).toMatch(/^PT[\d.]+S$/);
-    expect((await http<ErrorEnvelope>(`${vaultUrl()}/backupJobs/${jobId}/cancel${v}`, { method: 'POST' })).body.error.code).toBe('UserErrorJobNotCancellable');
-    const completedBackups = await http<ArmList<Resource<JobProperties>>>(`${vaultUrl()}/backupJobs${v}&$filter=${encodeURIComponent("operation eq 'Backup' and status eq 'Completed'")}`);
+    expect((await armHttp<ErrorEnvelope>(`${vaultUrl()}/backupJobs/${jobId}/cancel${v}`, { method: 'POST' })).body.error.code).toBe('UserErrorJobNotCancellable');
+    const completedBackups = await armHttp<ArmList<Resource<JobProperties>>>(`${vaultUrl()}/backupJobs${v}&$filter=${encodeURIComponent("operation eq 'Backup' and status eq 'Completed'")}`);
     expect(completedBackups.body.value.map((j) => j.name)).toContain(jobId);
 
     const protectedItem = await getItem('web1');
     expect(protectedItem.properties).toMatchObject({ protectionState: 'Protected', lastBackupStatus: 'Healthy', healthDetails: [], extendedInfo: { recoveryPointCount: 1 } });
 
     // The recovery point: type, tiers, disks.
-    const points = await http<ArmList<Resource<{ recoveryPointType: string; recoveryPointTime: string; recoveryPointTierDetails: unknown[]; recoveryPointProperties?: { expiryTime?: string } }>>>(`${itemUrl('web1')}/recoveryPoints${v}`);
+    const points = await armHttp<ArmList<Resource<{ recoveryPointType: string; recoveryPointTime: string; recoveryPointTierDetails: unknown[]; recoveryPointProperties?: { expiryTime?: string } }>>>(`${itemUrl('web1')}/recoveryPoints${v}`);
     expect(points.status).toBe(200);
     expect(points.body.value).toHaveLength(1);
     const point = points.body.value[0];
@@ -206,48 +225,50 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
         { type: 'HardenedRP', status: 'Valid' },
       ],
     });
-    const detail = await http<Resource<{ recoveryPointDiskConfiguration: { includedDiskList: Array<{ lun: number }> }; osType: string }>>(`${itemUrl('web1')}/recoveryPoints/${point.name}${v}`);
+    const detail = await armHttp<Resource<{ recoveryPointDiskConfiguration: { includedDiskList: Array<{ lun: number }> }; osType: string }>>(`${itemUrl('web1')}/recoveryPoints/${point.name}${v}`);
     expect(detail.body.properties).toMatchObject({ osType: 'Windows', recoveryPointDiskConfiguration: { numberOfDisksIncludedInBackup: 2, includedDiskList: [{ lun: -1 }, { lun: 0 }] } });
-    const outOfRange = await http<ArmList<unknown>>(`${itemUrl('web1')}/recoveryPoints${v}&$filter=${encodeURIComponent("startDate eq '2001-01-01 12:00:00 AM' and endDate eq '2001-01-02 12:00:00 AM'")}`);
+    const outOfRange = await armHttp<ArmList<unknown>>(`${itemUrl('web1')}/recoveryPoints${v}&$filter=${encodeURIComponent("startDate eq '2001-01-01 12:00:00 AM' and endDate eq '2001-01-02 12:00:00 AM'")}`);
     expect(outOfRange.body.value).toEqual([]);
-    expect((await http<ErrorEnvelope>(`${itemUrl('web1')}/recoveryPoints${v}&$filter=${encodeURIComponent("startDate eq 'soon'")}`)).body.error.target).toBe('$filter');
+    expect((await armHttp<ErrorEnvelope>(`${itemUrl('web1')}/recoveryPoints${v}&$filter=${encodeURIComponent("startDate eq 'soon'")}`)).body.error.target).toBe('$filter');
 
     // Stop and delete: soft-deleted for 14 days, visible, not deletable again.
-    const deleted = await settle(await http(`${itemUrl('web1')}${v}`, { method: 'DELETE' }));
+    const deleteAccepted = await armHttp(`${itemUrl('web1')}${v}`, { method: 'DELETE' });
+    expect(deleteAccepted.headers.get('azure-asyncoperation')).toContain('/backupOperations/');
+    const deleted = await settle(deleteAccepted);
     expect((await job(deleted.properties!.jobId)).properties).toMatchObject({ operation: 'DeleteBackupData', status: 'Completed' });
     const softDeleted = await getItem('web1');
     expect(softDeleted.properties).toMatchObject({ protectionState: 'ProtectionStopped', isScheduledForDeferredDelete: true, extendedInfo: { recoveryPointCount: 1 } });
     expect(softDeleted.properties.deferredDeleteTimeRemaining).toMatch(/^P13DT23H59M|^P14D$/);
-    const listed = await http<ArmList<Resource<ItemProperties>>>(`${vaultUrl()}/backupProtectedItems${v}`);
+    const listed = await armHttp<ArmList<Resource<ItemProperties>>>(`${vaultUrl()}/backupProtectedItems${v}`);
     expect(listed.body.value.map((i) => [i.properties.protectionState, i.properties.isScheduledForDeferredDelete])).toEqual([['ProtectionStopped', true]]);
-    const again = await http<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'DELETE' });
+    const again = await armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'DELETE' });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('UserErrorItemSoftDeleted');
-    const vaultDelete = await http<ErrorEnvelope>(`${vaultUrl()}${v}`, { method: 'DELETE' });
+    const vaultDelete = await armHttp<ErrorEnvelope>(`${vaultUrl()}${v}`, { method: 'DELETE' });
     expect(vaultDelete.body.error.message).toContain('soft-deleted');
 
     // Undelete → stopped with data retained; resume → protected again.
-    const undeleted = await settle(await http(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', protectionState: 'ProtectionStopped', policyId: '', isRehydrate: true } } }));
+    const undeleted = await settle(await armHttp(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', protectionState: 'ProtectionStopped', policyId: '', isRehydrate: true } } }));
     expect((await job(undeleted.properties!.jobId)).properties.operation).toBe('Undelete');
     expect((await getItem('web1')).properties).toMatchObject({ protectionState: 'ProtectionStopped' });
     expect((await getItem('web1')).properties.isScheduledForDeferredDelete).toBeUndefined();
-    await settle(await http(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId: vmId('web1'), policyId: policyId() } } }));
+    await settle(await armHttp(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId: vmId('web1'), policyId: policyId() } } }));
     expect((await getItem('web1')).properties).toMatchObject({ protectionState: 'Protected', policyName: 'DefaultPolicy' });
   }, 180_000);
 
   it('answers unknown items, jobs and operations with 404 and a code, and bad filters with the field', async () => {
-    expect((await http<ErrorEnvelope>(`${itemUrl('nobody')}${v}`)).body.error.code).toBe('UserErrorBcmDatasourceNotPresent');
-    expect((await http<ErrorEnvelope>(`${vaultUrl()}/backupJobs/00000000-0000-0000-0000-000000000000${v}`)).body.error.code).toBe('KluisJobNotFound');
-    expect((await http<ErrorEnvelope>(`${vaultUrl()}/backupOperations/nope${v}`)).status).toBe(404);
-    const badFilter = await http<ErrorEnvelope>(`${vaultUrl()}/backupJobs${v}&$filter=${encodeURIComponent("status eq 'Running'")}`);
+    expect((await armHttp<ErrorEnvelope>(`${itemUrl('nobody')}${v}`)).body.error.code).toBe('UserErrorBcmDatasourceNotPresent');
+    expect((await armHttp<ErrorEnvelope>(`${vaultUrl()}/backupJobs/00000000-0000-0000-0000-000000000000${v}`)).body.error.code).toBe('KluisJobNotFound');
+    expect((await armHttp<ErrorEnvelope>(`${vaultUrl()}/backupOperations/nope${v}`)).status).toBe(404);
+    const badFilter = await armHttp<ErrorEnvelope>(`${vaultUrl()}/backupJobs${v}&$filter=${encodeURIComponent("status eq 'Running'")}`);
     expect(badFilter.status).toBe(400);
     expect(badFilter.body.error.target).toBe('$filter');
-    const badFabric = await http<ErrorEnvelope>(`${vaultUrl()}/backupFabrics/Elsewhere/protectionContainers/${encodeURIComponent(container('web1'))}/protectedItems/${encodeURIComponent(item('web1'))}${v}`);
+    const badFabric = await armHttp<ErrorEnvelope>(`${vaultUrl()}/backupFabrics/Elsewhere/protectionContainers/${encodeURIComponent(container('web1'))}/protectedItems/${encodeURIComponent(item('web1'))}${v}`);
     expect(badFabric.body.error.target).toBe('fabricName');
   });
 
   it('documents its operations in /openapi.json', async () => {
-    const document = await http<{ paths: Record<string, Record<string, { operationId: string }>> }>(`${api()}/openapi.json`);
+    const document = await armHttp<{ paths: Record<string, Record<string, { operationId: string }>> }>(`${api()}/openapi.json`);
     expect(document.status).toBe(200);
     const operationIds = Object.values(document.body.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId));
     expect(operationIds).toEqual(

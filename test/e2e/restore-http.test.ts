@@ -7,8 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { armHttp } from '../support/vault-api';
 
 const MIB = 1024 * 1024;
 const SUB = '00000000-0000-0000-0000-00000000e2e6';
@@ -33,7 +35,7 @@ interface JobResource {
     operation: string;
     status: string;
     entityFriendlyName: string;
-    errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+    errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
     extendedInfo: { tasksList: Array<{ taskId: string; status: string; progressPercentage: number }>; propertyBag: Record<string, string> };
   };
 }
@@ -61,9 +63,9 @@ describe('restore over the ARM API (embedded host)', () => {
 
   const withApiVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}${API}`;
   const api = <T>(route: string, options: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> =>
-    http<T>(withApiVersion(`${host.origin}/api/${route}`), options);
+    armHttp<T>(withApiVersion(`${host.origin}/api/${route}`), options);
   const fabric = <T>(route: string, options: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> =>
-    http<T>(`${host.origin}/fabric/subscriptions/${SUB}/${route}`, options);
+    armHttp<T>(`${host.origin}/fabric/subscriptions/${SUB}/${route}`, options);
 
   function download(vhdUri: string): Promise<Buffer> {
     const [, container, ...blob] = new URL(vhdUri).pathname.split('/').slice(1);
@@ -84,11 +86,13 @@ describe('restore over the ARM API (embedded host)', () => {
   async function jobOf(started: HttpResult<unknown>): Promise<JobResource> {
     expect(started.status).toBe(202);
     const operationUrl = started.headers.get('azure-asyncoperation')!;
-    expect(started.headers.get('location')).toContain('/backupOperationResults/');
+    // As Azure: a restore is tracked at the item (`{item}/operationsStatus`, `{item}/operationResults`).
+    expect(operationUrl).toMatch(/\/protectedItems\/[^/]+\/operationsStatus\/[^/]+$/);
+    expect(started.headers.get('location')).toMatch(/\/protectedItems\/[^/]+\/operationResults\/[^/]+$/);
     expect(Number(started.headers.get('retry-after'))).toBeGreaterThan(0);
     const operation = await until(
       'operation',
-      () => http<{ status: string; properties?: { jobId: string } }>(withApiVersion(operationUrl)),
+      () => armHttp<{ status: string; properties?: { jobId: string } }>(withApiVersion(operationUrl)),
       (body) => body.status !== 'InProgress',
     );
     expect(operation.status).toBe('Succeeded');
@@ -132,8 +136,10 @@ describe('restore over the ARM API (embedded host)', () => {
         KLUIS_CATALOG_TABLE: uniqueTableName('points'),
         KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('K').slice(0, 20),
         KLUIS_INVENTORY_TABLE: uniqueTableName('vms'),
+        ...subscriptionEnv(SUB),
       },
     });
+    await createResourceGroups(host, SUB, [RG]);
 
     const vault = await api(vaultPath, { method: 'PUT', body: { location: 'westeurope', properties: {} } });
     expect(vault.status).toBe(201);
@@ -190,6 +196,9 @@ describe('restore over the ARM API (embedded host)', () => {
 
     const copy = await fabric<FabricVm>('resourceGroups/restored/virtualMachines/web1-copy');
     expect(copy.status).toBe(200);
+    // The new VM and its resource group (made for it) are there for ARM clients too.
+    const armVm = await api<{ id: string; properties: { storageProfile: { dataDisks: unknown[] } } }>(`subscriptions/${SUB}/resourceGroups/restored/providers/Microsoft.Compute/virtualMachines/web1-copy`);
+    expect([armVm.status, armVm.body.id, armVm.body.properties.storageProfile.dataDisks.length]).toEqual([200, targetVm, 1]);
     expect(copy.body).toMatchObject({ name: 'web1-copy', location: 'westeurope', osType: 'Linux', powerState: 'stopped' });
     expect(copy.body.disks.map((d) => [d.kind, d.lun, d.storageType])).toEqual([
       ['os', undefined, 'Standard'],

@@ -13,6 +13,7 @@
  * - snapshots go 2 days after their point (48 h).
  */
 import { useAzurite } from '../support/azurite';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { startHostProcess, type HostProcess, REPO_ROOT } from '../support/host-process';
 import { isolatedAppSettings, vaultApi, type Resource, type RecoveryPointProperties } from '../support/vault-api';
 
@@ -98,11 +99,12 @@ describe('retention over 105 days on the fake clock (31-day months, the latest s
       app: REPO_ROOT,
       storage: azurite().connectionString,
       hubName: `Gfs${Date.now().toString(36)}`,
-      env: isolatedAppSettings(`g${Date.now().toString(36)}`),
+      env: { ...isolatedAppSettings(`g${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
+    await api.createResourceGroup();
     expect((await api.createVault(VAULT)).status).toBe(201);
-    expect((await api.putPolicy(VAULT, POLICY, GFS_POLICY)).status).toBe(201);
+    expect((await api.putPolicy(VAULT, POLICY, GFS_POLICY)).status).toBe(200);
     await api.createVm(VM, { osType: 'Linux', osDisk: { sizeBytes: MIB }, initialData: { percent: 10, seed: VM } });
     expect((await api.settle(await api.enable(VAULT, VM, POLICY))).status).toBe('Succeeded');
   }, 60_000);
@@ -124,7 +126,7 @@ describe('retention over 105 days on the fake clock (31-day months, the latest s
       outcomes.push(job.properties.status);
       // A point's id is its time in epoch milliseconds.
       if (job.properties.status === 'Completed') taken.push(Number(job.properties.extendedInfo.propertyBag['Recovery point']));
-      else expect(job.properties.errorDetails?.[0]?.errorCode).toBe('UserErrorGuestAgentStatusUnavailable');
+      else expect(job.properties.errorDetails?.[0]?.errorTitle).toBe('UserErrorGuestAgentStatusUnavailable');
       await api.orchestrationsIdle('retention-');
       await api.advanceClock({ to: `${date}T20:05:00Z` });
       expect(await api.orchestrationDone(`retention-${date.replace(/-/g, '')}20`)).toBe('Completed');

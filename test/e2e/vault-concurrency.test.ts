@@ -18,6 +18,7 @@ import { findDueBackups, startScheduledBackup, type SchedulerDeps } from '../../
 import { tableVaultCatalog } from '../../lib/stores/vault-catalog';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, vaultApi, type JobProperties, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -42,13 +43,14 @@ describe('concurrent backups, scheduler ticks and policy edits (embedded host, f
       app: APP,
       storage: azurite().connectionString,
       hubName: `Race${STAMP}`,
-      env: SETTINGS,
+      env: { ...SETTINGS, ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
+    await api.createResourceGroup();
     expect((await api.createVault(VAULT)).status).toBe(201);
     // Each VM its own policy, so the slots of one test never start backups in another.
-    expect((await api.putPolicy(VAULT, 'Noon', dailyPolicy('12:00', 'UTC', 7))).status).toBe(201);
-    expect((await api.putPolicy(VAULT, 'Afternoon', dailyPolicy('14:00', 'UTC', 7))).status).toBe(201);
+    expect((await api.putPolicy(VAULT, 'Noon', dailyPolicy('12:00', 'UTC', 7))).status).toBe(200);
+    expect((await api.putPolicy(VAULT, 'Afternoon', dailyPolicy('14:00', 'UTC', 7))).status).toBe(200);
     const small = { osType: 'Linux', osDisk: { sizeBytes: 2 * MIB } };
     await api.createVm('race1', { ...small, dataDisks: [{ lun: 0, sizeBytes: MIB }] });
     await api.createVm('tick1', small);

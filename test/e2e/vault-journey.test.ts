@@ -16,6 +16,7 @@
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -58,9 +59,10 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
       app: APP,
       storage: azurite().connectionString,
       hubName: `Journey${Date.now().toString(36)}`,
-      env: isolatedAppSettings(`j${Date.now().toString(36)}`),
+      env: { ...isolatedAppSettings(`j${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
+    await api.createResourceGroup();
   }, 60_000);
 
   afterAll(async () => {
@@ -73,7 +75,7 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
     expect(policies.body.value.map((p) => p.name)).toEqual(['DefaultPolicy']);
 
     const created = await api.putPolicy<Resource<Record<string, unknown>>>(VAULT, POLICY, dailyPolicy('03:00', 'W. Europe Standard Time', 7));
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(200);
     expect(created.body.properties).toMatchObject({
       timeZone: 'W. Europe Standard Time',
       instantRpRetentionRangeInDays: 2,
@@ -275,7 +277,7 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
     await api.fabric(VM, 'faults', { agentStatus: 'NotReady' });
     await api.advanceClock({ to: '2026-03-22T02:05:00Z' });
     const failed = await api.scheduledJob(VAULT, VM, slotOn('2026-03-22'));
-    expect(failed.properties).toMatchObject({ status: 'Failed', errorDetails: [{ errorCode: 'UserErrorGuestAgentStatusUnavailable' }] });
+    expect(failed.properties).toMatchObject({ status: 'Failed', errorDetails: [{ errorTitle: 'UserErrorGuestAgentStatusUnavailable', errorCode: expect.any(Number) }] });
     await cleanRetentionRun('2026-03-22T03');
     const kept = await api.recoveryPoints(VAULT, VM);
     expect(kept.map((p) => [p.properties.recoveryPointTime, p.properties.recoveryPointProperties?.ruleName])).toEqual([

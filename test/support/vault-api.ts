@@ -5,8 +5,10 @@
  * job) and the host's fake clock. Every call goes over HTTP; nothing here reads the catalog directly.
  */
 import { createHash } from 'node:crypto';
+import { checkArmConformance } from './arm-spec';
 import { blobService } from './azurite';
-import { http, sleep, type HostProcess, type HttpResult } from './host-process';
+import { createResourceGroups } from './arm-tenancy';
+import { http, sleep, type HostProcess, type HttpOptions, type HttpResult } from './host-process';
 
 const MIB = 1024 * 1024;
 export const API_VERSION = '2023-06-01';
@@ -55,7 +57,7 @@ export interface JobProperties {
   duration: string;
   actionsInfo: string[];
   isUserTriggered: boolean;
-  errorDetails?: Array<{ errorCode: string; errorString: string; recommendations: string[] }>;
+  errorDetails?: Array<{ errorCode: number; errorTitle: string; errorString: string; recommendations: string[] }>;
   extendedInfo: { progressPercentage: number; tasksList: JobTaskView[]; propertyBag: Record<string, string> };
 }
 
@@ -95,6 +97,23 @@ export interface VaultApiOptions {
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * `http()` for Kluis's API: every Microsoft.RecoveryServices response is checked against the specification
+ * the official SDK packages carry (test/support/arm-spec.ts) — its status must be one the operation declares
+ * and its body must match the declared model — and a response that does not conform fails the calling test
+ * right there.
+ * Other requests (the fabric, the host's admin API) pass through unchecked.
+ */
+export async function armHttp<T = unknown>(url: string, options: HttpOptions = {}): Promise<HttpResult<T>> {
+  const response = await http<T>(url, options);
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  const { problems } = checkArmConformance(method, url, response.status, response.body, response.text);
+  if (problems.length > 0) {
+    throw new Error(`${method} ${url} → ${response.status} does not conform to the Microsoft.RecoveryServices specification:\n  ${problems.join('\n  ')}\nBody: ${response.text.slice(0, 2000)}`);
+  }
+  return response;
+}
+
 const FINISHED = (status: string) => !['InProgress', 'Cancelling'].includes(status);
 
 /** The API of one host; `host` is a getter because suites start the host in beforeAll. */
@@ -115,7 +134,7 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
   const fabricUrl = (vm: string) => `${host().origin}/fabric/subscriptions/${sub}/resourceGroups/${vmRg}/virtualMachines/${vm}`;
 
   /** An ARM call: `api-version` appended, JSON in and out. */
-  const arm = <T>(url: string, request: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> => http<T>(withApiVersion(url), request);
+  const arm = <T>(url: string, request: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> => armHttp<T>(withApiVersion(url), request);
 
   async function until<T>(what: string, read: () => Promise<HttpResult<T>>, done: (body: T) => boolean, timeoutInMs = 60_000): Promise<T> {
     const deadline = Date.now() + timeoutInMs;
@@ -127,14 +146,28 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
     }
   }
 
-  /** Follows a 202's Azure-AsyncOperation until the operation ends; returns its status. */
+  /**
+   * Follows a 202 until the operation ends and returns its status: through Azure-AsyncOperation when the 202
+   * has one, else (container refresh, job cancel — as Azure answers them) through Location until it stops
+   * answering 202.
+   */
   async function settle(response: HttpResult<unknown>): Promise<OperationStatus> {
     if (response.status !== 202) throw new Error(`expected 202, got ${response.status}: ${response.text}`);
     const statusUrl = response.headers.get('azure-asyncoperation');
-    if (statusUrl === null || response.headers.get('location') === null || response.headers.get('retry-after') === null) {
-      throw new Error(`a 202 without Azure-AsyncOperation, Location and Retry-After: ${[...response.headers.entries()].join('; ')}`);
+    const resultUrl = response.headers.get('location');
+    if (resultUrl === null || response.headers.get('retry-after') === null) {
+      throw new Error(`a 202 without Location and Retry-After: ${[...response.headers.entries()].join('; ')}`);
     }
-    return until('operation', () => http<OperationStatus>(withApiVersion(statusUrl)), (status) => status.status !== 'InProgress', 30_000);
+    if (statusUrl !== null) {
+      return until('operation', () => armHttp<OperationStatus>(withApiVersion(statusUrl)), (status) => status.status !== 'InProgress', 30_000);
+    }
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const result = await armHttp<ErrorEnvelope>(withApiVersion(resultUrl));
+      if (result.status === 200 || result.status === 204) return { status: 'Succeeded' };
+      if (result.status !== 202) return { status: 'Failed', error: result.body.error };
+      if (Date.now() > deadline) throw new Error(`operation ${resultUrl}: still 202\n${host().outputTail()}`);
+      await sleep(100);
+    }
   }
 
   async function job(vault: string, jobId: string): Promise<Resource<JobProperties>> {
@@ -210,6 +243,9 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
     recoveryPoints,
     until,
     downloadBlob,
+
+    /** The vaults' resource group (or another), as ARM needs it before a vault is made in it. */
+    createResourceGroup: (name = rg, location = 'westeurope') => createResourceGroups(host(), sub, [name], location),
 
     createVault: (vault: string, location = 'westeurope') => arm(vaultUrl(vault), { method: 'PUT', body: { location, properties: {} } }),
 

@@ -46,7 +46,7 @@ describe('protectedItemResource', () => {
         policyName: 'DefaultPolicy',
         protectionStatus: 'Healthy',
         protectionState: 'IRPending',
-        healthDetails: [{ code: 'InitialBackupPending', title: 'Warning (initial backup pending)' }],
+        healthDetails: [{ code: 100001, title: 'Warning (initial backup pending)' }],
         extendedInfo: { recoveryPointCount: 0, policyInconsistent: false },
       },
     });
@@ -65,7 +65,7 @@ describe('protectedItemResource', () => {
       isScheduledForDeferredDelete: true,
       deferredDeleteTimeInUTC: '2026-11-01T00:00:00.000Z',
       deferredDeleteTimeRemaining: 'P13D',
-      healthDetails: [{ code: 'ItemSoftDeleted' }],
+      healthDetails: [{ code: 100002, title: 'Soft-deleted' }],
       extendedInfo: { recoveryPointCount: 3, oldestRecoveryPoint: '2026-10-01T00:00:00.000Z' },
     });
     expect(resource.properties.policyId).toBeUndefined();

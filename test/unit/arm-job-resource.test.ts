@@ -3,7 +3,7 @@
  * ISO 8601), ISO 8601 durations, when a job is cancellable, and the ARM job shape (durations of
  * running jobs computed at read time, `actionsInfo` only while cancellable).
  */
-import { isoDuration, jobProgress, jobResource, TaskIds, whyNotCancellable } from '../../lib/domain/arm/job-resource';
+import { errorNumberOf, isoDuration, jobProgress, jobResource, TaskIds, whyNotCancellable } from '../../lib/domain/arm/job-resource';
 import { parseFilterTime, parseODataFilter } from '../../lib/domain/arm/odata-filter';
 import type { JobRecord } from '../../lib/domain/catalog';
 import { isKluisErrorLike } from '../../lib/domain/errors';
@@ -169,7 +169,7 @@ describe('jobResource', () => {
       duration: 'PT1M',
       endTime: '2026-11-01T10:01:00.000Z',
       actionsInfo: [],
-      errorDetails: [{ errorCode: 'UserErrorGuestAgentStatusUnavailable', errorTitle: '', errorString: 'agent down', recommendations: ['restart it'] }],
+      errorDetails: [{ errorCode: errorNumberOf('UserErrorGuestAgentStatusUnavailable'), errorTitle: 'UserErrorGuestAgentStatusUnavailable', errorString: 'agent down', recommendations: ['restart it'] }],
     });
     expect(resource.properties.extendedInfo.tasksList[0].duration).toBe('PT59S');
   });

@@ -36,6 +36,13 @@ describe('loadConfig', () => {
       inventory: 'table',
       inventoryTable: 'KluisVirtualMachines',
       keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
+      tenancy: {
+        tenantId: '00000000-0000-0000-0000-00000000c0de',
+        subscriptionId: '00000000-0000-0000-0000-000000000000',
+        subscriptionName: 'Kluis local',
+        location: 'westeurope',
+        storageResourceGroup: 'kluis-storage',
+      },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
     });
   });
@@ -64,6 +71,11 @@ describe('loadConfig', () => {
       KLUIS_KEYVAULT_CA_FILE: '/tmp/kv/ca.pem',
       KLUIS_KEYVAULT_EMULATOR_URL: 'http://127.0.0.1:41234/',
       KLUIS_KEYVAULT_DNS_SUFFIX: 'vault.azure.cn',
+      KLUIS_TENANT_ID: 'AAAAAAAA-2222-4333-8444-555555555555',
+      KLUIS_SUBSCRIPTION_ID: 'BBBBBBBB-2222-4333-8444-555555555555',
+      KLUIS_SUBSCRIPTION_NAME: 'Team',
+      KLUIS_LOCATION: 'North Europe',
+      KLUIS_STORAGE_RESOURCE_GROUP: 'rg-storage',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
@@ -84,8 +96,22 @@ describe('loadConfig', () => {
         emulatorUrl: 'http://127.0.0.1:41234',
         dnsSuffix: 'vault.azure.cn',
       },
+      tenancy: {
+        tenantId: 'aaaaaaaa-2222-4333-8444-555555555555',
+        subscriptionId: 'bbbbbbbb-2222-4333-8444-555555555555',
+        subscriptionName: 'Team',
+        location: 'northeurope',
+        storageResourceGroup: 'rg-storage',
+      },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
     });
+  });
+
+  it('refuses tenancy settings that are not ids, regions or group names, naming the setting', () => {
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_TENANT_ID: 'contoso' }).target).toBe('KLUIS_TENANT_ID');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_SUBSCRIPTION_ID: '1234' }).target).toBe('KLUIS_SUBSCRIPTION_ID');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_LOCATION: 'west/europe' }).target).toBe('KLUIS_LOCATION');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_STORAGE_RESOURCE_GROUP: 'rg.' }).target).toBe('KLUIS_STORAGE_RESOURCE_GROUP');
   });
 
   it('gives the local Key Vault credential the local backup identity, and refuses bad Key Vault settings by name', () => {

@@ -229,6 +229,28 @@ describe('validatePolicy: valid policies', () => {
     expect(normalized.retentionPolicy.dailySchedule?.retentionTimes).toEqual(['2021-12-17T08:00:00.000Z']);
   });
 
+  it("keeps an Enhanced daily policy's retention times as given, also when they differ from the run time (Azure's IaaS_v2_daily example)", () => {
+    const eightOClock = '2021-12-17T08:00:00.000Z';
+    const normalized = validatePolicy(
+      edited(v2Daily, (p) => {
+        p.retentionPolicy.dailySchedule!.retentionTimes = [eightOClock];
+        p.retentionPolicy.weeklySchedule = { daysOfTheWeek: ['Sunday'], retentionTimes: [eightOClock], retentionDuration: { count: 12, durationType: 'Weeks' } };
+      }),
+    );
+    expect(normalized.retentionPolicy.dailySchedule?.retentionTimes).toEqual([eightOClock]);
+    expect(normalized.retentionPolicy.weeklySchedule?.retentionTimes).toEqual([eightOClock]);
+    expect(validatePolicy(v2Daily()).retentionPolicy.dailySchedule?.retentionTimes).toEqual(['2026-01-01T23:30:00Z']);
+    expect(failureOf(() => validatePolicy(edited(v2Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionTimes = ['08:00'])))).target).toBe(
+      'properties.retentionPolicy.dailySchedule.retentionTimes[0]',
+    );
+  });
+
+  it('reads an empty retentionScheduleDaily beside a week-based format as absent, as the official SDK samples send it', () => {
+    const normalized = validatePolicy(edited(v1Daily, (p) => (p.retentionPolicy.yearlySchedule!.retentionScheduleDaily = {})));
+    expect(normalized.retentionPolicy.yearlySchedule).not.toHaveProperty('retentionScheduleDaily');
+    expect(normalized.retentionPolicy.yearlySchedule?.retentionScheduleWeekly).toEqual({ daysOfTheWeek: ['Sunday'], weeksOfTheMonth: ['Last'] });
+  });
+
   it('accepts Azure-style explicit policyType and scheduleWeeklyFrequency', () => {
     expect(() => validatePolicy({ ...v1Daily(), policyType: 'V1' })).not.toThrow();
     expect(() => validatePolicy(edited(v1Daily, (p) => (v1(p).scheduleWeeklyFrequency = 0)))).not.toThrow();
@@ -343,7 +365,8 @@ describe('validatePolicy: every rule, with its code and target', () => {
     ['V2 instant restore of 0 days', { ...v2Hourly(), instantRpRetentionRangeInDays: 0 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 instant restore of 31 days', { ...edited(v2Daily, (p) => (p.retentionPolicy.dailySchedule!.retentionDuration.count = 60)), instantRpRetentionRangeInDays: 31 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 instant restore beyond the daily (vault) retention', { ...v2Daily(), instantRpRetentionRangeInDays: 8 }, `${P}.instantRpRetentionRangeInDays`],
-    ['V2 every 4 hours keeping snapshots 18 days', { ...v2Hourly(), instantRpRetentionRangeInDays: 18 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 every 4 hours for 24 hours (6 snapshots a day) keeping snapshots 18 days', { ...edited(v2Hourly, (p) => Object.assign((p.schedulePolicy as { hourlySchedule: object }).hourlySchedule, { scheduleWindowDuration: 24 })), instantRpRetentionRangeInDays: 18 }, `${P}.instantRpRetentionRangeInDays`],
+    ['V2 every 4 hours for 16 hours (4 snapshots a day) keeping snapshots 23 days, as Azure’s 2021 example IaaS_v2_hourly did with 30', { ...v2Hourly(), instantRpRetentionRangeInDays: 23 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 every 6 hours keeping snapshots 23 days', { ...edited(v2Hourly, (p) => Object.assign((p.schedulePolicy as { hourlySchedule: object }).hourlySchedule, { interval: 6, scheduleWindowDuration: 24 })), instantRpRetentionRangeInDays: 23 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 weekly keeping snapshots 4 days', { ...v2Weekly(), instantRpRetentionRangeInDays: 4 }, `${P}.instantRpRetentionRangeInDays`],
     ['V2 weekly keeping snapshots 21 days', { ...v2Weekly(), instantRpRetentionRangeInDays: 21 }, `${P}.instantRpRetentionRangeInDays`],
@@ -362,7 +385,11 @@ describe('validatePolicy: every rule, with its code and target', () => {
     expect(hourly(12, 30)).toBe(30);
     expect(validatePolicy({ ...v2Weekly(), instantRpRetentionRangeInDays: 20 }).instantRpRetentionRangeInDays).toBe(20);
     expect(validatePolicy(v2Weekly()).instantRpRetentionRangeInDays).toBe(7);
-    expect(failureOf(() => validatePolicy({ ...v2Hourly(), instantRpRetentionRangeInDays: 18 })).message).toMatch(/every 4 hours .* 1–17 days/);
+    // By snapshots a day: every 4 hours for 16 hours is 4 a day, like every 6 hours for 24 hours.
+    expect(validatePolicy({ ...v2Hourly(), instantRpRetentionRangeInDays: 22 }).instantRpRetentionRangeInDays).toBe(22);
+    expect(failureOf(() => validatePolicy({ ...edited(v2Hourly, (p) => Object.assign((p.schedulePolicy as { hourlySchedule: object }).hourlySchedule, { scheduleWindowDuration: 24 })), instantRpRetentionRangeInDays: 18 })).message).toMatch(
+      /6 snapshots a day \(every 4 hours for 24 hours\) keep instant-restore snapshots 1–17 days/,
+    );
     expect(failureOf(() => validatePolicy({ ...v2Daily(), instantRpRetentionRangeInDays: 8 })).message).toMatch(/cannot exceed the vault retention .*7 days/);
   });
 

@@ -12,7 +12,7 @@ import type { BackupInput } from '../../../orchestrations/backup';
 import { Orchestrators } from '../../../orchestrations/contracts';
 import { backupRequestDeps } from '../../deps';
 import { itemNamesOf } from './protection';
-import { accepted, armRoute, ITEM_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
 
 export const backupRequestBodySchema = z
   .object({
@@ -52,6 +52,6 @@ armRoute<BackupRequestBody>({
       await client.startNew(Orchestrators.Backup, { instanceId, input });
     });
     context.info(`Started backup job ${started.job.jobId} of ${started.ref.itemName} (retain until ${started.retainUntil}).`);
-    return accepted(baseUrl, vaultPathOf(params), started.operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), started.operation.operationId));
   },
 });

@@ -8,7 +8,7 @@ import { listProtectableItems, parseProtectableItemFilter, refreshContainers, ty
 import { assertAzureFabric } from '../../../lib/services/protection';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, list, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, fabricPathOf, list, VAULT_ROUTE, vaultRefOf } from './route';
 
 const TAG = 'Discovery';
 
@@ -22,13 +22,13 @@ armRoute({
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/refreshContainers`,
   summary: 'Discovers the VMs that can be protected (Kluis reads its VM inventory live: the operation has succeeded at once).',
   tag: TAG,
-  responses: { 202: 'Accepted: poll Azure-AsyncOperation.', 400: 'Not the Azure fabric.', 404: 'No such vault.' },
+  responses: { 202: 'Accepted: poll Location (backupFabrics/{fabric}/operationResults/{id}) until it answers 204.', 400: 'Not the Azure fabric.', 404: 'No such vault.' },
   handler: async ({ params, baseUrl }) => {
     assertAzureFabric(params.fabricName ?? '');
     const deps = discoveryDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const operation = await refreshContainers(deps, vault);
-    return accepted(baseUrl, vaultPathOf(params), operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.fabric(fabricPathOf(params), operation.operationId));
   },
 });
 

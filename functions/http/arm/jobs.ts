@@ -11,7 +11,7 @@ import { getJob, listJobs, parseJobFilter, requestJobCancel } from '../../../lib
 import { createOperation } from '../../../lib/services/operations';
 import { getVault } from '../../../lib/services/vaults';
 import { catalogDeps } from '../../deps';
-import { accepted, armRoute, list, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, jobPathOf, list, ok, VAULT_ROUTE, vaultRefOf } from './route';
 
 const TAG = 'Jobs';
 
@@ -56,13 +56,13 @@ armRoute({
   route: `${VAULT_ROUTE}/backupJobs/{jobName}/cancel`,
   summary: 'Cancels a Backup job while it takes its snapshot (the job goes Cancelling, then Cancelled). Transfers to the vault are not interrupted.',
   tag: TAG,
-  responses: { 202: 'Accepted: the job is Cancelling.', 400: 'The job cannot be cancelled now (UserErrorJobNotCancellable says why).', 404: 'No such vault or job.' },
+  responses: { 202: 'Accepted: the job is Cancelling; Location (backupJobs/{job}/operationResults/{id}) answers 204.', 400: 'The job cannot be cancelled now (UserErrorJobNotCancellable says why).', 404: 'No such vault or job.' },
   handler: async ({ params, baseUrl, context }) => {
     const deps = jobDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const job = await requestJobCancel(deps, vault, params.jobName ?? '');
     context.info(`Cancel requested for job ${job.jobId}.`);
     const operation = await createOperation(deps, vault, { name: 'CancelJob', jobId: job.jobId, status: 'Succeeded' });
-    return accepted(baseUrl, vaultPathOf(params), operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.job(jobPathOf(params), operation.operationId));
   },
 });

@@ -39,15 +39,14 @@ armRoute({
   tag: TAG,
   body: policyPutBodySchema,
   responses: {
-    200: 'The policy was updated.',
-    201: 'The policy was created.',
+    200: 'The policy was created or updated (Azure answers 200 for both, never 201).',
     400: 'The policy breaks a rule; `target` names the field.',
     404: 'No such vault.',
     409: 'The vault already holds 200 policies.',
   },
   handler: async ({ params, body }) => {
     const result = await createOrUpdatePolicy(catalogDeps(), vaultRefOf(params), params.policyName ?? '', body.properties);
-    return ok(resourceOf(result.policy.value.vaultId, result), result.created ? 201 : 200);
+    return ok(resourceOf(result.policy.value.vaultId, result));
   },
 });
 

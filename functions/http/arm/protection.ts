@@ -19,7 +19,7 @@ import { deleteProtectedItem } from '../../../lib/services/soft-delete';
 import { keyVaultAccessCheck } from '../../../lib/services/key-vault-access';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, deleteDeps, keyVaultAccessDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, ITEM_ROUTE, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
 
 const TAG = 'Protected items';
 
@@ -53,7 +53,7 @@ armRoute<ProtectedItemPutBody>({
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const change = await putProtectedItem(deps, vault, names, body.properties);
     context.info(`Protection of ${names.itemName}: ${change.action}${change.job ? ` (job ${change.job.jobId})` : ''}.`);
-    return accepted(baseUrl, vaultPathOf(params), change.operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), change.operation.operationId));
   },
 });
 
@@ -92,7 +92,8 @@ armRoute({
     const change = await deleteProtectedItem(deps, vault, names, deleteDeps(context));
     if (change === undefined) return noContent();
     context.info(`Protection of ${names.itemName} stopped with delete: ${change.action}.`);
-    return accepted(baseUrl, vaultPathOf(params), change.operation.operationId);
+    // As Azure: a delete is tracked at the vault (backupOperations / backupOperationResults).
+    return accepted(baseUrl, asyncOperationPaths.vault(vaultPathOf(params), change.operation.operationId));
   },
 });
 

@@ -12,7 +12,7 @@ import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/serv
 import { Orchestrators } from '../../../orchestrations/contracts';
 import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, ITEM_ROUTE, recoveryPointRefOf, vaultPathOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
@@ -42,6 +42,6 @@ armRoute<RestoreRequestBody>({
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });
     context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);
-    return accepted(baseUrl, vaultPathOf(params), restore.operation.operationId);
+    return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), restore.operation.operationId));
   },
 });

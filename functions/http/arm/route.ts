@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import type { VaultRef } from '../../../lib/domain/arm-names';
 import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
+import { checkArmScope, type ArmScopeCheck } from './scope';
 import type { Caller } from '../../../lib/domain/access-token';
 import { publicBaseUrl } from '../../../lib/domain/public-base-url';
 import { getConfig } from '../../../lib/config';
@@ -22,7 +23,7 @@ export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
 export const ITEM_ROUTE = `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}/protectedItems/{protectedItemName}`;
 
-export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface ArmRequest<TBody> {
   request: HttpRequest;
@@ -56,6 +57,8 @@ export interface ArmRouteSpec<TBody> {
   responses: Record<number, string>;
   /** Whether the handler needs a durable client (starts or queries orchestrations). */
   durable?: boolean;
+  /** Which of the path's subscription and resource group must exist before the handler runs (default 'auto': both). */
+  scope?: ArmScopeCheck;
   handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
 }
 
@@ -88,6 +91,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
   const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
       const caller = await callerOfRequest(request);
+      await checkArmScope(spec.route, spec.scope ?? 'auto', request.params);
       const url = new URL(request.url);
       let body = undefined as TBody;
       if (spec.body) {
@@ -128,24 +132,76 @@ export function list(value: unknown[]): HttpResponseInit {
 }
 
 /**
- * 202 Accepted for a long-running operation: `Azure-AsyncOperation` points at the status resource,
- * `Location` at the result resource (both at the root path under the public base URL), `Retry-After`
- * says when to poll.
+ * The absolute URL of an ARM path (`subscriptions/…`, no leading slash) under the request's public base
+ * URL (ArmRequest.baseUrl), at the root path as ARM serves it. Every URL Kluis hands out (Location,
+ * Azure-AsyncOperation) is built here and nowhere else.
  */
-export function accepted(baseUrl: string, vaultPath: string, operationId: string, retryAfterSeconds = 2): HttpResponseInit {
-  return {
-    status: 202,
-    headers: {
-      'Azure-AsyncOperation': `${baseUrl}/${vaultPath}/backupOperations/${operationId}`,
-      Location: `${baseUrl}/${vaultPath}/backupOperationResults/${operationId}`,
-      'Retry-After': String(retryAfterSeconds),
-    },
-  };
+export function armUrl(baseUrl: string, armPath: string): string {
+  return `${baseUrl}/${armPath}`;
+}
+
+/**
+ * Where a 202 points, as Azure points it for that operation: `status` (Azure-AsyncOperation, the
+ * operation's status body) and `result` (Location, 202 while running and then the result). Every one
+ * resolves the same vault-scoped operation record.
+ */
+export interface AsyncOperationPaths {
+  status?: string;
+  result: string;
+}
+
+export const asyncOperationPaths = {
+  /** Vault-scoped: DELETE of a protected item (and Kluis's own long operations). */
+  vault: (vaultPath: string, operationId: string): AsyncOperationPaths => ({
+    status: `${vaultPath}/backupOperations/${operationId}`,
+    result: `${vaultPath}/backupOperationResults/${operationId}`,
+  }),
+  /** Protected item PUT, backup now, restore: `{item}/operationsStatus/{id}` and `{item}/operationResults/{id}`. */
+  item: (itemPath: string, operationId: string): AsyncOperationPaths => ({
+    status: `${itemPath}/operationsStatus/${operationId}`,
+    result: `${itemPath}/operationResults/${operationId}`,
+  }),
+  /** An operation on a protection container: Location `{container}/operationResults/{id}`. */
+  container: (containerPath: string, operationId: string): AsyncOperationPaths => ({ result: `${containerPath}/operationResults/${operationId}` }),
+  /** Container refresh: Location `{vault}/backupFabrics/{fabric}/operationResults/{id}` only. */
+  fabric: (fabricPath: string, operationId: string): AsyncOperationPaths => ({ result: `${fabricPath}/operationResults/${operationId}` }),
+  /** Job cancel: Location `{vault}/backupJobs/{job}/operationResults/{id}` only. */
+  job: (jobPath: string, operationId: string): AsyncOperationPaths => ({ result: `${jobPath}/operationResults/${operationId}` }),
+};
+
+/** 202 Accepted for a long-running operation, pointing where Azure points for it; `Retry-After` says when to poll. */
+export function accepted(baseUrl: string, paths: AsyncOperationPaths, retryAfterSeconds = 2): HttpResponseInit {
+  const headers: Record<string, string> = { Location: armUrl(baseUrl, paths.result), 'Retry-After': String(retryAfterSeconds) };
+  if (paths.status !== undefined) headers['Azure-AsyncOperation'] = armUrl(baseUrl, paths.status);
+  return { status: 202, headers };
 }
 
 /** `subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{name}` of a request. */
 export function vaultPathOf(params: Record<string, string>): string {
   return `subscriptions/${params.subscriptionId}/resourceGroups/${params.resourceGroupName}/${VAULTS_PROVIDER}/${params.vaultName}`;
+}
+
+/** A route parameter back in a path; `;` (container and item names) stays as Azure writes it. */
+const pathSegment = (value: string | undefined) => encodeURIComponent(value ?? '').replace(/%3B/gi, ';');
+
+/** `{vault}/backupFabrics/{fabric}` of a request, as the client spelled it. */
+export function fabricPathOf(params: Record<string, string>): string {
+  return `${vaultPathOf(params)}/backupFabrics/${pathSegment(params.fabricName)}`;
+}
+
+/** `{vault}/backupFabrics/{fabric}/protectionContainers/{container}` of a request. */
+export function containerPathOf(params: Record<string, string>): string {
+  return `${fabricPathOf(params)}/protectionContainers/${pathSegment(params.containerName)}`;
+}
+
+/** `{container}/protectedItems/{item}` of a request. */
+export function itemPathOf(params: Record<string, string>): string {
+  return `${containerPathOf(params)}/protectedItems/${pathSegment(params.protectedItemName)}`;
+}
+
+/** `{vault}/backupJobs/{job}` of a request. */
+export function jobPathOf(params: Record<string, string>): string {
+  return `${vaultPathOf(params)}/backupJobs/${pathSegment(params.jobName)}`;
 }
 
 /** The vault a request's route names (VAULT_ROUTE's parameters; the services validate them). */

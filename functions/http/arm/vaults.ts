@@ -24,7 +24,7 @@ import {
   updateStorageConfig,
   updateVaultConfig,
 } from '../../../lib/services/vaults';
-import { catalogDeps } from '../../deps';
+import { catalogDeps, vaultDeps } from '../../deps';
 import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf, VAULTS_PROVIDER } from './route';
 
 const TAG = 'Vaults';
@@ -35,12 +35,13 @@ armRoute({
   operationId: 'Vaults_CreateOrUpdate',
   method: 'PUT',
   route: VAULT_ROUTE,
-  summary: 'Creates a Recovery Services vault with its DefaultPolicy, or updates its tags, redundancy and soft delete settings.',
+  summary:
+    'Creates a Recovery Services vault with its DefaultPolicy, or updates its tags, redundancy, soft delete, managed identity (system-assigned: a new principal; None removes it), monitoring and restore settings.',
   tag: TAG,
   body: vaultPutBodySchema,
   responses: { 200: 'The vault was updated.', 201: 'The vault was created.', 400: 'Invalid name, body or location change.', 409: 'Limit reached, name in use, or redundancy locked.' },
   handler: async ({ params, body }) => {
-    const { vault, created } = await createOrUpdateVault(catalogDeps(), vaultRefOf(params), body);
+    const { vault, created } = await createOrUpdateVault(vaultDeps(), vaultRefOf(params), body);
     return ok(vaultResource(vault.value, vault.etag), created ? 201 : 200);
   },
 });
@@ -64,10 +65,10 @@ armRoute({
   route: VAULT_ROUTE,
   summary: 'Deletes a vault that holds no backup items (protected, stopped with retained data, or soft-deleted), with its policies and jobs.',
   tag: TAG,
-  responses: { 200: 'The vault was deleted.', 204: 'There was no such vault.', 400: 'The vault holds backup items (ServiceResourceNotEmpty names them).' },
+  responses: { 200: 'The vault was deleted, or there was none (the spec declares only 200).', 400: 'The vault holds backup items (ServiceResourceNotEmpty names them).' },
   handler: async ({ params }) => {
-    const { deleted } = await deleteVault(catalogDeps(), vaultRefOf(params));
-    return deleted ? ok(undefined) : noContent();
+    await deleteVault(catalogDeps(), vaultRefOf(params));
+    return ok(undefined);
   },
 });
 
@@ -114,11 +115,11 @@ armRoute({
 
 async function putStorageConfig(params: Record<string, string>, body: StorageConfigBody, partial: boolean) {
   const config = await updateStorageConfig(catalogDeps(), vaultRefOf(params), body, { partial });
-  return ok(storageConfigResource(config.vault, config.lockedBecause !== undefined));
+  // As the spec declares: PUT answers the config, PATCH answers 204 without a body.
+  return partial ? noContent() : ok(storageConfigResource(config.vault, config.lockedBecause !== undefined));
 }
 
-const storageConfigResponses = {
-  200: 'The storage config after the change.',
+const storageConfigErrors = {
   400: 'Invalid body.',
   404: 'No such vault.',
   409: 'The redundancy is locked because the vault holds backup items (KluisStorageRedundancyLocked names them).',
@@ -131,7 +132,7 @@ armRoute({
   summary: "Sets the vault's storage redundancy (GeoRedundant, LocallyRedundant, ZoneRedundant); only while the vault holds no backup items.",
   tag: TAG,
   body: storageConfigBodySchema,
-  responses: storageConfigResponses,
+  responses: { 200: 'The storage config after the change.', ...storageConfigErrors },
   handler: ({ params, body }) => putStorageConfig(params, body, false),
 });
 
@@ -142,7 +143,7 @@ armRoute({
   summary: "Changes the vault's storage redundancy, if the body names one; only while the vault holds no backup items.",
   tag: TAG,
   body: storageConfigBodySchema,
-  responses: storageConfigResponses,
+  responses: { 204: 'Changed (no body; GET shows the config).', ...storageConfigErrors },
   handler: ({ params, body }) => putStorageConfig(params, body, true),
 });
 

@@ -19,8 +19,17 @@ export interface RecoveryPointSummary {
   oldest?: string;
 }
 
+/**
+ * `healthDetails[].code` is an integer in Azure's specification (the Python SDK parses it as one); Azure's
+ * numbers are internal error ids without a public list, so Kluis numbers its own details here, once.
+ */
+export const HEALTH_DETAIL_CODES = {
+  InitialBackupPending: 100001,
+  ItemSoftDeleted: 100002,
+} as const;
+
 export interface HealthDetail {
-  code: string;
+  code: number;
   title: string;
   message: string;
   recommendations: string[];
@@ -116,7 +125,7 @@ function healthDetailsOf(item: ProtectedItemRecord): HealthDetail[] {
   if (item.softDelete !== undefined) {
     return [
       {
-        code: 'ItemSoftDeleted',
+        code: HEALTH_DETAIL_CODES.ItemSoftDeleted,
         title: 'Soft-deleted',
         message: `Backups of this item were deleted; they are kept until ${item.softDelete.purgeAt} and then purged.`,
         recommendations: ['Undelete the item (PUT with isRehydrate: true) to keep its backups.'],
@@ -126,7 +135,7 @@ function healthDetailsOf(item: ProtectedItemRecord): HealthDetail[] {
   if (item.protectionState === 'IRPending') {
     return [
       {
-        code: 'InitialBackupPending',
+        code: HEALTH_DETAIL_CODES.InitialBackupPending,
         title: INITIAL_BACKUP_PENDING,
         message: 'The first backup of this VM has not completed yet.',
         recommendations: ['Wait for the scheduled backup, or start one now (POST …/backup).'],

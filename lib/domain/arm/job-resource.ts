@@ -102,13 +102,35 @@ export interface ArmJobResource {
     containerName?: string;
     protectedItemName?: string;
     activityId: string;
-    errorDetails?: Array<{ errorCode: string; errorTitle: string; errorString: string; recommendations: string[] }>;
+    errorDetails?: ArmJobErrorInfo[];
     extendedInfo: {
       tasksList: ArmJobTask[];
       progressPercentage: number;
       propertyBag: Record<string, string>;
     };
   };
+}
+
+/**
+ * Azure's `AzureIaaSVMErrorInfo`: `errorCode` is an integer there (the official clients parse it as one),
+ * so the error's name — Azure Backup's code where Azure has one, e.g. UserErrorGuestAgentStatusUnavailable —
+ * is the `errorTitle`, and `errorCode` a stable number derived from that name (errorNumberOf).
+ */
+export interface ArmJobErrorInfo {
+  errorCode: number;
+  errorTitle: string;
+  errorString: string;
+  recommendations: string[];
+}
+
+/** A stable number in 100000–999999 for an error name (FNV-1a), as Azure's job errors carry numbers. */
+export function errorNumberOf(code: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of code) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return 100000 + (hash % 900000);
 }
 
 export const JOB_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupJobs';
@@ -142,8 +164,8 @@ export function jobResource(vaultId: string, job: JobRecord, now: Date): ArmJobR
   if (job.itemName !== undefined) properties.protectedItemName = job.itemName;
   if (job.errorDetails !== undefined && job.errorDetails.length > 0) {
     properties.errorDetails = job.errorDetails.map((detail) => ({
-      errorCode: detail.errorCode,
-      errorTitle: detail.errorTitle ?? '',
+      errorCode: errorNumberOf(detail.errorCode),
+      errorTitle: detail.errorCode,
       errorString: detail.errorString,
       recommendations: [...detail.recommendations],
     }));

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { VAULT_RESOURCE_TYPE } from '../arm-names';
 import type { StorageModelType, VaultRecord } from '../catalog';
 import { errors } from '../errors';
+import { identityView } from '../vault-identity';
 import { SOFT_DELETE_RETENTION_DAYS } from '../vault-rules';
 
 export const STORAGE_CONFIG_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupstorageconfig';
@@ -31,6 +32,59 @@ const readOnlyResourceFields = {
 };
 
 const noCrossRegionRestore = { error: 'Cross Region Restore is not supported by Kluis.' };
+const enabledOrDisabled = z.enum(['Enabled', 'Disabled']);
+
+/** `properties.monitoringSettings` (alerts, Site Recovery's included as the vault API has them): accepted, stored and returned as sent. */
+export const monitoringSettingsSchema = z
+  .object({
+    azureMonitorAlertSettings: z
+      .object({
+        alertsForAllJobFailures: enabledOrDisabled.optional(),
+        alertsForAllReplicationIssues: enabledOrDisabled.optional(),
+        alertsForAllFailoverIssues: enabledOrDisabled.optional(),
+      })
+      .strict()
+      .optional(),
+    classicAlertSettings: z
+      .object({ alertsForCriticalOperations: enabledOrDisabled.optional(), emailNotificationsForSiteRecovery: enabledOrDisabled.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** `properties.restoreSettings`: cross-subscription restore state, stored and returned (Kluis restores within its own storage only). */
+export const restoreSettingsSchema = z
+  .object({
+    crossSubscriptionRestoreSettings: z
+      .object({ crossSubscriptionRestoreState: z.enum(['Enabled', 'Disabled', 'PermanentlyDisabled']).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** The vault's `identity`: principalId, tenantId and the user-assigned principals are read-only (accepted, ignored). */
+export const vaultIdentitySchema = z
+  .object({
+    type: z.enum(['SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned', 'None']),
+    userAssignedIdentities: z
+      .record(z.string().min(1).max(1000), z.object({ principalId: z.string().optional(), clientId: z.string().optional() }).strict().nullable())
+      .optional(),
+    principalId: z.string().optional(),
+    tenantId: z.string().optional(),
+  })
+  .strict();
+
+// Read-only vault properties of a GET, accepted and ignored when a vault is sent back.
+const readOnlyVaultProperties = {
+  upgradeDetails: z.unknown().optional(),
+  privateEndpointConnections: z.unknown().optional(),
+  privateEndpointStateForBackup: z.unknown().optional(),
+  privateEndpointStateForSiteRecovery: z.unknown().optional(),
+  moveDetails: z.unknown().optional(),
+  moveState: z.unknown().optional(),
+  backupStorageVersion: z.unknown().optional(),
+  secureScore: z.unknown().optional(),
+};
 
 export const vaultPropertiesSchema = z
   .object({
@@ -48,10 +102,25 @@ export const vaultPropertiesSchema = z
           .object({ softDeleteState: softDeleteStateSchema.optional(), softDeleteRetentionPeriodInDays: softDeleteRetentionSchema.optional() })
           .strict()
           .optional(),
+        immutabilitySettings: z
+          .object({ state: z.literal('Disabled', { error: 'Kluis vaults are not immutable; immutabilitySettings.state must be Disabled.' }).optional() })
+          .strict()
+          .optional(),
+        multiUserAuthorization: z.unknown().optional(),
       })
       .strict()
       .optional(),
     publicNetworkAccess: z.literal('Enabled', { error: 'Kluis vaults are reachable through their API only; publicNetworkAccess must be Enabled.' }).optional(),
+    monitoringSettings: monitoringSettingsSchema.optional(),
+    restoreSettings: restoreSettingsSchema.optional(),
+    /** Customer-managed keys: refused by the vault service with KluisCustomerManagedKeysNotSupported. */
+    encryption: z.unknown().optional(),
+    /**
+     * Resource Guard authorizations of a multi-user-authorized change: Kluis has no Resource Guards (none
+     * protects any of its operations), so there is nothing to authorize; accepted and ignored.
+     */
+    resourceGuardOperationRequests: z.array(z.string().max(2000)).max(50).optional(),
+    ...readOnlyVaultProperties,
   })
   .strict();
 
@@ -65,6 +134,7 @@ export const vaultPutBodySchema = z
       .strict()
       .optional(),
     properties: vaultPropertiesSchema.optional(),
+    identity: vaultIdentitySchema.optional(),
     ...readOnlyResourceFields,
   })
   .strict();
@@ -134,7 +204,10 @@ export interface VaultResource {
     redundancySettings: { standardTierStorageRedundancy: StorageModelType; crossRegionRestore: 'Disabled' };
     securitySettings: { softDeleteSettings: { softDeleteState: VaultRecord['softDelete']['state']; softDeleteRetentionPeriodInDays: number } };
     publicNetworkAccess: 'Enabled';
+    monitoringSettings?: VaultRecord['monitoringSettings'];
+    restoreSettings?: VaultRecord['restoreSettings'];
   };
+  identity?: Record<string, unknown>;
   systemData: { createdAt: string; lastModifiedAt: string };
 }
 
@@ -156,6 +229,9 @@ export function vaultResource(vault: VaultRecord, etag?: string): VaultResource 
     },
     systemData: { createdAt: vault.createdAt, lastModifiedAt: vault.updatedAt ?? vault.createdAt },
   };
+  if (vault.monitoringSettings !== undefined) resource.properties.monitoringSettings = structuredClone(vault.monitoringSettings);
+  if (vault.restoreSettings !== undefined) resource.properties.restoreSettings = structuredClone(vault.restoreSettings);
+  if (vault.identity !== undefined) resource.identity = identityView(vault.identity);
   if (etag !== undefined && etag !== '') resource.etag = etag;
   return resource;
 }

@@ -1,0 +1,51 @@
+/**
+ * Protection containers over the ARM-shaped API: GET `{vault}/backupProtectionContainers`
+ * (`$filter=backupManagementType eq 'AzureIaasVM' and status eq 'Registered' [and friendlyName eq '…']`,
+ * as `az backup container list` sends it) and GET `{vault}/backupFabrics/Azure/protectionContainers/{container}`.
+ * An Azure VM's container exists while the vault holds the VM's item.
+ */
+import { containersOf, parseContainerFilter, PROTECTION_CONTAINER_RESOURCE_TYPE, protectionContainerResource } from '../../../lib/domain/arm/container-resource';
+import { parseContainerName } from '../../../lib/domain/arm-names';
+import { errors } from '../../../lib/domain/errors';
+import { assertAzureFabric, listProtectedItems, vaultRefOf as vaultRefOfScope } from '../../../lib/services/protection';
+import { getVault } from '../../../lib/services/vaults';
+import { vaultCatalog } from '../../deps';
+import { armRoute, list, ok, VAULT_ROUTE, vaultRefOf } from './route';
+
+const TAG = 'Protection containers';
+
+armRoute({
+  operationId: 'BackupProtectionContainers_List',
+  method: 'GET',
+  route: `${VAULT_ROUTE}/backupProtectionContainers`,
+  summary:
+    "Lists the vault's protection containers: one per protected VM (also stopped or soft-deleted). $filter: backupManagementType eq 'AzureIaasVM' and status eq 'Registered' [and friendlyName eq '…'].",
+  tag: TAG,
+  responses: { 200: 'The containers, in `value`.', 400: 'Invalid $filter.', 404: 'No such vault.' },
+  handler: async ({ params, query }) => {
+    const filter = parseContainerFilter(query.get('$filter'));
+    const deps = { catalog: vaultCatalog() };
+    const vault = (await getVault(deps, vaultRefOf(params))).value;
+    return list(containersOf(vaultRefOfScope(vault), await listProtectedItems(deps, vault), filter));
+  },
+});
+
+armRoute({
+  operationId: 'ProtectionContainers_Get',
+  method: 'GET',
+  route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}`,
+  summary: "Gets a VM's protection container (IaasVMContainer;iaasvmcontainerv2;{resourceGroup};{vmName}): friendly name, registration, VM id.",
+  tag: TAG,
+  responses: { 200: 'The container.', 400: 'Not the Azure fabric, or not a VM container name.', 404: 'No such vault or container.' },
+  handler: async ({ params }) => {
+    assertAzureFabric(params.fabricName ?? '');
+    const name = params.containerName ?? '';
+    const wanted = parseContainerName(name);
+    const deps = { catalog: vaultCatalog() };
+    const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const items = await listProtectedItems(deps, vault);
+    const item = items.find((i) => i.vm.resourceGroup.toLowerCase() === wanted.resourceGroup.toLowerCase() && i.vm.name.toLowerCase() === wanted.vmName.toLowerCase());
+    if (item === undefined) throw errors.resourceNotFound(PROTECTION_CONTAINER_RESOURCE_TYPE, name, vault.resourceGroup, 'containerName');
+    return ok(protectionContainerResource(vaultRefOfScope(vault), item));
+  },
+});
