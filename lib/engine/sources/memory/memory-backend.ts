@@ -109,7 +109,7 @@ export class MemoryDiskBackend implements SourceDiskBackend {
     return disks.map((disk) => {
       if (!('id' in disk) || disk.kind !== 'memory') throw errors.sourceKindNotSupported(disk.kind ?? 'pageBlob', `disk lun ${disk.lun} is not a memory disk`);
       const image = this.disks.get(disk.id);
-      if (image === undefined) throw errors.invalidRequest(`disks`, `The memory disk '${disk.id}' does not exist.`);
+      if (image === undefined) throw errors.sourceDiskNotFound('memory', disk.id);
       return { ...disk, kind: 'memory', name: disk.name ?? disk.id, sizeBytes: image.data.length };
     });
   }
@@ -118,7 +118,7 @@ export class MemoryDiskBackend implements SourceDiskBackend {
     const images = request.disks.map((disk) => {
       const id = 'id' in disk ? disk.id : undefined;
       const image = id === undefined ? undefined : this.disks.get(id);
-      if (id === undefined || image === undefined) throw errors.invalidRequest('disks', `Disk lun ${disk.lun} is not a memory disk of this backend.`);
+      if (id === undefined || image === undefined) throw errors.sourceDiskNotFound('memory', id ?? `lun ${disk.lun}`);
       return { id, lun: disk.lun, image };
     });
     return images.map(({ id, lun, image }) => {
