@@ -2,7 +2,8 @@
  * Backup of one disk of a VM, as a sub-orchestration of `backupDisks`: plan (choose full / diff / checksum,
  * staging and seeding, and ready the replica) → stage where the plan says (page-blob Premium disks) → seed
  * the replica by a server-side copy where the plan says (a full backup; its segments then only read and
- * hash the replica) → transfer the segments, at most N at a time → delete the staging copy (always).
+ * hash the replica) → transfer the segments, at most N at a time → release the previous point's view a diff
+ * read, and delete the staging copy (always).
  * Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
@@ -11,6 +12,7 @@ import type { DiskView } from '../lib/engine/domain/disk-view';
 import type { DiskSegment } from '../lib/engine/domain/transfer-plan';
 import type { SourceCapabilities } from '../lib/engine/sources/source-disk';
 import type { planDiskBackupActivity } from '../functions/activities/plan-disk-backup';
+import type { releaseSourceViewsActivity } from '../functions/activities/release-source-views';
 import type { seedReplicaActivity } from '../functions/activities/seed-replica';
 import type { deleteStagingBlobActivity, stageDiskActivity } from '../functions/activities/stage-disk';
 import type { transferSegmentActivity } from '../functions/activities/transfer-segment';
@@ -101,6 +103,14 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
       blocksChanged: total('blocksChanged'),
     };
   } finally {
+    // The diff read the previous point's view of the disk: its access ends here (this point's views are backupDisks').
+    if (plan.detection.kind === 'diff') {
+      try {
+        yield callActivity<typeof releaseSourceViewsActivity>(context, 'releaseSourceViews', { views: [plan.detection.previous] });
+      } catch (err) {
+        if (!context.df.isReplaying) context.warn(`Releasing the previous view of lun ${disk.lun} failed: ${String(err)}`);
+      }
+    }
     // Always, on success and failure; if even the retried delete fails, the staging sweeper removes it.
     if (plan.stage) {
       try {

@@ -10,11 +10,11 @@ import type { KeyAndSecretBackup, RecoveryPointManifest, StorageType } from '../
 import { commitRecoveryPoint, type CommitRecoveryPointResult } from '../../lib/engine/backup/commit-recovery-point';
 import type { BackupEngineDeps, EngineLogger } from '../../lib/engine/engine-deps';
 import { planDiskBackup, type DiskBackupPlan } from '../../lib/engine/backup/plan-disk-backup';
-import { openSourceViews, releaseSourceViews } from '../../lib/engine/backup/source-views';
+import { discoverSourceDisks, openSourceViews, releaseSourceViews } from '../../lib/engine/backup/source-views';
 import { seedReplica } from '../../lib/engine/backup/seed-replica';
 import { deleteStagingCopy, stageDisk } from '../../lib/engine/backup/stage-disk';
 import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../../lib/engine/backup/transfer-segment';
-import type { DiscoveredVmDisk, SeededReplica, StagedDisk } from '../../lib/engine/domain/backup-job';
+import type { DiscoveredVmDisk, SeededReplica, StagedDisk, VmDiskRequest } from '../../lib/engine/domain/backup-job';
 import type { DiskView } from '../../lib/engine/domain/disk-view';
 import { PageBlobBackend } from '../../lib/engine/sources/page-blob/page-blob-backend';
 import { sourceDiskRegistry, type SourceDiskRegistry } from '../../lib/engine/sources/registry';
@@ -62,7 +62,8 @@ export interface BackupVmInput {
   itemId: string;
   jobId: string;
   recoveryPointId: string;
-  disks: readonly VmDisk[];
+  /** Page blobs (VmDisk), or disks of another kind. */
+  disks: readonly VmDiskRequest[];
   capabilities: SourceCapabilities;
   segmentSize?: number;
   tuning?: TransferTuning;
@@ -83,7 +84,7 @@ export interface ViewSnapshot {
 
 export interface BackupVmResult {
   views: DiskView[];
-  /** The views as blob snapshots (page blobs). */
+  /** Page blobs: the views as blob snapshots. */
   snapshots: ViewSnapshot[];
   plans: DiskBackupPlan[];
   /** Per disk: its staging copy, also as the staging blob. */
@@ -95,14 +96,19 @@ export interface BackupVmResult {
   manifest: RecoveryPointManifest;
 }
 
-/** The page-blob disks as discovery would describe them (the tests' disks need not be valid VHDs). */
-export function discovered(disks: readonly VmDisk[]): DiscoveredVmDisk[] {
-  return disks.map((disk) => ({ ...disk, kind: 'pageBlob', name: disk.blob, sizeBytes: 0 }));
+/**
+ * The disks as discovery describes them: page blobs without asking (the tests' page blobs need not be valid
+ * VHDs), other kinds by their backend.
+ */
+export async function discovered(deps: Pick<BackupEngineDeps, 'sources'>, disks: readonly VmDiskRequest[]): Promise<DiscoveredVmDisk[]> {
+  const pageBlobs = disks.filter((disk): disk is VmDisk => 'container' in disk);
+  if (pageBlobs.length === disks.length) return pageBlobs.map((disk) => ({ ...disk, kind: 'pageBlob', name: disk.blob, sizeBytes: 0 }));
+  return discoverSourceDisks(deps, { disks });
 }
 
-/** Opens the disks' views together (blob snapshots), as the snapshotDisks activity does. */
-export function openViews(deps: BackupEngineDeps, input: { itemId: string; recoveryPointId: string; disks: readonly VmDisk[] }): Promise<DiskView[]> {
-  return openSourceViews(deps, { itemId: input.itemId, recoveryPointId: input.recoveryPointId, disks: discovered(input.disks) });
+/** Opens the disks' views together (page blobs: snapshots), as the snapshotDisks activity does. */
+export async function openViews(deps: BackupEngineDeps, input: { itemId: string; recoveryPointId: string; disks: readonly VmDiskRequest[] }): Promise<DiskView[]> {
+  return openSourceViews(deps, { itemId: input.itemId, recoveryPointId: input.recoveryPointId, disks: await discovered(deps, input.disks) });
 }
 
 export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Promise<BackupVmResult> {
@@ -147,7 +153,9 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
       }
     }
   } finally {
-    await releaseSourceViews(deps, { views });
+    // The views read: this point's, and the previous point's that the diffs read (the backupDisk orchestration releases those).
+    const earlier = plans.flatMap((plan) => (plan.detection.kind === 'diff' ? [plan.detection.previous] : []));
+    await releaseSourceViews(deps, { views: [...views, ...earlier] });
   }
   const commit = await commitRecoveryPoint(deps, {
     itemId: input.itemId,
@@ -158,7 +166,7 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
     vmConfig: { name: input.itemId },
     disks: input.disks.map((disk, i) => ({
       lun: disk.lun,
-      name: disk.blob,
+      name: 'blob' in disk ? disk.blob : disk.id,
       storageType: disk.storageType,
       source: views[i],
       changeDetection: plans[i].changeDetection,
@@ -166,7 +174,7 @@ export async function backupVm(deps: BackupEngineDeps, input: BackupVmInput): Pr
     })),
     ...(input.keyAndSecret === undefined ? {} : { keyAndSecret: input.keyAndSecret }),
   });
-  const snapshots = views.map((view, i) => ({ lun: view.lun, container: input.disks[i].container, blob: input.disks[i].blob, snapshot: String(view.handle.snapshot), sizeBytes: view.sizeBytes }));
+  const snapshots = views.flatMap((view) => (view.kind === 'pageBlob' ? [{ lun: view.lun, ...blobOf(view), snapshot: String(view.handle.snapshot), sizeBytes: view.sizeBytes }] : []));
   return { views, snapshots, plans, staged, seeded, segments, commit, manifest: commit.manifest };
 }
 

@@ -246,6 +246,22 @@ describe('backupDisk orchestrator', () => {
     expect(run.started.map((w) => w.name)).not.toContain('deleteStagingBlob');
   });
 
+  it('releases the previous point’s view a diff read, after the segments and also when one fails', async () => {
+    const previous = { ...viewOf(3), handle: { ...viewOf(3).handle, snapshot: 'snap-earlier' } };
+    const diffPlan = { ...checksumPlan, changeDetection: 'diff', detection: { kind: 'diff', previous, previousRecoveryPointId: '1' } };
+    const ok = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript(undefined, { plan: diffPlan }));
+    expect(ok.state.status).toBe('Completed');
+    expect(ok.started.at(-1)).toMatchObject({ name: 'releaseSourceViews', parsedInput: { views: [previous] } });
+    expect(ok.started.filter((w) => w.name === 'transferSegment')[0].parsedInput).toMatchObject({ changeDetection: { kind: 'diff', previous } });
+
+    const failed = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript(2, { plan: diffPlan }));
+    expect(failed.state.status).toBe('Failed');
+    expect(failed.started.at(-1)).toMatchObject({ name: 'releaseSourceViews', parsedInput: { views: [previous] } });
+    // Plans without a diff read no earlier view.
+    const full = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript());
+    expect(full.started.map((w) => w.name)).not.toContain('releaseSourceViews');
+  });
+
   it('does not stage a Premium disk when the plan says its backend does not stage', async () => {
     const run = await drive(backupDiskOrchestrator, diskInput('Premium'), diskScript());
     expect(run.state.status).toBe('Completed');
