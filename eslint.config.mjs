@@ -75,6 +75,19 @@ export default tseslint.config(
   pureDomainRules(['lib/domain/*/*.ts'], 2, { engine: false }),
   pureDomainRules(['lib/engine/domain/*.ts'], 2, { engine: true }),
   {
+    files: ['orchestrations/*.ts'],
+    rules: {
+      // Orchestrators replay: they run only the pure domains; activities, use cases and stores reach them as types (the
+      // activity declarations of functions/activities, the payload types of lib), never as code that could do I/O.
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^\\.\\./(?:functions|lib/services|lib/stores|lib/engine/(?!domain/))', allowTypeImports: true, message: 'Orchestrators import activities, use cases and stores as types only (import type).' },
+          { regex: '^\\.\\./(?:emulator|lib/config)(?:/|$)', message: 'Orchestrators never read configuration or use the emulator.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['orchestrations/**/*.ts'],
     rules: {
       // Orchestrators replay: time comes from context.df.currentUtcDateTime, never the system clock.
