@@ -210,6 +210,7 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   await assertRoomForRecoveryPoint(deps, item);
   const encryption = await encryptionOf(deps, vm);
   const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
+    if (disk.vhdUri === undefined) throw errors.managedDisksNotSupported(vm.name);
     const located = deps.locateDisk(disk.vhdUri);
     if (located === undefined) {
       throw errors.invalidConfiguration('KLUIS_SOURCE_STORAGE', `the disk '${disk.name}' of VM '${vm.name}' is in a storage account Kluis does not read`);

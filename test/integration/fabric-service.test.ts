@@ -69,7 +69,7 @@ describe('FabricService on Azurite', () => {
     for (const disk of vm.disks) {
       const blob = service.blobOf(vm, disk);
       expect(disk.vhdUri).toBe(disks.blobUrl(blob));
-      expect(disk.vhdUri.startsWith(`${disks.endpoint}/`)).toBe(true);
+      expect(disk.vhdUri!.startsWith(`${disks.endpoint}/`)).toBe(true);
       const props = await disks.getBlobProperties(blob);
       expect(props).toMatchObject({ blobType: 'PageBlob', size: disk.sizeBytes + PAGE_SIZE });
       const footer = parseVhdFooter(await disks.readFooter(blob, props!.size));

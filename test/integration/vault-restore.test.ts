@@ -199,8 +199,8 @@ describe('vault restore on Azurite', () => {
       ['data', 0, 'Premium'],
     ]);
     for (const [slot, disk] of vm.disks.entries()) {
-      expect(new URL(disk.vhdUri).pathname).toContain(`/${bag['Config Blob Container Name']}/`);
-      expect(sha256(await download(disk.vhdUri))).toBe(sha256(world.sourceBytes.get(slot)!));
+      expect(new URL(disk.vhdUri!).pathname).toContain(`/${bag['Config Blob Container Name']}/`);
+      expect(sha256(await download(disk.vhdUri!))).toBe(sha256(world.sourceBytes.get(slot)!));
     }
   });
 
