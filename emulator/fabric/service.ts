@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../lib/domain/errors';
-import type { ByteRange } from '../../lib/domain/page-ranges';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   assertValidVmRef,
   createVmRequestSchema,
@@ -32,7 +32,7 @@ import {
   type VmDisk,
   type VmRef,
 } from '../../lib/domain/virtual-machine';
-import { buildVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
+import { buildVhdFooter, PAGE_SIZE } from '../../lib/engine/domain/vhd';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { KeyVaultLocator } from '../../lib/stores/key-vault-locator';

@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { errors } from './errors';
-import { STORAGE_TYPES, type StorageType } from './recovery-point-manifest';
-import { MAX_LUN } from './vault-layout';
+import { STORAGE_TYPES, type StorageType } from '../engine/domain/recovery-point-manifest';
+import { MAX_LUN } from '../engine/domain/vault-layout';
 
 export type OsType = 'Windows' | 'Linux';
 export type PowerState = 'running' | 'stopped' | 'deallocated';

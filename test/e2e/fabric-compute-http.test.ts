@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { main as fabricCli } from '../../emulator/fabric/cli';
-import { VHD_FOOTER_SIZE } from '../../lib/domain/vhd';
+import { VHD_FOOTER_SIZE } from '../../lib/engine/domain/vhd';
 import { useAzurite } from '../support/azurite';
 import { sasClient } from '../support/compute-fabric';
 import { fixtureApp, http, startHostProcess, type HostProcess } from '../support/host-process';

@@ -13,7 +13,7 @@ import {
   StorageSharedKeyCredential,
   type ContainerClient,
 } from '@azure/storage-blob';
-import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse, type ByteRange } from '../../lib/domain/page-ranges';
+import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse, type ByteRange } from '../../lib/engine/domain/page-ranges';
 import { parseConnectionString } from '../../emulator/connection-string';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 

@@ -4,8 +4,8 @@
  * that ends on endGetAccess and on expiry (on the fabric's fake clock), snapshots and their diffs.
  */
 import type { ComputeManagementClient, Disk } from '@azure/arm-compute';
-import { buildVhdFooter, parseVhdFooter, VHD_FOOTER_SIZE } from '../../lib/domain/vhd';
-import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/domain/page-ranges';
+import { buildVhdFooter, parseVhdFooter, VHD_FOOTER_SIZE } from '../../lib/engine/domain/vhd';
+import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/engine/domain/page-ranges';
 import { FakeClock } from '../../emulator/clock';
 import { ComputeFabric } from '../../emulator/fabric/compute/compute-fabric';
 import { httpsRequest } from '../support/https';

@@ -8,8 +8,8 @@ import { rootCertificates } from 'node:tls';
 import type { ComputeManagementClient, RestorePoint } from '@azure/arm-compute';
 import { vmResourceId, type VirtualMachine } from '../../lib/domain/virtual-machine';
 import { ArmVmInventory } from '../../lib/stores/azure/arm-vm-inventory';
-import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse, normalizeRanges, type ByteRange } from '../../lib/domain/page-ranges';
-import { VHD_FOOTER_SIZE } from '../../lib/domain/vhd';
+import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse, normalizeRanges, type ByteRange } from '../../lib/engine/domain/page-ranges';
+import { VHD_FOOTER_SIZE } from '../../lib/engine/domain/vhd';
 import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { fakeCredential } from '../support/recorded-arm';
 

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { DiskBlobs, MAX_GRANTS_PER_LINEAGE, type BlobLocation } from '../../emulator/fabric/compute/disk-blobs';
-import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/domain/page-ranges';
+import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/engine/domain/page-ranges';
 import { blobService, useAzurite } from '../support/azurite';
 
 const EXTENSIONS = ['azurite-page-diff.js', 'azurite-copy-isolation.js'].map((file) => path.resolve(__dirname, '../../emulator', file));

@@ -11,7 +11,7 @@
  * Each disk is a lineage of disk-blobs.ts; a disk from a snapshot or disk restore point is a server-side
  * copy of that blob snapshot into a lineage of its own.
  */
-import { buildVhdFooter, VHD_FOOTER_SIZE } from '../../../lib/domain/vhd';
+import { buildVhdFooter, VHD_FOOTER_SIZE } from '../../../lib/engine/domain/vhd';
 import { grantOf, grantRequestOf, isExpired, type GrantRequest } from './access';
 import { keys, normalizeLocation, type ComputeContext } from './context';
 import { DiskBlobs, type BlobLocation } from './disk-blobs';

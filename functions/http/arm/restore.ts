@@ -11,7 +11,8 @@ import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/
 import { acceptRestoreRequest, type RestoreRequestDeps, type RestoreTargets } from '../../../lib/services/restore-requests';
 import type { RequestAccess } from '../../../lib/services/authorization';
 import { storageAccountId } from '../../../lib/domain/arm/storage-account-resource';
-import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
+import { Orchestrators } from '../../../orchestrations/contracts';
+import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, storageAccountDeps, vmInventory } from '../../deps';
 import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 

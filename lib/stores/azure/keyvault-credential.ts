@@ -52,7 +52,7 @@ export class LocalPrincipalCredential implements TokenCredential {
     try {
       response = await this.fetchFn(`${this.endpoint.msiEndpoint}?${query.toString()}`, { headers: { 'x-identity-header': this.endpoint.secret } });
     } catch (err) {
-      throw new Error(`The local identity endpoint does not answer at ${this.endpoint.msiEndpoint} (${(err as Error).message}).`);
+      throw new Error(`The local identity endpoint does not answer at ${this.endpoint.msiEndpoint} (${(err as Error).message}).`, { cause: err });
     }
     const body = (await response.json().catch(() => undefined)) as { access_token?: unknown; expires_on?: unknown; error_description?: unknown } | undefined;
     if (!response.ok || typeof body?.access_token !== 'string') {
