@@ -189,7 +189,16 @@ export async function chooseStorage(appDir: string, explicit: string | undefined
   return { connectionString: azurite.connectionString, azurite };
 }
 
+/**
+ * Everything the host and its emulators write (Azurite's data, keys, the identity's signing key, secrets,
+ * logs) is its owner's only: new folders 0700, new files 0600, whatever the shell's umask.
+ */
+export function ownerOnlyFiles(): void {
+  process.umask(0o077);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  ownerOnlyFiles();
   const program = new Command()
     .name('kluis-host')
     .description('Embedded Azure Functions + Durable host: runs an unchanged Functions v4 Node app offline.')
@@ -197,7 +206,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <port>', 'HTTP port (0 = any free port)', port, 7071)
     .option('--https-port <port>', "also serve HTTPS on this port (0 = any free port), with a certificate of the local CA in --tls-dir", port)
     .option('--tls-dir <dir>', 'the local CA (ca.pem: what clients trust) and server certificate of the HTTPS port and the identity endpoint', '<app>/.kluis/tls')
-    .option('--storage <connectionString>', 'AzureWebJobsStorage connection string (default: the app setting, or Azurite)')
+    .option('--storage <connectionString>', 'AzureWebJobsStorage connection string (default: the AzureWebJobsStorage environment variable, the app setting, or Azurite); prefer the environment variable: a command line is visible to every user of the machine')
     .option('--hub-name <name>', 'Durable task hub name (default: host.json extensions.durableTask.hubName)')
     .option('--secrets <file>', 'function keys file (default: <app>/.kluis/secrets.json, created at first start)')
     .option('--fake-clock <time>', 'run on a fake clock starting at this ISO time; advance it with POST /admin/clock/advance')

@@ -12,7 +12,7 @@
  *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
  *             [--once] [--data-dir .kluis] [--in-memory]
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ERROR_CODES, isKluisErrorLike } from '../lib/domain/errors';
@@ -28,7 +28,7 @@ import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
 import { lazyLocalFabric } from './fabric/setup';
 import type { RunningComputeEndpoint } from './fabric/compute';
-import { enableInsecureNoAuth, gatedFabric, hostTlsMaterial, startHostCompute, startHostIdentity, startHostKeyVault } from './cli';
+import { enableInsecureNoAuth, gatedFabric, hostTlsMaterial, ownerOnlyFiles, startHostCompute, startHostIdentity, startHostKeyVault } from './cli';
 import { EmulatorAdminAccess } from './admin-access';
 import { SystemClock } from './clock';
 import { EmbeddedHost } from './host';
@@ -114,7 +114,10 @@ function describeFailure(err: unknown): string[] {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.kluis'));
-  mkdirSync(dataDir, { recursive: true });
+  // The data folder holds backups, keys, the signing key and secrets: its owner's only (0700, files 0600).
+  ownerOnlyFiles();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   const hostLogFile = path.join(dataDir, 'host.log');
   const hostLog: WriteStream = createWriteStream(hostLogFile, { flags: 'a' });
   const logger = createLogger({ format: 'pretty', minLevel: 'information', write: (line) => hostLog.write(`${line}\n`) });

@@ -159,7 +159,6 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
     HOST_BIN,
     '--app', options.app,
     '--port', String(options.port ?? 0),
-    '--storage', options.storage,
     '--secrets', secretsFile,
     '--log-format', 'json',
     '--log-level', 'information',
@@ -168,7 +167,8 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env },
+    // The connection string goes by the environment, never the command line (ps shows command lines).
+    env: { ...process.env, AzureWebJobsStorage: options.storage, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
