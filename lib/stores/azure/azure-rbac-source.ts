@@ -6,7 +6,6 @@
  *   GET /subscriptions/{s}/providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{oid}')
  *     — the principal's assignments in the subscription, at every scope of it and inherited from above
  *       (management groups, the root), group memberships included, as ARM resolves them;
- *   GET /providers/Microsoft.Authorization/roleAssignments?$filter=assignedTo('{oid}') for tenant-level requests;
  *   GET {roleDefinitionId} — each role (built-in or custom), cached.
  *
  * Answers are cached for a minute per principal and subscription; ARM's own caches work the same way
@@ -62,7 +61,12 @@ export class AzureRbacSource implements RoleAssignmentSource {
   }
 
   private async read(principalId: string, subscriptionId: string | undefined): Promise<RoleAssignmentRecord[]> {
-    const scope = subscriptionId === undefined ? '/' : `/subscriptions/${subscriptionId}`;
+    // Tenant-level requests: in Azure, Kluis's root-scope routes are its local directory's (aliases, role
+    // assignments at `/`, managed in Azure itself); a subscription's listing already includes what is
+    // inherited from the root and management groups.
+    if (subscriptionId === undefined) return [];
+    // The client's path template is `/{scope}/providers/…` (scope not encoded): no leading slash, or `//`.
+    const scope = `subscriptions/${subscriptionId}`;
     const records: RoleAssignmentRecord[] = [];
     for await (const assignment of this.client.roleAssignments.listForScope(scope, { filter: `assignedTo('${principalId}')` })) {
       const roleGuid = roleDefinitionGuid(assignment.roleDefinitionId ?? '');
@@ -82,7 +86,7 @@ export class AzureRbacSource implements RoleAssignmentSource {
   }
 
   private async readDefinition(guid: string): Promise<RoleDefinition | undefined> {
-    const definition = await this.client.roleDefinitions.getById(`/providers/Microsoft.Authorization/roleDefinitions/${guid}`);
+    const definition = await this.client.roleDefinitions.getById(`providers/Microsoft.Authorization/roleDefinitions/${guid}`);
     if (definition.name === undefined) return undefined;
     return {
       id: definition.name.toLowerCase(),
