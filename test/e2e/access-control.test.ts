@@ -14,6 +14,7 @@ import { subscriptionEnv } from '../support/arm-tenancy';
 import { REPO_ROOT, http, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { principalWithRoles, type BuiltInRoleKey, type TestPrincipal } from '../support/principals';
 import { ROLE_MATRIX, type MatrixRole } from '../support/role-matrix';
+import { knownSecretsOf, leaksIn } from '../support/leak-check';
 import { storageSnapshot } from '../support/storage-snapshot';
 import { appClaims, unsignedToken } from '../support/tokens';
 import { isolatedAppSettings, vaultApi, type ErrorEnvelope } from '../support/vault-api';
@@ -347,4 +348,10 @@ describe('access control: roles, scopes and the side doors (host binary)', () =>
       }
     }
   }, 300_000);
+
+  it('wrote no token, secret or key into any log line of the whole run (refused requests included)', () => {
+    const lines = [...host.stdoutLines(), ...host.stderrLines()];
+    expect(lines.length).toBeGreaterThan(100);
+    expect(leaksIn(lines, knownSecretsOf(host))).toEqual([]);
+  });
 });

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, signInAs, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { principalWithRoles } from '../support/principals';
+import { knownSecretsOf, leaksIn } from '../support/leak-check';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
@@ -332,4 +333,10 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
     expect(resumed.properties).toMatchObject({ operation: 'ConfigureBackup', status: 'Completed' });
     expect((await api.getItem(VAULT, VM)).properties).toMatchObject({ protectionState: 'Protected', policyName: POLICY, extendedInfo: { recoveryPointCount: 2 } });
   }, 60_000);
+
+  it('wrote no token, secret or key into any log line of the journey', () => {
+    const lines = [...host.stdoutLines(), ...host.stderrLines()];
+    expect(lines.length).toBeGreaterThan(100);
+    expect(leaksIn(lines, knownSecretsOf(host))).toEqual([]);
+  });
 });
