@@ -322,7 +322,7 @@ describe('access control: roles, scopes and the side doors (host binary)', () =>
     });
   });
 
-  it('gives no caller a management URL with the Durable system key (a backup started as Backup Operator)', async () => {
+  it('gives no caller a management URL with the Durable system key, and the job names who started it (a backup by a Backup Operator)', async () => {
     const started = await http(`${api.itemUrl(VAULT, VM).replace('/api/', '/')}/backup?${API}`, {
       method: 'POST',
       headers: { authorization: await as('Backup Operator of the vault') },
@@ -333,6 +333,16 @@ describe('access control: roles, scopes and the side doors (host binary)', () =>
     const everything = `${[...started.headers.entries()].join('\n')}\n${started.text}`;
     expect(everything).not.toMatch(/systemKey|[?&]code=|runtime\/webhooks/i);
     expect(everything).not.toContain(host.secrets.masterKey);
+
+    // Who did it: the job names the principal that started it.
+    const operator = { authorization: await as('Backup Operator of the vault') };
+    const operation = await api.until(
+      'the backup operation',
+      () => http<{ status: string; properties?: { jobId?: string } }>(started.headers.get('azure-asyncoperation')!, { headers: operator, signIn: false }),
+      (body) => body.properties?.jobId !== undefined,
+    );
+    const job = await http<{ properties: { extendedInfo: { propertyBag: Record<string, string> } } }>(`${host.origin}${VAULT_SCOPE}/backupJobs/${operation.properties!.jobId!}?${API}`, { headers: operator, signIn: false });
+    expect(job.body.properties.extendedInfo.propertyBag).toMatchObject({ 'Initiated By': principals.get('Backup Operator of the vault')!.objectId, 'Initiator Object Id': principals.get('Backup Operator of the vault')!.objectId });
   });
 
   it('lets each subject through exactly where its role and scope allow the route (deletes last)', async () => {
