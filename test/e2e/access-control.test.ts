@@ -322,6 +322,24 @@ describe('access control: roles, scopes and the side doors (host binary)', () =>
     });
   });
 
+  it("an immutable vault over the API: Locked cannot be undone, retention cannot be shortened (Azure's codes)", async () => {
+    const vault = `${host.origin}${OTHER_VAULT_SCOPE}?${API}`;
+    const put = (state: string) => http<ErrorEnvelope & { properties: { securitySettings: { immutabilitySettings: { state: string } } } }>(vault, { method: 'PUT', body: { location: 'westeurope', properties: { securitySettings: { immutabilitySettings: { state } } } } });
+    expect((await put('Unlocked')).body.properties.securitySettings.immutabilitySettings.state).toBe('Unlocked');
+    expect((await put('Locked')).body.properties.securitySettings.immutabilitySettings.state).toBe('Locked');
+    for (const state of ['Unlocked', 'Disabled']) {
+      const refused = await put(state);
+      expect([state, refused.status, refused.body.error.code]).toEqual([state, 400, 'UserErrorUnsupportedVaultImmutabilityStateChange']);
+    }
+    const policy = `${host.origin}${OTHER_VAULT_SCOPE}/backupPolicies/DefaultPolicy?${API}`;
+    const current = await http<{ properties: Record<string, unknown> & { retentionPolicy: { dailySchedule: { retentionDuration: { count: number } } } } }>(policy);
+    const shorter = structuredClone(current.body.properties);
+    shorter.retentionPolicy.dailySchedule.retentionDuration.count = 7;
+    const refused = await http<ErrorEnvelope>(policy, { method: 'PUT', body: { properties: shorter } });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'KluisImmutableVaultOperationBlocked']);
+    expect((await http<typeof current.body>(policy)).body.properties.retentionPolicy.dailySchedule.retentionDuration.count).toBe(current.body.properties.retentionPolicy.dailySchedule.retentionDuration.count);
+  });
+
   it('gives no caller a management URL with the Durable system key, and the job names who started it (a backup by a Backup Operator)', async () => {
     const started = await http(`${api.itemUrl(VAULT, VM).replace('/api/', '/')}/backup?${API}`, {
       method: 'POST',
