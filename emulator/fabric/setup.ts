@@ -42,6 +42,9 @@ export interface LocalFabricOptions {
 export function localFabricFromConfig(config: FabricConfig, options: LocalFabricOptions = {}): LocalFabric {
   if (config.inventory !== 'table') throw errors.inventoryReadOnly('the local VM fabric');
   const clock = options.clock ?? new SystemClock();
+  if (typeof config.sourceStorage !== 'string') {
+    throw new Error("The local fabric signs disk SAS URLs with the source account's key: it needs KLUIS_SOURCE_STORAGE as a connection string, not an identity-based connection.");
+  }
   const inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
   const compute = ComputeFabric.fromConnectionString(config.sourceStorage, { inventory, clock, ...(options.onError === undefined ? {} : { onError: options.onError }) });
   return { service: fabricServiceFromConfig(config, { inventory, compute, clock }), compute };
