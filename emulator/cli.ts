@@ -158,6 +158,8 @@ function azuriteExtension(file: string): string {
 export const pageRangeDiffExtension = azuriteExtension('azurite-page-diff.js');
 /** Makes Azurite's server-side copies point-in-time and write-isolated as Azure's (emulator/azurite-copy-isolation.js). */
 export const copyIsolationExtension = azuriteExtension('azurite-copy-isolation.js');
+/** Makes Azurite's `--oauth basic` accept the issuers in KLUIS_AZURITE_TOKEN_ISSUERS, e.g. the local identity endpoint (emulator/azurite-token-issuers.js). */
+export const tokenIssuersExtension = azuriteExtension('azurite-token-issuers.js');
 /** Every extension kluis-host and `npm start` load into Azurite. */
 export const azuriteExtensions: readonly string[] = [pageRangeDiffExtension, copyIsolationExtension];
 
