@@ -8,6 +8,7 @@
  * app's token check at it (see startHostIdentity); --no-identity skips it. --https-port serves the app over
  * HTTPS too, with a certificate of the same local CA.
  */
+import { identitySettingsOf } from '../lib/config/storage-connections';
 import { listening } from './ports';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -133,7 +134,11 @@ export async function startHostCompute(
   options: { fabric: () => LocalFabric; tls: TlsMaterial; port?: number; logger?: HostLogger; access: EmulatorAdminAccess },
 ): Promise<RunningComputeEndpoint> {
   const compute = await startComputeEndpoint({
-    fabric: () => options.fabric().compute,
+    fabric: () => {
+      const compute = options.fabric().compute;
+      if (compute === undefined) throw new Error("The fabric's Compute service needs the source account's key to sign disk SAS URLs: KLUIS_SOURCE_STORAGE is an identity-based connection.");
+      return compute;
+    },
     tls: { key: options.tls.serverKeyPem, cert: options.tls.serverCertPem },
     port: options.port ?? 0,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -175,13 +180,17 @@ function reachable(url: string): Promise<boolean> {
 }
 
 export interface StorageChoice {
-  connectionString: string;
+  /** Unset: the app connects by identity (AzureWebJobsStorage__*), to storage that is already running. */
+  connectionString?: string;
   azurite?: RunningAzurite;
 }
 
 /** The storage the host uses, starting Azurite when the app asks for development storage that is not running. */
 export async function chooseStorage(appDir: string, explicit: string | undefined): Promise<StorageChoice> {
-  const configured = explicit ?? process.env.AzureWebJobsStorage ?? (await readLocalSettings(appDir)).AzureWebJobsStorage ?? 'UseDevelopmentStorage=true';
+  const localSettings = await readLocalSettings(appDir);
+  const plain = explicit ?? process.env.AzureWebJobsStorage ?? localSettings.AzureWebJobsStorage;
+  if (plain === undefined && identitySettingsOf({ ...localSettings, ...process.env }, 'AzureWebJobsStorage').size > 0) return {};
+  const configured = plain ?? 'UseDevelopmentStorage=true';
   const isDevelopment = /UseDevelopmentStorage=true/i.test(configured);
   const connectionString = resolveDevelopmentStorage(configured);
   if (!isDevelopment) return { connectionString };
@@ -300,7 +309,7 @@ export async function main(argv: string[]): Promise<void> {
     clock: hostClock,
     port: opts.port,
     ...(opts.httpsPort !== undefined && tls !== undefined ? { httpsPort: opts.httpsPort, tls: { key: tls.serverKeyPem, cert: tls.serverCertPem } } : {}),
-    storage: storage.connectionString,
+    ...(storage.connectionString === undefined ? {} : { storage: storage.connectionString }),
     hubName: opts.hubName,
     secretsFile: opts.secrets && path.resolve(opts.secrets),
     logger,

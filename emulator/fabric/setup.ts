@@ -28,8 +28,11 @@ export type FabricConfig = Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'in
 export interface LocalFabric {
   /** The VM tools (`/fabric/…`, kluis-fabric). */
   service: FabricService;
-  /** The Microsoft.Compute service (its own HTTPS endpoint, compute/index.ts). */
-  compute: ComputeFabric;
+  /**
+   * The Microsoft.Compute service (its own HTTPS endpoint, compute/index.ts). Unset when the source account
+   * is reached by identity: it signs disk SAS URLs with the account key, so then only page-blob VMs exist.
+   */
+  compute?: ComputeFabric;
 }
 
 export interface LocalFabricOptions {
@@ -42,10 +45,8 @@ export interface LocalFabricOptions {
 export function localFabricFromConfig(config: FabricConfig, options: LocalFabricOptions = {}): LocalFabric {
   if (config.inventory !== 'table') throw errors.inventoryReadOnly('the local VM fabric');
   const clock = options.clock ?? new SystemClock();
-  if (typeof config.sourceStorage !== 'string') {
-    throw new Error("The local fabric signs disk SAS URLs with the source account's key: it needs KLUIS_SOURCE_STORAGE as a connection string, not an identity-based connection.");
-  }
   const inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
+  if (typeof config.sourceStorage !== 'string') return { service: fabricServiceFromConfig(config, { inventory, clock }) };
   const compute = ComputeFabric.fromConnectionString(config.sourceStorage, { inventory, clock, ...(options.onError === undefined ? {} : { onError: options.onError }) });
   return { service: fabricServiceFromConfig(config, { inventory, compute, clock }), compute };
 }
