@@ -116,6 +116,16 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'No source-disk backend of this Kluis serves disks of this kind. Back up VMs whose disks are all of one supported kind (page blobs today).',
   },
+  ExtensionOperationFailedForManagedDisks: {
+    status: 500,
+    recommendation:
+      'The snapshot of the managed disks (a VM restore point) could not be taken or read. Check that the VM is running and provisioned, that no disk is being resized or detached, and that Kluis may write restore point collections in the Azure Backup resource group; then retry the backup.',
+  },
+  KluisSourceDiffUnavailable: {
+    status: 409,
+    recommendation:
+      "The changed ranges between two points of a managed disk cannot be listed (the previous point's snapshot is gone or the disk was recreated since). Kluis compares block checksums instead; nothing needs to be done.",
+  },
   KluisCatalogConflict: {
     status: 409,
     recommendation: 'The catalog entry was changed by another operation. Read it again and retry.',
@@ -593,6 +603,12 @@ export const errors = {
       target: 'source',
       cause,
     });
+  },
+  managedDiskSnapshotFailed(detail: string, cause?: unknown): KluisError {
+    return new KluisError('ExtensionOperationFailedForManagedDisks', `The snapshot operation on the managed disks failed: ${truncate(detail, 400)}.`, { target: 'source', cause });
+  },
+  sourceDiffUnavailable(lun: number, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceDiffUnavailable', `The changes of disk lun ${lun} since the previous point cannot be listed: ${truncate(detail, 300)}.`, { target: 'source', cause });
   },
   sourceKindNotSupported(kind: string, detail: string): KluisError {
     return new KluisError('KluisSourceKindNotSupported', `Disks of kind '${truncate(kind)}' cannot be backed up or restored: ${detail}.`, { target: 'disks' });
