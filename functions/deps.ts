@@ -22,6 +22,13 @@ import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
 import type { BackupEngineDeps, EngineLogger } from '../lib/engine/engine-deps';
 import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
+import { ManagedDiskBackend } from '../lib/engine/sources/managed-disk/managed-disk-backend';
+import { ArmManagedDiskCompute, BlobSasPageReader, readCaCertificate } from '../lib/stores/azure/arm-managed-disk-compute';
+import { armResourceGroupEnsurer } from '../lib/stores/azure/arm-resource-groups';
+import { LocalPrincipalCredential } from '../lib/stores/azure/keyvault-credential';
+import type { ManagedDiskCompute } from '../lib/stores/managed-disk-compute';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ensureResourceGroup } from '../lib/services/resource-groups';
 import { sourceDiskRegistry, type SourceDiskRegistry } from '../lib/engine/sources/registry';
 import type { RestoreDeps } from '../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
@@ -74,14 +81,40 @@ function shared(): Stores {
 
 const clock = appNow;
 
+let compute: { store: ManagedDiskCompute; backend: ManagedDiskBackend } | undefined;
+
+/**
+ * Microsoft.Compute for managed disks (KLUIS_COMPUTE_*), built once per process: @azure/arm-compute at
+ * KLUIS_COMPUTE_ENDPOINT with DefaultAzureCredential (Azure) or the backup identity's local token (the local
+ * fabric, whose resource groups live in Kluis's own tenancy registry). The backend is shared too: it caches
+ * the SAS it was granted.
+ */
+export function managedDisks(): { store: ManagedDiskCompute; backend: ManagedDiskBackend } {
+  if (compute === undefined) {
+    const settings = getConfig().compute;
+    const credential: TokenCredential = settings.credential === 'local' ? new LocalPrincipalCredential({ objectId: settings.principalId! }) : new DefaultAzureCredential();
+    const store = new ArmManagedDiskCompute({
+      credential,
+      endpoint: settings.endpoint,
+      ...(settings.caCertificateFile === undefined ? {} : { caCertificatePem: readCaCertificate('KLUIS_CA_FILE', settings.caCertificateFile) }),
+      ensureResourceGroup:
+        settings.credential === 'local' ? (subscriptionId, name, location) => ensureResourceGroup(tenancyDeps(), subscriptionId, name, location) : armResourceGroupEnsurer(credential, settings.endpoint),
+    });
+    const backend = new ManagedDiskBackend({ compute: store, sas: new BlobSasPageReader(), accessDurationInSeconds: settings.sasDurationInSeconds, clock });
+    compute = { store, backend };
+  }
+  return compute;
+}
+
 /**
  * The source disks' backends, by kind, logging to `log`: page blobs in the source account (the VMs' disks,
- * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER). Cheap
- * to build per invocation: the stores and the probe's results are shared by the process.
+ * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER) and
+ * managed disks through Microsoft.Compute. Cheap to build per invocation: the stores, the probe's results
+ * and the managed-disk backend (its SAS cache) are shared by the process.
  */
 export function sourceDisks(log: EngineLogger): SourceDiskRegistry {
   const { source, config } = shared();
-  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }));
+  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }), managedDisks().backend);
 }
 
 export function engineDeps(log: EngineLogger): BackupEngineDeps {

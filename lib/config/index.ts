@@ -31,6 +31,8 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** How Kluis reaches Microsoft.Compute (managed disks, restore points, SAS access). */
+  compute: ComputeSettings;
   /** The tenant, default subscription and home of Kluis's own resources, as the generic ARM endpoints show them. */
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
@@ -97,6 +99,26 @@ export interface KeyVaultSettings {
 
 export type KeyVaultCredentialKind = 'default' | 'local';
 
+/**
+ * Microsoft.Compute access through @azure/arm-compute: one path. In Azure: https://management.azure.com and
+ * the `default` credential (DefaultAzureCredential, the app's managed identity). Locally: kluis-host sets
+ * KLUIS_COMPUTE_ENDPOINT to the fabric's Compute endpoint and KLUIS_COMPUTE_CREDENTIAL=local (a token naming
+ * the backup identity, as the Key Vault emulator's); the local CA (KLUIS_CA_FILE) is trusted for a loopback
+ * endpoint only. Tokens are always asked for ARM's audience.
+ */
+export interface ComputeSettings {
+  endpoint: string;
+  credential: ComputeCredentialKind;
+  /** The object id the local credential presents (the backup identity's). */
+  principalId?: string;
+  /** PEM file of the local CA (KLUIS_CA_FILE), trusted for a loopback endpoint only. */
+  caCertificateFile?: string;
+  /** Seconds a read SAS on a disk restore point lasts (KLUIS_COMPUTE_SAS_SECONDS; it is renewed before it ends). */
+  sasDurationInSeconds: number;
+}
+
+export type ComputeCredentialKind = 'default' | 'local';
+
 export type InventoryKind = 'table' | 'arm';
 
 export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
@@ -108,6 +130,9 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+export const DEFAULT_COMPUTE_ENDPOINT = 'https://management.azure.com';
+export const DEFAULT_COMPUTE_CREDENTIAL = 'default';
+export const DEFAULT_COMPUTE_SAS_SECONDS = 4 * 3600;
 /** The local tenant: the same id the Key Vault emulator and the local identity endpoint use (LOCAL_TENANT_ID). */
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-00000000c0de';
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
@@ -229,6 +254,18 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_COMPUTE_ENDPOINT: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }) && value.startsWith('https:'), { error: 'it must be an https URL such as https://management.azure.com' }).default(DEFAULT_COMPUTE_ENDPOINT),
+  ),
+  KLUIS_COMPUTE_CREDENTIAL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['default', 'local'], { error: "it must be 'default' (DefaultAzureCredential) or 'local' (the local fabric)" }).default(DEFAULT_COMPUTE_CREDENTIAL),
+  ),
+  KLUIS_COMPUTE_SAS_SECONDS: z.preprocess(
+    emptyAsUnset,
+    z.coerce.number().int({ error: 'it must be a whole number of seconds' }).min(300, { error: 'it must be 300–5184000 seconds' }).max(5_184_000, { error: 'it must be 300–5184000 seconds' }).default(DEFAULT_COMPUTE_SAS_SECONDS),
+  ),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
   KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
   KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
@@ -280,6 +317,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_COMPUTE_ENDPOINT: env.KLUIS_COMPUTE_ENDPOINT,
+    KLUIS_COMPUTE_CREDENTIAL: env.KLUIS_COMPUTE_CREDENTIAL,
+    KLUIS_COMPUTE_SAS_SECONDS: env.KLUIS_COMPUTE_SAS_SECONDS,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
     KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
     KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
@@ -331,6 +371,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+    },
+    compute: {
+      endpoint: settings.KLUIS_COMPUTE_ENDPOINT.replace(/\/+$/, ''),
+      credential: settings.KLUIS_COMPUTE_CREDENTIAL,
+      ...(settings.KLUIS_COMPUTE_CREDENTIAL === 'local' ? { principalId: settings.KLUIS_KEYVAULT_PRINCIPAL_ID ?? LOCAL_BACKUP_PRINCIPAL_ID } : {}),
+      ...(settings.KLUIS_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_CA_FILE }),
+      sasDurationInSeconds: settings.KLUIS_COMPUTE_SAS_SECONDS,
     },
     tenancy: {
       tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
