@@ -213,7 +213,12 @@ export const ERROR_CODES = {
   KluisManagedDisksNotSupported: {
     status: 400,
     recommendation:
-      'Kluis backs up virtual machines whose disks are page-blob VHDs in a storage account (unmanaged disks). Use Azure Backup for VMs with managed disks.',
+      'Kluis backs up virtual machines whose disks are managed disks or page-blob VHDs in a storage account. Disks of other kinds (ephemeral OS disks) cannot be backed up: recreate the VM with a managed OS disk.',
+  },
+  KluisMixedDiskKindsNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis backs up a VM whose disks are all managed disks (through a VM restore point) or all page-blob VHDs. Convert the VM to managed disks (az vm convert), then enable protection or back up again.',
   },
   KluisInventoryRecordInvalid: {
     status: 500,
@@ -248,7 +253,7 @@ export const ERROR_CODES = {
   },
   UserErrorUnsupportedDiskCount: {
     status: 400,
-    recommendation: 'Virtual machines with page-blob (unmanaged) disks can be backed up with at most 16 data disks. Detach data disks, or exclude disks from backup.',
+    recommendation: 'Virtual machines can be backed up with at most 16 data disks when their disks are page blobs (unmanaged), 32 with managed disks. Detach data disks, or exclude disks from backup.',
   },
   UserErrorEncryptedVmBekOnlyNotSupported: {
     status: 400,
@@ -730,7 +735,14 @@ export const errors = {
   managedDisksNotSupported(vmName: string): KluisError {
     return new KluisError(
       'KluisManagedDisksNotSupported',
-      `The virtual machine '${truncate(vmName)}' uses managed disks; only page-blob (unmanaged) disks can be backed up.`,
+      `The virtual machine '${truncate(vmName)}' has a disk that is neither a managed disk nor a page-blob VHD.`,
+      { target: 'vm.storageProfile' },
+    );
+  },
+  mixedDiskKinds(vmName: string): KluisError {
+    return new KluisError(
+      'KluisMixedDiskKindsNotSupported',
+      `The virtual machine '${truncate(vmName)}' has both managed disks and page-blob (unmanaged) disks; a backup takes disks of one kind.`,
       { target: 'vm.storageProfile' },
     );
   },
@@ -789,7 +801,7 @@ export const errors = {
   unsupportedDiskCount(vmName: string, dataDisks: number, limit: number): KluisError {
     return new KluisError(
       'UserErrorUnsupportedDiskCount',
-      `The virtual machine '${truncate(vmName)}' has ${dataDisks} data disks to back up; at most ${limit} are supported for page-blob disks.`,
+      `The virtual machine '${truncate(vmName)}' has ${dataDisks} data disks to back up; at most ${limit} are supported for ${limit > 16 ? 'managed' : 'page-blob'} disks.`,
       { target: 'properties.sourceResourceId' },
     );
   },
