@@ -22,6 +22,7 @@ export interface ManagedDiskInfo {
   /** The VM the disk is attached to (ARM's `managedBy`). */
   managedBy?: string;
   diskState?: string;
+  tags?: Record<string, string>;
 }
 
 export interface VmOfDisks {
@@ -54,6 +55,28 @@ export interface ListedRestorePoint {
 
 export type SasAccess = 'Read' | 'Write';
 
+export interface DiskRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+/** A new managed disk: for an upload of `uploadSizeBytes` (contents incl. the 512-byte footer), or restored from a disk restore point. */
+export type NewManagedDisk = { location: string; sku?: string; tags?: Record<string, string> } & (
+  | { createOption: 'Upload'; uploadSizeBytes: number }
+  | { createOption: 'Restore'; sourceResourceId: string }
+);
+
+/** A new VM attaching existing managed disks (a restore's "create new VM"). */
+export interface NewVmFromDisks {
+  location: string;
+  vmSize?: string;
+  osType: 'Windows' | 'Linux';
+  osDiskId: string;
+  dataDisks: Array<{ lun: number; id: string }>;
+  tags?: Record<string, string>;
+}
+
 export interface ManagedDiskCompute {
   getDisk(id: string, options?: AbortOptions): Promise<ManagedDiskInfo | undefined>;
   getVm(id: string, options?: AbortOptions): Promise<VmOfDisks | undefined>;
@@ -73,6 +96,18 @@ export interface ManagedDiskCompute {
   grantAccess(resourceId: string, access: SasAccess, durationInSeconds: number, options?: AbortOptions): Promise<string>;
   /** endGetAccess; succeeds when there is no access to end or the resource is gone. */
   revokeAccess(resourceId: string, options?: AbortOptions): Promise<void>;
+  /** Creates a managed disk; KluisRestoreTargetExists-like refusals come back as Compute's errors. */
+  createDisk(ref: DiskRef, disk: NewManagedDisk, options?: AbortOptions): Promise<ManagedDiskInfo>;
+  /** Deletes a managed disk; succeeds when it is gone already. */
+  deleteDisk(id: string, options?: AbortOptions): Promise<void>;
+  /** Creates a VM from existing managed disks; returns its id. */
+  createVm(ref: DiskRef, vm: NewVmFromDisks, options?: AbortOptions): Promise<string>;
+}
+
+/** Page writes through a Write SAS (a managed disk created for upload). */
+export interface SasPageWriter {
+  /** Writes `data` (whole pages, at most 4 MiB) at `offset`, with its transactional MD5. */
+  uploadPages(sas: string, offset: number, data: Buffer, md5: Uint8Array, options?: AbortOptions): Promise<void>;
 }
 
 /** Page-blob reads through a SAS URL (a managed disk's or a disk restore point's). */

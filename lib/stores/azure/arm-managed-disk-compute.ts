@@ -13,7 +13,20 @@ import { AnonymousCredential, PageBlobClient, type StoragePipelineOptions } from
 import { errors } from '../../domain/errors';
 import { fromAzureRangeInfos, fromSdkRangeResponse, intersectRanges, type AzurePageRangeInfo, type ByteRange, type PageRangesDiff } from '../../engine/domain/page-ranges';
 import type { AbortOptions } from '../disk-store';
-import type { CollectionRef, CreatedRestorePoint, ListedRestorePoint, ManagedDiskCompute, ManagedDiskInfo, SasAccess, SasPageReader, VmOfDisks } from '../managed-disk-compute';
+import type {
+  CollectionRef,
+  CreatedRestorePoint,
+  DiskRef,
+  ListedRestorePoint,
+  ManagedDiskCompute,
+  ManagedDiskInfo,
+  NewManagedDisk,
+  NewVmFromDisks,
+  SasAccess,
+  SasPageReader,
+  SasPageWriter,
+  VmOfDisks,
+} from '../managed-disk-compute';
 import { isStatus } from './rest-status';
 
 /** ARM's audience: what tokens for Compute are asked for, whatever endpoint the client talks to. */
@@ -102,6 +115,7 @@ export class ArmManagedDiskCompute implements ManagedDiskCompute {
       ...(disk.sku?.name === undefined ? {} : { sku: disk.sku.name }),
       ...(disk.managedBy === undefined ? {} : { managedBy: disk.managedBy }),
       ...(disk.diskState === undefined ? {} : { diskState: disk.diskState }),
+      ...(disk.tags === undefined ? {} : { tags: disk.tags }),
     };
   }
 
@@ -204,6 +218,53 @@ export class ArmManagedDiskCompute implements ManagedDiskCompute {
     }
   }
 
+  async createDisk(ref: DiskRef, disk: NewManagedDisk, options: AbortOptions = {}): Promise<ManagedDiskInfo> {
+    const creationData =
+      disk.createOption === 'Upload' ? { createOption: 'Upload' as const, uploadSizeBytes: disk.uploadSizeBytes } : { createOption: 'Restore' as const, sourceResourceId: disk.sourceResourceId };
+    const created = await this.client(ref.subscriptionId).disks.beginCreateOrUpdateAndWait(
+      ref.resourceGroup,
+      ref.name,
+      { location: disk.location, creationData, ...(disk.sku === undefined ? {} : { sku: { name: disk.sku } }), ...(disk.tags === undefined ? {} : { tags: disk.tags }) },
+      { abortSignal: options.abortSignal, ...this.poll },
+    );
+    return {
+      id: created.id ?? '',
+      name: created.name ?? ref.name,
+      location: created.location,
+      sizeBytes: created.diskSizeBytes ?? (created.diskSizeGB ?? 0) * GIB,
+      ...(created.sku?.name === undefined ? {} : { sku: created.sku.name }),
+      ...(created.diskState === undefined ? {} : { diskState: created.diskState }),
+      ...(created.tags === undefined ? {} : { tags: created.tags }),
+    };
+  }
+
+  async deleteDisk(id: string, options: AbortOptions = {}): Promise<void> {
+    const { subscriptionId, resourceGroup, names } = idOf(id, 'disks');
+    try {
+      await this.client(subscriptionId).disks.beginDeleteAndWait(resourceGroup, names[0], { abortSignal: options.abortSignal, ...this.poll });
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+  }
+
+  async createVm(ref: DiskRef, vm: NewVmFromDisks, options: AbortOptions = {}): Promise<string> {
+    const created = await this.client(ref.subscriptionId).virtualMachines.beginCreateOrUpdateAndWait(
+      ref.resourceGroup,
+      ref.name,
+      {
+        location: vm.location,
+        ...(vm.vmSize === undefined ? {} : { hardwareProfile: { vmSize: vm.vmSize } }),
+        storageProfile: {
+          osDisk: { osType: vm.osType, createOption: 'Attach', managedDisk: { id: vm.osDiskId } },
+          dataDisks: vm.dataDisks.map((disk) => ({ lun: disk.lun, createOption: 'Attach', managedDisk: { id: disk.id } })),
+        },
+        ...(vm.tags === undefined ? {} : { tags: vm.tags }),
+      },
+      { abortSignal: options.abortSignal, ...this.poll },
+    );
+    return created.id ?? '';
+  }
+
   private client(subscriptionId: string): ComputeManagementClient {
     const key = subscriptionId.toLowerCase();
     let client = this.clients.get(key);
@@ -233,8 +294,8 @@ async function orUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Page reads through SAS URLs; one client per URL (a SAS changes only when access is granted again). */
-export class BlobSasPageReader implements SasPageReader {
+/** Page reads and writes through SAS URLs; one client per URL (a SAS changes only when access is granted again). */
+export class BlobSasPageReader implements SasPageReader, SasPageWriter {
   private readonly clients = new Map<string, PageBlobClient>();
 
   constructor(private readonly clientOptions: StoragePipelineOptions = {}) {}
@@ -258,6 +319,10 @@ export class BlobSasPageReader implements SasPageReader {
     const data = await this.client(sas).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, concurrency: 1 });
     if (data.length !== count) throw errors.transferIntegrityFailed(`A SAS read of ${count} bytes at ${offset} returned ${data.length}.`);
     return data;
+  }
+
+  async uploadPages(sas: string, offset: number, data: Buffer, md5: Uint8Array, options: AbortOptions = {}): Promise<void> {
+    await this.client(sas).uploadPages(data, offset, data.length, { transactionalContentMD5: md5, abortSignal: options.abortSignal });
   }
 
   private client(sas: string): PageBlobClient {
