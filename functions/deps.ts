@@ -31,6 +31,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ensureResourceGroup } from '../lib/services/resource-groups';
 import { sourceDiskRegistry, type SourceDiskRegistry } from '../lib/engine/sources/registry';
 import type { RestoreDeps } from '../lib/engine/restore/restore-disks';
+import type { ManagedRestoreDeps } from '../lib/engine/restore/restore-managed-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
@@ -127,6 +128,11 @@ export function restoreDeps(log: EngineLogger): RestoreDeps {
   // Disks whose tier shares the target's account are copied server-side where the probe finds that safe.
   const serverSideCopy = probedServerSideCopyFacts({ scratchContainer: config.probeContainer });
   return { vault, sources: sourceDisks(log), target, catalog, clock, log, serverSideCopy };
+}
+
+/** What restoring a managed VM's point as new managed disks takes: the restore's stores plus Compute and SAS page access. */
+export function managedRestoreDeps(log: EngineLogger): ManagedRestoreDeps {
+  return { ...restoreDeps(log), compute: managedDisks().store, sas: new BlobSasPageReader() };
 }
 
 export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
