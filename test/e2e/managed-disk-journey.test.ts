@@ -13,7 +13,7 @@ import { rootCertificates } from 'node:tls';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { blobService, useAzurite } from '../support/azurite';
-import { REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { fakeCredential } from '../support/recorded-arm';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
@@ -205,6 +205,9 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     const attached = [vm.storageProfile!.osDisk!.managedDisk!.id!, ...vm.storageProfile!.dataDisks!.map((disk) => disk.managedDisk!.id!)];
     expect(attached.map((id) => id.split('/').pop())).toEqual((await restoredDisks(job.name)).map((disk) => disk.name));
     for (const id of attached) expect((await compute.disks.get(TARGET_GROUP, id.split('/').pop()!)).diskState).toBe('Attached');
+    // Kluis's own ARM front door shows it too: its resource group was created with it.
+    const shown = await http<{ id: string }>(`${host.origin}/subscriptions/${SUB}/resourceGroups/${TARGET_GROUP}/providers/Microsoft.Compute/virtualMachines/${VM}-restored?api-version=2022-11-01`);
+    expect([shown.status, shown.body.id?.toLowerCase()]).toEqual([200, target.toLowerCase()]);
     const again = await api.arm<{ error: { code: string } }>(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${point}/restore`, {
       method: 'POST',
       body: restoreBody(point, { recoveryType: 'AlternateLocation', targetVirtualMachineId: target }),

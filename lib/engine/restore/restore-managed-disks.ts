@@ -92,6 +92,8 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
     await deps.compute.deleteDisk(idOf(leftover.name));
   }
 
+  // The target group as a portal's "create new" makes it (Azure's restore names an existing one; creating it then changes nothing).
+  await deps.compute.ensureResourceGroup(subscriptionId, resourceGroup, location);
   const planned = await Promise.all(disks.map((disk) => planDisk(deps, row, manifest, disk, '', request.tier ?? 'Auto')));
   const created: string[] = [];
   try {
