@@ -10,8 +10,8 @@
  *   POST /{tenant}/oauth2/[v2.0/]token                     client credentials
  *   GET  /discovery/keys, /adfs/discovery/keys, /{tenant}/discovery/[v2.0/]keys   the signing keys (JWKS)
  *   GET  /ca.pem                                           the local CA clients trust
- *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory (no auth:
- *        the endpoint listens on 127.0.0.1 only, as the Key Vault emulator's admin API)
+ *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory: the host
+ *        key or an Owner at the root scope only (admin-access.ts) — who may create principals may choose their ids
  *
  * Logs name the method and path only: never a query string (resources), header or body (secrets).
  */
@@ -20,6 +20,7 @@ import type { HostRequest, HostResponse } from '../http-types';
 import { asIdentityError, identityErrors } from './errors';
 import type { NewPrincipal } from './principals';
 import type { IdentityService } from './service';
+import { refusedAdminResponse, type AdminGate } from '../admin-access';
 
 function json(status: number, body: unknown, extraHeaders: Record<string, string> = {}): HostResponse {
   return {
@@ -45,6 +46,7 @@ function jsonBody(request: HostRequest): unknown {
 export interface IdentityRouterOptions {
   caCertificatePem: string;
   logger?: HostLogger;
+  adminGate?: AdminGate;
 }
 
 async function route(service: IdentityService, request: HostRequest, options: IdentityRouterOptions): Promise<HostResponse> {
@@ -72,6 +74,8 @@ async function route(service: IdentityService, request: HostRequest, options: Id
   }
 
   if (lower[0] === 'admin' && lower[1] === 'principals') {
+    const decision = options.adminGate === undefined ? 'unauthenticated' : await options.adminGate(request, '/');
+    if (decision !== 'allowed') return refusedAdminResponse(decision, "The identity endpoint's directory", '/');
     const registry = service.registry;
     if (segments.length === 2) {
       if (method === 'GET') return json(200, { value: registry.list() });

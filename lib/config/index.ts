@@ -6,6 +6,7 @@ import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
+import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 
 export interface KluisConfig {
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
@@ -37,6 +38,8 @@ export interface KluisConfig {
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
   auth: AuthSettings;
+  /** Who may do what: where role assignments come from and who is Owner by configuration. */
+  access: AccessSettings;
   /**
    * The base URL clients reach Kluis at (KLUIS_PUBLIC_BASE_URL), for absolute URLs in responses
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
@@ -61,6 +64,19 @@ export interface AuthSettings {
   /** PEM file of a local CA trusted for a loopback https JWKS URL only (KLUIS_CA_FILE). */
   caCertificateFile?: string;
 }
+
+/**
+ * Authorization (Azure RBAC). Role assignments come from Kluis's catalog (`catalog`, managed through
+ * its `Microsoft.Authorization/roleAssignments` routes) or, in Azure, from Azure RBAC (`azure`,
+ * read with the app's managed identity). `owners` hold Owner at the root scope `/` by configuration
+ * (KLUIS_OWNER_PRINCIPAL_IDS): the tenant's administrators; kluis-host names its local managed identity.
+ */
+export interface AccessSettings {
+  source: AuthorizationSource;
+  owners: string[];
+}
+
+export type AuthorizationSource = 'catalog' | 'azure';
 
 /**
  * What the generic ARM endpoints (`/tenants`, `/subscriptions`, resource groups, storage accounts) show.
@@ -95,6 +111,12 @@ export interface KeyVaultSettings {
   emulatorUrl?: string;
   /** DNS suffix of vault URLs in Azure (public cloud: vault.azure.net). */
   dnsSuffix: string;
+  /**
+   * Where the `local` credential gets signed tokens for the backup identity: the local identity
+   * endpoint's App Service managed identity API (IDENTITY_ENDPOINT and its secret IDENTITY_HEADER, which
+   * kluis-host sets as App Service does).
+   */
+  localIdentity?: LocalIdentityEndpoint;
 }
 
 export type KeyVaultCredentialKind = 'default' | 'local';
@@ -103,13 +125,13 @@ export type KeyVaultCredentialKind = 'default' | 'local';
  * Microsoft.Compute access through @azure/arm-compute: one path. In Azure: https://management.azure.com and
  * the `default` credential (DefaultAzureCredential, the app's managed identity). Locally: kluis-host sets
  * KLUIS_COMPUTE_ENDPOINT to the fabric's Compute endpoint and KLUIS_COMPUTE_CREDENTIAL=local (a token naming
- * the backup identity, as the Key Vault emulator's); the local CA (KLUIS_CA_FILE) is trusted for a loopback
+ * the app's managed identity from the local identity endpoint, as Key Vault's local credential gets one); the local CA (KLUIS_CA_FILE) is trusted for a loopback
  * endpoint only. Tokens are always asked for ARM's audience.
  */
 export interface ComputeSettings {
   endpoint: string;
   credential: ComputeCredentialKind;
-  /** The object id the local credential presents (the backup identity's). */
+  /** The object id the local credential presents (KLUIS_COMPUTE_PRINCIPAL_ID; kluis-host: the app's own managed identity, Owner locally). */
   principalId?: string;
   /** PEM file of the local CA (KLUIS_CA_FILE), trusted for a loopback endpoint only. */
   caCertificateFile?: string;
@@ -262,10 +284,13 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.enum(['default', 'local'], { error: "it must be 'default' (DefaultAzureCredential) or 'local' (the local fabric)" }).default(DEFAULT_COMPUTE_CREDENTIAL),
   ),
+  KLUIS_COMPUTE_PRINCIPAL_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be an object id (a GUID)' }).optional()),
   KLUIS_COMPUTE_SAS_SECONDS: z.preprocess(
     emptyAsUnset,
     z.coerce.number().int({ error: 'it must be a whole number of seconds' }).min(300, { error: 'it must be 300–5184000 seconds' }).max(5_184_000, { error: 'it must be 300–5184000 seconds' }).default(DEFAULT_COMPUTE_SAS_SECONDS),
   ),
+  IDENTITY_ENDPOINT: z.preprocess(emptyAsUnset, z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of a managed identity endpoint' }).optional()),
+  IDENTITY_HEADER: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
   KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
   KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
@@ -292,6 +317,11 @@ const settingsSchema = z.object({
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.windows.net/' }).default(DEFAULT_AUTH_AUTHORITY),
   ),
   KLUIS_CA_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_AUTHORIZATION: z.preprocess(
+    emptyAsUnset,
+    z.enum(['catalog', 'azure'], { error: "it must be 'catalog' (Kluis's own role assignments) or 'azure' (Azure RBAC)" }).default('catalog'),
+  ),
+  KLUIS_OWNER_PRINCIPAL_IDS: z.preprocess(emptyAsUnset, list((item) => GUID_PATTERN.test(item), 'each owner must be an object id (a GUID)')),
   KLUIS_PUBLIC_BASE_URL: z.preprocess(
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
@@ -319,7 +349,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
     KLUIS_COMPUTE_ENDPOINT: env.KLUIS_COMPUTE_ENDPOINT,
     KLUIS_COMPUTE_CREDENTIAL: env.KLUIS_COMPUTE_CREDENTIAL,
+    KLUIS_COMPUTE_PRINCIPAL_ID: env.KLUIS_COMPUTE_PRINCIPAL_ID,
     KLUIS_COMPUTE_SAS_SECONDS: env.KLUIS_COMPUTE_SAS_SECONDS,
+    IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT,
+    IDENTITY_HEADER: env.IDENTITY_HEADER,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
     KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
     KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
@@ -331,6 +364,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTH_JWKS_URL: env.KLUIS_AUTH_JWKS_URL,
     KLUIS_AUTH_AUTHORITY: env.KLUIS_AUTH_AUTHORITY,
     KLUIS_CA_FILE: env.KLUIS_CA_FILE,
+    KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
+    KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
   });
   if (!parsed.success) {
@@ -371,11 +406,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+      ...(settings.IDENTITY_ENDPOINT === undefined || settings.IDENTITY_HEADER === undefined
+        ? {}
+        : { localIdentity: { msiEndpoint: settings.IDENTITY_ENDPOINT, secret: settings.IDENTITY_HEADER } }),
     },
     compute: {
       endpoint: settings.KLUIS_COMPUTE_ENDPOINT.replace(/\/+$/, ''),
       credential: settings.KLUIS_COMPUTE_CREDENTIAL,
-      ...(settings.KLUIS_COMPUTE_CREDENTIAL === 'local' ? { principalId: settings.KLUIS_KEYVAULT_PRINCIPAL_ID ?? LOCAL_BACKUP_PRINCIPAL_ID } : {}),
+      ...(settings.KLUIS_COMPUTE_CREDENTIAL === 'local'
+        ? { principalId: (settings.KLUIS_COMPUTE_PRINCIPAL_ID ?? settings.KLUIS_KEYVAULT_PRINCIPAL_ID ?? LOCAL_BACKUP_PRINCIPAL_ID).toLowerCase() }
+        : {}),
       ...(settings.KLUIS_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_CA_FILE }),
       sasDurationInSeconds: settings.KLUIS_COMPUTE_SAS_SECONDS,
     },
@@ -387,6 +427,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       storageResourceGroup: settings.KLUIS_STORAGE_RESOURCE_GROUP,
     },
     auth: authSettings(settings),
+    access: {
+      source: settings.KLUIS_AUTHORIZATION,
+      owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
+    },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
   };
 }

@@ -11,7 +11,6 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { fakeCredential } from '../support/recorded-arm';
 import { isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
 
 const SUB = '6d8b1c3a-4e5f-4a71-8c2d-3e4f5a6b7c8d';
@@ -35,7 +34,9 @@ describe('a managed-disk backup killed mid-transfer resumes on a new host', () =
     const started = await startHostProcess({ app: REPO_ROOT, storage: azurite().connectionString, hubName, env: { ...isolatedAppSettings(stamp), ...subscriptionEnv(SUB) } });
     hosts.push(started);
     const announced = await started.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    const compute = new ComputeManagementClient(fakeCredential, SUB, {
+    // The local administrator's token (the fabric's endpoint takes only tokens its identity endpoint signed; writes need an Owner).
+    const administrator = { getToken: async () => ({ token: await started.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
+    const compute = new ComputeManagementClient(administrator, SUB, {
       endpoint: String(announced.computeEndpoint),
       tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
       retryOptions: { maxRetries: 2 },

@@ -15,7 +15,6 @@ import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { fakeCredential } from '../support/recorded-arm';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -101,7 +100,9 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
       extraArgs: ['--fake-clock', START],
     });
     const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    compute = new ComputeManagementClient(fakeCredential, SUB, {
+    // The local administrator's token (the fabric's endpoint takes only tokens its identity endpoint signed; writes need an Owner).
+    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
+    compute = new ComputeManagementClient(administrator, SUB, {
       endpoint: String(announced.computeEndpoint),
       tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
       // A reused keep-alive socket the endpoint closed meanwhile is retried (the test's reads, not the product's).
