@@ -270,7 +270,8 @@ describe('local identity endpoint', () => {
     });
 
     it('refuses a code with another verifier, client or redirect URI, and an account that is no user', async () => {
-      for (const overrides of [{ code_verifier: 'x'.repeat(43) }, { client_id: 'another-client' }, { redirect_uri: 'http://127.0.0.1:7071/other' }]) {
+      const mismatches: Array<Record<string, string>> = [{ code_verifier: 'x'.repeat(43) }, { client_id: 'another-client' }, { redirect_uri: 'http://127.0.0.1:7071/other' }];
+      for (const overrides of mismatches) {
         const picked = await pick(DEFAULT_USER.objectId);
         const refused = await redeem(picked.code!, overrides);
         expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
