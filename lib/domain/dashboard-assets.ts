@@ -26,18 +26,21 @@ export const DASHBOARD_INDEX_FILE = 'index.html';
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HASHED_NAME = /-[A-Z0-9]{8,}\.[a-z0-9]+$/i;
 
-/** `path` is the route's catch-all: the request path after `/dashboard/`, without query. */
+/**
+ * `path` is the route's catch-all: the request path after `/dashboard/`, without query. Files are
+ * only `assets/<name>`, `favicon.svg` and `config.json`; every other path is a page of the app (item
+ * pages carry `;` and dots in their paths), answered with index.html whatever it says.
+ */
 export function dashboardRequestOf(path: string | undefined): DashboardRequest {
   const segments = (path ?? '').split('/').filter((segment) => segment !== '');
-  if (segments.length === 0) return { kind: 'page' };
-  if (segments.some((segment) => !SAFE_SEGMENT.test(segment))) return { kind: 'notFound' };
   if (segments.length === 1 && segments[0] === 'config.json') return { kind: 'config' };
-  const last = segments[segments.length - 1];
-  const isFile = /\.[a-z0-9]+$/i.test(last);
-  if (!isFile) return { kind: 'page' };
-  if (segments[0] === 'assets' && segments.length === 2) return { kind: 'asset', file: segments.join('/'), immutable: HASHED_NAME.test(last) };
-  if (segments.length === 1 && last === 'favicon.svg') return { kind: 'asset', file: last, immutable: false };
-  return { kind: 'notFound' };
+  if (segments.length === 1 && segments[0] === 'favicon.svg') return { kind: 'asset', file: 'favicon.svg', immutable: false };
+  if (segments[0] === 'assets') {
+    const name = segments[1];
+    if (segments.length !== 2 || name === undefined || !SAFE_SEGMENT.test(name)) return { kind: 'notFound' };
+    return { kind: 'asset', file: `assets/${name}`, immutable: HASHED_NAME.test(name) };
+  }
+  return { kind: 'page' };
 }
 
 const CONTENT_TYPES: Record<string, string> = {
