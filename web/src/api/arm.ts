@@ -99,7 +99,7 @@ export class ArmClient {
 
   /**
    * Follows a 202 to its end: polls Azure-AsyncOperation (else Location) until the operation is no
-   * longer InProgress. Returns the operation's body (`properties.jobId` names the job it started).
+   * longer InProgress (a Location address says so with 204). Returns the operation's body (`properties.jobId` names the job it started).
    */
   async settle(response: ArmResponse<unknown>, apiVersion: string, timeoutInMs = 60_000): Promise<OperationStatusBody> {
     if (response.status !== 202) return { status: 'Succeeded' };
@@ -109,7 +109,8 @@ export class ArmClient {
     for (;;) {
       const polled = await this.request<OperationStatusBody | undefined>('GET', statusUrl, apiVersion);
       const body = polled.body;
-      const done = polled.status === 200 && (body === undefined || body.status === undefined || body.status !== 'InProgress');
+      // Azure-AsyncOperation answers 200 with a status; Location answers 202 while running and 204 (or 200) once done.
+      const done = polled.status !== 202 && body?.status !== 'InProgress';
       if (done) {
         if (body?.status === 'Failed') throw new ArmError(200, body.error?.code ?? 'OperationFailed', body.error?.message ?? 'The operation failed.');
         return body ?? { status: 'Succeeded' };

@@ -3,7 +3,7 @@
  * navigation when a vault is open, and the page. Readable from phone width up: the navigation wraps
  * above the page below 760 px.
  */
-import { Button, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
+import { Button, Text, makeStyles, tokens, mergeClasses, useFocusFinders } from '@fluentui/react-components';
 import type { ReactNode } from 'react';
 import type { VaultRef } from '../api/paths';
 import { pages } from '../api/paths';
@@ -43,6 +43,10 @@ const useStyles = makeStyles({
 
 export function Shell({ vault, children }: { vault?: VaultRef; children: ReactNode }) {
   const styles = useStyles();
+  // Holds Fluent's focus manager (tabster) for the app's life. Tabster disposes itself when its last
+  // user unmounts, cancelling a closed dialog's pending clean-up: after a dialog's action opened another
+  // page, the whole page stayed aria-hidden, invisible to screen readers (tabster#530, fluentui#35139).
+  useFocusFinders();
   const { session } = useApp();
   const { pathname } = useLocation();
   const links = vault === undefined ? [] : [

@@ -193,54 +193,53 @@ function ItemActions(props: {
           Undelete
         </GuardedButton>
       ) : null}
-      {dialog === 'backup' ? (
-        <BackupNowDialog
-          onClose={close}
-          onBackup={(retainUntil) => {
-            close();
-            void act(() => arm.post(`${itemId(item)}/backup`, API_VERSIONS.backup, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: retainUntil } }));
-          }}
-        />
-      ) : null}
-      {dialog === 'stop' ? (
-        <StopDialog
-          vmName={p.friendlyName}
-          alreadyStopped={stopped}
-          vaultConfig={vaultConfig}
-          onClose={close}
-          onStop={(deleteData) => {
-            close();
-            if (deleteData) void act(() => arm.delete(itemId(item), API_VERSIONS.backup));
-            else void putItem({ protectionState: 'ProtectionStopped', policyId: '' });
-          }}
-        />
-      ) : null}
-      {dialog === 'policy' || dialog === 'resume' ? (
-        <PolicyDialog
-          title={dialog === 'resume' ? 'Resume backup' : 'Change policy'}
-          policies={policies.map((policy) => policy.name)}
-          current={p.policyName}
-          onClose={close}
-          onPick={(name) => {
-            close();
-            void putItem({ policyId: policyIdOf(name) });
-          }}
-        />
-      ) : null}
+      {/* Dialogs stay mounted and close through `open`: unmounting an open Fluent dialog leaves aria-hidden on the page (fluentui#35139). */}
+      <BackupNowDialog
+        open={dialog === 'backup'}
+        onClose={close}
+        onBackup={(retainUntil) => {
+          close();
+          void act(() => arm.post(`${itemId(item)}/backup`, API_VERSIONS.backup, { properties: { objectType: 'IaasVMBackupRequest', recoveryPointExpiryTimeInUTC: retainUntil } }));
+        }}
+      />
+      <StopDialog
+        key={stopped ? 'delete-data' : 'stop-backup'}
+        open={dialog === 'stop'}
+        vmName={p.friendlyName}
+        alreadyStopped={stopped}
+        vaultConfig={vaultConfig}
+        onClose={close}
+        onStop={(deleteData) => {
+          close();
+          if (deleteData) void act(() => arm.delete(itemId(item), API_VERSIONS.backup));
+          else void putItem({ protectionState: 'ProtectionStopped', policyId: '' });
+        }}
+      />
+      <PolicyDialog
+        open={dialog === 'policy' || dialog === 'resume'}
+        title={dialog === 'resume' ? 'Resume backup' : 'Change policy'}
+        policies={policies.map((policy) => policy.name)}
+        current={p.policyName}
+        onClose={close}
+        onPick={(name) => {
+          close();
+          void putItem({ policyId: policyIdOf(name) });
+        }}
+      />
     </div>
   );
 }
 
 const DAY_MS = 86_400_000;
 
-function BackupNowDialog({ onClose, onBackup }: { onClose: () => void; onBackup: (retainUntilIso: string) => void }) {
+function BackupNowDialog({ open, onClose, onBackup }: { open: boolean; onClose: () => void; onBackup: (retainUntilIso: string) => void }) {
   const styles = useStyles();
   const { now } = useApp();
   const [date, setDate] = useState(dateInputValue(new Date(now().getTime() + 30 * DAY_MS)));
   const retainUntil = endOfUtcDay(date);
   const valid = retainUntil !== undefined && Date.parse(retainUntil) > now().getTime();
   return (
-    <Dialog open onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
+    <Dialog open={open} onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
       <DialogSurface>
         <DialogBody>
           <DialogTitle>Back up now</DialogTitle>
@@ -274,7 +273,7 @@ export function stopConsequence(deleteData: boolean, vaultConfig: VaultConfigPro
   return `Backups stop and the item becomes soft-deleted: its recovery points are kept ${days} more days, until ${formatDate(purge)}, and can be brought back with Undelete until then. After that they are deleted for good. While soft-deleted, the VM cannot be protected again and the vault cannot be deleted.`;
 }
 
-function StopDialog({ vmName, alreadyStopped, vaultConfig, onClose, onStop }: { vmName: string; alreadyStopped: boolean; vaultConfig: VaultConfigProperties; onClose: () => void; onStop: (deleteData: boolean) => void }) {
+function StopDialog({ open, vmName, alreadyStopped, vaultConfig, onClose, onStop }: { open: boolean; vmName: string; alreadyStopped: boolean; vaultConfig: VaultConfigProperties; onClose: () => void; onStop: (deleteData: boolean) => void }) {
   const styles = useStyles();
   const { now } = useApp();
   const [choice, setChoice] = useState<'retain' | 'delete'>(alreadyStopped ? 'delete' : 'retain');
@@ -282,7 +281,7 @@ function StopDialog({ vmName, alreadyStopped, vaultConfig, onClose, onStop }: { 
   const deleteData = choice === 'delete';
   const confirmed = !deleteData || confirm === vmName;
   return (
-    <Dialog open onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
+    <Dialog open={open} onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
       <DialogSurface>
         <DialogBody>
           <DialogTitle>{alreadyStopped ? 'Delete backup data' : 'Stop backup'}</DialogTitle>
@@ -316,11 +315,11 @@ function StopDialog({ vmName, alreadyStopped, vaultConfig, onClose, onStop }: { 
   );
 }
 
-function PolicyDialog({ title, policies, current, onClose, onPick }: { title: string; policies: string[]; current?: string; onClose: () => void; onPick: (name: string) => void }) {
+function PolicyDialog({ open, title, policies, current, onClose, onPick }: { open: boolean; title: string; policies: string[]; current?: string; onClose: () => void; onPick: (name: string) => void }) {
   const styles = useStyles();
   const [name, setName] = useState(current ?? policies[0] ?? '');
   return (
-    <Dialog open onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
+    <Dialog open={open} onOpenChange={(_e, d) => (d.open ? undefined : onClose())}>
       <DialogSurface>
         <DialogBody>
           <DialogTitle>{title}</DialogTitle>

@@ -25,7 +25,7 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
   const [policy, setPolicy] = useState('DefaultPolicy');
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState(false);
-  const [results, setResults] = useState<Record<string, { error?: unknown; jobId?: string }>>({});
+  const [results, setResults] = useState<Record<string, { name: string; error?: unknown; jobId?: string }>>({});
   const loaded = useLoad(`protect:${id}`, async () => {
     const resource = await arm.get<Vault>(id, API_VERSIONS.vaults);
     const [policies, vms] = await Promise.all([
@@ -52,7 +52,7 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
     setBusy(true);
     const chosen = protectable.filter((item) => selected.has(item.name));
     const policyId = loaded.data?.policies.find((p) => p.name === policy)?.id ?? policy;
-    const next: Record<string, { error?: unknown; jobId?: string }> = {};
+    const next: Record<string, { name: string; error?: unknown; jobId?: string }> = {};
     for (const item of chosen) {
       const container = String(item.properties.containerName ?? '');
       const itemName = String(item.properties.protectedItemName ?? '');
@@ -60,9 +60,10 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
       try {
         const response = await arm.put(itemPath, API_VERSIONS.backup, { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', sourceResourceId: item.properties.virtualMachineId, policyId } });
         const operation = await arm.settle(response, API_VERSIONS.backup);
-        next[item.name] = operation.properties?.jobId === undefined ? {} : { jobId: operation.properties.jobId };
+        const name = item.properties.friendlyName;
+        next[item.name] = operation.properties?.jobId === undefined ? { name } : { name, jobId: operation.properties.jobId };
       } catch (error) {
-        next[item.name] = { error };
+        next[item.name] = { name: item.properties.friendlyName, error };
       }
     }
     setResults(next);
@@ -74,13 +75,13 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
   return (
     <Page title="Protect virtual machines" subtitle={`Back up VMs of ${loaded.data?.resource.location ?? 'the vault’s region'} with a policy of this vault.`}>
       <ErrorBar error={loaded.error ?? discovery.error} />
-      {Object.entries(results).map(([name, result]) =>
+      {Object.entries(results).map(([key, result]) =>
         result.error === undefined ? (
-          <Notice key={name} intent="success" title={`Protection enabled: ${name}`}>
+          <Notice key={key} intent="success" title={`Protection enabled: ${result.name}`}>
             {result.jobId === undefined ? 'Configured.' : <Link href={pages.job(vault, result.jobId)}>Follow the ConfigureBackup job</Link>} The first backup runs at the policy's next time, or now with Back up now on the item.
           </Notice>
         ) : (
-          <ErrorBar key={name} error={result.error} title={`Could not protect ${name}`} />
+          <ErrorBar key={key} error={result.error} title={`Could not protect ${result.name}`} />
         ),
       )}
       {loaded.data === undefined || discovery.data === undefined ? (
