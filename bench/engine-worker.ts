@@ -13,19 +13,20 @@
  * Bytes are counted by wrapping the stores (bench/support/counting-store.ts), not taken from the engine's word.
  */
 import { performance } from 'node:perf_hooks';
-import { commitRecoveryPoint } from '../lib/services/commit-recovery-point';
-import type { EngineLogger } from '../lib/services/engine-deps';
-import { planDiskBackup } from '../lib/services/plan-disk-backup';
-import { restoreDisks } from '../lib/services/restore-disks';
-import { seedReplica } from '../lib/services/seed-replica';
-import { snapshotDisks } from '../lib/services/snapshot-disks';
-import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/services/transfer-segment';
+import { commitRecoveryPoint } from '../lib/engine/backup/commit-recovery-point';
+import type { EngineLogger } from '../lib/engine/engine-deps';
+import { planDiskBackup } from '../lib/engine/backup/plan-disk-backup';
+import { restoreDisks } from '../lib/engine/restore/restore-disks';
+import { seedReplica } from '../lib/engine/backup/seed-replica';
+import { openSourceViews, releaseSourceViews } from '../lib/engine/backup/source-views';
+import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
+import { sourceDiskRegistry } from '../lib/engine/sources/registry';
+import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/engine/backup/transfer-segment';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
-import { probedServerSideCopyFacts } from '../lib/stores/azure/server-side-copy-facts';
+import { probeStoreCapabilities } from '../lib/engine/sources/page-blob/capability-probe';
+import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
-import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
 import { countingStore, TrafficCounter } from './support/counting-store';
 import { peakRssOfThisProcess } from './support/process-memory';
 
@@ -121,7 +122,9 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
   const source = countingStore(rawSource, sourceTraffic);
   const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), vaultTraffic);
   const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
-  const deps = { source, vault, vaultContainer: task.vaultContainer, catalog, clock: () => new Date(), log: quietLogger() };
+  const log = quietLogger();
+  const sources = sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: task.scratchContainer, log }));
+  const deps = { sources, vault, vaultContainer: task.vaultContainer, catalog, clock: () => new Date(), log };
 
   const probeStart = performance.now();
   const capabilities = await probeStoreCapabilities(rawSource, { scratchContainer: task.scratchContainer });
@@ -138,24 +141,22 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     stepStart = now;
   };
   const createdAt = new Date().toISOString();
-  const [snapshot] = await snapshotDisks(deps, {
+  const [view] = await openSourceViews(deps, {
     itemId: task.itemId,
     recoveryPointId: task.recoveryPointId,
-    disks: [{ lun: 0, container: task.sourceContainer, blob: task.sourceBlob }],
+    disks: [{ lun: 0, kind: 'pageBlob', container: task.sourceContainer, blob: task.sourceBlob, storageType: 'Standard', name: task.sourceBlob, sizeBytes: 0 }],
   });
   step('snapshot');
-  const sourceRef = { container: snapshot.container, blob: snapshot.blob, snapshot: snapshot.snapshot };
   const plan = await planDiskBackup(deps, {
     itemId: task.itemId,
     jobId: task.jobId,
     lun: 0,
-    source: sourceRef,
-    sizeBytes: snapshot.sizeBytes,
+    source: view,
     capabilities,
   });
   step('plan');
   if (plan.seed !== undefined) {
-    await seedReplica(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: sourceRef, sizeBytes: snapshot.sizeBytes });
+    await seedReplica(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: view });
     step('seed');
   }
   const segments: TransferSegmentResult[] = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
@@ -166,11 +167,12 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
       segment,
       diskSize: plan.sizeBytes,
       blockSize: plan.blockSize,
-      source: sourceRef,
+      source: view,
       changeDetection: plan.detection,
       tuning: task.transferTuning,
     }),
   );
+  await releaseSourceViews(deps, { views: [view] });
   step('transfer');
   await commitRecoveryPoint(deps, {
     itemId: task.itemId,
@@ -183,9 +185,8 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
       {
         lun: 0,
         name: 'datadisk0',
-        sizeBytes: plan.sizeBytes,
         storageType: 'Standard',
-        source: sourceRef,
+        source: view,
         changeDetection: plan.changeDetection,
         segmentCount: plan.segments.length,
       },
@@ -225,7 +226,7 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
   const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
   const deps = {
     vault,
-    sources: new EndpointDiskLocator([{ endpoint: (sourceAccount as BlobPageStore).endpoint, store: sourceAccount }]),
+    sources: sourceDiskRegistry(new PageBlobBackend({ source: sourceAccount, probeContainer: task.scratchContainer })),
     target,
     catalog,
     clock: () => new Date(),

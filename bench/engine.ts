@@ -23,7 +23,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runBlockSizeBenchmark } from './block-size';
 import { measureRawRead, measureRawWrite, allocatedRanges, type RawTransfer } from './support/azurite-throughput';
 import { blobService, prepareDataset, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './support/dataset';
-import { DEFAULT_READ_CHUNK_BYTES } from '../lib/domain/page-ranges';
+import { DEFAULT_READ_CHUNK_BYTES } from '../lib/engine/domain/page-ranges';
 import { allocatedImageBytes, changedBytes, imageSize } from './support/disk-image';
 import { loadEngineRunner, type EngineOperationName, type EnginePhase, type EngineRunResult } from './support/engine-runs';
 import { applyRewrite } from './support/image-writer';

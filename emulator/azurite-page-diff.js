@@ -1,16 +1,19 @@
 'use strict';
 /**
- * Azurite extension: a real Get Page Ranges diff (`GET …?comp=pagelist&prevsnapshot=<time>`).
+ * Azurite extension: a real Get Page Ranges diff, against a snapshot named by its time
+ * (`GET …?comp=pagelist&prevsnapshot=<time>`) or by its URL (`x-ms-previous-snapshot-url: <url>`, what
+ * `PageBlobClient.getPageRangesDiffForManagedDisks` sends).
  *
  * Preload it into the Azurite process: `node --require <abs path of this file> …/azurite/dist/src/azurite.js`
  * (emulator/azurite.ts: `startAzurite({ extensions: [path] })`).
  *
  * Why: Azurite 3.35.0 dispatches a diff request to `PageBlobHandler.getPageRanges` (`prevsnapshot` is an
  * optional query parameter, so the plain Get Page Ranges spec wins the dispatch) and silently answers
- * with the target's full range list (Azurite issue #812).
+ * with the target's full range list (Azurite issue #812). The same happens to the managed-disk header
+ * `x-ms-previous-snapshot-url`, which no Azurite code reads.
  *
  * What: when Azurite loads `dist/src/blob/handlers/PageBlobHandler.js`, `PageBlobHandler.prototype.getPageRanges`
- * is wrapped. Requests without `prevsnapshot` go to Azurite unchanged. Requests with it get a diff
+ * is wrapped. Requests without `prevsnapshot` and the header go to Azurite unchanged. The others get a diff
  * computed from both blobs' page-range metadata (`pageRangesInOrder`): every Put Page stores its payload
  * in a fresh extent chunk, so a byte whose `(extent id, offset)` is the same in both blobs was not
  * written since the previous snapshot.
@@ -18,11 +21,20 @@
  *  - ClearRange: allocated in prev, unallocated in the target.
  * Errors as Azure: PreviousSnapshotNotFound (409), PreviousSnapshotCannotBeNewer (400),
  * BlobOverwritten (409, the blob was recreated after prev was taken).
- * Not supported: `x-ms-previous-snapshot-url` (managed disks), `marker`/`maxresults` paging (all ranges
- * come in one response without NextMarker, as Azurite's own Get Page Ranges does).
+ *
+ * `x-ms-previous-snapshot-url`: an absolute URL of a snapshot (`…/container/blob?snapshot=<time>`, a SAS
+ * in the query is allowed and not used: the request's own authorization covers the diff) of the same blob
+ * in the same account, path-style or production-style as Azurite reads request URLs. A URL that does not
+ * parse, or names no blob, is 400 InvalidHeaderValue; another account or blob (another disk's lineage), or
+ * a URL naming the base blob rather than a snapshot, is 409 PreviousSnapshotOperationNotSupported; both
+ * `prevsnapshot` and the header is 400 InvalidHeaderValue.
+ *
+ * Not supported: `marker`/`maxresults` paging (all ranges come in one response without NextMarker, as
+ * Azurite's own Get Page Ranges does).
  *
  * Any other Azurite version: nothing is patched, a warning is logged.
  */
+const { URL } = require('url');
 const { whenAzuriteLoads, warn } = require('./azurite-module-hook');
 
 const PATCHED = Symbol.for('kluis.azurite-page-diff.patched');
@@ -106,11 +118,64 @@ function parseSnapshotTime(value) {
 function createGetPageRanges(originalGetPageRanges, azurite) {
   return async function getPageRanges(options, context) {
     const prevSnapshot = context.request.getQuery('prevsnapshot');
-    if (prevSnapshot === undefined || prevSnapshot === '') {
-      return originalGetPageRanges.call(this, options, context);
+    const prevSnapshotUrl = context.request.getHeader(PREVIOUS_SNAPSHOT_URL_HEADER);
+    const byTime = prevSnapshot !== undefined && prevSnapshot !== '';
+    const byUrl = prevSnapshotUrl !== undefined && prevSnapshotUrl !== '';
+    if (!byTime && !byUrl) return originalGetPageRanges.call(this, options, context);
+    const blobCtx = new azurite.BlobStorageContext(context);
+    if (byTime && byUrl) {
+      throw azurite.StorageErrorFactory.getInvalidHeaderValue(blobCtx.contextId, {
+        HeaderName: PREVIOUS_SNAPSHOT_URL_HEADER,
+        HeaderValue: prevSnapshotUrl,
+        Reason: 'prevsnapshot and x-ms-previous-snapshot-url cannot both be given.',
+      });
     }
-    return getPageRangesDiff(this, azurite, options, context, prevSnapshot);
+    const previous = byTime ? prevSnapshot : previousSnapshotFromUrl(prevSnapshotUrl, blobCtx, azurite);
+    return getPageRangesDiff(this, azurite, options, context, previous);
   };
+}
+
+const PREVIOUS_SNAPSHOT_URL_HEADER = 'x-ms-previous-snapshot-url';
+
+/**
+ * The snapshot time named by an `x-ms-previous-snapshot-url`, after checking that it is a snapshot of
+ * the request's own blob in the request's own account.
+ */
+function previousSnapshotFromUrl(value, blobCtx, azurite) {
+  const requestId = blobCtx.contextId;
+  const invalid = (reason) =>
+    azurite.StorageErrorFactory.getInvalidHeaderValue(requestId, {
+      HeaderName: PREVIOUS_SNAPSHOT_URL_HEADER,
+      HeaderValue: value,
+      Reason: reason,
+    });
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('The value is not an absolute URL.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('The URL must use http or https.');
+  let parts;
+  try {
+    parts = azurite.extractStoragePartsFromPath(url.hostname, url.pathname, blobCtx.disableProductStyleUrl);
+  } catch {
+    throw invalid('The URL path is not valid percent-encoding.');
+  }
+  const [account, container, blob] = parts;
+  if (!account || !container || !blob) throw invalid('The URL names no blob (/account/container/blob).');
+  const notSupported = (why) =>
+    new azurite.StorageError(
+      409,
+      'PreviousSnapshotOperationNotSupported',
+      `Differential Get Page Ranges is not supported on the previous snapshot: ${why}`,
+      requestId,
+    );
+  if (account !== blobCtx.account) throw notSupported('it is in another storage account.');
+  if (container !== blobCtx.container || blob !== blobCtx.blob) throw notSupported('it is a snapshot of another blob.');
+  const snapshot = url.searchParams.get('snapshot');
+  if (snapshot === null || snapshot === '') throw notSupported('the URL names the base blob, not a snapshot.');
+  return snapshot;
 }
 
 async function getPageRangesDiff(handler, azurite, options, context, prevSnapshot) {
@@ -221,6 +286,7 @@ function loadAzuriteInternals(requireFromHandler) {
     PageBlobType: requireFromHandler('../generated/artifacts/models').BlobType.PageBlob,
     deserializePageBlobRangeHeader: requireFromHandler('../utils/utils').deserializePageBlobRangeHeader,
     BLOB_API_VERSION: requireFromHandler('../utils/constants').BLOB_API_VERSION,
+    extractStoragePartsFromPath: requireFromHandler('../middlewares/blobStorageContext.middleware').extractStoragePartsFromPath,
   };
 }
 

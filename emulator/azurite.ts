@@ -153,6 +153,8 @@ require(${JSON.stringify(entryPoint)});
 `;
 }
 
+const KEEP_ALIVE_TIMEOUT_SECONDS = 120;
+
 function azuriteArguments(opts: AzuriteOptions, silent: boolean): string[] {
   const args = [
     '--blobHost', HOST, '--blobPort', String(opts.blobPort ?? 0),
@@ -162,6 +164,11 @@ function azuriteArguments(opts: AzuriteOptions, silent: boolean): string[] {
     '--skipApiVersionCheck',
     '--disableProductStyleUrl',
     '--disableTelemetry',
+    // Azurite closes idle keep-alive connections after 5 s; a client reusing one at that moment gets
+    // ECONNRESET (seen under load in tests that turn SDK retries off). Azure Storage keeps them far longer.
+    '--blobKeepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_SECONDS),
+    '--queueKeepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_SECONDS),
+    '--tableKeepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_SECONDS),
   ];
   // Azurite rejects --location together with --inMemoryPersistence.
   if (opts.inMemory) args.push('--inMemoryPersistence');

@@ -15,12 +15,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readLocalSettings } from './app-loader';
 import { startAzurite, RunningAzurite } from './azurite';
 import { parseConnectionString, resolveDevelopmentStorage } from './connection-string';
-import { FakeClock } from './clock';
+import { FakeClock, SystemClock } from './clock';
 import { EmbeddedHost } from './host';
 import { createLogger, LogLevel } from './logger';
-import { loadConfig } from '../lib/config';
 import { fabricRoutes } from './fabric/router';
-import { fabricServiceFromConfig } from './fabric/setup';
+import { lazyLocalFabric, type LocalFabric } from './fabric/setup';
+import { startComputeEndpoint, type RunningComputeEndpoint } from './fabric/compute';
+import type { HostLogger } from './logger';
 import { startKeyVaultEmulator, type KeyVaultEmulatorOptions, type RunningKeyVaultEmulator } from './keyvault';
 import { startIdentityEndpoint, type IdentityEndpointOptions, type RunningIdentityEndpoint } from './identity';
 import { ensureTlsMaterial, type TlsMaterial } from './local-ca';
@@ -70,6 +71,31 @@ export async function startHostIdentity(appDir: string, options: IdentityEndpoin
     process.env.KLUIS_AUTH_AUTHORITY = identity.adfsAuthority;
   }
   return identity;
+}
+
+/**
+ * Starts the fabric's Microsoft.Compute endpoint (HTTPS, the local CA's certificate) and points the app at
+ * it, unless the environment or local.settings.json names a Compute endpoint: KLUIS_COMPUTE_ENDPOINT is
+ * what the app gives its ComputeManagementClient as `endpoint` (https://management.azure.com in Azure).
+ */
+export async function startHostCompute(
+  appDir: string,
+  options: { fabric: () => LocalFabric; tls: TlsMaterial; port?: number; logger?: HostLogger },
+): Promise<RunningComputeEndpoint> {
+  const compute = await startComputeEndpoint({
+    fabric: () => options.fabric().compute,
+    tls: { key: options.tls.serverKeyPem, cert: options.tls.serverCertPem },
+    port: options.port ?? 0,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const settings = await readLocalSettings(appDir);
+  const chosen = [process.env.KLUIS_COMPUTE_ENDPOINT, settings.KLUIS_COMPUTE_ENDPOINT].some((value) => value !== undefined && value.trim() !== '');
+  if (!chosen) process.env.KLUIS_COMPUTE_ENDPOINT = compute.url;
+  options.logger?.log('information', `The fabric's Microsoft.Compute endpoint listens at ${compute.url} (trust ${options.tls.caCertPath})`, {
+    computeEndpoint: compute.url,
+    caFile: options.tls.caCertPath,
+  });
+  return compute;
 }
 
 /** An Azurite extension file: plain JS next to this module's source, whether this runs from dist/emulator or emulator/. */
@@ -126,7 +152,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--fake-clock <time>', 'run on a fake clock starting at this ISO time; advance it with POST /admin/clock/advance')
     .option('--log-format <format>', 'json or pretty', 'pretty')
     .option('--log-level <level>', 'trace, debug, information, warning, error', 'information')
-    .option('--no-fabric', 'do not serve the local VM fabric endpoints (/fabric/…)')
+    .option('--no-fabric', "do not serve the local VM fabric (/fabric/…, and its Microsoft.Compute endpoint)")
+    .option('--compute-port <port>', "HTTPS port of the fabric's Microsoft.Compute endpoint (0 = any free port)", port, 0)
     .option('--no-keyvault', 'do not start the Key Vault emulator')
     .option('--keyvault-dir <dir>', "the Key Vault emulator's folder (CA, certificate, state)", '<app>/.kluis/keyvault')
     .option('--keyvault-persist', "keep the Key Vault emulator's vaults, keys and secrets across restarts", false)
@@ -139,7 +166,7 @@ export async function main(argv: string[]): Promise<void> {
     .parse(argv);
   const opts = program.opts<{
     app: string; port: number; httpsPort?: number; tlsDir: string; storage?: string; hubName?: string; secrets?: string; fakeClock?: string; logFormat: 'json' | 'pretty'; logLevel: LogLevel;
-    fabric: boolean; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean;
+    fabric: boolean; computePort: number; keyvault: boolean; keyvaultDir: string; keyvaultPersist: boolean;
     identity: boolean; identityDir: string; identityPort: number; identityHttpsPort: number; identityPersist: boolean; identityTenant?: string;
   }>();
   if (opts.identityTenant !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(opts.identityTenant)) {
@@ -158,8 +185,16 @@ export async function main(argv: string[]): Promise<void> {
   const keyVaultDir = dirOption(opts.keyvaultDir, '<app>/.kluis/keyvault', 'keyvault');
   let keyVault: RunningKeyVaultEmulator | undefined;
   let identity: RunningIdentityEndpoint | undefined;
+  let compute: RunningComputeEndpoint | undefined;
   let tls: TlsMaterial | undefined;
+  const hostClock = clock ?? new SystemClock();
+  // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
+  const localFabric = lazyLocalFabric(() => ({
+    clock: hostClock,
+    onError: (err) => logger.log('error', `Fabric background work failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+  }));
   const stopEmulators = async () => {
+    await compute?.stop();
     await identity?.stop();
     await keyVault?.stop();
     await storage.azurite?.stop();
@@ -168,7 +203,7 @@ export async function main(argv: string[]): Promise<void> {
     // A missing app folder is the host's error to report: create nothing inside it.
     if (existsSync(appDir)) {
       if (opts.keyvault) keyVault = await startHostKeyVault(appDir, { dataDir: keyVaultDir, persistState: opts.keyvaultPersist, logger, now: clock ? clock.now.bind(clock) : undefined });
-      if (opts.identity || opts.httpsPort !== undefined) tls = await hostTlsMaterial(dirOption(opts.tlsDir, '<app>/.kluis/tls', 'tls'));
+      if (opts.identity || opts.fabric || opts.httpsPort !== undefined) tls = await hostTlsMaterial(dirOption(opts.tlsDir, '<app>/.kluis/tls', 'tls'));
       if (opts.identity && tls !== undefined) {
         identity = await startHostIdentity(appDir, {
           dataDir: dirOption(opts.identityDir, '<app>/.kluis/identity', 'identity'),
@@ -180,18 +215,18 @@ export async function main(argv: string[]): Promise<void> {
           logger,
         });
       }
+      if (opts.fabric && tls !== undefined) compute = await startHostCompute(appDir, { fabric: localFabric, tls, port: opts.computePort, logger });
     }
   } catch (err) {
     await stopEmulators();
     throw err;
   }
-  // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
-  const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
+  const fabric = fabricRoutes(() => localFabric().service, {
     onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
   });
   const host = new EmbeddedHost({
     appDir,
-    clock,
+    clock: hostClock,
     port: opts.port,
     ...(opts.httpsPort !== undefined && tls !== undefined ? { httpsPort: opts.httpsPort, tls: { key: tls.serverKeyPem, cert: tls.serverCertPem } } : {}),
     storage: storage.connectionString,

@@ -26,8 +26,10 @@ import { runProductTour } from './demo/product-tour';
 import { tryItLines } from './demo/try-it';
 import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
-import { fabricServiceFromConfig } from './fabric/setup';
-import { hostTlsMaterial, startHostIdentity, startHostKeyVault } from './cli';
+import { lazyLocalFabric } from './fabric/setup';
+import type { RunningComputeEndpoint } from './fabric/compute';
+import { hostTlsMaterial, startHostCompute, startHostIdentity, startHostKeyVault } from './cli';
+import { SystemClock } from './clock';
 import { EmbeddedHost } from './host';
 import type { RunningIdentityEndpoint } from './identity';
 import type { RunningKeyVaultEmulator } from './keyvault';
@@ -39,6 +41,7 @@ const DEFAULT_PORT = 7071;
 const DEFAULT_HTTPS_PORT = 7443;
 const DEFAULT_IDENTITY_PORT = 7072;
 const DEFAULT_IDENTITY_HTTPS_PORT = 7444;
+const DEFAULT_COMPUTE_PORT = 7445;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -47,6 +50,7 @@ interface StartOptions {
   httpsPort?: number;
   identityPort?: number;
   identityHttpsPort?: number;
+  computePort?: number;
   once?: boolean;
   dataDir?: string;
   inMemory?: boolean;
@@ -72,6 +76,7 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--https-port <port>', `HTTPS port of the host (default ${DEFAULT_HTTPS_PORT}; 0 with --port 0)`, port)
     .option('--identity-port <port>', `HTTP port of the identity endpoint (default ${DEFAULT_IDENTITY_PORT}; 0 with --port 0)`, port)
     .option('--identity-https-port <port>', `HTTPS port of the identity endpoint (default ${DEFAULT_IDENTITY_HTTPS_PORT}; 0 with --port 0)`, port)
+    .option('--compute-port <port>', `HTTPS port of the fabric's Microsoft.Compute endpoint (default ${DEFAULT_COMPUTE_PORT}; 0 with --port 0)`, port)
     .option('--once', 'exit after the first backups (exit code 1 when one failed)')
     .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
@@ -95,7 +100,7 @@ function describeFailure(err: unknown): string[] {
     const which = typeof inUse === 'number' ? `Port ${inUse}` : 'The port';
     return [
       `  ${which} is in use: stop what listens on it, or pick other ports:`,
-      '  npm start -- --port 8080 --https-port 8443 --identity-port 8072 --identity-https-port 8444',
+      '  npm start -- --port 8080 --https-port 8443 --identity-port 8072 --identity-https-port 8444 --compute-port 8445',
     ];
   }
   return [`  ${err instanceof Error ? err.message : String(err)}`];
@@ -115,11 +120,13 @@ async function main(): Promise<void> {
   let storage: DemoStorage | undefined;
   let keyVault: RunningKeyVaultEmulator | undefined;
   let identity: RunningIdentityEndpoint | undefined;
+  let compute: RunningComputeEndpoint | undefined;
   let host: EmbeddedHost | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await host?.stop().catch(() => undefined);
+      await compute?.stop().catch(() => undefined);
       await identity?.stop().catch(() => undefined);
       await keyVault?.stop().catch(() => undefined);
       if (storage !== undefined) await stopDemoStorage(storage);
@@ -156,11 +163,18 @@ async function main(): Promise<void> {
     });
     say(`  Identity  ${identity.httpUrl} and ${identity.httpsUrl} — local sign-in: tokens for the default identity and created principals (AD FS authority ${identity.adfsAuthority})`);
     // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
-    const fabric = fabricRoutes(() => fabricServiceFromConfig(loadConfig(process.env)), {
+    const clock = new SystemClock();
+    const localFabric = lazyLocalFabric(() => ({
+      clock,
+      onError: (err) => logger.log('error', `Fabric background work failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
+    }));
+    compute = await startHostCompute(repoRoot, { fabric: localFabric, tls, port: options.computePort ?? (anyPort ? 0 : DEFAULT_COMPUTE_PORT), logger });
+    const fabric = fabricRoutes(() => localFabric().service, {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     });
     host = new EmbeddedHost({
       appDir: repoRoot,
+      clock,
       port: options.port,
       httpsPort: options.httpsPort ?? (anyPort ? 0 : DEFAULT_HTTPS_PORT),
       tls: { key: tls.serverKeyPem, cert: tls.serverCertPem },
@@ -171,6 +185,7 @@ async function main(): Promise<void> {
     });
     await host.start();
     say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say(`  Compute   ${compute.url} — the fabric's Microsoft.Compute endpoint (managed disks, snapshots, restore points) for ARM clients`);
     say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
     // The Azure CLI's environment (cloud registration, managed identity, CA, closed proxies): a file to source.
     const azEnv = writeAzEnv(dataDir, {

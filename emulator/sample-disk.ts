@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlobServiceClient, PageBlobClient } from '@azure/storage-blob';
-import { buildVhdFooter, PAGE_SIZE } from '../lib/domain/vhd';
+import { buildVhdFooter, PAGE_SIZE } from '../lib/engine/domain/vhd';
 import { seededRandom } from './seeded-random';
 
 const KIB = 1024;

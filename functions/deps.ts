@@ -8,7 +8,7 @@ import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
 import type { BackupRequestDeps } from '../lib/services/backup-requests';
 import type { SchedulerDeps } from '../lib/services/backup-scheduler';
-import type { DeleteRecoveryPointDeps } from '../lib/services/delete-recovery-point';
+import type { DeleteRecoveryPointDeps } from '../lib/engine/recovery-points/delete-recovery-point';
 import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
 import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
@@ -20,21 +20,21 @@ import type { VaultDeps } from '../lib/services/vaults';
 import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
 import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
-import type { BackupEngineDeps, EngineLogger } from '../lib/services/engine-deps';
-import type { RestoreDeps } from '../lib/services/restore-disks';
+import type { BackupEngineDeps, EngineLogger } from '../lib/engine/engine-deps';
+import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
+import { sourceDiskRegistry, type SourceDiskRegistry } from '../lib/engine/sources/registry';
+import type { RestoreDeps } from '../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../lib/stores/azure/capability-probe';
-import { probedServerSideCopyFacts } from '../lib/stores/azure/server-side-copy-facts';
+import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../lib/stores/azure/table-vm-inventory';
-import { EndpointDiskLocator } from '../lib/stores/source-disk-locator';
+import { EndpointDiskLocator } from '../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { tableVaultCatalog, type VaultCatalog } from '../lib/stores/vault-catalog';
 import type { VmInventory } from '../lib/stores/vm-inventory';
 import { errors } from '../lib/domain/errors';
 import type { AuthenticateDeps } from '../lib/services/authenticate';
 import { RemoteSigningKeys } from '../lib/stores/signing-keys';
-import type { StorageCapabilitiesSummary } from '../orchestrations/contracts';
 import { knownStorageAccounts, type KnownStorageAccount } from '../lib/domain/storage-account';
 import type { StorageAccountDeps } from '../lib/services/arm-resources';
 import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/services/resource-groups';
@@ -47,7 +47,8 @@ interface Stores {
   vault: BlobPageStore;
   catalog: TableRecoveryPointCatalog;
   target: BlobRestoreTargetStore;
-  sources: EndpointDiskLocator;
+  /** Where the VMs' page-blob disks are (their URLs → container and blob in the source account). */
+  diskLocator: EndpointDiskLocator;
 }
 
 let stores: Stores | undefined;
@@ -62,7 +63,7 @@ function buildStores(): Stores {
     vault,
     catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable),
     target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage),
-    sources: EndpointDiskLocator.of(source),
+    diskLocator: EndpointDiskLocator.of(source),
   };
 }
 
@@ -73,28 +74,31 @@ function shared(): Stores {
 
 const clock = appNow;
 
+/**
+ * The source disks' backends, by kind, logging to `log`: page blobs in the source account (the VMs' disks,
+ * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER). Cheap
+ * to build per invocation: the stores and the probe's results are shared by the process.
+ */
+export function sourceDisks(log: EngineLogger): SourceDiskRegistry {
+  const { source, config } = shared();
+  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }));
+}
+
 export function engineDeps(log: EngineLogger): BackupEngineDeps {
-  const { source, vault, catalog, config } = shared();
-  return { source, vault, vaultContainer: config.vaultContainer, catalog, clock, log };
+  const { vault, catalog, config } = shared();
+  return { sources: sourceDisks(log), vault, vaultContainer: config.vaultContainer, catalog, clock, log };
 }
 
 export function restoreDeps(log: EngineLogger): RestoreDeps {
-  const { vault, sources, target, catalog, config } = shared();
+  const { vault, target, catalog, config } = shared();
   // Disks whose tier shares the target's account are copied server-side where the probe finds that safe.
   const serverSideCopy = probedServerSideCopyFacts({ scratchContainer: config.probeContainer });
-  return { vault, sources, target, catalog, clock, log, serverSideCopy };
+  return { vault, sources: sourceDisks(log), target, catalog, clock, log, serverSideCopy };
 }
 
 export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
-  const { vault, sources, catalog } = shared();
-  return { vault, sources, catalog, log };
-}
-
-/** What the source account can do, probed once per process (cached per endpoint). */
-export async function probeSourceStorage(): Promise<StorageCapabilitiesSummary> {
-  const { source, config } = shared();
-  const capabilities = await probeStoreCapabilities(source, { scratchContainer: config.probeContainer });
-  return { trueDiff: capabilities.trueDiff, serverSideCopySafe: capabilities.serverSideCopySafe };
+  const { vault, catalog } = shared();
+  return { vault, sources: sourceDisks(log), catalog, log };
 }
 
 export function instantRestoreDays(): number {
@@ -151,13 +155,13 @@ export function vmInventory(): VmInventory {
 
 /** What discovery, protection and backup requests take: catalog, VM inventory, clock, ids, and where VM disks live. */
 export function backupRequestDeps(): BackupRequestDeps {
-  const { sources } = shared();
+  const { diskLocator } = shared();
   return {
     catalog: vaultCatalog(),
     inventory: vmInventory(),
     clock,
     newId: randomUUID,
-    locateDisk: (vhdUri) => sources.locate(vhdUri)?.ref,
+    locateDisk: (vhdUri) => diskLocator.locate(vhdUri)?.ref,
     keyVault: keyVaultAccessDeps(),
   };
 }

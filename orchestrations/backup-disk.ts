@@ -1,40 +1,64 @@
 /**
- * Backup of one disk of a VM, as a sub-orchestration of `backup`: plan (choose full / diff / checksum and
- * ready the replica) → stage Premium disks → seed the replica by a server-side copy when the plan says so
- * (a full backup; its segments then only read and hash the replica) → transfer the segments, at most N at a
- * time → delete the staging blob (always). Deterministic: only context.df.* calls.
+ * Backup of one disk of a VM, as a sub-orchestration of `backupDisks`: plan (choose full / diff / checksum,
+ * staging and seeding, and ready the replica) → stage where the plan says (page-blob Premium disks) → seed
+ * the replica by a server-side copy where the plan says (a full backup; its segments then only read and
+ * hash the replica) → transfer the segments, at most N at a time → release the previous point's view a diff
+ * read, and delete the staging copy (always).
+ * Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { DiskSegment } from '../lib/domain/transfer-plan';
-import {
-  Activities,
-  type BackupDiskCustomStatus,
-  type BackupDiskInput,
-  type BackupDiskOutput,
-  type DeleteStagingBlobActivityInput,
-  type DiskBackupPlan,
-  type PlanDiskBackupActivityInput,
-  type SeedReplicaActivityInput,
-  type StageDiskActivityInput,
-  type StagedDisk,
-  type TransferSegmentActivityInput,
-  type TransferSegmentResult,
-} from './contracts';
-import { activityRetryOptions, boundedFanOut } from './steps';
+import type { DiscoveredVmDisk, DiskBackupPlan, SeededReplica, StagedDisk, TransferSegmentResult } from '../lib/engine/domain/backup-job';
+import type { DiskView } from '../lib/engine/domain/disk-view';
+import type { DiskSegment } from '../lib/engine/domain/transfer-plan';
+import type { SourceCapabilities } from '../lib/engine/sources/source-disk';
+import type { planDiskBackupActivity } from '../functions/activities/plan-disk-backup';
+import type { releaseSourceViewsActivity } from '../functions/activities/release-source-views';
+import type { seedReplicaActivity } from '../functions/activities/seed-replica';
+import type { deleteStagingBlobActivity, stageDiskActivity } from '../functions/activities/stage-disk';
+import type { transferSegmentActivity } from '../functions/activities/transfer-segment';
+import { boundedFanOut, callActivity } from './steps';
+
+export interface BackupDiskInput {
+  itemId: string;
+  jobId: string;
+  disk: DiscoveredVmDisk;
+  /** The disk's view, opened with the others of the VM. */
+  view: DiskView;
+  capabilities: SourceCapabilities;
+  segmentParallelism: number;
+}
+
+export interface BackupDiskCustomStatus {
+  lun: number;
+  changeDetection?: string;
+  segmentsDone: number;
+  segmentsTotal: number;
+}
+
+export interface BackupDiskOutput {
+  lun: number;
+  changeDetection: DiskBackupPlan['changeDetection'];
+  reason: string;
+  segmentCount: number;
+  staging?: StagedDisk['method'];
+  /** Set when a server-side copy seeded the replica (a full backup; bytesWritten is then 0). */
+  seed?: SeededReplica['seed'];
+  bytesRead: number;
+  bytesWritten: number;
+  bytesCleared: number;
+  blocksChanged: number;
+}
 
 export function* backupDiskOrchestrator(context: OrchestrationContext): Generator<Task, BackupDiskOutput, unknown> {
-  const { itemId, jobId, disk, snapshot, capabilities, segmentParallelism } = context.df.getInput<BackupDiskInput>();
-  const retry = activityRetryOptions();
-  const call = (name: string, input: unknown): Task => context.df.callActivityWithRetry(name, retry, input);
+  const { itemId, jobId, disk, view, capabilities, segmentParallelism } = context.df.getInput<BackupDiskInput>();
+  const key = { itemId, jobId, lun: disk.lun };
 
-  const plan = (yield call(Activities.PlanDiskBackup, {
-    itemId,
-    jobId,
-    lun: disk.lun,
-    source: snapshot,
-    sizeBytes: snapshot.sizeBytes,
+  const plan = (yield callActivity<typeof planDiskBackupActivity>(context, 'planDiskBackup', {
+    ...key,
+    source: view,
+    storageType: disk.storageType,
     capabilities,
-  } satisfies PlanDiskBackupActivityInput)) as DiskBackupPlan;
+  })) as DiskBackupPlan;
   const progress = (segmentsDone: number) =>
     context.df.setCustomStatus({
       lun: disk.lun,
@@ -44,46 +68,28 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
     } satisfies BackupDiskCustomStatus);
   progress(0);
 
-  const premium = disk.storageType === 'Premium';
   try {
-    const staged = premium
-      ? ((yield call(Activities.StageDisk, {
-          itemId,
-          jobId,
-          lun: disk.lun,
-          snapshot,
-          sizeBytes: snapshot.sizeBytes,
-          capabilities,
-        } satisfies StageDiskActivityInput)) as StagedDisk)
-      : undefined;
+    const staged = plan.stage ? ((yield callActivity<typeof stageDiskActivity>(context, 'stageDisk', { ...key, view, capabilities })) as StagedDisk) : undefined;
+    const readFrom = staged?.view;
     if (plan.seed !== undefined) {
-      yield call(Activities.SeedReplica, {
-        itemId,
-        jobId,
-        lun: disk.lun,
-        source: snapshot,
-        readFrom: staged?.staging,
-        sizeBytes: snapshot.sizeBytes,
-      } satisfies SeedReplicaActivityInput);
+      yield callActivity<typeof seedReplicaActivity>(context, 'seedReplica', { ...key, source: view, ...(readFrom === undefined ? {} : { readFrom }) });
     }
     const segments: TransferSegmentResult[] = yield* boundedFanOut<DiskSegment, TransferSegmentResult>(
       context,
       plan.segments,
       segmentParallelism,
       (segment) =>
-        call(Activities.TransferSegment, {
-          itemId,
-          jobId,
-          lun: disk.lun,
+        callActivity<typeof transferSegmentActivity>(context, 'transferSegment', {
+          ...key,
           segment,
-          diskSize: snapshot.sizeBytes,
-          source: snapshot,
-          readFrom: staged?.staging,
+          diskSize: view.sizeBytes,
+          source: view,
+          ...(readFrom === undefined ? {} : { readFrom }),
           changeDetection: plan.detection,
-        } satisfies TransferSegmentActivityInput),
+        }),
       progress,
     );
-    const total = (key: 'bytesRead' | 'bytesWritten' | 'bytesCleared' | 'blocksChanged') => segments.reduce((sum, s) => sum + s[key], 0);
+    const total = (field: 'bytesRead' | 'bytesWritten' | 'bytesCleared' | 'blocksChanged') => segments.reduce((sum, s) => sum + s[field], 0);
     return {
       lun: disk.lun,
       changeDetection: plan.changeDetection,
@@ -97,17 +103,20 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
       blocksChanged: total('blocksChanged'),
     };
   } finally {
-    // Always, on success and failure; if even the retried delete fails, the staging sweeper removes it.
-    if (premium) {
+    // The diff read the previous point's view of the disk: its access ends here (this point's views are backupDisks').
+    if (plan.detection.kind === 'diff') {
       try {
-        yield call(Activities.DeleteStagingBlob, {
-          itemId,
-          jobId,
-          lun: disk.lun,
-          container: disk.container,
-        } satisfies DeleteStagingBlobActivityInput);
+        yield callActivity<typeof releaseSourceViewsActivity>(context, 'releaseSourceViews', { views: [plan.detection.previous] });
       } catch (err) {
-        if (!context.df.isReplaying) context.warn(`Deleting the staging blob of lun ${disk.lun} failed; the sweeper will remove it: ${String(err)}`);
+        if (!context.df.isReplaying) context.warn(`Releasing the previous view of lun ${disk.lun} failed: ${String(err)}`);
+      }
+    }
+    // Always, on success and failure; if even the retried delete fails, the staging sweeper removes it.
+    if (plan.stage) {
+      try {
+        yield callActivity<typeof deleteStagingBlobActivity>(context, 'deleteStagingBlob', { ...key, view });
+      } catch (err) {
+        if (!context.df.isReplaying) context.warn(`Deleting the staging copy of lun ${disk.lun} failed; the sweeper will remove it: ${String(err)}`);
       }
     }
   }

@@ -1,259 +1,196 @@
 /**
- * Backup of a VM's disks: discover → probe the store → snapshot all disks together → one `backupDisk`
- * sub-orchestration per disk (in parallel) → commit the recovery point (visible only now) → expire old
- * instant-restore snapshots. A failure before the commit deletes this job's instant snapshots.
+ * A backup of a vault's protected item (scheduled or on demand): the product around the engine. Validate
+ * the item and read the VM's disks → the engine's steps up to the views (discover, probe, the instant-point
+ * cap), with the views opened in one activity that freezes the guest (VSS / fsfreeze / scripts, or none),
+ * opens the views and thaws (always) → a cancel requested while snapshotting stops here → for an encrypted
+ * VM, Key Vault backups of its BEK secret and KEK key (the keys as they are at the snapshot) → the engine's
+ * `backupDisks` as a sub-orchestration (transfer with the job's progress, commit with the point's retention,
+ * instant-restore expiry) → the job and the item record the outcome, whatever it is.
  *
- * A backup of a vault's protected item (`input.vault`) adds the product around the engine: validate the
- * item and read the VM's disks → in one activity, freeze the guest (VSS / fsfreeze / scripts, or none),
- * snapshot and thaw (always) → a cancel requested while snapshotting stops here → transfer, with the job's progress → for an
- * encrypted VM, Key Vault backups of its BEK secret and KEK key → commit → the job and the item record the
- * outcome, whatever it is.
+ * Why the freeze wraps only the opening, in one activity: the guest must never stay frozen while other work
+ * queues for activity slots (the benchmark saw a minute between separate freeze and thaw activities).
  *
  * Deterministic: only context.df.* calls, time from context.df.currentUtcDateTime. Registered in
  * functions/orchestrators.ts so this module has no side effects and replays in unit tests.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { recoveryPointIdFor } from '../lib/domain/backup-job';
-import { describeFailure, errors, formatFailure, type FailureDescription } from '../lib/domain/errors';
-import {
-  Activities,
-  Orchestrators,
-  type BackupCustomStatus,
-  type BackupDiskInput,
-  type BackupDiskOutput,
-  type BackupInput,
-  type BackupKeyAndSecretActivityInput,
-  type BackupOutput,
-  type BackupStage,
-  type CommitRecoveryPointActivityInput,
-  type CommitRecoveryPointActivityOutput,
-  type DeleteInstantSnapshotsActivityInput,
-  type DiscoveredVmDisk,
-  type EncryptionToBackUp,
-  type ExpireSnapshotTierActivityInput,
-  type FinishVaultBackupInput,
-  type InstantSnapshot,
-  type KeyAndSecretBackup,
-  type PreparedVaultBackup,
-  type RecordSnapshotTakenOutput,
-  type RecordTransferProgressInput,
-  type SnapshotDisksActivityInput,
-  type SnapshotVmActivityInput,
-  type SnapshotVmOutput,
-  type StorageCapabilitiesSummary,
-  type VaultBackupActivityInput,
-  type VaultBackupContext,
-  type VmConfig,
-} from './contracts';
-import { activityRetryOptions, boundedFanOut } from './steps';
+import { describeFailure, formatFailure, type FailureDescription } from '../lib/domain/errors';
+import type { BackupRunOutcome } from '../lib/domain/catalog';
+import type { LongTermRuleName } from '../lib/domain/retention-rules';
+import { recoveryPointIdFor, type DiscoveredVmDisk } from '../lib/engine/domain/backup-job';
+import type { KeyAndSecretBackup } from '../lib/engine/domain/recovery-point-manifest';
+import type { SourceCapabilities } from '../lib/engine/sources/source-disk';
+import type { RecoveryPointRetention } from '../lib/stores/recovery-point-catalog';
+import type { BackupJobRef } from '../lib/services/backup-requests';
+import type { backupKeyAndSecretActivity } from '../functions/activities/backup-key-and-secret';
+import type {
+  finishVaultBackupActivity,
+  PreparedVaultBackup,
+  prepareVaultBackupActivity,
+  recordSnapshotTakenActivity,
+  SnapshotVmOutput,
+  snapshotVmActivity,
+} from '../functions/activities/vault-backup';
+import type { BackupDiskOutput } from './backup-disk';
+import { discardViews, openBackupViews, releaseViews, type BackupDisksInput, type BackupDisksOutput } from './backup-disks';
+import { Orchestrators, type BackupCustomStatus, type BackupStage, type VaultAddress, type VmConfig } from './contracts';
+import { callActivity } from './steps';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const DEFAULT_SEGMENT_PARALLELISM = 4;
+/** A backup of a protected item of a vault: the orchestration keeps its job and item up to date. */
+export interface VaultBackupContext {
+  vault: VaultAddress;
+  itemName: string;
+  isOnDemand: boolean;
+  /** On-demand backups: the point is kept until then (ISO). */
+  retainUntil?: string;
+  /** Scheduled backups: the schedule slot (ISO); its local date is the backup's day for retention. */
+  scheduledTime?: string;
+  /** Scheduled backups: the long-term rules that selected the slot's day (recorded with the point). */
+  longTermTags?: LongTermRuleName[];
+}
+
+export interface BackupInput {
+  /** The item's id in the engine (its blobs and recovery points). */
+  itemId: string;
+  vault: VaultBackupContext;
+  /** Instant-restore views older than this many days are deleted after the backup (1–30). */
+  instantRestoreDays: number;
+  /** At most this many points keep a snapshot tier: before the snapshot, the oldest beyond one less lose theirs. */
+  maxInstantPoints?: number;
+  /** Segments of one disk transferred at once. */
+  segmentParallelism?: number;
+}
+
+export interface BackupOutput {
+  status: 'Completed' | 'CompletedWithWarnings' | 'Cancelled';
+  jobId: string;
+  itemId: string;
+  recoveryPointId: string;
+  manifestBlobName: string;
+  disks: BackupDiskOutput[];
+  bytesWritten: number;
+  warnings: Array<{ code: string; message: string }>;
+}
 
 export function* backupOrchestrator(context: OrchestrationContext): Generator<Task, BackupOutput, unknown> {
   const input = context.df.getInput<BackupInput>();
   const jobId = context.df.instanceId;
   const startedAt = context.df.currentUtcDateTime;
   const recoveryPointId = recoveryPointIdFor(startedAt);
-  const retry = activityRetryOptions();
-  const call = (name: string, payload: unknown): Task => context.df.callActivityWithRetry(name, retry, payload);
-  const vault: VaultBackupActivityInput | undefined = input.vault && { vault: input.vault.vault, itemName: input.vault.itemName, jobId };
-  let stage: BackupStage = vault ? 'validate' : 'discover';
+  const job: BackupJobRef = { vault: input.vault.vault, itemName: input.vault.itemName, jobId };
+  let stage: BackupStage = 'validate';
   const enter = (next: BackupStage) => {
     stage = next;
     context.df.setCustomStatus({ stage, recoveryPointId } satisfies BackupCustomStatus);
   };
   const warnings: FailureDescription[] = [];
-  let consistency = input.consistency ?? 'CrashConsistent';
-  /** Records the outcome on the job and the item (vault backups); never lets that hide the backup's own result. */
-  function* finish(outcome: FinishVaultBackupInput['outcome'], extra: Partial<FinishVaultBackupInput> = {}): Generator<Task, void, unknown> {
-    if (!vault) return;
+  let consistency: BackupRunOutcome['consistency'] = 'CrashConsistent';
+  /** Records the outcome on the job and the item; never lets that hide the backup's own result. */
+  function* finish(outcome: BackupRunOutcome['outcome'], extra: Partial<BackupRunOutcome> = {}): Generator<Task, void, unknown> {
     try {
-      yield call(Activities.FinishVaultBackup, { ...vault, outcome, consistency, warnings, ...extra } satisfies FinishVaultBackupInput);
+      yield callActivity<typeof finishVaultBackupActivity>(context, 'finishVaultBackup', { ...job, outcome, consistency, warnings, ...extra });
     } catch {
       // The job stays InProgress; the item's claim expires with the next backup's stale-claim check.
     }
   }
   function* fail(failedStage: BackupStage, err: unknown): Generator<Task, Error, unknown> {
     const failure = describeFailure(err);
-    context.df.setCustomStatus({
-      stage: 'failed',
-      recoveryPointId,
-      failedStage,
-      errorCode: failure.code,
-      errorMessage: failure.message,
-    } satisfies BackupCustomStatus);
+    context.df.setCustomStatus({ stage: 'failed', recoveryPointId, failedStage, errorCode: failure.code, errorMessage: failure.message } satisfies BackupCustomStatus);
     yield* finish('Failed', { error: failure });
     // A one-line error carrying the code, instead of the activity's text with its stack trace.
     return new Error(formatFailure(failure));
   }
 
-  let disks: DiscoveredVmDisk[] = [];
-  // Snapshots carry the item and recovery point in their metadata, so this finds whatever an attempt left.
-  const deleteSnapshots = function* (): Generator<Task, void, unknown> {
-    try {
-      yield call(Activities.DeleteInstantSnapshots, {
-        itemId: input.itemId,
-        recoveryPointId,
-        containers: [...new Set(disks.map((d) => d.container))],
-      } satisfies DeleteInstantSnapshotsActivityInput);
-    } catch {
-      // The snapshots carry the item and recovery point in their metadata; the instant-snapshot expiry finds them.
-    }
-  };
-
-  /** The instant-point cap counts this backup's snapshot too: the oldest beyond one less lose theirs first. */
-  const makeRoomForInstantPoint = function* (max: number): Generator<Task, void, unknown> {
-    try {
-      yield call(Activities.ExpireSnapshotTier, { itemId: input.itemId, keepNewest: max - 1 } satisfies ExpireSnapshotTierActivityInput);
-    } catch (err) {
-      throw errors.instantRpCollectionLimitReached(max, describeFailure(err).message);
-    }
-  };
-
-  let requests = input.disks;
-  let vmConfig: VmConfig = input.vmConfig ?? {};
-  let capabilities: StorageCapabilitiesSummary;
-  let snapshots: InstantSnapshot[];
-  let encryption: EncryptionToBackUp | undefined;
+  let prepared: PreparedVaultBackup;
+  let opened: { disks: DiscoveredVmDisk[]; capabilities: SourceCapabilities };
+  let taken: SnapshotVmOutput;
   try {
-    if (vault) {
-      enter('validate');
-      // Validation does not heal with retries: the VM is gone, the agent is down, the item is not protected.
-      const prepared = (yield context.df.callActivity(Activities.PrepareVaultBackup, vault)) as PreparedVaultBackup;
-      requests = prepared.disks;
-      vmConfig = prepared.vmConfig;
-      consistency = prepared.consistency;
-      encryption = prepared.encryption;
-      warnings.push(...prepared.warnings.map(toFailure));
-    }
-    enter('discover');
-    // Discovery only validates: what it finds wrong (a missing disk, a bad footer) does not heal with retries.
-    disks = (yield context.df.callActivity(Activities.DiscoverDisks, { disks: requests })) as DiscoveredVmDisk[];
-    capabilities = (yield call(Activities.ProbeStorage, {})) as StorageCapabilitiesSummary;
-    enter('snapshot');
-    if (input.maxInstantPoints !== undefined) yield* makeRoomForInstantPoint(input.maxInstantPoints);
-    const snapshotRequest: SnapshotDisksActivityInput = {
-      itemId: input.itemId,
-      recoveryPointId,
-      disks: disks.map(({ lun, container, blob }) => ({ lun, container, blob })),
-    };
-    if (vault) {
-      // Freeze, snapshot and thaw in one activity: the guest is never left frozen while work queues.
-      const taken = (yield call(Activities.SnapshotVm, { ...vault, snapshot: snapshotRequest } satisfies SnapshotVmActivityInput)) as SnapshotVmOutput;
-      snapshots = taken.snapshots;
-      consistency = taken.consistency;
-      warnings.push(...taken.warnings.map(toFailure));
-    } else {
-      snapshots = (yield call(Activities.SnapshotDisks, snapshotRequest)) as InstantSnapshot[];
-    }
-  } catch (err) {
-    const failedStage = stage as BackupStage;
-    if (failedStage === 'snapshot') yield* deleteSnapshots();
-    throw yield* fail(failedStage, err);
-  }
-
-
-  if (vault) {
-    const taken = (yield call(Activities.RecordSnapshotTaken, vault)) as RecordSnapshotTakenOutput;
-    if (taken.cancelled) {
-      yield* deleteSnapshots();
-      yield* finish('Cancelled');
-      enter('completed');
-      return { status: 'Cancelled', jobId, itemId: input.itemId, recoveryPointId: '', manifestBlobName: '', disks: [], bytesWritten: 0, warnings };
-    }
-  }
-
-  let results: BackupDiskOutput[];
-  let commit: CommitRecoveryPointActivityOutput;
-  try {
-    enter('transfer');
-    const perDisk = disks.map((disk, i) =>
-      context.df.callSubOrchestrator(
-        Orchestrators.BackupDisk,
-        {
-          itemId: input.itemId,
-          jobId,
-          disk,
-          snapshot: snapshots[i],
-          capabilities,
-          segmentParallelism: input.segmentParallelism ?? DEFAULT_SEGMENT_PARALLELISM,
-        } satisfies BackupDiskInput,
-        `${jobId}:lun${disk.lun}`,
-      ),
+    enter('validate');
+    // Validation does not heal with retries: the VM is gone, the agent is down, the item is not protected.
+    prepared = (yield callActivity<typeof prepareVaultBackupActivity>(context, 'prepareVaultBackup', job, false)) as PreparedVaultBackup;
+    consistency = prepared.consistency;
+    warnings.push(...prepared.warnings.map(toFailure));
+    const views = yield* openBackupViews(context, { itemId: input.itemId, recoveryPointId, disks: prepared.disks, maxInstantPoints: input.maxInstantPoints }, enter, (snapshot) =>
+      // Freeze, open the views and thaw in one activity: the guest is never left frozen while work queues.
+      callActivity<typeof snapshotVmActivity>(context, 'snapshotVm', { ...job, snapshot }),
     );
-    results = vault
-      ? yield* boundedFanOut<Task, BackupDiskOutput>(context, perDisk, perDisk.length, (task) => task, function* (done) {
-          yield call(Activities.RecordTransferProgress, { ...vault, disksDone: done, disksTotal: perDisk.length } satisfies RecordTransferProgressInput);
-        })
-      : ((yield context.df.Task.all(perDisk)) as BackupDiskOutput[]);
-    enter('commit');
-    const keyAndSecret =
-      input.vault && encryption
-        ? ((yield call(Activities.BackupKeyAndSecret, {
-            itemId: input.itemId,
-            jobId,
-            recoveryPointId,
-            vmName: vmNameOf(vmConfig, input.vault.itemName),
-            encryption,
-          } satisfies BackupKeyAndSecretActivityInput)) as KeyAndSecretBackup)
-        : undefined;
-    commit = (yield call(Activities.CommitRecoveryPoint, {
-      itemId: input.itemId,
-      jobId,
-      recoveryPointId,
-      createdAt: startedAt.toISOString(),
-      consistency,
-      vmConfig,
-      disks: disks.map((disk, i) => ({
-        lun: disk.lun,
-        name: disk.name,
-        sizeBytes: snapshots[i].sizeBytes,
-        storageType: disk.storageType,
-        source: snapshots[i],
-        changeDetection: results[i].changeDetection,
-        segmentCount: results[i].segmentCount,
-      })),
-      ...(input.vault ? { retention: retentionOf(input.vault) } : {}),
-      ...(keyAndSecret === undefined ? {} : { keyAndSecret }),
-    } satisfies CommitRecoveryPointActivityInput)) as CommitRecoveryPointActivityOutput;
+    opened = views;
+    taken = views.opened as SnapshotVmOutput;
+    consistency = taken.consistency;
+    warnings.push(...taken.warnings.map(toFailure));
+  } catch (err) {
+    throw yield* fail(stage, err);
+  }
+  const viewsRequest = { itemId: input.itemId, recoveryPointId, disks: opened.disks };
+  const forgetViews = function* (): Generator<Task, void, unknown> {
+    yield* releaseViews(context, taken.views);
+    yield* discardViews(context, viewsRequest);
+  };
+
+  const snapshot = (yield callActivity<typeof recordSnapshotTakenActivity>(context, 'recordSnapshotTaken', job)) as { cancelled: boolean };
+  if (snapshot.cancelled) {
+    yield* forgetViews();
+    yield* finish('Cancelled');
+    enter('completed');
+    return { status: 'Cancelled', jobId, itemId: input.itemId, recoveryPointId: '', manifestBlobName: '', disks: [], bytesWritten: 0, warnings };
+  }
+
+  let keyAndSecret: KeyAndSecretBackup | undefined;
+  let result: BackupDisksOutput;
+  try {
+    if (prepared.encryption !== undefined) {
+      keyAndSecret = (yield callActivity<typeof backupKeyAndSecretActivity>(context, 'backupKeyAndSecret', {
+        itemId: input.itemId,
+        jobId,
+        recoveryPointId,
+        vmName: vmNameOf(prepared.vmConfig, input.vault.itemName),
+        encryption: prepared.encryption,
+      })) as KeyAndSecretBackup;
+    }
+    enter('transfer');
+    result = (yield context.df.callSubOrchestrator(
+      Orchestrators.BackupDisks,
+      {
+        itemId: input.itemId,
+        disks: [],
+        opened: { recoveryPointId, createdAt: startedAt.toISOString(), disks: opened.disks, views: taken.views, capabilities: opened.capabilities },
+        jobId,
+        consistency,
+        vmConfig: prepared.vmConfig,
+        ...(keyAndSecret === undefined ? {} : { keyAndSecret }),
+        retention: retentionOf(input.vault),
+        instantRestoreDays: input.instantRestoreDays,
+        ...(input.maxInstantPoints === undefined ? {} : { maxInstantPoints: input.maxInstantPoints }),
+        ...(input.segmentParallelism === undefined ? {} : { segmentParallelism: input.segmentParallelism }),
+        progress: { activity: 'recordTransferProgress', input: { ...job } },
+      } satisfies BackupDisksInput,
+      `${jobId}:disks`,
+    )) as BackupDisksOutput;
   } catch (err) {
     const failedStage = stage;
-    yield* deleteSnapshots();
+    // The engine releases and deletes the views it was handed when it fails; this covers failing before it ran.
+    yield* forgetViews();
     throw yield* fail(failedStage, err);
   }
 
-  enter('cleanup');
-  try {
-    yield call(Activities.ExpireSnapshotTier, {
-      itemId: input.itemId,
-      olderThan: new Date(startedAt.getTime() - input.instantRestoreDays * DAY_MS).toISOString(),
-      ...(input.maxInstantPoints === undefined ? {} : { keepNewest: input.maxInstantPoints }),
-    } satisfies ExpireSnapshotTierActivityInput);
-  } catch (err) {
-    warnings.push(describeFailure(err));
-  }
-
-  const bytesWritten = results.reduce((sum, r) => sum + r.bytesWritten, 0);
-  // A disk seeded by a server-side copy uploaded nothing; what reached the vault is what its segments read back.
-  const bytesTransferred = results.reduce((sum, r) => sum + (r.seed === undefined ? r.bytesWritten : r.bytesRead), 0);
+  warnings.push(...result.warnings);
   const status = warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings';
-  yield* finish(status, { recoveryPointId: commit.recoveryPointId, bytesTransferred });
+  yield* finish(status, { recoveryPointId: result.recoveryPointId, bytesTransferred: result.bytesTransferred });
   enter('completed');
   return {
     status,
     jobId,
     itemId: input.itemId,
-    recoveryPointId: commit.recoveryPointId,
-    manifestBlobName: commit.manifestBlobName,
-    disks: results,
-    bytesWritten,
+    recoveryPointId: result.recoveryPointId,
+    manifestBlobName: result.manifestBlobName,
+    disks: result.disks,
+    bytesWritten: result.bytesWritten,
     warnings,
   };
 }
 
 /** What the recovery point keeps of a vault backup for retention (retention.ts). */
-function retentionOf(vault: VaultBackupContext): NonNullable<CommitRecoveryPointActivityInput['retention']> {
+function retentionOf(vault: VaultBackupContext): RecoveryPointRetention {
   return {
     isOnDemand: vault.isOnDemand,
     ...(vault.retainUntil === undefined ? {} : { retainUntil: vault.retainUntil }),

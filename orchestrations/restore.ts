@@ -1,11 +1,25 @@
 /**
- * Restore disks of a recovery point to a target container: every disk from the instant snapshot while it
- * exists, else from the vault, each block verified against the point's checksums; the VM configuration is
- * written next to the disks. Deterministic: only context.df.* calls.
+ * Restore disks of a recovery point to a target container (the raw engine API): every disk from the instant
+ * view while it exists, else from the vault, each block verified against the point's checksums; the VM
+ * configuration is written next to the disks. Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { describeFailure, formatFailure } from '../lib/domain/errors';
-import { Activities, type RestoreCustomStatus, type RestoreDisksActivityInput, type RestoreInput, type RestoreOutput } from './contracts';
+import type { RestoreDisksRequest } from '../lib/engine/restore/restore-disks';
+import type { RestoreDisksOutput, restoreDisksActivity } from '../functions/activities/restore-disks';
+import { callActivity } from './steps';
+
+/** A restore of a point's disks; the job id is the orchestration's instance id. */
+export type RestoreInput = Omit<RestoreDisksRequest, 'jobId' | 'targetBlobPrefix'>;
+export type RestoreOutput = RestoreDisksOutput;
+
+export type RestoreStage = 'restore' | 'completed' | 'failed';
+
+export interface RestoreCustomStatus {
+  stage: RestoreStage;
+  errorCode?: string;
+  errorMessage?: string;
+}
 
 export function* restoreOrchestrator(context: OrchestrationContext): Generator<Task, RestoreOutput, unknown> {
   const input = context.df.getInput<RestoreInput>();
@@ -14,10 +28,7 @@ export function* restoreOrchestrator(context: OrchestrationContext): Generator<T
   try {
     // No retry policy: restore failures (verification, existing target, missing data) are not transient,
     // and a worker that dies mid-copy runs the activity again anyway (it cleans up its own leftovers).
-    const output = (yield context.df.callActivity(Activities.RestoreDisks, {
-      ...input,
-      jobId,
-    } satisfies RestoreDisksActivityInput)) as RestoreOutput;
+    const output = (yield callActivity<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input, jobId }, false)) as RestoreOutput;
     context.df.setCustomStatus({ stage: 'completed' } satisfies RestoreCustomStatus);
     return output;
   } catch (err) {

@@ -5,16 +5,24 @@
  * throwing it, so one item never stops the others; the next run tries it again. Deterministic.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { Activities, type ApplyRetentionActivityOutput, type RetentionItemRef, type RetentionOutput } from './contracts';
-import { activityRetryOptions, boundedFanOut } from './steps';
+import type { ApplyRetentionInput } from '../lib/services/apply-retention';
+import type { applyRetentionActivity, ApplyRetentionOutput, listRetentionItemsActivity } from '../functions/activities/retention';
+import { boundedFanOut, callActivity } from './steps';
+
+export interface RetentionOutput {
+  items: number;
+  purgedItems: number;
+  expiredPoints: number;
+  expiredSnapshotTiers: number;
+  failures: Array<{ itemName: string; code: string; message: string }>;
+}
 
 const ITEM_PARALLELISM = 8;
 
 export function* retentionOrchestrator(context: OrchestrationContext): Generator<Task, RetentionOutput, unknown> {
-  const retry = activityRetryOptions();
-  const items = (yield context.df.callActivityWithRetry(Activities.ListRetentionItems, retry, {})) as RetentionItemRef[];
-  const results = yield* boundedFanOut<RetentionItemRef, ApplyRetentionActivityOutput>(context, items, ITEM_PARALLELISM, (item) =>
-    context.df.callActivityWithRetry(Activities.ApplyRetention, retry, { ...item, runId: context.df.instanceId } satisfies RetentionItemRef),
+  const items = (yield callActivity<typeof listRetentionItemsActivity>(context, 'listRetentionItems', {})) as ApplyRetentionInput[];
+  const results = yield* boundedFanOut<ApplyRetentionInput, ApplyRetentionOutput>(context, items, ITEM_PARALLELISM, (item) =>
+    callActivity<typeof applyRetentionActivity>(context, 'applyRetention', { ...item, runId: context.df.instanceId }),
   );
   return {
     items: results.length,

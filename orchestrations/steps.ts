@@ -47,3 +47,23 @@ export function* boundedFanOut<T, R>(
   }
   return results;
 }
+
+/**
+ * An activity as its handler module declares it (functions/activities/*.ts, `declareActivity`): the name it
+ * is registered and called by, and its payload types. Orchestrators import the declaration's type only
+ * (`import type`), so they stay free of the handlers' I/O, and the compiler holds each call to the name and
+ * payloads declared next to the handler.
+ */
+export interface ActivityDeclaration<Name extends string = string, Input = unknown, Output = unknown> {
+  readonly name: Name;
+  /** Never set: carries the payload types. */
+  readonly payload?: { input: Input; output: Output };
+}
+
+export type InputOf<A extends ActivityDeclaration> = NonNullable<A['payload']>['input'];
+export type OutputOf<A extends ActivityDeclaration> = NonNullable<A['payload']>['output'];
+
+/** Schedules the declared activity `A` (with the shared retry policy unless `retry` is `false`); its result is `OutputOf<A>`. */
+export function callActivity<A extends ActivityDeclaration>(context: OrchestrationContext, name: A['name'], input: InputOf<A>, retry: df.RetryOptions | false = activityRetryOptions()): Task {
+  return retry === false ? context.df.callActivity(name, input) : context.df.callActivityWithRetry(name, retry, input);
+}

@@ -10,27 +10,43 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { describeFailure, formatFailure } from '../lib/domain/errors';
-import {
-  Activities,
-  type RegisterRestoredVmActivityInput,
-  type RegisterRestoredVmActivityOutput,
-  type RestoreDisksActivityInput,
-  type RestoreJobEvent,
-  type RestoreOutput,
-  type UpdateRestoreJobActivityInput,
-  type VaultRestoreCustomStatus,
-  type VaultRestoreInput,
-  type VaultRestoreOutput,
-  type VaultRestoreStage,
-} from './contracts';
-import { activityRetryOptions } from './steps';
+import type { RestoredVmSpec, RestoreJobEvent } from '../lib/domain/restore-request';
+import type { registerRestoredVmActivity } from '../functions/activities/register-restored-vm';
+import type { restoreDisksActivity } from '../functions/activities/restore-disks';
+import type { updateRestoreJobActivity } from '../functions/activities/update-restore-job';
+import type { VaultAddress } from './contracts';
+import type { RestoreInput, RestoreOutput } from './restore';
+import { activityRetryOptions, callActivity } from './steps';
+
+export interface VaultRestoreInput {
+  vault: VaultAddress;
+  /** The Restore job; also the orchestration's instance id. */
+  jobId: string;
+  restore: RestoreInput;
+  /** AlternateLocation: the VM registered from the restored disks. */
+  targetVm?: RestoredVmSpec;
+}
+
+export type VaultRestoreStage = 'restore' | 'createVm' | 'completed' | 'failed';
+
+export interface VaultRestoreCustomStatus {
+  stage: VaultRestoreStage;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export interface VaultRestoreOutput {
+  jobId: string;
+  restore: RestoreOutput;
+  /** AlternateLocation: the new VM's resource id. */
+  vmId?: string;
+}
 
 export function* vaultRestoreOrchestrator(context: OrchestrationContext): Generator<Task, VaultRestoreOutput, unknown> {
   const input = context.df.getInput<VaultRestoreInput>();
   const { jobId, vault } = input;
   const retry = activityRetryOptions();
-  const recordJob = (event: RestoreJobEvent): Task =>
-    context.df.callActivityWithRetry(Activities.UpdateRestoreJob, retry, { vault, jobId, event } satisfies UpdateRestoreJobActivityInput);
+  const recordJob = (event: RestoreJobEvent): Task => callActivity<typeof updateRestoreJobActivity>(context, 'updateRestoreJob', { vault, jobId, event }, retry);
   const enter = (stage: VaultRestoreStage) => context.df.setCustomStatus({ stage } satisfies VaultRestoreCustomStatus);
 
   try {
@@ -38,10 +54,7 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
     yield recordJob({ kind: 'started' });
     // No retry policy, as in the `restore` orchestrator: verification failures and existing targets do not
     // heal, and a re-run of the activity reclaims its own leftovers anyway.
-    const restored = (yield context.df.callActivity(Activities.RestoreDisks, {
-      ...input.restore,
-      jobId,
-    } satisfies RestoreDisksActivityInput)) as RestoreOutput;
+    const restored = (yield callActivity<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input.restore, jobId }, false)) as RestoreOutput;
     yield recordJob({
       kind: 'disksRestored',
       disks: restored.disks.length,
@@ -53,11 +66,9 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
     if (input.targetVm !== undefined) {
       enter('createVm');
       // Retrying is safe: the registration recognises a VM this job already created.
-      const registered = (yield context.df.callActivityWithRetry(Activities.RegisterRestoredVm, retry, {
-        jobId,
-        targetVm: input.targetVm,
-        disks: restored.disks,
-      } satisfies RegisterRestoredVmActivityInput)) as RegisterRestoredVmActivityOutput;
+      const registered = (yield callActivity<typeof registerRestoredVmActivity>(context, 'registerRestoredVm', { jobId, targetVm: input.targetVm, disks: restored.disks }, retry)) as {
+        vmId: string;
+      };
       vmId = registered.vmId;
     }
 

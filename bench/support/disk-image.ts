@@ -6,7 +6,7 @@
  * page blob in Azurite and to a local raw file (for restic) without ever holding the disk in memory.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { buildVhdFooter, VHD_FOOTER_SIZE } from '../../lib/domain/vhd';
+import { buildVhdFooter, VHD_FOOTER_SIZE } from '../../lib/engine/domain/vhd';
 import { KIB, MIB } from './stats';
 
 export const REWRITE_BLOCK_SIZE = 64 * KIB;

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PageBlobClient } from '@azure/storage-blob';
 import type { RunningAzurite } from '../../emulator/azurite';
-import type { TransferTuning } from '../../lib/services/transfer-segment';
+import type { TransferTuning } from '../../lib/engine/backup/transfer-segment';
 import type { EngineTask, WorkerResult } from '../engine-worker';
 import { blobService, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './dataset';
 import { ContentGenerator, REWRITE_BLOCK_SIZE, prng, type DiskLayout } from './disk-image';

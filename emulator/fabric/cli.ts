@@ -1,7 +1,7 @@
 /**
  * `kluis-fabric`: drives the local VM fabric of a running embedded host over its /fabric/ endpoints.
  *
- *   kluis-fabric vm create --name web01 --os Windows --disks 2 --size-gib 1 [--premium] [--stopped]
+ *   kluis-fabric vm create --name web01 --os Windows --disks 2 --size-gib 1 [--managed [--sku StandardSSD_LRS]] [--premium] [--stopped]
  *   kluis-fabric vm list [--location westeurope]        kluis-fabric vm show --name web01
  *   kluis-fabric vm write --name web01 --percent 5 [--disk os|<lun>] [--seed s]
  *   kluis-fabric vm clear --name web01 [--disk os|<lun>] [--offset n --length n | --percent p]
@@ -35,7 +35,7 @@ interface VmView {
   powerState: string;
   provisioningState: string;
   agent: { status: string; vss?: string; fsFreeze?: string; snapshotStatus?: string };
-  disks: Array<{ kind: string; lun?: number; storageType: string; sizeBytes: number }>;
+  disks: Array<{ kind: string; lun?: number; storageType: string; sizeBytes: number; managedDisk?: { id: string; storageAccountType?: string } }>;
 }
 
 export interface FabricCliIo {
@@ -87,11 +87,13 @@ export async function main(argv: string[], io: FabricCliIo = defaultIo): Promise
 
   const client = (opts: CommonOptions) => new FabricClient(opts, io);
 
-  common(vm.command('create').description('create a VM with fixed-VHD page-blob disks'))
+  common(vm.command('create').description('create a VM with managed disks (--managed) or unmanaged fixed-VHD page-blob disks'))
     .requiredOption('--os <type>', 'Windows or Linux')
     .option('--disks <count>', 'number of disks, the OS disk included', wholeNumber, 1)
     .option('--size-gib <gib>', 'size of each disk in GiB (default 1)', positiveNumber)
     .option('--size-mib <mib>', 'size of each disk in MiB (instead of --size-gib)', positiveNumber)
+    .option('--managed', 'managed disks (Microsoft.Compute/disks, served by the fabric\'s Compute endpoint) instead of VHD blobs')
+    .addOption(new Option('--sku <sku>', 'managed disk SKU (with --managed; default Standard_LRS, Premium_LRS with --premium)').choices(['Standard_LRS', 'StandardSSD_LRS', 'Premium_LRS']))
     .option('--premium', 'Premium storage disks (default Standard)')
     .option('--stopped', 'create the VM stopped')
     .option('--location <region>', 'region', 'westeurope')
@@ -100,19 +102,22 @@ export async function main(argv: string[], io: FabricCliIo = defaultIo): Promise
     .option('--seed <seed>', 'seed for the initial data')
     .option('--pre-script <path>', 'Linux pre-snapshot script (application-consistent backups)')
     .option('--post-script <path>', 'Linux post-snapshot script')
-    .action(async (opts: CommonOptions & { name: string; os: string; disks: number; sizeGib?: number; sizeMib?: number; premium?: boolean; stopped?: boolean; location: string; vmSize?: string; dataPercent?: number; seed?: string; preScript?: string; postScript?: string }) => {
+    .action(async (opts: CommonOptions & { name: string; os: string; disks: number; sizeGib?: number; sizeMib?: number; managed?: boolean; sku?: string; premium?: boolean; stopped?: boolean; location: string; vmSize?: string; dataPercent?: number; seed?: string; preScript?: string; postScript?: string }) => {
       const os = opts.os.toLowerCase() === 'windows' ? 'Windows' : opts.os.toLowerCase() === 'linux' ? 'Linux' : undefined;
       if (os === undefined) throw new InvalidArgumentError(`--os must be Windows or Linux, got '${opts.os}'`);
       if (opts.disks < 1) throw new InvalidArgumentError('--disks counts the OS disk: at least 1');
+      if (opts.sku !== undefined && opts.managed !== true) throw new InvalidArgumentError('--sku applies to managed disks: add --managed');
       const sizeBytes = diskSizeBytes(opts);
-      const storageType = opts.premium ? 'Premium' : 'Standard';
+      const storageType = opts.premium || opts.sku === 'Premium_LRS' ? 'Premium' : 'Standard';
+      const disk = { sizeBytes, storageType, ...(opts.sku === undefined ? {} : { sku: opts.sku }) };
       const body = {
         osType: os,
         location: opts.location,
         ...(opts.vmSize === undefined ? {} : { vmSize: opts.vmSize }),
         powerState: opts.stopped ? 'stopped' : 'running',
-        osDisk: { sizeBytes, storageType },
-        dataDisks: Array.from({ length: opts.disks - 1 }, (_, lun) => ({ lun, sizeBytes, storageType })),
+        ...(opts.managed === true ? { managedDisks: true } : {}),
+        osDisk: disk,
+        dataDisks: Array.from({ length: opts.disks - 1 }, (_, lun) => ({ lun, ...disk })),
         ...(opts.preScript === undefined && opts.postScript === undefined ? {} : { agent: { preScript: opts.preScript, postScript: opts.postScript } }),
         initialData: { ...(opts.dataPercent === undefined ? {} : { percent: opts.dataPercent }), ...(opts.seed === undefined ? {} : { seed: opts.seed }) },
       };
@@ -132,7 +137,9 @@ export async function main(argv: string[], io: FabricCliIo = defaultIo): Promise
       io.out(['NAME', 'GROUP', 'LOCATION', 'OS', 'POWER', 'PROVISIONING', 'AGENT', 'DISKS'].join('\t'));
       for (const v of result.value) {
         const faults = [v.agent.vss, v.agent.fsFreeze, v.agent.snapshotStatus].filter((f) => f !== undefined && f !== 'Healthy' && f !== 'Reports');
-        const disks = v.disks.map((d) => `${d.kind === 'os' ? 'os' : `lun${d.lun}`}:${Math.round(d.sizeBytes / MIB)}MiB${d.storageType === 'Premium' ? ':P' : ''}`).join(',');
+        const disks = v.disks
+          .map((d) => `${d.kind === 'os' ? 'os' : `lun${d.lun}`}:${Math.round(d.sizeBytes / MIB)}MiB${d.storageType === 'Premium' ? ':P' : ''}${d.managedDisk === undefined ? '' : ':managed'}`)
+          .join(',');
         io.out([v.name, v.resourceGroup, v.location, v.osType, v.powerState, v.provisioningState, [v.agent.status, ...faults].join('+'), disks].join('\t'));
       }
     });

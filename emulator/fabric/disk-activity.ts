@@ -4,8 +4,8 @@
  * every range lies inside the disk's data area.
  */
 import { createHash } from 'node:crypto';
-import type { ByteRange } from '../../lib/domain/page-ranges';
-import { PAGE_SIZE } from '../../lib/domain/vhd';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
+import { PAGE_SIZE } from '../../lib/engine/domain/vhd';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { SeededRandom } from '../seeded-random';

@@ -11,7 +11,7 @@ import {
   SNAPSHOT_STATUS_REPORTING,
   VSS_HEALTH,
 } from '../../lib/domain/virtual-machine';
-import { PAGE_SIZE } from '../../lib/domain/vhd';
+import { PAGE_SIZE } from '../../lib/engine/domain/vhd';
 
 /** `all` disks, the `os` disk, or the data disk with this Azure LUN. */
 export const diskSelectorSchema = z.union([z.literal('all'), z.literal('os'), z.number().int().min(0).max(MAX_DATA_DISK_LUN)]);

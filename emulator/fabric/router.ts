@@ -18,6 +18,7 @@
 import { errors, statusOf, toErrorBody } from '../../lib/domain/errors';
 import { assertValidVmRef, isValidSubscriptionId, type VmRef } from '../../lib/domain/virtual-machine';
 import type { HostRequest, HostResponse } from '../http-types';
+import { ComputeError } from './compute/errors';
 import type { FabricService } from './service';
 
 export const FABRIC_PATH_PREFIX = '/fabric/';
@@ -50,6 +51,8 @@ export function fabricRoutes(fabric: FabricService | (() => FabricService), opti
       service ??= (fabric as () => FabricService)();
       return await route(service, request);
     } catch (err) {
+      // Managed-disk rules (a disk with an active SAS, a disk name in use) come from the Compute service.
+      if (err instanceof ComputeError) return json(err.status, err.toBody());
       const status = statusOf(err);
       if (status >= 500) options.onInternalError?.(err);
       return json(status, toErrorBody(err));

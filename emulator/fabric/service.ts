@@ -1,24 +1,30 @@
 /**
  * The local VM fabric: virtual machines whose disks are real fixed-VHD page blobs in the source
- * storage account and whose records live in the VM inventory. It creates and deletes VMs, starts and
+ * storage account — unmanaged (a VHD blob per disk in the VM's container) or managed (Microsoft.Compute
+ * disks of the fabric's Compute service, compute/, each backed by a page blob) — and whose records live
+ * in the VM inventory. It creates and deletes VMs, starts and
  * stops them, writes or clears data on their disks, and injects agent faults (agent status, VSS,
  * fsfreeze, snapshot-status reporting, provisioning state) so that every backup path can be exercised.
  *
- * Create claims the name first (record in state Creating), then writes the blobs, then marks the VM
- * Succeeded (Failed when a blob could not be written); delete marks it Deleting, deletes the blobs
- * (with their snapshots) and removes the record last.
+ * Create claims the name first (record in state Creating), then writes the blobs (for managed disks:
+ * creates the disks, attached to the VM), then marks the VM Succeeded (Failed when a blob could not be
+ * written); delete marks it Deleting, deletes the blobs (with their snapshots) or the managed disks, and
+ * removes the record last. Guest writes to managed disks wait for a restore point being taken, so a
+ * restore point is one point in time across the VM's disks.
  *
  * `encryptVm` plays Azure Disk Encryption: it makes the KEK key and the wrapped BEK secret in a Key Vault
  * (ade-keys.ts, the real SDK) and records the VM's encryption settings as Azure shows them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../lib/domain/errors';
-import type { ByteRange } from '../../lib/domain/page-ranges';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   assertValidVmRef,
   createVmRequestSchema,
   DEFAULT_AGENT_VERSION,
   diskSlot,
+  isManagedDisk,
+  storageTypeOfSku,
   vmResourceId,
   type CreateVmRequestInput,
   type PowerState,
@@ -26,12 +32,14 @@ import {
   type VmDisk,
   type VmRef,
 } from '../../lib/domain/virtual-machine';
-import { buildVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
+import { buildVhdFooter, PAGE_SIZE } from '../../lib/engine/domain/vhd';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { KeyVaultLocator } from '../../lib/stores/key-vault-locator';
 import type { StoredVirtualMachine, VmInventory, VmListFilter } from '../../lib/stores/vm-inventory';
 import type { AdeKeyWriter } from './ade-keys';
+import type { ComputeFabric } from './compute/compute-fabric';
+import { diskId } from './compute/resource-ids';
 import { clearRanges, planRandomBlocks, writeRandomRanges } from './disk-activity';
 import { vmDiskBlobName, vmDiskContainer, vmDiskName } from './disk-names';
 import { seededRandom } from '../seeded-random';
@@ -67,6 +75,8 @@ export interface FabricServiceOptions {
   newSeed?: () => string;
   /** Disk encryption (encryptVm): where Key Vaults are, and the ADE side that writes the KEK and BEK. */
   keyVaults?: { locator: KeyVaultLocator; writer: AdeKeyWriter };
+  /** The fabric's Compute service (same storage account as `disks`): needed for VMs with managed disks. */
+  compute?: ComputeFabric;
   /** Creates a VM's resource group when it does not exist yet (the ARM routes need it); absent: groups are not tracked. */
   ensureResourceGroup?: (subscriptionId: string, name: string, location: string) => Promise<void>;
 }
@@ -94,6 +104,7 @@ export class FabricService {
   private readonly clock: () => Date;
   private readonly newSeed: () => string;
   private readonly keyVaults?: FabricServiceOptions['keyVaults'];
+  private readonly compute?: ComputeFabric;
   private readonly ensureResourceGroup?: FabricServiceOptions['ensureResourceGroup'];
 
   constructor(options: FabricServiceOptions) {
@@ -103,16 +114,19 @@ export class FabricService {
     this.clock = options.clock ?? (() => new Date());
     this.newSeed = options.newSeed ?? (() => randomBytes(8).toString('hex'));
     this.keyVaults = options.keyVaults;
+    this.compute = options.compute;
   }
 
   async createVm(ref: VmRef, body: CreateVmRequestInput | unknown): Promise<StoredVirtualMachine> {
     assertValidVmRef(ref);
     const request = parseRequest(createVmRequestSchema, body);
+    const compute = request.managedDisks ? this.requireCompute() : undefined;
     const container = vmDiskContainer(ref);
     const diskSpecs = [
       { kind: 'os' as const, lun: undefined, ...request.osDisk },
       ...request.dataDisks.map((d) => ({ kind: 'data' as const, ...d })),
     ];
+    const skuOf = (spec: (typeof diskSpecs)[number]) => spec.sku ?? (spec.storageType === 'Premium' ? 'Premium_LRS' : 'Standard_LRS');
     const vm: VirtualMachine = {
       id: vmResourceId(ref.subscriptionId, ref.resourceGroup, ref.name),
       subscriptionId: ref.subscriptionId,
@@ -125,13 +139,17 @@ export class FabricService {
       provisioningState: 'Creating',
       agent: withoutUndefined(request.agent),
       disks: diskSpecs.map((spec) => {
-        const disk: VmDisk = {
-          kind: spec.kind,
-          name: vmDiskName(ref.name, spec),
-          vhdUri: this.disks.blobUrl({ container, blob: vmDiskBlobName(ref.name, spec) }),
-          storageType: spec.storageType,
-          sizeBytes: spec.sizeBytes,
-        };
+        const name = vmDiskName(ref.name, spec);
+        const disk: VmDisk =
+          compute === undefined
+            ? { kind: spec.kind, name, vhdUri: this.disks.blobUrl({ container, blob: vmDiskBlobName(ref.name, spec) }), storageType: spec.storageType, sizeBytes: spec.sizeBytes }
+            : {
+                kind: spec.kind,
+                name,
+                managedDisk: { id: diskId({ subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup, name }), storageAccountType: skuOf(spec) },
+                storageType: storageTypeOfSku(skuOf(spec)),
+                sizeBytes: spec.sizeBytes,
+              };
         if (spec.kind === 'data') disk.lun = spec.lun;
         return disk;
       }),
@@ -143,9 +161,21 @@ export class FabricService {
     await this.ensureResourceGroup?.(ref.subscriptionId, ref.resourceGroup, vm.location);
     const stored = await this.inventory.create(vm);
     try {
-      await this.disks.createContainerIfNotExists(container);
+      if (compute === undefined) {
+        await this.disks.createContainerIfNotExists(container);
+      } else {
+        await compute.createVmDisks(
+          vm,
+          diskSpecs.map((spec) => ({
+            ref: { subscriptionId: ref.subscriptionId, resourceGroup: ref.resourceGroup, name: vmDiskName(ref.name, spec) },
+            sku: skuOf(spec),
+            sizeBytes: spec.sizeBytes,
+            ...(spec.kind === 'os' ? { osType: request.osType } : {}),
+          })),
+        );
+      }
       const seed = request.initialData.seed ?? vm.id.toLowerCase();
-      await Promise.all(vm.disks.map((disk) => this.createDiskBlob(vm, disk, request.initialData.percent, seed)));
+      await Promise.all(vm.disks.map((disk) => this.writeInitialData(vm, disk, request.initialData.percent, seed)));
     } catch (err) {
       await this.inventory.update({ ...vm, provisioningState: 'Failed' }, { ifMatch: stored.etag }).catch(() => undefined);
       throw err;
@@ -169,12 +199,18 @@ export class FabricService {
     return all.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
-  /** Deletes the VM and its disk blobs (with their snapshots); succeeds when the VM is already gone. */
+  /**
+   * Deletes the VM and its disk blobs (with their snapshots), or its managed disks (those it was created
+   * with; attached ones are detached); succeeds when the VM is already gone. Refused while a managed disk
+   * of the VM has an active SAS.
+   */
   async deleteVm(ref: VmRef): Promise<void> {
     const vm = await this.inventory.get(ref);
     if (vm === undefined) return;
+    const managed = vm.disks.some(isManagedDisk);
+    if (managed) await this.requireCompute().releaseVmDisks(vm);
     const deleting = await this.mutate(ref, (current) => ({ ...current, provisioningState: 'Deleting' }));
-    await Promise.all(deleting.disks.map((disk) => this.disks.deleteBlob(this.blobOf(deleting, disk))));
+    await Promise.all(deleting.disks.filter((disk) => !isManagedDisk(disk)).map((disk) => this.disks.deleteBlob(this.blobOf(deleting, disk))));
     await this.inventory.delete(ref);
   }
 
@@ -190,7 +226,12 @@ export class FabricService {
     return this.setPowerState(ref, 'deallocated');
   }
 
+  /** A VM whose managed disk has an active SAS cannot start (OperationNotAllowed), as in Azure. */
   async setPowerState(ref: VmRef, powerState: PowerState): Promise<StoredVirtualMachine> {
+    if (powerState === 'running') {
+      const vm = await this.getVm(ref);
+      if (vm.powerState !== 'running' && vm.disks.some(isManagedDisk)) await this.requireCompute().assertCanStart(vm);
+    }
     return this.mutate(ref, (vm) => {
       assertSettled(vm);
       return { ...vm, powerState };
@@ -203,13 +244,15 @@ export class FabricService {
     const vm = await this.getVm(ref);
     assertSettled(vm);
     const seed = request.seed ?? this.newSeed();
-    const disks = await Promise.all(
-      selectDisks(vm, request.disk).map(async (disk) => {
-        const random = seededRandom(`${seed}/${diskSlot(disk)}`);
-        const ranges = planRandomBlocks(disk.sizeBytes, request.percent, random);
-        const bytes = await writeRandomRanges(this.disks, this.blobOf(vm, disk), ranges, random);
-        return activity(disk, bytes, ranges);
-      }),
+    const disks = await this.asGuest(vm, () =>
+      Promise.all(
+        selectDisks(vm, request.disk).map(async (disk) => {
+          const random = seededRandom(`${seed}/${diskSlot(disk)}`);
+          const ranges = planRandomBlocks(disk.sizeBytes, request.percent, random);
+          const bytes = await writeRandomRanges(this.disks, await this.diskBlobOf(vm, disk), ranges, random);
+          return activity(disk, bytes, ranges);
+        }),
+      ),
     );
     return { vm: vm.id, seed, disks };
   }
@@ -235,8 +278,8 @@ export class FabricService {
       }
       return { disk, ranges: [{ start: offset, end }] };
     });
-    const disks = await Promise.all(
-      plans.map(async ({ disk, ranges }) => activity(disk, await clearRanges(this.disks, this.blobOf(vm, disk), ranges), ranges)),
+    const disks = await this.asGuest(vm, () =>
+      Promise.all(plans.map(async ({ disk, ranges }) => activity(disk, await clearRanges(this.disks, await this.diskBlobOf(vm, disk), ranges), ranges))),
     );
     return seed === undefined ? { vm: vm.id, disks } : { vm: vm.id, seed, disks };
   }
@@ -309,17 +352,39 @@ export class FabricService {
     });
   }
 
-  /** The page blob behind a disk of a fabric VM. */
+  /** The page blob behind an unmanaged disk of a fabric VM. */
   blobOf(vm: VmRef, disk: Pick<VmDisk, 'kind' | 'lun'>): BlobRef {
     return { container: vmDiskContainer(vm), blob: vmDiskBlobName(vm.name, disk) };
   }
 
-  private async createDiskBlob(vm: VirtualMachine, disk: VmDisk, percent: number, seed: string): Promise<void> {
-    const ref = this.blobOf(vm, disk);
+  /** The page blob behind any disk of a fabric VM: its VHD blob, or the blob behind its managed disk. */
+  async diskBlobOf(vm: VirtualMachine, disk: VmDisk): Promise<BlobRef> {
+    if (!isManagedDisk(disk)) return this.blobOf(vm, disk);
+    const { container, blob } = await this.requireCompute().diskBlobOf(disk);
+    return { container, blob };
+  }
+
+  /** Runs guest I/O; for managed disks outside any restore point being taken of the VM. */
+  private asGuest<T>(vm: VirtualMachine, write: () => Promise<T>): Promise<T> {
+    return vm.disks.some(isManagedDisk) ? this.requireCompute().guestWrite(vm.id, write) : write();
+  }
+
+  private requireCompute(): ComputeFabric {
+    if (this.compute === undefined) {
+      throw errors.invalidConfiguration('KLUIS_INVENTORY', 'this fabric has no Compute service: VMs with managed disks need the local fabric of kluis-host');
+    }
+    return this.compute;
+  }
+
+  /** A new unmanaged disk gets its blob and VHD footer here (a managed one has both from the Compute service), then initial data. */
+  private async writeInitialData(vm: VirtualMachine, disk: VmDisk, percent: number, seed: string): Promise<void> {
     const slot = diskSlot(disk);
-    await this.disks.createPageBlob(ref, disk.sizeBytes + PAGE_SIZE, { metadata: { kluisfabricvm: encodeURIComponent(vm.id), kluisfabricslot: String(slot) } });
-    const footer = buildVhdFooter(disk.sizeBytes, { seed: `${vm.id.toLowerCase()}/${slot}`, timestamp: this.clock() });
-    await this.disks.uploadPages(ref, disk.sizeBytes, footer, { transactionalContentMD5: md5(footer) });
+    const ref = await this.diskBlobOf(vm, disk);
+    if (!isManagedDisk(disk)) {
+      await this.disks.createPageBlob(ref, disk.sizeBytes + PAGE_SIZE, { metadata: { kluisfabricvm: encodeURIComponent(vm.id), kluisfabricslot: String(slot) } });
+      const footer = buildVhdFooter(disk.sizeBytes, { seed: `${vm.id.toLowerCase()}/${slot}`, timestamp: this.clock() });
+      await this.disks.uploadPages(ref, disk.sizeBytes, footer, { transactionalContentMD5: md5(footer) });
+    }
     const random = seededRandom(`${seed}/${slot}`);
     const ranges = planRandomBlocks(disk.sizeBytes, percent, random);
     if (disk.kind === 'os' && !ranges.some((r) => r.start === 0)) ranges.unshift({ start: 0, end: Math.min(BOOT_AREA_BYTES, disk.sizeBytes) });

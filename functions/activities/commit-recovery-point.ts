@@ -1,11 +1,15 @@
-import * as df from 'durable-functions';
-import { commitRecoveryPoint } from '../../lib/services/commit-recovery-point';
-import { Activities, type CommitRecoveryPointActivityInput, type CommitRecoveryPointActivityOutput } from '../../orchestrations/contracts';
+/** The point becomes visible: replica snapshots, checksums, manifest, catalog row last. */
+import { commitRecoveryPoint, type CommitRecoveryPointInput } from '../../lib/engine/backup/commit-recovery-point';
+import { declareActivity } from '../activity';
 import { engineDeps } from '../deps';
 
-df.app.activity(Activities.CommitRecoveryPoint, {
-  handler: async (input: CommitRecoveryPointActivityInput, context): Promise<CommitRecoveryPointActivityOutput> => {
-    const { recoveryPointId, manifestBlobName, alreadyCommitted } = await commitRecoveryPoint(engineDeps(context), input);
-    return { recoveryPointId, manifestBlobName, alreadyCommitted };
-  },
+export interface CommitRecoveryPointOutput {
+  recoveryPointId: string;
+  manifestBlobName: string;
+  alreadyCommitted: boolean;
+}
+
+export const commitRecoveryPointActivity = declareActivity('commitRecoveryPoint', async (input: CommitRecoveryPointInput, context): Promise<CommitRecoveryPointOutput> => {
+  const { recoveryPointId, manifestBlobName, alreadyCommitted } = await commitRecoveryPoint(engineDeps(context), input);
+  return { recoveryPointId, manifestBlobName, alreadyCommitted };
 });

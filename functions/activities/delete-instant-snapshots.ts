@@ -1,11 +1,8 @@
-import * as df from 'durable-functions';
-import { deleteInstantSnapshots } from '../../lib/services/snapshot-disks';
-import { Activities, type DeleteInstantSnapshotsActivityInput } from '../../orchestrations/contracts';
+/** A backup that failed or was cancelled before its commit: deletes whatever views it opened (found by item and point, whatever attempt opened them). */
+import { discardSourceViews, type OpenSourceViewsInput } from '../../lib/engine/backup/source-views';
+import { declareActivity } from '../activity';
 import { engineDeps } from '../deps';
 
-df.app.activity(Activities.DeleteInstantSnapshots, {
-  handler: async (input: DeleteInstantSnapshotsActivityInput, context): Promise<{ deleted: number }> => {
-    const { deleted } = await deleteInstantSnapshots(engineDeps(context), input);
-    return { deleted: deleted.length };
-  },
-});
+export const deleteInstantSnapshotsActivity = declareActivity('deleteInstantSnapshots', (input: OpenSourceViewsInput, context): Promise<{ deleted: number }> =>
+  discardSourceViews(engineDeps(context), input),
+);

@@ -1,8 +1,9 @@
-import * as df from 'durable-functions';
-import { discoverVmDisks } from '../../lib/services/discover-disks';
-import { Activities, type DiscoveredVmDisk, type VmDiskRequest } from '../../orchestrations/contracts';
-import { engineDeps } from '../deps';
+/** A backup's first step: the disks' backend checks them (exist, supported size and format) before anything is opened. */
+import type { DiscoveredVmDisk, VmDiskRequest } from '../../lib/engine/domain/backup-job';
+import { discoverSourceDisks } from '../../lib/engine/backup/source-views';
+import { declareActivity } from '../activity';
+import { sourceDisks } from '../deps';
 
-df.app.activity(Activities.DiscoverDisks, {
-  handler: (input: { disks: VmDiskRequest[] }, context): Promise<DiscoveredVmDisk[]> => discoverVmDisks(engineDeps(context), input),
-});
+export const discoverDisksActivity = declareActivity('discoverDisks', (input: { disks: VmDiskRequest[] }, context): Promise<DiscoveredVmDisk[]> =>
+  discoverSourceDisks({ sources: sourceDisks(context) }, input),
+);

@@ -1,8 +1,8 @@
-import * as df from 'durable-functions';
-import { expireSnapshotTier, type ExpireSnapshotTierResult } from '../../lib/services/expire-snapshot-tier';
-import { Activities, type ExpireSnapshotTierActivityInput } from '../../orchestrations/contracts';
+/** Instant-restore retention of one item: points past the instant-restore days (or beyond a count cap) lose their views. */
+import { expireSnapshotTier, type ExpireSnapshotTierInput, type ExpireSnapshotTierResult } from '../../lib/engine/recovery-points/expire-snapshot-tier';
+import { declareActivity } from '../activity';
 import { deleteDeps } from '../deps';
 
-df.app.activity(Activities.ExpireSnapshotTier, {
-  handler: (input: ExpireSnapshotTierActivityInput, context): Promise<ExpireSnapshotTierResult> => expireSnapshotTier(deleteDeps(context), input),
-});
+export const expireSnapshotTierActivity = declareActivity('expireSnapshotTier', (input: ExpireSnapshotTierInput, context): Promise<ExpireSnapshotTierResult> =>
+  expireSnapshotTier(deleteDeps(context), input),
+);

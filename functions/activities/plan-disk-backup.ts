@@ -1,8 +1,7 @@
-import * as df from 'durable-functions';
-import { planDiskBackup } from '../../lib/services/plan-disk-backup';
-import { Activities, type DiskBackupPlan, type PlanDiskBackupActivityInput } from '../../orchestrations/contracts';
+/** Per disk, before its segments: ready the vault replica and choose full / diff / checksum, staging and seeding. */
+import type { DiskBackupPlan } from '../../lib/engine/domain/backup-job';
+import { planDiskBackup, type PlanDiskBackupInput } from '../../lib/engine/backup/plan-disk-backup';
+import { declareActivity } from '../activity';
 import { engineDeps } from '../deps';
 
-df.app.activity(Activities.PlanDiskBackup, {
-  handler: (input: PlanDiskBackupActivityInput, context): Promise<DiskBackupPlan> => planDiskBackup(engineDeps(context), input),
-});
+export const planDiskBackupActivity = declareActivity('planDiskBackup', (input: PlanDiskBackupInput, context): Promise<DiskBackupPlan> => planDiskBackup(engineDeps(context), input));

@@ -1,8 +1,7 @@
-import * as df from 'durable-functions';
-import { snapshotDisks } from '../../lib/services/snapshot-disks';
-import { Activities, type InstantSnapshot, type SnapshotDisksActivityInput } from '../../orchestrations/contracts';
+/** Opens the point-in-time views of all of a VM's disks together (the new point's instant-restore tier). */
+import type { DiskView } from '../../lib/engine/domain/disk-view';
+import { openSourceViews, type OpenSourceViewsInput } from '../../lib/engine/backup/source-views';
+import { declareActivity } from '../activity';
 import { engineDeps } from '../deps';
 
-df.app.activity(Activities.SnapshotDisks, {
-  handler: (input: SnapshotDisksActivityInput, context): Promise<InstantSnapshot[]> => snapshotDisks(engineDeps(context), input),
-});
+export const snapshotDisksActivity = declareActivity('snapshotDisks', (input: OpenSourceViewsInput, context): Promise<DiskView[]> => openSourceViews(engineDeps(context), input));

@@ -1,8 +1,9 @@
-import * as df from 'durable-functions';
-import { transferSegment } from '../../lib/services/transfer-segment';
-import { Activities, type TransferSegmentActivityInput, type TransferSegmentResult } from '../../orchestrations/contracts';
+/** One segment of a disk: read, hash, upload what changed, write the segment's checksum part. Idempotent. */
+import type { TransferSegmentResult } from '../../lib/engine/domain/backup-job';
+import { transferSegment, type TransferSegmentInput } from '../../lib/engine/backup/transfer-segment';
+import { declareActivity } from '../activity';
 import { engineDeps } from '../deps';
 
-df.app.activity(Activities.TransferSegment, {
-  handler: (input: TransferSegmentActivityInput, context): Promise<TransferSegmentResult> => transferSegment(engineDeps(context), input),
-});
+export const transferSegmentActivity = declareActivity('transferSegment', (input: TransferSegmentInput, context): Promise<TransferSegmentResult> =>
+  transferSegment(engineDeps(context), input),
+);

@@ -1,44 +1,45 @@
-/** The activities a protected item's backup adds around the engine (orchestrations/backup.ts with `input.vault`). */
-import * as df from 'durable-functions';
-import { finishBackupRun, prepareBackupRun, recordSnapshotTaken, recordTransferProgress } from '../../lib/services/backup-requests';
+/** The activities a protected item's backup adds around the engine (orchestrations/backup.ts). */
+import type { BackupRunOutcome } from '../../lib/domain/catalog';
+import type { Consistency } from '../../lib/engine/domain/recovery-point-manifest';
+import type { DiskView } from '../../lib/engine/domain/disk-view';
+import { openSourceViews, type OpenSourceViewsInput } from '../../lib/engine/backup/source-views';
+import { finishBackupRun, prepareBackupRun, recordSnapshotTaken, recordTransferProgress, type BackupJobRef, type PreparedBackupRun } from '../../lib/services/backup-requests';
 import { snapshotInsideFreeze } from '../../lib/services/guest-quiesce';
-import { snapshotDisks } from '../../lib/services/snapshot-disks';
-import {
-  Activities,
-  type FinishVaultBackupInput,
-  type PreparedVaultBackup,
-  type RecordSnapshotTakenOutput,
-  type RecordTransferProgressInput,
-  type SnapshotVmActivityInput,
-  type SnapshotVmOutput,
-  type VaultBackupActivityInput,
-} from '../../orchestrations/contracts';
+import type { VmConfig } from '../../orchestrations/contracts';
+import { declareActivity } from '../activity';
 import { backupRequestDeps, engineDeps, guestQuiesceDeps } from '../deps';
 
-df.app.activity(Activities.PrepareVaultBackup, {
-  handler: async (input: VaultBackupActivityInput): Promise<PreparedVaultBackup> => {
-    const prepared = await prepareBackupRun(backupRequestDeps(), input);
-    return { ...prepared, vmConfig: prepared.vmConfig as PreparedVaultBackup['vmConfig'] };
-  },
+/** The run's disks, consistency and VM configuration (recorded with the point). */
+export type PreparedVaultBackup = Omit<PreparedBackupRun, 'vmConfig'> & { vmConfig: VmConfig };
+
+/** Validation does not heal with retries: the VM is gone, the agent is down, the item is not protected. */
+export const prepareVaultBackupActivity = declareActivity('prepareVaultBackup', async (input: BackupJobRef): Promise<PreparedVaultBackup> => {
+  const prepared = await prepareBackupRun(backupRequestDeps(), input);
+  return { ...prepared, vmConfig: prepared.vmConfig as VmConfig };
 });
 
-df.app.activity(Activities.SnapshotVm, {
-  handler: (input: SnapshotVmActivityInput, context): Promise<SnapshotVmOutput> =>
-    snapshotInsideFreeze(guestQuiesceDeps(), input, () => snapshotDisks(engineDeps(context), input.snapshot)),
+/** The disks' views, opened inside the guest's freeze, and the consistency the freeze reached. */
+export interface SnapshotVmOutput {
+  views: DiskView[];
+  consistency: Consistency;
+  warnings: Array<{ code: string; message: string }>;
+}
+
+/** Freeze, open the views (the engine's library call) and thaw in one activity: the guest is never left frozen while work queues. */
+export const snapshotVmActivity = declareActivity('snapshotVm', async (input: BackupJobRef & { snapshot: OpenSourceViewsInput }, context): Promise<SnapshotVmOutput> => {
+  const taken = await snapshotInsideFreeze(guestQuiesceDeps(), input, () => openSourceViews(engineDeps(context), input.snapshot));
+  return { views: taken.snapshots, consistency: taken.consistency, warnings: taken.warnings };
 });
 
-df.app.activity(Activities.RecordSnapshotTaken, {
-  handler: (input: VaultBackupActivityInput): Promise<RecordSnapshotTakenOutput> => recordSnapshotTaken(backupRequestDeps(), input),
+/** Completes the job's "Take Snapshot" task; `cancelled`: the job was cancelled while snapshotting, stop here. */
+export const recordSnapshotTakenActivity = declareActivity('recordSnapshotTaken', (input: BackupJobRef): Promise<{ cancelled: boolean }> => recordSnapshotTaken(backupRequestDeps(), input));
+
+/** The engine's progress hook (orchestrations/backup-disks.ts `progress`): the share of disks transferred. */
+export const recordTransferProgressActivity = declareActivity('recordTransferProgress', async (input: BackupJobRef & { disksDone: number; disksTotal: number }): Promise<void> => {
+  await recordTransferProgress(backupRequestDeps(), input, input);
 });
 
-df.app.activity(Activities.RecordTransferProgress, {
-  handler: async (input: RecordTransferProgressInput): Promise<void> => {
-    await recordTransferProgress(backupRequestDeps(), input, input);
-  },
-});
-
-df.app.activity(Activities.FinishVaultBackup, {
-  handler: async (input: FinishVaultBackupInput): Promise<void> => {
-    await finishBackupRun(backupRequestDeps(), input, input);
-  },
+/** The run's last step, whatever the outcome: the job and the item record it. */
+export const finishVaultBackupActivity = declareActivity('finishVaultBackup', async (input: BackupJobRef & BackupRunOutcome): Promise<void> => {
+  await finishBackupRun(backupRequestDeps(), input, input);
 });

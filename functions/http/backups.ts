@@ -1,12 +1,13 @@
 /**
- * POST /api/backups              back up a VM's disks (or one disk) → 202 + Durable status URLs
+ * POST /api/backups              back up a VM's disks (or one disk): the engine's backupDisks → 202 + Durable status URLs
  * GET  /api/backups/{instanceId} the backup job's status, recovery point and per-disk statistics
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
-import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/domain/vault-layout';
-import { Orchestrators, type BackupCustomStatus, type BackupInput, type BackupOutput } from '../../orchestrations/contracts';
+import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSourceDisk, MAX_LUN } from '../../lib/engine/domain/vault-layout';
+import type { BackupDisksInput, BackupDisksOutput } from '../../orchestrations/backup-disks';
+import { Orchestrators, type BackupCustomStatus } from '../../orchestrations/contracts';
 import { instantRestoreDays } from '../deps';
 import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
@@ -36,9 +37,9 @@ const startBackupBody = z.union([vmDisks, singleDisk], { error: 'send {container
 export async function startBackup(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const body = await readBody(request, startBackupBody);
-    const input: BackupInput =
+    const input: BackupDisksInput =
       'disks' in body
-        ? { itemId: body.itemId, disks: body.disks, consistency: body.consistency, vmConfig: body.vmConfig as BackupInput['vmConfig'], instantRestoreDays: instantRestoreDays() }
+        ? { itemId: body.itemId, disks: body.disks, consistency: body.consistency, vmConfig: body.vmConfig as BackupDisksInput['vmConfig'], instantRestoreDays: instantRestoreDays() }
         : {
             itemId: body.itemId ?? itemIdForSourceDisk(body.container, body.blob),
             disks: [{ lun: 0, container: body.container, blob: body.blob, storageType: body.storageType }],
@@ -46,7 +47,7 @@ export async function startBackup(request: HttpRequest, context: InvocationConte
             instantRestoreDays: instantRestoreDays(),
           };
     const client = df.getClient(context);
-    const instanceId = await client.startNew(Orchestrators.Backup, { input });
+    const instanceId = await client.startNew(Orchestrators.BackupDisks, { input });
     context.info(`Started backup job ${instanceId} for item ${input.itemId} (${input.disks.length} disk(s)).`);
     return client.createCheckStatusResponse(request, instanceId);
   } catch (err) {
@@ -56,7 +57,7 @@ export async function startBackup(request: HttpRequest, context: InvocationConte
 
 export async function getBackup(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    return { status: 200, jsonBody: await jobStatus<BackupOutput, BackupCustomStatus>(request, context, Orchestrators.Backup) };
+    return { status: 200, jsonBody: await jobStatus<BackupDisksOutput, BackupCustomStatus>(request, context, Orchestrators.BackupDisks) };
   } catch (err) {
     return errorResponse(err, context);
   }

@@ -1,8 +1,8 @@
 /** GET /api/items/{itemId}/recoveryPoints — the committed recovery points of a protected item. */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { errors } from '../../lib/domain/errors';
-import { isValidIdentifier } from '../../lib/domain/vault-layout';
-import { listRecoveryPoints } from '../../lib/services/list-recovery-points';
+import { isValidIdentifier } from '../../lib/engine/domain/vault-layout';
+import { listRecoveryPoints } from '../../lib/engine/recovery-points/list-recovery-points';
 import { restoreDeps } from '../deps';
 import { authenticated } from './authentication';
 import { errorResponse } from './jobs';

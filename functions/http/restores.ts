@@ -5,8 +5,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
-import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/domain/vault-layout';
-import { Orchestrators, type RestoreCustomStatus, type RestoreInput, type RestoreOutput } from '../../orchestrations/contracts';
+import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/engine/domain/vault-layout';
+import { Orchestrators } from '../../orchestrations/contracts';
+import type { RestoreCustomStatus, RestoreInput, RestoreOutput } from '../../orchestrations/restore';
 import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 

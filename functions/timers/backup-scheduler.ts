@@ -7,7 +7,8 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { Limiter } from '../../lib/domain/limiter';
 import { findDueBackups, startScheduledBackup } from '../../lib/services/backup-scheduler';
-import { Orchestrators, type BackupInput } from '../../orchestrations/contracts';
+import type { BackupInput } from '../../orchestrations/backup';
+import { Orchestrators } from '../../orchestrations/contracts';
 import { schedulerDeps } from '../deps';
 import { startOnce } from './start-once';
 
@@ -25,7 +26,7 @@ export async function backupScheduler(_timer: Timer, context: InvocationContext)
         try {
           const start = await startScheduledBackup(deps, backup);
           if (!start.run) return false;
-          const input: BackupInput = { ...start.input, disks: [] };
+          const input: BackupInput = start.input;
           return await startOnce(client, Orchestrators.Backup, backup.jobId, input);
         } catch (err) {
           context.error(`Scheduled backup of ${backup.itemName} (slot ${backup.slot.slotId}) could not start: ${err instanceof Error ? err.message : String(err)}`);

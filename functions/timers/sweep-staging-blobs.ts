@@ -4,15 +4,15 @@
  * crashed host left behind.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { sweepStagingBlobs } from '../../lib/services/stage-disk';
+import { sweepStagingCopies } from '../../lib/engine/backup/stage-disk';
 import { engineDeps } from '../deps';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function sweepStaging(_timer: Timer, context: InvocationContext): Promise<void> {
   const deps = engineDeps(context);
-  const { deleted } = await sweepStagingBlobs(deps, { olderThan: new Date(deps.clock().getTime() - DAY_MS) });
-  context.info(`Staging sweeper: deleted ${deleted.length} orphaned staging blob(s).`);
+  const { deleted } = await sweepStagingCopies(deps, { olderThan: new Date(deps.clock().getTime() - DAY_MS) });
+  context.info(`Staging sweeper: deleted ${deleted} orphaned staging blob(s).`);
 }
 
 app.timer('sweepStagingBlobs', { schedule: '0 30 3 * * *', handler: sweepStaging });

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
-import { isValidContainerName } from '../domain/vault-layout';
+import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 import type { DashboardSignIn } from '../domain/dashboard-assets';
 

@@ -6,6 +6,7 @@
  * Keys are case-insensitive like ARM names: vaults are partitioned by subscription; everything inside
  * a vault is partitioned by the vault's key.
  */
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { IaasVmPolicyProperties } from './policy';
 import type { VaultIdentity } from './vault-identity';
 
@@ -164,4 +165,14 @@ export function vaultKey(subscriptionId: string, resourceGroup: string, vaultNam
 
 export function nameRow(name: string): string {
   return name.toLowerCase();
+}
+
+/** How a protected item's backup ended, as the orchestration reports it to the job and the item. */
+export interface BackupRunOutcome {
+  outcome: 'Completed' | 'CompletedWithWarnings' | 'Failed' | 'Cancelled';
+  recoveryPointId?: string;
+  consistency?: Consistency;
+  bytesTransferred?: number;
+  error?: { code: string; message: string };
+  warnings: Array<{ code: string; message: string }>;
 }

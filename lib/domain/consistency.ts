@@ -6,7 +6,7 @@
  * the agent. States that rule out a backup throw the Azure Backup error for them.
  */
 import { errors, type KluisErrorCode } from './errors';
-import type { Consistency } from './recovery-point-manifest';
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { VirtualMachine } from './virtual-machine';
 
 /**

@@ -4,7 +4,7 @@
  * backups of both (the manifest's `keyAndSecret`). Also Key Vault object URLs and resource ids, and the
  * tags ADE puts on a BEK secret. Pure: no I/O.
  */
-import type { KeyAndSecretBackup } from './recovery-point-manifest';
+import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifest';
 import type { KeyVaultKeyRef, KeyVaultSecretRef, VmEncryption } from './virtual-machine';
 
 export type KeyVaultCollection = 'keys' | 'secrets';

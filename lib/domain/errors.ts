@@ -101,6 +101,21 @@ export const ERROR_CODES = {
     recommendation:
       'Seeding the vault replica by a server-side copy failed, or a segment found the replica not seeded by its job. Retry the backup; check the storage account health if it fails again.',
   },
+  // The engine's source-disk backends (engine/sources): a point-in-time view of a disk, and access to it
+  KluisSourceViewNotFound: {
+    status: 404,
+    recommendation:
+      "The point-in-time view (snapshot or restore point) of a source disk no longer exists: it was deleted while the operation ran. Run the backup again; restore from the vault tier if this was a restore.",
+  },
+  KluisSourceViewAccessExpired: {
+    status: 403,
+    recommendation:
+      'Access to a point-in-time view of a source disk expired or was revoked before the operation finished. Run the operation again; if it recurs, check that nothing else ends access to the disks (endGetAccess) while Kluis reads them.',
+  },
+  KluisSourceKindNotSupported: {
+    status: 400,
+    recommendation: 'No source-disk backend of this Kluis serves disks of this kind. Back up VMs whose disks are all of one supported kind (page blobs today).',
+  },
   KluisCatalogConflict: {
     status: 409,
     recommendation: 'The catalog entry was changed by another operation. Read it again and retry.',
@@ -569,6 +584,18 @@ export const errors = {
   },
   replicaSeedFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisReplicaSeedFailed', `Seeding the vault replica by a server-side copy failed: ${reason}.`, { cause });
+  },
+  sourceViewNotFound(lun: number, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceViewNotFound', `The point-in-time view of disk lun ${lun} no longer exists: ${detail}.`, { target: 'source', cause });
+  },
+  sourceViewAccessExpired(lun: number, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceViewAccessExpired', `Access to the point-in-time view of disk lun ${lun} expired or was revoked: ${detail}.`, {
+      target: 'source',
+      cause,
+    });
+  },
+  sourceKindNotSupported(kind: string, detail: string): KluisError {
+    return new KluisError('KluisSourceKindNotSupported', `Disks of kind '${truncate(kind)}' cannot be backed up or restored: ${detail}.`, { target: 'disks' });
   },
   catalogConflict(what: string): KluisError {
     return new KluisError('KluisCatalogConflict', `${what} was changed by another operation.`, { target: 'etag' });

@@ -37,8 +37,8 @@ import {
   type VmDisk,
   type VmRef,
 } from './virtual-machine';
-import { VHD_FOOTER_SIZE } from './vhd';
-import type { StorageType } from './recovery-point-manifest';
+import { VHD_FOOTER_SIZE } from '../engine/domain/vhd';
+import type { StorageType } from '../engine/domain/recovery-point-manifest';
 
 export const RESTORE_TYPES = ['RestoreDisks', 'AlternateLocation', 'OriginalLocation'] as const;
 export type RestoreType = (typeof RESTORE_TYPES)[number];

@@ -1,6 +1,6 @@
 /**
  * A virtual machine as Kluis sees it: identity (ARM resource id), power and provisioning state, VM
- * agent health, page-blob disks and disk encryption settings. The local fabric stores these records;
+ * agent health, disks (managed disks, or unmanaged page-blob VHDs) and disk encryption settings. The local fabric stores these records;
  * in Azure they are read from Resource Manager (lib/stores/azure/arm-vm-inventory.ts).
  *
  * Also: ARM resource ids for VMs, name rules, the disk "slot" the backup engine calls `lun`
@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { errors } from './errors';
-import { STORAGE_TYPES, type StorageType } from './recovery-point-manifest';
-import { MAX_LUN } from './vault-layout';
+import { STORAGE_TYPES, type StorageType } from '../engine/domain/recovery-point-manifest';
+import { MAX_LUN } from '../engine/domain/vault-layout';
 
 export type OsType = 'Windows' | 'Linux';
 export type PowerState = 'running' | 'stopped' | 'deallocated';
@@ -45,16 +45,40 @@ export interface VmAgent {
   postScript?: string;
 }
 
+/** The managed disk SKUs Kluis backs up (Standard HDD, Standard SSD, Premium SSD). */
+export const MANAGED_DISK_SKUS = ['Standard_LRS', 'StandardSSD_LRS', 'Premium_LRS'] as const;
+export type ManagedDiskSku = (typeof MANAGED_DISK_SKUS)[number];
+
+/** Premium SSD disks are Premium storage; Standard HDD and SSD are Standard. */
+export function storageTypeOfSku(sku: string): StorageType {
+  return sku.toLowerCase().startsWith('premium') ? 'Premium' : 'Standard';
+}
+
+/** A managed disk as a VM's storage profile names it (ARM's `managedDisk`). */
+export interface VmManagedDisk {
+  /** ARM id of the Microsoft.Compute/disks resource. */
+  id: string;
+  /** The disk's SKU as ARM names it, e.g. `Premium_LRS`, `StandardSSD_LRS` (absent when ARM omits it). */
+  storageAccountType?: string;
+}
+
 export interface VmDisk {
   kind: 'os' | 'data';
   /** Azure LUN of a data disk (0–62); absent for the OS disk. */
   lun?: number;
   name: string;
-  /** The page blob's URL, without query string. */
-  vhdUri: string;
+  /** Unmanaged disks: the page blob's URL, without query string. Absent for managed disks. */
+  vhdUri?: string;
+  /** Managed disks: the disk resource (read through Microsoft.Compute). Absent for unmanaged disks. */
+  managedDisk?: VmManagedDisk;
   storageType: StorageType;
   /** Capacity as the VM sees it; the page blob is 512 bytes longer (the fixed-VHD footer). 0 when unknown. */
   sizeBytes: number;
+}
+
+/** Whether the disk is a managed disk (else an unmanaged page-blob VHD with a `vhdUri`). */
+export function isManagedDisk(disk: Pick<VmDisk, 'managedDisk'>): disk is VmDisk & { managedDisk: VmManagedDisk } {
+  return disk.managedDisk !== undefined;
 }
 
 export interface KeyVaultSecretRef {
@@ -290,10 +314,14 @@ export const createVmRequestSchema = z
     osType: z.enum(OS_TYPES),
     powerState: z.enum(POWER_STATES).default('running'),
     agent: agentRequestSchema.prefault({}),
+    /** Managed disks (Microsoft.Compute/disks, as every VM Azure creates today) instead of unmanaged page-blob VHDs. */
+    managedDisks: z.boolean().default(false),
     osDisk: z
       .strictObject({
         sizeBytes: diskSize.default(DEFAULT_FABRIC_DISK_SIZE_BYTES),
         storageType: z.enum(STORAGE_TYPES).default('Standard'),
+        /** Managed disks only; default by storageType (Premium_LRS or Standard_LRS). */
+        sku: z.enum(MANAGED_DISK_SKUS).optional(),
       })
       .prefault({}),
     dataDisks: z
@@ -302,6 +330,7 @@ export const createVmRequestSchema = z
           lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN),
           sizeBytes: diskSize.default(DEFAULT_FABRIC_DISK_SIZE_BYTES),
           storageType: z.enum(STORAGE_TYPES).default('Standard'),
+          sku: z.enum(MANAGED_DISK_SKUS).optional(),
         }),
       )
       .max(MAX_DATA_DISK_LUN + 1)
@@ -314,6 +343,14 @@ export const createVmRequestSchema = z
       .prefault({}),
   })
   .superRefine((request, ctx) => {
+    [request.osDisk, ...request.dataDisks].forEach((disk, index) => {
+      const path = index === 0 ? ['osDisk', 'sku'] : ['dataDisks', index - 1, 'sku'];
+      if (disk.sku === undefined) return;
+      if (!request.managedDisks) ctx.addIssue({ code: 'custom', message: 'a SKU applies to managed disks: set managedDisks', path });
+      else if (storageTypeOfSku(disk.sku) !== disk.storageType && disk.storageType === 'Premium') {
+        ctx.addIssue({ code: 'custom', message: `${disk.sku} is not Premium storage`, path });
+      }
+    });
     const luns = request.dataDisks.map((d) => d.lun);
     luns.forEach((lun, index) => {
       if (luns.indexOf(lun) !== index) ctx.addIssue({ code: 'custom', message: `LUN ${lun} is used twice`, path: ['dataDisks', index, 'lun'] });
@@ -335,14 +372,19 @@ export const createVmRequestSchema = z
 export type CreateVmRequest = z.output<typeof createVmRequestSchema>;
 export type CreateVmRequestInput = z.input<typeof createVmRequestSchema>;
 
-const vmDiskSchema = z.strictObject({
-  kind: z.enum(['os', 'data']),
-  lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN).optional(),
-  name: z.string().min(1),
-  vhdUri: z.string().min(1),
-  storageType: z.enum(STORAGE_TYPES),
-  sizeBytes: z.number().int().nonnegative(),
-});
+const vmDiskSchema = z
+  .strictObject({
+    kind: z.enum(['os', 'data']),
+    lun: z.number().int().min(0).max(MAX_DATA_DISK_LUN).optional(),
+    name: z.string().min(1),
+    vhdUri: z.string().min(1).optional(),
+    managedDisk: z.strictObject({ id: z.string().min(1), storageAccountType: z.string().optional() }).optional(),
+    storageType: z.enum(STORAGE_TYPES),
+    sizeBytes: z.number().int().nonnegative(),
+  })
+  .refine((disk) => (disk.vhdUri === undefined) !== (disk.managedDisk === undefined), {
+    error: 'a disk has either a vhdUri (unmanaged) or a managedDisk, not both',
+  });
 
 /** A stored VirtualMachine record (inventory rows are checked with it when read). */
 export const virtualMachineSchema = z.strictObject({

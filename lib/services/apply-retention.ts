@@ -14,12 +14,12 @@
  */
 import { nameRow, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { evaluateRetention, type RetentionDecision } from '../domain/retention';
-import { tiersOfState, RecoveryPointStates } from '../domain/restore-plan';
+import { tiersOfState, RecoveryPointStates } from '../engine/domain/restore-plan';
 import { resolveTimeZone } from '../domain/time-zones';
 import { collect } from '../stores/document-store';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
-import { deleteRecoveryPointSnapshotTier, deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from './delete-recovery-point';
+import { deleteRecoveryPointSnapshotTier, deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
 import { completeJob, createJob, derivedJobId, failJob, findJob, updateJob, vaultPartitionOf, type VaultScope } from './jobs';
 
 export interface ApplyRetentionDeps extends DeleteRecoveryPointDeps {

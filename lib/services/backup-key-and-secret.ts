@@ -14,11 +14,11 @@
  */
 import { keyAndSecretRecord, keyVaultDisplayName, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { errors } from '../domain/errors';
-import type { KeyAndSecretBackup } from '../domain/recovery-point-manifest';
-import { assertValidIdentifier, assertValidRecoveryPointId, keyBackupBlobName, secretBackupBlobName } from '../domain/vault-layout';
+import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifest';
+import { assertValidIdentifier, assertValidRecoveryPointId, keyBackupBlobName, secretBackupBlobName } from '../engine/domain/vault-layout';
 import { isKeyStoreError, permissionLabel, type KeyStore, type ObjectBackup } from '../stores/key-store';
 import type { PageBlobStore } from '../stores/page-blob-store';
-import type { EngineLogger } from './engine-deps';
+import type { EngineLogger } from '../engine/engine-deps';
 
 export interface BackupKeyAndSecretDeps {
   keyStore: Pick<KeyStore, 'backupSecret' | 'backupKey'>;

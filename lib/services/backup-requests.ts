@@ -15,17 +15,17 @@
  *   finishBackupRun(deps, ref, outcome): JobRecord             FinishVaultBackup → recordBackupCompleted/Failed/Cancelled
  */
 import { TaskIds } from '../domain/arm/job-resource';
-import type { BackupRunOutcome, VmDiskRequest } from '../domain/backup-job';
-import { nameRow, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
+import type { VmDiskRequest } from '../engine/domain/backup-job';
+import { nameRow, type BackupRunOutcome, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
 import { instantRestoreDaysOf, maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
 import { MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUntil } from '../domain/policy-rules';
 import type { LongTermRuleName } from '../domain/retention-rules';
-import type { Consistency } from '../domain/recovery-point-manifest';
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
-import { tiersOfState } from '../domain/restore-plan';
+import { tiersOfState } from '../engine/domain/restore-plan';
 import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VmInventory } from '../stores/vm-inventory';
@@ -60,7 +60,7 @@ export interface BackupRequestDeps {
   keyVault?: KeyVaultAccessDeps;
 }
 
-/** The job of one backup, as its activities name it (orchestrations/contracts.ts VaultBackupActivityInput). */
+/** The job of one backup, as its activities name it (the payload of functions/activities/vault-backup.ts). */
 export interface BackupJobRef {
   vault: VaultScope;
   itemName: string;
@@ -68,8 +68,8 @@ export interface BackupJobRef {
 }
 
 /**
- * What the backup orchestration starts with (orchestrations/contracts.ts BackupInput without the
- * disks: the run reads them from the VM inventory when it starts, see prepareBackupRun).
+ * What the backup orchestration starts with (orchestrations/backup.ts BackupInput; the run reads the
+ * disks from the VM inventory when it starts, see prepareBackupRun).
  */
 export interface VaultBackupRun {
   itemId: string;
@@ -210,6 +210,7 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   await assertRoomForRecoveryPoint(deps, item);
   const encryption = await encryptionOf(deps, vm);
   const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
+    if (disk.vhdUri === undefined) throw errors.managedDisksNotSupported(vm.name);
     const located = deps.locateDisk(disk.vhdUri);
     if (located === undefined) {
       throw errors.invalidConfiguration('KLUIS_SOURCE_STORAGE', `the disk '${disk.name}' of VM '${vm.name}' is in a storage account Kluis does not read`);
@@ -292,7 +293,7 @@ export async function recordTransferProgress(
 
 
 /**
- * The run's last step, whatever the outcome (orchestrations/contracts.ts FinishVaultBackupInput):
+ * The run's last step, whatever the outcome (functions/activities/vault-backup.ts finishVaultBackup):
  * the job and the item record it and the item's claim is released.
  */
 export async function finishBackupRun(deps: Pick<BackupRequestDeps, 'catalog' | 'clock'>, ref: BackupJobRef, run: BackupRunOutcome): Promise<JobRecord> {

@@ -9,7 +9,7 @@
 import { nameRow } from '../domain/catalog';
 import { planSnapshotConsistency, type ConsistencyWarning } from '../domain/consistency';
 import { errors } from '../domain/errors';
-import type { Consistency } from '../domain/recovery-point-manifest';
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import { parseVmResourceId, type VmRef } from '../domain/virtual-machine';
 import type { GuestAgent } from '../stores/guest-agent';
 import type { VaultCatalog } from '../stores/vault-catalog';

@@ -27,7 +27,7 @@ import {
   type EncryptionToBackUp,
 } from '../domain/disk-encryption';
 import { errors } from '../domain/errors';
-import type { KeyAndSecretBackup } from '../domain/recovery-point-manifest';
+import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifest';
 import type { VirtualMachine } from '../domain/virtual-machine';
 import { isKeyStoreError, permissionLabel, type KeyStore } from '../stores/key-store';
 import type { KeyVaultLocator } from '../stores/key-vault-locator';

@@ -32,9 +32,9 @@ import { protectedItemResource, type ArmProtectedItemResource, type ProtectedIte
 import { parseFilterTime, parseODataFilter } from '../domain/arm/odata-filter';
 import { nameRow, vaultPartition, type JobOperation, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorLike } from '../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
-import { RecoveryPointStates } from '../domain/restore-plan';
-import { isValidRecoveryPointId } from '../domain/vault-layout';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { RecoveryPointStates } from '../engine/domain/restore-plan';
+import { isValidRecoveryPointId } from '../engine/domain/vault-layout';
 import { dataDisksOf, diskSlot, normalizeLocation, type VirtualMachine } from '../domain/virtual-machine';
 import { assertItemQuota } from '../domain/vault-rules';
 import { collect, type Stored } from '../stores/document-store';

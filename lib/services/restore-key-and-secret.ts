@@ -15,14 +15,14 @@
  *   restoreKeyAndSecret(deps, ref, body): Promise<RestoredKeyAndSecret>
  *     KluisRecoveryPointNotEncrypted · UserErrorKeyVaultNotFound · UserErrorKeyvaultPermissionsNotConfigured
  *     · UserErrorKeyVaultObjectAlreadyExists · the lookups of restore-requests.ts (vault, item, point)
- *   keyAndSecretBackupBlobs(keyAndSecret): {secretBlob, keyBlob} | undefined   where a point's backups are
- *   readKeyAndSecretBackups(vault, container, blobs, …): Promise<KeyAndSecretBackupData>   both, base64
+ * The backups' blobs are found and read by the engine (engine/restore/key-and-secret-backups.ts).
  */
 import { z } from 'zod';
 import { parseKeyVaultObjectUrl, parseKeyVaultResourceId } from '../domain/disk-encryption';
-import { errors, isKluisErrorLike } from '../domain/errors';
-import type { KeyAndSecretBackup } from '../domain/recovery-point-manifest';
+import { errors } from '../domain/errors';
+import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifest';
 import type { DiskStore } from '../stores/disk-store';
+import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from '../engine/restore/key-and-secret-backups';
 import { isKeyStoreError, permissionLabel, type KeyStore, type KeyVaultCollection } from '../stores/key-store';
 import type { KeyVaultLocator } from '../stores/key-vault-locator';
 import type { VaultCatalog } from '../stores/vault-catalog';
@@ -87,45 +87,6 @@ export async function restoreKeyAndSecret(deps: RestoreKeyAndSecretDeps, ref: Re
     deps.keyStore.restoreSecret(located.url, data.secretData),
   );
   return { keyVaultId: located.id, keyUrl, secretUrl, vmName: item.vm.name };
-}
-
-export interface KeyAndSecretBackupBlobs {
-  secretBlob: string;
-  keyBlob: string;
-}
-
-/** Where a point's key and secret backups are (undefined: not encrypted, or no KEK backup). */
-export function keyAndSecretBackupBlobs(keyAndSecret: KeyAndSecretBackup | null): KeyAndSecretBackupBlobs | undefined {
-  const secretBlob = keyAndSecret?.bek.backupBlobName;
-  const keyBlob = keyAndSecret?.kek?.backupBlobName;
-  return secretBlob === undefined || keyBlob === undefined ? undefined : { secretBlob, keyBlob };
-}
-
-export interface KeyAndSecretBackupData {
-  /** Key Vault backup of the BEK secret, base64. Never log it. */
-  secretData: string;
-  /** Key Vault backup of the KEK key, base64. Never log it. */
-  keyBackupData: string;
-}
-
-/** Both backups of a point, base64 (what Key Vault's restore takes); a missing blob is KluisRecoveryPointDataNotFound. */
-export async function readKeyAndSecretBackups(
-  vault: Pick<DiskStore, 'readBlob'>,
-  container: string,
-  blobs: KeyAndSecretBackupBlobs,
-  itemName: string,
-  recoveryPointId: string,
-): Promise<KeyAndSecretBackupData> {
-  const read = async (blob: string, what: string): Promise<string> => {
-    try {
-      return (await vault.readBlob({ container, blob })).toString('base64');
-    } catch (err) {
-      if (isKluisErrorLike(err) && err.code === 'KluisBlobNotFound') throw errors.recoveryPointDataNotFound(itemName, recoveryPointId, `its ${what} backup is missing from the vault`);
-      throw err;
-    }
-  };
-  const [secretData, keyBackupData] = await Promise.all([read(blobs.secretBlob, 'BEK secret'), read(blobs.keyBlob, 'KEK key')]);
-  return { secretData, keyBackupData };
 }
 
 /** Names of the point's key and secret that exist in the target vault now (unknown when `get` is not granted: then the restore tells). */

@@ -16,9 +16,9 @@
 import type { VaultRef } from '../domain/arm-names';
 import type { JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorCode, isKluisErrorLike, KluisError } from '../domain/errors';
-import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
-import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../domain/restore-layout';
-import { RecoveryPointStates } from '../domain/restore-plan';
+import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
+import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../engine/domain/restore-layout';
+import { RecoveryPointStates } from '../engine/domain/restore-plan';
 import {
   isVmOfRestoreJob,
   planRestore,
@@ -34,7 +34,7 @@ import {
   type RestorePlan,
   type RestoreRequestBody,
 } from '../domain/restore-request';
-import { isValidRecoveryPointId } from '../domain/vault-layout';
+import { isValidRecoveryPointId } from '../engine/domain/vault-layout';
 import type { BlobRef, DiskStore } from '../stores/disk-store';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { RestoreTargetStore } from '../stores/restore-target-store';
@@ -43,7 +43,7 @@ import type { VmInventory } from '../stores/vm-inventory';
 import { completeJob, completeTask, createJob, failJob, setTaskProgress, startTask, updateJob, type JobDeps, type VaultScope } from './jobs';
 import { assertKeyAndSecretPresent, type KeyAndSecretPresenceDeps } from './key-vault-access';
 import { createOperation } from './operations';
-import { keyAndSecretBackupBlobs } from './restore-key-and-secret';
+import { keyAndSecretBackupBlobs } from '../engine/restore/key-and-secret-backups';
 import { assertAzureFabric, getProtectedItem } from './protection';
 import { getVault } from './vaults';
 
@@ -68,7 +68,7 @@ export interface RecoveryPointRef extends VaultRef {
   recoveryPointId: string;
 }
 
-/** What the orchestration gets (orchestrations/contracts.ts VaultRestoreInput has the same shape). */
+/** What the orchestration gets (orchestrations/vault-restore.ts VaultRestoreInput has the same shape). */
 export interface VaultRestoreRequest {
   vault: VaultScope;
   jobId: string;

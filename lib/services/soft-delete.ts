@@ -12,7 +12,7 @@ import { nameRow, type ProtectedItemRecord, type VaultRecord } from '../domain/c
 import { errors } from '../domain/errors';
 import { collect } from '../stores/document-store';
 import { runningJob } from './backup-claim';
-import { deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from './delete-recovery-point';
+import { deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
 import { completeJob, createJob, failJob, vaultPartitionOf, type VaultScope } from './jobs';
 import { completeOperation, createOperation, failOperation } from './operations';
 import { findProtectedItem, findStoredItem, finished, jobSpec, listProtectedItems, type ItemNames, type ProtectionChange, type ProtectionDeps } from './protection';

@@ -5,8 +5,8 @@
  * Conventions (Azure SDK guidelines): options bags with `abortSignal`; `delete…` succeeds when the
  * thing is already gone; lists are async iterables; a missing blob read throws KluisBlobNotFound.
  */
-import type { PageRange } from '../domain/backup-job';
-import type { BlobRef } from '../domain/backup-job';
+import type { PageRange } from '../engine/domain/backup-job';
+import type { BlobRef } from '../engine/domain/backup-job';
 export type { BlobRef };
 
 export type { PageRange };

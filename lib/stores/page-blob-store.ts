@@ -4,7 +4,7 @@
  * (sweepers, instant snapshots) and the account's endpoint (the capability probe caches by it).
  * Implementation: `azure/blob-page-store.ts`. The same interface serves the source and the vault account.
  */
-import type { ByteRange, PageRangesDiff } from '../domain/page-ranges';
+import type { ByteRange, PageRangesDiff } from '../engine/domain/page-ranges';
 import type { AbortOptions, BlobRef, DiskStore } from './disk-store';
 
 export interface ListedBlob {

@@ -6,7 +6,7 @@
  * API: put (insert, or replace under an ETag), get, list (ascending by numeric id), delete.
  * Implementations: `azure/table-recovery-point-catalog.ts`, `memory/recovery-point-catalog.ts`.
  */
-import type { Consistency } from '../domain/recovery-point-manifest';
+import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { LongTermRuleName } from '../domain/retention-rules';
 import type { AbortOptions } from './disk-store';
 

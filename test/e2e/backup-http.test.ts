@@ -9,7 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { azuriteExtensions } from '../../emulator/cli';
 import { createSampleVhd } from '../../emulator/sample-disk';
-import type { BackupOutput, RestoreOutput } from '../../orchestrations/contracts';
+import type { BackupDisksOutput as BackupOutput } from '../../orchestrations/backup-disks';
+import type { RestoreOutput } from '../../orchestrations/restore';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 

@@ -5,7 +5,7 @@
  */
 import { main as fabricCli } from '../../emulator/fabric/cli';
 import { FABRIC_DEFAULTS } from '../../emulator/fabric/service';
-import { parseVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
+import { parseVhdFooter, PAGE_SIZE } from '../../lib/engine/domain/vhd';
 import { blobService, uniqueTableName, useAzurite } from '../support/azurite';
 import { fixtureApp, http, startHostProcess, type HostProcess } from '../support/host-process';
 

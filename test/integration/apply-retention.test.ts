@@ -6,13 +6,12 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import { vaultKey, type PolicyRecord, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { defaultPolicy } from '../../lib/domain/policy-rules';
 import { applyRetention, listRetentionItems, type ApplyRetentionDeps } from '../../lib/services/apply-retention';
-import { expireSnapshotTier } from '../../lib/services/expire-snapshot-tier';
+import { expireSnapshotTier } from '../../lib/engine/recovery-points/expire-snapshot-tier';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { collect } from '../../lib/stores/document-store';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
-import { silentLogger } from '../support/backup-engine';
+import { pageBlobSources, silentLogger } from '../support/backup-engine';
 import { buildRecoveryPoint } from '../support/recovery-point-fixture';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 
@@ -80,7 +79,7 @@ async function world(item: Partial<ProtectedItemRecord> = {}, retentionDays = 7)
   });
   return {
     blobs: blobService(conn),
-    deps: { vault: BlobPageStore.fromConnectionString(conn), sources: EndpointDiskLocator.of(source), catalog: recoveryPoints, vaultCatalog, clock: () => now.value, newId: () => uniqueName('id'), log: silentLogger },
+    deps: { vault: BlobPageStore.fromConnectionString(conn), sources: pageBlobSources(source), catalog: recoveryPoints, vaultCatalog, clock: () => now.value, newId: () => uniqueName('id'), log: silentLogger },
     now,
     engineItemId,
     sourceContainer: uniqueName('src'),

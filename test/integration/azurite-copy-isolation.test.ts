@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { startAzurite } from '../../emulator/azurite';
-import { fromSdkRangeResponse } from '../../lib/domain/page-ranges';
+import { fromSdkRangeResponse } from '../../lib/engine/domain/page-ranges';
 import { copyIsolationExtension } from '../../emulator/cli';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 

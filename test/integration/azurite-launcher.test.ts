@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -107,6 +108,27 @@ describe('in-memory Azurite through useAzurite', () => {
     const names = await writeSample(azurite());
     await expectSample(azurite(), names);
   });
+
+  test('keeps an idle keep-alive connection open past Azurite’s default 5 s, so a reused socket is not reset', async () => {
+    const { blobPort } = azurite();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: blobPort, path: '/devstoreaccount1?comp=list', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect((await get()).reused).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(await get()).toMatchObject({ reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 
   test('client factories do not retry: a missing blob fails once with 404', async () => {
     const container = blobService(azurite().connectionString).getContainerClient(uniqueName('missing'));

@@ -14,7 +14,7 @@ import {
   type AzurePageRangeInfo,
   type ByteRange,
   type PageRangesDiff,
-} from '../../lib/domain/page-ranges';
+} from '../../lib/engine/domain/page-ranges';
 import { startAzurite } from '../../emulator/azurite';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 

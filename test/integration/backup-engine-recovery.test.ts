@@ -4,16 +4,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { PageBlobClient } from '@azure/storage-blob';
-import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../lib/domain/vault-layout';
-import { commitRecoveryPoint, sweepUncommitted } from '../../lib/services/commit-recovery-point';
-import type { BackupEngineDeps } from '../../lib/services/engine-deps';
-import { loadLatestManifest, planDiskBackup } from '../../lib/services/plan-disk-backup';
-import { expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/services/snapshot-disks';
-import { stageDisk, sweepStagingBlobs } from '../../lib/services/stage-disk';
-import { transferSegment } from '../../lib/services/transfer-segment';
+import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../lib/engine/domain/vault-layout';
+import { commitRecoveryPoint, sweepUncommitted } from '../../lib/engine/backup/commit-recovery-point';
+import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
+import { loadLatestManifest, planDiskBackup } from '../../lib/engine/backup/plan-disk-backup';
+import { expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
+import { stageDisk, sweepStagingBlobs } from '../../lib/engine/sources/page-blob/staging';
+import { transferSegment } from '../../lib/engine/backup/transfer-segment';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import type { RecoveryPointCatalog } from '../../lib/stores/recovery-point-catalog';
-import { azuriteEngineDeps, backupVm, blockSumsOf, readWholeBlob, sha256, type VmDisk } from '../support/backup-engine';
+import { azuriteEngineDeps, backupVm, blobOf, blockSumsOf, openViews, readWholeBlob, sha256, type VmDisk } from '../support/backup-engine';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 
 const KIB = 1024;
@@ -55,7 +55,7 @@ function failingPut(catalog: RecoveryPointCatalog): RecoveryPointCatalog {
   return wrapped;
 }
 
-async function expectReplicaEqualsSource(deps: BackupEngineDeps, vmDisk: VmDisk, manifest: { disks: Array<{ source: { snapshot: string }; replica: { blobName: string; snapshot: string } }> }): Promise<void> {
+async function expectReplicaEqualsSource(deps: BackupEngineDeps, vmDisk: VmDisk, manifest: { disks: Array<{ source: { snapshot?: string }; replica: { blobName: string; snapshot: string } }> }): Promise<void> {
   const service = blobService(azurite().connectionString);
   const source = await readWholeBlob(service, { ...vmDisk, snapshot: manifest.disks[0].source.snapshot });
   const replica = await readWholeBlob(service, { container: deps.vaultContainer, blob: manifest.disks[0].replica.blobName, snapshot: manifest.disks[0].replica.snapshot });
@@ -101,8 +101,8 @@ describe('backup engine: recovery and housekeeping', () => {
     await backupVm(deps, { itemId, jobId: 'job-1', recoveryPointId: '1', disks: [vmDisk], capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
     for (const block of [0, 1, 2, 4, 5, 7, 8]) await disk.uploadPages(Buffer.alloc(B, 0x70 + block), block * B, B);
 
-    const [snapshot] = await snapshotDisks(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
-    const plan = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot, sizeBytes: DISK_SIZE, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    const [snapshot] = await openViews(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
+    const plan = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
     expect(plan.changeDetection).toBe('checksum');
     const segmentInput = (index: number) => ({
       itemId, jobId: 'job-2', lun: 0, segment: plan.segments[index], diskSize: DISK_SIZE, source: snapshot, changeDetection: plan.detection,
@@ -112,7 +112,7 @@ describe('backup engine: recovery and housekeeping', () => {
     await expect(transferSegment({ ...deps, vault: crashing }, segmentInput(0))).rejects.toThrow('simulated crash');
     expect(crashing.uploads).toBe(4);
     // The orchestration retries the activity; the planning activity may run again too.
-    const again = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot, sizeBytes: DISK_SIZE, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    const again = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
     expect(again.changeDetection).toBe('checksum');
     const results = [];
     for (const index of plan.segments.keys()) results.push(await transferSegment(deps, segmentInput(index)));
@@ -123,12 +123,12 @@ describe('backup engine: recovery and housekeeping', () => {
 
     const commit = await commitRecoveryPoint(deps, {
       itemId, jobId: 'job-2', recoveryPointId: '2', createdAt: '2026-01-02T00:00:00.000Z', consistency: 'CrashConsistent', vmConfig: {},
-      disks: [{ lun: 0, name: 'os', sizeBytes: DISK_SIZE, storageType: 'Standard', source: snapshot, changeDetection: 'checksum', segmentCount: plan.segments.length }],
+      disks: [{ lun: 0, name: 'os', storageType: 'Standard', source: snapshot, changeDetection: 'checksum', segmentCount: plan.segments.length }],
     });
     await expectReplicaEqualsSource(deps, vmDisk, commit.manifest);
     const service = blobService(azurite().connectionString);
     const checksums = await readWholeBlob(service, { container: deps.vaultContainer, blob: commit.manifest.disks[0].checksumsBlobName });
-    expect(checksums.equals(blockSumsOf(await readWholeBlob(service, snapshot)))).toBe(true);
+    expect(checksums.equals(blockSumsOf(await readWholeBlob(service, blobOf(snapshot))))).toBe(true);
   });
 
   it('keeps a point invisible until its catalog row exists; a re-run commits it; the sweeper removes abandoned ones', async () => {
@@ -151,11 +151,11 @@ describe('backup engine: recovery and housekeeping', () => {
     // The orchestration re-runs the commit activity: the point becomes visible, with the replica snapshot already taken.
     const snapshotsBefore = await replicaSnapshots(deps, itemId);
     const manifestBefore = await deps.vault.readBlob({ container: deps.vaultContainer, blob: manifestBlobName(itemId, '2') });
-    const { parseRecoveryPointManifest } = await import('../../lib/domain/recovery-point-manifest');
+    const { parseRecoveryPointManifest, viewOfManifestDisk } = await import('../../lib/engine/domain/recovery-point-manifest');
     const pending = parseRecoveryPointManifest(manifestBefore);
     const rerun = await commitRecoveryPoint(deps, {
       itemId, jobId: 'job-2', recoveryPointId: '2', createdAt: pending.createdAt, consistency: 'CrashConsistent', vmConfig: pending.vmConfig,
-      disks: [{ lun: 0, name: vmDisk.blob, sizeBytes: DISK_SIZE, storageType: 'Standard', source: { ...vmDisk, snapshot: pending.disks[0].source.snapshot }, changeDetection: 'checksum', segmentCount: 3 }],
+      disks: [{ lun: 0, name: vmDisk.blob, storageType: 'Standard', source: viewOfManifestDisk(pending.disks[0], pending.createdAt), changeDetection: 'checksum', segmentCount: 3 }],
     });
     expect(rerun.alreadyCommitted).toBe(false);
     expect(await replicaSnapshots(deps, itemId)).toEqual(snapshotsBefore);

@@ -9,21 +9,19 @@
 import { randomBytes } from 'node:crypto';
 import type { PageBlobClient } from '@azure/storage-blob';
 import { azuriteExtensions } from '../../emulator/cli';
-import { checksumPartBlobName, replicaBlobName, stagingBlobName } from '../../lib/domain/vault-layout';
-import { commitRecoveryPoint } from '../../lib/services/commit-recovery-point';
-import { META, type BackupEngineDeps } from '../../lib/services/engine-deps';
-import { planDiskBackup } from '../../lib/services/plan-disk-backup';
-import { restoreDisks } from '../../lib/services/restore-disks';
-import { seedReplica } from '../../lib/services/seed-replica';
-import { snapshotDisks } from '../../lib/services/snapshot-disks';
-import { transferSegment } from '../../lib/services/transfer-segment';
+import { checksumPartBlobName, replicaBlobName, stagingBlobName } from '../../lib/engine/domain/vault-layout';
+import { commitRecoveryPoint } from '../../lib/engine/backup/commit-recovery-point';
+import { META, type BackupEngineDeps } from '../../lib/engine/engine-deps';
+import { planDiskBackup } from '../../lib/engine/backup/plan-disk-backup';
+import { restoreDisks } from '../../lib/engine/restore/restore-disks';
+import { seedReplica } from '../../lib/engine/backup/seed-replica';
+import { transferSegment } from '../../lib/engine/backup/transfer-segment';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
-import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
+import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
-import { azuriteEngineDeps, backupVm, blockSumsOf, readWholeBlob, sha256, silentLogger, type VmDisk } from '../support/backup-engine';
+import { azuriteEngineDeps, backupVm, blobOf, blockSumsOf, openViews, pageBlobSources, readWholeBlob, sha256, silentLogger, type AzuriteEngineDeps, type VmDisk } from '../support/backup-engine';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -59,7 +57,7 @@ interface VaultCalls {
 }
 
 /** The vault store with its page writes and copies counted (the source is left alone). */
-function countingVault(deps: BackupEngineDeps): { deps: BackupEngineDeps; calls: VaultCalls } {
+function countingVault(deps: AzuriteEngineDeps): { deps: AzuriteEngineDeps; calls: VaultCalls } {
   const calls: VaultCalls = { uploadPages: 0, clearPages: 0, copyBlob: 0 };
   const vault = Object.create(deps.vault) as PageBlobStore;
   vault.uploadPages = (...args) => {
@@ -94,12 +92,12 @@ async function capabilitiesOf(conn: string) {
 }
 
 /** Restores the point from the vault tier and compares it with the source snapshot it was taken from. */
-async function expectRestoresToSource(conn: string, deps: BackupEngineDeps, itemId: string, recoveryPointId: string, source: { container: string; blob: string; snapshot: string }): Promise<void> {
+async function expectRestoresToSource(conn: string, deps: BackupEngineDeps, itemId: string, recoveryPointId: string, source: { container: string; blob: string; snapshot?: string }): Promise<void> {
   const targetContainer = uniqueName('restored');
   const restored = await restoreDisks(
     {
       vault: deps.vault,
-      sources: EndpointDiskLocator.of(deps.source),
+      sources: deps.sources,
       target: BlobRestoreTargetStore.fromConnectionString(conn, { retryOptions: { maxTries: 1 } }),
       catalog: deps.catalog,
       clock: () => new Date(),
@@ -202,7 +200,8 @@ describe('full backups seeded by a server-side copy', () => {
     const capabilities = await capabilitiesOf(sourceConn);
     expect(capabilities.serverSideCopySafe).toBe(true);
     const vaultSide = azuriteEngineDeps(otherAccount().connectionString);
-    const { deps, calls } = countingVault({ ...vaultSide, source: new BlobPageStore(blobService(sourceConn)) });
+    const sourceAccount = new BlobPageStore(blobService(sourceConn));
+    const { deps, calls } = countingVault({ ...vaultSide, source: sourceAccount, sources: pageBlobSources(sourceAccount) });
     expect(deps.source.endpoint).not.toBe(deps.vault.endpoint);
     const { vmDisk } = await createDisk(sourceConn);
     const itemId = uniqueName('vm');
@@ -219,7 +218,7 @@ describe('full backups seeded by a server-side copy', () => {
     expect(sha256(replica)).toBe(sha256(await readWholeBlob(blobService(sourceConn), { ...vmDisk, snapshot: first.snapshots[0].snapshot })));
     // Asked directly, the seed refuses two accounts.
     await expect(
-      seedReplica(deps, { itemId, jobId: 'job-1', lun: 0, source: first.snapshots[0], sizeBytes: DISK_SIZE }),
+      seedReplica(deps, { itemId, jobId: 'job-1', lun: 0, source: first.views[0] }),
     ).rejects.toMatchObject({ code: 'KluisReplicaSeedFailed' });
   }, 30_000);
 
@@ -248,14 +247,14 @@ describe('full backups seeded by a server-side copy', () => {
     const itemId = uniqueName('vm');
     const replica = { container: deps.vaultContainer, blob: replicaBlobName(itemId, 0) };
 
-    const [snapshot] = await snapshotDisks(deps, { itemId, recoveryPointId: '1', disks: [vmDisk] });
-    const plan = await planDiskBackup(deps, { itemId, jobId: 'job-1', lun: 0, source: snapshot, sizeBytes: DISK_SIZE, capabilities, segmentSize: SEGMENT_SIZE });
+    const [snapshot] = await openViews(deps, { itemId, recoveryPointId: '1', disks: [vmDisk] });
+    const plan = await planDiskBackup(deps, { itemId, jobId: 'job-1', lun: 0, source: snapshot, capabilities, segmentSize: SEGMENT_SIZE });
     expect(plan.seed).toBe('serverSideCopy');
     const segmentInput = (index: number) => ({
       itemId, jobId: 'job-1', lun: 0, segment: plan.segments[index], diskSize: DISK_SIZE, source: snapshot, changeDetection: plan.detection,
       tuning: { readChunkSize: B, maxReadsInFlight: 1 },
     });
-    const seedInput = { itemId, jobId: 'job-1', lun: 0, source: snapshot, sizeBytes: DISK_SIZE };
+    const seedInput = { itemId, jobId: 'job-1', lun: 0, source: snapshot };
     const partOf = (index: number) => deps.vault.readBlob({ container: deps.vaultContainer, blob: checksumPartBlobName(itemId, 'job-1', 0, index) });
 
     // A segment never hashes a replica its job has not seeded.
@@ -277,25 +276,26 @@ describe('full backups seeded by a server-side copy', () => {
 
     const commit = await commitRecoveryPoint(deps, {
       itemId, jobId: 'job-1', recoveryPointId: '1', createdAt: '2026-01-01T00:00:00.000Z', consistency: 'CrashConsistent', vmConfig: {},
-      disks: [{ lun: 0, name: 'disk', sizeBytes: DISK_SIZE, storageType: 'Standard', source: snapshot, changeDetection: plan.changeDetection, segmentCount: plan.segments.length }],
+      disks: [{ lun: 0, name: 'disk', storageType: 'Standard', source: snapshot, changeDetection: plan.changeDetection, segmentCount: plan.segments.length }],
     });
     expect(commit.manifest.disks[0]).toMatchObject({ changeDetection: 'full', bytesWritten: 0, bytesRead: ALLOCATED_BYTES });
     const checksums = await readWholeBlob(service, { container: deps.vaultContainer, blob: commit.manifest.disks[0].checksumsBlobName });
-    expect(checksums.equals(blockSumsOf(await readWholeBlob(service, snapshot)))).toBe(true);
-    await expectRestoresToSource(conn, deps, itemId, '1', snapshot);
+    expect(checksums.equals(blockSumsOf(await readWholeBlob(service, blobOf(snapshot))))).toBe(true);
+    await expectRestoresToSource(conn, deps, itemId, '1', blobOf(snapshot));
 
     // Job 2 (a full after a resize) seeds the replica with newer bytes and dies before its segments.
     await disk.resize(DISK_SIZE + MIB);
     await disk.uploadPages(randomBytes(B), 5 * B, B);
-    const [snapshot2] = await snapshotDisks(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
-    const plan2 = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot2, sizeBytes: DISK_SIZE + MIB, capabilities, segmentSize: SEGMENT_SIZE });
+    const [snapshot2] = await openViews(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
+    expect(snapshot2.sizeBytes).toBe(DISK_SIZE + MIB);
+    const plan2 = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot2, capabilities, segmentSize: SEGMENT_SIZE });
     expect(plan2).toMatchObject({ changeDetection: 'full', seed: 'serverSideCopy' });
-    await seedReplica(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot2, sizeBytes: DISK_SIZE + MIB });
+    await seedReplica(deps, { itemId, jobId: 'job-2', lun: 0, source: snapshot2 });
     // Job 3 must not trust the replica: a full, seeded again; point 1 is untouched.
     await disk.uploadPages(randomBytes(B), 6 * B, B);
     const third = await backupVm(deps, { itemId, jobId: 'job-3', recoveryPointId: '3', disks: [vmDisk], capabilities, segmentSize: SEGMENT_SIZE });
     expect(third.plans[0]).toMatchObject({ changeDetection: 'full', seed: 'serverSideCopy', reason: 'the replica holds writes of a job that did not commit; the replica is seeded by a server-side copy' });
     await expectRestoresToSource(conn, deps, itemId, '3', { ...vmDisk, snapshot: third.snapshots[0].snapshot });
-    await expectRestoresToSource(conn, deps, itemId, '1', snapshot);
+    await expectRestoresToSource(conn, deps, itemId, '1', blobOf(snapshot));
   }, 60_000);
 });

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import type { PageBlobClient } from '@azure/storage-blob';
-import { checksumsBlobName } from '../../lib/domain/vault-layout';
+import { checksumsBlobName } from '../../lib/engine/domain/vault-layout';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
-import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
+import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
 import { azuriteEngineDeps, backupVm, blockSumsOf, readWholeBlob, sha256, type VmDisk } from '../support/backup-engine';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { azuriteExtensions } from '../../emulator/cli';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
-import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
+import { clearCapabilityCache, probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 
 const PAGE_DIFF_ONLY = path.resolve(__dirname, '../../emulator/azurite-page-diff.js');

@@ -8,15 +8,15 @@ import {
   deleteRecoveryPointSnapshotTier,
   deleteRecoveryPointVaultData,
   type DeleteRecoveryPointDeps,
-} from '../../lib/services/delete-recovery-point';
-import type { EngineLogger } from '../../lib/services/engine-deps';
-import { restoreDisks } from '../../lib/services/restore-disks';
+} from '../../lib/engine/recovery-points/delete-recovery-point';
+import type { EngineLogger } from '../../lib/engine/engine-deps';
+import { restoreDisks } from '../../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { buildRecoveryPoint, type BuiltRecoveryPoint } from '../support/recovery-point-fixture';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
+import { pageBlobSources } from '../support/backup-engine';
 
 const MiB = 1024 * 1024;
 const azurite = useAzurite();
@@ -42,7 +42,7 @@ function world(): World {
     source,
     deps: {
       vault: BlobPageStore.fromConnectionString(conn, NO_RETRIES),
-      sources: EndpointDiskLocator.of(source),
+      sources: pageBlobSources(source),
       catalog: TableRecoveryPointCatalog.fromConnectionString(conn, uniqueTableName('rps'), { retryOptions: { maxRetries: 0 } }),
       log,
     },
@@ -174,7 +174,7 @@ describe('deleteRecoveryPointSnapshotTier / deleteRecoveryPointVaultData', () =>
 
     const vaultTier = await deleteRecoveryPointVaultData(w.deps, ids(built));
     expect(vaultTier).toMatchObject({ tier: 'HardenedRP', alreadyDeleted: false, pointRemoved: true });
-    expect(vaultTier.deleted.at(-1)?.blob).toBe(built.row.manifestBlobName);
+    expect(vaultTier.deleted.at(-1)).toMatchObject({ account: 'vault', blob: built.row.manifestBlobName });
     expect(await inventory(w, built)).toEqual(POINT_GONE);
   });
 
@@ -231,7 +231,7 @@ describe('deleteRecoveryPointSnapshotTier / deleteRecoveryPointVaultData', () =>
     const built = await point(w, '1000');
     const deps: DeleteRecoveryPointDeps =
       part === 'source'
-        ? { ...w.deps, sources: EndpointDiskLocator.of(crashingOn(w.source, 'deleteSnapshot', nth)) }
+        ? { ...w.deps, sources: pageBlobSources(crashingOn(w.source, 'deleteSnapshot', nth)) }
         : { ...w.deps, catalog: crashingOn(w.deps.catalog, 'put', nth) };
 
     expect((await failureOf(deleteRecoveryPointSnapshotTier(deps, ids(built)))).message).toMatch(/^crash/);

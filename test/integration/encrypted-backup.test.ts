@@ -18,12 +18,12 @@ import { recoveryPointResource } from '../../lib/domain/arm/recovery-point-resou
 import type { VaultRecord } from '../../lib/domain/catalog';
 import { ADE_SECRET_TAGS, parseKeyVaultObjectUrl } from '../../lib/domain/disk-encryption';
 import { describeFailure, isKluisErrorLike } from '../../lib/domain/errors';
-import type { KeyAndSecretBackup } from '../../lib/domain/recovery-point-manifest';
+import type { KeyAndSecretBackup } from '../../lib/engine/domain/recovery-point-manifest';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { backupKeyAndSecret } from '../../lib/services/backup-key-and-secret';
-import { deleteRecoveryPointVaultData } from '../../lib/services/delete-recovery-point';
+import { deleteRecoveryPointVaultData } from '../../lib/engine/recovery-points/delete-recovery-point';
 import { finishBackupRun, prepareBackupRun, triggerBackup, type BackupRequestDeps } from '../../lib/services/backup-requests';
-import type { BackupEngineDeps, EngineLogger } from '../../lib/services/engine-deps';
+import type { BackupEngineDeps, EngineLogger } from '../../lib/engine/engine-deps';
 import { getJob } from '../../lib/services/jobs';
 import { assertKeyAndSecretPresent, keyVaultAccessCheck, type KeyVaultAccessDeps } from '../../lib/services/key-vault-access';
 import { getItemRecoveryPoint, listItemRecoveryPoints, protectedItemView, putProtectedItem, type ItemNames, type ProtectionDeps } from '../../lib/services/protection';
@@ -35,10 +35,10 @@ import { AzureKeyStore } from '../../lib/stores/azure/keyvault-key-store';
 import { EmulatorKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { tableVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
-import { backupVm } from '../support/backup-engine';
+import { backupVm, pageBlobSources, type VmDisk } from '../support/backup-engine';
 import { ALL_PERMISSIONS, capturingLogger, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
 
 const MIB = 1024 * 1024;
@@ -97,17 +97,17 @@ beforeAll(async () => {
   const keyStore = new AzureKeyStore({ credential: new LocalPrincipalCredential({ objectId: backupPrincipal }), clientOptions });
   const keyVault: KeyVaultAccessDeps = { keyStore, principalId: backupPrincipal };
   let ids = 0;
-  const sources = EndpointDiskLocator.of(disks);
+  const diskLocator = EndpointDiskLocator.of(disks);
   const requests: BackupRequestDeps = {
     catalog,
     inventory,
     clock: () => new Date(),
     newId: () => `job-${++ids}-${randomUUID().slice(0, 8)}`,
-    locateDisk: (vhdUri) => sources.locate(vhdUri)?.ref,
+    locateDisk: (vhdUri) => diskLocator.locate(vhdUri)?.ref,
     keyVault,
   };
   const engine: BackupEngineDeps = {
-    source: disks,
+    sources: pageBlobSources(disks),
     vault: disks,
     vaultContainer: uniqueName('vault'),
     catalog: TableRecoveryPointCatalog.fromConnectionString(conn, pointsTable, NO_RETRIES),
@@ -266,7 +266,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
       itemId: engineItemId,
       jobId: second.job.jobId,
       recoveryPointId,
-      disks: prepared.disks,
+      disks: prepared.disks as VmDisk[],
       capabilities: { trueDiff: false, serverSideCopySafe: false },
       keyAndSecret,
     });
@@ -345,7 +345,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
     const blobs = [keyAndSecret.bek.backupBlobName!, keyAndSecret.kek!.backupBlobName!].map((blob) => ({ container: world.engine.vaultContainer, blob }));
     for (const blob of blobs) expect(await world.engine.vault.getBlobProperties(blob)).toBeDefined();
     const deleted = await deleteRecoveryPointVaultData(
-      { vault: world.engine.vault, sources: EndpointDiskLocator.of(world.engine.source as BlobPageStore), catalog: world.engine.catalog, log },
+      { vault: world.engine.vault, sources: world.engine.sources, catalog: world.engine.catalog, log },
       { itemId, recoveryPointId, force: true },
     );
     expect(deleted.deleted).toEqual(expect.arrayContaining(blobs.map((blob) => ({ account: 'vault', ...blob }))));

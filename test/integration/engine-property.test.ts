@@ -1,22 +1,29 @@
 /**
  * Property test of the whole engine on Azurite: random writes, zero-writes and trims (cleared pages) over
  * several disks, a backup after every step, on both change-detection paths (server diff on Azurite with the
- * page-range diff extension, block checksums on plain Azurite). Then every recovery point, restored from each
- * tier, is byte-identical to the source snapshot it was taken from, and every backup wrote exactly the
- * 64 KiB blocks whose content changed (and is not all zeros). With copy isolation (the diff Azurite) the
- * first, full backup is seeded by a server-side copy and writes no pages; on plain Azurite it is streamed.
+ * page-range diff extension, block checksums on plain Azurite), and over a source of another kind (the memory
+ * backend: exact diffs, nothing to stage or copy). Then every recovery point, restored from each tier, is
+ * byte-identical to the view it was taken from, and every backup wrote exactly the 64 KiB blocks whose content
+ * changed (and is not all zeros). With copy isolation (the diff Azurite) the first, full page-blob backup is
+ * seeded by a server-side copy and writes no pages; elsewhere it is streamed. A new backend joins with a
+ * `SourceUnderTest`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { BLOCK_SIZE } from '../../lib/domain/block-sums';
-import { restoreDisks, type RestoreDeps } from '../../lib/services/restore-disks';
+import { BLOCK_SIZE } from '../../lib/engine/domain/block-sums';
+import { restoreDisks, type RestoreDeps } from '../../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
-import { probeStoreCapabilities } from '../../lib/stores/azure/capability-probe';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
+import { probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
+import type { VmDiskRequest } from '../../lib/engine/domain/backup-job';
+import type { DiskView } from '../../lib/engine/domain/disk-view';
+import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
+import { MemoryDiskBackend } from '../../lib/engine/sources/memory/memory-backend';
+import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
+import type { SourceCapabilities } from '../../lib/engine/sources/source-disk';
 import { azuriteExtensions } from '../../emulator/cli';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
-import { azuriteEngineDeps, backupVm, silentLogger, type VmDisk } from '../support/backup-engine';
+import { azuriteEngineDeps, backupVm, blobOf, silentLogger, type VmDisk } from '../support/backup-engine';
 
 const PAGE = 512;
 const DISK_SIZES = [1024 * 1024 + PAGE, 640 * 1024 + PAGE];
@@ -48,7 +55,21 @@ function changedNonZeroBytes(previous: Buffer, next: Buffer): number {
   return bytes;
 }
 
-async function scenario(connectionString: string, expectedDetection: 'diff' | 'checksum', steps: Op[][]): Promise<void> {
+/** A backend's disks as the property test drives them. */
+interface SourceUnderTest {
+  engine: BackupEngineDeps;
+  capabilities: SourceCapabilities;
+  disks: VmDiskRequest[];
+  write(disk: number, offset: number, data: Buffer): Promise<void>;
+  clear(disk: number, offset: number, length: number): Promise<void>;
+  /** Every byte of a view, read as the VM saw it when the view was opened. */
+  image(view: DiskView): Promise<Buffer>;
+  /** How incrementals find changes, and whether the first full backup is seeded by a server-side copy. */
+  detection: 'diff' | 'checksum';
+  seededFull: boolean;
+}
+
+async function pageBlobSource(connectionString: string, detection: 'diff' | 'checksum'): Promise<SourceUnderTest> {
   const engine = azuriteEngineDeps(connectionString);
   const service = blobService(connectionString);
   const capabilities = await probeStoreCapabilities(new BlobPageStore(service), { scratchContainer: 'kluis-probe' });
@@ -56,29 +77,64 @@ async function scenario(connectionString: string, expectedDetection: 'diff' | 'c
   await container.create();
   const disks: VmDisk[] = DISK_SIZES.map((_, lun) => ({ lun, container: container.containerName, blob: `disk${lun}.vhd`, storageType: lun === 1 ? 'Premium' : 'Standard' }));
   const clients = disks.map((d) => container.getPageBlobClient(d.blob));
-  for (const [lun, client] of clients.entries()) {
-    await client.create(DISK_SIZES[lun]);
-    await client.uploadPages(randomBytes(64 * 1024), 0, 64 * 1024);
-  }
+  for (const [lun, client] of clients.entries()) await client.create(DISK_SIZES[lun]);
+  return {
+    engine,
+    capabilities,
+    disks,
+    write: async (disk, offset, data) => void (await clients[disk].uploadPages(data, offset, data.length)),
+    clear: async (disk, offset, length) => void (await clients[disk].clearPages(offset, length)),
+    image: async (view) => {
+      const { container: c, blob, snapshot } = blobOf(view);
+      return service.getContainerClient(c).getPageBlobClient(blob).withSnapshot(snapshot ?? '').downloadToBuffer();
+    },
+    detection,
+    seededFull: detection === 'diff',
+  };
+}
+
+function memorySource(connectionString: string): SourceUnderTest {
+  const memory = new MemoryDiskBackend();
+  const ids = DISK_SIZES.map(() => uniqueName('disk'));
+  ids.forEach((id, lun) => memory.createDisk(id, DISK_SIZES[lun]));
+  const engine: BackupEngineDeps = { ...azuriteEngineDeps(connectionString), sources: sourceDiskRegistry(memory) };
+  return {
+    engine,
+    capabilities: { trueDiff: true, serverSideCopySafe: false },
+    disks: ids.map((id, lun) => ({ lun, kind: 'memory', id, storageType: lun === 1 ? 'Premium' : 'Standard' })),
+    write: async (disk, offset, data) => memory.write(ids[disk], offset, data),
+    clear: async (disk, offset, length) => memory.clear(ids[disk], offset, length),
+    image: async (view) => {
+      const bytes = await memory.read(view, 0, view.sizeBytes);
+      await memory.release([view]);
+      return bytes;
+    },
+    detection: 'diff',
+    seededFull: false,
+  };
+}
+
+async function scenario(connectionString: string, source: SourceUnderTest, steps: Op[][]): Promise<void> {
+  const { engine, capabilities, disks } = source;
+  for (const lun of disks.map((d) => d.lun)) await source.write(lun, 0, randomBytes(64 * 1024));
   const itemId = uniqueName('vm');
   const points: Array<{ recoveryPointId: string; images: Buffer[] }> = [];
   let previous: Buffer[] = DISK_SIZES.map((size) => Buffer.alloc(size));
 
   for (const [index, ops] of [[] as Op[], ...steps].entries()) {
     for (const op of ops) {
-      const client = clients[op.disk];
       const size = DISK_SIZES[op.disk];
       const offset = Math.min(op.page * PAGE, size - PAGE);
       const length = Math.min(op.pages * PAGE, size - offset, 4 * 1024 * 1024);
-      if (op.kind === 'trim') await client.clearPages(offset, length);
-      else await client.uploadPages(op.kind === 'zero' ? Buffer.alloc(length) : randomBytes(length), offset, length);
+      if (op.kind === 'trim') await source.clear(op.disk, offset, length);
+      else await source.write(op.disk, offset, op.kind === 'zero' ? Buffer.alloc(length) : randomBytes(length));
     }
     const recoveryPointId = String(1000 + index);
     const result = await backupVm(engine, { itemId, jobId: `job-${index}`, recoveryPointId, disks, capabilities, segmentSize: SEGMENT_SIZE });
-    const images = await Promise.all(result.snapshots.map((s, lun) => clients[lun].withSnapshot(s.snapshot).downloadToBuffer()));
+    const images = await Promise.all(result.views.map((view) => source.image(view)));
     for (const lun of disks.map((d) => d.lun)) {
-      expect(result.plans[lun].changeDetection).toBe(index === 0 ? 'full' : expectedDetection);
-      const seeded = index === 0 && expectedDetection === 'diff';
+      expect(result.plans[lun].changeDetection).toBe(index === 0 ? 'full' : source.detection);
+      const seeded = index === 0 && source.seededFull;
       expect(result.plans[lun].seed).toBe(seeded ? 'serverSideCopy' : undefined);
       const written = result.segments[lun].reduce((sum, s) => sum + s.bytesWritten, 0);
       expect(written).toBe(seeded ? 0 : changedNonZeroBytes(previous[lun], images[lun]));
@@ -89,12 +145,13 @@ async function scenario(connectionString: string, expectedDetection: 'diff' | 'c
 
   const deps: RestoreDeps = {
     vault: engine.vault,
-    sources: EndpointDiskLocator.of(engine.source),
+    sources: engine.sources,
     target: BlobRestoreTargetStore.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 } }),
     catalog: engine.catalog,
     clock: () => new Date(),
     log: silentLogger,
   };
+  const service = blobService(connectionString);
   const targetContainer = uniqueName('restored');
   for (const point of points) {
     for (const tier of ['InstantRP', 'HardenedRP'] as const) {
@@ -110,14 +167,21 @@ async function scenario(connectionString: string, expectedDetection: 'diff' | 'c
 describe('engine property: every point restores byte-identical; incrementals write exactly the changed blocks', () => {
   it('on the diff path (Azurite with the page-range diff extension)', async () => {
     await fc.assert(
-      fc.asyncProperty(stepsArbitrary, (steps) => scenario(diffAzurite().connectionString, 'diff', steps)),
+      fc.asyncProperty(stepsArbitrary, async (steps) => scenario(diffAzurite().connectionString, await pageBlobSource(diffAzurite().connectionString, 'diff'), steps)),
       { numRuns: 6, endOnFailure: true },
     );
   }, 240_000);
 
   it('on the checksum path (plain Azurite)', async () => {
     await fc.assert(
-      fc.asyncProperty(stepsArbitrary, (steps) => scenario(plainAzurite().connectionString, 'checksum', steps)),
+      fc.asyncProperty(stepsArbitrary, async (steps) => scenario(plainAzurite().connectionString, await pageBlobSource(plainAzurite().connectionString, 'checksum'), steps)),
+      { numRuns: 6, endOnFailure: true },
+    );
+  }, 240_000);
+
+  it('over a source of another kind (the memory backend: exact diffs, nothing staged or copied)', async () => {
+    await fc.assert(
+      fc.asyncProperty(stepsArbitrary, (steps) => scenario(plainAzurite().connectionString, memorySource(plainAzurite().connectionString), steps)),
       { numRuns: 6, endOnFailure: true },
     );
   }, 240_000);

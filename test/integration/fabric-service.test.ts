@@ -8,8 +8,8 @@ import { fabricRoutes } from '../../emulator/fabric/router';
 import { FabricService } from '../../emulator/fabric/service';
 import type { HostRequest } from '../../emulator/http-types';
 import { planSnapshotConsistency } from '../../lib/domain/consistency';
-import type { ByteRange } from '../../lib/domain/page-ranges';
-import { parseVhdFooter, PAGE_SIZE } from '../../lib/domain/vhd';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
+import { parseVhdFooter, PAGE_SIZE } from '../../lib/engine/domain/vhd';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
@@ -69,7 +69,7 @@ describe('FabricService on Azurite', () => {
     for (const disk of vm.disks) {
       const blob = service.blobOf(vm, disk);
       expect(disk.vhdUri).toBe(disks.blobUrl(blob));
-      expect(disk.vhdUri.startsWith(`${disks.endpoint}/`)).toBe(true);
+      expect(disk.vhdUri!.startsWith(`${disks.endpoint}/`)).toBe(true);
       const props = await disks.getBlobProperties(blob);
       expect(props).toMatchObject({ blobType: 'PageBlob', size: disk.sizeBytes + PAGE_SIZE });
       const footer = parseVhdFooter(await disks.readFooter(blob, props!.size));

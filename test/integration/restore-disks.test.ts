@@ -6,21 +6,20 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { BLOCK_SIZE, blockCountFor, decodeBlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
+import { BLOCK_SIZE, blockCountFor, decodeBlockSums, encodeBlockSums } from '../../lib/engine/domain/block-sums';
 import { isKluisErrorLike } from '../../lib/domain/errors';
 import { azuriteExtensions } from '../../emulator/cli';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME } from '../../emulator/connection-string';
-import { intersectRanges, normalizeRanges, type ByteRange } from '../../lib/domain/page-ranges';
-import { restoreDisks, RESTORE_META, type RestoreDeps, type RestoreDisksRequest } from '../../lib/services/restore-disks';
-import type { EngineLogger } from '../../lib/services/engine-deps';
+import { intersectRanges, normalizeRanges, type ByteRange } from '../../lib/engine/domain/page-ranges';
+import { restoreDisks, RESTORE_META, type RestoreDeps, type RestoreDisksRequest } from '../../lib/engine/restore/restore-disks';
+import type { EngineLogger } from '../../lib/engine/engine-deps';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
-import { probedServerSideCopyFacts } from '../../lib/stores/azure/server-side-copy-facts';
+import { probedServerSideCopyFacts } from '../../lib/engine/sources/page-blob/server-side-copy-facts';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import type { RestoreTargetStore } from '../../lib/stores/restore-target-store';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { allocatedRanges, buildRecoveryPoint, sha256Of, withoutZeroBlocks, type BuiltRecoveryPoint } from '../support/recovery-point-fixture';
-import { azuriteEngineDeps, backupVm } from '../support/backup-engine';
+import { azuriteEngineDeps, backupVm, pageBlobSources } from '../support/backup-engine';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 
 const MiB = 1024 * 1024;
@@ -48,7 +47,7 @@ function world(conn = azurite().connectionString, opts: { targetConn?: string; s
     targetBlobs: blobService(opts.targetConn ?? conn),
     deps: {
       vault: BlobPageStore.fromConnectionString(conn, NO_RETRIES),
-      sources: EndpointDiskLocator.of(source),
+      sources: pageBlobSources(source),
       target: BlobRestoreTargetStore.fromConnectionString(opts.targetConn ?? conn, NO_RETRIES),
       catalog: TableRecoveryPointCatalog.fromConnectionString(conn, uniqueTableName('rps'), { retryOptions: { maxRetries: 0 } }),
       clock: () => new Date('2026-03-01T10:00:00Z'),
@@ -409,7 +408,7 @@ describe('restoreDisks after the real backup engine', () => {
 
     const deps: RestoreDeps = {
       vault: engine.vault,
-      sources: EndpointDiskLocator.of(engine.source),
+      sources: pageBlobSources(engine.source),
       target: BlobRestoreTargetStore.fromConnectionString(conn, NO_RETRIES),
       catalog: engine.catalog,
       clock: () => new Date(),

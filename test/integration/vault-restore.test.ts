@@ -11,7 +11,7 @@ import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord, 
 import type { RestoreRequestBody, RestoreRequestProperties } from '../../lib/domain/restore-request';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { getJob, type VaultScope } from '../../lib/services/jobs';
-import { restoreDisks, type RestoreDeps } from '../../lib/services/restore-disks';
+import { restoreDisks, type RestoreDeps } from '../../lib/engine/restore/restore-disks';
 import {
   acceptRestoreRequest,
   recordRestoreJobEvent,
@@ -24,12 +24,11 @@ import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
-import type { BackupEngineDeps } from '../../lib/services/engine-deps';
+import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
 import { collect } from '../../lib/stores/document-store';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
 import { tableVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
-import { backupVm, silentLogger } from '../support/backup-engine';
+import { backupVm, pageBlobSources, silentLogger } from '../support/backup-engine';
 
 const MiB = 1024 * 1024;
 const SUB = '00000000-0000-0000-0000-0000000000cc';
@@ -61,7 +60,7 @@ beforeAll(async () => {
   const pointsTable = uniqueTableName('points');
   const store = BlobPageStore.fromConnectionString(conn, NO_RETRIES);
   const backupDeps: BackupEngineDeps = {
-    source: store,
+    sources: pageBlobSources(store),
     vault: store,
     vaultContainer: uniqueName('vault'),
     catalog: TableRecoveryPointCatalog.fromConnectionString(conn, pointsTable, { retryOptions: { maxRetries: 0 } }),
@@ -127,7 +126,7 @@ beforeAll(async () => {
       clock: () => new Date('2026-02-02T09:00:00Z'),
       newId: () => `6f1e2d3c-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
     },
-    engine: { vault: store, sources: EndpointDiskLocator.of(store), target, catalog: catalog.recoveryPoints, clock: () => new Date('2026-02-02T09:00:00Z'), log: silentLogger },
+    engine: { vault: store, sources: pageBlobSources(store), target, catalog: catalog.recoveryPoints, clock: () => new Date('2026-02-02T09:00:00Z'), log: silentLogger },
     ref: { subscriptionId: SUB, resourceGroup: 'rg', vaultName: 'v1', fabricName: 'Azure', containerName: CONTAINER, itemName: ITEM, recoveryPointId: backup.commit.recoveryPointId },
     sourceBytes,
   };
@@ -200,8 +199,8 @@ describe('vault restore on Azurite', () => {
       ['data', 0, 'Premium'],
     ]);
     for (const [slot, disk] of vm.disks.entries()) {
-      expect(new URL(disk.vhdUri).pathname).toContain(`/${bag['Config Blob Container Name']}/`);
-      expect(sha256(await download(disk.vhdUri))).toBe(sha256(world.sourceBytes.get(slot)!));
+      expect(new URL(disk.vhdUri!).pathname).toContain(`/${bag['Config Blob Container Name']}/`);
+      expect(sha256(await download(disk.vhdUri!))).toBe(sha256(world.sourceBytes.get(slot)!));
     }
   });
 

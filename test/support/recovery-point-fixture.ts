@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import type { BlobServiceClient, PageBlobClient } from '@azure/storage-blob';
 import { createSampleVhd } from '../../emulator/sample-disk';
-import { BLOCK_SIZE, BlockSums, encodeBlockSums } from '../../lib/domain/block-sums';
-import { normalizeRanges, type ByteRange } from '../../lib/domain/page-ranges';
+import { BLOCK_SIZE, BlockSums, encodeBlockSums } from '../../lib/engine/domain/block-sums';
+import { normalizeRanges, type ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   RECOVERY_POINT_MANIFEST_SCHEMA_VERSION,
   serializeRecoveryPointManifest,
   type RecoveryPointManifest,
-} from '../../lib/domain/recovery-point-manifest';
-import { checksumsBlobName, manifestBlobName, replicaBlobName } from '../../lib/domain/vault-layout';
+} from '../../lib/engine/domain/recovery-point-manifest';
+import { checksumsBlobName, manifestBlobName, replicaBlobName } from '../../lib/engine/domain/vault-layout';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../lib/stores/recovery-point-catalog';
 
 const MAX_PUT = 4 * 1024 * 1024;

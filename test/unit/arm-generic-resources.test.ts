@@ -98,6 +98,21 @@ describe('a VM as Microsoft.Compute shows it', () => {
     expect(resource.properties).not.toHaveProperty('instanceView');
   });
 
+  it('shows managed disks by their resource id and SKU', () => {
+    const disk = (name: string) => `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/disks/${name}`;
+    const managed: VirtualMachine = {
+      ...vm,
+      disks: [
+        { kind: 'os', name: 'os', managedDisk: { id: disk('os'), storageAccountType: 'StandardSSD_LRS' }, storageType: 'Standard', sizeBytes: 1024 ** 3 },
+        { kind: 'data', lun: 0, name: 'd0', managedDisk: { id: disk('d0') }, storageType: 'Standard', sizeBytes: 1024 ** 3 },
+      ],
+    };
+    const { storageProfile } = (virtualMachineResource(managed) as { properties: { storageProfile: { osDisk: object; dataDisks: object[] } } }).properties;
+    expect(storageProfile.osDisk).toMatchObject({ managedDisk: { id: disk('os'), storageAccountType: 'StandardSSD_LRS' } });
+    expect(storageProfile.osDisk).not.toHaveProperty('vhd');
+    expect(storageProfile.dataDisks[0]).toEqual(expect.objectContaining({ lun: 0, managedDisk: { id: disk('d0') } }));
+  });
+
   it('shows power state and an agent that is not ready in the instance view', () => {
     const resource = virtualMachineResource(vm, { instanceView: true }) as { properties: { instanceView: { statuses: Array<{ code: string }>; vmAgent: unknown } } };
     expect(resource.properties.instanceView.statuses.map((s) => s.code)).toEqual(['ProvisioningState/succeeded', 'PowerState/deallocated']);

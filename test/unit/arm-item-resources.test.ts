@@ -7,8 +7,8 @@ import { protectedItemResource } from '../../lib/domain/arm/item-resource';
 import { protectableItemResource } from '../../lib/domain/arm/protectable-item-resource';
 import { recoveryPointResource } from '../../lib/domain/arm/recovery-point-resource';
 import type { ProtectedItemRecord } from '../../lib/domain/catalog';
-import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/domain/block-sums';
-import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, type RecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
+import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/engine/domain/block-sums';
+import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, type RecoveryPointManifest } from '../../lib/engine/domain/recovery-point-manifest';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 
 const SUB = '6f1c2a3b-4d5e-4f60-9a7b-8c9d0e1f2a3b';

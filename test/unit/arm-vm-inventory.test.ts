@@ -21,6 +21,7 @@ const recordings: Recording[] = [
   { method: 'GET', path: `/subscriptions/${SUB}/providers/Microsoft.Compute/virtualMachines`, status: 200, fixture: 'vm-list-all-page1.json' },
   { method: 'GET', path: `/subscriptions/${SUB}/providers/Microsoft.Compute/locations/northeurope/virtualMachines`, status: 200, fixture: 'vm-list-by-location-northeurope.json' },
   { method: 'GET', path: `${vmPath('rg-prod', 'web01')}/instanceView`, status: 200, fixture: 'vm-instance-view-web01.json' },
+  { method: 'GET', path: `${vmPath('rg-prod', 'app02')}/instanceView`, status: 200, fixture: 'vm-instance-view-app02.json' },
   { method: 'GET', path: `${vmPath('rg-data', 'db01')}/instanceView`, status: 200, fixture: 'vm-instance-view-db01.json' },
   { method: 'GET', path: `${vmPath('rg-batch', 'batch03')}/instanceView`, status: 200, fixture: 'vm-instance-view-batch03.json' },
   { method: 'GET', path: `/subscriptions/${OTHER_SUB}/providers/Microsoft.Compute/virtualMachines`, status: 403, fixture: 'error-authorization-failed.json' },
@@ -78,21 +79,29 @@ describe('ArmVmInventory (recorded ARM responses)', () => {
     expect(await store.get({ subscriptionId: SUB, resourceGroup: 'rg-prod', name: 'web99' })).toBeUndefined();
   });
 
-  it('refuses a VM with managed disks by name', async () => {
-    const { store } = inventory();
-    await expect(store.get({ subscriptionId: SUB, resourceGroup: 'rg-prod', name: 'app02' })).rejects.toMatchObject({
-      code: 'KluisManagedDisksNotSupported',
-      message: expect.stringContaining('app02'),
-    });
+  it('maps a VM with managed disks: the disk id and SKU, no VHD URI', async () => {
+    const { store } = inventory({ storageTypeOf: () => 'Standard' });
+    const app02 = await store.get({ subscriptionId: SUB, resourceGroup: 'rg-prod', name: 'app02' });
+    const diskId = `/subscriptions/${SUB}/resourceGroups/rg-prod/providers/Microsoft.Compute/disks/app02_OsDisk_1_5e1f0c2b7a9d4c3e8f6a1b2c3d4e5f60`;
+    expect(app02).toMatchObject({ name: 'app02', osType: 'Linux', powerState: 'running', agent: { status: 'Ready', version: '2.11.1.12' } });
+    expect(app02?.disks).toEqual([
+      {
+        kind: 'os',
+        name: 'app02_OsDisk_1_5e1f0c2b7a9d4c3e8f6a1b2c3d4e5f60',
+        managedDisk: { id: diskId, storageAccountType: 'Premium_LRS' },
+        storageType: 'Premium',
+        sizeBytes: 30 * GIB,
+      },
+    ]);
   });
 
-  it('lists every page of the subscription, reads each instance view, and leaves managed-disk VMs out', async () => {
+  it('lists every page of the subscription and reads each instance view, managed-disk VMs included', async () => {
     const { arm, store } = inventory();
     const vms = await listAll(store, SUB);
-    expect(vms.map((vm) => vm.name)).toEqual(['web01', 'db01', 'batch03']);
+    expect(vms.map((vm) => vm.name)).toEqual(['web01', 'app02', 'db01', 'batch03']);
     expect(vms[0]).toEqual(web01);
 
-    const db01 = vms[1];
+    const db01 = vms[2];
     expect(db01).toMatchObject({
       location: 'northeurope',
       osType: 'Linux',
@@ -109,7 +118,7 @@ describe('ArmVmInventory (recorded ARM responses)', () => {
     expect(db01.disks).toEqual([expect.objectContaining({ kind: 'os', sizeBytes: 30 * GIB })]);
 
     // Running, failed provisioning, agent Not Ready with an unknown version, ADE (BEK only) seen in the disk instance view.
-    expect(vms[2]).toMatchObject({
+    expect(vms[3]).toMatchObject({
       resourceGroup: 'rg-batch',
       powerState: 'running',
       provisioningState: 'Failed',
@@ -117,13 +126,14 @@ describe('ArmVmInventory (recorded ARM responses)', () => {
       encryption: { enabled: true, bek: { vaultId: KV } },
       disks: [expect.objectContaining({ kind: 'os' }), expect.objectContaining({ kind: 'data', lun: 4, name: 'batch03-scratch', sizeBytes: 512 * GIB })],
     });
-    expect(vms[2].agent.version).toBeUndefined();
-    expect(vms[2].encryption?.kek).toBeUndefined();
+    expect(vms[3].agent.version).toBeUndefined();
+    expect(vms[3].encryption?.kek).toBeUndefined();
 
     const paths = arm.requests.map((r) => `${r.url.pathname}${r.url.searchParams.has('$skiptoken') ? ' (page 2)' : ''}`);
     expect(paths).toEqual([
       `/subscriptions/${SUB}/providers/Microsoft.Compute/virtualMachines`,
       `${vmPath('rg-prod', 'web01')}/instanceView`,
+      `${vmPath('rg-prod', 'app02')}/instanceView`,
       `${vmPath('rg-data', 'db01')}/instanceView`,
       `/subscriptions/${SUB}/providers/Microsoft.Compute/virtualMachines (page 2)`,
       `${vmPath('rg-batch', 'batch03')}/instanceView`,

@@ -14,7 +14,7 @@ import {
   encodeBlockSums,
   isZeroBlock,
   sameBlockSums,
-} from '../../lib/domain/block-sums';
+} from '../../lib/engine/domain/block-sums';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

@@ -16,8 +16,8 @@ import {
   vaultAccessNeeds,
 } from '../../lib/domain/disk-encryption';
 import { describeFailure, ERROR_CODES, type KluisError } from '../../lib/domain/errors';
-import { parseRecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
-import { keyBackupBlobName, recoveryPointIdOfBlobName, secretBackupBlobName } from '../../lib/domain/vault-layout';
+import { parseRecoveryPointManifest } from '../../lib/engine/domain/recovery-point-manifest';
+import { keyBackupBlobName, recoveryPointIdOfBlobName, secretBackupBlobName } from '../../lib/engine/domain/vault-layout';
 import { vmResourceId, type VirtualMachine, type VmEncryption } from '../../lib/domain/virtual-machine';
 import { backupKeyAndSecret, type BackupKeyAndSecretDeps } from '../../lib/services/backup-key-and-secret';
 import { finishBackupRun, prepareBackupRun, triggerBackup, type BackupRequestDeps } from '../../lib/services/backup-requests';

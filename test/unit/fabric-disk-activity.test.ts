@@ -4,7 +4,7 @@
 import { planRandomBlocks, WRITE_BLOCK_SIZE } from '../../emulator/fabric/disk-activity';
 import { vmDiskBlobName, vmDiskContainer, vmDiskName } from '../../emulator/fabric/disk-names';
 import { seededRandom } from '../../emulator/seeded-random';
-import { isValidContainerName } from '../../lib/domain/vault-layout';
+import { isValidContainerName } from '../../lib/engine/domain/vault-layout';
 
 const MIB = 1024 * 1024;
 const total = (ranges: Array<{ start: number; end: number }>) => ranges.reduce((sum, r) => sum + r.end - r.start, 0);

@@ -17,7 +17,7 @@ import {
   subtractRanges,
   unionRanges,
   type ByteRange,
-} from '../../lib/domain/page-ranges';
+} from '../../lib/engine/domain/page-ranges';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

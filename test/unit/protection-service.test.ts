@@ -16,12 +16,13 @@ import { claimBackup, releaseBackup } from '../../lib/services/backup-claim';
 import { getProtectedItem, listProtectedItems, parseItemFilter, protectedItemView, putProtectedItem, type ItemNames, type ProtectionDeps } from '../../lib/services/protection';
 import { deleteProtectedItem, itemsDueForPurge } from '../../lib/services/soft-delete';
 import { createOrUpdateVault, getVault, updateVaultConfig } from '../../lib/services/vaults';
-import type { DeleteRecoveryPointDeps } from '../../lib/services/delete-recovery-point';
+import type { DeleteRecoveryPointDeps } from '../../lib/engine/recovery-points/delete-recovery-point';
 import type { BlobRef, DiskStore } from '../../lib/stores/disk-store';
 import { collect } from '../../lib/stores/document-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
 import { catalogSnapshot, rejection, SUBSCRIPTION, vaultRef } from '../support/vault-fixtures';
+import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
 
 const START = new Date('2026-11-01T08:00:00.000Z');
 const DAY = 86_400_000;
@@ -332,7 +333,7 @@ describe('protection lifecycle', () => {
         throw errors.blobNotFound(ref.container, ref.blob);
       },
     } as unknown as DiskStore;
-    const data: DeleteRecoveryPointDeps = { vault: store, sources: { locate: () => undefined }, catalog: w.deps.catalog.recoveryPoints, log: { info: () => undefined, warn: () => undefined } as unknown as DeleteRecoveryPointDeps['log'] };
+    const data: DeleteRecoveryPointDeps = { vault: store, sources: sourceDiskRegistry(), catalog: w.deps.catalog.recoveryPoints, log: { info: () => undefined, warn: () => undefined } as unknown as DeleteRecoveryPointDeps['log'] };
 
     expect((await rejection(deleteProtectedItem(w.deps, vault, namesOf('web1')))).code).toBe('BackUpOperationFailed');
     const purged = await deleteProtectedItem(w.deps, vault, namesOf('web1'), data);

@@ -3,8 +3,8 @@ import {
   parseRecoveryPointManifest,
   serializeRecoveryPointManifest,
   type RecoveryPointManifest,
-} from '../../lib/domain/recovery-point-manifest';
-import { checksumsBlobName, manifestBlobName, replicaBlobName } from '../../lib/domain/vault-layout';
+} from '../../lib/engine/domain/recovery-point-manifest';
+import { checksumsBlobName, manifestBlobName, replicaBlobName } from '../../lib/engine/domain/vault-layout';
 
 function sample(): RecoveryPointManifest {
   return {

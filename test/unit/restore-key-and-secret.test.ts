@@ -5,12 +5,12 @@
  * Vault id, missing keys/secrets restore permission, a name already in use) write nothing. Also: a restore
  * request for such a point names the encryption-info blob in its job's property bag.
  */
-import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/domain/block-sums';
+import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/engine/domain/block-sums';
 import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { keyVaultResourceId } from '../../lib/domain/disk-encryption';
 import { errors, type KluisError } from '../../lib/domain/errors';
-import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
-import { keyBackupBlobName, secretBackupBlobName } from '../../lib/domain/vault-layout';
+import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/engine/domain/recovery-point-manifest';
+import { keyBackupBlobName, secretBackupBlobName } from '../../lib/engine/domain/vault-layout';
 import { restoreKeyAndSecret, type RestoreKeyAndSecretDeps } from '../../lib/services/restore-key-and-secret';
 import { acceptRestoreRequest, type RecoveryPointRef } from '../../lib/services/restore-requests';
 import { DnsKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';

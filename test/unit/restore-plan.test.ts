@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { isKluisErrorLike } from '../../lib/domain/errors';
-import { normalizeRanges, rangesLength, type ByteRange } from '../../lib/domain/page-ranges';
+import { normalizeRanges, rangesLength, type ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   defaultRestorePrefix,
   diskNameSlug,
   normalizeRestorePrefix,
   restoredDiskBlobName,
   restoredVmConfigBlobName,
-} from '../../lib/domain/restore-layout';
+} from '../../lib/engine/domain/restore-layout';
 import {
   blockCountOf,
   chooseReadTier,
@@ -23,9 +23,9 @@ import {
   uploadPiecesFor,
   VerifiedChunkPlanner,
   type VerifiedChunk,
-} from '../../lib/domain/restore-plan';
-import { EndpointDiskLocator } from '../../lib/stores/source-disk-locator';
-import type { DiskStore } from '../../lib/stores/disk-store';
+} from '../../lib/engine/domain/restore-plan';
+import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
+import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -295,8 +295,8 @@ describe('restore layout', () => {
 });
 
 describe('EndpointDiskLocator', () => {
-  const azurite = {} as DiskStore;
-  const cloud = {} as DiskStore;
+  const azurite = {} as PageBlobStore;
+  const cloud = {} as PageBlobStore;
   const locator = new EndpointDiskLocator([
     { endpoint: 'http://127.0.0.1:10000/devstoreaccount1', store: azurite },
     { endpoint: 'https://acct.blob.core.windows.net/', store: cloud },

@@ -4,10 +4,10 @@
  * naming the job; every refusal leaves the catalog exactly as it was and starts nothing; the job's steps
  * and the insert-only registration of the new VM.
  */
-import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/domain/block-sums';
+import { BLOCK_SIZE, HASH_ALGORITHM } from '../../lib/engine/domain/block-sums';
 import { nameRow, vaultKey, vaultPartition, vaultRow, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { errors, type KluisErrorCode } from '../../lib/domain/errors';
-import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/domain/recovery-point-manifest';
+import { RECOVERY_POINT_MANIFEST_SCHEMA_VERSION, serializeRecoveryPointManifest, type RecoveryPointManifest } from '../../lib/engine/domain/recovery-point-manifest';
 import type { RestoreRequestBody, RestoreRequestProperties } from '../../lib/domain/restore-request';
 import { getJob, type VaultScope } from '../../lib/services/jobs';
 import {

@@ -1,5 +1,5 @@
-import { BlockSums } from '../../lib/domain/block-sums';
-import type { ByteRange } from '../../lib/domain/page-ranges';
+import { BlockSums } from '../../lib/engine/domain/block-sums';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
 import {
   decideBlock,
   planSegments,
@@ -8,7 +8,7 @@ import {
   readChunks,
   unreadBlockDigest,
   type DiskSegment,
-} from '../../lib/domain/transfer-plan';
+} from '../../lib/engine/domain/transfer-plan';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

@@ -7,7 +7,7 @@ import {
   jobsStagingPrefix,
   recoveryPointIdOfBlobName,
   recoveryPointsPrefix,
-} from '../../lib/domain/vault-layout';
+} from '../../lib/engine/domain/vault-layout';
 
 describe('vault layout: backup engine names', () => {
   it('names checksums, checksum parts and their prefixes', () => {

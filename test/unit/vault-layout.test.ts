@@ -14,7 +14,7 @@ import {
   recoveryPointPrefix,
   replicaBlobName,
   stagingBlobName,
-} from '../../lib/domain/vault-layout';
+} from '../../lib/engine/domain/vault-layout';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -3,7 +3,8 @@
  * the job is started, the disks restored with the job id, the new VM registered only for AlternateLocation
  * and only after the disks, the job completed — and every failure ends the job Failed with its code.
  */
-import { Activities, type RestoreJobEvent, type VaultRestoreInput } from '../../orchestrations/contracts';
+import type { RestoreJobEvent } from '../../lib/domain/restore-request';
+import type { VaultRestoreInput } from '../../orchestrations/vault-restore';
 import { vaultRestoreOrchestrator } from '../../orchestrations/vault-restore';
 import { drive, type Outcome, type Script } from '../support/orchestration-driver';
 
@@ -37,9 +38,9 @@ function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>>
     const override = overrides[work.name];
     if (override) return override(work.parsedInput);
     switch (work.name) {
-      case Activities.RestoreDisks:
+      case 'restoreDisks':
         return { result: { jobId: 'job1', itemId: restore.itemId, recoveryPointId: restore.recoveryPointId, targetContainer: restore.targetContainer, vmConfigBlobName: 'r/vmconfig.json', disks: restoredDisks } };
-      case Activities.RegisterRestoredVm:
+      case 'registerRestoredVm':
         return { result: { vmId: targetVm.id, created: true } };
       default:
         return { result: null };
@@ -48,13 +49,13 @@ function script(overrides: Partial<Record<string, (parsed: unknown) => Outcome>>
 }
 
 const events = (run: Awaited<ReturnType<typeof drive>>): RestoreJobEvent[] =>
-  run.started.filter((w) => w.name === Activities.UpdateRestoreJob).map((w) => (w.parsedInput as { event: RestoreJobEvent }).event);
+  run.started.filter((w) => w.name === 'updateRestoreJob').map((w) => (w.parsedInput as { event: RestoreJobEvent }).event);
 
 describe('vaultRestore orchestrator', () => {
   it('restores the disks under the job id and completes the job (RestoreDisks)', async () => {
     const run = await drive(vaultRestoreOrchestrator, restoreDisksInput, script(), { instanceId: 'job1' });
     expect(run.state.status).toBe('Completed');
-    expect(run.started.map((w) => w.name)).toEqual([Activities.UpdateRestoreJob, Activities.RestoreDisks, Activities.UpdateRestoreJob, Activities.UpdateRestoreJob]);
+    expect(run.started.map((w) => w.name)).toEqual(['updateRestoreJob', 'restoreDisks', 'updateRestoreJob', 'updateRestoreJob']);
     expect(run.started[1].parsedInput).toEqual({ ...restore, jobId: 'job1' });
     expect(run.started[0].parsedInput).toMatchObject({ vault, jobId: 'job1' });
     expect(events(run)).toEqual([{ kind: 'started' }, { kind: 'disksRestored', disks: 2, bytesCopied: 1536, blocksVerified: 8 }, { kind: 'completed' }]);
@@ -66,11 +67,11 @@ describe('vaultRestore orchestrator', () => {
     const run = await drive(vaultRestoreOrchestrator, alternateInput, script(), { instanceId: 'job1' });
     expect(run.state.status).toBe('Completed');
     expect(run.started.map((w) => w.name)).toEqual([
-      Activities.UpdateRestoreJob,
-      Activities.RestoreDisks,
-      Activities.UpdateRestoreJob,
-      Activities.RegisterRestoredVm,
-      Activities.UpdateRestoreJob,
+      'updateRestoreJob',
+      'restoreDisks',
+      'updateRestoreJob',
+      'registerRestoredVm',
+      'updateRestoreJob',
     ]);
     expect(run.started[3].parsedInput).toEqual({ jobId: 'job1', targetVm, disks: restoredDisks });
     expect(events(run).at(-1)).toEqual({ kind: 'completed', vmId: targetVm.id });
@@ -82,12 +83,12 @@ describe('vaultRestore orchestrator', () => {
     const run = await drive(
       vaultRestoreOrchestrator,
       alternateInput,
-      script({ [Activities.RestoreDisks]: () => ({ error: 'KluisError [KluisRestoreVerificationFailed]: block 7 of lun 0 does not match its checksum' }) }),
+      script({ ['restoreDisks']: () => ({ error: 'KluisError [KluisRestoreVerificationFailed]: block 7 of lun 0 does not match its checksum' }) }),
       { instanceId: 'job1' },
     );
     expect(run.state.status).toBe('Failed');
-    expect(run.started.filter((w) => w.name === Activities.RestoreDisks)).toHaveLength(1);
-    expect(run.started.some((w) => w.name === Activities.RegisterRestoredVm)).toBe(false);
+    expect(run.started.filter((w) => w.name === 'restoreDisks')).toHaveLength(1);
+    expect(run.started.some((w) => w.name === 'registerRestoredVm')).toBe(false);
     expect(events(run)).toEqual([
       { kind: 'started' },
       { kind: 'failed', code: 'KluisRestoreVerificationFailed', message: 'block 7 of lun 0 does not match its checksum' },
@@ -99,7 +100,7 @@ describe('vaultRestore orchestrator', () => {
     const run = await drive(
       vaultRestoreOrchestrator,
       alternateInput,
-      script({ [Activities.RegisterRestoredVm]: () => ({ error: "KluisError [KluisRestoreTargetVmExists]: The virtual machine 'copy' already exists" }) }),
+      script({ ['registerRestoredVm']: () => ({ error: "KluisError [KluisRestoreTargetVmExists]: The virtual machine 'copy' already exists" }) }),
       { instanceId: 'job1' },
     );
     expect(run.state.status).toBe('Failed');
@@ -118,8 +119,8 @@ describe('vaultRestore orchestrator', () => {
       vaultRestoreOrchestrator,
       alternateInput,
       script({
-        [Activities.UpdateRestoreJob]: () => (++updates === 1 ? { error: 'table timeout' } : { result: null }),
-        [Activities.RegisterRestoredVm]: () => (++registrations === 1 ? { error: 'table timeout' } : { result: { vmId: targetVm.id, created: false } }),
+        ['updateRestoreJob']: () => (++updates === 1 ? { error: 'table timeout' } : { result: null }),
+        ['registerRestoredVm']: () => (++registrations === 1 ? { error: 'table timeout' } : { result: { vmId: targetVm.id, created: false } }),
       }),
       { instanceId: 'job1' },
     );

@@ -7,7 +7,7 @@ import {
   validateDiskSize,
   vhdChecksum,
   VHD_FOOTER_SIZE,
-} from '../../lib/domain/vhd';
+} from '../../lib/engine/domain/vhd';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;

@@ -18,6 +18,7 @@ import {
   parseVmResourceId,
   sameVm,
   virtualMachineSchema,
+  isManagedDisk,
   vmKey,
   vmNameProblem,
   vmRefFromResourceId,
@@ -152,17 +153,35 @@ describe('createVmRequestSchema', () => {
     return { path: issue.path.join('.'), message: issue.message, code: issue.code };
   };
 
-  it('fills the defaults: running, agent Ready, 1 GiB Standard OS disk, 1% initial data', () => {
+  it('fills the defaults: running, agent Ready, 1 GiB Standard unmanaged OS disk, 1% initial data', () => {
     expect(createVmRequestSchema.parse({ osType: 'Linux' })).toEqual({
       location: 'westeurope',
       vmSize: 'Standard_D2s_v3',
       osType: 'Linux',
       powerState: 'running',
       agent: { status: 'Ready', version: DEFAULT_AGENT_VERSION },
+      managedDisks: false,
       osDisk: { sizeBytes: 1024 * MIB, storageType: 'Standard' },
       dataDisks: [],
       initialData: { percent: 1 },
     });
+  });
+
+  it('takes managed disks with SKUs, and refuses a SKU without managed disks or a non-Premium SKU on a Premium disk', () => {
+    const request = createVmRequestSchema.parse({
+      osType: 'Windows',
+      managedDisks: true,
+      osDisk: { sku: 'StandardSSD_LRS' },
+      dataDisks: [{ lun: 0, storageType: 'Premium' }, { lun: 1, sku: 'Premium_LRS' }],
+    });
+    expect(request.managedDisks).toBe(true);
+    expect(request.osDisk.sku).toBe('StandardSSD_LRS');
+    expect(request.dataDisks.map((d) => d.sku)).toEqual([undefined, 'Premium_LRS']);
+    const unmanaged = createVmRequestSchema.safeParse({ osType: 'Linux', osDisk: { sku: 'Premium_LRS' } });
+    expect(unmanaged.success ? [] : unmanaged.error.issues.map((i) => i.path.join('.'))).toEqual(['osDisk.sku']);
+    const mismatch = createVmRequestSchema.safeParse({ osType: 'Linux', managedDisks: true, dataDisks: [{ lun: 2, storageType: 'Premium', sku: 'StandardSSD_LRS' }] });
+    expect(mismatch.success ? [] : mismatch.error.issues.map((i) => i.path.join('.'))).toEqual(['dataDisks.0.sku']);
+    expect(createVmRequestSchema.safeParse({ osType: 'Linux', managedDisks: true, osDisk: { sku: 'UltraSSD_LRS' } }).success).toBe(false);
   });
 
   it('takes a full request and normalizes the location', () => {
@@ -225,5 +244,13 @@ describe('createVmRequestSchema', () => {
     };
     expect(virtualMachineSchema.parse(vm)).toEqual(vm);
     expect(virtualMachineSchema.safeParse({ ...vm, powerState: 'paused' }).success).toBe(false);
+    const managed = { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/vm1-osdisk`, storageAccountType: 'Premium_LRS' };
+    const withManagedDisk: VirtualMachine = { ...vm, disks: [{ kind: 'os', name: 'vm1-osdisk', managedDisk: managed, storageType: 'Premium', sizeBytes: MIB }] };
+    expect(virtualMachineSchema.parse(withManagedDisk)).toEqual(withManagedDisk);
+    expect(isManagedDisk(withManagedDisk.disks[0])).toBe(true);
+    expect(isManagedDisk(vm.disks[0])).toBe(false);
+    // A disk is one kind or the other.
+    expect(virtualMachineSchema.safeParse({ ...vm, disks: [{ ...vm.disks[0], managedDisk: managed }] }).success).toBe(false);
+    expect(virtualMachineSchema.safeParse({ ...vm, disks: [{ kind: 'os', name: 'x', storageType: 'Standard', sizeBytes: MIB }] }).success).toBe(false);
   });
 });

@@ -8,7 +8,8 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import { triggerBackup } from '../../../lib/services/backup-requests';
 import { getVault } from '../../../lib/services/vaults';
-import { Orchestrators, type BackupInput } from '../../../orchestrations/contracts';
+import type { BackupInput } from '../../../orchestrations/backup';
+import { Orchestrators } from '../../../orchestrations/contracts';
 import { backupRequestDeps } from '../../deps';
 import { itemNamesOf } from './protection';
 import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
@@ -47,7 +48,7 @@ armRoute<BackupRequestBody>({
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const client = df.getClient(context);
     const started = await triggerBackup(deps, vault, names, { recoveryPointExpiryTimeInUTC: body.properties.recoveryPointExpiryTimeInUTC }, async (instanceId, run) => {
-      const input: BackupInput = { itemId: run.itemId, disks: [], instantRestoreDays: run.instantRestoreDays, vault: run.vault };
+      const input: BackupInput = { itemId: run.itemId, instantRestoreDays: run.instantRestoreDays, vault: run.vault };
       await client.startNew(Orchestrators.Backup, { instanceId, input });
     });
     context.info(`Started backup job ${started.job.jobId} of ${started.ref.itemName} (retain until ${started.retainUntil}).`);

@@ -9,7 +9,8 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
 import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
-import { Orchestrators, type VaultRestoreInput } from '../../../orchestrations/contracts';
+import { Orchestrators } from '../../../orchestrations/contracts';
+import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
 import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 

@@ -7,8 +7,8 @@
  * the data disk with ARM lun k - 1.
  */
 import type { ProtectedItemRecord } from '../catalog';
-import type { RecoveryPointManifest } from '../recovery-point-manifest';
-import { tiersOfState } from '../restore-plan';
+import type { RecoveryPointManifest } from '../../engine/domain/recovery-point-manifest';
+import { tiersOfState } from '../../engine/domain/restore-plan';
 
 export const RECOVERY_POINT_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';
 

@@ -1,6 +1,7 @@
 /**
  * A VM of the inventory as Microsoft.Compute shows it (`virtualMachines` GET, api-version 2022-11-01
- * and later): id, type, location, tags, `vmId`, hardware, storage (unmanaged disks: `vhd.uri`), OS
+ * and later): id, type, location, tags, `vmId`, hardware, storage (managed disks: `managedDisk`; unmanaged
+ * disks: `vhd.uri`), OS
  * and — with `$expand=instanceView` — the power state and VM agent. Fabric VMs are the Standard
  * security type, which Azure shows without a `securityProfile`.
  */
@@ -76,7 +77,7 @@ function osDiskResource(vm: VirtualMachine, disk: VmDisk): Record<string, unknow
   return {
     osType: vm.osType,
     name: disk.name,
-    vhd: { uri: disk.vhdUri },
+    ...diskStorage(disk),
     caching: 'ReadWrite',
     createOption: 'FromImage',
     ...diskSize(disk),
@@ -88,12 +89,20 @@ function dataDiskResource(disk: VmDisk): Record<string, unknown> {
   return {
     lun: disk.lun ?? 0,
     name: disk.name,
-    vhd: { uri: disk.vhdUri },
+    ...diskStorage(disk),
     caching: 'None',
     createOption: 'Empty',
     ...diskSize(disk),
     toBeDetached: false,
   };
+}
+
+/** Where the disk lives: the managed disk resource, or the unmanaged VHD's URI. */
+function diskStorage(disk: VmDisk): Record<string, unknown> {
+  if (disk.managedDisk !== undefined) {
+    return { managedDisk: { id: disk.managedDisk.id, ...(disk.managedDisk.storageAccountType === undefined ? {} : { storageAccountType: disk.managedDisk.storageAccountType }) } };
+  }
+  return { vhd: { uri: disk.vhdUri } };
 }
 
 function diskSize(disk: VmDisk): { diskSizeGB?: number } {

@@ -1,17 +1,20 @@
 /**
  * VmInventory over Azure Resource Manager (`@azure/arm-compute`), read-only: the subscription's
- * virtual machines with unmanaged (page-blob VHD) disks, mapped to Kluis's VirtualMachine record.
+ * virtual machines, mapped to Kluis's VirtualMachine record.
  *
  *   model      → id, name, location, hardwareProfile.vmSize, storageProfile.osDisk.osType,
- *                osDisk.vhd.uri / dataDisks[].vhd.uri (+ lun, name, diskSizeGB), provisioningState,
- *                osDisk.encryptionSettings (ADE with AAD), tags, timeCreated, etag
+ *                per disk (osDisk, dataDisks[] + lun): name, diskSizeGB, and either managedDisk
+ *                (id, storageAccountType: a managed disk) or vhd.uri (an unmanaged page-blob VHD),
+ *                provisioningState, osDisk.encryptionSettings (ADE with AAD), tags, timeCreated, etag
  *   instanceView → statuses `PowerState/…`, vmAgent (displayStatus Ready / Not Ready, vmAgentVersion),
  *                disks[].encryptionSettings (ADE without AAD keeps its settings here)
  *
  * `get` reads the model with `$expand=instanceView` (one call); `list` reads the models page by page
- * and each VM's instance view. VMs with managed disks are left out of lists and refused by `get`
- * (KluisManagedDisksNotSupported). Fault flags (VSS, fsfreeze, scripts) are not visible through ARM and
- * stay unset. Writes throw KluisInventoryReadOnly: VMs are managed in Azure, not through Kluis.
+ * and each VM's instance view. A VM with a disk that is neither (an ephemeral OS disk) is left out of
+ * lists and refused by `get` (KluisManagedDisksNotSupported). Fault flags (VSS, fsfreeze, scripts) are not
+ * visible through ARM and stay unset. Writes throw KluisInventoryReadOnly: VMs are managed in Azure, not
+ * through Kluis. Pointed at the local fabric's Compute endpoint (clientOptions.endpoint) it reads the
+ * fabric's VMs the same way.
  */
 import {
   ComputeManagementClient,
@@ -24,6 +27,7 @@ import { errors } from '../../domain/errors';
 import {
   normalizeLocation,
   parseVmResourceId,
+  storageTypeOfSku,
   vmRefFromResourceId,
   vmResourceId,
   type AgentStatus,
@@ -45,8 +49,8 @@ export interface ArmVmInventoryOptions {
   /** Passed to each ComputeManagementClient (endpoint, httpClient, retryOptions, …). */
   clientOptions?: ComputeManagementClientOptionalParams;
   /**
-   * Standard or Premium for a disk: an unmanaged disk has its storage account's SKU, which the VM
-   * model does not carry. Default: Standard for every disk.
+   * Standard or Premium for an unmanaged disk: it has its storage account's SKU, which the VM model
+   * does not carry. Default: Standard for every disk. (A managed disk's SKU is in the model.)
    */
   storageTypeOf?: (vhdUri: string) => StorageType;
 }
@@ -87,7 +91,7 @@ export class ArmVmInventory implements VmInventory {
         ? machines.listAll({ abortSignal: options.abortSignal })
         : machines.listByLocation(normalizeLocation(filter.location), { abortSignal: options.abortSignal });
     for await (const vm of pages) {
-      if (!hasOnlyUnmanagedDisks(vm)) continue;
+      if (!hasReadableDisks(vm)) continue;
       const ref = parseVmResourceId(vm.id ?? '');
       if (ref === undefined) continue;
       let instanceView: VirtualMachineInstanceView;
@@ -128,7 +132,7 @@ export class ArmVmInventory implements VmInventory {
   }
 }
 
-/** Maps an ARM VM (and its instance view) to Kluis's record; KluisManagedDisksNotSupported for managed disks. */
+/** Maps an ARM VM (and its instance view) to Kluis's record; KluisManagedDisksNotSupported for a disk that is neither managed nor a VHD. */
 export function fromArmVirtualMachine(
   vm: ArmVirtualMachine,
   instanceView: VirtualMachineInstanceView | undefined,
@@ -137,25 +141,22 @@ export function fromArmVirtualMachine(
   const ref = parseVmResourceId(vm.id ?? '');
   if (ref === undefined) throw errors.invalidRequest('id', `ARM returned a virtual machine without a valid resource id ('${vm.id ?? ''}').`);
   const name = vm.name ?? ref.name;
-  if (!hasOnlyUnmanagedDisks(vm)) throw errors.managedDisksNotSupported(name);
+  if (!hasReadableDisks(vm)) throw errors.managedDisksNotSupported(name);
   const osDisk = vm.storageProfile!.osDisk!;
+  const storageOf = (disk: ArmDisk): Pick<VmDisk, 'vhdUri' | 'managedDisk' | 'storageType'> => {
+    const managed = disk.managedDisk;
+    if (managed?.id !== undefined) {
+      return {
+        managedDisk: { id: managed.id, ...(managed.storageAccountType === undefined ? {} : { storageAccountType: managed.storageAccountType }) },
+        storageType: storageTypeOfSku(managed.storageAccountType ?? 'Standard_LRS'),
+      };
+    }
+    return { vhdUri: disk.vhd!.uri!, storageType: storageTypeOf(disk.vhd!.uri!) };
+  };
   const disks: VmDisk[] = [
-    {
-      kind: 'os',
-      name: osDisk.name ?? `${name}-osdisk`,
-      vhdUri: osDisk.vhd!.uri!,
-      storageType: storageTypeOf(osDisk.vhd!.uri!),
-      sizeBytes: (osDisk.diskSizeGB ?? 0) * GIB,
-    },
+    { kind: 'os', name: osDisk.name ?? `${name}-osdisk`, ...storageOf(osDisk), sizeBytes: (osDisk.diskSizeGB ?? 0) * GIB },
     ...(vm.storageProfile!.dataDisks ?? []).map(
-      (disk): VmDisk => ({
-        kind: 'data',
-        lun: disk.lun,
-        name: disk.name ?? `${name}-lun${disk.lun}`,
-        vhdUri: disk.vhd!.uri!,
-        storageType: storageTypeOf(disk.vhd!.uri!),
-        sizeBytes: (disk.diskSizeGB ?? 0) * GIB,
-      }),
+      (disk): VmDisk => ({ kind: 'data', lun: disk.lun, name: disk.name ?? `${name}-lun${disk.lun}`, ...storageOf(disk), sizeBytes: (disk.diskSizeGB ?? 0) * GIB }),
     ),
   ];
   const record: VirtualMachine = {
@@ -178,10 +179,13 @@ export function fromArmVirtualMachine(
   return record;
 }
 
-function hasOnlyUnmanagedDisks(vm: ArmVirtualMachine): boolean {
+type ArmDisk = Pick<NonNullable<NonNullable<ArmVirtualMachine['storageProfile']>['osDisk']>, 'managedDisk' | 'vhd'>;
+
+/** Every disk is a managed disk (with an id) or an unmanaged VHD (with a URI). */
+function hasReadableDisks(vm: ArmVirtualMachine): boolean {
   const osDisk = vm.storageProfile?.osDisk;
-  if (osDisk?.vhd?.uri === undefined || osDisk.managedDisk !== undefined) return false;
-  return (vm.storageProfile?.dataDisks ?? []).every((disk) => disk.vhd?.uri !== undefined && disk.managedDisk === undefined);
+  const readable = (disk: ArmDisk) => disk.managedDisk?.id !== undefined || disk.vhd?.uri !== undefined;
+  return osDisk !== undefined && readable(osDisk) && (vm.storageProfile?.dataDisks ?? []).every(readable);
 }
 
 /** `PowerState/running` → running; deallocated/deallocating → deallocated; anything else (stopped, starting, stopping, unknown) → stopped. */

@@ -6,7 +6,7 @@ import {
 } from '@azure/storage-blob';
 import { errors } from '../../domain/errors';
 import { BlobClients } from './blob-clients';
-import { VHD_FOOTER_SIZE } from '../../domain/vhd';
+import { VHD_FOOTER_SIZE } from '../../engine/domain/vhd';
 import type {
   AbortOptions,
   BlobRef,

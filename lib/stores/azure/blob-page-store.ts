@@ -7,7 +7,7 @@ import {
   type AzurePageRangeInfo,
   type ByteRange,
   type PageRangesDiff,
-} from '../../domain/page-ranges';
+} from '../../engine/domain/page-ranges';
 import type { AbortOptions, BlobRef } from '../disk-store';
 import type { ListBlobsOptions, ListedBlob, PageBlobStore } from '../page-blob-store';
 import { BlobDiskStore } from './blob-disk-store';
