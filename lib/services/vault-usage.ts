@@ -1,7 +1,7 @@
 /** The vault's usages (lib/domain/arm/vault-usage-resource.ts): its items, backup jobs and the recovery points that still exist. */
 import { vaultUsages, type LivePoint, type VaultUsage } from '../domain/arm/vault-usage-resource';
 import type { VaultRecord } from '../domain/catalog';
-import { tiersOfState } from '../domain/restore-plan';
+import { tiersOfState } from '../engine/domain/restore-plan';
 import { collect } from '../stores/document-store';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import { listJobs } from './jobs';

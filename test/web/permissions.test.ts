@@ -47,4 +47,13 @@ describe('what the signed-in principal may do', () => {
     expect(['deleteItem', 'writePolicy', 'writeVaultConfig'].map((a) => can(operator, a as keyof typeof ACTIONS))).toEqual([false, false, false]);
     expect(reason(operator, 'backupNow')).toBeUndefined();
   });
+
+  it('shows no reason while the answer is on its way, and names the problem when there is none', () => {
+    const waiting: AccessView = { known: false, permissions: [], scopeName: 'vault v1', pending: true };
+    expect(can(waiting, 'backupNow')).toBe(false);
+    expect(reason(waiting, 'backupNow')).toBeUndefined();
+    const failed: AccessView = { known: false, permissions: [], scopeName: 'vault v1', problem: 'Failed to fetch' };
+    expect(can(failed, 'restore')).toBe(false);
+    expect(reason(failed, 'restore')).toBe('Kluis could not tell what your roles on vault v1 allow: Failed to fetch');
+  });
 });

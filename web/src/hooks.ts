@@ -70,5 +70,6 @@ export function usePermissions(scopeId: string | undefined, scopeName: string): 
     }
   });
   // Until the answer comes, nothing is allowed (buttons stay disabled rather than flash enabled).
-  return { known: loaded.data?.known ?? false, permissions: loaded.data?.permissions ?? [], scopeName };
+  const problem = loaded.data === undefined && loaded.error !== undefined ? (loaded.error instanceof Error ? loaded.error.message : String(loaded.error)) : undefined;
+  return { known: loaded.data?.known ?? false, permissions: loaded.data?.permissions ?? [], scopeName, pending: loaded.data === undefined && problem === undefined, ...(problem === undefined ? {} : { problem }) };
 }

@@ -63,6 +63,10 @@ export interface AccessView {
   permissions: readonly Permission[];
   /** The scope asked about, for the reason's wording. */
   scopeName: string;
+  /** The answer has not come yet: actions stay disabled, without a reason to flash. */
+  pending?: boolean;
+  /** The API would not say what the caller may do (e.g. a network failure): the reason names it. */
+  problem?: string;
 }
 
 /** Everything is allowed when the API has no roles (a Kluis without RBAC answers the permissions route with 404). */
@@ -74,7 +78,8 @@ export function can(access: AccessView, action: ActionName): boolean {
 
 /** Why a button is disabled: the action and the role that grants it, or undefined when allowed. */
 export function reason(access: AccessView, action: ActionName): string | undefined {
-  if (can(access, action)) return undefined;
+  if (can(access, action) || access.pending === true) return undefined;
+  if (access.problem !== undefined) return `Kluis could not tell what your roles on ${access.scopeName} allow: ${access.problem}`;
   return `Your roles on ${access.scopeName} do not allow you to ${DESCRIPTIONS[action]} (${ACTIONS[action]}). ${roleHint(action)}`;
 }
 
