@@ -13,8 +13,8 @@
  *        grant_type=authorization_code (answers carry CORS headers for single-page apps)
  *   GET  /discovery/keys, /adfs/discovery/keys, /{tenant}/discovery/[v2.0/]keys   the signing keys (JWKS)
  *   GET  /ca.pem                                           the local CA clients trust
- *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory (no auth:
- *        the endpoint listens on 127.0.0.1 only, as the Key Vault emulator's admin API)
+ *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory: the host
+ *        key or an Owner at the root scope only (admin-access.ts) — who may create principals may choose their ids
  *
  * Logs name the method and path only: never a query string (resources), header or body (secrets).
  */
@@ -24,6 +24,7 @@ import { SIGN_IN_PAGE_HEADERS } from './authorization-code';
 import { asIdentityError, identityErrors } from './errors';
 import type { NewPrincipal } from './principals';
 import type { IdentityService } from './service';
+import { refusedAdminResponse, type AdminGate } from '../admin-access';
 
 function json(status: number, body: unknown, extraHeaders: Record<string, string> = {}): HostResponse {
   return {
@@ -57,6 +58,7 @@ function browserCors(request: HostRequest): Record<string, string> {
 export interface IdentityRouterOptions {
   caCertificatePem: string;
   logger?: HostLogger;
+  adminGate?: AdminGate;
 }
 
 async function route(service: IdentityService, request: HostRequest, options: IdentityRouterOptions): Promise<HostResponse> {
@@ -90,6 +92,8 @@ async function route(service: IdentityService, request: HostRequest, options: Id
   }
 
   if (lower[0] === 'admin' && lower[1] === 'principals') {
+    const decision = options.adminGate === undefined ? 'unauthenticated' : await options.adminGate(request, '/');
+    if (decision !== 'allowed') return refusedAdminResponse(decision, "The identity endpoint's directory", '/');
     const registry = service.registry;
     if (segments.length === 2) {
       if (method === 'GET') return json(200, { value: registry.list() });

@@ -7,6 +7,7 @@ import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 import type { DashboardSignIn } from '../domain/dashboard-assets';
+import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 
 export interface KluisConfig {
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
@@ -36,6 +37,8 @@ export interface KluisConfig {
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
   auth: AuthSettings;
+  /** Who may do what: where role assignments come from and who is Owner by configuration. */
+  access: AccessSettings;
   /**
    * The base URL clients reach Kluis at (KLUIS_PUBLIC_BASE_URL), for absolute URLs in responses
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
@@ -82,6 +85,19 @@ export interface AuthSettings {
 }
 
 /**
+ * Authorization (Azure RBAC). Role assignments come from Kluis's catalog (`catalog`, managed through
+ * its `Microsoft.Authorization/roleAssignments` routes) or, in Azure, from Azure RBAC (`azure`,
+ * read with the app's managed identity). `owners` hold Owner at the root scope `/` by configuration
+ * (KLUIS_OWNER_PRINCIPAL_IDS): the tenant's administrators; kluis-host names its local managed identity.
+ */
+export interface AccessSettings {
+  source: AuthorizationSource;
+  owners: string[];
+}
+
+export type AuthorizationSource = 'catalog' | 'azure';
+
+/**
  * What the generic ARM endpoints (`/tenants`, `/subscriptions`, resource groups, storage accounts) show.
  * The default subscription always exists; others are registered with `Microsoft.Subscription/aliases`.
  * The storage accounts Kluis is configured with live in `storageResourceGroup` of the default subscription.
@@ -114,6 +130,12 @@ export interface KeyVaultSettings {
   emulatorUrl?: string;
   /** DNS suffix of vault URLs in Azure (public cloud: vault.azure.net). */
   dnsSuffix: string;
+  /**
+   * Where the `local` credential gets signed tokens for the backup identity: the local identity
+   * endpoint's App Service managed identity API (IDENTITY_ENDPOINT and its secret IDENTITY_HEADER, which
+   * kluis-host sets as App Service does).
+   */
+  localIdentity?: LocalIdentityEndpoint;
 }
 
 export type KeyVaultCredentialKind = 'default' | 'local';
@@ -250,6 +272,8 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  IDENTITY_ENDPOINT: z.preprocess(emptyAsUnset, z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of a managed identity endpoint' }).optional()),
+  IDENTITY_HEADER: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
   KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
   KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
@@ -276,6 +300,11 @@ const settingsSchema = z.object({
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.windows.net/' }).default(DEFAULT_AUTH_AUTHORITY),
   ),
   KLUIS_CA_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_AUTHORIZATION: z.preprocess(
+    emptyAsUnset,
+    z.enum(['catalog', 'azure'], { error: "it must be 'catalog' (Kluis's own role assignments) or 'azure' (Azure RBAC)" }).default('catalog'),
+  ),
+  KLUIS_OWNER_PRINCIPAL_IDS: z.preprocess(emptyAsUnset, list((item) => GUID_PATTERN.test(item), 'each owner must be an object id (a GUID)')),
   KLUIS_PUBLIC_BASE_URL: z.preprocess(
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
@@ -311,6 +340,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT,
+    IDENTITY_HEADER: env.IDENTITY_HEADER,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
     KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
     KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
@@ -322,6 +353,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTH_JWKS_URL: env.KLUIS_AUTH_JWKS_URL,
     KLUIS_AUTH_AUTHORITY: env.KLUIS_AUTH_AUTHORITY,
     KLUIS_CA_FILE: env.KLUIS_CA_FILE,
+    KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
+    KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
     KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
     KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
@@ -366,6 +399,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+      ...(settings.IDENTITY_ENDPOINT === undefined || settings.IDENTITY_HEADER === undefined
+        ? {}
+        : { localIdentity: { msiEndpoint: settings.IDENTITY_ENDPOINT, secret: settings.IDENTITY_HEADER } }),
     },
     tenancy: {
       tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
@@ -375,6 +411,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       storageResourceGroup: settings.KLUIS_STORAGE_RESOURCE_GROUP,
     },
     auth: authSettings(settings),
+    access: {
+      source: settings.KLUIS_AUTHORIZATION,
+      owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
+    },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
     dashboard: { signIn: dashboardSignIn(settings) },
   };

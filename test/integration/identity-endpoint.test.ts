@@ -34,7 +34,7 @@ describe('local identity endpoint', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'kluis-identity-'));
     tls = await ensureTlsMaterial(path.join(dir, 'tls'));
-    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true });
+    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true, adminGate: async () => 'allowed' });
   });
 
   afterAll(async () => {
@@ -318,7 +318,7 @@ describe('local identity endpoint', () => {
     const before = await jwks();
     const msiSecret = identity.msiSecret;
     await identity.stop();
-    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true });
+    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true, adminGate: async () => 'allowed' });
     expect(identity.msiSecret).toBe(msiSecret);
     expect(await jwks()).toEqual(before);
     const issued = await tokenRequest({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${ARM}/.default` });
@@ -327,6 +327,11 @@ describe('local identity endpoint', () => {
     const fresh = path.join(dir, 'fresh');
     const [a, b] = await Promise.all([startIdentityEndpoint({ dataDir: fresh, tls }), startIdentityEndpoint({ dataDir: fresh, tls })]);
     try {
+      // Without a gate (admin-access.ts) the directory answers nobody: whoever may create principals may choose their ids.
+      const refused = await http<{ error: { code: string } }>(`${a.httpUrl}/admin/principals`, { method: 'POST', body: { displayName: 'intruder', kind: 'servicePrincipal', objectId: DEFAULT_USER.objectId } });
+      expect([refused.status, refused.body.error.code]).toEqual([401, 'AuthenticationFailed']);
+      expect((await http(`${a.httpUrl}/admin/principals`)).status).toBe(401);
+      expect((await http(`${a.httpUrl}/admin/principals/${DEFAULT_USER.objectId}`, { method: 'DELETE' })).status).toBe(401);
       expect(a.msiSecret).toBe(b.msiSecret);
       expect(a.msiSecret).not.toBe(msiSecret);
       const keysA = await httpsRequest<JSONWebKeySet>(a.jwksUrl, { ca: tls.caCertPem });

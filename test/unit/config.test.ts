@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
       dashboard: { signIn: { kind: 'none' } },
+      access: { source: 'catalog', owners: [] },
     });
   });
 
@@ -77,6 +78,10 @@ describe('loadConfig', () => {
       KLUIS_SUBSCRIPTION_NAME: 'Team',
       KLUIS_LOCATION: 'North Europe',
       KLUIS_STORAGE_RESOURCE_GROUP: 'rg-storage',
+      KLUIS_AUTHORIZATION: 'azure',
+      KLUIS_OWNER_PRINCIPAL_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000001,bbbbbbbb-0000-4000-8000-000000000002',
+      IDENTITY_ENDPOINT: 'http://127.0.0.1:7072/msi/token',
+      IDENTITY_HEADER: 'secret-of-the-endpoint',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
@@ -96,6 +101,7 @@ describe('loadConfig', () => {
         caCertificateFile: '/tmp/kv/ca.pem',
         emulatorUrl: 'http://127.0.0.1:41234',
         dnsSuffix: 'vault.azure.cn',
+        localIdentity: { msiEndpoint: 'http://127.0.0.1:7072/msi/token', secret: 'secret-of-the-endpoint' },
       },
       tenancy: {
         tenantId: 'aaaaaaaa-2222-4333-8444-555555555555',
@@ -106,7 +112,14 @@ describe('loadConfig', () => {
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
       dashboard: { signIn: { kind: 'none' } },
+      access: { source: 'azure', owners: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'] },
     });
+  });
+
+  it('refuses an unknown authorization source and owners that are not object ids, naming the setting', () => {
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_AUTHORIZATION: 'none' }).target).toBe('KLUIS_AUTHORIZATION');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_OWNER_PRINCIPAL_IDS: 'admin@contoso.com' }).target).toBe('KLUIS_OWNER_PRINCIPAL_IDS');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, IDENTITY_ENDPOINT: 'not a url' }).target).toBe('IDENTITY_ENDPOINT');
   });
 
   it('refuses tenancy settings that are not ids, regions or group names, naming the setting', () => {
