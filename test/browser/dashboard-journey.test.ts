@@ -4,12 +4,14 @@
  * endpoint → the vault overview shows the demo's numbers → protect a new VM → back up now → watch the
  * job complete → restore its disks → the restore job completes; then the other pages (jobs filtered,
  * policies, a retention change previewed, properties, create vault with its name rules), the phone
- * width, and the keyboard. axe-core checks every page (no serious or critical violation); the main
+ * width, and the keyboard; last, a Backup Reader sees the same pages with every action disabled and
+ * the reason shown. axe-core checks every page (no serious or critical violation); the main
  * pages are saved as screenshots in dist/screenshots.
  *
  * Steps depend on each other (one browser, one host), in order. Runs the app built into dist/; part of
  * `npm test` (`npm run test:browser` runs it alone). Needs Debian's chromium (`apt-get install -y chromium`).
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ArmClient } from '../../emulator/demo/arm-client';
@@ -17,11 +19,13 @@ import { runProductTour } from '../../emulator/demo/product-tour';
 import { SAMPLE_VAULT } from '../../emulator/demo/sample-fabric';
 import { useAzurite } from '../support/azurite';
 import { describeViolations, launchChromium, screenshot, seriousAccessibilityViolations, type RunningBrowser } from '../support/browser';
-import { REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { ROLE_IDS } from '../../lib/domain/authorization/role-definitions';
 import { isolatedAppSettings, vaultApi } from '../support/vault-api';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const NEW_VM = 'web-new01';
+const READER = 'Backup Reader Ada';
 const MIB = 1024 * 1024;
 
 const azurite = useAzurite();
@@ -207,5 +211,59 @@ describe('the dashboard in Chromium: the demo, protect, back up, restore', () =>
     expect(focused).toBe('Backup jobs');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/jobs$/);
+  });
+
+  /** A user of the identity endpoint's directory with one role at one scope, made by the local administrator. */
+  async function userWithRole(displayName: string, roleId: string, scope: string): Promise<void> {
+    const identity = host.identity;
+    if (identity === undefined) throw new Error('the host runs no identity endpoint');
+    const admin = { authorization: `Bearer ${await host.accessToken()}` };
+    const created = await http<{ objectId: string }>(`${identity.httpUrl}/admin/principals`, { method: 'POST', headers: admin, body: { displayName, kind: 'user' } });
+    expect(created.status).toBe(201);
+    const roleDefinitionId = `/subscriptions/${SAMPLE_VAULT.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`;
+    const assigned = await http(`${host.origin}${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, {
+      method: 'PUT',
+      headers: admin,
+      body: { properties: { roleDefinitionId, principalId: created.body.objectId, principalType: 'User' } },
+    });
+    expect(assigned.status).toBe(201);
+  }
+
+  /** Every action button on the page is disabled, and each shows why. */
+  async function expectEveryActionDisabled(name: string, expectedActions: number): Promise<void> {
+    await page.getByTestId('permission-reason').first().waitFor();
+    const buttons = page.locator('button[data-action]');
+    expect(await buttons.count()).toBeGreaterThanOrEqual(expectedActions);
+    for (const button of await buttons.all()) expect(await button.isDisabled()).toBe(true);
+    expect(await page.getByTestId('permission-reason').count()).toBe(await buttons.count());
+    await expect(page.getByTestId('permission-reason').first().textContent()).resolves.toMatch(/^Your roles on vault kluis-vault do not allow you to .+ \(Microsoft\.RecoveryServices\/.+\)\. .+ grants? it\.$/);
+    await expectAccessible(`${name} for a Backup Reader`);
+  }
+
+  it('shows a Backup Reader the same pages with every action disabled and the reason', async () => {
+    await userWithRole(READER, ROLE_IDS.backupReader, `/subscriptions/${SAMPLE_VAULT.subscriptionId}/resourceGroups/${SAMPLE_VAULT.resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${SAMPLE_VAULT.vaultName}`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: new RegExp(READER) }).click();
+    await page.getByTestId('signed-in-user').getByText(READER).waitFor();
+
+    await page.goto(`${host.origin}${vaultPath}`);
+    await page.getByTestId('items-Healthy').getByText('5').waitFor();
+    await page.getByRole('link', { name: 'Backup items' }).click();
+    await page.getByRole('link', { name: NEW_VM }).click();
+    await page.getByTestId('recovery-point').first().waitFor();
+    // Back up now, Change policy, Stop backup, and Restore on each point.
+    await expectEveryActionDisabled('an item', 4);
+    await screenshot(page, 'item-backup-reader');
+    await page.getByRole('link', { name: 'Protect VMs' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Virtual machines you can protect' }).waitFor();
+    await expectEveryActionDisabled('protect VMs', 1);
+    await page.getByRole('link', { name: 'Backup policies' }).click();
+    await page.getByRole('link', { name: 'DefaultPolicy' }).click();
+    await page.getByLabel('Daily backup point: keep (days, 7–9999)').waitFor();
+    await expectEveryActionDisabled('a policy', 1);
+    await page.getByRole('link', { name: 'Properties' }).click();
+    await page.getByText('Locked', { exact: true }).waitFor();
+    await expectEveryActionDisabled('the vault properties', 1);
   });
 });

@@ -6,6 +6,7 @@ import { armRoute, list, VAULT_ROUTE, vaultRefOf } from './route';
 
 armRoute({
   operationId: 'Usages_ListByVaults',
+  action: 'Microsoft.RecoveryServices/Vaults/usages/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/usages`,
   summary:
