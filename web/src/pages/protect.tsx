@@ -6,6 +6,7 @@
 import { Button, Checkbox, Field, Select, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { useState } from 'react';
 import type { IaasVmPolicyProperties } from '../../../lib/domain/policy';
+import { ArmError } from '../api/arm';
 import { API_VERSIONS, pages, vaultId, type VaultRef } from '../api/paths';
 import type { ProtectableItem, Resource, Vault, VirtualMachine } from '../api/types';
 import { useApp } from '../app-context';
@@ -42,9 +43,17 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
     } catch {
       // A refused refresh (no permission) still lets the list show.
     }
-    return arm.list<ProtectableItem>(`${id}/backupProtectableItems?$filter=${encodeURIComponent("backupManagementType eq 'AzureIaasVM'")}`, API_VERSIONS.backup);
+    try {
+      const items = await arm.list<ProtectableItem>(`${id}/backupProtectableItems?$filter=${encodeURIComponent("backupManagementType eq 'AzureIaasVM'")}`, API_VERSIONS.backup);
+      return { items };
+    } catch (error) {
+      // Roles without the protectable items' read (Backup Reader) see why, not an endless "Discovering…".
+      if (error instanceof ArmError && error.status === 403) return { items: [] as ProtectableItem[], refused: error };
+      throw error;
+    }
   });
-  const protectable = discovery.data ?? [];
+  const protectable = discovery.data?.items ?? [];
+  const refused = discovery.data?.refused;
   const discoveredIds = new Set(protectable.map((item) => String(item.properties.virtualMachineId ?? '').toLowerCase()));
   const elsewhere = loaded.data === undefined ? [] : vmsInOtherRegions(loaded.data.vms, loaded.data.resource.location, discoveredIds);
 
@@ -98,7 +107,11 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
             </Select>
           </Field>
           <Section title="Virtual machines you can protect">
-            {protectable.length === 0 ? (
+            {refused !== undefined ? (
+              <Notice intent="warning" title="You may not list the VMs this vault can protect">
+                {refused.message}
+              </Notice>
+            ) : protectable.length === 0 ? (
               <Text>Every VM of this region is protected already, or there is none.</Text>
             ) : (
               <TableFrame>
