@@ -60,9 +60,17 @@ export function Section({ title, children, actions }: { title: string; children:
 }
 
 /** A wide table scrolls sideways on a phone instead of squeezing. */
-export function TableFrame({ children }: { children: ReactNode }) {
+/**
+ * Lets a wide table scroll sideways inside the page. The frame is a tab stop, so keyboard users can
+ * scroll it too (a scrollable region must be focusable), named after its table.
+ */
+export function TableFrame({ label, children }: { label: string; children: ReactNode }) {
   const styles = useStyles();
-  return <div className={styles.tableWrap}>{children}</div>;
+  return (
+    <div className={styles.tableWrap} role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
 }
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {

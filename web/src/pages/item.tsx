@@ -356,7 +356,7 @@ function PointsTimeline({ item, points, access, restorable }: { item: ItemRef; p
   const sorted = [...points].sort((a, b) => b.properties.recoveryPointTime.localeCompare(a.properties.recoveryPointTime));
   let lastDay = '';
   return (
-    <TableFrame>
+    <TableFrame label="Recovery points">
       <Table aria-label="Recovery points" size="small">
         <TableHeader>
           <TableRow>

@@ -30,7 +30,7 @@ export function ItemsPage({ vault }: { vault: VaultRef }) {
       ) : loaded.data.length === 0 ? (
         <Text>No backup items yet.</Text>
       ) : (
-        <TableFrame>
+        <TableFrame label="Backup items">
           <Table aria-label="Backup items">
             <TableHeader>
               <TableRow>

@@ -76,7 +76,7 @@ export function JobPage({ vault, jobName }: { vault: VaultRef; jobName: string }
             </Notice>
           ))}
           <Section title="Tasks">
-            <TableFrame>
+            <TableFrame label="Tasks">
               <Table aria-label="Tasks" size="small">
                 <TableHeader>
                   <TableRow>
@@ -105,7 +105,7 @@ export function JobPage({ vault, jobName }: { vault: VaultRef; jobName: string }
           </Section>
           {Object.keys(bag).length === 0 ? null : (
             <Section title="Details">
-              <TableFrame>
+              <TableFrame label="Job details">
                 <Table aria-label="Job details" size="small">
                   <TableBody>
                     {Object.entries(bag).map(([key, value]) => (

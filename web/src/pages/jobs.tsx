@@ -69,7 +69,7 @@ export function JobsPage({ vault, search }: { vault: VaultRef; search: string })
       ) : jobs.length === 0 ? (
         <Text>No jobs match.</Text>
       ) : (
-        <TableFrame>
+        <TableFrame label="Jobs">
           <Table aria-label="Jobs">
             <TableHeader>
               <TableRow>

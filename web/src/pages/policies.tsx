@@ -55,7 +55,7 @@ export function PoliciesPage({ vault }: { vault: VaultRef }) {
       {loaded.data === undefined ? (
         <Loading />
       ) : (
-        <TableFrame>
+        <TableFrame label="Backup policies">
           <Table aria-label="Backup policies">
             <TableHeader>
               <TableRow>

@@ -272,7 +272,7 @@ function RetentionPreview({ items, saved, draft, now }: { items: ProtectedItem[]
             </Text>
           )}
           {result.previews === undefined || result.previews.length === 0 ? null : (
-            <TableFrame>
+            <TableFrame label="Retention preview">
               <Table aria-label="Retention preview" size="small">
                 <TableHeader>
                   <TableRow>

@@ -114,7 +114,7 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
             ) : protectable.length === 0 ? (
               <Text>Every VM of this region is protected already, or there is none.</Text>
             ) : (
-              <TableFrame>
+              <TableFrame label="Protectable virtual machines">
                 <Table aria-label="Protectable virtual machines">
                   <TableHeader>
                     <TableRow>
@@ -165,7 +165,7 @@ export function ProtectPage({ vault }: { vault: VaultRef }) {
           </Section>
           {elsewhere.length === 0 ? null : (
             <Section title="Virtual machines this vault cannot protect">
-              <TableFrame>
+              <TableFrame label="Virtual machines in other regions">
                 <Table aria-label="Virtual machines in other regions" size="small">
                   <TableHeader>
                     <TableRow>

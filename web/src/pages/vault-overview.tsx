@@ -145,7 +145,7 @@ function NextBackups({ items, policies, now }: { items: ProtectedItem[]; policie
   const next = nextScheduledBackups(items, policies, now);
   if (next.length === 0) return <Text>No scheduled backups: no item is protected by a policy.</Text>;
   return (
-    <TableFrame>
+    <TableFrame label="Next scheduled backups">
       <Table aria-label="Next scheduled backups" size="small">
         <TableHeader>
           <TableRow>

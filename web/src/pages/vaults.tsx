@@ -34,7 +34,7 @@ export function VaultsPage() {
       ) : loaded.data.vaults.length === 0 ? (
         <Text>No vaults yet. Create one to start protecting virtual machines.</Text>
       ) : (
-        <TableFrame>
+        <TableFrame label="Vaults">
           <Table aria-label="Vaults">
             <TableHeader>
               <TableRow>
