@@ -19,8 +19,9 @@ const useStyles = makeStyles({
   page: { display: 'flex', flexDirection: 'column', gap: '16px', maxWidth: '1200px' },
   header: { display: 'flex', flexWrap: 'wrap', alignItems: 'center', justifyContent: 'space-between', gap: '12px' },
   actions: { display: 'flex', flexWrap: 'wrap', gap: '8px', alignItems: 'flex-start' },
-  guard: { display: 'inline-flex', flexDirection: 'column', gap: '4px', maxWidth: '360px' },
-  reason: { color: tokens.colorNeutralForeground2, fontSize: tokens.fontSizeBase200 },
+  guard: { display: 'inline-flex', flexDirection: 'column', alignItems: 'flex-start', gap: '4px', maxWidth: '320px' },
+  // Action names are long words without spaces: they wrap anywhere rather than run under the next button.
+  reason: { color: tokens.colorNeutralForeground2, fontSize: tokens.fontSizeBase200, overflowWrap: 'anywhere' },
   section: { display: 'flex', flexDirection: 'column', gap: '8px' },
   tableWrap: { overflowX: 'auto', width: '100%' },
 });
