@@ -6,6 +6,7 @@ import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
+import type { DashboardSignIn } from '../domain/dashboard-assets';
 import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 
 export interface KluisConfig {
@@ -45,7 +46,27 @@ export interface KluisConfig {
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
    */
   publicBaseUrl?: string;
+  /** How the dashboard (web/, served at /dashboard/) signs its users in. */
+  dashboard: DashboardSettings;
 }
+
+/**
+ * The dashboard's sign-in, handed to the browser at `/dashboard/config.json` (nothing secret):
+ * `entra` (KLUIS_DASHBOARD_CLIENT_ID set: MSAL browser with that app registration at
+ * KLUIS_DASHBOARD_AUTHORITY), `local` (KLUIS_IDENTITY_EMULATOR_URL set by kluis-host: the local
+ * identity endpoint's browser sign-in), or `none` (the page says which setting is missing).
+ */
+export type { DashboardSignIn };
+
+export interface DashboardSettings {
+  signIn: DashboardSignIn;
+}
+
+/** The client id the dashboard signs in with at the local identity endpoint (its tokens' `appid`). */
+export const LOCAL_DASHBOARD_CLIENT_ID = '00000000-0000-0000-0000-0000000000d5';
+/** What the dashboard asks for: a token for Azure Resource Manager's audience, which Kluis accepts. */
+export const DEFAULT_DASHBOARD_SCOPES = ['https://management.core.windows.net//user_impersonation'];
+const LOCAL_DASHBOARD_SCOPES = ['https://management.core.windows.net//.default'];
 
 /**
  * Token validation. In Azure: Entra ID (KLUIS_AUTH_TENANT_ID gives its v1 and v2 issuers and its
@@ -326,6 +347,16 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
   ),
+  KLUIS_DASHBOARD_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the application (client) id of an app registration (a GUID)' }).optional()),
+  KLUIS_DASHBOARD_AUTHORITY: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.microsoftonline.com/<tenant>' }).optional(),
+  ),
+  KLUIS_DASHBOARD_SCOPES: z.preprocess(emptyAsUnset, list((item) => item.length > 0 && !/\s/.test(item), 'each scope must be one word, e.g. https://management.core.windows.net//user_impersonation')),
+  KLUIS_IDENTITY_EMULATOR_URL: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of the local identity endpoint' }).optional(),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -367,6 +398,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
     KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
+    KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
+    KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
+    KLUIS_DASHBOARD_SCOPES: env.KLUIS_DASHBOARD_SCOPES,
+    KLUIS_IDENTITY_EMULATOR_URL: env.KLUIS_IDENTITY_EMULATOR_URL,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -432,7 +467,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
     },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
+    dashboard: { signIn: dashboardSignIn(settings) },
   };
+}
+
+/** Entra ID when an app registration is named, else the local identity endpoint when kluis-host runs one. */
+function dashboardSignIn(settings: ParsedSettings): DashboardSignIn {
+  const clientId = settings.KLUIS_DASHBOARD_CLIENT_ID?.toLowerCase();
+  if (clientId !== undefined) {
+    const tenant = settings.KLUIS_AUTH_TENANT_ID?.toLowerCase() ?? 'organizations';
+    return {
+      kind: 'entra',
+      clientId,
+      authority: (settings.KLUIS_DASHBOARD_AUTHORITY ?? `https://login.microsoftonline.com/${tenant}`).replace(/\/+$/, ''),
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? DEFAULT_DASHBOARD_SCOPES,
+    };
+  }
+  if (settings.KLUIS_IDENTITY_EMULATOR_URL !== undefined) {
+    return {
+      kind: 'local',
+      clientId: LOCAL_DASHBOARD_CLIENT_ID,
+      authority: `${settings.KLUIS_IDENTITY_EMULATOR_URL.replace(/\/+$/, '')}/organizations`,
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? LOCAL_DASHBOARD_SCOPES,
+    };
+  }
+  return { kind: 'none' };
 }
 
 type ParsedSettings = z.infer<typeof settingsSchema>;
