@@ -107,7 +107,8 @@ async function ensureFabric(client: ArmClient, say: Say): Promise<void> {
   const rows = vms.map(({ vm, state }) => {
     const disks = vm.disks.map((disk) => `${disk.kind === 'os' ? 'OS' : `data LUN ${disk.lun}`} ${formatSize(disk.sizeBytes)}`).join(' + ');
     const storage = [...new Set(vm.disks.map((disk) => disk.storageType))].join('/');
-    return [vm.name, vm.osType, vm.powerState, `${disks} (${storage})`, state];
+    const kind = vm.disks.every((disk) => disk.managedDisk !== undefined) ? 'managed disks' : 'unmanaged VHDs';
+    return [vm.name, vm.osType, vm.powerState, `${disks} (${storage}, ${kind})`, state];
   });
   formatTable(['VM', 'OS', 'Power', 'Disks', ''], rows).forEach((line) => say(line));
   say();

@@ -33,6 +33,8 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** How Kluis reaches Microsoft.Compute (managed disks, restore points, SAS access). */
+  compute: ComputeSettings;
   /** The tenant, default subscription and home of Kluis's own resources, as the generic ARM endpoints show them. */
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
@@ -140,6 +142,26 @@ export interface KeyVaultSettings {
 
 export type KeyVaultCredentialKind = 'default' | 'local';
 
+/**
+ * Microsoft.Compute access through @azure/arm-compute: one path. In Azure: https://management.azure.com and
+ * the `default` credential (DefaultAzureCredential, the app's managed identity). Locally: kluis-host sets
+ * KLUIS_COMPUTE_ENDPOINT to the fabric's Compute endpoint and KLUIS_COMPUTE_CREDENTIAL=local (a token naming
+ * the app's managed identity from the local identity endpoint, as Key Vault's local credential gets one); the local CA (KLUIS_CA_FILE) is trusted for a loopback
+ * endpoint only. Tokens are always asked for ARM's audience.
+ */
+export interface ComputeSettings {
+  endpoint: string;
+  credential: ComputeCredentialKind;
+  /** The object id the local credential presents (KLUIS_COMPUTE_PRINCIPAL_ID; kluis-host: the app's own managed identity, Owner locally). */
+  principalId?: string;
+  /** PEM file of the local CA (KLUIS_CA_FILE), trusted for a loopback endpoint only. */
+  caCertificateFile?: string;
+  /** Seconds a read SAS on a disk restore point lasts (KLUIS_COMPUTE_SAS_SECONDS; it is renewed before it ends). */
+  sasDurationInSeconds: number;
+}
+
+export type ComputeCredentialKind = 'default' | 'local';
+
 export type InventoryKind = 'table' | 'arm';
 
 export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
@@ -151,6 +173,9 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+export const DEFAULT_COMPUTE_ENDPOINT = 'https://management.azure.com';
+export const DEFAULT_COMPUTE_CREDENTIAL = 'default';
+export const DEFAULT_COMPUTE_SAS_SECONDS = 4 * 3600;
 /** The local tenant: the same id the Key Vault emulator and the local identity endpoint use (LOCAL_TENANT_ID). */
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-00000000c0de';
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
@@ -272,6 +297,19 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_COMPUTE_ENDPOINT: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }) && value.startsWith('https:'), { error: 'it must be an https URL such as https://management.azure.com' }).default(DEFAULT_COMPUTE_ENDPOINT),
+  ),
+  KLUIS_COMPUTE_CREDENTIAL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['default', 'local'], { error: "it must be 'default' (DefaultAzureCredential) or 'local' (the local fabric)" }).default(DEFAULT_COMPUTE_CREDENTIAL),
+  ),
+  KLUIS_COMPUTE_PRINCIPAL_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be an object id (a GUID)' }).optional()),
+  KLUIS_COMPUTE_SAS_SECONDS: z.preprocess(
+    emptyAsUnset,
+    z.coerce.number().int({ error: 'it must be a whole number of seconds' }).min(300, { error: 'it must be 300–5184000 seconds' }).max(5_184_000, { error: 'it must be 300–5184000 seconds' }).default(DEFAULT_COMPUTE_SAS_SECONDS),
+  ),
   IDENTITY_ENDPOINT: z.preprocess(emptyAsUnset, z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of a managed identity endpoint' }).optional()),
   IDENTITY_HEADER: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
@@ -340,6 +378,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_COMPUTE_ENDPOINT: env.KLUIS_COMPUTE_ENDPOINT,
+    KLUIS_COMPUTE_CREDENTIAL: env.KLUIS_COMPUTE_CREDENTIAL,
+    KLUIS_COMPUTE_PRINCIPAL_ID: env.KLUIS_COMPUTE_PRINCIPAL_ID,
+    KLUIS_COMPUTE_SAS_SECONDS: env.KLUIS_COMPUTE_SAS_SECONDS,
     IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT,
     IDENTITY_HEADER: env.IDENTITY_HEADER,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
@@ -402,6 +444,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.IDENTITY_ENDPOINT === undefined || settings.IDENTITY_HEADER === undefined
         ? {}
         : { localIdentity: { msiEndpoint: settings.IDENTITY_ENDPOINT, secret: settings.IDENTITY_HEADER } }),
+    },
+    compute: {
+      endpoint: settings.KLUIS_COMPUTE_ENDPOINT.replace(/\/+$/, ''),
+      credential: settings.KLUIS_COMPUTE_CREDENTIAL,
+      ...(settings.KLUIS_COMPUTE_CREDENTIAL === 'local'
+        ? { principalId: (settings.KLUIS_COMPUTE_PRINCIPAL_ID ?? settings.KLUIS_KEYVAULT_PRINCIPAL_ID ?? LOCAL_BACKUP_PRINCIPAL_ID).toLowerCase() }
+        : {}),
+      ...(settings.KLUIS_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_CA_FILE }),
+      sasDurationInSeconds: settings.KLUIS_COMPUTE_SAS_SECONDS,
     },
     tenancy: {
       tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),

@@ -137,7 +137,8 @@ describe('npm start shows the product', () => {
       expect(output).toMatch(new RegExp(`^  ${vm} +\\S+ +(running|stopped) .* created$`, 'm'));
       expect(output).toMatch(new RegExp(`^  ${vm} +protected with DefaultPolicy \\(ConfigureBackup job Completed\\)$`, 'm'));
     }
-    expect(output).toMatch(/^ {2}linux-db01 +Linux +stopped +OS 64 MiB \+ data LUN 0 64 MiB \(Premium\)/m);
+    expect(output).toMatch(/^ {2}linux-db01 +Linux +stopped +OS 64 MiB \+ data LUN 0 64 MiB \(Premium, managed disks\)/m);
+    expect(output).toMatch(new RegExp(`^  ${ENCRYPTED_VM} +Linux +running +OS 16 MiB \\(Standard, unmanaged VHDs\\)`, 'm'));
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — created');
     expect(output).toMatch(/DefaultPolicy: Daily at 19:00 UTC/);
     expectProductShown(output);

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       inventory: 'table',
       inventoryTable: 'KluisVirtualMachines',
       keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
+      compute: { endpoint: 'https://management.azure.com', credential: 'default', sasDurationInSeconds: 14400 },
       tenancy: {
         tenantId: '00000000-0000-0000-0000-00000000c0de',
         subscriptionId: '00000000-0000-0000-0000-000000000000',
@@ -73,6 +74,10 @@ describe('loadConfig', () => {
       KLUIS_KEYVAULT_CA_FILE: '/tmp/kv/ca.pem',
       KLUIS_KEYVAULT_EMULATOR_URL: 'http://127.0.0.1:41234/',
       KLUIS_KEYVAULT_DNS_SUFFIX: 'vault.azure.cn',
+      KLUIS_COMPUTE_ENDPOINT: 'https://127.0.0.1:41235/',
+      KLUIS_COMPUTE_CREDENTIAL: 'local',
+      KLUIS_COMPUTE_PRINCIPAL_ID: 'CCCCCCCC-2222-4333-8444-555555555555',
+      KLUIS_COMPUTE_SAS_SECONDS: '3600',
       KLUIS_TENANT_ID: 'AAAAAAAA-2222-4333-8444-555555555555',
       KLUIS_SUBSCRIPTION_ID: 'BBBBBBBB-2222-4333-8444-555555555555',
       KLUIS_SUBSCRIPTION_NAME: 'Team',
@@ -103,6 +108,7 @@ describe('loadConfig', () => {
         dnsSuffix: 'vault.azure.cn',
         localIdentity: { msiEndpoint: 'http://127.0.0.1:7072/msi/token', secret: 'secret-of-the-endpoint' },
       },
+      compute: { endpoint: 'https://127.0.0.1:41235', credential: 'local', principalId: 'cccccccc-2222-4333-8444-555555555555', sasDurationInSeconds: 3600 },
       tenancy: {
         tenantId: 'aaaaaaaa-2222-4333-8444-555555555555',
         subscriptionId: 'bbbbbbbb-2222-4333-8444-555555555555',
@@ -136,6 +142,9 @@ describe('loadConfig', () => {
       dnsSuffix: 'vault.azure.net',
     });
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_CREDENTIAL: 'managed' }).target).toBe('KLUIS_KEYVAULT_CREDENTIAL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_ENDPOINT: 'http://management.azure.com' }).target).toBe('KLUIS_COMPUTE_ENDPOINT');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_CREDENTIAL: 'managed' }).target).toBe('KLUIS_COMPUTE_CREDENTIAL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_SAS_SECONDS: '60' }).target).toBe('KLUIS_COMPUTE_SAS_SECONDS');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_PRINCIPAL_ID: 'backup' }).target).toBe('KLUIS_KEYVAULT_PRINCIPAL_ID');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_EMULATOR_URL: 'ftp://x' }).target).toBe('KLUIS_KEYVAULT_EMULATOR_URL');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_DNS_SUFFIX: 'not a suffix' }).target).toBe('KLUIS_KEYVAULT_DNS_SUFFIX');
