@@ -127,7 +127,8 @@ export function computeGuard(access: EmulatorAdminAccess): (request: HostRequest
 /**
  * Starts the fabric's Microsoft.Compute endpoint (HTTPS, the local CA's certificate) and points the app at
  * it, unless the environment or local.settings.json names a Compute endpoint: KLUIS_COMPUTE_ENDPOINT is
- * what the app gives its ComputeManagementClient as `endpoint` (https://management.azure.com in Azure).
+ * what the app gives its ComputeManagementClient as `endpoint` (https://management.azure.com in Azure), and
+ * KLUIS_COMPUTE_CREDENTIAL=local its credential (unless one is named).
  */
 export async function startHostCompute(
   appDir: string,
@@ -146,7 +147,18 @@ export async function startHostCompute(
   });
   const settings = await readLocalSettings(appDir);
   const chosen = [process.env.KLUIS_COMPUTE_ENDPOINT, settings.KLUIS_COMPUTE_ENDPOINT].some((value) => value !== undefined && value.trim() !== '');
-  if (!chosen) process.env.KLUIS_COMPUTE_ENDPOINT = compute.url;
+  if (!chosen) {
+    process.env.KLUIS_COMPUTE_ENDPOINT = compute.url;
+    // The fabric takes the local identity endpoint's tokens (as the Key Vault emulator does); its resource groups are Kluis's own.
+    const credentialChosen = [process.env.KLUIS_COMPUTE_CREDENTIAL, settings.KLUIS_COMPUTE_CREDENTIAL].some((value) => value !== undefined && value.trim() !== '');
+    if (!credentialChosen) {
+      process.env.KLUIS_COMPUTE_CREDENTIAL = 'local';
+      // The app's own managed identity (as DefaultAzureCredential is in Azure): the local administrator, so the fabric lets it write.
+      if ([process.env.KLUIS_COMPUTE_PRINCIPAL_ID, settings.KLUIS_COMPUTE_PRINCIPAL_ID].every((value) => value === undefined || value.trim() === '')) {
+        process.env.KLUIS_COMPUTE_PRINCIPAL_ID = DEFAULT_MANAGED_IDENTITY.objectId;
+      }
+    }
+  }
   options.logger?.log('information', `The fabric's Microsoft.Compute endpoint listens at ${compute.url} (trust ${options.tls.caCertPath})`, {
     computeEndpoint: compute.url,
     caFile: options.tls.caCertPath,

@@ -200,6 +200,7 @@ async function main(): Promise<void> {
     await host.start();
     adminAccess.useSecrets(host.secrets);
     say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say(`  Dashboard ${host.origin}/dashboard/ — open it in your browser and sign in as Kluis local user (user@kluis.local); nothing opens by itself`);
     say(`  Compute   ${compute.url} — the fabric's Microsoft.Compute endpoint (managed disks, snapshots, restore points) for ARM clients`);
     say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
     // The Azure CLI's environment (cloud registration, managed identity, CA, closed proxies): a file to source.

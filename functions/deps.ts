@@ -17,13 +17,21 @@ import { LOCAL_TENANT_ID } from '../lib/stores/azure/keyvault-credential';
 import { keyVaultLocatorFromConfig } from '../lib/stores/azure/keyvault-locator';
 import { localPrincipalIssuer } from '../lib/services/managed-identities';
 import type { VaultDeps } from '../lib/services/vaults';
-import { keyStoreFromConfig } from '../lib/stores/azure/keyvault-key-store';
+import { keyStoreFromConfig, localIdentityOf } from '../lib/stores/azure/keyvault-key-store';
 import type { KeyStore } from '../lib/stores/key-store';
 import { FabricGuestAgent } from '../lib/stores/fabric-guest-agent';
 import type { BackupEngineDeps, EngineLogger } from '../lib/engine/engine-deps';
 import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
+import { ManagedDiskBackend } from '../lib/engine/sources/managed-disk/managed-disk-backend';
+import { ArmManagedDiskCompute, BlobSasPageReader, readCaCertificate } from '../lib/stores/azure/arm-managed-disk-compute';
+import { armResourceGroupEnsurer } from '../lib/stores/azure/arm-resource-groups';
+import { LocalPrincipalCredential } from '../lib/stores/azure/keyvault-credential';
+import type { ManagedDiskCompute } from '../lib/stores/managed-disk-compute';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ensureResourceGroup } from '../lib/services/resource-groups';
 import { sourceDiskRegistry, type SourceDiskRegistry } from '../lib/engine/sources/registry';
 import type { RestoreDeps } from '../lib/engine/restore/restore-disks';
+import type { ManagedRestoreDeps } from '../lib/engine/restore/restore-managed-disks';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
@@ -80,14 +88,42 @@ function shared(): Stores {
 
 const clock = appNow;
 
+let compute: { store: ManagedDiskCompute; backend: ManagedDiskBackend } | undefined;
+
+/**
+ * Microsoft.Compute for managed disks (KLUIS_COMPUTE_*), built once per process: @azure/arm-compute at
+ * KLUIS_COMPUTE_ENDPOINT with DefaultAzureCredential (Azure) or the backup identity's local token (the local
+ * fabric, whose resource groups live in Kluis's own tenancy registry). The backend is shared too: it caches
+ * the SAS it was granted.
+ */
+export function managedDisks(): { store: ManagedDiskCompute; backend: ManagedDiskBackend } {
+  if (compute === undefined) {
+    const settings = getConfig().compute;
+    // Locally the backup identity's token from the local identity endpoint, as Key Vault's local credential gets it.
+    const credential: TokenCredential =
+      settings.credential === 'local' ? new LocalPrincipalCredential({ objectId: settings.principalId! }, localIdentityOf(getConfig().keyVault)) : new DefaultAzureCredential();
+    const store = new ArmManagedDiskCompute({
+      credential,
+      endpoint: settings.endpoint,
+      ...(settings.caCertificateFile === undefined ? {} : { caCertificatePem: readCaCertificate('KLUIS_CA_FILE', settings.caCertificateFile) }),
+      ensureResourceGroup:
+        settings.credential === 'local' ? (subscriptionId, name, location) => ensureResourceGroup(tenancyDeps(), subscriptionId, name, location) : armResourceGroupEnsurer(credential, settings.endpoint),
+    });
+    const backend = new ManagedDiskBackend({ compute: store, sas: new BlobSasPageReader(), accessDurationInSeconds: settings.sasDurationInSeconds, clock });
+    compute = { store, backend };
+  }
+  return compute;
+}
+
 /**
  * The source disks' backends, by kind, logging to `log`: page blobs in the source account (the VMs' disks,
- * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER). Cheap
- * to build per invocation: the stores and the probe's results are shared by the process.
+ * their snapshots and staging blobs; the capability probe's scratch blobs in KLUIS_PROBE_CONTAINER) and
+ * managed disks through Microsoft.Compute. Cheap to build per invocation: the stores, the probe's results
+ * and the managed-disk backend (its SAS cache) are shared by the process.
  */
 export function sourceDisks(log: EngineLogger): SourceDiskRegistry {
   const { source, config } = shared();
-  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }));
+  return sourceDiskRegistry(new PageBlobBackend({ source, probeContainer: config.probeContainer, clock, log }), managedDisks().backend);
 }
 
 export function engineDeps(log: EngineLogger): BackupEngineDeps {
@@ -100,6 +136,11 @@ export function restoreDeps(log: EngineLogger): RestoreDeps {
   // Disks whose tier shares the target's account are copied server-side where the probe finds that safe.
   const serverSideCopy = probedServerSideCopyFacts({ scratchContainer: config.probeContainer });
   return { vault, sources: sourceDisks(log), target, catalog, clock, log, serverSideCopy };
+}
+
+/** What restoring a managed VM's point as new managed disks takes: the restore's stores plus Compute and SAS page access. */
+export function managedRestoreDeps(log: EngineLogger): ManagedRestoreDeps {
+  return { ...restoreDeps(log), compute: managedDisks().store, sas: new BlobSasPageReader() };
 }
 
 export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {

@@ -18,7 +18,7 @@ import { recoveryPointIdFor, type DiscoveredVmDisk, type VmDiskRequest } from '.
 import { diskKindOf, type DiskView } from '../lib/engine/domain/disk-view';
 import type { Consistency, KeyAndSecretBackup } from '../lib/engine/domain/recovery-point-manifest';
 import type { OpenSourceViewsInput } from '../lib/engine/backup/source-views';
-import type { SourceCapabilities } from '../lib/engine/sources/source-disk';
+import type { SourceCapabilities, ViewPlacement } from '../lib/engine/sources/source-disk';
 import type { RecoveryPointRetention } from '../lib/stores/recovery-point-catalog';
 import type { commitRecoveryPointActivity, CommitRecoveryPointOutput } from '../functions/activities/commit-recovery-point';
 import type { deleteInstantSnapshotsActivity } from '../functions/activities/delete-instant-snapshots';
@@ -42,6 +42,8 @@ export interface OpenedViews {
   disks: DiscoveredVmDisk[];
   views: DiskView[];
   capabilities: SourceCapabilities;
+  /** Where the views were opened (discarding them looks there). */
+  placement?: ViewPlacement;
 }
 
 export interface BackupDisksInput {
@@ -170,7 +172,7 @@ export function* backupDisksOrchestrator(context: OrchestrationContext): Generat
   } catch (err) {
     const failedStage = stage;
     yield* release();
-    yield* discardViews(context, { itemId: input.itemId, recoveryPointId, disks });
+    yield* discardViews(context, { itemId: input.itemId, recoveryPointId, disks, ...(opened.placement === undefined ? {} : { placement: opened.placement }) });
     throw fail(failedStage, err);
   }
 
@@ -207,6 +209,7 @@ export interface OpenBackupViewsRequest {
   recoveryPointId: string;
   disks: VmDiskRequest[];
   maxInstantPoints?: number;
+  placement?: ViewPlacement;
 }
 
 /**
@@ -226,7 +229,7 @@ export function* openBackupViews(
   const disks = (yield callActivity<typeof discoverDisksActivity>(context, 'discoverDisks', { disks: request.disks }, false)) as DiscoveredVmDisk[];
   const capabilities = (yield callActivity<typeof probeStorageActivity>(context, 'probeStorage', { kind: disks[0] === undefined ? undefined : diskKindOf(disks[0]) })) as SourceCapabilities;
   enter('snapshot');
-  const toOpen: OpenSourceViewsInput = { itemId: request.itemId, recoveryPointId: request.recoveryPointId, disks };
+  const toOpen: OpenSourceViewsInput = { itemId: request.itemId, recoveryPointId: request.recoveryPointId, disks, ...(request.placement === undefined ? {} : { placement: request.placement }) };
   try {
     if (request.maxInstantPoints !== undefined) {
       // The cap counts this backup's views too: the oldest beyond one less lose theirs first.

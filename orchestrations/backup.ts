@@ -110,7 +110,8 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
     prepared = (yield callActivity<typeof prepareVaultBackupActivity>(context, 'prepareVaultBackup', job, false)) as PreparedVaultBackup;
     consistency = prepared.consistency;
     warnings.push(...prepared.warnings.map(toFailure));
-    const views = yield* openBackupViews(context, { itemId: input.itemId, recoveryPointId, disks: prepared.disks, maxInstantPoints: input.maxInstantPoints }, enter, (snapshot) =>
+    const request = { itemId: input.itemId, recoveryPointId, disks: prepared.disks, maxInstantPoints: input.maxInstantPoints, ...(prepared.placement === undefined ? {} : { placement: prepared.placement }) };
+    const views = yield* openBackupViews(context, request, enter, (snapshot) =>
       // Freeze, open the views and thaw in one activity: the guest is never left frozen while work queues.
       callActivity<typeof snapshotVmActivity>(context, 'snapshotVm', { ...job, snapshot }),
     );
@@ -121,7 +122,8 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
   } catch (err) {
     throw yield* fail(stage, err);
   }
-  const viewsRequest = { itemId: input.itemId, recoveryPointId, disks: opened.disks };
+  const placement = prepared.placement === undefined ? {} : { placement: prepared.placement };
+  const viewsRequest = { itemId: input.itemId, recoveryPointId, disks: opened.disks, ...placement };
   const forgetViews = function* (): Generator<Task, void, unknown> {
     yield* releaseViews(context, taken.views);
     yield* discardViews(context, viewsRequest);
@@ -153,7 +155,7 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
       {
         itemId: input.itemId,
         disks: [],
-        opened: { recoveryPointId, createdAt: startedAt.toISOString(), disks: opened.disks, views: taken.views, capabilities: opened.capabilities },
+        opened: { recoveryPointId, createdAt: startedAt.toISOString(), disks: opened.disks, views: taken.views, capabilities: opened.capabilities, ...placement },
         jobId,
         consistency,
         vmConfig: prepared.vmConfig,

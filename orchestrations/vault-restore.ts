@@ -1,7 +1,9 @@
 /**
  * A Restore job of the vault service: restore the point's disks (the engine's `restoreDisks` activity:
- * every block verified, nothing overwritten, VM configuration written next to the disks), then for an
- * AlternateLocation restore register the new VM in the inventory (insert-only), and keep the job's tasks
+ * every block verified, nothing overwritten, VM configuration written next to the disks); for a managed VM's
+ * point also as new managed disks in the target resource group (`restoreManagedDisks`); then for an
+ * AlternateLocation restore create the new VM (managed: through Compute, attaching the new managed disks;
+ * page blobs: registered in the inventory, insert-only), and keep the job's tasks
  * and status current throughout. The instance id is the job id.
  *
  * Deterministic: only context.df.* calls. A failure marks the job Failed with the failure's code and
@@ -12,6 +14,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { describeFailure, formatFailure } from '../lib/domain/errors';
 import type { RestoredVmSpec, RestoreJobEvent } from '../lib/domain/restore-request';
 import type { registerRestoredVmActivity } from '../functions/activities/register-restored-vm';
+import type { createRestoredManagedVmActivity, restoreManagedDisksActivity, RestoredManagedDiskSummary } from '../functions/activities/restore-managed-disks';
 import type { restoreDisksActivity } from '../functions/activities/restore-disks';
 import type { updateRestoreJobActivity } from '../functions/activities/update-restore-job';
 import type { VaultAddress } from './contracts';
@@ -25,6 +28,8 @@ export interface VaultRestoreInput {
   restore: RestoreInput;
   /** AlternateLocation: the VM registered from the restored disks. */
   targetVm?: RestoredVmSpec;
+  /** A managed VM's point: the disks are also restored as new managed disks there, and a new VM attaches those. */
+  managedDisks?: { subscriptionId: string; resourceGroup: string; location: string; skus: Record<number, string> };
 }
 
 export type VaultRestoreStage = 'restore' | 'createVm' | 'completed' | 'failed';
@@ -40,6 +45,8 @@ export interface VaultRestoreOutput {
   restore: RestoreOutput;
   /** AlternateLocation: the new VM's resource id. */
   vmId?: string;
+  /** A managed VM's point: the new managed disks. */
+  managedDisks?: RestoredManagedDiskSummary[];
 }
 
 export function* vaultRestoreOrchestrator(context: OrchestrationContext): Generator<Task, VaultRestoreOutput, unknown> {
@@ -62,19 +69,33 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
       blocksVerified: restored.disks.reduce((sum, disk) => sum + disk.blocksVerified, 0),
     });
 
+    let managed: RestoredManagedDiskSummary[] | undefined;
+    if (input.managedDisks !== undefined) {
+      const { skus, ...target } = input.managedDisks;
+      // No retry policy, as for restoreDisks: a re-run replaces its own leftovers anyway.
+      managed = (yield callActivity<typeof restoreManagedDisksActivity>(
+        context,
+        'restoreManagedDisks',
+        { itemId: input.restore.itemId, recoveryPointId: input.restore.recoveryPointId, jobId, target, skus, ...(input.restore.luns === undefined ? {} : { luns: input.restore.luns }) },
+        false,
+      )) as RestoredManagedDiskSummary[];
+    }
+
     let vmId: string | undefined;
     if (input.targetVm !== undefined) {
       enter('createVm');
-      // Retrying is safe: the registration recognises a VM this job already created.
-      const registered = (yield callActivity<typeof registerRestoredVmActivity>(context, 'registerRestoredVm', { jobId, targetVm: input.targetVm, disks: restored.disks }, retry)) as {
-        vmId: string;
-      };
+      // Retrying is safe: both recognise a VM this job already created.
+      const registered = (
+        managed === undefined
+          ? yield callActivity<typeof registerRestoredVmActivity>(context, 'registerRestoredVm', { jobId, targetVm: input.targetVm, disks: restored.disks }, retry)
+          : yield callActivity<typeof createRestoredManagedVmActivity>(context, 'createRestoredManagedVm', { jobId, targetVm: input.targetVm, disks: managed.map(({ lun, id }) => ({ lun, id })) }, retry)
+      ) as { vmId: string };
       vmId = registered.vmId;
     }
 
     yield recordJob(vmId === undefined ? { kind: 'completed' } : { kind: 'completed', vmId });
     enter('completed');
-    return { jobId, restore: restored, ...(vmId === undefined ? {} : { vmId }) };
+    return { jobId, restore: restored, ...(vmId === undefined ? {} : { vmId }), ...(managed === undefined ? {} : { managedDisks: managed }) };
   } catch (err) {
     const failure = describeFailure(err);
     context.df.setCustomStatus({ stage: 'failed', errorCode: failure.code, errorMessage: failure.message } satisfies VaultRestoreCustomStatus);

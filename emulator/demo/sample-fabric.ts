@@ -1,10 +1,11 @@
 /**
- * What `npm start` builds: three small fabric VMs that between them show every consistency level —
- * a running Windows VM with an OS and a data disk (AppConsistent, VSS), a running Linux VM
- * (FileSystemConsistent, fsfreeze) and a stopped VM on Premium disks (CrashConsistent, staged
- * transfer) — a fourth VM encrypted with ADE (BEK + KEK) in the Key Vault `kluis-demo-kv` of the Key
- * Vault emulator, and the vault that protects them with its DefaultPolicy. The VMs live in the fabric's
- * default subscription and resource group, so `kluis-fabric` finds them without options.
+ * What `npm start` builds: three small fabric VMs with managed disks, as every VM Azure creates today, that
+ * between them show every consistency level — a running Windows VM with an OS and a data disk
+ * (AppConsistent, VSS), a running Linux VM (FileSystemConsistent, fsfreeze) and a stopped VM on Premium
+ * disks (CrashConsistent) — backed up through VM restore points; a fourth VM with unmanaged page-blob VHDs,
+ * encrypted with ADE (BEK + KEK) in the Key Vault `kluis-demo-kv` of the Key Vault emulator, to show both
+ * kinds; and the vault that protects them with its DefaultPolicy. The VMs live in the fabric's default
+ * subscription and resource group, so `kluis-fabric` finds them without options.
  */
 import { DEFAULT_MANAGED_IDENTITY } from '../identity/principals';
 import { containerName, DEFAULT_POLICY_NAME, itemName, policyId, vaultId, virtualMachineId, type VaultRef } from '../../lib/domain/arm-names';
@@ -35,30 +36,32 @@ export interface SampleVm {
 export const SAMPLE_VMS: readonly SampleVm[] = [
   {
     name: 'win-app01',
-    summary: 'Windows, running, OS + 1 data disk',
+    summary: 'Windows, running, OS + 1 data disk (managed)',
     request: {
       location: SAMPLE_LOCATION,
       osType: 'Windows',
       vmSize: 'Standard_D2s_v3',
       osDisk: { sizeBytes: 64 * MIB },
       dataDisks: [{ lun: 0, sizeBytes: 64 * MIB }],
+      managedDisks: true,
       initialData: { percent: 5, seed: 'win-app01' },
     },
   },
   {
     name: 'linux-web01',
-    summary: 'Linux, running',
+    summary: 'Linux, running (managed disk)',
     request: {
       location: SAMPLE_LOCATION,
       osType: 'Linux',
       vmSize: 'Standard_B2s',
       osDisk: { sizeBytes: 64 * MIB },
+      managedDisks: true,
       initialData: { percent: 5, seed: 'linux-web01' },
     },
   },
   {
     name: 'linux-db01',
-    summary: 'Linux, stopped, Premium disks',
+    summary: 'Linux, stopped, Premium managed disks',
     request: {
       location: SAMPLE_LOCATION,
       osType: 'Linux',
@@ -66,12 +69,13 @@ export const SAMPLE_VMS: readonly SampleVm[] = [
       powerState: 'stopped',
       osDisk: { sizeBytes: 64 * MIB, storageType: 'Premium' },
       dataDisks: [{ lun: 0, sizeBytes: 64 * MIB, storageType: 'Premium' }],
+      managedDisks: true,
       initialData: { percent: 5, seed: 'linux-db01' },
     },
   },
   {
     name: 'linux-enc01',
-    summary: 'Linux, running, encrypted with ADE (BEK + KEK)',
+    summary: 'Linux, running, unmanaged VHD, encrypted with ADE (BEK + KEK)',
     adeEncrypted: true,
     request: {
       location: SAMPLE_LOCATION,

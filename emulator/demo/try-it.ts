@@ -77,6 +77,7 @@ export function tryItLines(context: TryItContext): string[] {
   const { client, tour } = context;
   const lines: string[] = [
     'Try it',
+    `  Dashboard      ${client.apiBase}/dashboard/ (in a browser; Sign in → Kluis local user)`,
     `  API base URL   ${client.apiBase}`,
     `  HTTPS          ${context.signIn.httpsOrigin} (trust ${context.signIn.caFile})`,
     `  OpenAPI        ${client.apiBase}/api/openapi.json`,

@@ -6,6 +6,7 @@ import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
+import type { DashboardSignIn } from '../domain/dashboard-assets';
 import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 import type { StorageConnection } from '../domain/storage-account';
 import { identityConnectionOf } from './storage-connections';
@@ -39,6 +40,8 @@ export interface KluisConfig {
   inventoryTable: string;
   /** How Kluis reaches Key Vault (encrypted VMs: their BEK secret and KEK key). */
   keyVault: KeyVaultSettings;
+  /** How Kluis reaches Microsoft.Compute (managed disks, restore points, SAS access). */
+  compute: ComputeSettings;
   /** The tenant, default subscription and home of Kluis's own resources, as the generic ARM endpoints show them. */
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
@@ -50,7 +53,27 @@ export interface KluisConfig {
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
    */
   publicBaseUrl?: string;
+  /** How the dashboard (web/, served at /dashboard/) signs its users in. */
+  dashboard: DashboardSettings;
 }
+
+/**
+ * The dashboard's sign-in, handed to the browser at `/dashboard/config.json` (nothing secret):
+ * `entra` (KLUIS_DASHBOARD_CLIENT_ID set: MSAL browser with that app registration at
+ * KLUIS_DASHBOARD_AUTHORITY), `local` (KLUIS_IDENTITY_EMULATOR_URL set by kluis-host: the local
+ * identity endpoint's browser sign-in), or `none` (the page says which setting is missing).
+ */
+export type { DashboardSignIn };
+
+export interface DashboardSettings {
+  signIn: DashboardSignIn;
+}
+
+/** The client id the dashboard signs in with at the local identity endpoint (its tokens' `appid`). */
+export const LOCAL_DASHBOARD_CLIENT_ID = '00000000-0000-0000-0000-0000000000d5';
+/** What the dashboard asks for: a token for Azure Resource Manager's audience, which Kluis accepts. */
+export const DEFAULT_DASHBOARD_SCOPES = ['https://management.core.windows.net//user_impersonation'];
+const LOCAL_DASHBOARD_SCOPES = ['https://management.core.windows.net//.default'];
 
 /**
  * Token validation. In Azure: Entra ID (KLUIS_AUTH_TENANT_ID gives its v1 and v2 issuers and its
@@ -126,6 +149,26 @@ export interface KeyVaultSettings {
 
 export type KeyVaultCredentialKind = 'default' | 'local';
 
+/**
+ * Microsoft.Compute access through @azure/arm-compute: one path. In Azure: https://management.azure.com and
+ * the `default` credential (DefaultAzureCredential, the app's managed identity). Locally: kluis-host sets
+ * KLUIS_COMPUTE_ENDPOINT to the fabric's Compute endpoint and KLUIS_COMPUTE_CREDENTIAL=local (a token naming
+ * the app's managed identity from the local identity endpoint, as Key Vault's local credential gets one); the local CA (KLUIS_CA_FILE) is trusted for a loopback
+ * endpoint only. Tokens are always asked for ARM's audience.
+ */
+export interface ComputeSettings {
+  endpoint: string;
+  credential: ComputeCredentialKind;
+  /** The object id the local credential presents (KLUIS_COMPUTE_PRINCIPAL_ID; kluis-host: the app's own managed identity, Owner locally). */
+  principalId?: string;
+  /** PEM file of the local CA (KLUIS_CA_FILE), trusted for a loopback endpoint only. */
+  caCertificateFile?: string;
+  /** Seconds a read SAS on a disk restore point lasts (KLUIS_COMPUTE_SAS_SECONDS; it is renewed before it ends). */
+  sasDurationInSeconds: number;
+}
+
+export type ComputeCredentialKind = 'default' | 'local';
+
 export type InventoryKind = 'table' | 'arm';
 
 export type KluisMode = 'local' | 'cloud';
@@ -139,6 +182,9 @@ export const DEFAULT_INVENTORY = 'table';
 export const DEFAULT_INVENTORY_TABLE = 'KluisVirtualMachines';
 export const DEFAULT_KEYVAULT_CREDENTIAL = 'default';
 export const DEFAULT_KEYVAULT_DNS_SUFFIX = 'vault.azure.net';
+export const DEFAULT_COMPUTE_ENDPOINT = 'https://management.azure.com';
+export const DEFAULT_COMPUTE_CREDENTIAL = 'default';
+export const DEFAULT_COMPUTE_SAS_SECONDS = 4 * 3600;
 /** The local tenant: the same id the Key Vault emulator and the local identity endpoint use (LOCAL_TENANT_ID). */
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-00000000c0de';
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
@@ -262,6 +308,19 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  KLUIS_COMPUTE_ENDPOINT: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }) && value.startsWith('https:'), { error: 'it must be an https URL such as https://management.azure.com' }).default(DEFAULT_COMPUTE_ENDPOINT),
+  ),
+  KLUIS_COMPUTE_CREDENTIAL: z.preprocess(
+    emptyAsUnset,
+    z.enum(['default', 'local'], { error: "it must be 'default' (DefaultAzureCredential) or 'local' (the local fabric)" }).default(DEFAULT_COMPUTE_CREDENTIAL),
+  ),
+  KLUIS_COMPUTE_PRINCIPAL_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be an object id (a GUID)' }).optional()),
+  KLUIS_COMPUTE_SAS_SECONDS: z.preprocess(
+    emptyAsUnset,
+    z.coerce.number().int({ error: 'it must be a whole number of seconds' }).min(300, { error: 'it must be 300–5184000 seconds' }).max(5_184_000, { error: 'it must be 300–5184000 seconds' }).default(DEFAULT_COMPUTE_SAS_SECONDS),
+  ),
   IDENTITY_ENDPOINT: z.preprocess(emptyAsUnset, z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of a managed identity endpoint' }).optional()),
   IDENTITY_HEADER: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
@@ -299,6 +358,16 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
   ),
+  KLUIS_DASHBOARD_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the application (client) id of an app registration (a GUID)' }).optional()),
+  KLUIS_DASHBOARD_AUTHORITY: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.microsoftonline.com/<tenant>' }).optional(),
+  ),
+  KLUIS_DASHBOARD_SCOPES: z.preprocess(emptyAsUnset, list((item) => item.length > 0 && !/\s/.test(item), 'each scope must be one word, e.g. https://management.core.windows.net//user_impersonation')),
+  KLUIS_IDENTITY_EMULATOR_URL: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of the local identity endpoint' }).optional(),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -322,6 +391,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    KLUIS_COMPUTE_ENDPOINT: env.KLUIS_COMPUTE_ENDPOINT,
+    KLUIS_COMPUTE_CREDENTIAL: env.KLUIS_COMPUTE_CREDENTIAL,
+    KLUIS_COMPUTE_PRINCIPAL_ID: env.KLUIS_COMPUTE_PRINCIPAL_ID,
+    KLUIS_COMPUTE_SAS_SECONDS: env.KLUIS_COMPUTE_SAS_SECONDS,
     IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT,
     IDENTITY_HEADER: env.IDENTITY_HEADER,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
@@ -338,6 +411,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
     KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
+    KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
+    KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
+    KLUIS_DASHBOARD_SCOPES: env.KLUIS_DASHBOARD_SCOPES,
+    KLUIS_IDENTITY_EMULATOR_URL: env.KLUIS_IDENTITY_EMULATOR_URL,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -377,6 +454,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? {}
         : { localIdentity: { msiEndpoint: settings.IDENTITY_ENDPOINT, secret: settings.IDENTITY_HEADER } }),
     },
+    compute: {
+      endpoint: settings.KLUIS_COMPUTE_ENDPOINT.replace(/\/+$/, ''),
+      credential: settings.KLUIS_COMPUTE_CREDENTIAL,
+      ...(settings.KLUIS_COMPUTE_CREDENTIAL === 'local'
+        ? { principalId: (settings.KLUIS_COMPUTE_PRINCIPAL_ID ?? settings.KLUIS_KEYVAULT_PRINCIPAL_ID ?? LOCAL_BACKUP_PRINCIPAL_ID).toLowerCase() }
+        : {}),
+      ...(settings.KLUIS_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_CA_FILE }),
+      sasDurationInSeconds: settings.KLUIS_COMPUTE_SAS_SECONDS,
+    },
     tenancy: {
       tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
       subscriptionId: settings.KLUIS_SUBSCRIPTION_ID.toLowerCase(),
@@ -390,7 +476,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
     },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
+    dashboard: { signIn: dashboardSignIn(settings) },
   };
+}
+
+/** Entra ID when an app registration is named, else the local identity endpoint when kluis-host runs one. */
+function dashboardSignIn(settings: ParsedSettings): DashboardSignIn {
+  const clientId = settings.KLUIS_DASHBOARD_CLIENT_ID?.toLowerCase();
+  if (clientId !== undefined) {
+    const tenant = settings.KLUIS_AUTH_TENANT_ID?.toLowerCase() ?? 'organizations';
+    return {
+      kind: 'entra',
+      clientId,
+      authority: (settings.KLUIS_DASHBOARD_AUTHORITY ?? `https://login.microsoftonline.com/${tenant}`).replace(/\/+$/, ''),
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? DEFAULT_DASHBOARD_SCOPES,
+    };
+  }
+  if (settings.KLUIS_IDENTITY_EMULATOR_URL !== undefined) {
+    return {
+      kind: 'local',
+      clientId: LOCAL_DASHBOARD_CLIENT_ID,
+      authority: `${settings.KLUIS_IDENTITY_EMULATOR_URL.replace(/\/+$/, '')}/organizations`,
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? LOCAL_DASHBOARD_SCOPES,
+    };
+  }
+  return { kind: 'none' };
 }
 
 type ParsedSettings = z.infer<typeof settingsSchema>;

@@ -116,6 +116,16 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'No source-disk backend of this Kluis serves disks of this kind. Back up VMs whose disks are all of one supported kind (page blobs today).',
   },
+  ExtensionOperationFailedForManagedDisks: {
+    status: 500,
+    recommendation:
+      'The snapshot of the managed disks (a VM restore point) could not be taken or read. Check that the VM is running and provisioned, that no disk is being resized or detached, and that Kluis may write restore point collections in the Azure Backup resource group; then retry the backup.',
+  },
+  KluisSourceDiffUnavailable: {
+    status: 409,
+    recommendation:
+      "The changed ranges between two points of a managed disk cannot be listed (the previous point's snapshot is gone or the disk was recreated since). Kluis compares block checksums instead; nothing needs to be done.",
+  },
   KluisCatalogConflict: {
     status: 409,
     recommendation: 'The catalog entry was changed by another operation. Read it again and retry.',
@@ -203,7 +213,12 @@ export const ERROR_CODES = {
   KluisManagedDisksNotSupported: {
     status: 400,
     recommendation:
-      'Kluis backs up virtual machines whose disks are page-blob VHDs in a storage account (unmanaged disks). Use Azure Backup for VMs with managed disks.',
+      'Kluis backs up virtual machines whose disks are managed disks or page-blob VHDs in a storage account. Disks of other kinds (ephemeral OS disks) cannot be backed up: recreate the VM with a managed OS disk.',
+  },
+  KluisMixedDiskKindsNotSupported: {
+    status: 400,
+    recommendation:
+      'Kluis backs up a VM whose disks are all managed disks (through a VM restore point) or all page-blob VHDs. Convert the VM to managed disks (az vm convert), then enable protection or back up again.',
   },
   KluisInventoryRecordInvalid: {
     status: 500,
@@ -238,7 +253,7 @@ export const ERROR_CODES = {
   },
   UserErrorUnsupportedDiskCount: {
     status: 400,
-    recommendation: 'Virtual machines with page-blob (unmanaged) disks can be backed up with at most 16 data disks. Detach data disks, or exclude disks from backup.',
+    recommendation: 'Virtual machines can be backed up with at most 16 data disks when their disks are page blobs (unmanaged), 32 with managed disks. Detach data disks, or exclude disks from backup.',
   },
   UserErrorEncryptedVmBekOnlyNotSupported: {
     status: 400,
@@ -657,6 +672,12 @@ export const errors = {
       cause,
     });
   },
+  managedDiskSnapshotFailed(detail: string, cause?: unknown): KluisError {
+    return new KluisError('ExtensionOperationFailedForManagedDisks', `The snapshot operation on the managed disks failed: ${truncate(detail, 400)}.`, { target: 'source', cause });
+  },
+  sourceDiffUnavailable(lun: number, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceDiffUnavailable', `The changes of disk lun ${lun} since the previous point cannot be listed: ${truncate(detail, 300)}.`, { target: 'source', cause });
+  },
   sourceKindNotSupported(kind: string, detail: string): KluisError {
     return new KluisError('KluisSourceKindNotSupported', `Disks of kind '${truncate(kind)}' cannot be backed up or restored: ${detail}.`, { target: 'disks' });
   },
@@ -777,7 +798,14 @@ export const errors = {
   managedDisksNotSupported(vmName: string): KluisError {
     return new KluisError(
       'KluisManagedDisksNotSupported',
-      `The virtual machine '${truncate(vmName)}' uses managed disks; only page-blob (unmanaged) disks can be backed up.`,
+      `The virtual machine '${truncate(vmName)}' has a disk that is neither a managed disk nor a page-blob VHD.`,
+      { target: 'vm.storageProfile' },
+    );
+  },
+  mixedDiskKinds(vmName: string): KluisError {
+    return new KluisError(
+      'KluisMixedDiskKindsNotSupported',
+      `The virtual machine '${truncate(vmName)}' has both managed disks and page-blob (unmanaged) disks; a backup takes disks of one kind.`,
       { target: 'vm.storageProfile' },
     );
   },
@@ -836,7 +864,7 @@ export const errors = {
   unsupportedDiskCount(vmName: string, dataDisks: number, limit: number): KluisError {
     return new KluisError(
       'UserErrorUnsupportedDiskCount',
-      `The virtual machine '${truncate(vmName)}' has ${dataDisks} data disks to back up; at most ${limit} are supported for page-blob disks.`,
+      `The virtual machine '${truncate(vmName)}' has ${dataDisks} data disks to back up; at most ${limit} are supported for ${limit > 16 ? 'managed' : 'page-blob'} disks.`,
       { target: 'properties.sourceResourceId' },
     );
   },

@@ -93,6 +93,7 @@ export const restoreRequestPropertiesSchema = z.strictObject({
   originalStorageAccountOption: z.boolean().optional(),
   encryptionDetails: restoreEncryptionDetailsSchema.optional(),
   restoreWithManagedDisks: z.boolean().optional(),
+  diskEncryptionSetId: armId.optional(),
   virtualNetworkId: armId.optional(),
   subnetId: armId.optional(),
   targetDomainNameId: armId.optional(),
@@ -158,6 +159,8 @@ export interface RestoreContext {
     /** The manifest's `vmConfig` (the VM as it was at backup), if any. */
     vmConfig?: unknown;
     isEncrypted: boolean;
+    /** The point's disks are managed disks (a managed VM's backup): they restore as new managed disks. */
+    managedDisks?: boolean;
   };
   /** Name of the storage account restores are written to. */
   restoreAccountName: string;
@@ -190,6 +193,12 @@ export interface RestorePlan {
   identity?: string;
   /** `targetDiskNetworkAccessSettings`, as asked. */
   targetDiskNetworkAccess?: { option?: string; diskAccessId?: string };
+  /**
+   * A managed VM's point: its disks are (also) restored as new managed disks into this resource group
+   * (AlternateLocation: the new VM's group; RestoreDisks: `targetResourceGroupId`). The storage account still
+   * receives the VM configuration (and, as today, the disks as page blobs).
+   */
+  managedDisks?: { subscriptionId: string; resourceGroup: string; location: string };
 }
 
 const P = 'properties';
@@ -222,11 +231,15 @@ export function planRestore(context: RestoreContext, properties: RestoreRequestP
       'Kluis restores disks into its restore storage account only, never into the source disks\' accounts; leave originalStorageAccountOption false.',
     );
   }
-  if (properties.restoreWithManagedDisks === true) {
-    throw errors.invalidRequest(`${P}.restoreWithManagedDisks`, 'Kluis protects page-blob (unmanaged) disks and restores them as page blobs; leave restoreWithManagedDisks false.');
+  const managedPoint = context.point.managedDisks === true;
+  if (properties.restoreWithManagedDisks === true && !managedPoint) {
+    throw errors.invalidRequest(`${P}.restoreWithManagedDisks`, 'The recovery point is of a VM with page-blob (unmanaged) disks: they restore as page blobs; leave restoreWithManagedDisks false.');
+  }
+  if (properties.diskEncryptionSetId !== undefined) {
+    throw errors.invalidRequest(`${P}.diskEncryptionSetId`, 'Kluis restores managed disks encrypted with platform-managed keys only; leave diskEncryptionSetId out and set a disk encryption set on the disks afterwards.');
   }
   if (properties.zones !== undefined && properties.zones.length > 0) {
-    throw errors.invalidRequest(`${P}.zones`, 'Availability zones are not supported for restored page-blob (unmanaged) disks.');
+    throw errors.invalidRequest(`${P}.zones`, 'Availability zones are not supported for restored disks: the local fabric and Kluis restore zone-less (regional) disks.');
   }
   const identityBasedAccount = properties.identityBasedRestoreDetails?.targetStorageAccountId;
   const storageAccountName =
@@ -240,10 +253,15 @@ export function planRestore(context: RestoreContext, properties: RestoreRequestP
 
   if (properties.recoveryType === 'RestoreDisks') {
     const group = properties.targetResourceGroupId === undefined ? undefined : checkResourceGroupId(properties.targetResourceGroupId, `${P}.targetResourceGroupId`);
-    return { recoveryType: 'RestoreDisks', slots, storageAccountName, region, targetResourceGroup: group?.resourceGroup, ...recorded };
+    if (managedPoint && properties.restoreWithManagedDisks === true && group === undefined) {
+      throw errors.invalidRequest(`${P}.targetResourceGroupId`, 'Managed disks are restored into a resource group: name it in targetResourceGroupId.');
+    }
+    const managedDisks = managedPoint && group !== undefined ? { managedDisks: { ...checkSameSubscription(group, context), location: region } } : {};
+    return { recoveryType: 'RestoreDisks', slots, storageAccountName, region, targetResourceGroup: group?.resourceGroup, ...recorded, ...managedDisks };
   }
   const targetVm = planTargetVm(context, properties, region, slots ?? pointSlots);
-  return { recoveryType: 'AlternateLocation', slots, storageAccountName, region, targetVm, targetResourceGroup: targetVm.resourceGroup, ...recorded };
+  const managedDisks = managedPoint ? { managedDisks: { subscriptionId: targetVm.subscriptionId, resourceGroup: targetVm.resourceGroup, location: region } } : {};
+  return { recoveryType: 'AlternateLocation', slots, storageAccountName, region, targetVm, targetResourceGroup: targetVm.resourceGroup, ...recorded, ...managedDisks };
 }
 
 /** The request's identity and disk network settings, which the job records (Kluis's page-blob restore needs neither). */
@@ -316,6 +334,14 @@ function checkStorageAccount(storageAccountId: string | undefined, restoreAccoun
   return restoreAccountName;
 }
 
+/** Restored managed disks stay in the vault's subscription (no cross-subscription restore). */
+function checkSameSubscription(group: { subscriptionId: string; resourceGroup: string }, context: RestoreContext): { subscriptionId: string; resourceGroup: string } {
+  if (group.subscriptionId.toLowerCase() !== context.vault.subscriptionId.toLowerCase()) {
+    throw errors.invalidRequest(`${P}.targetResourceGroupId`, `Managed disks are restored into a resource group of the vault's subscription '${context.vault.subscriptionId}'.`);
+  }
+  return group;
+}
+
 function checkResourceGroupId(id: string, target: string): { subscriptionId: string; resourceGroup: string } {
   const group = parseResourceGroupId(id);
   if (group === undefined) {
@@ -381,6 +407,18 @@ export function vmConfigFacts(vmConfig: unknown): { osType?: OsType; vmSize?: st
   const parsed = vmConfigFactsSchema.safeParse(vmConfig);
   if (!parsed.success) return {};
   return { osType: parsed.data.osType, vmSize: parsed.data.vmSize, agentVersion: parsed.data.agent?.version, encrypted: parsed.data.encrypted };
+}
+
+/** The managed disk SKU each disk slot had at backup (the VM configuration a managed VM's point records). */
+export function managedDiskSkusOf(vmConfig: unknown): Record<number, string> {
+  const disks = (vmConfig as { disks?: unknown } | null | undefined)?.disks;
+  const skus: Record<number, string> = {};
+  if (!Array.isArray(disks)) return skus;
+  for (const disk of disks as Array<{ slot?: unknown; managedDisk?: { storageAccountType?: unknown } }>) {
+    const sku = disk.managedDisk?.storageAccountType;
+    if (typeof disk.slot === 'number' && typeof sku === 'string') skus[disk.slot] = sku;
+  }
+  return skus;
 }
 
 /**

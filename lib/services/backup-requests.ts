@@ -16,6 +16,7 @@
  */
 import { TaskIds } from '../domain/arm/job-resource';
 import type { VmDiskRequest } from '../engine/domain/backup-job';
+import type { ViewPlacement } from '../engine/sources/source-disk';
 import { nameRow, type BackupRunOutcome, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
@@ -24,7 +25,7 @@ import { MAX_ON_DEMAND_BACKUPS_PER_DAY, onDemandLimitReached, onDemandRetainUnti
 import type { LongTermRuleName } from '../domain/retention-rules';
 import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
-import { diskSlot, type VirtualMachine } from '../domain/virtual-machine';
+import { diskSlot, isManagedDisk, type VirtualMachine } from '../domain/virtual-machine';
 import { tiersOfState } from '../engine/domain/restore-plan';
 import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
@@ -44,7 +45,7 @@ import {
 import { createOperation } from './operations';
 import { assertKeyVaultAccess, type KeyVaultAccessDeps } from './key-vault-access';
 import { claimBackup, releaseBackup, withOnDemandBackup } from './backup-claim';
-import { disksToBackUp, getProtectedItem, type ItemNames } from './protection';
+import { assertOneDiskKind, disksToBackUp, getProtectedItem, type ItemNames } from './protection';
 
 export interface BackupRequestDeps {
   catalog: VaultCatalog;
@@ -189,6 +190,17 @@ export interface PreparedBackupRun {
   warnings: Array<{ code: string; message: string }>;
   /** Encrypted VMs: the BEK secret and KEK key to back up with the point (access checked). */
   encryption?: EncryptionToBackUp;
+  /** Managed disks: where the instant-restore points go (the policy's instantRPDetails), when the policy names it. */
+  placement?: ViewPlacement;
+}
+
+/** The policy's `instantRPDetails` as the managed-disk backend's placement of restore points; undefined when it names none. */
+function placementOf(properties: PolicyRecord['properties']): ViewPlacement | undefined {
+  const details = (properties as { instantRPDetails?: { azureBackupRGNamePrefix?: string; azureBackupRGNameSuffix?: string } }).instantRPDetails;
+  const prefix = details?.azureBackupRGNamePrefix?.trim();
+  if (prefix === undefined || prefix === '') return undefined;
+  const suffix = details?.azureBackupRGNameSuffix?.trim();
+  return { resourceGroupPrefix: prefix, ...(suffix === undefined || suffix === '' ? {} : { resourceGroupSuffix: suffix }) };
 }
 
 /**
@@ -209,7 +221,9 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
   const plan = planSnapshotConsistency(vm);
   await assertRoomForRecoveryPoint(deps, item);
   const encryption = await encryptionOf(deps, vm);
+  assertOneDiskKind(vm);
   const disks = disksToBackUp(vm, item.diskExclusion).map((disk): VmDiskRequest => {
+    if (isManagedDisk(disk)) return { lun: diskSlot(disk), kind: 'managedDisk', id: disk.managedDisk.id, storageType: disk.storageType, name: disk.name };
     if (disk.vhdUri === undefined) throw errors.managedDisksNotSupported(vm.name);
     const located = deps.locateDisk(disk.vhdUri);
     if (located === undefined) {
@@ -222,8 +236,16 @@ export async function prepareBackupRun(deps: BackupRequestDeps, ref: BackupJobRe
     propertyBag: { ...job.propertyBag, [BACKUP_JOB_PROPERTIES.consistency]: `${plan.consistency} (${plan.reason})` },
   }));
   await startTask(deps, ref.vault, ref.jobId, TaskIds.TakeSnapshot);
+  const placement = disks.some((disk) => disk.kind === 'managedDisk') ? placementOf((await policyOfItem(deps, ref.vault, item)).properties) : undefined;
   // Consistency fallbacks (VSS) are reported by the freeze step, which knows what really happened.
-  return { disks, consistency: plan.consistency, vmConfig: vmConfigOf(vm, item), warnings: [], ...(encryption === undefined ? {} : { encryption }) };
+  return {
+    disks,
+    consistency: plan.consistency,
+    vmConfig: vmConfigOf(vm, item),
+    warnings: [],
+    ...(encryption === undefined ? {} : { encryption }),
+    ...(placement === undefined ? {} : { placement }),
+  };
 }
 
 /** The key and secret an encrypted VM's backup saves, once the backup identity is known to be able to. */
@@ -252,7 +274,15 @@ function vmConfigOf(vm: VirtualMachine, item: ProtectedItemRecord): Record<strin
     location: vm.location,
     vmSize: vm.vmSize,
     osType: vm.osType,
-    disks: vm.disks.map((disk) => ({ slot: diskSlot(disk), kind: disk.kind, ...(disk.lun === undefined ? {} : { lun: disk.lun }), name: disk.name, storageType: disk.storageType, sizeBytes: disk.sizeBytes })),
+    disks: vm.disks.map((disk) => ({
+      slot: diskSlot(disk),
+      kind: disk.kind,
+      ...(disk.lun === undefined ? {} : { lun: disk.lun }),
+      name: disk.name,
+      storageType: disk.storageType,
+      sizeBytes: disk.sizeBytes,
+      ...(disk.managedDisk === undefined ? {} : { managedDisk: { ...disk.managedDisk } }),
+    })),
     ...(item.diskExclusion === undefined ? {} : { diskExclusion: item.diskExclusion }),
     encrypted: vm.encryption?.enabled === true,
     ...(vm.tags === undefined ? {} : { tags: vm.tags }),

@@ -36,7 +36,7 @@ import { errors, isKluisErrorLike } from '../domain/errors';
 import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
 import { RecoveryPointStates } from '../engine/domain/restore-plan';
 import { isValidRecoveryPointId } from '../engine/domain/vault-layout';
-import { dataDisksOf, diskSlot, normalizeLocation, type VirtualMachine } from '../domain/virtual-machine';
+import { dataDisksOf, diskSlot, isManagedDisk, normalizeLocation, type VirtualMachine } from '../domain/virtual-machine';
 import { assertItemQuota } from '../domain/vault-rules';
 import { collect, type Stored } from '../stores/document-store';
 import type { DiskStore } from '../stores/disk-store';
@@ -49,6 +49,19 @@ import { getPolicy } from './policies';
 
 /** Page-blob (unmanaged) VMs: at most 16 data disks are backed up. */
 export const MAX_DATA_DISKS = 16;
+/** Managed-disk VMs: at most 32 disks (Azure Backup's support matrix). */
+export const MAX_MANAGED_DATA_DISKS = 32;
+
+/** The most data disks a backup of `vm` takes: 32 with managed disks, 16 with page-blob VHDs. */
+export function maxDataDisksOf(vm: Pick<VirtualMachine, 'disks'>): number {
+  return vm.disks.length > 0 && vm.disks.every(isManagedDisk) ? MAX_MANAGED_DATA_DISKS : MAX_DATA_DISKS;
+}
+
+/** A VM's disks are all managed disks or all page-blob VHDs; Kluis refuses a VM mixing both. */
+export function assertOneDiskKind(vm: Pick<VirtualMachine, 'name' | 'disks'>): void {
+  const managed = vm.disks.filter(isManagedDisk).length;
+  if (managed > 0 && managed < vm.disks.length) throw errors.mixedDiskKinds(vm.name);
+}
 /**
  * Issue 5 plugs in here: the backup service must be able to read the Key Vault of an encrypted VM
  * (BEK secret, KEK key); throw UserErrorKeyvaultPermissionsNotConfigured when it cannot.
@@ -366,8 +379,9 @@ function assertVmReadyForProtection(vm: VirtualMachine): void {
 
 type DiskExclusion = NonNullable<NonNullable<ProtectedItemProperties['extendedProperties']>['diskExclusionProperties']>;
 
-/** Excluded LUNs must be data disks of the VM; at most MAX_DATA_DISKS data disks are backed up. */
+/** Excluded LUNs must be data disks of the VM; at most 16 (page blobs) or 32 (managed disks) data disks are backed up; one kind of disk. */
 function assertDisksSupported(vm: VirtualMachine, exclusion: DiskExclusion | undefined): void {
+  assertOneDiskKind(vm);
   const dataLuns = dataLunsOf(vm);
   if (exclusion !== undefined) {
     const unknown = exclusion.diskLunList.filter((lun) => !dataLuns.includes(lun));
@@ -379,7 +393,8 @@ function assertDisksSupported(vm: VirtualMachine, exclusion: DiskExclusion | und
     }
   }
   const included = includedDataDiskCount(dataLuns, exclusion);
-  if (included > MAX_DATA_DISKS) throw errors.unsupportedDiskCount(vm.name, included, MAX_DATA_DISKS);
+  const limit = maxDataDisksOf(vm);
+  if (included > limit) throw errors.unsupportedDiskCount(vm.name, included, limit);
 }
 
 function dataLunsOf(vm: Pick<VirtualMachine, 'disks'>): number[] {

@@ -28,6 +28,7 @@ import {
   restoreJobPropertyBag,
   storageAccountNameOfBlobUrl,
   vmConfigFacts,
+  managedDiskSkusOf,
   type RestoredDiskRef,
   type RestoreJobEvent,
   type RestoredVmSpec,
@@ -90,6 +91,8 @@ export interface VaultRestoreRequest {
   jobId: string;
   restore: { itemId: string; recoveryPointId: string; targetContainer: string; luns?: number[] };
   targetVm?: RestoredVmSpec;
+  /** A managed VM's point: the disks are restored as new managed disks there too (SKUs by slot, as at backup). */
+  managedDisks?: { subscriptionId: string; resourceGroup: string; location: string; skus: Record<number, string> };
 }
 
 export interface AcceptedRestore {
@@ -127,6 +130,7 @@ export async function acceptRestoreRequest(
         disks: manifest.disks.map((disk) => ({ slot: disk.lun, storageType: disk.storageType })),
         vmConfig: manifest.vmConfig,
         isEncrypted,
+        managedDisks: manifest.disks.length > 0 && manifest.disks.every((disk) => disk.source.kind === 'managedDisk'),
       },
       restoreAccountName,
     },
@@ -181,6 +185,7 @@ export async function acceptRestoreRequest(
       ...(plan.slots === undefined ? {} : { luns: plan.slots }),
     },
     ...(plan.targetVm === undefined ? {} : { targetVm: plan.targetVm }),
+    ...(plan.managedDisks === undefined ? {} : { managedDisks: { ...plan.managedDisks, skus: managedDiskSkusOf(manifest.vmConfig) } }),
   };
   try {
     await start(jobId, orchestration);

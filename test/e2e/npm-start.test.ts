@@ -89,6 +89,8 @@ function expectProductShown(output: string): void {
   expect(output).toMatch(/^ {2}HTTPS +https:\/\/127\.0\.0\.1:\d+ \(trust \S+\/tls\/ca\.pem\)$/m);
   expect(output).toMatch(/^ {2}Identity +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — local sign-in/m);
   expect(output).toMatch(/^ {2}Host +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — \d+ functions/m);
+  expect(output).toMatch(/^ {2}Dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard\/ — open it in your browser and sign in as Kluis local user \(user@kluis\.local\)/m);
+  expect(output).toMatch(new RegExp(`^ {2}Dashboard +${api}/dashboard/ \\(in a browser`, 'm'));
   expect(output).toMatch(SIGN_IN);
   // The secret stays in its file: the output names the file.
   expect(output).not.toMatch(/MSI_SECRET=[0-9A-F]{32}/);
@@ -135,7 +137,8 @@ describe('npm start shows the product', () => {
       expect(output).toMatch(new RegExp(`^  ${vm} +\\S+ +(running|stopped) .* created$`, 'm'));
       expect(output).toMatch(new RegExp(`^  ${vm} +protected with DefaultPolicy \\(ConfigureBackup job Completed\\)$`, 'm'));
     }
-    expect(output).toMatch(/^ {2}linux-db01 +Linux +stopped +OS 64 MiB \+ data LUN 0 64 MiB \(Premium\)/m);
+    expect(output).toMatch(/^ {2}linux-db01 +Linux +stopped +OS 64 MiB \+ data LUN 0 64 MiB \(Premium, managed disks\)/m);
+    expect(output).toMatch(new RegExp(`^  ${ENCRYPTED_VM} +Linux +running +OS 16 MiB \\(Standard, unmanaged VHDs\\)`, 'm'));
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — created');
     expect(output).toMatch(/DefaultPolicy: Daily at 19:00 UTC/);
     expectProductShown(output);

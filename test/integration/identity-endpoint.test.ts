@@ -4,6 +4,7 @@
  * OpenID configuration, the principal directory and its admin API, what it keeps across restarts —
  * and Kluis's own JWKS client (lib/stores/signing-keys) reading its keys through the local CA.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -197,9 +198,86 @@ describe('local identity endpoint', () => {
       expect(decodeJwt(issued.body.access_token)).toMatchObject({ aud: 'https://management.azure.com', oid: sp.objectId });
     });
 
-    it('sends browsers away: only non-interactive sign-in is served', async () => {
-      const response = await http<{ error: string }>(`${identity.httpUrl}/adfs/oauth2/authorize?client_id=x`);
+    it('has no device code flow', async () => {
+      const response = await http<{ error: string }>(`${identity.httpUrl}/adfs/oauth2/devicecode`, { method: 'POST', body: 'client_id=x' });
       expect({ status: response.status, error: response.body.error }).toEqual({ status: 400, error: 'unsupported_grant_type' });
+    });
+  });
+
+  describe('browser sign-in (authorization code with PKCE)', () => {
+    const CLIENT = '00000000-0000-0000-0000-0000000000d5';
+    const REDIRECT = 'http://127.0.0.1:7071/dashboard/';
+    const verifier = 'v'.repeat(20) + 'erifier-of-forty-three-chars-or-more';
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorizeFields = (overrides: Record<string, string> = {}) => ({
+      response_type: 'code',
+      client_id: CLIENT,
+      redirect_uri: REDIRECT,
+      scope: `${ARM}/.default openid profile`,
+      state: 'state-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...overrides,
+    });
+    const authorizeUrl = (fields: Record<string, string>) => `${identity.httpUrl}/organizations/oauth2/v2.0/authorize?${new URLSearchParams(fields)}`;
+
+    /** Posts the page's form for a user; the code from the redirect. */
+    async function pick(user: string, fields = authorizeFields()): Promise<{ status: number; location: string | null; code: string | null }> {
+      const response = await fetch(authorizeUrl(fields), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, user }).toString() });
+      const location = response.headers.get('location');
+      return { status: response.status, location, code: location === null ? null : new URL(location).searchParams.get('code') };
+    }
+    const redeem = (code: string, overrides: Record<string, string> = {}) =>
+      http<{ access_token: string; scope: string; error?: string; error_description?: string }>(`${identity.httpUrl}/organizations/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://127.0.0.1:7071' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: CLIENT, redirect_uri: REDIRECT, code_verifier: verifier, ...overrides }).toString(),
+      });
+
+    it('shows the directory’s users on a page without script, and refuses requests without PKCE or with a redirect off this machine', async () => {
+      const created = await createPrincipal({ displayName: 'Backup Reader Rita', kind: 'user' });
+      const page = await http<string>(authorizeUrl(authorizeFields()));
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      expect(page.text).toContain(DEFAULT_USER.userPrincipalName);
+      expect(page.text).toContain(created.body.objectId);
+      expect(page.text).not.toContain(DEFAULT_MANAGED_IDENTITY.objectId);
+      expect(page.text).not.toContain('<script');
+      for (const fields of [
+        authorizeFields({ code_challenge: '' }),
+        authorizeFields({ code_challenge_method: 'plain' }),
+        authorizeFields({ redirect_uri: 'https://attacker.example/cb' }),
+        authorizeFields({ response_type: 'token' }),
+      ]) {
+        const refused = await http<{ error: string }>(authorizeUrl(fields));
+        expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_request' });
+      }
+    });
+
+    it('redirects with a code and the state, which redeems once, with its verifier, for the user’s token (CORS for the browser)', async () => {
+      const picked = await pick(DEFAULT_USER.objectId);
+      expect(picked.status).toBe(302);
+      expect(new URL(picked.location!).origin + new URL(picked.location!).pathname).toBe(REDIRECT);
+      expect(new URL(picked.location!).searchParams.get('state')).toBe('state-1');
+      const token = await redeem(picked.code!);
+      expect(token.status).toBe(200);
+      expect(token.headers.get('access-control-allow-origin')).toBe('*');
+      expect(await verified(token.body.access_token)).toMatchObject({ aud: ARM, oid: DEFAULT_USER.objectId, idtyp: 'user', upn: DEFAULT_USER.userPrincipalName, appid: CLIENT });
+      const again = await redeem(picked.code!);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(again.headers.get('access-control-allow-origin')).toBe('*');
+    });
+
+    it('refuses a code with another verifier, client or redirect URI, and an account that is no user', async () => {
+      const mismatches: Array<Record<string, string>> = [{ code_verifier: 'x'.repeat(43) }, { client_id: 'another-client' }, { redirect_uri: 'http://127.0.0.1:7071/other' }];
+      for (const overrides of mismatches) {
+        const picked = await pick(DEFAULT_USER.objectId);
+        const refused = await redeem(picked.code!, overrides);
+        expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+      }
+      const notAUser = await pick(DEFAULT_MANAGED_IDENTITY.objectId);
+      expect(notAUser.status).toBe(400);
     });
   });
 

@@ -119,6 +119,7 @@ export const ROLE_MATRIX: Record<string, MatrixRole[]> = {
   Subscriptions_Get: ARM_READ,
   Subscriptions_List: ARM_READ,
   Tenants_List: ARM_READ,
+  Usages_ListByVaults: EVERY_ROLE,
   Vaults_CreateOrUpdate: BACKUP_ADMIN,
   Vaults_Delete: ARM_WRITE,
   Vaults_Get: EVERY_ROLE,

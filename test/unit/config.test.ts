@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       inventory: 'table',
       inventoryTable: 'KluisVirtualMachines',
       keyVault: { credential: 'default', dnsSuffix: 'vault.azure.net' },
+      compute: { endpoint: 'https://management.azure.com', credential: 'default', sasDurationInSeconds: 14400 },
       tenancy: {
         tenantId: '00000000-0000-0000-0000-00000000c0de',
         subscriptionId: '00000000-0000-0000-0000-000000000000',
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
         storageResourceGroup: 'kluis-storage',
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
+      dashboard: { signIn: { kind: 'none' } },
       access: { source: 'catalog', owners: [] },
     });
   });
@@ -73,6 +75,10 @@ describe('loadConfig', () => {
       KLUIS_KEYVAULT_CA_FILE: '/tmp/kv/ca.pem',
       KLUIS_KEYVAULT_EMULATOR_URL: 'http://127.0.0.1:41234/',
       KLUIS_KEYVAULT_DNS_SUFFIX: 'vault.azure.cn',
+      KLUIS_COMPUTE_ENDPOINT: 'https://127.0.0.1:41235/',
+      KLUIS_COMPUTE_CREDENTIAL: 'local',
+      KLUIS_COMPUTE_PRINCIPAL_ID: 'CCCCCCCC-2222-4333-8444-555555555555',
+      KLUIS_COMPUTE_SAS_SECONDS: '3600',
       KLUIS_TENANT_ID: 'AAAAAAAA-2222-4333-8444-555555555555',
       KLUIS_SUBSCRIPTION_ID: 'BBBBBBBB-2222-4333-8444-555555555555',
       KLUIS_SUBSCRIPTION_NAME: 'Team',
@@ -104,6 +110,7 @@ describe('loadConfig', () => {
         dnsSuffix: 'vault.azure.cn',
         localIdentity: { msiEndpoint: 'http://127.0.0.1:7072/msi/token', secret: 'secret-of-the-endpoint' },
       },
+      compute: { endpoint: 'https://127.0.0.1:41235', credential: 'local', principalId: 'cccccccc-2222-4333-8444-555555555555', sasDurationInSeconds: 3600 },
       tenancy: {
         tenantId: 'aaaaaaaa-2222-4333-8444-555555555555',
         subscriptionId: 'bbbbbbbb-2222-4333-8444-555555555555',
@@ -112,6 +119,7 @@ describe('loadConfig', () => {
         storageResourceGroup: 'rg-storage',
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
+      dashboard: { signIn: { kind: 'none' } },
       access: { source: 'azure', owners: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'] },
     });
   });
@@ -136,6 +144,9 @@ describe('loadConfig', () => {
       dnsSuffix: 'vault.azure.net',
     });
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_CREDENTIAL: 'managed' }).target).toBe('KLUIS_KEYVAULT_CREDENTIAL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_ENDPOINT: 'http://management.azure.com' }).target).toBe('KLUIS_COMPUTE_ENDPOINT');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_CREDENTIAL: 'managed' }).target).toBe('KLUIS_COMPUTE_CREDENTIAL');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_COMPUTE_SAS_SECONDS: '60' }).target).toBe('KLUIS_COMPUTE_SAS_SECONDS');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_PRINCIPAL_ID: 'backup' }).target).toBe('KLUIS_KEYVAULT_PRINCIPAL_ID');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_EMULATOR_URL: 'ftp://x' }).target).toBe('KLUIS_KEYVAULT_EMULATOR_URL');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_KEYVAULT_DNS_SUFFIX: 'not a suffix' }).target).toBe('KLUIS_KEYVAULT_DNS_SUFFIX');
@@ -225,5 +236,35 @@ describe('loadConfig: token validation and the public base URL', () => {
   it('keeps the public base URL without a trailing slash', () => {
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_PUBLIC_BASE_URL: 'https://backup.example.com/kluis/' }).publicBaseUrl).toBe('https://backup.example.com/kluis');
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT }).publicBaseUrl).toBeUndefined();
+  });
+});
+
+describe('loadConfig: the dashboard sign-in', () => {
+  const ACCOUNT_ONLY = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+  it('signs in at the local identity endpoint kluis-host names, for ARM tokens', () => {
+    expect(loadConfig({ ...ACCOUNT_ONLY, KLUIS_IDENTITY_EMULATOR_URL: 'http://127.0.0.1:7072/' }).dashboard.signIn).toEqual({
+      kind: 'local',
+      clientId: '00000000-0000-0000-0000-0000000000d5',
+      authority: 'http://127.0.0.1:7072/organizations',
+      scopes: ['https://management.core.windows.net//.default'],
+    });
+  });
+
+  it('uses MSAL with an app registration, at the tenant of KLUIS_AUTH_TENANT_ID unless an authority is named, also when kluis-host runs an identity endpoint', () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    expect(loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: '11111111-2222-4333-8444-555555555555', KLUIS_AUTH_TENANT_ID: tenant, KLUIS_IDENTITY_EMULATOR_URL: 'http://127.0.0.1:7072' }).dashboard.signIn).toEqual({
+      kind: 'entra',
+      clientId: '11111111-2222-4333-8444-555555555555',
+      authority: `https://login.microsoftonline.com/${tenant}`,
+      scopes: ['https://management.core.windows.net//user_impersonation'],
+    });
+    const custom = loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: '11111111-2222-4333-8444-555555555555', KLUIS_DASHBOARD_AUTHORITY: 'https://login.microsoftonline.us/contoso.onmicrosoft.com/', KLUIS_DASHBOARD_SCOPES: 'api://kluis/user_impersonation' });
+    expect(custom.dashboard.signIn).toMatchObject({ authority: 'https://login.microsoftonline.us/contoso.onmicrosoft.com', scopes: ['api://kluis/user_impersonation'] });
+  });
+
+  it('names a bad dashboard setting', () => {
+    expect(() => loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: 'my-app' })).toThrow(expect.objectContaining({ code: 'KluisInvalidConfiguration', target: 'KLUIS_DASHBOARD_CLIENT_ID' }));
+    expect(() => loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_AUTHORITY: 'login.microsoftonline.com' })).toThrow(expect.objectContaining({ target: 'KLUIS_DASHBOARD_AUTHORITY' }));
   });
 });

@@ -50,6 +50,17 @@ function vmRecord(name: string, overrides: Partial<VirtualMachine> = {}, dataDis
   };
 }
 
+/** The VM with managed disks instead of page-blob VHDs. */
+function managed(vm: VirtualMachine): VirtualMachine {
+  return {
+    ...vm,
+    disks: vm.disks.map(({ vhdUri: _vhd, ...disk }) => ({
+      ...disk,
+      managedDisk: { id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-vms/providers/Microsoft.Compute/disks/${disk.name}`, storageAccountType: 'Standard_LRS' },
+    })),
+  };
+}
+
 const KEY_VAULT = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-keys/providers/Microsoft.KeyVault/vaults/kv1`;
 const bek = { secretUrl: 'https://kv1.vault.azure.net/secrets/bek/1', vaultId: KEY_VAULT };
 const kek = { keyUrl: 'https://kv1.vault.azure.net/keys/kek/1', vaultId: KEY_VAULT };
@@ -160,6 +171,12 @@ describe('enable protection', () => {
     expect((await putProtectedItem(w.deps, await w.vault(), namesOf('cold1'), enableBody('cold1'))).item?.protectionState).toBe('IRPending');
   });
 
+  it('protects a VM with 32 managed data disks (16 is the limit for page-blob VHDs only)', async () => {
+    const w = await world();
+    await w.inventory.create(managed(vmRecord('md32', {}, 32)));
+    expect((await putProtectedItem(w.deps, await w.vault(), namesOf('md32'), enableBody('md32'))).item?.protectionState).toBe('IRPending');
+  });
+
   it('allows 17 data disks when one is excluded, and checks the Key Vault of an encrypted VM', async () => {
     const w = await world();
     await w.inventory.create(vmRecord('big1', {}, 17));
@@ -189,6 +206,8 @@ describe('enable protection', () => {
         message: /vault2/,
       },
       { name: 'more than 16 data disks', vm: 'big1', code: 'UserErrorUnsupportedDiskCount', message: /17 data disks.*16/ },
+      { name: 'more than 32 managed data disks', vm: 'bigmd1', code: 'UserErrorUnsupportedDiskCount', message: /33 data disks.*32 .*managed/ },
+      { name: 'managed and page-blob disks on one VM', vm: 'mixed1', code: 'KluisMixedDiskKindsNotSupported' },
       { name: 'running VM without a ready agent', vm: 'noagent1', code: 'UserErrorGuestAgentStatusUnavailable' },
       { name: 'VM encrypted with a BEK only', vm: 'bek1', code: 'UserErrorEncryptedVmBekOnlyNotSupported' },
       {
@@ -215,6 +234,9 @@ describe('enable protection', () => {
       await w.inventory.create(vmRecord('db1'));
       await w.inventory.create(vmRecord('far1', { location: 'North Europe' }));
       await w.inventory.create(vmRecord('big1', {}, 17));
+      await w.inventory.create(managed(vmRecord('bigmd1', {}, 33)));
+      const mixed = managed(vmRecord('mixed1', {}, 2));
+      await w.inventory.create({ ...mixed, disks: [mixed.disks[0], mixed.disks[1], vmRecord('mixed1', {}, 2).disks[2]] });
       await w.inventory.create(vmRecord('noagent1', { agent: { status: 'NotReady' } }));
       await w.inventory.create(vmRecord('bek1', { encryption: { enabled: true, bek } }));
       await w.inventory.create(vmRecord('enc1', { encryption: { enabled: true, bek, kek } }));

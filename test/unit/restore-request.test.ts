@@ -118,6 +118,35 @@ describe('planRestore', () => {
     expect(plan.region).toBe('westeurope');
   });
 
+  describe('a managed VM\'s point', () => {
+    const managed = () => context({ point: { ...context().point, managedDisks: true } });
+    const group = (rg: string, sub = SUB) => `/subscriptions/${sub}/resourceGroups/${rg}`;
+
+    it('restores disks as new managed disks into targetResourceGroupId (with or without restoreWithManagedDisks), as page blobs without it', () => {
+      expect(planRestore(managed(), props({ targetResourceGroupId: group('rg-disks'), restoreWithManagedDisks: true })).managedDisks).toEqual({
+        subscriptionId: SUB,
+        resourceGroup: 'rg-disks',
+        location: 'westeurope',
+      });
+      expect(planRestore(managed(), props({ targetResourceGroupId: group('rg-disks') })).managedDisks?.resourceGroup).toBe('rg-disks');
+      expect(planRestore(managed(), props()).managedDisks).toBeUndefined();
+      expect(planRestore(context(), props({ targetResourceGroupId: group('rg-disks') })).managedDisks).toBeUndefined();
+    });
+
+    it('creates a new VM on new managed disks in its resource group', () => {
+      const plan = planRestore(managed(), props({ recoveryType: 'AlternateLocation', targetVirtualMachineId: newVmId('web1-restored') }));
+      expect(plan.managedDisks).toEqual({ subscriptionId: SUB, resourceGroup: 'restored', location: 'westeurope' });
+    });
+
+    it('refuses managed disks without a group, or in another subscription', () => {
+      expect(refusal(() => planRestore(managed(), props({ restoreWithManagedDisks: true })))).toMatchObject({ code: 'KluisInvalidRequest', target: 'properties.targetResourceGroupId' });
+      expect(refusal(() => planRestore(managed(), props({ targetResourceGroupId: group('rg', OTHER_SUB) })))).toMatchObject({
+        code: 'KluisInvalidRequest',
+        target: 'properties.targetResourceGroupId',
+      });
+    });
+  });
+
   it.each<[string, Partial<RestoreRequestProperties>, KluisErrorCode, string]>([
     ['OriginalLocation (replacing the VM)', { recoveryType: 'OriginalLocation' }, 'KluisOriginalLocationRestoreNotSupported', 'properties.recoveryType'],
     ['another region', { region: 'northeurope' }, 'KluisCrossRegionRestoreNotSupported', 'properties.region'],
@@ -128,7 +157,8 @@ describe('planRestore', () => {
     ['an invalid account name', { storageAccountId: account('Has_Caps') }, 'KluisInvalidRequest', 'properties.storageAccountId'],
     ['another storage account', { storageAccountId: account('elsewhere') }, 'KluisRestoreStorageAccountNotAvailable', 'properties.storageAccountId'],
     ['the original accounts', { originalStorageAccountOption: true }, 'KluisInvalidRequest', 'properties.originalStorageAccountOption'],
-    ['managed disks', { restoreWithManagedDisks: true }, 'KluisInvalidRequest', 'properties.restoreWithManagedDisks'],
+    ['managed disks for a page-blob point', { restoreWithManagedDisks: true }, 'KluisInvalidRequest', 'properties.restoreWithManagedDisks'],
+    ['a disk encryption set', { diskEncryptionSetId: `/subscriptions/${SUB}/resourceGroups/keys/providers/Microsoft.Compute/diskEncryptionSets/des1` }, 'KluisInvalidRequest', 'properties.diskEncryptionSetId'],
     ['zones', { zones: ['1'] }, 'KluisInvalidRequest', 'properties.zones'],
     ['an unknown data disk LUN', { restoreDiskLunList: [1] }, 'KluisInvalidRequest', 'properties.restoreDiskLunList'],
     ['encryption for an unencrypted point', { encryptionDetails: { encryptionEnabled: true } }, 'KluisInvalidRequest', 'properties.encryptionDetails'],

@@ -15,7 +15,7 @@ import type { DiscoveredVmDisk, VmDiskRequest } from '../domain/backup-job';
 import { DEFAULT_DISK_KIND, diskKindOf, type DiskKind, type DiskView } from '../domain/disk-view';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { BackupEngineDeps } from '../engine-deps';
-import type { SourceCapabilities } from '../sources/source-disk';
+import type { SourceCapabilities, ViewPlacement } from '../sources/source-disk';
 
 export type SourceViewDeps = Pick<BackupEngineDeps, 'sources' | 'clock' | 'log'>;
 
@@ -40,6 +40,8 @@ export interface OpenSourceViewsInput {
   itemId: string;
   recoveryPointId: string;
   disks: readonly DiscoveredVmDisk[];
+  /** Where a backend with a choice keeps the views (managed disks: the instant-restore resource group). */
+  placement?: ViewPlacement;
 }
 
 /** All disks' views at one point in time (all or nothing), in the order of `disks`. */

@@ -19,8 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { BLOCK_SIZE, BlockSums, decodeBlockSums, isZeroBlock, digestBlock } from '../domain/block-sums';
-import { errors } from '../../domain/errors';
-import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange } from '../domain/page-ranges';
+import { errors, isKluisErrorLike } from '../../domain/errors';
+import { AZURE_MAX_PUT_PAGES_BYTES, DEFAULT_READ_CHUNK_BYTES, MAX_READ_CHUNK_BYTES, chunkRange, type ByteRange, type PageRangesDiff } from '../domain/page-ranges';
 import {
   decideBlock,
   planSegmentTransfer,
@@ -186,14 +186,29 @@ async function planFromStore(
     source = { kind: 'full', allocated: await backend.allocatedRanges(input.source, range), replicaIsNew: detection.replicaIsNew };
   } else {
     previous = await loadBlockSums(deps, checksumsBlobName(input.itemId, detection.previousRecoveryPointId, input.lun));
-    if (detection.kind === 'diff') {
-      const diff = await backend.changedRanges(detection.previous, input.source, range);
+    const diff = detection.kind === 'diff' ? await changedRangesOrUndefined(deps, input, detection.previous, range) : undefined;
+    if (diff !== undefined) {
       source = { kind: 'diff', changed: diff.changed, cleared: diff.cleared, previous };
     } else {
       source = { kind: 'checksum', allocated: await backend.allocatedRanges(input.source, range), previous };
     }
   }
   return { plan: planSegmentTransfer({ segment: input.segment, diskSize: input.diskSize, blockSize, source }), previous };
+}
+
+/**
+ * The source's changed ranges since `previous`; undefined when the source cannot diff them after all
+ * (KluisSourceDiffUnavailable: a managed disk's earlier snapshot is gone or of another lineage): the
+ * segment then compares block checksums with the previous point, which finds the same changes.
+ */
+async function changedRangesOrUndefined(deps: TransferDeps, input: TransferSegmentInput, previous: DiskView, range: ByteRange): Promise<PageRangesDiff | undefined> {
+  try {
+    return await deps.sources.backendFor(input.source.kind).changedRanges(previous, input.source, range);
+  } catch (err) {
+    if (!isKluisErrorLike(err) || err.code !== 'KluisSourceDiffUnavailable') throw err;
+    deps.log.warn(`Disk ${input.lun} of item ${input.itemId}, segment ${input.segment.index}: ${err.message} Comparing block checksums instead.`);
+    return undefined;
+  }
 }
 
 const SUMS_CACHE_ENTRIES = 4;

@@ -146,7 +146,7 @@ export const RESTORE_META = {
   premiumTier: 'kluispremiumtier',
 } as const;
 
-interface PlannedDisk {
+export interface PlannedDisk {
   disk: ManifestDisk;
   blobName: string;
   tier: RecoveryPointTier;
@@ -338,11 +338,11 @@ function validateRequest(request: RestoreDisksRequest): RestoreDisksRequest {
 }
 
 /** A row being deleted is no longer restorable; any other row's tiers are decided by `tiersOfState` and the blobs. */
-function isRestorable(row: StoredRecoveryPoint): boolean {
+export function isRestorable(row: StoredRecoveryPoint): boolean {
   return row.state !== RecoveryPointStates.Deleting;
 }
 
-async function readManifest(vault: DiskStore, row: StoredRecoveryPoint): Promise<RecoveryPointManifest> {
+export async function readManifest(vault: DiskStore, row: StoredRecoveryPoint): Promise<RecoveryPointManifest> {
   let bytes: Buffer;
   try {
     bytes = await vault.readBlob({ container: row.vaultContainer, blob: row.manifestBlobName });
@@ -359,7 +359,7 @@ async function readManifest(vault: DiskStore, row: StoredRecoveryPoint): Promise
   return manifest;
 }
 
-function selectDisks(manifest: RecoveryPointManifest, luns: readonly number[] | undefined): ManifestDisk[] {
+export function selectDisks(manifest: RecoveryPointManifest, luns: readonly number[] | undefined): ManifestDisk[] {
   if (luns === undefined) return [...manifest.disks].sort((a, b) => a.lun - b.lun);
   if (luns.length === 0) throw errors.invalidRequest('luns', 'Name at least one disk (LUN) to restore, or leave the list out.');
   const chosen = [...new Set(luns)].map((lun) => {
@@ -381,7 +381,7 @@ async function checkTargetsFree(target: RestoreTargetStore, container: string, n
   return found.filter((f) => f.props !== undefined).map((f) => f.blob);
 }
 
-async function planDisk(
+export async function planDisk(
   deps: RestoreDeps,
   row: StoredRecoveryPoint,
   manifest: RecoveryPointManifest,
@@ -429,7 +429,7 @@ async function planDisk(
 }
 
 /** Ends the access the restore took to instant-tier views (their backends grant it on the first read). */
-async function releaseViews(deps: RestoreDeps, planned: readonly PlannedDisk[]): Promise<void> {
+export async function releaseViews(deps: RestoreDeps, planned: readonly PlannedDisk[]): Promise<void> {
   const views = planned.flatMap((plan) => (plan.view === undefined ? [] : [plan.view]));
   const results = await Promise.allSettled(views.map((view) => deps.sources.backendFor(view.kind).release([view])));
   for (const result of results) {
@@ -461,7 +461,7 @@ function describeMethod(decision: RestoreMethodDecision): string {
   return `${decision.method === 'serverSideCopy' ? 'server-side copy, verified by reading the target back' : 'streaming'} (${decision.reason})`;
 }
 
-async function loadChecksums(vault: DiskStore, container: string, disk: ManifestDisk, manifest: RecoveryPointManifest): Promise<BlockSums> {
+export async function loadChecksums(vault: DiskStore, container: string, disk: ManifestDisk, manifest: RecoveryPointManifest): Promise<BlockSums> {
   let bytes: Buffer;
   try {
     bytes = await vault.readBlob({ container, blob: disk.checksumsBlobName });

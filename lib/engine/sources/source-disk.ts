@@ -1,7 +1,7 @@
 /**
  * The engine's one seam to the disks it backs up: a source-disk backend opens point-in-time views of a
  * VM's disks taken together, and reads them. Backends: page blobs in a storage account (page-blob/),
- * managed disks through Microsoft.Compute (later), memory (memory/, for tests). The registry picks one
+ * managed disks through Microsoft.Compute (managed-disk/), memory (memory/, for tests). The registry picks one
  * by the disks' kind (registry.ts); the engine never asks which it got.
  *
  * Lifecycle of a view: `openViews` (all disks of a VM at one point in time) → `allocatedRanges`,
@@ -37,6 +37,16 @@ export interface OpenViewsRequest {
   disks: readonly DiscoveredVmDisk[];
   /** ISO time recorded on the views. */
   createdAt: string;
+  /**
+   * Where a backend that has a choice keeps the views (managed disks: the instant-restore resource group,
+   * from a vault policy's `instantRPDetails`). Absent: the backend's default.
+   */
+  placement?: ViewPlacement;
+}
+
+export interface ViewPlacement {
+  resourceGroupPrefix?: string;
+  resourceGroupSuffix?: string;
 }
 
 /** The key of one disk's staging copy in one job. */

@@ -1,0 +1,198 @@
+/**
+ * Restore a recovery point's disks as NEW managed disks in a target resource group (Azure Backup's restore of
+ * a managed VM: "Restore disks" and "Create new VM" create managed disks in the target group). Per disk:
+ *  - from the snapshot tier (the point's disk restore point still exists): a disk created from it
+ *    (`createOption: Restore`), then read back through a Read SAS and every block verified against the
+ *    point's checksums;
+ *  - from the vault (or when the snapshot tier is gone): a disk created for upload (`createOption: Upload`,
+ *    `uploadSizeBytes` = the disk's bytes incl. its VHD footer), a Write SAS, every block read from the vault
+ *    replica verified before it is written (each write with its MD5; zero blocks stay unwritten), then
+ *    endGetAccess, which finishes the upload.
+ * Access is always ended. Disks are named `<disk>-<job>` and tagged with the job: a re-run of the same job
+ * (an activity retried after a crash) deletes its own leftovers and starts again; a disk of that name not
+ * made by this job stops the restore before anything is created. A failure deletes what this restore created.
+ */
+import { createHash } from 'node:crypto';
+import { errors } from '../../domain/errors';
+import { uploadPiecesFor, type RecoveryPointTier, type RestoreTierPreference } from '../domain/restore-plan';
+import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
+import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
+import type { ByteRange } from '../domain/page-ranges';
+import type { ManagedDiskCompute, SasPageReader, SasPageWriter } from '../../stores/managed-disk-compute';
+import type { AbortOptions } from '../../stores/disk-store';
+import type { RangeReader } from './range-reader';
+import { isRestorable, loadChecksums, planDisk, readManifest, releaseViews, selectDisks, type PlannedDisk, type RestoreDeps } from './restore-disks';
+import { readDiskVerified } from './verified-read';
+
+export interface ManagedRestoreDeps extends RestoreDeps {
+  compute: ManagedDiskCompute;
+  sas: SasPageReader & SasPageWriter;
+}
+
+export interface RestoreManagedDisksRequest {
+  itemId: string;
+  recoveryPointId: string;
+  jobId: string;
+  target: { subscriptionId: string; resourceGroup: string; location: string };
+  /** LUNs (engine slots) to restore; default every disk of the point. */
+  luns?: readonly number[];
+  tier?: RestoreTierPreference;
+  /** SKUs by engine slot (from the VM as it was backed up); default by the disk's storage type. */
+  skus?: Readonly<Record<number, string>>;
+  /** Seconds the SAS of a restore lasts; default 4 hours. */
+  accessDurationInSeconds?: number;
+}
+
+export interface RestoredManagedDisk {
+  lun: number;
+  name: string;
+  id: string;
+  sku: string;
+  sizeBytes: number;
+  tier: RecoveryPointTier;
+  tierReason: string;
+  method: 'restoreFromSnapshot' | 'upload';
+  bytesRead: number;
+  bytesWritten: number;
+  blocksVerified: number;
+}
+
+export interface RestoreManagedDisksResult {
+  itemId: string;
+  recoveryPointId: string;
+  jobId: string;
+  resourceGroup: string;
+  disks: RestoredManagedDisk[];
+}
+
+/** The tag restored disks carry (Azure tag names allow letters and digits). */
+export const RESTORE_JOB_TAG = 'kluisRestoreJobId';
+const DEFAULT_ACCESS_SECONDS = 4 * 3600;
+const MAX_DISK_NAME = 80;
+
+export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: RestoreManagedDisksRequest, options: AbortOptions = {}): Promise<RestoreManagedDisksResult> {
+  assertValidIdentifier('itemId', request.itemId);
+  assertValidRecoveryPointId(request.recoveryPointId);
+  assertValidIdentifier('jobId', request.jobId);
+  const row = await deps.catalog.get(request.itemId, request.recoveryPointId);
+  if (row === undefined || !isRestorable(row)) throw errors.recoveryPointNotFound(request.itemId, request.recoveryPointId);
+  const manifest = await readManifest(deps.vault, row);
+  const disks = selectDisks(manifest, request.luns);
+  const names = disks.map((disk) => restoredDiskName(disk.name, request.jobId));
+  const { subscriptionId, resourceGroup, location } = request.target;
+  const idOf = (name: string) => `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/disks/${name}`;
+
+  // Nothing is created until every name is free (or holds this job's own leftover, which goes first).
+  const existing = await Promise.all(names.map(async (name) => ({ name, disk: await deps.compute.getDisk(idOf(name)) })));
+  const taken = existing.filter((found) => found.disk !== undefined && found.disk.tags?.[RESTORE_JOB_TAG] !== request.jobId);
+  if (taken.length > 0) throw errors.restoreTargetExists(`resource group ${resourceGroup}`, taken.map((found) => found.name));
+  for (const leftover of existing.filter((found) => found.disk !== undefined)) {
+    deps.log.warn(`Removing managed disk '${leftover.name}' left by an earlier attempt of restore job ${request.jobId}.`);
+    await deps.compute.revokeAccess(idOf(leftover.name));
+    await deps.compute.deleteDisk(idOf(leftover.name));
+  }
+
+  // The target group as a portal's "create new" makes it (Azure's restore names an existing one; creating it then changes nothing).
+  await deps.compute.ensureResourceGroup(subscriptionId, resourceGroup, location);
+  const planned = await Promise.all(disks.map((disk) => planDisk(deps, row, manifest, disk, '', request.tier ?? 'Auto')));
+  const created: string[] = [];
+  try {
+    const restored: RestoredManagedDisk[] = [];
+    for (const [index, plan] of planned.entries()) {
+      const sku = request.skus?.[plan.disk.lun] ?? (plan.disk.storageType === 'Premium' ? 'Premium_LRS' : 'Standard_LRS');
+      const work = { deps, request, manifest, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options };
+      restored.push(await restoreOne(work));
+    }
+    deps.log.info(`Restore job ${request.jobId}: ${restored.length} managed disk(s) of recovery point ${request.recoveryPointId} restored to resource group ${resourceGroup}.`);
+    return { itemId: request.itemId, recoveryPointId: request.recoveryPointId, jobId: request.jobId, resourceGroup, disks: restored };
+  } catch (err) {
+    for (const id of created) {
+      await deps.compute.revokeAccess(id).catch(() => undefined);
+      await deps.compute.deleteDisk(id).catch((cleanup: unknown) => deps.log.warn(`Deleting restored disk ${id} after a failed restore failed: ${String(cleanup)}`));
+    }
+    throw err;
+  } finally {
+    await releaseViews(deps, planned);
+  }
+}
+
+interface DiskWork {
+  deps: ManagedRestoreDeps;
+  request: RestoreManagedDisksRequest;
+  manifest: RecoveryPointManifest;
+  plan: PlannedDisk;
+  name: string;
+  sku: string;
+  location: string;
+  ref: { subscriptionId: string; resourceGroup: string; name: string };
+  created: string[];
+  options: AbortOptions;
+}
+
+async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
+  const { deps, request, plan } = work;
+  const disk = plan.disk;
+  const sums = await loadChecksums(deps.vault, (await deps.catalog.get(request.itemId, request.recoveryPointId))!.vaultContainer, disk, work.manifest);
+  const verify = { sums, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier };
+  const seconds = request.accessDurationInSeconds ?? DEFAULT_ACCESS_SECONDS;
+  const tags = { [RESTORE_JOB_TAG]: request.jobId };
+  const diskRestorePointId = plan.tier === 'InstantRP' && plan.view?.kind === 'managedDisk' ? plan.view.handle.diskRestorePointId : undefined;
+
+  if (typeof diskRestorePointId === 'string') {
+    const made = await deps.compute.createDisk(work.ref, { location: work.location, sku: work.sku, tags, createOption: 'Restore', sourceResourceId: diskRestorePointId }, work.options);
+    work.created.push(made.id);
+    const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
+    try {
+      const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { abortSignal: work.options.abortSignal });
+      deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} from its disk restore point; ${verified.blocksVerified} blocks verified.`);
+      return result(work, made.id, 'restoreFromSnapshot', verified.bytesRead, 0, verified.blocksVerified);
+    } finally {
+      await deps.compute.revokeAccess(made.id);
+    }
+  }
+
+  const made = await deps.compute.createDisk(work.ref, { location: work.location, sku: work.sku, tags, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
+  work.created.push(made.id);
+  const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
+  let written = 0;
+  let verified;
+  try {
+    verified = await readDiskVerified({ ...verify, source: plan.source.reader }, { abortSignal: work.options.abortSignal }, async (chunk, data, zeroBlocks) => {
+      for (const piece of uploadPiecesFor(chunk, zeroBlocks, sums.blockSize)) {
+        const bytes = data.subarray(piece.start - chunk.start, piece.end - chunk.start);
+        await deps.sas.uploadPages(sas, piece.start, bytes, createHash('md5').update(bytes).digest(), work.options);
+        written += bytes.length;
+      }
+    });
+  } finally {
+    // Ends the upload (the disk becomes Unattached), also when it failed (the disk is then deleted).
+    await deps.compute.revokeAccess(made.id);
+  }
+  deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by upload from the ${plan.tier} tier: ${written} bytes written, ${verified.blocksVerified} blocks verified.`);
+  return result(work, made.id, 'upload', verified.bytesRead, written, verified.blocksVerified);
+}
+
+function result(work: DiskWork, id: string, method: RestoredManagedDisk['method'], bytesRead: number, bytesWritten: number, blocksVerified: number): RestoredManagedDisk {
+  const { plan } = work;
+  return { lun: plan.disk.lun, name: work.name, id, sku: work.sku, sizeBytes: plan.disk.sizeBytes, tier: plan.tier, tierReason: plan.tierReason, method, bytesRead, bytesWritten, blocksVerified };
+}
+
+/** A managed disk read through a SAS, as the verified read reads a disk. */
+function sasReader(sas: SasPageReader, url: string, size: number): RangeReader {
+  return {
+    async *allocatedRanges(options) {
+      const all: ByteRange = { start: 0, end: size };
+      yield* await sas.allocatedRanges(url, all, options);
+    },
+    read: (offset, count, options) => sas.read(url, offset, count, options),
+  };
+}
+
+/** `<disk>-<job>` within Compute's 80 characters (the job's first 12 letters and digits). */
+export function restoredDiskName(diskName: string, jobId: string): string {
+  const job = jobId.replace(/[^A-Za-z0-9]/g, '').slice(0, 12);
+  // A disk's name (the last segment where a resource id was recorded), starting with a letter or digit.
+  const base = (diskName.split('/').pop() ?? diskName).replace(/[^\w.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, MAX_DISK_NAME - job.length - 1) || 'disk';
+  return `${base}-${job}`;
+}
+
