@@ -567,6 +567,9 @@ function checkCloudMode(settings: ParsedSettings): void {
   if (settings.KLUIS_KEYVAULT_EMULATOR_URL !== undefined) {
     throw errors.invalidConfiguration('KLUIS_KEYVAULT_EMULATOR_URL', 'it must be unset with KLUIS_MODE=cloud: it points at the Key Vault emulator');
   }
+  if (settings.KLUIS_COMPUTE_CREDENTIAL === 'local') {
+    throw errors.invalidConfiguration('KLUIS_COMPUTE_CREDENTIAL', "it must be 'default' with KLUIS_MODE=cloud: 'local' is the local fabric's credential");
+  }
 }
 
 /** Issuers and JWKS from KLUIS_AUTH_ISSUERS / KLUIS_AUTH_JWKS_URL, else Entra ID's for KLUIS_AUTH_TENANT_ID; both or neither. */

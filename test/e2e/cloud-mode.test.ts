@@ -135,6 +135,8 @@ describe('cloud mode: the packaged app on identity-based storage (embedded host,
       AzureWebJobsStorage__tableServiceUri: azurite.tableEndpoint,
       AzureWebJobsStorage__credential: 'managedidentity',
       KLUIS_AUTH_AUDIENCES: 'api://kluis',
+      // Compute as in Azure (the managed identity); kluis-host would otherwise pick the fabric's local credential.
+      KLUIS_COMPUTE_CREDENTIAL: 'default',
       // The local CA, trusted as Azure's CAs are by every Node process there.
       NODE_EXTRA_CA_CERTS: tls.caCertPath,
       KLUIS_VAULT_CONTAINER: uniqueName('vault'),

@@ -116,6 +116,7 @@ describe('KLUIS_MODE=cloud startup checks', () => {
     ['no audience for token validation', without(CLOUD, 'KLUIS_AUTH_AUDIENCES'), 'KLUIS_AUTH_AUDIENCES', /audience/],
     ["the Key Vault emulator's credential", { ...CLOUD, KLUIS_KEYVAULT_CREDENTIAL: 'local' }, 'KLUIS_KEYVAULT_CREDENTIAL', /emulator/],
     ['the Key Vault emulator', { ...CLOUD, KLUIS_KEYVAULT_EMULATOR_URL: 'http://127.0.0.1:41234' }, 'KLUIS_KEYVAULT_EMULATOR_URL', /emulator/],
+    ["the local fabric's Compute credential", { ...CLOUD, KLUIS_COMPUTE_CREDENTIAL: 'local' }, 'KLUIS_COMPUTE_CREDENTIAL', /local fabric/],
   ])('refuses %s', (_why, env, target, reason) => {
     const error = failure(env);
     expect(error.code).toBe('KluisInvalidConfiguration');
