@@ -533,9 +533,6 @@ function storageConnection(env: Record<string, string | undefined>, settings: Pa
     if (cloud && identity.credential !== 'managedidentity') {
       throw errors.invalidConfiguration(`${setting}__credential`, "it must be 'managedidentity' with KLUIS_MODE=cloud: the app presents its managed identity, nothing else");
     }
-    if (cloud && !identity.blobServiceUri.startsWith('https://')) {
-      throw errors.invalidConfiguration(`${setting}__blobServiceUri`, 'it must be an https URL with KLUIS_MODE=cloud: tokens are never sent in the clear');
-    }
     return identity;
   }
   if (fallback !== undefined) return fallback;

@@ -98,7 +98,10 @@ function serviceUri(setting: string, value: string): string {
   } catch {
     throw errors.invalidConfiguration(setting, 'it must be the https URL of a storage service endpoint');
   }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+  if (url.protocol !== 'https:') {
+    throw errors.invalidConfiguration(setting, 'it must be an https URL: an identity-based connection sends tokens, never in the clear');
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
     throw errors.invalidConfiguration(setting, 'it must be the https URL of a storage service endpoint, without credentials, query or fragment');
   }
   return value.replace(/\/+$/, '');

@@ -90,6 +90,8 @@ describe('identity-based storage connections', () => {
     [{ AzureWebJobsStorage__accountName: 'kluisfunc', AzureWebJobsStorage__clientId: 'my-identity' }, 'AzureWebJobsStorage__clientId'],
     [{ AzureWebJobsStorage__blobServiceUri: 'https://127.0.0.1:10000/devstoreaccount1' }, 'AzureWebJobsStorage__queueServiceUri'],
     [{ AzureWebJobsStorage__blobServiceUri: 'https://acct1.blob.core.windows.net?sv=2024&sig=x' }, 'AzureWebJobsStorage__blobServiceUri'],
+    [{ AzureWebJobsStorage__blobServiceUri: 'http://acct1.blob.core.windows.net' }, 'AzureWebJobsStorage__blobServiceUri'],
+    [{ AzureWebJobsStorage__accountName: 'acct1', AzureWebJobsStorage__tableServiceUri: 'http://127.0.0.1:10002/acct1' }, 'AzureWebJobsStorage__tableServiceUri'],
     [{ AzureWebJobsStorage: KEY, KLUIS_VAULT_STORAGE: KEY, KLUIS_VAULT_STORAGE__accountName: 'kluisvault' }, 'KLUIS_VAULT_STORAGE'],
     [{}, 'AzureWebJobsStorage'],
   ])('refuses %j naming %s', (env, target) => {
