@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { azuriteConnectionString, azuriteEndpoint } from './connection-string';
@@ -25,6 +26,14 @@ export interface AzuriteOptions {
   debugLogPath?: string;
   /** How long to wait for all three services to answer HTTP; default 30 000. */
   startupTimeoutInMs?: number;
+  /** Serve HTTPS with this certificate and key (PEM files; `--cert`/`--key`), e.g. the local CA's server certificate. */
+  https?: { certPath: string; keyPath: string };
+  /**
+   * `--oauth basic` (needs `https`): bearer tokens are accepted besides keys and SAS; Azurite checks their
+   * issuer, audience and lifetime, not their signature. Add the azurite-token-issuers extension to accept
+   * the local identity endpoint's issuer.
+   */
+  oauth?: 'basic';
 }
 
 export interface RunningAzurite {
@@ -35,6 +44,8 @@ export interface RunningAzurite {
   blobPort: number;
   queuePort: number;
   tablePort: number;
+  /** `http` unless started with `https`; the connection string and endpoints use it. */
+  protocol: 'http' | 'https';
   pid: number;
   /** SIGTERM, wait for exit (SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
@@ -83,6 +94,8 @@ export function defaultAzuriteLocation(): string {
 /** Starts blob, queue and table Azurite services in one child process and waits until all answer. */
 export async function startAzurite(opts: AzuriteOptions = {}): Promise<RunningAzurite> {
   const silent = opts.silent ?? true;
+  if (opts.oauth !== undefined && opts.https === undefined) throw new Error('Azurite accepts OAuth tokens over HTTPS only: pass https with oauth');
+  const protocol = opts.https === undefined ? 'http' : 'https';
   const extensions = opts.extensions ?? [];
   for (const extension of extensions) {
     if (!path.isAbsolute(extension)) throw new Error(`Azurite extension path must be absolute: ${extension}`);
@@ -107,18 +120,20 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<RunningAz
   const azurite = watchChild(child, silent);
 
   try {
-    const ports = await waitUntilReady(azurite, opts.startupTimeoutInMs ?? DEFAULT_STARTUP_TIMEOUT_IN_MS);
+    const ports = await waitUntilReady(azurite, opts.startupTimeoutInMs ?? DEFAULT_STARTUP_TIMEOUT_IN_MS, protocol);
     // Don't let a forgotten instance keep this process alive; the exit hook still ends it.
     azurite.unref();
     const endpoints = { host: HOST, blobPort: ports.Blob, queuePort: ports.Queue, tablePort: ports.Table };
+    const withProtocol = (url: string) => (protocol === 'https' ? url.replace(/^http:/, 'https:') : url);
     return {
-      connectionString: azuriteConnectionString(endpoints),
-      blobEndpoint: azuriteEndpoint(HOST, ports.Blob),
-      queueEndpoint: azuriteEndpoint(HOST, ports.Queue),
-      tableEndpoint: azuriteEndpoint(HOST, ports.Table),
+      connectionString: protocol === 'https' ? azuriteConnectionString(endpoints).replace(/http:/g, 'https:').replace('DefaultEndpointsProtocol=http;', 'DefaultEndpointsProtocol=https;') : azuriteConnectionString(endpoints),
+      blobEndpoint: withProtocol(azuriteEndpoint(HOST, ports.Blob)),
+      queueEndpoint: withProtocol(azuriteEndpoint(HOST, ports.Queue)),
+      tableEndpoint: withProtocol(azuriteEndpoint(HOST, ports.Table)),
       blobPort: ports.Blob,
       queuePort: ports.Queue,
       tablePort: ports.Table,
+      protocol,
       pid: child.pid as number,
       stop: azurite.stop,
     };
@@ -175,6 +190,8 @@ function azuriteArguments(opts: AzuriteOptions, silent: boolean): string[] {
   else args.push('--location', path.resolve(opts.location ?? defaultAzuriteLocation()));
   if (silent) args.push('--silent'); // access log off; startup and error lines are still printed
   if (opts.debugLogPath !== undefined) args.push('--debug', path.resolve(opts.debugLogPath));
+  if (opts.https !== undefined) args.push('--cert', path.resolve(opts.https.certPath), '--key', path.resolve(opts.https.keyPath));
+  if (opts.oauth !== undefined) args.push('--oauth', opts.oauth);
   return args;
 }
 
@@ -255,14 +272,14 @@ function watchChild(child: ChildProcess, silent: boolean): WatchedChild {
 }
 
 
-async function waitUntilReady(child: WatchedChild, timeoutInMs: number): Promise<Record<Service, number>> {
+async function waitUntilReady(child: WatchedChild, timeoutInMs: number, protocol: 'http' | 'https'): Promise<Record<Service, number>> {
   const deadline = Date.now() + timeoutInMs;
   for (;;) {
     const exit = child.exit();
     if (exit !== undefined) throw new Error(`the Azurite process ${exit} during startup`);
     const ports = child.ports;
     if (SERVICES.every((service) => ports[service] !== undefined)) {
-      const answers = await Promise.all(SERVICES.map((service) => answersHttp(HOST, ports[service] as number)));
+      const answers = await Promise.all(SERVICES.map((service) => answersHttp(HOST, ports[service] as number, protocol)));
       if (answers.every(Boolean)) return ports as Record<Service, number>;
     }
     if (Date.now() >= deadline) {
@@ -275,12 +292,15 @@ async function waitUntilReady(child: WatchedChild, timeoutInMs: number): Promise
 }
 
 /** True when something on host:port answers an HTTP request with any status. */
-function answersHttp(host: string, port: number): Promise<boolean> {
+function answersHttp(host: string, port: number, protocol: 'http' | 'https' = 'http'): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host, port, method: 'GET', path: '/', agent: false, timeout: PROBE_TIMEOUT_IN_MS }, (res) => {
+    // Only whether it answers: the certificate is the caller's to trust, not the probe's.
+    const options = { host, port, method: 'GET', path: '/', agent: false, timeout: PROBE_TIMEOUT_IN_MS };
+    const onResponse = (res: IncomingMessage) => {
       res.resume();
       resolve(typeof res.statusCode === 'number');
-    });
+    };
+    const req = protocol === 'https' ? httpsRequest({ ...options, rejectUnauthorized: false }, onResponse) : request(options, onResponse);
     req.on('timeout', () => req.destroy(new Error('probe timed out')));
     req.on('error', () => resolve(false));
     req.end();

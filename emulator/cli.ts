@@ -8,6 +8,7 @@
  * app's token check at it (see startHostIdentity); --no-identity skips it. --https-port serves the app over
  * HTTPS too, with a certificate of the same local CA.
  */
+import { identitySettingsOf } from '../lib/config/storage-connections';
 import { listening } from './ports';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -134,7 +135,11 @@ export async function startHostCompute(
   options: { fabric: () => LocalFabric; tls: TlsMaterial; port?: number; logger?: HostLogger; access: EmulatorAdminAccess },
 ): Promise<RunningComputeEndpoint> {
   const compute = await startComputeEndpoint({
-    fabric: () => options.fabric().compute,
+    fabric: () => {
+      const compute = options.fabric().compute;
+      if (compute === undefined) throw new Error("The fabric's Compute service needs the source account's key to sign disk SAS URLs: KLUIS_SOURCE_STORAGE is an identity-based connection.");
+      return compute;
+    },
     tls: { key: options.tls.serverKeyPem, cert: options.tls.serverCertPem },
     port: options.port ?? 0,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -170,6 +175,8 @@ function azuriteExtension(file: string): string {
 export const pageRangeDiffExtension = azuriteExtension('azurite-page-diff.js');
 /** Makes Azurite's server-side copies point-in-time and write-isolated as Azure's (emulator/azurite-copy-isolation.js). */
 export const copyIsolationExtension = azuriteExtension('azurite-copy-isolation.js');
+/** Makes Azurite's `--oauth basic` accept the issuers in KLUIS_AZURITE_TOKEN_ISSUERS, e.g. the local identity endpoint (emulator/azurite-token-issuers.js). */
+export const tokenIssuersExtension = azuriteExtension('azurite-token-issuers.js');
 /** Every extension kluis-host and `npm start` load into Azurite. */
 export const azuriteExtensions: readonly string[] = [pageRangeDiffExtension, copyIsolationExtension];
 
@@ -185,13 +192,17 @@ function reachable(url: string): Promise<boolean> {
 }
 
 export interface StorageChoice {
-  connectionString: string;
+  /** Unset: the app connects by identity (AzureWebJobsStorage__*), to storage that is already running. */
+  connectionString?: string;
   azurite?: RunningAzurite;
 }
 
 /** The storage the host uses, starting Azurite when the app asks for development storage that is not running. */
 export async function chooseStorage(appDir: string, explicit: string | undefined): Promise<StorageChoice> {
-  const configured = explicit ?? process.env.AzureWebJobsStorage ?? (await readLocalSettings(appDir)).AzureWebJobsStorage ?? 'UseDevelopmentStorage=true';
+  const localSettings = await readLocalSettings(appDir);
+  const plain = explicit ?? process.env.AzureWebJobsStorage ?? localSettings.AzureWebJobsStorage;
+  if (plain === undefined && identitySettingsOf({ ...localSettings, ...process.env }, 'AzureWebJobsStorage').size > 0) return {};
+  const configured = plain ?? 'UseDevelopmentStorage=true';
   const isDevelopment = /UseDevelopmentStorage=true/i.test(configured);
   const connectionString = resolveDevelopmentStorage(configured);
   if (!isDevelopment) return { connectionString };
@@ -310,7 +321,7 @@ export async function main(argv: string[]): Promise<void> {
     clock: hostClock,
     port: opts.port,
     ...(opts.httpsPort !== undefined && tls !== undefined ? { httpsPort: opts.httpsPort, tls: { key: tls.serverKeyPem, cert: tls.serverCertPem } } : {}),
-    storage: storage.connectionString,
+    ...(storage.connectionString === undefined ? {} : { storage: storage.connectionString }),
     hubName: opts.hubName,
     secretsFile: opts.secrets && path.resolve(opts.secrets),
     logger,

@@ -2,6 +2,8 @@
  * The embedded Azure Functions host: loads an unchanged Functions v4 Node app, serves its HTTP triggers,
  * runs its timers and its Durable orchestrations (with state in Azure Tables), offline.
  */
+import type { StorageConnection } from '../lib/domain/storage-account';
+import { identityConnectionOf } from '../lib/config/storage-connections';
 import path from 'node:path';
 import { loadApp, LoadedApp, readLocalSettings, triggerBinding } from './app-loader';
 import { publishHostClock } from '../lib/config/host-clock';
@@ -183,12 +185,13 @@ export class EmbeddedHost {
     process.env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
   }
 
-  private requireStorage(): string {
+  /** AzureWebJobsStorage as the Functions host reads it: a connection string, or an identity-based connection (`AzureWebJobsStorage__*`). */
+  private requireStorage(): StorageConnection {
     const storage = process.env.AzureWebJobsStorage;
-    if (!storage) {
-      throw new Error('AzureWebJobsStorage is not set: pass --storage, or set it in local.settings.json (UseDevelopmentStorage=true for Azurite).');
-    }
-    return storage;
+    if (storage) return storage;
+    const identity = identityConnectionOf(process.env, 'AzureWebJobsStorage', process.env.AZURE_CLIENT_ID || undefined);
+    if (identity !== undefined) return identity;
+    throw new Error('AzureWebJobsStorage is not set: pass --storage, set it in local.settings.json (UseDevelopmentStorage=true for Azurite), or set AzureWebJobsStorage__accountName (or __blobServiceUri, __queueServiceUri, __tableServiceUri) for an identity-based connection.');
   }
 
   private needsDurable(): boolean {

@@ -92,7 +92,9 @@ function parseOptions(argv: string[]): StartOptions {
 
 /** The storage account restores are written to, as its name (what a restore request's storageAccountId names). */
 function restoreAccountName(): string {
-  const conn = parseConnectionString(loadConfig(process.env).restoreStorage);
+  const restore = loadConfig(process.env).restoreStorage;
+  if (typeof restore !== 'string') return restore.accountName;
+  const conn = parseConnectionString(restore);
   return conn.AccountName ?? (conn.BlobEndpoint === undefined ? undefined : storageAccountNameOfBlobUrl(conn.BlobEndpoint)) ?? 'devstoreaccount1';
 }
 

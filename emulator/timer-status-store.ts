@@ -1,5 +1,7 @@
 /** Timer schedule status (last/next occurrence) in an Azure Table, so past-due detection survives restarts. */
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
+import type { StorageConnection } from '../lib/domain/storage-account';
+import { tableClientOf } from '../lib/stores/azure/storage-clients';
 import type { ScheduleStatusStore } from './timer-scheduler';
 
 type Status = { last: string; next: string; lastUpdated: string };
@@ -7,8 +9,8 @@ type Status = { last: string; next: string; lastUpdated: string };
 export class TableScheduleStatusStore implements ScheduleStatusStore {
   private readonly table: TableClient;
 
-  constructor(connectionString: string, tableName: string) {
-    this.table = TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true });
+  constructor(connection: StorageConnection, tableName: string) {
+    this.table = tableClientOf(connection, tableName);
   }
 
   async init(): Promise<void> {

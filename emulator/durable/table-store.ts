@@ -6,6 +6,8 @@
  * Pending activities, timers and sub-orchestrations are derived from history, so nothing else is stored.
  */
 import { odata, TableClient, TableEntity, TableTransaction } from '@azure/data-tables';
+import type { StorageConnection } from '../../lib/domain/storage-account';
+import { tableClientOf } from '../../lib/stores/azure/storage-clients';
 import { HistoryEvent, RuntimeStatus } from './history';
 import { OrchestrationState } from './episode';
 
@@ -106,11 +108,8 @@ let messageCounter = 0;
 export class TableDurableStore {
   private readonly table: TableClient;
 
-  constructor(connectionString: string, readonly tableName: string) {
-    this.table = TableClient.fromConnectionString(connectionString, tableName, {
-      allowInsecureConnection: true,
-      retryOptions: { maxRetries: 3 },
-    });
+  constructor(connection: StorageConnection, readonly tableName: string) {
+    this.table = tableClientOf(connection, tableName, { retryOptions: { maxRetries: 3 } });
   }
 
   async init(): Promise<void> {

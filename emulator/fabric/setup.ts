@@ -28,8 +28,11 @@ export type FabricConfig = Pick<KluisConfig, 'sourceStorage' | 'inventory' | 'in
 export interface LocalFabric {
   /** The VM tools (`/fabric/…`, kluis-fabric). */
   service: FabricService;
-  /** The Microsoft.Compute service (its own HTTPS endpoint, compute/index.ts). */
-  compute: ComputeFabric;
+  /**
+   * The Microsoft.Compute service (its own HTTPS endpoint, compute/index.ts). Unset when the source account
+   * is reached by identity: it signs disk SAS URLs with the account key, so then only page-blob VMs exist.
+   */
+  compute?: ComputeFabric;
 }
 
 export interface LocalFabricOptions {
@@ -43,6 +46,7 @@ export function localFabricFromConfig(config: FabricConfig, options: LocalFabric
   if (config.inventory !== 'table') throw errors.inventoryReadOnly('the local VM fabric');
   const clock = options.clock ?? new SystemClock();
   const inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
+  if (typeof config.sourceStorage !== 'string') return { service: fabricServiceFromConfig(config, { inventory, clock }) };
   const compute = ComputeFabric.fromConnectionString(config.sourceStorage, { inventory, clock, ...(options.onError === undefined ? {} : { onError: options.onError }) });
   return { service: fabricServiceFromConfig(config, { inventory, compute, clock }), compute };
 }

@@ -8,17 +8,24 @@ import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 import type { DashboardSignIn } from '../domain/dashboard-assets';
 import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
+import type { StorageConnection } from '../domain/storage-account';
+import { identityConnectionOf } from './storage-connections';
 
 export interface KluisConfig {
+  /**
+   * KLUIS_MODE: `local` (default: connection strings and emulators allowed) or `cloud` (as deployed to Azure:
+   * identity-based connections only, a managed identity, token validation configured; see checkCloudMode).
+   */
+  mode: KluisMode;
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
-  webJobsStorage: string;
+  webJobsStorage: StorageConnection;
   /** Where source disks live. */
-  sourceStorage: string;
+  sourceStorage: StorageConnection;
   /** Where replicas and manifests are written. */
-  vaultStorage: string;
+  vaultStorage: StorageConnection;
   vaultContainer: string;
   /** Where restored disks are written (a target storage account). */
-  restoreStorage: string;
+  restoreStorage: StorageConnection;
   /** Azure Table (in the vault account) holding the recovery point catalog. */
   catalogTable: string;
   /** Prefix of the vault catalog's tables (in the vault account): {prefix}Vaults, {prefix}Policies, … */
@@ -164,6 +171,8 @@ export type ComputeCredentialKind = 'default' | 'local';
 
 export type InventoryKind = 'table' | 'arm';
 
+export type KluisMode = 'local' | 'cloud';
+
 export const DEFAULT_VAULT_CONTAINER = 'kluis-vault';
 export const DEFAULT_CATALOG_TABLE = 'KluisRecoveryPoints';
 export const DEFAULT_CATALOG_TABLE_PREFIX = 'Kluis';
@@ -233,7 +242,9 @@ const list = (check: (item: string) => boolean, error: string) =>
   );
 
 const settingsSchema = z.object({
-  AzureWebJobsStorage: z.string({ error: 'it is required' }).min(1, { error: 'it is required' }),
+  KLUIS_MODE: z.preprocess(emptyAsUnset, z.enum(['local', 'cloud'], { error: "it must be 'local' or 'cloud'" }).default('local')),
+  AZURE_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the client id of the app\'s managed identity (a GUID)' }).optional()),
+  AzureWebJobsStorage: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_SOURCE_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_VAULT_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_VAULT_CONTAINER: z.preprocess(
@@ -362,6 +373,8 @@ const settingsSchema = z.object({
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KluisConfig {
   const parsed = settingsSchema.safeParse({
+    KLUIS_MODE: env.KLUIS_MODE,
+    AZURE_CLIENT_ID: env.AZURE_CLIENT_ID,
     AzureWebJobsStorage: env.AzureWebJobsStorage,
     KLUIS_SOURCE_STORAGE: env.KLUIS_SOURCE_STORAGE,
     KLUIS_VAULT_STORAGE: env.KLUIS_VAULT_STORAGE,
@@ -408,23 +421,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw errors.invalidConfiguration(String(issue.path[0] ?? 'settings'), issue.message);
   }
   const settings = parsed.data;
-  const webJobsStorage = resolveConnectionString('AzureWebJobsStorage', settings.AzureWebJobsStorage);
-  const sourceStorage =
-    settings.KLUIS_SOURCE_STORAGE === undefined
-      ? webJobsStorage
-      : resolveConnectionString('KLUIS_SOURCE_STORAGE', settings.KLUIS_SOURCE_STORAGE);
+  const connection = (setting: StorageSetting, fallback?: StorageConnection) => storageConnection(env, settings, setting, fallback);
+  const webJobsStorage = connection('AzureWebJobsStorage');
+  const sourceStorage = connection('KLUIS_SOURCE_STORAGE', webJobsStorage);
+  const vaultStorage = connection('KLUIS_VAULT_STORAGE', webJobsStorage);
+  const restoreStorage = connection('KLUIS_RESTORE_STORAGE', sourceStorage);
+  if (settings.KLUIS_MODE === 'cloud') checkCloudMode(settings);
   return {
+    mode: settings.KLUIS_MODE,
     webJobsStorage,
     sourceStorage,
-    vaultStorage:
-      settings.KLUIS_VAULT_STORAGE === undefined
-        ? webJobsStorage
-        : resolveConnectionString('KLUIS_VAULT_STORAGE', settings.KLUIS_VAULT_STORAGE),
+    vaultStorage,
     vaultContainer: settings.KLUIS_VAULT_CONTAINER,
-    restoreStorage:
-      settings.KLUIS_RESTORE_STORAGE === undefined
-        ? sourceStorage
-        : resolveConnectionString('KLUIS_RESTORE_STORAGE', settings.KLUIS_RESTORE_STORAGE),
+    restoreStorage,
     catalogTable: settings.KLUIS_CATALOG_TABLE,
     catalogTablePrefix: settings.KLUIS_CATALOG_TABLE_PREFIX,
     instantRestoreDays: settings.KLUIS_INSTANT_RESTORE_DAYS,
@@ -495,6 +504,70 @@ function dashboardSignIn(settings: ParsedSettings): DashboardSignIn {
 }
 
 type ParsedSettings = z.infer<typeof settingsSchema>;
+
+type StorageSetting = 'AzureWebJobsStorage' | 'KLUIS_SOURCE_STORAGE' | 'KLUIS_VAULT_STORAGE' | 'KLUIS_RESTORE_STORAGE';
+
+/**
+ * One storage connection: the connection string in `setting`, or the identity-based connection in
+ * `setting__*`, never both; neither: `fallback` (required for AzureWebJobsStorage). In cloud mode only
+ * identity-based connections with the managed identity are accepted: a connection string holds an account
+ * key or SAS (or points at the emulator), which a deployed app must not keep in its settings.
+ */
+function storageConnection(env: Record<string, string | undefined>, settings: ParsedSettings, setting: StorageSetting, fallback?: StorageConnection): StorageConnection {
+  const plain = settings[setting];
+  const identity = identityConnectionOf(env, setting, settings.AZURE_CLIENT_ID);
+  const cloud = settings.KLUIS_MODE === 'cloud';
+  if (plain !== undefined && identity !== undefined) {
+    throw errors.invalidConfiguration(setting, `it is set together with ${setting}__* (an identity-based connection): keep one of them`);
+  }
+  if (plain !== undefined) {
+    if (cloud) {
+      throw errors.invalidConfiguration(
+        setting,
+        `KLUIS_MODE=cloud takes no connection strings (an account key or SAS in app settings, or the storage emulator); set ${setting}__accountName with ${setting}__credential=managedidentity instead`,
+      );
+    }
+    return resolveConnectionString(setting, plain);
+  }
+  if (identity !== undefined) {
+    if (cloud && identity.credential !== 'managedidentity') {
+      throw errors.invalidConfiguration(`${setting}__credential`, "it must be 'managedidentity' with KLUIS_MODE=cloud: the app presents its managed identity, nothing else");
+    }
+    return identity;
+  }
+  if (fallback !== undefined) return fallback;
+  throw errors.invalidConfiguration(
+    setting,
+    cloud ? `it is required: set ${setting}__accountName with ${setting}__credential=managedidentity` : `it is required: a connection string (UseDevelopmentStorage=true for Azurite) or ${setting}__accountName for an identity-based connection`,
+  );
+}
+
+/**
+ * What a deployment (KLUIS_MODE=cloud) must have besides identity-based storage: the app's managed identity
+ * (AZURE_CLIENT_ID: its user-assigned identity, presented to Storage, Key Vault and ARM), token validation
+ * for its API (an Entra tenant or issuers, and the audience tokens must be issued for), and no emulator
+ * credential or endpoint.
+ */
+function checkCloudMode(settings: ParsedSettings): void {
+  if (settings.AZURE_CLIENT_ID === undefined) {
+    throw errors.invalidConfiguration('AZURE_CLIENT_ID', 'it is required with KLUIS_MODE=cloud: the client id of the user-assigned managed identity the app presents to Storage, Key Vault and Azure Resource Manager');
+  }
+  if (settings.KLUIS_AUTH_TENANT_ID === undefined && settings.KLUIS_AUTH_ISSUERS === undefined) {
+    throw errors.invalidConfiguration('KLUIS_AUTH_TENANT_ID', 'it is required with KLUIS_MODE=cloud: the Entra ID tenant whose tokens the API accepts (or KLUIS_AUTH_ISSUERS with KLUIS_AUTH_JWKS_URL)');
+  }
+  if (settings.KLUIS_AUTH_AUDIENCES === undefined || settings.KLUIS_AUTH_AUDIENCES.length === 0) {
+    throw errors.invalidConfiguration('KLUIS_AUTH_AUDIENCES', "it is required with KLUIS_MODE=cloud: the audience of the app's own tokens (its application id URI or client id)");
+  }
+  if (settings.KLUIS_KEYVAULT_CREDENTIAL === 'local') {
+    throw errors.invalidConfiguration('KLUIS_KEYVAULT_CREDENTIAL', "it must be 'default' with KLUIS_MODE=cloud: 'local' is the Key Vault emulator's credential");
+  }
+  if (settings.KLUIS_KEYVAULT_EMULATOR_URL !== undefined) {
+    throw errors.invalidConfiguration('KLUIS_KEYVAULT_EMULATOR_URL', 'it must be unset with KLUIS_MODE=cloud: it points at the Key Vault emulator');
+  }
+  if (settings.KLUIS_COMPUTE_CREDENTIAL === 'local') {
+    throw errors.invalidConfiguration('KLUIS_COMPUTE_CREDENTIAL', "it must be 'default' with KLUIS_MODE=cloud: 'local' is the local fabric's credential");
+  }
+}
 
 /** Issuers and JWKS from KLUIS_AUTH_ISSUERS / KLUIS_AUTH_JWKS_URL, else Entra ID's for KLUIS_AUTH_TENANT_ID; both or neither. */
 function authSettings(settings: ParsedSettings): AuthSettings {

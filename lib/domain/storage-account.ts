@@ -5,6 +5,31 @@
  */
 import { storageAccountNameOfBlobUrl } from './restore-request';
 
+/**
+ * How Kluis reaches one storage account: a connection string (account key, SAS, or development storage;
+ * local mode only), or an identity-based connection as Azure Functions declares them
+ * (`<setting>__accountName` or `__blobServiceUri`/`__queueServiceUri`/`__tableServiceUri`, with
+ * `__credential=managedidentity` and `__clientId`): endpoints and whose token to present, no secret.
+ */
+export type StorageConnection = string | IdentityStorageConnection;
+
+export interface IdentityStorageConnection {
+  kind: 'identity';
+  accountName: string;
+  /** Service endpoints without a trailing slash, e.g. https://acct.blob.core.windows.net */
+  blobServiceUri: string;
+  queueServiceUri: string;
+  tableServiceUri: string;
+  /** `managedidentity`: the app's managed identity only; unset: DefaultAzureCredential (developer sign-ins too). */
+  credential?: 'managedidentity';
+  /** Client id of the user-assigned managed identity to present; unset: the system-assigned one. */
+  clientId?: string;
+}
+
+export function isIdentityConnection(connection: StorageConnection): connection is IdentityStorageConnection {
+  return typeof connection !== 'string';
+}
+
 export type StorageAccountRole = 'functions' | 'source' | 'vault' | 'restore';
 
 export interface StorageAccountEndpoints {
@@ -49,13 +74,21 @@ export function storageAccountOfConnectionString(connectionString: string): Omit
   };
 }
 
+/** Name and endpoints of the account an identity-based connection points at. */
+function storageAccountOfIdentityConnection(connection: IdentityStorageConnection): Omit<KnownStorageAccount, 'roles'> {
+  return {
+    name: connection.accountName,
+    primaryEndpoints: { blob: withSlash(connection.blobServiceUri), queue: withSlash(connection.queueServiceUri), table: withSlash(connection.tableServiceUri) },
+  };
+}
+
 /** One entry per account (by name, ignoring case), with every role it plays. */
-export function knownStorageAccounts(connections: Partial<Record<StorageAccountRole, string>>): KnownStorageAccount[] {
+export function knownStorageAccounts(connections: Partial<Record<StorageAccountRole, StorageConnection>>): KnownStorageAccount[] {
   const byName = new Map<string, KnownStorageAccount>();
   for (const role of ROLE_ORDER) {
     const connection = connections[role];
     if (connection === undefined) continue;
-    const account = storageAccountOfConnectionString(connection);
+    const account = isIdentityConnection(connection) ? storageAccountOfIdentityConnection(connection) : storageAccountOfConnectionString(connection);
     if (account === undefined) continue;
     const key = account.name.toLowerCase();
     const known = byName.get(key);

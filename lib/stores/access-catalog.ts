@@ -5,6 +5,7 @@
  */
 import type { ActivityEventRecord } from '../domain/activity-log';
 import type { RoleAssignmentRecord } from '../domain/authorization/role-assignment';
+import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
@@ -14,7 +15,7 @@ export interface AccessCatalog {
   activityLog: DocumentStore<ActivityEventRecord>;
 }
 
-export function tableAccessCatalog(connectionString: string, prefix: string): AccessCatalog {
+export function tableAccessCatalog(connectionString: StorageConnection, prefix: string): AccessCatalog {
   return {
     roleAssignments: TableDocumentStore.fromConnectionString<RoleAssignmentRecord>(connectionString, `${prefix}RoleAssignments`, 'Role assignment'),
     activityLog: TableDocumentStore.fromConnectionString<ActivityEventRecord>(connectionString, `${prefix}ActivityLog`, 'Activity log event'),

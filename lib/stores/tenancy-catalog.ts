@@ -7,6 +7,7 @@
  * partition = subscription id, row = group name; all lower-cased (ARM names are case-insensitive).
  */
 import type { ResourceGroupRecord, SubscriptionRecord } from '../domain/tenancy';
+import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
@@ -31,7 +32,7 @@ export function resourceGroupRow(name: string): string {
 }
 
 /** In the vault account, with the vault catalog's table prefix (KLUIS_CATALOG_TABLE_PREFIX). */
-export function tableTenancyCatalog(connectionString: string, prefix: string): TenancyCatalog {
+export function tableTenancyCatalog(connectionString: StorageConnection, prefix: string): TenancyCatalog {
   return {
     subscriptions: TableDocumentStore.fromConnectionString<SubscriptionRecord>(connectionString, `${prefix}Subscriptions`, 'Subscription'),
     resourceGroups: TableDocumentStore.fromConnectionString<ResourceGroupRecord>(connectionString, `${prefix}ResourceGroups`, 'Resource group'),

@@ -3,6 +3,7 @@
  * Azure Tables (`fromConnectionString`) or in memory (`inMemory`, for unit tests).
  */
 import type { JobRecord, OperationRecord, PolicyRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
+import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
 import { TableRecoveryPointCatalog } from './azure/table-recovery-point-catalog';
 import type { DocumentStore } from './document-store';
@@ -25,7 +26,7 @@ export interface CatalogTableNames {
   recoveryPoints: string;
 }
 
-export function tableVaultCatalog(connectionString: string, tables: CatalogTableNames): VaultCatalog {
+export function tableVaultCatalog(connectionString: StorageConnection, tables: CatalogTableNames): VaultCatalog {
   const table = <T>(suffix: string, kind: string) => TableDocumentStore.fromConnectionString<T>(connectionString, `${tables.prefix}${suffix}`, kind);
   return {
     vaults: table<VaultRecord>('Vaults', 'Vault'),

@@ -55,8 +55,8 @@ export function writeSecretsFile(functionSpecific: HostSecretsFile['functionSpec
 export interface HostProcessOptions {
   /** The Functions app folder (see fixtureApp). */
   app: string;
-  /** AzureWebJobsStorage connection string (an in-memory Azurite's). */
-  storage: string;
+  /** AzureWebJobsStorage connection string (an in-memory Azurite's); unset: the host inherits none (identity-based AzureWebJobsStorage__* in `env`). */
+  storage?: string;
   hubName?: string;
   /** Default: a fresh temp file with generated keys (see HostProcess.secrets). */
   secretsFile?: string;
@@ -151,6 +151,10 @@ function parseLogLine(line: string): HostLogRecord | undefined {
   }
 }
 
+function withoutStorage(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^AzureWebJobsStorage/i.test(name)));
+}
+
 /** Starts the host binary without waiting for it to be ready (use it for apps that must fail to load). */
 export function spawnHost(options: HostProcessOptions): SpawnedHost {
   assertHostBuilt();
@@ -168,7 +172,7 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     // The connection string goes by the environment, never the command line (ps shows command lines).
-    env: { ...process.env, AzureWebJobsStorage: options.storage, ...options.env },
+    env: options.storage === undefined ? { ...withoutStorage(process.env), ...options.env } : { ...process.env, AzureWebJobsStorage: options.storage, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

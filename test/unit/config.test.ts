@@ -24,6 +24,7 @@ describe('loadConfig', () => {
 
   it('defaults source, vault and restore storage to AzureWebJobsStorage, and the rest to documented defaults', () => {
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT })).toEqual({
+      mode: 'local',
       webJobsStorage: ACCOUNT,
       sourceStorage: ACCOUNT,
       vaultStorage: ACCOUNT,
@@ -89,6 +90,7 @@ describe('loadConfig', () => {
       IDENTITY_HEADER: 'secret-of-the-endpoint',
     });
     expect(config).toEqual({
+      mode: 'local',
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
       sourceStorage: ACCOUNT,
       vaultStorage: OTHER,

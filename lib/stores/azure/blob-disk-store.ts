@@ -6,6 +6,8 @@ import {
 } from '@azure/storage-blob';
 import { errors } from '../../domain/errors';
 import { BlobClients } from './blob-clients';
+import { blobServiceClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 import { VHD_FOOTER_SIZE } from '../../engine/domain/vhd';
 import type {
   AbortOptions,
@@ -26,8 +28,8 @@ export class BlobDiskStore implements DiskStore {
     this.clients = new BlobClients(service);
   }
 
-  static fromConnectionString(connectionString: string, options?: StoragePipelineOptions): BlobDiskStore {
-    return new BlobDiskStore(BlobServiceClient.fromConnectionString(connectionString, options));
+  static fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobDiskStore {
+    return new BlobDiskStore(blobServiceClientOf(connectionString, options));
   }
 
   async getBlobProperties(ref: BlobRef, options: AbortOptions = {}): Promise<DiskBlobProperties | undefined> {

@@ -11,6 +11,8 @@ import {
 import type { AbortOptions, BlobRef } from '../disk-store';
 import type { ListBlobsOptions, ListedBlob, PageBlobStore } from '../page-blob-store';
 import { BlobDiskStore } from './blob-disk-store';
+import { blobServiceClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 
 /** PageBlobStore over Azure Blob Storage (or Azurite) through `@azure/storage-blob`. */
 export class BlobPageStore extends BlobDiskStore implements PageBlobStore {
@@ -21,8 +23,8 @@ export class BlobPageStore extends BlobDiskStore implements PageBlobStore {
     this.endpoint = withoutQuery(client.url).replace(/\/+$/, '');
   }
 
-  static override fromConnectionString(connectionString: string, options?: StoragePipelineOptions): BlobPageStore {
-    return new BlobPageStore(BlobServiceClient.fromConnectionString(connectionString, options));
+  static override fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobPageStore {
+    return new BlobPageStore(blobServiceClientOf(connectionString, options));
   }
 
   async listAllocatedRanges(ref: BlobRef, range?: ByteRange, options: AbortOptions = {}): Promise<ByteRange[]> {

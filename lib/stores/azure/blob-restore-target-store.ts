@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { BlobClients } from './blob-clients';
+import { blobServiceClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
@@ -31,8 +33,8 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
     this.endpoint = url.toString().replace(/\/+$/, '');
   }
 
-  static fromConnectionString(connectionString: string, options?: StoragePipelineOptions): BlobRestoreTargetStore {
-    return new BlobRestoreTargetStore(BlobServiceClient.fromConnectionString(connectionString, options));
+  static fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobRestoreTargetStore {
+    return new BlobRestoreTargetStore(blobServiceClientOf(connectionString, options));
   }
 
   blobUrl(ref: BlobRef): string {

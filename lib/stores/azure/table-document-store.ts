@@ -4,6 +4,8 @@ import type { AbortOptions } from '../disk-store';
 import type { DocumentStore, ListOptions, Stored } from '../document-store';
 import { isStatus } from './rest-status';
 import { createTableOnce } from './table-support';
+import { tableClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 
 interface DocumentEntity {
   partitionKey: string;
@@ -25,11 +27,8 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
     this.ensureTable = createTableOnce(table);
   }
 
-  static fromConnectionString<T>(connectionString: string, tableName: string, kind?: string, options?: TableServiceClientOptions): TableDocumentStore<T> {
-    return new TableDocumentStore<T>(
-      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true, ...options }),
-      kind,
-    );
+  static fromConnectionString<T>(connectionString: StorageConnection, tableName: string, kind?: string, options?: TableServiceClientOptions): TableDocumentStore<T> {
+    return new TableDocumentStore<T>(tableClientOf(connectionString, tableName, options), kind);
   }
 
   async get(partition: string, row: string, options: AbortOptions = {}): Promise<Stored<T> | undefined> {

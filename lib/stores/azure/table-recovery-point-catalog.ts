@@ -11,6 +11,8 @@ import {
 } from '../recovery-point-catalog';
 import { isStatus } from './rest-status';
 import { createTableOnce } from './table-support';
+import { tableClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 
 interface RecoveryPointEntity {
   partitionKey: string;
@@ -36,10 +38,8 @@ export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
     this.ensureTable = createTableOnce(table);
   }
 
-  static fromConnectionString(connectionString: string, tableName: string, options?: TableClientOptions): TableRecoveryPointCatalog {
-    return new TableRecoveryPointCatalog(
-      TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true, ...options }),
-    );
+  static fromConnectionString(connectionString: StorageConnection, tableName: string, options?: TableClientOptions): TableRecoveryPointCatalog {
+    return new TableRecoveryPointCatalog(tableClientOf(connectionString, tableName, options));
   }
 
   async put(record: RecoveryPointRecord, options: PutRecoveryPointOptions = {}): Promise<StoredRecoveryPoint> {

@@ -17,6 +17,8 @@ import type { AbortOptions } from '../disk-store';
 import type { DeleteVmOptions, StoredVirtualMachine, UpdateVmOptions, VmInventory, VmListFilter } from '../vm-inventory';
 import { isStatus } from './rest-status';
 import { createTableOnce } from './table-support';
+import { tableClientOf } from './storage-clients';
+import type { StorageConnection } from '../../domain/storage-account';
 
 interface VmEntity {
   partitionKey: string;
@@ -44,12 +46,12 @@ export class TableVmInventory implements VmInventory {
   }
 
   static fromConnectionString(
-    connectionString: string,
+    connectionString: StorageConnection,
     /** See KLUIS_INVENTORY_TABLE (default `KluisVirtualMachines`). */
     tableName: string,
     options?: TableClientOptions,
   ): TableVmInventory {
-    return new TableVmInventory(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true, ...options }));
+    return new TableVmInventory(tableClientOf(connectionString, tableName, options));
   }
 
   async get(ref: VmRef, options: AbortOptions = {}): Promise<StoredVirtualMachine | undefined> {
