@@ -127,7 +127,9 @@ resource diskEncryptionKeysRole 'Microsoft.Authorization/roleDefinitions@2022-04
     ]
     permissions: [
       {
-        actions: []
+        actions: [
+          'Microsoft.KeyVault/vaults/deploy/action'
+        ]
         notActions: []
         dataActions: [
           'Microsoft.KeyVault/vaults/secrets/getSecret/action'
