@@ -47,6 +47,7 @@ resource vmReaderRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if 
         actions: [
           'Microsoft.Resources/subscriptions/resourceGroups/read'
           'Microsoft.Compute/virtualMachines/read'
+          'Microsoft.Compute/virtualMachines/instanceView/read'
           'Microsoft.Compute/disks/read'
         ]
         notActions: []
