@@ -244,6 +244,18 @@ describe('infra: Bicep and the ARM JSON kept beside it agree', () => {
     }
   });
 
+  it.each(['kluis', 'abcdefghijk'])('resource names from appName %s are valid Azure names (storage accounts, Key Vault, Function App)', (appName) => {
+    const template = armOf('main');
+    const ctx = contextFor(template, { ...MAIN_PARAMETERS, appName });
+    const name = (variable: string) => String(evaluate(`[variables('${variable}')]`, ctx));
+    expect(name('hostStorageName')).toMatch(/^[a-z0-9]{3,24}$/);
+    expect(name('vaultStorageName')).toMatch(/^[a-z0-9]{3,24}$/);
+    expect(name('hostStorageName')).not.toBe(name('vaultStorageName'));
+    expect(name('keyVaultName')).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/);
+    expect(name('keyVaultName')).not.toMatch(/--/);
+    expect(name('functionAppName')).toMatch(/^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$/);
+  });
+
   it('every expression in every JSON file evaluates (no unknown function, variable or parameter)', () => {
     expect(() => evaluate(armOf('main') as unknown as ArmValue, contextFor(armOf('main'), MAIN_PARAMETERS))).not.toThrow();
     const protect = armOf('protect');
