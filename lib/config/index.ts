@@ -636,3 +636,9 @@ function parseSegments(setting: string, value: string): Map<string, string> {
   });
   return parts;
 }
+
+/** Every setting loadConfig reads by name (deployment templates are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(settingsSchema.shape);
+
+/** The storage settings that also take an identity-based connection, `<setting>__accountName` and its siblings. */
+export const IDENTITY_CONNECTION_SETTINGS: readonly string[] = ['AzureWebJobsStorage', 'KLUIS_SOURCE_STORAGE', 'KLUIS_VAULT_STORAGE', 'KLUIS_RESTORE_STORAGE'] satisfies StorageSetting[];
