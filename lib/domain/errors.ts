@@ -460,7 +460,7 @@ export const ERROR_CODES = {
   LinkedAuthorizationFailed: {
     status: 403,
     recommendation:
-      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor), then get a new token.',
+      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in, the resource group restored managed disks or a new VM are created in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor, Disk Restore Operator), then get a new token.',
   },
   AuthorizationFailed: {
     status: 403,
