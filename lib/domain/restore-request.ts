@@ -7,6 +7,7 @@
  *   restoreDiskSlots(lunList, pointSlots)         Azure data-disk LUNs → the engine's disk slots
  *   restoreContainerName(vmName, jobId)           the per-job container in the restore account
  *   restoreJobPropertyBag(…)                      the job's `extendedInfo.propertyBag` (Azure's key names)
+ *   restoredManagedDisksPropertyBag(disks)        its entries for the managed disks a restore created
  *   restoredVm(spec, disks, createdAt)            the VirtualMachine an AlternateLocation restore registers
  *
  * Decisions (Azure Backup semantics where Azure has them):
@@ -473,6 +474,8 @@ export const RESTORE_TASKS = {
 export type RestoreJobEvent =
   | { kind: 'started' }
   | { kind: 'disksRestored'; disks: number; bytesCopied: number; blocksVerified: number }
+  /** A managed VM's point: the new managed disks exist (the job names them, also when creating the VM fails later). */
+  | { kind: 'managedDisksRestored'; disks: RestoredManagedDiskEntry[] }
   | { kind: 'completed'; vmId?: string }
   | { kind: 'failed'; code: string; message: string };
 
@@ -513,6 +516,29 @@ export function restoreJobPropertyBag(facts: RestoreJobFacts): Record<string, st
   const network = facts.plan.targetDiskNetworkAccess;
   if (network?.option !== undefined) bag['Target Disk Network Access'] = network.option;
   if (network?.diskAccessId !== undefined) bag['Target Disk Access Id'] = network.diskAccessId;
+  return bag;
+}
+
+/** A managed disk a restore created (engine slot as `lun`: 0 the OS disk, n the data disk of LUN n-1). */
+export interface RestoredManagedDiskEntry {
+  lun: number;
+  id: string;
+  /** InstantRP: created from the disk restore point; HardenedRP: uploaded from the vault. */
+  tier: 'InstantRP' | 'HardenedRP';
+}
+
+/**
+ * The job's entries for the managed disks a restore created, in the style of Azure's "Target …" keys:
+ * `Target OS Disk Id`, `Target Data Disk Id (LUN n)` (the resource ids, as a template would attach them),
+ * and `Restored From Tier` (Azure's recovery point tier names: InstantRP = the snapshot tier, HardenedRP = the vault).
+ */
+export function restoredManagedDisksPropertyBag(disks: readonly RestoredManagedDiskEntry[]): Record<string, string> {
+  const bag: Record<string, string> = {};
+  for (const disk of [...disks].sort((a, b) => a.lun - b.lun)) {
+    bag[disk.lun === 0 ? 'Target OS Disk Id' : `Target Data Disk Id (LUN ${disk.lun - 1})`] = disk.id;
+  }
+  const tiers = [...new Set(disks.map((disk) => disk.tier))];
+  if (tiers.length > 0) bag['Restored From Tier'] = tiers.join(', ');
   return bag;
 }
 

@@ -26,6 +26,7 @@ import {
   restoreContainerName,
   restoredVm,
   restoreJobPropertyBag,
+  restoredManagedDisksPropertyBag,
   storageAccountNameOfBlobUrl,
   vmConfigFacts,
   managedDiskSkusOf,
@@ -256,6 +257,8 @@ export async function recordRestoreJobEvent(deps: JobDeps, vault: VaultScope, jo
       const hasCreateVm = job.tasks.some((task) => task.taskId === RESTORE_TASKS.createVm);
       return hasCreateVm ? setTaskProgress(deps, vault, jobId, RESTORE_TASKS.createVm, 0) : job;
     }
+    case 'managedDisksRestored':
+      return updateJob(deps, vault, jobId, (job) => ({ ...job, propertyBag: { ...job.propertyBag, ...restoredManagedDisksPropertyBag(event.disks) } }));
     case 'completed':
       return completeJob(deps, vault, jobId, event.vmId === undefined ? {} : { propertyBag: { 'Target VM Id': event.vmId } });
     case 'failed':
