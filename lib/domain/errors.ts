@@ -381,12 +381,12 @@ export const ERROR_CODES = {
   KluisEncryptedVmRestoreNotSupported: {
     status: 400,
     recommendation:
-      'Encrypted (Azure Disk Encryption) VMs are restored as disks only, as in Azure Backup. Restore the disks (recoveryType RestoreDisks) — still encrypted with the key and secret of the recovery point, which must exist in the Key Vault (restore them from the recovery point first if they were deleted) — then create the VM from the restored disks and the VM configuration written next to them.',
+      'Encrypted (Azure Disk Encryption) VMs with unmanaged (page-blob) disks are restored as disks only, as in Azure Backup (a managed VM\'s point restores as a new VM too: its managed disks keep their encryption settings). Restore the disks (recoveryType RestoreDisks) — still encrypted with the key and secret of the recovery point, which must exist in the Key Vault (restore them from the recovery point first if they were deleted) — then create the VM from the restored disks and the VM configuration written next to them.',
   },
   UserErrorRpCollectionLimitReached: {
     status: 409,
     recommendation:
-      'An item keeps at most 9,999 recovery points, and on a Standard policy at most 18 of them with instant-restore snapshots. For the 9,999 points: shorten the policy’s retention or delete old points (stop protection with delete data), then back up again. For the snapshots: Kluis deletes the oldest before each backup; when that fails, check the source storage account is reachable and writable and retry the backup.',
+      'An item keeps at most 9,999 recovery points, and on a Standard policy at most 18 of them with instant-restore snapshots. For the 9,999 points: shorten the policy’s retention or delete old points (stop protection with delete data), then back up again. For the snapshots: Kluis deletes the oldest before each backup; when that fails — a CanNotDelete lock on the instant-restore resource group (AzureBackupRG_<region>_1) of a VM with managed disks blocks it, or the source storage account is unreachable — remove the lock (or restore access) and retry the backup.',
   },
   UserErrorKeyvaultPermissionsNotConfigured: {
     status: 400,
@@ -1016,7 +1016,7 @@ export const errors = {
   encryptedVmRestoreNotSupported(): KluisError {
     return new KluisError(
       'KluisEncryptedVmRestoreNotSupported',
-      'The recovery point is of an encrypted virtual machine: encrypted VMs are restored as disks only (recoveryType RestoreDisks); a new VM is not created from them.',
+      'The recovery point is of an encrypted virtual machine with unmanaged (page-blob) disks: such VMs are restored as disks only (recoveryType RestoreDisks); a new VM is not created from them.',
       { target: 'properties.recoveryType' },
     );
   },

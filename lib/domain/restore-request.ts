@@ -19,7 +19,9 @@
  * - The restore account is the one Kluis is configured with (KLUIS_RESTORE_STORAGE): `storageAccountId`
  *   must name it, so disks never land somewhere other than the account the caller asked for.
  * - Encrypted points (Azure Disk Encryption): disks restore as they are (still encrypted), with the
- *   encryption info next to them; creating a VM from them is refused, as in Azure Backup. Missing keys and
+ *   encryption info next to them; creating a VM from page-blob disks is refused, as in Azure Backup, while a
+ *   managed VM's point restores as new managed disks that keep their ADE settings, and as a new VM attaching
+ *   them (it is encrypted as the source was). Missing keys and
  *   secrets are brought back first with restoreKeyAndSecret (services/restore-key-and-secret.ts).
  */
 import { z } from 'zod';
@@ -249,7 +251,7 @@ export function planRestore(context: RestoreContext, properties: RestoreRequestP
       : checkStorageAccount(properties.storageAccountId, context.restoreAccountName);
   const pointSlots = context.point.disks.map((disk) => disk.slot);
   const slots = restoreDiskSlots(properties.restoreDiskLunList, pointSlots);
-  encryptionRestorePlan(properties, context.point.isEncrypted);
+  encryptionRestorePlan(properties, context.point.isEncrypted, managedPoint);
   const recorded = recordedRequestSettings(properties);
 
   if (properties.recoveryType === 'RestoreDisks') {
@@ -305,14 +307,15 @@ export function restoreDiskSlots(lunList: readonly number[] | null | undefined, 
 }
 
 /**
- * Extension point for encrypted VMs (issue 5): disks of an encrypted point restore as they are; a new VM
- * from them is refused until the key and secret can be restored with them.
+ * Encrypted VMs (issue 5): disks of an encrypted point restore as they are; a new VM from page-blob disks is
+ * refused (they carry no encryption settings), from managed disks allowed (each keeps its encryptionSettingsCollection).
  */
-export function encryptionRestorePlan(properties: RestoreRequestProperties, pointIsEncrypted: boolean): { restoreKeys: false } {
+export function encryptionRestorePlan(properties: RestoreRequestProperties, pointIsEncrypted: boolean, managedPoint = false): { restoreKeys: false } {
   if (!pointIsEncrypted && properties.encryptionDetails?.encryptionEnabled === true) {
     throw errors.invalidRequest(`${P}.encryptionDetails`, 'The recovery point is of a VM without disk encryption; leave encryptionDetails out.');
   }
-  if (pointIsEncrypted && properties.recoveryType === 'AlternateLocation') {
+  // Managed disks carry their encryption settings, so a VM attaching the restored disks is encrypted as the source was.
+  if (pointIsEncrypted && properties.recoveryType === 'AlternateLocation' && !managedPoint) {
     throw errors.encryptedVmRestoreNotSupported();
   }
   return { restoreKeys: false };
