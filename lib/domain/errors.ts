@@ -112,6 +112,11 @@ export const ERROR_CODES = {
     recommendation:
       'Access to a point-in-time view of a source disk expired or was revoked before the operation finished. Run the operation again; if it recurs, check that nothing else ends access to the disks (endGetAccess) while Kluis reads them.',
   },
+  KluisSourceViewDeleteRefused: {
+    status: 409,
+    recommendation:
+      'The service holding a point-in-time view of a source disk refused to delete it (for managed disks: Compute answered, e.g. ScopeLocked for a CanNotDelete lock on the instant-restore resource group AzureBackupRG_<region>_1). Remove the lock or what keeps the restore point, then retry; Kluis deletes it with the next backup or retention run.',
+  },
   KluisSourceKindNotSupported: {
     status: 400,
     recommendation: 'No source-disk backend of this Kluis serves disks of this kind. Back up VMs whose disks are all of one supported kind (page blobs today).',
@@ -674,6 +679,9 @@ export const errors = {
   },
   managedDiskSnapshotFailed(detail: string, cause?: unknown): KluisError {
     return new KluisError('ExtensionOperationFailedForManagedDisks', `The snapshot operation on the managed disks failed: ${truncate(detail, 400)}.`, { target: 'source', cause });
+  },
+  sourceViewDeleteRefused(view: string, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceViewDeleteRefused', `The point-in-time view ${truncate(view, 200)} could not be deleted: ${truncate(detail, 400)}.`, { target: 'source', cause });
   },
   sourceDiffUnavailable(lun: number, detail: string, cause?: unknown): KluisError {
     return new KluisError('KluisSourceDiffUnavailable', `The changes of disk lun ${lun} since the previous point cannot be listed: ${truncate(detail, 300)}.`, { target: 'source', cause });
