@@ -15,7 +15,8 @@ import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
+import { armHttp, dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
+import { assignRole, principalWithRoles } from '../support/principals';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '5c7a0b2f-3d4e-4f60-9b1c-2d3e4f5a6b7c';
@@ -201,6 +202,42 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     });
     const bytes = await Promise.all(disks.map((disk) => sasBytes(TARGET_GROUP, disk.name)));
     expect(bytes.map(sha256)).toEqual([sha256(journey.atBackup.get('os')!), sha256(journey.atBackup.get('data0')!)]);
+    await expectNoActiveSas();
+  }, 120_000);
+
+  it('restoring into a resource group needs the caller\'s Microsoft.Compute/disks/write there: 403 LinkedAuthorizationFailed otherwise', async () => {
+    const point = journey.points[1];
+    const targetGroup = `/subscriptions/${SUB}/resourceGroups/${TARGET_GROUP}`;
+    // What a restore to the storage account needs (Backup Operator, VM Contributor on the VM, Storage Account Contributor) — nothing on the target group.
+    const operator = await principalWithRoles(host, 'md-restore-operator', [
+      { role: 'backupOperator', scope: `/subscriptions/${SUB}/resourceGroups/rg-backup` },
+      { role: 'virtualMachineContributor', scope: api.vmId(VM) },
+      // (on the subscription: the restore account is Kluis's own, in its storage resource group; the role holds no Compute action)
+      { role: 'storageAccountContributor', scope: `/subscriptions/${SUB}` },
+    ]);
+    const asOperator = async (extra: Record<string, unknown>) =>
+      armHttp<{ error?: { code: string; message: string } }>(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${point}/restore?api-version=2023-06-01`, {
+        method: 'POST',
+        body: restoreBody(point, extra),
+        headers: { authorization: `Bearer ${await operator.tokens()}` },
+      });
+    const jobsBefore = (await api.jobs(VAULT)).length;
+    for (const extra of [
+      { recoveryType: 'RestoreDisks', targetResourceGroupId: targetGroup, restoreWithManagedDisks: true },
+      { recoveryType: 'AlternateLocation', targetVirtualMachineId: `${targetGroup}/providers/Microsoft.Compute/virtualMachines/${VM}-by-operator`, targetResourceGroupId: targetGroup },
+    ]) {
+      const refused = await asOperator(extra);
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 403, code: 'LinkedAuthorizationFailed' });
+      expect(refused.body.error?.message).toContain(`perform action(s) 'Microsoft.Compute/disks/write' on the linked scope(s) '${targetGroup}'`);
+    }
+    // Nothing started.
+    expect((await api.jobs(VAULT)).length).toBe(jobsBefore);
+
+    // Virtual Machine Contributor on the target group gives it (disks/write, virtualMachines/write).
+    await assignRole(host, operator.objectId, { role: 'virtualMachineContributor', scope: targetGroup });
+    const accepted = await asOperator({ recoveryType: 'RestoreDisks', targetResourceGroupId: targetGroup, restoreWithManagedDisks: true });
+    expect(accepted.status).toBe(202);
+    expect((await api.jobOf(VAULT, accepted)).properties.status).toBe('Completed');
     await expectNoActiveSas();
   }, 120_000);
 
