@@ -9,6 +9,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { DiscoveredVmDisk, DiskBackupPlan, SeededReplica, StagedDisk, TransferSegmentResult } from '../lib/engine/domain/backup-job';
 import type { DiskView } from '../lib/engine/domain/disk-view';
+import { diskChangeDetection } from '../lib/engine/domain/recovery-point-manifest';
 import type { DiskSegment } from '../lib/engine/domain/transfer-plan';
 import type { SourceCapabilities } from '../lib/engine/sources/source-disk';
 import type { planDiskBackupActivity } from '../functions/activities/plan-disk-backup';
@@ -37,7 +38,10 @@ export interface BackupDiskCustomStatus {
 
 export interface BackupDiskOutput {
   lun: number;
+  /** What the segments did (diskChangeDetection): 'checksum' where a planned diff was refused by the source. */
   changeDetection: DiskBackupPlan['changeDetection'];
+  /** Set when the segments differ: each segment's method (index = segment). */
+  segmentChangeDetection?: Array<DiskBackupPlan['changeDetection']>;
   reason: string;
   segmentCount: number;
   staging?: StagedDisk['method'];
@@ -90,9 +94,13 @@ export function* backupDiskOrchestrator(context: OrchestrationContext): Generato
       progress,
     );
     const total = (field: 'bytesRead' | 'bytesWritten' | 'bytesCleared' | 'blocksChanged') => segments.reduce((sum, s) => sum + s[field], 0);
+    const used = diskChangeDetection(
+      plan.changeDetection,
+      [...segments].sort((a, b) => a.segmentIndex - b.segmentIndex).map((segment) => segment.changeDetection),
+    );
     return {
       lun: disk.lun,
-      changeDetection: plan.changeDetection,
+      ...used,
       reason: plan.reason,
       segmentCount: plan.segments.length,
       staging: staged?.method,

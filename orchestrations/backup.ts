@@ -177,7 +177,12 @@ export function* backupOrchestrator(context: OrchestrationContext): Generator<Ta
 
   warnings.push(...result.warnings);
   const status = warnings.length === 0 ? 'Completed' : 'CompletedWithWarnings';
-  yield* finish(status, { recoveryPointId: result.recoveryPointId, bytesTransferred: result.bytesTransferred });
+  const changeDetection = result.disks.map((disk) => ({
+    lun: disk.lun,
+    changeDetection: disk.changeDetection,
+    ...(disk.segmentChangeDetection === undefined ? {} : { segmentChangeDetection: disk.segmentChangeDetection }),
+  }));
+  yield* finish(status, { recoveryPointId: result.recoveryPointId, bytesTransferred: result.bytesTransferred, changeDetection });
   enter('completed');
   return {
     status,

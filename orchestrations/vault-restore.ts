@@ -79,6 +79,7 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
         { itemId: input.restore.itemId, recoveryPointId: input.restore.recoveryPointId, jobId, target, skus, ...(input.restore.luns === undefined ? {} : { luns: input.restore.luns }) },
         false,
       )) as RestoredManagedDiskSummary[];
+      yield recordJob({ kind: 'managedDisksRestored', disks: managed.map(({ lun, id, tier }) => ({ lun, id, tier })) });
     }
 
     let vmId: string | undefined;

@@ -304,14 +304,14 @@ export class FabricService {
       bekOnly: request.bekOnly,
       ...(request.kekName === undefined ? {} : { kekName: request.kekName }),
     });
-    return this.mutate(ref, (current) => ({
-      ...current,
-      encryption: {
-        enabled: true,
-        bek: { secretUrl: keys.secretUrl, vaultId: located.id },
-        ...(keys.keyUrl === undefined ? {} : { kek: { keyUrl: keys.keyUrl, vaultId: located.id } }),
-      },
-    }));
+    const encryption = {
+      enabled: true,
+      bek: { secretUrl: keys.secretUrl, vaultId: located.id },
+      ...(keys.keyUrl === undefined ? {} : { kek: { keyUrl: keys.keyUrl, vaultId: located.id } }),
+    };
+    // Managed disks carry ADE's settings themselves (encryptionSettingsCollection), as Azure shows them.
+    if (vm.disks.some(isManagedDisk)) await this.requireCompute().encryptVmDisks(vm, encryption);
+    return this.mutate(ref, (current) => ({ ...current, encryption }));
   }
 
   /** Sets agent faults and/or the provisioning state (see faultsRequestSchema). */

@@ -190,6 +190,32 @@ export interface BackupRunOutcome {
   recoveryPointId?: string;
   consistency?: Consistency;
   bytesTransferred?: number;
+  /** How each disk's changes were found (engine slot: 0 the OS disk, n the data disk of LUN n-1), as its segments found them. */
+  changeDetection?: DiskChangeDetection[];
   error?: { code: string; message: string };
   warnings: Array<{ code: string; message: string }>;
+}
+
+export interface DiskChangeDetection {
+  lun: number;
+  changeDetection: string;
+  /** Per segment, when they differ (a planned diff the source refused in some segments). */
+  segmentChangeDetection?: string[];
+}
+
+/**
+ * The job's "Change detection" entry: per disk, `full`, `diff` (the source's changed ranges) or `checksum`
+ * (block checksums against the previous point), naming the segments whose planned diff was refused.
+ */
+export function describeChangeDetection(disks: readonly DiskChangeDetection[]): string {
+  return [...disks]
+    .sort((a, b) => a.lun - b.lun)
+    .map((disk) => {
+      const name = disk.lun === 0 ? 'OS disk' : `data disk LUN ${disk.lun - 1}`;
+      const segments = disk.segmentChangeDetection;
+      if (segments === undefined) return `${name}: ${disk.changeDetection}`;
+      const refused = segments.flatMap((method, index) => (method === 'checksum' ? [index] : []));
+      return `${name}: ${disk.changeDetection} (diff refused by the source in segment(s) ${refused.join(', ')} of ${segments.length}; compared by checksums)`;
+    })
+    .join('; ');
 }

@@ -112,6 +112,11 @@ export const ERROR_CODES = {
     recommendation:
       'Access to a point-in-time view of a source disk expired or was revoked before the operation finished. Run the operation again; if it recurs, check that nothing else ends access to the disks (endGetAccess) while Kluis reads them.',
   },
+  KluisSourceViewDeleteRefused: {
+    status: 409,
+    recommendation:
+      'The service holding a point-in-time view of a source disk refused to delete it (for managed disks: Compute answered, e.g. ScopeLocked for a CanNotDelete lock on the instant-restore resource group AzureBackupRG_<region>_1). Remove the lock or what keeps the restore point, then retry; Kluis deletes it with the next backup or retention run.',
+  },
   KluisSourceKindNotSupported: {
     status: 400,
     recommendation: 'No source-disk backend of this Kluis serves disks of this kind. Back up VMs whose disks are all of one supported kind (page blobs today).',
@@ -381,12 +386,12 @@ export const ERROR_CODES = {
   KluisEncryptedVmRestoreNotSupported: {
     status: 400,
     recommendation:
-      'Encrypted (Azure Disk Encryption) VMs are restored as disks only, as in Azure Backup. Restore the disks (recoveryType RestoreDisks) — still encrypted with the key and secret of the recovery point, which must exist in the Key Vault (restore them from the recovery point first if they were deleted) — then create the VM from the restored disks and the VM configuration written next to them.',
+      'Encrypted (Azure Disk Encryption) VMs with unmanaged (page-blob) disks are restored as disks only, as in Azure Backup (a managed VM\'s point restores as a new VM too: its managed disks keep their encryption settings). Restore the disks (recoveryType RestoreDisks) — still encrypted with the key and secret of the recovery point, which must exist in the Key Vault (restore them from the recovery point first if they were deleted) — then create the VM from the restored disks and the VM configuration written next to them.',
   },
   UserErrorRpCollectionLimitReached: {
     status: 409,
     recommendation:
-      'An item keeps at most 9,999 recovery points, and on a Standard policy at most 18 of them with instant-restore snapshots. For the 9,999 points: shorten the policy’s retention or delete old points (stop protection with delete data), then back up again. For the snapshots: Kluis deletes the oldest before each backup; when that fails, check the source storage account is reachable and writable and retry the backup.',
+      'An item keeps at most 9,999 recovery points, and on a Standard policy at most 18 of them with instant-restore snapshots. For the 9,999 points: shorten the policy’s retention or delete old points (stop protection with delete data), then back up again. For the snapshots: Kluis deletes the oldest before each backup; when that fails — a CanNotDelete lock on the instant-restore resource group (AzureBackupRG_<region>_1) of a VM with managed disks blocks it, or the source storage account is unreachable — remove the lock (or restore access) and retry the backup.',
   },
   UserErrorKeyvaultPermissionsNotConfigured: {
     status: 400,
@@ -460,7 +465,7 @@ export const ERROR_CODES = {
   LinkedAuthorizationFailed: {
     status: 403,
     recommendation:
-      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor), then get a new token.',
+      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in, the resource group restored managed disks or a new VM are created in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor, Disk Restore Operator), then get a new token.',
   },
   AuthorizationFailed: {
     status: 403,
@@ -674,6 +679,9 @@ export const errors = {
   },
   managedDiskSnapshotFailed(detail: string, cause?: unknown): KluisError {
     return new KluisError('ExtensionOperationFailedForManagedDisks', `The snapshot operation on the managed disks failed: ${truncate(detail, 400)}.`, { target: 'source', cause });
+  },
+  sourceViewDeleteRefused(view: string, detail: string, cause?: unknown): KluisError {
+    return new KluisError('KluisSourceViewDeleteRefused', `The point-in-time view ${truncate(view, 200)} could not be deleted: ${truncate(detail, 400)}.`, { target: 'source', cause });
   },
   sourceDiffUnavailable(lun: number, detail: string, cause?: unknown): KluisError {
     return new KluisError('KluisSourceDiffUnavailable', `The changes of disk lun ${lun} since the previous point cannot be listed: ${truncate(detail, 300)}.`, { target: 'source', cause });
@@ -1016,7 +1024,7 @@ export const errors = {
   encryptedVmRestoreNotSupported(): KluisError {
     return new KluisError(
       'KluisEncryptedVmRestoreNotSupported',
-      'The recovery point is of an encrypted virtual machine: encrypted VMs are restored as disks only (recoveryType RestoreDisks); a new VM is not created from them.',
+      'The recovery point is of an encrypted virtual machine with unmanaged (page-blob) disks: such VMs are restored as disks only (recoveryType RestoreDisks); a new VM is not created from them.',
       { target: 'properties.recoveryType' },
     );
   },

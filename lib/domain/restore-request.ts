@@ -7,6 +7,7 @@
  *   restoreDiskSlots(lunList, pointSlots)         Azure data-disk LUNs → the engine's disk slots
  *   restoreContainerName(vmName, jobId)           the per-job container in the restore account
  *   restoreJobPropertyBag(…)                      the job's `extendedInfo.propertyBag` (Azure's key names)
+ *   restoredManagedDisksPropertyBag(disks)        its entries for the managed disks a restore created
  *   restoredVm(spec, disks, createdAt)            the VirtualMachine an AlternateLocation restore registers
  *
  * Decisions (Azure Backup semantics where Azure has them):
@@ -18,7 +19,9 @@
  * - The restore account is the one Kluis is configured with (KLUIS_RESTORE_STORAGE): `storageAccountId`
  *   must name it, so disks never land somewhere other than the account the caller asked for.
  * - Encrypted points (Azure Disk Encryption): disks restore as they are (still encrypted), with the
- *   encryption info next to them; creating a VM from them is refused, as in Azure Backup. Missing keys and
+ *   encryption info next to them; creating a VM from page-blob disks is refused, as in Azure Backup, while a
+ *   managed VM's point restores as new managed disks that keep their ADE settings, and as a new VM attaching
+ *   them (it is encrypted as the source was). Missing keys and
  *   secrets are brought back first with restoreKeyAndSecret (services/restore-key-and-secret.ts).
  */
 import { z } from 'zod';
@@ -248,7 +251,7 @@ export function planRestore(context: RestoreContext, properties: RestoreRequestP
       : checkStorageAccount(properties.storageAccountId, context.restoreAccountName);
   const pointSlots = context.point.disks.map((disk) => disk.slot);
   const slots = restoreDiskSlots(properties.restoreDiskLunList, pointSlots);
-  encryptionRestorePlan(properties, context.point.isEncrypted);
+  encryptionRestorePlan(properties, context.point.isEncrypted, managedPoint);
   const recorded = recordedRequestSettings(properties);
 
   if (properties.recoveryType === 'RestoreDisks') {
@@ -304,14 +307,15 @@ export function restoreDiskSlots(lunList: readonly number[] | null | undefined, 
 }
 
 /**
- * Extension point for encrypted VMs (issue 5): disks of an encrypted point restore as they are; a new VM
- * from them is refused until the key and secret can be restored with them.
+ * Encrypted VMs (issue 5): disks of an encrypted point restore as they are; a new VM from page-blob disks is
+ * refused (they carry no encryption settings), from managed disks allowed (each keeps its encryptionSettingsCollection).
  */
-export function encryptionRestorePlan(properties: RestoreRequestProperties, pointIsEncrypted: boolean): { restoreKeys: false } {
+export function encryptionRestorePlan(properties: RestoreRequestProperties, pointIsEncrypted: boolean, managedPoint = false): { restoreKeys: false } {
   if (!pointIsEncrypted && properties.encryptionDetails?.encryptionEnabled === true) {
     throw errors.invalidRequest(`${P}.encryptionDetails`, 'The recovery point is of a VM without disk encryption; leave encryptionDetails out.');
   }
-  if (pointIsEncrypted && properties.recoveryType === 'AlternateLocation') {
+  // Managed disks carry their encryption settings, so a VM attaching the restored disks is encrypted as the source was.
+  if (pointIsEncrypted && properties.recoveryType === 'AlternateLocation' && !managedPoint) {
     throw errors.encryptedVmRestoreNotSupported();
   }
   return { restoreKeys: false };
@@ -473,6 +477,8 @@ export const RESTORE_TASKS = {
 export type RestoreJobEvent =
   | { kind: 'started' }
   | { kind: 'disksRestored'; disks: number; bytesCopied: number; blocksVerified: number }
+  /** A managed VM's point: the new managed disks exist (the job names them, also when creating the VM fails later). */
+  | { kind: 'managedDisksRestored'; disks: RestoredManagedDiskEntry[] }
   | { kind: 'completed'; vmId?: string }
   | { kind: 'failed'; code: string; message: string };
 
@@ -513,6 +519,29 @@ export function restoreJobPropertyBag(facts: RestoreJobFacts): Record<string, st
   const network = facts.plan.targetDiskNetworkAccess;
   if (network?.option !== undefined) bag['Target Disk Network Access'] = network.option;
   if (network?.diskAccessId !== undefined) bag['Target Disk Access Id'] = network.diskAccessId;
+  return bag;
+}
+
+/** A managed disk a restore created (engine slot as `lun`: 0 the OS disk, n the data disk of LUN n-1). */
+export interface RestoredManagedDiskEntry {
+  lun: number;
+  id: string;
+  /** InstantRP: created from the disk restore point; HardenedRP: uploaded from the vault. */
+  tier: 'InstantRP' | 'HardenedRP';
+}
+
+/**
+ * The job's entries for the managed disks a restore created, in the style of Azure's "Target …" keys:
+ * `Target OS Disk Id`, `Target Data Disk Id (LUN n)` (the resource ids, as a template would attach them),
+ * and `Restored From Tier` (Azure's recovery point tier names: InstantRP = the snapshot tier, HardenedRP = the vault).
+ */
+export function restoredManagedDisksPropertyBag(disks: readonly RestoredManagedDiskEntry[]): Record<string, string> {
+  const bag: Record<string, string> = {};
+  for (const disk of [...disks].sort((a, b) => a.lun - b.lun)) {
+    bag[disk.lun === 0 ? 'Target OS Disk Id' : `Target Data Disk Id (LUN ${disk.lun - 1})`] = disk.id;
+  }
+  const tiers = [...new Set(disks.map((disk) => disk.tier))];
+  if (tiers.length > 0) bag['Restored From Tier'] = tiers.join(', ');
   return bag;
 }
 

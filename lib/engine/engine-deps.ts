@@ -42,4 +42,6 @@ export const META = {
   bytesWritten: 'kluisbyteswritten',
   bytesCleared: 'kluisbytescleared',
   blocksChanged: 'kluisblockschanged',
+  /** On a checksum part: how its segment found the changes (full, diff, or checksum when the planned diff was refused). */
+  changeDetection: 'kluischangedetection',
 } as const;

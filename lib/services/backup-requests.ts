@@ -17,7 +17,7 @@
 import { TaskIds } from '../domain/arm/job-resource';
 import type { VmDiskRequest } from '../engine/domain/backup-job';
 import type { ViewPlacement } from '../engine/sources/source-disk';
-import { nameRow, type BackupRunOutcome, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
+import { describeChangeDetection, nameRow, type BackupRunOutcome, type JobErrorDetail, type JobRecord, type OperationRecord, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { planSnapshotConsistency } from '../domain/consistency';
 import { errors, isKluisErrorCode, KluisError } from '../domain/errors';
 import { instantRestoreDaysOf, maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
@@ -112,6 +112,7 @@ export const BACKUP_JOB_PROPERTIES = {
   retainUntil: 'Recovery point expiry time in UTC',
   scheduledFor: 'Scheduled time',
   consistency: 'Consistency',
+  changeDetection: 'Change detection',
   recoveryPointId: 'Recovery point',
   bytesTransferred: 'Backup Size',
   instantSnapshotKept: 'Instant restore snapshot kept',
@@ -338,6 +339,7 @@ export async function finishBackupRun(deps: Pick<BackupRequestDeps, 'catalog' | 
       const propertyBag: Record<string, string> = {};
       if (run.consistency !== undefined) propertyBag[BACKUP_JOB_PROPERTIES.consistency] = run.consistency;
       if (run.bytesTransferred !== undefined) propertyBag[BACKUP_JOB_PROPERTIES.bytesTransferred] = `${run.bytesTransferred} bytes`;
+      if (run.changeDetection !== undefined && run.changeDetection.length > 0) propertyBag[BACKUP_JOB_PROPERTIES.changeDetection] = describeChangeDetection(run.changeDetection);
       return recordBackupCompleted(deps, ref, {
         recoveryPointId: run.recoveryPointId,
         recoveryPointTime: recoveryPointTimeOf(run.recoveryPointId),

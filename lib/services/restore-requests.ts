@@ -26,6 +26,7 @@ import {
   restoreContainerName,
   restoredVm,
   restoreJobPropertyBag,
+  restoredManagedDisksPropertyBag,
   storageAccountNameOfBlobUrl,
   vmConfigFacts,
   managedDiskSkusOf,
@@ -75,6 +76,8 @@ export interface RestoreTargets {
   storageAccountName: string;
   /** AlternateLocation: the VM to create. */
   targetVmId?: string;
+  /** A managed VM's point restored as managed disks (RestoreDisks with a target group, or a new VM): where they are created. */
+  managedDisksResourceGroup?: { subscriptionId: string; resourceGroup: string };
 }
 
 /** The recovery point a request addresses (the path of `…/recoveryPoints/{rp}/restore`). */
@@ -143,7 +146,12 @@ export async function acceptRestoreRequest(
     // Disks of an encrypted VM are useless without the key and secret they were encrypted with.
     await assertKeyAndSecretPresent(deps.keyVault, item.vm.name, manifest.keyAndSecret);
   }
-  await deps.authorizeTargets?.({ sourceVmId: item.vm.id, storageAccountName: plan.storageAccountName, ...(plan.targetVm === undefined ? {} : { targetVmId: plan.targetVm.id }) });
+  await deps.authorizeTargets?.({
+    sourceVmId: item.vm.id,
+    storageAccountName: plan.storageAccountName,
+    ...(plan.targetVm === undefined ? {} : { targetVmId: plan.targetVm.id }),
+    ...(plan.managedDisks === undefined ? {} : { managedDisksResourceGroup: { subscriptionId: plan.managedDisks.subscriptionId, resourceGroup: plan.managedDisks.resourceGroup } }),
+  });
 
   // Every check passed: from here on, writes.
   const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
@@ -249,6 +257,8 @@ export async function recordRestoreJobEvent(deps: JobDeps, vault: VaultScope, jo
       const hasCreateVm = job.tasks.some((task) => task.taskId === RESTORE_TASKS.createVm);
       return hasCreateVm ? setTaskProgress(deps, vault, jobId, RESTORE_TASKS.createVm, 0) : job;
     }
+    case 'managedDisksRestored':
+      return updateJob(deps, vault, jobId, (job) => ({ ...job, propertyBag: { ...job.propertyBag, ...restoredManagedDisksPropertyBag(event.disks) } }));
     case 'completed':
       return completeJob(deps, vault, jobId, event.vmId === undefined ? {} : { propertyBag: { 'Target VM Id': event.vmId } });
     case 'failed':

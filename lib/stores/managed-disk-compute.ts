@@ -61,8 +61,17 @@ export interface DiskRef {
   name: string;
 }
 
-/** A new managed disk: for an upload of `uploadSizeBytes` (contents incl. the 512-byte footer), or restored from a disk restore point. */
-export type NewManagedDisk = { location: string; sku?: string; tags?: Record<string, string> } & (
+/** Azure Disk Encryption settings a disk carries (ARM's `encryptionSettingsCollection`): its BEK secret and the KEK wrapping it. */
+export interface ManagedDiskEncryption {
+  bek: { secretUrl: string; vaultId: string };
+  kek?: { keyUrl: string; vaultId: string };
+}
+
+/**
+ * A new managed disk: for an upload of `uploadSizeBytes` (contents incl. the 512-byte footer), or restored from
+ * a disk restore point; `encryption`: the ADE settings it keeps (a restore of an encrypted VM's disk).
+ */
+export type NewManagedDisk = { location: string; sku?: string; tags?: Record<string, string>; encryption?: ManagedDiskEncryption } & (
   | { createOption: 'Upload'; uploadSizeBytes: number }
   | { createOption: 'Restore'; sourceResourceId: string }
 );

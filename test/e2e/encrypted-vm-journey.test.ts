@@ -14,6 +14,9 @@
  *
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenTrust } from '../../emulator/keyvault';
 import { DEFAULT_MANAGED_IDENTITY } from '../../emulator/identity';
 import { createManagedIdentity, identityTrust } from '../support/sign-in';
@@ -375,8 +378,85 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     }
   }, 120_000);
 
+  it('backs up an encrypted VM with managed disks and restores it as managed disks and as a new VM that keep its encryption settings', async () => {
+    // A VM with managed disks, encrypted by the fabric: ADE's settings sit on each managed disk (encryptionSettingsCollection).
+    const created = await armHttp(vmUrl('encmd1'), { method: 'PUT', body: { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: 2 * MIB }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }], initialData: { percent: 5, seed: 'encmd1' } } });
+    expect(created.status).toBe(201);
+    const { encryption } = await encrypt('encmd1');
+    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
+    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
+    const compute = new ComputeManagementClient(administrator, SUB, {
+      endpoint: String(announced.computeEndpoint),
+      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
+      retryOptions: { maxRetries: 2 },
+    });
+    const expectedSettings = {
+      enabled: true,
+      encryptionSettings: [
+        { diskEncryptionKey: { secretUrl: encryption!.bek!.secretUrl, sourceVault: { id: encryption!.bek!.vaultId } }, keyEncryptionKey: { keyUrl: encryption!.kek!.keyUrl, sourceVault: { id: encryption!.kek!.vaultId } } },
+      ],
+      encryptionSettingsVersion: '1.1',
+    };
+    for (const name of ['encmd1-osdisk', 'encmd1-datadisk-0']) expect((await compute.disks.get('rg-vms', name)).encryptionSettingsCollection).toEqual(expectedSettings);
+
+    // Protected and backed up as any encrypted VM (the backup identity's Key Vault access was granted above): the point carries the key and secret.
+    expect((await settle(await enable('encmd1'))).status).toBe('Succeeded');
+    expect((await backupNow('encmd1')).properties.status).toBe('Completed');
+    const points = await armHttp<{ value: Array<Resource<PointProperties>> }>(`${itemUrl('encmd1')}/recoveryPoints${v}`);
+    const point = (await armHttp<Resource<PointProperties>>(`${itemUrl('encmd1')}/recoveryPoints/${points.body.value[0].name}${v}`)).body;
+    expect(point.properties).toMatchObject({
+      isSourceVMEncrypted: true,
+      keyAndSecret: { bekDetails: { secretUrl: encryption!.bek!.secretUrl }, kekDetails: { keyUrl: encryption!.kek!.keyUrl } },
+    });
+
+    const restore = async (properties: Record<string, unknown>): Promise<Resource<JobProperties>> => {
+      const accepted = await settle(
+        await armHttp(`${itemUrl('encmd1')}/recoveryPoints/${point.name}/restore${v}`, {
+          method: 'POST',
+          body: {
+            properties: {
+              objectType: 'IaasVMRestoreRequest',
+              recoveryPointId: point.name,
+              sourceResourceId: vmId('encmd1'),
+              region: 'westeurope',
+              storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+              ...properties,
+            },
+          },
+        }),
+      );
+      expect(accepted.status).toBe('Succeeded');
+      for (const deadline = Date.now() + 90_000; ; ) {
+        const job = await armHttp<Resource<JobProperties>>(`${vaultUrl()}/backupJobs/${accepted.properties!.jobId}${v}`);
+        if (job.body.properties.status !== 'InProgress') return job.body;
+        if (Date.now() > deadline) throw new Error(`job still running: ${job.text}\n${host.outputTail()}`);
+        await sleep(200);
+      }
+    };
+
+    // Restore disks as managed disks: each new disk names the point's BEK and KEK.
+    const asDisks = await restore({ recoveryType: 'RestoreDisks', targetResourceGroupId: `/subscriptions/${SUB}/resourceGroups/rg-restored`, restoreWithManagedDisks: true });
+    expect({ status: asDisks.properties.status, errors: asDisks.properties.errorDetails }).toEqual({ status: 'Completed', errors: undefined });
+    const bag = asDisks.properties.extendedInfo!.propertyBag!;
+    for (const key of ['Target OS Disk Id', 'Target Data Disk Id (LUN 0)']) {
+      expect((await compute.disks.get('rg-restored', bag[key].split('/').pop()!)).encryptionSettingsCollection).toEqual(expectedSettings);
+    }
+
+    // Restore as a new VM: it attaches such disks, so it is encrypted as the source was.
+    const asVm = await restore({ recoveryType: 'AlternateLocation', targetVirtualMachineId: `/subscriptions/${SUB}/resourceGroups/rg-restored/providers/Microsoft.Compute/virtualMachines/encmd1-restored`, targetResourceGroupId: `/subscriptions/${SUB}/resourceGroups/rg-restored` });
+    expect({ status: asVm.properties.status, errors: asVm.properties.errorDetails }).toEqual({ status: 'Completed', errors: undefined });
+    const vm = await compute.virtualMachines.get('rg-restored', 'encmd1-restored');
+    expect(vm.storageProfile!.osDisk!.encryptionSettings).toEqual({
+      enabled: true,
+      diskEncryptionKey: expectedSettings.encryptionSettings[0].diskEncryptionKey,
+      keyEncryptionKey: expectedSettings.encryptionSettings[0].keyEncryptionKey,
+    });
+    const osDiskName = vm.storageProfile!.osDisk!.managedDisk!.id!.split('/').pop()!;
+    expect((await compute.disks.get('rg-restored', osDiskName)).encryptionSettingsCollection).toEqual(expectedSettings);
+  }, 180_000);
+
   it('never wrote a secret value or backup data into the host output (this runs last)', () => {
-    expect(sensitive).toHaveLength(4);
+    expect(sensitive).toHaveLength(5);
     expect(backupData).toHaveLength(2);
     const output = [...host.stdoutLines(), ...host.stderrLines()].join('\n');
     expect(output).toContain('backupKeyAndSecret');

@@ -15,7 +15,8 @@ import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
+import { armHttp, dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
+import { assignRole, principalWithRoles } from '../support/principals';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '5c7a0b2f-3d4e-4f60-9b1c-2d3e4f5a6b7c';
@@ -83,10 +84,10 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     api.jobOf(VAULT, await api.arm(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${point}/restore`, { method: 'POST', body: restoreBody(point, extra) }));
 
   /** The managed disks a restore job made in the target group (tagged with the job), by engine slot order. */
-  async function restoredDisks(jobName: string): Promise<Array<{ name: string; method: string }>> {
+  async function restoredDisks(jobName: string): Promise<Array<{ name: string; id: string; method: string }>> {
     const found = [];
     for await (const disk of compute.disks.listByResourceGroup(TARGET_GROUP)) {
-      if (disk.tags?.kluisRestoreJobId === jobName) found.push({ name: disk.name!, method: disk.creationData!.createOption! });
+      if (disk.tags?.kluisRestoreJobId === jobName) found.push({ name: disk.name!, id: disk.id!, method: disk.creationData!.createOption! });
     }
     return found.sort((a, b) => (a.name.includes('osdisk') ? -1 : b.name.includes('osdisk') ? 1 : a.name.localeCompare(b.name)));
   }
@@ -129,6 +130,7 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     expect(backup.properties).toMatchObject({ operation: 'Backup', status: 'Completed' });
     journey.fullBytes = backupSize(backup.properties.extendedInfo.propertyBag);
     expect(journey.fullBytes).toBeGreaterThan(0);
+    expect(backup.properties.extendedInfo.propertyBag['Change detection']).toBe('OS disk: full; data disk LUN 0: full');
     const points = await api.recoveryPoints(VAULT, VM);
     expect(points).toHaveLength(1);
     expect(points[0].properties).toMatchObject({
@@ -157,6 +159,7 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     const backup = await api.jobOf(VAULT, await api.backupNow(VAULT, VM));
     expect(backup.properties).toMatchObject({ operation: 'Backup', status: 'Completed' });
     expect(backupSize(backup.properties.extendedInfo.propertyBag)).toBe(changedBytes);
+    expect(backup.properties.extendedInfo.propertyBag['Change detection']).toBe('OS disk: diff; data disk LUN 0: diff');
     const points = await api.recoveryPoints(VAULT, VM);
     expect(points).toHaveLength(2);
     journey.points.push(points[1].name);
@@ -191,8 +194,50 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     expect(job.properties).toMatchObject({ operation: 'Restore', status: 'Completed' });
     const disks = await restoredDisks(job.name);
     expect(disks.map((disk) => disk.method)).toEqual(['Restore', 'Restore']);
+    expect(job.properties.extendedInfo.propertyBag).toMatchObject({
+      'Target resource group': TARGET_GROUP,
+      'Target OS Disk Id': disks[0].id,
+      'Target Data Disk Id (LUN 0)': disks[1].id,
+      'Restored From Tier': 'InstantRP',
+    });
     const bytes = await Promise.all(disks.map((disk) => sasBytes(TARGET_GROUP, disk.name)));
     expect(bytes.map(sha256)).toEqual([sha256(journey.atBackup.get('os')!), sha256(journey.atBackup.get('data0')!)]);
+    await expectNoActiveSas();
+  }, 120_000);
+
+  it('restoring into a resource group needs the caller\'s Microsoft.Compute/disks/write there: 403 LinkedAuthorizationFailed otherwise', async () => {
+    const point = journey.points[1];
+    const targetGroup = `/subscriptions/${SUB}/resourceGroups/${TARGET_GROUP}`;
+    // What a restore to the storage account needs (Backup Operator, VM Contributor on the VM, Storage Account Contributor) — nothing on the target group.
+    const operator = await principalWithRoles(host, 'md-restore-operator', [
+      { role: 'backupOperator', scope: `/subscriptions/${SUB}/resourceGroups/rg-backup` },
+      { role: 'virtualMachineContributor', scope: api.vmId(VM) },
+      // (on the subscription: the restore account is Kluis's own, in its storage resource group; the role holds no Compute action)
+      { role: 'storageAccountContributor', scope: `/subscriptions/${SUB}` },
+    ]);
+    const asOperator = async (extra: Record<string, unknown>) =>
+      armHttp<{ error?: { code: string; message: string } }>(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${point}/restore?api-version=2023-06-01`, {
+        method: 'POST',
+        body: restoreBody(point, extra),
+        headers: { authorization: `Bearer ${await operator.tokens()}` },
+      });
+    const jobsBefore = (await api.jobs(VAULT)).length;
+    for (const extra of [
+      { recoveryType: 'RestoreDisks', targetResourceGroupId: targetGroup, restoreWithManagedDisks: true },
+      { recoveryType: 'AlternateLocation', targetVirtualMachineId: `${targetGroup}/providers/Microsoft.Compute/virtualMachines/${VM}-by-operator`, targetResourceGroupId: targetGroup },
+    ]) {
+      const refused = await asOperator(extra);
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 403, code: 'LinkedAuthorizationFailed' });
+      expect(refused.body.error?.message).toContain(`perform action(s) 'Microsoft.Compute/disks/write' on the linked scope(s) '${targetGroup}'`);
+    }
+    // Nothing started.
+    expect((await api.jobs(VAULT)).length).toBe(jobsBefore);
+
+    // Virtual Machine Contributor on the target group gives it (disks/write, virtualMachines/write).
+    await assignRole(host, operator.objectId, { role: 'virtualMachineContributor', scope: targetGroup });
+    const accepted = await asOperator({ recoveryType: 'RestoreDisks', targetResourceGroupId: targetGroup, restoreWithManagedDisks: true });
+    expect(accepted.status).toBe(202);
+    expect((await api.jobOf(VAULT, accepted)).properties.status).toBe('Completed');
     await expectNoActiveSas();
   }, 120_000);
 
@@ -205,6 +250,14 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     expect(vm.provisioningState).toBe('Succeeded');
     const attached = [vm.storageProfile!.osDisk!.managedDisk!.id!, ...vm.storageProfile!.dataDisks!.map((disk) => disk.managedDisk!.id!)];
     expect(attached.map((id) => id.split('/').pop())).toEqual((await restoredDisks(job.name)).map((disk) => disk.name));
+    // The job names the new VM and the disks it attaches, as their resource ids.
+    expect(job.properties.extendedInfo.propertyBag).toMatchObject({
+      'Job Type': 'Restore VM',
+      'Target VM Name': `${VM}-restored`,
+      'Target VM Id': expect.stringMatching(new RegExp(`/virtualMachines/${VM}-restored$`, 'i')),
+      'Target OS Disk Id': attached[0],
+      'Target Data Disk Id (LUN 0)': attached[1],
+    });
     for (const id of attached) expect((await compute.disks.get(TARGET_GROUP, id.split('/').pop()!)).diskState).toBe('Attached');
     // Kluis's own ARM front door shows it too: its resource group was created with it.
     const shown = await http<{ id: string }>(`${host.origin}/subscriptions/${SUB}/resourceGroups/${TARGET_GROUP}/providers/Microsoft.Compute/virtualMachines/${VM}-restored?api-version=2022-11-01`);
@@ -243,6 +296,7 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     expect(job.properties).toMatchObject({ operation: 'Restore', status: 'Completed' });
     const disks = await restoredDisks(job.name);
     expect(disks.map((disk) => disk.method)).toEqual(['Upload', 'Upload']);
+    expect(job.properties.extendedInfo.propertyBag).toMatchObject({ 'Target OS Disk Id': disks[0].id, 'Target Data Disk Id (LUN 0)': disks[1].id, 'Restored From Tier': 'HardenedRP' });
     const bytes = await Promise.all(disks.map((disk) => sasBytes(TARGET_GROUP, disk.name)));
     expect(bytes.map(sha256)).toEqual([sha256(journey.atBackup.get('os')!), sha256(journey.atBackup.get('data0')!)]);
     await expectNoActiveSas();

@@ -17,6 +17,7 @@ import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-targ
 import { probeStoreCapabilities } from '../../lib/engine/sources/page-blob/capability-probe';
 import type { VmDiskRequest } from '../../lib/engine/domain/backup-job';
 import type { DiskView } from '../../lib/engine/domain/disk-view';
+import type { ByteRange } from '../../lib/engine/domain/page-ranges';
 import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
 import { MemoryDiskBackend } from '../../lib/engine/sources/memory/memory-backend';
 import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
@@ -77,6 +78,8 @@ interface SourceUnderTest {
   /** How incrementals find changes, and whether the first full backup is seeded by a server-side copy. */
   detection: 'diff' | 'checksum';
   seededFull: boolean;
+  /** Incrementals' segments as the manifest must record them, when not all `detection` (a diff the source refused). */
+  recordedSegments?: (segmentCount: number) => Array<'diff' | 'checksum'>;
 }
 
 async function pageBlobSource(connectionString: string, detection: 'diff' | 'checksum'): Promise<SourceUnderTest> {
@@ -131,7 +134,10 @@ function memorySource(connectionString: string): SourceUnderTest {
  * fabric's disks are whole MiB); views are disk restore points, read by SAS, diffed by snapshot URL.
  */
 let managedVms = 0;
-async function managedDiskSource(options: { diffUnavailable?: boolean } = {}): Promise<SourceUnderTest> {
+/** Which segments' diff Storage refuses: every one, or those from the third segment on. */
+type DiffRefusal = 'every segment' | 'from segment 2';
+
+async function managedDiskSource(options: { diffUnavailable?: DiffRefusal } = {}): Promise<SourceUnderTest> {
   const fabric = computeFabric();
   const vm = await fabric.service.createVm(
     { subscriptionId: SUBSCRIPTION, resourceGroup: 'rg-property', name: `property-vm-${++managedVms}` },
@@ -149,7 +155,14 @@ async function managedDiskSource(options: { diffUnavailable?: boolean } = {}): P
     sas: new BlobSasPageReader({ retryOptions: { maxTries: 1 } }),
   });
   // Storage refusing every diff (as for a disk recreated since the previous point): segments compare checksums instead.
-  const source = options.diffUnavailable === true ? Object.assign(Object.create(backend) as ManagedDiskBackend, { changedRanges: async () => Promise.reject(errors.sourceDiffUnavailable(0, 'Storage answered BlobGenerationMismatch')) }) : backend;
+  const refused = (range: ByteRange | undefined) => options.diffUnavailable === 'every segment' || (range?.start ?? 0) >= 2 * SEGMENT_SIZE;
+  const source =
+    options.diffUnavailable === undefined
+      ? backend
+      : Object.assign(Object.create(backend) as ManagedDiskBackend, {
+          changedRanges: async (earlier: DiskView, view: DiskView, range?: ByteRange) =>
+            refused(range) ? Promise.reject(errors.sourceDiffUnavailable(view.lun, 'Storage answered BlobGenerationMismatch')) : backend.changedRanges(earlier, view, range),
+        });
   const engine: BackupEngineDeps = { ...azuriteEngineDeps(fabric.connectionString), sources: sourceDiskRegistry(source) };
   const blobs = await Promise.all(vm.disks.map(async (disk) => fabric.compute.pageBlobOf(await fabric.compute.diskBlobOf(disk))));
   const guest = async (work: () => Promise<unknown>): Promise<void> => {
@@ -169,6 +182,9 @@ async function managedDiskSource(options: { diffUnavailable?: boolean } = {}): P
     },
     detection: 'diff',
     seededFull: false,
+    ...(options.diffUnavailable === undefined
+      ? {}
+      : { recordedSegments: (count: number) => Array.from({ length: count }, (_, index) => (refused({ start: index * SEGMENT_SIZE, end: (index + 1) * SEGMENT_SIZE }) ? 'checksum' : 'diff')) }),
   };
 }
 
@@ -192,6 +208,16 @@ async function scenario(connectionString: string, source: SourceUnderTest, steps
     const images = await Promise.all(result.views.map((view) => source.image(view)));
     for (const lun of disks.map((d) => d.lun)) {
       expect(result.plans[lun].changeDetection).toBe(index === 0 ? 'full' : source.detection);
+      // The manifest and the segments record what each segment did, not what the plan hoped for.
+      const segmentCount = result.plans[lun].segments.length;
+      const segmentsDid = index === 0 ? Array<string>(segmentCount).fill('full') : (source.recordedSegments?.(segmentCount) ?? Array<string>(segmentCount).fill(source.detection));
+      expect(result.segments[lun].map((segment) => segment.changeDetection)).toEqual(segmentsDid);
+      const recorded = result.manifest.disks.find((disk) => disk.lun === lun)!;
+      const mixed = new Set(segmentsDid).size > 1;
+      expect({ changeDetection: recorded.changeDetection, segmentChangeDetection: recorded.segmentChangeDetection }).toEqual({
+        changeDetection: mixed ? 'checksum' : segmentsDid[0],
+        segmentChangeDetection: mixed ? segmentsDid : undefined,
+      });
       const seeded = index === 0 && source.seededFull;
       expect(result.plans[lun].seed).toBe(seeded ? 'serverSideCopy' : undefined);
       const written = result.segments[lun].reduce((sum, s) => sum + s.bytesWritten, 0);
@@ -246,7 +272,12 @@ describe('engine property: every point restores byte-identical; incrementals wri
 
   it('over managed disks whose diff Storage refuses (another lineage): the segments compare checksums and still write exactly the changed blocks', async () => {
     const steps: Op[][] = [[{ disk: 0, kind: 'write', page: 300, pages: 200 }, { disk: 1, kind: 'trim', page: 0, pages: 64 }], [{ disk: 1, kind: 'write', page: 2000, pages: 40 }]];
-    await scenario(computeFabric().connectionString, await managedDiskSource({ diffUnavailable: true }), steps);
+    await scenario(computeFabric().connectionString, await managedDiskSource({ diffUnavailable: 'every segment' }), steps);
+  }, 120_000);
+
+  it('over managed disks whose diff Storage refuses in some segments only: the manifest records checksum for the disk and each segment\'s method', async () => {
+    const steps: Op[][] = [[{ disk: 0, kind: 'write', page: 100, pages: 200 }, { disk: 1, kind: 'write', page: 1500, pages: 300 }], [{ disk: 1, kind: 'trim', page: 600, pages: 64 }]];
+    await scenario(computeFabric().connectionString, await managedDiskSource({ diffUnavailable: 'from segment 2' }), steps);
   }, 120_000);
 
   it('over a source of another kind (the memory backend: exact diffs, nothing staged or copied)', async () => {

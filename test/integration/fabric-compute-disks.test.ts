@@ -197,6 +197,50 @@ describe('fabric Compute API: disks and snapshots through @azure/arm-compute', (
     expect((await client.disks.get(RG, ok)).diskState).toBe('Unattached');
   });
 
+  test('a disk keeps the Azure Disk Encryption settings its PUT names (encryptionSettingsCollection), and shows them', async () => {
+    const diskName = name('ade');
+    const settings = {
+      enabled: true,
+      encryptionSettings: [
+        {
+          diskEncryptionKey: { secretUrl: 'https://kv1.vault.azure.net/secrets/bek-1/0123456789abcdef0123456789abcdef', sourceVault: { id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-keys/providers/Microsoft.KeyVault/vaults/kv1` } },
+          keyEncryptionKey: { keyUrl: 'https://kv1.vault.azure.net/keys/kek-1/fedcba9876543210fedcba9876543210', sourceVault: { id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-keys/providers/Microsoft.KeyVault/vaults/kv1` } },
+        },
+      ],
+      encryptionSettingsVersion: '1.1',
+    };
+    const created = await client.disks.beginCreateOrUpdateAndWait(RG, diskName, { location: LOCATION, creationData: { createOption: 'Empty' }, diskSizeGB: 1, encryptionSettingsCollection: settings });
+    expect(created.encryptionSettingsCollection).toEqual(settings);
+    expect((await client.disks.get(RG, diskName)).encryptionSettingsCollection).toEqual(settings);
+    // A disk without them shows none; an enabled encryption without its key is refused.
+    expect((await emptyDisk(name('plain'))).encryptionSettingsCollection).toBeUndefined();
+    await expect(
+      client.disks.beginCreateOrUpdateAndWait(RG, name('nokey'), { location: LOCATION, creationData: { createOption: 'Empty' }, diskSizeGB: 1, encryptionSettingsCollection: { enabled: true, encryptionSettings: [{}] } }),
+    ).rejects.toEqual(rest(400, 'InvalidParameter'));
+  });
+
+  test('a CanNotDelete lock on the resource group refuses deletes (409 ScopeLocked) until it is removed', async () => {
+    const { endpoint, tls } = fabric();
+    const group = 'rg-locked';
+    const diskName = name('locked');
+    await client.disks.beginCreateOrUpdateAndWait(group, diskName, { location: LOCATION, creationData: { createOption: 'Empty' }, diskSizeGB: 1 });
+    const lockUrl = `${endpoint.url}/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}/providers/Microsoft.Authorization/locks/no-delete?api-version=2020-05-01`;
+    const headers = { authorization: 'Bearer x', 'content-type': 'application/json' };
+    const put = await httpsRequest<{ properties: { level: string } }>(lockUrl, { method: 'PUT', headers, body: JSON.stringify({ properties: { level: 'CanNotDelete' } }), ca: tls.caCertPem });
+    expect([put.status, put.body.properties.level]).toEqual([201, 'CanNotDelete']);
+    expect((await httpsRequest(lockUrl, { method: 'PUT', headers, body: JSON.stringify({ properties: { level: 'ReadOnly' } }), ca: tls.caCertPem })).status).toBe(400);
+    await expect(client.disks.beginDeleteAndWait(group, diskName)).rejects.toEqual(
+      expect.objectContaining({ statusCode: 409, code: 'ScopeLocked', message: expect.stringContaining(`following scope(s) are locked: '/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}'`) }),
+    );
+    expect((await client.disks.get(group, diskName)).name).toBe(diskName);
+    // Other groups are not locked; writes in the locked one still work.
+    await client.disks.beginCreateOrUpdateAndWait(group, diskName, { location: LOCATION, creationData: { createOption: 'Empty' }, diskSizeGB: 1, tags: { kept: 'yes' } });
+    expect((await httpsRequest(lockUrl, { method: 'DELETE', headers, ca: tls.caCertPem })).status).toBe(200);
+    expect((await httpsRequest(lockUrl, { headers, ca: tls.caCertPem })).status).toBe(404);
+    await client.disks.beginDeleteAndWait(group, diskName);
+    await expect(client.disks.get(group, diskName)).rejects.toEqual(rest(404, 'ResourceNotFound'));
+  });
+
   test('ARM rules of the endpoint: a bearer token and api-version on every request, absolute poll URLs on its origin', async () => {
     const { endpoint, tls } = fabric();
     const path = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RG}/providers/Microsoft.Compute/disks`;

@@ -1,4 +1,6 @@
+import { describeChangeDetection } from '../../lib/domain/catalog';
 import {
+  diskChangeDetection,
   manifestDisk,
   parseRecoveryPointManifest,
   serializeRecoveryPointManifest,
@@ -75,5 +77,37 @@ describe('recovery point manifest', () => {
   it('places blobs under the recovery point prefix', () => {
     expect(checksumsBlobName('vm-1', '5', 3)).toBe('items/vm-1/recoveryPoints/5/disks/3/checksums.bin');
     expect(manifestBlobName('vm-1', '5')).toBe('items/vm-1/recoveryPoints/5/manifest.json');
+  });
+});
+
+describe('a disk\'s change detection, as its segments found the changes', () => {
+  it('is the one method every segment used', () => {
+    expect(diskChangeDetection('diff', ['diff', 'diff'])).toEqual({ changeDetection: 'diff' });
+    expect(diskChangeDetection('full', ['full'])).toEqual({ changeDetection: 'full' });
+    // A planned diff the source refused in every segment was a checksum comparison.
+    expect(diskChangeDetection('diff', ['checksum', 'checksum'])).toEqual({ changeDetection: 'checksum' });
+  });
+
+  it('is checksum with the per-segment list when a diff was refused in some segments only', () => {
+    expect(diskChangeDetection('diff', ['diff', 'checksum', 'diff'])).toEqual({ changeDetection: 'checksum', segmentChangeDetection: ['diff', 'checksum', 'diff'] });
+  });
+
+  it('falls back to the plan for segments that did not say (parts written before they recorded it)', () => {
+    expect(diskChangeDetection('diff', [undefined, 'diff'])).toEqual({ changeDetection: 'diff' });
+    expect(diskChangeDetection('checksum', [])).toEqual({ changeDetection: 'checksum' });
+  });
+
+  it('the manifest keeps the per-segment list and refuses an unknown method', () => {
+    const disk = { ...parseRecoveryPointManifest(sample()).disks[0], changeDetection: 'checksum', segmentChangeDetection: ['diff', 'checksum'] };
+    expect(parseRecoveryPointManifest({ ...sample(), disks: [disk] }).disks[0].segmentChangeDetection).toEqual(['diff', 'checksum']);
+    expect(() => parseRecoveryPointManifest({ ...sample(), disks: [{ ...disk, segmentChangeDetection: ['guess'] }] })).toThrow(/segmentChangeDetection/);
+  });
+});
+
+describe('the backup job\'s "Change detection" entry', () => {
+  it('names each disk\'s method and the segments whose diff the source refused', () => {
+    expect(describeChangeDetection([{ lun: 1, changeDetection: 'checksum', segmentChangeDetection: ['diff', 'checksum', 'checksum'] }, { lun: 0, changeDetection: 'diff' }])).toBe(
+      'OS disk: diff; data disk LUN 0: checksum (diff refused by the source in segment(s) 1, 2 of 3; compared by checksums)',
+    );
   });
 });

@@ -236,6 +236,12 @@ describe('planRestore', () => {
       expect(planRestore(encrypted, props()).recoveryType).toBe('RestoreDisks');
     });
 
+    it('creates a VM from an encrypted managed VM\'s point: its managed disks keep their encryption settings', () => {
+      const encryptedManaged = context({ point: { ...context().point, isEncrypted: true, managedDisks: true } });
+      const plan = planRestore(encryptedManaged, alternate());
+      expect(plan).toMatchObject({ recoveryType: 'AlternateLocation', managedDisks: { resourceGroup: expect.any(String) } });
+    });
+
     it('refuses when the point holds no OS disk', () => {
       const dataOnly = context({ point: { ...context().point, disks: [{ slot: 1, storageType: 'Standard' }] } });
       expect(refusal(() => planRestore(dataOnly, alternate()))).toMatchObject({ code: 'KluisInvalidRequest', target: 'properties.recoveryType' });

@@ -352,6 +352,24 @@ describe('recordRestoreJobEvent', () => {
     expect(done.tasks.every((t) => t.status === 'Completed')).toBe(true);
   });
 
+  it('names the managed disks a restore created (kept when creating the VM fails afterwards)', async () => {
+    const { w, jobId } = await acceptedJob(true);
+    await recordRestoreJobEvent(w.deps, scope, jobId, { kind: 'started' });
+    await recordRestoreJobEvent(w.deps, scope, jobId, { kind: 'disksRestored', disks: 2, bytesCopied: 10, blocksVerified: 4 });
+    const diskId = (name: string) => `/subscriptions/${SUB}/resourceGroups/rg-restored/providers/Microsoft.Compute/disks/${name}`;
+    const named = await recordRestoreJobEvent(w.deps, scope, jobId, {
+      kind: 'managedDisksRestored',
+      disks: [
+        { lun: 1, id: diskId('web1-datadisk-0-job'), tier: 'InstantRP' },
+        { lun: 0, id: diskId('web1-osdisk-job'), tier: 'InstantRP' },
+      ],
+    });
+    expect(named.status).toBe('InProgress');
+    expect(named.propertyBag).toMatchObject({ 'Target OS Disk Id': diskId('web1-osdisk-job'), 'Target Data Disk Id (LUN 0)': diskId('web1-datadisk-0-job'), 'Restored From Tier': 'InstantRP' });
+    const failed = await recordRestoreJobEvent(w.deps, scope, jobId, { kind: 'failed', code: 'KluisRestoreTargetVmExists', message: 'copy exists' });
+    expect(failed.propertyBag['Target OS Disk Id']).toBe(diskId('web1-osdisk-job'));
+  });
+
   it('fails the job with code, message and recommendation, failing the running task', async () => {
     const { w, jobId } = await acceptedJob(true);
     await recordRestoreJobEvent(w.deps, scope, jobId, { kind: 'started' });

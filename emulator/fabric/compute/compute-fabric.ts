@@ -16,9 +16,10 @@ import type { ComputeContext } from './context';
 import { DiskBlobs, type BlobLocation } from './disk-blobs';
 import { computeErrors } from './errors';
 import { KeyedLock } from './keyed-lock';
+import { ResourceLocks } from './locks';
 import { ManagedDisks, type VmDiskSpec } from './managed-disks';
 import { OperationLog } from './operations';
-import type { DiskRecord, RestorePointRecord, SnapshotRecord } from './records';
+import type { DiskEncryptionSettings, DiskRecord, RestorePointRecord, SnapshotRecord } from './records';
 import { parseComputeId } from './resource-ids';
 import { ComputeResourceStore, DEFAULT_COMPUTE_TABLE } from './resource-store';
 import { RestorePoints } from './restore-points';
@@ -41,6 +42,7 @@ export class ComputeFabric {
   readonly restorePoints: RestorePoints;
   readonly virtualMachines: VirtualMachines;
   readonly operations: OperationLog;
+  readonly locks: ResourceLocks;
   readonly clock: Clock;
   private readonly ctx: ComputeContext;
   private started?: Promise<void>;
@@ -62,6 +64,7 @@ export class ComputeFabric {
     this.restorePoints = new RestorePoints(this.ctx, this.disks);
     this.virtualMachines = new VirtualMachines(this.ctx, this.disks);
     this.operations = new OperationLog(this.ctx);
+    this.locks = new ResourceLocks(this.ctx);
   }
 
   /** Backing blobs and Compute state in the source storage account; VMs from `inventory`. */
@@ -108,6 +111,14 @@ export class ComputeFabric {
       throw err;
     }
     return created;
+  }
+
+  /** Azure Disk Encryption of the VM's managed disks: each disk's `encryptionSettingsCollection` names the BEK and KEK. */
+  async encryptVmDisks(vm: Pick<VirtualMachine, 'disks'>, settings: DiskEncryptionSettings): Promise<void> {
+    await this.disks.setEncryption(
+      vm.disks.filter(isManagedDisk).map((disk) => disk.managedDisk.id),
+      settings,
+    );
   }
 
   /** The page blob behind a VM's managed disk (what guest writes change). */

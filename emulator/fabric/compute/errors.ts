@@ -55,6 +55,13 @@ export const computeErrors = {
   operationNotFound(id: string): ComputeError {
     return new ComputeError(404, 'NotFound', `The operation '${id}' was not found.`);
   },
+  lockNotFound(name: string): ComputeError {
+    return new ComputeError(404, 'LockNotFound', `The lock '${name}' could not be found.`);
+  },
+  /** ARM's answer to a DELETE under a CanNotDelete lock. */
+  scopeLocked(scope: string, lockedScope: string): ComputeError {
+    return new ComputeError(409, 'ScopeLocked', `The scope '${scope}' cannot perform delete operation because following scope(s) are locked: '${lockedScope}'. Please remove the lock and try again.`);
+  },
   invalidRequestContent(reason: string): ComputeError {
     return new ComputeError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${reason}`);
   },

@@ -22,6 +22,7 @@ import {
   diskSizeGbOf,
   diskStateOf,
   type CreationData,
+  type DiskEncryptionSettings,
   type DiskRecord,
   type DiskSku,
   type DiskState,
@@ -54,6 +55,21 @@ export interface VmDiskSpec {
   tags?: Record<string, string>;
 }
 
+/** The disk's ADE settings from a PUT body's `encryptionSettingsCollection` (undefined when it names none). */
+function encryptionSettingsOfBody(body: DiskBody): DiskEncryptionSettings | undefined {
+  const collection = body.properties.encryptionSettingsCollection;
+  if (collection === undefined) return undefined;
+  const [first] = collection.encryptionSettings ?? [];
+  if (collection.enabled && first?.diskEncryptionKey === undefined) {
+    throw computeErrors.invalidParameter('encryptionSettingsCollection.encryptionSettings', 'An enabled disk encryption needs its disk encryption key (the BEK secret URL and its Key Vault).');
+  }
+  return withoutUndefined({
+    enabled: collection.enabled,
+    bek: first?.diskEncryptionKey === undefined ? undefined : { secretUrl: first.diskEncryptionKey.secretUrl, vaultId: first.diskEncryptionKey.sourceVault.id },
+    kek: first?.keyEncryptionKey === undefined ? undefined : { keyUrl: first.keyEncryptionKey.keyUrl, vaultId: first.keyEncryptionKey.sourceVault.id },
+  });
+}
+
 export class ManagedDisks {
   constructor(private readonly ctx: ComputeContext) {}
 
@@ -83,6 +99,7 @@ export class ManagedDisks {
       sizeBytes,
       backing,
       awaitingUpload: creationData.createOption === 'Upload' ? true : undefined,
+      encryptionSettings: encryptionSettingsOfBody(body),
     });
     // The blob first, the record last: a record never names a blob that is not there.
     try {
@@ -263,6 +280,17 @@ export class ManagedDisks {
     return attached;
   }
 
+  /** Azure Disk Encryption of a VM's disks (the fabric's encryptVm): the same BEK and KEK on each. */
+  async setEncryption(ids: readonly string[], settings: DiskEncryptionSettings): Promise<void> {
+    for (const id of ids) {
+      const parsed = parseComputeId(id);
+      if (parsed?.kind !== 'disk') continue;
+      await this.ctx.store.mutate<DiskRecord>(keys.disk(parsed), (current) =>
+        current === undefined ? undefined : { value: { ...current.value, encryptionSettings: settings }, grantExpiresAt: current.value.grant?.expiresAt },
+      );
+    }
+  }
+
   /** Clears `managedBy` of the disks attached to `vmId`. */
   async detach(ids: readonly string[], vmId: string): Promise<void> {
     for (const id of ids) {
@@ -293,7 +321,7 @@ export class ManagedDisks {
           throw computeErrors.operationNotAllowed(`The SKU of disk ${current.value.name} can change only while it is unattached or its VM is deallocated (it is ${state}).`, 'sku');
         }
       }
-      const next = withoutUndefined({ ...current.value, sku, tags: body.tags ?? current.value.tags });
+      const next = withoutUndefined({ ...current.value, sku, tags: body.tags ?? current.value.tags, encryptionSettings: encryptionSettingsOfBody(body) ?? current.value.encryptionSettings });
       return { value: next, grantExpiresAt: next.grant?.expiresAt };
     });
     return written!.value;

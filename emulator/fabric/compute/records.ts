@@ -52,8 +52,20 @@ interface DiskLike {
   grant?: Grant;
 }
 
+/**
+ * Azure Disk Encryption on a managed disk (ARM's `encryptionSettingsCollection`, ADE 1.1 single pass): the
+ * BEK secret and the KEK wrapping it, in Key Vault. Set on every disk of a VM the fabric encrypts, given
+ * on a new disk's PUT (a restore keeps them), and a VM attaching an OS disk that has them is encrypted.
+ */
+export interface DiskEncryptionSettings {
+  enabled: boolean;
+  bek?: { secretUrl: string; vaultId: string };
+  kek?: { keyUrl: string; vaultId: string };
+}
+
 export interface DiskRecord extends DiskLike {
   sku: DiskSku;
+  encryptionSettings?: DiskEncryptionSettings;
   /** The VM the disk is attached to. */
   managedBy?: string;
   /** What happens to the disk when that VM is deleted through the fabric. */

@@ -24,6 +24,21 @@ export function looseEnum<const T extends readonly [string, ...string[]]>(values
 const osType = looseEnum(['Windows', 'Linux']).optional();
 const hyperVGeneration = looseEnum(['V1', 'V2']).optional();
 
+/** ARM's `encryptionSettingsCollection` (Azure Disk Encryption); the fabric keeps the first element's keys. */
+const encryptionSettingsCollection = z.object({
+  enabled: z.boolean(),
+  encryptionSettings: z
+    .array(
+      z.object({
+        diskEncryptionKey: z.object({ secretUrl: z.string().url(), sourceVault: resourceRef }).optional(),
+        keyEncryptionKey: z.object({ keyUrl: z.string().url(), sourceVault: resourceRef }).optional(),
+      }),
+    )
+    .max(1, 'the local fabric keeps one encryption setting per disk')
+    .optional(),
+  encryptionSettingsVersion: z.string().optional(),
+});
+
 export const diskBodySchema = z.object({
   location: z.string().optional(),
   tags,
@@ -33,6 +48,7 @@ export const diskBodySchema = z.object({
     osType,
     hyperVGeneration,
     diskSizeGB: z.number().int().optional(),
+    encryptionSettingsCollection: encryptionSettingsCollection.optional(),
     creationData: z.object({
       createOption: z.string(),
       sourceResourceId: z.string().optional(),
@@ -107,6 +123,12 @@ export const virtualMachineBodySchema = z.object({
   }),
 });
 export type VirtualMachineBody = z.output<typeof virtualMachineBodySchema>;
+
+/** A management lock (ARM's ManagementLockObject): `level` CanNotDelete (or ReadOnly, which the fabric refuses). */
+export const lockBodySchema = z.object({
+  properties: z.object({ level: z.string(), notes: z.string().max(512).optional(), owners: z.array(z.unknown()).optional() }),
+});
+export type LockBody = z.output<typeof lockBodySchema>;
 
 /** Parses a JSON request body; InvalidRequestContent when it is not JSON, InvalidParameter naming the first misfit. */
 export function parseBody<T>(schema: z.ZodType<T>, raw: Buffer): T {

@@ -13,7 +13,7 @@ import { computeErrors } from './errors';
 
 export const DEFAULT_COMPUTE_TABLE = 'KluisFabricCompute';
 
-export type RecordKind = 'disk' | 'snapshot' | 'rpc' | 'rp' | 'op';
+export type RecordKind = 'disk' | 'snapshot' | 'rpc' | 'rp' | 'op' | 'lock';
 
 export interface RecordKey {
   subscriptionId: string;

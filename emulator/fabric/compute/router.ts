@@ -13,6 +13,8 @@
  *                            GET /subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/virtualMachines ·
  *                            GET …/virtualMachines · PUT|GET($expand=instanceView) …/virtualMachines/{vm} · GET …/{vm}/instanceView
  *   operations               GET /subscriptions/{sub}/providers/Microsoft.Compute/locations/{region}/DiskOperations|operations/{id}[?monitor=true]
+ *   locks                    PUT|GET|DELETE /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Authorization/locks/{name}
+ *                            (CanNotDelete: every DELETE of a Compute resource in the group is 409 ScopeLocked; locks.ts)
  *
  * Long-running operations (disk/snapshot PUT and DELETE, grant/revoke, restore point PUT and DELETE,
  * collection DELETE, VM PUT) answer 202 (or 201) with Azure-AsyncOperation and Location (operations.ts).
@@ -25,6 +27,7 @@ import type { HostLogger } from '../../logger';
 import type { HostRequest, HostResponse } from '../../http-types';
 import type { ComputeFabric } from './compute-fabric';
 import { asComputeError, ComputeError, computeErrors } from './errors';
+import type { LockRecord } from './locks';
 import { asyncOperationHeaders } from './operations';
 import type { OperationRecord } from './records';
 import {
@@ -33,6 +36,7 @@ import {
   diskBodySchema,
   grantAccessSchema,
   type GrantAccessBody,
+  lockBodySchema,
   parseBody,
   restorePointBodySchema,
   snapshotBodySchema,
@@ -410,7 +414,36 @@ const routes: Route[] = [
       },
     },
   },
+  // management locks on resource groups (locks.ts)
+  {
+    pattern: ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Authorization', 'locks', ':name'],
+    methods: {
+      PUT: async ({ fabric, params, request }) => {
+        const { created, lock } = await fabric.locks.put(params.sub, assertResourceGroupName(params.rg), assertResourceName(params.name, 'lock'), parseBody(lockBodySchema, request.body));
+        return json(created ? 201 : 200, lockResource(lock));
+      },
+      GET: async ({ fabric, params }) => {
+        const lock = await fabric.locks.get(params.sub, assertResourceGroupName(params.rg), params.name);
+        if (lock === undefined) throw computeErrors.lockNotFound(params.name);
+        return json(200, lockResource(lock));
+      },
+      DELETE: async ({ fabric, params }) => ((await fabric.locks.delete(params.sub, assertResourceGroupName(params.rg), params.name)) ? { status: 200 } : noContent()),
+    },
+  },
 ];
+
+const lockResource = (lock: LockRecord) => ({
+  id: lock.id,
+  name: lock.name,
+  type: 'Microsoft.Authorization/locks',
+  properties: { level: lock.level, ...(lock.notes === undefined ? {} : { notes: lock.notes }) },
+});
+
+/** A DELETE of a Compute resource in a group with a CanNotDelete lock is ScopeLocked (locks themselves can go). */
+async function assertNotLocked(fabric: ComputeFabric, method: string, params: Record<string, string>, path: string): Promise<void> {
+  if (method !== 'DELETE' || params.rg === undefined || /\/providers\/Microsoft\.Authorization\/locks\//i.test(path)) return;
+  await fabric.locks.assertDeletable(params.sub, params.rg, path);
+}
 
 function match(pattern: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
   if (pattern.length !== segments.length) return undefined;
@@ -467,6 +500,7 @@ export function computeRoutes(fabric: ComputeFabric | (() => ComputeFabric), opt
       assertSubscriptionId(found.params.sub);
       service ??= (fabric as () => ComputeFabric)();
       await service.start();
+      await assertNotLocked(service, method, found.params, request.url.pathname);
       response = await handler({ fabric: service, request, method, params: found.params, origin: request.url.origin, apiVersion });
     } catch (err) {
       const failure = asComputeError(err);

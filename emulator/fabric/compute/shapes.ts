@@ -7,6 +7,7 @@ import type { StoredVirtualMachine } from '../../../lib/stores/vm-inventory';
 import {
   diskSizeGbOf,
   type CollectionRecord,
+  type DiskEncryptionSettings,
   type DiskRecord,
   type DiskRestorePointRecord,
   type DiskSku,
@@ -39,6 +40,7 @@ export function diskResource(disk: DiskRecord, state: DiskState): Record<string,
       diskSizeBytes: disk.sizeBytes,
       uniqueId: disk.uniqueId,
       encryption: PLATFORM_KEY,
+      ...(disk.encryptionSettings === undefined ? {} : { encryptionSettingsCollection: encryptionSettingsCollectionOf(disk.encryptionSettings) }),
       networkAccessPolicy: 'AllowAll',
       publicNetworkAccess: 'Enabled',
       timeCreated: disk.timeCreated,
@@ -256,7 +258,13 @@ export function virtualMachineInstanceView(vm: StoredVirtualMachine): Record<str
   };
 }
 
-function encryptionSettingsOf(encryption: NonNullable<StoredVirtualMachine['encryption']>): Record<string, unknown> {
+/** A disk's ADE settings as ARM shows them (`encryptionSettingsVersion` 1.1: ADE without Azure AD). */
+function encryptionSettingsCollectionOf(settings: DiskEncryptionSettings): Record<string, unknown> {
+  const { enabled: _enabled, ...keysOf } = encryptionSettingsOf(settings);
+  return { enabled: settings.enabled, encryptionSettings: Object.keys(keysOf).length === 0 ? [] : [keysOf], encryptionSettingsVersion: '1.1' };
+}
+
+function encryptionSettingsOf(encryption: NonNullable<StoredVirtualMachine['encryption']> | DiskEncryptionSettings): Record<string, unknown> {
   return {
     enabled: encryption.enabled,
     ...(encryption.bek === undefined ? {} : { diskEncryptionKey: { secretUrl: encryption.bek.secretUrl, sourceVault: { id: encryption.bek.vaultId } } }),

@@ -107,6 +107,8 @@ export class VirtualMachines {
       })),
       createdAt: this.ctx.clock.now().toISOString(),
       ...(body.tags === undefined ? {} : { tags: body.tags }),
+      // An OS disk encrypted with ADE (a restored one keeps its settings) makes an encrypted VM, as in Azure.
+      ...(osDisk.encryptionSettings?.enabled === true ? { encryption: { ...osDisk.encryptionSettings } } : {}),
     };
     let stored: StoredVirtualMachine;
     try {

@@ -49,7 +49,13 @@ armRoute<BackupRequestBody>({
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const client = df.getClient(context);
     const started = await triggerBackup(deps, vault, names, { recoveryPointExpiryTimeInUTC: body.properties.recoveryPointExpiryTimeInUTC }, async (instanceId, run) => {
-      const input: BackupInput = { itemId: run.itemId, instantRestoreDays: run.instantRestoreDays, vault: run.vault };
+      // A Standard policy's 18-point cap applies to on-demand backups too (Azure counts every instant point of the VM).
+      const input: BackupInput = {
+        itemId: run.itemId,
+        instantRestoreDays: run.instantRestoreDays,
+        vault: run.vault,
+        ...(run.maxInstantPoints === undefined ? {} : { maxInstantPoints: run.maxInstantPoints }),
+      };
       await client.startNew(Orchestrators.Backup, { instanceId, input });
     });
     context.info(`Started backup job ${started.job.jobId} of ${started.ref.itemName} (retain until ${started.retainUntil}).`);

@@ -9,7 +9,7 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
 import { acceptRestoreRequest, type RestoreRequestDeps, type RestoreTargets } from '../../../lib/services/restore-requests';
-import type { RequestAccess } from '../../../lib/services/authorization';
+import { authorizeRestoreTargets } from '../../../lib/services/restore-authorization';
 import { storageAccountId } from '../../../lib/domain/arm/storage-account-resource';
 import { Orchestrators } from '../../../orchestrations/contracts';
 import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
@@ -22,18 +22,10 @@ function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID, keyVault: keyAndSecretPresenceDeps() };
 }
 
-/**
- * Azure's linked checks of a restore (Backup docs, "Minimum role requirements for Azure VM backup"):
- * besides the restore action on the vault, the caller needs Microsoft.Compute/virtualMachines/write on
- * the source VM (Virtual Machine Contributor), Microsoft.Storage/storageAccounts/write on the account the
- * disks land in (Storage Account Contributor) and, for a new VM, Microsoft.Compute/virtualMachines/write
- * where it is created — so nobody restores a VM's disks they could not read otherwise.
- */
-async function authorizeRestoreTargets(access: RequestAccess, targets: RestoreTargets, on: { action: string; scope: string }): Promise<void> {
-  await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.sourceVmId, on);
+/** The restore account's resource id (Kluis restores into the account it is configured with). */
+function restoreAccountId(name: string): string {
   const { local } = storageAccountDeps();
-  await access.demandLinked('Microsoft.Storage/storageAccounts/write', storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, targets.storageAccountName), on);
-  if (targets.targetVmId !== undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.targetVmId, on);
+  return storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, name);
 }
 
 armRoute<RestoreRequestBody>({
@@ -55,7 +47,7 @@ armRoute<RestoreRequestBody>({
   handler: async ({ params, body, context, baseUrl, caller, access, scope, action }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
-    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets, { action, scope }) };
+    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets, { action, scope }, restoreAccountId) };
     const restore = await acceptRestoreRequest(deps, ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });

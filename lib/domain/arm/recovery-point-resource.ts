@@ -8,7 +8,7 @@
  */
 import type { ProtectedItemRecord } from '../catalog';
 import type { RecoveryPointManifest } from '../../engine/domain/recovery-point-manifest';
-import { tiersOfState } from '../../engine/domain/restore-plan';
+import { tiersOfState, type TierStatus } from '../../engine/domain/restore-plan';
 
 export const RECOVERY_POINT_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints';
 
@@ -79,6 +79,14 @@ export function armLunOfSlot(slot: number): number {
   return slot - 1;
 }
 
+/**
+ * A tier's status in Azure's RecoveryPointTierStatus (Invalid, Valid, Disabled, Deleted, Rehydrated): a tier whose
+ * deletion is pending (e.g. its restore point is kept by a lock) still exists but is not restored from: Invalid.
+ */
+function armTierStatus(status: TierStatus): 'Valid' | 'Invalid' | 'Deleted' {
+  return status === 'Deleting' ? 'Invalid' : status;
+}
+
 export function recoveryPointResource(
   itemResourceId: string,
   item: Pick<ProtectedItemRecord, 'vm'>,
@@ -95,8 +103,8 @@ export function recoveryPointResource(
     isManagedVirtualMachine: false,
     isSourceVMEncrypted: row.isSourceVmEncrypted === true || manifest?.keyAndSecret != null,
     recoveryPointTierDetails: [
-      { type: 'InstantRP', status: tiers.instant, ...retentionInfo(tiers.instant, row.retention?.snapshotTier) },
-      { type: 'HardenedRP', status: tiers.vault, ...retentionInfo(tiers.vault, row.retention) },
+      { type: 'InstantRP', status: armTierStatus(tiers.instant), ...retentionInfo(tiers.instant, row.retention?.snapshotTier) },
+      { type: 'HardenedRP', status: armTierStatus(tiers.vault), ...retentionInfo(tiers.vault, row.retention) },
     ],
     recoveryPointDiskConfiguration: { numberOfDisksIncludedInBackup: row.diskCount },
   };

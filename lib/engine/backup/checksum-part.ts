@@ -1,10 +1,11 @@
 /**
  * The last step of every segment activity: its checksum part, written under the job's staging prefix
- * with the segment's stats as metadata (the commit merges the parts into the point's checksums blob).
+ * with the segment's stats and change-detection method as metadata (the commit merges the parts into the point's checksums blob).
  */
 import { encodeBlockSums, type BlockSums } from '../domain/block-sums';
 import { checksumPartBlobName } from '../domain/vault-layout';
 import type { SegmentTransferStats } from '../domain/backup-job';
+import type { ChangeDetection } from '../domain/recovery-point-manifest';
 import { META, type BackupEngineDeps } from '../engine-deps';
 
 export interface ChecksumPartOf {
@@ -19,7 +20,7 @@ export async function writeChecksumPart(
   deps: Pick<BackupEngineDeps, 'vault' | 'vaultContainer'>,
   of: ChecksumPartOf,
   part: BlockSums,
-  stats: SegmentTransferStats,
+  stats: SegmentTransferStats & { changeDetection: ChangeDetection },
 ): Promise<string> {
   const partName = checksumPartBlobName(of.itemId, of.jobId, of.lun, of.segmentIndex);
   await deps.vault.writeBlockBlob({ container: deps.vaultContainer, blob: partName }, encodeBlockSums(part), {
@@ -29,6 +30,7 @@ export async function writeChecksumPart(
       [META.bytesWritten]: String(stats.bytesWritten),
       [META.bytesCleared]: String(stats.bytesCleared),
       [META.blocksChanged]: String(stats.blocksChanged),
+      [META.changeDetection]: stats.changeDetection,
       [META.jobId]: of.jobId,
     },
   });

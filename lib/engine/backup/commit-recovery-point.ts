@@ -12,8 +12,10 @@
 import { BLOCK_SIZE, HASH_ALGORITHM, blockCountFor, concatBlockSums, decodeBlockSums, encodeBlockSums } from '../domain/block-sums';
 import { errors, isKluisErrorLike } from '../../domain/errors';
 import {
+  CHANGE_DETECTION_VALUES,
   RECOVERY_POINT_MANIFEST_SCHEMA_VERSION,
   manifestSourceOf,
+  diskChangeDetection,
   parseRecoveryPointManifest,
   serializeRecoveryPointManifest,
   type ChangeDetection,
@@ -50,6 +52,7 @@ export interface CommitDiskInput {
   storageType: StorageType;
   /** The view this point was read from (its size is the disk's): it stays as the point's instant-restore tier. */
   source: DiskView;
+  /** The planned method; the manifest records what the segments' checksum parts say they did (diskChangeDetection). */
   changeDetection: ChangeDetection;
   /** Number of segments transferred (their checksum parts are 0 … segmentCount-1). */
   segmentCount: number;
@@ -111,7 +114,7 @@ export async function commitRecoveryPoint(deps: CommitDeps, input: CommitRecover
     source: manifestSourceOf(disk.source),
     replica: { blobName: replicaBlobName(itemId, disk.lun), snapshot: replicaSnapshots[i] },
     checksumsBlobName: checksumsBlobName(itemId, recoveryPointId, disk.lun),
-    changeDetection: disk.changeDetection,
+    ...diskChangeDetection(disk.changeDetection, assembled[i].segmentChangeDetection),
     ...assembled[i].stats,
   }));
   const manifest = parseRecoveryPointManifest({
@@ -155,6 +158,8 @@ export async function commitRecoveryPoint(deps: CommitDeps, input: CommitRecover
 interface AssembledDisk {
   encoded: Buffer;
   stats: Pick<ManifestDisk, 'bytesRead' | 'bytesWritten' | 'bytesCleared'>;
+  /** What each segment's checksum part says it did (undefined: a part written before parts recorded it). */
+  segmentChangeDetection: Array<ChangeDetection | undefined>;
 }
 
 async function assembleChecksums(
@@ -167,6 +172,7 @@ async function assembleChecksums(
     throw errors.invalidRequest('segmentCount', `Disk ${disk.lun} needs at least one transferred segment.`);
   }
   const stats = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0 };
+  const segmentChangeDetection: Array<ChangeDetection | undefined> = [];
   const parts = await Promise.all(
     Array.from({ length: disk.segmentCount }, async (_, index) => {
       const ref = { container: deps.vaultContainer, blob: checksumPartBlobName(input.itemId, input.jobId, disk.lun, index) };
@@ -174,6 +180,7 @@ async function assembleChecksums(
       stats.bytesRead += Number(props?.metadata[META.bytesRead] ?? 0);
       stats.bytesWritten += Number(props?.metadata[META.bytesWritten] ?? 0);
       stats.bytesCleared += Number(props?.metadata[META.bytesCleared] ?? 0);
+      segmentChangeDetection[index] = changeDetectionOf(props?.metadata[META.changeDetection]);
       return decodeBlockSums(bytes);
     }),
   );
@@ -189,7 +196,11 @@ async function assembleChecksums(
         `expected the whole ${disk.source.sizeBytes}-byte disk`,
     );
   }
-  return { encoded: encodeBlockSums(sums), stats };
+  return { encoded: encodeBlockSums(sums), stats, segmentChangeDetection };
+}
+
+function changeDetectionOf(value: string | undefined): ChangeDetection | undefined {
+  return (CHANGE_DETECTION_VALUES as readonly string[]).includes(value ?? '') ? (value as ChangeDetection) : undefined;
 }
 
 /** Snapshots the replica for this point, reusing a snapshot a crashed run already took; marks the replica clean. */

@@ -124,12 +124,12 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
     }
   }
 
-  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, stats);
+  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, { ...stats, changeDetection: 'full' });
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (full, seeded): read and hashed ${stats.bytesRead} B of the replica, ` +
       `${stats.blocksChanged} nonzero block(s).`,
   );
-  return { segmentIndex: input.segment.index, checksumPartBlobName: partName, ...stats };
+  return { segmentIndex: input.segment.index, checksumPartBlobName: partName, changeDetection: 'full', ...stats };
 }
 
 function describe(ref: BlobRef): string {

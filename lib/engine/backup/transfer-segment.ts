@@ -164,12 +164,12 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     if (digest !== undefined) part.setDigest(plan.firstBlock + i, digest);
   }
 
-  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, stats);
+  const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, { ...stats, changeDetection: plan.kind });
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (${plan.kind}): read ${stats.bytesRead} B, wrote ${stats.bytesWritten} B ` +
       `in ${stats.uploadCalls} call(s), cleared ${stats.bytesCleared} B.`,
   );
-  return { segmentIndex: input.segment.index, checksumPartBlobName: partName, ...stats };
+  return { segmentIndex: input.segment.index, checksumPartBlobName: partName, changeDetection: plan.kind, ...stats };
 }
 
 async function planFromStore(

@@ -71,6 +71,8 @@ export interface SegmentTransferStats {
 
 export interface TransferSegmentResult extends SegmentTransferStats {
   segmentIndex: number;
+  /** How this segment found its changes: the plan's method, or 'checksum' where a planned diff was refused by the source. */
+  changeDetection: ChangeDetection;
   checksumPartBlobName: string;
   uploadCalls: number;
   clearCalls: number;

@@ -7,6 +7,7 @@
  *   recoveryPointManifestSchema (zod)  → type RecoveryPointManifest
  *   type ManifestDisk, KeyAndSecretBackup, Consistency, StorageType, ChangeDetection
  *   parseRecoveryPointManifest(jsonOrValue): RecoveryPointManifest   throws KluisInvalidManifest
+ *   diskChangeDetection(planned, segments): {changeDetection, segmentChangeDetection?}   what a disk's segments did
  *   serializeRecoveryPointManifest(manifest): string                  validates first
  *   manifestDisk(manifest, lun): ManifestDisk                         throws KluisInvalidManifest when absent
  *
@@ -78,7 +79,13 @@ export const manifestDiskSchema = z.object({
   /** The vault replica (vault container) and its snapshot freezing this point. */
   replica: z.object({ blobName, snapshot: snapshotId }),
   checksumsBlobName: blobName,
+  /**
+   * How the changes were found, as the segments actually found them: `diff` only when every segment
+   * diffed; a planned diff the source refused (the earlier snapshot gone, another lineage) is `checksum`.
+   */
   changeDetection: z.enum(CHANGE_DETECTION_VALUES),
+  /** Per segment (index = segment), when the segments differ; absent: every segment used `changeDetection`. */
+  segmentChangeDetection: z.array(z.enum(CHANGE_DETECTION_VALUES)).min(1).optional(),
   bytesRead: byteCount,
   bytesWritten: byteCount,
   bytesCleared: byteCount,
@@ -170,6 +177,19 @@ export function viewOfManifestDisk(disk: ManifestDisk, createdAt: string): DiskV
   }
   if (source.kind === undefined || source.diskId === undefined || source.handle === undefined) throw errors.invalidManifest(`disk lun ${disk.lun} records no source view`);
   return { kind: source.kind, lun: disk.lun, handle: source.handle as ViewHandle, sizeBytes: disk.sizeBytes, diskId: source.diskId, createdAt };
+}
+
+/**
+ * A disk's change detection from what its segments did: the one method they all used, else `checksum`
+ * (not every range came from a diff) with the per-segment list. No segment reported: the plan's method.
+ */
+export function diskChangeDetection(
+  planned: ChangeDetection,
+  segments: ReadonlyArray<ChangeDetection | undefined>,
+): { changeDetection: ChangeDetection; segmentChangeDetection?: ChangeDetection[] } {
+  const used = segments.map((method) => method ?? planned);
+  if (used.length === 0 || used.every((method) => method === used[0])) return { changeDetection: used[0] ?? planned };
+  return { changeDetection: used.includes('full') ? 'full' : 'checksum', segmentChangeDetection: used };
 }
 
 export function manifestDisk(manifest: RecoveryPointManifest, lun: number): ManifestDisk {

@@ -8,6 +8,9 @@
  *    `uploadSizeBytes` = the disk's bytes incl. its VHD footer), a Write SAS, every block read from the vault
  *    replica verified before it is written (each write with its MD5; zero blocks stay unwritten), then
  *    endGetAccess, which finishes the upload.
+ * An encrypted VM's disks (Azure Disk Encryption: the point records its key and secret) keep their encryption
+ * settings: each new disk names the BEK secret and KEK the point recorded (`encryptionSettingsCollection`), as the
+ * disks had them, so a VM attaching them is encrypted as the source was.
  * Access is always ended. Disks are named `<disk>-<job>` and tagged with the job: a re-run of the same job
  * (an activity retried after a crash) deletes its own leftovers and starts again; a disk of that name not
  * made by this job stops the restore before anything is created. A failure deletes what this restore created.
@@ -18,7 +21,7 @@ import { uploadPiecesFor, type RecoveryPointTier, type RestoreTierPreference } f
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import type { ByteRange } from '../domain/page-ranges';
-import type { ManagedDiskCompute, SasPageReader, SasPageWriter } from '../../stores/managed-disk-compute';
+import type { ManagedDiskCompute, ManagedDiskEncryption, SasPageReader, SasPageWriter } from '../../stores/managed-disk-compute';
 import type { AbortOptions } from '../../stores/disk-store';
 import type { RangeReader } from './range-reader';
 import { isRestorable, loadChecksums, planDisk, readManifest, releaseViews, selectDisks, type PlannedDisk, type RestoreDeps } from './restore-disks';
@@ -136,10 +139,12 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
   const verify = { sums, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier };
   const seconds = request.accessDurationInSeconds ?? DEFAULT_ACCESS_SECONDS;
   const tags = { [RESTORE_JOB_TAG]: request.jobId };
+  const encryption = encryptionOfPoint(work.manifest);
+  const common = { location: work.location, sku: work.sku, tags, ...(encryption === undefined ? {} : { encryption }) };
   const diskRestorePointId = plan.tier === 'InstantRP' && plan.view?.kind === 'managedDisk' ? plan.view.handle.diskRestorePointId : undefined;
 
   if (typeof diskRestorePointId === 'string') {
-    const made = await deps.compute.createDisk(work.ref, { location: work.location, sku: work.sku, tags, createOption: 'Restore', sourceResourceId: diskRestorePointId }, work.options);
+    const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Restore', sourceResourceId: diskRestorePointId }, work.options);
     work.created.push(made.id);
     const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
     try {
@@ -151,7 +156,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
     }
   }
 
-  const made = await deps.compute.createDisk(work.ref, { location: work.location, sku: work.sku, tags, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
+  const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
   work.created.push(made.id);
   const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
   let written = 0;
@@ -175,6 +180,16 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
 function result(work: DiskWork, id: string, method: RestoredManagedDisk['method'], bytesRead: number, bytesWritten: number, blocksVerified: number): RestoredManagedDisk {
   const { plan } = work;
   return { lun: plan.disk.lun, name: work.name, id, sku: work.sku, sizeBytes: plan.disk.sizeBytes, tier: plan.tier, tierReason: plan.tierReason, method, bytesRead, bytesWritten, blocksVerified };
+}
+
+/** The ADE settings an encrypted VM's point recorded (its BEK secret and KEK); undefined for an unencrypted VM. */
+export function encryptionOfPoint(manifest: RecoveryPointManifest): ManagedDiskEncryption | undefined {
+  const recorded = manifest.keyAndSecret;
+  if (recorded === null) return undefined;
+  return {
+    bek: { secretUrl: recorded.bek.secretUrl, vaultId: recorded.bek.secretVaultId },
+    ...(recorded.kek === undefined ? {} : { kek: { keyUrl: recorded.kek.keyUrl, vaultId: recorded.kek.keyVaultId } }),
+  };
 }
 
 /** A managed disk read through a SAS, as the verified read reads a disk. */

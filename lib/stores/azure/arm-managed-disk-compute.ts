@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type RestorePoint } from '@azure/arm-compute';
+import { ComputeManagementClient, type ComputeManagementClientOptionalParams, type EncryptionSettingsCollection, type RestorePoint } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { AnonymousCredential, PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { errors } from '../../domain/errors';
@@ -18,6 +18,7 @@ import type {
   CreatedRestorePoint,
   DiskRef,
   ListedRestorePoint,
+  ManagedDiskEncryption,
   ManagedDiskCompute,
   ManagedDiskInfo,
   NewManagedDisk,
@@ -224,7 +225,13 @@ export class ArmManagedDiskCompute implements ManagedDiskCompute {
     const created = await this.client(ref.subscriptionId).disks.beginCreateOrUpdateAndWait(
       ref.resourceGroup,
       ref.name,
-      { location: disk.location, creationData, ...(disk.sku === undefined ? {} : { sku: { name: disk.sku } }), ...(disk.tags === undefined ? {} : { tags: disk.tags }) },
+      {
+        location: disk.location,
+        creationData,
+        ...(disk.sku === undefined ? {} : { sku: { name: disk.sku } }),
+        ...(disk.tags === undefined ? {} : { tags: disk.tags }),
+        ...(disk.encryption === undefined ? {} : { encryptionSettingsCollection: encryptionSettingsCollectionOf(disk.encryption) }),
+      },
       { abortSignal: options.abortSignal, ...this.poll },
     );
     return {
@@ -334,4 +341,18 @@ export class BlobSasPageReader implements SasPageReader, SasPageWriter {
     }
     return client;
   }
+}
+
+/** ADE settings as Compute takes them on a disk (`encryptionSettingsVersion` 1.1: ADE without Azure AD). */
+function encryptionSettingsCollectionOf(encryption: ManagedDiskEncryption): EncryptionSettingsCollection {
+  return {
+    enabled: true,
+    encryptionSettings: [
+      {
+        diskEncryptionKey: { secretUrl: encryption.bek.secretUrl, sourceVault: { id: encryption.bek.vaultId } },
+        ...(encryption.kek === undefined ? {} : { keyEncryptionKey: { keyUrl: encryption.kek.keyUrl, sourceVault: { id: encryption.kek.vaultId } } }),
+      },
+    ],
+    encryptionSettingsVersion: '1.1',
+  };
 }

@@ -186,7 +186,18 @@ export class ManagedDiskBackend implements SourceDiskBackend {
   async deleteViews(views: readonly DiskView[]): Promise<void> {
     await this.release(views);
     const points = unique(views.map((view) => restorePointIdOf(handleOf(view).diskRestorePointId)));
-    await settleAll(points.map((id) => this.options.compute.deleteRestorePoint(id)));
+    await settleAll(
+      points.map(async (id) => {
+        try {
+          await this.options.compute.deleteRestorePoint(id);
+        } catch (err) {
+          // Compute's refusal says why (a CanNotDelete lock: ScopeLocked); its messages carry resource ids, never a SAS.
+          const { statusCode, code, message } = err as { statusCode?: number; code?: string; message?: string };
+          if (statusCode === undefined || statusCode >= 500 || code === undefined) throw err;
+          throw errors.sourceViewDeleteRefused(`restore point ${nameOf(id)}`, `Compute answered ${statusCode} ${code}: ${message ?? ''}`, err);
+        }
+      }),
+    );
   }
 
   async discardViews(request: Omit<OpenViewsRequest, 'createdAt'>): Promise<{ deleted: number }> {
