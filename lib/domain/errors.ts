@@ -72,6 +72,35 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'Data read back did not match what was written. Retry the backup; if it fails again, check the storage account health.',
   },
+  // The backup server's repository (issue 16; Azure's MARS/MABS have no public codes for these)
+  KluisRepositoryNotFound: {
+    status: 404,
+    recommendation: 'No backup server repository exists at this location. Check the path, or register the server to create one.',
+  },
+  KluisRepositoryAlreadyExists: {
+    status: 409,
+    recommendation: 'A repository already exists here. Open it with its passphrase, or choose an empty location.',
+  },
+  KluisRepositoryConfigInvalid: {
+    status: 500,
+    recommendation: 'The repository config is damaged or from an unknown version. Restore the repository from the vault copy.',
+  },
+  KluisRepositoryDataCorrupt: {
+    status: 500,
+    recommendation: 'Data in the repository failed its integrity check (it was modified or damaged). Run verify, and restore from the vault copy or another recovery point.',
+  },
+  KluisRepositoryObjectNotFound: {
+    status: 404,
+    recommendation: 'An object the repository needs is missing. Run verify; restore from the vault copy or another recovery point.',
+  },
+  KluisPassphraseIncorrect: {
+    status: 400,
+    recommendation: 'The passphrase does not unlock this repository. Enter the passphrase chosen at registration; a lost passphrase cannot be recovered, by Kluis or anyone.',
+  },
+  KluisPassphraseTooShort: {
+    status: 400,
+    recommendation: 'Choose a passphrase of at least 16 characters, or let Kluis generate one, and keep it somewhere safe outside this server.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -643,6 +672,27 @@ export const errors = {
     return new KluisError('KluisTransferIntegrityFailed', message);
   },
   /** The setting's value is never echoed: it may hold an account key. */
+  repositoryNotFound(location: string): KluisError {
+    return new KluisError('KluisRepositoryNotFound', `No backup server repository was found at '${location}'.`, { target: 'repository' });
+  },
+  repositoryAlreadyExists(location: string): KluisError {
+    return new KluisError('KluisRepositoryAlreadyExists', `A backup server repository already exists at '${location}'.`, { target: 'repository' });
+  },
+  repositoryConfigInvalid(reason: string): KluisError {
+    return new KluisError('KluisRepositoryConfigInvalid', `The repository config is invalid: ${reason}.`, { target: 'repository.config' });
+  },
+  repositoryDataCorrupt(kind: string, id: string, reason: string): KluisError {
+    return new KluisError('KluisRepositoryDataCorrupt', `The repository's ${kind} '${id}' is corrupt: ${reason}.`, { target: kind });
+  },
+  repositoryObjectNotFound(key: string): KluisError {
+    return new KluisError('KluisRepositoryObjectNotFound', `The repository object '${key}' is missing.`, { target: 'repository' });
+  },
+  passphraseIncorrect(): KluisError {
+    return new KluisError('KluisPassphraseIncorrect', 'The passphrase does not unlock the repository.', { target: 'passphrase' });
+  },
+  passphraseTooShort(length: number): KluisError {
+    return new KluisError('KluisPassphraseTooShort', `The passphrase has ${length} characters; at least 16 are required.`, { target: 'passphrase' });
+  },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {
       target: setting,
