@@ -49,7 +49,7 @@ function backupServerRules(depth) {
           { group: ['@azure/*', 'durable-functions'], message: 'The backup server reaches storage through lib/stores interfaces; @azure/* lives in lib/stores/azure.' },
           { group: ['fs', 'fs/*', 'node:fs', 'node:fs/*'], message: 'The backup server reaches disks through its store interfaces (lib/stores/repository-store, local-file-system).' },
           { regex: `${lib}(?:services|config|engine)(?:/|$)`, message: 'The backup server repository stands below the vault side and takes its configuration as parameters.' },
-          { regex: `${lib}domain/(?!errors$)`, message: 'The backup server imports only the error catalogue from lib/domain.' },
+          { regex: `${lib}domain/(?!errors$|backup-server/)`, message: 'The backup server imports only the error catalogue and the shared backup-server contracts (lib/domain/backup-server) from lib/domain.' },
           { regex: `${lib}stores/(?!${BACKUP_SERVER_STORES}$)`, message: 'The backup server uses only its own store interfaces (repository store, local file system).' },
           { regex: `${lib}\\.\\./`, message: 'lib/backup-server imports nothing outside lib/.' },
         ],

@@ -101,6 +101,18 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'Choose a passphrase of at least 16 characters, or let Kluis generate one, and keep it somewhere safe outside this server.',
   },
+  KluisVaultCredentialsExpired: {
+    status: 400,
+    recommendation: 'Vault credentials are valid for 48 hours. Download a new vault credentials file from the vault (Backup infrastructure, or `kluis vault credentials`) and register again.',
+  },
+  KluisVaultCredentialsInvalid: {
+    status: 400,
+    recommendation: 'Download the vault credentials file again from the vault this server should register with, and use that file unchanged.',
+  },
+  KluisBackupServerNotRegistered: {
+    status: 404,
+    recommendation: 'The backup server is not registered with this vault. Register it with a vault credentials file first.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -692,6 +704,19 @@ export const errors = {
   },
   passphraseTooShort(length: number): KluisError {
     return new KluisError('KluisPassphraseTooShort', `The passphrase has ${length} characters; at least 16 are required.`, { target: 'passphrase' });
+  },
+  vaultCredentialsExpired(expiredAt: string): KluisError {
+    return new KluisError('KluisVaultCredentialsExpired', `Vault credentials file provided has expired (at ${expiredAt}).`, { target: 'vaultCredentials' });
+  },
+  vaultCredentialsInvalid(reason: string): KluisError {
+    return new KluisError(
+      'KluisVaultCredentialsInvalid',
+      `Invalid vault credentials provided: ${reason}. The file is either corrupted or does not have the latest credentials associated with the Recovery Services vault.`,
+      { target: 'vaultCredentials' },
+    );
+  },
+  backupServerNotRegistered(serverName: string): KluisError {
+    return new KluisError('KluisBackupServerNotRegistered', `The backup server '${serverName}' is not registered with this vault.`, { target: 'serverName' });
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {
