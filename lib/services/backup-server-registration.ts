@@ -43,8 +43,9 @@ export interface UploadCertificateBody {
   properties?: { authType?: string; certificate?: string };
 }
 
+/** Azure Tables keys may not hold '/', so the partition is the vault's (subscription, resource group, name). */
 function vaultPartitionOf(vault: VaultRef): string {
-  return documentKey(vaultId(vault));
+  return documentKey(vault.subscriptionId, vault.resourceGroup, vault.vaultName);
 }
 
 function registrationIdentity(deps: BackupServerRegistrationDeps, vault: VaultRef): VaultRegistrationIdentity {

@@ -119,7 +119,7 @@ describe('backup server registration', () => {
     const long = await generate([{ name: 'commonName', value: 'long' }], { keyType: 'ec', notBeforeDate: now(), notAfterDate: new Date(now().getTime() + 30 * 86_400_000) });
     const answer = await uploadVaultCertificate(deps, vaultA, 'long-lived', { properties: { authType: 'AAD', certificate: long.cert } });
     expect(answer.properties.validTo).toBe(new Date(now().getTime() + 48 * 3_600_000).toISOString());
-    const stored = await collect(deps.backupServers.certificates.list(documentKey(`/subscriptions/${SUB}/resourceGroups/rg-onprem/providers/Microsoft.RecoveryServices/vaults/vault-a`)));
+    const stored = await collect(deps.backupServers.certificates.list(documentKey(SUB, 'rg-onprem', 'vault-a')));
     expect(stored).toHaveLength(1);
     await expect(uploadVaultCertificate(deps, vaultA, 'x', { properties: { certificate: 'bm90IGEgY2VydA==' } })).rejects.toMatchObject({ code: 'KluisInvalidRequest', target: 'properties.certificate' });
     await expect(uploadVaultCertificate(deps, vaultA, 'x', { properties: { authType: 'ACS', certificate: long.cert } })).rejects.toMatchObject({ code: 'KluisInvalidRequest' });
