@@ -69,6 +69,15 @@ describe('backup server registration over HTTP (embedded host)', () => {
     expect(engines.status).toBe(200);
     expect(engines.body.value.map((e) => [e.name, e.properties.backupManagementType])).toEqual([['mabs01.contoso.local', 'AzureBackupServer']]);
 
+    const filter = (type: string) => encodeURIComponent(`backupManagementType eq '${type}' and status eq 'Registered'`);
+    const containers = await armHttp<{ value: Array<{ name: string; properties: { containerType: string; backupManagementType: string } }> }>(
+      `${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter('AzureBackupServer')}`,
+    );
+    expect(containers.body.value.map((c) => [c.name, c.properties.containerType, c.properties.backupManagementType]))
+      .toEqual([['mabs01.contoso.local', 'AzureBackupServerContainer', 'AzureBackupServer']]);
+    const vms = await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter('AzureIaasVM')}`);
+    expect(vms.body.value).toEqual([]);
+
     const removed = await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs01.contoso.local?api-version=2023-04-01`, { method: 'DELETE' });
     expect(removed.status).toBe(204);
     expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);

@@ -173,3 +173,19 @@ export function backupServerContainerResource(vault: VaultRef, server: BackupSer
     },
   };
 }
+
+/**
+ * Whether a `backupProtectionContainers` $filter asks for backup servers' containers, and which: a filter naming
+ * backupManagementType AzureBackupServer (or none), status Registered (or none), optionally a friendlyName.
+ * (The filter's syntax is checked by parseContainerFilter for the same request.)
+ */
+export function backupServerContainerFilter(text: string | null | undefined): { wanted: boolean; friendlyName?: string } {
+  const clause = (name: string) => new RegExp(`${name}\\s+eq\\s+'([^']*)'`, 'i').exec(text ?? '')?.[1];
+  const type = clause('backupManagementType');
+  const status = clause('status');
+  const fabric = clause('fabricName');
+  const wanted = (type === undefined || type.toLowerCase() === BACKUP_MANAGEMENT_TYPE.toLowerCase()) &&
+    (status === undefined || status.toLowerCase() === 'registered') && (fabric === undefined || fabric.toLowerCase() === 'azure');
+  const friendlyName = clause('friendlyName');
+  return friendlyName === undefined ? { wanted } : { wanted, friendlyName };
+}
