@@ -113,6 +113,10 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'The backup server is not registered with this vault. Register it with a vault credentials file first.',
   },
+  KluisLocalRetentionOutOfRange: {
+    status: 400,
+    recommendation: 'Keep recovery points on the backup server’s disks for 1 to 5 days (Azure Backup Server keeps no more than five days locally); keep them longer with the protection group’s online (vault) retention.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -717,6 +721,9 @@ export const errors = {
   },
   backupServerNotRegistered(serverName: string): KluisError {
     return new KluisError('KluisBackupServerNotRegistered', `The backup server '${serverName}' is not registered with this vault.`, { target: 'serverName' });
+  },
+  localRetentionOutOfRange(days: number): KluisError {
+    return new KluisError('KluisLocalRetentionOutOfRange', `A local retention of ${days} days is not allowed: it must be 1 to 5 days.`, { target: 'shortTerm.retentionDays' });
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {

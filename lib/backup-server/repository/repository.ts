@@ -88,6 +88,11 @@ export class Repository {
     return this.knownChunks.has(id);
   }
 
+  /** After a prune deleted the chunk: a later backup must store it again. */
+  forgetChunk(id: string): void {
+    this.knownChunks.delete(id);
+  }
+
   chunkIdOf(plaintext: Uint8Array): string {
     return chunkIdOf(plaintext, this.keys);
   }
