@@ -141,7 +141,11 @@ describe('backup server repository', () => {
     const size = 4 * 1024 * 1024;
     for (let i = 0; i < 4; i++) await writeFile(path.join(source, `file-${i}.bin`), bytes(size, `file-${i}`));
     const total = 4 * size;
-    const repository = await newRepository();
+    // Chunks well below 1 % of the data, so the edges of a change cost little: at most 1 % + 2 × max (64 KiB) here,
+    // whatever cut points this repository's key-derived gear table gives.
+    const repository = await createRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE, {
+      clock, kdf: FAST_KDF, chunker: { minSize: 4 * 1024, avgSize: 16 * 1024, maxSize: 64 * 1024 },
+    });
     await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
 
     const onePercent = Math.round(total / 100);

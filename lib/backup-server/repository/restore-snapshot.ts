@@ -43,6 +43,7 @@ export async function restoreSnapshot(
   }
 
   const result: RestoreSnapshotResult = { files: 0, dirs: 0, bytes: 0 };
+  await files.makeDirectory(input.targetRoot, '');
   // Parents of selected entries that are not themselves selected (restoring one file deep in a tree).
   for (const parent of parentsOf(selected)) await files.makeDirectory(input.targetRoot, parent);
   for (const entry of selected) {
