@@ -7,6 +7,7 @@
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]...
+ *   kluis-server verify
  *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
  * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered.
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { BackupServer } from '../../lib/backup-server/server/backup-server';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
+import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
@@ -111,6 +113,16 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
       for (const p of await server.localPoints()) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
+    });
+
+  data(program.command('verify'))
+    .description('Checks every local point and every stored chunk (authenticated, matching its id); exits non-zero on a problem.')
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .action(async (o: { data: string; passphraseFile?: string }) => {
+      const report = await verifyRepository(await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile)));
+      out(`${report.snapshots} points, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
+      for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
+      if (report.problems.length > 0) throw new Error(`${report.problems.length} problems found`);
     });
 
   data(program.command('restore'))

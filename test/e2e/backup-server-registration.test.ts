@@ -143,6 +143,7 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt'], env);
       expect(restored.code).toBe(0);
       expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('quarterly numbers\n'.repeat(500));
+      expect(await kluisServer(['verify', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('1 points') });
       const engines = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
       expect(engines.body.value.map((e) => e.name)).toContain('mabs03.contoso.local');
     } finally {
