@@ -1,10 +1,14 @@
-/** One conformance suite for every RepositoryStore (restic's backend test suite in spirit): file and memory. */
+/** One conformance suite for every RepositoryStore (restic's backend test suite in spirit): file, memory, blob (Azurite). */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
 import type { RepositoryStore } from '../../lib/stores/repository-store';
+import { uniqueName, useAzurite } from '../support/azurite';
+
+const azurite = useAzurite();
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -18,6 +22,7 @@ const backends: Array<[string, () => Promise<RepositoryStore>]> = [
     dirs.push(dir);
     return new FileRepositoryStore(dir);
   }],
+  ['blob', async () => BlobRepositoryStore.fromConnection(azurite().connectionString, uniqueName('repo').toLowerCase().slice(0, 40), 'servers/mabs01/')],
 ];
 
 async function keys(store: RepositoryStore, prefix: string): Promise<string[]> {
@@ -75,4 +80,30 @@ it('the file store leaves no temporary file behind', async () => {
   await store.writeIfAbsent('data/00/a', Buffer.from('again'));
   await store.writeIfAbsent('data/00/b', Buffer.from('b'));
   expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
+});
+
+it('a whole repository in a blob container: backed up on one server, restored on another with the passphrase, unreadable without it', async () => {
+  const { mkdir, writeFile, readFile } = await import('node:fs/promises');
+  const { createRepository, openRepository } = await import('../../lib/backup-server/repository/repository');
+  const { backupFolder } = await import('../../lib/backup-server/repository/backup-folder');
+  const { restoreSnapshot } = await import('../../lib/backup-server/repository/restore-snapshot');
+  const { NodeLocalFileSystem } = await import('../../lib/stores/file/local-file-system');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-blob-'));
+  dirs.push(dir);
+  await mkdir(path.join(dir, 'src/sub'), { recursive: true });
+  await writeFile(path.join(dir, 'src/sub/file.txt'), 'BLOBMARKER '.repeat(10_000));
+  const container = uniqueName('vaultcopy').toLowerCase().slice(0, 40);
+  const clock = () => new Date('2026-12-07T12:00:00Z');
+  const files = new NodeLocalFileSystem();
+  const passphrase = 'the passphrase of the first server';
+
+  const first = await createRepository(BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/'), passphrase, { clock, kdf: { logN: 14 } });
+  const snapshot = await backupFolder({ repository: first, files, clock }, { root: path.join(dir, 'src'), sourceName: 'D:\\Data' });
+
+  const store = BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/');
+  await expect(openRepository(store, 'somebody else entirely guessing')).rejects.toMatchObject({ code: 'KluisPassphraseIncorrect' });
+  for await (const key of store.list('')) expect((await store.read(key))!.toString('latin1')).not.toContain('BLOBMARKER');
+  const second = await openRepository(store, passphrase);
+  await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(dir, 'restored') });
+  expect(await readFile(path.join(dir, 'restored/sub/file.txt'), 'utf8')).toBe('BLOBMARKER '.repeat(10_000));
 });
