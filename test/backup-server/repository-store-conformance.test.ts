@@ -107,3 +107,48 @@ it('a whole repository in a blob container: backed up on one server, restored on
   await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(dir, 'restored') });
   expect(await readFile(path.join(dir, 'restored/sub/file.txt'), 'utf8')).toBe('BLOBMARKER '.repeat(10_000));
 });
+
+it('the online copy moves only the chunks the vault lacks, and a chunk modified in the vault is detected at restore', async () => {
+  const { mkdir, writeFile, appendFile, readFile } = await import('node:fs/promises');
+  const { createRepository, openRepository } = await import('../../lib/backup-server/repository/repository');
+  const { backupFolder } = await import('../../lib/backup-server/repository/backup-folder');
+  const { restoreSnapshot, readTree } = await import('../../lib/backup-server/repository/restore-snapshot');
+  const { copySnapshotsToVault } = await import('../../lib/backup-server/repository/copy-to-vault');
+  const { chunkKey } = await import('../../lib/backup-server/domain/repository-layout');
+  const { NodeLocalFileSystem } = await import('../../lib/stores/file/local-file-system');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-copy-'));
+  dirs.push(dir);
+  const clock = () => new Date('2026-12-07T12:00:00Z');
+  const files = new NodeLocalFileSystem();
+  const passphrase = 'a long enough passphrase for the copy';
+  const src = path.join(dir, 'src');
+  await mkdir(src);
+  const big = Buffer.alloc(2_000_000);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+  await writeFile(path.join(src, 'big.bin'), big);
+  const local = await createRepository(new FileRepositoryStore(path.join(dir, 'local')), passphrase, { clock, kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 } });
+  const vault = BlobRepositoryStore.fromConnection(azurite().connectionString, uniqueName('vaultcopy').toLowerCase().slice(0, 40), 'servers/mabs01/');
+
+  const first = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
+  const copied = await copySnapshotsToVault(local, vault, [first.id]);
+  expect(copied).toMatchObject({ snapshots: 1, chunksSkipped: 0 });
+  expect(copied.chunksCopied).toBe(first.stats.newChunks);
+
+  await appendFile(path.join(src, 'big.bin'), Buffer.from('a few new bytes at the end'));
+  const second = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
+  const again = await copySnapshotsToVault(local, vault, [second.id]);
+  expect(again.chunksCopied).toBe(second.stats.newChunks);
+  expect(again.chunksCopied).toBeLessThanOrEqual(3);
+  expect(again.chunksSkipped).toBeGreaterThan(10);
+
+  const remote = await openRepository(vault, passphrase);
+  await restoreSnapshot({ repository: remote, files }, { snapshotId: second.id, targetRoot: path.join(dir, 'from-vault') });
+  expect((await readFile(path.join(dir, 'from-vault/big.bin'))).equals(Buffer.concat([big, Buffer.from('a few new bytes at the end')]))).toBe(true);
+
+  const victim = chunkKey((await readTree(remote, second.id))[0].chunks![3]);
+  const envelope = (await vault.read(victim))!;
+  envelope[40] ^= 0xff;
+  await vault.write(victim, envelope);
+  await expect(restoreSnapshot({ repository: await openRepository(vault, passphrase), files }, { snapshotId: second.id, targetRoot: path.join(dir, 'tampered') }))
+    .rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
+});
