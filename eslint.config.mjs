@@ -33,6 +33,31 @@ function engineRules(depth) {
   };
 }
 
+/**
+ * lib/backup-server/** (the backup server's repository, issue 16): like the engine, below the vault side; it reaches
+ * disks only through its own store interfaces, and its domain/ is pure (node:crypto and node:zlib are computation).
+ */
+const BACKUP_SERVER_STORES = '(?:repository-store|local-file-system|vault-registrar)';
+function backupServerRules(depth) {
+  const lib = toLib(depth);
+  return {
+    files: [`lib/backup-server/${'*/'.repeat(depth - 1)}*.ts`],
+    ignores: depth === 2 ? ['lib/backup-server/domain/*.ts'] : [],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['@azure/*', 'durable-functions'], message: 'The backup server reaches storage through lib/stores interfaces; @azure/* lives in lib/stores/azure.' },
+          { group: ['fs', 'fs/*', 'node:fs', 'node:fs/*'], message: 'The backup server reaches disks through its store interfaces (lib/stores/repository-store, local-file-system).' },
+          { regex: `${lib}(?:services|config|engine)(?:/|$)`, message: 'The backup server repository stands below the vault side and takes its configuration as parameters.' },
+          { regex: `${lib}domain/(?!errors$|backup-server/)`, message: 'The backup server imports only the error catalogue and the shared backup-server contracts (lib/domain/backup-server) from lib/domain.' },
+          { regex: `${lib}stores/(?!${BACKUP_SERVER_STORES}$)`, message: 'The backup server uses only its own store interfaces (repository store, local file system).' },
+          { regex: `${lib}\\.\\./`, message: 'lib/backup-server imports nothing outside lib/.' },
+        ],
+      }],
+    },
+  };
+}
+
 /** The pure domains: lib/domain/** and lib/engine/domain/**: no I/O, no stores, services, engine use cases or config. */
 function pureDomainRules(files, depth, { engine }) {
   const lib = toLib(depth);
@@ -74,6 +99,9 @@ export default tseslint.config(
   pureDomainRules(['lib/domain/*.ts'], 1, { engine: false }),
   pureDomainRules(['lib/domain/*/*.ts'], 2, { engine: false }),
   pureDomainRules(['lib/engine/domain/*.ts'], 2, { engine: true }),
+  backupServerRules(1),
+  backupServerRules(2),
+  pureDomainRules(['lib/backup-server/domain/*.ts'], 2, { engine: true }),
   {
     files: ['orchestrations/*.ts'],
     rules: {

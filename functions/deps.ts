@@ -3,6 +3,8 @@
  * Only the logger changes per invocation.
  */
 import { randomUUID } from 'node:crypto';
+import { tableBackupServerCatalog, type BackupServerCatalog } from '../lib/stores/backup-server-catalog';
+import type { BackupServerRegistrationDeps } from '../lib/services/backup-server-registration';
 import { getConfig, type KluisConfig } from '../lib/config';
 import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
@@ -150,6 +152,28 @@ export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
 
 export function instantRestoreDays(): number {
   return shared().config.instantRestoreDays;
+}
+
+let backupServers: BackupServerCatalog | undefined;
+
+/** The backup server tier's records (vault certificates, registered servers), built once per process. */
+export function backupServerCatalog(): BackupServerCatalog {
+  if (backupServers === undefined) {
+    const config = getConfig();
+    backupServers = tableBackupServerCatalog(config.vaultStorage, config.catalogTablePrefix);
+  }
+  return backupServers;
+}
+
+/** What backup server registration takes; `baseUrl` is where clients reach Kluis (the credentials' endpoint). */
+export function backupServerRegistrationDeps(baseUrl: string): BackupServerRegistrationDeps {
+  const config = getConfig();
+  return {
+    catalog: vaultCatalog(),
+    backupServers: backupServerCatalog(),
+    clock,
+    identity: { aadAuthority: config.auth.authority, aadTenantId: config.tenancy.tenantId, endpoint: baseUrl },
+  };
 }
 
 let catalog: VaultCatalog | undefined;

@@ -72,6 +72,51 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'Data read back did not match what was written. Retry the backup; if it fails again, check the storage account health.',
   },
+  // The backup server's repository (issue 16; Azure's MARS/MABS have no public codes for these)
+  KluisRepositoryNotFound: {
+    status: 404,
+    recommendation: 'No backup server repository exists at this location. Check the path, or register the server to create one.',
+  },
+  KluisRepositoryAlreadyExists: {
+    status: 409,
+    recommendation: 'A repository already exists here. Open it with its passphrase, or choose an empty location.',
+  },
+  KluisRepositoryConfigInvalid: {
+    status: 500,
+    recommendation: 'The repository config is damaged or from an unknown version. Restore the repository from the vault copy.',
+  },
+  KluisRepositoryDataCorrupt: {
+    status: 500,
+    recommendation: 'Data in the repository failed its integrity check (it was modified or damaged). Run verify, and restore from the vault copy or another recovery point.',
+  },
+  KluisRepositoryObjectNotFound: {
+    status: 404,
+    recommendation: 'An object the repository needs is missing. Run verify; restore from the vault copy or another recovery point.',
+  },
+  KluisPassphraseIncorrect: {
+    status: 400,
+    recommendation: 'The passphrase does not unlock this repository. Enter the passphrase chosen at registration; a lost passphrase cannot be recovered, by Kluis or anyone.',
+  },
+  KluisPassphraseTooShort: {
+    status: 400,
+    recommendation: 'Choose a passphrase of at least 16 characters, or let Kluis generate one, and keep it somewhere safe outside this server.',
+  },
+  KluisVaultCredentialsExpired: {
+    status: 400,
+    recommendation: 'Vault credentials are valid for 48 hours. Download a new vault credentials file from the vault (Backup infrastructure, or `kluis vault credentials`) and register again.',
+  },
+  KluisVaultCredentialsInvalid: {
+    status: 400,
+    recommendation: 'Download the vault credentials file again from the vault this server should register with, and use that file unchanged.',
+  },
+  KluisBackupServerNotRegistered: {
+    status: 404,
+    recommendation: 'The backup server is not registered with this vault. Register it with a vault credentials file first.',
+  },
+  KluisLocalRetentionOutOfRange: {
+    status: 400,
+    recommendation: 'Keep recovery points on the backup server’s disks for 1 to 5 days (Azure Backup Server keeps no more than five days locally); keep them longer with the protection group’s online (vault) retention.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -648,6 +693,43 @@ export const errors = {
     return new KluisError('KluisTransferIntegrityFailed', message);
   },
   /** The setting's value is never echoed: it may hold an account key. */
+  repositoryNotFound(location: string): KluisError {
+    return new KluisError('KluisRepositoryNotFound', `No backup server repository was found at '${location}'.`, { target: 'repository' });
+  },
+  repositoryAlreadyExists(location: string): KluisError {
+    return new KluisError('KluisRepositoryAlreadyExists', `A backup server repository already exists at '${location}'.`, { target: 'repository' });
+  },
+  repositoryConfigInvalid(reason: string): KluisError {
+    return new KluisError('KluisRepositoryConfigInvalid', `The repository config is invalid: ${reason}.`, { target: 'repository.config' });
+  },
+  repositoryDataCorrupt(kind: string, id: string, reason: string): KluisError {
+    return new KluisError('KluisRepositoryDataCorrupt', `The repository's ${kind} '${id}' is corrupt: ${reason}.`, { target: kind });
+  },
+  repositoryObjectNotFound(key: string): KluisError {
+    return new KluisError('KluisRepositoryObjectNotFound', `The repository object '${key}' is missing.`, { target: 'repository' });
+  },
+  passphraseIncorrect(): KluisError {
+    return new KluisError('KluisPassphraseIncorrect', 'The passphrase does not unlock the repository.', { target: 'passphrase' });
+  },
+  passphraseTooShort(length: number): KluisError {
+    return new KluisError('KluisPassphraseTooShort', `The passphrase has ${length} characters; at least 16 are required.`, { target: 'passphrase' });
+  },
+  vaultCredentialsExpired(expiredAt: string): KluisError {
+    return new KluisError('KluisVaultCredentialsExpired', `Vault credentials file provided has expired (at ${expiredAt}).`, { target: 'vaultCredentials' });
+  },
+  vaultCredentialsInvalid(reason: string): KluisError {
+    return new KluisError(
+      'KluisVaultCredentialsInvalid',
+      `Invalid vault credentials provided: ${reason}. The file is either corrupted or does not have the latest credentials associated with the Recovery Services vault.`,
+      { target: 'vaultCredentials' },
+    );
+  },
+  backupServerNotRegistered(serverName: string): KluisError {
+    return new KluisError('KluisBackupServerNotRegistered', `The backup server '${serverName}' is not registered with this vault.`, { target: 'serverName' });
+  },
+  localRetentionOutOfRange(days: number): KluisError {
+    return new KluisError('KluisLocalRetentionOutOfRange', `A local retention of ${days} days is not allowed: it must be 1 to 5 days.`, { target: 'shortTerm.retentionDays' });
+  },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {
       target: setting,

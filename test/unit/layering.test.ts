@@ -44,6 +44,11 @@ const refused = [
   ['orchestrations/x.ts', "import { planDiskBackupActivity } from '../functions/activities/plan-disk-backup';", 'as types only'],
   ['orchestrations/x.ts', "import { planDiskBackup } from '../lib/engine/backup/plan-disk-backup';", 'as types only'],
   ['orchestrations/x.ts', "import type { KluisConfig } from '../lib/config';", 'never read configuration'],
+  ['lib/backup-server/repository/x.ts', "import 'node:fs/promises';", 'store interfaces'],
+  ['lib/backup-server/repository/x.ts', "import '../../services/jobs';", 'below the vault side'],
+  ['lib/backup-server/repository/x.ts', "import '../../stores/vault-catalog';", 'its own store interfaces'],
+  ['lib/backup-server/domain/x.ts', "import '../repository/repository';", 'pure'],
+  ['lib/backup-server/domain/x.ts', 'export const now = Date.now();', 'time is a parameter'],
 ] as const;
 
 const allowed = [
@@ -52,6 +57,8 @@ const allowed = [
   ['lib/engine/domain/x.ts', "import '../../domain/errors'; import './vhd'; import 'node:crypto';"],
   ['lib/domain/x.ts', "import '../engine/domain/recovery-point-manifest'; import './errors';"],
   ['lib/services/x.ts', "import '../engine/backup/plan-disk-backup'; import '../domain/policy';"],
+  ['lib/backup-server/repository/x.ts', "import '../../domain/errors'; import '../../stores/repository-store'; import '../domain/fastcdc';"],
+  ['lib/backup-server/domain/x.ts', "import '../../domain/errors'; import 'node:crypto'; import 'node:zlib'; import './fastcdc';"],
   ['orchestrations/x.ts', "import type { planDiskBackupActivity } from '../functions/activities/plan-disk-backup'; import type { PlanDiskBackupInput } from '../lib/engine/backup/plan-disk-backup'; import { recoveryPointIdFor } from '../lib/engine/domain/backup-job'; import { errors } from '../lib/domain/errors';"],
 ] as const;
 

@@ -11,6 +11,10 @@ import { assertAzureFabric, listProtectedItems, vaultRefOf as vaultRefOfScope } 
 import { getVault } from '../../../lib/services/vaults';
 import { vaultCatalog } from '../../deps';
 import { armRoute, list, ok, VAULT_ROUTE, vaultRefOf } from './route';
+import { backupServerContainerFilter } from '../../../lib/domain/backup-server/registration';
+import { listBackupServerContainers } from '../../../lib/services/backup-server-registration';
+import type { VaultRef } from '../../../lib/domain/arm-names';
+import { backupServerRegistrationDeps } from '../../deps';
 
 const TAG = 'Protection containers';
 
@@ -20,14 +24,15 @@ armRoute({
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectionContainers`,
   summary:
-    "Lists the vault's protection containers: one per protected VM (also stopped or soft-deleted). $filter: backupManagementType eq 'AzureIaasVM' and status eq 'Registered' [and friendlyName eq '…'].",
+    "Lists the vault's protection containers: one per protected VM (also stopped or soft-deleted), and one per registered backup server (AzureBackupServerContainer). $filter: backupManagementType eq 'AzureIaasVM' | 'AzureBackupServer' and status eq 'Registered' [and friendlyName eq '…'].",
   tag: TAG,
   responses: { 200: 'The containers, in `value`.', 400: 'Invalid $filter.', 404: 'No such vault.' },
-  handler: async ({ params, query }) => {
+  handler: async ({ params, query, baseUrl }) => {
     const filter = parseContainerFilter(query.get('$filter'));
     const deps = { catalog: vaultCatalog() };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
-    return list(containersOf(vaultRefOfScope(vault), await listProtectedItems(deps, vault), filter));
+    const vms = containersOf(vaultRefOfScope(vault), await listProtectedItems(deps, vault), filter);
+    return list([...vms, ...(await backupServerContainers(vaultRefOf(params), query.get('$filter'), baseUrl))]);
   },
 });
 
@@ -51,3 +56,12 @@ armRoute({
     return ok(protectionContainerResource(vaultRefOfScope(vault), item));
   },
 });
+
+/** The registered backup servers' containers the filter asks for (issue 16). */
+async function backupServerContainers(vault: VaultRef, filterText: string | null, baseUrl: string) {
+  const filter = backupServerContainerFilter(filterText);
+  if (!filter.wanted) return [];
+  const all = await listBackupServerContainers(backupServerRegistrationDeps(baseUrl), vault);
+  const wanted = filter.friendlyName?.toLowerCase();
+  return all.filter((c) => wanted === undefined || c.name.toLowerCase() === wanted);
+}

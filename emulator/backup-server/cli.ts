@@ -1,0 +1,148 @@
+/**
+ * `kluis-server`: the backup server role (issue 16) on this machine, its data in a local folder
+ * (`<data>/server` state, `<data>/repository` the encrypted local copies).
+ *
+ *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
+ *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--retention-days 1-5] [--daily-at HH:MM]
+ *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
+ *   kluis-server points
+ *   kluis-server restore  --snapshot ID --target DIR [--path P]...
+ *   kluis-server verify
+ *
+ * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
+ * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { BackupServer } from '../../lib/backup-server/server/backup-server';
+import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
+import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
+import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
+import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
+import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
+
+type Out = (line: string) => void;
+
+const RUN_INTERVAL_MS = 60_000;
+
+function serverAt(dataDir: string): BackupServer {
+  const clock = () => new Date();
+  return new BackupServer({
+    state: new FileRepositoryStore(path.join(dataDir, 'server')),
+    repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
+    files: new NodeLocalFileSystem(),
+    registrar: new HttpVaultRegistrar(clock),
+    clock,
+  });
+}
+
+function passphraseFrom(file: string | undefined): string | undefined {
+  if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  return process.env.KLUIS_SERVER_PASSPHRASE;
+}
+
+function requiredPassphrase(file: string | undefined): string {
+  const passphrase = passphraseFrom(file);
+  if (passphrase === undefined) throw new InvalidArgumentError('give the passphrase with --passphrase-file or KLUIS_SERVER_PASSPHRASE');
+  return passphrase;
+}
+
+function days(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('a whole number of days');
+  return n;
+}
+
+export async function main(argv: string[], out: Out = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
+  const program = new Command().name('kluis-server').description('Kluis backup server: protect folders on this machine, first on its disks, then in a vault').exitOverride().showHelpAfterError();
+  const data = (cmd: Command) => cmd.option('--data <dir>', 'the server data folder', '.kluis-server');
+
+  data(program.command('register'))
+    .description('Registers this server with the vault a vault credentials file names (valid 48 hours).')
+    .requiredOption('--vault-credentials <file>', 'the .VaultCredentials file downloaded from the vault')
+    .requiredOption('--server-name <name>', "this server's name (FQDN)")
+    .option('--passphrase-file <file>', 'the encryption passphrase (at least 16 characters); omit to generate one')
+    .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string }) => {
+      const result = await serverAt(o.data).register({
+        credentialsFile: readFileSync(o.vaultCredentials, 'utf8'),
+        serverName: o.serverName,
+        passphrase: passphraseFrom(o.passphraseFile),
+      });
+      out(`Registered ${result.engine.name} (${result.engine.properties.backupEngineType}).`);
+      if (result.generatedPassphrase !== undefined) {
+        out('Encryption passphrase (shown once; store it outside this server — without it no backup can be read, by anyone):');
+        out(`  ${result.generatedPassphrase}`);
+      }
+    });
+
+  data(program.command('protect'))
+    .description('Creates or changes a protection group over a folder, with its local (on-disk) retention.')
+    .requiredOption('--group <name>', 'protection group name')
+    .requiredOption('--folder <path>', 'the folder to protect')
+    .option('--source-name <name>', 'how the source is shown (default: the folder path)')
+    .option('--retention-days <days>', 'days to keep local points: 1 to 5', days, 5)
+    .option('--daily-at <HH:MM>', 'when the daily local point is taken (UTC)', '22:00')
+    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string }) => {
+      const folder = path.resolve(o.folder);
+      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt } });
+      out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
+    });
+
+  data(program.command('run'))
+    .description('Takes the due local points and applies local retention; repeats every minute unless --once.')
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .option('--once', 'one pass, then exit')
+    .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
+      const server = serverAt(o.data);
+      await server.unlock(requiredPassphrase(o.passphraseFile));
+      for (;;) {
+        const report = await server.runDue();
+        for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);
+        for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        if (o.once) return;
+        await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
+      }
+    });
+
+  data(program.command('points'))
+    .description('Lists the local recovery points.')
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .action(async (o: { data: string; passphraseFile?: string }) => {
+      const server = serverAt(o.data);
+      await server.unlock(requiredPassphrase(o.passphraseFile));
+      for (const p of await server.localPoints()) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
+    });
+
+  data(program.command('verify'))
+    .description('Checks every local point and every stored chunk (authenticated, matching its id); exits non-zero on a problem.')
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .action(async (o: { data: string; passphraseFile?: string }) => {
+      const report = await verifyRepository(await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile)));
+      out(`${report.snapshots} points, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
+      for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
+      if (report.problems.length > 0) throw new Error(`${report.problems.length} problems found`);
+    });
+
+  data(program.command('restore'))
+    .description('Restores a local point (or some paths of it) into a folder; every byte is verified.')
+    .requiredOption('--snapshot <id>', 'the local point')
+    .requiredOption('--target <dir>', 'where to restore (original or alternate location)')
+    .option('--path <path>', 'a file or folder of the point (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; passphraseFile?: string }) => {
+      const repository = await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile));
+      const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, { snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path });
+      out(`Restored ${result.files} files and ${result.dirs} folders (${result.bytes} bytes) into ${path.resolve(o.target)}.`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (isKluisErrorLike(err)) {
+      throw new Error(`${err.code}: ${err.message} ${ERROR_CODES[err.code].recommendation}`, { cause: err });
+    }
+    throw err;
+  }
+}

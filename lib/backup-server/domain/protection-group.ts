@@ -1,0 +1,76 @@
+/**
+ * Protection groups of the backup server (seed 004; DPM's term): folders protected together, with a short-term
+ * policy for the copies on the server's own disks: one point a day at a set time (UTC), kept 1–5 days — the seed's
+ * rule is never more than five days on local disks; longer retention belongs to the online (vault) copy.
+ * Pure: decisions come with reasons, time is a parameter.
+ */
+import { errors } from '../../domain/errors';
+
+export const MIN_LOCAL_RETENTION_DAYS = 1;
+export const MAX_LOCAL_RETENTION_DAYS = 5;
+const DAY_MS = 86_400_000;
+
+export interface ProtectedSource {
+  /** How the server names the source (e.g. `D:\Data` or `/srv/data`). */
+  name: string;
+  /** The folder on this server. */
+  path: string;
+}
+
+export interface ProtectionGroup {
+  name: string;
+  sources: ProtectedSource[];
+  shortTerm: {
+    /** 1–5. */
+    retentionDays: number;
+    /** "HH:MM", UTC. */
+    dailyAt: string;
+  };
+}
+
+export interface LocalPoint {
+  snapshotId: string;
+  source: string;
+  time: string;
+}
+
+export interface RetentionDecision {
+  snapshotId: string;
+  keep: boolean;
+  reason: string;
+}
+
+export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup {
+  if (!/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/.test(group.name)) throw errors.invalidRequest('name', `'${group.name}' is not a valid protection group name.`);
+  const days = group.shortTerm.retentionDays;
+  if (!Number.isInteger(days) || days < MIN_LOCAL_RETENTION_DAYS || days > MAX_LOCAL_RETENTION_DAYS) throw errors.localRetentionOutOfRange(days);
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(group.shortTerm.dailyAt)) throw errors.invalidRequest('shortTerm.dailyAt', `'${group.shortTerm.dailyAt}' is not a time HH:MM.`);
+  if (group.sources.length === 0) throw errors.invalidRequest('sources', 'A protection group protects at least one folder.');
+  const names = new Set(group.sources.map((s) => s.name.toLowerCase()));
+  if (names.size !== group.sources.length) throw errors.invalidRequest('sources', 'Two sources of the group have the same name.');
+  return group;
+}
+
+/** The most recent scheduled time at or before `now` (today's dailyAt, or yesterday's when that is still ahead). */
+export function lastScheduledTime(group: ProtectionGroup, now: Date): Date {
+  const [h, m] = group.shortTerm.dailyAt.split(':').map(Number);
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m);
+  return new Date(today <= now.getTime() ? today : today - DAY_MS);
+}
+
+/** Whether a source's daily point is due: it has no point since the last scheduled time. */
+export function isLocalPointDue(group: ProtectionGroup, lastPointTime: string | undefined, now: Date): boolean {
+  if (lastPointTime === undefined) return true;
+  return Date.parse(lastPointTime) < lastScheduledTime(group, now).getTime();
+}
+
+/** Which local points to keep: those younger than the retention days; the rest go, with the reason. */
+export function localRetention(group: ProtectionGroup, points: readonly LocalPoint[], now: Date): RetentionDecision[] {
+  const days = group.shortTerm.retentionDays;
+  const limit = now.getTime() - days * DAY_MS;
+  return points.map((p) =>
+    Date.parse(p.time) > limit
+      ? { snapshotId: p.snapshotId, keep: true, reason: `younger than the group's ${days}-day local retention` }
+      : { snapshotId: p.snapshotId, keep: false, reason: `older than the group's ${days}-day local retention (taken ${p.time})` },
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The only place the backup server's repository object names are built (as vault-layout.ts is for the vault).
+ *
+ * A repository (local folder, later also the vault's copy) holds:
+ *   config                    the repository config: format, KDF parameters + salt, the wrapped master key,
+ *                             chunker and compression parameters (no plaintext secret; see repository-config.ts)
+ *   data/<id[0..2]>/<id>      one encrypted chunk per content-defined chunk; <id> = keyed hash of its plaintext
+ *   snapshots/<id>            one encrypted snapshot document per backup (points to its encrypted file tree)
+ * Names carry no plaintext: chunk ids are HMAC-SHA-256 under a key derived from the master key, snapshot ids are random.
+ */
+import { errors } from '../../domain/errors';
+
+export const CONFIG_KEY = 'config';
+export const DATA_PREFIX = 'data/';
+export const SNAPSHOTS_PREFIX = 'snapshots/';
+
+const CHUNK_ID = /^[0-9a-f]{64}$/;
+const SNAPSHOT_ID = /^[0-9a-f]{32}$/;
+
+export function isChunkId(id: string): boolean {
+  return CHUNK_ID.test(id);
+}
+
+export function isSnapshotId(id: string): boolean {
+  return SNAPSHOT_ID.test(id);
+}
+
+export function chunkKey(id: string): string {
+  if (!isChunkId(id)) throw errors.invalidRequest('chunkId', `'${id}' is not a chunk id (64 lowercase hex digits).`);
+  return `${DATA_PREFIX}${id.slice(0, 2)}/${id}`;
+}
+
+export function snapshotKey(id: string): string {
+  if (!isSnapshotId(id)) throw errors.invalidRequest('snapshotId', `'${id}' is not a snapshot id (32 lowercase hex digits).`);
+  return `${SNAPSHOTS_PREFIX}${id}`;
+}
+
+/** The chunk id in a data key, or undefined when the key is not a chunk (a leftover, a foreign file). */
+export function chunkIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(DATA_PREFIX)) return undefined;
+  const id = key.slice(key.lastIndexOf('/') + 1);
+  return isChunkId(id) && key === chunkKey(id) ? id : undefined;
+}
+
+export function snapshotIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(SNAPSHOTS_PREFIX)) return undefined;
+  const id = key.slice(SNAPSHOTS_PREFIX.length);
+  return isSnapshotId(id) ? id : undefined;
+}
+
+/** Store keys are relative, '/'-separated, without '.' or '..' segments (a store maps them under its root). */
+export function isValidStoreKey(key: string): boolean {
+  if (key.length === 0 || key.length > 512 || key.startsWith('/') || key.endsWith('/')) return false;
+  return key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..' && /^[A-Za-z0-9._-]+$/.test(segment));
+}

@@ -1,0 +1,55 @@
+/**
+ * The online copy (issue 16): copies local points to a second repository store (the vault's) as they are —
+ * envelopes are already encrypted and bound to their names, so nothing is decrypted or re-encrypted and the vault
+ * never sees a key. Only chunks the target lacks move; the config goes first (once), each snapshot document last,
+ * so a point appears in the vault only when everything it names is there.
+ */
+import { errors } from '../../domain/errors';
+import type { RepositoryStore } from '../../stores/repository-store';
+import { chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, snapshotKey } from '../domain/repository-layout';
+import type { Repository } from './repository';
+import { readTree } from './restore-snapshot';
+
+export interface CopyResult {
+  snapshots: number;
+  chunksCopied: number;
+  bytesCopied: number;
+  chunksSkipped: number;
+}
+
+export async function copySnapshotsToVault(local: Repository, vault: RepositoryStore, snapshotIds: readonly string[]): Promise<CopyResult> {
+  const config = await local.store.read(CONFIG_KEY);
+  if (config === undefined) throw errors.repositoryNotFound(local.store.location);
+  const vaultConfig = await vault.read(CONFIG_KEY);
+  if (vaultConfig === undefined) await vault.writeIfAbsent(CONFIG_KEY, config);
+  else if (!vaultConfig.equals(config)) throw errors.repositoryAlreadyExists(vault.location); // another repository lives there
+
+  const present = new Set<string>();
+  for await (const key of vault.list(DATA_PREFIX)) {
+    const id = chunkIdOfKey(key);
+    if (id !== undefined) present.add(id);
+  }
+  const result: CopyResult = { snapshots: 0, chunksCopied: 0, bytesCopied: 0, chunksSkipped: 0 };
+  for (const snapshotId of snapshotIds) {
+    const doc = await local.loadSnapshot(snapshotId);
+    const needed = new Set(doc.tree);
+    for (const entry of await readTree(local, snapshotId)) entry.chunks?.forEach((c) => needed.add(c));
+    for (const id of needed) {
+      if (present.has(id)) {
+        result.chunksSkipped++;
+        continue;
+      }
+      const envelope = await local.store.read(chunkKey(id));
+      if (envelope === undefined) throw errors.repositoryObjectNotFound(chunkKey(id));
+      await vault.writeIfAbsent(chunkKey(id), envelope);
+      present.add(id);
+      result.chunksCopied++;
+      result.bytesCopied += envelope.length;
+    }
+    const snapshot = await local.store.read(snapshotKey(snapshotId));
+    if (snapshot === undefined) throw errors.repositoryObjectNotFound(snapshotKey(snapshotId));
+    await vault.writeIfAbsent(snapshotKey(snapshotId), snapshot);
+    result.snapshots++;
+  }
+  return result;
+}

@@ -1,0 +1,209 @@
+/**
+ * A backup server repository, unlocked: chunk and snapshot objects in a RepositoryStore, sealed with keys derived
+ * from the master secret (see domain/repository-crypto.ts). `createRepository` makes one; `openRepository` unlocks
+ * one with the passphrase and refuses a wrong passphrase before anything is read beyond the config or written.
+ */
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { errors } from '../../domain/errors';
+import type { RepositoryStore } from '../../stores/repository-store';
+import { createChunker, type Chunker, type ChunkerParams } from '../domain/fastcdc';
+import {
+  chunkIdMatches,
+  chunkIdOf,
+  decrypt,
+  derivePassphraseKey,
+  deriveRepositoryKeys,
+  encrypt,
+  MASTER_SECRET_BYTES,
+  openObject,
+  sealObject,
+  type RandomBytes,
+  type RepositoryKeys,
+} from '../domain/repository-crypto';
+import {
+  DEFAULT_CHUNKER,
+  DEFAULT_COMPRESSION,
+  DEFAULT_KDF,
+  masterKeyAssociatedData,
+  parseRepositoryConfig,
+  REPOSITORY_FORMAT,
+  REPOSITORY_VERSION,
+  serializeRepositoryConfig,
+  type CompressionParams,
+  type KdfParams,
+  type RepositoryConfig,
+} from '../domain/repository-config';
+import { chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, snapshotIdOfKey, snapshotKey, SNAPSHOTS_PREFIX } from '../domain/repository-layout';
+import { parseSnapshot, serializeSnapshot, type SnapshotDocument } from '../domain/snapshot';
+
+export const MIN_PASSPHRASE_LENGTH = 16;
+
+export interface CreateRepositoryOptions {
+  clock: () => Date;
+  random?: RandomBytes;
+  /** Defaults to scrypt N=2^17, r=8, p=1; only the cost fields may be overridden (tests lower logN). */
+  kdf?: Partial<Pick<KdfParams, 'logN' | 'r' | 'p'>>;
+  chunker?: ChunkerParams;
+  compression?: CompressionParams;
+}
+
+export interface PutChunkResult {
+  id: string;
+  /** True when this call added the chunk (false: the repository already had it). */
+  added: boolean;
+  storedBytes: number;
+}
+
+export class Repository {
+  readonly chunker: Chunker;
+  private readonly knownChunks: Set<string>;
+  private readonly inFlight = new Map<string, Promise<PutChunkResult>>();
+
+  private constructor(
+    readonly store: RepositoryStore,
+    readonly config: RepositoryConfig,
+    private readonly keys: RepositoryKeys,
+    knownChunks: Iterable<string>,
+    private readonly random: RandomBytes,
+  ) {
+    this.chunker = createChunker(config.chunker, keys.gear);
+    this.knownChunks = new Set(knownChunks);
+  }
+
+  /** @internal: createRepository / openRepository build it. */
+  static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes): Promise<Repository> {
+    const known: string[] = [];
+    for await (const key of store.list(DATA_PREFIX)) {
+      const id = chunkIdOfKey(key);
+      if (id !== undefined) known.push(id);
+    }
+    return new Repository(store, config, keys, known, random);
+  }
+
+  get chunkCount(): number {
+    return this.knownChunks.size;
+  }
+
+  hasChunk(id: string): boolean {
+    return this.knownChunks.has(id);
+  }
+
+  /** After a prune deleted the chunk: a later backup must store it again. */
+  forgetChunk(id: string): void {
+    this.knownChunks.delete(id);
+  }
+
+  chunkIdOf(plaintext: Uint8Array): string {
+    return chunkIdOf(plaintext, this.keys);
+  }
+
+  /** Stores a chunk unless the repository has one with the same id (dedup); concurrent puts of one id share a write. */
+  putChunk(plaintext: Uint8Array): Promise<PutChunkResult> {
+    const id = chunkIdOf(plaintext, this.keys);
+    if (this.knownChunks.has(id)) return Promise.resolve({ id, added: false, storedBytes: 0 });
+    const running = this.inFlight.get(id);
+    if (running !== undefined) return running.then(() => ({ id, added: false, storedBytes: 0 }));
+    const write = (async () => {
+      const envelope = await sealObject('chunk', id, plaintext, this.keys, this.config.compression, this.random);
+      const added = await this.store.writeIfAbsent(chunkKey(id), envelope);
+      this.knownChunks.add(id);
+      return { id, added, storedBytes: added ? envelope.length : 0 };
+    })();
+    this.inFlight.set(id, write);
+    return write.finally(() => this.inFlight.delete(id));
+  }
+
+  /** The chunk's plaintext, authenticated (AES-GCM) and checked against its id (HMAC); throws when either fails. */
+  async readChunk(id: string): Promise<Buffer> {
+    const envelope = await this.store.read(chunkKey(id));
+    if (envelope === undefined) throw errors.repositoryObjectNotFound(chunkKey(id));
+    const plaintext = await openObject('chunk', id, envelope, this.keys);
+    if (!chunkIdMatches(id, plaintext, this.keys)) throw errors.repositoryDataCorrupt('chunk', id, 'its content does not match its id');
+    return plaintext;
+  }
+
+  newSnapshotId(): string {
+    return this.random(16).toString('hex');
+  }
+
+  async saveSnapshot(doc: SnapshotDocument): Promise<number> {
+    const envelope = await sealObject('snapshot', doc.id, serializeSnapshot(doc), this.keys, this.config.compression, this.random);
+    if (!(await this.store.writeIfAbsent(snapshotKey(doc.id), envelope))) {
+      throw errors.repositoryDataCorrupt('snapshot', doc.id, 'a snapshot with this id already exists');
+    }
+    return envelope.length;
+  }
+
+  async loadSnapshot(id: string): Promise<SnapshotDocument> {
+    const envelope = await this.store.read(snapshotKey(id));
+    if (envelope === undefined) throw errors.repositoryObjectNotFound(snapshotKey(id));
+    return parseSnapshot(await openObject('snapshot', id, envelope, this.keys), id);
+  }
+
+  async listSnapshotIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of this.store.list(SNAPSHOTS_PREFIX)) {
+      const id = snapshotIdOfKey(key);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  async listChunkIdsInStore(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of this.store.list(DATA_PREFIX)) {
+      const id = chunkIdOfKey(key);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+}
+
+export function checkPassphrase(passphrase: string): void {
+  const length = [...passphrase.normalize('NFC')].length;
+  if (length < MIN_PASSPHRASE_LENGTH) throw errors.passphraseTooShort(length);
+}
+
+/** A fresh passphrase (32 base32-like characters, 160 bits), for "generate one and show it once". */
+export function generatePassphrase(random: RandomBytes = nodeRandomBytes): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  const bytes = random(32);
+  const chars = [...bytes].map((b) => alphabet[b % alphabet.length]);
+  return [0, 8, 16, 24].map((i) => chars.slice(i, i + 8).join('')).join('-');
+}
+
+export async function createRepository(store: RepositoryStore, passphrase: string, options: CreateRepositoryOptions): Promise<Repository> {
+  checkPassphrase(passphrase);
+  const random = options.random ?? nodeRandomBytes;
+  if (await store.exists(CONFIG_KEY)) throw errors.repositoryAlreadyExists(store.location);
+  const unwrapped: Omit<RepositoryConfig, 'wrappedMasterKeyBase64'> = {
+    format: REPOSITORY_FORMAT,
+    version: REPOSITORY_VERSION,
+    repositoryId: random(16).toString('hex'),
+    createdAt: options.clock().toISOString(),
+    aead: 'AES-256-GCM',
+    chunkIdHash: 'HMAC-SHA-256',
+    kdf: { ...DEFAULT_KDF, ...options.kdf, saltBase64: random(32).toString('base64') },
+    chunker: options.chunker ?? DEFAULT_CHUNKER,
+    compression: options.compression ?? DEFAULT_COMPRESSION,
+  };
+  const masterSecret = random(MASTER_SECRET_BYTES);
+  const passphraseKey = await derivePassphraseKey(passphrase, unwrapped.kdf);
+  const wrapped = encrypt(passphraseKey, masterSecret, masterKeyAssociatedData(unwrapped), random);
+  const config: RepositoryConfig = { ...unwrapped, wrappedMasterKeyBase64: wrapped.toString('base64') };
+  const serialized = serializeRepositoryConfig(config);
+  parseRepositoryConfig(serialized); // refuses parameters a later open would refuse, before anything is written
+  if (!(await store.writeIfAbsent(CONFIG_KEY, serialized))) throw errors.repositoryAlreadyExists(store.location);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), random);
+}
+
+export async function openRepository(store: RepositoryStore, passphrase: string, options: { random?: RandomBytes } = {}): Promise<Repository> {
+  const bytes = await store.read(CONFIG_KEY);
+  if (bytes === undefined) throw errors.repositoryNotFound(store.location);
+  const config = parseRepositoryConfig(bytes);
+  const { wrappedMasterKeyBase64, ...unwrapped } = config;
+  const passphraseKey = await derivePassphraseKey(passphrase, config.kdf);
+  const masterSecret = decrypt(passphraseKey, Buffer.from(wrappedMasterKeyBase64, 'base64'), masterKeyAssociatedData(unwrapped));
+  if (masterSecret === undefined || masterSecret.length !== MASTER_SECRET_BYTES) throw errors.passphraseIncorrect();
+  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes);
+}

@@ -1,0 +1,21 @@
+/**
+ * Where a backup server repository's objects live (restic's backend in spirit): a flat namespace of keys built by
+ * lib/backup-server/domain/repository-layout.ts. Implementations: file/repository-store.ts (the server's local
+ * disks), memory/repository-store.ts (tests); the vault's copy will be a blob implementation of the same interface.
+ * Objects are immutable once written; a write is all-or-nothing (readers never see half an object).
+ */
+export interface RepositoryStore {
+  /** A human-readable location for messages (a folder path, a container URL without credentials). */
+  readonly location: string;
+  /** The object's bytes, or undefined when it does not exist. */
+  read(key: string): Promise<Buffer | undefined>;
+  /** Writes (replacing any object with that key) atomically. */
+  write(key: string, data: Uint8Array): Promise<void>;
+  /** Writes only when no object has that key; false (nothing written) when one does. Atomic. */
+  writeIfAbsent(key: string, data: Uint8Array): Promise<boolean>;
+  exists(key: string): Promise<boolean>;
+  /** Every key starting with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Removes the object; succeeds when it is already gone. */
+  delete(key: string): Promise<void>;
+}

@@ -1,0 +1,154 @@
+/** One conformance suite for every RepositoryStore (restic's backend test suite in spirit): file, memory, blob (Azurite). */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
+import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
+import type { RepositoryStore } from '../../lib/stores/repository-store';
+import { uniqueName, useAzurite } from '../support/azurite';
+
+const azurite = useAzurite();
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const backends: Array<[string, () => Promise<RepositoryStore>]> = [
+  ['memory', async () => new MemoryRepositoryStore()],
+  ['file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-store-'));
+    dirs.push(dir);
+    return new FileRepositoryStore(dir);
+  }],
+  ['blob', async () => BlobRepositoryStore.fromConnection(azurite().connectionString, uniqueName('repo').toLowerCase().slice(0, 40), 'servers/mabs01/')],
+];
+
+async function keys(store: RepositoryStore, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of store.list(prefix)) out.push(key);
+  return out.sort();
+}
+
+describe.each(backends)('RepositoryStore conformance: %s', (_name, make) => {
+  let store: RepositoryStore;
+  beforeEach(async () => {
+    store = await make();
+  });
+
+  it('reads back what it wrote, undefined for what it never had', async () => {
+    await store.write('data/ab/object', Buffer.from('one'));
+    expect((await store.read('data/ab/object'))?.toString()).toBe('one');
+    expect(await store.read('data/ab/missing')).toBeUndefined();
+    expect(await store.exists('data/ab/object')).toBe(true);
+    expect(await store.exists('data/ab/missing')).toBe(false);
+    await store.write('data/ab/object', Buffer.from('two'));
+    expect((await store.read('data/ab/object'))?.toString()).toBe('two');
+  });
+
+  it('writeIfAbsent writes once and leaves an existing object alone', async () => {
+    expect(await store.writeIfAbsent('config', Buffer.from('first'))).toBe(true);
+    expect(await store.writeIfAbsent('config', Buffer.from('second'))).toBe(false);
+    expect((await store.read('config'))?.toString()).toBe('first');
+  });
+
+  it('lists by prefix, and deletes (also what is already gone)', async () => {
+    await store.write('data/00/a', Buffer.from('a'));
+    await store.write('data/ff/b', Buffer.from('b'));
+    await store.write('snapshots/c', Buffer.from('c'));
+    expect(await keys(store, 'data/')).toEqual(['data/00/a', 'data/ff/b']);
+    expect(await keys(store, 'snapshots/')).toEqual(['snapshots/c']);
+    expect(await keys(store, 'nothing/')).toEqual([]);
+    await store.delete('data/00/a');
+    await store.delete('data/00/a');
+    expect(await keys(store, 'data/')).toEqual(['data/ff/b']);
+  });
+
+  it('refuses keys that could leave its root', async () => {
+    for (const key of ['../x', '/abs', 'a/../../b', 'a//b', '', 'a/./b', 'trailing/']) {
+      await expect(store.write(key, Buffer.from('x'))).rejects.toMatchObject({ code: 'KluisInvalidRequest' });
+    }
+  });
+});
+
+it('the file store leaves no temporary file behind', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-store-'));
+  dirs.push(dir);
+  const store = new FileRepositoryStore(dir);
+  await store.write('data/00/a', Buffer.from('a'));
+  await store.writeIfAbsent('data/00/a', Buffer.from('again'));
+  await store.writeIfAbsent('data/00/b', Buffer.from('b'));
+  expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
+});
+
+it('a whole repository in a blob container: backed up on one server, restored on another with the passphrase, unreadable without it', async () => {
+  const { mkdir, writeFile, readFile } = await import('node:fs/promises');
+  const { createRepository, openRepository } = await import('../../lib/backup-server/repository/repository');
+  const { backupFolder } = await import('../../lib/backup-server/repository/backup-folder');
+  const { restoreSnapshot } = await import('../../lib/backup-server/repository/restore-snapshot');
+  const { NodeLocalFileSystem } = await import('../../lib/stores/file/local-file-system');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-blob-'));
+  dirs.push(dir);
+  await mkdir(path.join(dir, 'src/sub'), { recursive: true });
+  await writeFile(path.join(dir, 'src/sub/file.txt'), 'BLOBMARKER '.repeat(10_000));
+  const container = uniqueName('vaultcopy').toLowerCase().slice(0, 40);
+  const clock = () => new Date('2026-12-07T12:00:00Z');
+  const files = new NodeLocalFileSystem();
+  const passphrase = 'the passphrase of the first server';
+
+  const first = await createRepository(BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/'), passphrase, { clock, kdf: { logN: 14 } });
+  const snapshot = await backupFolder({ repository: first, files, clock }, { root: path.join(dir, 'src'), sourceName: 'D:\\Data' });
+
+  const store = BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/');
+  await expect(openRepository(store, 'somebody else entirely guessing')).rejects.toMatchObject({ code: 'KluisPassphraseIncorrect' });
+  for await (const key of store.list('')) expect((await store.read(key))!.toString('latin1')).not.toContain('BLOBMARKER');
+  const second = await openRepository(store, passphrase);
+  await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(dir, 'restored') });
+  expect(await readFile(path.join(dir, 'restored/sub/file.txt'), 'utf8')).toBe('BLOBMARKER '.repeat(10_000));
+});
+
+it('the online copy moves only the chunks the vault lacks, and a chunk modified in the vault is detected at restore', async () => {
+  const { mkdir, writeFile, appendFile, readFile } = await import('node:fs/promises');
+  const { createRepository, openRepository } = await import('../../lib/backup-server/repository/repository');
+  const { backupFolder } = await import('../../lib/backup-server/repository/backup-folder');
+  const { restoreSnapshot, readTree } = await import('../../lib/backup-server/repository/restore-snapshot');
+  const { copySnapshotsToVault } = await import('../../lib/backup-server/repository/copy-to-vault');
+  const { chunkKey } = await import('../../lib/backup-server/domain/repository-layout');
+  const { NodeLocalFileSystem } = await import('../../lib/stores/file/local-file-system');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-copy-'));
+  dirs.push(dir);
+  const clock = () => new Date('2026-12-07T12:00:00Z');
+  const files = new NodeLocalFileSystem();
+  const passphrase = 'a long enough passphrase for the copy';
+  const src = path.join(dir, 'src');
+  await mkdir(src);
+  const big = Buffer.alloc(2_000_000);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+  await writeFile(path.join(src, 'big.bin'), big);
+  const local = await createRepository(new FileRepositoryStore(path.join(dir, 'local')), passphrase, { clock, kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 } });
+  const vault = BlobRepositoryStore.fromConnection(azurite().connectionString, uniqueName('vaultcopy').toLowerCase().slice(0, 40), 'servers/mabs01/');
+
+  const first = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
+  const copied = await copySnapshotsToVault(local, vault, [first.id]);
+  expect(copied).toMatchObject({ snapshots: 1, chunksSkipped: 0 });
+  expect(copied.chunksCopied).toBe(first.stats.newChunks);
+
+  await appendFile(path.join(src, 'big.bin'), Buffer.from('a few new bytes at the end'));
+  const second = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
+  const again = await copySnapshotsToVault(local, vault, [second.id]);
+  expect(again.chunksCopied).toBe(second.stats.newChunks);
+  expect(again.chunksCopied).toBeLessThanOrEqual(3);
+  expect(again.chunksSkipped).toBeGreaterThan(10);
+
+  const remote = await openRepository(vault, passphrase);
+  await restoreSnapshot({ repository: remote, files }, { snapshotId: second.id, targetRoot: path.join(dir, 'from-vault') });
+  expect((await readFile(path.join(dir, 'from-vault/big.bin'))).equals(Buffer.concat([big, Buffer.from('a few new bytes at the end')]))).toBe(true);
+
+  const victim = chunkKey((await readTree(remote, second.id))[0].chunks![3]);
+  const envelope = (await vault.read(victim))!;
+  envelope[40] ^= 0xff;
+  await vault.write(victim, envelope);
+  await expect(restoreSnapshot({ repository: await openRepository(vault, passphrase), files }, { snapshotId: second.id, targetRoot: path.join(dir, 'tampered') }))
+    .rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
+});

@@ -1,0 +1,153 @@
+/**
+ * Registering a backup server over HTTP through the embedded host (issue 16, step 2): the vault issues a
+ * credential (VaultCertificates_Create, checked against the official specification), the server registers with
+ * the vault credentials file it wrote, shows as a backup engine, a foreign file is refused, and unregistering works.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createCredentialCertificate, credentialCertificateName, signRegistration, vaultCredentialsFrom } from '../../lib/backup-server/registration-client';
+import { parseVaultCredentials, serializeVaultCredentials } from '../../lib/domain/backup-server/vault-credentials';
+import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
+import { uniqueTableName, useAzurite } from '../support/azurite';
+import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { armHttp, type ErrorEnvelope } from '../support/vault-api';
+
+const SUB = '4b5c6d7e-8f90-4a1b-8c2d-3e4f5a6b7c8d';
+const RG = 'rg-onprem';
+const azurite = useAzurite();
+const run = promisify(execFile);
+
+/** Runs bin/kluis-server.js; resolves with its output and exit code (never rejects on a non-zero exit). */
+async function kluisServer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/kluis-server.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('backup server registration over HTTP (embedded host)', () => {
+  let host: HostProcess;
+  const vaultUrl = (name: string) => `${host.origin}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.RecoveryServices/vaults/${name}`;
+
+  beforeAll(async () => {
+    host = await startHostProcess({
+      app: REPO_ROOT,
+      storage: azurite().connectionString,
+      hubName: `BackupServer${Date.now().toString(36)}`,
+      env: {
+        KLUIS_SOURCE_STORAGE: '',
+        KLUIS_VAULT_STORAGE: '',
+        KLUIS_CATALOG_TABLE: uniqueTableName('points'),
+        KLUIS_CATALOG_TABLE_PREFIX: uniqueTableName('bs').slice(0, 40),
+        ...subscriptionEnv(SUB),
+      },
+      startupTimeoutInMs: 60_000,
+    });
+    await createResourceGroups(host, SUB, [RG]);
+    for (const name of ['vault-a', 'vault-b']) {
+      const created = await armHttp(`${vaultUrl(name)}?api-version=2023-06-01`, { method: 'PUT', body: { location: 'westeurope', properties: {} } });
+      expect(created.status).toBe(201);
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  async function credentialsFor(vaultName: string): Promise<string> {
+    const now = new Date();
+    const certificate = await createCredentialCertificate(now);
+    const url = `${vaultUrl(vaultName)}/certificates/${credentialCertificateName(vaultName, SUB, now)}?api-version=2023-04-01`;
+    const answer = await armHttp<{ properties: { resourceId: number; aadAuthority: string; aadTenantId: string; servicePrincipalClientId: string; azureManagementEndpointAudience: string; authType: string } }>(url, {
+      method: 'PUT',
+      body: { properties: { authType: 'AAD', certificate: certificate.certificateBase64 } },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.properties.authType).toBe('AzureActiveDirectory');
+    return serializeVaultCredentials(vaultCredentialsFrom({ subscriptionId: SUB, resourceGroup: RG, vaultName, location: 'westeurope' }, answer.body, certificate, host.origin));
+  }
+
+  it('registers a server with a vault credentials file, lists it as a backup engine, and unregisters it', async () => {
+    const credentials = parseVaultCredentials(await credentialsFor('vault-a'));
+    const registered = await http<{ engine: { name: string; properties: { backupEngineType: string } } }>(`${host.origin}/backupServer/registrations`, {
+      method: 'POST',
+      body: signRegistration(credentials, 'mabs01.contoso.local', new Date()),
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.body.engine).toMatchObject({ name: 'mabs01.contoso.local', properties: { backupEngineType: 'AzureBackupServerEngine' } });
+
+    const engines = await armHttp<{ value: Array<{ name: string; properties: { backupManagementType: string } }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
+    expect(engines.status).toBe(200);
+    expect(engines.body.value.map((e) => [e.name, e.properties.backupManagementType])).toEqual([['mabs01.contoso.local', 'AzureBackupServer']]);
+
+    const filter = (type: string) => encodeURIComponent(`backupManagementType eq '${type}' and status eq 'Registered'`);
+    const containers = await armHttp<{ value: Array<{ name: string; properties: { containerType: string; backupManagementType: string } }> }>(
+      `${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter('AzureBackupServer')}`,
+    );
+    expect(containers.body.value.map((c) => [c.name, c.properties.containerType, c.properties.backupManagementType]))
+      .toEqual([['mabs01.contoso.local', 'AzureBackupServerContainer', 'AzureBackupServer']]);
+    const vms = await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter('AzureIaasVM')}`);
+    expect(vms.body.value).toEqual([]);
+
+    const removed = await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs01.contoso.local?api-version=2023-04-01`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);
+  });
+
+  it('refuses another vault’s credentials file and a bad body, registering nothing', async () => {
+    const foreign = parseVaultCredentials(await credentialsFor('vault-b'));
+    const proof = signRegistration(foreign, 'mabs02', new Date());
+    const refused = await http<ErrorEnvelope>(`${host.origin}/backupServer/registrations`, {
+      method: 'POST',
+      body: { ...proof, proof: { ...proof.proof, vaultId: proof.proof.vaultId.replace('vault-b', 'vault-a') } },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('KluisVaultCredentialsInvalid');
+    const bad = await http<ErrorEnvelope>(`${host.origin}/backupServer/registrations`, { method: 'POST', body: { proof: {} } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('KluisInvalidRequest');
+    expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);
+  });
+
+  it('kluis-server registers with a credentials file, protects a folder (1–5 days), takes a local point and restores it', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-server-cli-'));
+    try {
+      const data = path.join(work, 'data');
+      const credentialsFile = path.join(work, 'vault-a.VaultCredentials');
+      await writeFile(credentialsFile, await credentialsFor('vault-a'));
+      const registered = await kluisServer(['register', '--data', data, '--vault-credentials', credentialsFile, '--server-name', 'mabs03.contoso.local']);
+      expect(registered).toMatchObject({ code: 0, stdout: expect.stringContaining('Registered mabs03.contoso.local (AzureBackupServerEngine)') });
+      const passphrase = /shown once[^\n]*\n\s+(\S+)/.exec(registered.stdout)?.[1];
+      expect(passphrase).toMatch(/^[A-Z2-9]{8}(-[A-Z2-9]{8}){3}$/);
+
+      const folder = path.join(work, 'protected');
+      await mkdir(path.join(folder, 'docs'), { recursive: true });
+      await writeFile(path.join(folder, 'docs/report.txt'), 'quarterly numbers\n'.repeat(500));
+      const tooLong = await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '6']);
+      expect(tooLong.code).not.toBe(0);
+      expect(tooLong.stderr).toContain('KluisLocalRetentionOutOfRange');
+      expect((await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5'])).code).toBe(0);
+
+      const env = { KLUIS_SERVER_PASSPHRASE: passphrase! };
+      const ran = await kluisServer(['run', '--data', data, '--once'], env);
+      expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Local point [0-9a-f]{32} of Files\//) });
+      const snapshot = /Local point ([0-9a-f]{32})/.exec(ran.stdout)![1];
+      const wrong = await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: 'sixteen characters or more, but wrong' });
+      expect(wrong.stderr).toContain('KluisPassphraseIncorrect');
+      const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt'], env);
+      expect(restored.code).toBe(0);
+      expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('quarterly numbers\n'.repeat(500));
+      expect(await kluisServer(['verify', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('1 points') });
+      const engines = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
+      expect(engines.body.value.map((e) => e.name)).toContain('mabs03.contoso.local');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -1,0 +1,261 @@
+/**
+ * The backup server's repository on real folders: round trip with metadata, dedup, a 1 % change, tampering, a wrong
+ * passphrase and plaintext markers. scrypt runs at N=2^14 here (recorded in the config like any other cost), except
+ * in the test of the defaults.
+ */
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { backupFolder } from '../../lib/backup-server/repository/backup-folder';
+import { createRepository, generatePassphrase, openRepository, type Repository } from '../../lib/backup-server/repository/repository';
+import { readTree, restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
+import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
+import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
+import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
+
+const PASSPHRASE = 'correct horse battery staple 42';
+const SMALL_CHUNKS = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
+const FAST_KDF = { logN: 14 };
+const clock = () => new Date('2026-12-07T12:00:00Z');
+const files = new NodeLocalFileSystem();
+
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-repo-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Deterministic pseudo-random bytes. */
+function bytes(size: number, seed: string): Buffer {
+  const out = Buffer.alloc(size);
+  let block = createHash('sha256').update(seed).digest();
+  for (let i = 0; i < size; i += 32) {
+    block.copy(out, i, 0, Math.min(32, size - i));
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+async function newRepository(name = 'repo'): Promise<Repository> {
+  return createRepository(new FileRepositoryStore(path.join(work, name)), PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+}
+
+/** A tree with nested folders, empty/small/large files, odd modes, fixed times and a symlink. */
+async function makeTree(root: string): Promise<void> {
+  await mkdir(path.join(root, 'docs/reports/2026'), { recursive: true });
+  await mkdir(path.join(root, 'empty-folder'), { recursive: true });
+  await writeFile(path.join(root, 'docs/readme.txt'), 'hello from the protected server\n'.repeat(200));
+  await writeFile(path.join(root, 'docs/reports/2026/q4.bin'), bytes(700_000, 'q4'));
+  await writeFile(path.join(root, 'docs/reports/empty.dat'), '');
+  await writeFile(path.join(root, 'large.img'), Buffer.concat([bytes(1_500_000, 'large'), Buffer.alloc(500_000)]));
+  await writeFile(path.join(root, 'secret.key'), 'private');
+  await chmod(path.join(root, 'secret.key'), 0o600);
+  await chmod(path.join(root, 'large.img'), 0o640);
+  await symlink('docs/readme.txt', path.join(root, 'readme-link'));
+  let t = Date.parse('2026-11-01T08:30:00.123Z');
+  for (const rel of ['docs/readme.txt', 'docs/reports/2026/q4.bin', 'docs/reports/empty.dat', 'large.img', 'secret.key', 'docs/reports/2026', 'docs/reports', 'docs', 'empty-folder']) {
+    t += 3_600_000;
+    await utimes(path.join(root, rel), new Date(t), new Date(t));
+  }
+  await chmod(path.join(root, 'docs/reports'), 0o750);
+}
+
+interface Seen { path: string; type: string; mode: number; mtimeS: number; size: number; sha?: string; target?: string }
+async function describeTree(root: string): Promise<Seen[]> {
+  const out: Seen[] = [];
+  for await (const e of files.walk(root)) {
+    const seen: Seen = { path: e.path, type: e.type, mode: e.type === 'symlink' ? 0 : e.mode, mtimeS: Math.floor(e.mtimeMs / 1000), size: e.size };
+    if (e.type === 'file') seen.sha = createHash('sha256').update(await readFile(path.join(root, e.path))).digest('hex');
+    if (e.type === 'symlink') seen.target = e.target;
+    out.push(seen);
+  }
+  return out;
+}
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
+  }
+  return out.sort();
+}
+
+async function fingerprint(dir: string): Promise<string[]> {
+  return Promise.all((await allFiles(dir)).map(async (f) => `${path.relative(dir, f)}:${createHash('sha256').update(await readFile(f)).digest('hex')}`));
+}
+
+describe('backup server repository', () => {
+  it('restores a folder tree byte-identical with modes, times and links, on a second server with the passphrase', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'D:\\Data' });
+    expect(snapshot.stats).toMatchObject({ files: 5, dirs: 4, bytes: 6400 + 700_000 + 2_000_000 + 7 });
+
+    // a "second server": a fresh open of the same folder with only the passphrase
+    const second = await openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE);
+    const target = path.join(work, 'restored');
+    const result = await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: target });
+    expect(result).toEqual({ files: 5, dirs: 4, bytes: snapshot.stats.bytes });
+    expect(await describeTree(target)).toEqual(await describeTree(source));
+  });
+
+  it('restores one file deep in the tree to an alternate location', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const target = path.join(work, 'one-file');
+    await restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: target, paths: ['docs/reports/2026/q4.bin'] });
+    expect(await allFiles(target)).toEqual([path.join(target, 'docs/reports/2026/q4.bin')]);
+    expect((await readFile(path.join(target, 'docs/reports/2026/q4.bin'))).equals(bytes(700_000, 'q4'))).toBe(true);
+    await expect(restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: target, paths: ['nope.txt'] }))
+      .rejects.toMatchObject({ code: 'KluisInvalidRequest' });
+  });
+
+  it('dedups: the same tree twice stores no new chunk and no new data file', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const first = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const dataBefore = (await allFiles(path.join(work, 'repo/data'))).length;
+    const second = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect(first.stats.newChunks).toBeGreaterThan(0);
+    expect(second.stats).toMatchObject({ newChunks: 0, newChunkBytes: 0, chunks: first.stats.chunks });
+    expect((await allFiles(path.join(work, 'repo/data'))).length).toBe(dataBefore);
+    expect(second.stats.storedBytes).toBeLessThan(2048); // the snapshot document only
+    // the same file under another name (another source) dedups too
+    await mkdir(path.join(work, 'other'));
+    await writeFile(path.join(work, 'other/copy.bin'), bytes(700_000, 'q4'));
+    const third = await backupFolder({ repository, files, clock }, { root: path.join(work, 'other'), sourceName: 'other' });
+    expect(third.stats.newChunkBytes).toBeLessThan(4096); // its tree only
+  });
+
+  it('a 1 % change (an overwrite, and an insertion that shifts the rest) stores about 1 % new chunk bytes', async () => {
+    const source = path.join(work, 'source');
+    await mkdir(source);
+    const size = 4 * 1024 * 1024;
+    for (let i = 0; i < 4; i++) await writeFile(path.join(source, `file-${i}.bin`), bytes(size, `file-${i}`));
+    const total = 4 * size;
+    // Chunks well below 1 % of the data, so the edges of a change cost little: at most 1 % + 2 × max (64 KiB) here,
+    // whatever cut points this repository's key-derived gear table gives.
+    const repository = await createRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE, {
+      clock, kdf: FAST_KDF, chunker: { minSize: 4 * 1024, avgSize: 16 * 1024, maxSize: 64 * 1024 },
+    });
+    await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+
+    const onePercent = Math.round(total / 100);
+    const f1 = await readFile(path.join(source, 'file-1.bin'));
+    bytes(onePercent, 'changed').copy(f1, 1_000_000);
+    await writeFile(path.join(source, 'file-1.bin'), f1);
+    const overwrite = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect(overwrite.stats.newChunkBytes / total).toBeGreaterThanOrEqual(0.01);
+    expect(overwrite.stats.newChunkBytes / total).toBeLessThan(0.025);
+
+    const f2 = await readFile(path.join(source, 'file-2.bin'));
+    await writeFile(path.join(source, 'file-2.bin'), Buffer.concat([f2.subarray(0, 2_000_000), bytes(onePercent, 'inserted'), f2.subarray(2_000_000)]));
+    const insertion = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect(insertion.stats.newChunkBytes / total).toBeGreaterThanOrEqual(0.01);
+    expect(insertion.stats.newChunkBytes / total).toBeLessThan(0.025);
+  });
+
+  it('detects a modified chunk at restore (nothing written under the real name) and in verify', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect((await verifyRepository(repository)).problems).toEqual([]);
+
+    const q4 = (await readTree(repository, snapshot.id)).find((e) => e.path === 'docs/reports/2026/q4.bin')!;
+    const victim = path.join(work, 'repo', chunkKey(q4.chunks![1]));
+    const envelope = await readFile(victim);
+    envelope[envelope.length >> 1] ^= 0x01;
+    await writeFile(victim, envelope);
+
+    const target = path.join(work, 'restored');
+    await expect(restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: target }))
+      .rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
+    await expect(stat(path.join(target, 'docs/reports/2026/q4.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await readdir(path.join(target, 'docs/reports/2026'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    const report = await verifyRepository(repository);
+    expect(report.problems).toEqual([expect.objectContaining({ object: chunkKey(q4.chunks![1]), code: 'KluisRepositoryDataCorrupt' })]);
+  });
+
+  it('detects a chunk swapped for another valid chunk (the name is bound into the encryption)', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const q4 = (await readTree(repository, snapshot.id)).find((e) => e.path === 'docs/reports/2026/q4.bin')!;
+    const [a, b] = q4.chunks!;
+    await writeFile(path.join(work, 'repo', chunkKey(a)), await readFile(path.join(work, 'repo', chunkKey(b))));
+    await expect(repository.readChunk(a)).rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
+  });
+
+  it('refuses a wrong passphrase before reading data or writing anything', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const before = await fingerprint(path.join(work, 'repo'));
+    await expect(openRepository(new FileRepositoryStore(path.join(work, 'repo')), 'incorrect horse battery staple'))
+      .rejects.toMatchObject({ code: 'KluisPassphraseIncorrect', status: 400 });
+    expect(await fingerprint(path.join(work, 'repo'))).toEqual(before);
+    await expect(stat(path.join(work, 'restored'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(snapshot.id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('refuses a config whose parameters were edited (they are bound to the wrapped key)', async () => {
+    await newRepository();
+    const configPath = path.join(work, 'repo/config');
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    config.chunker.avgSize = 32 * 1024;
+    await writeFile(configPath, JSON.stringify(config));
+    await expect(openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE)).rejects.toMatchObject({ code: 'KluisPassphraseIncorrect' });
+    await writeFile(configPath, '{"format":"something else"}');
+    await expect(openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE)).rejects.toMatchObject({ code: 'KluisRepositoryConfigInvalid' });
+  });
+
+  it('keeps no plaintext in the repository: contents, file names and the source path are unreadable without the passphrase', async () => {
+    const source = path.join(work, 'source-MARKERPATH');
+    await mkdir(path.join(source, 'MARKERDIR'), { recursive: true });
+    await writeFile(path.join(source, 'MARKERDIR/MARKERNAME.txt'), 'PLAINTEXTMARKER-4711 '.repeat(5000));
+    await writeFile(path.join(source, 'tiny.txt'), 'PLAINTEXTMARKER-4711');
+    const repository = await newRepository();
+    await backupFolder({ repository, files, clock }, { root: source, sourceName: 'MARKERSOURCE' });
+    const repoFiles = await allFiles(path.join(work, 'repo'));
+    expect(repoFiles.length).toBeGreaterThan(3);
+    for (const file of repoFiles) {
+      const text = (await readFile(file)).toString('latin1') + path.relative(work, file);
+      for (const marker of ['PLAINTEXTMARKER', 'MARKERDIR', 'MARKERNAME', 'MARKERPATH', 'MARKERSOURCE', PASSPHRASE]) expect(text).not.toContain(marker);
+    }
+  });
+
+  it('records its parameters, refuses a short passphrase and a second create, and generates strong passphrases', async () => {
+    const store = new FileRepositoryStore(path.join(work, 'defaults'));
+    await expect(createRepository(store, 'too short', { clock })).rejects.toMatchObject({ code: 'KluisPassphraseTooShort' });
+    await expect(stat(path.join(work, 'defaults'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const repository = await createRepository(store, PASSPHRASE, { clock });
+    expect(repository.config).toMatchObject({
+      aead: 'AES-256-GCM',
+      chunkIdHash: 'HMAC-SHA-256',
+      kdf: { algorithm: 'scrypt', logN: 17, r: 8, p: 1 },
+      chunker: { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 },
+      compression: { codec: 'brotli', level: 3 },
+    });
+    const onDisk = JSON.parse(await readFile(path.join(work, 'defaults/config'), 'utf8'));
+    expect(onDisk.kdf).toEqual(repository.config.kdf);
+    await expect(createRepository(store, PASSPHRASE, { clock })).rejects.toMatchObject({ code: 'KluisRepositoryAlreadyExists' });
+    await expect(openRepository(new FileRepositoryStore(path.join(work, 'nothing-here')), PASSPHRASE)).rejects.toMatchObject({ code: 'KluisRepositoryNotFound' });
+
+    const generated = generatePassphrase();
+    expect(generated).toMatch(/^[A-Z2-9]{8}(-[A-Z2-9]{8}){3}$/);
+    expect(generatePassphrase()).not.toBe(generated);
+  });
+});
