@@ -120,6 +120,8 @@ export interface WorkerResult {
   /** Bytes received from the source (backup) or the vault/source tier (restore). */
   bytesRead: number;
   clearCalls: number;
+  /** Put Page calls behind pageBytesWritten (the request pattern: bytes ÷ calls is the mean write size). */
+  pageWriteCalls?: number;
   /** What the engine itself reports. */
   engineBytesWritten: number;
   engineBytesRead: number;
@@ -256,6 +258,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     // A seeded full backup reads the replica back from the vault; every other backup reads the source.
     bytesRead: sourceTraffic.bytesReceived('readRange') + vaultTraffic.bytesReceived('readRange'),
     clearCalls: vaultTraffic.calls('clearPages'),
+    pageWriteCalls: vaultTraffic.calls('uploadPages'),
     engineBytesWritten: sum(segments, (s) => s.bytesWritten),
     engineBytesRead: sum(segments, (s) => s.bytesRead),
     engineBytesCleared: sum(segments, (s) => s.bytesCleared),
@@ -307,6 +310,7 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
     // A disk restored by a server-side copy is read back from the target for verification.
     bytesRead: readTraffic.bytesReceived() + targetTraffic.bytesReceived('readRange'),
     clearCalls: targetTraffic.calls('clearPages'),
+    pageWriteCalls: targetTraffic.calls('uploadPages'),
     engineBytesWritten: disk.bytesCopied,
     engineBytesRead: disk.bytesRead,
     restoredBlob: disk.blobName,
@@ -403,6 +407,7 @@ async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> 
     allBytesWritten: vaultTraffic.bytesSent(),
     bytesRead: sourceTraffic.bytesReceived('read') + vaultTraffic.bytesReceived('readRange'),
     clearCalls: vaultTraffic.calls('clearPages'),
+    pageWriteCalls: vaultTraffic.calls('uploadPages'),
     engineBytesWritten: sum(segments, (s) => s.bytesWritten),
     engineBytesRead: sum(segments, (s) => s.bytesRead),
     engineBytesCleared: sum(segments, (s) => s.bytesCleared),
@@ -448,6 +453,7 @@ async function runManagedRestore(task: ManagedRestoreTask): Promise<WorkerResult
     allBytesWritten: targetTraffic.bytesSent() - md5Bytes,
     bytesRead: readTraffic.bytesReceived() + targetTraffic.bytesReceived('read'),
     clearCalls: 0,
+    pageWriteCalls: targetTraffic.calls('uploadPages'),
     engineBytesWritten: disk.bytesWritten,
     engineBytesRead: disk.bytesRead,
     restoredDiskId: disk.id,

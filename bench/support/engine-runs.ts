@@ -144,7 +144,7 @@ function describe(result: WorkerResult): string {
       ? ''
       : `, CPU: engine ${result.cpuSeconds.toFixed(2)} s${result.azuriteCpuSeconds === undefined ? '' : `, Azurite ${result.azuriteCpuSeconds.toFixed(2)} s (whole worker)`}` +
         `${result.fabricCpuSeconds === undefined ? '' : `, fabric ${result.fabricCpuSeconds.toFixed(2)} s`}`;
-  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in pages, peak RSS ${formatBytes(result.peakRss)}${cpu}`;
+  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in ${result.pageWriteCalls ?? '?'} Put Page calls, peak RSS ${formatBytes(result.peakRss)}${cpu}`;
 }
 
 async function readFully(blob: PageBlobClient, offset: number, count: number): Promise<Buffer> {
