@@ -10,6 +10,11 @@
  * - restore: restoreDisks of one point from the requested tier into a fresh target container in the same
  *   account: by a server-side copy read back and verified where the probe (run first, timed apart) finds copies
  *   safe, else streamed and verified.
+ * - managedBackup: the same backup of one managed disk through the managed-disk backend (a VM restore point in the
+ *   fabric's Compute endpoint, beginGetAccess SAS, reads and getPageRangesDiffForManagedDisks on it); discovery
+ *   (one disk GET) is timed with it. No probe: the backend's capabilities are fixed (true diff, no copies).
+ * - managedRestore: restoreManagedDisks of one point from the vault tier into a new managed disk
+ *   (createOption: Upload, Write SAS, every block verified before it is written, endGetAccess).
  * Bytes are counted by wrapping the stores (bench/support/counting-store.ts), not taken from the engine's word.
  */
 import { performance } from 'node:perf_hooks';
@@ -18,10 +23,13 @@ import type { EngineLogger } from '../lib/engine/engine-deps';
 import { planDiskBackup } from '../lib/engine/backup/plan-disk-backup';
 import { restoreDisks } from '../lib/engine/restore/restore-disks';
 import { seedReplica } from '../lib/engine/backup/seed-replica';
-import { openSourceViews, releaseSourceViews } from '../lib/engine/backup/source-views';
+import { discoverSourceDisks, openSourceViews, releaseSourceViews } from '../lib/engine/backup/source-views';
 import { PageBlobBackend } from '../lib/engine/sources/page-blob/page-blob-backend';
 import { sourceDiskRegistry } from '../lib/engine/sources/registry';
 import { transferSegment, type TransferSegmentResult, type TransferTuning } from '../lib/engine/backup/transfer-segment';
+import { ManagedDiskBackend } from '../lib/engine/sources/managed-disk/managed-disk-backend';
+import { restoreManagedDisks } from '../lib/engine/restore/restore-managed-disks';
+import { ArmManagedDiskCompute, BlobSasPageReader } from '../lib/stores/azure/arm-managed-disk-compute';
 import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../lib/engine/sources/page-blob/capability-probe';
@@ -61,7 +69,40 @@ export interface RestoreTask {
   copy?: { readAhead?: number; maxUploadsInFlight?: number };
 }
 
-export type EngineTask = BackupTask | RestoreTask;
+/** Where the fabric's Compute endpoint is (bench/support/managed-fabric.ts). */
+export interface ComputeEndpointRef {
+  endpoint: string;
+  caCertificatePem: string;
+}
+
+export interface ManagedBackupTask {
+  op: 'managedBackup';
+  connectionString: string;
+  compute: ComputeEndpointRef;
+  /** The managed data disk's resource id. */
+  diskId: string;
+  vaultContainer: string;
+  catalogTable: string;
+  itemId: string;
+  jobId: string;
+  recoveryPointId: string;
+  maxParallelSegments: number;
+  transferTuning?: TransferTuning;
+}
+
+export interface ManagedRestoreTask {
+  op: 'managedRestore';
+  connectionString: string;
+  compute: ComputeEndpointRef;
+  vaultContainer: string;
+  catalogTable: string;
+  itemId: string;
+  jobId: string;
+  recoveryPointId: string;
+  target: { subscriptionId: string; resourceGroup: string; location: string };
+}
+
+export type EngineTask = BackupTask | RestoreTask | ManagedBackupTask | ManagedRestoreTask;
 
 export interface WorkerResult {
   ms: number;
@@ -79,16 +120,24 @@ export interface WorkerResult {
   /** Bytes received from the source (backup) or the vault/source tier (restore). */
   bytesRead: number;
   clearCalls: number;
+  /** Put Page calls behind pageBytesWritten (the request pattern: bytes ÷ calls is the mean write size). */
+  pageWriteCalls?: number;
   /** What the engine itself reports. */
   engineBytesWritten: number;
   engineBytesRead: number;
   engineBytesCleared?: number;
   restoredBlob?: string;
+  /** managedRestore: the new managed disk's resource id. */
+  restoredDiskId?: string;
+  /** managedRestore: blocks verified against the point's checksums. */
+  blocksVerified?: number;
   tier?: string;
   /** CPU seconds (user + system) this worker spent on the timed operation. */
   cpuSeconds?: number;
   /** Azurite's CPU seconds over the worker's whole life (set by the parent; includes the probe and startup). */
   azuriteCpuSeconds?: number;
+  /** Managed-disk tasks: the bench process's CPU seconds over the worker's life (the fabric's Compute endpoint runs there). */
+  fabricCpuSeconds?: number;
   /** Wall-clock ms per step (backup: snapshot, plan, transfer, commit). */
   steps?: Record<string, number>;
   peakRss: number;
@@ -209,6 +258,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     // A seeded full backup reads the replica back from the vault; every other backup reads the source.
     bytesRead: sourceTraffic.bytesReceived('readRange') + vaultTraffic.bytesReceived('readRange'),
     clearCalls: vaultTraffic.calls('clearPages'),
+    pageWriteCalls: vaultTraffic.calls('uploadPages'),
     engineBytesWritten: sum(segments, (s) => s.bytesWritten),
     engineBytesRead: sum(segments, (s) => s.bytesRead),
     engineBytesCleared: sum(segments, (s) => s.bytesCleared),
@@ -260,9 +310,154 @@ async function runRestore(task: RestoreTask): Promise<WorkerResult> {
     // A disk restored by a server-side copy is read back from the target for verification.
     bytesRead: readTraffic.bytesReceived() + targetTraffic.bytesReceived('readRange'),
     clearCalls: targetTraffic.calls('clearPages'),
+    pageWriteCalls: targetTraffic.calls('uploadPages'),
     engineBytesWritten: disk.bytesCopied,
     engineBytesRead: disk.bytesRead,
     restoredBlob: disk.blobName,
+    tier: disk.tier,
+    peakRss: peakRssOfThisProcess(),
+  };
+}
+
+/** The worker's token: the fabric's endpoint does not check tokens (ARM's does; the product asks its credential). */
+const benchCredential = { getToken: async () => ({ token: 'kluis-bench', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+
+function managedCompute(ref: ComputeEndpointRef): ArmManagedDiskCompute {
+  return new ArmManagedDiskCompute({
+    credential: benchCredential,
+    endpoint: ref.endpoint,
+    caCertificatePem: ref.caCertificatePem,
+    // The fabric's Compute keeps no resource groups.
+    ensureResourceGroup: async () => undefined,
+    updateIntervalInMs: 10,
+  });
+}
+
+async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> {
+  const sourceTraffic = new TrafficCounter();
+  const vaultTraffic = new TrafficCounter();
+  const compute = managedCompute(task.compute);
+  const sas = countingStore(new BlobSasPageReader(), sourceTraffic);
+  const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), vaultTraffic);
+  const catalog = TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable);
+  const log = quietLogger();
+  const backend = new ManagedDiskBackend({ compute, sas, log });
+  const sources = sourceDiskRegistry(backend);
+  const deps = { sources, vault, vaultContainer: task.vaultContainer, catalog, clock: () => new Date(), log };
+  const capabilities = await backend.capabilities();
+
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const steps: Record<string, number> = {};
+  let stepStart = start;
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = now - stepStart;
+    stepStart = now;
+  };
+  const createdAt = new Date().toISOString();
+  const disks = await discoverSourceDisks(deps, { disks: [{ lun: 0, kind: 'managedDisk', id: task.diskId, storageType: 'Standard' }] });
+  step('discover');
+  const [view] = await openSourceViews(deps, { itemId: task.itemId, recoveryPointId: task.recoveryPointId, disks });
+  step('restorePoint');
+  let segments: TransferSegmentResult[];
+  let plan: Awaited<ReturnType<typeof planDiskBackup>>;
+  try {
+    plan = await planDiskBackup(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: view, capabilities });
+    step('plan');
+    segments = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
+      transferSegment(deps, {
+        itemId: task.itemId,
+        jobId: task.jobId,
+        lun: 0,
+        segment,
+        diskSize: plan.sizeBytes,
+        blockSize: plan.blockSize,
+        source: view,
+        changeDetection: plan.detection,
+        tuning: task.transferTuning,
+      }),
+    );
+  } finally {
+    // endGetAccess always, as the orchestration does.
+    await releaseSourceViews(deps, { views: [view] });
+  }
+  step('transfer');
+  await commitRecoveryPoint(deps, {
+    itemId: task.itemId,
+    jobId: task.jobId,
+    recoveryPointId: task.recoveryPointId,
+    createdAt,
+    consistency: 'CrashConsistent',
+    vmConfig: { name: task.itemId, vmSize: 'Standard_D2s_v3', osType: 'Linux' },
+    disks: [{ lun: 0, name: disks[0].name, storageType: 'Standard', source: view, changeDetection: plan.changeDetection, segmentCount: plan.segments.length }],
+  });
+  step('commit');
+  const ms = performance.now() - start;
+  return {
+    ms,
+    cpuSeconds: cpuSecondsSince(cpuStart),
+    steps,
+    trueDiff: capabilities.trueDiff,
+    serverSideCopySafe: capabilities.serverSideCopySafe,
+    changeDetection: plan.changeDetection,
+    method: plan.seed,
+    planReason: plan.reason,
+    pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
+    allBytesWritten: vaultTraffic.bytesSent(),
+    bytesRead: sourceTraffic.bytesReceived('read') + vaultTraffic.bytesReceived('readRange'),
+    clearCalls: vaultTraffic.calls('clearPages'),
+    pageWriteCalls: vaultTraffic.calls('uploadPages'),
+    engineBytesWritten: sum(segments, (s) => s.bytesWritten),
+    engineBytesRead: sum(segments, (s) => s.bytesRead),
+    engineBytesCleared: sum(segments, (s) => s.bytesCleared),
+    peakRss: peakRssOfThisProcess(),
+  };
+}
+
+async function runManagedRestore(task: ManagedRestoreTask): Promise<WorkerResult> {
+  const readTraffic = new TrafficCounter();
+  const targetTraffic = new TrafficCounter();
+  const compute = managedCompute(task.compute);
+  const plainSas = new BlobSasPageReader();
+  const sas = countingStore(plainSas, targetTraffic);
+  const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
+  const deps = {
+    vault,
+    sources: sourceDiskRegistry(new ManagedDiskBackend({ compute, sas: plainSas, log: quietLogger() })),
+    target: BlobRestoreTargetStore.fromConnectionString(task.connectionString),
+    catalog: TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable),
+    clock: () => new Date(),
+    log: quietLogger(),
+    compute,
+    sas,
+  };
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const result = await restoreManagedDisks(deps, {
+    itemId: task.itemId,
+    recoveryPointId: task.recoveryPointId,
+    jobId: task.jobId,
+    target: task.target,
+    tier: 'HardenedRP',
+  });
+  const ms = performance.now() - start;
+  const disk = result.disks[0];
+  // uploadPages(sas, offset, data, md5): the counter sees the body and its 16-byte MD5.
+  const md5Bytes = 16 * targetTraffic.calls('uploadPages');
+  return {
+    ms,
+    cpuSeconds: cpuSecondsSince(cpuStart),
+    method: disk.method,
+    pageBytesWritten: targetTraffic.bytesSent('uploadPages') - md5Bytes,
+    allBytesWritten: targetTraffic.bytesSent() - md5Bytes,
+    bytesRead: readTraffic.bytesReceived() + targetTraffic.bytesReceived('read'),
+    clearCalls: 0,
+    pageWriteCalls: targetTraffic.calls('uploadPages'),
+    engineBytesWritten: disk.bytesWritten,
+    engineBytesRead: disk.bytesRead,
+    restoredDiskId: disk.id,
+    blocksVerified: disk.blocksVerified,
     tier: disk.tier,
     peakRss: peakRssOfThisProcess(),
   };
@@ -277,9 +472,22 @@ function sum<T>(items: readonly T[], pick: (item: T) => number): number {
   return items.reduce((total, item) => total + pick(item), 0);
 }
 
+function runTask(task: EngineTask): Promise<WorkerResult> {
+  switch (task.op) {
+    case 'backup':
+      return runBackup(task);
+    case 'restore':
+      return runRestore(task);
+    case 'managedBackup':
+      return runManagedBackup(task);
+    case 'managedRestore':
+      return runManagedRestore(task);
+  }
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as EngineTask;
-  const result = task.op === 'backup' ? await runBackup(task) : await runRestore(task);
+  const result = await runTask(task);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 

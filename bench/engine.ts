@@ -12,7 +12,10 @@
  * 2. restic: init a local repository, back up the image file, rewrite 5% of it, back up again, restore;
  * 3. raw Azurite: read the source blob's allocated ranges, write the same ranges to a new blob (SDK only);
  * 4. engine: full backup, incremental via the diff path (Azurite with emulator/azurite-page-diff.js),
- *    incremental via the checksum path (plain Azurite), verified restore of the latest point.
+ *    incremental via the checksum path (plain Azurite), verified restore of the latest point; with
+ *    `--engine-phases diff,checksum,managed` also the managed-disk path (issue 12): the same image on a managed
+ *    disk in the fabric's Compute endpoint, full backup (restore point + SAS), incremental by
+ *    getPageRangesDiffForManagedDisks, verified restore to a new managed disk (Upload).
  * Then every ratio issue 3 sets a target for, met or not. Before the size loop: the block-size/hash
  * microbenchmark (bench/block-size.ts).
  */
@@ -25,7 +28,7 @@ import { measureRawRead, measureRawWrite, allocatedRanges, type RawTransfer } fr
 import { blobService, prepareDataset, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './support/dataset';
 import { DEFAULT_READ_CHUNK_BYTES } from '../lib/engine/domain/page-ranges';
 import { allocatedImageBytes, changedBytes, imageSize } from './support/disk-image';
-import { loadEngineRunner, type EngineOperationName, type EnginePhase, type EngineRunResult } from './support/engine-runs';
+import { ENGINE_PHASES, loadEngineRunner, type EngineOperationName, type EnginePhase, type EngineRunResult } from './support/engine-runs';
 import { applyRewrite } from './support/image-writer';
 import { describeMachine } from './support/machine';
 import { ensureRestic, ResticRepo, type ResticBackupSummary } from './support/restic';
@@ -74,7 +77,7 @@ interface SizeResult {
 
 function phaseList(value: string): EnginePhase[] {
   const phases = value.split(',').map((p) => p.trim());
-  if (phases.length === 0 || phases.some((p) => p !== 'diff' && p !== 'checksum')) throw new InvalidArgumentError("a list of 'diff' and 'checksum'");
+  if (phases.length === 0 || phases.some((p) => !(ENGINE_PHASES as readonly string[]).includes(p))) throw new InvalidArgumentError(`a list of ${ENGINE_PHASES.map((p) => `'${p}'`).join(', ')}`);
   return phases as EnginePhase[];
 }
 
@@ -84,10 +87,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** GiB, fractions allowed for quick checks (e.g. 0.25) as long as the disk is a whole number of MiB. */
 function sizeList(value: string): number[] {
   return value.split(',').map((part) => {
     const n = Number(part.trim());
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('comma-separated GiB counts, e.g. 2,8');
+    if (!Number.isFinite(n) || n <= 0 || (n * GIB) % MIB !== 0) throw new InvalidArgumentError('comma-separated GiB sizes of whole MiB, e.g. 2,8 or 0.25');
     return n;
   });
 }
@@ -102,7 +106,7 @@ function parseOptions(argv: string[]): Options {
     .option('--skip-restic', 'skip the restic baseline', false)
     .option('--skip-raw', 'skip the raw Azurite baseline', false)
     .option('--skip-engine', 'skip the engine runs', false)
-    .option('--engine-phases <list>', 'engine phases to run: diff (extended Azurite), checksum (plain Azurite)', phaseList, ['diff', 'checksum'])
+    .option('--engine-phases <list>', 'engine phases to run: diff (extended Azurite), checksum (plain Azurite), managed (managed disks via the fabric\'s Compute)', phaseList, ['diff', 'checksum'])
     .option('--regenerate', 'make the datasets again even if a complete one exists', false)
     .option('--calls-in-flight <n>', "engine tuning: transferSegment's maxCallsInFlight (default: the engine's)", positiveInt)
     .option('--reads-in-flight <n>', "engine tuning: transferSegment's maxReadsInFlight (default: the engine's)", positiveInt)
@@ -320,6 +324,33 @@ Restored bytes spot-checked against the generator: ${formatBytes(e.spotCheckedBy
   reference('full backup ÷ (raw read + raw write with MD5)', medianMs('full backup'), readPlusWrite);
   reference('verified restore (vault tier) ÷ (raw read + raw write with MD5)', medianMs('verified restore (vault tier)'), readPlusWrite);
   reference('verified restore (vault tier) ÷ restic restore', medianMs('verified restore (vault tier)'), resticRestore);
+  console.log('');
+  if (e?.operations.some((o) => o.name.startsWith('managed disk:'))) printManagedRatios(r, e, { resticFull, resticIncr, resticRestore, rawRead });
+}
+
+/** Issue 12's targets for the managed-disk path, against the baselines of the same run. */
+function printManagedRatios(r: SizeResult, e: EngineRunResult, base: { resticFull?: number; resticIncr?: number; resticRestore?: number; rawRead?: number }): void {
+  const op = (name: EngineOperationName) => e.operations.find((o) => o.name === name);
+  const ms = (name: EngineOperationName) => (op(name) ? median((op(name) as { ms: number[] }).ms) : undefined);
+  const written = (name: EngineOperationName) => (op(name) ? median((op(name) as { bytesWritten: number[] }).bytesWritten) : undefined);
+  const full = 'managed disk: full backup';
+  const incremental = 'managed disk: incremental (diff path)';
+  const restore = 'managed disk: verified restore (vault tier, Upload)';
+  console.log('Ratios, managed-disk path (issue 12 targets):\n');
+  console.log(ratioLine('managed incremental (diff path) ÷ restic incremental', ms(incremental), base.resticIncr, 0.5, 'time'));
+  console.log(ratioLine('managed full backup ÷ restic full', ms(full), base.resticFull, 0.8, 'time'));
+  console.log(ratioLine('managed verified restore (Upload) ÷ raw Azurite read of the same bytes', ms(restore), base.rawRead, 1.2, 'time'));
+  console.log(ratioLine('bytes written by the managed incremental ÷ changed bytes', written(incremental), r.changedBytes, 1.1, 'bytes'));
+  const peaks = e.operations.filter((o) => o.name.startsWith('managed disk:')).flatMap((o) => o.peakRss);
+  const peak = Math.max(...peaks);
+  console.log(`- peak RSS (largest of the managed-disk workers): **${formatBytes(peak)}** (target ≤ 300 MiB${r.dataSize >= 8 * GIB ? `, ${peak <= 300 * MIB ? 'met' : 'NOT met'}` : ' for 8 GiB'})`);
+  if (ms(restore) !== undefined && base.resticRestore !== undefined) {
+    console.log(`- for reference, managed verified restore ÷ restic restore: ${((ms(restore) as number) / base.resticRestore).toFixed(2)}× (no target)`);
+  }
+  const diffIncremental = op('incremental (diff path)');
+  if (ms(incremental) !== undefined && diffIncremental) {
+    console.log(`- for reference, managed incremental ÷ page-blob diff-path incremental: ${((ms(incremental) as number) / median(diffIncremental.ms)).toFixed(2)}× (no target)`);
+  }
   console.log('');
 }
 

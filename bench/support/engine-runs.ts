@@ -5,7 +5,11 @@
  *    starts it): write a version-0 source disk, full backup, rewrite
  *    5% of it, incremental backup (expects the diff path), verified restores of the latest point from the
  *    vault tier and from the snapshot tier, a spot check of the restored bytes against the generator;
- *  - checksum (plain Azurite): source disk, full backup, rewrite, incremental backup (expects the checksum path).
+ *  - checksum (plain Azurite): source disk, full backup, rewrite, incremental backup (expects the checksum path);
+ *  - managed (Azurite with the extensions, the fabric's Compute endpoint in this process: managed-fabric.ts): a VM
+ *    with a managed data disk holding the image, full backup (VM restore point, beginGetAccess SAS, reads),
+ *    rewrite, incremental (expects the diff path: getPageRangesDiffForManagedDisks), verified restore from the
+ *    vault into a new managed disk (Upload), a spot check of the restored disk's bytes.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +22,7 @@ import type { EngineTask, WorkerResult } from '../engine-worker';
 import { blobService, SOURCE_CONTAINER, withRunAzurite, writeSourceDisk, type Dataset } from './dataset';
 import { ContentGenerator, REWRITE_BLOCK_SIZE, prng, type DiskLayout } from './disk-image';
 import { applyRewrite } from './image-writer';
+import { backingBlobOfDisk, BENCH_SUBSCRIPTION, createManagedVmWithImage, rewriteManagedDisk, startBenchComputeFabric } from './managed-fabric';
 import { cpuSecondsOfProcess } from './process-sampler';
 import { formatBytes, formatMs } from './stats';
 
@@ -27,7 +32,10 @@ export type EngineOperationName =
   | 'incremental (diff path)'
   | 'incremental (checksum path)'
   | 'verified restore (vault tier)'
-  | 'verified restore (snapshot tier)';
+  | 'verified restore (snapshot tier)'
+  | 'managed disk: full backup'
+  | 'managed disk: incremental (diff path)'
+  | 'managed disk: verified restore (vault tier, Upload)';
 
 export interface EngineOperation {
   name: EngineOperationName;
@@ -52,8 +60,10 @@ export interface EngineTuning {
   restoreCopy?: { readAhead?: number; maxUploadsInFlight?: number };
 }
 
-/** diff: Azurite with the Kluis extensions; checksum: plain Azurite. */
-export type EnginePhase = 'diff' | 'checksum';
+/** diff: Azurite with the Kluis extensions; checksum: plain Azurite; managed: managed disks via the fabric's Compute. */
+export type EnginePhase = 'diff' | 'checksum' | 'managed';
+
+export const ENGINE_PHASES: readonly EnginePhase[] = ['diff', 'checksum', 'managed'];
 
 export type EngineRunner =
   | {
@@ -78,12 +88,20 @@ export function loadEngineRunner(): EngineRunner {
   return { available: true, run: runEngine };
 }
 
-/** Runs one operation in a worker; `azuritePid` adds Azurite's CPU time over the worker's life to the result. */
+/**
+ * Runs one operation in a worker; `azuritePid` adds Azurite's CPU time over the worker's life to the result.
+ * Managed-disk tasks also get this process's CPU time (the fabric's Compute endpoint runs here).
+ */
 async function runWorker(task: EngineTask, azuritePid?: number): Promise<WorkerResult> {
   const azuriteCpuBefore = azuritePid === undefined ? undefined : cpuSecondsOfProcess(azuritePid);
+  const ownCpuBefore = process.cpuUsage();
   const result = await spawnWorker(task);
   const azuriteCpuAfter = azuritePid === undefined ? undefined : cpuSecondsOfProcess(azuritePid);
   if (azuriteCpuBefore !== undefined && azuriteCpuAfter !== undefined) result.azuriteCpuSeconds = azuriteCpuAfter - azuriteCpuBefore;
+  if (task.op === 'managedBackup' || task.op === 'managedRestore') {
+    const own = process.cpuUsage(ownCpuBefore);
+    result.fabricCpuSeconds = (own.user + own.system) / 1e6;
+  }
   return result;
 }
 
@@ -124,8 +142,9 @@ function describe(result: WorkerResult): string {
   const cpu =
     result.cpuSeconds === undefined
       ? ''
-      : `, CPU: engine ${result.cpuSeconds.toFixed(2)} s${result.azuriteCpuSeconds === undefined ? '' : `, Azurite ${result.azuriteCpuSeconds.toFixed(2)} s (whole worker)`}`;
-  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in pages, peak RSS ${formatBytes(result.peakRss)}${cpu}`;
+      : `, CPU: engine ${result.cpuSeconds.toFixed(2)} s${result.azuriteCpuSeconds === undefined ? '' : `, Azurite ${result.azuriteCpuSeconds.toFixed(2)} s (whole worker)`}` +
+        `${result.fabricCpuSeconds === undefined ? '' : `, fabric ${result.fabricCpuSeconds.toFixed(2)} s`}`;
+  return `${formatMs(result.ms)}${detection}${steps}, read ${formatBytes(result.bytesRead)}, wrote ${formatBytes(result.pageBytesWritten)} in ${result.pageWriteCalls ?? '?'} Put Page calls, peak RSS ${formatBytes(result.peakRss)}${cpu}`;
 }
 
 async function readFully(blob: PageBlobClient, offset: number, count: number): Promise<Buffer> {
@@ -229,8 +248,66 @@ async function runEngine(
     });
   };
 
+  const managedPhase = async (run: number) => {
+    await withRunAzurite(dataset, 'engine-managed', AZURITE_EXTENSIONS, async (azurite) => {
+      const compute = await startBenchComputeFabric(azurite, `${tag}r${run}`);
+      try {
+        const computeRef = { endpoint: compute.endpoint, caCertificatePem: compute.caCertificatePem };
+        const itemId = `bench-managed-${tag}-r${run}`;
+        const vaultContainer = `bench-vault-managed-${tag}-r${run}`;
+        const disk = await createManagedVmWithImage(compute, dataset.layout, `bench-md-${tag}-r${run}`);
+        const backupTaskOf = (recoveryPointId: string): EngineTask => ({
+          op: 'managedBackup',
+          connectionString: azurite.connectionString,
+          compute: computeRef,
+          diskId: disk.dataDiskId,
+          vaultContainer,
+          catalogTable,
+          itemId,
+          jobId: `job-managed-${recoveryPointId}`,
+          recoveryPointId,
+          maxParallelSegments: MAX_PARALLEL_SEGMENTS,
+          transferTuning: tuning.transfer,
+        });
+
+        const full = await runWorker(backupTaskOf('1'), azurite.pid);
+        operations.add('managed disk: full backup', full);
+        log(`  engine managed run ${run}/${runs}: full backup ${describe(full)}`);
+
+        await rewriteManagedDisk(compute, disk, dataset.layout);
+        const incremental = await runWorker(backupTaskOf('2'), azurite.pid);
+        if (incremental.changeDetection !== 'diff') {
+          log(`  WARNING: the incremental of the managed run used '${incremental.changeDetection}' (${incremental.planReason})`);
+        }
+        operations.add('managed disk: incremental (diff path)', incremental);
+        log(`  engine managed run ${run}/${runs}: incremental ${describe(incremental)}`);
+
+        const restore = await runWorker(
+          {
+            op: 'managedRestore',
+            connectionString: azurite.connectionString,
+            compute: computeRef,
+            vaultContainer,
+            catalogTable,
+            itemId,
+            jobId: `restoremd${run}`,
+            recoveryPointId: '2',
+            target: { subscriptionId: BENCH_SUBSCRIPTION, resourceGroup: 'rg-bench-restored', location: disk.vm.location },
+          },
+          azurite.pid,
+        );
+        operations.add('managed disk: verified restore (vault tier, Upload)', restore);
+        log(`  engine managed run ${run}/${runs}: verified restore ${describe(restore)}, ${restore.blocksVerified} blocks verified`);
+        const restored = await backingBlobOfDisk(compute, restore.restoredDiskId as string);
+        spotCheckedBytes += await spotCheck(restored, dataset.layout, `${tag}:${run}:managed`);
+      } finally {
+        await compute.stop();
+      }
+    });
+  };
+
   for (let run = 1; run <= runs; run++) {
-    for (const kind of phases) await phase(kind, run);
+    for (const kind of phases) await (kind === 'managed' ? managedPhase(run) : phase(kind, run));
   }
   return { operations: [...operations.operations.values()], spotCheckedBytes };
 }

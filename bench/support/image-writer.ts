@@ -71,3 +71,8 @@ async function writePieces(
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 }
+
+/** Writes version 0's allocated extents into an existing page blob of the image's size (its footer left as it is). */
+export async function writeInitialData(layout: DiskLayout, pageBlob: PageBlobClient): Promise<void> {
+  await writePieces(layout, initialPieces(layout), 0, pageBlob, undefined);
+}
