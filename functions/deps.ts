@@ -40,6 +40,7 @@ import type { StorageAccountDeps } from '../lib/services/arm-resources';
 import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/services/resource-groups';
 import type { SubscriptionDeps } from '../lib/services/subscriptions';
 import { tableTenancyCatalog, type TenancyCatalog } from '../lib/stores/tenancy-catalog';
+import { blobClientOptions, tableClientOptions } from '../lib/stores/azure/storage-retry';
 
 interface Stores {
   config: KluisConfig;
@@ -55,14 +56,15 @@ let stores: Stores | undefined;
 
 function buildStores(): Stores {
   const config = getConfig();
-  const source = BlobPageStore.fromConnectionString(config.sourceStorage);
-  const vault = config.vaultStorage === config.sourceStorage ? source : BlobPageStore.fromConnectionString(config.vaultStorage);
+  // Every Blob and Table client gets the SDK retry layer (storage-retry.ts; README "Faults and retries").
+  const source = BlobPageStore.fromConnectionString(config.sourceStorage, blobClientOptions(config.storageRetry));
+  const vault = config.vaultStorage === config.sourceStorage ? source : BlobPageStore.fromConnectionString(config.vaultStorage, blobClientOptions(config.storageRetry));
   return {
     config,
     source,
     vault,
-    catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable),
-    target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage),
+    catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable, tableClientOptions(config.storageRetry)),
+    target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage, blobClientOptions(config.storageRetry)),
     diskLocator: EndpointDiskLocator.of(source),
   };
 }
@@ -111,7 +113,7 @@ let catalog: VaultCatalog | undefined;
 export function vaultCatalog(): VaultCatalog {
   if (catalog === undefined) {
     const config = getConfig();
-    catalog = tableVaultCatalog(config.vaultStorage, { prefix: config.catalogTablePrefix, recoveryPoints: config.catalogTable });
+    catalog = tableVaultCatalog(config.vaultStorage, { prefix: config.catalogTablePrefix, recoveryPoints: config.catalogTable }, tableClientOptions(config.storageRetry));
   }
   return catalog;
 }
@@ -148,7 +150,7 @@ export function vmInventory(): VmInventory {
     if (config.inventory !== 'table') {
       throw errors.invalidConfiguration('KLUIS_INVENTORY', "the Azure Resource Manager inventory needs an Azure credential, which this app does not configure yet; use 'table'");
     }
-    inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
+    inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable, tableClientOptions(config.storageRetry));
   }
   return inventory;
 }
@@ -207,7 +209,7 @@ let tenancy: TenancyCatalog | undefined;
 export function tenancyCatalog(): TenancyCatalog {
   if (tenancy === undefined) {
     const config = getConfig();
-    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix);
+    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix, tableClientOptions(config.storageRetry));
   }
   return tenancy;
 }

@@ -6,6 +6,7 @@ import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
+import { DEFAULT_STORAGE_RETRY, type StorageRetrySettings } from '../stores/azure/storage-retry';
 
 export interface KluisConfig {
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
@@ -40,6 +41,8 @@ export interface KluisConfig {
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
    */
   publicBaseUrl?: string;
+  /** The SDK layer of retries for every Blob and Table call (lib/stores/azure/storage-retry.ts; README "Faults and retries"). */
+  storageRetry: StorageRetrySettings;
 }
 
 /**
@@ -164,6 +167,18 @@ const list = (check: (item: string) => boolean, error: string) =>
     z.array(z.string().refine(check, { error })).optional(),
   );
 
+/** A whole number of milliseconds (or tries) within [min, max], defaulting to `fallback`. */
+const wholeNumber = (min: number, max: number, fallback: number, unit: string) =>
+  z.preprocess(
+    emptyAsUnset,
+    z.coerce
+      .number()
+      .int({ error: `it must be a whole number of ${unit}` })
+      .min(min, { error: `it must be ${min}–${max} ${unit}` })
+      .max(max, { error: `it must be ${min}–${max} ${unit}` })
+      .default(fallback),
+  );
+
 const settingsSchema = z.object({
   AzureWebJobsStorage: z.string({ error: 'it is required' }).min(1, { error: 'it is required' }),
   KLUIS_SOURCE_STORAGE: z.preprocess(emptyAsUnset, z.string().optional()),
@@ -259,6 +274,12 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
   ),
+  KLUIS_STORAGE_MAX_TRIES: wholeNumber(1, 10, DEFAULT_STORAGE_RETRY.maxTries, 'tries'),
+  KLUIS_STORAGE_RETRY_DELAY_MS: wholeNumber(0, 60_000, DEFAULT_STORAGE_RETRY.retryDelayInMs, 'ms'),
+  KLUIS_STORAGE_MAX_RETRY_DELAY_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryDelayInMs, 'ms'),
+  KLUIS_STORAGE_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.blobTryTimeoutInMs, 'ms'),
+  KLUIS_CATALOG_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.tableTryTimeoutInMs, 'ms'),
+  KLUIS_STORAGE_MAX_RETRY_AFTER_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryAfterInMs, 'ms'),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -292,6 +313,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTH_AUTHORITY: env.KLUIS_AUTH_AUTHORITY,
     KLUIS_CA_FILE: env.KLUIS_CA_FILE,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
+    KLUIS_STORAGE_MAX_TRIES: env.KLUIS_STORAGE_MAX_TRIES,
+    KLUIS_STORAGE_RETRY_DELAY_MS: env.KLUIS_STORAGE_RETRY_DELAY_MS,
+    KLUIS_STORAGE_MAX_RETRY_DELAY_MS: env.KLUIS_STORAGE_MAX_RETRY_DELAY_MS,
+    KLUIS_STORAGE_TRY_TIMEOUT_MS: env.KLUIS_STORAGE_TRY_TIMEOUT_MS,
+    KLUIS_CATALOG_TRY_TIMEOUT_MS: env.KLUIS_CATALOG_TRY_TIMEOUT_MS,
+    KLUIS_STORAGE_MAX_RETRY_AFTER_MS: env.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -341,6 +368,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     auth: authSettings(settings),
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
+    storageRetry: {
+      maxTries: settings.KLUIS_STORAGE_MAX_TRIES,
+      retryDelayInMs: settings.KLUIS_STORAGE_RETRY_DELAY_MS,
+      maxRetryDelayInMs: settings.KLUIS_STORAGE_MAX_RETRY_DELAY_MS,
+      blobTryTimeoutInMs: settings.KLUIS_STORAGE_TRY_TIMEOUT_MS,
+      tableTryTimeoutInMs: settings.KLUIS_CATALOG_TRY_TIMEOUT_MS,
+      maxRetryAfterInMs: settings.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
+    },
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import type { ResourceGroupRecord, SubscriptionRecord } from '../domain/tenancy';
 import { TableDocumentStore } from './azure/table-document-store';
+import type { TableClientPipelineOptions } from './azure/storage-retry';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
 
@@ -31,10 +32,10 @@ export function resourceGroupRow(name: string): string {
 }
 
 /** In the vault account, with the vault catalog's table prefix (KLUIS_CATALOG_TABLE_PREFIX). */
-export function tableTenancyCatalog(connectionString: string, prefix: string): TenancyCatalog {
+export function tableTenancyCatalog(connectionString: string, prefix: string, options?: TableClientPipelineOptions): TenancyCatalog {
   return {
-    subscriptions: TableDocumentStore.fromConnectionString<SubscriptionRecord>(connectionString, `${prefix}Subscriptions`, 'Subscription'),
-    resourceGroups: TableDocumentStore.fromConnectionString<ResourceGroupRecord>(connectionString, `${prefix}ResourceGroups`, 'Resource group'),
+    subscriptions: TableDocumentStore.fromConnectionString<SubscriptionRecord>(connectionString, `${prefix}Subscriptions`, 'Subscription', options),
+    resourceGroups: TableDocumentStore.fromConnectionString<ResourceGroupRecord>(connectionString, `${prefix}ResourceGroups`, 'Resource group', options),
   };
 }
 
