@@ -472,7 +472,7 @@ const UNREACHABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'E
 
 /**
  * Whether an error (not a KluisError) says a service was unavailable: an Azure SDK RestError with 408, 500,
- * 502, 503 or 504, or a network error (reset, refused, timed out). Structural (name, code, statusCode), so it
+ * 502, 503 or 504 or an answer cut off in its body, or a network error (reset, refused, timed out). Structural (name, code, statusCode), so it
  * holds across copies of the SDK.
  */
 export function isServiceUnavailableError(err: unknown): boolean {
@@ -480,6 +480,8 @@ export function isServiceUnavailableError(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown; statusCode?: unknown };
   if (e.name === 'KluisError') return false;
   if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+  // An answer cut off in its body: the SDK reports a parse error without a status.
+  if (e.name === 'RestError' && e.code === 'PARSE_ERROR' && e.statusCode === undefined) return true;
   return e.name === 'RestError' && typeof e.statusCode === 'number' && [408, 500, 502, 503, 504].includes(e.statusCode);
 }
 

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { TableDocumentStore } from '../../lib/stores/azure/table-document-store';
+import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { blobClientOptions, tableClientOptions, type StorageRetrySettings } from '../../lib/stores/azure/storage-retry';
+import { isServiceUnavailableError } from '../../lib/domain/errors';
 import { blobService, uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
 import { always, noFaults, requests, scriptedFaults } from '../support/fault-proxy/faults';
@@ -83,13 +85,16 @@ describe('the SDK retry layer under faults', () => {
     expect(storage.blob.requestCount() - before).toBe(SETTINGS.maxTries);
   });
 
-  it('Tables: waits for Retry-After, abandons a hung try, and gives up after maxTries', async () => {
+  it('Tables: waits for Retry-After, retries an answer cut off in its body, abandons a hung try, and gives up after maxTries', async () => {
     const store = documents();
     await store.insert('p', 'r', { n: 1 });
     storage.table.setSchedule(scriptedFaults([{ match: requests.table, fault: { kind: 'status', status: 503, code: 'ServerBusy', retryAfterSeconds: 1 } }]));
     const busy = await timed(() => store.get('p', 'r'));
     expect(busy.result?.value).toEqual({ n: 1 });
     expect(busy.ms).toBeGreaterThanOrEqual(950);
+
+    storage.table.setSchedule(scriptedFaults([{ match: requests.table, fault: { kind: 'reset', at: 'during-response-body', afterBytes: 10 } }]));
+    expect((await store.get('p', 'r'))?.value).toEqual({ n: 1 });
 
     storage.table.setSchedule(scriptedFaults([{ match: requests.table, fault: { kind: 'hang' } }]));
     const hung = await timed(() => store.get('p', 'r'));
@@ -102,5 +107,44 @@ describe('the SDK retry layer under faults', () => {
     expect(down.result).toBe('ETIMEDOUT');
     expect(storage.table.requestCount() - before).toBe(SETTINGS.maxTries);
     expect(down.ms).toBeLessThan(SETTINGS.maxTries * (SETTINGS.tableTryTimeoutInMs + SETTINGS.maxRetryDelayInMs) + 1_000);
+  });
+
+  it('Tables: a conditional write applied by a try whose answer was lost succeeds; a real conflict is still KluisCatalogConflict', async () => {
+    const store = documents();
+    storage.table.setSchedule(scriptedFaults([{ match: requests.method('POST'), fault: { kind: 'reset', at: 'after-request-body' } }]));
+    const inserted = await store.insert('p', 'r', { n: 1 });
+    expect(inserted.value).toEqual({ n: 1 });
+    storage.table.setSchedule(scriptedFaults([{ match: requests.conditionalWrite, fault: { kind: 'status', status: 500, code: 'OperationTimedOut', forward: true } }]));
+    const replaced = await store.replace('p', 'r', { n: 2 }, inserted.etag);
+    expect(replaced.value).toEqual({ n: 2 });
+    expect(storage.table.injected().slice(-2).map((f) => f.fault.kind)).toEqual(['reset', 'status']);
+    storage.table.setSchedule(noFaults);
+    await expect(store.replace('p', 'r', { n: 3 }, inserted.etag)).rejects.toMatchObject({ code: 'KluisCatalogConflict' });
+    await expect(store.insert('p', 'r', { n: 9 })).rejects.toMatchObject({ code: 'KluisCatalogConflict' });
+    expect((await store.get('p', 'r'))?.value).toEqual({ n: 2 });
+  });
+
+  it('Recovery points: a catalog row written by a try whose answer was lost counts as written', async () => {
+    const catalog = TableRecoveryPointCatalog.fromConnectionString(storage.connectionString, uniqueTableName('points'), tableClientOptions(SETTINGS));
+    const record = { itemId: 'item1', recoveryPointId: '1795306996372', createdAt: '2026-03-02T08:00:00.000Z', consistency: 'CrashConsistent' as const, vaultContainer: 'v', manifestBlobName: 'm.json', diskCount: 1, state: 'committed' as const, retention: { isOnDemand: true, retainUntil: '2026-04-01T00:00:00.000Z' } };
+    storage.table.setSchedule(scriptedFaults([{ match: requests.method('POST'), fault: { kind: 'status', status: 503, code: 'ServerBusy', forward: true } }]));
+    const stored = await catalog.put(record);
+    expect(stored).toMatchObject(record);
+    storage.table.setSchedule(noFaults);
+    await expect(catalog.put({ ...record, diskCount: 2 })).rejects.toMatchObject({ code: 'KluisCatalogConflict' });
+  });
+
+  it('Blob: a read whose body the connection drops fails as a dropped connection (retryable), not as an abort', async () => {
+    const ref = { container, blob: 'read-dropped' };
+    await blobs.createPageBlob(ref, MIB);
+    storage.blob.setSchedule(always({ kind: 'reset', at: 'during-response-body', afterBytes: 1000 }));
+    const err = await blobs.readRange(ref, 0, MIB).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    storage.blob.setSchedule(noFaults);
+    expect(err).toMatchObject({ name: 'RestError', code: 'ECONNRESET' });
+    expect(isServiceUnavailableError(err)).toBe(true);
+    expect((await blobs.readRange(ref, 0, MIB)).length).toBe(MIB);
   });
 });

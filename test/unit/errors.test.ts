@@ -146,6 +146,7 @@ describe('a service that was unavailable', () => {
     ['a reset connection', { code: 'ECONNRESET' }],
     ['a refused connection', { code: 'ECONNREFUSED' }],
     ['a try that timed out', { code: 'ETIMEDOUT' }],
+    ['an answer cut off in its body', { code: 'PARSE_ERROR' }],
   ])('is KluisStorageUnavailable, 503 and retryable, for %s, without the SDK text', (_name, fields) => {
     const err = restError(fields);
     expect(isServiceUnavailableError(err)).toBe(true);

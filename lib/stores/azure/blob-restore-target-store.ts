@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { BlobClients } from './blob-clients';
+import { droppedReadAsReset } from './storage-retry';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
@@ -156,7 +157,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
       // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
       data = await this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count });
     } catch (err) {
-      throw notFoundAsKluis(err, ref);
+      throw notFoundAsKluis(droppedReadAsReset(err, options.abortSignal), ref);
     }
     if (data.length !== count) throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
     return data;

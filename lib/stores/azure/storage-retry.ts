@@ -11,10 +11,10 @@
  * What the SDKs do on their own, and what this adds (storage-blob 12.32, data-tables 13.3, core-rest-pipeline
  * 1.24): Blob's StorageRetryPolicy retries 500/503 and network errors but ignores Retry-After, and neither SDK
  * bounds a try in time (a frozen service hangs the caller forever). So a per-try policy sets each try's
- * timeout, turns a timed-out try into a retryable ETIMEDOUT, and (Blob) holds a 500/503 answer for its
+ * timeout, turns a timed-out try into a retryable ETIMEDOUT (and an answer cut off in its body into ECONNRESET), and (Blob) holds a 500/503 answer for its
  * Retry-After before the retry policy's own backoff. Tables' throttling strategy honours Retry-After itself.
  */
-import { RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse, type SendRequest } from '@azure/core-rest-pipeline';
+import { isRestError, RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse, type SendRequest } from '@azure/core-rest-pipeline';
 import type { StoragePipelineOptions } from '@azure/storage-blob';
 import type { TableServiceClientOptions } from '@azure/data-tables';
 
@@ -96,6 +96,11 @@ export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfte
         if ((err as { name?: string }).name === 'AbortError' && request.abortSignal?.aborted !== true) {
           throw new RestError(`The storage service did not answer within ${request.timeout} ms.`, { code: 'ETIMEDOUT', request });
         }
+        // An answer cut off in its body (the connection reset while it was read) is PARSE_ERROR to the
+        // client, which no retry policy retries; it is a dropped connection.
+        if (isRestError(err) && err.code === RestError.PARSE_ERROR && err.statusCode === undefined && /^Error reading response/.test(err.message)) {
+          throw new RestError(`The connection dropped while the answer was read: ${err.message}`, { code: 'ECONNRESET', request });
+        }
         throw err;
       }
       if (options.holdForRetryAfterInMs !== undefined && (response.status === 503 || response.status === 500)) {
@@ -105,6 +110,18 @@ export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfte
       return response;
     },
   };
+}
+
+/**
+ * A blob read whose body the connection dropped: storage-blob's download stream reports the socket's
+ * 'aborted' as an AbortError (and does not retry it), though nobody asked to abort. Seen as the dropped
+ * connection it is (ECONNRESET), so the layers above know it for a fault that a retry cures.
+ */
+export function droppedReadAsReset(err: unknown, callerSignal: { aborted: boolean } | undefined): unknown {
+  if ((err as { name?: string } | undefined)?.name === 'AbortError' && callerSignal?.aborted !== true) {
+    return new RestError('The connection dropped while the blob was read.', { code: 'ECONNRESET' });
+  }
+  return err;
 }
 
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or malformed. */

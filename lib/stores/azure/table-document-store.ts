@@ -64,7 +64,7 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
       const response = await this.table.createEntity(toEntity(partition, row, value), { abortSignal: options.abortSignal });
       return { partition, row, etag: response.etag ?? '', value };
     } catch (err) {
-      if (isStatus(err, 409)) throw errors.catalogConflict(`${this.kind} '${row}'`);
+      if (isStatus(err, 409)) return this.appliedOrConflict(partition, row, value, options);
       throw err;
     }
   }
@@ -78,9 +78,21 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
       });
       return { partition, row, etag: response.etag ?? '', value };
     } catch (err) {
-      if (isStatus(err, 404) || isStatus(err, 409) || isStatus(err, 412)) throw errors.catalogConflict(`${this.kind} '${row}'`);
+      if (isStatus(err, 412)) return this.appliedOrConflict(partition, row, value, options);
+      if (isStatus(err, 404) || isStatus(err, 409)) throw errors.catalogConflict(`${this.kind} '${row}'`);
       throw err;
     }
+  }
+
+  /**
+   * A write refused for its condition (409 on insert, 412 on replace) may be this very write, applied by an
+   * earlier try whose answer was lost (the SDK retried it): when the row holds exactly this document, the
+   * write succeeded. Otherwise another writer won: KluisCatalogConflict.
+   */
+  private async appliedOrConflict(partition: string, row: string, value: T, options: AbortOptions): Promise<Stored<T>> {
+    const current = await this.get(partition, row, options);
+    if (current !== undefined && JSON.stringify(current.value) === JSON.stringify(value)) return current;
+    throw errors.catalogConflict(`${this.kind} '${row}'`);
   }
 
   async delete(partition: string, row: string, options: AbortOptions & { ifMatch?: string } = {}): Promise<void> {

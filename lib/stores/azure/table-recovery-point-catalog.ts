@@ -52,7 +52,12 @@ export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
           : await this.table.updateEntity(entity, 'Replace', { etag: options.ifMatch, abortSignal: options.abortSignal });
       return { ...record, etag: response.etag ?? '' };
     } catch (err) {
-      if (isStatus(err, 409) || isStatus(err, 412)) throw errors.catalogConflict(describe(record));
+      if (isStatus(err, 409) || isStatus(err, 412)) {
+        // This very write, applied by an earlier try whose answer was lost (the SDK retried it)?
+        const current = await this.get(record.itemId, record.recoveryPointId, options);
+        if (current !== undefined && sameEntity(current, record)) return current;
+        throw errors.catalogConflict(describe(record));
+      }
       if (isStatus(err, 404) && options.ifMatch !== undefined) throw errors.catalogConflict(describe(record));
       throw err;
     }
@@ -127,6 +132,11 @@ function fromEntity(entity: RecoveryPointEntity, etag: string | undefined): Stor
     ...(entity.isSourceVmEncrypted === true ? { isSourceVmEncrypted: true } : {}),
     etag: etag ?? '',
   };
+}
+
+function sameEntity(stored: StoredRecoveryPoint, record: RecoveryPointRecord): boolean {
+  const { etag: _etag, ...rest } = stored;
+  return JSON.stringify(toEntity(rest)) === JSON.stringify(toEntity(record));
 }
 
 function describe(record: RecoveryPointRecord): string {

@@ -1,0 +1,211 @@
+/**
+ * Kluis with its storage misbehaving (issue 13), end to end: the embedded host's app reaches the source,
+ * vault and restore accounts (Blob and Tables) only through fault proxies (test/support/fault-proxy), while
+ * the host's own Durable state stays direct (the Functions runtime is not under test). A fake clock runs;
+ * a pump advances it while the test waits, so activity retry timers fire at once.
+ *
+ * - The API with storage frozen or down answers 503 KluisStorageUnavailable with Retry-After, quickly.
+ * - Backups under seeded faults on every storage request end Completed or Failed with a retryable code —
+ *   never InProgress; a later backup without faults succeeds, and every completed point restores
+ *   byte-identical.
+ */
+import path from 'node:path';
+import { blobService, useAzurite } from '../support/azurite';
+import { REPO_ROOT, http, sleep, startHostProcess, type HostProcess } from '../support/host-process';
+import { subscriptionEnv } from '../support/arm-tenancy';
+import { isolatedAppSettings, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
+import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
+import { always, noFaults, seededFaults } from '../support/fault-proxy/faults';
+import { isRetryableCode } from '../../lib/domain/errors';
+
+const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
+const SUB = '5d3e1f2a-4b6c-4d8e-9f0a-1b2c3d4e5f60';
+const START = '2026-03-02T08:00:00.000Z';
+const VAULT = 'faulty-vault';
+const VM = 'flaky1';
+const MIB = 1024 * 1024;
+const STAMP = `f${Date.now().toString(36)}`;
+const RESTORE_ACCOUNT = `/subscriptions/${SUB}/resourceGroups/storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`;
+/** The SDK layer, small and fast for the test: 3 tries, short backoff, 1.5 s per try. */
+const RETRY_ENV = {
+  KLUIS_STORAGE_MAX_TRIES: '3',
+  KLUIS_STORAGE_RETRY_DELAY_MS: '50',
+  KLUIS_STORAGE_MAX_RETRY_DELAY_MS: '200',
+  KLUIS_STORAGE_TRY_TIMEOUT_MS: '1500',
+  KLUIS_CATALOG_TRY_TIMEOUT_MS: '1500',
+  KLUIS_STORAGE_MAX_RETRY_AFTER_MS: '300',
+};
+
+const azurite = useAzurite();
+
+describe('Kluis with its storage behind fault proxies (embedded host, fake clock)', () => {
+  let host: HostProcess;
+  let storage: FaultyStorage;
+  const api = vaultApi(() => host, { subscriptionId: SUB, storage: () => azurite().connectionString });
+  const key = () => ({ 'x-functions-key': host.secrets.masterKey });
+
+  /** Moves the fake clock on by `stepMs` every 200 ms until `done` resolves (activity retry timers fire). */
+  async function pumping<T>(done: Promise<T>, stepMs = 15_000): Promise<T> {
+    let finished = false;
+    const settled = done.finally(() => (finished = true));
+    while (!finished) {
+      await Promise.race([settled.catch(() => undefined), sleep(200)]);
+      if (!finished) await http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: stepMs }, headers: key() });
+    }
+    return settled;
+  }
+
+  /** GETs the job until it is no longer InProgress (answers other than 200, e.g. a 503 while faults last, are polled again). */
+  async function finishedJob(jobId: string, timeoutInMs = 120_000): Promise<Resource<JobProperties>> {
+    const deadline = Date.now() + timeoutInMs;
+    for (;;) {
+      const response = await http<Resource<JobProperties>>(`${api.vaultUrl(VAULT)}/backupJobs/${jobId}?api-version=2023-06-01`);
+      if (response.status === 200 && !['InProgress', 'Cancelling'].includes(response.body.properties.status)) return response.body;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${response.status} ${response.text.slice(0, 500)}\n${host.outputTail()}`);
+      await sleep(250);
+    }
+  }
+
+  /**
+   * POST backup until a backup job runs, and return its id. Under faults the answer can be lost after the
+   * job started (503, then 409 naming the running job: that job is the one), or a claim can be left without
+   * a job (409 naming a job that does not exist, until the claim's grace period passes: the pump moves time).
+   */
+  async function startBackup(): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await http<ErrorEnvelope>(`${api.itemUrl(VAULT, VM)}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      if (response.status === 202) return statusOfOperation(response.headers.get('azure-asyncoperation')!);
+      const running = response.status === 409 && response.body.error.code === 'UserErrorBackupOperationInProgress' ? /\(job ([^)]+)\)/.exec(response.body.error.message)?.[1] : undefined;
+      if (running !== undefined && (await jobExists(running))) return running;
+      if ((response.status !== 503 && running === undefined) || attempt >= 50) {
+        throw new Error(`backup now: ${response.status} ${response.text}\n${host.logs().filter((r) => /Request failed/.test(r.message)).map((r) => r.message).join('\n')}`);
+      }
+      await http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 60_000 }, headers: key() });
+      await sleep(100);
+    }
+  }
+
+  /** Whether the job exists (a 503 under faults is asked again). */
+  async function jobExists(jobId: string): Promise<boolean> {
+    for (;;) {
+      const status = (await http(`${api.vaultUrl(VAULT)}/backupJobs/${jobId}?api-version=2023-06-01`)).status;
+      if (status === 200 || status === 404) return status === 200;
+      await sleep(100);
+    }
+  }
+
+  async function statusOfOperation(url: string): Promise<string> {
+    for (const deadline = Date.now() + 60_000; ; ) {
+      const response = await http<{ status: string; properties?: { jobId?: string } }>(url);
+      if (response.status === 200 && response.body.properties?.jobId !== undefined) return response.body.properties.jobId;
+      if (Date.now() > deadline) throw new Error(`operation ${url}: ${response.status} ${response.text}`);
+      await sleep(150);
+    }
+  }
+
+  async function restoredDisks(pointName: string): Promise<Map<string, string>> {
+    const restore = await api.jobOf(
+      VAULT,
+      await api.arm(`${api.itemUrl(VAULT, VM)}/recoveryPoints/${pointName}/restore`, {
+        method: 'POST',
+        body: { properties: { objectType: 'IaasVMRestoreRequest', recoveryPointId: pointName, recoveryType: 'RestoreDisks', sourceResourceId: api.vmId(VM), region: 'westeurope', storageAccountId: RESTORE_ACCOUNT } },
+      }),
+      120_000,
+    );
+    expect(restore.properties.status).toBe('Completed');
+    const restored = blobService(azurite().connectionString).getContainerClient(restore.properties.extendedInfo.propertyBag['Config Blob Container Name']);
+    const disks = new Map<string, string>();
+    for await (const blob of restored.listBlobsFlat()) {
+      const lun = /\/lun(\d+)-[^/]+\.vhd$/.exec(blob.name)?.[1];
+      if (lun !== undefined) disks.set(lun === '0' ? 'os' : `data${Number(lun) - 1}`, sha256(await restored.getPageBlobClient(blob.name).downloadToBuffer()));
+    }
+    return disks;
+  }
+
+  beforeAll(async () => {
+    storage = await startFaultyStorage(azurite().connectionString);
+    host = await startHostProcess({
+      app: APP,
+      storage: azurite().connectionString,
+      hubName: `Faults${STAMP}`,
+      env: {
+        ...isolatedAppSettings(STAMP),
+        ...subscriptionEnv(SUB),
+        ...RETRY_ENV,
+        KLUIS_SOURCE_STORAGE: storage.connectionString,
+        KLUIS_VAULT_STORAGE: storage.connectionString,
+        KLUIS_RESTORE_STORAGE: storage.connectionString,
+      },
+      extraArgs: ['--fake-clock', START],
+    });
+    await api.createResourceGroup();
+    expect((await api.createVault(VAULT)).status).toBe(201);
+    await api.createVm(VM, { osType: 'Linux', osDisk: { sizeBytes: 4 * MIB }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }] });
+    expect((await api.jobOf(VAULT, await api.enable(VAULT, VM))).properties.status).toBe('Completed');
+  }, 90_000);
+
+  afterEach(() => storage.setSchedule(noFaults));
+  afterAll(async () => {
+    await host?.stop();
+    await storage?.close();
+  });
+
+  it('answers 503 KluisStorageUnavailable with Retry-After while the catalog is frozen or down, and 200 once it is back', async () => {
+    const jobsUrl = `${api.vaultUrl(VAULT)}/backupJobs?api-version=2023-06-01`;
+    for (const outage of [always({ kind: 'hang' }), always({ kind: 'reset', at: 'before-request-body' }), always({ kind: 'status', status: 503, code: 'ServerBusy' })]) {
+      storage.table.setSchedule(outage);
+      const started = Date.now();
+      const response = await http<ErrorEnvelope>(jobsUrl);
+      expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 503, code: 'KluisStorageUnavailable' });
+      expect(response.headers.get('retry-after')).toBe('10');
+      expect(response.body.error.recommendation).toMatch(/retry/i);
+      // 3 tries of at most 1.5 s each plus short backoff.
+      expect(Date.now() - started).toBeLessThan(8_000);
+    }
+    storage.table.setSchedule(noFaults);
+    expect((await http(jobsUrl)).status).toBe(200);
+  }, 60_000);
+
+  it('ends every backup under 10 % faults Completed or Failed with a retryable code; a later backup succeeds and every point restores byte-identical', async () => {
+    const pointsAt = new Map<string, Map<string, string>>();
+    const outcomes: string[] = [];
+    for (const seed of ['a', 'b', 'c']) {
+      // A new day for each round (3 on-demand backups a day on Standard policies).
+      await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+      await api.fabric(VM, 'writeData', { percent: 10, seed: `round-${seed}` });
+      const atBackup = new Map([...(await api.diskBytes(VM))].map(([disk, bytes]) => [disk, sha256(bytes)]));
+      storage.setSchedule(seededFaults({ seed, rate: Number(process.env.FAULT_RATE ?? 0.1), retryAfterSeconds: 1 }));
+      const jobId = await startBackup();
+      const job = await pumping(finishedJob(jobId));
+      storage.setSchedule(noFaults);
+      const failure = job.properties.errorDetails?.[0]?.errorTitle;
+      outcomes.push(`${seed}:${job.properties.status}${failure ? `:${failure}` : ''}`);
+      expect(['Completed', 'CompletedWithWarnings', 'Failed']).toContain(job.properties.status);
+      if (job.properties.status === 'Failed') {
+        if (process.env.FAULT_DEBUG) {
+          const instance = await http(`${host.origin}/runtime/webhooks/durabletask/instances/${jobId}?showHistory=true&showHistoryOutput=true&code=${host.secrets.masterKey}`);
+          const sub = await http(`${host.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(`${jobId}:disks`)}?showHistory=true&showHistoryOutput=true&code=${host.secrets.masterKey}`);
+          console.log(JSON.stringify(job.properties.errorDetails), instance.text.slice(0, 20000), '\nSUB', sub.text.slice(0, 30000));
+        }
+        expect({ seed, failure, retryable: isRetryableCode(failure ?? '') }).toEqual({ seed, failure, retryable: true });
+      } else {
+        pointsAt.set(job.properties.extendedInfo.propertyBag['Recovery point'], atBackup);
+      }
+    }
+    expect(storage.blob.injected().length + storage.table.injected().length).toBeGreaterThan(0);
+    console.log(outcomes, storage.blob.injected().length, storage.table.injected().length, storage.blob.requestCount(), storage.table.requestCount());
+
+    // Without faults, the next backup succeeds.
+    await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+    const atLast = new Map([...(await api.diskBytes(VM))].map(([disk, bytes]) => [disk, sha256(bytes)]));
+    const last = await pumping(finishedJob(await startBackup()));
+    expect({ outcomes, last: last.properties.status }).toEqual({ outcomes, last: 'Completed' });
+    pointsAt.set(last.properties.extendedInfo.propertyBag['Recovery point'], atLast);
+
+    const points = await api.recoveryPoints(VAULT, VM);
+    for (const [point, bytes] of pointsAt) {
+      expect(points.map((p) => p.name)).toContain(point);
+      expect(await restoredDisks(point)).toEqual(bytes);
+    }
+  }, 300_000);
+});
