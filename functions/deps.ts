@@ -8,7 +8,7 @@ import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
 import type { BackupRequestDeps } from '../lib/services/backup-requests';
 import type { SchedulerDeps } from '../lib/services/backup-scheduler';
-import type { DeleteRecoveryPointDeps } from '../lib/engine/recovery-points/delete-recovery-point';
+import type { DeleteItemDataDeps } from '../lib/engine/recovery-points/delete-item-data';
 import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
 import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
@@ -98,9 +98,9 @@ export function restoreDeps(log: EngineLogger): RestoreDeps {
   return { vault, sources: sourceDisks(log), target, catalog, clock, log, serverSideCopy };
 }
 
-export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
-  const { vault, catalog } = shared();
-  return { vault, sources: sourceDisks(log), catalog, log };
+export function deleteDeps(log: EngineLogger): DeleteItemDataDeps {
+  const { vault, catalog, config } = shared();
+  return { vault, sources: sourceDisks(log), catalog, log, itemBlobs: { store: vault, container: config.vaultContainer } };
 }
 
 export function instantRestoreDays(): number {
