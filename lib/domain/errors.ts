@@ -33,6 +33,11 @@ export const ERROR_CODES = {
     recommendation:
       "The storage service did not answer in time, was busy or dropped the connection, also after retries. Nothing half-done became visible: retry the operation in a few minutes (a scheduled backup runs again at its next slot); if it persists, check the storage account's health and the network path to it.",
   },
+  KluisBackupRunEnded: {
+    status: 500,
+    recommendation:
+      'The backup stopped without finishing (it was terminated, or its host failed it); what it had started was cleaned up and the item can be backed up again. Run the backup again, or wait for the next scheduled one.',
+  },
   KluisInvalidRequest: {
     status: 400,
     recommendation: 'Correct the named field and send the request again.',
@@ -456,6 +461,7 @@ export type KluisErrorCode = keyof typeof ERROR_CODES;
  */
 export const RETRYABLE_ERROR_CODES: ReadonlySet<KluisErrorCode> = new Set<KluisErrorCode>([
   'KluisStorageUnavailable',
+  'KluisBackupRunEnded',
   'KluisTransferIntegrityFailed',
   'KluisStagingCopyFailed',
   'KluisReplicaSeedFailed',
@@ -556,6 +562,10 @@ export const errors = {
     const e = (err ?? {}) as { code?: unknown; statusCode?: unknown };
     const what = typeof e.statusCode === 'number' ? `it answered HTTP ${e.statusCode}` : typeof e.code === 'string' ? `the connection failed (${e.code})` : 'it did not answer';
     return new KluisError('KluisStorageUnavailable', `The storage service is unavailable: ${what}, also after retries.`, { cause: err });
+  },
+  /** The backup watchdog found the run of `jobId` ended without recording its end (terminated, failed uncaught, never started). */
+  backupRunEnded(jobId: string, how: string): KluisError {
+    return new KluisError('KluisBackupRunEnded', `The backup job ${truncate(jobId, 64)} ended without finishing: ${how}.`);
   },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });

@@ -5,17 +5,19 @@
  * a pump advances it while the test waits, so activity retry timers fire at once.
  *
  * - The API with storage frozen or down answers 503 KluisStorageUnavailable with Retry-After, quickly.
+ * - A backup terminated from outside is finished by the watchdog: job Failed with a retryable code, claim
+ *   released, its views and scratch blobs swept; the next backup runs.
  * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each) end Completed or
  *   Failed with a retryable code — never InProgress; a later backup without faults succeeds; every completed
  *   point restores byte-identical under 5 % faults or fails retryably, and restores byte-identical without.
  */
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
-import { REPO_ROOT, http, sleep, startHostProcess, type HostProcess } from '../support/host-process';
+import { REPO_ROOT, http, pollStatus, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { isolatedAppSettings, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
 import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
-import { always, noFaults, seededFaults } from '../support/fault-proxy/faults';
+import { always, noFaults, requests, scriptedFaults, seededFaults } from '../support/fault-proxy/faults';
 import { isRetryableCode } from '../../lib/domain/errors';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -210,4 +212,48 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
       expect((await restoreDisks(point)).disks).toEqual(bytes);
     }
   }, 300_000);
+
+  it('finishes the bookkeeping of a backup terminated from outside: job Failed (retryable), claim released, views and scratch blobs swept', async () => {
+    const durable = (path: string) => `${host.origin}/runtime/webhooks/durabletask/instances/${path}${path.includes('?') ? '&' : '?'}code=${encodeURIComponent(host.secrets.masterKey)}`;
+    await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+    const vm = await http<{ disks: Array<{ vhdUri: string }> }>(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines/${VM}`);
+    const diskContainer = blobService(azurite().connectionString).getContainerClient(new URL(vm.body.disks[0].vhdUri).pathname.split('/')[2]);
+    const snapshotsOf = async (recoveryPointId: string) => {
+      const found: string[] = [];
+      for await (const blob of diskContainer.listBlobsFlat({ includeSnapshots: true, includeMetadata: true })) {
+        if (blob.snapshot !== undefined && blob.metadata?.kluisrecoverypointid === recoveryPointId) found.push(`${blob.name}@${blob.snapshot}`);
+      }
+      return found;
+    };
+
+    // Page uploads to the vault never answer: the run opens its views and then stalls in its transfer (its retry timers wait for the clock).
+    await api.fabric(VM, 'writeData', { percent: 20, seed: 'terminated-run' });
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.all(requests.pageUpload, requests.path(new RegExp(`/vault-${STAMP}/`))), fault: { kind: 'hang' }, times: Infinity }]));
+    const jobId = await startBackup();
+    // The Durable status answers 202 while the instance runs.
+    const instance = (until: (status: { runtimeStatus: string; customStatus?: { stage?: string; recoveryPointId?: string } }) => boolean) =>
+      pollStatus(durable(jobId), (status) => until(status as never), 30_000, 100) as Promise<{ runtimeStatus: string; customStatus?: { stage?: string; recoveryPointId?: string } }>;
+    const running = await instance((status) => status.customStatus?.stage === 'transfer');
+    const recoveryPointId = running.customStatus!.recoveryPointId!;
+    expect(await snapshotsOf(recoveryPointId)).not.toEqual([]);
+    expect((await http(durable(`${jobId}/terminate?reason=stopped%20by%20an%20operator`), { method: 'POST' })).status).toBe(202);
+    await instance((status) => status.runtimeStatus === 'Terminated');
+    storage.setSchedule(noFaults);
+
+    // Without the watchdog the job stays InProgress and the claim blocks the item for a day.
+    await http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 5 * 60_000 }, headers: key() });
+    const job = await finishedJob(jobId, 30_000);
+    expect(job.properties.status).toBe('Failed');
+    expect(job.properties.errorDetails?.[0]).toMatchObject({ errorTitle: 'KluisBackupRunEnded', errorString: expect.stringContaining('terminated') });
+    expect(isRetryableCode(job.properties.errorDetails![0].errorTitle)).toBe(true);
+    expect(await snapshotsOf(recoveryPointId)).toEqual([]);
+    const scratch: string[] = [];
+    for await (const blob of blobService(azurite().connectionString).getContainerClient(`vault-${STAMP}`).listBlobsFlat({ prefix: 'items/' })) if (blob.name.includes(`/jobs/${jobId}/`)) scratch.push(blob.name);
+    expect(scratch).toEqual([]);
+    expect((await api.recoveryPoints(VAULT, VM)).map((p) => p.name)).not.toContain(recoveryPointId);
+
+    // The item is free again: the next backup runs and completes.
+    const next = await pumping(finishedJob(await startBackup()));
+    expect(next.properties.status).toBe('Completed');
+  }, 120_000);
 });
