@@ -7,6 +7,8 @@
  * - The API with storage frozen or down answers 503 KluisStorageUnavailable with Retry-After, quickly.
  * - A backup terminated from outside is finished by the watchdog: job Failed with a retryable code, claim
  *   released, its views and scratch blobs swept; the next backup runs.
+ * - `POST {vault}/check` (kluis check) finds nothing wrong with readData after a backup, finds a lost replica
+ *   snapshot and an orphan blob, and repair removes the orphan only.
  * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each) end Completed or
  *   Failed with a retryable code — never InProgress; a later backup without faults succeeds; every completed
  *   point restores byte-identical under 5 % faults or fails retryably, and restores byte-identical without.
@@ -255,5 +257,44 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
     // The item is free again: the next backup runs and completes.
     const next = await pumping(finishedJob(await startBackup()));
     expect(next.properties.status).toBe('Completed');
+  }, 120_000);
+
+  it('checks the vault after all this: nothing wrong with --read-data, then a planted orphan and a lost replica snapshot are found, and repair removes the orphan only', async () => {
+    const check = (properties: Record<string, boolean> = {}) =>
+      http<{ healthy: boolean; recoveryPoints: number; bytesVerified: number; problems: Array<{ kind: string; itemName?: string; recoveryPointId?: string; repaired?: boolean }> }>(
+        `${api.vaultUrl(VAULT)}/check?api-version=2023-06-01`,
+        { method: 'POST', body: { properties } },
+      );
+    await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+    expect((await pumping(finishedJob(await startBackup()))).properties.status).toBe('Completed');
+    const sound = await check({ readData: true });
+    expect(sound.status).toBe(200);
+    expect(sound.body).toMatchObject({ healthy: true, problems: [] });
+    expect(sound.body.recoveryPoints).toBeGreaterThan(0);
+    expect(sound.body.bytesVerified).toBeGreaterThan(0);
+
+    const vaultContainer = blobService(azurite().connectionString).getContainerClient(`vault-${STAMP}`);
+    let replica: { name: string; snapshot: string; point: string } | undefined;
+    let itemPrefix = '';
+    for await (const blob of vaultContainer.listBlobsFlat({ includeSnapshots: true, includeMetadata: true, prefix: 'items/' })) {
+      if (blob.snapshot !== undefined && blob.name.endsWith('/replica.vhd')) {
+        replica = { name: blob.name, snapshot: blob.snapshot, point: blob.metadata?.kluisrecoverypointid ?? '' };
+        itemPrefix = blob.name.split('/disks/')[0];
+      }
+    }
+    expect(replica).toBeDefined();
+    await vaultContainer.getPageBlobClient(replica!.name).withSnapshot(replica!.snapshot).delete();
+    const orphan = `${itemPrefix}/recoveryPoints/1000000000000/manifest.json`;
+    await vaultContainer.getBlockBlobClient(orphan).upload('{}', 2);
+
+    const found = await check();
+    expect(found.body.healthy).toBe(false);
+    expect(found.body.problems.map((p) => p.kind).sort()).toEqual(['OrphanBlob', 'ReplicaSnapshotMissing']);
+    expect(found.body.problems.find((p) => p.kind === 'ReplicaSnapshotMissing')).toMatchObject({ itemName: api.item(VM), recoveryPointId: replica!.point });
+    expect(await vaultContainer.getBlobClient(orphan).exists()).toBe(true);
+    const repaired = await check({ repair: true });
+    expect(repaired.body.problems.map((p) => `${p.kind}:${p.repaired === true}`).sort()).toEqual(['OrphanBlob:true', 'ReplicaSnapshotMissing:false']);
+    expect(await vaultContainer.getBlobClient(orphan).exists()).toBe(false);
+    expect((await check()).body.problems.map((p) => p.kind)).toEqual(['ReplicaSnapshotMissing']);
   }, 120_000);
 });
