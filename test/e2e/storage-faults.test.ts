@@ -7,12 +7,13 @@
  * - The API with storage frozen or down answers 503 KluisStorageUnavailable with Retry-After, quickly.
  * - A backup terminated from outside is finished by the watchdog: job Failed with a retryable code, claim
  *   released, its views and scratch blobs swept; the next backup runs.
- * - `POST {vault}/check` (kluis check) finds nothing wrong with readData after a backup, finds a lost replica
+ * - `POST {vault}/check` and `kluis check` (exit code, JSON report) find nothing wrong with readData after a backup, finds a lost replica
  *   snapshot and an orphan blob, and repair removes the orphan only.
  * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each) end Completed or
  *   Failed with a retryable code — never InProgress; a later backup without faults succeeds; every completed
  *   point restores byte-identical under 5 % faults or fails retryably, and restores byte-identical without.
  */
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, http, pollStatus, sleep, startHostProcess, type HostProcess } from '../support/host-process';
@@ -267,6 +268,18 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
       );
     await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
     expect((await pumping(finishedJob(await startBackup()))).properties.status).toBe('Completed');
+    // The command line: exit code 0 and the JSON report while nothing is wrong.
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [path.join(REPO_ROOT, 'bin', 'kluis.js'), 'check', '--vault', VAULT, '-g', 'rg-backup', '--subscription', SUB, ...args], { env: { ...process.env, KLUIS_TOKEN: token } }, (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+        );
+      });
+    const token = await host.accessToken();
+    const clean = await cli('--url', host.origin, '--read-data');
+    expect({ code: clean.code, stderr: clean.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(clean.stdout)).toMatchObject({ healthy: true, readData: true, problems: [] });
+
     const sound = await check({ readData: true });
     expect(sound.status).toBe(200);
     expect(sound.body).toMatchObject({ healthy: true, problems: [] });
@@ -296,5 +309,8 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
     expect(repaired.body.problems.map((p) => `${p.kind}:${p.repaired === true}`).sort()).toEqual(['OrphanBlob:true', 'ReplicaSnapshotMissing:false']);
     expect(await vaultContainer.getBlobClient(orphan).exists()).toBe(false);
     expect((await check()).body.problems.map((p) => p.kind)).toEqual(['ReplicaSnapshotMissing']);
+    const broken = await cli('--url', host.origin);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ healthy: false, problems: [{ kind: 'ReplicaSnapshotMissing' }] });
   }, 120_000);
 });
