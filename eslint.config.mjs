@@ -88,6 +88,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['web/build.mjs'],
+    languageOptions: { sourceType: 'module', globals: { console: 'readonly', process: 'readonly' } },
+  },
+  {
     files: ['orchestrations/**/*.ts'],
     rules: {
       // Orchestrators replay: time comes from context.df.currentUtcDateTime, never the system clock.

@@ -12,7 +12,7 @@
  *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
  *             [--once] [--data-dir .kluis] [--in-memory]
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ERROR_CODES, isKluisErrorLike } from '../lib/domain/errors';
@@ -28,7 +28,8 @@ import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
 import { lazyLocalFabric } from './fabric/setup';
 import type { RunningComputeEndpoint } from './fabric/compute';
-import { hostTlsMaterial, startHostCompute, startHostIdentity, startHostKeyVault } from './cli';
+import { enableInsecureNoAuth, gatedFabric, hostTlsMaterial, ownerOnlyFiles, startHostCompute, startHostIdentity, startHostKeyVault } from './cli';
+import { EmulatorAdminAccess } from './admin-access';
 import { SystemClock } from './clock';
 import { EmbeddedHost } from './host';
 import type { RunningIdentityEndpoint } from './identity';
@@ -54,6 +55,8 @@ interface StartOptions {
   once?: boolean;
   dataDir?: string;
   inMemory?: boolean;
+  listenHost: string;
+  insecureNoAuth?: boolean;
 }
 
 function port(value: string): number {
@@ -80,6 +83,8 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--once', 'exit after the first backups (exit code 1 when one failed)')
     .option('--data-dir <dir>', "where Azurite's data, the function keys and the host log live (default: .kluis)")
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
+    .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
+    .option('--insecure-no-auth', 'turn tokens and roles off: anyone who can reach the port may do anything (loopback only; never for data you keep)')
     .showHelpAfterError()
     .parse(argv);
   return program.opts<StartOptions>();
@@ -109,7 +114,10 @@ function describeFailure(err: unknown): string[] {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.kluis'));
-  mkdirSync(dataDir, { recursive: true });
+  // The data folder holds backups, keys, the signing key and secrets: its owner's only (0700, files 0600).
+  ownerOnlyFiles();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   const hostLogFile = path.join(dataDir, 'host.log');
   const hostLog: WriteStream = createWriteStream(hostLogFile, { flags: 'a' });
   const logger = createLogger({ format: 'pretty', minLevel: 'information', write: (line) => hostLog.write(`${line}\n`) });
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => logger.log('warning', `${warning.name}: ${warning.message}`));
 
+  const adminAccess = new EmulatorAdminAccess();
   let storage: DemoStorage | undefined;
   let keyVault: RunningKeyVaultEmulator | undefined;
   let identity: RunningIdentityEndpoint | undefined;
@@ -144,13 +153,10 @@ async function main(): Promise<void> {
   say('Kluis — Azure Backup for VMs, on your machine (embedded Functions host + Azurite: no cloud, no internet)');
   say();
   try {
+    enableInsecureNoAuth(options.insecureNoAuth === true, options.listenHost);
     storage = await startDemoStorage({ appDir: repoRoot, dataDir, defaultDataDir: options.dataDir === undefined, inMemory: options.inMemory === true });
     say(`  Storage   ${storage.description}`);
-    // Before the host loads the app: it points the app at the emulator (CA file, admin URL, local credential).
-    const keyVaultDir = path.join(dataDir, 'keyvault');
-    keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger });
-    say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
-    // Before the host loads the app too: it points the app's token check at the endpoint (issuer, keys, CA).
+    // Before the host loads the app: it points the app's token check at the endpoint (issuer, keys, CA).
     const anyPort = options.port === 0;
     const tls = await hostTlsMaterial(path.join(dataDir, 'tls'));
     identity = await startHostIdentity(repoRoot, {
@@ -160,15 +166,20 @@ async function main(): Promise<void> {
       httpsPort: options.identityHttpsPort ?? (anyPort ? 0 : DEFAULT_IDENTITY_HTTPS_PORT),
       persistPrincipals: options.inMemory !== true,
       logger,
+      adminGate: adminAccess.gate,
     });
     say(`  Identity  ${identity.httpUrl} and ${identity.httpsUrl} — local sign-in: tokens for the default identity and created principals (AD FS authority ${identity.adfsAuthority})`);
+    // Before the host loads the app too: it points the app at the emulator (CA file, admin URL, local credential).
+    const keyVaultDir = path.join(dataDir, 'keyvault');
+    keyVault = await startHostKeyVault(repoRoot, { dataDir: keyVaultDir, persistState: options.inMemory !== true, logger, adminGate: adminAccess.gate }, identity);
+    say(`  Key Vault ${keyVault.adminUrl} — the Key Vault emulator's admin API (${options.inMemory === true ? 'vaults in memory' : `vaults in ${shown(keyVaultDir)}`})`);
     // The fabric reads the app's settings (KLUIS_SOURCE_STORAGE, KLUIS_INVENTORY…) on first use: the host applies them at start.
     const clock = new SystemClock();
     const localFabric = lazyLocalFabric(() => ({
       clock,
       onError: (err) => logger.log('error', `Fabric background work failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     }));
-    compute = await startHostCompute(repoRoot, { fabric: localFabric, tls, port: options.computePort ?? (anyPort ? 0 : DEFAULT_COMPUTE_PORT), logger });
+    compute = await startHostCompute(repoRoot, { fabric: localFabric, tls, port: options.computePort ?? (anyPort ? 0 : DEFAULT_COMPUTE_PORT), logger, access: adminAccess });
     const fabric = fabricRoutes(() => localFabric().service, {
       onInternalError: (err) => logger.log('error', `Fabric request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`),
     });
@@ -181,10 +192,13 @@ async function main(): Promise<void> {
       storage: storage.connectionString,
       logger,
       secretsFile: path.join(dataDir, 'secrets.json'),
-      routeHandlers: [fabric],
+      listenHost: options.listenHost,
+      routeHandlers: [gatedFabric(fabric, adminAccess)],
     });
     await host.start();
+    adminAccess.useSecrets(host.secrets);
     say(`  Host      ${host.origin} and ${host.httpsOrigin ?? ''} — ${host.app.functions.length} functions, the VM fabric under /fabric/ (log: ${shown(hostLogFile)})`);
+    say(`  Dashboard ${host.origin}/dashboard/ — open it in your browser and sign in as Kluis local user (user@kluis.local); nothing opens by itself`);
     say(`  Compute   ${compute.url} — the fabric's Microsoft.Compute endpoint (managed disks, snapshots, restore points) for ARM clients`);
     say(`  CA        ${shown(tls.caCertPath)} — the local CA of the HTTPS ports: trust it per client (curl --cacert, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS)`);
     // The Azure CLI's environment (cloud registration, managed identity, CA, closed proxies): a file to source.
@@ -198,7 +212,8 @@ async function main(): Promise<void> {
     });
     say();
 
-    const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret) });
+    // Signed in as the local administrator (the default managed identity, Owner by KLUIS_OWNER_PRINCIPAL_IDS).
+    const client = new ArmClient(host.origin, { tokenSource: msiTokenSource(identity.msiEndpoint, identity.msiSecret), signedInOrigins: [keyVault.adminUrl] });
     const tour = await runProductTour(client, say, { keyVaultAdminUrl: keyVault.adminUrl });
     tryItLines({
       client,

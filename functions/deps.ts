@@ -41,6 +41,12 @@ import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/servic
 import type { SubscriptionDeps } from '../lib/services/subscriptions';
 import { tableTenancyCatalog, type TenancyCatalog } from '../lib/stores/tenancy-catalog';
 import { blobClientOptions, tableClientOptions } from '../lib/stores/azure/storage-retry';
+import { tableAccessCatalog, type AccessCatalog } from '../lib/stores/access-catalog';
+import { CatalogRoleAssignments, type RoleAssignmentSource } from '../lib/stores/role-assignment-source';
+import { azureRbacSourceForApp } from '../lib/stores/azure/azure-rbac-source';
+import type { AuthorizationDeps } from '../lib/services/authorization';
+import type { RoleAssignmentDeps } from '../lib/services/role-assignments';
+import type { ActivityLogDeps } from '../lib/services/activity-log';
 
 interface Stores {
   config: KluisConfig;
@@ -250,4 +256,38 @@ export function authenticateDeps(): AuthenticateDeps {
     authentication = { settings, keys, clock: () => new Date() };
   }
   return authentication;
+}
+
+let access: AccessCatalog | undefined;
+
+/** Role assignments and the activity log (next to the vault catalog), built once per process. */
+export function accessCatalog(): AccessCatalog {
+  if (access === undefined) {
+    const config = getConfig();
+    access = tableAccessCatalog(config.vaultStorage, config.catalogTablePrefix);
+  }
+  return access;
+}
+
+let assignmentSource: Promise<RoleAssignmentSource> | undefined;
+
+/** Where role assignments come from (KLUIS_AUTHORIZATION): the catalog, or Azure RBAC read with the app's identity. */
+export function roleAssignmentSource(): Promise<RoleAssignmentSource> {
+  assignmentSource ??= getConfig().access.source === 'azure' ? azureRbacSourceForApp() : Promise.resolve(new CatalogRoleAssignments(accessCatalog().roleAssignments));
+  return assignmentSource;
+}
+
+/** What authorizing a request takes: the assignment source and the configured owners. */
+export async function authorizationDeps(): Promise<AuthorizationDeps> {
+  return { source: await roleAssignmentSource(), owners: getConfig().access.owners };
+}
+
+/** What the role assignment routes take: authorization's deps and the app's clock. */
+export async function roleAssignmentDeps(): Promise<RoleAssignmentDeps> {
+  return { ...(await authorizationDeps()), clock };
+}
+
+/** Where the activity log is kept. */
+export function activityLogDeps(): ActivityLogDeps {
+  return { activityLog: accessCatalog().activityLog };
 }

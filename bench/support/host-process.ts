@@ -65,8 +65,9 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
 
   const child = spawn(
     process.execPath,
-    [HOST_BIN, '--app', options.app, '--port', '0', '--storage', options.storage, '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning', ...identityArgs, ...(options.args ?? [])],
-    { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [HOST_BIN, '--app', options.app, '--port', '0', '--secrets', secretsFile, '--log-format', 'json', '--log-level', 'warning', ...identityArgs, ...(options.args ?? [])],
+    // The connection string goes by the environment, never the command line (ps shows command lines).
+    { cwd: REPO_ROOT, env: { ...process.env, AzureWebJobsStorage: options.storage, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
   const output: string[] = [];

@@ -47,6 +47,8 @@ export interface ArmClientOptions {
   operationTimeoutInMs?: number;
   /** Tokens for the host's API; without one, requests carry no Authorization header. */
   tokenSource?: TokenSource;
+  /** Other origins that get the same token (the Key Vault emulator's admin API); every other origin never sees it. */
+  signedInOrigins?: readonly string[];
 }
 
 /** Asks for a new token this long before the current one expires. */
@@ -85,7 +87,10 @@ export class ArmClient {
     this.pollIntervalInMs = options.pollIntervalInMs ?? DEFAULT_POLL_INTERVAL_IN_MS;
     this.operationTimeoutInMs = options.operationTimeoutInMs ?? DEFAULT_OPERATION_TIMEOUT_IN_MS;
     this.tokenSource = options.tokenSource;
+    this.signedIn = new Set([new URL(origin).origin, ...(options.signedInOrigins ?? []).map((other) => new URL(other).origin)]);
   }
+
+  private readonly signedIn: Set<string>;
 
   /** The API base URL: the root path, as Azure Resource Manager's (`/api/…` is an alias). */
   get apiBase(): string {
@@ -116,7 +121,7 @@ export class ArmClient {
   /** Sends JSON, parses JSON; throws ArmRequestError for 4xx/5xx answers. */
   async send<T>(method: string, url: string, body?: unknown): Promise<ArmResponse<T>> {
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-    const token = new URL(url).origin === new URL(this.origin).origin ? await this.accessToken() : undefined;
+    const token = this.signedIn.has(new URL(url).origin) ? await this.accessToken() : undefined;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();

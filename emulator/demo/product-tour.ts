@@ -12,9 +12,11 @@ import type { ArmProtectedItemResource } from '../../lib/domain/arm/item-resourc
 import type { ArmRecoveryPointResource } from '../../lib/domain/arm/recovery-point-resource';
 import type { PolicyResource } from '../../lib/domain/arm/policy-resource';
 import type { VaultRef } from '../../lib/domain/arm-names';
+import { ROLE_IDS } from '../../lib/domain/authorization/role-definitions';
 import { describeSchedule } from '../../lib/domain/backup-schedule';
 import { validatePolicy } from '../../lib/domain/policy-rules';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
+import { DEFAULT_USER } from '../identity/principals';
 import { ArmRequestError, type ArmClient } from './arm-client';
 import { formatDuration, formatError, formatSize, formatTable, formatTime, isoDurationSeconds } from './console-format';
 import {
@@ -74,6 +76,7 @@ export async function runProductTour(client: ArmClient, say: Say, options: TourO
   await ensureFabric(client, say);
   if (options.keyVaultAdminUrl !== undefined) await ensureEncryption(client, say, options.keyVaultAdminUrl, result);
   result.schedule = await ensureVault(client, say);
+  await ensureDashboardUser(client, say);
   await discover(client, say);
   const { protectedVms, configureJobs } = await protectAll(client, say, result);
   const backups = await startBackups(client, say, protectedVms, result);
@@ -171,6 +174,26 @@ async function ensureVault(client: ArmClient, say: Say): Promise<string | undefi
   const schedule = describePolicySchedule(policy);
   say(`  DefaultPolicy: ${[schedule, describeRetention(policy)].filter((part) => part !== undefined).join('; ')}`);
   return schedule;
+}
+
+const AUTHORIZATION_API_VERSION = '2022-04-01';
+/** Fixed, so a second run finds the assignment instead of adding another. */
+const DASHBOARD_USER_ASSIGNMENT = 'd5b0a4c1-3e2f-4a6b-9c8d-7e1f0a2b3c4d';
+
+/**
+ * The dashboard signs people in as users of the identity endpoint's directory; with roles, a user
+ * starts with none. The tour (as the local administrator) makes the local user user@kluis.local
+ * Contributor of the demo's subscription, so the dashboard can do what the tour does.
+ */
+async function ensureDashboardUser(client: ArmClient, say: Say): Promise<void> {
+  const scope = `subscriptions/${SAMPLE_VAULT.subscriptionId}`;
+  const url = client.apiUrl(`${scope}/providers/Microsoft.Authorization/roleAssignments/${DASHBOARD_USER_ASSIGNMENT}`, { 'api-version': AUTHORIZATION_API_VERSION });
+  const existing = await client.find(url);
+  if (existing === undefined) {
+    const roleDefinitionId = `/${scope}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.contributor}`;
+    await client.send('PUT', url, { properties: { roleDefinitionId, principalId: DEFAULT_USER.objectId, principalType: 'User' } });
+  }
+  say(`  Dashboard: ${DEFAULT_USER.userPrincipalName} is Contributor of subscription ${SAMPLE_VAULT.subscriptionId} — ${existing === undefined ? 'assigned' : 'kept from an earlier run'}`);
 }
 
 function describePolicySchedule(policy: PolicyResource): string | undefined {

@@ -6,6 +6,7 @@
  * Vault emulator, and the vault that protects them with its DefaultPolicy. The VMs live in the fabric's
  * default subscription and resource group, so `kluis-fabric` finds them without options.
  */
+import { DEFAULT_MANAGED_IDENTITY } from '../identity/principals';
 import { containerName, DEFAULT_POLICY_NAME, itemName, policyId, vaultId, virtualMachineId, type VaultRef } from '../../lib/domain/arm-names';
 import type { CreateVmRequestInput } from '../../lib/domain/virtual-machine';
 import { LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
@@ -97,6 +98,8 @@ export const SAMPLE_KEY_VAULT = {
 export const SAMPLE_KEY_VAULT_ACCESS_POLICIES = [
   { objectId: LOCAL_BACKUP_PRINCIPAL_ID, permissions: { keys: ['get', 'list', 'backup', 'restore'], secrets: ['get', 'list', 'backup', 'restore'] } },
   { objectId: ADE_OPERATOR_OBJECT_ID, permissions: { keys: [...ADE_OPERATOR_PERMISSIONS.keys], secrets: [...ADE_OPERATOR_PERMISSIONS.secrets] } },
+  // The local administrator restores keys and secrets there itself (restoreKeyAndSecret needs the caller's own permission).
+  { objectId: DEFAULT_MANAGED_IDENTITY.objectId, permissions: { keys: ['get', 'list', 'restore'], secrets: ['get', 'list', 'restore'] } },
 ];
 
 export const SAMPLE_VM_RESOURCE_GROUP = FABRIC_DEFAULTS.resourceGroup;

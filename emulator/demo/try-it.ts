@@ -67,7 +67,7 @@ function curlPost(url: string, body: unknown): string {
 /** The lines that get a token as `az login --identity` does (App Service managed identity), into $TOKEN. */
 export function signInLines(signIn: SignInInfo): string[] {
   return [
-    '  Sign in: every API request carries a token; get one for the default local identity (valid one hour):',
+    '  Sign in: every API request carries a token; get one for the local administrator (the default managed identity, Owner of everything; valid one hour):',
     `    export MSI_ENDPOINT=${signIn.msiEndpoint} MSI_SECRET=$(node -p 'require(${JSON.stringify(signIn.msiSecretFile)}).msiSecret')`,
     `    TOKEN=$(curl -s "$MSI_ENDPOINT?resource=https://management.core.windows.net/&api-version=2017-09-01" -H "secret: $MSI_SECRET" | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token')`,
   ];
@@ -77,6 +77,7 @@ export function tryItLines(context: TryItContext): string[] {
   const { client, tour } = context;
   const lines: string[] = [
     'Try it',
+    `  Dashboard      ${client.apiBase}/dashboard/ (in a browser; Sign in → Kluis local user)`,
     `  API base URL   ${client.apiBase}`,
     `  HTTPS          ${context.signIn.httpsOrigin} (trust ${context.signIn.caFile})`,
     `  OpenAPI        ${client.apiBase}/api/openapi.json`,

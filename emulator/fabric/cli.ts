@@ -11,10 +11,12 @@
  *                | fail-provisioning --name web01
  *
  * Every command takes --host (default $KLUIS_HOST or http://127.0.0.1:7071), --subscription and
- * -g/--resource-group (defaults: the fabric's sample subscription and resource group).
+ * -g/--resource-group (defaults: the fabric's sample subscription and resource group). It signs in as
+ * credentials.ts says (a token or the host key, from the environment or the host's secrets file).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { FABRIC_DEFAULTS } from './service';
+import { fabricCredentialHeaders } from './credentials';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -240,7 +242,7 @@ class FabricClient {
     try {
       response = await this.io.fetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...fabricCredentialHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

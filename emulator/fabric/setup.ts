@@ -13,6 +13,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
 import { LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
 import { keyVaultLocatorFromConfig } from '../../lib/stores/azure/keyvault-locator';
+import { localIdentityOf } from '../../lib/stores/azure/keyvault-key-store';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import { SystemClock, type Clock } from '../clock';
 import { ADE_OPERATOR_OBJECT_ID, SdkAdeKeyWriter } from './ade-keys';
@@ -79,7 +80,7 @@ export function fabricServiceFromConfig(
           keyVaults: {
             locator: keyVaultLocatorFromConfig(keyVault),
             writer: new SdkAdeKeyWriter({
-              credential: keyVault.credential === 'local' ? new LocalPrincipalCredential({ objectId: ADE_OPERATOR_OBJECT_ID }) : new DefaultAzureCredential(),
+              credential: keyVault.credential === 'local' ? new LocalPrincipalCredential({ objectId: ADE_OPERATOR_OBJECT_ID }, localIdentityOf(keyVault)) : new DefaultAzureCredential(),
               clientOptions: (vaultUrl) => keyVaultClientOptions(vaultUrl, { caCertificateFile: keyVault.caCertificateFile }),
               ...(keyVault.credential === 'local' ? { principalId: ADE_OPERATOR_OBJECT_ID } : {}),
             }),

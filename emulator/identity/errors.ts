@@ -33,7 +33,7 @@ export const identityErrors = {
     return oauth(400, 'invalid_request', `The request body must contain the parameter '${name}'.`);
   },
   unsupportedGrantType(grantType: string): IdentityError {
-    return oauth(400, 'unsupported_grant_type', `The grant type '${grantType.slice(0, 60)}' is not supported: this endpoint issues tokens for client credentials only.`);
+    return oauth(400, 'unsupported_grant_type', `The grant type '${grantType.slice(0, 60)}' is not supported: this endpoint issues tokens for client credentials and authorization codes (browser sign-in with PKCE).`);
   },
   invalidClient(): IdentityError {
     return oauth(401, 'invalid_client', 'The client id is not a service principal of this tenant, or the client secret does not match it.');
@@ -57,7 +57,16 @@ export const identityErrors = {
     return oauth(400, 'invalid_request', 'No managed identity of this endpoint has the given client id, object id or resource id.');
   },
   interactiveSignInNotSupported(): IdentityError {
-    return oauth(400, 'unsupported_grant_type', 'This local endpoint signs in without a browser only: service principals with client credentials, and managed identities through the MSI endpoint.');
+    return oauth(400, 'unsupported_grant_type', 'This local endpoint has no device code flow: users sign in in a browser (authorization code with PKCE), service principals with client credentials, managed identities through the MSI endpoint.');
+  },
+  invalidAuthorizeRequest(reason: string): IdentityError {
+    return oauth(400, 'invalid_request', `The sign-in request is not valid: ${reason}.`);
+  },
+  invalidGrant(reason: string): IdentityError {
+    return oauth(400, 'invalid_grant', reason);
+  },
+  unknownUser(): IdentityError {
+    return oauth(400, 'invalid_request', 'The account picked is not a user of this directory.');
   },
   // Admin API
   invalidPrincipal(field: string, reason: string): IdentityError {

@@ -16,12 +16,13 @@ import type { TlsMaterial } from '../local-ca';
 import { listen, type Listener } from '../listener';
 import type { HostLogger } from '../logger';
 import { LOCAL_TENANT_ID } from '../../lib/stores/azure/keyvault-credential';
-import { PrincipalRegistry, DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal } from './principals';
+import { PrincipalRegistry, ADE_IDENTITY, BACKUP_IDENTITY, DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal } from './principals';
 import { identityRouter } from './router';
+import type { AdminGate } from '../admin-access';
 import { IdentityService } from './service';
 import { IDENTITY_FILE, loadOrCreateIdentitySecrets } from './signing-key';
 
-export { DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal, type PrincipalKind } from './principals';
+export { ADE_IDENTITY, BACKUP_IDENTITY, DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal, type PrincipalKind } from './principals';
 
 export interface IdentityEndpointOptions {
   /** Holds identity.json (and principals.json when persisting); created when missing. */
@@ -39,6 +40,11 @@ export interface IdentityEndpointOptions {
   now?: () => Date;
   tokenLifetimeInSeconds?: number;
   logger?: HostLogger;
+  /**
+   * Who may use the directory (`/admin/principals`): the host key or an Owner at the root scope
+   * (emulator/admin-access.ts). Without a gate the directory answers nobody.
+   */
+  adminGate?: AdminGate;
 }
 
 export interface RunningIdentityEndpoint {
@@ -81,7 +87,7 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     ...(options.now ? { now: options.now } : {}),
     ...(options.tokenLifetimeInSeconds === undefined ? {} : { tokenLifetimeInSeconds: options.tokenLifetimeInSeconds }),
   });
-  const handler = identityRouter(service, { caCertificatePem: options.tls.caCertPem, ...(options.logger ? { logger: options.logger } : {}) });
+  const handler = identityRouter(service, { caCertificatePem: options.tls.caCertPem, ...(options.logger ? { logger: options.logger } : {}), ...(options.adminGate ? { adminGate: options.adminGate } : {}) });
   const listeners: Listener[] = [];
   try {
     listeners.push(await listen({ port: options.httpPort ?? 0 }, handler));
@@ -121,9 +127,10 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     identityAuthority: running.adfsAuthority,
     identityMsiEndpoint: running.msiEndpoint,
     caFile: running.caCertPath,
+    identitySecretsFile: running.secretsFile,
   });
   return running;
 }
 
 /** The principals every endpoint starts with. */
-export const DEFAULT_PRINCIPALS: readonly Principal[] = [DEFAULT_MANAGED_IDENTITY, DEFAULT_USER];
+export const DEFAULT_PRINCIPALS: readonly Principal[] = [DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, BACKUP_IDENTITY, ADE_IDENTITY];

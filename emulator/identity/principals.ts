@@ -1,9 +1,10 @@
 /**
  * The local directory: named principals of one tenant, as Entra ID knows them — users (object id, user
  * principal name), service principals (object id, application/client id, a client secret stored only
- * as a salted scrypt hash and shown once) and managed identities (object id, client id). Two are always
- * there: the default managed identity (what MSI_SECRET signs in, as an App Service app's identity) and
- * the default user (what the Cloud Shell shape signs in). Created principals live in memory, or in
+ * as a salted scrypt hash and shown once) and managed identities (object id, client id). Four are always
+ * there: the default managed identity (what MSI_SECRET signs in, as an App Service app's identity; the
+ * local administrator), the default user (what the Cloud Shell shape signs in), and the managed
+ * identities the app and the fabric present to Key Vault (kluis-backup, kluis-ade). Created principals live in memory, or in
  * `<dir>/principals.json` (mode 600) when persisted.
  */
 import { randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
@@ -66,7 +67,25 @@ export const DEFAULT_USER: Principal = {
   createdDateTime: '2026-01-01T00:00:00.000Z',
 };
 
-const DEFAULTS: readonly Principal[] = [DEFAULT_MANAGED_IDENTITY, DEFAULT_USER];
+/** Kluis's backup identity (LOCAL_BACKUP_PRINCIPAL_ID): what the app reads encrypted VMs' keys and secrets as. */
+export const BACKUP_IDENTITY: Principal = {
+  objectId: '00000000-0000-0000-0000-00000000bac0',
+  kind: 'managedIdentity',
+  displayName: 'kluis-backup',
+  appId: '00000000-0000-0000-0000-00000000bac1',
+  createdDateTime: '2026-01-01T00:00:00.000Z',
+};
+
+/** The local fabric's Azure Disk Encryption operator (ADE_OPERATOR_OBJECT_ID): what `vm encrypt` writes keys as. */
+export const ADE_IDENTITY: Principal = {
+  objectId: '00000000-0000-0000-0000-000000000ade',
+  kind: 'managedIdentity',
+  displayName: 'kluis-ade',
+  appId: '00000000-0000-0000-0000-000000000adf',
+  createdDateTime: '2026-01-01T00:00:00.000Z',
+};
+
+const DEFAULTS: readonly Principal[] = [DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, BACKUP_IDENTITY, ADE_IDENTITY];
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const UPN = /^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,190}$/;

@@ -8,18 +8,23 @@
  *   POST /adfs/oauth2/token                                client credentials
  *   GET  /{tenant}/[v2.0/].well-known/openid-configuration tenant discovery (MSAL with instance discovery off)
  *   POST /{tenant}/oauth2/[v2.0/]token                     client credentials
+ *   GET|POST /{adfs|tenant|organizations}/oauth2/[v2.0/]authorize   browser sign-in of a directory user
+ *        (authorization code with PKCE, authorization-code.ts); its code is redeemed at …/token with
+ *        grant_type=authorization_code (answers carry CORS headers for single-page apps)
  *   GET  /discovery/keys, /adfs/discovery/keys, /{tenant}/discovery/[v2.0/]keys   the signing keys (JWKS)
  *   GET  /ca.pem                                           the local CA clients trust
- *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory (no auth:
- *        the endpoint listens on 127.0.0.1 only, as the Key Vault emulator's admin API)
+ *   GET|POST /admin/principals, GET|DELETE /admin/principals/{objectId|appId}     the directory: the host
+ *        key or an Owner at the root scope only (admin-access.ts) — who may create principals may choose their ids
  *
  * Logs name the method and path only: never a query string (resources), header or body (secrets).
  */
 import type { HostLogger } from '../logger';
 import type { HostRequest, HostResponse } from '../http-types';
+import { SIGN_IN_PAGE_HEADERS } from './authorization-code';
 import { asIdentityError, identityErrors } from './errors';
 import type { NewPrincipal } from './principals';
 import type { IdentityService } from './service';
+import { refusedAdminResponse, type AdminGate } from '../admin-access';
 
 function json(status: number, body: unknown, extraHeaders: Record<string, string> = {}): HostResponse {
   return {
@@ -42,9 +47,18 @@ function jsonBody(request: HostRequest): unknown {
   }
 }
 
+/**
+ * A single-page app redeems its code from the browser: the token answer carries CORS headers, as Entra
+ * ID's does for SPA redirect URIs (the code is bound to its PKCE verifier, so any origin may ask).
+ */
+function browserCors(request: HostRequest): Record<string, string> {
+  return request.headers.get('origin') === null ? {} : { 'access-control-allow-origin': '*' };
+}
+
 export interface IdentityRouterOptions {
   caCertificatePem: string;
   logger?: HostLogger;
+  adminGate?: AdminGate;
 }
 
 async function route(service: IdentityService, request: HostRequest, options: IdentityRouterOptions): Promise<HostResponse> {
@@ -67,11 +81,19 @@ async function route(service: IdentityService, request: HostRequest, options: Id
   if (method === 'GET' && tail === 'discovery/keys') return json(200, service.jwks(), { 'cache-control': 'max-age=3600' });
   if (authority !== undefined) {
     if (method === 'GET' && tail === '.well-known/openid-configuration') return json(200, service.openIdConfiguration(authority, v2));
-    if (method === 'POST' && tail === 'oauth2/token') return json(200, await service.clientCredentialsToken(form(request), request.headers.get('authorization')));
-    if (tail === 'oauth2/authorize' || tail === 'oauth2/devicecode') throw identityErrors.interactiveSignInNotSupported();
+    if (method === 'POST' && tail === 'oauth2/token') {
+      const fields = form(request);
+      if (fields.get('grant_type') === 'authorization_code') return json(200, await service.authorizationCodeToken(fields), browserCors(request));
+      return json(200, await service.clientCredentialsToken(fields, request.headers.get('authorization')));
+    }
+    if (method === 'GET' && tail === 'oauth2/authorize') return { status: 200, headers: SIGN_IN_PAGE_HEADERS, body: service.signInPage(request.url.searchParams) };
+    if (method === 'POST' && tail === 'oauth2/authorize') return { status: 302, headers: { location: service.authorize(form(request)), 'cache-control': 'no-store' } };
+    if (tail === 'oauth2/devicecode') throw identityErrors.interactiveSignInNotSupported();
   }
 
   if (lower[0] === 'admin' && lower[1] === 'principals') {
+    const decision = options.adminGate === undefined ? 'unauthenticated' : await options.adminGate(request, '/');
+    if (decision !== 'allowed') return refusedAdminResponse(decision, "The identity endpoint's directory", '/');
     const registry = service.registry;
     if (segments.length === 2) {
       if (method === 'GET') return json(200, { value: registry.list() });
@@ -101,7 +123,9 @@ export function identityRouter(service: IdentityService, options: IdentityRouter
     } catch (err) {
       const error = asIdentityError(err);
       if (error.status >= 500) options.logger?.log('error', `Identity endpoint: ${request.method} ${request.url.pathname} failed: ${err instanceof Error ? err.name : 'error'}`, { category: 'Identity' });
-      response = json(error.status, error.toBody(), error.code === 'invalid_client' ? { 'www-authenticate': 'Basic realm="identity endpoint"' } : {});
+      const headers: Record<string, string> = error.code === 'invalid_client' ? { 'www-authenticate': 'Basic realm="identity endpoint"' } : {};
+      const isTokenRequest = /\/token\/?$/i.test(request.url.pathname);
+      response = json(error.status, error.toBody(), { ...headers, ...(isTokenRequest ? browserCors(request) : {}) });
     }
     options.logger?.log('debug', `Identity endpoint: ${request.method} ${request.url.pathname} → ${response.status}`, { category: 'Identity' });
     return response;

@@ -14,6 +14,7 @@
  *    `client_id` + `client_secret` (form or HTTP Basic), `scope=<resource>/.default` (or `resource=`).
  */
 import type { JSONWebKeySet } from 'jose';
+import { AuthorizationCodes, parseAuthorizeRequest, redirectWith, signInPage, type AuthorizeRequest } from './authorization-code';
 import { identityErrors } from './errors';
 import { DEFAULT_MANAGED_IDENTITY, DEFAULT_USER, type Principal, type PrincipalRegistry } from './principals';
 import type { IdentitySecrets } from './signing-key';
@@ -45,9 +46,11 @@ export function appServiceTime(epochSeconds: number): string {
 
 export class IdentityService {
   private readonly now: () => Date;
+  private readonly codes: AuthorizationCodes;
 
   constructor(private readonly options: IdentityServiceOptions) {
     this.now = options.now ?? (() => new Date());
+    this.codes = new AuthorizationCodes(this.now);
   }
 
   get tenantId(): string {
@@ -89,7 +92,8 @@ export class IdentityService {
       jwks_uri: this.jwksUri,
       response_types_supported: ['code', 'id_token', 'code id_token', 'token'],
       response_modes_supported: ['query', 'fragment', 'form_post'],
-      grant_types_supported: ['client_credentials'],
+      grant_types_supported: ['client_credentials', 'authorization_code'],
+      code_challenge_methods_supported: ['S256'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
@@ -171,12 +175,37 @@ export class IdentityService {
     return { token_type: 'Bearer', expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.accessToken };
   }
 
+  /** The browser sign-in page for an authorize request (authorization-code.ts): the directory's users. */
+  signInPage(query: URLSearchParams): string {
+    const request = parseAuthorizeRequest(query);
+    const users = this.options.registry.list().filter((principal) => principal.kind === 'user');
+    return signInPage(request, users, this.options.tenantId);
+  }
+
+  /** The page's answer: a code for the user picked, as the URL to send the browser to. */
+  authorize(form: URLSearchParams): string {
+    const request: AuthorizeRequest = parseAuthorizeRequest(form);
+    const user = this.options.registry.get(form.get('user') ?? '');
+    if (user?.kind !== 'user') throw identityErrors.unknownUser();
+    return redirectWith(request, { code: this.codes.issue(request, user) });
+  }
+
+  /** `grant_type=authorization_code`: redeems a code with its PKCE verifier for the user's token. */
+  async authorizationCodeToken(form: URLSearchParams): Promise<OAuthTokenResponse & { scope: string }> {
+    const { principal, request } = this.codes.redeem(form);
+    const resource = resourceOfScope(request.scope);
+    if (resource === undefined || !isValidResource(resource)) throw identityErrors.invalidScope(request.scope);
+    const token = await this.issue(principal, resource, 'user', request.clientId);
+    return { token_type: 'Bearer', scope: request.scope, expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.accessToken };
+  }
+
   /** A token for a principal of the registry (in-process callers such as the test support). */
-  issue(principal: Principal, resource: string, clientAuthentication: 'secret' | 'managedIdentity' | 'user'): Promise<IssuedToken> {
+  issue(principal: Principal, resource: string, clientAuthentication: 'secret' | 'managedIdentity' | 'user', clientId?: string): Promise<IssuedToken> {
     return issueToken(
       {
         principal,
         resource,
+        ...(clientId === undefined ? {} : { clientId }),
         tenantId: this.options.tenantId,
         issuer: this.issuer,
         clientAuthentication,

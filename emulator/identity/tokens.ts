@@ -24,6 +24,8 @@ export interface TokenRequest {
   issuer: string;
   /** How the principal proved itself: 1 = client secret, 2 = managed identity (as Entra's appidacr). */
   clientAuthentication: 'secret' | 'managedIdentity' | 'user';
+  /** Users: the application they signed in with (`appid`); default the Azure CLI's. */
+  clientId?: string;
   now: Date;
   lifetimeInSeconds?: number;
 }
@@ -49,7 +51,7 @@ export function claimsFor(request: TokenRequest): Record<string, unknown> {
       name: principal.displayName,
       scp: 'user_impersonation',
       amr: ['pwd'],
-      appid: AZURE_CLI_CLIENT_ID,
+      appid: request.clientId ?? AZURE_CLI_CLIENT_ID,
       appidacr: '0',
     };
   }

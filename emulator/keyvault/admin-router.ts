@@ -1,6 +1,8 @@
 /**
- * The emulator's admin API (plain HTTP on 127.0.0.1, no authentication: a local test double), in
- * ARM's shapes where ARM has one:
+ * The emulator's admin API (plain HTTP on 127.0.0.1), in ARM's shapes where ARM has one. Reads need a
+ * signed-in caller (a bearer token the app validates) or the host key; creating and deleting vaults and
+ * changing access policies need an Owner of the vault's subscription or the host key (admin-access.ts);
+ * only the CA certificate is public:
  *
  *   GET    /vaults                                   → {value:[vault]}
  *   POST   /vaults                                   → 201 vault (body: VaultSpec)
@@ -15,6 +17,7 @@
  * enableSoftDelete, softDeleteRetentionInDays, …}}`. Errors: `{error:{code,message}}`.
  */
 import type { HostRequest, HostResponse } from '../http-types';
+import { refusedAdminResponse, subscriptionScopeOfPath, type AdminGate } from '../admin-access';
 import { asKeyVaultError, keyVaultErrors } from './errors';
 import type { AccessPolicyInput } from './permissions';
 import type { VaultDescription } from './vault';
@@ -111,9 +114,28 @@ async function route(admin: VaultAdmin, request: HostRequest): Promise<HostRespo
   throw keyVaultErrors.methodNotAllowed(method, path);
 }
 
-export function adminRouter(admin: VaultAdmin): (request: HostRequest) => Promise<HostResponse> {
+export interface AdminRouterOptions {
+  gate?: AdminGate;
+  /** The subscription of vaults whose request names none (the emulator's default). */
+  defaultSubscriptionId: string;
+}
+
+/** The subscription an admin request acts in: the one its ARM path or the named vault's id names. */
+function scopeOf(admin: VaultAdmin, request: HostRequest, defaultSubscriptionId: string): string {
+  const named = /^\/vaults\/([^/]+)/i.exec(request.url.pathname);
+  const vault = named === null ? undefined : admin.getVault(decodeURIComponent(named[1]));
+  return subscriptionScopeOfPath(vault?.id ?? request.url.pathname, defaultSubscriptionId);
+}
+
+export function adminRouter(admin: VaultAdmin, options: AdminRouterOptions = { defaultSubscriptionId: '00000000-0000-0000-0000-000000000000' }): (request: HostRequest) => Promise<HostResponse> {
   return async (request) => {
     try {
+      const method = request.method.toUpperCase();
+      if (!(method === 'GET' && request.url.pathname === '/ca.pem')) {
+        const scope = scopeOf(admin, request, options.defaultSubscriptionId);
+        const decision = options.gate === undefined ? 'unauthenticated' : await options.gate(request, scope, { readOnly: method === 'GET' });
+        if (decision !== 'allowed') return refusedAdminResponse(decision, "The Key Vault emulator's admin API", scope);
+      }
       return await route(admin, request);
     } catch (err) {
       const error = asKeyVaultError(err);

@@ -1,10 +1,11 @@
 /**
  * The emulator's side of Key Vault's bearer-token challenge. A request without a token gets 401 with
  * `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>", resource="https://vault.azure.net"`
- * (what the SDK's challenge policy parses); a token is a JWT whose claims are read, not verified (the
- * local credential signs nothing): audience, tenant, lifetime and the caller's object id are checked.
+ * (what the SDK's challenge policy parses). A token must be an RS256 JWT signed by a key the emulator
+ * trusts (the local identity endpoint's), from a trusted issuer, for Key Vault's audience, for the
+ * vault's tenant and within its lifetime; unsigned tokens and tokens signed by anyone else are refused.
  */
-import type { LocalTokenClaims } from '../../lib/stores/azure/keyvault-credential';
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { keyVaultErrors } from './errors';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
@@ -16,35 +17,47 @@ export interface Caller {
   applicationId?: string;
 }
 
+/** Whose tokens the emulator accepts: the issuers (`iss`, exact) and their signing keys. */
+export interface TokenTrust {
+  issuers: readonly string[];
+  keys: JSONWebKeySet;
+}
+
 export function challengeHeader(tenantId: string): string {
   return `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="${KEY_VAULT_RESOURCE}"`;
 }
 
-function decodeClaims(token: string): Partial<LocalTokenClaims> | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-    return typeof claims === 'object' && claims !== null ? (claims as Partial<LocalTokenClaims>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The caller a request's Authorization header names; throws a 401 KeyVaultError otherwise. */
-export function authenticate(authorization: string | null, vaultTenantId: string, nowInMs: number): Caller {
+/** The caller a request's Authorization header proves; throws a 401 KeyVaultError otherwise. */
+export async function authenticate(authorization: string | null, vaultTenantId: string, nowInMs: number, trust: TokenTrust | undefined): Promise<Caller> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!match) throw keyVaultErrors.missingToken();
-  const claims = decodeClaims(match[1]);
-  if (claims === undefined) throw keyVaultErrors.invalidToken('AKV10021: The bearer token could not be parsed.');
-  const audience = typeof claims.aud === 'string' ? claims.aud.replace(/\/$/, '') : '';
-  if (audience !== KEY_VAULT_RESOURCE) throw keyVaultErrors.invalidToken(`AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${String(claims.aud)}.`);
-  if (claims.tid !== vaultTenantId) {
-    throw keyVaultErrors.invalidToken(`AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${vaultTenantId}/, found ${String(claims.iss)}.`);
+  if (trust === undefined) throw keyVaultErrors.invalidToken('AKV10000: The emulator trusts no token issuer (start it with the identity endpoint).');
+  try {
+    if (decodeProtectedHeader(match[1]).alg !== 'RS256') throw keyVaultErrors.invalidToken('AKV10021: The bearer token is not signed with RS256.');
+  } catch (err) {
+    if (err instanceof Error && err.name === 'KeyVaultError') throw err;
+    throw keyVaultErrors.invalidToken('AKV10021: The bearer token could not be parsed.');
   }
-  const now = nowInMs / 1000;
-  if (typeof claims.exp !== 'number' || claims.exp + CLOCK_SKEW_IN_SECONDS < now) throw keyVaultErrors.invalidToken('AKV10023: Token is expired.');
-  if (typeof claims.nbf === 'number' && claims.nbf - CLOCK_SKEW_IN_SECONDS > now) throw keyVaultErrors.invalidToken('AKV10024: Token is not valid yet.');
+  let claims: JWTPayload;
+  try {
+    ({ payload: claims } = await jwtVerify(match[1], createLocalJWKSet(trust.keys), {
+      algorithms: ['RS256'],
+      clockTolerance: CLOCK_SKEW_IN_SECONDS,
+      currentDate: new Date(nowInMs),
+      requiredClaims: ['exp'],
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw keyVaultErrors.invalidToken('AKV10023: Token is expired.');
+    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf') throw keyVaultErrors.invalidToken('AKV10024: Token is not valid yet.');
+    throw keyVaultErrors.invalidToken('AKV10000: The bearer token signature could not be verified.');
+  }
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.some((audience) => typeof audience === 'string' && audience.replace(/\/$/, '') === KEY_VAULT_RESOURCE)) {
+    throw keyVaultErrors.invalidToken(`AKV10022: Invalid audience. Expected ${KEY_VAULT_RESOURCE}, found: ${String(claims.aud).slice(0, 100)}.`);
+  }
+  if (typeof claims.iss !== 'string' || !trust.issuers.includes(claims.iss) || claims.tid !== vaultTenantId) {
+    throw keyVaultErrors.invalidToken(`AKV10032: Invalid issuer. Expected one of ${trust.issuers.join(', ')} for tenant ${vaultTenantId}, found ${String(claims.iss).slice(0, 100)}.`);
+  }
   if (typeof claims.oid !== 'string' || claims.oid === '') throw keyVaultErrors.invalidToken("AKV10031: The token names no principal (claim 'oid').");
   return { objectId: claims.oid, tenantId: claims.tid, ...(typeof claims.appid === 'string' ? { applicationId: claims.appid } : {}) };
 }

@@ -24,10 +24,13 @@ import { readState, STATE_FORMAT, writeState } from './state-file';
 import { EmulatedVault, type VaultDescription, type VaultSnapshot } from './vault';
 import { normalizeVaultSpec, VAULT_DEFAULTS, type VaultDefaults, type VaultSpec } from './vault-spec';
 import { vaultRouter } from './vault-router';
+import type { TokenTrust } from './bearer-token';
+import type { AdminGate } from '../admin-access';
 
 export type { VaultDescription } from './vault';
 export type { VaultSpec } from './vault-spec';
 export type { AccessPolicyInput, AccessPolicyEntry } from './permissions';
+export type { TokenTrust } from './bearer-token';
 export { vaultResource } from './admin-router';
 
 export interface KeyVaultEmulatorOptions {
@@ -43,6 +46,13 @@ export interface KeyVaultEmulatorOptions {
   logger?: HostLogger;
   /** Defaults for vaults that name no location, tenant, subscription or resource group. */
   defaults?: Partial<VaultDefaults>;
+  /** Whose signed tokens the vaults accept (the local identity endpoint's issuer and keys); none: no token is accepted. */
+  tokenTrust?: () => TokenTrust | undefined;
+  /**
+   * Who may use the admin API (emulator/admin-access.ts): reads need any signed-in caller, changes an
+   * Owner or the host key. Without a gate only `GET /ca.pem` answers.
+   */
+  adminGate?: AdminGate;
 }
 
 export interface RunningKeyVaultEmulator extends VaultAdmin {
@@ -96,7 +106,7 @@ class KeyVaultEmulator implements RunningKeyVaultEmulator {
         const { port, accessPolicies, secrets, keys, ...settings } = snapshot;
         await this.serve(new EmulatedVault(settings, this.now, this.identity, { accessPolicies, secrets, keys }), port);
       }
-      this.admin = await listen({ port: this.options.adminPort ?? 0 }, adminRouter(this));
+      this.admin = await listen({ port: this.options.adminPort ?? 0 }, adminRouter(this, { gate: this.options.adminGate, defaultSubscriptionId: this.defaults.subscriptionId }));
       this.adminUrl = this.admin.origin;
       this.started = true;
     } catch (err) {
@@ -168,7 +178,7 @@ class KeyVaultEmulator implements RunningKeyVaultEmulator {
     try {
       listener = await listen(
         { port, tls: { key: this.tls.serverKeyPem, cert: this.tls.serverCertPem } },
-        vaultRouter(vault, { logger: this.options.logger, onChange: () => this.persist() }),
+        vaultRouter(vault, { logger: this.options.logger, onChange: () => this.persist(), ...(this.options.tokenTrust === undefined ? {} : { tokenTrust: this.options.tokenTrust }) }),
       );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw keyVaultErrors.vaultPortInUse(vault.name, port);

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HostLogger } from '../logger';
 import type { HostRequest, HostResponse } from '../http-types';
-import { authenticate, challengeHeader, describeCaller } from './bearer-token';
+import { authenticate, challengeHeader, describeCaller, type TokenTrust } from './bearer-token';
 import { asKeyVaultError, keyVaultErrors } from './errors';
 import * as keyOps from './key-operations';
 import { grants, type KeyPermission, type Requirement, type SecretPermission } from './permissions';
@@ -41,6 +41,8 @@ export interface VaultRouterOptions {
   logger?: HostLogger;
   /** Called after every successful change (the emulator persists its state). */
   onChange?: () => void;
+  /** Whose signed tokens are accepted (the local identity endpoint's); none: every token is refused. */
+  tokenTrust?: () => TokenTrust | undefined;
 }
 
 const ok = (body: unknown): Result => ({ status: 200, body });
@@ -193,7 +195,7 @@ export function vaultRouter(vault: EmulatedVault, options: VaultRouterOptions = 
     let body: string | undefined;
     let objectId: string | undefined;
     try {
-      const caller = authenticate(request.headers.get('authorization'), vault.settings.tenantId, Date.now());
+      const caller = await authenticate(request.headers.get('authorization'), vault.settings.tenantId, Date.now(), options.tokenTrust?.());
       objectId = caller.objectId;
       const apiVersion = checkApiVersion(request.url);
       const operation = resolve(vault, method, request.url.pathname);

@@ -1,12 +1,13 @@
 /**
- * Every request to Kluis's own API proves its caller with a bearer token (lib/services/authenticate),
- * before anything else is read: the ARM routes (armRoute) and the raw /api/backups, /api/restores and
- * /api/items routes. A refused request gets 401 with ARM's error body and ARM's challenge:
+ * Every request to Kluis's ARM API proves its caller with a bearer token (lib/services/authenticate),
+ * before anything else is read (armRoute). The engine's raw /api/backups, /api/restores and /api/items
+ * routes are not part of that API: they take the host's admin key only. A refused request gets 401
+ * with ARM's error body and ARM's challenge:
  * `WWW-Authenticate: Bearer authorization_uri="…", error="invalid_token", error_description="…"`.
  * This is the app's check, on every host: kluis-host's own endpoints and other apps it hosts keep
  * their function-key auth levels.
  */
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { getConfig, DEFAULT_AUTH_AUTHORITY } from '../../lib/config';
 import type { Caller } from '../../lib/domain/access-token';
 import { isKluisErrorLike } from '../../lib/domain/errors';
@@ -37,19 +38,4 @@ export function challengeHeaders(err: unknown): Record<string, string> | undefin
   if (!isKluisErrorLike(err) || err.status !== 401) return undefined;
   const description = err.code === 'AuthenticationFailed' && /missing/.test(err.message) ? MISSING_HEADER_DESCRIPTION : err.message;
   return { 'WWW-Authenticate': `Bearer authorization_uri=${quoted(authority())}, error="invalid_token", error_description=${quoted(description)}` };
-}
-
-type AuthenticatedHandler = (request: HttpRequest, context: InvocationContext, caller: Caller) => Promise<HttpResponseInit>;
-
-/** A handler that runs only for a proven caller; `onError` answers a refused token (and the handler's own errors). */
-export function authenticated(handler: AuthenticatedHandler, onError: (err: unknown, context: InvocationContext) => HttpResponseInit) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    let caller: Caller;
-    try {
-      caller = await callerOfRequest(request);
-    } catch (err) {
-      return onError(err, context);
-    }
-    return handler(request, context, caller);
-  };
 }

@@ -1,6 +1,8 @@
 /**
  * POST /api/backups              back up a VM's disks (or one disk): the engine's backupDisks → 202 + Durable status URLs
  * GET  /api/backups/{instanceId} the backup job's status, recovery point and per-disk statistics
+ * The engine's own API, for scripts and benchmarks: the host's admin key only (x-functions-key), never a
+ * bearer token — it names containers and items directly, so it is no part of the public ARM surface.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -9,7 +11,6 @@ import { blobNameProblem, isValidContainerName, isValidIdentifier, itemIdForSour
 import type { BackupDisksInput, BackupDisksOutput } from '../../orchestrations/backup-disks';
 import { Orchestrators, type BackupCustomStatus } from '../../orchestrations/contracts';
 import { instantRestoreDays } from '../deps';
-import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 
 const container = z.string().refine(isValidContainerName, { error: 'must be a valid container name (3–63 lowercase letters, digits, hyphens)' });
@@ -63,6 +64,6 @@ export async function getBackup(request: HttpRequest, context: InvocationContext
   }
 }
 
-app.http('startBackup', { route: 'api/backups', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(startBackup, errorResponse) });
-app.http('getBackup', { route: 'api/backups/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(getBackup, errorResponse) });
+app.http('startBackup', { route: 'api/backups', methods: ['POST'], authLevel: 'admin', extraInputs: [df.input.durableClient()], handler: startBackup });
+app.http('getBackup', { route: 'api/backups/{instanceId}', methods: ['GET'], authLevel: 'admin', extraInputs: [df.input.durableClient()], handler: getBackup });
 

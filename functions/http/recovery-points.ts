@@ -1,10 +1,9 @@
-/** GET /api/items/{itemId}/recoveryPoints — the committed recovery points of a protected item. */
+/** GET /api/items/{itemId}/recoveryPoints — the committed recovery points of a protected item (the engine's API: admin key only). */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { errors } from '../../lib/domain/errors';
 import { isValidIdentifier } from '../../lib/engine/domain/vault-layout';
 import { listRecoveryPoints } from '../../lib/engine/recovery-points/list-recovery-points';
 import { restoreDeps } from '../deps';
-import { authenticated } from './authentication';
 import { errorResponse } from './jobs';
 
 export async function getRecoveryPoints(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -17,4 +16,4 @@ export async function getRecoveryPoints(request: HttpRequest, context: Invocatio
   }
 }
 
-app.http('getRecoveryPoints', { route: 'api/items/{itemId}/recoveryPoints', methods: ['GET'], authLevel: 'anonymous', handler: authenticated(getRecoveryPoints, errorResponse) });
+app.http('getRecoveryPoints', { route: 'api/items/{itemId}/recoveryPoints', methods: ['GET'], authLevel: 'admin', handler: getRecoveryPoints });

@@ -1,6 +1,8 @@
 /**
  * POST /api/restores              restore the disks of a recovery point to a container → 202 + status URLs
  * GET  /api/restores/{instanceId} the restore job's status and the restored blobs
+ * The engine's own API, for scripts and benchmarks: the host's admin key only (x-functions-key), never a
+ * bearer token — it names containers and items directly, so it is no part of the public ARM surface.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -8,7 +10,6 @@ import { z } from 'zod';
 import { isValidContainerName, isValidIdentifier, isValidRecoveryPointId, MAX_LUN } from '../../lib/engine/domain/vault-layout';
 import { Orchestrators } from '../../orchestrations/contracts';
 import type { RestoreCustomStatus, RestoreInput, RestoreOutput } from '../../orchestrations/restore';
-import { authenticated } from './authentication';
 import { errorResponse, jobStatus, readBody } from './jobs';
 
 const startRestoreBody = z
@@ -42,5 +43,5 @@ export async function getRestore(request: HttpRequest, context: InvocationContex
   }
 }
 
-app.http('startRestore', { route: 'api/restores', methods: ['POST'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(startRestore, errorResponse) });
-app.http('getRestore', { route: 'api/restores/{instanceId}', methods: ['GET'], authLevel: 'anonymous', extraInputs: [df.input.durableClient()], handler: authenticated(getRestore, errorResponse) });
+app.http('startRestore', { route: 'api/restores', methods: ['POST'], authLevel: 'admin', extraInputs: [df.input.durableClient()], handler: startRestore });
+app.http('getRestore', { route: 'api/restores/{instanceId}', methods: ['GET'], authLevel: 'admin', extraInputs: [df.input.durableClient()], handler: getRestore });

@@ -7,6 +7,8 @@ import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
 import { DEFAULT_STORAGE_RETRY, type StorageRetrySettings } from '../stores/azure/storage-retry';
+import type { DashboardSignIn } from '../domain/dashboard-assets';
+import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 
 export interface KluisConfig {
   /** The Functions host's own storage (Durable task hub); `UseDevelopmentStorage=true` expanded. */
@@ -36,6 +38,8 @@ export interface KluisConfig {
   tenancy: TenancySettings;
   /** Which access tokens Kluis's API accepts (every ARM route and the raw /api/backups, /api/restores, /api/items routes). */
   auth: AuthSettings;
+  /** Who may do what: where role assignments come from and who is Owner by configuration. */
+  access: AccessSettings;
   /**
    * The base URL clients reach Kluis at (KLUIS_PUBLIC_BASE_URL), for absolute URLs in responses
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
@@ -43,7 +47,27 @@ export interface KluisConfig {
   publicBaseUrl?: string;
   /** The SDK layer of retries for every Blob and Table call (lib/stores/azure/storage-retry.ts; README "Faults and retries"). */
   storageRetry: StorageRetrySettings;
+  /** How the dashboard (web/, served at /dashboard/) signs its users in. */
+  dashboard: DashboardSettings;
 }
+
+/**
+ * The dashboard's sign-in, handed to the browser at `/dashboard/config.json` (nothing secret):
+ * `entra` (KLUIS_DASHBOARD_CLIENT_ID set: MSAL browser with that app registration at
+ * KLUIS_DASHBOARD_AUTHORITY), `local` (KLUIS_IDENTITY_EMULATOR_URL set by kluis-host: the local
+ * identity endpoint's browser sign-in), or `none` (the page says which setting is missing).
+ */
+export type { DashboardSignIn };
+
+export interface DashboardSettings {
+  signIn: DashboardSignIn;
+}
+
+/** The client id the dashboard signs in with at the local identity endpoint (its tokens' `appid`). */
+export const LOCAL_DASHBOARD_CLIENT_ID = '00000000-0000-0000-0000-0000000000d5';
+/** What the dashboard asks for: a token for Azure Resource Manager's audience, which Kluis accepts. */
+export const DEFAULT_DASHBOARD_SCOPES = ['https://management.core.windows.net//user_impersonation'];
+const LOCAL_DASHBOARD_SCOPES = ['https://management.core.windows.net//.default'];
 
 /**
  * Token validation. In Azure: Entra ID (KLUIS_AUTH_TENANT_ID gives its v1 and v2 issuers and its
@@ -62,6 +86,19 @@ export interface AuthSettings {
   /** PEM file of a local CA trusted for a loopback https JWKS URL only (KLUIS_CA_FILE). */
   caCertificateFile?: string;
 }
+
+/**
+ * Authorization (Azure RBAC). Role assignments come from Kluis's catalog (`catalog`, managed through
+ * its `Microsoft.Authorization/roleAssignments` routes) or, in Azure, from Azure RBAC (`azure`,
+ * read with the app's managed identity). `owners` hold Owner at the root scope `/` by configuration
+ * (KLUIS_OWNER_PRINCIPAL_IDS): the tenant's administrators; kluis-host names its local managed identity.
+ */
+export interface AccessSettings {
+  source: AuthorizationSource;
+  owners: string[];
+}
+
+export type AuthorizationSource = 'catalog' | 'azure';
 
 /**
  * What the generic ARM endpoints (`/tenants`, `/subscriptions`, resource groups, storage accounts) show.
@@ -96,6 +133,12 @@ export interface KeyVaultSettings {
   emulatorUrl?: string;
   /** DNS suffix of vault URLs in Azure (public cloud: vault.azure.net). */
   dnsSuffix: string;
+  /**
+   * Where the `local` credential gets signed tokens for the backup identity: the local identity
+   * endpoint's App Service managed identity API (IDENTITY_ENDPOINT and its secret IDENTITY_HEADER, which
+   * kluis-host sets as App Service does).
+   */
+  localIdentity?: LocalIdentityEndpoint;
 }
 
 export type KeyVaultCredentialKind = 'default' | 'local';
@@ -244,6 +287,8 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, { error: 'it must be a DNS suffix such as vault.azure.net' }).default(DEFAULT_KEYVAULT_DNS_SUFFIX),
   ),
+  IDENTITY_ENDPOINT: z.preprocess(emptyAsUnset, z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of a managed identity endpoint' }).optional()),
+  IDENTITY_HEADER: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_TENANT_ID: z.preprocess(emptyAsUnset, guid('a tenant id').default(DEFAULT_TENANT_ID)),
   KLUIS_SUBSCRIPTION_ID: z.preprocess(emptyAsUnset, guid('a subscription id').default(DEFAULT_SUBSCRIPTION_ID)),
   KLUIS_SUBSCRIPTION_NAME: z.preprocess(emptyAsUnset, z.string().max(64, { error: 'it must be at most 64 characters' }).default(DEFAULT_SUBSCRIPTION_NAME)),
@@ -270,6 +315,11 @@ const settingsSchema = z.object({
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.windows.net/' }).default(DEFAULT_AUTH_AUTHORITY),
   ),
   KLUIS_CA_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  KLUIS_AUTHORIZATION: z.preprocess(
+    emptyAsUnset,
+    z.enum(['catalog', 'azure'], { error: "it must be 'catalog' (Kluis's own role assignments) or 'azure' (Azure RBAC)" }).default('catalog'),
+  ),
+  KLUIS_OWNER_PRINCIPAL_IDS: z.preprocess(emptyAsUnset, list((item) => GUID_PATTERN.test(item), 'each owner must be an object id (a GUID)')),
   KLUIS_PUBLIC_BASE_URL: z.preprocess(
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
@@ -280,6 +330,16 @@ const settingsSchema = z.object({
   KLUIS_STORAGE_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.blobTryTimeoutInMs, 'ms'),
   KLUIS_CATALOG_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.tableTryTimeoutInMs, 'ms'),
   KLUIS_STORAGE_MAX_RETRY_AFTER_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryAfterInMs, 'ms'),
+  KLUIS_DASHBOARD_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the application (client) id of an app registration (a GUID)' }).optional()),
+  KLUIS_DASHBOARD_AUTHORITY: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an https URL such as https://login.microsoftonline.com/<tenant>' }).optional(),
+  ),
+  KLUIS_DASHBOARD_SCOPES: z.preprocess(emptyAsUnset, list((item) => item.length > 0 && !/\s/.test(item), 'each scope must be one word, e.g. https://management.core.windows.net//user_impersonation')),
+  KLUIS_IDENTITY_EMULATOR_URL: z.preprocess(
+    emptyAsUnset,
+    z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be the http(s) URL of the local identity endpoint' }).optional(),
+  ),
 });
 
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
@@ -301,6 +361,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_KEYVAULT_CA_FILE: env.KLUIS_KEYVAULT_CA_FILE,
     KLUIS_KEYVAULT_EMULATOR_URL: env.KLUIS_KEYVAULT_EMULATOR_URL,
     KLUIS_KEYVAULT_DNS_SUFFIX: env.KLUIS_KEYVAULT_DNS_SUFFIX,
+    IDENTITY_ENDPOINT: env.IDENTITY_ENDPOINT,
+    IDENTITY_HEADER: env.IDENTITY_HEADER,
     KLUIS_TENANT_ID: env.KLUIS_TENANT_ID,
     KLUIS_SUBSCRIPTION_ID: env.KLUIS_SUBSCRIPTION_ID,
     KLUIS_SUBSCRIPTION_NAME: env.KLUIS_SUBSCRIPTION_NAME,
@@ -312,6 +374,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTH_JWKS_URL: env.KLUIS_AUTH_JWKS_URL,
     KLUIS_AUTH_AUTHORITY: env.KLUIS_AUTH_AUTHORITY,
     KLUIS_CA_FILE: env.KLUIS_CA_FILE,
+    KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
+    KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
     KLUIS_STORAGE_MAX_TRIES: env.KLUIS_STORAGE_MAX_TRIES,
     KLUIS_STORAGE_RETRY_DELAY_MS: env.KLUIS_STORAGE_RETRY_DELAY_MS,
@@ -319,6 +383,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_STORAGE_TRY_TIMEOUT_MS: env.KLUIS_STORAGE_TRY_TIMEOUT_MS,
     KLUIS_CATALOG_TRY_TIMEOUT_MS: env.KLUIS_CATALOG_TRY_TIMEOUT_MS,
     KLUIS_STORAGE_MAX_RETRY_AFTER_MS: env.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
+    KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
+    KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
+    KLUIS_DASHBOARD_SCOPES: env.KLUIS_DASHBOARD_SCOPES,
+    KLUIS_IDENTITY_EMULATOR_URL: env.KLUIS_IDENTITY_EMULATOR_URL,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -358,6 +426,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(settings.KLUIS_KEYVAULT_CA_FILE === undefined ? {} : { caCertificateFile: settings.KLUIS_KEYVAULT_CA_FILE }),
       ...(settings.KLUIS_KEYVAULT_EMULATOR_URL === undefined ? {} : { emulatorUrl: settings.KLUIS_KEYVAULT_EMULATOR_URL.replace(/\/+$/, '') }),
       dnsSuffix: settings.KLUIS_KEYVAULT_DNS_SUFFIX.toLowerCase(),
+      ...(settings.IDENTITY_ENDPOINT === undefined || settings.IDENTITY_HEADER === undefined
+        ? {}
+        : { localIdentity: { msiEndpoint: settings.IDENTITY_ENDPOINT, secret: settings.IDENTITY_HEADER } }),
     },
     tenancy: {
       tenantId: settings.KLUIS_TENANT_ID.toLowerCase(),
@@ -367,6 +438,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       storageResourceGroup: settings.KLUIS_STORAGE_RESOURCE_GROUP,
     },
     auth: authSettings(settings),
+    access: {
+      source: settings.KLUIS_AUTHORIZATION,
+      owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
+    },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
     storageRetry: {
       maxTries: settings.KLUIS_STORAGE_MAX_TRIES,
@@ -376,7 +451,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tableTryTimeoutInMs: settings.KLUIS_CATALOG_TRY_TIMEOUT_MS,
       maxRetryAfterInMs: settings.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
     },
+    dashboard: { signIn: dashboardSignIn(settings) },
   };
+}
+
+/** Entra ID when an app registration is named, else the local identity endpoint when kluis-host runs one. */
+function dashboardSignIn(settings: ParsedSettings): DashboardSignIn {
+  const clientId = settings.KLUIS_DASHBOARD_CLIENT_ID?.toLowerCase();
+  if (clientId !== undefined) {
+    const tenant = settings.KLUIS_AUTH_TENANT_ID?.toLowerCase() ?? 'organizations';
+    return {
+      kind: 'entra',
+      clientId,
+      authority: (settings.KLUIS_DASHBOARD_AUTHORITY ?? `https://login.microsoftonline.com/${tenant}`).replace(/\/+$/, ''),
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? DEFAULT_DASHBOARD_SCOPES,
+    };
+  }
+  if (settings.KLUIS_IDENTITY_EMULATOR_URL !== undefined) {
+    return {
+      kind: 'local',
+      clientId: LOCAL_DASHBOARD_CLIENT_ID,
+      authority: `${settings.KLUIS_IDENTITY_EMULATOR_URL.replace(/\/+$/, '')}/organizations`,
+      scopes: settings.KLUIS_DASHBOARD_SCOPES ?? LOCAL_DASHBOARD_SCOPES,
+    };
+  }
+  return { kind: 'none' };
 }
 
 type ParsedSettings = z.infer<typeof settingsSchema>;

@@ -9,6 +9,7 @@
 import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { IaasVmPolicyProperties } from './policy';
 import type { VaultIdentity } from './vault-identity';
+import type { ImmutabilityState } from './immutability';
 
 export type StorageModelType = 'GeoRedundant' | 'LocallyRedundant' | 'ZoneRedundant';
 export type SoftDeleteState = 'Enabled' | 'Disabled' | 'AlwaysON';
@@ -40,6 +41,8 @@ export interface VaultRecord {
   };
   /** ARM `properties.restoreSettings`, as last sent. */
   restoreSettings?: { crossSubscriptionRestoreSettings?: { crossSubscriptionRestoreState?: 'Enabled' | 'Disabled' | 'PermanentlyDisabled' } };
+  /** `properties.securitySettings.immutabilitySettings.state` (absent: Disabled). */
+  immutability?: ImmutabilityState;
 }
 
 export interface PolicyRecord {
@@ -135,7 +138,20 @@ export interface JobRecord {
   propertyBag: Record<string, string>;
   /** The orchestration instance doing the work, if any. */
   instanceId?: string;
+  /** Who asked for it (absent for what the scheduler and cleanup start). */
+  initiatedBy?: Initiator;
 }
+
+/** Who started a job or operation: the signed-in caller, as the activity log names it too. */
+export interface Initiator {
+  objectId: string;
+  name?: string;
+  principalType: 'User' | 'ServicePrincipal';
+}
+
+/** The job's property bag keys that name who started it (Azure's jobs have no field of their own for it). */
+export const INITIATED_BY_KEY = 'Initiated By';
+export const INITIATOR_OBJECT_ID_KEY = 'Initiator Object Id';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
 
@@ -148,6 +164,7 @@ export interface OperationRecord {
   endTime?: string;
   jobId?: string;
   error?: { code: string; message: string };
+  initiatedBy?: Initiator;
 }
 
 export function vaultPartition(subscriptionId: string): string {

@@ -451,6 +451,69 @@ export const ERROR_CODES = {
     recommendation:
       'Kluis vaults are encrypted at rest by their storage account with platform-managed keys; leave properties.encryption out (the vault reports encryptionAtRestType MicrosoftManaged).',
   },
+  // Access control (Azure RBAC): ARM's own codes where ARM has one
+  LinkedAuthorizationFailed: {
+    status: 403,
+    recommendation:
+      'The request also acts on another resource (the VM to protect or restore, the storage account the disks land in): ask its Owner for a role that includes the named action there (Virtual Machine Contributor, Storage Account Contributor), then get a new token.',
+  },
+  AuthorizationFailed: {
+    status: 403,
+    recommendation:
+      'Ask an Owner of the vault, its resource group or subscription to assign you a role that includes the named action (Backup Reader to view, Backup Operator to back up and restore, Backup Contributor to manage), then get a new token.',
+  },
+  RoleAssignmentExists: {
+    status: 409,
+    recommendation: 'The principal already holds this role at this scope: nothing to do (GET the existing assignment, or delete it before creating it under another name).',
+  },
+  RoleAssignmentUpdateNotPermitted: {
+    status: 409,
+    recommendation: 'A role assignment cannot be changed: delete it and create a new one (with a new name) for another role, principal or scope.',
+  },
+  RoleAssignmentNotFound: {
+    status: 404,
+    recommendation: 'List the role assignments at the scope ($filter=atScope()) to see which exist.',
+  },
+  RoleDefinitionDoesNotExist: {
+    status: 400,
+    recommendation: 'Name a built-in role by its definition id (GET {scope}/providers/Microsoft.Authorization/roleDefinitions lists them, e.g. Backup Reader a795c7a0-d4a2-40c1-ae25-d81f01202912).',
+  },
+  RoleDefinitionNotFound: {
+    status: 404,
+    recommendation: 'List the role definitions (GET {scope}/providers/Microsoft.Authorization/roleDefinitions) to see which exist.',
+  },
+  InvalidRoleAssignmentId: {
+    status: 400,
+    recommendation: 'Name the role assignment with a new GUID (az role assignment create does so).',
+  },
+  KluisRoleAssignmentsManagedInAzure: {
+    status: 409,
+    recommendation: 'With KLUIS_AUTHORIZATION=azure, Kluis reads role assignments from Azure RBAC: create or delete them in Azure (az role assignment create against Azure), not here.',
+  },
+  // Backups an intruder cannot destroy (soft delete, immutable vaults)
+  BMSUserErrorDisablingSoftDeleteStateNotAllowed: {
+    status: 409,
+    recommendation:
+      'Soft delete protects the items it holds: undelete them (PUT with isRehydrate) or wait until they are purged, then turn soft delete off. Disabling it also needs the action Microsoft.RecoveryServices/Vaults/backupconfig/disableSoftDelete/action.',
+  },
+  UserErrorUnsupportedVaultImmutabilityStateChange: {
+    status: 400,
+    recommendation: 'A Locked immutable vault stays Locked: it cannot be unlocked or disabled. Keep it, or create another vault for data that need not be immutable.',
+  },
+  KluisImmutableVaultOperationBlocked: {
+    status: 409,
+    recommendation:
+      'The vault is immutable: recovery points cannot be deleted before they expire and retention cannot be shortened. Stop protection keeping the data, lengthen retention instead, or (only while immutability is Unlocked) disable immutability first.',
+  },
+  // restoreKeyAndSecret: where keys may go
+  KluisKeyVaultOutsideItemScope: {
+    status: 400,
+    recommendation: "Restore the key and secret into a Key Vault in the protected item's subscription and geography, as Azure Key Vault restores backups only there.",
+  },
+  KluisCallerKeyVaultPermissionMissing: {
+    status: 403,
+    recommendation: "Restoring keys and secrets needs the caller's own permission on the target Key Vault: an access policy granting you keys restore and secrets restore there.",
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
@@ -1072,6 +1135,69 @@ export const errors = {
   },
   customerManagedKeysNotSupported(target = 'properties.encryption'): KluisError {
     return new KluisError('KluisCustomerManagedKeysNotSupported', 'Kluis vaults do not support customer-managed keys: their data is encrypted at rest with platform-managed keys.', { target });
+  },
+  authorizationFailed(caller: { name?: string; objectId: string }, action: string, scope: string): KluisError {
+    const client = caller.name ?? caller.objectId;
+    return new KluisError(
+      'AuthorizationFailed',
+      `The client '${truncate(client, 120)}' with object id '${truncate(caller.objectId, 40)}' does not have authorization to perform action '${truncate(action, 200)}' over scope '${truncate(scope, 400)}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    );
+  },
+  linkedAuthorizationFailed(caller: { name?: string; objectId: string }, on: { action: string; scope: string }, linked: { action: string; scope: string }): KluisError {
+    const client = caller.name ?? caller.objectId;
+    return new KluisError(
+      'LinkedAuthorizationFailed',
+      `The client '${truncate(client, 120)}' with object id '${truncate(caller.objectId, 40)}' has permission to perform action '${truncate(on.action, 200)}' on scope '${truncate(on.scope, 400)}'; however, it does not have permission to perform action(s) '${truncate(linked.action, 200)}' on the linked scope(s) '${truncate(linked.scope, 400)}' (respectively) or the linked scope(s) are invalid.`,
+    );
+  },
+  roleAssignmentExists(): KluisError {
+    return new KluisError('RoleAssignmentExists', 'The role assignment already exists.');
+  },
+  roleAssignmentUpdateNotPermitted(): KluisError {
+    return new KluisError('RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
+  },
+  roleAssignmentNotFound(name: string): KluisError {
+    return new KluisError('RoleAssignmentNotFound', `The role assignment '${truncate(name, 64)}' is not found.`);
+  },
+  roleDefinitionDoesNotExist(id: string): KluisError {
+    return new KluisError('RoleDefinitionDoesNotExist', `The specified role definition with ID '${truncate(id, 64)}' does not exist.`, { target: 'properties.roleDefinitionId' });
+  },
+  roleDefinitionNotFound(id: string): KluisError {
+    return new KluisError('RoleDefinitionNotFound', `The role definition '${truncate(id, 64)}' could not be found.`);
+  },
+  invalidRoleAssignmentId(name: string): KluisError {
+    return new KluisError('InvalidRoleAssignmentId', `The role assignment ID '${truncate(name, 64)}' is not valid. The role assignment ID must be a GUID.`, { target: 'roleAssignmentName' });
+  },
+  roleAssignmentsManagedInAzure(): KluisError {
+    return new KluisError('KluisRoleAssignmentsManagedInAzure', 'Role assignments are read from Azure RBAC (KLUIS_AUTHORIZATION=azure); Kluis does not change them.');
+  },
+  disablingSoftDeleteNotAllowed(items: readonly string[]): KluisError {
+    const shown = items.slice(0, 5).map((item) => `'${truncate(item, 80)}'`).join(', ');
+    return new KluisError(
+      'BMSUserErrorDisablingSoftDeleteStateNotAllowed',
+      `Disabling soft delete is not allowed while the vault holds soft-deleted items (${items.length}: ${shown}${items.length > 5 ? ', …' : ''}).`,
+      { target: 'properties.softDeleteFeatureState' },
+    );
+  },
+  unsupportedImmutabilityStateChange(requested: string): KluisError {
+    return new KluisError(
+      'UserErrorUnsupportedVaultImmutabilityStateChange',
+      `The immutable vault property for this vault is locked, hence, this setting cannot be changed to '${truncate(requested, 20)}'. The vault has its immutable vault property enabled and locked, and it can no longer be reverted to a non-immutable vault.`,
+      { target: 'properties.securitySettings.immutabilitySettings.state' },
+    );
+  },
+  immutableVaultOperationBlocked(what: string, target?: string): KluisError {
+    return new KluisError('KluisImmutableVaultOperationBlocked', `The vault is immutable: ${truncate(what, 400)}.`, target === undefined ? {} : { target });
+  },
+  keyVaultOutsideItemScope(why: string): KluisError {
+    return new KluisError('KluisKeyVaultOutsideItemScope', `The key and secret cannot be restored there: ${truncate(why, 300)}.`, { target: 'properties.keyVaultId' });
+  },
+  callerKeyVaultPermissionMissing(caller: string, vault: string, missing: readonly string[]): KluisError {
+    return new KluisError(
+      'KluisCallerKeyVaultPermissionMissing',
+      `The caller '${truncate(caller, 120)}' may not restore into Key Vault '${truncate(vault)}': its access policies do not grant it ${missing.join(', ')}.`,
+      { target: 'properties.keyVaultId' },
+    );
   },
 } as const;
 

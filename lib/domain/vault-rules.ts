@@ -135,6 +135,16 @@ export function nextSoftDelete(
   return { state, retentionDays };
 }
 
+/**
+ * Turning soft delete off is refused while the vault holds soft-deleted items: soft delete is what
+ * protects them from an intruder who deletes backups (Azure: BMSUserErrorDisablingSoftDeleteStateNotAllowed).
+ */
+export function assertSoftDeleteMayBeDisabled(current: VaultRecord['softDelete'], next: VaultRecord['softDelete'], items: readonly ProtectedItemRecord[]): void {
+  if (current.state === 'Disabled' || next.state !== 'Disabled') return;
+  const held = items.filter((item) => item.softDelete !== undefined).map((item) => item.vm.name);
+  if (held.length > 0) throw errors.disablingSoftDeleteNotAllowed(held);
+}
+
 // ---- location -----------------------------------------------------------------------------------
 
 // Region names: letters, digits and spaces ("West Europe", "westeurope", "eastus2").

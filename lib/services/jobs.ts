@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { initialTasks, isJobFinished, whyNotCancellable } from '../domain/arm/job-resource';
 import { parseFilterTime, parseODataFilter } from '../domain/arm/odata-filter';
-import { vaultKey, type JobErrorDetail, type JobOperation, type JobRecord, type JobStatus, type JobTask, type VaultRecord } from '../domain/catalog';
+import { INITIATED_BY_KEY, INITIATOR_OBJECT_ID_KEY, vaultKey, type Initiator, type JobErrorDetail, type JobOperation, type JobRecord, type JobStatus, type JobTask, type VaultRecord } from '../domain/catalog';
 import { describeFailure, ERROR_CODES, errors } from '../domain/errors';
 import { collect, updateDocument } from '../stores/document-store';
 import type { VaultCatalog } from '../stores/vault-catalog';
@@ -29,6 +29,8 @@ export interface JobDeps {
   catalog: Pick<VaultCatalog, 'jobs'>;
   clock: () => Date;
   newId: () => string;
+  /** Who asked (the request's caller); recorded on the job and in its property bag. */
+  initiator?: Initiator;
 }
 
 export function isFinishedJobStatus(status: JobStatus): boolean {
@@ -69,8 +71,12 @@ export async function createJob(deps: JobDeps, vault: VaultScope, spec: NewJob):
       spec.tasks === undefined
         ? initialTasks(spec.operation)
         : spec.tasks.map((taskId) => ({ taskId, status: 'NotStarted', progressPercentage: 0 }) satisfies JobTask),
-    propertyBag: { ...(spec.propertyBag ?? {}) },
+    propertyBag: {
+      ...(spec.propertyBag ?? {}),
+      ...(deps.initiator === undefined ? {} : { [INITIATED_BY_KEY]: deps.initiator.name ?? deps.initiator.objectId, [INITIATOR_OBJECT_ID_KEY]: deps.initiator.objectId }),
+    },
   };
+  if (deps.initiator !== undefined) job.initiatedBy = { ...deps.initiator };
   if (spec.containerName !== undefined) job.containerName = spec.containerName;
   if (spec.itemName !== undefined) job.itemName = spec.itemName;
   if (isJobFinished({ status })) job.endTime = now;

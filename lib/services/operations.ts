@@ -9,7 +9,7 @@
  *   completeOperation(deps, vault, id, {jobId?}) · failOperation(deps, vault, id, error)
  *   operationResultStatus(operation): the HTTP status of the result resource
  */
-import type { OperationRecord } from '../domain/catalog';
+import type { Initiator, OperationRecord } from '../domain/catalog';
 import { describeFailure, ERROR_CODES, errors, isKluisErrorCode } from '../domain/errors';
 import { updateDocument } from '../stores/document-store';
 import type { VaultCatalog } from '../stores/vault-catalog';
@@ -19,6 +19,8 @@ export interface OperationDeps {
   catalog: Pick<VaultCatalog, 'operations'>;
   clock: () => Date;
   newId: () => string;
+  /** Who asked (the request's caller). */
+  initiator?: Initiator;
 }
 
 export interface NewOperation {
@@ -40,6 +42,7 @@ export async function createOperation(deps: OperationDeps, vault: VaultScope, sp
   };
   if (operation.status !== 'InProgress') operation.endTime = now;
   if (spec.jobId !== undefined) operation.jobId = spec.jobId;
+  if (deps.initiator !== undefined) operation.initiatedBy = { ...deps.initiator };
   return (await deps.catalog.operations.insert(vaultPartitionOf(vault), operation.operationId.toLowerCase(), operation)).value;
 }
 

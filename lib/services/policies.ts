@@ -8,6 +8,7 @@
  * change on an existing policy: its type (Standard V1 / Enhanced V2) and its time zone (Azure fixes
  * both per policy; create a new policy instead).
  */
+import { assertRetentionNotReduced } from '../domain/immutability';
 import { assertValidPolicyName, VAULT_RESOURCE_TYPE, type VaultRef } from '../domain/arm-names';
 import { nameRow, vaultKey, type PolicyRecord, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { errors } from '../domain/errors';
@@ -52,6 +53,8 @@ export async function createOrUpdatePolicy(
         return { policy, protectedItemsCount: 0, created: true };
       }
       assertCompatibleEdit(existing.value, normalized);
+      // Edits apply retroactively to existing points: an immutable vault lets none expire earlier.
+      assertRetentionNotReduced(vault.value.immutability, existing.value.properties, normalized, 'properties.retentionPolicy');
       const record: PolicyRecord = { ...existing.value, properties: storedProperties(normalized), updatedAt: now };
       const policy = await deps.catalog.policies.replace(partition, existing.row, record, existing.etag);
       return { policy, protectedItemsCount: (await itemsUsing(deps, vault.value, policyName)).length, created: false };

@@ -15,6 +15,7 @@
  *   vmProtectionElsewhere(deps, vault, vmId) · vmIdsWithItems(deps, subscriptionId)
  *   listItemRecoveryPoints(deps, vault, names, filter?) · getItemRecoveryPoint(deps, vault, names, id)
  */
+import { assertRetentionNotReduced } from '../domain/immutability';
 import {
   AZURE_FABRIC,
   containerName as containerNameOf,
@@ -260,6 +261,11 @@ async function changeProtection(
     throw errors.invalidRequest('properties.sourceResourceId', `The item protects '${existing.value.vm.id}'; its source cannot change.`);
   }
   const policy = await policyOf(deps, vault, policyIdOrName);
+  if (existing.value.policyName !== undefined && existing.value.policyName.toLowerCase() !== policy.name.toLowerCase()) {
+    // Another policy with shorter retention would expire the item's points earlier.
+    const current = await getPolicy(deps, vaultRefOf(vault), existing.value.policyName).catch(() => undefined);
+    if (current !== undefined) assertRetentionNotReduced(vault.immutability, current.policy.value.properties, policy.properties, 'properties.policyId');
+  }
   const diskExclusion = properties.extendedProperties?.diskExclusionProperties;
   if (diskExclusion !== undefined) {
     const vm = await deps.inventory.getById(existing.value.vm.id);

@@ -13,7 +13,8 @@
  * API:
  *   restoreKeyAndSecretRequestSchema                          the request body (zod)
  *   restoreKeyAndSecret(deps, ref, body): Promise<RestoredKeyAndSecret>
- *     KluisRecoveryPointNotEncrypted · UserErrorKeyVaultNotFound · UserErrorKeyvaultPermissionsNotConfigured
+ *     KluisRecoveryPointNotEncrypted · KluisKeyVaultOutsideItemScope (another subscription or geography)
+ *     · KluisCallerKeyVaultPermissionMissing (the caller's own keys/secrets restore) · UserErrorKeyVaultNotFound · UserErrorKeyvaultPermissionsNotConfigured
  *     · UserErrorKeyVaultObjectAlreadyExists · the lookups of restore-requests.ts (vault, item, point)
  * The backups' blobs are found and read by the engine (engine/restore/key-and-secret-backups.ts).
  */
@@ -24,7 +25,8 @@ import type { KeyAndSecretBackup } from '../engine/domain/recovery-point-manifes
 import type { DiskStore } from '../stores/disk-store';
 import { keyAndSecretBackupBlobs, readKeyAndSecretBackups } from '../engine/restore/key-and-secret-backups';
 import { isKeyStoreError, permissionLabel, type KeyStore, type KeyVaultCollection } from '../stores/key-store';
-import type { KeyVaultLocator } from '../stores/key-vault-locator';
+import type { KeyVaultAccessPolicy, KeyVaultLocator } from '../stores/key-vault-locator';
+import { sameGeography } from '../domain/geography';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import { findRestorableItem, findRestorablePoint, readPointManifest, type RecoveryPointRef } from './restore-requests';
 import { getVault } from './vaults';
@@ -45,6 +47,11 @@ export interface RestoreKeyAndSecretDeps {
   locator: KeyVaultLocator;
   /** Object id of Kluis's backup identity, named in permission errors. */
   principalId?: string;
+  /**
+   * Who asks: restoring keys needs the caller's own Key Vault permission (keys restore and secrets
+   * restore in the target vault's access policies), as Restore-AzKeyVaultKey run by the caller would.
+   */
+  caller: { objectId: string; name?: string };
 }
 
 export interface RestoredKeyAndSecret {
@@ -73,8 +80,16 @@ export async function restoreKeyAndSecret(deps: RestoreKeyAndSecretDeps, ref: Re
     throw errors.invalidRequest('properties.keyVaultId', `'${keyVaultId.slice(0, 200)}' is not a Key Vault resource id (/subscriptions/{id}/resourceGroups/{name}/providers/Microsoft.KeyVault/vaults/{name}).`);
   }
   const vaultName = parsedId.name;
+  // As Key Vault restores backups: only in the subscription (and geography) they came from.
+  if (parsedId.subscriptionId.toLowerCase() !== vault.subscriptionId.toLowerCase()) {
+    throw errors.keyVaultOutsideItemScope(`Key Vault '${vaultName}' is in subscription ${parsedId.subscriptionId}, the protected item in ${vault.subscriptionId}`);
+  }
   const located = await deps.locator.locate(keyVaultId);
   if (located === undefined || !(await deps.keyStore.vaultExists(located.url))) throw errors.keyVaultNotFound(item.vm.name, vaultName, 'properties.keyVaultId');
+  if (located.location !== undefined && !sameGeography(located.location, vault.location)) {
+    throw errors.keyVaultOutsideItemScope(`Key Vault '${vaultName}' is in ${located.location}, outside the geography of the vault's region ${vault.location}`);
+  }
+  assertCallerMayRestore(deps.caller, vaultName, located.accessPolicies);
   const data = await readKeyAndSecretBackups(deps.vault, point.vaultContainer, blobs, item.vm.name, point.recoveryPointId);
 
   // The common conflict (both still there) is found before anything is written; a soft-deleted name
@@ -89,6 +104,20 @@ export async function restoreKeyAndSecret(deps: RestoreKeyAndSecretDeps, ref: Re
   return { keyVaultId: located.id, keyUrl, secretUrl, vmName: item.vm.name };
 }
 
+const NEEDED = { keys: 'restore', secrets: 'restore' } as const;
+
+/**
+ * The caller's own access policy in the target vault must grant keys restore and secrets restore; a
+ * vault whose policies Kluis cannot read (Azure's DNS locator) is refused rather than trusted.
+ */
+function assertCallerMayRestore(caller: RestoreKeyAndSecretDeps['caller'], vaultName: string, policies: readonly KeyVaultAccessPolicy[] | undefined): void {
+  const who = caller.name === undefined ? caller.objectId : `${caller.name} (${caller.objectId})`;
+  if (policies === undefined) throw errors.callerKeyVaultPermissionMissing(who, vaultName, ['keys restore and secrets restore (its access policies cannot be read)']);
+  const policy = policies.find((entry) => entry.objectId.toLowerCase() === caller.objectId.toLowerCase());
+  const holds = (collection: 'keys' | 'secrets') => (policy?.permissions[collection] ?? []).some((permission) => [NEEDED[collection], 'all'].includes(permission.toLowerCase()));
+  const missing = (['keys', 'secrets'] as const).filter((collection) => !holds(collection)).map((collection) => `${collection} restore`);
+  if (missing.length > 0) throw errors.callerKeyVaultPermissionMissing(who, vaultName, missing);
+}
 /** Names of the point's key and secret that exist in the target vault now (unknown when `get` is not granted: then the restore tells). */
 async function takenNames(deps: RestoreKeyAndSecretDeps, vaultUrl: string, keyAndSecret: KeyAndSecretBackup): Promise<string[]> {
   const candidates = [

@@ -14,7 +14,7 @@
  * never replaces a VM: the target VM is checked here and created insert-only after the disks are verified.
  */
 import type { VaultRef } from '../domain/arm-names';
-import type { JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
+import type { Initiator, JobRecord, OperationRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import { errors, isKluisErrorCode, isKluisErrorLike, KluisError } from '../domain/errors';
 import { parseRecoveryPointManifest, type RecoveryPointManifest } from '../engine/domain/recovery-point-manifest';
 import { defaultRestorePrefix, restoredEncryptionInfoBlobName, restoredVmConfigBlobName } from '../engine/domain/restore-layout';
@@ -58,6 +58,22 @@ export interface RestoreRequestDeps {
   newId: () => string;
   /** Encrypted VMs: where their Key Vaults are, to check the key and secret still exist before restoring. */
   keyVault?: KeyAndSecretPresenceDeps;
+  /**
+   * The caller's own access to what a restore touches besides the vault (Azure's linked checks): the
+   * source VM, the restore storage account, a new VM. Throws to refuse; runs before anything is written.
+   */
+  authorizeTargets?: (targets: RestoreTargets) => Promise<void>;
+  /** Who asked (the request's caller). */
+  initiator?: Initiator;
+}
+
+export interface RestoreTargets {
+  /** The protected VM the point belongs to. */
+  sourceVmId: string;
+  /** The storage account the disks go to (by name: Kluis restores into the account it is configured with). */
+  storageAccountName: string;
+  /** AlternateLocation: the VM to create. */
+  targetVmId?: string;
 }
 
 /** The recovery point a request addresses (the path of `…/recoveryPoints/{rp}/restore`). */
@@ -123,6 +139,7 @@ export async function acceptRestoreRequest(
     // Disks of an encrypted VM are useless without the key and secret they were encrypted with.
     await assertKeyAndSecretPresent(deps.keyVault, item.vm.name, manifest.keyAndSecret);
   }
+  await deps.authorizeTargets?.({ sourceVmId: item.vm.id, storageAccountName: plan.storageAccountName, ...(plan.targetVm === undefined ? {} : { targetVmId: plan.targetVm.id }) });
 
   // Every check passed: from here on, writes.
   const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };

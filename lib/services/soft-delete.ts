@@ -10,6 +10,9 @@
  */
 import { nameRow, type ProtectedItemRecord, type VaultRecord } from '../domain/catalog';
 import { errors } from '../domain/errors';
+import { assertPointsMayBeDeleted } from '../domain/immutability';
+import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
+import { collect } from '../stores/document-store';
 import { runningJob } from './backup-claim';
 import type { DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
 import { deleteItemVaultData } from '../engine/recovery-points/delete-item-data';
@@ -36,6 +39,9 @@ export async function deleteProtectedItem(
     const running = await runningJob(deps.catalog, vault, item.activeBackup.jobId);
     if (running !== undefined) throw errors.backupOperationInProgress(item.vm.name, running.jobId);
   }
+  // An immutable vault deletes no point before it expires (soft delete's purge would).
+  const points = await collect(deps.catalog.recoveryPoints.list(item.engineItemId));
+  assertPointsMayBeDeleted(vault.immutability, item.vm.name, points.map((point) => ({ recoveryPointId: point.recoveryPointId, ...pointExpiry(point) })), deps.clock());
   if (vault.softDelete.state === 'Disabled') {
     if (data === undefined) throw errors.backupOperationFailed('Deleting backup data needs the vault storage, which this host was not given.');
     const job = await createJob(deps, vault, jobSpec(item, 'DeleteBackupData'));
@@ -59,6 +65,12 @@ export async function deleteProtectedItem(
     existing.etag,
   );
   return finished(deps, vault, 'softDeleted', updated.value, 'DeleteBackupData', { purgeAt });
+}
+
+/** When a point expires, as retention last decided (or its retain-until for an on-demand point). */
+function pointExpiry(point: StoredRecoveryPoint): { expiryTime?: string } {
+  const expiry = point.retention?.expiryTime ?? point.retention?.retainUntil;
+  return expiry === undefined ? {} : { expiryTime: expiry };
 }
 
 /**

@@ -25,8 +25,10 @@ import { nameRow, vaultKey, vaultPartition, vaultRow, type PolicyRecord, type Pr
 import { errors } from '../domain/errors';
 import { defaultPolicy, policyPropertiesForResponse, validatePolicy } from '../domain/policy-rules';
 import { nextVaultIdentity, type PrincipalIssuer } from '../domain/vault-identity';
+import { nextImmutability } from '../domain/immutability';
 import {
   assertSameLocation,
+  assertSoftDeleteMayBeDisabled,
   assertStorageChangeAllowed,
   assertVaultDeletable,
   assertVaultQuota,
@@ -119,6 +121,8 @@ async function createVault(deps: VaultDeps, ref: VaultRef, location: string, bod
   };
   if (body.tags !== undefined) draft.tags = { ...body.tags };
   draft.softDelete = nextSoftDelete(draft, softDeleteChangeOf(body), VAULT_SOFT_DELETE_TARGETS);
+  const immutability = nextImmutability(undefined, body.properties?.securitySettings?.immutabilitySettings?.state);
+  if (immutability !== 'Disabled') draft.immutability = immutability;
   const inserted = await deps.catalog.vaults.insert(vaultPartition(ref.subscriptionId), vaultRow(ref.resourceGroup, ref.vaultName), applyVaultSettings(deps, draft, body));
   return finishCreation(deps, inserted);
 }
@@ -158,6 +162,10 @@ async function updateVault(deps: VaultDeps, existing: Stored<VaultRecord>, body:
     next.storageModelType = storage;
   }
   next.softDelete = nextSoftDelete(current, softDeleteChangeOf(body), VAULT_SOFT_DELETE_TARGETS);
+  assertSoftDeleteMayBeDisabled(current.softDelete, next.softDelete, await itemsOf(deps, current));
+  const immutability = nextImmutability(current.immutability, body.properties?.securitySettings?.immutabilitySettings?.state);
+  if (immutability === 'Disabled') delete next.immutability;
+  else next.immutability = immutability;
   const written = await deps.catalog.vaults.replace(existing.partition, existing.row, applyVaultSettings(deps, next, body), existing.etag);
   return finishCreation(deps, written);
 }
@@ -258,6 +266,7 @@ export async function updateVaultConfig(deps: VaultDeps, ref: VaultRef, body: Va
     retentionDays: body.properties.softDeleteRetentionPeriodInDays,
   });
   if (softDelete.state === vault.value.softDelete.state && softDelete.retentionDays === vault.value.softDelete.retentionDays) return vault.value;
+  assertSoftDeleteMayBeDisabled(vault.value.softDelete, softDelete, await itemsOf(deps, vault.value));
   const next: VaultRecord = { ...vault.value, softDelete, updatedAt: deps.clock().toISOString() };
   return (await deps.catalog.vaults.replace(vault.partition, vault.row, next, vault.etag)).value;
 }

@@ -11,6 +11,15 @@ export interface KeyVaultLocation {
   id: string;
   /** `https://host[:port]`, what the SDK clients take. */
   url: string;
+  /** Its region, when the locator can read the vault (the emulator's; Azure's DNS locator cannot). */
+  location?: string;
+  /** Its access policies, when the locator can read the vault: who holds which key and secret permissions. */
+  accessPolicies?: KeyVaultAccessPolicy[];
+}
+
+export interface KeyVaultAccessPolicy {
+  objectId: string;
+  permissions: { keys: string[]; secrets: string[] };
 }
 
 export interface KeyVaultLocator {

@@ -13,8 +13,15 @@
  * with `az rest` at the api-version this az's backup client uses — and follows the ConfigureBackup job
  * with `az backup job wait`.
  *
+ * The journey runs as a user-assigned managed identity with exactly the roles it needs (issue 11): the
+ * local administrator (`az login --identity`, Owner) creates the resource groups and assigns the roles as
+ * `az role assignment create` does (Debian's `az role` fails before sending: `az rest` sends the same) — Backup Contributor on the vaults' group, Virtual Machine Contributor on
+ * the VM's, Storage Account Contributor on the restore target's — then az signs in as that identity
+ * (`az login --identity -u <client id>`), and is refused what its roles do not allow.
+ *
  * `npm run test:az` runs it (CI installs az first); `npm test` leaves it out. Without az it fails, naming the fix.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +30,7 @@ import { subscriptionEnv } from '../support/arm-tenancy';
 import { azCli, azVersion, type AzCli, type AzResult } from '../support/az-cli';
 import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
+import { createManagedIdentity } from '../support/sign-in';
 import { isolatedAppSettings } from '../support/vault-api';
 
 const SUB = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
@@ -36,6 +44,8 @@ const STORAGE_RG = 'kluis-storage';
 const MIB = 1024 * 1024;
 /** The api-version Debian's az 2.45 backup client (azure-mgmt-recoveryservicesbackup) sends. */
 const BACKUP_API = '2022-09-01-preview';
+/** The journey's user-assigned managed identity (its object id; the directory gives it a client id). */
+const JOURNEY_IDENTITY = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 
 interface ArmResource<P = Record<string, unknown>> {
   id: string;
@@ -113,9 +123,47 @@ describe('the Azure CLI (az 2.45) against Kluis', () => {
     expect(endpoints).toMatchObject({ resourceManager: info.armUrl, activeDirectory: info.loginEndpoint, activeDirectoryResourceId: 'https://management.core.windows.net/' });
   }, 120_000);
 
-  it('creates the resource group and the vault, shows and lists it', async () => {
+  it('as the administrator: creates the resource groups and gives the journey identity exactly its roles', async () => {
     const group = ok(await az.run<ArmResource<{ provisioningState: string }>>(['group', 'create', '-n', RG, '-l', 'westeurope']));
     expect(group).toMatchObject({ name: RG, location: 'westeurope', properties: { provisioningState: 'Succeeded' } });
+    for (const name of [VM_RG, STORAGE_RG]) ok(await az.run(['group', 'create', '-n', name, '-l', 'westeurope']));
+    const journey = await createManagedIdentity(host.identity!, 'az-journey', JOURNEY_IDENTITY, await host.accessToken());
+    const grants: Array<[string, string]> = [
+      ['Backup Contributor', RG],
+      ['Virtual Machine Contributor', VM_RG],
+      ['Storage Account Contributor', STORAGE_RG],
+    ];
+    // Debian's az 2.45 `az role …` fails inside the CLI before sending anything (its SDK lacks `.config`);
+    // send what Microsoft's az sends for `az role assignment create --assignee-object-id … --role … --scope …`.
+    const debian = await az.run(['role', 'assignment', 'create', '--assignee-object-id', JOURNEY_IDENTITY, '--assignee-principal-type', 'ServicePrincipal', '--role', 'Reader', '--scope', `/subscriptions/${SUB}`]);
+    expect([debian.code, debian.stderr]).toEqual([1, expect.stringContaining("object has no attribute 'config'")]);
+    for (const [role, group] of grants) {
+      const scope = `subscriptions/${SUB}/resourceGroups/${group}`;
+      const definitions = ok(
+        await az.run<{ value: Array<{ id: string }> }>(['rest', '--method', 'get', '--url', arm(`${scope}/providers/Microsoft.Authorization/roleDefinitions?$filter=${encodeURIComponent(`roleName eq '${role}'`)}&api-version=2022-04-01`)]),
+      );
+      expect(definitions.value).toHaveLength(1);
+      const body = { properties: { roleDefinitionId: definitions.value[0].id, principalId: JOURNEY_IDENTITY, principalType: 'ServicePrincipal' } };
+      const assigned = ok(
+        await az.run<{ properties: { principalId: string; scope: string } }>([
+          'rest', '--method', 'put', '--url', arm(`${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`), '--body', JSON.stringify(body),
+        ]),
+      );
+      expect(assigned.properties).toMatchObject({ principalId: JOURNEY_IDENTITY, scope: `/${scope}` });
+    }
+    const listed = ok(
+      await az.run<{ value: Array<{ properties: { roleDefinitionId: string } }> }>(['rest', '--method', 'get', '--url', arm(`subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments?$filter=${encodeURIComponent(`principalId eq '${JOURNEY_IDENTITY}'`)}&api-version=2022-04-01`)]),
+    );
+    expect(listed.value).toHaveLength(grants.length);
+
+    const accounts = ok(await az.run<Array<{ user: Record<string, string> }>>(['login', '--identity', '-u', journey.appId]));
+    expect(accounts[0].user).toMatchObject({ type: 'servicePrincipal', assignedIdentityInfo: `MSIClient-${journey.appId}` });
+    // What its roles do not allow: making a resource group.
+    const refused = await az.run(['group', 'create', '-n', 'rg-not-mine', '-l', 'westeurope']);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('AuthorizationFailed')]);
+  }, 180_000);
+
+  it('creates the vault, shows and lists it', async () => {
     const created = ok(await az.run<ArmResource<{ provisioningState: string; monitoringSettings: unknown }>>(['backup', 'vault', 'create', '-g', RG, '-n', VAULT, '-l', 'westeurope']));
     expect(created).toMatchObject({ name: VAULT, type: 'Microsoft.RecoveryServices/vaults', location: 'westeurope', properties: { provisioningState: 'Succeeded' } });
     expect(ok(await az.run<ArmResource>(['backup', 'vault', 'show', '-g', RG, '-n', VAULT])).id).toBe(`/${vaultPath}`);

@@ -12,7 +12,7 @@ import { createSampleVhd } from '../../emulator/sample-disk';
 import type { BackupDisksOutput as BackupOutput } from '../../orchestrations/backup-disks';
 import type { RestoreOutput } from '../../orchestrations/restore';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
-import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
+import { http, REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpOptions } from '../support/host-process';
 
 const MIB = 1024 * 1024;
 
@@ -60,10 +60,22 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
     await host?.stop();
   });
 
+  /** The engine's API takes the host's admin (master) key only: it is no part of the public ARM surface. */
+  const engine = <T>(url: string, options: HttpOptions = {}) => http<T>(url, { ...options, headers: { 'x-functions-key': host.secrets.masterKey, ...options.headers } });
+
+  it("refuses callers without the host's admin key, also an Owner's bearer token", async () => {
+    const request = { method: 'POST', body: { itemId: 'vm1', disks } };
+    expect((await http(`${host.origin}/api/backups`, { ...request, signIn: false })).status).toBe(401);
+    expect((await http(`${host.origin}/api/backups`, request)).status).toBe(401);
+    expect((await http(`${host.origin}/api/backups`, { ...request, headers: { 'x-functions-key': host.secrets.functionKeys.default } })).status).toBe(401);
+    expect((await http(`${host.origin}/api/restores`, { method: 'POST', body: {} })).status).toBe(401);
+    expect((await http(`${host.origin}/api/items/vm1/recoveryPoints`)).status).toBe(401);
+  });
+
   async function waitFor<T>(kind: 'backups' | 'restores', id: string, timeoutInMs = 60_000): Promise<JobStatus<T>> {
     const deadline = Date.now() + timeoutInMs;
     for (;;) {
-      const response = await http<JobStatus<T>>(`${host.origin}/api/${kind}/${id}`);
+      const response = await engine<JobStatus<T>>(`${host.origin}/api/${kind}/${id}`);
       expect(response.status).toBe(200);
       if (['Completed', 'Failed', 'Terminated'].includes(response.body.runtimeStatus)) return response.body;
       if (Date.now() > deadline) throw new Error(`${kind} ${id} still ${response.text}\n${host.outputTail()}`);
@@ -72,7 +84,7 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
   }
 
   async function backup(): Promise<BackupOutput> {
-    const started = await http<{ id: string; statusQueryGetUri: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks } });
+    const started = await engine<{ id: string; statusQueryGetUri: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks } });
     expect(started.status).toBe(202);
     expect(started.body.statusQueryGetUri).toContain(started.body.id);
     const status = await waitFor<BackupOutput>('backups', started.body.id);
@@ -81,7 +93,7 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
   }
 
   async function restore(recoveryPointId: string): Promise<RestoreOutput> {
-    const started = await http<{ id: string }>(`${host.origin}/api/restores`, {
+    const started = await engine<{ id: string }>(`${host.origin}/api/restores`, {
       method: 'POST',
       body: { itemId: 'vm1', recoveryPointId, targetContainer: uniqueName('restored') },
     });
@@ -117,7 +129,7 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
     expect(second.disks[0].bytesWritten).toBe(3 * 64 * 1024);
     expect(second.recoveryPointId).not.toBe(first.recoveryPointId);
 
-    const points = await http<{ value: Array<{ recoveryPointId: string; recoveryPointTierDetails: Array<{ type: string; status: string }> }> }>(
+    const points = await engine<{ value: Array<{ recoveryPointId: string; recoveryPointTierDetails: Array<{ type: string; status: string }> }> }>(
       `${host.origin}/api/items/vm1/recoveryPoints`,
     );
     expect(points.body.value.map((p) => p.recoveryPointId)).toEqual([first.recoveryPointId, second.recoveryPointId]);
@@ -137,23 +149,23 @@ describe('backup and restore over HTTP (embedded host, engine)', () => {
   });
 
   it('answers bad input with 400 and the ARM error envelope naming the field', async () => {
-    const missing = await http<ErrorEnvelope>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks: [] } });
+    const missing = await engine<ErrorEnvelope>(`${host.origin}/api/backups`, { method: 'POST', body: { itemId: 'vm1', disks: [] } });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toMatchObject({ code: 'KluisInvalidRequest', target: 'disks' });
-    const badPoint = await http<ErrorEnvelope>(`${host.origin}/api/restores`, { method: 'POST', body: { itemId: 'vm1', recoveryPointId: 'latest', targetContainer: 'x1y' } });
+    const badPoint = await engine<ErrorEnvelope>(`${host.origin}/api/restores`, { method: 'POST', body: { itemId: 'vm1', recoveryPointId: 'latest', targetContainer: 'x1y' } });
     expect(badPoint.status).toBe(400);
     expect(badPoint.body.error.target).toBe('recoveryPointId');
-    const unknown = await http<ErrorEnvelope>(`${host.origin}/api/backups/not-a-job`);
+    const unknown = await engine<ErrorEnvelope>(`${host.origin}/api/backups/not-a-job`);
     expect(unknown.status).toBe(404);
   });
 
   it('fails a backup of a missing disk with its stable code, and a restore of a missing point likewise', async () => {
-    const started = await http<{ id: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { container: standard.container, blob: 'nope.vhd' } });
+    const started = await engine<{ id: string }>(`${host.origin}/api/backups`, { method: 'POST', body: { container: standard.container, blob: 'nope.vhd' } });
     const status = await waitFor<BackupOutput>('backups', started.body.id);
     expect(status.runtimeStatus).toBe('Failed');
     expect(status.error?.code).toBe('KluisSourceDiskNotFound');
 
-    const restoreStarted = await http<{ id: string }>(`${host.origin}/api/restores`, {
+    const restoreStarted = await engine<{ id: string }>(`${host.origin}/api/restores`, {
       method: 'POST',
       body: { itemId: 'vm1', recoveryPointId: '42', targetContainer: uniqueName('nowhere') },
     });

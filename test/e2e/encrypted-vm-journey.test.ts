@@ -14,6 +14,10 @@
  *
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
+import type { TokenTrust } from '../../emulator/keyvault';
+import { DEFAULT_MANAGED_IDENTITY } from '../../emulator/identity';
+import { createManagedIdentity, identityTrust } from '../support/sign-in';
+import { testTokenIssuer, type TestTokenIssuer } from '../support/token-issuer';
 import { createHash, randomUUID } from 'node:crypto';
 import { ADE_OPERATOR_OBJECT_ID, ADE_OPERATOR_PERMISSIONS } from '../../emulator/fabric/ade-keys';
 import { main as fabricCli } from '../../emulator/fabric/cli';
@@ -56,7 +60,16 @@ interface PointProperties {
 }
 
 const azurite = useAzurite();
-const kv = useKeyVaultEmulator();
+// The suite's own emulator trusts the test issuer and, once the host runs, its identity endpoint (whose tokens the app presents).
+let hostTrust: TokenTrust | undefined;
+const kv = useKeyVaultEmulator({
+  tokenTrust: () => {
+    const own = testIssuer?.trust();
+    const trusts = [own, hostTrust].filter((trust): trust is TokenTrust => trust !== undefined);
+    return trusts.length === 0 ? undefined : { issuers: trusts.flatMap((trust) => trust.issuers), keys: { keys: trusts.flatMap((trust) => trust.keys.keys) } };
+  },
+});
+let testIssuer: TestTokenIssuer | undefined;
 
 describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emulator)', () => {
   let host: HostProcess;
@@ -117,6 +130,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
   }
 
   beforeAll(async () => {
+    testIssuer = await testTokenIssuer();
     keyVault = await kv().createVault({
       name: uniqueVaultName('kv-e2e'),
       subscriptionId: SUB,
@@ -147,6 +161,9 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
         ...subscriptionEnv(SUB),
       },
     });
+    // The app's backup identity is a managed identity of the local directory, with the id KLUIS_KEYVAULT_PRINCIPAL_ID names.
+    await createManagedIdentity(host.identity!, 'kluis-backup-e2e', backupPrincipal, await host.accessToken());
+    hostTrust = await identityTrust(host.identity!);
     await createResourceGroups(host, SUB, ['rg-backup']);
     expect((await armHttp(`${vaultUrl()}${v}`, { method: 'PUT', body: { location: 'westeurope' } })).status).toBe(201);
     for (const vm of ['bek1', 'enc1', 'later1']) await createVm(vm);
@@ -185,12 +202,17 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
 
   it('fails the backups of a VM encrypted after protection until the permissions are granted; then protects, backs up and shows the key and secret', async () => {
     expect((await settle(await enable('later1'))).status).toBe('Succeeded');
-    // This one with the command line: kluis-fabric vm encrypt.
+    // This one with the command line: kluis-fabric vm encrypt, signed in as an Owner (KLUIS_ACCESS_TOKEN: never on its command line).
     const lines: string[] = [];
-    await fabricCli(['node', 'kluis-fabric', 'vm', 'encrypt', '--name', 'later1', '--key-vault', keyVault.id, '--kek-name', 'kek-later1', '--host', host.origin, '--subscription', SUB, '-g', 'rg-vms'], {
-      out: (line) => lines.push(line),
-      fetch,
-    });
+    process.env.KLUIS_ACCESS_TOKEN = await host.accessToken();
+    try {
+      await fabricCli(['node', 'kluis-fabric', 'vm', 'encrypt', '--name', 'later1', '--key-vault', keyVault.id, '--kek-name', 'kek-later1', '--host', host.origin, '--subscription', SUB, '-g', 'rg-vms'], {
+        out: (line) => lines.push(line),
+        fetch,
+      });
+    } finally {
+      delete process.env.KLUIS_ACCESS_TOKEN;
+    }
     const later = JSON.parse(lines.join('\n')) as VmView;
     expect(later.encryption?.kek?.keyUrl).toContain(`${keyVault.url}/keys/kek-later1/`);
     const bek = parseKeyVaultObjectUrl(later.encryption!.bek!.secretUrl)!;
@@ -286,6 +308,14 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     expect(refused.body.error.recommendation).toContain('restoreKeyAndSecret');
 
     const restoreKeys = () => armHttp<{ properties: { keyVaultId: string; keyUrl: string; secretUrl: string } } & Partial<ErrorEnvelope>>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id } } });
+    // The caller's own Key Vault permission comes first: the signed-in administrator has no access policy there yet.
+    const callerRefused = await restoreKeys();
+    expect({ status: callerRefused.status, code: callerRefused.body.error?.code }).toEqual({ status: 403, code: 'KluisCallerKeyVaultPermissionMissing' });
+    expect(callerRefused.body.error?.message).toContain(DEFAULT_MANAGED_IDENTITY.objectId);
+    // Never into a Key Vault of another subscription (the attack: the BEK readable elsewhere).
+    const elsewhere = await armHttp<ErrorEnvelope>(`${pointUrl}/restoreKeyAndSecret${v}`, { method: 'POST', body: { properties: { keyVaultId: keyVault.id.replace(SUB, '0f0f0f0f-0000-4000-8000-000000000000') } } });
+    expect({ status: elsewhere.status, code: elsewhere.body.error.code }).toEqual({ status: 400, code: 'KluisKeyVaultOutsideItemScope' });
+    kv().setAccessPolicy(keyVault.name, { objectId: DEFAULT_MANAGED_IDENTITY.objectId, permissions: { keys: ['restore'], secrets: ['restore'] } });
     const noPermission = await restoreKeys();
     expect({ status: noPermission.status, code: noPermission.body.error?.code }).toEqual({ status: 400, code: 'UserErrorKeyvaultPermissionsNotConfigured' });
     expect(noPermission.body.error?.message).toContain('keys restore');

@@ -2,7 +2,8 @@
  * Managed-disk VMs through the host binary: kluis-host serves the fabric's Microsoft.Compute endpoint on
  * its own HTTPS port (logged, and exported to the app as KLUIS_COMPUTE_ENDPOINT), `/fabric/…` and
  * kluis-fabric create VMs with managed disks, and the unchanged @azure/arm-compute client reads them,
- * their disks and their data there.
+ * their disks and their data there — signed in: the endpoint refuses callers without a token the host's
+ * identity endpoint signed, and writes need an Owner (the local administrator) or the host key.
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
@@ -35,11 +36,24 @@ describe('managed-disk VMs and the Compute endpoint through kluis-host', () => {
     const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
     computeEndpoint = String(announced.computeEndpoint);
     const ca = readFileSync(String(announced.caFile), 'utf8');
-    client = new ComputeManagementClient(fakeCredential, SUB, { endpoint: computeEndpoint, tlsOptions: { ca: [...rootCertificates, ca] }, retryOptions: { maxRetries: 0 } });
+    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
+    client = new ComputeManagementClient(administrator, SUB, { endpoint: computeEndpoint, tlsOptions: { ca: [...rootCertificates, ca] }, retryOptions: { maxRetries: 0 } });
+    forged = new ComputeManagementClient(fakeCredential, SUB, { endpoint: computeEndpoint, tlsOptions: { ca: [...rootCertificates, ca] }, retryOptions: { maxRetries: 0 } });
+    // The fixture app is not Kluis: its requests carry no token; /fabric/ takes the host key, kluis-fabric reads it from the environment.
+    process.env.KLUIS_HOST_KEY = host.secrets.masterKey;
   }, 60_000);
 
   afterAll(async () => {
+    delete process.env.KLUIS_HOST_KEY;
     await host?.stop();
+  });
+
+  let forged: ComputeManagementClient;
+  const hostKey = () => ({ 'x-functions-key': host.secrets.masterKey });
+
+  it('refuses a token the identity endpoint did not sign', async () => {
+    await expect(forged.disks.get(RG, 'any')).rejects.toMatchObject({ statusCode: 401 });
+    await expect(forged.disks.beginGrantAccessAndWait(RG, 'any', { access: 'Read', durationInSeconds: 60 })).rejects.toMatchObject({ statusCode: 401 });
   });
 
   it('announces an HTTPS endpoint of its own', () => {
@@ -50,6 +64,7 @@ describe('managed-disk VMs and the Compute endpoint through kluis-host', () => {
   it('creates a VM with managed disks over /fabric/, writes its data, and serves it through Microsoft.Compute', async () => {
     const created = await http<VmBody>(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01`, {
       method: 'PUT',
+      headers: hostKey(),
       body: { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: 4 * MIB, sku: 'StandardSSD_LRS' }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB, storageType: 'Premium' }] },
     });
     expect(created.status).toBe(201);
@@ -68,12 +83,12 @@ describe('managed-disk VMs and the Compute endpoint through kluis-host', () => {
 
     const write = await http<{ disks: Array<{ ranges: Array<{ start: number; end: number }> }> }>(
       `${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01/writeData`,
-      { method: 'POST', body: { disk: 0, percent: 10, seed: 'managed' } },
+      { method: 'POST', headers: hostKey(), body: { disk: 0, percent: 10, seed: 'managed' } },
     );
     expect(write.status).toBe(200);
     const [range] = write.body.disks[0].ranges;
 
-    const deallocate = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01/deallocate`, { method: 'POST' });
+    const deallocate = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01/deallocate`, { method: 'POST', headers: hostKey() });
     expect(deallocate.status).toBe(200);
     expect((await client.disks.get(RG, 'app01-datadisk-0')).diskState).toBe('Reserved');
     const { accessSAS } = await client.disks.beginGrantAccessAndWait(RG, 'app01-datadisk-0', { access: 'Read', durationInSeconds: 300 });
@@ -82,12 +97,12 @@ describe('managed-disk VMs and the Compute endpoint through kluis-host', () => {
     expect((await sasClient(accessSAS!).getProperties()).contentLength).toBe(2 * MIB + VHD_FOOTER_SIZE);
 
     // The fabric's VM rules see the SAS: no start, no delete, until EndGetAccess.
-    const start = await http<{ error: { code: string } }>(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01/start`, { method: 'POST' });
+    const start = await http<{ error: { code: string } }>(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01/start`, { method: 'POST', headers: hostKey() });
     expect(start).toMatchObject({ status: 409, body: { error: { code: 'OperationNotAllowed' } } });
     await client.disks.beginRevokeAccessAndWait(RG, 'app01-datadisk-0');
     await expect(sasClient(accessSAS!).downloadToBuffer(0, 512)).rejects.toMatchObject({ statusCode: 403 });
 
-    const removed = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01`, { method: 'DELETE' });
+    const removed = await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${RG}/virtualMachines/app01`, { method: 'DELETE', headers: hostKey() });
     expect(removed.status).toBe(204);
     await expect(client.disks.get(RG, 'app01-osdisk')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
   });

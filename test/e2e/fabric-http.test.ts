@@ -36,10 +36,22 @@ describe('local VM fabric over HTTP (host binary)', () => {
   });
 
   const vmUrl = (rg: string, name: string) => `${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/${rg}/virtualMachines/${name}`;
+  /** The fabric takes the host key (or an Owner's token, which a Kluis app's tests send). */
+  const hostKey = () => ({ 'x-functions-key': host.secrets.masterKey });
+
+  it('refuses callers without the host key or an Owner token', async () => {
+    const anonymous = await http<{ error: { code: string } }>(vmUrl('rg-e2e', 'intruder'), { method: 'PUT', body: { osType: 'Linux' } });
+    expect([anonymous.status, anonymous.body.error.code]).toEqual([401, 'AuthenticationFailed']);
+    const wrongKey = await http(`${host.origin}/fabric/subscriptions/${SUB}/virtualMachines`, { headers: { 'x-functions-key': 'not-the-key' } });
+    expect(wrongKey.status).toBe(401);
+    const listed = await http<{ value: unknown[] }>(`${host.origin}/fabric/subscriptions/${SUB}/virtualMachines`, { headers: hostKey() });
+    expect(listed.body.value).toEqual([]);
+  });
 
   it('creates a VM with real VHD page blobs and lists it', async () => {
     const created = await http<VmBody>(vmUrl('rg-e2e', 'web01'), {
       method: 'PUT',
+      headers: hostKey(),
       body: { osType: 'Windows', osDisk: { sizeBytes: 2 * MIB, storageType: 'Premium' }, dataDisks: [{ lun: 0, sizeBytes: MIB }], initialData: { percent: 5 } },
     });
     expect(created.status).toBe(201);
@@ -59,18 +71,20 @@ describe('local VM fabric over HTTP (host binary)', () => {
       expect(parseVhdFooter(await pageBlob.downloadToBuffer(disk.sizeBytes, PAGE_SIZE)).currentSize).toBe(disk.sizeBytes);
     }
 
-    const listed = await http<{ value: VmBody[] }>(`${host.origin}/fabric/subscriptions/${SUB}/virtualMachines?location=westeurope`);
+    const listed = await http<{ value: VmBody[] }>(`${host.origin}/fabric/subscriptions/${SUB}/virtualMachines?location=westeurope`, { headers: hostKey() });
     expect(listed.status).toBe(200);
     expect(listed.body.value.map((vm) => vm.id)).toEqual([created.body.id]);
 
-    const again = await http<{ error: { code: string } }>(vmUrl('rg-e2e', 'WEB01'), { method: 'PUT', body: { osType: 'Linux' } });
+    const again = await http<{ error: { code: string } }>(vmUrl('rg-e2e', 'WEB01'), { method: 'PUT', headers: hostKey(), body: { osType: 'Linux' } });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'KluisVmAlreadyExists' } } });
-    const bad = await http<{ error: { code: string; target: string } }>(vmUrl('rg-e2e', 'web02'), { method: 'PUT', body: '{"osType": "Windows",' });
+    const bad = await http<{ error: { code: string; target: string } }>(vmUrl('rg-e2e', 'web02'), { method: 'PUT', headers: hostKey(), body: '{"osType": "Windows",' });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'KluisInvalidRequest', target: 'body' } } });
   });
 
   it('is driven by kluis-fabric: create, list, break VSS, write, stop, delete', async () => {
     const lines: string[] = [];
+    // kluis-fabric reads the key from the environment (never from its command line).
+    process.env.KLUIS_HOST_KEY = host.secrets.masterKey;
     const run = (...args: string[]) => fabricCli(['node', 'kluis-fabric', 'vm', ...args, '--host', host.origin], { out: (line) => lines.push(line), fetch });
 
     await run('create', '--name', 'app01', '--os', 'Linux', '--disks', '2', '--size-mib', '2', '--premium', '--stopped');
@@ -101,6 +115,7 @@ describe('local VM fabric over HTTP (host binary)', () => {
     await run('delete', '--name', 'app01');
     expect(lines).toEqual(['Deleted app01.']);
     await expect(run('show', '--name', 'app01')).rejects.toThrow(/404.*UserErrorVmNotFoundV2/s);
+    delete process.env.KLUIS_HOST_KEY;
   });
 
   it('serves nothing under /fabric/ when started with --no-fabric', async () => {

@@ -85,9 +85,11 @@ describe('the ARM front door (embedded host)', () => {
       expect((await http<{ value: unknown[] }>(`${host.origin}/api/${list}`)).body.value).toHaveLength(1);
     });
 
-    it('keeps the engine endpoints and the OpenAPI document under /api only', async () => {
-      expect((await http(`${host.origin}/api/items/vm-none/recoveryPoints`)).status).toBe(200);
-      expect((await http(`${host.origin}/items/vm-none/recoveryPoints`)).status).toBe(404);
+    it('keeps the engine endpoints (admin key only) and the OpenAPI document under /api only', async () => {
+      const adminKey = { 'x-functions-key': host.secrets.masterKey };
+      expect((await http(`${host.origin}/api/items/vm-none/recoveryPoints`, { headers: adminKey })).status).toBe(200);
+      expect((await http(`${host.origin}/api/items/vm-none/recoveryPoints`)).status).toBe(401);
+      expect((await http(`${host.origin}/items/vm-none/recoveryPoints`, { headers: adminKey })).status).toBe(404);
       const openapi = await http<{ servers: Array<{ url: string }>; paths: Record<string, unknown> }>(`${host.origin}/api/openapi.json`, { signIn: false });
       expect(openapi.status).toBe(200);
       expect(openapi.body.servers).toEqual([{ url: '/' }]);
@@ -97,11 +99,14 @@ describe('the ARM front door (embedded host)', () => {
       expect((await http(`${host.origin}/openapi.json`)).status).toBe(404);
     });
 
-    it("leaves the host's own endpoints to their own auth: admin, the VM fabric and the Durable webhooks need no token", async () => {
+    it("leaves the host's own endpoints to their own auth: admin and the Durable webhooks take keys, the VM fabric a key or an Owner's token", async () => {
       expect((await http(`${host.origin}/admin/host/ping`, { signIn: false })).status).toBe(200);
       expect((await http(`${host.origin}/admin/functions`, { signIn: false })).status).toBe(401);
       expect((await http(`${host.origin}/admin/functions`, { signIn: false, headers: { 'x-functions-key': host.secrets.masterKey } })).status).toBe(200);
-      expect((await http(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines`, { signIn: false })).status).toBe(200);
+      const vms = `${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines`;
+      expect((await http(vms, { signIn: false })).status).toBe(401);
+      expect((await http(vms, { signIn: false, headers: { 'x-functions-key': host.secrets.masterKey } })).status).toBe(200);
+      expect((await http(vms)).status).toBe(200);
       const instances = await http(`${host.origin}/runtime/webhooks/durabletask/instances?code=${encodeURIComponent(host.secrets.masterKey)}`, { signIn: false });
       expect(instances.status).toBe(200);
     });
@@ -196,17 +201,28 @@ describe('the ARM front door (embedded host)', () => {
       return http<ErrorEnvelope>(url, { method, signIn: false, ...(authorization === undefined ? {} : { headers: { authorization } }) });
     }
 
-    it('accepts the tokens the identity endpoint issues: a service principal’s, the default managed identity’s, the Cloud Shell user’s', async () => {
+    it('accepts the tokens the identity endpoint issues (the default managed identity’s, the Cloud Shell user’s, any it signed); roles decide what they may do', async () => {
       expect((await http(vault())).status).toBe(200);
       const msi = await http<{ access_token: string }>(`${host.identity!.msiEndpoint}?resource=${ARM}&api-version=2017-09-01`, { headers: { secret: JSON.parse(readFileSync(path.join(dataDir, 'identity', 'identity.json'), 'utf8')).msiSecret as string } });
       expect((await refused(`Bearer ${msi.body.access_token}`)).status).toBe(200);
+      // Signed in, but without a role: 403 naming the principal, the action and the scope (not 401).
       const shell = await http<{ access_token: string }>(host.identity!.msiEndpoint, { method: 'POST', body: `resource=${encodeURIComponent(ARM)}`, headers: { Metadata: 'true', 'content-type': 'application/x-www-form-urlencoded' } });
-      expect((await refused(`Bearer ${shell.body.access_token}`)).status).toBe(200);
-      expect((await refused(`Bearer ${await signedToken(claims(), endpointKey)}`)).status).toBe(200);
+      const user = await refused(`Bearer ${shell.body.access_token}`);
+      expect([user.status, user.body.error.code]).toEqual([403, 'AuthorizationFailed']);
+      expect(user.body.error.message).toBe(
+        `The client 'Kluis local user' with object id '00000000-0000-0000-0000-0000000000a2' does not have authorization to perform action 'Microsoft.RecoveryServices/Vaults/read' over scope '/${VAULT_PATH}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      );
+      const other = claims();
+      const app = await refused(`Bearer ${await signedToken(other, endpointKey)}`);
+      expect([app.status, app.body.error.message]).toEqual([403, expect.stringContaining(`with object id '${other.oid}'`)]);
     });
 
-    it("refuses a request without a token with ARM's AuthenticationFailed and challenge, on the raw engine routes too", async () => {
-      for (const [url, method] of [[vault(), 'GET'], [`${host.origin}/api/${VAULT_PATH}?${V}`, 'GET'], [`${host.origin}/api/backups`, 'POST'], [`${host.origin}/api/restores/some-job`, 'GET'], [`${host.origin}/api/items/vm1/recoveryPoints`, 'GET']]) {
+    it("refuses a request without a token with ARM's AuthenticationFailed and challenge; the raw engine routes take no token at all", async () => {
+      for (const [url, method] of [[`${host.origin}/api/backups`, 'POST'], [`${host.origin}/api/restores/some-job`, 'GET'], [`${host.origin}/api/items/vm1/recoveryPoints`, 'GET']]) {
+        expect((await refused(undefined, url, method)).status).toBe(401);
+        expect((await refused(`Bearer ${await host.accessToken()}`, url, method)).status).toBe(401);
+      }
+      for (const [url, method] of [[vault(), 'GET'], [`${host.origin}/api/${VAULT_PATH}?${V}`, 'GET']]) {
         const response = await refused(undefined, url, method);
         expect({ url, status: response.status, body: response.body }).toEqual({
           url,
@@ -224,6 +240,7 @@ describe('the ARM front door (embedded host)', () => {
       ["another key under the endpoint's key id", async () => `Bearer ${await signedToken(claims(), await newSigningKey(), { keyId: endpointKey.keyId })}`, 'InvalidAuthenticationToken', 'The access token is invalid.'],
       ['alg none', async () => `Bearer ${unsignedToken(claims())}`, 'InvalidAuthenticationToken', "The access token is invalid: it is signed with 'none'; only RS256 is accepted."],
       ['an expired token', async () => `Bearer ${await signedToken(claims({ exp: Math.floor(Date.now() / 1000) - 3600 }), endpointKey)}`, 'ExpiredAuthenticationToken', expect.stringMatching(/^The access token expiry UTC time '.+' is earlier than current UTC time '.+'\.$/)],
+      ['a token not yet valid', async () => `Bearer ${await signedToken(claims({ nbf: Math.floor(Date.now() / 1000) + 3600 }), endpointKey)}`, 'InvalidAuthenticationToken', expect.stringMatching(/^The access token is not valid before UTC time '.+'; current UTC time is '.+'\.$/)],
       ['a token for Key Vault', async () => `Bearer ${await signedToken(claims({ aud: 'https://vault.azure.net' }), endpointKey)}`, 'InvalidAuthenticationTokenAudience', expect.stringContaining("wrong audience or resource 'https://vault.azure.net'")],
       ['another issuer', async () => `Bearer ${await signedToken(claims({ iss: 'https://sts.windows.net/00000000-0000-0000-0000-00000000c0de/' }), endpointKey)}`, 'InvalidAuthenticationTokenTenant', expect.stringContaining("wrong issuer 'https://sts.windows.net/")],
     ])('refuses %s with 401, ARM’s body and challenge', async (_case, authorization, code, message) => {

@@ -9,7 +9,7 @@
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readLines } from '../../emulator/read-lines';
@@ -89,6 +89,8 @@ function expectProductShown(output: string): void {
   expect(output).toMatch(/^ {2}HTTPS +https:\/\/127\.0\.0\.1:\d+ \(trust \S+\/tls\/ca\.pem\)$/m);
   expect(output).toMatch(/^ {2}Identity +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — local sign-in/m);
   expect(output).toMatch(/^ {2}Host +http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+ — \d+ functions/m);
+  expect(output).toMatch(/^ {2}Dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard\/ — open it in your browser and sign in as Kluis local user \(user@kluis\.local\)/m);
+  expect(output).toMatch(new RegExp(`^ {2}Dashboard +${api}/dashboard/ \\(in a browser`, 'm'));
   expect(output).toMatch(SIGN_IN);
   // The secret stays in its file: the output names the file.
   expect(output).not.toMatch(/MSI_SECRET=[0-9A-F]{32}/);
@@ -122,6 +124,7 @@ describe('npm start shows the product', () => {
   });
 
   it('creates the fabric and the vault, encrypts one VM with ADE, protects and backs up four VMs, prints the jobs and how to restore, and exits with --once', async () => {
+    chmodSync(dataDir, 0o755); // as a folder made by hand would be: npm start makes it its owner's only
     const demo = startDemo(['--once', '--data-dir', dataDir]);
     const code = await demo.exited;
     const output = demo.output();
@@ -142,6 +145,12 @@ describe('npm start shows the product', () => {
     const azEnv = path.join(dataDir, 'az', 'env.sh');
     expect(output).toMatch(/^Use the Azure CLI \(az backup …\) in a second terminal:\n {2}source \S+\/az\/env\.sh\n {2}az login --identity$/m);
     expect(statSync(azEnv).mode & 0o777).toBe(0o600);
+    // The data folder (backups in Azurite's files, keys, the signing key, secrets, logs) is its owner's only.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    const readableByOthers = readdirSync(dataDir, { recursive: true, withFileTypes: true })
+      .map((entry) => path.join(entry.parentPath, entry.name))
+      .filter((file) => (lstatSync(file).mode & 0o077) !== 0 && !lstatSync(file).isSymbolicLink());
+    expect(readableByOthers).toEqual([]);
     expect(readFileSync(azEnv, 'utf8')).toMatch(/^az cloud show -n Kluis .*\|\| az cloud register -n Kluis --endpoint-resource-manager https:\/\/127\.0\.0\.1:\d+\/ /m);
   }, 90_000);
 

@@ -9,13 +9,20 @@
  * backups → points older than 7 days expire, the latest is always kept → stop with delete → soft-deleted
  * (and not backed up) → undelete → resume.
  *
+ * The journey runs as a service principal with exactly the roles it needs (issue 11): Backup Contributor on
+ * the vaults' resource group, Virtual Machine Contributor on the VMs' (protecting and restoring a VM
+ * writes it, as Azure checks) and Storage Account Contributor on the restore target's (kluis-storage); the local
+ * administrator only makes the resource groups, and the fabric (the VMs' world) takes the host key.
+ *
  * Time moves only when the test advances it: each advance fires the scheduler (every 5 minutes) and the
  * retention timer (hourly) at the new time. Runs the app built into dist/ (KLUIS_E2E_APP names another
  * built copy, e.g. one compiled with `tsc --outDir`).
  */
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
-import { REPO_ROOT, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { REPO_ROOT, signInAs, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
+import { principalWithRoles } from '../support/principals';
+import { knownSecretsOf, leaksIn } from '../support/leak-check';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, sha256, vaultApi, type ArmList, type ErrorEnvelope, type Resource } from '../support/vault-api';
 
@@ -63,6 +70,15 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
       extraArgs: ['--fake-clock', START],
     });
     await api.createResourceGroup();
+    await api.createResourceGroup('rg-vms');
+    await api.createResourceGroup('kluis-storage');
+    const journey = await principalWithRoles(host, 'vault-journey', [
+      { role: 'backupContributor', scope: `/subscriptions/${SUB}/resourceGroups/rg-backup` },
+      { role: 'virtualMachineContributor', scope: `/subscriptions/${SUB}/resourceGroups/rg-vms` },
+      // The restore target: the host's one storage account lives in its storage resource group.
+      { role: 'storageAccountContributor', scope: `/subscriptions/${SUB}/resourceGroups/kluis-storage` },
+    ]);
+    signInAs(host, journey.tokens);
   }, 60_000);
 
   afterAll(async () => {
@@ -131,12 +147,12 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
         'properties.extendedProperties.diskExclusionProperties.diskLunList',
       ],
       ['an item naming another VM than its source', () => put(VM, { sourceResourceId: api.vmId('noagent1'), policyId: api.policyId(VAULT, POLICY) }), 400, 'KluisInvalidRequest', 'properties.sourceResourceId'],
+      // ARM's linked check: the journey may not write a VM of a subscription it holds no role in.
       [
         'a VM of another subscription',
         () => put(VM, { sourceResourceId: api.vmId(VM).replace(SUB, '00000000-0000-0000-0000-000000000001'), policyId: api.policyId(VAULT, POLICY) }),
-        400,
-        'KluisInvalidRequest',
-        'properties.sourceResourceId',
+        403,
+        'LinkedAuthorizationFailed',
       ],
       ['no source VM', () => put(VM, { policyId: api.policyId(VAULT, POLICY) }), 400, 'KluisInvalidRequest', 'properties.sourceResourceId'],
       ['no policy', () => put(VM, { sourceResourceId: api.vmId(VM) }), 400, 'KluisInvalidRequest', 'properties.policyId'],
@@ -317,4 +333,10 @@ describe('the vault journey over the ARM API (embedded host, fabric, fake clock)
     expect(resumed.properties).toMatchObject({ operation: 'ConfigureBackup', status: 'Completed' });
     expect((await api.getItem(VAULT, VM)).properties).toMatchObject({ protectionState: 'Protected', policyName: POLICY, extendedInfo: { recoveryPointCount: 2 } });
   }, 60_000);
+
+  it('wrote no token, secret or key into any log line of the journey', () => {
+    const lines = [...host.stdoutLines(), ...host.stderrLines()];
+    expect(lines.length).toBeGreaterThan(100);
+    expect(leaksIn(lines, knownSecretsOf(host))).toEqual([]);
+  });
 });

@@ -30,16 +30,14 @@ import { getItemRecoveryPoint, listItemRecoveryPoints, protectedItemView, putPro
 import { createOrUpdateVault, getVault } from '../../lib/services/vaults';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
-import { LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
 import { AzureKeyStore } from '../../lib/stores/azure/keyvault-key-store';
-import { EmulatorKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import { tableVaultCatalog, type VaultCatalog } from '../../lib/stores/vault-catalog';
 import { EndpointDiskLocator } from '../../lib/engine/sources/page-blob/endpoint-disk-locator';
 import { uniqueName, uniqueTableName, useAzurite } from '../support/azurite';
 import { backupVm, pageBlobSources, type VmDisk } from '../support/backup-engine';
-import { ALL_PERMISSIONS, capturingLogger, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
+import { ALL_PERMISSIONS, capturingLogger, emulatorLocator, newObjectId, principalCredential, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
 
 const MIB = 1024 * 1024;
 const SUB = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -89,12 +87,12 @@ beforeAll(async () => {
     inventory,
     disks,
     keyVaults: {
-      locator: new EmulatorKeyVaultLocator(kv().adminUrl),
-      writer: new SdkAdeKeyWriter({ credential: new LocalPrincipalCredential({ objectId: ADE_OPERATOR_OBJECT_ID }), clientOptions, principalId: ADE_OPERATOR_OBJECT_ID }),
+      locator: emulatorLocator(kv()),
+      writer: new SdkAdeKeyWriter({ credential: principalCredential(kv(), ADE_OPERATOR_OBJECT_ID), clientOptions, principalId: ADE_OPERATOR_OBJECT_ID }),
     },
   });
   const backupPrincipal = newObjectId();
-  const keyStore = new AzureKeyStore({ credential: new LocalPrincipalCredential({ objectId: backupPrincipal }), clientOptions });
+  const keyStore = new AzureKeyStore({ credential: principalCredential(kv(), backupPrincipal), clientOptions });
   const keyVault: KeyVaultAccessDeps = { keyStore, principalId: backupPrincipal };
   let ids = 0;
   const diskLocator = EndpointDiskLocator.of(disks);
@@ -168,7 +166,7 @@ async function bekOf(vault: VaultDescription, secretUrl: string): Promise<{ valu
   const value = secret.value!;
   const bek = keyUrl === undefined
     ? Buffer.from(value, 'base64')
-    : Buffer.from((await new CryptographyClient(keyUrl, new LocalPrincipalCredential({ objectId: world.inspector }), keyVaultClientOptions(keyUrl, { caCertificatePem: kv().caCertificatePem })).unwrapKey('RSA-OAEP', Buffer.from(value, 'base64'))).result);
+    : Buffer.from((await new CryptographyClient(keyUrl, principalCredential(kv(), world.inspector), keyVaultClientOptions(keyUrl, { caCertificatePem: kv().caCertificatePem })).unwrapKey('RSA-OAEP', Buffer.from(value, 'base64'))).result);
   sensitive.push(value, bek.toString('base64'), bek.toString('hex'));
   return { value, bek, tags: secret.properties.tags ?? {}, contentType: secret.properties.contentType };
 }
@@ -281,7 +279,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
     sensitive.push(secretBlob.toString('base64'), keyBlob.toString('base64'));
     const restoreVault = await kv().createVault({ name: uniqueVaultName('kv-restore'), subscriptionId: SUB, resourceGroup: 'rg-keys', accessPolicies: [{ objectId: world.inspector, permissions: ALL_PERMISSIONS }] });
     const restorer = new AzureKeyStore({
-      credential: new LocalPrincipalCredential({ objectId: world.inspector }),
+      credential: principalCredential(kv(), world.inspector),
       clientOptions: (url) => keyVaultClientOptions(url, { caCertificatePem: kv().caCertificatePem }, NO_RETRIES),
     });
     expect(await restorer.vaultExists(restoreVault.url)).toBe(true);
@@ -290,7 +288,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
     expect(parseKeyVaultObjectUrl(restoredKey.url)?.name).toBe(parseKeyVaultObjectUrl(encrypted.encryption!.kek!.keyUrl)?.name);
     const restored = await secretClient(kv(), restoreVault, world.inspector).getSecret(parseKeyVaultObjectUrl(restoredSecret.url)!.name);
     expect(restored.value).toBe(original.value);
-    const unwrapped = await new CryptographyClient(restoredKey.url, new LocalPrincipalCredential({ objectId: world.inspector }), keyVaultClientOptions(restoredKey.url, { caCertificatePem: kv().caCertificatePem })).unwrapKey('RSA-OAEP', Buffer.from(restored.value!, 'base64'));
+    const unwrapped = await new CryptographyClient(restoredKey.url, principalCredential(kv(), world.inspector), keyVaultClientOptions(restoredKey.url, { caCertificatePem: kv().caCertificatePem })).unwrapKey('RSA-OAEP', Buffer.from(restored.value!, 'base64'));
     expect(Buffer.from(unwrapped.result).equals(original.bek)).toBe(true);
 
     // The point as ARM shows it: encrypted in the list; key and secret URLs and vault ids on GET; never the data.
@@ -319,7 +317,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
   it('refuses a restore while the key or secret is deleted and purged, or the Key Vault is gone; the stored backup brings the secret back', async () => {
     expect(taken).toBeDefined();
     const { vault, keyAndSecret, secretBackup, vmName } = taken!;
-    const presence = { keyStore: world.keyStore, locator: new EmulatorKeyVaultLocator(kv().adminUrl), principalId: world.backupPrincipal };
+    const presence = { keyStore: world.keyStore, locator: emulatorLocator(kv()), principalId: world.backupPrincipal };
     await expect(assertKeyAndSecretPresent(presence, vmName, keyAndSecret)).resolves.toBeUndefined();
 
     const secrets = secretClient(kv(), vault, world.inspector);
@@ -331,7 +329,7 @@ describe('encrypted VMs with the real Key Vault clients and the emulator', () =>
     expect(missing.message).toContain(keyAndSecret.bek.secretUrl);
 
     // "Restore the key and secret first": the point's backup restores the secret, with its version, and the restore may go ahead.
-    const restorer = new AzureKeyStore({ credential: new LocalPrincipalCredential({ objectId: world.inspector }), clientOptions: (url) => keyVaultClientOptions(url, { caCertificatePem: kv().caCertificatePem }, NO_RETRIES) });
+    const restorer = new AzureKeyStore({ credential: principalCredential(kv(), world.inspector), clientOptions: (url) => keyVaultClientOptions(url, { caCertificatePem: kv().caCertificatePem }, NO_RETRIES) });
     expect((await restorer.restoreSecret(vault.url, secretBackup)).url).toBe(keyAndSecret.bek.secretUrl);
     await expect(assertKeyAndSecretPresent(presence, vmName, keyAndSecret)).resolves.toBeUndefined();
 

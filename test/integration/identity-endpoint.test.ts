@@ -4,6 +4,7 @@
  * OpenID configuration, the principal directory and its admin API, what it keeps across restarts —
  * and Kluis's own JWKS client (lib/stores/signing-keys) reading its keys through the local CA.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,7 +34,7 @@ describe('local identity endpoint', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'kluis-identity-'));
     tls = await ensureTlsMaterial(path.join(dir, 'tls'));
-    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true });
+    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true, adminGate: async () => 'allowed' });
   });
 
   afterAll(async () => {
@@ -197,9 +198,86 @@ describe('local identity endpoint', () => {
       expect(decodeJwt(issued.body.access_token)).toMatchObject({ aud: 'https://management.azure.com', oid: sp.objectId });
     });
 
-    it('sends browsers away: only non-interactive sign-in is served', async () => {
-      const response = await http<{ error: string }>(`${identity.httpUrl}/adfs/oauth2/authorize?client_id=x`);
+    it('has no device code flow', async () => {
+      const response = await http<{ error: string }>(`${identity.httpUrl}/adfs/oauth2/devicecode`, { method: 'POST', body: 'client_id=x' });
       expect({ status: response.status, error: response.body.error }).toEqual({ status: 400, error: 'unsupported_grant_type' });
+    });
+  });
+
+  describe('browser sign-in (authorization code with PKCE)', () => {
+    const CLIENT = '00000000-0000-0000-0000-0000000000d5';
+    const REDIRECT = 'http://127.0.0.1:7071/dashboard/';
+    const verifier = 'v'.repeat(20) + 'erifier-of-forty-three-chars-or-more';
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorizeFields = (overrides: Record<string, string> = {}) => ({
+      response_type: 'code',
+      client_id: CLIENT,
+      redirect_uri: REDIRECT,
+      scope: `${ARM}/.default openid profile`,
+      state: 'state-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...overrides,
+    });
+    const authorizeUrl = (fields: Record<string, string>) => `${identity.httpUrl}/organizations/oauth2/v2.0/authorize?${new URLSearchParams(fields)}`;
+
+    /** Posts the page's form for a user; the code from the redirect. */
+    async function pick(user: string, fields = authorizeFields()): Promise<{ status: number; location: string | null; code: string | null }> {
+      const response = await fetch(authorizeUrl(fields), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, user }).toString() });
+      const location = response.headers.get('location');
+      return { status: response.status, location, code: location === null ? null : new URL(location).searchParams.get('code') };
+    }
+    const redeem = (code: string, overrides: Record<string, string> = {}) =>
+      http<{ access_token: string; scope: string; error?: string; error_description?: string }>(`${identity.httpUrl}/organizations/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://127.0.0.1:7071' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: CLIENT, redirect_uri: REDIRECT, code_verifier: verifier, ...overrides }).toString(),
+      });
+
+    it('shows the directory’s users on a page without script, and refuses requests without PKCE or with a redirect off this machine', async () => {
+      const created = await createPrincipal({ displayName: 'Backup Reader Rita', kind: 'user' });
+      const page = await http<string>(authorizeUrl(authorizeFields()));
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      expect(page.text).toContain(DEFAULT_USER.userPrincipalName);
+      expect(page.text).toContain(created.body.objectId);
+      expect(page.text).not.toContain(DEFAULT_MANAGED_IDENTITY.objectId);
+      expect(page.text).not.toContain('<script');
+      for (const fields of [
+        authorizeFields({ code_challenge: '' }),
+        authorizeFields({ code_challenge_method: 'plain' }),
+        authorizeFields({ redirect_uri: 'https://attacker.example/cb' }),
+        authorizeFields({ response_type: 'token' }),
+      ]) {
+        const refused = await http<{ error: string }>(authorizeUrl(fields));
+        expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_request' });
+      }
+    });
+
+    it('redirects with a code and the state, which redeems once, with its verifier, for the user’s token (CORS for the browser)', async () => {
+      const picked = await pick(DEFAULT_USER.objectId);
+      expect(picked.status).toBe(302);
+      expect(new URL(picked.location!).origin + new URL(picked.location!).pathname).toBe(REDIRECT);
+      expect(new URL(picked.location!).searchParams.get('state')).toBe('state-1');
+      const token = await redeem(picked.code!);
+      expect(token.status).toBe(200);
+      expect(token.headers.get('access-control-allow-origin')).toBe('*');
+      expect(await verified(token.body.access_token)).toMatchObject({ aud: ARM, oid: DEFAULT_USER.objectId, idtyp: 'user', upn: DEFAULT_USER.userPrincipalName, appid: CLIENT });
+      const again = await redeem(picked.code!);
+      expect({ status: again.status, error: again.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(again.headers.get('access-control-allow-origin')).toBe('*');
+    });
+
+    it('refuses a code with another verifier, client or redirect URI, and an account that is no user', async () => {
+      const mismatches: Array<Record<string, string>> = [{ code_verifier: 'x'.repeat(43) }, { client_id: 'another-client' }, { redirect_uri: 'http://127.0.0.1:7071/other' }];
+      for (const overrides of mismatches) {
+        const picked = await pick(DEFAULT_USER.objectId);
+        const refused = await redeem(picked.code!, overrides);
+        expect({ status: refused.status, error: refused.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+      }
+      const notAUser = await pick(DEFAULT_MANAGED_IDENTITY.objectId);
+      expect(notAUser.status).toBe(400);
     });
   });
 
@@ -240,7 +318,7 @@ describe('local identity endpoint', () => {
     const before = await jwks();
     const msiSecret = identity.msiSecret;
     await identity.stop();
-    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true });
+    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls, persistPrincipals: true, adminGate: async () => 'allowed' });
     expect(identity.msiSecret).toBe(msiSecret);
     expect(await jwks()).toEqual(before);
     const issued = await tokenRequest({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${ARM}/.default` });
@@ -249,6 +327,11 @@ describe('local identity endpoint', () => {
     const fresh = path.join(dir, 'fresh');
     const [a, b] = await Promise.all([startIdentityEndpoint({ dataDir: fresh, tls }), startIdentityEndpoint({ dataDir: fresh, tls })]);
     try {
+      // Without a gate (admin-access.ts) the directory answers nobody: whoever may create principals may choose their ids.
+      const refused = await http<{ error: { code: string } }>(`${a.httpUrl}/admin/principals`, { method: 'POST', body: { displayName: 'intruder', kind: 'servicePrincipal', objectId: DEFAULT_USER.objectId } });
+      expect([refused.status, refused.body.error.code]).toEqual([401, 'AuthenticationFailed']);
+      expect((await http(`${a.httpUrl}/admin/principals`)).status).toBe(401);
+      expect((await http(`${a.httpUrl}/admin/principals/${DEFAULT_USER.objectId}`, { method: 'DELETE' })).status).toBe(401);
       expect(a.msiSecret).toBe(b.msiSecret);
       expect(a.msiSecret).not.toBe(msiSecret);
       const keysA = await httpsRequest<JSONWebKeySet>(a.jwksUrl, { ca: tls.caCertPem });

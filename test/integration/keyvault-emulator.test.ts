@@ -9,7 +9,6 @@ import { rootCertificates } from 'node:tls';
 import { KeyClient, parseKeyVaultKeyIdentifier, type KeyVaultKey } from '@azure/keyvault-keys';
 import { parseKeyVaultSecretIdentifier, SecretClient } from '@azure/keyvault-secrets';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
 import type { VaultDescription } from '../../emulator/keyvault';
 import {
   ALL_PERMISSIONS,
@@ -17,12 +16,14 @@ import {
   cryptographyClient,
   keyClient,
   newObjectId,
+  principalCredential,
   restErrorOf,
   secretClient,
   startTestKeyVaultEmulator,
   uniqueVaultName,
   useKeyVaultEmulator,
 } from '../support/keyvault';
+import { testTokenIssuer } from '../support/token-issuer';
 
 const POLL = { intervalInMs: 10 };
 const DAY_IN_MS = 24 * 60 * 60 * 1000;
@@ -47,8 +48,8 @@ function rawRequest(url: string, ca: string, options: { method?: string; headers
 }
 
 async function bearer(objectId: string, tenantId?: string): Promise<string> {
-  const token = await new LocalPrincipalCredential({ objectId, tenantId }).getToken('https://vault.azure.net/.default');
-  return `Bearer ${token.token}`;
+  const token = await (await testTokenIssuer()).credential(objectId, tenantId === undefined ? {} : { tenantId }).getToken('https://vault.azure.net/.default');
+  return `Bearer ${token?.token ?? ''}`;
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -385,7 +386,7 @@ describe('Key Vault emulator through the real SDK clients', () => {
   });
 
   it('keeps TLS verification on: a client that does not trust the CA is refused', async () => {
-    const untrusting = new SecretClient(vault.url, new LocalPrincipalCredential({ objectId: operator }), { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } });
+    const untrusting = new SecretClient(vault.url, principalCredential(kv(), operator), { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } });
     const error = await restErrorOf(untrusting.getSecret('anything'));
     expect(error.code).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
   });

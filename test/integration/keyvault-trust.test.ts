@@ -2,7 +2,7 @@
  * How clients come to trust the Key Vault emulator without turning TLS verification off: the CA and
  * server certificate it generates (once, shared by processes that start together, renewed before
  * expiry), the product's client options (the CA for loopback vaults only), and the local credential's
- * token.
+ * signed token from the identity endpoint, which the emulator verifies.
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,10 @@ import { rootCertificates } from 'node:tls';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ensureTlsMaterial } from '../../emulator/local-ca';
 import { KEYVAULT_CA_FILE_SETTING, isLoopbackVaultUrl, keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { BACKUP_IDENTITY, startIdentityEndpoint, type RunningIdentityEndpoint } from '../../emulator/identity';
 import { LOCAL_TENANT_ID, LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
-import { ALL_PERMISSIONS, newObjectId, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
+import { ALL_PERMISSIONS, newObjectId, principalCredential, restErrorOf, startTestKeyVaultEmulator, uniqueVaultName, useKeyVaultEmulator, type TestKeyVaultEmulator } from '../support/keyvault';
 
 const DAY_IN_MS = 24 * 60 * 60 * 1000;
 
@@ -68,7 +70,7 @@ describe('Key Vault client options', () => {
 
     const objectId = newObjectId();
     const vault = await kv().createVault({ name: uniqueVaultName(), accessPolicies: [{ objectId, permissions: ALL_PERMISSIONS }] });
-    const client = new SecretClient(vault.url, new LocalPrincipalCredential({ objectId }), keyVaultClientOptions(vault.url, { caCertificateFile: kv().caCertPath }));
+    const client = new SecretClient(vault.url, principalCredential(kv(), objectId), keyVaultClientOptions(vault.url, { caCertificateFile: kv().caCertPath }));
     await client.setSecret('trusted', 'yes');
     expect((await client.getSecret('trusted')).value).toBe('yes');
   });
@@ -88,25 +90,46 @@ describe('Key Vault client options', () => {
 });
 
 describe('LocalPrincipalCredential', () => {
-  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+  let dir: string;
+  let identity: RunningIdentityEndpoint;
+  let kv: TestKeyVaultEmulator;
 
-  it('mints an unsigned JWT naming the principal for the scope and tenant asked for', async () => {
-    const now = Date.UTC(2026, 0, 1);
-    const credential = new LocalPrincipalCredential({ objectId: 'object-1', applicationId: 'app-1' }, () => now);
-    const token = await credential.getToken('https://vault.azure.net/.default', { tenantId: '22222222-2222-2222-2222-222222222222' });
-    expect(token.token.endsWith('.')).toBe(true);
-    expect(claimsOf(token.token)).toEqual({
-      aud: 'https://vault.azure.net',
-      iss: 'https://sts.windows.net/22222222-2222-2222-2222-222222222222/',
-      tid: '22222222-2222-2222-2222-222222222222',
-      oid: 'object-1',
-      appid: 'app-1',
-      iat: now / 1000,
-      nbf: now / 1000,
-      exp: now / 1000 + 3600,
-    });
-    expect(token.expiresOnTimestamp).toBe(now + 3600_000);
-    expect(claimsOf((await credential.getToken(['https://vault.azure.net/.default'])).token).tid).toBe(LOCAL_TENANT_ID);
-    expect(() => new LocalPrincipalCredential({ objectId: ' ' })).toThrow(/object id/);
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kluis-local-credential-'));
+    identity = await startIdentityEndpoint({ dataDir: path.join(dir, 'identity'), tls: await ensureTlsMaterial(path.join(dir, 'tls')) });
+    kv = await startTestKeyVaultEmulator({ tokenTrust: () => ({ issuers: [identity.issuer], keys: identity.service.jwks() }) });
+  });
+
+  afterAll(async () => {
+    await kv?.dispose();
+    await identity?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const endpoint = () => ({ msiEndpoint: identity.msiEndpoint, secret: identity.msiSecret });
+
+  it("gets the backup identity's signed token from the identity endpoint, which the emulator accepts", async () => {
+    const credential = new LocalPrincipalCredential({ objectId: BACKUP_IDENTITY.objectId }, endpoint());
+    const token = await credential.getToken('https://vault.azure.net/.default');
+    const { payload, protectedHeader } = await jwtVerify(token!.token, createLocalJWKSet(identity.service.jwks()), { issuer: identity.issuer, audience: 'https://vault.azure.net' });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload).toMatchObject({ oid: BACKUP_IDENTITY.objectId, tid: LOCAL_TENANT_ID, idtyp: 'app' });
+    expect(token!.expiresOnTimestamp).toBeGreaterThan(Date.now() + 30 * 60_000);
+    // Cached until shortly before it expires.
+    expect((await credential.getToken('https://vault.azure.net/.default'))!.token).toBe(token!.token);
+
+    const vault = await kv.emulator.createVault({ name: uniqueVaultName(), accessPolicies: [{ objectId: BACKUP_IDENTITY.objectId, permissions: ALL_PERMISSIONS }] });
+    const client = new SecretClient(vault.url, credential, keyVaultClientOptions(vault.url, { caCertificateFile: kv.emulator.caCertPath }, { retryOptions: { maxRetries: 0 } }));
+    await client.setSecret('signed', 'yes');
+    expect((await client.getSecret('signed')).value).toBe('yes');
+    // A token the test signs itself is refused by this emulator: it trusts the identity endpoint's keys only.
+    const forged = new SecretClient(vault.url, principalCredential(kv.emulator, BACKUP_IDENTITY.objectId), keyVaultClientOptions(vault.url, { caCertificateFile: kv.emulator.caCertPath }, { retryOptions: { maxRetries: 0 } }));
+    expect((await restErrorOf(forged.getSecret('signed'))).statusCode).toBe(401);
+  });
+
+  it('names the principal and the reason when the endpoint gives no token (unknown identity, wrong secret)', async () => {
+    await expect(new LocalPrincipalCredential({ objectId: newObjectId() }, endpoint()).getToken('https://vault.azure.net/.default')).rejects.toThrow(/gave no token for [0-9a-f-]{36} \(HTTP 400/);
+    await expect(new LocalPrincipalCredential({ objectId: BACKUP_IDENTITY.objectId }, { ...endpoint(), secret: 'wrong' }).getToken('https://vault.azure.net/.default')).rejects.toThrow(/HTTP 4\d\d/);
+    expect(() => new LocalPrincipalCredential({ objectId: ' ' }, endpoint())).toThrow(/object id/);
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readLines } from '../../emulator/read-lines';
-import { identityUrlsOf, servicePrincipalTokens, type IdentityEndpointUrls } from './sign-in';
+import { identityUrlsOf, managedIdentityTokens, type IdentityEndpointUrls } from './sign-in';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** KLUIS_HOST_BIN runs the suite against another build of the host (e.g. a packed or patched copy). */
@@ -68,9 +68,9 @@ export interface HostProcessOptions {
   /** More kluis-host options, e.g. ['--fake-clock', '2026-01-01T00:00:00Z']. */
   extraArgs?: string[];
   /**
-   * Send a token from the host's identity endpoint with every `http()` request to the host (a
-   * service principal's, see sign-in.ts). Default: when the app is Kluis (its API refuses requests
-   * without one) and the host started an identity endpoint.
+   * Send a token from the host's identity endpoint with every `http()` request to the host: the local
+   * administrator's (the default managed identity, Owner at the root scope; see sign-in.ts). Default:
+   * when the app is Kluis (its API refuses requests without one) and the host started an identity endpoint.
    */
   signIn?: boolean;
 }
@@ -116,7 +116,7 @@ export interface HostProcess extends SpawnedHost {
   readonly secrets: HostSecretsFile;
   /** The host's identity endpoint, unless started with --no-identity. */
   readonly identity?: IdentityEndpointUrls;
-  /** A valid token for the host's API (the one `http()` sends); throws without an identity endpoint. */
+  /** A valid token of the local administrator for the host's API (the one `http()` sends); throws without an identity endpoint. */
   accessToken(): Promise<string>;
 }
 
@@ -159,7 +159,6 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
     HOST_BIN,
     '--app', options.app,
     '--port', String(options.port ?? 0),
-    '--storage', options.storage,
     '--secrets', secretsFile,
     '--log-format', 'json',
     '--log-level', 'information',
@@ -168,7 +167,8 @@ export function spawnHost(options: HostProcessOptions): SpawnedHost {
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env },
+    // The connection string goes by the environment, never the command line (ps shows command lines).
+    env: { ...process.env, AzureWebJobsStorage: options.storage, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -289,7 +289,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const httpsOrigin = typeof ready.httpsOrigin === 'string' ? ready.httpsOrigin : undefined;
   const secrets = JSON.parse(readFileSync(host.secretsFile, 'utf8')) as HostSecretsFile;
   const identity = host.logs().map(identityUrlsOf).find((urls) => urls !== undefined);
-  const tokens = identity === undefined ? undefined : servicePrincipalTokens(identity);
+  const tokens = identity === undefined ? undefined : managedIdentityTokens(identity);
   const accessToken = () => {
     if (tokens === undefined) throw new Error('The host runs no identity endpoint (--no-identity): it cannot issue tokens.');
     return tokens();
@@ -300,6 +300,17 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     void host.exited.then(() => origins.forEach((o) => signedInOrigins.get(o) === tokens && signedInOrigins.delete(o)));
   }
   return { ...host, origin, ...(httpsOrigin === undefined ? {} : { httpsOrigin }), secrets, ...(identity === undefined ? {} : { identity }), accessToken };
+}
+
+/**
+ * From now on `http()` to this host sends `tokens` (e.g. a principal with exactly the roles a journey
+ * needs, see principals.ts) instead of the local administrator's; returns a function that switches back.
+ */
+export function signInAs(host: Pick<HostProcess, 'origin' | 'httpsOrigin'>, tokens: () => Promise<string>): () => void {
+  const origins = [host.origin, ...(host.httpsOrigin === undefined ? [] : [host.httpsOrigin])];
+  const before = origins.map((origin) => signedInOrigins.get(origin));
+  origins.forEach((origin) => signedInOrigins.set(origin, tokens));
+  return () => origins.forEach((origin, i) => (before[i] === undefined ? signedInOrigins.delete(origin) : signedInOrigins.set(origin, before[i]!)));
 }
 
 // ---- HTTP helpers ------------------------------------------------------------------------------------

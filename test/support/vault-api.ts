@@ -132,6 +132,8 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
   const vmId = (vm: string) => `/subscriptions/${sub}/resourceGroups/${vmRg}/providers/Microsoft.Compute/virtualMachines/${vm}`;
   const policyId = (vault: string, policy = 'DefaultPolicy') => `/${vaultPath(vault)}/backupPolicies/${policy}`;
   const fabricUrl = (vm: string) => `${host().origin}/fabric/subscriptions/${sub}/resourceGroups/${vmRg}/virtualMachines/${vm}`;
+  /** The fabric plays the VMs' world, not the journey's principal: it takes the host key. */
+  const fabricKey = () => ({ 'x-functions-key': host().secrets.masterKey });
 
   /** An ARM call: `api-version` appended, JSON in and out. */
   const arm = <T>(url: string, request: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> => armHttp<T>(withApiVersion(url), request);
@@ -256,6 +258,7 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
     async createVm(vm: string, body: Record<string, unknown>): Promise<FabricVm> {
       const created = await http<FabricVm>(fabricUrl(vm), {
         method: 'PUT',
+        headers: fabricKey(),
         body: { osDisk: { sizeBytes: 8 * MIB }, initialData: { percent: 10, seed: vm }, ...body },
       });
       if (created.status !== 201) throw new Error(`fabric VM ${vm}: ${created.status} ${created.text}`);
@@ -264,14 +267,14 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
 
     /** POST …/virtualMachines/{vm}/{action} (writeData, clearData, start, stop, faults, …). */
     async fabric<T = unknown>(vm: string, action: string, body: unknown = {}): Promise<T> {
-      const response = await http<T>(`${fabricUrl(vm)}/${action}`, { method: 'POST', body });
+      const response = await http<T>(`${fabricUrl(vm)}/${action}`, { method: 'POST', body, headers: fabricKey() });
       if (response.status !== 200) throw new Error(`fabric ${action} of ${vm}: ${response.status} ${response.text}`);
       return response.body;
     },
 
     /** The bytes of every disk of a fabric VM now, by 'os' / 'data<lun>'. */
     async diskBytes(vm: string): Promise<Map<string, Buffer>> {
-      const found = await http<FabricVm>(fabricUrl(vm));
+      const found = await http<FabricVm>(fabricUrl(vm), { headers: fabricKey() });
       if (found.status !== 200) throw new Error(`fabric VM ${vm}: ${found.status} ${found.text}`);
       const bytes = new Map<string, Buffer>();
       for (const disk of found.body.disks) bytes.set(disk.kind === 'os' ? 'os' : `data${disk.lun}`, await downloadBlob(disk.vhdUri));

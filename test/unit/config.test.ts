@@ -46,6 +46,8 @@ describe('loadConfig', () => {
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
       storageRetry: { maxTries: 4, retryDelayInMs: 2000, maxRetryDelayInMs: 30000, blobTryTimeoutInMs: 60000, tableTryTimeoutInMs: 10000, maxRetryAfterInMs: 30000 },
+      dashboard: { signIn: { kind: 'none' } },
+      access: { source: 'catalog', owners: [] },
     });
   });
 
@@ -94,6 +96,10 @@ describe('loadConfig', () => {
       KLUIS_SUBSCRIPTION_NAME: 'Team',
       KLUIS_LOCATION: 'North Europe',
       KLUIS_STORAGE_RESOURCE_GROUP: 'rg-storage',
+      KLUIS_AUTHORIZATION: 'azure',
+      KLUIS_OWNER_PRINCIPAL_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000001,bbbbbbbb-0000-4000-8000-000000000002',
+      IDENTITY_ENDPOINT: 'http://127.0.0.1:7072/msi/token',
+      IDENTITY_HEADER: 'secret-of-the-endpoint',
     });
     expect(config).toEqual({
       webJobsStorage: DEVELOPMENT_STORAGE_CONNECTION_STRING,
@@ -114,6 +120,7 @@ describe('loadConfig', () => {
         caCertificateFile: '/tmp/kv/ca.pem',
         emulatorUrl: 'http://127.0.0.1:41234',
         dnsSuffix: 'vault.azure.cn',
+        localIdentity: { msiEndpoint: 'http://127.0.0.1:7072/msi/token', secret: 'secret-of-the-endpoint' },
       },
       tenancy: {
         tenantId: 'aaaaaaaa-2222-4333-8444-555555555555',
@@ -123,7 +130,15 @@ describe('loadConfig', () => {
         storageResourceGroup: 'rg-storage',
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
+      dashboard: { signIn: { kind: 'none' } },
+      access: { source: 'azure', owners: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'] },
     });
+  });
+
+  it('refuses an unknown authorization source and owners that are not object ids, naming the setting', () => {
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_AUTHORIZATION: 'none' }).target).toBe('KLUIS_AUTHORIZATION');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_OWNER_PRINCIPAL_IDS: 'admin@contoso.com' }).target).toBe('KLUIS_OWNER_PRINCIPAL_IDS');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, IDENTITY_ENDPOINT: 'not a url' }).target).toBe('IDENTITY_ENDPOINT');
   });
 
   it('refuses tenancy settings that are not ids, regions or group names, naming the setting', () => {
@@ -229,5 +244,35 @@ describe('loadConfig: token validation and the public base URL', () => {
   it('keeps the public base URL without a trailing slash', () => {
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_PUBLIC_BASE_URL: 'https://backup.example.com/kluis/' }).publicBaseUrl).toBe('https://backup.example.com/kluis');
     expect(loadConfig({ AzureWebJobsStorage: ACCOUNT }).publicBaseUrl).toBeUndefined();
+  });
+});
+
+describe('loadConfig: the dashboard sign-in', () => {
+  const ACCOUNT_ONLY = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+  it('signs in at the local identity endpoint kluis-host names, for ARM tokens', () => {
+    expect(loadConfig({ ...ACCOUNT_ONLY, KLUIS_IDENTITY_EMULATOR_URL: 'http://127.0.0.1:7072/' }).dashboard.signIn).toEqual({
+      kind: 'local',
+      clientId: '00000000-0000-0000-0000-0000000000d5',
+      authority: 'http://127.0.0.1:7072/organizations',
+      scopes: ['https://management.core.windows.net//.default'],
+    });
+  });
+
+  it('uses MSAL with an app registration, at the tenant of KLUIS_AUTH_TENANT_ID unless an authority is named, also when kluis-host runs an identity endpoint', () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    expect(loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: '11111111-2222-4333-8444-555555555555', KLUIS_AUTH_TENANT_ID: tenant, KLUIS_IDENTITY_EMULATOR_URL: 'http://127.0.0.1:7072' }).dashboard.signIn).toEqual({
+      kind: 'entra',
+      clientId: '11111111-2222-4333-8444-555555555555',
+      authority: `https://login.microsoftonline.com/${tenant}`,
+      scopes: ['https://management.core.windows.net//user_impersonation'],
+    });
+    const custom = loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: '11111111-2222-4333-8444-555555555555', KLUIS_DASHBOARD_AUTHORITY: 'https://login.microsoftonline.us/contoso.onmicrosoft.com/', KLUIS_DASHBOARD_SCOPES: 'api://kluis/user_impersonation' });
+    expect(custom.dashboard.signIn).toMatchObject({ authority: 'https://login.microsoftonline.us/contoso.onmicrosoft.com', scopes: ['api://kluis/user_impersonation'] });
+  });
+
+  it('names a bad dashboard setting', () => {
+    expect(() => loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_CLIENT_ID: 'my-app' })).toThrow(expect.objectContaining({ code: 'KluisInvalidConfiguration', target: 'KLUIS_DASHBOARD_CLIENT_ID' }));
+    expect(() => loadConfig({ ...ACCOUNT_ONLY, KLUIS_DASHBOARD_AUTHORITY: 'login.microsoftonline.com' })).toThrow(expect.objectContaining({ target: 'KLUIS_DASHBOARD_AUTHORITY' }));
   });
 });

@@ -356,18 +356,22 @@ describe('Key Vault locators', () => {
   it('asks the emulator’s admin API by id, name or URL; undefined when it has no such vault', async () => {
     const vault = { id: KV_ID, name: 'kv-app', properties: { vaultUri: 'https://127.0.0.1:4443/' } };
     const asked: string[] = [];
-    const fakeFetch = (async (input: string | URL | Request) => {
+    const authorizations = new Set<string | null>();
+    const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
       asked.push(url.pathname);
+      authorizations.add(new Headers(init?.headers).get('authorization'));
       const body = url.pathname === '/vaults' ? { value: [vault] } : url.pathname.toLowerCase().endsWith('/kv-app') ? vault : undefined;
       return new Response(body === undefined ? '{}' : JSON.stringify(body), { status: body === undefined ? 404 : 200 });
     }) as typeof fetch;
-    const locator = new EmulatorKeyVaultLocator('http://127.0.0.1:9999', fakeFetch);
+    const locator = new EmulatorKeyVaultLocator('http://127.0.0.1:9999', async () => 'token-of-the-backup-identity', fakeFetch);
     const expected = { id: KV_ID, url: 'https://127.0.0.1:4443' };
     await expect(locator.locate(KV_ID)).resolves.toEqual(expected);
     await expect(locator.locate('kv-app')).resolves.toEqual(expected);
     await expect(locator.locate('https://127.0.0.1:4443/secrets/bek')).resolves.toEqual(expected);
     await expect(locator.locate('kv-gone')).resolves.toBeUndefined();
     expect(asked).toEqual([KV_ID, '/vaults/kv-app', '/vaults', '/vaults/kv-gone']);
+    // Every read carries the backup identity's token (the admin API refuses anonymous callers).
+    expect([...authorizations]).toEqual(['Bearer token-of-the-backup-identity']);
   });
 });

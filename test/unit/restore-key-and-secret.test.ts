@@ -14,6 +14,7 @@ import { keyBackupBlobName, secretBackupBlobName } from '../../lib/engine/domain
 import { restoreKeyAndSecret, type RestoreKeyAndSecretDeps } from '../../lib/services/restore-key-and-secret';
 import { acceptRestoreRequest, type RecoveryPointRef } from '../../lib/services/restore-requests';
 import { DnsKeyVaultLocator } from '../../lib/stores/azure/keyvault-locator';
+import type { KeyVaultAccessPolicy } from '../../lib/stores/key-vault-locator';
 import type { BlobRef } from '../../lib/stores/disk-store';
 import { MemoryKeyStore } from '../../lib/stores/memory/key-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
@@ -39,6 +40,8 @@ interface World {
   blobs: Map<string, Buffer>;
   secretUrl: string;
   keyUrl: string;
+  /** Region and access policies per Key Vault id (lower case); others are in westeurope with the caller allowed to restore. */
+  placed: Map<string, { location: string; policies: KeyVaultAccessPolicy[] }>;
 }
 
 async function world(options: { encrypted?: boolean } = {}): Promise<World> {
@@ -117,7 +120,24 @@ async function world(options: { encrypted?: boolean } = {}): Promise<World> {
     if (found === undefined) throw errors.blobNotFound(blob.container, blob.blob);
     return found;
   };
-  return { deps: { catalog, vault: { readBlob }, keyStore: keys, locator: new DnsKeyVaultLocator(), principalId: '00000000-0000-0000-0000-00000000bac0' }, keys, blobs, secretUrl, keyUrl };
+  // Where the vaults are, their region and their access policies (the caller may restore keys and secrets).
+  const placed = new Map<string, { location: string; policies: KeyVaultAccessPolicy[] }>();
+  const dns = new DnsKeyVaultLocator();
+  const locator = {
+    locate: async (id: string) => {
+      const found = await dns.locate(id);
+      const extra = placed.get(id.toLowerCase()) ?? { location: 'westeurope', policies: [{ objectId: CALLER.objectId, permissions: { keys: ['Get', 'Restore'], secrets: ['restore'] } }] };
+      return found === undefined ? undefined : { ...found, location: extra.location, accessPolicies: extra.policies };
+    },
+  };
+  return {
+    deps: { catalog, vault: { readBlob }, keyStore: keys, locator, principalId: '00000000-0000-0000-0000-00000000bac0', caller: CALLER },
+    keys,
+    blobs,
+    secretUrl,
+    keyUrl,
+    placed,
+  };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<KluisError> {
@@ -130,6 +150,7 @@ async function refusal(promise: Promise<unknown>): Promise<KluisError> {
 }
 
 const body = (keyVaultId: string) => ({ properties: { keyVaultId } });
+const CALLER = { objectId: '0000000a-0000-4000-8000-0000000000ca', name: 'operator@kluis.local' };
 
 describe('restoreKeyAndSecret', () => {
   it('restores the deleted and purged key and secret into the Key Vault named, and answers their URLs only', async () => {
@@ -188,6 +209,40 @@ describe('restoreKeyAndSecret', () => {
     expect({ code: gone.code, target: gone.target }).toEqual({ code: 'UserErrorKeyVaultNotFound', target: 'properties.keyVaultId' });
     const bad = await refusal(restoreKeyAndSecret(w.deps, ref, body('kv-source')));
     expect({ status: bad.status, target: bad.target }).toEqual({ status: 400, target: 'properties.keyVaultId' });
+  });
+
+  it("refuses a Key Vault in another subscription or outside the vault's geography, writing nothing", async () => {
+    const w = await world();
+    w.keys.deleteKey(KV_URL, 'kek-enc1');
+    w.keys.deleteSecret(KV_URL, 'bek-enc1');
+    const elsewhere = await refusal(restoreKeyAndSecret(w.deps, ref, body(keyVaultResourceId('ffffffff-0000-4000-8000-000000000001', 'rg-keys', 'kv-source'))));
+    expect({ code: elsewhere.code, status: elsewhere.status, target: elsewhere.target }).toEqual({ code: 'KluisKeyVaultOutsideItemScope', status: 400, target: 'properties.keyVaultId' });
+    expect(elsewhere.message).toContain('subscription ffffffff-0000-4000-8000-000000000001');
+    w.placed.set(OTHER_KV_ID.toLowerCase(), { location: 'eastus', policies: [{ objectId: CALLER.objectId, permissions: { keys: ['restore'], secrets: ['restore'] } }] });
+    const abroad = await refusal(restoreKeyAndSecret(w.deps, ref, body(OTHER_KV_ID)));
+    expect(abroad.code).toBe('KluisKeyVaultOutsideItemScope');
+    expect(abroad.message).toContain('eastus');
+    // northeurope is in westeurope's geography (Europe): allowed.
+    w.placed.set(OTHER_KV_ID.toLowerCase(), { location: 'northeurope', policies: [{ objectId: CALLER.objectId, permissions: { keys: ['all'], secrets: ['all'] } }] });
+    await expect(restoreKeyAndSecret(w.deps, ref, body(OTHER_KV_ID))).resolves.toMatchObject({ vmName: 'enc1' });
+    expect(await w.keys.keyExists(w.keyUrl)).toBe(false);
+  });
+
+  it("needs the caller's own keys restore and secrets restore in the target vault (403), also when Kluis cannot read its policies", async () => {
+    const w = await world();
+    w.keys.deleteKey(KV_URL, 'kek-enc1');
+    w.keys.deleteSecret(KV_URL, 'bek-enc1');
+    w.placed.set(KV_ID.toLowerCase(), { location: 'westeurope', policies: [{ objectId: CALLER.objectId, permissions: { keys: ['restore'], secrets: ['get'] } }] });
+    const partial = await refusal(restoreKeyAndSecret(w.deps, ref, body(KV_ID)));
+    expect({ code: partial.code, status: partial.status }).toEqual({ code: 'KluisCallerKeyVaultPermissionMissing', status: 403 });
+    expect(partial.message).toBe("The caller 'operator@kluis.local (0000000a-0000-4000-8000-0000000000ca)' may not restore into Key Vault 'kv-source': its access policies do not grant it secrets restore.");
+    // Only the backup identity holds the permissions: the caller does not.
+    w.placed.set(KV_ID.toLowerCase(), { location: 'westeurope', policies: [{ objectId: '00000000-0000-0000-0000-00000000bac0', permissions: { keys: ['all'], secrets: ['all'] } }] });
+    expect((await refusal(restoreKeyAndSecret(w.deps, ref, body(KV_ID)))).message).toContain('keys restore, secrets restore');
+    const unreadable = await refusal(restoreKeyAndSecret({ ...w.deps, locator: new DnsKeyVaultLocator() }, ref, body(KV_ID)));
+    expect(unreadable.code).toBe('KluisCallerKeyVaultPermissionMissing');
+    expect(await w.keys.keyExists(w.keyUrl)).toBe(false);
+    expect(await w.keys.secretExists(w.secretUrl)).toBe(false);
   });
 
   it('reports a missing backup blob as missing recovery point data', async () => {

@@ -8,6 +8,7 @@
  * HTTPS because the SDK's bearer-token policy refuses plain http; the certificate is the local CA's
  * (what KLUIS_CA_FILE names). Pollers get absolute operation URLs on this origin (operations.ts).
  */
+import type { HostRequest, HostResponse } from '../../http-types';
 import type { HostLogger } from '../../logger';
 import { listen } from '../../listener';
 import type { ComputeFabric } from './compute-fabric';
@@ -24,6 +25,8 @@ export interface ComputeEndpointOptions {
   /** Default 0: any free port. */
   port?: number;
   logger?: HostLogger;
+  /** Runs before the routes: a response refuses the request (kluis-host's admin gate: who may use the fabric). */
+  guard?: (request: HostRequest) => Promise<HostResponse | undefined>;
 }
 
 export interface RunningComputeEndpoint {
@@ -35,6 +38,9 @@ export interface RunningComputeEndpoint {
 }
 
 export async function startComputeEndpoint(options: ComputeEndpointOptions): Promise<RunningComputeEndpoint> {
-  const listener = await listen({ port: options.port ?? 0, tls: options.tls }, computeRoutes(options.fabric, { logger: options.logger }));
+  const routes = computeRoutes(options.fabric, { logger: options.logger });
+  const guard = options.guard;
+  const handler = guard === undefined ? routes : async (request: HostRequest) => (await guard(request)) ?? routes(request);
+  const listener = await listen({ port: options.port ?? 0, tls: options.tls }, handler);
   return { url: listener.origin, port: listener.port, stop: () => listener.close() };
 }

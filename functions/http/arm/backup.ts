@@ -12,7 +12,7 @@ import type { BackupInput } from '../../../orchestrations/backup';
 import { Orchestrators } from '../../../orchestrations/contracts';
 import { backupRequestDeps } from '../../deps';
 import { itemNamesOf } from './protection';
-import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
 
 export const backupRequestBodySchema = z
   .object({
@@ -29,6 +29,7 @@ type BackupRequestBody = z.infer<typeof backupRequestBodySchema>;
 
 armRoute<BackupRequestBody>({
   operationId: 'Backups_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/backup/action',
   method: 'POST',
   route: `${ITEM_ROUTE}/backup`,
   summary:
@@ -42,9 +43,9 @@ armRoute<BackupRequestBody>({
     409: 'A backup of the item is running, or protection is stopped, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, baseUrl }) => {
+  handler: async ({ params, body, context, baseUrl, caller }) => {
     const names = itemNamesOf(params);
-    const deps = backupRequestDeps();
+    const deps = { ...backupRequestDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const client = df.getClient(context);
     const started = await triggerBackup(deps, vault, names, { recoveryPointExpiryTimeInUTC: body.properties.recoveryPointExpiryTimeInUTC }, async (instanceId, run) => {

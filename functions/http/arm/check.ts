@@ -21,6 +21,9 @@ armRoute<z.infer<typeof checkRequestSchema>>({
   summary:
     "Checks the vault (Kluis's `kluis check`): every recovery point's catalog row, manifest, replica snapshots, checksums and instant-restore snapshots, and orphan blobs; `readData` re-reads every block and verifies its checksum; `repair` removes orphans only.",
   tag: 'Vaults',
+  // Azure has no check action: the vault's validate action is the nearest (Backup Operator and Contributor hold it,
+  // Reader does not); repair deletes only blobs no recovery point names.
+  action: 'Microsoft.RecoveryServices/Vaults/backupValidateOperation/action',
   body: checkRequestSchema,
   bodyOptional: true,
   responses: { 200: 'The check report (healthy, problems).', 404: 'No such vault.' },

@@ -6,7 +6,7 @@
 import { virtualMachineResource, instanceView } from '../../../lib/domain/arm/virtual-machine-resource';
 import { getVirtualMachine, listVirtualMachines } from '../../../lib/services/arm-resources';
 import { vmInventory } from '../../deps';
-import { armRoute, list, ok } from './route';
+import { armRoute, list, ok, readableBy } from './route';
 
 const TAG = 'Virtual machines';
 const COMPUTE = 'providers/Microsoft.Compute/virtualMachines';
@@ -17,6 +17,7 @@ const expandsInstanceView = (query: URLSearchParams) => (query.get('$expand') ??
 
 armRoute({
   operationId: 'VirtualMachines_Get',
+  action: 'Microsoft.Compute/virtualMachines/read',
   method: 'GET',
   route: VM_ROUTE,
   summary: 'Gets a virtual machine (`$expand=instanceView` adds its power state and VM agent).',
@@ -27,6 +28,7 @@ armRoute({
 
 armRoute({
   operationId: 'VirtualMachines_InstanceView',
+  action: 'Microsoft.Compute/virtualMachines/instanceView/read',
   method: 'GET',
   route: `${VM_ROUTE}/instanceView`,
   summary: "Gets a virtual machine's instance view: provisioning and power state, VM agent.",
@@ -37,23 +39,31 @@ armRoute({
 
 armRoute({
   operationId: 'VirtualMachines_List',
+  action: 'Microsoft.Compute/virtualMachines/read',
+  access: 'filtered',
   method: 'GET',
   route: `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${COMPUTE}`,
   summary: "Lists a resource group's virtual machines.",
   tag: TAG,
   responses: { 200: 'The virtual machines, in `value`.' },
-  handler: async ({ params, query }) => {
-    const vms = await listVirtualMachines({ inventory: vmInventory() }, params.subscriptionId ?? '', params.resourceGroupName ?? '');
+  handler: async ({ params, query, access }) => {
+    const all = await listVirtualMachines({ inventory: vmInventory() }, params.subscriptionId ?? '', params.resourceGroupName ?? '');
+    const vms = await readableBy(access, 'Microsoft.Compute/virtualMachines/read', all, (vm) => vm.id);
     return list(vms.map((vm) => virtualMachineResource(vm, { instanceView: expandsInstanceView(query) })));
   },
 });
 
 armRoute({
   operationId: 'VirtualMachines_ListAll',
+  action: 'Microsoft.Compute/virtualMachines/read',
+  access: 'filtered',
   method: 'GET',
   route: `subscriptions/{subscriptionId}/${COMPUTE}`,
   summary: "Lists a subscription's virtual machines.",
   tag: TAG,
   responses: { 200: 'The virtual machines, in `value`.' },
-  handler: async ({ params }) => list((await listVirtualMachines({ inventory: vmInventory() }, params.subscriptionId ?? '')).map((vm) => virtualMachineResource(vm))),
+  handler: async ({ params, access }) => {
+    const all = await listVirtualMachines({ inventory: vmInventory() }, params.subscriptionId ?? '');
+    return list((await readableBy(access, 'Microsoft.Compute/virtualMachines/read', all, (vm) => vm.id)).map((vm) => virtualMachineResource(vm)));
+  },
 });

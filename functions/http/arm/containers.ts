@@ -16,6 +16,7 @@ const TAG = 'Protection containers';
 
 armRoute({
   operationId: 'BackupProtectionContainers_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupProtectionContainers/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectionContainers`,
   summary:
@@ -32,6 +33,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionContainers_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}`,
   summary: "Gets a VM's protection container (IaasVMContainer;iaasvmcontainerv2;{resourceGroup};{vmName}): friendly name, registration, VM id.",

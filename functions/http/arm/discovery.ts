@@ -8,7 +8,7 @@ import { listProtectableItems, parseProtectableItemFilter, refreshContainers, ty
 import { assertAzureFabric } from '../../../lib/services/protection';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, asyncOperationPaths, fabricPathOf, list, VAULT_ROUTE, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, fabricPathOf, list, VAULT_ROUTE, vaultRefOf, initiatorOf } from './route';
 
 const TAG = 'Discovery';
 
@@ -18,14 +18,15 @@ function discoveryDeps(): DiscoveryDeps {
 
 armRoute({
   operationId: 'ProtectionContainers_Refresh',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/refreshContainers/action',
   method: 'POST',
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/refreshContainers`,
   summary: 'Discovers the VMs that can be protected (Kluis reads its VM inventory live: the operation has succeeded at once).',
   tag: TAG,
   responses: { 202: 'Accepted: poll Location (backupFabrics/{fabric}/operationResults/{id}) until it answers 204.', 400: 'Not the Azure fabric.', 404: 'No such vault.' },
-  handler: async ({ params, baseUrl }) => {
+  handler: async ({ params, baseUrl, caller }) => {
     assertAzureFabric(params.fabricName ?? '');
-    const deps = discoveryDeps();
+    const deps = { ...discoveryDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const operation = await refreshContainers(deps, vault);
     return accepted(baseUrl, asyncOperationPaths.fabric(fabricPathOf(params), operation.operationId));
@@ -34,6 +35,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupProtectableItems_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupProtectableItems/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectableItems`,
   summary:

@@ -11,7 +11,7 @@ import { getJob, listJobs, parseJobFilter, requestJobCancel } from '../../../lib
 import { createOperation } from '../../../lib/services/operations';
 import { getVault } from '../../../lib/services/vaults';
 import { catalogDeps } from '../../deps';
-import { accepted, armRoute, asyncOperationPaths, jobPathOf, list, ok, VAULT_ROUTE, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, jobPathOf, list, ok, VAULT_ROUTE, vaultRefOf, initiatorOf } from './route';
 
 const TAG = 'Jobs';
 
@@ -21,6 +21,7 @@ function jobDeps() {
 
 armRoute({
   operationId: 'BackupJobs_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupJobs`,
   summary:
@@ -38,6 +39,7 @@ armRoute({
 
 armRoute({
   operationId: 'JobDetails_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupJobs/{jobName}`,
   summary: 'Gets a job: status, tasks with progress, durations (ISO 8601), error details with recommendations, and whether it can be cancelled.',
@@ -52,13 +54,14 @@ armRoute({
 
 armRoute({
   operationId: 'JobCancellations_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/cancelJob/action',
   method: 'POST',
   route: `${VAULT_ROUTE}/backupJobs/{jobName}/cancel`,
   summary: 'Cancels a Backup job while it takes its snapshot (the job goes Cancelling, then Cancelled). Transfers to the vault are not interrupted.',
   tag: TAG,
   responses: { 202: 'Accepted: the job is Cancelling; Location (backupJobs/{job}/operationResults/{id}) answers 204.', 400: 'The job cannot be cancelled now (UserErrorJobNotCancellable says why).', 404: 'No such vault or job.' },
-  handler: async ({ params, baseUrl, context }) => {
-    const deps = jobDeps();
+  handler: async ({ params, baseUrl, context, caller }) => {
+    const deps = { ...jobDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const job = await requestJobCancel(deps, vault, params.jobName ?? '');
     context.info(`Cancel requested for job ${job.jobId}.`);

@@ -2,7 +2,9 @@
  * GET /api/openapi.json — an OpenAPI 3.1 document of every ARM-shaped operation, built from what
  * armRoute() registered (each at the root path; the `/api/…` aliases are not listed again): paths and path parameters from the route templates, request bodies from
  * their zod schemas (z.toJSONSchema), responses from each operation's declared codes with the ARM
- * error envelope for 4xx/5xx. Built on request, so it always lists every loaded route.
+ * error envelope for 4xx/5xx, and the Azure RBAC action each one performs (`x-kluis-action`, with how the
+ * caller is checked in `x-kluis-access`), so a client such as a dashboard knows which role a button needs.
+ * Built on request, so it always lists every loaded route.
  */
 import { app } from '@azure/functions';
 import { z } from 'zod';
@@ -28,6 +30,10 @@ interface OpenApiOperation {
   parameters: OpenApiParameter[];
   requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
   responses: Record<string, { description: string; content?: { 'application/json': { schema: JsonSchema } } }>;
+  /** The Azure RBAC action the operation performs (what a role must allow), e.g. Microsoft.RecoveryServices/Vaults/read. */
+  'x-kluis-action': string;
+  /** How the caller is checked: scope (the action at the request's path), filtered (lists), anyRole, signedIn. */
+  'x-kluis-access': string;
 }
 
 export interface OpenApiDocument {
@@ -79,6 +85,8 @@ export function buildOpenApiDocument(operations: readonly RegisteredOperation[])
       tags: [operation.tag],
       parameters: [...parameters, API_VERSION_PARAMETER],
       responses: responsesOf(operation),
+      'x-kluis-action': operation.action,
+      'x-kluis-access': operation.access,
     };
     if (operation.body !== undefined) {
       entry.requestBody = { required: true, content: { 'application/json': { schema: bodySchema(operation.body) } } };

@@ -67,6 +67,7 @@ const resultResponses = { 202: 'Still running: poll again after Retry-After.', 2
 
 armRoute({
   operationId: 'BackupOperationStatuses_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupOperations/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupOperations/{operationId}`,
   summary: 'The status of an asynchronous operation (Azure-AsyncOperation of a 202): InProgress, Succeeded or Failed, with the job doing the work.',
@@ -77,6 +78,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupOperationResults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupOperationResults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupOperationResults/{operationId}`,
   summary: 'The result of an asynchronous operation (Location of a 202): 202 while it runs, 204 once it succeeded, its error once it failed.',
@@ -87,6 +89,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectedItemOperationStatuses_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/operationsStatus/read',
   method: 'GET',
   route: `${ITEM_ROUTE}/operationsStatus/{operationId}`,
   summary: 'The status of an operation on a protected item (protect, change, stop, backup now, restore): InProgress, Succeeded or Failed, with its job.',
@@ -97,6 +100,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectedItemOperationResults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/operationResults/read',
   method: 'GET',
   route: `${ITEM_ROUTE}/operationResults/{operationId}`,
   summary: 'The result of an operation on a protected item: 202 while it runs, 204 once it succeeded, its error once it failed.',
@@ -107,6 +111,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionContainerRefreshOperationResults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/operationResults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/operationResults/{operationId}`,
   summary: 'The result of a container refresh (discovery): 202 while it runs, 204 once it succeeded.',
@@ -117,6 +122,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionContainerOperationResults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/operationResults/read',
   method: 'GET',
   route: `${CONTAINER_ROUTE}/operationResults/{operationId}`,
   summary: 'The result of an operation on a protection container: 202 while it runs, 204 once it succeeded, its error once it failed.',
@@ -127,6 +133,7 @@ armRoute({
 
 armRoute({
   operationId: 'JobOperationResults_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupJobs/operationResults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupJobs/{jobName}/operationResults/{operationId}`,
   summary: 'The result of a job cancellation: 202 while it runs, 204 once it succeeded.',

@@ -17,6 +17,7 @@ function resourceOf(vaultId: string, view: PolicyView) {
 
 armRoute({
   operationId: 'BackupPolicies_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupPolicies/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupPolicies`,
   summary: "Lists the vault's backup policies ($filter=backupManagementType eq 'AzureIaasVM' accepted).",
@@ -33,6 +34,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionPolicies_CreateOrUpdate',
+  action: 'Microsoft.RecoveryServices/Vaults/backupPolicies/write',
   method: 'PUT',
   route: POLICY_ROUTE,
   summary: 'Creates or replaces a backup policy (Standard V1 or Enhanced V2). Edits apply to existing recovery points too.',
@@ -52,6 +54,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionPolicies_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupPolicies/read',
   method: 'GET',
   route: POLICY_ROUTE,
   summary: 'Gets a backup policy with the number of items it protects.',
@@ -65,6 +68,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectionPolicies_Delete',
+  action: 'Microsoft.RecoveryServices/Vaults/backupPolicies/delete',
   method: 'DELETE',
   route: POLICY_ROUTE,
   summary: 'Deletes a backup policy that protects no items.',

@@ -7,6 +7,7 @@
 import { protectedItemPutBodySchema, type ProtectedItemPutBody } from '../../../lib/domain/arm/item-resource';
 import {
   assertAzureFabric,
+  findProtectedItem,
   getProtectedItem,
   listProtectedItems,
   parseItemFilter,
@@ -19,7 +20,7 @@ import { deleteProtectedItem } from '../../../lib/services/soft-delete';
 import { keyVaultAccessCheck } from '../../../lib/services/key-vault-access';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, deleteDeps, keyVaultAccessDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
+import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
 
 const TAG = 'Protected items';
 
@@ -35,6 +36,7 @@ export function itemNamesOf(params: Record<string, string>): ItemNames {
 
 armRoute<ProtectedItemPutBody>({
   operationId: 'ProtectedItems_CreateOrUpdate',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/write',
   method: 'PUT',
   route: ITEM_ROUTE,
   summary:
@@ -47,10 +49,13 @@ armRoute<ProtectedItemPutBody>({
     404: 'No such vault, VM, policy or item.',
     409: 'The VM is protected by another vault, or the item is soft-deleted.',
   },
-  handler: async ({ params, body, baseUrl, context }) => {
+  handler: async ({ params, body, baseUrl, context, caller, access, scope, action }) => {
     const names = itemNamesOf(params);
-    const deps = protectionDeps();
+    const deps = { ...protectionDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    // Azure's linked check: enabling protection of a VM needs write access to the VM itself (Virtual Machine Contributor).
+    const vmId = body.properties.sourceResourceId ?? body.properties.virtualMachineId;
+    if (vmId !== undefined && (await findProtectedItem(deps, vault, names)) === undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', vmId, { action, scope });
     const change = await putProtectedItem(deps, vault, names, body.properties);
     context.info(`Protection of ${names.itemName}: ${change.action}${change.job ? ` (job ${change.job.jobId})` : ''}.`);
     return accepted(baseUrl, asyncOperationPaths.item(itemPathOf(params), change.operation.operationId));
@@ -59,6 +64,7 @@ armRoute<ProtectedItemPutBody>({
 
 armRoute({
   operationId: 'ProtectedItems_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/read',
   method: 'GET',
   route: ITEM_ROUTE,
   summary: 'Gets a protected item: protection state (IRPending until the first backup), health, last backup, recovery point summary and soft-delete state.',
@@ -74,6 +80,7 @@ armRoute({
 
 armRoute({
   operationId: 'ProtectedItems_Delete',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/delete',
   method: 'DELETE',
   route: ITEM_ROUTE,
   summary:
@@ -85,9 +92,9 @@ armRoute({
     404: 'No such vault.',
     409: 'The item is already soft-deleted (the error names the purge date), or a backup of it is running.',
   },
-  handler: async ({ params, baseUrl, context }) => {
+  handler: async ({ params, baseUrl, context, caller }) => {
     const names = itemNamesOf(params);
-    const deps = protectionDeps();
+    const deps = { ...protectionDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const change = await deleteProtectedItem(deps, vault, names, deleteDeps(context));
     if (change === undefined) return noContent();
@@ -99,6 +106,7 @@ armRoute({
 
 armRoute({
   operationId: 'BackupProtectedItems_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupProtectedItems/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectedItems`,
   summary:

@@ -17,6 +17,8 @@ function provider(namespace: string | undefined): ProviderDefinition {
 
 armRoute({
   operationId: 'Providers_ListAtTenantScope',
+  action: 'Microsoft.Resources/providers/read',
+  access: 'signedIn',
   method: 'GET',
   route: 'providers',
   summary: 'Lists the resource providers Kluis serves.',
@@ -27,6 +29,8 @@ armRoute({
 
 armRoute({
   operationId: 'Providers_GetAtTenantScope',
+  action: 'Microsoft.Resources/providers/read',
+  access: 'signedIn',
   method: 'GET',
   route: 'providers/{resourceProviderNamespace}',
   summary: 'Gets a resource provider Kluis serves.',
@@ -37,6 +41,8 @@ armRoute({
 
 armRoute({
   operationId: 'Providers_List',
+  action: 'Microsoft.Resources/subscriptions/providers/read',
+  access: 'anyRole',
   method: 'GET',
   route: 'subscriptions/{subscriptionId}/providers',
   summary: "Lists the subscription's resource providers (all Registered).",
@@ -47,6 +53,8 @@ armRoute({
 
 armRoute({
   operationId: 'Providers_Get',
+  action: 'Microsoft.Resources/subscriptions/providers/read',
+  access: 'anyRole',
   method: 'GET',
   route: 'subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}',
   summary: 'Gets a resource provider of the subscription.',
@@ -57,6 +65,7 @@ armRoute({
 
 armRoute({
   operationId: 'Providers_Register',
+  action: '{resourceProviderNamespace}/register/action',
   method: 'POST',
   route: 'subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register',
   summary: 'Registers a resource provider: those Kluis serves are always registered, so this answers the provider.',

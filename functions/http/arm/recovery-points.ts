@@ -15,6 +15,7 @@ const TAG = 'Recovery points';
 
 armRoute({
   operationId: 'RecoveryPoints_List',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read',
   method: 'GET',
   route: `${ITEM_ROUTE}/recoveryPoints`,
   summary: "Lists the item's recovery points, newest first, with type (consistency) and tiers. $filter: startDate eq '…' and endDate eq '…' (yyyy-MM-dd hh:mm:ss AM, UTC).",
@@ -33,6 +34,7 @@ armRoute({
 
 armRoute({
   operationId: 'RecoveryPoints_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/read',
   method: 'GET',
   route: `${ITEM_ROUTE}/recoveryPoints/{recoveryPointId}`,
   summary: 'Gets a recovery point: type, time, tiers (InstantRP/HardenedRP), OS and size of the VM, disk configuration, encryption and expiry.',

@@ -15,13 +15,14 @@ import {
   updateResourceGroup,
 } from '../../../lib/services/resource-groups';
 import { resourceGroupContentsDeps, tenancyDeps } from '../../deps';
-import { armRoute, list, ok } from './route';
+import { armRoute, list, ok, readableBy } from './route';
 
 const TAG = 'Resource groups';
 const GROUP_ROUTE = 'subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}';
 
 armRoute({
   operationId: 'ResourceGroups_CreateOrUpdate',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/write',
   method: 'PUT',
   route: GROUP_ROUTE,
   summary: 'Creates a resource group in a location, or replaces its tags and managedBy (the location never changes).',
@@ -37,6 +38,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGroups_Get',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/read',
   method: 'GET',
   route: GROUP_ROUTE,
   summary: 'Gets a resource group.',
@@ -48,6 +50,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGroups_CheckExistence',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/read',
   method: 'HEAD',
   route: GROUP_ROUTE,
   summary: 'Whether a resource group exists: 204 if it does, 404 if not.',
@@ -59,6 +62,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGroups_Update',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/write',
   method: 'PATCH',
   route: GROUP_ROUTE,
   summary: "Changes a resource group's tags or managedBy; fields left out keep their value.",
@@ -71,6 +75,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGroups_Delete',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/delete',
   method: 'DELETE',
   route: GROUP_ROUTE,
   summary: 'Deletes an empty resource group; one that still holds vaults, fabric VMs or storage accounts is refused (ResourceGroupDeletionBlocked).',
@@ -85,10 +90,15 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGroups_List',
+  action: 'Microsoft.Resources/subscriptions/resourceGroups/read',
+  access: 'filtered',
   method: 'GET',
   route: 'subscriptions/{subscriptionId}/resourcegroups',
   summary: "Lists a subscription's resource groups.",
   tag: TAG,
   responses: { 200: 'The groups, in `value`.' },
-  handler: async ({ params }) => list((await listResourceGroups(tenancyDeps(), params.subscriptionId ?? '')).map(resourceGroupResource)),
+  handler: async ({ params, access }) => {
+    const groups = (await listResourceGroups(tenancyDeps(), params.subscriptionId ?? '')).map(resourceGroupResource);
+    return list(await readableBy(access, 'Microsoft.Resources/subscriptions/resourceGroups/read', groups, (group) => String(group.id)));
+  },
 });

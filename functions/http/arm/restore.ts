@@ -8,11 +8,13 @@ import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { restoreRequestBodySchema, type RestoreRequestBody } from '../../../lib/domain/restore-request';
-import { acceptRestoreRequest, type RestoreRequestDeps } from '../../../lib/services/restore-requests';
+import { acceptRestoreRequest, type RestoreRequestDeps, type RestoreTargets } from '../../../lib/services/restore-requests';
+import type { RequestAccess } from '../../../lib/services/authorization';
+import { storageAccountId } from '../../../lib/domain/arm/storage-account-resource';
 import { Orchestrators } from '../../../orchestrations/contracts';
 import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
-import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, vmInventory } from '../../deps';
-import { accepted, armRoute, asyncOperationPaths, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
+import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, storageAccountDeps, vmInventory } from '../../deps';
+import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   const { catalog, clock } = catalogDeps();
@@ -20,8 +22,23 @@ function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
   return { catalog, clock, inventory: vmInventory(), vault: engine.vault, restoreTarget: engine.target, newId: randomUUID, keyVault: keyAndSecretPresenceDeps() };
 }
 
+/**
+ * Azure's linked checks of a restore (Backup docs, "Minimum role requirements for Azure VM backup"):
+ * besides the restore action on the vault, the caller needs Microsoft.Compute/virtualMachines/write on
+ * the source VM (Virtual Machine Contributor), Microsoft.Storage/storageAccounts/write on the account the
+ * disks land in (Storage Account Contributor) and, for a new VM, Microsoft.Compute/virtualMachines/write
+ * where it is created — so nobody restores a VM's disks they could not read otherwise.
+ */
+async function authorizeRestoreTargets(access: RequestAccess, targets: RestoreTargets, on: { action: string; scope: string }): Promise<void> {
+  await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.sourceVmId, on);
+  const { local } = storageAccountDeps();
+  await access.demandLinked('Microsoft.Storage/storageAccounts/write', storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, targets.storageAccountName), on);
+  if (targets.targetVmId !== undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', targets.targetVmId, on);
+}
+
 armRoute<RestoreRequestBody>({
   operationId: 'Restores_Trigger',
+  action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action',
   method: 'POST',
   route: `${ITEM_ROUTE}/recoveryPoints/{recoveryPointId}/restore`,
   summary:
@@ -35,10 +52,11 @@ armRoute<RestoreRequestBody>({
     409: 'The target VM exists, or the item is soft-deleted.',
   },
   durable: true,
-  handler: async ({ params, body, context, baseUrl }) => {
+  handler: async ({ params, body, context, baseUrl, caller, access, scope, action }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
-    const restore = await acceptRestoreRequest(restoreRequestDeps(context), ref, body, async (instanceId, input) => {
+    const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets, { action, scope }) };
+    const restore = await acceptRestoreRequest(deps, ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });
     });
     context.info(`Started restore job ${restore.job.jobId} (${restore.plan.recoveryType}) of ${ref.itemName} point ${ref.recoveryPointId}.`);

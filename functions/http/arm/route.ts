@@ -3,9 +3,12 @@
  * records the operation (method, path, request schema) for the OpenAPI document. Each operation is
  * served at the root path as ARM serves it (`/subscriptions/…`, host.json's routePrefix is empty) and
  * at the `/api/…` alias (a second function, `<operationId>__api`); the OpenAPI document lists the root
- * path once. Every request proves its caller with a bearer token first (authentication.ts). Handlers
- * receive the caller, the validated body and the route parameters and return a plain result; errors
- * become the ARM envelope `{error:{code,message,target,details}}` with the code's status.
+ * path once. Every request proves its caller with a bearer token first (authentication.ts), then the
+ * caller's roles must allow the route's Azure action at the request's scope (its path) — before ARM's
+ * checks that the subscription and resource group exist, so a caller without access learns nothing.
+ * Handlers receive the caller, what it may do (`access`), the validated body and the route parameters
+ * and return a plain result; errors become the ARM envelope `{error:{code,message,target,details}}`
+ * with the code's status. Every write and every refused request is recorded in the activity log.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -15,9 +18,19 @@ import { errorResponse, readBody } from '../jobs';
 import type { RecoveryPointRef } from '../../../lib/services/restore-requests';
 import { checkArmScope, type ArmScopeCheck } from './scope';
 import type { Caller } from '../../../lib/domain/access-token';
+import type { Initiator } from '../../../lib/domain/catalog';
 import { publicBaseUrl } from '../../../lib/domain/public-base-url';
 import { getConfig } from '../../../lib/config';
 import { callerOfRequest } from '../authentication';
+import { randomUUID } from 'node:crypto';
+import { isAzureActionName } from '../../../lib/domain/authorization/actions';
+import { parseScope, scopeOfRoute } from '../../../lib/domain/authorization/scope';
+import { describeFailure, errors } from '../../../lib/domain/errors';
+import { insecureNoAuth } from '../../../lib/config/host-mode';
+import { appNow } from '../../../lib/config/host-clock';
+import { requestAccess, unrestrictedAccess, type RequestAccess } from '../../../lib/services/authorization';
+import { recordActivity } from '../../../lib/services/activity-log';
+import { activityLogDeps, authorizationDeps } from '../../deps';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
@@ -38,7 +51,22 @@ export interface ArmRequest<TBody> {
   baseUrl: string;
   /** Who called: the principal the request's access token proves. */
   caller: Caller;
+  /** What the caller may do (its role assignments), for checks beyond the route's own action. */
+  access: RequestAccess;
+  /** The scope the request acts on (its path, e.g. `/subscriptions/…/vaults/v1/backupJobs`). */
+  scope: string;
+  /** The route's Azure action (placeholders filled in), e.g. for ARM's linked checks (`access.demandLinked`). */
+  action: string;
 }
+
+/**
+ * How a route checks its caller before the handler runs:
+ *  - `scope` (default): the caller may perform the route's action at the request's scope;
+ *  - `filtered`: a list that shows only what the caller may read (the handler filters with `access`);
+ *  - `anyRole`: the caller holds any role at, above or below the scope (ARM shows a subscription so);
+ *  - `signedIn`: any signed-in caller (tenant-wide discovery: tenants, providers, one's own permissions).
+ */
+export type AccessCheck = 'scope' | 'filtered' | 'anyRole' | 'signedIn';
 
 /** The suffix of the function that serves an operation at its `/api/…` alias. */
 export const API_ALIAS_SUFFIX = '__api';
@@ -59,6 +87,14 @@ export interface ArmRouteSpec<TBody> {
   durable?: boolean;
   /** Which of the path's subscription and resource group must exist before the handler runs (default 'auto': both). */
   scope?: ArmScopeCheck;
+  /**
+   * The Azure action the operation performs, as Azure RBAC names it (e.g.
+   * `Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints/restore/action`):
+   * the caller's roles must allow it at the request's scope (see `access`). Required for every route.
+   */
+  action: string;
+  /** How the caller is checked (default 'scope'). */
+  access?: AccessCheck;
   handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
 }
 
@@ -70,6 +106,8 @@ export interface RegisteredOperation {
   tag: string;
   body?: z.ZodType;
   responses: Record<number, string>;
+  action: string;
+  access: AccessCheck;
 }
 
 const operations: RegisteredOperation[] = [];
@@ -79,6 +117,8 @@ export function registeredOperations(): readonly RegisteredOperation[] {
 }
 
 export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
+  if (typeof spec.action !== 'string' || !isAzureActionName(actionOf(spec.action, {}))) throw new Error(`Route ${spec.operationId} declares no Azure action (got '${String(spec.action)}').`);
+  const check = spec.access ?? 'scope';
   operations.push({
     operationId: spec.operationId,
     method: spec.method,
@@ -87,10 +127,19 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     tag: spec.tag,
     body: spec.body,
     responses: spec.responses,
+    action: spec.action,
+    access: check,
   });
   const handler = async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const scope = scopeOfRoute(spec.route, request.params);
+    const action = actionOf(spec.action, request.params);
+    let caller: Caller | undefined;
+    let failure: unknown;
+    let response: HttpResponseInit;
     try {
-      const caller = await callerOfRequest(request);
+      caller = await callerOf(request);
+      const access = await accessOf(caller);
+      await authorize(check, action, scope, access);
       await checkArmScope(spec.route, spec.scope ?? 'auto', request.params);
       const url = new URL(request.url);
       let body = undefined as TBody;
@@ -98,14 +147,73 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
         const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
         body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
       }
-      return await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller });
+      response = await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller, access, scope, action });
     } catch (err) {
-      return errorResponse(err, context);
+      failure = err;
+      response = errorResponse(err, context);
     }
+    const status = response.status ?? 200;
+    if (caller !== undefined && (!['GET', 'HEAD'].includes(spec.method) || status === 403)) {
+      const parsed = parseScope(scope);
+      await recordActivity(
+        activityLogDeps(),
+        {
+          eventId: randomUUID(),
+          time: appNow().toISOString(),
+          ...(parsed?.subscriptionId === undefined ? {} : { subscriptionId: parsed.subscriptionId }),
+          ...(parsed?.resourceGroup === undefined ? {} : { resourceGroup: parsed.resourceGroup }),
+          resourceId: scope,
+          action,
+          method: spec.method,
+          httpStatus: status,
+          ...(failure === undefined ? {} : { errorCode: describeFailure(failure).code }),
+          caller: { objectId: caller.objectId, tenantId: caller.tenantId, principalType: caller.principalType, ...(caller.name === undefined ? {} : { name: caller.name }), ...(caller.applicationId === undefined ? {} : { applicationId: caller.applicationId }) },
+          correlationId: correlationIdOf(request),
+          ...(clientAddressOf(request) === undefined ? {} : { clientIpAddress: clientAddressOf(request) }),
+        },
+        (err) => context.warn(`Activity log: the event of ${spec.operationId} was not recorded (${err instanceof Error ? err.name : 'error'}).`),
+      );
+    }
+    return response;
   };
   const registration = { methods: [spec.method], authLevel: 'anonymous' as const, extraInputs: spec.durable ? [df.input.durableClient()] : [], handler };
   app.http(spec.operationId, { ...registration, route: spec.route });
   app.http(`${spec.operationId}${API_ALIAS_SUFFIX}`, { ...registration, route: `api/${spec.route}` });
+}
+
+/** A route's action with its `{parameter}` placeholders filled in (`{resourceProviderNamespace}/register/action`). */
+function actionOf(template: string, params: Record<string, string>): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_match, name: string) => params[name] ?? 'Microsoft.Unknown');
+}
+
+/** Who calls with `--insecure-no-auth` (kluis-host on a loopback bind only). */
+export const ANONYMOUS_CALLER: Caller = { objectId: '00000000-0000-0000-0000-000000000000', tenantId: '00000000-0000-0000-0000-000000000000', name: 'anonymous (--insecure-no-auth)', principalType: 'User' };
+
+function callerOf(request: HttpRequest): Promise<Caller> {
+  return insecureNoAuth() ? Promise.resolve(ANONYMOUS_CALLER) : callerOfRequest(request);
+}
+
+async function accessOf(caller: Caller): Promise<RequestAccess> {
+  return insecureNoAuth() ? unrestrictedAccess(caller) : requestAccess(await authorizationDeps(), caller);
+}
+
+/** The route's check of its caller (AccessCheck) at the request's scope; AuthorizationFailed when refused. */
+async function authorize(check: AccessCheck, action: string, scope: string, access: RequestAccess): Promise<void> {
+  if (check === 'scope') return access.demand(action, scope);
+  if (check === 'anyRole' && !(await access.holdsAnyRoleAround(scope))) throw errors.authorizationFailed(access.caller, action, scope);
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The client's correlation id (x-ms-correlation-request-id / x-ms-client-request-id) when well-formed, else a new one. */
+function correlationIdOf(request: HttpRequest): string {
+  const given = request.headers.get('x-ms-correlation-request-id') ?? request.headers.get('x-ms-client-request-id') ?? '';
+  return CORRELATION_ID.test(given) ? given : randomUUID();
+}
+
+function clientAddressOf(request: HttpRequest): string | undefined {
+  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+  return forwarded !== undefined && /^[0-9a-fA-F:.]{2,45}$/.test(forwarded) ? forwarded : undefined;
 }
 
 /** The public base URL of a request (see ArmRequest.baseUrl). */
@@ -218,4 +326,15 @@ export function recoveryPointRefOf(params: Record<string, string>): RecoveryPoin
     itemName: params.protectedItemName ?? '',
     recoveryPointId: params.recoveryPointId ?? '',
   };
+}
+
+/** Who a job or operation started by this request names as its initiator. */
+export function initiatorOf(caller: Caller): Initiator {
+  return { objectId: caller.objectId, ...(caller.name === undefined ? {} : { name: caller.name }), principalType: caller.principalType };
+}
+
+/** The items of a list the caller may read: `action` allowed at each item's id (lists with access 'filtered'). */
+export async function readableBy<T>(access: RequestAccess, action: string, items: readonly T[], idOf: (item: T) => string): Promise<T[]> {
+  const allowed = await Promise.all(items.map((item) => access.permits(action, idOf(item))));
+  return items.filter((_item, i) => allowed[i]);
 }

@@ -12,7 +12,7 @@ import { errors } from '../../../lib/domain/errors';
 import { STORAGE_ACCOUNT_RESOURCE_TYPE } from '../../../lib/domain/arm/storage-account-resource';
 import { getStorageAccount, listStorageAccounts } from '../../../lib/services/arm-resources';
 import { storageAccountDeps } from '../../deps';
-import { armRoute, list, ok } from './route';
+import { armRoute, list, ok, readableBy } from './route';
 
 const TAG = 'Storage accounts';
 const RESOURCE_GROUP = 'subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}';
@@ -25,6 +25,7 @@ function accountName(path: string | undefined): string | undefined {
 
 armRoute({
   operationId: 'StorageAccounts_GetProperties',
+  action: 'Microsoft.Storage/storageAccounts/read',
   method: 'GET',
   route: `${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/{*accountName}`,
   summary: 'Gets a storage account Kluis is configured with (tolerates `storageAccounts//{name}`).',
@@ -39,6 +40,7 @@ armRoute({
 
 armRoute({
   operationId: 'ClassicStorageAccounts_Get',
+  action: 'Microsoft.ClassicStorage/storageAccounts/read',
   method: 'GET',
   route: `${RESOURCE_GROUP}/providers/Microsoft.ClassicStorage/storageAccounts/{*accountName}`,
   summary: 'Classic storage accounts do not exist in Kluis: always ResourceNotFound, as ARM answers for a missing one.',
@@ -51,20 +53,26 @@ armRoute({
 
 armRoute({
   operationId: 'StorageAccounts_ListByResourceGroup',
+  action: 'Microsoft.Storage/storageAccounts/read',
+  access: 'filtered',
   method: 'GET',
   route: `${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts`,
   summary: "Lists a resource group's storage accounts (Kluis's are in the storage resource group).",
   tag: TAG,
   responses: { 200: 'The accounts, in `value`.' },
-  handler: async ({ params }) => list(listStorageAccounts(storageAccountDeps(), params.subscriptionId ?? '', params.resourceGroupName ?? '')),
+  handler: async ({ params, access }) =>
+    list(await readableBy(access, 'Microsoft.Storage/storageAccounts/read', listStorageAccounts(storageAccountDeps(), params.subscriptionId ?? '', params.resourceGroupName ?? ''), (account) => String(account.id))),
 });
 
 armRoute({
   operationId: 'StorageAccounts_List',
+  action: 'Microsoft.Storage/storageAccounts/read',
+  access: 'filtered',
   method: 'GET',
   route: 'subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts',
   summary: "Lists a subscription's storage accounts.",
   tag: TAG,
   responses: { 200: 'The accounts, in `value`.' },
-  handler: async ({ params }) => list(listStorageAccounts(storageAccountDeps(), params.subscriptionId ?? '')),
+  handler: async ({ params, access }) =>
+    list(await readableBy(access, 'Microsoft.Storage/storageAccounts/read', listStorageAccounts(storageAccountDeps(), params.subscriptionId ?? ''), (account) => String(account.id))),
 });

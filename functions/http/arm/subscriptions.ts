@@ -20,19 +20,26 @@ const ALIAS_ROUTE = 'providers/Microsoft.Subscription/aliases/{aliasName}';
 
 armRoute({
   operationId: 'Subscriptions_List',
+  action: 'Microsoft.Resources/subscriptions/read',
+  access: 'filtered',
   method: 'GET',
   route: 'subscriptions',
   summary: 'Lists the subscriptions: the default one (KLUIS_SUBSCRIPTION_ID) and those registered with an alias.',
   tag: TAG,
   responses: { 200: 'The subscriptions, in `value`.' },
-  handler: async ({ query }) => {
-    const subscriptions = await listSubscriptions(tenancyDeps());
+  handler: async ({ query, access }) => {
+    // As ARM: the subscriptions the caller holds any role in (at the subscription, above or below it).
+    const all = await listSubscriptions(tenancyDeps());
+    const visible = await Promise.all(all.map((subscription) => access.holdsAnyRoleAround(`/subscriptions/${subscription.subscriptionId}`)));
+    const subscriptions = all.filter((_subscription, i) => visible[i]);
     return list(subscriptions.map((subscription) => subscriptionResource(subscription, query.get('api-version'))));
   },
 });
 
 armRoute({
   operationId: 'Subscriptions_Get',
+  action: 'Microsoft.Resources/subscriptions/read',
+  access: 'anyRole',
   method: 'GET',
   route: 'subscriptions/{subscriptionId}',
   summary: 'Gets a subscription.',
@@ -44,6 +51,8 @@ armRoute({
 
 armRoute({
   operationId: 'Tenants_List',
+  action: 'Microsoft.Resources/tenants/read',
+  access: 'signedIn',
   method: 'GET',
   route: 'tenants',
   summary: 'Lists the tenants: Kluis has one (KLUIS_TENANT_ID).',
@@ -54,6 +63,7 @@ armRoute({
 
 armRoute({
   operationId: 'Alias_Create',
+  action: 'Microsoft.Subscription/aliases/write',
   method: 'PUT',
   route: ALIAS_ROUTE,
   summary: 'Registers a subscription under an alias: with the id `properties.subscriptionId` names, or a new one. Idempotent per alias.',
@@ -68,6 +78,7 @@ armRoute({
 
 armRoute({
   operationId: 'Alias_Get',
+  action: 'Microsoft.Subscription/aliases/read',
   method: 'GET',
   route: ALIAS_ROUTE,
   summary: 'Gets a subscription alias.',
@@ -81,6 +92,7 @@ armRoute({
 
 armRoute({
   operationId: 'Alias_List',
+  action: 'Microsoft.Subscription/aliases/read',
   method: 'GET',
   route: 'providers/Microsoft.Subscription/aliases',
   summary: 'Lists the subscription aliases.',

@@ -2,7 +2,7 @@
  * The catch-all for paths no other function serves: Azure Resource Manager's JSON error instead of an
  * empty 404 — `MethodNotAllowed` (405) when an ARM route exists with other methods, `InvalidResourceType`
  * for a resource type a provider does not have (`…/providers/Microsoft.RecoveryServices/vaults/{v}/backupNothing`),
- * `NotFound` for anything else. The host matches literal routes before a catch-all, so every other
+ * `NotFound` for anything else; `GET /` redirects to the dashboard. The host matches literal routes before a catch-all, so every other
  * function keeps its paths.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
@@ -51,6 +51,8 @@ export function unknownRouteError(method: string, path: string, apiVersion: stri
 
 export async function unknownRoute(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const url = new URL(request.url);
+  // A browser at the root gets the dashboard (functions/http/dashboard.ts); ARM serves nothing there.
+  if (request.method === 'GET' && url.pathname === '/') return { status: 302, headers: { location: '/dashboard/', 'cache-control': 'no-cache' } };
   return errorResponse(unknownRouteError(request.method, armPathOf(url.pathname), url.searchParams.get('api-version')), context);
 }
 

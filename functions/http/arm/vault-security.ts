@@ -13,6 +13,7 @@ const TAG = 'Vaults';
 
 armRoute({
   operationId: 'BackupResourceEncryptionConfigs_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupEncryptionConfigs/backupResourceEncryptionConfig`,
   summary: "Gets the vault's encryption at rest: platform-managed keys (Kluis has no customer-managed keys).",
@@ -23,6 +24,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGuardProxies_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupResourceGuardProxies`,
   summary: "Lists the vault's Resource Guard proxies: none (Kluis has no Resource Guard; operations need no second approval).",
@@ -36,6 +38,7 @@ armRoute({
 
 armRoute({
   operationId: 'ResourceGuardProxy_Get',
+  action: 'Microsoft.RecoveryServices/Vaults/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupResourceGuardProxies/{resourceGuardProxyName}`,
   summary: 'Gets a Resource Guard proxy: there are none (ResourceNotFound).',

@@ -4,6 +4,7 @@
  * plus the zod schemas of their PUT/PATCH bodies. A body from a GET may be sent back as it is:
  * read-only fields (id, name, type, etag, provisioningState, …) are accepted and ignored.
  */
+import { IMMUTABILITY_STATES, type ImmutabilityState } from '../immutability';
 import { z } from 'zod';
 import { VAULT_RESOURCE_TYPE } from '../arm-names';
 import type { StorageModelType, VaultRecord } from '../catalog';
@@ -103,7 +104,7 @@ export const vaultPropertiesSchema = z
           .strict()
           .optional(),
         immutabilitySettings: z
-          .object({ state: z.literal('Disabled', { error: 'Kluis vaults are not immutable; immutabilitySettings.state must be Disabled.' }).optional() })
+          .object({ state: z.enum(IMMUTABILITY_STATES, { error: `immutabilitySettings.state must be one of ${IMMUTABILITY_STATES.join(', ')}.` }).optional() })
           .strict()
           .optional(),
         multiUserAuthorization: z.unknown().optional(),
@@ -202,7 +203,10 @@ export interface VaultResource {
   properties: {
     provisioningState: 'Succeeded';
     redundancySettings: { standardTierStorageRedundancy: StorageModelType; crossRegionRestore: 'Disabled' };
-    securitySettings: { softDeleteSettings: { softDeleteState: VaultRecord['softDelete']['state']; softDeleteRetentionPeriodInDays: number } };
+    securitySettings: {
+      softDeleteSettings: { softDeleteState: VaultRecord['softDelete']['state']; softDeleteRetentionPeriodInDays: number };
+      immutabilitySettings: { state: ImmutabilityState };
+    };
     publicNetworkAccess: 'Enabled';
     monitoringSettings?: VaultRecord['monitoringSettings'];
     restoreSettings?: VaultRecord['restoreSettings'];
@@ -224,6 +228,7 @@ export function vaultResource(vault: VaultRecord, etag?: string): VaultResource 
       redundancySettings: { standardTierStorageRedundancy: vault.storageModelType, crossRegionRestore: 'Disabled' },
       securitySettings: {
         softDeleteSettings: { softDeleteState: vault.softDelete.state, softDeleteRetentionPeriodInDays: vault.softDelete.retentionDays },
+        immutabilitySettings: { state: vault.immutability ?? 'Disabled' },
       },
       publicNetworkAccess: 'Enabled',
     },

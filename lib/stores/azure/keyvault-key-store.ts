@@ -28,7 +28,7 @@ import {
   type RestoredObject,
 } from '../key-store';
 import { keyVaultClientOptions, type KeyVaultClientOptions } from './keyvault-client-options';
-import { LocalPrincipalCredential } from './keyvault-credential';
+import { LocalPrincipalCredential, type LocalIdentityEndpoint } from './keyvault-credential';
 
 export interface AzureKeyStoreOptions {
   credential: TokenCredential;
@@ -168,8 +168,16 @@ export class AzureKeyStore implements KeyStore {
 /** The store from the app's settings: DefaultAzureCredential in Azure, the backup identity's local credential with the emulator. */
 export function keyStoreFromConfig(settings: KeyVaultSettings): AzureKeyStore {
   const credential: TokenCredential =
-    settings.credential === 'local' ? new LocalPrincipalCredential({ objectId: settings.principalId ?? LOCAL_BACKUP_PRINCIPAL_ID }) : new DefaultAzureCredential();
+    settings.credential === 'local' ? new LocalPrincipalCredential({ objectId: settings.principalId ?? LOCAL_BACKUP_PRINCIPAL_ID }, localIdentityOf(settings)) : new DefaultAzureCredential();
   return new AzureKeyStore({ credential, clientOptions: (vaultUrl) => keyVaultClientOptions(vaultUrl, { caCertificateFile: settings.caCertificateFile }) });
+}
+
+/** The identity endpoint the `local` credential needs; a clear configuration error without one. */
+export function localIdentityOf(settings: Pick<KeyVaultSettings, 'localIdentity'>): LocalIdentityEndpoint {
+  if (settings.localIdentity === undefined) {
+    throw errors.invalidConfiguration('IDENTITY_ENDPOINT', "KLUIS_KEYVAULT_CREDENTIAL=local gets its tokens from the local identity endpoint: set IDENTITY_ENDPOINT and IDENTITY_HEADER (kluis-host does so), or use 'default' in Azure");
+  }
+  return settings.localIdentity;
 }
 
 function versionOption(object: KeyVaultObjectUrl): { version?: string } {

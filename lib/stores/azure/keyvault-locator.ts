@@ -3,10 +3,12 @@
  * `EmulatorKeyVaultLocator` (the local Key Vault emulator's admin API, which serves each vault on its own
  * port and answers GET {admin}/vaults/{name} and GET {admin}{resourceId} with the vault's ARM shape).
  */
-import type { KeyVaultSettings } from '../../config';
+import { LOCAL_BACKUP_PRINCIPAL_ID, type KeyVaultSettings } from '../../config';
+import { LocalPrincipalCredential } from './keyvault-credential';
+import { localIdentityOf } from './keyvault-key-store';
 import { keyVaultDisplayName, normalizeVaultUrl, parseKeyVaultResourceId } from '../../domain/disk-encryption';
 import { errors } from '../../domain/errors';
-import type { KeyVaultLocation, KeyVaultLocator } from '../key-vault-locator';
+import type { KeyVaultAccessPolicy, KeyVaultLocation, KeyVaultLocator } from '../key-vault-locator';
 
 const VAULT_NAME = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
 
@@ -26,12 +28,15 @@ export class DnsKeyVaultLocator implements KeyVaultLocator {
 interface ArmVault {
   id?: unknown;
   name?: unknown;
-  properties?: { vaultUri?: unknown };
+  location?: unknown;
+  properties?: { vaultUri?: unknown; accessPolicies?: unknown };
 }
 
 export class EmulatorKeyVaultLocator implements KeyVaultLocator {
   constructor(
     private readonly adminUrl: string,
+    /** The bearer token the admin API's reads need (any principal of the tenant). */
+    private readonly token: () => Promise<string>,
     private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
@@ -57,7 +62,7 @@ export class EmulatorKeyVaultLocator implements KeyVaultLocator {
   private async get(path: string): Promise<unknown> {
     let response: Response;
     try {
-      response = await this.fetchFn(new URL(path, `${this.adminUrl}/`), { method: 'GET' });
+      response = await this.fetchFn(new URL(path, `${this.adminUrl}/`), { method: 'GET', headers: { authorization: `Bearer ${await this.token()}` } });
     } catch (err) {
       throw errors.invalidConfiguration('KLUIS_KEYVAULT_EMULATOR_URL', `the Key Vault emulator does not answer there (${(err as Error).message})`);
     }
@@ -69,10 +74,27 @@ export class EmulatorKeyVaultLocator implements KeyVaultLocator {
 
 function locationOf(vault: ArmVault): KeyVaultLocation | undefined {
   if (typeof vault.id !== 'string' || typeof vault.properties?.vaultUri !== 'string') return undefined;
-  return { id: vault.id, url: normalizeVaultUrl(vault.properties.vaultUri) };
+  return {
+    id: vault.id,
+    url: normalizeVaultUrl(vault.properties.vaultUri),
+    ...(typeof vault.location === 'string' ? { location: vault.location } : {}),
+    ...(Array.isArray(vault.properties.accessPolicies) ? { accessPolicies: vault.properties.accessPolicies.flatMap(accessPolicyOf) } : {}),
+  };
 }
 
+function accessPolicyOf(entry: unknown): KeyVaultAccessPolicy[] {
+  const policy = entry as { objectId?: unknown; permissions?: { keys?: unknown; secrets?: unknown } } | null;
+  if (typeof policy?.objectId !== 'string') return [];
+  const names = (list: unknown) => (Array.isArray(list) ? list.filter((name): name is string => typeof name === 'string') : []);
+  return [{ objectId: policy.objectId.toLowerCase(), permissions: { keys: names(policy.permissions?.keys), secrets: names(policy.permissions?.secrets) } }];
+}
+
+/** Tokens for the emulator's admin API: the backup identity's, for Azure Resource Manager's audience. */
+const ARM_SCOPE = 'https://management.core.windows.net/.default';
+
 /** The emulator's locator when KLUIS_KEYVAULT_EMULATOR_URL is set, else Azure's DNS names. */
-export function keyVaultLocatorFromConfig(settings: Pick<KeyVaultSettings, 'emulatorUrl' | 'dnsSuffix'>): KeyVaultLocator {
-  return settings.emulatorUrl === undefined ? new DnsKeyVaultLocator(settings.dnsSuffix) : new EmulatorKeyVaultLocator(settings.emulatorUrl);
+export function keyVaultLocatorFromConfig(settings: Pick<KeyVaultSettings, 'emulatorUrl' | 'dnsSuffix' | 'principalId' | 'localIdentity'>): KeyVaultLocator {
+  if (settings.emulatorUrl === undefined) return new DnsKeyVaultLocator(settings.dnsSuffix);
+  const credential = new LocalPrincipalCredential({ objectId: settings.principalId ?? LOCAL_BACKUP_PRINCIPAL_ID }, localIdentityOf(settings));
+  return new EmulatorKeyVaultLocator(settings.emulatorUrl, async () => (await credential.getToken(ARM_SCOPE)).token);
 }
