@@ -264,7 +264,7 @@ let access: AccessCatalog | undefined;
 export function accessCatalog(): AccessCatalog {
   if (access === undefined) {
     const config = getConfig();
-    access = tableAccessCatalog(config.vaultStorage, config.catalogTablePrefix);
+    access = tableAccessCatalog(config.vaultStorage, config.catalogTablePrefix, tableClientOptions(config.storageRetry));
   }
   return access;
 }
