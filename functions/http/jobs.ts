@@ -12,6 +12,8 @@ import type { z } from 'zod';
 import { describeFailure, errors, statusOf, toErrorBody } from '../../lib/domain/errors';
 import { challengeHeaders } from './authentication';
 
+const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
+
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
 export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
@@ -49,7 +51,8 @@ export function errorResponse(err: unknown, context: InvocationContext): HttpRes
   const status = statusOf(err);
   // Name and message only: a logged error object can carry request URLs and headers.
   if (status >= 500) context.error(`Request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  const headers = challengeHeaders(err);
+  // A service Kluis depends on is unavailable: tell clients when to try again, as ARM does with its 503s.
+  const headers = status === 503 ? { 'Retry-After': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } : challengeHeaders(err);
   return { status, jsonBody: toErrorBody(err), ...(headers === undefined ? {} : { headers }) };
 }
 
