@@ -32,6 +32,7 @@ import {
   collectionPatchSchema,
   diskBodySchema,
   grantAccessSchema,
+  type GrantAccessBody,
   parseBody,
   restorePointBodySchema,
   snapshotBodySchema,
@@ -131,6 +132,44 @@ async function vmJson(fabric: ComputeFabric, vm: Awaited<ReturnType<ComputeFabri
 
 const expands = (call: Call, what: string) => (call.request.url.searchParams.get('$expand') ?? '').split(',').some((value) => value.trim().toLowerCase() === what.toLowerCase());
 
+/** A disk's or snapshot's read access (beginGetAccess / endGetAccess): long-running operations of the disk family. */
+interface AccessibleStore {
+  get(ref: ResourceRef): Promise<{ location: string }>;
+  grantAccess(ref: ResourceRef, body: GrantAccessBody): Promise<{ accessSAS: string }>;
+  endAccess(ref: ResourceRef): Promise<void>;
+}
+
+function accessRoutes(type: 'disks' | 'snapshots', storeOf: (fabric: Call['fabric']) => AccessibleStore, refOf: (params: Record<string, string>) => ResourceRef): Route[] {
+  const pattern = (action: string) => ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Compute', type, ':name', action];
+  const start = async (call: Call, work: (store: AccessibleStore, ref: ResourceRef) => Promise<{ status: number; output?: unknown }>) => {
+    const store = storeOf(call.fabric);
+    const ref = refOf(call.params);
+    const resource = await store.get(ref);
+    return longRunning(call, 'disk', async () => resource.location, () => work(store, ref));
+  };
+  return [
+    {
+      pattern: pattern('beginGetAccess'),
+      methods: {
+        POST: async (call) => {
+          const body = parseBody(grantAccessSchema, call.request.body);
+          return start(call, async (store, ref) => ({ status: 202, output: await store.grantAccess(ref, body) }));
+        },
+      },
+    },
+    {
+      pattern: pattern('endGetAccess'),
+      methods: {
+        POST: (call) =>
+          start(call, async (store, ref) => {
+            await store.endAccess(ref);
+            return { status: 202 };
+          }),
+      },
+    },
+  ];
+}
+
 const routes: Route[] = [
   // disks
   {
@@ -170,28 +209,7 @@ const routes: Route[] = [
       },
     },
   },
-  {
-    pattern: ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Compute', 'disks', ':name', 'beginGetAccess'],
-    methods: {
-      POST: async (call) => {
-        const body = parseBody(grantAccessSchema, call.request.body);
-        const disk = await call.fabric.disks.get(diskRef(call.params));
-        return longRunning(call, 'disk', async () => disk.location, async () => ({ status: 202, output: await call.fabric.disks.grantAccess(diskRef(call.params), body) }));
-      },
-    },
-  },
-  {
-    pattern: ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Compute', 'disks', ':name', 'endGetAccess'],
-    methods: {
-      POST: async (call) => {
-        const disk = await call.fabric.disks.get(diskRef(call.params));
-        return longRunning(call, 'disk', async () => disk.location, async () => {
-          await call.fabric.disks.endAccess(diskRef(call.params));
-          return { status: 202 };
-        });
-      },
-    },
-  },
+  ...accessRoutes('disks', (fabric) => fabric.disks, diskRef),
   // snapshots
   {
     pattern: ['subscriptions', ':sub', 'providers', 'Microsoft.Compute', 'snapshots'],
@@ -227,28 +245,7 @@ const routes: Route[] = [
       },
     },
   },
-  {
-    pattern: ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Compute', 'snapshots', ':name', 'beginGetAccess'],
-    methods: {
-      POST: async (call) => {
-        const body = parseBody(grantAccessSchema, call.request.body);
-        const snapshot = await call.fabric.snapshots.get(snapshotRef(call.params));
-        return longRunning(call, 'disk', async () => snapshot.location, async () => ({ status: 202, output: await call.fabric.snapshots.grantAccess(snapshotRef(call.params), body) }));
-      },
-    },
-  },
-  {
-    pattern: ['subscriptions', ':sub', 'resourceGroups', ':rg', 'providers', 'Microsoft.Compute', 'snapshots', ':name', 'endGetAccess'],
-    methods: {
-      POST: async (call) => {
-        const snapshot = await call.fabric.snapshots.get(snapshotRef(call.params));
-        return longRunning(call, 'disk', async () => snapshot.location, async () => {
-          await call.fabric.snapshots.endAccess(snapshotRef(call.params));
-          return { status: 202 };
-        });
-      },
-    },
-  },
+  ...accessRoutes('snapshots', (fabric) => fabric.snapshots, snapshotRef),
   // restore point collections
   {
     pattern: ['subscriptions', ':sub', 'providers', 'Microsoft.Compute', 'restorePointCollections'],
