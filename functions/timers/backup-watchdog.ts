@@ -9,12 +9,13 @@ import * as df from 'durable-functions';
 import { watchBackups, type BackupRunState, type BackupRuns, type OpenedViews } from '../../lib/services/backup-watchdog';
 import { sweepUncommitted } from '../../lib/engine/backup/commit-recovery-point';
 import { discardSourceViews } from '../../lib/engine/backup/source-views';
+import { deleteRecoveryPointSnapshotTier } from '../../lib/engine/recovery-points/delete-recovery-point';
 import type { DiscoveredVmDisk } from '../../lib/engine/domain/backup-job';
 import { appNow } from '../../lib/config/host-clock';
 import type { BackupCustomStatus } from '../../orchestrations/contracts';
-import { engineDeps, vaultCatalog } from '../deps';
+import { deleteDeps, engineDeps, vaultCatalog } from '../deps';
 
-/** The activities that open a backup's views; their input names the item, the point and the disks. */
+/** The activities that open a backup's views (in the vault backup's history, or in a sub-orchestration's); their input names the item, the point and the disks. */
 const OPENING_ACTIVITIES = new Set(['snapshotVm', 'snapshotDisks']);
 /** Everything a run of this item left is older than this: the claim is still held, so nothing else of the item runs. */
 const EVERYTHING = new Date(8.64e15);
@@ -26,42 +27,97 @@ export async function backupWatchdog(_timer: Timer, context: InvocationContext):
     state: (jobId) => runState(client, jobId),
     async sweep(run) {
       if (run.recoveryPointId !== undefined && (await engine.catalog.get(run.itemId, run.recoveryPointId)) !== undefined) return;
-      if (run.views !== undefined) await discardSourceViews(engine, { itemId: run.views.itemId, recoveryPointId: run.views.recoveryPointId, disks: run.views.disks as DiscoveredVmDisk[] });
+      if (run.views !== undefined) {
+        const { itemId, recoveryPointId, disks } = run.views;
+        await discardSourceViews(engine, { itemId, recoveryPointId, disks: disks as DiscoveredVmDisk[] });
+        // A commit still in flight when the run was stopped may have landed since: its point keeps the vault tier, and
+        // the catalog must not list a snapshot tier whose views are gone.
+        if ((await engine.catalog.get(itemId, recoveryPointId)) !== undefined) await deleteRecoveryPointSnapshotTier(deleteDeps(context), { itemId, recoveryPointId });
+      }
       await sweepUncommitted(engine, { itemId: run.itemId, olderThan: EVERYTHING });
+    },
+    async stop(instanceIds, reason) {
+      for (const instanceId of instanceIds) {
+        try {
+          await client.terminate(instanceId, reason);
+        } catch (err) {
+          // One that ended since it was read cannot be terminated: it is stopped all the same.
+          const status = await client.getStatus(instanceId);
+          if (!ENDED.has(String(status.runtimeStatus))) throw err;
+        }
+      }
     },
   };
   const actions = await watchBackups({ catalog: vaultCatalog(), clock: appNow, runs, log: { info: (m) => context.info(m), warn: (m) => context.warn(m) } });
   if (actions.length > 0) context.info(`Backup watchdog: ${actions.map((a) => `${a.jobId} ${a.action} (${a.outcome})`).join('; ')}.`);
 }
 
+/** The Durable status document, as far as the watchdog reads it. */
+interface DurableStatus {
+  runtimeStatus?: string;
+  customStatus?: BackupCustomStatus | null;
+  output?: unknown;
+  historyEvents?: unknown[];
+}
+
+/** How deep the watchdog follows sub-orchestrations (vault backup → backupDisks → backupDisk). */
+const MAX_PART_DEPTH = 3;
+const ENDED = new Set(['Completed', 'Failed', 'Terminated']);
+
 /**
- * The run's status with its history, read from the Durable HTTP API (the status query URL the client hands
- * out, with its system key): durable-functions' getStatus drops the history the API returns (`historyEvents`).
+ * The run's status, and once it ended, what its orchestrations' histories tell (the root's and its
+ * sub-orchestrations', recursively): the views it opened and the parts still running.
  */
 async function runState(client: df.DurableClient, jobId: string): Promise<BackupRunState> {
-  const url = new URL(client.createHttpManagementPayload(jobId).statusQueryGetUri);
-  url.searchParams.set('showHistory', 'true');
-  url.searchParams.set('showHistoryOutput', 'true');
-  url.searchParams.set('showInput', 'false');
-  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (response.status === 404) return { status: 'NotFound' };
-  // As in Azure: 200 completed, 202 running or pending, 400 failed or terminated.
-  if (![200, 202, 400].includes(response.status)) throw new Error(`The Durable status of ${jobId} answered HTTP ${response.status}.`);
-  const status = (await response.json()) as { runtimeStatus?: string; customStatus?: BackupCustomStatus | null; output?: unknown; historyEvents?: unknown[] };
-  const ended = { ...(status.customStatus?.recoveryPointId === undefined ? {} : { recoveryPointId: status.customStatus.recoveryPointId }), ...viewsOf(status.historyEvents) };
+  const status = await durableStatus(client, jobId);
+  if (status === undefined) return { status: 'NotFound' };
+  if (!ENDED.has(status.runtimeStatus ?? '')) return { status: 'Running' };
+  const parts = await partsOf(client, status.historyEvents, 1);
+  const views = [status, ...parts.map((p) => p.status)].map((s) => viewsOf(s.historyEvents)).find((v) => v.views !== undefined) ?? {};
+  const runningParts = parts.filter((p) => !ENDED.has(p.status.runtimeStatus ?? '')).map((p) => p.instanceId);
+  const ended = { ...(status.customStatus?.recoveryPointId === undefined ? {} : { recoveryPointId: status.customStatus.recoveryPointId }), ...views, ...(runningParts.length === 0 ? {} : { runningParts }) };
   switch (status.runtimeStatus) {
     case 'Completed':
       return { status: 'Completed', output: status.output, ...ended };
     case 'Failed':
       return { status: 'Failed', failure: typeof status.output === 'string' ? status.output : JSON.stringify(status.output ?? ''), ...ended };
-    case 'Terminated':
-      return { status: 'Terminated', reason: typeof status.output === 'string' ? status.output : '', ...ended };
     default:
-      return { status: 'Running' };
+      return { status: 'Terminated', reason: typeof status.output === 'string' ? status.output : '', ...ended };
   }
 }
 
-/** The views the run asked to open, from the input of its opening activity in the history (when it got that far). */
+/** The sub-orchestrations a history created, with their statuses, and theirs in turn. */
+async function partsOf(client: df.DurableClient, history: unknown[] | undefined, depth: number): Promise<Array<{ instanceId: string; status: DurableStatus }>> {
+  if (depth > MAX_PART_DEPTH) return [];
+  const parts: Array<{ instanceId: string; status: DurableStatus }> = [];
+  for (const event of history ?? []) {
+    const e = event as { EventType?: unknown; InstanceId?: unknown };
+    if (e.EventType !== 'SubOrchestrationInstanceCreated' || typeof e.InstanceId !== 'string') continue;
+    const status = await durableStatus(client, e.InstanceId);
+    if (status === undefined) continue;
+    parts.push({ instanceId: e.InstanceId, status }, ...(await partsOf(client, status.historyEvents, depth + 1)));
+  }
+  return parts;
+}
+
+/**
+ * An instance's status with its history, read from the Durable HTTP API (the status query URL the client hands
+ * out, with its system key): durable-functions' getStatus drops the history the API returns (`historyEvents`).
+ * Undefined when there is no such instance.
+ */
+async function durableStatus(client: df.DurableClient, instanceId: string): Promise<DurableStatus | undefined> {
+  const url = new URL(client.createHttpManagementPayload(instanceId).statusQueryGetUri);
+  url.searchParams.set('showHistory', 'true');
+  url.searchParams.set('showHistoryOutput', 'true');
+  url.searchParams.set('showInput', 'false');
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (response.status === 404) return undefined;
+  // As in Azure: 200 completed, 202 running or pending, 400 failed or terminated.
+  if (![200, 202, 400].includes(response.status)) throw new Error(`The Durable status of ${instanceId} answered HTTP ${response.status}.`);
+  return (await response.json()) as DurableStatus;
+}
+
+/** The views the run asked to open, from the input of an opening activity in a history (when it got that far). */
 function viewsOf(history: unknown[] | undefined): { views?: OpenedViews } {
   for (const event of history ?? []) {
     const e = event as { EventType?: unknown; FunctionName?: unknown; Name?: unknown; Input?: unknown };

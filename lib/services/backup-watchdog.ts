@@ -6,6 +6,8 @@
  * finds such runs by their claims and finishes their bookkeeping: sweeps what the run left (its instant-restore
  * views and its uncommitted blobs, unless its point was committed), records the end on the job (from the
  * orchestration's output when it completed, else Failed with the code of what ended it), and releases the claim.
+ * A run whose sub-orchestrations still run (a terminated parent does not end them) has them stopped first; it is
+ * finished by a later tick, once they have ended — never while a part of it can still commit its point.
  * Claims without a job row (a request that died between the claim and its job) are released after their grace.
  *
  * API: watchBackups(deps): Promise<WatchdogAction[]>
@@ -18,13 +20,25 @@ import { JOBLESS_CLAIM_GRACE_MS, releaseBackup } from './backup-claim';
 import { finishBackupRun, recordBackupFailed, type BackupJobRef } from './backup-requests';
 import { isFinishedJobStatus, vaultPartitionOf, type VaultScope } from './jobs';
 
+/** What an ended run's orchestrations tell: its point, the views it opened, and its parts still running. */
+export interface EndedRunFacts {
+  recoveryPointId?: string;
+  views?: OpenedViews;
+  /**
+   * Instance ids of the run's sub-orchestrations (the engine's backupDisks, a backupDisk per disk) that still run.
+   * Terminating an orchestration does not end its sub-orchestrations: they go on reading, writing the item's
+   * replica and may commit the point.
+   */
+  runningParts?: string[];
+}
+
 /** What the Durable runtime says of a backup's orchestration (instance id = job id). */
 export type BackupRunState =
   | { status: 'Running' }
   | { status: 'NotFound' }
-  | { status: 'Completed'; output: unknown; recoveryPointId?: string; views?: OpenedViews }
-  | { status: 'Failed'; failure: unknown; recoveryPointId?: string; views?: OpenedViews }
-  | { status: 'Terminated'; reason: string; recoveryPointId?: string; views?: OpenedViews };
+  | ({ status: 'Completed'; output: unknown } & EndedRunFacts)
+  | ({ status: 'Failed'; failure: unknown } & EndedRunFacts)
+  | ({ status: 'Terminated'; reason: string } & EndedRunFacts);
 
 /** The views a run asked to open (what the engine's discard needs to find them), read from its history. */
 export interface OpenedViews {
@@ -42,6 +56,8 @@ export interface BackupRuns {
    * still held, so nothing else of the item runs.
    */
   sweep(run: { itemId: string; jobId: string; recoveryPointId?: string; views?: OpenedViews }): Promise<void>;
+  /** Terminates these orchestrations (parts of an ended run still running); ones that ended meanwhile are fine. */
+  stop(instanceIds: readonly string[], reason: string): Promise<void>;
 }
 
 export interface WatchdogDeps {
@@ -55,8 +71,8 @@ export interface WatchdogAction {
   vault: string;
   itemName: string;
   jobId: string;
-  action: 'finalized' | 'released';
-  /** The job's status afterwards (finalized), or why the claim was released. */
+  action: 'finalized' | 'released' | 'stopping';
+  /** The job's status afterwards (finalized), why the claim was released, or which parts were stopped. */
   outcome: string;
 }
 
@@ -102,6 +118,14 @@ async function watchClaim(deps: WatchdogDeps, vault: VaultScope, item: Protected
     if (claimAgeMs < JOBLESS_CLAIM_GRACE_MS) return undefined;
     const finished = await recordBackupFailed(deps, ref, errors.backupRunEnded(claim.jobId, 'its orchestration never started'));
     return { ...base, action: 'finalized', outcome: outcomeOf(finished) };
+  }
+
+  if (run.runningParts !== undefined && run.runningParts.length > 0) {
+    // Nothing is swept, recorded or released while a part of the run can still write or commit: the parts are
+    // stopped now, and the run is finished by a later tick, once they have ended.
+    await deps.runs.stop(run.runningParts, `backup job ${claim.jobId} ended (${run.status}) while this part still ran`);
+    deps.log.warn(`Backup watchdog: job ${claim.jobId} of ${item.itemName} ended (${run.status}) with ${run.runningParts.length} part(s) still running; stopped them.`);
+    return { ...base, action: 'stopping', outcome: `stopped ${run.runningParts.join(', ')}` };
   }
 
   const output = run.status === 'Completed' ? asBackupOutput(run.output) : undefined;

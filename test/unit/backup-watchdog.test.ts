@@ -28,11 +28,12 @@ async function world(run: BackupRunState, options: { job?: 'InProgress' | 'Compl
     await createJob(jobDeps, scope, { jobId: 'job-1', operation: 'Backup', entityFriendlyName: 'web1', itemName: item.itemName, isUserTriggered: true, ...(options.job === 'Completed' ? { status: 'Completed' as const } : {}) });
   }
   const swept: unknown[] = [];
-  const runs: BackupRuns = { state: async () => run, sweep: async (r) => void swept.push(r) };
+  const stopped: string[] = [];
+  const runs: BackupRuns = { state: async () => run, sweep: async (r) => void swept.push(r), stop: async (ids) => void stopped.push(...ids) };
   const deps: WatchdogDeps = { catalog, clock: () => NOW, runs, log: { info: () => undefined, warn: () => undefined } };
   const job = async () => (await catalog.jobs.get(partition, 'job-1'))?.value as JobRecord;
   const claim = async () => (await catalog.items.get(partition, item.itemName.toLowerCase()))?.value.activeBackup;
-  return { deps, swept, job, claim };
+  return { deps, swept, stopped, job, claim };
 }
 
 describe('the backup watchdog', () => {
@@ -53,6 +54,24 @@ describe('the backup watchdog', () => {
     expect(job.errorDetails?.[0]).toMatchObject({ errorCode: 'KluisBackupRunEnded', errorString: expect.stringContaining('terminated (by an operator)') });
     expect(await w.claim()).toBeUndefined();
     expect(w.swept).toEqual([{ itemId: 'item-web1', jobId: 'job-1', recoveryPointId: views.recoveryPointId, views }]);
+  });
+
+  it('stops the parts of a terminated run that still run, and finishes the run only once they have ended', async () => {
+    const parts = ['job-1:disks', 'job-1:lun0'];
+    const run: BackupRunState = { status: 'Terminated', reason: 'by an operator', recoveryPointId: views.recoveryPointId, views, runningParts: parts };
+    const w = await world(run);
+    expect(await watchBackups(w.deps)).toEqual([expect.objectContaining({ jobId: 'job-1', action: 'stopping' })]);
+    expect(w.stopped).toEqual(parts);
+    // Nothing swept, recorded or released while a part can still write or commit.
+    expect(w.swept).toEqual([]);
+    expect((await w.job()).status).toBe('InProgress');
+    expect(await w.claim()).toBeDefined();
+    // The next tick: the parts have ended.
+    delete (run as { runningParts?: string[] }).runningParts;
+    expect(await watchBackups(w.deps)).toEqual([expect.objectContaining({ jobId: 'job-1', action: 'finalized' })]);
+    expect(w.swept).toHaveLength(1);
+    expect((await w.job()).status).toBe('Failed');
+    expect(await w.claim()).toBeUndefined();
   });
 
   it('fails the job of a run failed by an uncaught error with that error’s code', async () => {
