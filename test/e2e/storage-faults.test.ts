@@ -5,15 +5,20 @@
  * a pump advances it while the test waits, so activity retry timers fire at once.
  *
  * - The API with storage frozen or down answers 503 KluisStorageUnavailable with Retry-After, quickly.
- * - A backup terminated from outside is finished by the watchdog: job Failed with a retryable code, claim
- *   released, its views and scratch blobs swept; the next backup runs.
- * - `POST {vault}/check` and `kluis check` (exit code, JSON report) find nothing wrong with readData after a backup, finds a lost replica
- *   snapshot and an orphan blob, and repair removes the orphan only.
- * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each) end Completed or
- *   Failed with a retryable code — never InProgress; a later backup without faults succeeds; every completed
- *   point restores byte-identical under 5 % faults or fails retryably, and restores byte-identical without.
+ * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each; KLUIS_FAULT_SEED picks
+ *   others) end Completed or Failed with a retryable code — never InProgress; a later backup without faults
+ *   succeeds; every completed point restores byte-identical under 5 % faults or fails retryably, and restores
+ *   byte-identical without; then the vault check (readData) finds nothing wrong.
+ * - A backup terminated from outside (page-blob VM, managed-disk VM) is finished by the watchdog: its
+ *   sub-orchestrations stopped first, job Failed with a retryable code, claim released, its views (snapshots,
+ *   restore points and their SAS) and scratch blobs swept, its point never committed; the next backup runs.
+ * - `POST {vault}/check` and `kluis check` (exit code, JSON report) find nothing wrong with readData after all
+ *   this, find a lost replica snapshot and an orphan blob, and repair removes the orphan only.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { ComputeManagementClient } from '@azure/arm-compute';
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, http, pollStatus, sleep, startHostProcess, type HostProcess } from '../support/host-process';
@@ -29,6 +34,7 @@ const START = '2026-03-02T08:00:00.000Z';
 const VAULT = 'faulty-vault';
 const VM = 'flaky1';
 const MIB = 1024 * 1024;
+const INSTANT_GROUP = 'AzureBackupRG_westeurope_1';
 const STAMP = `f${Date.now().toString(36)}`;
 /** Another set of seeds for the fault journey (e.g. KLUIS_FAULT_SEED=x7 npx jest test/e2e/storage-faults.test.ts), to hunt rare interleavings. */
 const SEED = process.env.KLUIS_FAULT_SEED ?? '';
@@ -78,9 +84,9 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
    * job started (503, then 409 naming the running job: that job is the one), or a claim can be left without
    * a job (409 naming a job that does not exist, until the claim's grace period passes: the pump moves time).
    */
-  async function startBackup(): Promise<string> {
+  async function startBackup(vm = VM): Promise<string> {
     for (let attempt = 1; ; attempt++) {
-      const response = await http<ErrorEnvelope>(`${api.itemUrl(VAULT, VM)}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      const response = await http<ErrorEnvelope>(`${api.itemUrl(VAULT, vm)}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
       if (response.status === 202) return statusOfOperation(response.headers.get('azure-asyncoperation')!);
       const running = response.status === 409 && response.body.error.code === 'UserErrorBackupOperationInProgress' ? /\(job ([^)]+)\)/.exec(response.body.error.message)?.[1] : undefined;
       if (running !== undefined && (await jobExists(running))) return running;
@@ -234,8 +240,74 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
     expect({ status: report.status, problems: report.body.problems, outcomes }).toEqual({ status: 200, problems: [], outcomes });
   }, 300_000);
 
-  it('finishes the bookkeeping of a backup terminated from outside: job Failed (retryable), claim released, views and scratch blobs swept', async () => {
-    const durable = (path: string) => `${host.origin}/runtime/webhooks/durabletask/instances/${path}${path.includes('?') ? '&' : '?'}code=${encodeURIComponent(host.secrets.masterKey)}`;
+  const durable = (instance: string, action = '') => `${host.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}${action}?code=${encodeURIComponent(host.secrets.masterKey)}`;
+
+  /**
+   * Starts a backup of `vm` whose page uploads to the vault never answer (it opens its views, then stalls in its
+   * transfer: its retry timers wait for the clock), checks its views exist, terminates its orchestration from outside
+   * and lets the watchdog come (the clock pumped). Terminating a Durable orchestration does not end its
+   * sub-orchestrations: the run's engine part (backupDisks and a backupDisk per disk) still runs, and without the
+   * watchdog stopping it, it would commit the point after the watchdog swept its views and released the claim (a
+   * committed point without its instant snapshots, two runs writing the item's replica). Storage heals once the job is
+   * finalized; the run's parts have all ended by then and stay ended. Returns the job and the run's point.
+   */
+  async function terminatedBackup(vm: string, luns: number, viewsOf: (recoveryPointId: string) => Promise<string[]>): Promise<{ job: Resource<JobProperties>; jobId: string; recoveryPointId: string }> {
+    // Advancing a day may have started the day's scheduled backup: let it end, so the backup below is ours.
+    await pumping(untilNoBackupRuns());
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.all(requests.pageUpload, requests.path(new RegExp(`/vault-${STAMP}/`))), fault: { kind: 'hang' }, times: Infinity }]));
+    const jobId = await startBackup(vm);
+    type Status = { runtimeStatus: string; customStatus?: { stage?: string; recoveryPointId?: string } };
+    // The Durable status answers 202 while the instance runs.
+    const instance = (until: (status: Status) => boolean) => pollStatus(durable(jobId), (status) => until(status as never), 30_000, 100) as Promise<Status>;
+    const running = await instance((status) => status.customStatus?.stage === 'transfer');
+    const recoveryPointId = running.customStatus!.recoveryPointId!;
+    expect(await viewsOf(recoveryPointId)).not.toEqual([]);
+    expect((await http(durable(jobId, '/terminate') + '&reason=stopped%20by%20an%20operator', { method: 'POST' })).status).toBe(202);
+    await instance((status) => status.runtimeStatus === 'Terminated');
+
+    const parts = [`${jobId}:disks`, ...Array.from({ length: luns }, (_, lun) => `${jobId}:lun${lun}`)];
+    const partsRunning = async () => {
+      const still: string[] = [];
+      for (const part of parts) {
+        const status = await http<{ runtimeStatus?: string }>(durable(part));
+        if (status.status === 202 || !['Completed', 'Failed', 'Terminated'].includes(status.body.runtimeStatus ?? '')) still.push(`${part} ${status.status} ${status.body.runtimeStatus}`);
+      }
+      return still;
+    };
+    expect(await partsRunning()).not.toEqual([]);
+    // Without the watchdog the job stays InProgress and the claim blocks the item for a day. The uploads still hang,
+    // so the engine part is still in its transfer when the watchdog comes.
+    const job = await pumping(finishedJob(jobId, 30_000), 60_000);
+    expect(await partsRunning()).toEqual([]);
+    storage.setSchedule(noFaults);
+    await pumping(sleep(2_000));
+    expect(await partsRunning()).toEqual([]);
+    expect(job.properties.status).toBe('Failed');
+    expect(job.properties.errorDetails?.[0]).toMatchObject({ errorTitle: 'KluisBackupRunEnded', errorString: expect.stringContaining('terminated') });
+    expect(isRetryableCode(job.properties.errorDetails![0].errorTitle)).toBe(true);
+    expect(await viewsOf(recoveryPointId)).toEqual([]);
+    return { job, jobId, recoveryPointId };
+  }
+
+  /**
+   * Nothing of the run is left: no point; the next backup completes; then no scratch blob of the job (the watchdog
+   * swept them; one a transfer still in flight when its run was stopped wrote later, the next backup deletes: it
+   * takes the replica over from that job); the vault checks healthy.
+   */
+  async function expectRunGone(vm: string, jobId: string, recoveryPointId: string): Promise<void> {
+    expect((await api.recoveryPoints(VAULT, vm)).map((p) => p.name)).not.toContain(recoveryPointId);
+    // The item is free again: the next backup runs and completes; the terminated run never commits its point.
+    const next = await pumping(finishedJob(await startBackup(vm)));
+    expect(next.properties.status).toBe('Completed');
+    expect((await api.recoveryPoints(VAULT, vm)).map((p) => p.name)).not.toContain(recoveryPointId);
+    const scratch: string[] = [];
+    for await (const blob of blobService(azurite().connectionString).getContainerClient(`vault-${STAMP}`).listBlobsFlat({ prefix: 'items/' })) if (blob.name.includes(`/jobs/${jobId}/`)) scratch.push(blob.name);
+    expect(scratch).toEqual([]);
+    const report = await http<{ problems: unknown[] }>(`${api.vaultUrl(VAULT)}/check?api-version=2023-06-01`, { method: 'POST', body: { properties: { readData: true } } });
+    expect({ status: report.status, problems: report.body.problems }).toEqual({ status: 200, problems: [] });
+  }
+
+  it('finishes the bookkeeping of a backup terminated from outside: its parts stopped, job Failed (retryable), claim released, views and scratch blobs swept', async () => {
     await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
     const vm = await http<{ disks: Array<{ vhdUri: string }> }>(`${host.origin}/fabric/subscriptions/${SUB}/resourceGroups/rg-vms/virtualMachines/${VM}`);
     const diskContainer = blobService(azurite().connectionString).getContainerClient(new URL(vm.body.disks[0].vhdUri).pathname.split('/')[2]);
@@ -246,60 +318,44 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
       }
       return found;
     };
-
-    // Page uploads to the vault never answer: the run opens its views and then stalls in its transfer (its retry timers wait for the clock).
-    // Advancing a day may have started the day's scheduled backup: let it end, so the backup below is ours.
-    await pumping(untilNoBackupRuns());
     await api.fabric(VM, 'writeData', { percent: 20, seed: 'terminated-run' });
-    storage.blob.setSchedule(scriptedFaults([{ match: requests.all(requests.pageUpload, requests.path(new RegExp(`/vault-${STAMP}/`))), fault: { kind: 'hang' }, times: Infinity }]));
-    const jobId = await startBackup();
-    // The Durable status answers 202 while the instance runs.
-    const instance = (until: (status: { runtimeStatus: string; customStatus?: { stage?: string; recoveryPointId?: string } }) => boolean) =>
-      pollStatus(durable(jobId), (status) => until(status as never), 30_000, 100) as Promise<{ runtimeStatus: string; customStatus?: { stage?: string; recoveryPointId?: string } }>;
-    const running = await instance((status) => status.customStatus?.stage === 'transfer');
-    const recoveryPointId = running.customStatus!.recoveryPointId!;
-    expect(await snapshotsOf(recoveryPointId)).not.toEqual([]);
-    expect((await http(durable(`${jobId}/terminate?reason=stopped%20by%20an%20operator`), { method: 'POST' })).status).toBe(202);
-    await instance((status) => status.runtimeStatus === 'Terminated');
-    // Terminating a Durable orchestration does not end its sub-orchestrations: the run's engine part (backupDisks and
-    // a backupDisk per disk) still runs, and would commit the point after the watchdog swept its views and released
-    // the claim (a committed point without its instant snapshots, two runs writing the item's replica).
-    const parts = [`${jobId}:disks`, `${jobId}:lun0`, `${jobId}:lun1`];
-    const partsRunning = async () => {
-      const running: string[] = [];
-      for (const part of parts) {
-        const status = await http<{ runtimeStatus?: string }>(durable(encodeURIComponent(part)));
-        if (status.status === 202 || !['Completed', 'Failed', 'Terminated'].includes(status.body.runtimeStatus ?? '')) running.push(`${part} ${status.status} ${status.body.runtimeStatus}`);
-      }
-      return running;
-    };
-    expect(await partsRunning()).not.toEqual([]);
-
-    // Without the watchdog the job stays InProgress and the claim blocks the item for a day. The uploads still hang,
-    // so the engine part is still in its transfer when the watchdog comes.
-    const job = await pumping(finishedJob(jobId, 30_000), 60_000);
-    expect(await partsRunning()).toEqual([]);
-    // Storage heals: nothing of the terminated run goes on to commit its point without the views the watchdog swept.
-    storage.setSchedule(noFaults);
-    await pumping((async () => {
-      while ((await partsRunning()).length > 0) await sleep(200);
-    })());
-    expect(job.properties.status).toBe('Failed');
-    expect(job.properties.errorDetails?.[0]).toMatchObject({ errorTitle: 'KluisBackupRunEnded', errorString: expect.stringContaining('terminated') });
-    expect(isRetryableCode(job.properties.errorDetails![0].errorTitle)).toBe(true);
-    expect(await snapshotsOf(recoveryPointId)).toEqual([]);
-    const scratch: string[] = [];
-    for await (const blob of blobService(azurite().connectionString).getContainerClient(`vault-${STAMP}`).listBlobsFlat({ prefix: 'items/' })) if (blob.name.includes(`/jobs/${jobId}/`)) scratch.push(blob.name);
-    expect(scratch).toEqual([]);
-    expect((await api.recoveryPoints(VAULT, VM)).map((p) => p.name)).not.toContain(recoveryPointId);
-
-    // The item is free again: the next backup runs and completes; the terminated run never commits its point.
-    const next = await pumping(finishedJob(await startBackup()));
-    expect(next.properties.status).toBe('Completed');
-    expect((await api.recoveryPoints(VAULT, VM)).map((p) => p.name)).not.toContain(recoveryPointId);
-    const report = await http<{ problems: unknown[] }>(`${api.vaultUrl(VAULT)}/check?api-version=2023-06-01`, { method: 'POST', body: { properties: { readData: true } } });
-    expect({ status: report.status, problems: report.body.problems }).toEqual({ status: 200, problems: [] });
+    const { jobId, recoveryPointId } = await terminatedBackup(VM, 2, snapshotsOf);
+    await expectRunGone(VM, jobId, recoveryPointId);
   }, 120_000);
+
+  it('finishes a terminated backup of a managed-disk VM the same way: its restore point deleted, no SAS left on any disk or disk restore point', async () => {
+    const managed = 'flakymd';
+    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
+    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
+    const compute = new ComputeManagementClient(administrator, SUB, {
+      endpoint: String(announced.computeEndpoint),
+      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
+      retryOptions: { maxRetries: 2 },
+    });
+    await api.createVm(managed, { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: 4 * MIB }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }], initialData: { percent: 40, seed: managed } });
+    expect((await api.settle(await api.arm(`${api.vaultUrl(VAULT)}/backupFabrics/Azure/refreshContainers`, { method: 'POST' }))).status).toBe('Succeeded');
+    expect((await api.jobOf(VAULT, await api.enable(VAULT, managed))).properties.status).toBe('Completed');
+    const restorePoints = async () => {
+      const names: Array<{ name: string; collection: string }> = [];
+      for await (const collection of compute.restorePointCollections.list(INSTANT_GROUP)) {
+        const expanded = await compute.restorePointCollections.get(INSTANT_GROUP, collection.name!, { expand: 'restorePoints' });
+        for (const rp of expanded.restorePoints ?? []) names.push({ name: rp.name!, collection: collection.name! });
+      }
+      return names;
+    };
+    const restorePointsOf = async (recoveryPointId: string) => (await restorePoints()).filter((rp) => rp.name.startsWith(`${recoveryPointId}_`)).map((rp) => rp.name);
+
+    const { jobId, recoveryPointId } = await terminatedBackup(managed, 2, restorePointsOf);
+    // No SAS outstanding: no disk is Active, and every disk restore point left grants access anew.
+    for await (const disk of compute.disks.list()) expect({ disk: disk.name, state: disk.diskState }).not.toMatchObject({ state: expect.stringMatching(/^Active/) });
+    for (const rp of await restorePoints()) {
+      for await (const drp of compute.diskRestorePointOperations.listByRestorePoint(INSTANT_GROUP, rp.collection, rp.name)) {
+        await compute.diskRestorePointOperations.beginGrantAccessAndWait(INSTANT_GROUP, rp.collection, rp.name, drp.name!, { access: 'Read', durationInSeconds: 60 });
+        await compute.diskRestorePointOperations.beginRevokeAccessAndWait(INSTANT_GROUP, rp.collection, rp.name, drp.name!);
+      }
+    }
+    await expectRunGone(managed, jobId, recoveryPointId);
+  }, 180_000);
 
   it('checks the vault: nothing wrong with --read-data after a backup, then a planted orphan and a lost replica snapshot are found, and repair removes the orphan only', async () => {
     const check = (properties: Record<string, boolean> = {}) =>
