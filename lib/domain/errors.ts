@@ -42,6 +42,14 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'Correct the named field and send the request again.',
   },
+  UnsupportedMediaType: {
+    status: 415,
+    recommendation: "Send the request body as JSON with the header 'Content-Type: application/json'.",
+  },
+  KluisRequestBodyTooLarge: {
+    status: 413,
+    recommendation: 'Send a smaller request body: the operations of this API take JSON documents of at most 4 MiB.',
+  },
   KluisSourceDiskNotFound: {
     status: 404,
     recommendation: 'Check the container and blob name of the source disk, and that Kluis has access to its storage account.',
@@ -647,6 +655,12 @@ export const errors = {
   },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });
+  },
+  unsupportedMediaType(contentType: string): KluisError {
+    return new KluisError('UnsupportedMediaType', `The content media type '${truncate(contentType, 100)}' is not supported. Only 'application/json' is supported.`);
+  },
+  requestBodyTooLarge(limitInBytes: number): KluisError {
+    return new KluisError('KluisRequestBodyTooLarge', `The request body is larger than ${limitInBytes} bytes.`, { target: 'body' });
   },
   invalidRequest(target: string, message: string, details?: readonly KluisErrorDetail[]): KluisError {
     return new KluisError('KluisInvalidRequest', message, { target, details });
