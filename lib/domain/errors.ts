@@ -42,6 +42,10 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'Correct the named field and send the request again.',
   },
+  KluisInvalidRequestPath: {
+    status: 400,
+    recommendation: "Send the resource's path as it is, without '.' or '..' segments (literal or percent-encoded): Kluis does not resolve them into another resource.",
+  },
   UnsupportedMediaType: {
     status: 415,
     recommendation: "Send the request body as JSON with the header 'Content-Type: application/json'.",
@@ -655,6 +659,9 @@ export const errors = {
   },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });
+  },
+  invalidRequestPath(): KluisError {
+    return new KluisError('KluisInvalidRequestPath', "The request path has a '.' or '..' segment.");
   },
   unsupportedMediaType(contentType: string): KluisError {
     return new KluisError('UnsupportedMediaType', `The content media type '${truncate(contentType, 100)}' is not supported. Only 'application/json' is supported.`);
