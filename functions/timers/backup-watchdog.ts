@@ -2,7 +2,8 @@
  * Every 5 minutes: the backup watchdog (lib/services/backup-watchdog.ts) finishes the bookkeeping of backups
  * whose orchestration ended without it (terminated, failed uncaught): the job gets its end, the item's claim is
  * released and the run's leftovers (views, uncommitted blobs) are swept. This adapter reads the runs from the
- * Durable runtime (instance id = job id) and sweeps through the engine.
+ * Durable runtime (instance id = job id; its sub-orchestrations from the histories), terminates the parts of an
+ * ended run that still run, and sweeps through the engine.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -29,10 +30,10 @@ export async function backupWatchdog(_timer: Timer, context: InvocationContext):
       if (run.recoveryPointId !== undefined && (await engine.catalog.get(run.itemId, run.recoveryPointId)) !== undefined) return;
       if (run.views !== undefined) {
         const { itemId, recoveryPointId, disks } = run.views;
-        await discardSourceViews(engine, { itemId, recoveryPointId, disks: disks as DiscoveredVmDisk[] });
-        // A commit still in flight when the run was stopped may have landed since: its point keeps the vault tier, and
-        // the catalog must not list a snapshot tier whose views are gone.
-        if ((await engine.catalog.get(itemId, recoveryPointId)) !== undefined) await deleteRecoveryPointSnapshotTier(deleteDeps(context), { itemId, recoveryPointId });
+        const { deleted } = await discardSourceViews(engine, { itemId, recoveryPointId, disks: disks as DiscoveredVmDisk[] });
+        // A commit still in flight when the run was stopped may have landed after the discard looked: its point keeps
+        // the vault tier, and the catalog must not list a snapshot tier whose views were just deleted.
+        if (deleted > 0 && (await engine.catalog.get(itemId, recoveryPointId)) !== undefined) await deleteRecoveryPointSnapshotTier(deleteDeps(context), { itemId, recoveryPointId });
       }
       await sweepUncommitted(engine, { itemId: run.itemId, olderThan: EVERYTHING });
     },
