@@ -11,6 +11,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { registerCheckCommand } from './check-command';
 
 export const AZ_CLOUD_NAME = 'Kluis';
 /** The token audience az asks for: ARM's resource id, which Kluis's token check accepts. */
@@ -164,5 +165,6 @@ export async function main(argv: string[], out: (line: string) => void = (line) 
       out(`Wrote ${files.script}. In a second terminal:`);
       for (const line of azEnvLines(files.script, (file) => path.relative(process.cwd(), file) || file)) out(`  ${line}`);
     });
+  registerCheckCommand(program, out);
   await program.parseAsync(argv);
 }

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { HostRequest, HostResponse } from './http-types';
 import { headersOf, readBody } from './incoming-request';
+import { errors, toErrorBody } from '../lib/domain/errors';
 
 export type RequestHandler = (request: HostRequest) => Promise<HostResponse>;
 
@@ -49,6 +50,21 @@ export function requestUrl(origin: string, target: string | undefined): URL {
   return new URL(`${origin}${absolute.pathname}${absolute.search}`);
 }
 
+/**
+ * Whether a request target's path has a `.` or `..` segment, literal or percent-encoded (`%2e`, `.%2E`, …), between
+ * slashes or backslashes: parsing it as a URL would resolve it into another resource
+ * (`…/backupJobs/../backupPolicies`), so such a request is refused before routing.
+ */
+export function hasDotSegment(target: string | undefined): boolean {
+  const path = (target ?? '/').split(/[?#]/)[0];
+  return path.split(/[/\\]/).some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
+}
+
+/** The answer to a target with a dot segment (ARM's error envelope). */
+function dotSegmentRefusal(): HostResponse {
+  return { status: 400, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(toErrorBody(errors.invalidRequestPath())) };
+}
+
 export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -56,7 +72,7 @@ export async function startHttpServer(host: string, port: number, handler: Reque
       let response: HostResponse;
       try {
         const body = await readBody(req, MAX_BODY_BYTES);
-        response = await handler({ method: req.method ?? 'GET', url: requestUrl(requestOrigin(origin, req.headers.host), req.url), headers: headersOf(req), body });
+        response = hasDotSegment(req.url) ? dotSegmentRefusal() : await handler({ method: req.method ?? 'GET', url: requestUrl(requestOrigin(origin, req.headers.host), req.url), headers: headersOf(req), body });
       } catch (err) {
         response = { status: 500, headers: { 'content-type': 'text/plain' }, body: `Internal server error: ${(err as Error).message}` };
       }

@@ -10,7 +10,7 @@ import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
 import type { BackupRequestDeps } from '../lib/services/backup-requests';
 import type { SchedulerDeps } from '../lib/services/backup-scheduler';
-import type { DeleteRecoveryPointDeps } from '../lib/engine/recovery-points/delete-recovery-point';
+import type { DeleteItemDataDeps } from '../lib/engine/recovery-points/delete-item-data';
 import type { GuestQuiesceDeps } from '../lib/services/guest-quiesce';
 import type { GuestAgent } from '../lib/stores/guest-agent';
 import type { BackupKeyAndSecretDeps } from '../lib/services/backup-key-and-secret';
@@ -50,6 +50,7 @@ import type { StorageAccountDeps } from '../lib/services/arm-resources';
 import type { ResourceGroupContentsDeps, ResourceGroupDeps } from '../lib/services/resource-groups';
 import type { SubscriptionDeps } from '../lib/services/subscriptions';
 import { tableTenancyCatalog, type TenancyCatalog } from '../lib/stores/tenancy-catalog';
+import { blobClientOptions, tableClientOptions } from '../lib/stores/azure/storage-retry';
 import { tableAccessCatalog, type AccessCatalog } from '../lib/stores/access-catalog';
 import { CatalogRoleAssignments, type RoleAssignmentSource } from '../lib/stores/role-assignment-source';
 import { azureRbacSourceForApp } from '../lib/stores/azure/azure-rbac-source';
@@ -71,14 +72,15 @@ let stores: Stores | undefined;
 
 function buildStores(): Stores {
   const config = getConfig();
-  const source = BlobPageStore.fromConnectionString(config.sourceStorage);
-  const vault = config.vaultStorage === config.sourceStorage ? source : BlobPageStore.fromConnectionString(config.vaultStorage);
+  // Every Blob and Table client gets the SDK retry layer (storage-retry.ts; README "Faults and retries").
+  const source = BlobPageStore.fromConnectionString(config.sourceStorage, blobClientOptions(config.storageRetry));
+  const vault = config.vaultStorage === config.sourceStorage ? source : BlobPageStore.fromConnectionString(config.vaultStorage, blobClientOptions(config.storageRetry));
   return {
     config,
     source,
     vault,
-    catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable),
-    target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage),
+    catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable, tableClientOptions(config.storageRetry)),
+    target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage, blobClientOptions(config.storageRetry)),
     diskLocator: EndpointDiskLocator.of(source),
   };
 }
@@ -145,9 +147,9 @@ export function managedRestoreDeps(log: EngineLogger): ManagedRestoreDeps {
   return { ...restoreDeps(log), compute: managedDisks().store, sas: new BlobSasPageReader() };
 }
 
-export function deleteDeps(log: EngineLogger): DeleteRecoveryPointDeps {
-  const { vault, catalog } = shared();
-  return { vault, sources: sourceDisks(log), catalog, log };
+export function deleteDeps(log: EngineLogger): DeleteItemDataDeps {
+  const { vault, catalog, config } = shared();
+  return { vault, sources: sourceDisks(log), catalog, log, itemBlobs: { store: vault, container: config.vaultContainer } };
 }
 
 export function instantRestoreDays(): number {
@@ -182,7 +184,7 @@ let catalog: VaultCatalog | undefined;
 export function vaultCatalog(): VaultCatalog {
   if (catalog === undefined) {
     const config = getConfig();
-    catalog = tableVaultCatalog(config.vaultStorage, { prefix: config.catalogTablePrefix, recoveryPoints: config.catalogTable });
+    catalog = tableVaultCatalog(config.vaultStorage, { prefix: config.catalogTablePrefix, recoveryPoints: config.catalogTable }, tableClientOptions(config.storageRetry));
   }
   return catalog;
 }
@@ -219,7 +221,7 @@ export function vmInventory(): VmInventory {
     if (config.inventory !== 'table') {
       throw errors.invalidConfiguration('KLUIS_INVENTORY', "the Azure Resource Manager inventory needs an Azure credential, which this app does not configure yet; use 'table'");
     }
-    inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable);
+    inventory = TableVmInventory.fromConnectionString(config.sourceStorage, config.inventoryTable, tableClientOptions(config.storageRetry));
   }
   return inventory;
 }
@@ -278,7 +280,7 @@ let tenancy: TenancyCatalog | undefined;
 export function tenancyCatalog(): TenancyCatalog {
   if (tenancy === undefined) {
     const config = getConfig();
-    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix);
+    tenancy = tableTenancyCatalog(config.vaultStorage, config.catalogTablePrefix, tableClientOptions(config.storageRetry));
   }
   return tenancy;
 }
@@ -327,7 +329,7 @@ let access: AccessCatalog | undefined;
 export function accessCatalog(): AccessCatalog {
   if (access === undefined) {
     const config = getConfig();
-    access = tableAccessCatalog(config.vaultStorage, config.catalogTablePrefix);
+    access = tableAccessCatalog(config.vaultStorage, config.catalogTablePrefix, tableClientOptions(config.storageRetry));
   }
   return access;
 }

@@ -7,6 +7,7 @@
  * Deterministic: only context.df.* calls.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
+import { describeFailure, formatFailure } from '../lib/domain/errors';
 import type { DiscoveredVmDisk, DiskBackupPlan, SeededReplica, StagedDisk, TransferSegmentResult } from '../lib/engine/domain/backup-job';
 import type { DiskView } from '../lib/engine/domain/disk-view';
 import { diskChangeDetection } from '../lib/engine/domain/recovery-point-manifest';
@@ -54,6 +55,15 @@ export interface BackupDiskOutput {
 }
 
 export function* backupDiskOrchestrator(context: OrchestrationContext): Generator<Task, BackupDiskOutput, unknown> {
+  try {
+    return yield* backupDisk(context);
+  } catch (err) {
+    // A sub-orchestration's failure reaches the parent as `name: message`: put the code where describeFailure finds it.
+    throw new Error(formatFailure(describeFailure(err)), { cause: err });
+  }
+}
+
+function* backupDisk(context: OrchestrationContext): Generator<Task, BackupDiskOutput, unknown> {
   const { itemId, jobId, disk, view, capabilities, segmentParallelism } = context.df.getInput<BackupDiskInput>();
   const key = { itemId, jobId, lun: disk.lun };
 

@@ -144,7 +144,12 @@ export function* backupDisksOrchestrator(context: OrchestrationContext): Generat
     const { progress } = input;
     try {
       results = yield* boundedFanOut<Task, BackupDiskOutput>(context, perDisk, perDisk.length, (task) => task, progress && function* (done) {
-        yield context.df.callActivityWithRetry(progress.activity, activityRetryOptions(), { ...progress.input, disksDone: done, disksTotal: perDisk.length });
+        try {
+          yield context.df.callActivityWithRetry(progress.activity, activityRetryOptions(), { ...progress.input, disksDone: done, disksTotal: perDisk.length });
+        } catch (err) {
+          // Progress is for show: a catalog that cannot take it must not fail the backup.
+          if (!context.df.isReplaying) context.warn(`Recording the backup's progress failed: ${describeFailure(err).code}`);
+        }
       });
     } finally {
       // Every read is done (or failed): access to the views ends, always; the views stay as the instant-restore tier.

@@ -10,13 +10,27 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import type { z } from 'zod';
 import { describeFailure, errors, statusOf, toErrorBody } from '../../lib/domain/errors';
+import { MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH, isJsonMediaType, jsonNestingDepth } from '../../lib/domain/json-body';
 import { challengeHeaders } from './authentication';
+
+const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
 
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
+/**
+ * The request's JSON body, validated by `schema`. Refused before parsing: a body that says it is not JSON (415
+ * UnsupportedMediaType; no Content-Type is taken as JSON), one over MAX_JSON_BODY_BYTES (413), one nested deeper
+ * than MAX_JSON_DEPTH (400).
+ */
 export async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>): Promise<T> {
+  const contentType = request.headers.get('content-type');
+  const declaredLength = Number(request.headers.get('content-length') ?? NaN);
+  if (declaredLength > MAX_JSON_BODY_BYTES) throw errors.requestBodyTooLarge(MAX_JSON_BODY_BYTES);
   const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_JSON_BODY_BYTES) throw errors.requestBodyTooLarge(MAX_JSON_BODY_BYTES);
   if (text.trim() === '') throw errors.invalidRequest('body', 'The request body is empty; send a JSON object.');
+  if (contentType !== null && contentType.trim() !== '' && !isJsonMediaType(contentType)) throw errors.unsupportedMediaType(contentType);
+  if (jsonNestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw errors.invalidRequest('body', `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -49,7 +63,8 @@ export function errorResponse(err: unknown, context: InvocationContext): HttpRes
   const status = statusOf(err);
   // Name and message only: a logged error object can carry request URLs and headers.
   if (status >= 500) context.error(`Request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  const headers = challengeHeaders(err);
+  // A service Kluis depends on is unavailable: tell clients when to try again, as ARM does with its 503s.
+  const headers = status === 503 ? { 'Retry-After': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } : challengeHeaders(err);
   return { status, jsonBody: toErrorBody(err), ...(headers === undefined ? {} : { headers }) };
 }
 

@@ -6,6 +6,7 @@ import { errors } from '../domain/errors';
 import { isValidResourceGroupName } from '../domain/arm-names';
 import { isValidContainerName } from '../engine/domain/vault-layout';
 import { ARM_AUDIENCES } from '../domain/access-token';
+import { DEFAULT_STORAGE_RETRY, type StorageRetrySettings } from '../stores/azure/storage-retry';
 import type { DashboardSignIn } from '../domain/dashboard-assets';
 import type { LocalIdentityEndpoint } from '../stores/azure/keyvault-credential';
 import type { StorageConnection } from '../domain/storage-account';
@@ -53,6 +54,8 @@ export interface KluisConfig {
    * (`Location`, `Azure-AsyncOperation`); unset: from X-Forwarded-Proto/Host, else the request's origin.
    */
   publicBaseUrl?: string;
+  /** The SDK layer of retries for every Blob and Table call (lib/stores/azure/storage-retry.ts; README "Faults and retries"). */
+  storageRetry: StorageRetrySettings;
   /** How the dashboard (web/, served at /dashboard/) signs its users in. */
   dashboard: DashboardSettings;
 }
@@ -241,6 +244,18 @@ const list = (check: (item: string) => boolean, error: string) =>
     z.array(z.string().refine(check, { error })).optional(),
   );
 
+/** A whole number of milliseconds (or tries) within [min, max], defaulting to `fallback`. */
+const wholeNumber = (min: number, max: number, fallback: number, unit: string) =>
+  z.preprocess(
+    emptyAsUnset,
+    z.coerce
+      .number()
+      .int({ error: `it must be a whole number of ${unit}` })
+      .min(min, { error: `it must be ${min}–${max} ${unit}` })
+      .max(max, { error: `it must be ${min}–${max} ${unit}` })
+      .default(fallback),
+  );
+
 const settingsSchema = z.object({
   KLUIS_MODE: z.preprocess(emptyAsUnset, z.enum(['local', 'cloud'], { error: "it must be 'local' or 'cloud'" }).default('local')),
   AZURE_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the client id of the app\'s managed identity (a GUID)' }).optional()),
@@ -358,6 +373,12 @@ const settingsSchema = z.object({
     emptyAsUnset,
     z.string().refine((value) => isHttpUrl(value, { noQuery: true }), { error: 'it must be an http(s) URL without query or fragment, e.g. https://backup.example.com' }).optional(),
   ),
+  KLUIS_STORAGE_MAX_TRIES: wholeNumber(1, 10, DEFAULT_STORAGE_RETRY.maxTries, 'tries'),
+  KLUIS_STORAGE_RETRY_DELAY_MS: wholeNumber(0, 60_000, DEFAULT_STORAGE_RETRY.retryDelayInMs, 'ms'),
+  KLUIS_STORAGE_MAX_RETRY_DELAY_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryDelayInMs, 'ms'),
+  KLUIS_STORAGE_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.blobTryTimeoutInMs, 'ms'),
+  KLUIS_CATALOG_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.tableTryTimeoutInMs, 'ms'),
+  KLUIS_STORAGE_MAX_RETRY_AFTER_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryAfterInMs, 'ms'),
   KLUIS_DASHBOARD_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the application (client) id of an app registration (a GUID)' }).optional()),
   KLUIS_DASHBOARD_AUTHORITY: z.preprocess(
     emptyAsUnset,
@@ -411,6 +432,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_AUTHORIZATION: env.KLUIS_AUTHORIZATION,
     KLUIS_OWNER_PRINCIPAL_IDS: env.KLUIS_OWNER_PRINCIPAL_IDS,
     KLUIS_PUBLIC_BASE_URL: env.KLUIS_PUBLIC_BASE_URL,
+    KLUIS_STORAGE_MAX_TRIES: env.KLUIS_STORAGE_MAX_TRIES,
+    KLUIS_STORAGE_RETRY_DELAY_MS: env.KLUIS_STORAGE_RETRY_DELAY_MS,
+    KLUIS_STORAGE_MAX_RETRY_DELAY_MS: env.KLUIS_STORAGE_MAX_RETRY_DELAY_MS,
+    KLUIS_STORAGE_TRY_TIMEOUT_MS: env.KLUIS_STORAGE_TRY_TIMEOUT_MS,
+    KLUIS_CATALOG_TRY_TIMEOUT_MS: env.KLUIS_CATALOG_TRY_TIMEOUT_MS,
+    KLUIS_STORAGE_MAX_RETRY_AFTER_MS: env.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
     KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
     KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
     KLUIS_DASHBOARD_SCOPES: env.KLUIS_DASHBOARD_SCOPES,
@@ -476,6 +503,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       owners: [...new Set((settings.KLUIS_OWNER_PRINCIPAL_IDS ?? []).map((id) => id.toLowerCase()))],
     },
     ...(settings.KLUIS_PUBLIC_BASE_URL === undefined ? {} : { publicBaseUrl: settings.KLUIS_PUBLIC_BASE_URL.replace(/\/+$/, '') }),
+    storageRetry: {
+      maxTries: settings.KLUIS_STORAGE_MAX_TRIES,
+      retryDelayInMs: settings.KLUIS_STORAGE_RETRY_DELAY_MS,
+      maxRetryDelayInMs: settings.KLUIS_STORAGE_MAX_RETRY_DELAY_MS,
+      blobTryTimeoutInMs: settings.KLUIS_STORAGE_TRY_TIMEOUT_MS,
+      tableTryTimeoutInMs: settings.KLUIS_CATALOG_TRY_TIMEOUT_MS,
+      maxRetryAfterInMs: settings.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
+    },
     dashboard: { signIn: dashboardSignIn(settings) },
   };
 }

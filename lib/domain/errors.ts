@@ -28,9 +28,31 @@ export const ERROR_CODES = {
     recommendation: 'The backup failed because of an internal error. Retry the operation; if it fails again, check the logs for the job.',
   },
   // Kluis names (Azure Backup has none for these cases)
+  KluisStorageUnavailable: {
+    status: 503,
+    recommendation:
+      "The storage service did not answer in time, was busy or dropped the connection, also after retries. Nothing half-done became visible: retry the operation in a few minutes (a scheduled backup runs again at its next slot); if it persists, check the storage account's health and the network path to it.",
+  },
+  KluisBackupRunEnded: {
+    status: 500,
+    recommendation:
+      'The backup stopped without finishing (it was terminated, or its host failed it); what it had started was cleaned up and the item can be backed up again. Run the backup again, or wait for the next scheduled one.',
+  },
   KluisInvalidRequest: {
     status: 400,
     recommendation: 'Correct the named field and send the request again.',
+  },
+  KluisInvalidRequestPath: {
+    status: 400,
+    recommendation: "Send the resource's path as it is, without '.' or '..' segments (literal or percent-encoded): Kluis does not resolve them into another resource.",
+  },
+  UnsupportedMediaType: {
+    status: 415,
+    recommendation: "Send the request body as JSON with the header 'Content-Type: application/json'.",
+  },
+  KluisRequestBodyTooLarge: {
+    status: 413,
+    recommendation: 'Send a smaller request body: the operations of this API take JSON documents of at most 4 MiB.',
   },
   KluisSourceDiskNotFound: {
     status: 404,
@@ -573,6 +595,42 @@ export const ERROR_CODES = {
 
 export type KluisErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Failures that running the same operation again can cure (a transient fault of a service, a race): a job
+ * that fails with one of these says so, and sweepers and the next run clean up after it.
+ */
+export const RETRYABLE_ERROR_CODES: ReadonlySet<KluisErrorCode> = new Set<KluisErrorCode>([
+  'KluisStorageUnavailable',
+  'KluisBackupRunEnded',
+  'KluisTransferIntegrityFailed',
+  'KluisStagingCopyFailed',
+  'KluisReplicaSeedFailed',
+  'KluisSourceViewAccessExpired',
+  'KluisCatalogConflict',
+]);
+
+export function isRetryableCode(code: string): boolean {
+  return RETRYABLE_ERROR_CODES.has(code as KluisErrorCode);
+}
+
+/** Network errors of Node and the Azure SDKs that say the service was not reached or did not answer. */
+const UNREACHABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'REQUEST_SEND_ERROR']);
+
+/**
+ * Whether an error (not a KluisError) says a service was unavailable: an Azure SDK RestError with 408, 500,
+ * 502, 503 or 504 or an answer cut off in its body, or a network error (reset, refused, timed out). Structural (name, code, statusCode), so it
+ * holds across copies of the SDK.
+ */
+export function isServiceUnavailableError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown; statusCode?: unknown };
+  if (e.name === 'KluisError') return false;
+  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+  // An answer cut off in its body: the SDK reports a parse error without a status.
+  if (e.name === 'RestError' && e.code === 'PARSE_ERROR' && e.statusCode === undefined) return true;
+  return e.name === 'RestError' && typeof e.statusCode === 'number' && [408, 500, 502, 503, 504].includes(e.statusCode);
+}
+
 export const KLUIS_ERROR_CODES = Object.keys(ERROR_CODES) as KluisErrorCode[];
 
 export function isKluisErrorCode(value: unknown): value is KluisErrorCode {
@@ -639,8 +697,27 @@ export const errors = {
   vmNotFound(vmName: string, target = 'vm'): KluisError {
     return new KluisError('UserErrorVmNotFoundV2', `The virtual machine '${vmName}' was not found.`, { target });
   },
+  /** A service Kluis needs (Blob, Tables) stayed unavailable through the SDK's retries; `err` is what the SDK threw (kept as the cause, never shown). */
+  storageUnavailable(err?: unknown): KluisError {
+    const e = (err ?? {}) as { code?: unknown; statusCode?: unknown };
+    const what = typeof e.statusCode === 'number' ? `it answered HTTP ${e.statusCode}` : typeof e.code === 'string' ? `the connection failed (${e.code})` : 'it did not answer';
+    return new KluisError('KluisStorageUnavailable', `The storage service is unavailable: ${what}, also after retries.`, { cause: err });
+  },
+  /** The backup watchdog found the run of `jobId` ended without recording its end (terminated, failed uncaught, never started). */
+  backupRunEnded(jobId: string, how: string): KluisError {
+    return new KluisError('KluisBackupRunEnded', `The backup job ${truncate(jobId, 64)} ended without finishing: ${how}.`);
+  },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });
+  },
+  invalidRequestPath(): KluisError {
+    return new KluisError('KluisInvalidRequestPath', "The request path has a '.' or '..' segment.");
+  },
+  unsupportedMediaType(contentType: string): KluisError {
+    return new KluisError('UnsupportedMediaType', `The content media type '${truncate(contentType, 100)}' is not supported. Only 'application/json' is supported.`);
+  },
+  requestBodyTooLarge(limitInBytes: number): KluisError {
+    return new KluisError('KluisRequestBodyTooLarge', `The request body is larger than ${limitInBytes} bytes.`, { target: 'body' });
   },
   invalidRequest(target: string, message: string, details?: readonly KluisErrorDetail[]): KluisError {
     return new KluisError('KluisInvalidRequest', message, { target, details });
@@ -1297,9 +1374,9 @@ export function toErrorBody(err: unknown): ErrorBody {
   return { error: body };
 }
 
-/** The HTTP status for an error: the code's status for Kluis errors, 500 otherwise. */
+/** The HTTP status for an error: its code's (a service that was unavailable: 503), 500 otherwise. */
 export function statusOf(err: unknown): number {
-  return isKluisErrorLike(err) ? ERROR_CODES[err.code].status : 500;
+  return ERROR_CODES[describeFailure(err).code].status;
 }
 
 export interface FailureDescription {
@@ -1324,6 +1401,7 @@ export function describeFailure(err: unknown): FailureDescription {
   if (properties && isKluisErrorCode(properties.code) && typeof properties.message === 'string') {
     return { code: properties.code, message: properties.message };
   }
+  if (isServiceUnavailableError(err)) return describeFailure(errors.storageUnavailable(err));
   return { code: 'BackUpOperationFailed', message: 'The backup operation failed because of an internal error.' };
 }
 

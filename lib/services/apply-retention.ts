@@ -19,10 +19,11 @@ import { resolveTimeZone } from '../domain/time-zones';
 import { collect } from '../stores/document-store';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
-import { deleteRecoveryPointSnapshotTier, deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
+import { deleteRecoveryPointSnapshotTier, deleteRecoveryPointVaultData } from '../engine/recovery-points/delete-recovery-point';
+import { deleteItemVaultData, type DeleteItemDataDeps } from '../engine/recovery-points/delete-item-data';
 import { completeJob, createJob, derivedJobId, failJob, findJob, updateJob, vaultPartitionOf, type VaultScope } from './jobs';
 
-export interface ApplyRetentionDeps extends DeleteRecoveryPointDeps {
+export interface ApplyRetentionDeps extends DeleteItemDataDeps {
   vaultCatalog: VaultCatalog;
   clock: () => Date;
   newId: () => string;
@@ -74,11 +75,9 @@ export async function applyRetention(deps: ApplyRetentionDeps, input: ApplyReten
     const points = await collect(deps.catalog.list(item.engineItemId));
     const deletions = points.map((p): Deletion => [`Recovery point ${p.recoveryPointId}`, `Deleted with the item: its soft-delete days ended at ${purgeAt}.`]);
     const jobId = await journal.record(deletions, async () => {
-      for (const point of points) {
-        await deleteRecoveryPointVaultData(deps, { itemId: item.engineItemId, recoveryPointId: point.recoveryPointId, force: true });
-        result.expired.push(point.recoveryPointId);
-      }
-      return `Purged: the item's ${points.length} recovery point(s), then the item.`;
+      const deleted = await deleteItemVaultData(deps, item.engineItemId, (id) => result.expired.push(id));
+      const leftovers = deleted.blobs.length === 0 ? '' : `, its ${deleted.blobs.length} other blob(s) (replicas, leftovers)`;
+      return `Purged: the item's ${deleted.recoveryPoints.length} recovery point(s)${leftovers}, then the item.`;
     });
     await deps.vaultCatalog.items.delete(partition, nameRow(input.itemName), { ifMatch: stored.etag });
     deps.log.info(`Purged soft-deleted item ${item.itemName}: ${result.expired.length} recovery point(s) deleted.`);

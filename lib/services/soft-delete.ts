@@ -14,7 +14,8 @@ import { assertPointsMayBeDeleted } from '../domain/immutability';
 import type { StoredRecoveryPoint } from '../stores/recovery-point-catalog';
 import { collect } from '../stores/document-store';
 import { runningJob } from './backup-claim';
-import { deleteRecoveryPointVaultData, type DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
+import type { DeleteRecoveryPointDeps } from '../engine/recovery-points/delete-recovery-point';
+import { deleteItemVaultData } from '../engine/recovery-points/delete-item-data';
 import { completeJob, createJob, failJob, vaultPartitionOf, type VaultScope } from './jobs';
 import { completeOperation, createOperation, failOperation } from './operations';
 import { findProtectedItem, findStoredItem, finished, jobSpec, listProtectedItems, type ItemNames, type ProtectionChange, type ProtectionDeps } from './protection';
@@ -77,13 +78,10 @@ function pointExpiry(point: StoredRecoveryPoint): { expiryTime?: string } {
  * then the item. Idempotent: a re-run after a failure finishes the work.
  */
 export async function purgeItem(deps: Pick<ProtectionDeps, 'catalog'>, data: DeleteRecoveryPointDeps, vault: VaultScope, item: ProtectedItemRecord): Promise<{ pointsDeleted: number }> {
-  let pointsDeleted = 0;
-  for (const point of await collect(data.catalog.list(item.engineItemId))) {
-    await deleteRecoveryPointVaultData(data, { itemId: item.engineItemId, recoveryPointId: point.recoveryPointId, force: true });
-    pointsDeleted += 1;
-  }
+  // Every point, then the item's replicas and leftovers (when `data` can list them), then the item row.
+  const deleted = await deleteItemVaultData(data, item.engineItemId);
   await deps.catalog.items.delete(vaultPartitionOf(vault), nameRow(item.itemName));
-  return { pointsDeleted };
+  return { pointsDeleted: deleted.recoveryPoints.length };
 }
 
 /** Soft-deleted items whose purge date has passed (for the retention cleanup). */

@@ -7,6 +7,7 @@ import type { ActivityEventRecord } from '../domain/activity-log';
 import type { RoleAssignmentRecord } from '../domain/authorization/role-assignment';
 import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
+import type { TableClientPipelineOptions } from './azure/storage-retry';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
 
@@ -15,10 +16,11 @@ export interface AccessCatalog {
   activityLog: DocumentStore<ActivityEventRecord>;
 }
 
-export function tableAccessCatalog(connectionString: StorageConnection, prefix: string): AccessCatalog {
+/** `options`: the Table clients' pipeline (lib/stores/azure/storage-retry.ts tableClientOptions). */
+export function tableAccessCatalog(connectionString: StorageConnection, prefix: string, options?: TableClientPipelineOptions): AccessCatalog {
   return {
-    roleAssignments: TableDocumentStore.fromConnectionString<RoleAssignmentRecord>(connectionString, `${prefix}RoleAssignments`, 'Role assignment'),
-    activityLog: TableDocumentStore.fromConnectionString<ActivityEventRecord>(connectionString, `${prefix}ActivityLog`, 'Activity log event'),
+    roleAssignments: TableDocumentStore.fromConnectionString<RoleAssignmentRecord>(connectionString, `${prefix}RoleAssignments`, 'Role assignment', options),
+    activityLog: TableDocumentStore.fromConnectionString<ActivityEventRecord>(connectionString, `${prefix}ActivityLog`, 'Activity log event', options),
   };
 }
 

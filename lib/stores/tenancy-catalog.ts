@@ -9,6 +9,7 @@
 import type { ResourceGroupRecord, SubscriptionRecord } from '../domain/tenancy';
 import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
+import type { TableClientPipelineOptions } from './azure/storage-retry';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
 
@@ -32,10 +33,10 @@ export function resourceGroupRow(name: string): string {
 }
 
 /** In the vault account, with the vault catalog's table prefix (KLUIS_CATALOG_TABLE_PREFIX). */
-export function tableTenancyCatalog(connectionString: StorageConnection, prefix: string): TenancyCatalog {
+export function tableTenancyCatalog(connectionString: StorageConnection, prefix: string, options?: TableClientPipelineOptions): TenancyCatalog {
   return {
-    subscriptions: TableDocumentStore.fromConnectionString<SubscriptionRecord>(connectionString, `${prefix}Subscriptions`, 'Subscription'),
-    resourceGroups: TableDocumentStore.fromConnectionString<ResourceGroupRecord>(connectionString, `${prefix}ResourceGroups`, 'Resource group'),
+    subscriptions: TableDocumentStore.fromConnectionString<SubscriptionRecord>(connectionString, `${prefix}Subscriptions`, 'Subscription', options),
+    resourceGroups: TableDocumentStore.fromConnectionString<ResourceGroupRecord>(connectionString, `${prefix}ResourceGroups`, 'Resource group', options),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { JobRecord, OperationRecord, PolicyRecord, ProtectedItemRecord, VaultRecord } from '../domain/catalog';
 import type { StorageConnection } from '../domain/storage-account';
 import { TableDocumentStore } from './azure/table-document-store';
+import type { TableClientPipelineOptions } from './azure/storage-retry';
 import { TableRecoveryPointCatalog } from './azure/table-recovery-point-catalog';
 import type { DocumentStore } from './document-store';
 import { MemoryDocumentStore } from './memory/document-store';
@@ -26,15 +27,16 @@ export interface CatalogTableNames {
   recoveryPoints: string;
 }
 
-export function tableVaultCatalog(connectionString: StorageConnection, tables: CatalogTableNames): VaultCatalog {
-  const table = <T>(suffix: string, kind: string) => TableDocumentStore.fromConnectionString<T>(connectionString, `${tables.prefix}${suffix}`, kind);
+/** `options`: the Table clients' pipeline (lib/stores/azure/storage-retry.ts tableClientOptions). */
+export function tableVaultCatalog(connectionString: StorageConnection, tables: CatalogTableNames, options?: TableClientPipelineOptions): VaultCatalog {
+  const table = <T>(suffix: string, kind: string) => TableDocumentStore.fromConnectionString<T>(connectionString, `${tables.prefix}${suffix}`, kind, options);
   return {
     vaults: table<VaultRecord>('Vaults', 'Vault'),
     policies: table<PolicyRecord>('Policies', 'Backup policy'),
     items: table<ProtectedItemRecord>('ProtectedItems', 'Protected item'),
     jobs: table<JobRecord>('Jobs', 'Job'),
     operations: table<OperationRecord>('Operations', 'Operation'),
-    recoveryPoints: TableRecoveryPointCatalog.fromConnectionString(connectionString, tables.recoveryPoints),
+    recoveryPoints: TableRecoveryPointCatalog.fromConnectionString(connectionString, tables.recoveryPoints, options),
   };
 }
 

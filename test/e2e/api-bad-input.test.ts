@@ -43,6 +43,15 @@ interface Resource<P = Record<string, unknown>> {
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Case = [name: string, request: () => [method: Method, url: string, body?: unknown], status: number, code: string, target?: string];
 
+/** A body sent as is, with its own Content-Type (string bodies are otherwise sent as JSON text, as JSON clients do). */
+class TypedBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+const DEEP = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
 const azurite = useAzurite();
 
 describe('bad input on discovery, protection, backup, recovery points, restore, jobs and operations', () => {
@@ -65,7 +74,10 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
   const restoreUrl = (point = recoveryPoint, vm = 'web1', o: Parameters<typeof itemUrl>[1] = {}) => `${pointsUrl(vm, o)}/${encodeURIComponent(point)}/restore`;
   const filter = (url: string, text: string) => `${url}?$filter=${encodeURIComponent(text)}`;
   const withVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}api-version=2023-06-01`;
-  const call = <T = unknown>(method: Method, url: string, body?: unknown): Promise<HttpResult<T>> => armHttp<T>(withVersion(url), { method, body });
+  const call = <T = unknown>(method: Method, url: string, body?: unknown): Promise<HttpResult<T>> =>
+    body instanceof TypedBody
+      ? armHttp<T>(withVersion(url), { method, body: body.text, headers: { 'content-type': body.contentType } })
+      : armHttp<T>(withVersion(url), { method, body, ...(typeof body === 'string' ? { headers: { 'content-type': 'application/json' } } : {}) });
 
   function policyBody(runTime: string): unknown {
     return {
@@ -372,6 +384,12 @@ describe('bad input on discovery, protection, backup, recovery points, restore, 
     // ---- on-demand backup --------------------------------------------------------------------------
     ['backup: malformed JSON', () => ['POST', `${itemUrl('web1')}/backup`, '{"properties":{"objectType":'], 400, 'KluisInvalidRequest', 'body'],
     ['backup: empty body', () => ['POST', `${itemUrl('web1')}/backup`, ''], 400, 'KluisInvalidRequest', 'body'],
+    ['backup: a JSON body sent as text/plain', () => ['POST', `${itemUrl('web1')}/backup`, new TypedBody(JSON.stringify({ properties: { objectType: 'IaasVMBackupRequest' } }), 'text/plain;charset=UTF-8')], 415, 'UnsupportedMediaType', undefined],
+    ['backup: a form body', () => ['POST', `${itemUrl('web1')}/backup`, new TypedBody('properties=1', 'application/x-www-form-urlencoded')], 415, 'UnsupportedMediaType', undefined],
+    ['backup: a body nested 4,000 deep', () => ['POST', `${itemUrl('web1')}/backup`, `{"properties":{"objectType":"IaasVMBackupRequest","x":${DEEP(4_000)}}}`], 400, 'KluisInvalidRequest', 'body'],
+    ['backup: a body over 4 MiB', () => ['POST', `${itemUrl('web1')}/backup`, `{"properties":{"objectType":"IaasVMBackupRequest","x":"${'x'.repeat(4 * 1024 * 1024)}"}}`], 413, 'KluisRequestBodyTooLarge', 'body'],
+    ['vault PUT: a body nested 4,000 deep', () => ['PUT', vaultUrl(), `{"location":"westeurope","properties":${DEEP(4_000)}}`], 400, 'KluisInvalidRequest', 'body'],
+    ['policy PUT: a body nested 65 deep', () => ['PUT', `${vaultUrl()}/backupPolicies/Deep`, `{"properties":${DEEP(64)}}`], 400, 'KluisInvalidRequest', 'body'],
     ['backup: properties missing', () => ['POST', `${itemUrl('web1')}/backup`, {}], 400, 'KluisInvalidRequest', 'properties'],
     ['backup: objectType missing', () => ['POST', `${itemUrl('web1')}/backup`, { properties: {} }], 400, 'KluisInvalidRequest', 'properties.objectType'],
     ['backup: another objectType', () => ['POST', `${itemUrl('web1')}/backup`, backupBody({ objectType: 'AzureFileShareBackupRequest' })], 400, 'KluisInvalidRequest', 'properties.objectType'],

@@ -164,7 +164,7 @@ describe('protection journey over the ARM API (embedded host, fabric, engine)', 
       ['already protected by another vault', () => enable('other1'), 409, 'UserErrorVmAlreadyProtectedInAnotherVault'],
       ['too many data disks', () => enable('big1'), 400, 'UserErrorUnsupportedDiskCount'],
       ['wrong body type', () => armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: { properties: { policyId: 42 } } }), 400, 'KluisInvalidRequest'],
-      ['malformed JSON', () => armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: '{"properties":' }), 400, 'KluisInvalidRequest'],
+      ['malformed JSON', () => armHttp<ErrorEnvelope>(`${itemUrl('web1')}${v}`, { method: 'PUT', body: '{"properties":', headers: { 'content-type': 'application/json' } }), 400, 'KluisInvalidRequest'],
     ];
     for (const [name, request, status, code] of cases) {
       const response = await request();

@@ -62,7 +62,7 @@ describe('restore over the ARM API (embedded host)', () => {
   const diskBytesAtBackup = new Map<string, Buffer>();
 
   const withApiVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}${API}`;
-  const api = <T>(route: string, options: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> =>
+  const api = <T>(route: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> =>
     armHttp<T>(withApiVersion(`${host.origin}/api/${route}`), options);
   const fabric = <T>(route: string, options: { method?: string; body?: unknown } = {}): Promise<HttpResult<T>> =>
     armHttp<T>(`${host.origin}/fabric/subscriptions/${SUB}/${route}`, options);
@@ -120,7 +120,9 @@ describe('restore over the ARM API (embedded host)', () => {
     };
   }
 
-  const restore = (body: unknown, point = recoveryPoint) => api<ErrorEnvelope>(`${itemPath}/recoveryPoints/${point}/restore`, { method: 'POST', body });
+  // Text bodies (malformed JSON) are sent as JSON, as a JSON client does; a text/plain body is refused 415 before parsing.
+  const restore = (body: unknown, point = recoveryPoint) =>
+    api<ErrorEnvelope>(`${itemPath}/recoveryPoints/${point}/restore`, { method: 'POST', body, ...(typeof body === 'string' ? { headers: { 'content-type': 'application/json' } } : {}) });
 
   beforeAll(async () => {
     const suffix = Date.now().toString(36);

@@ -77,13 +77,24 @@ async function world(item: Partial<ProtectedItemRecord> = {}, retentionDays = 7)
     createdAt: new Date(day(-1)).toISOString(),
     ...item,
   });
+  const vault = BlobPageStore.fromConnectionString(conn);
+  const vaultContainer = uniqueName('vault');
   return {
     blobs: blobService(conn),
-    deps: { vault: BlobPageStore.fromConnectionString(conn), sources: pageBlobSources(source), catalog: recoveryPoints, vaultCatalog, clock: () => now.value, newId: () => uniqueName('id'), log: silentLogger },
+    deps: {
+      vault,
+      sources: pageBlobSources(source),
+      catalog: recoveryPoints,
+      vaultCatalog,
+      clock: () => now.value,
+      newId: () => uniqueName('id'),
+      log: silentLogger,
+      itemBlobs: { store: vault, container: vaultContainer },
+    },
     now,
     engineItemId,
     sourceContainer: uniqueName('src'),
-    vaultContainer: uniqueName('vault'),
+    vaultContainer,
   };
 }
 
@@ -185,8 +196,9 @@ describe('applyRetention', () => {
     expect(purged.outcome).toBe('Purged');
     expect(await rows(w)).toHaveLength(0);
     expect(await w.deps.vaultCatalog.items.get(KEY, ITEM.toLowerCase())).toBeUndefined();
+    // Nothing of the item is left in the vault: no snapshot, and no base blob either (its 1 TiB replica would leak).
     const left = [];
-    for await (const b of w.blobs.getContainerClient(w.vaultContainer).listBlobsFlat({ includeSnapshots: true })) if (b.snapshot) left.push(b.name);
+    for await (const b of w.blobs.getContainerClient(w.vaultContainer).listBlobsFlat({ includeSnapshots: true, prefix: `items/${w.engineItemId}/` })) left.push(b.snapshot ? `${b.name}@${b.snapshot}` : b.name);
     expect(left).toEqual([]);
     expect(await listRetentionItems(w.deps)).toEqual([]);
   });

@@ -131,6 +131,28 @@ describe('backup engine: recovery and housekeeping', () => {
     expect(checksums.equals(blockSumsOf(await readWholeBlob(service, blobOf(snapshot))))).toBe(true);
   });
 
+  it('deletes the scratch of a job that held the replica and never committed when the next job plans (a part of a stopped run wrote it late)', async () => {
+    const deps = azuriteEngineDeps(azurite().connectionString);
+    const { vmDisk } = await sourceDisk(azurite().connectionString);
+    const itemId = uniqueName('vm');
+    await backupVm(deps, { itemId, jobId: 'job-1', recoveryPointId: '1', disks: [vmDisk], capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    // job-2 plans (takes the replica) and transfers a segment, then is stopped for good: its checksum part stays.
+    const [stopped] = await openViews(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
+    const plan = await planDiskBackup(deps, { itemId, jobId: 'job-2', lun: 0, source: stopped, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    await transferSegment(deps, { itemId, jobId: 'job-2', lun: 0, segment: plan.segments[0], diskSize: DISK_SIZE, source: stopped, changeDetection: plan.detection });
+    const stale = { container: deps.vaultContainer, blob: checksumPartBlobName(itemId, 'job-2', 0, 0) };
+    expect(await deps.vault.getBlobProperties(stale)).toBeDefined();
+
+    const [next] = await openViews(deps, { itemId, recoveryPointId: '3', disks: [vmDisk] });
+    const replan = await planDiskBackup(deps, { itemId, jobId: 'job-3', lun: 0, source: next, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    expect(replan.changeDetection).toBe('full');
+    expect(await deps.vault.getBlobProperties(stale)).toBeUndefined();
+    // Planning again for the same job keeps its own scratch.
+    const own = await transferSegment(deps, { itemId, jobId: 'job-3', lun: 0, segment: replan.segments[0], diskSize: DISK_SIZE, source: next, changeDetection: replan.detection });
+    await planDiskBackup(deps, { itemId, jobId: 'job-3', lun: 0, source: next, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    expect(await deps.vault.getBlobProperties({ container: deps.vaultContainer, blob: own.checksumPartBlobName })).toBeDefined();
+  });
+
   it('keeps a point invisible until its catalog row exists; a re-run commits it; the sweeper removes abandoned ones', async () => {
     // Real time: the sweeper compares blob times set by the service with the grace cutoff.
     let now = Date.now();

@@ -22,7 +22,8 @@ const testingUtils = require('durable-functions/lib/src/util/testingUtils') as {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-export type Outcome = { result: unknown } | { error: string };
+/** `stackTrace`: what a real activity's failure carries besides its message (a KluisError's code is in its first line). */
+export type Outcome = { result: unknown } | { error: string; stackTrace?: string };
 export type Script = (work: Exclude<WorkItem, { kind: 'timer' }> & { parsedInput: unknown }) => Outcome;
 
 export interface DriverRun {
@@ -97,8 +98,8 @@ export async function drive(
           : event(sub ? EventType.SubOrchestrationInstanceFailed : EventType.TaskFailed, tick(), {
               TaskScheduledId: work.taskId,
               Reason: result.error,
-              Details: '',
-              FailureDetails: { ErrorType: 'Error', ErrorMessage: result.error },
+              Details: result.stackTrace ?? '',
+              FailureDetails: { ErrorType: 'Error', ErrorMessage: result.error, ...(result.stackTrace === undefined ? {} : { StackTrace: result.stackTrace }) },
             }),
       );
     }

@@ -124,6 +124,8 @@ export const ROLE_MATRIX: Record<string, MatrixRole[]> = {
   Tenants_List: ARM_READ,
   Usages_ListByVaults: EVERY_ROLE,
   VaultCertificates_Create: BACKUP_OPERATE,
+  // Kluis's own check (kluis check): the vault's validate action, which Backup Operator and Contributor hold.
+  Vaults_Check: BACKUP_OPERATE,
   Vaults_CreateOrUpdate: BACKUP_ADMIN,
   Vaults_Delete: ARM_WRITE,
   Vaults_Get: EVERY_ROLE,

@@ -10,6 +10,7 @@ import { backupDiskOrchestrator } from '../../orchestrations/backup-disk';
 import { backupDisksOrchestrator, type BackupDisksInput } from '../../orchestrations/backup-disks';
 import { restoreOrchestrator } from '../../orchestrations/restore';
 import { drive, type Outcome, type Script } from '../support/orchestration-driver';
+import { describeFailure } from '../../lib/domain/errors';
 
 const START = new Date('2026-03-01T02:00:00Z');
 const disks: PageBlobDiskRequest[] = [
@@ -260,6 +261,17 @@ describe('backupDisk orchestrator', () => {
     // Plans without a diff read no earlier view.
     const full = await drive(backupDiskOrchestrator, diskInput('Standard'), diskScript());
     expect(full.started.map((w) => w.name)).not.toContain('releaseSourceViews');
+  });
+
+  it('fails with the code of what failed where its parent reads it, also when the code was only in the activity’s stack', async () => {
+    const unavailable: Script = (work) =>
+      work.name === 'transferSegment'
+        ? { error: 'The storage service is unavailable: it answered HTTP 503, also after retries.', stackTrace: 'KluisError [KluisStorageUnavailable]: The storage service is unavailable: it answered HTTP 503, also after retries.\n    at activity.js:1:1' }
+        : diskScript()(work);
+    const failed = await drive(backupDiskOrchestrator, diskInput('Standard'), unavailable);
+    expect(failed.state.status).toBe('Failed');
+    // A sub-orchestration's failure reaches its parent as this message only.
+    expect(describeFailure(failed.state.failureDetails?.ErrorMessage).code).toBe('KluisStorageUnavailable');
   });
 
   it('does not stage a Premium disk when the plan says its backend does not stage', async () => {

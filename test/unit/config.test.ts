@@ -1,4 +1,5 @@
 import { DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig, LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
+import { DEFAULT_STORAGE_RETRY } from '../../lib/stores/azure/storage-retry';
 
 const ACCOUNT = 'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net';
 const OTHER = 'BlobEndpoint=https://vault.blob.core.windows.net;SharedAccessSignature=sv=2024&sig=abc%3D';
@@ -46,9 +47,26 @@ describe('loadConfig', () => {
         storageResourceGroup: 'kluis-storage',
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
+      storageRetry: { maxTries: 4, retryDelayInMs: 2000, maxRetryDelayInMs: 30000, blobTryTimeoutInMs: 60000, tableTryTimeoutInMs: 10000, maxRetryAfterInMs: 30000 },
       dashboard: { signIn: { kind: 'none' } },
       access: { source: 'catalog', owners: [] },
     });
+  });
+
+  it('takes the storage retry settings, and refuses values out of range by name', () => {
+    const config = loadConfig({
+      AzureWebJobsStorage: ACCOUNT,
+      KLUIS_STORAGE_MAX_TRIES: '2',
+      KLUIS_STORAGE_RETRY_DELAY_MS: '10',
+      KLUIS_STORAGE_MAX_RETRY_DELAY_MS: '100',
+      KLUIS_STORAGE_TRY_TIMEOUT_MS: '500',
+      KLUIS_CATALOG_TRY_TIMEOUT_MS: '300',
+      KLUIS_STORAGE_MAX_RETRY_AFTER_MS: '0',
+    });
+    expect(config.storageRetry).toEqual({ maxTries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 100, blobTryTimeoutInMs: 500, tableTryTimeoutInMs: 300, maxRetryAfterInMs: 0 });
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_STORAGE_MAX_TRIES: '0' }).target).toBe('KLUIS_STORAGE_MAX_TRIES');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_CATALOG_TRY_TIMEOUT_MS: '1.5' }).target).toBe('KLUIS_CATALOG_TRY_TIMEOUT_MS');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_STORAGE_TRY_TIMEOUT_MS: '50' }).target).toBe('KLUIS_STORAGE_TRY_TIMEOUT_MS');
   });
 
   it('treats empty optional settings as unset', () => {
@@ -102,6 +120,7 @@ describe('loadConfig', () => {
       probeContainer: 'scratch',
       inventory: 'arm',
       inventoryTable: 'Vms',
+      storageRetry: DEFAULT_STORAGE_RETRY,
       keyVault: {
         credential: 'local',
         principalId: '11111111-2222-4333-8444-555555555555',

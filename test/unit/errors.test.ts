@@ -1,4 +1,6 @@
 import {
+  isRetryableCode,
+  isServiceUnavailableError,
   describeFailure,
   ERROR_CODES,
   errors,
@@ -36,7 +38,7 @@ describe('KluisError', () => {
     for (const code of KLUIS_ERROR_CODES) {
       // Azure Backup's names, ARM's own (ResourceNotFound, InvalidSubscriptionId, the sign-in and RBAC codes …), or ours.
       expect(code).toMatch(
-        /^(UserError|BackUp|GuestAgent|ExtensionFailed|ExtensionOperationFailedForManagedDisks$|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$|InvalidResourceType$|NotFound$|MethodNotAllowed$|AuthenticationFailed$|SubscriptionNotFound$|ResourceGroupNotFound$|InvalidResourceGroupLocation$|ResourceGroupDeletionBlocked$|InvalidResourceNamespace$|(Linked)?AuthorizationFailed$|RoleAssignment(Exists|UpdateNotPermitted|NotFound)$|RoleDefinition(DoesNotExist|NotFound)$|InvalidRoleAssignmentId$|BMSUserError|(Invalid|Expired)AuthenticationToken)[A-Za-z0-9]*$/,
+        /^(UserError|BackUp|GuestAgent|ExtensionFailed|ExtensionOperationFailedForManagedDisks$|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$|InvalidResourceType$|NotFound$|MethodNotAllowed$|AuthenticationFailed$|SubscriptionNotFound$|ResourceGroupNotFound$|InvalidResourceGroupLocation$|ResourceGroupDeletionBlocked$|InvalidResourceNamespace$|UnsupportedMediaType$|(Linked)?AuthorizationFailed$|RoleAssignment(Exists|UpdateNotPermitted|NotFound)$|RoleDefinition(DoesNotExist|NotFound)$|InvalidRoleAssignmentId$|BMSUserError|(Invalid|Expired)AuthenticationToken)[A-Za-z0-9]*$/,
       );
       expect(ERROR_CODES[code].recommendation.length).toBeGreaterThan(20);
       expect(ERROR_CODES[code].status).toBeGreaterThanOrEqual(400);
@@ -131,5 +133,42 @@ describe('describeFailure', () => {
       const err = new KluisError(code, `message for ${code}`);
       expect(describeFailure(new Error(`wrapped: ${err.stack}`))).toEqual({ code, message: `message for ${code}` });
     }
+  });
+});
+
+describe('a service that was unavailable', () => {
+  const restError = (fields: { statusCode?: number; code?: string }) => Object.assign(new Error('Service Unavailable https://acct.blob.core.windows.net/c/b?sig=secret'), { name: 'RestError', ...fields });
+
+  it.each([
+    ['503 ServerBusy', { statusCode: 503, code: 'ServerBusy' }],
+    ['500 InternalError', { statusCode: 500, code: 'InternalError' }],
+    ['408', { statusCode: 408 }],
+    ['a reset connection', { code: 'ECONNRESET' }],
+    ['a refused connection', { code: 'ECONNREFUSED' }],
+    ['a try that timed out', { code: 'ETIMEDOUT' }],
+    ['an answer cut off in its body', { code: 'PARSE_ERROR' }],
+  ])('is KluisStorageUnavailable, 503 and retryable, for %s, without the SDK text', (_name, fields) => {
+    const err = restError(fields);
+    expect(isServiceUnavailableError(err)).toBe(true);
+    expect(describeFailure(err).code).toBe('KluisStorageUnavailable');
+    expect(statusOf(err)).toBe(503);
+    expect(isRetryableCode(describeFailure(err).code)).toBe(true);
+    const body = toErrorBody(err);
+    expect(body.error.code).toBe('KluisStorageUnavailable');
+    expect(JSON.stringify(body)).not.toMatch(/sig=|core\.windows\.net/);
+  });
+
+  it('is not a 404, a 409 or a 412, nor an error without a network code', () => {
+    for (const statusCode of [400, 404, 409, 412]) expect(isServiceUnavailableError(restError({ statusCode }))).toBe(false);
+    expect(isServiceUnavailableError(new Error('x'))).toBe(false);
+    expect(isServiceUnavailableError(errors.storageUnavailable())).toBe(false);
+    expect(describeFailure(restError({ statusCode: 404 })).code).toBe('BackUpOperationFailed');
+  });
+
+  it('crosses the activity boundary by its text', () => {
+    const err = errors.storageUnavailable(restError({ statusCode: 503 }));
+    expect(err.message).toBe('The storage service is unavailable: it answered HTTP 503, also after retries.');
+    expect(describeFailure(new Error(`Activity failed: ${err.stack}`)).code).toBe('KluisStorageUnavailable');
+    expect(isRetryableCode('BackUpOperationFailed')).toBe(false);
   });
 });

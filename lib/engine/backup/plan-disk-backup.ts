@@ -20,7 +20,7 @@ import { BLOCK_SIZE, HASH_ALGORITHM } from '../domain/block-sums';
 import { parseRecoveryPointManifest, viewOfManifestDisk, type RecoveryPointManifest, type StorageType } from '../domain/recovery-point-manifest';
 import type { DiskView } from '../domain/disk-view';
 import { DEFAULT_SEGMENT_SIZE, planSegments } from '../domain/transfer-plan';
-import { assertValidIdentifier, replicaBlobName } from '../domain/vault-layout';
+import { assertValidIdentifier, jobStagingPrefix, replicaBlobName } from '../domain/vault-layout';
 import { latestRecoveryPoint } from '../../stores/recovery-point-catalog';
 import type { BlobRef } from '../../stores/disk-store';
 import { META, type BackupEngineDeps } from '../engine-deps';
@@ -149,7 +149,23 @@ async function prepareReplica(deps: PlanDeps, input: PlanDiskBackupInput, previo
   const clean = (writer === '' || writer === input.jobId) && committedPoint !== '' && committedPoint === previousPointId;
   if (props.size !== input.source.sizeBytes) await deps.vault.resizePageBlob(ref, input.source.sizeBytes);
   await deps.vault.setBlobMetadata(ref, marks(clean ? committedPoint : ''));
+  if (writer !== '' && writer !== input.jobId) await deleteStaleScratch(deps, input.itemId, writer);
   return { ref, isNew: false, clean };
+}
+
+/**
+ * The replica's last writer never committed (it died, or was stopped): this job holds the replica now, so that job's
+ * scratch blobs are stale — among them any a part of it still in flight wrote after the watchdog swept the run.
+ */
+async function deleteStaleScratch(deps: PlanDeps, itemId: string, staleJobId: string): Promise<void> {
+  try {
+    const names: string[] = [];
+    for await (const blob of deps.vault.listBlobs(deps.vaultContainer, { prefix: jobStagingPrefix(itemId, staleJobId) })) names.push(blob.name);
+    await Promise.all(names.map((blob) => deps.vault.deleteBlob({ container: deps.vaultContainer, blob })));
+    if (names.length > 0) deps.log.warn(`Deleted ${names.length} scratch blob(s) job ${staleJobId} left on item ${itemId}.`);
+  } catch (err) {
+    deps.log.warn(`Could not delete the scratch blobs job ${staleJobId} left on item ${itemId}: ${(err as Error).message}`);
+  }
 }
 
 function log(deps: PlanDeps, input: PlanDiskBackupInput, plan: DiskBackupPlan): DiskBackupPlan {

@@ -63,9 +63,17 @@ export async function releaseSourceViews(deps: Pick<BackupEngineDeps, 'sources'>
   return { released: input.views.length };
 }
 
-/** Deletes whatever views an open of this request left (a backup that failed or was cancelled before its commit). */
-export async function discardSourceViews(deps: SourceViewDeps, input: OpenSourceViewsInput): Promise<{ deleted: number }> {
+/**
+ * Deletes whatever views an open of this request left (a backup that failed or was cancelled before its commit).
+ * With `catalog`: never the views of a point that did get committed — under faults a commit can succeed while its
+ * activity is still reported failed, and the committed point keeps its snapshot tier.
+ */
+export async function discardSourceViews(deps: SourceViewDeps & { catalog?: Pick<BackupEngineDeps['catalog'], 'get'> }, input: OpenSourceViewsInput): Promise<{ deleted: number }> {
   if (input.disks.length === 0) return { deleted: 0 };
+  if (deps.catalog !== undefined && (await deps.catalog.get(input.itemId, input.recoveryPointId)) !== undefined) {
+    deps.log.warn(`Kept the views of recovery point ${input.recoveryPointId} of item ${input.itemId}: the point is committed.`);
+    return { deleted: 0 };
+  }
   const result = await deps.sources.backendFor(kindOfDisks(input.disks)).discardViews(input);
   if (result.deleted > 0) deps.log.info(`Deleted ${result.deleted} view(s) of item ${input.itemId} opened for recovery point ${input.recoveryPointId}.`);
   return result;

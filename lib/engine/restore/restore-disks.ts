@@ -240,7 +240,7 @@ async function restorePlanned(deps: RestoreDeps, request: RestoreDisksRequest, o
       let copied: { bytesRead: number; bytesCopied: number; blocksVerified: number };
       if (method.method === 'serverSideCopy' && plan.source.blob !== undefined) {
         const copy = await deps.target.copyBlobIfNotExists(plan.source.blob.ref, ref, createOptions);
-        if (!copy.created) throw errors.restoreTargetExists(container, [plan.blobName]);
+        if (!copy.created && !(await isOwnTarget(deps.target, ref, jobId))) throw errors.restoreTargetExists(container, [plan.blobName]);
         created.push(ref);
         // The service wrote the bytes: every block is checked by reading the target itself back.
         const { chunkSize, readAhead } = options.copy ?? {};
@@ -248,7 +248,7 @@ async function restorePlanned(deps: RestoreDeps, request: RestoreDisksRequest, o
         copied = { ...verified, bytesCopied: 0 };
       } else {
         const creation = await deps.target.createPageBlobIfNotExists(ref, target.size, createOptions);
-        if (!creation.created) throw errors.restoreTargetExists(container, [plan.blobName]);
+        if (!creation.created && !(await isOwnTarget(deps.target, ref, jobId))) throw errors.restoreTargetExists(container, [plan.blobName]);
         created.push(ref);
         copied = await copyDiskVerified(
           { ...verify, source: plan.source.reader, target: { store: deps.target, ref } },
@@ -288,7 +288,7 @@ async function restorePlanned(deps: RestoreDeps, request: RestoreDisksRequest, o
       metadata: { [RESTORE_META.jobId]: jobId, [RESTORE_META.itemId]: itemId, [RESTORE_META.recoveryPointId]: recoveryPointId },
       abortSignal: abort.signal,
     });
-    if (!written.created) throw errors.restoreTargetExists(container, [vmConfigBlobName]);
+    if (!written.created && !(await isOwnTarget(deps.target, vmConfigRef, jobId))) throw errors.restoreTargetExists(container, [vmConfigBlobName]);
     created.push(vmConfigRef);
     let encryptionInfoRef: BlobRef | undefined;
     if (encryptionInfoBlobName !== undefined && keyAndSecretData !== undefined) {
@@ -299,7 +299,7 @@ async function restorePlanned(deps: RestoreDeps, request: RestoreDisksRequest, o
         metadata: { [RESTORE_META.jobId]: jobId, [RESTORE_META.itemId]: itemId, [RESTORE_META.recoveryPointId]: recoveryPointId },
         abortSignal: abort.signal,
       });
-      if (!infoWritten.created) throw errors.restoreTargetExists(container, [encryptionInfoBlobName]);
+      if (!infoWritten.created && !(await isOwnTarget(deps.target, encryptionInfoRef, jobId))) throw errors.restoreTargetExists(container, [encryptionInfoBlobName]);
       created.push(encryptionInfoRef);
       deps.log.info(`Restore job ${jobId}: wrote the encryption info (key and secret backups) to '${container}/${encryptionInfoBlobName}'.`);
     }
@@ -511,4 +511,14 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, abort: Abort
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== undefined) throw failure.error;
   return results;
+}
+
+/**
+ * A target that exists already is this restore's own when its metadata names this job: a create whose answer was
+ * lost (the SDK's retry then hears "already exists"), or an earlier attempt of the same job's activity. Every byte
+ * is written and verified again, so carrying on is safe; anyone else's blob is never overwritten.
+ */
+async function isOwnTarget(target: RestoreDeps['target'], ref: BlobRef, jobId: string): Promise<boolean> {
+  const existing = await target.getBlobProperties(ref);
+  return existing !== undefined && existing.metadata[RESTORE_META.jobId] === jobId;
 }

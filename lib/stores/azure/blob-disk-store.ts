@@ -8,6 +8,7 @@ import { errors } from '../../domain/errors';
 import { BlobClients } from './blob-clients';
 import { blobServiceClientOf } from './storage-clients';
 import type { StorageConnection } from '../../domain/storage-account';
+import { droppedReadAsReset } from './storage-retry';
 import { VHD_FOOTER_SIZE } from '../../engine/domain/vhd';
 import type {
   AbortOptions,
@@ -67,7 +68,9 @@ export class BlobDiskStore implements DiskStore {
     if (count === 0) return Buffer.alloc(0);
     const data = await this.call(ref, () =>
       // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
-      this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count }),
+      this.blob(ref)
+        .downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count })
+        .catch((err: unknown) => Promise.reject(droppedReadAsReset(err, options.abortSignal))),
     );
     if (data.length !== count) {
       throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
@@ -125,7 +128,11 @@ export class BlobDiskStore implements DiskStore {
   }
 
   readBlob(ref: BlobRef, options: AbortOptions = {}): Promise<Buffer> {
-    return this.call(ref, () => this.blob(ref).downloadToBuffer(0, undefined, { abortSignal: options.abortSignal }));
+    return this.call(ref, () =>
+      this.blob(ref)
+        .downloadToBuffer(0, undefined, { abortSignal: options.abortSignal })
+        .catch((err: unknown) => Promise.reject(droppedReadAsReset(err, options.abortSignal))),
+    );
   }
 
   async deleteSnapshot(ref: BlobRef, options: AbortOptions = {}): Promise<void> {

@@ -3,6 +3,7 @@ import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePi
 import { BlobClients } from './blob-clients';
 import { blobServiceClientOf } from './storage-clients';
 import type { StorageConnection } from '../../domain/storage-account';
+import { droppedReadAsReset } from './storage-retry';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
@@ -158,7 +159,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
       // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
       data = await this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count });
     } catch (err) {
-      throw notFoundAsKluis(err, ref);
+      throw notFoundAsKluis(droppedReadAsReset(err, options.abortSignal), ref);
     }
     if (data.length !== count) throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
     return data;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { errors } from '../../domain/errors';
 import type { AbortOptions } from '../disk-store';
@@ -11,6 +12,8 @@ interface DocumentEntity {
   partitionKey: string;
   rowKey: string;
   body: string;
+  /** A fresh id per write call: tells this call's own write (applied by a try whose answer was lost) from another writer's. */
+  writeId?: string;
 }
 
 /** Azure Table strings hold 32K UTF-16 characters; catalog documents are far smaller, and a bigger one is a bug. */
@@ -59,27 +62,46 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
 
   async insert(partition: string, row: string, value: T, options: AbortOptions = {}): Promise<Stored<T>> {
     await this.ensureTable();
+    const entity = toEntity(partition, row, value);
     try {
-      const response = await this.table.createEntity(toEntity(partition, row, value), { abortSignal: options.abortSignal });
+      const response = await this.table.createEntity(entity, { abortSignal: options.abortSignal });
       return { partition, row, etag: response.etag ?? '', value };
     } catch (err) {
-      if (isStatus(err, 409)) throw errors.catalogConflict(`${this.kind} '${row}'`);
+      if (isStatus(err, 409)) return this.appliedOrConflict(entity, value, options);
       throw err;
     }
   }
 
   async replace(partition: string, row: string, value: T, ifMatch: string, options: AbortOptions = {}): Promise<Stored<T>> {
     await this.ensureTable();
+    const entity = toEntity(partition, row, value);
     try {
-      const response = await this.table.updateEntity(toEntity(partition, row, value), 'Replace', {
+      const response = await this.table.updateEntity(entity, 'Replace', {
         etag: ifMatch,
         abortSignal: options.abortSignal,
       });
       return { partition, row, etag: response.etag ?? '', value };
     } catch (err) {
-      if (isStatus(err, 404) || isStatus(err, 409) || isStatus(err, 412)) throw errors.catalogConflict(`${this.kind} '${row}'`);
+      if (isStatus(err, 412)) return this.appliedOrConflict(entity, value, options);
+      if (isStatus(err, 404) || isStatus(err, 409)) throw errors.catalogConflict(`${this.kind} '${row}'`);
       throw err;
     }
+  }
+
+  /**
+   * A write refused for its condition (409 on insert, 412 on replace) may be this very write, applied by an
+   * earlier try whose answer was lost (the SDK retried it): when the row holds exactly this document, the
+   * write succeeded. Told by the write's own id, not by equal content: two writers may write the same document,
+   * and the one that lost must hear so (an update computed from what it read). Otherwise: KluisCatalogConflict.
+   */
+  private async appliedOrConflict(entity: DocumentEntity, value: T, options: AbortOptions): Promise<Stored<T>> {
+    try {
+      const current = await this.table.getEntity<DocumentEntity>(entity.partitionKey, entity.rowKey, { abortSignal: options.abortSignal });
+      if (current.writeId === entity.writeId) return { partition: entity.partitionKey, row: entity.rowKey, etag: current.etag ?? '', value };
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    throw errors.catalogConflict(`${this.kind} '${entity.rowKey}'`);
   }
 
   async delete(partition: string, row: string, options: AbortOptions & { ifMatch?: string } = {}): Promise<void> {
@@ -98,7 +120,7 @@ export class TableDocumentStore<T> implements DocumentStore<T> {
 function toEntity<T>(partition: string, row: string, value: T): DocumentEntity {
   const body = JSON.stringify(value);
   if (body.length > MAX_BODY_CHARS) throw new Error(`Catalog document ${partition}/${row} is ${body.length} characters (limit ${MAX_BODY_CHARS}).`);
-  return { partitionKey: partition, rowKey: row, body };
+  return { partitionKey: partition, rowKey: row, body, writeId: randomUUID() };
 }
 
 function fromEntity<T>(entity: DocumentEntity, etag: string | undefined): Stored<T> {

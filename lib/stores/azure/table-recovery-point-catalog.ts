@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TableClient, type TableServiceClientOptions as TableClientOptions } from '@azure/data-tables';
 import { errors } from '../../domain/errors';
 import type { AbortOptions } from '../disk-store';
@@ -28,6 +29,8 @@ interface RecoveryPointEntity {
   /** RecoveryPointRetention as JSON. */
   retention?: string;
   isSourceVmEncrypted?: boolean;
+  /** A fresh id per write call: tells this call's own write (applied by a try whose answer was lost) from another writer's. */
+  writeId?: string;
 }
 
 /** RecoveryPointCatalog in an Azure Table: partition = item id, row = zero-padded point id; ETag concurrency. */
@@ -44,7 +47,7 @@ export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
 
   async put(record: RecoveryPointRecord, options: PutRecoveryPointOptions = {}): Promise<StoredRecoveryPoint> {
     await this.ensureTable();
-    const entity = toEntity(record);
+    const entity = { ...toEntity(record), writeId: randomUUID() };
     try {
       const response =
         options.ifMatch === undefined
@@ -52,7 +55,16 @@ export class TableRecoveryPointCatalog implements RecoveryPointCatalog {
           : await this.table.updateEntity(entity, 'Replace', { etag: options.ifMatch, abortSignal: options.abortSignal });
       return { ...record, etag: response.etag ?? '' };
     } catch (err) {
-      if (isStatus(err, 409) || isStatus(err, 412)) throw errors.catalogConflict(describe(record));
+      if (isStatus(err, 409) || isStatus(err, 412)) {
+        // This very write, applied by an earlier try whose answer was lost (the SDK retried it)?
+        // Told by the write's own id, never by equal content (another writer may write the same row).
+        const current = await this.table.getEntity<RecoveryPointEntity>(entity.partitionKey, entity.rowKey, { abortSignal: options.abortSignal }).catch((e: unknown) => {
+          if (isStatus(e, 404)) return undefined;
+          throw e;
+        });
+        if (current !== undefined && current.writeId === entity.writeId) return { ...record, etag: current.etag ?? '' };
+        throw errors.catalogConflict(describe(record));
+      }
       if (isStatus(err, 404) && options.ifMatch !== undefined) throw errors.catalogConflict(describe(record));
       throw err;
     }
