@@ -15,9 +15,8 @@
  * (an activity retried after a crash) deletes its own leftovers and starts again; a disk of that name not
  * made by this job stops the restore before anything is created. A failure deletes what this restore created.
  */
-import { createHash } from 'node:crypto';
 import { errors } from '../../domain/errors';
-import { uploadPiecesFor, type RecoveryPointTier, type RestoreTierPreference } from '../domain/restore-plan';
+import { type RecoveryPointTier, type RestoreTierPreference } from '../domain/restore-plan';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import type { ByteRange } from '../domain/page-ranges';
@@ -25,6 +24,7 @@ import type { ManagedDiskCompute, ManagedDiskEncryption, SasPageReader, SasPageW
 import type { AbortOptions } from '../../stores/disk-store';
 import type { RangeReader } from './range-reader';
 import { isRestorable, loadChecksums, planDisk, readManifest, releaseViews, selectDisks, type PlannedDisk, type RestoreDeps } from './restore-disks';
+import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';
 import { readDiskVerified } from './verified-read';
 
 export interface ManagedRestoreDeps extends RestoreDeps {
@@ -71,9 +71,14 @@ export interface RestoreManagedDisksResult {
 /** The tag restored disks carry (Azure tag names allow letters and digits). */
 export const RESTORE_JOB_TAG = 'kluisRestoreJobId';
 const DEFAULT_ACCESS_SECONDS = 4 * 3600;
+
+export interface RestoreManagedDisksOptions extends AbortOptions {
+  /** The upload's pipeline, as the restore to a storage account streams (reads ahead, uploads in flight). */
+  copy?: Omit<VerifiedCopyOptions, 'abortSignal'>;
+}
 const MAX_DISK_NAME = 80;
 
-export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: RestoreManagedDisksRequest, options: AbortOptions = {}): Promise<RestoreManagedDisksResult> {
+export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: RestoreManagedDisksRequest, options: RestoreManagedDisksOptions = {}): Promise<RestoreManagedDisksResult> {
   assertValidIdentifier('itemId', request.itemId);
   assertValidRecoveryPointId(request.recoveryPointId);
   assertValidIdentifier('jobId', request.jobId);
@@ -129,7 +134,7 @@ interface DiskWork {
   location: string;
   ref: { subscriptionId: string; resourceGroup: string; name: string };
   created: string[];
-  options: AbortOptions;
+  options: RestoreManagedDisksOptions;
 }
 
 async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
@@ -159,22 +164,23 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
   const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
   work.created.push(made.id);
   const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
-  let written = 0;
-  let verified;
+  let copied;
   try {
-    verified = await readDiskVerified({ ...verify, source: plan.source.reader }, { abortSignal: work.options.abortSignal }, async (chunk, data, zeroBlocks) => {
-      for (const piece of uploadPiecesFor(chunk, zeroBlocks, sums.blockSize)) {
-        const bytes = data.subarray(piece.start - chunk.start, piece.end - chunk.start);
-        await deps.sas.uploadPages(sas, piece.start, bytes, createHash('md5').update(bytes).digest(), work.options);
-        written += bytes.length;
-      }
-    });
+    // The same bounded pipeline as the restore to a storage account: every block verified before it is written.
+    copied = await copyDiskVerified(
+      { ...verify, source: plan.source.reader, target: { sas: deps.sas, url: sas } },
+      { ...work.options.copy, abortSignal: work.options.abortSignal },
+    );
   } finally {
     // Ends the upload (the disk becomes Unattached), also when it failed (the disk is then deleted).
+    // copyDiskVerified has let every started write settle by now, so none lands after access ends.
     await deps.compute.revokeAccess(made.id);
   }
-  deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by upload from the ${plan.tier} tier: ${written} bytes written, ${verified.blocksVerified} blocks verified.`);
-  return result(work, made.id, 'upload', verified.bytesRead, written, verified.blocksVerified);
+  deps.log.info(
+    `Restored disk lun ${disk.lun} as managed disk ${work.name} by upload from the ${plan.tier} tier: ` +
+      `${copied.bytesCopied} bytes written in ${copied.uploads} writes, ${copied.blocksVerified} blocks verified.`,
+  );
+  return result(work, made.id, 'upload', copied.bytesRead, copied.bytesCopied, copied.blocksVerified);
 }
 
 function result(work: DiskWork, id: string, method: RestoredManagedDisk['method'], bytesRead: number, bytesWritten: number, blocksVerified: number): RestoredManagedDisk {

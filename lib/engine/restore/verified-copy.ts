@@ -2,16 +2,21 @@
  * The verified copy of one disk of a recovery point: reads only allocated blocks from the chosen tier,
  * checks every 64 KiB block against the point's checksums (zero blocks must read as zero; `verified-read.ts`),
  * and writes the allocated parts to the target with a transactional MD5 in Put Pages of at most 4 MiB,
- * reads running ahead of uploads, memory bounded.
+ * reads running ahead of uploads, memory bounded. The target is a page blob (the restore to a storage account)
+ * or a managed disk created for upload, written through its Write SAS (`restore-managed-disks.ts`).
  */
 import { createHash } from 'node:crypto';
 import { uploadPiecesFor } from '../domain/restore-plan';
 import type { BlobRef } from '../../stores/disk-store';
+import type { SasPageWriter } from '../../stores/managed-disk-compute';
 import type { RestoreTargetStore } from '../../stores/restore-target-store';
 import { readDiskVerified, type VerifiedReadInput, type VerifiedReadOptions } from './verified-read';
 
+/** Where verified pages are written: a page blob in the target account, or a managed disk's Write SAS URL. */
+export type VerifiedCopyTarget = { store: RestoreTargetStore; ref: BlobRef } | { sas: SasPageWriter; url: string };
+
 export interface VerifiedCopyInput extends VerifiedReadInput {
-  target: { store: RestoreTargetStore; ref: BlobRef };
+  target: VerifiedCopyTarget;
 }
 
 export interface VerifiedCopyOptions extends VerifiedReadOptions {
@@ -41,10 +46,7 @@ export async function copyDiskVerified(input: VerifiedCopyInput, options: Verifi
     const read = await readDiskVerified(input, options, async (chunk, data, zeroBlocks) => {
       for (const piece of uploadPiecesFor(chunk, zeroBlocks, blockSize)) {
         const bytes = data.subarray(piece.start - chunk.start, piece.end - chunk.start);
-        const upload = input.target.store.uploadPages(input.target.ref, piece.start, bytes, {
-          transactionalContentMD5: createHash('md5').update(bytes).digest(),
-          abortSignal: signal,
-        });
+        const upload = writePages(input.target, piece.start, bytes, createHash('md5').update(bytes).digest(), signal);
         upload.catch(ignore); // awaited below; this only keeps an early rejection from being "unhandled"
         uploads.push(upload);
         bytesCopied += bytes.length;
@@ -59,6 +61,11 @@ export async function copyDiskVerified(input: VerifiedCopyInput, options: Verifi
     await Promise.allSettled(uploads);
     throw err;
   }
+}
+
+function writePages(target: VerifiedCopyTarget, offset: number, bytes: Buffer, md5: Buffer, abortSignal: AbortSignal | undefined): Promise<void> {
+  if ('sas' in target) return target.sas.uploadPages(target.url, offset, bytes, md5, { abortSignal });
+  return target.store.uploadPages(target.ref, offset, bytes, { transactionalContentMD5: md5, abortSignal });
 }
 
 function ignore(): void {}
