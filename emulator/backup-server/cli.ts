@@ -22,6 +22,7 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 
 type Out = (line: string) => void;
 
@@ -34,6 +35,7 @@ function serverAt(dataDir: string): BackupServer {
     repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
     files: new NodeLocalFileSystem(),
     registrar: new HttpVaultRegistrar(clock),
+    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
   });
 }
