@@ -111,8 +111,10 @@ export class BackupServer {
     const previous = await this.readState();
     const repositoryExists = (await this.deps.repository.exists('config'));
     if (repositoryExists) this.repository = await openRepository(this.deps.repository, passphrase); // wrong passphrase: refused before registering
-    const identity = await this.identityKey(true);
+    // The identity key is kept only once the vault accepted it: a refused registration writes nothing.
+    const identity = (await this.deps.state.read(IDENTITY_KEY))?.toString('utf8') ?? createServerIdentity().privateKeyPem;
     const engine = await this.deps.registrar.register(credentials, input.serverName, publicKeyOfIdentity(identity));
+    await this.deps.state.write(IDENTITY_KEY, Buffer.from(identity, 'utf8'));
     if (!repositoryExists) {
       this.repository = await createRepository(this.deps.repository, passphrase, { clock: this.deps.clock, ...this.deps.repositoryOptions });
     }
@@ -150,14 +152,11 @@ export class BackupServer {
     return group;
   }
 
-  /** The identity private key; made (once) when `create`, so a re-registration keeps the same identity. */
-  private async identityKey(create = false): Promise<string> {
+  /** The identity private key written at registration (a re-registration keeps the same identity). */
+  private async identityKey(): Promise<string> {
     const stored = await this.deps.state.read(IDENTITY_KEY);
-    if (stored !== undefined) return stored.toString('utf8');
-    if (!create) throw errors.backupServerSignatureInvalid('this server has no identity key; register it again');
-    const identity = createServerIdentity();
-    await this.deps.state.write(IDENTITY_KEY, Buffer.from(identity.privateKeyPem, 'utf8'));
-    return identity.privateKeyPem;
+    if (stored === undefined) throw errors.backupServerSignatureInvalid('this server has no identity key; register it again');
+    return stored.toString('utf8');
   }
 
   private async sign(state: ServerState, operation: 'checkIn' | 'vaultCopyAccess', args?: Record<string, string>) {
