@@ -255,4 +255,65 @@ describe('backup server journey', () => {
     expect((await server.vaultPoints()).map((p) => p.snapshotId)).toEqual(ids.slice(2));
     await expect(server.restore({ snapshotId: ids[0], targetRoot: path.join(work, 'gone') })).rejects.toMatchObject({ code: 'KluisRepositoryObjectNotFound' });
   });
+
+  describe("the seed's connectivity × subscription table, enforced by the server and the vault", () => {
+    type Row = { connectivity: 'Connected' | 'Disconnected'; subscription: SubscriptionState; seed: string; backups: boolean; fromAzure: boolean; fromDisk: boolean; deleted: boolean };
+    const rows: Row[] = [
+      { connectivity: 'Connected', subscription: 'Enabled', seed: 'Active', backups: true, fromAzure: true, fromDisk: true, deleted: false },
+      { connectivity: 'Connected', subscription: 'Disabled', seed: 'Expired', backups: false, fromAzure: true, fromDisk: true, deleted: false },
+      { connectivity: 'Connected', subscription: 'Deleted', seed: 'Deprovisioned', backups: false, fromAzure: false, fromDisk: false, deleted: true },
+      { connectivity: 'Disconnected', subscription: 'Enabled', seed: 'Active', backups: false, fromAzure: true, fromDisk: true, deleted: false },
+      { connectivity: 'Disconnected', subscription: 'Disabled', seed: 'Expired', backups: false, fromAzure: true, fromDisk: true, deleted: false },
+      { connectivity: 'Disconnected', subscription: 'Deleted', seed: 'Deprovisioned', backups: false, fromAzure: false, fromDisk: false, deleted: true },
+    ];
+    it.each(rows)('$connectivity × $seed: backups $backups, restore from Azure $fromAzure, from disk $fromDisk', async (row) => {
+      const { server, advance, credentialsFile, setSubscription, setOnline, vaultDeps } = await setup();
+      await server.register({ credentialsFile: await credentialsFile(), serverName: 'mabs01', passphrase: PASSPHRASE });
+      await mkdir(path.join(work, 'src'), { recursive: true });
+      await writeFile(path.join(work, 'src/a.txt'), 'first day\n'.repeat(100));
+      await server.protect({ name: 'Files', sources: [{ name: 'D:\\Data', path: path.join(work, 'src') }], shortTerm: { retentionDays: 5, dailyAt: '22:00' }, online: { dailyAt: '22:00', retentionDays: 30 } });
+      await server.unlock(PASSPHRASE);
+      const first = await server.runDue(); // Connected × Active: a local point and its vault copy
+      const pointId = first.backups[0].snapshotId;
+      expect(first.vaultCopies).toHaveLength(1);
+
+      setSubscription(row.subscription);
+      if (row.connectivity === 'Disconnected') {
+        if (row.subscription === 'Deleted') await server.checkIn(); // the server learnt the state before losing the link
+        setOnline(false);
+        advance(15 * DAY); // exactly 15 days: still Connected
+        expect((await server.operations()).connectivity).toBe('Connected');
+        advance(60_000); // more than 15 days
+      } else {
+        advance(DAY);
+      }
+      await writeFile(path.join(work, 'src/a.txt'), 'second day\n'.repeat(100));
+      const report = await server.runDue();
+      expect(report.connectivity).toBe(row.connectivity);
+      expect(report.backups.length > 0).toBe(row.backups);
+      expect(report.allowed).toEqual({
+        backupToAzure: row.backups ? 'Allowed' : 'Stopped',
+        backupToDisk: row.backups ? 'Allowed' : 'Stopped',
+        restoreFromAzure: row.fromAzure ? 'Allowed' : 'Stopped',
+        restoreFromDisk: row.fromDisk ? 'Allowed' : 'Stopped',
+        azureRecoveryPointsDeleted: row.deleted,
+      });
+      if (!row.backups) expect(report.stopped).toContain(row.connectivity);
+
+      // Restores: from disk (the point is there), and from Azure (the vault copy) once the link is back.
+      const fromDisk = server.restore({ snapshotId: pointId, targetRoot: path.join(work, 'disk') });
+      if (row.fromDisk) await expect(fromDisk).resolves.toMatchObject({ from: 'disk' });
+      else await expect(fromDisk).rejects.toMatchObject({ code: 'KluisBackupServerOperationStopped', status: 409 });
+      setOnline(true);
+      const fromAzure = server.restore({ snapshotId: pointId, targetRoot: path.join(work, 'azure'), fromServer: 'mabs01', passphrase: PASSPHRASE });
+      if (row.fromAzure) await expect(fromAzure).resolves.toMatchObject({ from: 'vault' });
+      else await expect(fromAzure).rejects.toMatchObject({ code: 'KluisBackupServerOperationStopped' });
+
+      // The vault's side: a Deprovisioned subscription deletes the server's vault copy irretrievably.
+      const record = (await vaultDeps.backupServers.servers.get(`${vault.subscriptionId}~${vault.resourceGroup}~${vault.vaultName}`, 'mabs01'))!.value;
+      const { vaultCopyContainerOf } = await import('../../lib/services/backup-server-connection');
+      const exists = await BlobRepositoryStore.fromConnection(azurite().connectionString, vaultCopyContainerOf(record)).exists('config');
+      expect(exists).toBe(!row.deleted);
+    });
+  });
 });

@@ -77,6 +77,8 @@ export interface RunReport {
   stopped?: string;
   vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number }>;
   vaultRetention: Array<{ source: string } & RetentionDecision>;
+  /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
+  vaultCopyError?: string;
 }
 
 export class BackupServer {
@@ -254,7 +256,8 @@ export class BackupServer {
     }
     points = await this.localPoints();
     const expired: string[] = [];
-    for (const group of state.groups) {
+    // While backups are stopped, local points are not expired either: they are the restores the table still allows.
+    for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
       for (const source of group.sources) {
         const decisions = localRetention(group, points.filter((p) => p.source === sourceKey(group, source.name)), now);
         for (const d of decisions) {
@@ -267,7 +270,14 @@ export class BackupServer {
       await forgetSnapshots(repository, expired);
       report.chunksDeleted = (await pruneRepository(repository)).chunksDeleted;
     }
-    if (allowed.backupToAzure === 'Allowed') await this.runOnlineCopies(repository, report);
+    if (allowed.backupToAzure === 'Allowed') {
+      // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
+      try {
+        await this.runOnlineCopies(repository, report);
+      } catch (err) {
+        report.vaultCopyError = (err as Error).message;
+      }
+    }
     return report;
   }
 
