@@ -66,6 +66,6 @@ export function checkServerRequest(
   }
   const publicKey = createPublicKey({ key: Buffer.from(expected.serverPublicKey, 'base64'), format: 'der', type: 'spki' });
   if (!verify('sha256', serverRequestPayload(request), publicKey, Buffer.from(signed.signature, 'base64'))) {
-    throw errors.backupServerSignatureInvalid('the signature does not match the server’s registered key');
+    throw errors.backupServerSignatureInvalid('the signature does not match the key the server registered');
   }
 }
