@@ -165,6 +165,7 @@ describe('backup server journey', () => {
     const { server, advance, credentialsFile, vaultDeps, connectionDeps } = await setup();
     await server.register({ credentialsFile: await credentialsFile(), serverName: 'mabs01', passphrase: PASSPHRASE });
     expect((await readFile(path.join(work, 'data/server/identity-key.pem'), 'utf8'))).toContain('BEGIN PRIVATE KEY');
+    expect((await stat(path.join(work, 'data/server/identity-key.pem'))).mode & 0o777).toBe(0o600);
     expect(JSON.stringify(await server.readState())).not.toContain('PRIVATE KEY');
     advance(3 * DAY); // the credentials expired long ago
     await expect(server.checkIn()).resolves.toEqual({ ok: true });
