@@ -37,7 +37,7 @@ function engineRules(depth) {
  * lib/backup-server/** (the backup server's repository, issue 16): like the engine, below the vault side; it reaches
  * disks only through its own store interfaces, and its domain/ is pure (node:crypto and node:zlib are computation).
  */
-const BACKUP_SERVER_STORES = '(?:repository-store|local-file-system|vault-registrar)';
+const BACKUP_SERVER_STORES = '(?:repository-store|local-file-system|vault-registrar|vault-copy-access)';
 function backupServerRules(depth) {
   const lib = toLib(depth);
   return {

@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { tableBackupServerCatalog, type BackupServerCatalog } from '../lib/stores/backup-server-catalog';
 import type { BackupServerRegistrationDeps } from '../lib/services/backup-server-registration';
+import type { BackupServerConnectionDeps } from '../lib/services/backup-server-connection';
+import { BlobVaultCopyAccessIssuer } from '../lib/stores/azure/blob-vault-copy-access';
+import { findSubscription } from '../lib/services/subscriptions';
 import { getConfig, type KluisConfig } from '../lib/config';
 import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
@@ -175,6 +178,20 @@ export function backupServerRegistrationDeps(baseUrl: string): BackupServerRegis
     backupServers: backupServerCatalog(),
     clock,
     identity: { aadAuthority: config.auth.authority, aadTenantId: config.tenancy.tenantId, endpoint: baseUrl },
+  };
+}
+
+let copyAccess: BlobVaultCopyAccessIssuer | undefined;
+
+/** What a registered server's check-ins and vault copy access take: the vault storage issues the SAS. */
+export function backupServerConnectionDeps(): BackupServerConnectionDeps {
+  copyAccess ??= new BlobVaultCopyAccessIssuer(getConfig().vaultStorage);
+  return {
+    catalog: vaultCatalog(),
+    backupServers: backupServerCatalog(),
+    clock,
+    subscriptionState: async (subscriptionId) => (await findSubscription(tenancyDeps(), subscriptionId))?.state ?? 'Deleted',
+    copyAccess,
   };
 }
 

@@ -4,6 +4,7 @@
  *
  *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
  *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--retention-days 1-5] [--daily-at HH:MM]
+ *                         [--online-retention-days 1-9999] [--online-at HH:MM]
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]...
@@ -22,6 +23,7 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 
 type Out = (line: string) => void;
 
@@ -34,6 +36,7 @@ function serverAt(dataDir: string): BackupServer {
     repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
     files: new NodeLocalFileSystem(),
     registrar: new HttpVaultRegistrar(clock),
+    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
   });
 }
@@ -84,10 +87,14 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--source-name <name>', 'how the source is shown (default: the folder path)')
     .option('--retention-days <days>', 'days to keep local points: 1 to 5', days, 5)
     .option('--daily-at <HH:MM>', 'when the daily local point is taken (UTC)', '22:00')
-    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string }) => {
+    .option('--online-retention-days <days>', 'also copy a point a day to the vault and keep it this many days (1 to 9999)', days)
+    .option('--online-at <HH:MM>', 'when the daily online copy is made (UTC)', '23:00')
+    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string }) => {
       const folder = path.resolve(o.folder);
-      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt } });
+      const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays } };
+      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
       out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
+      if (o.onlineRetentionDays !== undefined) out(`Online copy to the vault daily at ${o.onlineAt} UTC, kept ${o.onlineRetentionDays} days.`);
     });
 
   data(program.command('run'))
@@ -101,6 +108,10 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
         const report = await server.runDue();
         for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);
         for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
+        for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
+        if (report.stopped !== undefined) out(report.stopped);
+        if (report.vaultCopyError !== undefined) out(`Online copy failed: ${report.vaultCopyError}`);
         if (o.once) return;
         await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
       }

@@ -21,6 +21,7 @@ const registrationBody = z.object({
     thumbprint: z.string().regex(/^[0-9A-Fa-f]{40}$/),
     issuedAt: z.string().min(1).max(40),
     agentVersion: z.string().min(1).max(64),
+    serverPublicKey: z.string().min(1).max(1024).optional(),
   }),
   signature: z.string().min(1).max(1024),
 });

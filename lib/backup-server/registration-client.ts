@@ -3,9 +3,10 @@
  * PUT {vault}/certificates/{name}), write the vault credentials file from the vault's answer, and sign a
  * registration with the file's key.
  */
-import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 import { proofPayload, type RegistrationProof } from '../domain/backup-server/registration';
+import { serverRequestPayload, type ServerOperation, type SignedServerRequest } from '../domain/backup-server/server-identity';
 import { VAULT_CREDENTIALS_VALIDITY_HOURS, type VaultCredentials } from '../domain/backup-server/vault-credentials';
 
 export const AGENT_VERSION = '2.0.10000.0-kluis';
@@ -67,13 +68,44 @@ export function vaultCredentialsFrom(
 }
 
 /** A registration for `serverName`, signed with the credentials' key. */
-export function signRegistration(credentials: VaultCredentials, serverName: string, now: Date, agentVersion = AGENT_VERSION): { proof: RegistrationProof; signature: string } {
+export function signRegistration(
+  credentials: VaultCredentials,
+  serverName: string,
+  now: Date,
+  options: { agentVersion?: string; serverPublicKey?: string } = {},
+): { proof: RegistrationProof; signature: string } {
+  const agentVersion = options.agentVersion ?? AGENT_VERSION;
   const proof: RegistrationProof = {
     vaultId: `/subscriptions/${credentials.subscriptionId}/resourceGroups/${credentials.resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${credentials.resourceName}`,
     serverName,
     thumbprint: new X509Certificate(credentials.certificatePem).fingerprint.replace(/:/g, '').toUpperCase(),
     issuedAt: now.toISOString(),
     agentVersion,
+    ...(options.serverPublicKey === undefined ? {} : { serverPublicKey: options.serverPublicKey }),
   };
   return { proof, signature: sign('sha256', proofPayload(proof), createPrivateKey(credentials.privateKeyPem)).toString('base64') };
+}
+
+/** The server's long-lived identity key pair (EC P-256), made once at registration; the private key stays on the server. */
+export function createServerIdentity(): { privateKeyPem: string; publicKeyBase64: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyBase64: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+  };
+}
+
+export function publicKeyOfIdentity(privateKeyPem: string): string {
+  return createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/** A request signed with the server's identity key (check-in, vault copy access). */
+export function signServerRequest(
+  identity: { privateKeyPem: string; vaultId: string; serverName: string },
+  operation: ServerOperation,
+  now: Date,
+  args?: Record<string, string>,
+): SignedServerRequest {
+  const request = { vaultId: identity.vaultId, serverName: identity.serverName, operation, issuedAt: now.toISOString(), ...(args === undefined ? {} : { arguments: args }) };
+  return { request, signature: sign('sha256', serverRequestPayload(request), createPrivateKey(identity.privateKeyPem)).toString('base64') };
 }

@@ -135,6 +135,14 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'The backup server is not registered with this vault. Register it with a vault credentials file first.',
   },
+  KluisBackupServerSignatureInvalid: {
+    status: 401,
+    recommendation: 'Requests from a backup server must be signed with the identity key it registered; if the server lost its key, register it again with a new vault credentials file.',
+  },
+  KluisBackupServerOperationStopped: {
+    status: 409,
+    recommendation: 'Restore the server’s connection to the vault (it must check in at least every 15 days) and make sure the subscription is Active; the table in docs/backup-server.md lists what each state allows.',
+  },
   KluisLocalRetentionOutOfRange: {
     status: 400,
     recommendation: 'Keep recovery points on the backup server’s disks for 1 to 5 days (Azure Backup Server keeps no more than five days locally); keep them longer with the protection group’s online (vault) retention.',
@@ -803,6 +811,16 @@ export const errors = {
   },
   backupServerNotRegistered(serverName: string): KluisError {
     return new KluisError('KluisBackupServerNotRegistered', `The backup server '${serverName}' is not registered with this vault.`, { target: 'serverName' });
+  },
+  backupServerSignatureInvalid(reason: string): KluisError {
+    return new KluisError('KluisBackupServerSignatureInvalid', `The backup server's request is not authenticated: ${reason}.`, { target: 'signature' });
+  },
+  backupServerOperationStopped(operation: string, connectivity: string, subscription: string): KluisError {
+    return new KluisError(
+      'KluisBackupServerOperationStopped',
+      `${operation} is stopped: the server is ${connectivity} and the subscription is ${subscription}.`,
+      { target: 'operation' },
+    );
   },
   localRetentionOutOfRange(days: number): KluisError {
     return new KluisError('KluisLocalRetentionOutOfRange', `A local retention of ${days} days is not allowed: it must be 1 to 5 days.`, { target: 'shortTerm.retentionDays' });

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { vaultId, type VaultRef } from '../domain/arm-names';
 import { errors } from '../domain/errors';
 import { certificateFacts, credentialExpiry } from '../domain/backup-server/vault-credentials';
+import { normalizeServerPublicKey } from '../domain/backup-server/server-identity';
 import {
   assertServerName,
   backupEngineResource,
@@ -44,7 +45,7 @@ export interface UploadCertificateBody {
 }
 
 /** Azure Tables keys may not hold '/', so the partition is the vault's (subscription, resource group, name). */
-function vaultPartitionOf(vault: VaultRef): string {
+export function vaultPartitionOf(vault: VaultRef): string {
   return documentKey(vault.subscriptionId, vault.resourceGroup, vault.vaultName);
 }
 
@@ -99,6 +100,7 @@ export async function registerBackupServer(deps: BackupServerRegistrationDeps, v
   const certificate = await deps.backupServers.certificates.get(partition, String(input.proof.thumbprint).toLowerCase());
   const now = deps.clock();
   checkRegistration(input.proof, input.signature, certificate?.value, vault, now);
+  const serverPublicKey = input.proof.serverPublicKey === undefined ? undefined : normalizeServerPublicKey(input.proof.serverPublicKey);
 
   const row = serverName.toLowerCase();
   const existing = await deps.backupServers.servers.get(partition, row);
@@ -109,6 +111,7 @@ export async function registerBackupServer(deps: BackupServerRegistrationDeps, v
     registeredAt: existing?.value.registeredAt ?? now.toISOString(),
     thumbprint: input.proof.thumbprint,
     agentVersion: input.proof.agentVersion,
+    ...(serverPublicKey === undefined ? {} : { serverPublicKey }),
     lastCheckInAt: now.toISOString(),
   };
   if (existing === undefined) await deps.backupServers.servers.insert(partition, row, record);

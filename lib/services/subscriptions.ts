@@ -5,7 +5,7 @@
  */
 import { assertValidSubscriptionId } from '../domain/arm-names';
 import { errors } from '../domain/errors';
-import { ALIAS_NAME, defaultSubscriptionRecord, type AliasPutBody, type LocalTenancy, type SubscriptionRecord } from '../domain/tenancy';
+import { ALIAS_NAME, defaultSubscriptionRecord, type AliasPutBody, type LocalTenancy, type SubscriptionRecord, type SubscriptionState } from '../domain/tenancy';
 import { collect } from '../stores/document-store';
 import { SUBSCRIPTIONS_PARTITION, subscriptionRow, type TenancyCatalog } from '../stores/tenancy-catalog';
 
@@ -18,16 +18,22 @@ export interface SubscriptionDeps {
 
 /** The default subscription first, then the registered ones by display name. */
 export async function listSubscriptions(deps: Pick<SubscriptionDeps, 'tenancy' | 'local'>): Promise<SubscriptionRecord[]> {
-  const stored = (await collect(deps.tenancy.subscriptions.list(SUBSCRIPTIONS_PARTITION)))
-    .map((doc) => doc.value)
-    .filter((record) => record.subscriptionId.toLowerCase() !== deps.local.subscriptionId.toLowerCase())
+  const all = (await collect(deps.tenancy.subscriptions.list(SUBSCRIPTIONS_PARTITION))).map((doc) => doc.value);
+  const isDefault = (record: SubscriptionRecord) => record.subscriptionId.toLowerCase() === deps.local.subscriptionId.toLowerCase();
+  const stored = all
+    .filter((record) => !isDefault(record))
     .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.subscriptionId.localeCompare(b.subscriptionId));
-  return [defaultSubscriptionRecord(deps.local), ...stored];
+  const override = all.find(isDefault);
+  return [{ ...defaultSubscriptionRecord(deps.local), ...(override === undefined ? {} : { state: override.state }) }, ...stored];
 }
 
 export async function findSubscription(deps: Pick<SubscriptionDeps, 'tenancy' | 'local'>, subscriptionId: string): Promise<SubscriptionRecord | undefined> {
-  if (subscriptionId.toLowerCase() === deps.local.subscriptionId.toLowerCase()) return defaultSubscriptionRecord(deps.local);
-  return (await deps.tenancy.subscriptions.get(SUBSCRIPTIONS_PARTITION, subscriptionRow(subscriptionId)))?.value;
+  const stored = (await deps.tenancy.subscriptions.get(SUBSCRIPTIONS_PARTITION, subscriptionRow(subscriptionId)))?.value;
+  // The default subscription is configured, not registered; a stored row for it only carries an admin-set state.
+  if (subscriptionId.toLowerCase() === deps.local.subscriptionId.toLowerCase()) {
+    return { ...defaultSubscriptionRecord(deps.local), ...(stored === undefined ? {} : { state: stored.state }) };
+  }
+  return stored;
 }
 
 /** InvalidSubscriptionId (400) for a malformed id, SubscriptionNotFound (404) for an unknown one. */
@@ -42,6 +48,24 @@ export interface AliasResult {
   alias: string;
   subscription: SubscriptionRecord;
   created: boolean;
+}
+
+export const SUBSCRIPTION_STATES: readonly SubscriptionState[] = ['Enabled', 'Warned', 'PastDue', 'Disabled', 'Deleted'];
+
+/**
+ * Sets a subscription's state locally (the admin API; Azure changes it through billing): Disabled stops backups
+ * (the seed's Expired), Deleted is the seed's Deprovisioned. The default subscription gets a stored row that
+ * carries only the state.
+ */
+export async function setSubscriptionState(deps: Pick<SubscriptionDeps, 'tenancy' | 'local'>, subscriptionId: string, state: SubscriptionState): Promise<SubscriptionRecord> {
+  if (!SUBSCRIPTION_STATES.includes(state)) throw errors.invalidRequest('state', `'${String(state)}' is not a subscription state (${SUBSCRIPTION_STATES.join(', ')}).`);
+  const current = await assertSubscription(deps, subscriptionId);
+  const updated: SubscriptionRecord = { ...current, state };
+  const row = subscriptionRow(subscriptionId);
+  const stored = await deps.tenancy.subscriptions.get(SUBSCRIPTIONS_PARTITION, row);
+  if (stored === undefined) await deps.tenancy.subscriptions.insert(SUBSCRIPTIONS_PARTITION, row, updated);
+  else await deps.tenancy.subscriptions.replace(SUBSCRIPTIONS_PARTITION, row, updated, stored.etag);
+  return updated;
 }
 
 /**

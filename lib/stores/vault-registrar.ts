@@ -1,5 +1,8 @@
 /** How a backup server registers with its vault (implementation: http/vault-registrar.ts; tests call the service). */
+import type { AllowedOperations, ServerSubscriptionState } from '../domain/backup-server/connectivity';
+import type { SignedServerRequest } from '../domain/backup-server/server-identity';
 import type { VaultCredentials } from '../domain/backup-server/vault-credentials';
+import type { VaultCopyGrant } from './vault-copy-access';
 
 export interface RegisteredEngine {
   name: string;
@@ -8,5 +11,8 @@ export interface RegisteredEngine {
 
 export interface VaultRegistrar {
   /** Registers `serverName` with the vault the credentials name; throws the vault's error (expired, foreign…). */
-  register(credentials: VaultCredentials, serverName: string): Promise<RegisteredEngine>;
+  register(credentials: VaultCredentials, serverName: string, serverPublicKey: string): Promise<RegisteredEngine>;
+  /** Signed with the server's identity key; throws when the vault cannot be reached or refuses. */
+  checkIn(endpoint: string, signed: SignedServerRequest): Promise<{ lastCheckInAt: string; subscriptionState: ServerSubscriptionState; allowed: AllowedOperations }>;
+  vaultCopyAccess(endpoint: string, signed: SignedServerRequest): Promise<VaultCopyGrant>;
 }

@@ -14,6 +14,14 @@ import { createResourceGroups, subscriptionEnv } from '../support/arm-tenancy';
 import { uniqueTableName, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { armHttp, type ErrorEnvelope } from '../support/vault-api';
+import { ContainerClient } from '@azure/storage-blob';
+import { BackupServer } from '../../lib/backup-server/server/backup-server';
+import { signServerRequest } from '../../lib/backup-server/registration-client';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
+import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
+import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
+import type { VaultCopyGrant } from '../../lib/stores/vault-copy-access';
 
 const SUB = '4b5c6d7e-8f90-4a1b-8c2d-3e4f5a6b7c8d';
 const RG = 'rg-onprem';
@@ -98,6 +106,68 @@ describe('backup server registration over HTTP (embedded host)', () => {
     const removed = await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs01.contoso.local?api-version=2023-04-01`, { method: 'DELETE' });
     expect(removed.status).toBe(204);
     expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);
+  });
+
+  it('a registered server checks in and copies online through a SAS for its own container, signed with its identity key; the admin-set subscription state stops it', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-server-online-'));
+    const grants: VaultCopyGrant[] = [];
+    try {
+      const clock = () => new Date();
+      const server = new BackupServer({
+        state: new FileRepositoryStore(path.join(work, 'data/server')),
+        repository: new FileRepositoryStore(path.join(work, 'data/repository')),
+        files: new NodeLocalFileSystem(),
+        registrar: new HttpVaultRegistrar(clock),
+        vaultStore: (grant) => (grants.push(grant), BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken)),
+        clock,
+        repositoryOptions: { kdf: { logN: 14 } },
+      });
+      const passphrase = 'an e2e passphrase of enough characters';
+      await server.register({ credentialsFile: await credentialsFor('vault-a'), serverName: 'mabs05', passphrase });
+      await mkdir(path.join(work, 'src'), { recursive: true });
+      await writeFile(path.join(work, 'src/notes.txt'), 'online copy\n'.repeat(300));
+      await server.protect({ name: 'Files', sources: [{ name: '/srv/notes', path: path.join(work, 'src') }], shortTerm: { retentionDays: 3, dailyAt: '00:00' }, online: { dailyAt: '00:00', retentionDays: 30 } });
+      await server.unlock(passphrase);
+      const report = await server.runDue();
+      expect(report.vaultCopyError).toBeUndefined();
+      expect(report.vaultCopies).toHaveLength(1);
+
+      // The grant: a SAS for the server's own container only, short-lived, with no account key.
+      const grant = grants[0];
+      expect(grant.containerUrl).toMatch(/\/kluis-bs-[0-9a-f-]{36}$/);
+      expect(Date.parse(grant.expiresOn) - Date.now()).toBeLessThanOrEqual(60 * 60_000);
+      expect(grant.sasToken).not.toMatch(/AccountKey/i);
+      const blobs: string[] = [];
+      for await (const blob of new ContainerClient(`${grant.containerUrl}?${grant.sasToken}`).listBlobsFlat()) blobs.push(blob.name);
+      expect(blobs).toContain('config');
+      const otherContainer = grant.containerUrl.replace(/kluis-bs-[0-9a-f-]+$/, 'kluis-bs-00000000-0000-0000-0000-000000000000');
+      await expect(new ContainerClient(`${otherContainer}?${grant.sasToken}`).getBlockBlobClient('x').upload('x', 1)).rejects.toMatchObject({ statusCode: 403 });
+
+      // A check-in signed with another key is refused (401); the registered identity's is recorded.
+      const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.RecoveryServices/vaults/vault-a`;
+      const { createServerIdentity } = await import('../../lib/backup-server/registration-client');
+      const impostor = await http<ErrorEnvelope>(`${host.origin}/backupServer/checkIns`, {
+        method: 'POST',
+        body: signServerRequest({ privateKeyPem: createServerIdentity().privateKeyPem, vaultId, serverName: 'mabs05' }, 'checkIn', new Date()),
+      });
+      expect(impostor.status).toBe(401);
+      expect(impostor.body.error.code).toBe('KluisBackupServerSignatureInvalid');
+
+      // The admin disables the subscription (host key only): the next check-in learns Expired and backups stop.
+      const stateUrl = `${host.origin}/api/subscriptions/${SUB}/state`;
+      expect((await http(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, signIn: false })).status).toBe(401);
+      const disabled = await http<{ state: string }>(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
+      expect(disabled).toMatchObject({ status: 200, body: { state: 'Disabled' } });
+      const stopped = await server.checkIn().then(() => server.operations());
+      expect(stopped).toMatchObject({ connectivity: 'Connected', subscription: 'Expired', allowed: { backupToAzure: 'Stopped', backupToDisk: 'Stopped', restoreFromAzure: 'Allowed' } });
+      const restored = await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out'), fromServer: 'mabs05', passphrase });
+      expect(restored.from).toBe('vault');
+      expect(await readFile(path.join(work, 'out/notes.txt'), 'utf8')).toBe('online copy\n'.repeat(300));
+    } finally {
+      await http(`${host.origin}/api/subscriptions/${SUB}/state`, { method: 'PUT', body: { state: 'Enabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
+      await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' });
+      await rm(work, { recursive: true, force: true });
+    }
   });
 
   it('refuses another vault’s credentials file and a bad body, registering nothing', async () => {

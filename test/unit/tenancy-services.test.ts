@@ -13,7 +13,7 @@ import {
   resourceGroupExists,
   updateResourceGroup,
 } from '../../lib/services/resource-groups';
-import { assertSubscription, createSubscriptionAlias, listSubscriptions } from '../../lib/services/subscriptions';
+import { assertSubscription, createSubscriptionAlias, listSubscriptionAliases, listSubscriptions, setSubscriptionState } from '../../lib/services/subscriptions';
 import { memoryTenancyCatalog } from '../../lib/stores/tenancy-catalog';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
@@ -59,6 +59,20 @@ describe('subscriptions', () => {
     expect(await rejection(createSubscriptionAlias(d, 'team-d', { properties: { additionalProperties: { subscriptionTenantId: OTHER } } }))).toMatchObject({ code: 'KluisInvalidRequest' });
     // The default subscription cannot be registered again under an alias.
     expect(await rejection(createSubscriptionAlias(d, 'team-e', { properties: { subscriptionId: LOCAL.subscriptionId } }))).toMatchObject({ code: 'KluisInvalidRequest' });
+  });
+
+  it('lets the admin change a subscription state, the default one included, and refuses unknown states and ids', async () => {
+    const d = deps();
+    await createSubscriptionAlias(d, 'team-a', { properties: { displayName: 'Team A', subscriptionId: OTHER } });
+    expect(await setSubscriptionState(d, LOCAL.subscriptionId, 'Disabled')).toMatchObject({ subscriptionId: LOCAL.subscriptionId, state: 'Disabled' });
+    expect(await setSubscriptionState(d, OTHER, 'Deleted')).toMatchObject({ state: 'Deleted', alias: 'team-a' });
+    expect((await listSubscriptions(d)).map((s) => [s.subscriptionId, s.state, s.displayName])).toEqual([[LOCAL.subscriptionId, 'Disabled', 'Local'], [OTHER, 'Deleted', 'Team A']]);
+    expect((await assertSubscription(d, LOCAL.subscriptionId)).state).toBe('Disabled');
+    expect((await listSubscriptionAliases(d)).map((a) => a.alias)).toEqual(['team-a']); // the default's state row is no alias
+    await setSubscriptionState(d, LOCAL.subscriptionId, 'Enabled');
+    expect((await assertSubscription(d, LOCAL.subscriptionId)).state).toBe('Enabled');
+    expect(await rejection(setSubscriptionState(d, LOCAL.subscriptionId, 'Frozen' as never))).toMatchObject({ code: 'KluisInvalidRequest', target: 'state' });
+    expect(await rejection(setSubscriptionState(d, '44444444-4444-4444-8444-444444444444', 'Disabled'))).toMatchObject({ code: 'SubscriptionNotFound' });
   });
 });
 

@@ -8,6 +8,8 @@ import { errors } from '../../domain/errors';
 
 export const MIN_LOCAL_RETENTION_DAYS = 1;
 export const MAX_LOCAL_RETENTION_DAYS = 5;
+/** The vault's limit (seed 004: at most 9999 recovery points per protected source), as daily points. */
+export const MAX_ONLINE_RETENTION_DAYS = 9999;
 const DAY_MS = 86_400_000;
 
 export interface ProtectedSource {
@@ -25,6 +27,11 @@ export interface ProtectionGroup {
     retentionDays: number;
     /** "HH:MM", UTC. */
     dailyAt: string;
+  };
+  /** The online copy to the vault: its own daily time and retention (1–9999 daily points). */
+  online?: {
+    dailyAt: string;
+    retentionDays: number;
   };
 }
 
@@ -45,6 +52,13 @@ export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup
   const days = group.shortTerm.retentionDays;
   if (!Number.isInteger(days) || days < MIN_LOCAL_RETENTION_DAYS || days > MAX_LOCAL_RETENTION_DAYS) throw errors.localRetentionOutOfRange(days);
   if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(group.shortTerm.dailyAt)) throw errors.invalidRequest('shortTerm.dailyAt', `'${group.shortTerm.dailyAt}' is not a time HH:MM.`);
+  if (group.online !== undefined) {
+    const online = group.online.retentionDays;
+    if (!Number.isInteger(online) || online < 1 || online > MAX_ONLINE_RETENTION_DAYS) {
+      throw errors.invalidRequest('online.retentionDays', `An online retention of ${online} days is not allowed: it must be 1 to ${MAX_ONLINE_RETENTION_DAYS} days.`);
+    }
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(group.online.dailyAt)) throw errors.invalidRequest('online.dailyAt', `'${group.online.dailyAt}' is not a time HH:MM.`);
+  }
   if (group.sources.length === 0) throw errors.invalidRequest('sources', 'A protection group protects at least one folder.');
   const names = new Set(group.sources.map((s) => s.name.toLowerCase()));
   if (names.size !== group.sources.length) throw errors.invalidRequest('sources', 'Two sources of the group have the same name.');
@@ -52,8 +66,8 @@ export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup
 }
 
 /** The most recent scheduled time at or before `now` (today's dailyAt, or yesterday's when that is still ahead). */
-export function lastScheduledTime(group: ProtectionGroup, now: Date): Date {
-  const [h, m] = group.shortTerm.dailyAt.split(':').map(Number);
+export function lastScheduledTime(group: ProtectionGroup, now: Date, dailyAt = group.shortTerm.dailyAt): Date {
+  const [h, m] = dailyAt.split(':').map(Number);
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m);
   return new Date(today <= now.getTime() ? today : today - DAY_MS);
 }
@@ -62,6 +76,13 @@ export function lastScheduledTime(group: ProtectionGroup, now: Date): Date {
 export function isLocalPointDue(group: ProtectionGroup, lastPointTime: string | undefined, now: Date): boolean {
   if (lastPointTime === undefined) return true;
   return Date.parse(lastPointTime) < lastScheduledTime(group, now).getTime();
+}
+
+/** Whether a source's daily online copy is due (the group has an online policy and no copy since its time). */
+export function isOnlineCopyDue(group: ProtectionGroup, lastCopyTime: string | undefined, now: Date): boolean {
+  if (group.online === undefined) return false;
+  if (lastCopyTime === undefined) return true;
+  return Date.parse(lastCopyTime) < lastScheduledTime(group, now, group.online.dailyAt).getTime();
 }
 
 /** Which local points to keep: those younger than the retention days; the rest go, with the reason. */

@@ -70,6 +70,11 @@ export class Repository {
     this.knownChunks = new Set(knownChunks);
   }
 
+  /** The same repository's copy in another store (the vault copy, whose config the online copy wrote): same keys. */
+  async onStore(store: RepositoryStore): Promise<Repository> {
+    return Repository.unlocked(store, this.config, this.keys, this.random);
+  }
+
   /** @internal: createRepository / openRepository build it. */
   static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes): Promise<Repository> {
     const known: string[] = [];

@@ -6,23 +6,38 @@
  */
 import { errors } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
+import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
+import type { VaultCopyGrant } from '../../stores/vault-copy-access';
+import { createServerIdentity, publicKeyOfIdentity, signServerRequest } from '../registration-client';
+import { copySnapshotsToVault } from '../repository/copy-to-vault';
+import { restoreSnapshot, type RestoreSnapshotResult } from '../repository/restore-snapshot';
 import type { LocalFileSystem } from '../../stores/local-file-system';
 import type { RepositoryStore } from '../../stores/repository-store';
 import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-registrar';
 import type { ChunkerParams } from '../domain/fastcdc';
-import { isLocalPointDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
+import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
 import { backupFolder } from '../repository/backup-folder';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
 
 const STATE_KEY = 'state.json';
+/** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
+const IDENTITY_KEY = 'identity-key.pem';
+const DAY_MS = 86_400_000;
 
 export interface ServerState {
   serverName: string;
   vault: { subscriptionId: string; resourceGroup: string; vaultName: string };
+  /** Where the vault is reached (the credentials' KluisEndpoint). */
+  endpoint: string;
   registeredAt: string;
   backupEngineId?: string;
   groups: ProtectionGroup[];
+  /** The last successful check-in and the subscription state the vault answered then. */
+  lastCheckInAt?: string;
+  subscriptionState?: ServerSubscriptionState;
+  /** Points copied to the vault (this server's own copy), oldest first. */
+  vaultPoints?: LocalPoint[];
 }
 
 export interface BackupServerDeps {
@@ -32,6 +47,8 @@ export interface BackupServerDeps {
   repository: RepositoryStore;
   files: LocalFileSystem;
   registrar: VaultRegistrar;
+  /** Opens the vault copy container a grant names (implementation: BlobRepositoryStore.fromSas). */
+  vaultStore: (grant: VaultCopyGrant) => RepositoryStore;
   clock: () => Date;
   /** Tests only: a cheaper KDF and smaller chunks (recorded in the repository config like the defaults). */
   repositoryOptions?: { kdf?: { logN: number }; chunker?: ChunkerParams };
@@ -54,6 +71,14 @@ export interface RunReport {
   backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number }>;
   retention: Array<{ group: string; source: string } & RetentionDecision>;
   chunksDeleted: number;
+  connectivity: Connectivity;
+  allowed: AllowedOperations;
+  /** Why backups did not run (the seed's table), when they did not. */
+  stopped?: string;
+  vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number }>;
+  vaultRetention: Array<{ source: string } & RetentionDecision>;
+  /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
+  vaultCopyError?: string;
 }
 
 export class BackupServer {
@@ -88,16 +113,23 @@ export class BackupServer {
     const previous = await this.readState();
     const repositoryExists = (await this.deps.repository.exists('config'));
     if (repositoryExists) this.repository = await openRepository(this.deps.repository, passphrase); // wrong passphrase: refused before registering
-    const engine = await this.deps.registrar.register(credentials, input.serverName);
+    // The identity key is kept only once the vault accepted it: a refused registration writes nothing.
+    const identity = (await this.deps.state.read(IDENTITY_KEY))?.toString('utf8') ?? createServerIdentity().privateKeyPem;
+    const engine = await this.deps.registrar.register(credentials, input.serverName, publicKeyOfIdentity(identity));
+    await this.deps.state.write(IDENTITY_KEY, Buffer.from(identity, 'utf8'));
     if (!repositoryExists) {
       this.repository = await createRepository(this.deps.repository, passphrase, { clock: this.deps.clock, ...this.deps.repositoryOptions });
     }
     await this.writeState({
       serverName: input.serverName,
       vault: { subscriptionId: credentials.subscriptionId, resourceGroup: credentials.resourceGroup, vaultName: credentials.resourceName },
+      endpoint: credentials.kluisEndpoint,
       registeredAt: this.deps.clock().toISOString(),
+      lastCheckInAt: this.deps.clock().toISOString(),
+      subscriptionState: 'Active',
       ...(engine.properties.backupEngineId === undefined ? {} : { backupEngineId: engine.properties.backupEngineId }),
       groups: previous?.groups ?? [],
+      vaultPoints: previous?.vaultPoints ?? [],
     });
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
   }
@@ -122,6 +154,74 @@ export class BackupServer {
     return group;
   }
 
+  /** The identity private key written at registration (a re-registration keeps the same identity). */
+  private async identityKey(): Promise<string> {
+    const stored = await this.deps.state.read(IDENTITY_KEY);
+    if (stored === undefined) throw errors.backupServerSignatureInvalid('this server has no identity key; register it again');
+    return stored.toString('utf8');
+  }
+
+  private async sign(state: ServerState, operation: 'checkIn' | 'vaultCopyAccess', args?: Record<string, string>) {
+    const v = state.vault;
+    const vaultId = `/subscriptions/${v.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${v.vaultName}`;
+    return signServerRequest({ privateKeyPem: await this.identityKey(), vaultId, serverName: state.serverName }, operation, this.deps.clock(), args);
+  }
+
+  /**
+   * Checks in with the vault (signed with the identity key). A vault that cannot be reached leaves the last
+   * successful check-in in place: after 15 days without one the server is Disconnected.
+   */
+  async checkIn(): Promise<{ ok: boolean; error?: string }> {
+    const state = await this.requireState();
+    try {
+      const answer = await this.deps.registrar.checkIn(state.endpoint, await this.sign(state, 'checkIn'));
+      await this.writeState({ ...state, lastCheckInAt: answer.lastCheckInAt, subscriptionState: answer.subscriptionState });
+      if (answer.subscriptionState === 'Deprovisioned') await this.writeState({ ...(await this.requireState()), vaultPoints: [] }); // the vault deleted them
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  /** What the seed's table allows now, from the last check-in's time and subscription state. */
+  async operations(): Promise<{ connectivity: Connectivity; subscription: ServerSubscriptionState; allowed: AllowedOperations }> {
+    const state = await this.requireState();
+    const connectivity = connectivityOf(state.lastCheckInAt, this.deps.clock());
+    const subscription = state.subscriptionState ?? 'Active';
+    return { connectivity, subscription, allowed: allowedOperations(connectivity, subscription) };
+  }
+
+  private async vaultCopy(state: ServerState, access: 'read' | 'write', sourceServer?: string): Promise<RepositoryStore> {
+    const args: Record<string, string> = { access, ...(sourceServer === undefined ? {} : { sourceServer }) };
+    const grant = await this.deps.registrar.vaultCopyAccess(state.endpoint, await this.sign(state, 'vaultCopyAccess', args));
+    return this.deps.vaultStore(grant);
+  }
+
+  /** The points of this server's copy in the vault (as recorded when copied). */
+  async vaultPoints(): Promise<LocalPoint[]> {
+    return (await this.requireState()).vaultPoints ?? [];
+  }
+
+  /**
+   * Restores a point: from the server's disk when the point is still there, else from the vault copy. With
+   * `fromServer` and its `passphrase`, from another server's vault copy in the same vault (a second server).
+   * The seed's table decides whether each is allowed.
+   */
+  async restore(input: { snapshotId: string; targetRoot: string; paths?: string[]; fromServer?: string; passphrase?: string }): Promise<RestoreSnapshotResult & { from: 'disk' | 'vault' }> {
+    const state = await this.requireState();
+    const { connectivity, subscription, allowed } = await this.operations();
+    const files = this.deps.files;
+    const spec = { snapshotId: input.snapshotId, targetRoot: input.targetRoot, ...(input.paths === undefined ? {} : { paths: input.paths }) };
+    if (input.fromServer === undefined && this.repository !== undefined && (await this.repository.store.exists(`snapshots/${input.snapshotId}`))) {
+      if (allowed.restoreFromDisk === 'Stopped') throw errors.backupServerOperationStopped('Restore from disk', connectivity, subscription);
+      return { ...(await restoreSnapshot({ repository: this.repository, files }, spec)), from: 'disk' };
+    }
+    if (allowed.restoreFromAzure === 'Stopped') throw errors.backupServerOperationStopped('Restore from Azure', connectivity, subscription);
+    const store = await this.vaultCopy(state, 'read', input.fromServer);
+    const repository = input.passphrase !== undefined ? await openRepository(store, input.passphrase) : await this.unlocked().onStore(store);
+    return { ...(await restoreSnapshot({ repository, files }, spec)), from: 'vault' };
+  }
+
   async localPoints(): Promise<LocalPoint[]> {
     const repository = this.unlocked();
     const points: LocalPoint[] = [];
@@ -140,10 +240,13 @@ export class BackupServer {
   async runDue(): Promise<RunReport> {
     const repository = this.unlocked();
     const state = await this.requireState();
-    const report: RunReport = { backups: [], retention: [], chunksDeleted: 0 };
+    await this.checkIn();
+    const { connectivity, subscription, allowed } = await this.operations();
+    const report: RunReport = { backups: [], retention: [], chunksDeleted: 0, connectivity, allowed, vaultCopies: [], vaultRetention: [] };
+    if (allowed.backupToDisk === 'Stopped') report.stopped = `Backups are stopped: the server is ${connectivity} and the subscription is ${subscription}.`;
     const now = this.deps.clock();
     let points = await this.localPoints();
-    for (const group of state.groups) {
+    for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
       for (const source of group.sources) {
         const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
         if (!isLocalPointDue(group, last?.time, now)) continue;
@@ -153,7 +256,8 @@ export class BackupServer {
     }
     points = await this.localPoints();
     const expired: string[] = [];
-    for (const group of state.groups) {
+    // While backups are stopped, local points are not expired either: they are the restores the table still allows.
+    for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
       for (const source of group.sources) {
         const decisions = localRetention(group, points.filter((p) => p.source === sourceKey(group, source.name)), now);
         for (const d of decisions) {
@@ -166,7 +270,53 @@ export class BackupServer {
       await forgetSnapshots(repository, expired);
       report.chunksDeleted = (await pruneRepository(repository)).chunksDeleted;
     }
+    if (allowed.backupToAzure === 'Allowed') {
+      // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
+      try {
+        await this.runOnlineCopies(repository, report);
+      } catch (err) {
+        report.vaultCopyError = (err as Error).message;
+      }
+    }
     return report;
+  }
+
+  /** The online copy: each source's newest local point once a day at the group's online time, then vault retention. */
+  private async runOnlineCopies(repository: Repository, report: RunReport): Promise<void> {
+    const state = await this.requireState();
+    const now = this.deps.clock();
+    const local = await this.localPoints();
+    const vaultPoints = [...(state.vaultPoints ?? [])];
+    const due: LocalPoint[] = [];
+    for (const group of state.groups) {
+      for (const source of group.sources) {
+        const key = sourceKey(group, source.name);
+        const last = vaultPoints.filter((p) => p.source === key).at(-1);
+        const newest = local.filter((p) => p.source === key).at(-1);
+        if (newest !== undefined && newest.snapshotId !== last?.snapshotId && isOnlineCopyDue(group, last?.time, now)) due.push(newest);
+      }
+    }
+    const expired = state.groups.flatMap((group) => group.online === undefined ? [] : group.sources.flatMap((source) => {
+      const key = sourceKey(group, source.name);
+      return vaultPoints.filter((p) => p.source === key && now.getTime() - Date.parse(p.time) >= group.online!.retentionDays * DAY_MS)
+        .map((p) => ({ source: source.name, snapshotId: p.snapshotId, keep: false, reason: `older than the online retention of ${group.online!.retentionDays} days` }));
+    }));
+    if (due.length === 0 && expired.length === 0) return;
+    const store = await this.vaultCopy(state, 'write');
+    for (const point of due) {
+      const copied = await copySnapshotsToVault(repository, store, [point.snapshotId]);
+      vaultPoints.push({ ...point, time: now.toISOString() });
+      const [group, ...rest] = point.source.split('/');
+      report.vaultCopies.push({ group, source: rest.join('/'), snapshotId: point.snapshotId, chunksCopied: copied.chunksCopied });
+    }
+    if (expired.length > 0) {
+      const vaultRepository = await repository.onStore(store);
+      await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
+      await pruneRepository(vaultRepository);
+      report.vaultRetention.push(...expired);
+    }
+    const gone = new Set(expired.map((e) => e.snapshotId));
+    await this.writeState({ ...(await this.requireState()), vaultPoints: vaultPoints.filter((p) => !gone.has(p.snapshotId)) });
   }
 }
 

@@ -47,6 +47,8 @@ export interface BackupServerRecord {
   /** The credential certificate the server registered with. */
   thumbprint: string;
   agentVersion: string;
+  /** base64 SPKI DER of the server's own identity key (server-identity.ts); later calls are signed with it. */
+  serverPublicKey?: string;
   /** The last time the server checked in with the vault (connectivity, step 5). */
   lastCheckInAt: string;
 }
@@ -68,6 +70,8 @@ export interface RegistrationProof {
   /** ISO time the proof was made. */
   issuedAt: string;
   agentVersion: string;
+  /** The server's long-lived identity key (PEM or base64 SPKI DER), kept by the vault with the server's record. */
+  serverPublicKey?: string;
 }
 
 export function assertServerName(name: string): string {
@@ -83,7 +87,8 @@ export function vaultResourceNumber(id: string): number {
 }
 
 export function proofPayload(proof: RegistrationProof): Buffer {
-  return Buffer.from(JSON.stringify([proof.vaultId.toLowerCase(), proof.serverName.toLowerCase(), proof.thumbprint, proof.issuedAt, proof.agentVersion]), 'utf8');
+  const fields = [proof.vaultId.toLowerCase(), proof.serverName.toLowerCase(), proof.thumbprint, proof.issuedAt, proof.agentVersion];
+  return Buffer.from(JSON.stringify(proof.serverPublicKey === undefined ? fields : [...fields, proof.serverPublicKey]), 'utf8');
 }
 
 /**

@@ -3,7 +3,7 @@
  * one block blob per object under an optional prefix. `writeIfAbsent` uses If-None-Match: * (409/412 → false);
  * a single Put Blob is atomic, so readers never see half an object. Listing is flat by prefix.
  */
-import type { ContainerClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { errors } from '../../domain/errors';
 import { isValidStoreKey } from '../../backup-server/domain/repository-layout';
 import type { StorageConnection } from '../../domain/storage-account';
@@ -17,6 +17,16 @@ export class BlobRepositoryStore implements RepositoryStore {
   constructor(private readonly container: ContainerClient, private readonly prefix = '') {
     // The container URL without any query string (no SAS in messages).
     this.location = `${container.url.split('?')[0]}/${prefix}`;
+  }
+
+  /**
+   * A store over a container the vault granted through a SAS (the server's vault copy): the vault made the
+   * container, so writes do not try to create it (a container SAS cannot).
+   */
+  static fromSas(containerUrl: string, sasToken: string, prefix = ''): BlobRepositoryStore {
+    const store = new BlobRepositoryStore(new ContainerClient(`${containerUrl}?${sasToken.replace(/^\?/, '')}`), prefix);
+    store.created = Promise.resolve();
+    return store;
   }
 
   static fromConnection(connection: StorageConnection, containerName: string, prefix = ''): BlobRepositoryStore {

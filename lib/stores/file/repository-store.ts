@@ -95,7 +95,8 @@ export class FileRepositoryStore implements RepositoryStore {
     const dir = path.join(this.location, TMP_DIR);
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `${randomBytes(12).toString('hex')}.tmp`);
-    const handle = await open(temp, 'wx');
+    // Owner-only: the server's state holds its identity key, and nobody else needs the repository's files.
+    const handle = await open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(data);
       await handle.sync();
