@@ -21,8 +21,15 @@ export function callerOfRequest(request: HttpRequest): Promise<Caller> {
 
 const MISSING_HEADER_DESCRIPTION = "The authentication failed because of missing 'Authorization' header.";
 
-function quoted(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`;
+/** A quoted-string for a header value: header values are Latin-1 bytes, so typographic quotes become plain ones and
+ * any other character outside printable ASCII a '?' (a message with ’ made the whole response fail). */
+export function quoted(value: string): string {
+  const ascii = value
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201C\u201D]/g, "'")
+    .replace(/[^\x20-\x7E]/g, '?');
+  return `"${ascii.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 function authority(): string {
