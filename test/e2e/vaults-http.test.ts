@@ -60,7 +60,9 @@ describe('vaults and policies over HTTP (embedded host)', () => {
   const vaults = (rg = RG, sub = SUB) => `${api()}/subscriptions/${sub}/resourceGroups/${rg}/${PROVIDER}`;
   const vaultUrl = (name = 'vault-e2e', rg = RG, sub = SUB) => `${vaults(rg, sub)}/${name}`;
   const withVersion = (url: string) => `${url}${url.includes('?') ? '&' : '?'}api-version=2023-06-01`;
-  const call = <T = unknown>(method: string, url: string, body?: unknown): Promise<HttpResult<T>> => armHttp<T>(withVersion(url), { method, body });
+  // Text bodies (malformed JSON) go out labelled JSON, as a JSON client sends them; a text/plain body is refused 415 before parsing.
+  const call = <T = unknown>(method: string, url: string, body?: unknown): Promise<HttpResult<T>> =>
+    armHttp<T>(withVersion(url), { method, body, ...(typeof body === 'string' ? { headers: { 'content-type': 'application/json' } } : {}) });
 
   beforeAll(async () => {
     host = await startHostProcess({
