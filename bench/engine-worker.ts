@@ -182,13 +182,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
 
   const cpuStart = process.cpuUsage();
   const start = performance.now();
-  const steps: Record<string, number> = {};
-  let stepStart = start;
-  const step = (name: string) => {
-    const now = performance.now();
-    steps[name] = now - stepStart;
-    stepStart = now;
-  };
+  const { steps, step } = stepTimer(start);
   const createdAt = new Date().toISOString();
   const [view] = await openSourceViews(deps, {
     itemId: task.itemId,
@@ -244,25 +238,10 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
   step('commit');
   const ms = performance.now() - start;
   return {
-    ms,
-    cpuSeconds: cpuSecondsSince(cpuStart),
-    steps,
+    ...backupResult({ ms, cpuStart, steps, capabilities, plan, vaultTraffic, segments }),
     probeMs,
-    trueDiff: capabilities.trueDiff,
-    serverSideCopySafe: capabilities.serverSideCopySafe,
-    changeDetection: plan.changeDetection,
-    method: plan.seed,
-    planReason: plan.reason,
-    pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
-    allBytesWritten: vaultTraffic.bytesSent(),
     // A seeded full backup reads the replica back from the vault; every other backup reads the source.
     bytesRead: sourceTraffic.bytesReceived('readRange') + vaultTraffic.bytesReceived('readRange'),
-    clearCalls: vaultTraffic.calls('clearPages'),
-    pageWriteCalls: vaultTraffic.calls('uploadPages'),
-    engineBytesWritten: sum(segments, (s) => s.bytesWritten),
-    engineBytesRead: sum(segments, (s) => s.bytesRead),
-    engineBytesCleared: sum(segments, (s) => s.bytesCleared),
-    peakRss: peakRssOfThisProcess(),
   };
 }
 
@@ -348,13 +327,7 @@ async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> 
 
   const cpuStart = process.cpuUsage();
   const start = performance.now();
-  const steps: Record<string, number> = {};
-  let stepStart = start;
-  const step = (name: string) => {
-    const now = performance.now();
-    steps[name] = now - stepStart;
-    stepStart = now;
-  };
+  const { steps, step } = stepTimer(start);
   const createdAt = new Date().toISOString();
   const disks = await discoverSourceDisks(deps, { disks: [{ lun: 0, kind: 'managedDisk', id: task.diskId, storageType: 'Standard' }] });
   step('discover');
@@ -395,23 +368,8 @@ async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> 
   step('commit');
   const ms = performance.now() - start;
   return {
-    ms,
-    cpuSeconds: cpuSecondsSince(cpuStart),
-    steps,
-    trueDiff: capabilities.trueDiff,
-    serverSideCopySafe: capabilities.serverSideCopySafe,
-    changeDetection: plan.changeDetection,
-    method: plan.seed,
-    planReason: plan.reason,
-    pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
-    allBytesWritten: vaultTraffic.bytesSent(),
+    ...backupResult({ ms, cpuStart, steps, capabilities, plan, vaultTraffic, segments }),
     bytesRead: sourceTraffic.bytesReceived('read') + vaultTraffic.bytesReceived('readRange'),
-    clearCalls: vaultTraffic.calls('clearPages'),
-    pageWriteCalls: vaultTraffic.calls('uploadPages'),
-    engineBytesWritten: sum(segments, (s) => s.bytesWritten),
-    engineBytesRead: sum(segments, (s) => s.bytesRead),
-    engineBytesCleared: sum(segments, (s) => s.bytesCleared),
-    peakRss: peakRssOfThisProcess(),
   };
 }
 
@@ -466,6 +424,49 @@ async function runManagedRestore(task: ManagedRestoreTask): Promise<WorkerResult
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
+}
+
+/** Times an operation's steps: each `step(name)` records the time since the previous one. */
+function stepTimer(start: number) {
+  const steps: Record<string, number> = {};
+  let stepStart = start;
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = now - stepStart;
+    stepStart = now;
+  };
+  return { steps, step };
+}
+
+/** What every backup operation reports, whatever its source. */
+function backupResult(run: {
+  ms: number;
+  cpuStart: NodeJS.CpuUsage;
+  steps: Record<string, number>;
+  capabilities: { trueDiff: boolean; serverSideCopySafe: boolean };
+  plan: Awaited<ReturnType<typeof planDiskBackup>>;
+  vaultTraffic: TrafficCounter;
+  segments: readonly TransferSegmentResult[];
+}) {
+  const { vaultTraffic, plan, segments } = run;
+  return {
+    ms: run.ms,
+    cpuSeconds: cpuSecondsSince(run.cpuStart),
+    steps: run.steps,
+    trueDiff: run.capabilities.trueDiff,
+    serverSideCopySafe: run.capabilities.serverSideCopySafe,
+    changeDetection: plan.changeDetection,
+    method: plan.seed,
+    planReason: plan.reason,
+    pageBytesWritten: vaultTraffic.bytesSent('uploadPages'),
+    allBytesWritten: vaultTraffic.bytesSent(),
+    clearCalls: vaultTraffic.calls('clearPages'),
+    pageWriteCalls: vaultTraffic.calls('uploadPages'),
+    engineBytesWritten: sum(segments, (s) => s.bytesWritten),
+    engineBytesRead: sum(segments, (s) => s.bytesRead),
+    engineBytesCleared: sum(segments, (s) => s.bytesCleared),
+    peakRss: peakRssOfThisProcess(),
+  };
 }
 
 function sum<T>(items: readonly T[], pick: (item: T) => number): number {
