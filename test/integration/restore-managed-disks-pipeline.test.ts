@@ -5,14 +5,10 @@
  * Write SAS revoked and the half-written disk deleted, never reported as restored.
  */
 import { createHash } from 'node:crypto';
-import { ManagedDiskBackend } from '../../lib/engine/sources/managed-disk/managed-disk-backend';
-import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
 import { restoreManagedDisks, type ManagedRestoreDeps } from '../../lib/engine/restore/restore-managed-disks';
-import { ArmManagedDiskCompute, BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
-import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
-import { azuriteEngineDeps, backupVm, silentLogger } from '../support/backup-engine';
+import { backupVm } from '../support/backup-engine';
 import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
-import { fakeCredential } from '../support/recorded-arm';
+import { managedRestoreWorld } from '../support/managed-restore-world';
 
 const MIB = 1024 * 1024;
 const DISK_BYTES = 20 * MIB;
@@ -25,30 +21,7 @@ describe('restore to new managed disks by upload: the bounded-parallel verified 
   const target = { subscriptionId: SUBSCRIPTION, resourceGroup: TARGET_GROUP, location: 'westeurope' };
   let counter = 0;
 
-  function world() {
-    const compute = new ArmManagedDiskCompute({
-      credential: fakeCredential,
-      endpoint: fabric().endpoint.url,
-      caCertificatePem: fabric().tls.caCertPem,
-      ensureResourceGroup: async () => undefined,
-      clientOptions: { retryOptions: { maxRetries: 0 } },
-      updateIntervalInMs: 10,
-    });
-    const sas = new BlobSasPageReader({ retryOptions: { maxTries: 1 } });
-    const backend = new ManagedDiskBackend({ compute, sas });
-    const engine = { ...azuriteEngineDeps(fabric().connectionString), sources: sourceDiskRegistry(backend) };
-    const deps: ManagedRestoreDeps = {
-      vault: engine.vault,
-      sources: engine.sources,
-      target: BlobRestoreTargetStore.fromConnectionString(fabric().connectionString, { retryOptions: { maxTries: 1 } }),
-      catalog: engine.catalog,
-      clock: () => new Date(),
-      log: silentLogger,
-      compute,
-      sas,
-    };
-    return { engine, deps, backend };
-  }
+  const world = () => managedRestoreWorld(fabric());
 
   async function backedUpVm(w: ReturnType<typeof world>) {
     const vm = await fabric().service.createVm(

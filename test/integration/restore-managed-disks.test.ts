@@ -7,15 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { errors } from '../../lib/domain/errors';
-import { ManagedDiskBackend } from '../../lib/engine/sources/managed-disk/managed-disk-backend';
-import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
 import { restoreManagedDisks, type ManagedRestoreDeps } from '../../lib/engine/restore/restore-managed-disks';
-import { ArmManagedDiskCompute, BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
-import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
-import { azuriteEngineDeps, backupVm, silentLogger } from '../support/backup-engine';
+import { backupVm } from '../support/backup-engine';
 import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
-import { fakeCredential } from '../support/recorded-arm';
+import { managedRestoreWorld } from '../support/managed-restore-world';
 
 const MIB = 1024 * 1024;
 /** Compute's smallest upload is 20 MiB (+ the footer). */
@@ -27,30 +23,7 @@ describe('restore to new managed disks (snapshot tier by Restore, vault tier by 
   const fabric = useComputeFabric();
   let counter = 0;
 
-  function world() {
-    const compute = new ArmManagedDiskCompute({
-      credential: fakeCredential,
-      endpoint: fabric().endpoint.url,
-      caCertificatePem: fabric().tls.caCertPem,
-      ensureResourceGroup: async () => undefined,
-      clientOptions: { retryOptions: { maxRetries: 0 } },
-      updateIntervalInMs: 10,
-    });
-    const sas = new BlobSasPageReader({ retryOptions: { maxTries: 1 } });
-    const backend = new ManagedDiskBackend({ compute, sas });
-    const engine = { ...azuriteEngineDeps(fabric().connectionString), sources: sourceDiskRegistry(backend) };
-    const deps: ManagedRestoreDeps = {
-      vault: engine.vault,
-      sources: engine.sources,
-      target: BlobRestoreTargetStore.fromConnectionString(fabric().connectionString, { retryOptions: { maxTries: 1 } }),
-      catalog: engine.catalog,
-      clock: () => new Date(),
-      log: silentLogger,
-      compute,
-      sas,
-    };
-    return { engine, deps, compute, backend };
-  }
+  const world = () => managedRestoreWorld(fabric());
 
   async function backedUpVm(w: ReturnType<typeof world>): Promise<{ vm: VirtualMachine; itemId: string; recoveryPointId: string; atBackup: Buffer[] }> {
     const vm = await fabric().service.createVm(
