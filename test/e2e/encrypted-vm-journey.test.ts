@@ -14,9 +14,6 @@
  *
  * Runs the app built into dist/ (KLUIS_E2E_APP names another built copy of the app).
  */
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenTrust } from '../../emulator/keyvault';
 import { DEFAULT_MANAGED_IDENTITY } from '../../emulator/identity';
 import { createManagedIdentity, identityTrust } from '../support/sign-in';
@@ -31,6 +28,7 @@ import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess, type HttpResult } from '../support/host-process';
 import { armHttp } from '../support/vault-api';
 import { ALL_PERMISSIONS, cryptographyClient, keyClient, newObjectId, secretClient, uniqueVaultName, useKeyVaultEmulator } from '../support/keyvault';
+import { hostComputeClient } from '../support/host-compute';
 
 const APP = process.env.KLUIS_E2E_APP ?? REPO_ROOT;
 const SUB = '5b2e7c1d-3f4a-4b5c-9d6e-7f8a9b0c1d2e';
@@ -383,13 +381,7 @@ describe('encrypted VMs over the ARM API (embedded host, fabric, Key Vault emula
     const created = await armHttp(vmUrl('encmd1'), { method: 'PUT', body: { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: 2 * MIB }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }], initialData: { percent: 5, seed: 'encmd1' } } });
     expect(created.status).toBe(201);
     const { encryption } = await encrypt('encmd1');
-    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
-    const compute = new ComputeManagementClient(administrator, SUB, {
-      endpoint: String(announced.computeEndpoint),
-      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
-      retryOptions: { maxRetries: 2 },
-    });
+    const { client: compute } = await hostComputeClient(host, SUB);
     const expectedSettings = {
       enabled: true,
       encryptionSettings: [

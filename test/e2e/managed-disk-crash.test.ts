@@ -4,14 +4,13 @@
  * orchestration, the new process takes over the SAS grants the dead one left (ends them, grants again), the job
  * completes, the point restores byte for byte, and no disk or disk restore point is left with an active SAS.
  */
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
+import { hostComputeClient } from '../support/host-compute';
 
 const SUB = '6d8b1c3a-4e5f-4a71-8c2d-3e4f5a6b7c8d';
 const VAULT = 'crash-vault';
@@ -33,14 +32,7 @@ describe('a managed-disk backup killed mid-transfer resumes on a new host', () =
   async function startHost(): Promise<{ host: HostProcess; compute: ComputeManagementClient }> {
     const started = await startHostProcess({ app: REPO_ROOT, storage: azurite().connectionString, hubName, env: { ...isolatedAppSettings(stamp), ...subscriptionEnv(SUB) } });
     hosts.push(started);
-    const announced = await started.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    // The local administrator's token (the fabric's endpoint takes only tokens its identity endpoint signed; writes need an Owner).
-    const administrator = { getToken: async () => ({ token: await started.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
-    const compute = new ComputeManagementClient(administrator, SUB, {
-      endpoint: String(announced.computeEndpoint),
-      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
-      retryOptions: { maxRetries: 2 },
-    });
+    const { client: compute } = await hostComputeClient(started, SUB);
     return { host: started, compute };
   }
 

@@ -7,16 +7,15 @@
  * (fake clock) → restore from the vault by upload → no disk and no disk restore point is left with an active SAS
  * (asked of the Compute API).
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import { blobService, useAzurite } from '../support/azurite';
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { armHttp, dailyPolicy, isolatedAppSettings, sha256, vaultApi } from '../support/vault-api';
 import { assignRole, principalWithRoles } from '../support/principals';
+import { hostComputeClient } from '../support/host-compute';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '5c7a0b2f-3d4e-4f60-9b1c-2d3e4f5a6b7c';
@@ -100,15 +99,7 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
       env: { ...isolatedAppSettings(`m${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
-    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    // The local administrator's token (the fabric's endpoint takes only tokens its identity endpoint signed; writes need an Owner).
-    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
-    compute = new ComputeManagementClient(administrator, SUB, {
-      endpoint: String(announced.computeEndpoint),
-      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
-      // A reused keep-alive socket the endpoint closed meanwhile is retried (the test's reads, not the product's).
-      retryOptions: { maxRetries: 2 },
-    });
+    compute = (await hostComputeClient(host, SUB)).client;
     await api.createResourceGroup();
   }, 60_000);
 

@@ -9,15 +9,14 @@
  * creating nothing (the oldest point's InstantRP shows Invalid while its deletion waits); once the lock is
  * removed the next backup completes and finishes that deletion. On-demand backups count, as scheduled ones do.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient } from '@azure/arm-compute';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { httpsRequest } from '../support/https';
 import { subscriptionEnv } from '../support/arm-tenancy';
 import { dailyPolicy, isolatedAppSettings, vaultApi, type JobProperties } from '../support/vault-api';
+import { hostComputeClient } from '../support/host-compute';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const SUB = '6d8b1c3a-4e5f-4a61-8c2d-3e4f5a6b7c8d';
@@ -99,11 +98,7 @@ describe('at most 18 instant-restore points for a managed-disk VM on a Standard 
       env: { ...isolatedAppSettings(`c${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
-    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    computeEndpoint = String(announced.computeEndpoint).replace(/\/$/, '');
-    caPem = readFileSync(String(announced.caFile), 'utf8');
-    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
-    compute = new ComputeManagementClient(administrator, SUB, { endpoint: computeEndpoint, tlsOptions: { ca: [...rootCertificates, caPem] }, retryOptions: { maxRetries: 2 } });
+    ({ client: compute, endpoint: computeEndpoint, caPem } = await hostComputeClient(host, SUB));
     await api.createResourceGroup();
     expect((await api.createVault(VAULT)).status).toBe(201);
     // Standard (V1) policy: daily at 03:00 W. Europe (02:00 UTC), instant-restore snapshots kept 5 days (Standard's most).

@@ -16,9 +16,6 @@
  *   this, find a lost replica snapshot and an orphan blob, and repair removes the orphan only.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import { ComputeManagementClient } from '@azure/arm-compute';
 import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, http, pollStatus, sleep, startHostProcess, type HostProcess } from '../support/host-process';
@@ -26,6 +23,7 @@ import { subscriptionEnv } from '../support/arm-tenancy';
 import { isolatedAppSettings, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
 import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
 import { always, noFaults, requests, scriptedFaults, seededFaults } from '../support/fault-proxy/faults';
+import { hostComputeClient } from '../support/host-compute';
 import { isRetryableCode } from '../../lib/domain/errors';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
@@ -325,13 +323,7 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
 
   it('finishes a terminated backup of a managed-disk VM the same way: its restore point deleted, no SAS left on any disk or disk restore point', async () => {
     const managed = 'flakymd';
-    const announced = await host.waitForLog((record) => typeof record.computeEndpoint === 'string');
-    const administrator = { getToken: async () => ({ token: await host.accessToken(), expiresOnTimestamp: Date.now() + 600_000 }) };
-    const compute = new ComputeManagementClient(administrator, SUB, {
-      endpoint: String(announced.computeEndpoint),
-      tlsOptions: { ca: [...rootCertificates, readFileSync(String(announced.caFile), 'utf8')] },
-      retryOptions: { maxRetries: 2 },
-    });
+    const { client: compute } = await hostComputeClient(host, SUB);
     await api.createVm(managed, { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: 4 * MIB }, dataDisks: [{ lun: 0, sizeBytes: 2 * MIB }], initialData: { percent: 40, seed: managed } });
     expect((await api.settle(await api.arm(`${api.vaultUrl(VAULT)}/backupFabrics/Azure/refreshContainers`, { method: 'POST' }))).status).toBe('Succeeded');
     expect((await api.jobOf(VAULT, await api.enable(VAULT, managed))).properties.status).toBe('Completed');
