@@ -14,6 +14,7 @@ import { verifyRepository } from '../../lib/backup-server/repository/verify-repo
 import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
+import { pseudoRandomBytes } from '../support/pseudo-random';
 
 const PASSPHRASE = 'correct horse battery staple 42';
 const SMALL_CHUNKS = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
@@ -29,16 +30,7 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Deterministic pseudo-random bytes. */
-function bytes(size: number, seed: string): Buffer {
-  const out = Buffer.alloc(size);
-  let block = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < size; i += 32) {
-    block.copy(out, i, 0, Math.min(32, size - i));
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
-}
+const bytes = pseudoRandomBytes;
 
 async function newRepository(name = 'repo'): Promise<Repository> {
   return createRepository(new FileRepositoryStore(path.join(work, name)), PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chunkStream, createChunker, gearTableFrom, validateChunkerParams, type ChunkerParams } from '../../lib/backup-server/domain/fastcdc';
+import { pseudoRandomBytes } from '../support/pseudo-random';
 
 const PARAMS: ChunkerParams = { minSize: 2048, avgSize: 8192, maxSize: 32768 };
 const gearA = gearTableFrom(seeded('a'));
@@ -11,16 +12,7 @@ function seeded(label: string): Buffer {
   return Buffer.concat(parts).subarray(0, 1024);
 }
 
-/** Deterministic pseudo-random bytes (so a failure reproduces). */
-function data(size: number, seed = 'data'): Buffer {
-  const out = Buffer.alloc(size);
-  let block = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < size; i += 32) {
-    block.copy(out, i, 0, Math.min(32, size - i));
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
-}
+const data = (size: number, seed = 'data'): Buffer => pseudoRandomBytes(size, seed);
 
 async function chunksOf(buffer: Buffer, pieceSize: number, gear = gearA): Promise<Buffer[]> {
   const pieces: Buffer[] = [];
