@@ -202,19 +202,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
     await seedReplica(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: view });
     step('seed');
   }
-  const segments: TransferSegmentResult[] = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
-    transferSegment(deps, {
-      itemId: task.itemId,
-      jobId: task.jobId,
-      lun: 0,
-      segment,
-      diskSize: plan.sizeBytes,
-      blockSize: plan.blockSize,
-      source: view,
-      changeDetection: plan.detection,
-      tuning: task.transferTuning,
-    }),
-  );
+  const segments = await transferAllSegments(deps, task, plan, view);
   await releaseSourceViews(deps, { views: [view] });
   step('transfer');
   await commitRecoveryPoint(deps, {
@@ -338,19 +326,7 @@ async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> 
   try {
     plan = await planDiskBackup(deps, { itemId: task.itemId, jobId: task.jobId, lun: 0, source: view, capabilities });
     step('plan');
-    segments = await mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
-      transferSegment(deps, {
-        itemId: task.itemId,
-        jobId: task.jobId,
-        lun: 0,
-        segment,
-        diskSize: plan.sizeBytes,
-        blockSize: plan.blockSize,
-        source: view,
-        changeDetection: plan.detection,
-        tuning: task.transferTuning,
-      }),
-    );
+    segments = await transferAllSegments(deps, task, plan, view);
   } finally {
     // endGetAccess always, as the orchestration does.
     await releaseSourceViews(deps, { views: [view] });
@@ -424,6 +400,28 @@ async function runManagedRestore(task: ManagedRestoreTask): Promise<WorkerResult
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
+}
+
+/** Transfers every segment of a disk's plan, at most `maxParallelSegments` at once, as the backupDisk orchestration fans out. */
+function transferAllSegments(
+  deps: Parameters<typeof transferSegment>[0],
+  task: { itemId: string; jobId: string; maxParallelSegments: number; transferTuning?: TransferTuning },
+  plan: Awaited<ReturnType<typeof planDiskBackup>>,
+  view: Parameters<typeof transferSegment>[1]['source'],
+): Promise<TransferSegmentResult[]> {
+  return mapBounded(plan.segments, task.maxParallelSegments, (segment) =>
+    transferSegment(deps, {
+      itemId: task.itemId,
+      jobId: task.jobId,
+      lun: 0,
+      segment,
+      diskSize: plan.sizeBytes,
+      blockSize: plan.blockSize,
+      source: view,
+      changeDetection: plan.detection,
+      tuning: task.transferTuning,
+    }),
+  );
 }
 
 /** Times an operation's steps: each `step(name)` records the time since the previous one. */
