@@ -14,8 +14,7 @@ import { handleOf, ManagedDiskBackend, restorePointIdOf, type ManagedDiskBackend
 import { ArmManagedDiskCompute, BlobSasPageReader, parseComputeResourceId } from '../../lib/stores/azure/arm-managed-disk-compute';
 import type { ManagedDiskCompute } from '../../lib/stores/managed-disk-compute';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
-import { SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
-import { fakeCredential } from '../support/recorded-arm';
+import { fabricManagedDiskCompute, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { DATA_SIZE, KIB, MIB, sourceDiskConformance, type SourceDiskFixture } from './source-disk-conformance';
 
 const fabric = useComputeFabric();
@@ -24,14 +23,7 @@ const ACCESS_SECONDS = 600;
 let vmCounter = 0;
 
 function computeOf(): ArmManagedDiskCompute {
-  return new ArmManagedDiskCompute({
-    credential: fakeCredential,
-    endpoint: fabric().endpoint.url,
-    caCertificatePem: fabric().tls.caCertPem,
-    ensureResourceGroup: async () => undefined,
-    clientOptions: { retryOptions: { maxRetries: 0 } },
-    updateIntervalInMs: 10,
-  });
+  return fabricManagedDiskCompute(fabric());
 }
 
 function backendOf(options: Partial<ManagedDiskBackendOptions> = {}): ManagedDiskBackend {

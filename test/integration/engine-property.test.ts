@@ -25,9 +25,8 @@ import type { SourceCapabilities } from '../../lib/engine/sources/source-disk';
 import { azuriteExtensions } from '../../emulator/cli';
 import { errors } from '../../lib/domain/errors';
 import { ManagedDiskBackend } from '../../lib/engine/sources/managed-disk/managed-disk-backend';
-import { ArmManagedDiskCompute, BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
-import { SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
-import { fakeCredential } from '../support/recorded-arm';
+import { BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
+import { fabricManagedDiskCompute, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { blobService, uniqueName, useAzurite } from '../support/azurite';
 import { azuriteEngineDeps, backupVm, blobOf, silentLogger, type VmDisk } from '../support/backup-engine';
 
@@ -144,14 +143,7 @@ async function managedDiskSource(options: { diffUnavailable?: DiffRefusal } = {}
     { osType: 'Linux', managedDisks: true, osDisk: { sizeBytes: MANAGED_DATA_SIZES[0] }, dataDisks: [{ lun: 0, sizeBytes: MANAGED_DATA_SIZES[1], storageType: 'Premium' }], initialData: { percent: 0 } },
   );
   const backend = new ManagedDiskBackend({
-    compute: new ArmManagedDiskCompute({
-      credential: fakeCredential,
-      endpoint: fabric.endpoint.url,
-      caCertificatePem: fabric.tls.caCertPem,
-      ensureResourceGroup: async () => undefined,
-      clientOptions: { retryOptions: { maxRetries: 0 } },
-      updateIntervalInMs: 10,
-    }),
+    compute: fabricManagedDiskCompute(fabric),
     sas: new BlobSasPageReader({ retryOptions: { maxTries: 1 } }),
   });
   // Storage refusing every diff (as for a disk recreated since the previous point): segments compare checksums instead.

@@ -14,6 +14,7 @@ import { ComputeFabric } from '../../emulator/fabric/compute/compute-fabric';
 import { startComputeEndpoint, type RunningComputeEndpoint } from '../../emulator/fabric/compute';
 import { FabricService } from '../../emulator/fabric/service';
 import { ensureTlsMaterial, type TlsMaterial } from '../../emulator/local-ca';
+import { ArmManagedDiskCompute } from '../../lib/stores/azure/arm-managed-disk-compute';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { TableVmInventory } from '../../lib/stores/azure/table-vm-inventory';
 import { uniqueTableName, useAzurite } from './azurite';
@@ -37,6 +38,18 @@ export interface LocalComputeFabric {
 }
 
 export const sasClient = (url: string) => new PageBlobClient(url, new AnonymousCredential(), { retryOptions: { maxTries: 1 } });
+
+/** Kluis's managed-disk Compute store against the fabric's endpoint, as the product wires it, retries off. */
+export function fabricManagedDiskCompute(fabric: LocalComputeFabric): ArmManagedDiskCompute {
+  return new ArmManagedDiskCompute({
+    credential: fakeCredential,
+    endpoint: fabric.endpoint.url,
+    caCertificatePem: fabric.tls.caCertPem,
+    ensureResourceGroup: async () => undefined,
+    clientOptions: { retryOptions: { maxRetries: 0 } },
+    updateIntervalInMs: 10,
+  });
+}
 
 /** Starts everything in beforeAll, stops it in afterAll; use the getter inside tests. */
 export function useComputeFabric(startAt = new Date()): () => LocalComputeFabric {

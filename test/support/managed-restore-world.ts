@@ -5,21 +5,13 @@
 import { ManagedDiskBackend } from '../../lib/engine/sources/managed-disk/managed-disk-backend';
 import { sourceDiskRegistry } from '../../lib/engine/sources/registry';
 import type { ManagedRestoreDeps } from '../../lib/engine/restore/restore-managed-disks';
-import { ArmManagedDiskCompute, BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
+import { BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
 import { azuriteEngineDeps, silentLogger } from './backup-engine';
-import type { LocalComputeFabric } from './compute-fabric';
-import { fakeCredential } from './recorded-arm';
+import { fabricManagedDiskCompute, type LocalComputeFabric } from './compute-fabric';
 
 export function managedRestoreWorld(fabric: LocalComputeFabric) {
-  const compute = new ArmManagedDiskCompute({
-    credential: fakeCredential,
-    endpoint: fabric.endpoint.url,
-    caCertificatePem: fabric.tls.caCertPem,
-    ensureResourceGroup: async () => undefined,
-    clientOptions: { retryOptions: { maxRetries: 0 } },
-    updateIntervalInMs: 10,
-  });
+  const compute = fabricManagedDiskCompute(fabric);
   const sas = new BlobSasPageReader({ retryOptions: { maxTries: 1 } });
   const backend = new ManagedDiskBackend({ compute, sas });
   const engine = { ...azuriteEngineDeps(fabric.connectionString), sources: sourceDiskRegistry(backend) };
