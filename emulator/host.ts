@@ -259,7 +259,8 @@ export class EmbeddedHost {
     } else if (request.url.pathname !== '/admin/clock') {
       return { status: 404 };
     }
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: clock.now().toISOString(), pendingTimers: clock.pendingTimers() }) };
+    const body = { now: clock.now().toISOString(), pendingTimers: clock.pendingTimers(), timers: this.timers?.timerStates() ?? [] };
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   }
 
   private extraInputs(fn: RegisteredFunction): Record<string, RpcTypedData> {

@@ -178,6 +178,15 @@ export class TimerScheduler {
     }
   }
 
+  /**
+   * Each timer's next occurrence and whether an invocation is running. A timer that is not running
+   * is armed for `next` (unless stopped): an occurrence that falls due while it runs is coalesced
+   * into the following one, as in the Functions host.
+   */
+  timerStates(): Array<{ functionName: string; next: string; running: boolean }> {
+    return [...this.timers.values()].map((t) => ({ functionName: t.registration.functionName, next: t.status.next, running: t.running !== undefined }));
+  }
+
   /** The current status of a timer (what the next invocation will see), if registered. */
   status(functionName: string): ScheduleStatus | undefined {
     const timer = this.timers.get(functionName.toLowerCase());

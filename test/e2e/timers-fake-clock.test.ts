@@ -41,6 +41,22 @@ describe('timers and durable timers on a fake clock', () => {
     return result.body.now;
   };
 
+  /**
+   * Waits until the host's scheduler has armed `name` for `next`: an invocation still finishing when
+   * the clock moves past the following occurrence would coalesce it (as the Functions host does).
+   */
+  const armedFor = async (name: string, next: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { body } = await http<{ timers: { functionName: string; next: string; running: boolean }[] }>(
+        `${host.origin}/admin/clock?code=${host.secrets.masterKey}`,
+      );
+      const timer = body.timers.find((t) => t.functionName === name);
+      if ((timer && !timer.running && timer.next === next) || Date.now() > deadline) return timer;
+      await sleep(50);
+    }
+  };
+
   const runsOf = async (name: string, atLeast: number): Promise<TimerRun[]> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -79,11 +95,17 @@ describe('timers and durable timers on a fake clock', () => {
 
   it('fires a six-field NCRONTAB schedule only when the clock reaches each occurrence', async () => {
     expect(await runsOf('everyFiveMinutes', 0)).toHaveLength(0);
+    expect(await armedFor('everyFiveMinutes', '2026-03-01T00:05:00.000Z')).toMatchObject({ running: false });
     await advance({ ms: 4 * 60_000 + 59_000 });
     await sleep(300);
     expect(await runsOf('everyFiveMinutes', 0)).toHaveLength(0);
     await advance({ ms: 1000 });
     expect(await runsOf('everyFiveMinutes', 1)).toHaveLength(1);
+    expect(await armedFor('everyFiveMinutes', '2026-03-01T00:10:00.000Z')).toEqual({
+      functionName: 'everyFiveMinutes',
+      next: '2026-03-01T00:10:00.000Z',
+      running: false,
+    });
     await advance({ ms: 10 * 60_000 });
     const runs = await runsOf('everyFiveMinutes', 3);
     expect(runs).toHaveLength(3);

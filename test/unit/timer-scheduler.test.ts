@@ -268,9 +268,11 @@ describe('TimerScheduler: no overlap and stop', () => {
     h.scheduler.add({ functionName: 'Slow', schedule: '0 * * * * *' });
     await h.scheduler.start();
 
+    expect(h.scheduler.timerStates()).toEqual([{ functionName: 'Slow', next: t('00:01:00'), running: false }]);
     await clock.advance(MIN); // 00:01 starts and hangs
     await clock.advance(3.5 * MIN); // 00:02, 00:03, 00:04 come and go
     expect(gate.started).toEqual([t('00:01:00')]);
+    expect(h.scheduler.timerStates()).toEqual([{ functionName: 'Slow', next: t('00:01:00'), running: true }]);
 
     gate.release(); // 00:01 finishes at 00:04:30
     await clock.advance(0);
