@@ -107,7 +107,10 @@ async function runWorker(task: EngineTask, azuritePid?: number): Promise<WorkerR
 
 function spawnWorker(task: EngineTask): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(task)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // KLUIS_BENCH_CPU_PROF_DIR=<dir>: each worker writes a V8 CPU profile there (open it in Chrome DevTools).
+    const profileDir = process.env.KLUIS_BENCH_CPU_PROF_DIR;
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const child = spawn(process.execPath, [...nodeArgs, WORKER, JSON.stringify(task)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
