@@ -116,7 +116,7 @@ export function managedDisks(): { store: ManagedDiskCompute; backend: ManagedDis
       ensureResourceGroup:
         settings.credential === 'local' ? (subscriptionId, name, location) => ensureResourceGroup(tenancyDeps(), subscriptionId, name, location) : armResourceGroupEnsurer(credential, settings.endpoint),
     });
-    const backend = new ManagedDiskBackend({ compute: store, sas: new BlobSasPageReader(), accessDurationInSeconds: settings.sasDurationInSeconds, clock });
+    const backend = new ManagedDiskBackend({ compute: store, sas: sasPageAccess(), accessDurationInSeconds: settings.sasDurationInSeconds, clock });
     compute = { store, backend };
   }
   return compute;
@@ -147,7 +147,13 @@ export function restoreDeps(log: EngineLogger): RestoreDeps {
 
 /** What restoring a managed VM's point as new managed disks takes: the restore's stores plus Compute and SAS page access. */
 export function managedRestoreDeps(log: EngineLogger): ManagedRestoreDeps {
-  return { ...restoreDeps(log), compute: managedDisks().store, sas: new BlobSasPageReader() };
+  return { ...restoreDeps(log), compute: managedDisks().store, sas: sasPageAccess() };
+}
+
+/** Page reads and writes on managed disks by SAS, each SAS's client with the SDK retry layer. */
+function sasPageAccess(): BlobSasPageReader {
+  const settings = getConfig().storageRetry;
+  return new BlobSasPageReader(() => blobClientOptions(settings));
 }
 
 export function deleteDeps(log: EngineLogger): DeleteItemDataDeps {

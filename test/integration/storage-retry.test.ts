@@ -5,7 +5,9 @@
  * (no retry storm).
  */
 import { createHash } from 'node:crypto';
+import { BlobSASPermissions } from '@azure/storage-blob';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
+import { BlobSasPageReader } from '../../lib/stores/azure/arm-managed-disk-compute';
 import { TableDocumentStore } from '../../lib/stores/azure/table-document-store';
 import { TableRecoveryPointCatalog } from '../../lib/stores/azure/table-recovery-point-catalog';
 import { blobClientOptions, tableClientOptions, type StorageRetrySettings } from '../../lib/stores/azure/storage-retry';
@@ -146,5 +148,35 @@ describe('the SDK retry layer under faults', () => {
     expect(err).toMatchObject({ name: 'RestError', code: 'ECONNRESET' });
     expect(isServiceUnavailableError(err)).toBe(true);
     expect((await blobs.readRange(ref, 0, MIB)).length).toBe(MIB);
+  });
+
+  it('Blob: a read whose body the connection drops is read again within the call, maxTries in all', async () => {
+    const ref = { container, blob: 'read-dropped-once' };
+    const data = Buffer.alloc(MIB, 0x5a);
+    await blobs.createPageBlob(ref, MIB);
+    await blobs.uploadPages(ref, 0, data, { transactionalContentMD5: createHash('md5').update(data).digest() });
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.blobRead, fault: { kind: 'reset', at: 'during-response-body', afterBytes: 1000 }, times: SETTINGS.maxTries - 1 }]));
+    const before = storage.blob.requestCount();
+    expect((await blobs.readRange(ref, 0, MIB)).equals(data)).toBe(true);
+    expect(storage.blob.requestCount() - before).toBe(SETTINGS.maxTries);
+    expect((await blobs.readBlob(ref)).equals(data)).toBe(true);
+  });
+
+  it('SAS page reads (managed disks): a dropped read is read again, and each SAS client abandons a hung try', async () => {
+    const ref = { container, blob: 'sas-read' };
+    const data = Buffer.alloc(MIB, 0x6b);
+    await blobs.createPageBlob(ref, MIB);
+    await blobs.uploadPages(ref, 0, data, { transactionalContentMD5: createHash('md5').update(data).digest() });
+    const sasUrl = (name: string) =>
+      blobService(storage.connectionString).getContainerClient(container).getBlobClient(name).generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3_600_000) });
+    const reader = new BlobSasPageReader(() => blobClientOptions(SETTINGS));
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.blobRead, fault: { kind: 'reset', at: 'during-response-body', afterBytes: 1000 } }]));
+    expect((await reader.read(await sasUrl(ref.blob), 0, MIB)).equals(data)).toBe(true);
+    // A second SAS gets its own client: its tries are bounded too (the per-try policy is on every SAS client).
+    const secondSas = `${await sasUrl(ref.blob)}&kluis=2`;
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.blobRead, fault: { kind: 'hang' } }]));
+    const { result, ms } = await timed(() => reader.read(secondSas, 0, MIB));
+    expect(result.equals(data)).toBe(true);
+    expect(ms).toBeGreaterThanOrEqual(350);
   });
 });

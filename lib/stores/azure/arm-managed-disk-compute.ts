@@ -29,6 +29,7 @@ import type {
   VmOfDisks,
 } from '../managed-disk-compute';
 import { isStatus } from './rest-status';
+import { droppedReadRetryOf, readRetryingDrops, type DroppedReadRetry } from './storage-retry';
 
 /** ARM's audience: what tokens for Compute are asked for, whatever endpoint the client talks to. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -305,7 +306,17 @@ async function orUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
 export class BlobSasPageReader implements SasPageReader, SasPageWriter {
   private readonly clients = new Map<string, PageBlobClient>();
 
-  constructor(private readonly clientOptions: StoragePipelineOptions = {}) {}
+  private readonly readRetry: DroppedReadRetry;
+  private readonly clientOptions: () => StoragePipelineOptions;
+
+  /**
+   * `clientOptions`: for each SAS's client; pass a function (e.g. `() => blobClientOptions(settings)`) when the
+   * options carry a policy that must be handed to one client only.
+   */
+  constructor(clientOptions: StoragePipelineOptions | (() => StoragePipelineOptions) = {}) {
+    this.clientOptions = typeof clientOptions === 'function' ? clientOptions : () => clientOptions;
+    this.readRetry = droppedReadRetryOf(this.clientOptions());
+  }
 
   async allocatedRanges(sas: string, range: ByteRange, options: AbortOptions = {}): Promise<ByteRange[]> {
     if (range.end <= range.start) return [];
@@ -323,7 +334,11 @@ export class BlobSasPageReader implements SasPageReader, SasPageWriter {
 
   async read(sas: string, offset: number, count: number, options: AbortOptions = {}): Promise<Buffer> {
     if (count === 0) return Buffer.alloc(0);
-    const data = await this.client(sas).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, concurrency: 1 });
+    const data = await readRetryingDrops(
+      () => this.client(sas).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, concurrency: 1, blockSize: count }),
+      options.abortSignal,
+      this.readRetry,
+    );
     if (data.length !== count) throw errors.transferIntegrityFailed(`A SAS read of ${count} bytes at ${offset} returned ${data.length}.`);
     return data;
   }
@@ -335,7 +350,7 @@ export class BlobSasPageReader implements SasPageReader, SasPageWriter {
   private client(sas: string): PageBlobClient {
     let client = this.clients.get(sas);
     if (client === undefined) {
-      client = new PageBlobClient(sas, new AnonymousCredential(), this.clientOptions);
+      client = new PageBlobClient(sas, new AnonymousCredential(), this.clientOptions());
       if (this.clients.size >= 64) this.clients.delete(this.clients.keys().next().value as string);
       this.clients.set(sas, client);
     }

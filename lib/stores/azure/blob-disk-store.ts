@@ -8,7 +8,7 @@ import { errors } from '../../domain/errors';
 import { BlobClients } from './blob-clients';
 import { blobServiceClientOf } from './storage-clients';
 import type { StorageConnection } from '../../domain/storage-account';
-import { droppedReadAsReset } from './storage-retry';
+import { droppedReadRetryOf, readRetryingDrops, type DroppedReadRetry } from './storage-retry';
 import { VHD_FOOTER_SIZE } from '../../engine/domain/vhd';
 import type {
   AbortOptions,
@@ -25,12 +25,15 @@ import type {
 export class BlobDiskStore implements DiskStore {
   protected readonly clients: BlobClients;
 
-  constructor(private readonly service: BlobServiceClient) {
+  constructor(
+    private readonly service: BlobServiceClient,
+    private readonly readRetry: DroppedReadRetry = droppedReadRetryOf(undefined),
+  ) {
     this.clients = new BlobClients(service);
   }
 
   static fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobDiskStore {
-    return new BlobDiskStore(blobServiceClientOf(connectionString, options));
+    return new BlobDiskStore(blobServiceClientOf(connectionString, options), droppedReadRetryOf(options));
   }
 
   async getBlobProperties(ref: BlobRef, options: AbortOptions = {}): Promise<DiskBlobProperties | undefined> {
@@ -68,9 +71,7 @@ export class BlobDiskStore implements DiskStore {
     if (count === 0) return Buffer.alloc(0);
     const data = await this.call(ref, () =>
       // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
-      this.blob(ref)
-        .downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count })
-        .catch((err: unknown) => Promise.reject(droppedReadAsReset(err, options.abortSignal))),
+      readRetryingDrops(() => this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count }), options.abortSignal, this.readRetry),
     );
     if (data.length !== count) {
       throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
@@ -128,11 +129,7 @@ export class BlobDiskStore implements DiskStore {
   }
 
   readBlob(ref: BlobRef, options: AbortOptions = {}): Promise<Buffer> {
-    return this.call(ref, () =>
-      this.blob(ref)
-        .downloadToBuffer(0, undefined, { abortSignal: options.abortSignal })
-        .catch((err: unknown) => Promise.reject(droppedReadAsReset(err, options.abortSignal))),
-    );
+    return this.call(ref, () => readRetryingDrops(() => this.blob(ref).downloadToBuffer(0, undefined, { abortSignal: options.abortSignal }), options.abortSignal, this.readRetry));
   }
 
   async deleteSnapshot(ref: BlobRef, options: AbortOptions = {}): Promise<void> {

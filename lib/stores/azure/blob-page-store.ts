@@ -12,19 +12,23 @@ import type { AbortOptions, BlobRef } from '../disk-store';
 import type { ListBlobsOptions, ListedBlob, PageBlobStore } from '../page-blob-store';
 import { BlobDiskStore } from './blob-disk-store';
 import { blobServiceClientOf } from './storage-clients';
+import { droppedReadRetryOf, type DroppedReadRetry } from './storage-retry';
 import type { StorageConnection } from '../../domain/storage-account';
 
 /** PageBlobStore over Azure Blob Storage (or Azurite) through `@azure/storage-blob`. */
 export class BlobPageStore extends BlobDiskStore implements PageBlobStore {
   readonly endpoint: string;
 
-  constructor(private readonly client: BlobServiceClient) {
-    super(client);
+  constructor(
+    private readonly client: BlobServiceClient,
+    readRetry?: DroppedReadRetry,
+  ) {
+    super(client, readRetry);
     this.endpoint = withoutQuery(client.url).replace(/\/+$/, '');
   }
 
   static override fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobPageStore {
-    return new BlobPageStore(blobServiceClientOf(connectionString, options));
+    return new BlobPageStore(blobServiceClientOf(connectionString, options), droppedReadRetryOf(options));
   }
 
   async listAllocatedRanges(ref: BlobRef, range?: ByteRange, options: AbortOptions = {}): Promise<ByteRange[]> {

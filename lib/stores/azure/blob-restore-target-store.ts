@@ -3,7 +3,7 @@ import { BlobServiceClient, type BlobClient, type PageBlobClient, type StoragePi
 import { BlobClients } from './blob-clients';
 import { blobServiceClientOf } from './storage-clients';
 import type { StorageConnection } from '../../domain/storage-account';
-import { droppedReadAsReset } from './storage-retry';
+import { droppedReadRetryOf, readRetryingDrops, type DroppedReadRetry } from './storage-retry';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
 import type {
@@ -26,7 +26,10 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
   readonly endpoint: string;
   private readonly clients: BlobClients;
 
-  constructor(private readonly service: BlobServiceClient) {
+  constructor(
+    private readonly service: BlobServiceClient,
+    private readonly readRetry: DroppedReadRetry = droppedReadRetryOf(undefined),
+  ) {
     this.clients = new BlobClients(service);
     const url = new URL(service.url);
     url.search = '';
@@ -35,7 +38,7 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
   }
 
   static fromConnectionString(connectionString: StorageConnection, options?: StoragePipelineOptions): BlobRestoreTargetStore {
-    return new BlobRestoreTargetStore(blobServiceClientOf(connectionString, options));
+    return new BlobRestoreTargetStore(blobServiceClientOf(connectionString, options), droppedReadRetryOf(options));
   }
 
   blobUrl(ref: BlobRef): string {
@@ -157,9 +160,9 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
     let data: Buffer;
     try {
       // One Get Blob for the whole range: the SDK would otherwise split it into sequential 4 MiB requests.
-      data = await this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count });
+      data = await readRetryingDrops(() => this.blob(ref).downloadToBuffer(offset, count, { abortSignal: options.abortSignal, blockSize: count }), options.abortSignal, this.readRetry);
     } catch (err) {
-      throw notFoundAsKluis(droppedReadAsReset(err, options.abortSignal), ref);
+      throw notFoundAsKluis(err, ref);
     }
     if (data.length !== count) throw errors.transferIntegrityFailed(`Read ${data.length} bytes at offset ${offset}, expected ${count}.`);
     return data;

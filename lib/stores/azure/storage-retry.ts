@@ -124,6 +124,37 @@ export function droppedReadAsReset(err: unknown, callerSignal: { aborted: boolea
   return err;
 }
 
+/** How often a dropped blob read is tried again: the pipeline's own tries and backoff. */
+export type DroppedReadRetry = Pick<StorageRetrySettings, 'maxTries' | 'retryDelayInMs' | 'maxRetryDelayInMs'>;
+
+/** The dropped-read retry of a client built with `options` (blobClientOptions), or the defaults. */
+export function droppedReadRetryOf(options: StoragePipelineOptions | undefined): DroppedReadRetry {
+  const retry = options?.retryOptions;
+  return {
+    maxTries: retry?.maxTries ?? DEFAULT_STORAGE_RETRY.maxTries,
+    retryDelayInMs: retry?.retryDelayInMs ?? DEFAULT_STORAGE_RETRY.retryDelayInMs,
+    maxRetryDelayInMs: retry?.maxRetryDelayInMs ?? DEFAULT_STORAGE_RETRY.maxRetryDelayInMs,
+  };
+}
+
+/**
+ * Runs a blob read, and runs it again when the connection drops while its body streams in: the pipeline's
+ * retry policy has already handed the answer over by then, and the SDK's download stream gives up on the
+ * socket's abort. A read is idempotent, so this completes layer 1 for reads (same tries, same backoff as the
+ * pipeline). A read the caller aborted, or that failed any other way, is not tried again.
+ */
+export async function readRetryingDrops<T>(read: () => Promise<T>, callerSignal: { aborted: boolean } | undefined, retry: DroppedReadRetry): Promise<T> {
+  for (let tryNumber = 1; ; tryNumber += 1) {
+    try {
+      return await read();
+    } catch (err) {
+      const dropped = droppedReadAsReset(err, callerSignal);
+      if (dropped === err || tryNumber >= retry.maxTries) throw dropped;
+      await delay(Math.min(retry.retryDelayInMs * (2 ** tryNumber - 1), retry.maxRetryDelayInMs), callerSignal as PipelineRequest['abortSignal']);
+    }
+  }
+}
+
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or malformed. */
 export function retryAfterInMs(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
