@@ -271,4 +271,24 @@ describe('the fault proxy over HTTPS (Key Vault, Compute)', () => {
     expect(busy).toMatchObject({ status: 503, retryAfter: '2' });
     expect(JSON.parse(busy.text)).toMatchObject({ error: { code: 'ServerBusy' } });
   });
+
+  it('resets a TLS connection before and during the answer: the client sees the connection end, never a hang', async () => {
+    // Ends with an error when the connection ends before the answer does, whether in the request or the response.
+    const read = (url: string) =>
+      new Promise<string>((resolve, reject) => {
+        https
+          .get(url, { ca: [...rootCertificates, ca], agent: false }, (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('error', reject);
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+    for (const at of ['before-request-body', 'during-response-body'] as const) {
+      proxy.setSchedule(scriptedFaults([{ match: () => true, fault: { kind: 'reset', at, afterBytes: 5 } }]));
+      await expect(read(`${proxy.origin}/subscriptions/s/disks?api-version=1`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    }
+    proxy.setSchedule(noFaults);
+  });
 });

@@ -12,6 +12,9 @@ import { rootCertificates } from 'node:tls';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ensureTlsMaterial } from '../../emulator/local-ca';
 import { KEYVAULT_CA_FILE_SETTING, isLoopbackVaultUrl, keyVaultClientOptions } from '../../lib/stores/azure/keyvault-client-options';
+import { PER_TRY_POLICY_NAME } from '../../lib/stores/azure/storage-retry';
+import { startFaultProxy } from '../support/fault-proxy/fault-proxy';
+import { scriptedFaults } from '../support/fault-proxy/faults';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { BACKUP_IDENTITY, startIdentityEndpoint, type RunningIdentityEndpoint } from '../../emulator/identity';
 import { LOCAL_TENANT_ID, LocalPrincipalCredential } from '../../lib/stores/azure/keyvault-credential';
@@ -57,9 +60,46 @@ describe('Key Vault emulator TLS material', () => {
 describe('Key Vault client options', () => {
   const kv = useKeyVaultEmulator();
 
-  it('leave real Key Vault URLs to the SDK defaults', () => {
+  it('leave real Key Vault URLs to the SDK defaults, with each try bounded in time', () => {
     expect(isLoopbackVaultUrl('https://kluis-kv.vault.azure.net')).toBe(false);
-    expect(keyVaultClientOptions('https://kluis-kv.vault.azure.net/', { caCertificatePem: 'ignored' }, { retryOptions: { maxRetries: 2 } })).toEqual({ retryOptions: { maxRetries: 2 } });
+    expect(keyVaultClientOptions('https://kluis-kv.vault.azure.net/', { caCertificatePem: 'ignored' }, { retryOptions: { maxRetries: 2 } })).toEqual({
+      retryOptions: { maxRetries: 2 },
+      additionalPolicies: [{ policy: expect.objectContaining({ name: PER_TRY_POLICY_NAME }), position: 'perRetry' }],
+    });
+  });
+
+  it('behind the fault proxy: a try that never answers is abandoned and retried, a 503 waited out, a reset retried', async () => {
+    const objectId = newObjectId();
+    const vault = await kv().createVault({ name: uniqueVaultName(), accessPolicies: [{ objectId, permissions: ALL_PERMISSIONS }] });
+    const target = new URL(vault.url);
+    // The proxy answers TLS with certificates of its own CA, which the client trusts as it would the emulator's.
+    const proxyTlsDir = mkdtempSync(path.join(tmpdir(), 'kluis-kv-proxy-tls-'));
+    const proxyTls = await ensureTlsMaterial(proxyTlsDir);
+    const proxy = await startFaultProxy({ target: target.origin, tls: { key: proxyTls.serverKeyPem, cert: proxyTls.serverCertPem }, upstreamCa: kv().caCertificatePem });
+    try {
+      const url = `${proxy.origin}${target.pathname}`;
+      const client = new SecretClient(
+        url,
+        principalCredential(kv(), objectId),
+        keyVaultClientOptions(url, { caCertificatePem: proxyTls.caCertPem }, { retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 100 } }, 400),
+      );
+      await client.setSecret('through-faults', 'yes');
+      const secretCalls = (r: { path: string }) => r.path.includes('/secrets/through-faults');
+      proxy.setSchedule(
+        scriptedFaults([
+          { match: secretCalls, fault: { kind: 'hang' } },
+          { match: secretCalls, fault: { kind: 'status', status: 503, code: 'ServiceUnavailable', retryAfterSeconds: 1 } },
+          { match: secretCalls, fault: { kind: 'reset', at: 'before-request-body' } },
+        ]),
+      );
+      const started = Date.now();
+      expect((await client.getSecret('through-faults')).value).toBe('yes');
+      expect(proxy.injected().map((f) => f.fault.kind)).toEqual(['hang', 'status', 'reset']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_300);
+    } finally {
+      await proxy.close();
+      rmSync(proxyTlsDir, { recursive: true, force: true });
+    }
   });
 
   it('trust the CA for loopback vaults only, read from the file the setting names', async () => {

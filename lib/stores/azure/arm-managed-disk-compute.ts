@@ -29,7 +29,7 @@ import type {
   VmOfDisks,
 } from '../managed-disk-compute';
 import { isStatus } from './rest-status';
-import { droppedReadRetryOf, readRetryingDrops, type DroppedReadRetry } from './storage-retry';
+import { droppedReadRetryOf, readRetryingDrops, serviceTryTimeoutPolicies, type DroppedReadRetry } from './storage-retry';
 
 /** ARM's audience: what tokens for Compute are asked for, whatever endpoint the client talks to. */
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -46,15 +46,26 @@ export interface ArmManagedDiskComputeOptions {
   clientOptions?: ComputeManagementClientOptionalParams;
   /** Poll interval of long-running operations; default the server's Retry-After. */
   updateIntervalInMs?: number;
+  /** A try that has not answered within this is abandoned and retried; default SERVICE_TRY_TIMEOUT_MS. */
+  tryTimeoutInMs?: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** Client options for `endpoint`: the local CA trusted for a loopback endpoint only, ARM's scope always. */
-export function computeClientOptions(endpoint: string, caCertificatePem?: string, base: ComputeManagementClientOptionalParams = {}): ComputeManagementClientOptionalParams {
+/**
+ * Client options for `endpoint`: the local CA trusted for a loopback endpoint only, ARM's scope always, and a
+ * bound on each try (the SDK's retry policy retries a try abandoned at its timeout).
+ */
+export function computeClientOptions(
+  endpoint: string,
+  caCertificatePem?: string,
+  base: ComputeManagementClientOptionalParams = {},
+  tryTimeoutInMs?: number,
+): ComputeManagementClientOptionalParams {
   const loopback = LOOPBACK_HOSTS.has(new URL(endpoint).hostname.toLowerCase());
   return {
     ...base,
+    additionalPolicies: [...(base.additionalPolicies ?? []), ...serviceTryTimeoutPolicies(tryTimeoutInMs)],
     endpoint,
     credentialScopes: [ARM_SCOPE],
     ...(loopback && caCertificatePem !== undefined ? { tlsOptions: { ...base.tlsOptions, ca: [...rootCertificates, caCertificatePem] } } : {}),
@@ -277,7 +288,7 @@ export class ArmManagedDiskCompute implements ManagedDiskCompute {
     const key = subscriptionId.toLowerCase();
     let client = this.clients.get(key);
     if (client === undefined) {
-      client = new ComputeManagementClient(this.options.credential, subscriptionId, computeClientOptions(this.options.endpoint, this.options.caCertificatePem, this.options.clientOptions));
+      client = new ComputeManagementClient(this.options.credential, subscriptionId, computeClientOptions(this.options.endpoint, this.options.caCertificatePem, this.options.clientOptions, this.options.tryTimeoutInMs));
       this.clients.set(key, client);
     }
     return client;

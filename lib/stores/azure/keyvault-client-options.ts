@@ -12,9 +12,10 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { errors } from '../../domain/errors';
+import { serviceTryTimeoutPolicies } from './storage-retry';
 
 /** The options this module sets; assignable to SecretClientOptions, KeyClientOptions and CryptographyClientOptions. */
-export type KeyVaultClientOptions = Pick<SecretClientOptions, 'disableChallengeResourceVerification' | 'tlsOptions' | 'retryOptions'>;
+export type KeyVaultClientOptions = Pick<SecretClientOptions, 'disableChallengeResourceVerification' | 'tlsOptions' | 'retryOptions' | 'additionalPolicies'>;
 
 export interface KeyVaultTrust {
   /** PEM of the local emulator's CA (see KLUIS_KEYVAULT_CA_FILE). */
@@ -54,11 +55,13 @@ function readCaFile(file: string): string {
   return pem;
 }
 
-export function keyVaultClientOptions(vaultUrl: string, trust: KeyVaultTrust = {}, base: KeyVaultClientOptions = {}): KeyVaultClientOptions {
-  if (!isLoopbackVaultUrl(vaultUrl)) return { ...base };
+/** Every vault's clients also bound each try (SERVICE_TRY_TIMEOUT_MS); the SDK's retry policy retries a try abandoned at it. */
+export function keyVaultClientOptions(vaultUrl: string, trust: KeyVaultTrust = {}, base: KeyVaultClientOptions = {}, tryTimeoutInMs?: number): KeyVaultClientOptions {
+  const bounded = { ...base, additionalPolicies: [...(base.additionalPolicies ?? []), ...serviceTryTimeoutPolicies(tryTimeoutInMs)] };
+  if (!isLoopbackVaultUrl(vaultUrl)) return bounded;
   const pem = trust.caCertificatePem ?? (trust.caCertificateFile === undefined ? undefined : readCaFile(trust.caCertificateFile));
   return {
-    ...base,
+    ...bounded,
     disableChallengeResourceVerification: true,
     ...(pem === undefined ? {} : { tlsOptions: { ...base.tlsOptions, ca: [...rootCertificates, pem] } }),
   };

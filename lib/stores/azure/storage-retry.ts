@@ -82,6 +82,19 @@ export function tableClientOptions(settings: StorageRetrySettings = DEFAULT_STOR
 
 export const PER_TRY_POLICY_NAME = 'kluisPerTryPolicy';
 
+/**
+ * How long one try of an ARM (Compute) or Key Vault call may go unanswered before it is abandoned and, by the
+ * SDK's own retry policy (which honours Retry-After and retries resets), tried again: these answer small JSON
+ * documents at once, long work runs as a polled operation. Without it a service that accepts a connection
+ * and never answers would hold a backup's step forever.
+ */
+export const SERVICE_TRY_TIMEOUT_MS = 30_000;
+
+/** The per-try timeout as an `additionalPolicies` entry for ARM and Key Vault clients (one client, one pipeline). */
+export function serviceTryTimeoutPolicies(tryTimeoutInMs = SERVICE_TRY_TIMEOUT_MS): AdditionalPolicies {
+  return [{ policy: perTryPolicy({ tryTimeoutInMs }), position: 'perRetry' }];
+}
+
 /** Bounds each try in time (a retryable ETIMEDOUT when it runs out) and, optionally, holds a 500/503 for its Retry-After. */
 export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfterInMs?: number }): PipelinePolicy {
   return {

@@ -209,8 +209,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 /** A TCP reset: the peer sees ECONNRESET, not an orderly end. */
 function reset(socket: Socket): void {
   if (socket.destroyed) return;
-  if (typeof socket.resetAndDestroy === 'function' && !socket.connecting) socket.resetAndDestroy();
-  else socket.destroy();
+  try {
+    if (typeof socket.resetAndDestroy === 'function' && !socket.connecting) return void socket.resetAndDestroy();
+  } catch {
+    // A TLS socket has no TCP handle of its own to reset (ERR_INVALID_HANDLE_TYPE): the client sees it closed mid-exchange.
+  }
+  socket.destroy();
 }
 
 function answerError(res: ServerResponse, request: ProxiedRequest, fault: Extract<Fault, { kind: 'status' }>): void {
