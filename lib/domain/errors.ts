@@ -171,6 +171,11 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'Copying the disk snapshot to its staging blob failed. Retry the backup; check the source storage account health if it fails again.',
   },
+  KluisReplicaWriterFenced: {
+    status: 409,
+    recommendation:
+      'This backup run was declared ended (its job was finalized by the watchdog, or a newer run took the item over) while a part of it was still writing; the newer run owns the vault replica now, so the stale part stopped before writing. Nothing is needed: the newer run (or the next backup) writes the point.',
+  },
   KluisReplicaSeedFailed: {
     status: 500,
     recommendation:
@@ -841,6 +846,12 @@ export const errors = {
   },
   stagingCopyFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisStagingCopyFailed', `Copying the snapshot to the staging blob failed: ${reason}.`, { cause });
+  },
+  replicaWriterFenced(lun: number, jobId: string, owner: string): KluisError {
+    return new KluisError(
+      'KluisReplicaWriterFenced',
+      `Job ${jobId} may no longer write disk lun ${lun}'s vault replica: ${owner === '' ? 'no job' : `job ${owner}`} owns it now.`,
+    );
   },
   replicaSeedFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisReplicaSeedFailed', `Seeding the vault replica by a server-side copy failed: ${reason}.`, { cause });
