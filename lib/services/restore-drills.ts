@@ -10,7 +10,7 @@
  * the item's health (ActionRequired, with the drill's job in healthDetails: item-resource.ts); the next drill
  * that passes clears it. A drill that could not run (a retryable failure, e.g. storage unavailable) is thrown for
  * the activity's retries; when those are spent the job fails with that code (`failRestoreDrill`) and the item's
- * health is left alone: it says nothing about the point.
+ * health is left alone: it says nothing about the point. Nor does a drill whose point retention deleted while it ran.
  *
  * Every drill has a job id derived from the item and the period, and its job row is insert-only: one drill per
  * item and period, whatever the number of hosts or ticks. A drill that died leaves its scratch: the item's
@@ -226,6 +226,11 @@ export async function runRestoreDrill(deps: RestoreDrillDeps, input: RestoreDril
   // A service that did not answer says nothing about the point: the activity's retries run the drill again.
   if (isRetryableCode(described.code)) throw failure;
   await failJob(deps, input.vault, input.jobId, failure, { propertyBag });
+  if (!(await pointStillKept(deps, input))) {
+    // Retention expired the point while it was drilled: nothing is known about the point, the item's health stays.
+    deps.log.warn(`Restore drill ${input.jobId} of item ${input.engineItemId}: point ${input.recoveryPointId} was deleted while it was drilled (${described.code}).`);
+    return { jobId: input.jobId, status: 'Failed', recoveryPointId: input.recoveryPointId, bytesVerified, errorCode: described.code };
+  }
   await recordOutcome(deps, input, {
     jobId: input.jobId,
     status: 'Failed',
@@ -236,6 +241,11 @@ export async function runRestoreDrill(deps: RestoreDrillDeps, input: RestoreDril
   });
   deps.log.warn(`Restore drill ${input.jobId} of item ${input.engineItemId} failed on point ${input.recoveryPointId}: ${described.code} ${described.message}`);
   return { jobId: input.jobId, status: 'Failed', recoveryPointId: input.recoveryPointId, bytesVerified, errorCode: described.code };
+}
+
+async function pointStillKept(deps: Pick<RestoreDrillDeps, 'restore'>, input: RestoreDrillRun): Promise<boolean> {
+  const row = await deps.restore.catalog.get(input.engineItemId, input.recoveryPointId);
+  return row !== undefined && tiersOfState(row.state).vault === 'Valid';
 }
 
 /** Fails a drill that could not run (its retries spent); the item's health is left alone. */

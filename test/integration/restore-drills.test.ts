@@ -146,6 +146,15 @@ describe('restore drills', () => {
     expect((await w.drillNow()).due).toEqual([]);
     w.clock.value = new Date(w.clock.value.getTime() + 7 * DAY);
     expect((await w.drillNow()).results).toEqual([expect.objectContaining({ status: 'Passed' })]);
+
+    // Retention deletes the point while it is drilled: the job fails with that code, the item's health stays.
+    w.clock.value = new Date(w.clock.value.getTime() + 7 * DAY);
+    const [expiring] = await findDueRestoreDrills(w.scheduleDeps);
+    const start = await startRestoreDrill(w.scheduleDeps, expiring);
+    await w.points.delete(w.itemId, expiring.recoveryPointId);
+    expect(await runRestoreDrill(w.drillDeps, start.input)).toMatchObject({ status: 'Failed', errorCode: 'KluisRecoveryPointNotFound' });
+    expect((await getJob(w.drillDeps, w.scope, expiring.jobId)).status).toBe('Failed');
+    expect((await w.armItem()).properties).toMatchObject({ healthStatus: 'Passed', healthDetails: [] });
   });
 
   it('fails a drill of a point with a flipped byte in its vault copy: job Failed with the code, no scratch, health ActionRequired linking the job; the next passing drill clears it', async () => {
