@@ -105,6 +105,8 @@ export interface ProtectedItemRecord {
   onDemandBackups: string[];
   /** The last restore drill that finished (restore-drill.ts): a failed one shows in the item's health until one passes. */
   lastRestoreDrill?: RestoreDrillOutcome;
+  /** The restore drill started and not yet recorded (the drill timer ends it when its orchestration ended without recording). */
+  activeRestoreDrill?: { jobId: string; recoveryPointId: string; startedAt: string };
   /** The one backup that may run for this item; a new backup claims it with an ETag write. */
   activeBackup?: { jobId: string; startedAt: string };
   createdAt: string;

@@ -14,16 +14,18 @@
  *
  * Every drill has a job id derived from the item and the period, and its job row is insert-only: one drill per
  * item and period, whatever the number of hosts or ticks. A drill that died leaves its scratch: the item's
- * next drill deletes it, and `kluis check` reports it (OrphanDrillScratch) and removes it with `--repair`.
+ * next drill deletes it, and `kluis check` reports it (OrphanDrillScratch). A drill whose orchestration ended without
+ * recording it (terminated from outside) is ended by the drill timer (`endRestoreDrill`): never InProgress for good.
  *
  * API:
  *   findDueRestoreDrills(deps): Promise<DueRestoreDrill[]>
  *   startRestoreDrill(deps, due): Promise<{ run: boolean; job: JobRecord; input: RestoreDrillRun }>
  *   runRestoreDrill(deps, input): Promise<RestoreDrillResult>
  *   failRestoreDrill(deps, input, error): Promise<void>
+ *   listActiveRestoreDrills(deps): Promise<ActiveRestoreDrill[]>; endRestoreDrill(deps, run, how): Promise<void>
  */
 import { nameRow, vaultKey, type JobRecord, type ProtectedItemRecord, type RestoreDrillOutcome } from '../domain/catalog';
-import { describeFailure, isKluisErrorLike, isRetryableCode } from '../domain/errors';
+import { describeFailure, errors, isKluisErrorLike, isRetryableCode } from '../domain/errors';
 import { validatePolicy } from '../domain/policy-rules';
 import { chooseDrillPoint, effectiveRestoreDrill, restoreDrillSlot, type RestoreDrillSettings } from '../domain/restore-drill';
 import { drillScratchPrefix, drillsScratchPrefix } from '../engine/domain/vault-layout';
@@ -161,6 +163,10 @@ export async function startRestoreDrill(
         [RESTORE_DRILL_JOB_PROPERTIES.tier]: 'HardenedRP',
       },
     });
+    await updateDocument(deps.catalog.items, vaultPartitionOf(due.vault), nameRow(due.itemName), (item) => ({
+      ...item,
+      activeRestoreDrill: { jobId: due.jobId, recoveryPointId: due.recoveryPointId, startedAt: deps.clock().toISOString() },
+    }));
     return { run: true, job, input };
   } catch (err) {
     if (!isKluisErrorLike(err) || err.code !== 'KluisCatalogConflict') throw err;
@@ -180,6 +186,7 @@ export async function runRestoreDrill(deps: RestoreDrillDeps, input: RestoreDril
   const job = await getJob(deps, input.vault, input.jobId);
   await sweepDrillScratch(deps, input.engineItemId, isFinishedJobStatus(job.status) ? undefined : input.jobId);
   if (isFinishedJobStatus(job.status)) {
+    await clearActiveDrill(deps, input);
     return { jobId: input.jobId, status: job.status === 'Failed' ? 'Failed' : 'Passed', recoveryPointId: input.recoveryPointId, bytesVerified: Number(job.propertyBag[RESTORE_DRILL_JOB_PROPERTIES.bytesVerified] ?? 0) };
   }
 
@@ -229,6 +236,7 @@ export async function runRestoreDrill(deps: RestoreDrillDeps, input: RestoreDril
   if (!(await pointStillKept(deps, input))) {
     // Retention expired the point while it was drilled: nothing is known about the point, the item's health stays.
     deps.log.warn(`Restore drill ${input.jobId} of item ${input.engineItemId}: point ${input.recoveryPointId} was deleted while it was drilled (${described.code}).`);
+    await clearActiveDrill(deps, input);
     return { jobId: input.jobId, status: 'Failed', recoveryPointId: input.recoveryPointId, bytesVerified, errorCode: described.code };
   }
   await recordOutcome(deps, input, {
@@ -251,14 +259,54 @@ async function pointStillKept(deps: Pick<RestoreDrillDeps, 'restore'>, input: Re
 /** Fails a drill that could not run (its retries spent); the item's health is left alone. */
 export async function failRestoreDrill(deps: Pick<RestoreDrillDeps, 'catalog' | 'clock'>, input: RestoreDrillRun, error: unknown): Promise<void> {
   await failJob(deps, input.vault, input.jobId, error);
+  await clearActiveDrill(deps, input);
+}
+
+export interface ActiveRestoreDrill extends RestoreDrillRun {
+  startedAt: string;
+}
+
+/** The drills started and not yet recorded, over every vault (the drill timer asks their orchestrations how they are). */
+export async function listActiveRestoreDrills(deps: Pick<RestoreDrillScheduleDeps, 'catalog'>): Promise<ActiveRestoreDrill[]> {
+  const active: ActiveRestoreDrill[] = [];
+  for await (const { value: vault } of deps.catalog.vaults.listAll()) {
+    const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
+    for await (const { value: item } of deps.catalog.items.list(vaultKey(vault.subscriptionId, vault.resourceGroup, vault.name))) {
+      const drill = item.activeRestoreDrill;
+      if (drill === undefined) continue;
+      active.push({ vault: scope, itemName: item.itemName, engineItemId: item.engineItemId, recoveryPointId: drill.recoveryPointId, jobId: drill.jobId, startedAt: drill.startedAt });
+    }
+  }
+  return active;
+}
+
+/**
+ * Ends a drill whose orchestration ended without recording it (terminated, or failed before its own bookkeeping):
+ * deletes its scratch, fails its job with KluisRestoreDrillEnded (retryable) and forgets it; the item's health stays.
+ */
+export async function endRestoreDrill(deps: Pick<RestoreDrillDeps, 'catalog' | 'clock' | 'vault' | 'vaultContainer' | 'log'>, run: RestoreDrillRun, how: string): Promise<void> {
+  await deleteScratch(deps, drillScratchPrefix(run.engineItemId, run.jobId) + '/');
+  await failJob(deps, run.vault, run.jobId, errors.restoreDrillEnded(run.jobId, how));
+  await clearActiveDrill(deps, run);
+  deps.log.warn(`Restore drill ${run.jobId} of item ${run.engineItemId} ended without recording its result (${how}): its job was failed.`);
+}
+
+async function clearActiveDrill(deps: Pick<RestoreDrillDeps, 'catalog'>, run: RestoreDrillRun): Promise<void> {
+  await updateDocument(deps.catalog.items, vaultPartitionOf(run.vault), nameRow(run.itemName), (item) => {
+    if (item.activeRestoreDrill?.jobId !== run.jobId) return undefined;
+    const { activeRestoreDrill: _done, ...rest } = item;
+    return rest;
+  });
 }
 
 /** Records the drill on the item (its health follows: item-resource.ts). An older drill never overwrites a newer one. */
 async function recordOutcome(deps: Pick<RestoreDrillDeps, 'catalog'>, input: RestoreDrillRun, outcome: RestoreDrillOutcome): Promise<void> {
   await updateDocument(deps.catalog.items, vaultPartitionOf(input.vault), nameRow(input.itemName), (item) => {
+    const { activeRestoreDrill, ...rest } = item;
+    const kept = activeRestoreDrill === undefined || activeRestoreDrill.jobId === outcome.jobId ? rest : { ...rest, activeRestoreDrill };
     const last = item.lastRestoreDrill;
-    if (last !== undefined && last.jobId !== outcome.jobId && last.endTime > outcome.endTime) return undefined;
-    return { ...item, lastRestoreDrill: outcome };
+    if (last !== undefined && last.jobId !== outcome.jobId && last.endTime > outcome.endTime) return kept;
+    return { ...kept, lastRestoreDrill: outcome };
   });
 }
 

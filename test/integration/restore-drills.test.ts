@@ -12,7 +12,7 @@ import { HEALTH_DETAIL_CODES, protectedItemResource } from '../../lib/domain/arm
 import { defaultPolicy } from '../../lib/domain/policy-rules';
 import { drillsScratchPrefix, replicaBlobName } from '../../lib/engine/domain/vault-layout';
 import { checkVaultItems } from '../../lib/engine/recovery-points/check-vault';
-import { findDueRestoreDrills, restoreDrillJobId, runRestoreDrill, startRestoreDrill, type RestoreDrillDeps, type RestoreDrillScheduleDeps } from '../../lib/services/restore-drills';
+import { endRestoreDrill, findDueRestoreDrills, listActiveRestoreDrills, restoreDrillJobId, runRestoreDrill, startRestoreDrill, type RestoreDrillDeps, type RestoreDrillScheduleDeps } from '../../lib/services/restore-drills';
 import { getJob } from '../../lib/services/jobs';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
@@ -154,6 +154,23 @@ describe('restore drills', () => {
     await w.points.delete(w.itemId, expiring.recoveryPointId);
     expect(await runRestoreDrill(w.drillDeps, start.input)).toMatchObject({ status: 'Failed', errorCode: 'KluisRecoveryPointNotFound' });
     expect((await getJob(w.drillDeps, w.scope, expiring.jobId)).status).toBe('Failed');
+    expect((await w.armItem()).properties).toMatchObject({ healthStatus: 'Passed', healthDetails: [] });
+    expect(await listActiveRestoreDrills(w.scheduleDeps)).toEqual([]);
+
+    // A drill whose orchestration was terminated before it recorded anything: the timer ends it — job Failed
+    // (retryable KluisRestoreDrillEnded), its scratch deleted, the item's health unchanged.
+    w.clock.value = new Date(w.clock.value.getTime() + 7 * DAY);
+    const [terminated] = await findDueRestoreDrills(w.scheduleDeps);
+    await startRestoreDrill(w.scheduleDeps, terminated);
+    const active = await listActiveRestoreDrills(w.scheduleDeps);
+    expect(active).toEqual([expect.objectContaining({ jobId: terminated.jobId, recoveryPointId: terminated.recoveryPointId, engineItemId: w.itemId })]);
+    const partial = `${drillsScratchPrefix(w.itemId)}${terminated.jobId}/lun0-os.vhd`;
+    await w.store.createPageBlob({ container: w.vaultContainer, blob: partial }, 512);
+    await endRestoreDrill(w.drillDeps, active[0], 'its orchestration is Terminated');
+    const ended = await getJob(w.drillDeps, w.scope, terminated.jobId);
+    expect(ended).toMatchObject({ status: 'Failed', errorDetails: [expect.objectContaining({ errorCode: 'KluisRestoreDrillEnded', errorString: expect.stringContaining('Terminated') })] });
+    expect(await w.scratch()).toEqual([]);
+    expect(await listActiveRestoreDrills(w.scheduleDeps)).toEqual([]);
     expect((await w.armItem()).properties).toMatchObject({ healthStatus: 'Passed', healthDetails: [] });
   });
 
