@@ -60,6 +60,7 @@ import { azureRbacSourceForApp } from '../lib/stores/azure/azure-rbac-source';
 import type { AuthorizationDeps } from '../lib/services/authorization';
 import type { RoleAssignmentDeps } from '../lib/services/role-assignments';
 import type { ActivityLogDeps } from '../lib/services/activity-log';
+import type { RestoreDrillDeps, RestoreDrillScheduleDeps } from '../lib/services/restore-drills';
 
 interface Stores {
   config: KluisConfig;
@@ -67,6 +68,8 @@ interface Stores {
   vault: BlobPageStore;
   catalog: TableRecoveryPointCatalog;
   target: BlobRestoreTargetStore;
+  /** The vault account as a restore target: restore drills restore into scratch there. */
+  vaultTarget: BlobRestoreTargetStore;
   /** Where the VMs' page-blob disks are (their URLs → container and blob in the source account). */
   diskLocator: EndpointDiskLocator;
 }
@@ -84,6 +87,7 @@ function buildStores(): Stores {
     vault,
     catalog: TableRecoveryPointCatalog.fromConnectionString(config.vaultStorage, config.catalogTable, tableClientOptions(config.storageRetry)),
     target: BlobRestoreTargetStore.fromConnectionString(config.restoreStorage, blobClientOptions(config.storageRetry)),
+    vaultTarget: BlobRestoreTargetStore.fromConnectionString(config.vaultStorage, blobClientOptions(config.storageRetry)),
     diskLocator: EndpointDiskLocator.of(source),
   };
 }
@@ -228,6 +232,17 @@ export function vaultDeps(): VaultDeps {
 /** What retention cleanup takes: point deletion plus the vault catalog, the app's clock and job ids. */
 export function retentionDeps(log: EngineLogger): ApplyRetentionDeps {
   return { ...deleteDeps(log), vaultCatalog: vaultCatalog(), clock, newId: randomUUID };
+}
+
+/** What the restore drill timer takes: the vault catalog, the engine's points, the app's clock and job ids. */
+export function restoreDrillScheduleDeps(): RestoreDrillScheduleDeps {
+  return { catalog: vaultCatalog(), points: shared().catalog, clock, newId: randomUUID };
+}
+
+/** What a restore drill takes: the engine's restore into the vault's own account (scratch in the vault container). */
+export function restoreDrillDeps(log: EngineLogger): RestoreDrillDeps {
+  const { vault, vaultTarget, config } = shared();
+  return { catalog: vaultCatalog(), restore: { ...restoreDeps(log), target: vaultTarget }, vault, vaultContainer: config.vaultContainer, clock, log };
 }
 
 /** What the backup scheduler takes: the catalog, the app's clock and job ids. */

@@ -4,6 +4,7 @@ import { backupDiskOrchestrator } from '../orchestrations/backup-disk';
 import { backupDisksOrchestrator } from '../orchestrations/backup-disks';
 import { Orchestrators } from '../orchestrations/contracts';
 import { restoreOrchestrator } from '../orchestrations/restore';
+import { restoreDrillOrchestrator } from '../orchestrations/restore-drill';
 import { retentionOrchestrator } from '../orchestrations/retention';
 import { vaultRestoreOrchestrator } from '../orchestrations/vault-restore';
 
@@ -13,3 +14,4 @@ df.app.orchestration(Orchestrators.BackupDisk, backupDiskOrchestrator);
 df.app.orchestration(Orchestrators.Restore, restoreOrchestrator);
 df.app.orchestration(Orchestrators.VaultRestore, vaultRestoreOrchestrator);
 df.app.orchestration(Orchestrators.Retention, retentionOrchestrator);
+df.app.orchestration(Orchestrators.RestoreDrill, restoreDrillOrchestrator);

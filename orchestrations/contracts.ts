@@ -16,6 +16,8 @@ export const Orchestrators = {
   Restore: 'restore',
   VaultRestore: 'vaultRestore',
   Retention: 'retention',
+  /** A scheduled restore drill of one protected item (orchestrations/restore-drill.ts). */
+  RestoreDrill: 'restoreDrill',
 } as const;
 
 export type OrchestratorName = (typeof Orchestrators)[keyof typeof Orchestrators];

@@ -10,6 +10,7 @@ import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import type { IaasVmPolicyProperties } from './policy';
 import type { VaultIdentity } from './vault-identity';
 import type { ImmutabilityState } from './immutability';
+import type { RestoreDrillSettings } from './restore-drill';
 
 export type StorageModelType = 'GeoRedundant' | 'LocallyRedundant' | 'ZoneRedundant';
 export type SoftDeleteState = 'Enabled' | 'Disabled' | 'AlwaysON';
@@ -23,6 +24,8 @@ export interface VaultRecord {
   tags?: Record<string, string>;
   storageModelType: StorageModelType;
   softDelete: { state: SoftDeleteState; retentionDays: number };
+  /** The vault's default for restore drills (restore-drill.ts); a policy's own setting wins. Absent: off. */
+  restoreDrill?: RestoreDrillSettings;
   createdAt: string;
   /** Set from the vault's first write until its DefaultPolicy exists, so a retried PUT finishes the creation. */
   defaultPolicyPending?: boolean;
@@ -72,6 +75,15 @@ export interface ProtectedVmSummary {
   vmSize: string;
 }
 
+export interface RestoreDrillOutcome {
+  jobId: string;
+  status: 'Passed' | 'Failed';
+  recoveryPointId: string;
+  endTime: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
 export interface ProtectedItemRecord {
   vaultId: string;
   containerName: string;
@@ -91,6 +103,10 @@ export interface ProtectedItemRecord {
   softDelete?: { deletedAt: string; purgeAt: string };
   /** Start times of on-demand backups (the last few days; for the 3-a-day limit). */
   onDemandBackups: string[];
+  /** The last restore drill that finished (restore-drill.ts): a failed one shows in the item's health until one passes. */
+  lastRestoreDrill?: RestoreDrillOutcome;
+  /** The restore drill started and not yet recorded (the drill timer ends it when its orchestration ended without recording). */
+  activeRestoreDrill?: { jobId: string; recoveryPointId: string; startedAt: string };
   /** The one backup that may run for this item; a new backup claims it with an ETag write. */
   activeBackup?: { jobId: string; startedAt: string };
   createdAt: string;
@@ -104,7 +120,9 @@ export type JobOperation =
   | 'Restore'
   | 'DisableBackup'
   | 'DeleteBackupData'
-  | 'Undelete';
+  | 'Undelete'
+  /** Kluis only: a scheduled restore drill (restore-drill.ts). */
+  | 'RestoreDrill';
 export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'CompletedWithWarnings' | 'Cancelled' | 'Cancelling';
 
 export interface JobTask {

@@ -171,6 +171,16 @@ export const ERROR_CODES = {
     status: 500,
     recommendation: 'Copying the disk snapshot to its staging blob failed. Retry the backup; check the source storage account health if it fails again.',
   },
+  KluisRestoreDrillEnded: {
+    status: 500,
+    recommendation:
+      'The restore drill stopped without recording its result (its orchestration was terminated or failed); its scratch was deleted and the item\'s health is unchanged. The next drill runs in the next drill period.',
+  },
+  KluisReplicaWriterFenced: {
+    status: 409,
+    recommendation:
+      'This backup run was declared ended (its job was finalized by the watchdog, or a newer run took the item over) while a part of it was still writing; the newer run owns the vault replica now, so the stale part stopped before writing. Nothing is needed: the newer run (or the next backup) writes the point.',
+  },
   KluisReplicaSeedFailed: {
     status: 500,
     recommendation:
@@ -613,6 +623,7 @@ export const RETRYABLE_ERROR_CODES: ReadonlySet<KluisErrorCode> = new Set<KluisE
   'KluisTransferIntegrityFailed',
   'KluisStagingCopyFailed',
   'KluisReplicaSeedFailed',
+  'KluisRestoreDrillEnded',
   'KluisSourceViewAccessExpired',
   'KluisCatalogConflict',
 ]);
@@ -841,6 +852,15 @@ export const errors = {
   },
   stagingCopyFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisStagingCopyFailed', `Copying the snapshot to the staging blob failed: ${reason}.`, { cause });
+  },
+  restoreDrillEnded(jobId: string, how: string): KluisError {
+    return new KluisError('KluisRestoreDrillEnded', `The restore drill ${truncate(jobId, 64)} ended without recording its result: ${how}.`);
+  },
+  replicaWriterFenced(lun: number, jobId: string, owner: string): KluisError {
+    return new KluisError(
+      'KluisReplicaWriterFenced',
+      `Job ${jobId} may no longer write disk lun ${lun}'s vault replica: ${owner === '' ? 'no job' : `job ${owner}`} owns it now.`,
+    );
   },
   replicaSeedFailed(reason: string, cause?: unknown): KluisError {
     return new KluisError('KluisReplicaSeedFailed', `Seeding the vault replica by a server-side copy failed: ${reason}.`, { cause });

@@ -37,6 +37,7 @@ import {
   type YearlyRetentionSchedule,
 } from './policy';
 import { DEFAULT_TIME_ZONE, localDateKey, resolveTimeZone } from './time-zones';
+import { normalizeRestoreDrill } from './restore-drill';
 
 // ---- limits (reference "Numbers") --------------------------------------------------------------------
 
@@ -127,6 +128,7 @@ export function validatePolicy(properties: IaasVmPolicyProperties, options: Vali
   if (properties.protectedItemsCount !== undefined) normalized.protectedItemsCount = properties.protectedItemsCount;
   if (properties.instantRPDetails !== undefined) normalized.instantRPDetails = structuredClone(properties.instantRPDetails);
   if (properties.tieringPolicy !== undefined) normalized.tieringPolicy = structuredClone(properties.tieringPolicy);
+  if (properties.kluisRestoreDrill !== undefined) normalized.kluisRestoreDrill = normalizeRestoreDrill(properties.kluisRestoreDrill);
   return normalized;
 }
 

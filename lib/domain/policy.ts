@@ -5,6 +5,7 @@
  * times equal to run times, instant-restore days per schedule) live in policy-rules.ts.
  */
 import { z } from 'zod';
+import { restoreDrillSettingsSchema } from './restore-drill';
 
 export const DAYS_OF_WEEK = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 export const WEEKS_OF_MONTH = ['First', 'Second', 'Third', 'Fourth', 'Last'] as const;
@@ -131,6 +132,8 @@ export const iaasVmPolicyPropertiesSchema = z
     protectedItemsCount: z.number().int().optional(),
     instantRPDetails: z.object({ azureBackupRGNamePrefix: z.string().optional(), azureBackupRGNameSuffix: z.string().optional() }).optional(),
     tieringPolicy: z.unknown().optional(),
+    /** Kluis only (restore-drill.ts): how often this policy's items are drilled; wins over the vault's default. */
+    kluisRestoreDrill: restoreDrillSettingsSchema.optional(),
   })
   .strict();
 

@@ -137,6 +137,7 @@ const JOB_OPERATIONS: readonly JobOperation[] = [
   'DisableBackup',
   'DeleteBackupData',
   'Undelete',
+  'RestoreDrill',
 ];
 const FILTER_FIELDS = ['status', 'operation', 'startTime', 'endTime', 'backupManagementType'] as const;
 

@@ -11,6 +11,7 @@
  * deletion of DefaultPolicy is never undone. Deletion order is the reverse: policies, jobs and
  * operations of the vault first, the vault row last, so a retried DELETE finishes what a failed one began.
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
   assertValidSubscriptionId,
   assertValidResourceGroupName,
@@ -26,6 +27,7 @@ import { errors } from '../domain/errors';
 import { defaultPolicy, policyPropertiesForResponse, validatePolicy } from '../domain/policy-rules';
 import { nextVaultIdentity, type PrincipalIssuer } from '../domain/vault-identity';
 import { nextImmutability } from '../domain/immutability';
+import { normalizeRestoreDrill } from '../domain/restore-drill';
 import {
   assertSameLocation,
   assertSoftDeleteMayBeDisabled,
@@ -257,7 +259,8 @@ export async function getVaultConfig(deps: Pick<VaultDeps, 'catalog'>, ref: Vaul
 
 /**
  * PUT or PATCH `{vault}/backupconfig/vaultconfig`: soft delete state and retention (14–180 days).
- * AlwaysON cannot be turned off (KluisSoftDeleteAlwaysOn). Fields left out keep their value.
+ * AlwaysON cannot be turned off (KluisSoftDeleteAlwaysOn). Also the vault's default for restore drills
+ * (`kluisRestoreDrill`, restore-drill.ts). Fields left out keep their value.
  */
 export async function updateVaultConfig(deps: VaultDeps, ref: VaultRef, body: VaultConfigBody): Promise<VaultRecord> {
   const vault = await getVault(deps, ref);
@@ -265,9 +268,12 @@ export async function updateVaultConfig(deps: VaultDeps, ref: VaultRef, body: Va
     state: body.properties.softDeleteFeatureState,
     retentionDays: body.properties.softDeleteRetentionPeriodInDays,
   });
-  if (softDelete.state === vault.value.softDelete.state && softDelete.retentionDays === vault.value.softDelete.retentionDays) return vault.value;
-  assertSoftDeleteMayBeDisabled(vault.value.softDelete, softDelete, await itemsOf(deps, vault.value));
-  const next: VaultRecord = { ...vault.value, softDelete, updatedAt: deps.clock().toISOString() };
+  const drill = body.properties.kluisRestoreDrill;
+  const restoreDrill = drill === undefined ? vault.value.restoreDrill : normalizeRestoreDrill(drill);
+  const softDeleteSame = softDelete.state === vault.value.softDelete.state && softDelete.retentionDays === vault.value.softDelete.retentionDays;
+  if (softDeleteSame && isDeepStrictEqual(restoreDrill, vault.value.restoreDrill)) return vault.value;
+  if (!softDeleteSame) assertSoftDeleteMayBeDisabled(vault.value.softDelete, softDelete, await itemsOf(deps, vault.value));
+  const next: VaultRecord = { ...vault.value, softDelete, ...(restoreDrill === undefined ? {} : { restoreDrill }), updatedAt: deps.clock().toISOString() };
   return (await deps.catalog.vaults.replace(vault.partition, vault.row, next, vault.etag)).value;
 }
 

@@ -4,8 +4,8 @@
  * point in AzureBackupRG_westeurope_1) → guest writes → incremental through the diff between disk restore points
  * (exactly the changed blocks written) → restore its disks to a storage account, as new managed disks in a
  * resource group and as a new VM attaching them, every byte as at the backup → the instant-restore tier expires
- * (fake clock) → restore from the vault by upload → no disk and no disk restore point is left with an active SAS
- * (asked of the Compute API).
+ * (fake clock) → restore from the vault by upload → a scheduled restore drill (the vault's default) of the
+ * latest point's vault copy → no disk and no disk restore point is left with an active SAS (asked of the Compute API).
  */
 import path from 'node:path';
 import type { ComputeManagementClient } from '@azure/arm-compute';
@@ -31,6 +31,7 @@ const RESTORE_ACCOUNT = `/subscriptions/${SUB}/resourceGroups/storage/providers/
 const backupSize = (bag: Record<string, string>) => Number(/^(\d+) bytes$/.exec(bag['Backup Size'] ?? '')?.[1] ?? NaN);
 
 const azurite = useAzurite();
+const SETTINGS = isolatedAppSettings(`m${Date.now().toString(36)}`);
 
 describe('the managed-disk journey over the ARM API (embedded host, fabric Compute endpoint, fake clock)', () => {
   let host: HostProcess;
@@ -96,7 +97,7 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
       app: APP,
       storage: azurite().connectionString,
       hubName: `Managed${Date.now().toString(36)}`,
-      env: { ...isolatedAppSettings(`m${Date.now().toString(36)}`), ...subscriptionEnv(SUB) },
+      env: { ...SETTINGS, ...subscriptionEnv(SUB) },
       extraArgs: ['--fake-clock', START],
     });
     compute = (await hostComputeClient(host, SUB)).client;
@@ -290,6 +291,38 @@ describe('the managed-disk journey over the ARM API (embedded host, fabric Compu
     expect(job.properties.extendedInfo.propertyBag).toMatchObject({ 'Target OS Disk Id': disks[0].id, 'Target Data Disk Id (LUN 0)': disks[1].id, 'Restored From Tier': 'HardenedRP' });
     const bytes = await Promise.all(disks.map((disk) => sasBytes(TARGET_GROUP, disk.name)));
     expect(bytes.map(sha256)).toEqual([sha256(journey.atBackup.get('os')!), sha256(journey.atBackup.get('data0')!)]);
+    await expectNoActiveSas();
+  }, 180_000);
+  it('drills the latest point from the vault on the drill timer (the vault default, daily): a RestoreDrill job Completed, no scratch left, the item healthy', async () => {
+    const config = await api.arm<{ properties: Record<string, unknown> }>(`${api.vaultUrl(VAULT)}/backupconfig/vaultconfig`, {
+      method: 'PATCH',
+      body: { properties: { kluisRestoreDrill: { frequency: 'Daily' } } },
+    });
+    expect([config.status, config.body.properties.kluisRestoreDrill]).toEqual([200, { frequency: 'Daily', pointSelection: 'Latest', seed: 0 }]);
+    // The drill timer fires at minute 30 of every hour.
+    const now = (await api.clockNow()).getTime();
+    let tick = Math.floor(now / 3_600_000) * 3_600_000 + 35 * 60_000;
+    if (tick <= now) tick += 3_600_000;
+    await api.advanceClock({ to: new Date(tick).toISOString() });
+    const drills = `${api.vaultUrl(VAULT)}/backupJobs?$filter=${encodeURIComponent("operation eq 'RestoreDrill'")}`;
+    type DrillJob = { name: string; properties: { status: string; operation: string; extendedInfo: { propertyBag: Record<string, string> } } };
+    const list = await api.until(
+      'the restore drill',
+      () => api.arm<{ value: DrillJob[] }>(drills),
+      (body) => body.value?.some((job) => job.properties.status !== 'InProgress') === true,
+      120_000,
+    );
+    const [job] = list.value;
+    const latest = (await api.recoveryPoints(VAULT, VM)).map((point) => point.name).sort().at(-1);
+    expect(job.properties).toMatchObject({ operation: 'RestoreDrill', status: 'Completed' });
+    expect(job.properties.extendedInfo.propertyBag).toMatchObject({ 'Recovery point': latest, Disks: '2', Tier: 'HardenedRP' });
+    expect(Number(job.properties.extendedInfo.propertyBag['Bytes verified'])).toBeGreaterThan(2 * MIB);
+    const item = await api.getItem(VAULT, VM);
+    expect(item.properties).toMatchObject({ healthStatus: 'Passed' });
+    const engineItemId = (item.properties as { protectedItemDataId?: string }).protectedItemDataId!;
+    const scratch = [];
+    for await (const blob of blobService(azurite().connectionString).getContainerClient(SETTINGS.KLUIS_VAULT_CONTAINER).listBlobsFlat({ prefix: `items/${engineItemId}/drills/` })) scratch.push(blob.name);
+    expect(scratch).toEqual([]);
     await expectNoActiveSas();
   }, 180_000);
 });

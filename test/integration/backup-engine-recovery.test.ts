@@ -153,6 +153,43 @@ describe('backup engine: recovery and housekeeping', () => {
     expect(await deps.vault.getBlobProperties({ container: deps.vaultContainer, blob: own.checksumPartBlobName })).toBeDefined();
   });
 
+  it('fences a run declared dead: once a newer run owns the replica, the stale segment writes nothing more and fails KluisReplicaWriterFenced', async () => {
+    const deps = azuriteEngineDeps(azurite().connectionString);
+    const { disk, vmDisk } = await sourceDisk(azurite().connectionString);
+    const itemId = uniqueName('vm');
+    const first = await backupVm(deps, { itemId, jobId: 'job-1', recoveryPointId: '1', disks: [vmDisk], capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    for (const block of [0, 1, 2, 3]) await disk.uploadPages(Buffer.alloc(B, 0x50 + block), block * B, B);
+    const [stale] = await openViews(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
+    const plan = async (jobId: string) => planDiskBackup(deps, { itemId, jobId, lun: 0, source: stale, capabilities: NO_SERVER_FEATURES, segmentSize: SEGMENT_SIZE });
+    const stalePlan = await plan('job-2');
+    const segmentInput = (jobId: string, detection = stalePlan.detection) => ({
+      itemId, jobId, lun: 0, segment: stalePlan.segments[0], diskSize: DISK_SIZE, source: stale, changeDetection: detection,
+      tuning: { readChunkSize: B, maxWritesInFlight: 1, maxCallsInFlight: 1 },
+    });
+    // After job-2's first page write, the watchdog declares it dead and job-3 takes the replica over (its plan marks it).
+    let uploads = 0;
+    const takenOver = Object.create(deps.vault) as PageBlobStore;
+    takenOver.uploadPages = async (...args) => {
+      uploads += 1;
+      await deps.vault.uploadPages(...args);
+      if (uploads === 1) await plan('job-3');
+    };
+    await expect(transferSegment({ ...deps, vault: takenOver }, segmentInput('job-2'))).rejects.toMatchObject({ code: 'KluisReplicaWriterFenced' });
+    expect(uploads).toBe(1);
+    await expect(deps.vault.getBlobProperties({ container: deps.vaultContainer, blob: checksumPartBlobName(itemId, 'job-2', 0, 0) })).resolves.toBeUndefined();
+
+    // job-3 (the owner) transfers and commits; the point is the source's bytes; the stale run stays fenced after the commit.
+    const ownerPlan = await plan('job-3');
+    for (const segment of ownerPlan.segments) await transferSegment(deps, { ...segmentInput('job-3', ownerPlan.detection), segment });
+    const commit = await commitRecoveryPoint(deps, {
+      itemId, jobId: 'job-3', recoveryPointId: '2', createdAt: '2026-01-02T00:00:00.000Z', consistency: 'CrashConsistent', vmConfig: {},
+      disks: [{ lun: 0, name: 'os', storageType: 'Standard', source: stale, changeDetection: ownerPlan.changeDetection, segmentCount: ownerPlan.segments.length }],
+    });
+    await expectReplicaEqualsSource(deps, vmDisk, commit.manifest);
+    await expect(transferSegment(deps, segmentInput('job-2'))).rejects.toMatchObject({ code: 'KluisReplicaWriterFenced' });
+    expect(first.manifest.disks[0].replica.snapshot).not.toBe(commit.manifest.disks[0].replica.snapshot);
+  });
+
   it('keeps a point invisible until its catalog row exists; a re-run commits it; the sweeper removes abandoned ones', async () => {
     // Real time: the sweeper compares blob times set by the service with the grace cutoff.
     let now = Date.now();

@@ -26,6 +26,7 @@ export interface RecoveryPointSummary {
 export const HEALTH_DETAIL_CODES = {
   InitialBackupPending: 100001,
   ItemSoftDeleted: 100002,
+  RestoreDrillFailed: 100003,
 } as const;
 
 export interface HealthDetail {
@@ -87,9 +88,9 @@ export function protectedItemResource(
     friendlyName: item.vm.name,
     virtualMachineId: item.vm.id,
     sourceResourceId: item.vm.id,
-    protectionStatus: item.healthStatus === 'Passed' ? 'Healthy' : 'Unhealthy',
+    protectionStatus: healthStatusOf(item) === 'Passed' ? 'Healthy' : 'Unhealthy',
     protectionState: item.protectionState,
-    healthStatus: item.healthStatus,
+    healthStatus: healthStatusOf(item),
     healthDetails: healthDetailsOf(item),
     protectedItemDataId: item.engineItemId,
     extendedInfo: { recoveryPointCount: points.count, policyInconsistent: false },
@@ -121,7 +122,32 @@ function shortContainerName(containerName: string): string {
   return containerName.replace(/^IaasVMContainer;/i, '');
 }
 
+/** The backups' health, made ActionRequired while the last restore drill failed. */
+export function healthStatusOf(item: Pick<ProtectedItemRecord, 'healthStatus' | 'lastRestoreDrill'>): ProtectedItemRecord['healthStatus'] {
+  return item.lastRestoreDrill?.status === 'Failed' ? 'ActionRequired' : item.healthStatus;
+}
+
 function healthDetailsOf(item: ProtectedItemRecord): HealthDetail[] {
+  const drill = item.lastRestoreDrill;
+  const drillDetails: HealthDetail[] =
+    drill?.status === 'Failed'
+      ? [
+          {
+            code: HEALTH_DETAIL_CODES.RestoreDrillFailed,
+            title: 'Restore drill failed',
+            message:
+              `The restore drill of recovery point ${drill.recoveryPointId} failed (job ${drill.jobId}, ${drill.endTime})` +
+              `${drill.errorCode === undefined ? '' : `: ${drill.errorCode}`}${drill.errorMessage === undefined ? '' : ` ${drill.errorMessage}`}`,
+            recommendations: [
+              `Open job ${drill.jobId} for the failed check, run \`kluis check --read-data\` on the vault, and take a new backup; the next drill that passes clears this.`,
+            ],
+          },
+        ]
+      : [];
+  return [...baseHealthDetailsOf(item), ...drillDetails];
+}
+
+function baseHealthDetailsOf(item: ProtectedItemRecord): HealthDetail[] {
   if (item.softDelete !== undefined) {
     return [
       {

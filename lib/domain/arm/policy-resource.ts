@@ -2,7 +2,8 @@
  * A backup policy as Microsoft.RecoveryServices shows it (`vaults/backupPolicies`, an
  * `AzureIaasVMProtectionPolicy`), and the zod schema of its PUT body.
  *
- * The response keeps to Azure's shape: no Kluis-only properties. A readable schedule ("Daily at
+ * The response keeps to Azure's shape; the one Kluis-only property, `kluisRestoreDrill` (restore-drill.ts), appears
+ * only on a policy that sets it, and Azure's clients ignore it. A readable schedule ("Daily at
  * 19:00 (UTC)") is backup-schedule.ts's describeSchedule(), for the CLI and the dashboard.
  */
 import { z } from 'zod';

@@ -10,6 +10,7 @@ import { VAULT_RESOURCE_TYPE } from '../arm-names';
 import type { StorageModelType, VaultRecord } from '../catalog';
 import { errors } from '../errors';
 import { identityView } from '../vault-identity';
+import { restoreDrillSettingsSchema, type RestoreDrillSettings } from '../restore-drill';
 import { SOFT_DELETE_RETENTION_DAYS } from '../vault-rules';
 
 export const STORAGE_CONFIG_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupstorageconfig';
@@ -165,6 +166,8 @@ export const vaultConfigBodySchema = z
         softDeleteRetentionPeriodInDays: softDeleteRetentionSchema.optional(),
         enhancedSecurityState: z.literal('Enabled', { error: 'Enhanced security is always on in Kluis; enhancedSecurityState must be Enabled.' }).optional(),
         isSoftDeleteFeatureStateEditable: z.boolean().optional(),
+        /** Kluis only: the vault's default for restore drills (restore-drill.ts). */
+        kluisRestoreDrill: restoreDrillSettingsSchema.optional(),
       })
       .strict(),
     ...readOnlyResourceFields,
@@ -277,6 +280,8 @@ export interface VaultConfigResource {
     softDeleteFeatureState: VaultRecord['softDelete']['state'];
     softDeleteRetentionPeriodInDays: number;
     isSoftDeleteFeatureStateEditable: boolean;
+    /** Kluis only, when the vault sets it: Azure's clients ignore it. */
+    kluisRestoreDrill?: RestoreDrillSettings;
   };
 }
 
@@ -290,6 +295,7 @@ export function vaultConfigResource(vault: VaultRecord): VaultConfigResource {
       softDeleteFeatureState: vault.softDelete.state,
       softDeleteRetentionPeriodInDays: vault.softDelete.retentionDays,
       isSoftDeleteFeatureStateEditable: vault.softDelete.state !== 'AlwaysON',
+      ...(vault.restoreDrill === undefined ? {} : { kluisRestoreDrill: { ...vault.restoreDrill } }),
     },
   };
 }

@@ -28,6 +28,7 @@ import { replicaBlobName } from '../domain/vault-layout';
 import type { BlobRef } from '../../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
 import { readAhead } from './read-ahead';
+import { ReplicaFence } from './replica-fence';
 import { META, type BackupEngineDeps } from '../engine-deps';
 import type { SeededReplica, TransferSegmentResult } from '../domain/backup-job';
 import type { DiskView } from '../domain/disk-view';
@@ -124,6 +125,8 @@ export async function verifySeededSegment(deps: VerifySegmentDeps, input: Transf
     }
   }
 
+  // As a streamed segment: a run declared dead while it hashed writes no checksum part (replica-fence.ts).
+  await new ReplicaFence(deps.vault, replica, input).check({ fresh: true });
   const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, { ...stats, changeDetection: 'full' });
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (full, seeded): read and hashed ${stats.bytesRead} B of the replica, ` +

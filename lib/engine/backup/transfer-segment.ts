@@ -35,6 +35,7 @@ import type { BlobRef } from '../../stores/disk-store';
 import { writeChecksumPart } from './checksum-part';
 import type { BackupEngineDeps } from '../engine-deps';
 import { readAhead } from './read-ahead';
+import { ReplicaFence } from './replica-fence';
 import { verifySeededSegment } from './seed-replica';
 import type { ChangeDetectionInput, SegmentTransferStats, TransferSegmentResult } from '../domain/backup-job';
 import type { DiskView } from '../domain/disk-view';
@@ -84,6 +85,8 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   }
   const { plan, previous } = await planFromStore(deps, input, blockSize);
   const replica: BlobRef = { container: deps.vaultContainer, blob: replicaBlobName(input.itemId, input.lun) };
+  // Every write first makes sure the replica is still this job's (replica-fence.ts): a run declared dead stops here.
+  const fence = new ReplicaFence(deps.vault, replica, input);
   const readFrom = input.readFrom ?? input.source;
   const reader = deps.sources.backendFor(readFrom.kind);
   const part = BlockSums.create({ diskSize: input.diskSize, blockSize, firstBlock: plan.firstBlock, blockCount: plan.blockCount });
@@ -95,7 +98,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
   const clear = (range: ByteRange): Promise<void> => {
     stats.bytesCleared += range.end - range.start;
     stats.clearCalls += 1;
-    return writes.add(0, () => deps.vault.clearPages(replica, range));
+    return writes.add(0, () => fence.check().then(() => deps.vault.clearPages(replica, range)));
   };
   const upload = (offset: number, piece: Buffer): Promise<void> => {
     stats.bytesWritten += piece.length;
@@ -104,7 +107,7 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     // scattered 64 KiB uploads could then pin many chunks. Its own copy keeps memory within the write budget.
     const data = piece.length * 4 < piece.buffer.byteLength ? Buffer.from(piece) : piece;
     const md5 = createHash('md5').update(data).digest();
-    return writes.add(data.length, () => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 }));
+    return writes.add(data.length, () => fence.check().then(() => deps.vault.uploadPages(replica, offset, data, { transactionalContentMD5: md5 })));
   };
 
   const chunks = readChunks(plan, readChunkSize);
@@ -164,6 +167,8 @@ export async function transferSegment(deps: TransferDeps, input: TransferSegment
     if (digest !== undefined) part.setDigest(plan.firstBlock + i, digest);
   }
 
+  // A stale run's checksum part would be scratch the new owner already swept: not written either.
+  await fence.check({ fresh: true });
   const partName = await writeChecksumPart(deps, { ...input, segmentIndex: input.segment.index }, part, { ...stats, changeDetection: plan.kind });
   deps.log.info(
     `Segment ${input.segment.index} of disk ${input.lun} (${plan.kind}): read ${stats.bytesRead} B, wrote ${stats.bytesWritten} B ` +

@@ -8,6 +8,7 @@
  *   items/<itemId>/recoveryPoints/<recoveryPointId>/keyAndSecret/secret.kvbackup  Key Vault backup of the BEK secret (encrypted VMs)
  *   items/<itemId>/recoveryPoints/<recoveryPointId>/keyAndSecret/key.kvbackup     Key Vault backup of the KEK key
  *   items/<itemId>/jobs/<jobId>/disks/<lun>/checksums/<segment 6 digits>.part  staging, per segment
+ *   items/<itemId>/drills/<jobId>/…                                a restore drill's scratch restore, deleted when it ends
  * Source account, next to the disk (Azure Backup's staging convention):
  *   AzureBackup-<itemId>-<jobId>-<lun>
  */
@@ -64,6 +65,16 @@ export function recoveryPointIdOfBlobName(itemId: string, blobName: string): str
 /** Prefix of one backup job's scratch blobs in the vault (checksum parts); deleted after commit. */
 export function jobStagingPrefix(itemId: string, jobId: string): string {
   return `${itemPrefix(itemId)}jobs/${checkedId('jobId', jobId)}/`;
+}
+
+/** Where a restore drill restores its point (scratch, deleted when the drill ends); no trailing '/'. */
+export function drillScratchPrefix(itemId: string, jobId: string): string {
+  return `${drillsScratchPrefix(itemId)}${checkedId('jobId', jobId)}`;
+}
+
+/** Prefix of every restore drill's scratch of one item (left only by a drill that died: swept and reported). */
+export function drillsScratchPrefix(itemId: string): string {
+  return `${itemPrefix(itemId)}drills/`;
 }
 
 /** Prefix of every job's scratch blobs of one item (for sweeping). */

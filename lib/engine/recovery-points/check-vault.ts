@@ -12,7 +12,7 @@ import { decodeBlockSums } from '../domain/block-sums';
 import { META } from '../engine-deps';
 import { parseRecoveryPointManifest, viewOfManifestDisk, type RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import { tiersOfState } from '../domain/restore-plan';
-import { itemPrefix, recoveryPointIdOfBlobName, recoveryPointsPrefix } from '../domain/vault-layout';
+import { drillsScratchPrefix, itemPrefix, recoveryPointIdOfBlobName, recoveryPointsPrefix } from '../domain/vault-layout';
 import type { PageBlobStore } from '../../stores/page-blob-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
 import type { SourceDiskRegistry } from '../sources/registry';
@@ -30,7 +30,9 @@ export type VaultProblemKind =
   | 'InstantSnapshotMissing'
   | 'DataChecksumMismatch'
   | 'OrphanBlob'
-  | 'OrphanReplicaSnapshot';
+  | 'OrphanReplicaSnapshot'
+  /** A restore drill's scratch: left by a drill that died (or one running now); the item's next drill deletes it. */
+  | 'OrphanDrillScratch';
 
 /** Orphans are the only problems `repair` removes. */
 export const REPAIRABLE: ReadonlySet<VaultProblemKind> = new Set(['OrphanBlob', 'OrphanReplicaSnapshot']);
@@ -144,7 +146,7 @@ async function checkPoint(deps: CheckVaultDeps, row: StoredRecoveryPoint, input:
   return problems;
 }
 
-/** Blobs under the item's points prefix, and replica snapshots, of points the catalog does not have. */
+/** Blobs under the item's points prefix, and replica snapshots, of points the catalog does not have; restore drill scratch. */
 async function findOrphans(deps: CheckVaultDeps, itemId: string, points: ReadonlySet<string>): Promise<VaultProblem[]> {
   const problems: VaultProblem[] = [];
   for await (const blob of deps.vault.listBlobs(deps.vaultContainer, { prefix: recoveryPointsPrefix(itemId) })) {
@@ -156,6 +158,10 @@ async function findOrphans(deps: CheckVaultDeps, itemId: string, points: Readonl
     const recoveryPointId = entry.metadata[META.recoveryPointId];
     if (entry.snapshot === undefined || recoveryPointId === undefined || points.has(recoveryPointId)) continue;
     problems.push({ kind: 'OrphanReplicaSnapshot', itemId, recoveryPointId, blob: entry.name, snapshot: entry.snapshot, message: `A replica snapshot of recovery point ${recoveryPointId}, which the catalog does not list.` });
+  }
+  // Not repaired here (a drill may be running): the item's next drill sweeps it.
+  for await (const blob of deps.vault.listBlobs(deps.vaultContainer, { prefix: drillsScratchPrefix(itemId) })) {
+    problems.push({ kind: 'OrphanDrillScratch', itemId, blob: blob.name, message: 'Scratch of a restore drill that did not finish (or is running now); the next drill of the item deletes it.' });
   }
   return problems;
 }
