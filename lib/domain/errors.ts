@@ -527,6 +527,11 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'Check the path: Kluis serves Azure Resource Manager paths under /subscriptions/… (GET /api/openapi.json lists them).',
   },
+  GatewayTimeout: {
+    status: 504,
+    recommendation:
+      'A service Kluis depends on did not answer in time. Send the request again after the Retry-After seconds. A write that timed out was not cut short: it ends in the background, applied entirely or not at all — read the resource (or follow its operation) to see which, or send the same request again.',
+  },
   MethodNotAllowed: {
     status: 405,
     recommendation: 'The resource exists but not with this HTTP method; GET /api/openapi.json lists the methods of every route.',
@@ -717,6 +722,15 @@ export const errors = {
   },
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });
+  },
+  /** The request did not finish within its server-side deadline (`kind`: read, write, long operation). */
+  gatewayTimeout(deadlineInMs: number, kind: 'read' | 'write' | 'longOperation'): KluisError {
+    const seconds = Math.round(deadlineInMs / 100) / 10;
+    const outcome =
+      kind === 'read'
+        ? 'nothing was changed'
+        : 'the request goes on and ends applied entirely or not at all; read the resource to see which, or send the same request again';
+    return new KluisError('GatewayTimeout', `Kluis did not finish the request within its deadline of ${seconds} s: ${outcome}.`);
   },
   invalidRequestPath(): KluisError {
     return new KluisError('KluisInvalidRequestPath', "The request path has a '.' or '..' segment.");
