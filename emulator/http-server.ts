@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HostRequest, HostResponse } from './http-types';
 import { headersOf, readBody } from './incoming-request';
 import { errors, toErrorBody } from '../lib/domain/errors';
@@ -65,6 +66,23 @@ function dotSegmentRefusal(): HostResponse {
   return { status: 400, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(toErrorBody(errors.invalidRequestPath())) };
 }
 
+/**
+ * A request Node's parser refuses before it reaches the handler (headers over `http.maxHeaderSize`, a character
+ * HTTP does not allow in a header or the request line): ARM's error envelope, as for every other refusal, instead of
+ * Node's bare `400 Bad Request`.
+ */
+function answerUnparsable(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (err.code !== undefined && ['ECONNRESET', 'EPIPE'].includes(err.code))) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const refusal = tooLarge ? errors.requestHeadersTooLarge(http.maxHeaderSize) : errors.invalidRequest('request', 'The request is not valid HTTP: its request line or a header has a character HTTP does not allow.');
+  const body = JSON.stringify(toErrorBody(refusal));
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -82,6 +100,7 @@ export async function startHttpServer(host: string, port: number, handler: Reque
   };
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
   server.keepAliveTimeout = 5000;
+  server.on('clientError', answerUnparsable);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

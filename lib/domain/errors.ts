@@ -50,6 +50,10 @@ export const ERROR_CODES = {
     status: 415,
     recommendation: "Send the request body as JSON with the header 'Content-Type: application/json'.",
   },
+  KluisRequestHeadersTooLarge: {
+    status: 431,
+    recommendation: 'Send a shorter request line and headers: together they may take at most 16 KiB (a resource path is far shorter; check for a token or a header sent twice).',
+  },
   KluisRequestBodyTooLarge: {
     status: 413,
     recommendation: 'Send a smaller request body: the operations of this API take JSON documents of at most 4 MiB.',
@@ -737,6 +741,9 @@ export const errors = {
   },
   unsupportedMediaType(contentType: string): KluisError {
     return new KluisError('UnsupportedMediaType', `The content media type '${truncate(contentType, 100)}' is not supported. Only 'application/json' is supported.`);
+  },
+  requestHeadersTooLarge(limitInBytes: number): KluisError {
+    return new KluisError('KluisRequestHeadersTooLarge', `The request line and headers are larger than ${limitInBytes} bytes.`);
   },
   requestBodyTooLarge(limitInBytes: number): KluisError {
     return new KluisError('KluisRequestBodyTooLarge', `The request body is larger than ${limitInBytes} bytes.`, { target: 'body' });

@@ -113,6 +113,12 @@ describe('the API under malformed requests and frozen storage (OpenAPI fuzzer, r
   const api = vaultApi(() => host, { subscriptionId: SUB, resourceGroup: RG, storage: () => azurite().connectionString });
   const ignoredTables = new RegExp(`ActivityLog$|^${HUB}`, 'i');
 
+  /** Every row and blob the app keeps, the activity log and the host's own tables aside; tables created empty on first use do not count. */
+  async function catalogDump(): Promise<Record<string, unknown>> {
+    const dump = await storageSnapshot(azurite().connectionString, ignoredTables);
+    return Object.fromEntries(Object.entries(dump).filter(([name, rows]) => !(name.startsWith('table:') && Array.isArray(rows) && rows.length === 0)));
+  }
+
   beforeAll(async () => {
     storage = await startFaultyStorage(azurite().connectionString);
     host = await startHostProcess({
@@ -160,7 +166,7 @@ describe('the API under malformed requests and frozen storage (OpenAPI fuzzer, r
       protectedItemName: `VM;iaasvmcontainerv2;rg-vms;${VM}`,
       policyName: 'DefaultPolicy',
     };
-    const before = await storageSnapshot(azurite().connectionString, ignoredTables);
+    const before = await catalogDump();
     const token = await host.accessToken();
     const failures: string[] = [];
     let sent = 0;
@@ -191,8 +197,9 @@ describe('the API under malformed requests and frozen storage (OpenAPI fuzzer, r
     if (failures.length > 0) console.log(`OpenAPI fuzzer, seed ${SEED} (KLUIS_FUZZ_SEED=${SEED} repeats it):\n${failures.join('\n')}\n${host.outputTail()}`);
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(operations.length * RUNS);
-    expect(await storageSnapshot(azurite().connectionString, ignoredTables)).toEqual(before);
-  }, 240_000);
+    expect(await catalogDump()).toEqual(before);
+    console.log(`OpenAPI fuzzer: ${sent} requests to ${operations.length} operations, seed ${SEED}, ${RUNS} per operation and family.`);
+  }, Math.max(240_000, RUNS * 30_000));
 
   it('answers 504 GatewayTimeout with Retry-After at the deadline of each kind of route while the catalog is frozen; a write past its deadline ends whole', async () => {
     const vaultUrl = api.vaultUrl(VAULT);

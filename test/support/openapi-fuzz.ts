@@ -73,6 +73,11 @@ export function fillPath(template: string, values: PathValues, overrides: Record
   return template.replace(/\{([^}]+)\}/g, (_all, name: string) => overrides[name] ?? encodeSegment(values[name] ?? `fuzz-${name}`));
 }
 
+/** Every byte of the text's UTF-8 percent-encoded except unreserved characters (lone surrogates as U+FFFD, as a client would send them). */
+function percentEncoded(text: string): string {
+  return [...Buffer.from(text, 'utf8')].map((byte) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+}
+
 const encodeSegment = (value: string) => encodeURIComponent(value).replace(/%3B/gi, ';');
 
 const API_VERSION = 'api-version=2023-06-01';
@@ -85,7 +90,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const nastyString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: fc.constantFrom('\u0000', '\u202e', '\ud800', '\udfff', '\ufeff', '\u2028', '"', '\\', '😀', 'ß', 'İ', '%00', '../', '\n'), maxLength: 20 }),
-  fc.integer({ min: 10_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
+  fc.integer({ min: 10_000, max: 40_000 }).map((n) => 'x'.repeat(n)),
 );
 
 const nastyNumber = fc.oneof(fc.constantFrom(-0, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 0.1, -1, 2 ** 31, 2 ** 53), fc.double({ noNaN: true, noDefaultInfinity: true }));
@@ -243,7 +248,7 @@ export function bodyRequests(operation: FuzzOperation, values: PathValues): fc.A
 }
 
 const segmentJunk = fc.oneof(
-  nastyString.filter((s) => s.length > 0).map(encodeURIComponent),
+  nastyString.filter((s) => s.length > 0).map(percentEncoded),
   fc.constantFrom('%00', '%0A', '%0d%0a', '%2F', '%2f..%2f', '%5C', '%25', '%C0%AF', '%ff%fe', '%', '%zz', '..%00', '%2e%2e%2f', ';', ';;;', '~', '$filter', '%20', '+'),
   fc.integer({ min: 300, max: 6_000 }).map((n) => 'a'.repeat(n)),
 );
