@@ -729,7 +729,7 @@ export const errors = {
   },
   /** The request did not finish within its server-side deadline (`kind`: read, write, long operation). */
   gatewayTimeout(deadlineInMs: number, kind: 'read' | 'write' | 'longOperation'): KluisError {
-    const seconds = Math.round(deadlineInMs / 100) / 10;
+    const seconds = deadlineInMs / 1000;
     const outcome =
       kind === 'read'
         ? 'nothing was changed'
