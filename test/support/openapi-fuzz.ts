@@ -271,6 +271,23 @@ export function pathRequests(operation: FuzzOperation, values: PathValues): fc.A
     }));
 }
 
+/**
+ * A method the path does not serve (declared: the methods the document lists for it); a broken body, so nothing can
+ * succeed. Only methods an HTTP trigger can declare: others (PROPFIND, …) never reach a Functions app on any host.
+ */
+export function methodRequests(operation: FuzzOperation, values: PathValues, declared: readonly string[]): fc.Arbitrary<FuzzRequest> {
+  const path = `${fillPath(operation.pathTemplate, values)}?${API_VERSION}`;
+  const others = ['PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'].filter((method) => !declared.includes(method));
+  return fc.constantFrom(...others).map((method) => ({
+    kind: `method: ${method} (served: ${declared.join(', ')})`,
+    method,
+    path,
+    headers: JSON_TYPE,
+    body: Buffer.from('{"properties":'),
+    expect: method === 'OPTIONS' ? ('notServerError' as const) : ('refused' as const),
+  }));
+}
+
 const headerValue = fc.oneof(
   fc.string({ unit: fc.constantFrom(...'abcXYZ019 -_.:;,=/+"\'\\()<>@[]{}?\t'.split('')), maxLength: 60 }),
   fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 10 }),
