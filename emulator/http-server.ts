@@ -80,7 +80,10 @@ function answerUnparsable(err: Error & { code?: string }, socket: Duplex): void 
   const refusal = tooLarge ? errors.requestHeadersTooLarge(http.maxHeaderSize) : errors.invalidRequest('request', 'The request is not valid HTTP: its request line or a header has a character HTTP does not allow.');
   const body = JSON.stringify(toErrorBody(refusal));
   const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // The answer to HEAD has no body (its client would read one as the start of a next answer).
+  const head = (err as { rawPacket?: unknown }).rawPacket;
+  const toHead = Buffer.isBuffer(head) && head.toString('latin1', 0, 5) === 'HEAD ';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${toHead ? '' : body}`);
 }
 
 export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {

@@ -189,7 +189,7 @@ describe('the API under malformed requests and frozen storage (OpenAPI fuzzer, r
           try {
             answer = await send(host.origin, request, token);
           } catch (err) {
-            throw new Error(`${describeRequest(request)}\n    → ${(err as Error).message}`);
+            throw new Error(`${describeRequest(request)}\n    → ${(err as Error).message}`, { cause: err });
           }
           timings.push({ ms: answer.ms, kind: `${operation.operationId} ${request.kind.slice(0, 60)}` });
           const problem = problemOf(request, answer);
