@@ -143,7 +143,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     let caller: Caller | undefined;
     let failure: unknown;
     let response: HttpResponseInit;
-    const deadline = startRequestDeadline(deadlineKind === 'none' ? undefined : deadlineInMs(deadlineKind, getConfig().requestDeadlines), deadlineKind);
+    const deadline = startRequestDeadline(deadlineKind === 'none' ? undefined : configuredDeadlineInMs(deadlineKind), deadlineKind);
     const work = async (): Promise<HttpResponseInit> => {
       caller = await callerOf(request);
       const access = await accessOf(caller);
@@ -193,6 +193,15 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
   const registration = { methods: [spec.method], authLevel: 'anonymous' as const, extraInputs: spec.durable ? [df.input.durableClient()] : [], handler };
   app.http(spec.operationId, { ...registration, route: spec.route });
   app.http(`${spec.operationId}${API_ALIAS_SUFFIX}`, { ...registration, route: `api/${spec.route}` });
+}
+
+/** The configured deadline of a kind of route; none while the settings are invalid (the request answers that error itself). */
+function configuredDeadlineInMs(kind: RequestDeadlineKind): number | undefined {
+  try {
+    return deadlineInMs(kind, getConfig().requestDeadlines);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A route's action with its `{parameter}` placeholders filled in (`{resourceProviderNamespace}/register/action`). */
