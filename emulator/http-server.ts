@@ -72,7 +72,9 @@ function dotSegmentRefusal(): HostResponse {
  * Node's bare `400 Bad Request`.
  */
 function answerUnparsable(err: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (err.code !== undefined && ['ECONNRESET', 'EPIPE'].includes(err.code))) {
+  // As Node's own handler: no answer once an answer on this connection has started (it would corrupt that one).
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true || (err.code !== undefined && ['ECONNRESET', 'EPIPE'].includes(err.code))) {
     socket.destroy();
     return;
   }
