@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HostRequest, HostResponse } from './http-types';
 import { headersOf, readBody } from './incoming-request';
 import { errors, toErrorBody } from '../lib/domain/errors';
@@ -65,6 +66,28 @@ function dotSegmentRefusal(): HostResponse {
   return { status: 400, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(toErrorBody(errors.invalidRequestPath())) };
 }
 
+/**
+ * A request Node's parser refuses before it reaches the handler (headers over `http.maxHeaderSize`, a character
+ * HTTP does not allow in a header or the request line): ARM's error envelope, as for every other refusal, instead of
+ * Node's bare `400 Bad Request`.
+ */
+function answerUnparsable(err: Error & { code?: string }, socket: Duplex): void {
+  // As Node's own handler: no answer once an answer on this connection has started (it would corrupt that one).
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true || (err.code !== undefined && ['ECONNRESET', 'EPIPE'].includes(err.code))) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const refusal = tooLarge ? errors.requestHeadersTooLarge(http.maxHeaderSize) : errors.invalidRequest('request', 'The request is not valid HTTP: its request line or a header has a character HTTP does not allow.');
+  const body = JSON.stringify(toErrorBody(refusal));
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  // The answer to HEAD has no body (its client would read one as the start of a next answer).
+  const head = (err as { rawPacket?: unknown }).rawPacket;
+  const toHead = Buffer.isBuffer(head) && head.toString('latin1', 0, 5) === 'HEAD ';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${toHead ? '' : body}`);
+}
+
 export async function startHttpServer(host: string, port: number, handler: RequestHandler, tls?: ServerTls): Promise<RunningServer> {
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -82,6 +105,7 @@ export async function startHttpServer(host: string, port: number, handler: Reque
   };
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
   server.keepAliveTimeout = 5000;
+  server.on('clientError', answerUnparsable);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -63,8 +63,8 @@ export function errorResponse(err: unknown, context: InvocationContext): HttpRes
   const status = statusOf(err);
   // Name and message only: a logged error object can carry request URLs and headers.
   if (status >= 500) context.error(`Request failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-  // A service Kluis depends on is unavailable: tell clients when to try again, as ARM does with its 503s.
-  const headers = status === 503 ? { 'Retry-After': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } : challengeHeaders(err);
+  // A service Kluis depends on is unavailable or too slow: tell clients when to try again, as ARM does with its 503s and 504s.
+  const headers = status === 503 || status === 504 ? { 'Retry-After': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS) } : challengeHeaders(err);
   return { status, jsonBody: toErrorBody(err), ...(headers === undefined ? {} : { headers }) };
 }
 

@@ -56,9 +56,23 @@ export interface KluisConfig {
   publicBaseUrl?: string;
   /** The SDK layer of retries for every Blob and Table call (lib/stores/azure/storage-retry.ts; README "Faults and retries"). */
   storageRetry: StorageRetrySettings;
+  /** How long an ARM request may take before it answers 504 GatewayTimeout, by kind of route (README "Faults and retries"). */
+  requestDeadlines: RequestDeadlineSettings;
   /** How the dashboard (web/, served at /dashboard/) signs its users in. */
   dashboard: DashboardSettings;
 }
+
+/**
+ * The server-side deadline of an ARM request, by kind of route: reads (GET, HEAD), writes answered when done (PUT,
+ * PATCH, DELETE, POST answering 200/201/204) and long operations that answer 202 once their job is started.
+ */
+export interface RequestDeadlineSettings {
+  readInMs: number;
+  writeInMs: number;
+  longOperationInMs: number;
+}
+
+export const DEFAULT_REQUEST_DEADLINES: RequestDeadlineSettings = { readInMs: 30_000, writeInMs: 60_000, longOperationInMs: 30_000 };
 
 /**
  * The dashboard's sign-in, handed to the browser at `/dashboard/config.json` (nothing secret):
@@ -379,6 +393,9 @@ const settingsSchema = z.object({
   KLUIS_STORAGE_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.blobTryTimeoutInMs, 'ms'),
   KLUIS_CATALOG_TRY_TIMEOUT_MS: wholeNumber(100, 600_000, DEFAULT_STORAGE_RETRY.tableTryTimeoutInMs, 'ms'),
   KLUIS_STORAGE_MAX_RETRY_AFTER_MS: wholeNumber(0, 600_000, DEFAULT_STORAGE_RETRY.maxRetryAfterInMs, 'ms'),
+  KLUIS_REQUEST_DEADLINE_MS: wholeNumber(100, 600_000, DEFAULT_REQUEST_DEADLINES.readInMs, 'ms'),
+  KLUIS_WRITE_REQUEST_DEADLINE_MS: wholeNumber(100, 600_000, DEFAULT_REQUEST_DEADLINES.writeInMs, 'ms'),
+  KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS: wholeNumber(100, 600_000, DEFAULT_REQUEST_DEADLINES.longOperationInMs, 'ms'),
   KLUIS_DASHBOARD_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the application (client) id of an app registration (a GUID)' }).optional()),
   KLUIS_DASHBOARD_AUTHORITY: z.preprocess(
     emptyAsUnset,
@@ -438,6 +455,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     KLUIS_STORAGE_TRY_TIMEOUT_MS: env.KLUIS_STORAGE_TRY_TIMEOUT_MS,
     KLUIS_CATALOG_TRY_TIMEOUT_MS: env.KLUIS_CATALOG_TRY_TIMEOUT_MS,
     KLUIS_STORAGE_MAX_RETRY_AFTER_MS: env.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
+    KLUIS_REQUEST_DEADLINE_MS: env.KLUIS_REQUEST_DEADLINE_MS,
+    KLUIS_WRITE_REQUEST_DEADLINE_MS: env.KLUIS_WRITE_REQUEST_DEADLINE_MS,
+    KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS: env.KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS,
     KLUIS_DASHBOARD_CLIENT_ID: env.KLUIS_DASHBOARD_CLIENT_ID,
     KLUIS_DASHBOARD_AUTHORITY: env.KLUIS_DASHBOARD_AUTHORITY,
     KLUIS_DASHBOARD_SCOPES: env.KLUIS_DASHBOARD_SCOPES,
@@ -510,6 +530,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       blobTryTimeoutInMs: settings.KLUIS_STORAGE_TRY_TIMEOUT_MS,
       tableTryTimeoutInMs: settings.KLUIS_CATALOG_TRY_TIMEOUT_MS,
       maxRetryAfterInMs: settings.KLUIS_STORAGE_MAX_RETRY_AFTER_MS,
+    },
+    requestDeadlines: {
+      readInMs: settings.KLUIS_REQUEST_DEADLINE_MS,
+      writeInMs: settings.KLUIS_WRITE_REQUEST_DEADLINE_MS,
+      longOperationInMs: settings.KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS,
     },
     dashboard: { signIn: dashboardSignIn(settings) },
   };

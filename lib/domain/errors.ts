@@ -50,6 +50,10 @@ export const ERROR_CODES = {
     status: 415,
     recommendation: "Send the request body as JSON with the header 'Content-Type: application/json'.",
   },
+  KluisRequestHeadersTooLarge: {
+    status: 431,
+    recommendation: 'Send a shorter request line and headers: together they may take at most 16 KiB (a resource path is far shorter; check for a token or a header sent twice).',
+  },
   KluisRequestBodyTooLarge: {
     status: 413,
     recommendation: 'Send a smaller request body: the operations of this API take JSON documents of at most 4 MiB.',
@@ -537,6 +541,11 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'Check the path: Kluis serves Azure Resource Manager paths under /subscriptions/… (GET /api/openapi.json lists them).',
   },
+  GatewayTimeout: {
+    status: 504,
+    recommendation:
+      'A service Kluis depends on did not answer in time. Send the request again after the Retry-After seconds. A write that timed out was not cut short: it ends in the background, applied entirely or not at all — read the resource (or follow its operation) to see which, or send the same request again.',
+  },
   MethodNotAllowed: {
     status: 405,
     recommendation: 'The resource exists but not with this HTTP method; GET /api/openapi.json lists the methods of every route.',
@@ -729,11 +738,23 @@ export const errors = {
   backupOperationFailed(message = 'The backup operation failed because of an internal error.', cause?: unknown): KluisError {
     return new KluisError('BackUpOperationFailed', message, { cause });
   },
+  /** The request did not finish within its server-side deadline (`kind`: read, write, long operation). */
+  gatewayTimeout(deadlineInMs: number, kind: 'read' | 'write' | 'longOperation'): KluisError {
+    const seconds = deadlineInMs / 1000;
+    const outcome =
+      kind === 'read'
+        ? 'nothing was changed'
+        : 'the request goes on and ends applied entirely or not at all; read the resource to see which, or send the same request again';
+    return new KluisError('GatewayTimeout', `Kluis did not finish the request within its deadline of ${seconds} s: ${outcome}.`);
+  },
   invalidRequestPath(): KluisError {
     return new KluisError('KluisInvalidRequestPath', "The request path has a '.' or '..' segment.");
   },
   unsupportedMediaType(contentType: string): KluisError {
     return new KluisError('UnsupportedMediaType', `The content media type '${truncate(contentType, 100)}' is not supported. Only 'application/json' is supported.`);
+  },
+  requestHeadersTooLarge(limitInBytes: number): KluisError {
+    return new KluisError('KluisRequestHeadersTooLarge', `The request line and headers are larger than ${limitInBytes} bytes.`);
   },
   requestBodyTooLarge(limitInBytes: number): KluisError {
     return new KluisError('KluisRequestBodyTooLarge', `The request body is larger than ${limitInBytes} bytes.`, { target: 'body' });

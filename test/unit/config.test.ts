@@ -1,4 +1,4 @@
-import { DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig, LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
+import { DEFAULT_REQUEST_DEADLINES, DEVELOPMENT_STORAGE_CONNECTION_STRING, loadConfig, LOCAL_BACKUP_PRINCIPAL_ID } from '../../lib/config';
 import { DEFAULT_STORAGE_RETRY } from '../../lib/stores/azure/storage-retry';
 
 const ACCOUNT = 'DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net';
@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
       storageRetry: { maxTries: 4, retryDelayInMs: 2000, maxRetryDelayInMs: 30000, blobTryTimeoutInMs: 60000, tableTryTimeoutInMs: 10000, maxRetryAfterInMs: 30000 },
+      requestDeadlines: { readInMs: 30000, writeInMs: 60000, longOperationInMs: 30000 },
       dashboard: { signIn: { kind: 'none' } },
       access: { source: 'catalog', owners: [] },
     });
@@ -67,6 +68,13 @@ describe('loadConfig', () => {
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_STORAGE_MAX_TRIES: '0' }).target).toBe('KLUIS_STORAGE_MAX_TRIES');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_CATALOG_TRY_TIMEOUT_MS: '1.5' }).target).toBe('KLUIS_CATALOG_TRY_TIMEOUT_MS');
     expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_STORAGE_TRY_TIMEOUT_MS: '50' }).target).toBe('KLUIS_STORAGE_TRY_TIMEOUT_MS');
+  });
+
+  it('takes the request deadlines by kind of route, and refuses values out of range by name', () => {
+    const config = loadConfig({ AzureWebJobsStorage: ACCOUNT, KLUIS_REQUEST_DEADLINE_MS: '5000', KLUIS_WRITE_REQUEST_DEADLINE_MS: '9000', KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS: '7000' });
+    expect(config.requestDeadlines).toEqual({ readInMs: 5000, writeInMs: 9000, longOperationInMs: 7000 });
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_REQUEST_DEADLINE_MS: '10' }).target).toBe('KLUIS_REQUEST_DEADLINE_MS');
+    expect(failure({ AzureWebJobsStorage: ACCOUNT, KLUIS_WRITE_REQUEST_DEADLINE_MS: 'soon' }).target).toBe('KLUIS_WRITE_REQUEST_DEADLINE_MS');
   });
 
   it('treats empty optional settings as unset', () => {
@@ -121,6 +129,7 @@ describe('loadConfig', () => {
       inventory: 'arm',
       inventoryTable: 'Vms',
       storageRetry: DEFAULT_STORAGE_RETRY,
+      requestDeadlines: DEFAULT_REQUEST_DEADLINES,
       keyVault: {
         credential: 'local',
         principalId: '11111111-2222-4333-8444-555555555555',

@@ -27,6 +27,8 @@ armRoute<z.infer<typeof checkRequestSchema>>({
   body: checkRequestSchema,
   bodyOptional: true,
   responses: { 200: 'The check report (healthy, problems).', 404: 'No such vault.' },
+  // Its work grows with the vault (readData re-reads every block); each storage call is still bounded by the SDK layer.
+  deadline: 'none',
   handler: async ({ params, body, context }) => {
     const engine = engineDeps(context);
     const report = await checkVault(

@@ -31,6 +31,7 @@ import { appNow } from '../../../lib/config/host-clock';
 import { requestAccess, unrestrictedAccess, type RequestAccess } from '../../../lib/services/authorization';
 import { recordActivity } from '../../../lib/services/activity-log';
 import { activityLogDeps, authorizationDeps } from '../../deps';
+import { deadlineInMs, requestDeadlineKind, startRequestDeadline, withinDeadline, type RequestDeadlineKind } from './request-deadline';
 
 export const VAULTS_PROVIDER = 'providers/Microsoft.RecoveryServices/vaults';
 export const VAULT_ROUTE = `subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/${VAULTS_PROVIDER}/{vaultName}`;
@@ -95,6 +96,11 @@ export interface ArmRouteSpec<TBody> {
   action: string;
   /** How the caller is checked (default 'scope'). */
   access?: AccessCheck;
+  /**
+   * Which server-side deadline the request has (request-deadline.ts): by default GET/HEAD `read`, a route that
+   * answers 202 `longOperation`, any other `write`; `none` for work that grows with the data.
+   */
+  deadline?: RequestDeadlineKind | 'none';
   handler: (request: ArmRequest<TBody>) => Promise<HttpResponseInit>;
 }
 
@@ -119,6 +125,7 @@ export function registeredOperations(): readonly RegisteredOperation[] {
 export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
   if (typeof spec.action !== 'string' || !isAzureActionName(actionOf(spec.action, {}))) throw new Error(`Route ${spec.operationId} declares no Azure action (got '${String(spec.action)}').`);
   const check = spec.access ?? 'scope';
+  const deadlineKind = requestDeadlineKind(spec.method, spec.responses, spec.deadline);
   operations.push({
     operationId: spec.operationId,
     method: spec.method,
@@ -136,7 +143,8 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     let caller: Caller | undefined;
     let failure: unknown;
     let response: HttpResponseInit;
-    try {
+    const deadline = startRequestDeadline(deadlineKind === 'none' ? undefined : configuredDeadlineInMs(deadlineKind), deadlineKind);
+    const work = async (): Promise<HttpResponseInit> => {
       caller = await callerOf(request);
       const access = await accessOf(caller);
       await authorize(check, action, scope, access);
@@ -147,7 +155,10 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
         const empty = spec.bodyOptional && (await request.clone().text()).trim() === '';
         body = empty ? spec.body.parse({}) : await readBody(request, spec.body);
       }
-      response = await spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller, access, scope, action });
+      return spec.handler({ request, context, params: request.params, query: url.searchParams, body, baseUrl: baseUrlOf(request), caller, access, scope, action });
+    };
+    try {
+      response = await withinDeadline(work(), deadline, (err) => context.warn(`${spec.operationId} failed after its deadline had passed: ${describeFailure(err).code}.`));
     } catch (err) {
       failure = err;
       response = errorResponse(err, context);
@@ -155,7 +166,7 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
     const status = response.status ?? 200;
     if (caller !== undefined && (!['GET', 'HEAD'].includes(spec.method) || status === 403)) {
       const parsed = parseScope(scope);
-      await recordActivity(
+      const recorded = recordActivity(
         activityLogDeps(),
         {
           eventId: randomUUID(),
@@ -173,12 +184,24 @@ export function armRoute<TBody = undefined>(spec: ArmRouteSpec<TBody>): void {
         },
         (err) => context.warn(`Activity log: the event of ${spec.operationId} was not recorded (${err instanceof Error ? err.name : 'error'}).`),
       );
+      // The record waits for the catalog too: past the deadline it is written in the background.
+      await Promise.race([recorded, deadline.expired.catch(() => undefined)]);
     }
+    deadline.clear();
     return response;
   };
   const registration = { methods: [spec.method], authLevel: 'anonymous' as const, extraInputs: spec.durable ? [df.input.durableClient()] : [], handler };
   app.http(spec.operationId, { ...registration, route: spec.route });
   app.http(`${spec.operationId}${API_ALIAS_SUFFIX}`, { ...registration, route: `api/${spec.route}` });
+}
+
+/** The configured deadline of a kind of route; none while the settings are invalid (the request answers that error itself). */
+function configuredDeadlineInMs(kind: RequestDeadlineKind): number | undefined {
+  try {
+    return deadlineInMs(kind, getConfig().requestDeadlines);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A route's action with its `{parameter}` placeholders filled in (`{resourceProviderNamespace}/register/action`). */

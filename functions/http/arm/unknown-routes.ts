@@ -10,7 +10,8 @@ import { errors } from '../../../lib/domain/errors';
 import { errorResponse } from '../jobs';
 import { registeredOperations } from './route';
 
-const ALL_METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+/** Every method an HTTP trigger can declare (CONNECT aside: it names a tunnel, not a resource). */
+const ALL_METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE'] as const;
 
 /** The request's path from `subscriptions/…` or `providers/…` on, without the host's route prefix. */
 function armPathOf(pathname: string): string {
