@@ -134,6 +134,15 @@ export class BackupServer {
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
   }
 
+  /**
+   * Forgets the registration on this server once the vault unregistered it: the identity key and the state go
+   * (they no longer open anything), the local repository stays, readable with the passphrase.
+   */
+  async forgetRegistration(): Promise<void> {
+    await this.deps.state.delete(IDENTITY_KEY);
+    await this.deps.state.delete(STATE_KEY);
+  }
+
   /** Unlocks the repository for backups and restores (a wrong passphrase is refused before anything is read). */
   async unlock(passphrase: string): Promise<Repository> {
     this.repository = await openRepository(this.deps.repository, passphrase);
