@@ -21,14 +21,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { BackupServer } from '../../lib/backup-server/server/backup-server';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
-import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
-import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
-import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
+import { backupServerAt } from './server-at';
 import { ArmClient, ArmRequestError, msiTokenSource, type TokenSource } from '../demo/arm-client';
 import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from './vault-credentials-download';
 
@@ -50,17 +47,7 @@ function armClient(host: string): ArmClient {
   return new ArmClient(host.replace(/\/+$/, ''), { tokenSource: tokenSourceFromEnv() });
 }
 
-function serverAt(dataDir: string): BackupServer {
-  const clock = () => new Date();
-  return new BackupServer({
-    state: new FileRepositoryStore(path.join(dataDir, 'server')),
-    repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
-    files: new NodeLocalFileSystem(),
-    registrar: new HttpVaultRegistrar(clock),
-    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
-    clock,
-  });
-}
+const serverAt = backupServerAt;
 
 function passphraseFrom(file: string | undefined): string | undefined {
   if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');

@@ -4,7 +4,7 @@
  * the vault credentials file it wrote, shows as a backup engine, a foreign file is refused, and unregistering works.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -163,9 +163,14 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const restored = await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out'), fromServer: 'mabs05', passphrase });
       expect(restored.from).toBe('vault');
       expect(await readFile(path.join(work, 'out/notes.txt'), 'utf8')).toBe('online copy\n'.repeat(300));
+
+      // Unregistering deletes the server's copy in the vault (as Azure deletes a backup management server's cloud data).
+      expect((await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' })).status).toBe(204);
+      const listing = async () => { for await (const blob of new ContainerClient(`${grant.containerUrl}?${grant.sasToken}`).listBlobsFlat()) void blob; };
+      await expect(listing()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
       await http(`${host.origin}/api/subscriptions/${SUB}/state`, { method: 'PUT', body: { state: 'Enabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
-      await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' });
+      await http(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' }); // 404 when the test got that far
       await rm(work, { recursive: true, force: true });
     }
   });
@@ -185,12 +190,19 @@ describe('backup server registration over HTTP (embedded host)', () => {
     expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);
   });
 
-  it('kluis-server registers with a credentials file, protects a folder (1–5 days), takes a local point and restores it', async () => {
+  it('kluis-server downloads a credentials file, registers with it, protects a folder (1–5 days), takes a local point, restores it and unregisters', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-server-cli-'));
     try {
       const data = path.join(work, 'data');
-      const credentialsFile = path.join(work, 'vault-a.VaultCredentials');
-      await writeFile(credentialsFile, await credentialsFor('vault-a'));
+      const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.RecoveryServices/vaults/vault-a`;
+      const signedIn = { KLUIS_ACCESS_TOKEN: await host.accessToken() };
+      expect(await kluisServer(['credentials', '--vault', vaultId, '--host', host.origin, '--out', work], { KLUIS_ACCESS_TOKEN: '', MSI_ENDPOINT: '' }))
+        .toMatchObject({ code: 1, stderr: expect.stringContaining('sign in first') });
+      const downloaded = await kluisServer(['credentials', '--vault', vaultId, '--host', host.origin, '--out', work], signedIn);
+      expect(downloaded).toMatchObject({ code: 0, stdout: expect.stringMatching(/Vault credentials for vault-a written to .*vault-a_\w{3} \w{3} \d{2} \d{4}\.VaultCredentials \(owner-only/) });
+      const credentialsFile = (await readdir(work)).map((f) => path.join(work, f)).find((f) => f.endsWith('.VaultCredentials'))!;
+      expect((await stat(credentialsFile)).mode & 0o777).toBe(0o600);
+      expect(parseVaultCredentials(await readFile(credentialsFile, 'utf8'))).toMatchObject({ resourceName: 'vault-a', location: 'westeurope', kluisEndpoint: host.origin });
       const registered = await kluisServer(['register', '--data', data, '--vault-credentials', credentialsFile, '--server-name', 'mabs03.contoso.local']);
       expect(registered).toMatchObject({ code: 0, stdout: expect.stringContaining('Registered mabs03.contoso.local (AzureBackupServerEngine)') });
       const passphrase = /shown once[^\n]*\n\s+(\S+)/.exec(registered.stdout)?.[1];
@@ -216,6 +228,15 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect(await kluisServer(['verify', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('1 points') });
       const engines = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
       expect(engines.body.value.map((e) => e.name)).toContain('mabs03.contoso.local');
+
+      // Unregister: confirmed only with --delete-vault-data (the vault's copy goes, permanently); local copies stay.
+      const unconfirmed = await kluisServer(['unregister', '--data', data], signedIn);
+      expect(unconfirmed).toMatchObject({ code: 1, stderr: expect.stringContaining('add --delete-vault-data to confirm') });
+      const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], signedIn);
+      expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered mabs03.contoso.local from vault vault-a: its backup data in the vault is deleted, permanently.') });
+      const after = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
+      expect(after.body.value.map((e) => e.name)).not.toContain('mabs03.contoso.local');
+      expect(await kluisServer(['points', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
     } finally {
       await rm(work, { recursive: true, force: true });
     }
