@@ -127,6 +127,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
+      if (o.once !== true) out('Passphrase accepted: the due points now, then a check every minute.');
       for (;;) {
         const report = await server.runDue();
         for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);

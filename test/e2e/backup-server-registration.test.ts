@@ -240,5 +240,5 @@ describe('backup server registration over HTTP (embedded host)', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
