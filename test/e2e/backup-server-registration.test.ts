@@ -158,6 +158,10 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect((await http(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, signIn: false })).status).toBe(401);
       const disabled = await http<{ state: string }>(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
       expect(disabled).toMatchObject({ status: 200, body: { state: 'Disabled' } });
+      // The Azure VM path honours it too: no backup starts in a Disabled subscription (ARM's answer, before any lookup).
+      const item = `${vaultUrl('vault-a')}/backupFabrics/Azure/protectionContainers/${encodeURIComponent('IaasVMContainer;iaasvmcontainerv2;rg;vm1')}/protectedItems/${encodeURIComponent('VM;iaasvmcontainerv2;rg;vm1')}`;
+      const backupNow = await armHttp<ErrorEnvelope>(`${item}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      expect({ status: backupNow.status, code: backupNow.body.error.code }).toEqual({ status: 409, code: 'ReadOnlyDisabledSubscription' });
       const stopped = await server.checkIn().then(() => server.operations());
       expect(stopped).toMatchObject({ connectivity: 'Connected', subscription: 'Expired', allowed: { backupToAzure: 'Stopped', backupToDisk: 'Stopped', restoreFromAzure: 'Allowed' } });
       const restored = await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out'), fromServer: 'mabs05', passphrase });
