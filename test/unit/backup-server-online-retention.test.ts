@@ -3,8 +3,7 @@
  * equivalent daily UTC policy: daily points for retentionDays, Sunday copies for weeks, first-of-month copies for
  * months, the newest point always kept; long-term rules checked when the group is saved.
  */
-import { onlineLongTermTags, onlineRetention, type OnlinePoint, type OnlineRetentionPolicy } from '../../lib/backup-server/domain/online-retention';
-import { validateProtectionGroup } from '../../lib/backup-server/domain/protection-group';
+import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm, type OnlinePoint, type OnlineRetentionPolicy } from '../../lib/domain/backup-server/online-retention';
 
 const DAY = 86_400_000;
 const GFS: OnlineRetentionPolicy = {
@@ -51,17 +50,17 @@ describe('backup server online (vault copy) retention', () => {
     expect(onlineLongTermTags(GFS, new Date('2026-02-02T23:00:00Z'))).toEqual([]);
   });
 
-  it('refuses a long-term rule with a wrong unit, a count out of range or no days', () => {
-    const group = (longTerm: OnlineRetentionPolicy['longTerm']) => ({ name: 'Files', sources: [{ name: 'd', path: '/d' }], shortTerm: { retentionDays: 5, dailyAt: '22:00' }, online: { dailyAt: '23:00', retentionDays: 30, longTerm } });
-    expect(() => validateProtectionGroup(group(GFS.longTerm))).not.toThrow();
-    expect(() => validateProtectionGroup(group({ weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: 4, durationType: 'Days' } } }))).toThrow(
+  it('refuses a long-term rule with a wrong unit, a count out of range, no days or an unknown field', () => {
+    expect(parseOnlineLongTerm(GFS.longTerm)).toEqual(GFS.longTerm);
+    expect(() => parseOnlineLongTerm({ weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: 4, durationType: 'Days' } } })).toThrow(
       expect.objectContaining({ code: 'KluisInvalidRequest', target: 'online.longTerm.weeklySchedule.retentionDuration' }),
     );
-    expect(() => validateProtectionGroup(group({ yearlySchedule: { retentionScheduleFormatType: 'Daily', retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] }, monthsOfYear: ['January'], retentionDuration: { count: 10_000, durationType: 'Years' } } }))).toThrow(
+    expect(() => parseOnlineLongTerm({ yearlySchedule: { retentionScheduleFormatType: 'Daily', retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] }, monthsOfYear: ['January'], retentionDuration: { count: 10_000, durationType: 'Years' } } })).toThrow(
       expect.objectContaining({ code: 'KluisInvalidRequest' }),
     );
-    expect(() => validateProtectionGroup(group({ weeklySchedule: { daysOfTheWeek: [], retentionDuration: { count: 4, durationType: 'Weeks' } } }))).toThrow(
+    expect(() => parseOnlineLongTerm({ weeklySchedule: { daysOfTheWeek: [], retentionDuration: { count: 4, durationType: 'Weeks' } } })).toThrow(
       expect.objectContaining({ target: 'online.longTerm.weeklySchedule.daysOfTheWeek' }),
     );
+    expect(() => parseOnlineLongTerm({ dailySchedule: { retentionDuration: { count: 4, durationType: 'Days' } } })).toThrow(expect.objectContaining({ code: 'KluisInvalidRequest' }));
   });
 });

@@ -5,8 +5,6 @@
  * Pure: decisions come with reasons, time is a parameter.
  */
 import { errors } from '../../domain/errors';
-import type { LongTermRuleName } from '../../domain/retention';
-import { validateOnlineLongTerm, type OnlineRetentionPolicy } from './online-retention';
 
 export const MIN_LOCAL_RETENTION_DAYS = 1;
 export const MAX_LOCAL_RETENTION_DAYS = 5;
@@ -31,7 +29,16 @@ export interface ProtectionGroup {
     dailyAt: string;
   };
   /** The online copy to the vault: its own daily time and retention (1–9999 daily points, optional weekly/monthly/yearly). */
-  online?: OnlineRetentionPolicy;
+  online?: {
+    dailyAt: string;
+    retentionDays: number;
+    /**
+     * Weekly/monthly/yearly rules in Azure's LongTermRetentionPolicy shapes (weeklySchedule, monthlySchedule,
+     * yearlySchedule): parsed, checked and applied by lib/domain/backup-server/online-retention.ts, which this pure
+     * domain may not import.
+     */
+    longTerm?: Record<string, unknown>;
+  };
 }
 
 export interface LocalPoint {
@@ -39,7 +46,7 @@ export interface LocalPoint {
   source: string;
   time: string;
   /** Vault points: the long-term rules (Weekly/Monthly/Yearly) that selected the copy's day. */
-  longTermTags?: LongTermRuleName[];
+  longTermTags?: Array<'Weekly' | 'Monthly' | 'Yearly'>;
 }
 
 export interface RetentionDecision {
@@ -59,7 +66,6 @@ export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup
       throw errors.invalidRequest('online.retentionDays', `An online retention of ${online} days is not allowed: it must be 1 to ${MAX_ONLINE_RETENTION_DAYS} days.`);
     }
     if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(group.online.dailyAt)) throw errors.invalidRequest('online.dailyAt', `'${group.online.dailyAt}' is not a time HH:MM.`);
-    validateOnlineLongTerm(group.online.longTerm);
   }
   if (group.sources.length === 0) throw errors.invalidRequest('sources', 'A protection group protects at least one folder.');
   const names = new Set(group.sources.map((s) => s.name.toLowerCase()));

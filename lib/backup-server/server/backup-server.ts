@@ -17,7 +17,7 @@ import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-regist
 import type { ChunkerParams } from '../domain/fastcdc';
 import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
 import { backupFolder } from '../repository/backup-folder';
-import { onlineLongTermTags, onlineRetention } from '../domain/online-retention';
+import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
 
@@ -157,6 +157,7 @@ export class BackupServer {
   /** Creates or replaces a protection group (1–5 days local retention, else KluisLocalRetentionOutOfRange). */
   async protect(group: ProtectionGroup): Promise<ProtectionGroup> {
     validateProtectionGroup(group);
+    parseOnlineLongTerm(group.online?.longTerm);
     const state = await this.requireState();
     const groups = state.groups.filter((g) => g.name.toLowerCase() !== group.name.toLowerCase());
     await this.writeState({ ...state, groups: [...groups, group] });

@@ -4,12 +4,21 @@
  * (weeklySchedule / monthlySchedule / yearlySchedule, as a MABS online policy carries them). Decided by the same
  * retention math as the vault's VM points (lib/domain/retention.ts, evaluateRetention) on the equivalent daily
  * policy in UTC: a point belongs to its UTC day, its long-term tags are the rules that selected its day when it was
- * copied, and the newest point is never removed. Pure.
+ * copied, and the newest point is never removed. Pure; here in lib/domain so that the backup server (which imports
+ * only lib/domain/backup-server) reuses the vault's retention math.
  */
-import { errors } from '../../domain/errors';
-import type { IaasVmPolicyProperties, RetentionDuration, RetentionPolicy } from '../../domain/policy';
-import { evaluateRetention, longTermTagsOf, type LongTermRuleName } from '../../domain/retention';
-import type { RetentionDecision } from './protection-group';
+import { errors } from '../errors';
+import { retentionPolicySchema, type IaasVmPolicyProperties, type RetentionDuration, type RetentionPolicy } from '../policy';
+import { evaluateRetention, longTermTagsOf, type LongTermRuleName } from '../retention';
+
+export type { LongTermRuleName } from '../retention';
+
+/** Keep or remove one vault point, with the reason. */
+export interface OnlineRetentionDecision {
+  snapshotId: string;
+  keep: boolean;
+  reason: string;
+}
 
 /** The weekly, monthly and yearly rules of an online copy (Azure's LongTermRetentionPolicy fields). */
 export type OnlineLongTermRetention = Pick<RetentionPolicy, 'weeklySchedule' | 'monthlySchedule' | 'yearlySchedule'>;
@@ -19,7 +28,8 @@ export interface OnlineRetentionPolicy {
   dailyAt: string;
   /** Daily points: 1–9999 days. */
   retentionDays: number;
-  longTerm?: OnlineLongTermRetention;
+  /** Azure's weeklySchedule / monthlySchedule / yearlySchedule (parseOnlineLongTerm checks them). */
+  longTerm?: OnlineLongTermRetention | Record<string, unknown>;
 }
 
 /** A vault point of one source: when it was copied and the long-term rules that selected its day then. */
@@ -37,19 +47,32 @@ const UNIT: Record<'weeklySchedule' | 'monthlySchedule' | 'yearlySchedule', Rete
   yearlySchedule: 'Years',
 };
 
-/** KluisInvalidRequest naming the field for a long-term rule with a bad count, unit or no days. */
-export function validateOnlineLongTerm(longTerm: OnlineLongTermRetention | undefined): void {
+const longTermSchema = retentionPolicySchema.pick({ weeklySchedule: true, monthlySchedule: true, yearlySchedule: true }).strict();
+
+/**
+ * The long-term rules of an online copy, parsed (Azure's shapes) and checked: KluisInvalidRequest naming the field
+ * for an unknown field, a wrong unit, a count out of range or a weekly rule without days.
+ */
+export function parseOnlineLongTerm(value: unknown): OnlineLongTermRetention | undefined {
+  if (value === undefined) return undefined;
+  const parsed = longTermSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw errors.invalidRequest(['online.longTerm', ...issue.path.map(String)].join('.'), `The online long-term retention is not valid: ${issue.message}.`);
+  }
+  const longTerm = parsed.data;
   for (const key of ['weeklySchedule', 'monthlySchedule', 'yearlySchedule'] as const) {
-    const rule = longTerm?.[key];
+    const rule = longTerm[key];
     if (rule === undefined) continue;
     const { count, durationType } = rule.retentionDuration;
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT || durationType !== UNIT[key]) {
       throw errors.invalidRequest(`online.longTerm.${key}.retentionDuration`, `A ${key} keeps 1 to ${MAX_COUNT} ${UNIT[key].toLowerCase()}; got ${count} ${durationType}.`);
     }
-    if (key === 'weeklySchedule' && longTerm!.weeklySchedule!.daysOfTheWeek.length === 0) {
-      throw errors.invalidRequest('online.longTerm.weeklySchedule.daysOfTheWeek', 'A weekly rule names at least one day of the week.');
-    }
   }
+  if (longTerm.weeklySchedule !== undefined && longTerm.weeklySchedule.daysOfTheWeek.length === 0) {
+    throw errors.invalidRequest('online.longTerm.weeklySchedule.daysOfTheWeek', 'A weekly rule names at least one day of the week.');
+  }
+  return longTerm;
 }
 
 /** The daily policy in UTC whose retention the vault applies to VM points, equivalent to the online copy's. */
@@ -62,7 +85,7 @@ export function onlinePolicyOf(online: OnlineRetentionPolicy): IaasVmPolicyPrope
     retentionPolicy: {
       retentionPolicyType: 'LongTermRetentionPolicy',
       dailySchedule: { retentionDuration: { count: online.retentionDays, durationType: 'Days' } },
-      ...online.longTerm,
+      ...parseOnlineLongTerm(online.longTerm),
     },
   };
 }
@@ -73,7 +96,7 @@ export function onlineLongTermTags(online: OnlineRetentionPolicy, time: Date): L
 }
 
 /** Keep or remove, with the reason, for each vault point of one source. */
-export function onlineRetention(online: OnlineRetentionPolicy, points: readonly OnlinePoint[], now: Date): RetentionDecision[] {
+export function onlineRetention(online: OnlineRetentionPolicy, points: readonly OnlinePoint[], now: Date): OnlineRetentionDecision[] {
   if (points.length === 0) return [];
   const decisions = evaluateRetention({
     policy: onlinePolicyOf(online),
