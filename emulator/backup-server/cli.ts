@@ -6,6 +6,7 @@
  *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
  *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--retention-days 1-5] [--daily-at HH:MM]
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
+ *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]...
@@ -112,12 +113,25 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--daily-at <HH:MM>', 'when the daily local point is taken (UTC)', '22:00')
     .option('--online-retention-days <days>', 'also copy a point a day to the vault and keep it this many days (1 to 9999)', days)
     .option('--online-at <HH:MM>', 'when the daily online copy is made (UTC)', '23:00')
-    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string }) => {
+    .option('--online-weekly-weeks <weeks>', "also keep the Sunday copies this many weeks (GFS)", days)
+    .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
+    .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
+    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
       const folder = path.resolve(o.folder);
-      const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays } };
+      const firstOfMonth = { retentionScheduleFormatType: 'Daily' as const, retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] } };
+      const longTerm = {
+        ...(o.onlineWeeklyWeeks === undefined ? {} : { weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: o.onlineWeeklyWeeks, durationType: 'Weeks' } } }),
+        ...(o.onlineMonthlyMonths === undefined ? {} : { monthlySchedule: { ...firstOfMonth, retentionDuration: { count: o.onlineMonthlyMonths, durationType: 'Months' } } }),
+        ...(o.onlineYearlyYears === undefined ? {} : { yearlySchedule: { ...firstOfMonth, monthsOfYear: ['January'], retentionDuration: { count: o.onlineYearlyYears, durationType: 'Years' } } }),
+      };
+      const gfs = Object.keys(longTerm).length === 0 ? {} : { longTerm };
+      const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays, ...gfs } };
       await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
       out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
-      if (o.onlineRetentionDays !== undefined) out(`Online copy to the vault daily at ${o.onlineAt} UTC, kept ${o.onlineRetentionDays} days.`);
+      if (o.onlineRetentionDays !== undefined) {
+        const kept = [`${o.onlineRetentionDays} days`, ...(o.onlineWeeklyWeeks === undefined ? [] : [`Sundays ${o.onlineWeeklyWeeks} weeks`]), ...(o.onlineMonthlyMonths === undefined ? [] : [`1st of the month ${o.onlineMonthlyMonths} months`]), ...(o.onlineYearlyYears === undefined ? [] : [`January 1st ${o.onlineYearlyYears} years`])];
+        out(`Online copy to the vault daily at ${o.onlineAt} UTC, kept ${kept.join(', ')}.`);
+      }
     });
 
   data(program.command('run'))

@@ -218,12 +218,15 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const tooLong = await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '6']);
       expect(tooLong.code).not.toBe(0);
       expect(tooLong.stderr).toContain('KluisLocalRetentionOutOfRange');
-      expect((await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5'])).code).toBe(0);
+      const gfs = ['--online-retention-days', '30', '--online-weekly-weeks', '4', '--online-monthly-months', '12'];
+      expect(await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5', ...gfs]))
+        .toMatchObject({ code: 0, stdout: expect.stringContaining('kept 30 days, Sundays 4 weeks, 1st of the month 12 months.') });
 
       const env = { KLUIS_SERVER_PASSPHRASE: passphrase! };
       const ran = await kluisServer(['run', '--data', data, '--once'], env);
       expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Local point [0-9a-f]{32} of Files\//) });
       const snapshot = /Local point ([0-9a-f]{32})/.exec(ran.stdout)![1];
+      expect(ran.stdout).toContain(`Vault copy of ${snapshot}`);
       const wrong = await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: 'sixteen characters or more, but wrong' });
       expect(wrong.stderr).toContain('KluisPassphraseIncorrect');
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt'], env);
