@@ -8,11 +8,16 @@
  * while printing the jobs' progress, and prints the jobs, the recovery points and commands to try
  * (sign in, restore, list jobs, write data with kluis-fabric and back up again). Then it keeps
  * serving, with the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
+ * Next to the vault it starts one backup server (emulator/demo/server-tour.ts): it downloads a vault credentials
+ * file, registers (passphrase generated and shown once), protects a sample folder tree, and takes its first local
+ * point and vault copy. `npm start -- --role server` starts only that server's scheduler (kluis-server run).
  *
  *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
  *             [--once] [--data-dir .kluis] [--in-memory]
+ *   npm start -- --role server [--data-dir .kluis]   (KLUIS_SERVER_PASSPHRASE or --passphrase-file: the server's passphrase)
  */
-import { chmodSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ERROR_CODES, isKluisErrorLike } from '../lib/domain/errors';
@@ -24,6 +29,8 @@ import { formatError } from './demo/console-format';
 import { shown, startDemoStorage, stopDemoStorage, type DemoStorage } from './demo/demo-storage';
 import { runProductTour } from './demo/product-tour';
 import { tryItLines } from './demo/try-it';
+import { runServerTour } from './demo/server-tour';
+import { main as kluisServerMain } from './backup-server/cli';
 import { azEnvLines, writeAzEnv } from './az-env';
 import { fabricRoutes } from './fabric/router';
 import { lazyLocalFabric } from './fabric/setup';
@@ -57,12 +64,19 @@ interface StartOptions {
   inMemory?: boolean;
   listenHost: string;
   insecureNoAuth?: boolean;
+  role: 'vault' | 'server';
+  passphraseFile?: string;
 }
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number 0–65535 (0: any free port)');
   return n;
+}
+
+function role(value: string): 'vault' | 'server' {
+  if (value !== 'vault' && value !== 'server') throw new InvalidArgumentError('vault or server');
+  return value;
 }
 
 /** $PORT when it is a port number, else 7071. */
@@ -85,6 +99,8 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
     .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
     .option('--insecure-no-auth', 'turn tokens and roles off: anyone who can reach the port may do anything (loopback only; never for data you keep)')
+    .option('--role <role>', "vault: the product and its demo (default); server: only the demo's backup server (kluis-server run on <data-dir>/server)", role, 'vault')
+    .option('--passphrase-file <file>', "with --role server: the backup server's passphrase (or KLUIS_SERVER_PASSPHRASE)")
     .showHelpAfterError()
     .parse(argv);
   return program.opts<StartOptions>();
@@ -113,9 +129,22 @@ function describeFailure(err: unknown): string[] {
   return [`  ${err instanceof Error ? err.message : String(err)}`];
 }
 
+/** `--role server`: the demo's backup server alone, taking its daily points and vault copies until Ctrl+C. */
+async function runServerRole(dataDir: string, passphraseFile: string | undefined): Promise<void> {
+  const serverDir = path.join(dataDir, 'server');
+  say(`Kluis backup server (data in ${shown(serverDir)}): daily local points, the daily vault copy and retention; Ctrl+C stops it.`);
+  try {
+    await kluisServerMain(['node', 'kluis-server', 'run', '--data', serverDir, ...(passphraseFile === undefined ? [] : ['--passphrase-file', passphraseFile])]);
+  } catch (err) {
+    process.stderr.write(`\n✖ The backup server could not start:\n  ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.kluis'));
+  if (options.role === 'server') return runServerRole(dataDir, options.passphraseFile);
   // The data folder holds backups, keys, the signing key and secrets: its owner's only (0700, files 0600).
   ownerOnlyFiles();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -231,6 +260,21 @@ async function main(): Promise<void> {
         adfsAuthority: identity.adfsAuthority,
       },
     }).forEach((line) => say(line));
+    say();
+    // The backup server next to the vault; in memory its data lives only as long as this run, as the vault's does.
+    const serverDir = options.inMemory === true ? mkdtempSync(path.join(tmpdir(), 'kluis-server-')) : path.join(dataDir, 'server');
+    if (options.inMemory === true) process.once('exit', () => rmSync(serverDir, { recursive: true, force: true }));
+    const server = await runServerTour(client, say, {
+      vault: tour.vault,
+      dataDir: serverDir,
+      sampleDir: path.join(dataDir, 'server-sample'),
+      command: `node ${shown(path.join(repoRoot, 'bin', 'kluis-server.js'))}`,
+    }).catch((err: unknown) => {
+      say('  ✖ The backup server could not be set up:');
+      describeFailure(err).forEach((line) => say(line));
+      return { failures: 1 };
+    });
+    tour.failures += server.failures;
     say();
     say('Use the Azure CLI (az backup …) in a second terminal:');
     azEnvLines(azEnv.script, shown).forEach((line) => say(`  ${line}`));

@@ -8,6 +8,7 @@ import type { BackupServerRegistrationDeps } from '../lib/services/backup-server
 import type { BackupServerConnectionDeps } from '../lib/services/backup-server-connection';
 import { BlobVaultCopyAccessIssuer } from '../lib/stores/azure/blob-vault-copy-access';
 import { findSubscription } from '../lib/services/subscriptions';
+import type { SubscriptionState } from '../lib/domain/tenancy';
 import { getConfig, type KluisConfig } from '../lib/config';
 import { appNow } from '../lib/config/host-clock';
 import type { ApplyRetentionDeps } from '../lib/services/apply-retention';
@@ -246,8 +247,13 @@ export function restoreDrillDeps(log: EngineLogger): RestoreDrillDeps {
 }
 
 /** What the backup scheduler takes: the catalog, the app's clock and job ids. */
+/** A subscription's ARM state; one Kluis does not list (a vault's subscription always is) counts as Enabled. */
+async function subscriptionStateOf(subscriptionId: string): Promise<SubscriptionState> {
+  return (await findSubscription(tenancyDeps(), subscriptionId))?.state ?? 'Enabled';
+}
+
 export function schedulerDeps(): SchedulerDeps {
-  return { catalog: vaultCatalog(), clock, newId: randomUUID };
+  return { catalog: vaultCatalog(), clock, newId: randomUUID, subscriptionState: subscriptionStateOf };
 }
 
 let inventory: VmInventory | undefined;
@@ -274,6 +280,7 @@ export function backupRequestDeps(): BackupRequestDeps {
     newId: randomUUID,
     locateDisk: (vhdUri) => diskLocator.locate(vhdUri)?.ref,
     keyVault: keyVaultAccessDeps(),
+    subscriptionState: subscriptionStateOf,
   };
 }
 

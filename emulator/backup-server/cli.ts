@@ -2,44 +2,53 @@
  * `kluis-server`: the backup server role (issue 16) on this machine, its data in a local folder
  * (`<data>/server` state, `<data>/repository` the encrypted local copies).
  *
+ *   kluis-server credentials --vault VAULT_ID [--host URL] [--out FILE|DIR]   (download a vault credentials file)
  *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
  *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--retention-days 1-5] [--daily-at HH:MM]
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
+ *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]...
  *   kluis-server verify
+ *   kluis-server unregister --delete-vault-data   (the vault deletes this server's copies; local copies stay)
  *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
  * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered.
+ *
+ * `credentials` and `unregister` call the ARM API as a signed-in user: a token from KLUIS_ACCESS_TOKEN, or from the
+ * managed identity endpoint in MSI_ENDPOINT / MSI_SECRET (what `npm start` prints to sign in).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { BackupServer } from '../../lib/backup-server/server/backup-server';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
-import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
-import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
-import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
+import { backupServerAt } from './server-at';
+import { ArmClient, ArmRequestError, msiTokenSource, type TokenSource } from '../demo/arm-client';
+import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from './vault-credentials-download';
 
 type Out = (line: string) => void;
 
 const RUN_INTERVAL_MS = 60_000;
+/** api-version of RegisteredIdentities_Delete. */
+const REGISTERED_IDENTITIES_API_VERSION = '2023-04-01';
 
-function serverAt(dataDir: string): BackupServer {
-  const clock = () => new Date();
-  return new BackupServer({
-    state: new FileRepositoryStore(path.join(dataDir, 'server')),
-    repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
-    files: new NodeLocalFileSystem(),
-    registrar: new HttpVaultRegistrar(clock),
-    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
-    clock,
-  });
+/** The signed-in user's tokens for the ARM API: KLUIS_ACCESS_TOKEN, else the managed identity endpoint. */
+function tokenSourceFromEnv(env: NodeJS.ProcessEnv = process.env): TokenSource {
+  const token = env.KLUIS_ACCESS_TOKEN;
+  if (token !== undefined && token !== '') return () => Promise.resolve({ token, expiresOnInMs: Date.now() + 3_600_000 });
+  if (env.MSI_ENDPOINT !== undefined && env.MSI_SECRET !== undefined) return msiTokenSource(env.MSI_ENDPOINT, env.MSI_SECRET);
+  throw new Error('sign in first: set KLUIS_ACCESS_TOKEN, or MSI_ENDPOINT and MSI_SECRET (the lines npm start prints)');
 }
+
+function armClient(host: string): ArmClient {
+  return new ArmClient(host.replace(/\/+$/, ''), { tokenSource: tokenSourceFromEnv() });
+}
+
+const serverAt = backupServerAt;
 
 function passphraseFrom(file: string | undefined): string | undefined {
   if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
@@ -61,6 +70,21 @@ function days(value: string): number {
 export async function main(argv: string[], out: Out = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
   const program = new Command().name('kluis-server').description('Kluis backup server: protect folders on this machine, first on its disks, then in a vault').exitOverride().showHelpAfterError();
   const data = (cmd: Command) => cmd.option('--data <dir>', 'the server data folder', '.kluis-server');
+
+  program.command('credentials')
+    .description('Downloads a vault credentials file (valid 48 hours) for registering a server, as the portal and Get-AzRecoveryServicesVaultSettingsFile do.')
+    .requiredOption('--vault <id>', 'the vault: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices/vaults/{name}')
+    .option('--host <url>', "Kluis's API base URL", 'http://127.0.0.1:7071')
+    .option('--out <path>', 'the file to write, or a folder to write it into under its Azure name', '.')
+    .action(async (o: { vault: string; host: string; out: string }) => {
+      const vault = parseVaultId(o.vault);
+      if (vault === undefined) throw new Error(`not a Recovery Services vault id: ${o.vault}`);
+      const downloaded = await downloadVaultCredentials(armClient(o.host), vault);
+      const file = existsSync(o.out) && statSync(o.out).isDirectory() ? path.join(o.out, downloaded.fileName) : o.out;
+      writeVaultCredentials(file, downloaded.text);
+      out(`Vault credentials for ${vault.vaultName} written to ${path.resolve(file)} (owner-only: it holds a private key).`);
+      out(`Valid until ${downloaded.expiresAt.toISOString()} (48 hours): register with kluis-server register --vault-credentials <file> before then.`);
+    });
 
   data(program.command('register'))
     .description('Registers this server with the vault a vault credentials file names (valid 48 hours).')
@@ -89,12 +113,25 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--daily-at <HH:MM>', 'when the daily local point is taken (UTC)', '22:00')
     .option('--online-retention-days <days>', 'also copy a point a day to the vault and keep it this many days (1 to 9999)', days)
     .option('--online-at <HH:MM>', 'when the daily online copy is made (UTC)', '23:00')
-    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string }) => {
+    .option('--online-weekly-weeks <weeks>', "also keep the Sunday copies this many weeks (GFS)", days)
+    .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
+    .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
+    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
       const folder = path.resolve(o.folder);
-      const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays } };
+      const firstOfMonth = { retentionScheduleFormatType: 'Daily' as const, retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] } };
+      const longTerm = {
+        ...(o.onlineWeeklyWeeks === undefined ? {} : { weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: o.onlineWeeklyWeeks, durationType: 'Weeks' } } }),
+        ...(o.onlineMonthlyMonths === undefined ? {} : { monthlySchedule: { ...firstOfMonth, retentionDuration: { count: o.onlineMonthlyMonths, durationType: 'Months' } } }),
+        ...(o.onlineYearlyYears === undefined ? {} : { yearlySchedule: { ...firstOfMonth, monthsOfYear: ['January'], retentionDuration: { count: o.onlineYearlyYears, durationType: 'Years' } } }),
+      };
+      const gfs = Object.keys(longTerm).length === 0 ? {} : { longTerm };
+      const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays, ...gfs } };
       await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
       out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
-      if (o.onlineRetentionDays !== undefined) out(`Online copy to the vault daily at ${o.onlineAt} UTC, kept ${o.onlineRetentionDays} days.`);
+      if (o.onlineRetentionDays !== undefined) {
+        const kept = [`${o.onlineRetentionDays} days`, ...(o.onlineWeeklyWeeks === undefined ? [] : [`Sundays ${o.onlineWeeklyWeeks} weeks`]), ...(o.onlineMonthlyMonths === undefined ? [] : [`1st of the month ${o.onlineMonthlyMonths} months`]), ...(o.onlineYearlyYears === undefined ? [] : [`January 1st ${o.onlineYearlyYears} years`])];
+        out(`Online copy to the vault daily at ${o.onlineAt} UTC, kept ${kept.join(', ')}.`);
+      }
     });
 
   data(program.command('run'))
@@ -104,6 +141,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
+      if (o.once !== true) out('Passphrase accepted: the due points now, then a check every minute.');
       for (;;) {
         const report = await server.runDue();
         for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);
@@ -148,11 +186,35 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       out(`Restored ${result.files} files and ${result.dirs} folders (${result.bytes} bytes) into ${path.resolve(o.target)}.`);
     });
 
+  data(program.command('unregister'))
+    .description("Unregisters this server from its vault. The vault deletes this server's backup data permanently (as Azure does); the local copies stay, readable with the passphrase.")
+    .option('--delete-vault-data', "confirm that the server's backup data in the vault is deleted permanently")
+    .action(async (o: { data: string; deleteVaultData?: boolean }) => {
+      const server = serverAt(o.data);
+      const state = await server.readState();
+      if (state === undefined) throw new Error(`no server is registered in ${path.resolve(o.data)}`);
+      if (o.deleteVaultData !== true) {
+        throw new Error(
+          `unregistering deletes this server's backup data in vault ${state.vault.vaultName} permanently (${(state.vaultPoints ?? []).length} points); add --delete-vault-data to confirm`,
+        );
+      }
+      const { subscriptionId, resourceGroup, vaultName } = state.vault;
+      const client = armClient(state.endpoint);
+      const vaultPath = `subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${vaultName}`;
+      await client.send('DELETE', client.apiUrl(`${vaultPath}/registeredIdentities/${encodeURIComponent(state.serverName)}`, { 'api-version': REGISTERED_IDENTITIES_API_VERSION }));
+      await server.forgetRegistration();
+      out(`Unregistered ${state.serverName} from vault ${vaultName}: its backup data in the vault is deleted, permanently.`);
+      out(`The local copies stay in ${path.resolve(o.data, 'repository')}: kluis-server points / restore read them with the passphrase.`);
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (isKluisErrorLike(err)) {
       throw new Error(`${err.code}: ${err.message} ${ERROR_CODES[err.code].recommendation}`, { cause: err });
+    }
+    if (err instanceof ArmRequestError) {
+      throw new Error(`${err.code}: ${err.message}${err.recommendation === undefined ? '' : ` ${err.recommendation}`}`, { cause: err });
     }
     throw err;
   }

@@ -390,6 +390,11 @@ export const ERROR_CODES = {
     recommendation:
       "Check the subscription id in the path; GET /subscriptions lists the subscriptions Kluis knows (the default one is KLUIS_SUBSCRIPTION_ID; register others with PUT /providers/Microsoft.Subscription/aliases/{alias}).",
   },
+  ReadOnlyDisabledSubscription: {
+    status: 409,
+    recommendation:
+      'Re-enable the subscription (locally: PUT /api/subscriptions/{id}/state {"state":"Enabled"} with the host key). While it is Disabled or Deleted, no backup runs, scheduled or on demand; its recovery points stay readable.',
+  },
   ResourceGroupNotFound: {
     status: 404,
     recommendation: 'Create the resource group first (PUT /subscriptions/{id}/resourcegroups/{name} with a location, or az group create), or check its name.',
@@ -1138,6 +1143,14 @@ export const errors = {
   },
   subscriptionNotFound(subscriptionId: string): KluisError {
     return new KluisError('SubscriptionNotFound', `The subscription '${truncate(subscriptionId)}' could not be found.`, { target: 'subscriptionId' });
+  },
+  /** ARM's answer to a write on a Disabled (or Deleted) subscription, with ARM's text. */
+  readOnlyDisabledSubscription(subscriptionId: string): KluisError {
+    return new KluisError(
+      'ReadOnlyDisabledSubscription',
+      `The subscription '${truncate(subscriptionId)}' is disabled and therefore marked as read only. You cannot perform any write actions on this subscription until it is re-enabled.`,
+      { target: 'subscriptionId' },
+    );
   },
   resourceGroupNotFound(resourceGroup: string): KluisError {
     return new KluisError('ResourceGroupNotFound', `Resource group '${truncate(resourceGroup)}' could not be found.`, { target: 'resourceGroupName' });

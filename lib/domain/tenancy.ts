@@ -15,6 +15,15 @@ import { normalizeLocation } from './virtual-machine';
 
 export type SubscriptionState = 'Enabled' | 'Warned' | 'PastDue' | 'Disabled' | 'Deleted';
 
+/**
+ * Whether backups run (scheduled and on demand) in a subscription of this state: Enabled, Warned and PastDue
+ * subscriptions work as usual; a Disabled one is read-only in ARM (seed 004: "scheduled backups do not run while a
+ * subscription is expired"), a Deleted one too until it is gone.
+ */
+export function subscriptionRunsBackups(state: SubscriptionState): boolean {
+  return state === 'Enabled' || state === 'Warned' || state === 'PastDue';
+}
+
 export interface SubscriptionRecord {
   subscriptionId: string;
   displayName: string;

@@ -26,6 +26,7 @@ import type { LongTermRuleName } from '../domain/retention-rules';
 import type { Consistency } from '../engine/domain/recovery-point-manifest';
 import { encryptionToBackUp, type EncryptionToBackUp } from '../domain/disk-encryption';
 import { diskSlot, isManagedDisk, type VirtualMachine } from '../domain/virtual-machine';
+import { subscriptionRunsBackups, type SubscriptionState } from '../domain/tenancy';
 import { tiersOfState } from '../engine/domain/restore-plan';
 import { latestRecoveryPoint } from '../stores/recovery-point-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
@@ -59,6 +60,8 @@ export interface BackupRequestDeps {
   locateDisk: (vhdUri: string) => { container: string; blob: string } | undefined;
   /** Key Vault access for encrypted VMs (their key and secret are backed up with each point). */
   keyVault?: KeyVaultAccessDeps;
+  /** The subscription's ARM state (admin-changeable locally): no backup starts while it is Disabled or Deleted. */
+  subscriptionState?: (subscriptionId: string) => Promise<SubscriptionState>;
 }
 
 /** The job of one backup, as its activities name it (the payload of functions/activities/vault-backup.ts). */
@@ -121,7 +124,8 @@ export const BACKUP_JOB_PROPERTIES = {
 // ---- on demand -----------------------------------------------------------------------------------
 
 /**
- * Backup now. Refused before anything is written when the item is not protected
+ * Backup now. Refused before anything is written when the subscription is Disabled or Deleted
+ * (ReadOnlyDisabledSubscription, ARM's answer to writes on a disabled subscription), the item is not protected
  * (UserErrorBcmDatasourceNotPresent), soft-deleted, stopped, already backing up, over the 3-a-day
  * limit of a Standard policy, or the retain-until is invalid. Then: claim the item → Backup job →
  * start the run → an operation (succeeded) pointing at the job. A failure to start fails the job,
@@ -134,6 +138,8 @@ export async function triggerBackup(
   request: OnDemandBackupRequest,
   start: StartBackupOrchestration,
 ): Promise<BackupStart> {
+  const subscription = await deps.subscriptionState?.(vault.subscriptionId);
+  if (subscription !== undefined && !subscriptionRunsBackups(subscription)) throw errors.readOnlyDisabledSubscription(vault.subscriptionId);
   const item = await getProtectedItem(deps, vault, names);
   assertBackupAllowed(item);
   const now = deps.clock();

@@ -6,6 +6,9 @@
  *
  * Every slot has a job id derived from the item and the slot, so the job row (insert-only) decides
  * which of several hosts or ticks starts it: a slot never runs twice.
+ *
+ * A vault in a Disabled or Deleted subscription runs no scheduled backups (seed 004: "scheduled backups do not run
+ * while a subscription is expired"): its vaults are reported as skipped, with the reason, and their slots pass.
  */
 import { scheduledSlotsBetween, type ScheduleSlot } from '../domain/backup-schedule';
 import { vaultKey, type ProtectedItemRecord } from '../domain/catalog';
@@ -13,6 +16,7 @@ import { maxInstantRecoveryPointsOf } from '../domain/instant-restore-rules';
 import { validatePolicy, type NormalizedPolicy } from '../domain/policy-rules';
 import { longTermTagsOf, type LongTermRuleName } from '../domain/retention-rules';
 import { isKluisErrorLike } from '../domain/errors';
+import { subscriptionRunsBackups, type SubscriptionState } from '../domain/tenancy';
 import type { JobRecord } from '../domain/catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import { createJob, derivedJobId, failJob, getJob, type VaultScope } from './jobs';
@@ -41,6 +45,15 @@ export interface SchedulerDeps {
   catalog: VaultCatalog;
   clock: () => Date;
   newId: () => string;
+  /** The subscription's ARM state (admin-changeable locally); without it every subscription counts as Enabled. */
+  subscriptionState?: (subscriptionId: string) => Promise<SubscriptionState>;
+}
+
+/** A vault whose scheduled backups did not run this tick, and why. */
+export interface SkippedVault {
+  vault: VaultScope;
+  subscriptionState: SubscriptionState;
+  reason: string;
 }
 
 export interface ScheduledStart {
@@ -88,11 +101,25 @@ export async function startScheduledBackup(deps: SchedulerDeps, due: DueBackup):
 }
 
 export async function findDueBackups(deps: SchedulerDeps): Promise<DueBackup[]> {
+  return (await findDueAndSkippedBackups(deps)).due;
+}
+
+/** The due backups, and the vaults skipped because their subscription runs no backups (each with its reason). */
+export async function findDueAndSkippedBackups(deps: SchedulerDeps): Promise<{ due: DueBackup[]; skipped: SkippedVault[] }> {
   const now = deps.clock();
   const due: DueBackup[] = [];
+  const skipped: SkippedVault[] = [];
+  const states = new Map<string, SubscriptionState>();
   for await (const { value: vault } of deps.catalog.vaults.listAll()) {
     const key = vaultKey(vault.subscriptionId, vault.resourceGroup, vault.name);
     const scope: VaultScope = { id: vault.id, subscriptionId: vault.subscriptionId, resourceGroup: vault.resourceGroup, name: vault.name };
+    const subscriptionKey = vault.subscriptionId.toLowerCase();
+    if (deps.subscriptionState !== undefined && !states.has(subscriptionKey)) states.set(subscriptionKey, await deps.subscriptionState(vault.subscriptionId));
+    const state = states.get(subscriptionKey) ?? 'Enabled';
+    if (!subscriptionRunsBackups(state)) {
+      skipped.push({ vault: scope, subscriptionState: state, reason: `subscription ${vault.subscriptionId} is ${state}: no scheduled backups run until it is Enabled again` });
+      continue;
+    }
     const policies = new Map<string, NormalizedPolicy | undefined>();
     for await (const { value: item } of deps.catalog.items.list(key)) {
       if (!isScheduled(item) || item.policyName === undefined) continue;
@@ -117,7 +144,7 @@ export async function findDueBackups(deps: SchedulerDeps): Promise<DueBackup[]> 
       });
     }
   }
-  return due;
+  return { due, skipped };
 }
 
 /** The newest slot in (max(now − 2 h, protection enabled), now], if any. */

@@ -7,6 +7,8 @@
  *    and retention) or read-only (restore), also for another server's container of the same vault (restoring on a
  *    second server with the passphrase). Stopped as the table says; a Deprovisioned subscription deletes the
  *    server's vault copy irretrievably.
+ *  - unregisterBackupServerAndVaultCopy: DELETE {vault}/registeredIdentities/{name}, as Azure's "delete backup
+ *    management server": the server's backup data in the vault is deleted permanently; its local copies stay.
  */
 import type { VaultRef } from '../domain/arm-names';
 import { errors } from '../domain/errors';
@@ -17,7 +19,7 @@ import type { SubscriptionState } from '../domain/tenancy';
 import type { BackupServerCatalog } from '../stores/backup-server-catalog';
 import type { VaultCatalog } from '../stores/vault-catalog';
 import type { VaultCopyAccessIssuer, VaultCopyGrant, VaultCopyPermission } from '../stores/vault-copy-access';
-import { vaultPartitionOf } from './backup-server-registration';
+import { unregisterBackupServer, vaultPartitionOf } from './backup-server-registration';
 import { getVault } from './vaults';
 
 /** How long a vault copy SAS lives: long enough for one day's copy, short enough to be worthless when leaked later. */
@@ -85,4 +87,17 @@ export async function grantVaultCopyAccess(deps: BackupServerConnectionDeps, vau
   }
   const grant = await deps.copyAccess.grant(vaultCopyContainerOf(source), permission, VAULT_COPY_ACCESS_MINUTES);
   return { ...grant, permission, serverName: source.serverName };
+}
+
+/**
+ * Unregisters a server and deletes its copy in the vault, permanently (Azure deletes a backup management server's
+ * cloud backup data with the server, after the portal's confirmation). The server's local copies stay on its
+ * disks, readable with its passphrase. The copy goes first: a failure leaves the server registered, to retry.
+ */
+export async function unregisterBackupServerAndVaultCopy(deps: BackupServerConnectionDeps, vault: VaultRef, serverName: string): Promise<void> {
+  await getVault(deps, vault);
+  const found = await deps.backupServers.servers.get(vaultPartitionOf(vault), serverName.toLowerCase());
+  if (found === undefined) throw errors.backupServerNotRegistered(serverName);
+  await deps.copyAccess.deleteContainer(vaultCopyContainerOf(found.value));
+  await unregisterBackupServer(deps, vault, serverName);
 }

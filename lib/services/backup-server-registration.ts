@@ -139,9 +139,8 @@ export async function getBackupServer(deps: Pick<BackupServerRegistrationDeps, '
 }
 
 /**
- * Unregisters a server. What happens to the data: the server's local repository stays on its disks (readable with
- * the passphrase); its copies in the vault stay until their retention ends, and a server registered again with
- * the same passphrase reads them.
+ * Removes a server's registration record (the route also deletes its vault copy first:
+ * backup-server-connection.ts, unregisterBackupServerAndVaultCopy).
  */
 export async function unregisterBackupServer(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef, serverName: string): Promise<void> {
   await getBackupServer(deps, vault, serverName);

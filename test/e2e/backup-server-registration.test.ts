@@ -4,7 +4,7 @@
  * the vault credentials file it wrote, shows as a backup engine, a foreign file is refused, and unregistering works.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -158,14 +158,23 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect((await http(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, signIn: false })).status).toBe(401);
       const disabled = await http<{ state: string }>(stateUrl, { method: 'PUT', body: { state: 'Disabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
       expect(disabled).toMatchObject({ status: 200, body: { state: 'Disabled' } });
+      // The Azure VM path honours it too: no backup starts in a Disabled subscription (ARM's answer, before any lookup).
+      const item = `${vaultUrl('vault-a')}/backupFabrics/Azure/protectionContainers/${encodeURIComponent('IaasVMContainer;iaasvmcontainerv2;rg;vm1')}/protectedItems/${encodeURIComponent('VM;iaasvmcontainerv2;rg;vm1')}`;
+      const backupNow = await armHttp<ErrorEnvelope>(`${item}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      expect({ status: backupNow.status, code: backupNow.body.error.code }).toEqual({ status: 409, code: 'ReadOnlyDisabledSubscription' });
       const stopped = await server.checkIn().then(() => server.operations());
       expect(stopped).toMatchObject({ connectivity: 'Connected', subscription: 'Expired', allowed: { backupToAzure: 'Stopped', backupToDisk: 'Stopped', restoreFromAzure: 'Allowed' } });
       const restored = await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out'), fromServer: 'mabs05', passphrase });
       expect(restored.from).toBe('vault');
       expect(await readFile(path.join(work, 'out/notes.txt'), 'utf8')).toBe('online copy\n'.repeat(300));
+
+      // Unregistering deletes the server's copy in the vault (as Azure deletes a backup management server's cloud data).
+      expect((await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' })).status).toBe(204);
+      const listing = async () => { for await (const blob of new ContainerClient(`${grant.containerUrl}?${grant.sasToken}`).listBlobsFlat()) void blob; };
+      await expect(listing()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
       await http(`${host.origin}/api/subscriptions/${SUB}/state`, { method: 'PUT', body: { state: 'Enabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
-      await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' });
+      await http(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' }); // 404 when the test got that far
       await rm(work, { recursive: true, force: true });
     }
   });
@@ -185,12 +194,19 @@ describe('backup server registration over HTTP (embedded host)', () => {
     expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`)).body.value).toEqual([]);
   });
 
-  it('kluis-server registers with a credentials file, protects a folder (1–5 days), takes a local point and restores it', async () => {
+  it('kluis-server downloads a credentials file, registers with it, protects a folder (1–5 days), takes a local point, restores it and unregisters', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-server-cli-'));
     try {
       const data = path.join(work, 'data');
-      const credentialsFile = path.join(work, 'vault-a.VaultCredentials');
-      await writeFile(credentialsFile, await credentialsFor('vault-a'));
+      const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.RecoveryServices/vaults/vault-a`;
+      const signedIn = { KLUIS_ACCESS_TOKEN: await host.accessToken() };
+      expect(await kluisServer(['credentials', '--vault', vaultId, '--host', host.origin, '--out', work], { KLUIS_ACCESS_TOKEN: '', MSI_ENDPOINT: '' }))
+        .toMatchObject({ code: 1, stderr: expect.stringContaining('sign in first') });
+      const downloaded = await kluisServer(['credentials', '--vault', vaultId, '--host', host.origin, '--out', work], signedIn);
+      expect(downloaded).toMatchObject({ code: 0, stdout: expect.stringMatching(/Vault credentials for vault-a written to .*vault-a_\w{3} \w{3} \d{2} \d{4}\.VaultCredentials \(owner-only/) });
+      const credentialsFile = (await readdir(work)).map((f) => path.join(work, f)).find((f) => f.endsWith('.VaultCredentials'))!;
+      expect((await stat(credentialsFile)).mode & 0o777).toBe(0o600);
+      expect(parseVaultCredentials(await readFile(credentialsFile, 'utf8'))).toMatchObject({ resourceName: 'vault-a', location: 'westeurope', kluisEndpoint: host.origin });
       const registered = await kluisServer(['register', '--data', data, '--vault-credentials', credentialsFile, '--server-name', 'mabs03.contoso.local']);
       expect(registered).toMatchObject({ code: 0, stdout: expect.stringContaining('Registered mabs03.contoso.local (AzureBackupServerEngine)') });
       const passphrase = /shown once[^\n]*\n\s+(\S+)/.exec(registered.stdout)?.[1];
@@ -202,12 +218,15 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const tooLong = await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '6']);
       expect(tooLong.code).not.toBe(0);
       expect(tooLong.stderr).toContain('KluisLocalRetentionOutOfRange');
-      expect((await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5'])).code).toBe(0);
+      const gfs = ['--online-retention-days', '30', '--online-weekly-weeks', '4', '--online-monthly-months', '12'];
+      expect(await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5', ...gfs]))
+        .toMatchObject({ code: 0, stdout: expect.stringContaining('kept 30 days, Sundays 4 weeks, 1st of the month 12 months.') });
 
       const env = { KLUIS_SERVER_PASSPHRASE: passphrase! };
       const ran = await kluisServer(['run', '--data', data, '--once'], env);
       expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Local point [0-9a-f]{32} of Files\//) });
       const snapshot = /Local point ([0-9a-f]{32})/.exec(ran.stdout)![1];
+      expect(ran.stdout).toContain(`Vault copy of ${snapshot}`);
       const wrong = await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: 'sixteen characters or more, but wrong' });
       expect(wrong.stderr).toContain('KluisPassphraseIncorrect');
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt'], env);
@@ -216,8 +235,17 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect(await kluisServer(['verify', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('1 points') });
       const engines = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
       expect(engines.body.value.map((e) => e.name)).toContain('mabs03.contoso.local');
+
+      // Unregister: confirmed only with --delete-vault-data (the vault's copy goes, permanently); local copies stay.
+      const unconfirmed = await kluisServer(['unregister', '--data', data], signedIn);
+      expect(unconfirmed).toMatchObject({ code: 1, stderr: expect.stringContaining('add --delete-vault-data to confirm') });
+      const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], signedIn);
+      expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered mabs03.contoso.local from vault vault-a: its backup data in the vault is deleted, permanently.') });
+      const after = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
+      expect(after.body.value.map((e) => e.name)).not.toContain('mabs03.contoso.local');
+      expect(await kluisServer(['points', '--data', data], env)).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -117,6 +117,7 @@ function expectProductShown(output: string): void {
 
 describe('npm start shows the product', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kluis-npm-start-'));
+  let serverPassphrase: string | undefined;
 
   afterAll(() => {
     children.forEach((child) => killGroup(child, 'SIGKILL'));
@@ -142,6 +143,15 @@ describe('npm start shows the product', () => {
     expect(output).toContain('Vault kluis-vault: resource group kluis-backup, westeurope — created');
     expect(output).toMatch(/DefaultPolicy: Daily at 19:00 UTC/);
     expectProductShown(output);
+    // The backup server next to the vault: credentials downloaded, registered, a sample tree protected, first copies made.
+    expect(output).toMatch(/^Backup server kluis-server01\.kluis\.local \(machines outside Azure/m);
+    expect(output).toMatch(/^ {2}Vault credentials downloaded: \S+\/server\/kluis-vault_\w{3} \w{3} \d{2} \d{4}\.VaultCredentials \(valid 48 hours\)$/m);
+    expect(output).toContain('  Registered with kluis-vault as AzureBackupServerEngine (backupManagementType AzureBackupServer)');
+    expect(output).toMatch(/^ {2}Local point [0-9a-f]{32} of SampleFiles: \d+ new bytes/m);
+    expect(output).toMatch(/^ {2}Vault copy of [0-9a-f]{32}: \d+ chunks sent/m);
+    serverPassphrase = /shown once, never stored[^\n]*\n {4}(\S+)$/m.exec(output)?.[1];
+    expect(serverPassphrase).toMatch(/^[A-Z2-9]{8}(-[A-Z2-9]{8}){3}$/);
+    expect(readdirSync(path.join(dataDir, 'server', 'repository', 'snapshots'))).toHaveLength(1);
     // The Azure CLI: the two lines to run, and the private file they source (it holds the MSI secret, never printed).
     const azEnv = path.join(dataDir, 'az', 'env.sh');
     expect(output).toMatch(/^Use the Azure CLI \(az backup …\) in a second terminal:\n {2}source \S+\/az\/env\.sh\n {2}az login --identity$/m);
@@ -167,6 +177,8 @@ describe('npm start shows the product', () => {
       expect(output).toMatch(new RegExp(`^  ${vm} +already protected \\(Protected, DefaultPolicy\\)$`, 'm'));
     }
     expectProductShown(output);
+    expect(output).toMatch(/^ {2}registered with kluis-vault since \S+ \(kept from an earlier run\); 1 protection group\(s\), 1 point\(s\) in the vault$/m);
+    expect(output).not.toContain('shown once, never stored');
     // The second backup of each VM: two recovery points listed per VM.
     for (const [vm] of VMS) expect(output.match(new RegExp(`^  ${vm} +\\d{10,} `, 'gm'))).toHaveLength(2);
 
@@ -207,4 +219,21 @@ describe('npm start shows the product', () => {
     // And the identity endpoint.
     await expect(fetch(`${output.match(SIGN_IN)![1]}?resource=x`)).rejects.toThrow();
   }, 90_000);
+
+  it('npm start -- --role server runs only the backup server, with its passphrase', async () => {
+    const wrong = spawn(process.execPath, [MAIN, '--role', 'server', '--data-dir', dataDir], { cwd: APP, env: { ...process.env, KLUIS_SERVER_PASSPHRASE: 'a passphrase of sixteen+ characters' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const wrongOutput: string[] = [];
+    readLines(wrong.stderr!, (line) => wrongOutput.push(line));
+    expect(await new Promise((resolve) => wrong.once('close', resolve))).toBe(1);
+    expect(wrongOutput.join('\n')).toContain('KluisPassphraseIncorrect');
+
+    process.env.KLUIS_SERVER_PASSPHRASE = serverPassphrase;
+    const server = startDemo(['--role', 'server', '--data-dir', dataDir]);
+    delete process.env.KLUIS_SERVER_PASSPHRASE;
+    await server.waitFor(/^Kluis backup server \(data in \S+server\): daily local points/m, 30_000);
+    await server.waitFor(/^Passphrase accepted: the due points now, then a check every minute\.$/m, 30_000);
+    killGroup(server.child, 'SIGINT');
+    await server.exited;
+    expect(server.output()).not.toContain('✖');
+  }, 60_000);
 });

@@ -5,6 +5,7 @@
  * was; prepare/snapshot/progress/finish update job and item and release the claim; cancel only while
  * snapshotting; jobs listed with $filter.
  */
+import type { SubscriptionState } from '../../lib/domain/tenancy';
 import { containerName, itemName } from '../../lib/domain/arm-names';
 import { TaskIds } from '../../lib/domain/arm/job-resource';
 import type { VaultRecord } from '../../lib/domain/catalog';
@@ -160,6 +161,23 @@ describe('backup now', () => {
     const error = await rejection(triggerBackup(w.deps, await w.vault(), names, {}, w.start));
     expect(error).toMatchObject({ code: 'UserErrorBackupOperationInProgress', status: 409, message: expect.stringContaining(first.job.jobId) });
     expect(await catalogSnapshot(w.deps.catalog)).toEqual(before);
+    expect(w.runs).toHaveLength(1);
+  });
+
+  it("refuses a backup in a Disabled or Deleted subscription with ARM's ReadOnlyDisabledSubscription, changing nothing; Warned and PastDue back up", async () => {
+    const w = await world();
+    const state = { value: 'Disabled' as SubscriptionState };
+    const deps: BackupRequestDeps = { ...w.deps, subscriptionState: async () => state.value };
+    const before = await catalogSnapshot(w.deps.catalog);
+    for (const refused of ['Disabled', 'Deleted'] as const) {
+      state.value = refused;
+      const error = await rejection(triggerBackup(deps, await w.vault(), names, {}, w.start));
+      expect(error).toMatchObject({ code: 'ReadOnlyDisabledSubscription', status: 409, message: expect.stringContaining('is disabled and therefore marked as read only') });
+    }
+    expect(await catalogSnapshot(w.deps.catalog)).toEqual(before);
+    expect(w.runs).toHaveLength(0);
+    state.value = 'PastDue';
+    await triggerBackup(deps, await w.vault(), names, {}, w.start);
     expect(w.runs).toHaveLength(1);
   });
 

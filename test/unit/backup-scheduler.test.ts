@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { vaultKey, type ProtectedItemRecord } from '../../lib/domain/catalog';
 import { defaultPolicy } from '../../lib/domain/policy-rules';
-import { findDueBackups, scheduledJobId, startScheduledBackup, type SchedulerDeps } from '../../lib/services/backup-scheduler';
+import { findDueAndSkippedBackups, findDueBackups, scheduledJobId, startScheduledBackup, type SchedulerDeps } from '../../lib/services/backup-scheduler';
+import type { SubscriptionState } from '../../lib/domain/tenancy';
 import { collect } from '../../lib/stores/document-store';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
 import { vaultRecord } from '../support/vault-fixtures';
@@ -63,6 +64,25 @@ describe('backup scheduler', () => {
     // Missed by more than two hours (the host was down): skipped, not run late.
     clock.value = new Date('2026-03-01T21:00:01Z');
     expect(await findDueBackups(deps)).toEqual([]);
+  });
+
+  it('runs no scheduled backup in a Disabled or Deleted subscription and says why; Warned and PastDue run', async () => {
+    const { deps } = await setup('2026-03-01T19:05:00Z', [item('web01')]);
+    const state = { value: 'Disabled' as SubscriptionState };
+    const asked: string[] = [];
+    const withState: SchedulerDeps = { ...deps, subscriptionState: async (id) => (asked.push(id), state.value) };
+    for (const stopped of ['Disabled', 'Deleted'] as const) {
+      state.value = stopped;
+      const { due, skipped } = await findDueAndSkippedBackups(withState);
+      expect(due).toEqual([]);
+      expect(skipped).toEqual([{ vault: expect.objectContaining({ name: 'v1' }), subscriptionState: stopped, reason: `subscription ${SUB} is ${stopped}: no scheduled backups run until it is Enabled again` }]);
+      expect(await findDueBackups(withState)).toEqual([]);
+    }
+    for (const running of ['Enabled', 'Warned', 'PastDue'] as const) {
+      state.value = running;
+      expect(await findDueAndSkippedBackups(withState)).toMatchObject({ due: [{ vmName: 'web01' }], skipped: [] });
+    }
+    expect(new Set(asked)).toEqual(new Set([SUB]));
   });
 
   it("tags a slot with the long-term rules that select its day under the policy now, and hands the tags and the cap to the run", async () => {

@@ -38,7 +38,7 @@ describe('KluisError', () => {
     for (const code of KLUIS_ERROR_CODES) {
       // Azure Backup's names, ARM's own (ResourceNotFound, InvalidSubscriptionId, the sign-in and RBAC codes …), or ours.
       expect(code).toMatch(
-        /^(UserError|BackUp|GuestAgent|ExtensionFailed|ExtensionOperationFailedForManagedDisks$|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$|InvalidResourceType$|NotFound$|MethodNotAllowed$|GatewayTimeout$|AuthenticationFailed$|SubscriptionNotFound$|ResourceGroupNotFound$|InvalidResourceGroupLocation$|ResourceGroupDeletionBlocked$|InvalidResourceNamespace$|UnsupportedMediaType$|(Linked)?AuthorizationFailed$|RoleAssignment(Exists|UpdateNotPermitted|NotFound)$|RoleDefinition(DoesNotExist|NotFound)$|InvalidRoleAssignmentId$|BMSUserError|(Invalid|Expired)AuthenticationToken)[A-Za-z0-9]*$/,
+        /^(UserError|BackUp|GuestAgent|ExtensionFailed|ExtensionOperationFailedForManagedDisks$|Kluis[A-Z]|ResourceNotFound$|InvalidSubscriptionId$|InvalidResourceLocation$|ServiceResourceNotEmpty$|InvalidResourceType$|NotFound$|MethodNotAllowed$|GatewayTimeout$|AuthenticationFailed$|SubscriptionNotFound$|ReadOnlyDisabledSubscription$|ResourceGroupNotFound$|InvalidResourceGroupLocation$|ResourceGroupDeletionBlocked$|InvalidResourceNamespace$|UnsupportedMediaType$|(Linked)?AuthorizationFailed$|RoleAssignment(Exists|UpdateNotPermitted|NotFound)$|RoleDefinition(DoesNotExist|NotFound)$|InvalidRoleAssignmentId$|BMSUserError|(Invalid|Expired)AuthenticationToken)[A-Za-z0-9]*$/,
       );
       expect(ERROR_CODES[code].recommendation.length).toBeGreaterThan(20);
       expect(ERROR_CODES[code].status).toBeGreaterThanOrEqual(400);

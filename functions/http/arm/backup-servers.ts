@@ -8,9 +8,10 @@
  * functions/http/backup-server-registration.ts.
  */
 import { z } from 'zod';
-import { getBackupServer, listBackupEngines, unregisterBackupServer, uploadVaultCertificate } from '../../../lib/services/backup-server-registration';
+import { getBackupServer, listBackupEngines, uploadVaultCertificate } from '../../../lib/services/backup-server-registration';
+import { unregisterBackupServerAndVaultCopy } from '../../../lib/services/backup-server-connection';
 import { backupEngineResource } from '../../../lib/domain/backup-server/registration';
-import { backupServerRegistrationDeps } from '../../deps';
+import { backupServerConnectionDeps, backupServerRegistrationDeps } from '../../deps';
 import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf } from './route';
 
 const TAG = 'Backup servers';
@@ -64,11 +65,11 @@ armRoute({
   method: 'DELETE',
   route: `${VAULT_ROUTE}/registeredIdentities/{identityName}`,
   summary:
-    "Unregisters a backup server. Its local copies stay on the server's disks (readable with its passphrase); its copies in the vault stay until their retention ends.",
+    "Unregisters a backup server and deletes its backup data in the vault permanently, as Azure does when a backup management server is deleted. Its local copies stay on the server's disks (readable with its passphrase).",
   tag: TAG,
   responses: { 204: 'Unregistered.', 404: 'No such vault or server.' },
-  handler: async ({ params, baseUrl }) => {
-    await unregisterBackupServer(backupServerRegistrationDeps(baseUrl), vaultRefOf(params), params.identityName ?? '');
+  handler: async ({ params }) => {
+    await unregisterBackupServerAndVaultCopy(backupServerConnectionDeps(), vaultRefOf(params), params.identityName ?? '');
     return noContent();
   },
 });

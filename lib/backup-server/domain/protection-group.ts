@@ -28,10 +28,16 @@ export interface ProtectionGroup {
     /** "HH:MM", UTC. */
     dailyAt: string;
   };
-  /** The online copy to the vault: its own daily time and retention (1–9999 daily points). */
+  /** The online copy to the vault: its own daily time and retention (1–9999 daily points, optional weekly/monthly/yearly). */
   online?: {
     dailyAt: string;
     retentionDays: number;
+    /**
+     * Weekly/monthly/yearly rules in Azure's LongTermRetentionPolicy shapes (weeklySchedule, monthlySchedule,
+     * yearlySchedule): parsed, checked and applied by lib/domain/backup-server/online-retention.ts, which this pure
+     * domain may not import.
+     */
+    longTerm?: Record<string, unknown>;
   };
 }
 
@@ -39,6 +45,8 @@ export interface LocalPoint {
   snapshotId: string;
   source: string;
   time: string;
+  /** Vault points: the long-term rules (Weekly/Monthly/Yearly) that selected the copy's day. */
+  longTermTags?: Array<'Weekly' | 'Monthly' | 'Yearly'>;
 }
 
 export interface RetentionDecision {

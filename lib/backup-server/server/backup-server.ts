@@ -17,13 +17,13 @@ import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-regist
 import type { ChunkerParams } from '../domain/fastcdc';
 import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
 import { backupFolder } from '../repository/backup-folder';
+import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
 const IDENTITY_KEY = 'identity-key.pem';
-const DAY_MS = 86_400_000;
 
 export interface ServerState {
   serverName: string;
@@ -134,6 +134,15 @@ export class BackupServer {
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
   }
 
+  /**
+   * Forgets the registration on this server once the vault unregistered it: the identity key and the state go
+   * (they no longer open anything), the local repository stays, readable with the passphrase.
+   */
+  async forgetRegistration(): Promise<void> {
+    await this.deps.state.delete(IDENTITY_KEY);
+    await this.deps.state.delete(STATE_KEY);
+  }
+
   /** Unlocks the repository for backups and restores (a wrong passphrase is refused before anything is read). */
   async unlock(passphrase: string): Promise<Repository> {
     this.repository = await openRepository(this.deps.repository, passphrase);
@@ -148,6 +157,7 @@ export class BackupServer {
   /** Creates or replaces a protection group (1–5 days local retention, else KluisLocalRetentionOutOfRange). */
   async protect(group: ProtectionGroup): Promise<ProtectionGroup> {
     validateProtectionGroup(group);
+    parseOnlineLongTerm(group.online?.longTerm);
     const state = await this.requireState();
     const groups = state.groups.filter((g) => g.name.toLowerCase() !== group.name.toLowerCase());
     await this.writeState({ ...state, groups: [...groups, group] });
@@ -296,16 +306,20 @@ export class BackupServer {
         if (newest !== undefined && newest.snapshotId !== last?.snapshotId && isOnlineCopyDue(group, last?.time, now)) due.push(newest);
       }
     }
+    // GFS retention by the vault's own retention math (online-retention.ts), per source.
     const expired = state.groups.flatMap((group) => group.online === undefined ? [] : group.sources.flatMap((source) => {
       const key = sourceKey(group, source.name);
-      return vaultPoints.filter((p) => p.source === key && now.getTime() - Date.parse(p.time) >= group.online!.retentionDays * DAY_MS)
-        .map((p) => ({ source: source.name, snapshotId: p.snapshotId, keep: false, reason: `older than the online retention of ${group.online!.retentionDays} days` }));
+      return onlineRetention(group.online!, vaultPoints.filter((p) => p.source === key), now)
+        .filter((d) => !d.keep)
+        .map((d) => ({ source: source.name, ...d }));
     }));
     if (due.length === 0 && expired.length === 0) return;
     const store = await this.vaultCopy(state, 'write');
     for (const point of due) {
       const copied = await copySnapshotsToVault(repository, store, [point.snapshotId]);
-      vaultPoints.push({ ...point, time: now.toISOString() });
+      const policyGroup = state.groups.find((g) => point.source.startsWith(`${g.name}/`));
+      const tags = policyGroup?.online === undefined ? [] : onlineLongTermTags(policyGroup.online, now);
+      vaultPoints.push({ ...point, time: now.toISOString(), ...(tags.length === 0 ? {} : { longTermTags: tags }) });
       const [group, ...rest] = point.source.split('/');
       report.vaultCopies.push({ group, source: rest.join('/'), snapshotId: point.snapshotId, chunksCopied: copied.chunksCopied });
     }

@@ -1,0 +1,19 @@
+/** A backup server on a local data folder (`<data>/server` state, `<data>/repository` the encrypted local copies). */
+import path from 'node:path';
+import { BackupServer } from '../../lib/backup-server/server/backup-server';
+import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
+import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
+import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
+
+export function backupServerAt(dataDir: string): BackupServer {
+  const clock = () => new Date();
+  return new BackupServer({
+    state: new FileRepositoryStore(path.join(dataDir, 'server')),
+    repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
+    files: new NodeLocalFileSystem(),
+    registrar: new HttpVaultRegistrar(clock),
+    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
+    clock,
+  });
+}

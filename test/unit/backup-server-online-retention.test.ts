@@ -1,0 +1,66 @@
+/**
+ * GFS retention of the backup server's vault copy, decided by the vault's retention math (evaluateRetention) on the
+ * equivalent daily UTC policy: daily points for retentionDays, Sunday copies for weeks, first-of-month copies for
+ * months, the newest point always kept; long-term rules checked when the group is saved.
+ */
+import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm, type OnlinePoint, type OnlineRetentionPolicy } from '../../lib/domain/backup-server/online-retention';
+
+const DAY = 86_400_000;
+const GFS: OnlineRetentionPolicy = {
+  dailyAt: '23:00',
+  retentionDays: 7,
+  longTerm: {
+    weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: 4, durationType: 'Weeks' } },
+    monthlySchedule: { retentionScheduleFormatType: 'Daily', retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] }, retentionDuration: { count: 12, durationType: 'Months' } },
+  },
+};
+
+/** A copy a day at 23:00 UTC from 2026-01-01 (a Thursday) for `days` days, tagged when copied. */
+function dailyCopies(policy: OnlineRetentionPolicy, days: number): OnlinePoint[] {
+  return Array.from({ length: days }, (_, i) => {
+    const time = new Date(Date.parse('2026-01-01T23:00:00Z') + i * DAY);
+    return { snapshotId: time.toISOString().slice(0, 10), time: time.toISOString(), longTermTags: onlineLongTermTags(policy, time) };
+  });
+}
+
+describe('backup server online (vault copy) retention', () => {
+  it('keeps 7 daily, 4 weekly (Sunday) and 12 monthly (1st) points, with reasons', () => {
+    const points = dailyCopies(GFS, 90); // 2026-01-01 … 2026-03-31
+    const now = new Date('2026-04-01T00:00:00Z');
+    const kept = onlineRetention(GFS, points, now).filter((d) => d.keep).map((d) => d.snapshotId);
+    expect(kept).toEqual([
+      '2026-01-01', '2026-02-01', '2026-03-01', // monthly
+      '2026-03-08', '2026-03-15', '2026-03-22', // weekly (Sundays within 4 weeks; 03-29 is also daily)
+      '2026-03-25', '2026-03-26', '2026-03-27', '2026-03-28', '2026-03-29', '2026-03-30', '2026-03-31', // daily
+    ].sort());
+    const removed = onlineRetention(GFS, points, now).find((d) => d.snapshotId === '2026-01-02')!;
+    expect(removed).toMatchObject({ keep: false, reason: expect.stringMatching(/\S/) });
+  });
+
+  it('with daily days only, removes points older than the days but never the newest', () => {
+    const daily: OnlineRetentionPolicy = { dailyAt: '23:00', retentionDays: 3 };
+    const points = dailyCopies(daily, 5);
+    expect(onlineRetention(daily, points, new Date('2026-01-06T00:00:00Z')).filter((d) => d.keep).map((d) => d.snapshotId)).toEqual(['2026-01-03', '2026-01-04', '2026-01-05']);
+    // A month later with no new copies (backups stopped): the newest stays.
+    expect(onlineRetention(daily, points, new Date('2026-02-06T00:00:00Z')).filter((d) => d.keep).map((d) => d.snapshotId)).toEqual(['2026-01-05']);
+  });
+
+  it('tags a copy by the rules that select its UTC day', () => {
+    expect(onlineLongTermTags(GFS, new Date('2026-02-01T23:00:00Z'))).toEqual(['Weekly', 'Monthly']); // a Sunday, the 1st
+    expect(onlineLongTermTags(GFS, new Date('2026-02-02T23:00:00Z'))).toEqual([]);
+  });
+
+  it('refuses a long-term rule with a wrong unit, a count out of range, no days or an unknown field', () => {
+    expect(parseOnlineLongTerm(GFS.longTerm)).toEqual(GFS.longTerm);
+    expect(() => parseOnlineLongTerm({ weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: 4, durationType: 'Days' } } })).toThrow(
+      expect.objectContaining({ code: 'KluisInvalidRequest', target: 'online.longTerm.weeklySchedule.retentionDuration' }),
+    );
+    expect(() => parseOnlineLongTerm({ yearlySchedule: { retentionScheduleFormatType: 'Daily', retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] }, monthsOfYear: ['January'], retentionDuration: { count: 10_000, durationType: 'Years' } } })).toThrow(
+      expect.objectContaining({ code: 'KluisInvalidRequest' }),
+    );
+    expect(() => parseOnlineLongTerm({ weeklySchedule: { daysOfTheWeek: [], retentionDuration: { count: 4, durationType: 'Weeks' } } })).toThrow(
+      expect.objectContaining({ target: 'online.longTerm.weeklySchedule.daysOfTheWeek' }),
+    );
+    expect(() => parseOnlineLongTerm({ dailySchedule: { retentionDuration: { count: 4, durationType: 'Days' } } })).toThrow(expect.objectContaining({ code: 'KluisInvalidRequest' }));
+  });
+});
