@@ -256,6 +256,13 @@ describe(`soak: ${CYCLES} cycles over ${DAYS} simulated days, seed ${SEED}`, () 
     const notRetryable = backups.filter((j) => j.properties.status !== 'Completed' && j.properties.status !== 'CompletedWithWarnings' && !isRetryableCode(j.properties.errorDetails?.[0]?.errorTitle ?? ''));
     expect({ seed: SEED, notRetryable: notRetryable.map(describeJob) }).toEqual({ seed: SEED, notRetryable: [] });
     expect(backups.filter((j) => j.properties.status === 'Completed').length).toBeGreaterThan(0);
+    // Every other job (protection, policy switches, the cleanups' deletions) completed; no cleanup run failed.
+    const others = (await api.jobs(VAULT)).filter((j) => j.properties.operation !== 'Backup' && j.properties.status !== 'Completed');
+    expect({ seed: SEED, others: others.map((j) => `${j.properties.operation} ${describeJob(j)}`) }).toEqual({ seed: SEED, others: [] });
+    const failedCleanups = await http<Array<{ instanceId: string; output: unknown }>>(
+      `${host.origin}/runtime/webhooks/durabletask/instances?instanceIdPrefix=retention-&runtimeStatus=Failed,Terminated&code=${encodeURIComponent(host.secrets.masterKey)}`,
+    );
+    expect({ seed: SEED, failedCleanups: failedCleanups.body }).toEqual({ seed: SEED, failedCleanups: [] });
 
     // Retention: no point outlived its expiry past the last hourly cleanup.
     const points = await api.recoveryPoints(VAULT, VM);
