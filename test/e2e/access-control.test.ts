@@ -17,7 +17,7 @@ import { ROLE_MATRIX, type MatrixRole } from '../support/role-matrix';
 import { knownSecretsOf, leaksIn } from '../support/leak-check';
 import { storageSnapshot } from '../support/storage-snapshot';
 import { appClaims, unsignedToken } from '../support/tokens';
-import { isolatedAppSettings, vaultApi, type ErrorEnvelope } from '../support/vault-api';
+import { isolatedAppSettings, vaultApi, vaultRouteParameters, type ErrorEnvelope } from '../support/vault-api';
 
 const azurite = useAzurite();
 const SUB = '5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
@@ -72,14 +72,8 @@ interface Operation {
 /** A value for each route parameter: everything points into VAULT (or names something harmless). */
 function parameterValue(name: string): string {
   const values: Record<string, string> = {
-    subscriptionId: SUB,
-    resourceGroupName: RG,
-    vaultName: VAULT,
-    fabricName: 'Azure',
-    containerName: `IaasVMContainer;iaasvmcontainerv2;rg-vms;${VM}`,
-    protectedItemName: `VM;iaasvmcontainerv2;rg-vms;${VM}`,
+    ...vaultRouteParameters(SUB, RG, VAULT, VM),
     recoveryPointId: '1234567890',
-    policyName: 'DefaultPolicy',
     resourceProviderNamespace: 'Microsoft.Compute',
     accountName: 'devstoreaccount1',
     vmName: VM,

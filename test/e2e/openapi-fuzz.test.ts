@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { useAzurite } from '../support/azurite';
 import { REPO_ROOT, http as hostHttp, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { isolatedAppSettings, vaultApi, type ErrorEnvelope } from '../support/vault-api';
+import { isolatedAppSettings, vaultApi, vaultRouteParameters, type ErrorEnvelope } from '../support/vault-api';
 import { storageSnapshot } from '../support/storage-snapshot';
 import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
 import { always, noFaults } from '../support/fault-proxy/faults';
@@ -157,15 +157,7 @@ describe('the API under malformed requests and frozen storage (OpenAPI fuzzer, r
     const document = await hostHttp<Parameters<typeof fuzzOperations>[0]>(`${host.origin}/api/openapi.json`);
     const operations = fuzzOperations(document.body);
     expect(operations.length).toBeGreaterThan(50);
-    const values: PathValues = {
-      subscriptionId: SUB,
-      resourceGroupName: RG,
-      vaultName: VAULT,
-      fabricName: 'Azure',
-      containerName: `IaasVMContainer;iaasvmcontainerv2;rg-vms;${VM}`,
-      protectedItemName: `VM;iaasvmcontainerv2;rg-vms;${VM}`,
-      policyName: 'DefaultPolicy',
-    };
+    const values: PathValues = vaultRouteParameters(SUB, RG, VAULT, VM);
     const before = await catalogDump();
     const token = await host.accessToken();
     const failures: string[] = [];

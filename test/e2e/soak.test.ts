@@ -20,7 +20,7 @@ import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, http, sleep, startHostProcess, writeSecretsFile, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { isolatedAppSettings, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
+import { isolatedAppSettings, restoredDiskHashes, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
 import { seededRandom } from '../../emulator/seeded-random';
 import { isRetryableCode } from '../../lib/domain/errors';
 import { soakPolicy, randomPolicyShape, slotsBetween, type PolicyShape } from '../support/soak-model';
@@ -142,14 +142,9 @@ describe(`soak: ${CYCLES} cycles over ${DAYS} simulated days, seed ${SEED}`, () 
       body: { properties: { objectType: 'IaasVMRestoreRequest', recoveryPointId: pointName, recoveryType: 'RestoreDisks', sourceResourceId: api.vmId(VM), region: 'westeurope', storageAccountId: RESTORE_ACCOUNT } },
     });
     const job = await api.jobOf(VAULT, response, 120_000);
-    const disks = new Map<string, string>();
-    if (job.properties.status !== 'Completed') return { status: job.properties.status, failure: job.properties.errorDetails?.[0]?.errorTitle, disks };
-    const restored = blobService(azurite().connectionString).getContainerClient(job.properties.extendedInfo.propertyBag['Config Blob Container Name']);
-    for await (const blob of restored.listBlobsFlat()) {
-      const lun = /\/lun(\d+)-[^/]+\.vhd$/.exec(blob.name)?.[1];
-      if (lun !== undefined) disks.set(lun === '0' ? 'os' : `data${Number(lun) - 1}`, sha256(await restored.getPageBlobClient(blob.name).downloadToBuffer()));
-    }
-    await restored.delete();
+    if (job.properties.status !== 'Completed') return { status: job.properties.status, failure: job.properties.errorDetails?.[0]?.errorTitle, disks: new Map<string, string>() };
+    const disks = await restoredDiskHashes(azurite().connectionString, job);
+    await blobService(azurite().connectionString).getContainerClient(job.properties.extendedInfo.propertyBag['Config Blob Container Name']).delete();
     return { status: job.properties.status, disks };
   }
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { blobService, useAzurite } from '../support/azurite';
 import { REPO_ROOT, http, pollStatus, sleep, startHostProcess, type HostProcess } from '../support/host-process';
 import { subscriptionEnv } from '../support/arm-tenancy';
-import { isolatedAppSettings, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
+import { isolatedAppSettings, restoredDiskHashes, sha256, vaultApi, type ErrorEnvelope, type JobProperties, type Resource } from '../support/vault-api';
 import { startFaultyStorage, type FaultyStorage } from '../support/fault-proxy/storage';
 import { always, noFaults, requests, scriptedFaults, seededFaults } from '../support/fault-proxy/faults';
 import { hostComputeClient } from '../support/host-compute';
@@ -137,13 +137,8 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
       await sleep(100);
     }
     const job = await finishedJob(await statusOfOperation(response.headers.get('azure-asyncoperation')!));
-    const disks = new Map<string, string>();
-    if (job.properties.status !== 'Completed') return { status: job.properties.status, failure: job.properties.errorDetails?.[0]?.errorTitle, disks };
-    const restored = blobService(azurite().connectionString).getContainerClient(job.properties.extendedInfo.propertyBag['Config Blob Container Name']);
-    for await (const blob of restored.listBlobsFlat()) {
-      const lun = /\/lun(\d+)-[^/]+\.vhd$/.exec(blob.name)?.[1];
-      if (lun !== undefined) disks.set(lun === '0' ? 'os' : `data${Number(lun) - 1}`, sha256(await restored.getPageBlobClient(blob.name).downloadToBuffer()));
-    }
+    if (job.properties.status !== 'Completed') return { status: job.properties.status, failure: job.properties.errorDetails?.[0]?.errorTitle, disks: new Map<string, string>() };
+    const disks = await restoredDiskHashes(azurite().connectionString, job);
     return { status: job.properties.status, disks };
   }
 

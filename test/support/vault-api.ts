@@ -97,6 +97,33 @@ export interface VaultApiOptions {
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/** Route parameters naming a vault and the protected item of VM `vm` in it (VMs in `rg-vms`, the DefaultPolicy). */
+export function vaultRouteParameters(subscriptionId: string, resourceGroupName: string, vaultName: string, vm: string): Record<string, string> {
+  return {
+    subscriptionId,
+    resourceGroupName,
+    vaultName,
+    fabricName: 'Azure',
+    containerName: `IaasVMContainer;iaasvmcontainerv2;rg-vms;${vm}`,
+    protectedItemName: `VM;iaasvmcontainerv2;rg-vms;${vm}`,
+    policyName: 'DefaultPolicy',
+  };
+}
+
+/**
+ * The SHA-256 of each disk a RestoreDisks job wrote (`lun0-….vhd` → `os`, `lunN-…` → `data<N-1>`), read from the
+ * job's config container in `connectionString`'s account.
+ */
+export async function restoredDiskHashes(connectionString: string, job: Resource<JobProperties>): Promise<Map<string, string>> {
+  const restored = blobService(connectionString).getContainerClient(job.properties.extendedInfo.propertyBag['Config Blob Container Name']);
+  const disks = new Map<string, string>();
+  for await (const blob of restored.listBlobsFlat()) {
+    const lun = /\/lun(\d+)-[^/]+\.vhd$/.exec(blob.name)?.[1];
+    if (lun !== undefined) disks.set(lun === '0' ? 'os' : `data${Number(lun) - 1}`, sha256(await restored.getPageBlobClient(blob.name).downloadToBuffer()));
+  }
+  return disks;
+}
+
 /**
  * `http()` for Kluis's API: every Microsoft.RecoveryServices response is checked against the specification
  * the official SDK packages carry (test/support/arm-spec.ts) — its status must be one the operation declares
