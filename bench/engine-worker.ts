@@ -205,24 +205,7 @@ async function runBackup(task: BackupTask): Promise<WorkerResult> {
   const segments = await transferAllSegments(deps, task, plan, view);
   await releaseSourceViews(deps, { views: [view] });
   step('transfer');
-  await commitRecoveryPoint(deps, {
-    itemId: task.itemId,
-    jobId: task.jobId,
-    recoveryPointId: task.recoveryPointId,
-    createdAt,
-    consistency: 'CrashConsistent',
-    vmConfig: { name: task.itemId, vmSize: 'Standard_D2s_v3', osType: 'Linux' },
-    disks: [
-      {
-        lun: 0,
-        name: 'datadisk0',
-        storageType: 'Standard',
-        source: view,
-        changeDetection: plan.changeDetection,
-        segmentCount: plan.segments.length,
-      },
-    ],
-  });
+  await commitBenchPoint(deps, task, createdAt, { name: 'datadisk0', view, plan });
   step('commit');
   const ms = performance.now() - start;
   return {
@@ -332,15 +315,7 @@ async function runManagedBackup(task: ManagedBackupTask): Promise<WorkerResult> 
     await releaseSourceViews(deps, { views: [view] });
   }
   step('transfer');
-  await commitRecoveryPoint(deps, {
-    itemId: task.itemId,
-    jobId: task.jobId,
-    recoveryPointId: task.recoveryPointId,
-    createdAt,
-    consistency: 'CrashConsistent',
-    vmConfig: { name: task.itemId, vmSize: 'Standard_D2s_v3', osType: 'Linux' },
-    disks: [{ lun: 0, name: disks[0].name, storageType: 'Standard', source: view, changeDetection: plan.changeDetection, segmentCount: plan.segments.length }],
-  });
+  await commitBenchPoint(deps, task, createdAt, { name: disks[0].name, view, plan });
   step('commit');
   const ms = performance.now() - start;
   return {
@@ -422,6 +397,26 @@ function transferAllSegments(
       tuning: task.transferTuning,
     }),
   );
+}
+
+/** Commits the one-disk point a bench backup made, as the vault's commit step does. */
+function commitBenchPoint(
+  deps: Parameters<typeof commitRecoveryPoint>[0],
+  task: { itemId: string; jobId: string; recoveryPointId: string },
+  createdAt: string,
+  disk: { name: string; view: Parameters<typeof transferSegment>[1]['source']; plan: Awaited<ReturnType<typeof planDiskBackup>> },
+): ReturnType<typeof commitRecoveryPoint> {
+  return commitRecoveryPoint(deps, {
+    itemId: task.itemId,
+    jobId: task.jobId,
+    recoveryPointId: task.recoveryPointId,
+    createdAt,
+    consistency: 'CrashConsistent',
+    vmConfig: { name: task.itemId, vmSize: 'Standard_D2s_v3', osType: 'Linux' },
+    disks: [
+      { lun: 0, name: disk.name, storageType: 'Standard', source: disk.view, changeDetection: disk.plan.changeDetection, segmentCount: disk.plan.segments.length },
+    ],
+  });
 }
 
 /** Times an operation's steps: each `step(name)` records the time since the previous one. */

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { restoreManagedDisks, type ManagedRestoreDeps } from '../../lib/engine/restore/restore-managed-disks';
 import { backupVm } from '../support/backup-engine';
-import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
+import { managedDiskBytes, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { managedRestoreWorld } from '../support/managed-restore-world';
 
 const MIB = 1024 * 1024;
@@ -36,15 +36,7 @@ describe('restore to new managed disks by upload: the bounded-parallel verified 
     return { itemId, recoveryPointId, atBackup };
   }
 
-  async function bytesOf(name: string): Promise<Buffer> {
-    const client = fabric().client();
-    const { accessSAS } = await client.disks.beginGrantAccessAndWait(TARGET_GROUP, name, { access: 'Read', durationInSeconds: 300 });
-    try {
-      return await sasClient(accessSAS!).downloadToBuffer();
-    } finally {
-      await client.disks.beginRevokeAccessAndWait(TARGET_GROUP, name);
-    }
-  }
+  const bytesOf = (name: string): Promise<Buffer> => managedDiskBytes(fabric(), TARGET_GROUP, name);
 
   async function diskNamesIn(group: string): Promise<string[]> {
     const names: string[] = [];

@@ -10,7 +10,7 @@ import { errors } from '../../lib/domain/errors';
 import { restoreManagedDisks, type ManagedRestoreDeps } from '../../lib/engine/restore/restore-managed-disks';
 import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { backupVm } from '../support/backup-engine';
-import { sasClient, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
+import { managedDiskBytes, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { managedRestoreWorld } from '../support/managed-restore-world';
 
 const MIB = 1024 * 1024;
@@ -40,16 +40,7 @@ describe('restore to new managed disks (snapshot tier by Restore, vault tier by 
     return { vm, itemId, recoveryPointId, atBackup };
   }
 
-  async function bytesOf(id: string): Promise<Buffer> {
-    const name = id.split('/').pop()!;
-    const client = fabric().client();
-    const { accessSAS } = await client.disks.beginGrantAccessAndWait(TARGET_GROUP, name, { access: 'Read', durationInSeconds: 300 });
-    try {
-      return await sasClient(accessSAS!).downloadToBuffer();
-    } finally {
-      await client.disks.beginRevokeAccessAndWait(TARGET_GROUP, name);
-    }
-  }
+  const bytesOf = (id: string): Promise<Buffer> => managedDiskBytes(fabric(), TARGET_GROUP, id.split('/').pop()!);
 
   const target = { subscriptionId: SUBSCRIPTION, resourceGroup: TARGET_GROUP, location: 'westeurope' };
 

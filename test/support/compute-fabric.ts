@@ -39,6 +39,17 @@ export interface LocalComputeFabric {
 
 export const sasClient = (url: string) => new PageBlobClient(url, new AnonymousCredential(), { retryOptions: { maxTries: 1 } });
 
+/** Every byte of a managed disk of the fabric, read through a SAS Compute grants (and revokes after). */
+export async function managedDiskBytes(fabric: LocalComputeFabric, resourceGroup: string, diskName: string): Promise<Buffer> {
+  const client = fabric.client();
+  const { accessSAS } = await client.disks.beginGrantAccessAndWait(resourceGroup, diskName, { access: 'Read', durationInSeconds: 300 });
+  try {
+    return await sasClient(accessSAS!).downloadToBuffer();
+  } finally {
+    await client.disks.beginRevokeAccessAndWait(resourceGroup, diskName);
+  }
+}
+
 /** Kluis's managed-disk Compute store against the fabric's endpoint, as the product wires it, retries off. */
 export function fabricManagedDiskCompute(fabric: LocalComputeFabric): ArmManagedDiskCompute {
   return new ArmManagedDiskCompute({
