@@ -4,7 +4,7 @@
  *
  *   kluis-server credentials --vault VAULT_ID [--host URL] [--out FILE|DIR]   (download a vault credentials file)
  *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
- *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--retention-days 1-5] [--daily-at HH:MM]
+ *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--workload FileFolder] [--retention-days 1-5] [--daily-at HH:MM]
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
  *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
@@ -21,12 +21,13 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt } from './server-at';
+import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
 import { ArmClient, ArmRequestError, msiTokenSource, type TokenSource } from '../demo/arm-client';
 import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from './vault-credentials-download';
 
@@ -109,6 +110,11 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .requiredOption('--group <name>', 'protection group name')
     .requiredOption('--folder <path>', 'the folder to protect')
     .option('--source-name <name>', 'how the source is shown (default: the folder path)')
+    .addOption(
+      new Option('--workload <type>', 'what the folder holds, by Azure Backup workload type (SQLDataBase and SharePoint are not supported)')
+        .choices(['FileFolder', ...Object.keys(UNSUPPORTED_WORKLOADS)])
+        .default('FileFolder'),
+    )
     .option('--retention-days <days>', 'days to keep local points: 1 to 5', days, 5)
     .option('--daily-at <HH:MM>', 'when the daily local point is taken (UTC)', '22:00')
     .option('--online-retention-days <days>', 'also copy a point a day to the vault and keep it this many days (1 to 9999)', days)
@@ -116,7 +122,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--online-weekly-weeks <weeks>', "also keep the Sunday copies this many weeks (GFS)", days)
     .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
     .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
-    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
+    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
       const folder = path.resolve(o.folder);
       const firstOfMonth = { retentionScheduleFormatType: 'Daily' as const, retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] } };
       const longTerm = {
@@ -126,7 +132,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       };
       const gfs = Object.keys(longTerm).length === 0 ? {} : { longTerm };
       const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays, ...gfs } };
-      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
+      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder, workloadType: o.workload }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
       out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
       if (o.onlineRetentionDays !== undefined) {
         const kept = [`${o.onlineRetentionDays} days`, ...(o.onlineWeeklyWeeks === undefined ? [] : [`Sundays ${o.onlineWeeklyWeeks} weeks`]), ...(o.onlineMonthlyMonths === undefined ? [] : [`1st of the month ${o.onlineMonthlyMonths} months`]), ...(o.onlineYearlyYears === undefined ? [] : [`January 1st ${o.onlineYearlyYears} years`])];

@@ -151,6 +151,11 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'Keep recovery points on the backup server’s disks for 1 to 5 days (Azure Backup Server keeps no more than five days locally); keep them longer with the protection group’s online (vault) retention.',
   },
+  KluisServerWorkloadNotSupported: {
+    status: 400,
+    recommendation:
+      'Protect the files the workload writes as a folder (for SQL Server, the .bak files of its own BACKUP DATABASE jobs; for SharePoint, the folder of its farm backups), or protect the virtual machine that runs it with Azure VM backup.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -861,6 +866,13 @@ export const errors = {
   },
   localRetentionOutOfRange(days: number): KluisError {
     return new KluisError('KluisLocalRetentionOutOfRange', `A local retention of ${days} days is not allowed: it must be 1 to 5 days.`, { target: 'shortTerm.retentionDays' });
+  },
+  serverWorkloadNotSupported(workloadType: string, label: string): KluisError {
+    return new KluisError(
+      'KluisServerWorkloadNotSupported',
+      `The Kluis backup server does not protect ${label} (workload type ${workloadType}): it protects volumes, files and folders.`,
+      { target: 'sources.workloadType' },
+    );
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {

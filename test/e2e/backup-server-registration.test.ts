@@ -218,6 +218,10 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const tooLong = await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '6']);
       expect(tooLong.code).not.toBe(0);
       expect(tooLong.stderr).toContain('KluisLocalRetentionOutOfRange');
+      const sql = await kluisServer(['protect', '--data', data, '--group', 'Databases', '--folder', folder, '--workload', 'SQLDataBase']);
+      expect(sql.code).not.toBe(0);
+      expect(sql.stderr).toContain('KluisServerWorkloadNotSupported');
+      expect(sql.stderr).toContain('SQL Server databases');
       const gfs = ['--online-retention-days', '30', '--online-weekly-weeks', '4', '--online-monthly-months', '12'];
       expect(await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5', ...gfs]))
         .toMatchObject({ code: 0, stdout: expect.stringContaining('kept 30 days, Sundays 4 weeks, 1st of the month 12 months.') });

@@ -17,6 +17,16 @@ describe('protection group rules', () => {
     expect(() => validateProtectionGroup({ ...group(3), sources: [{ name: 'a', path: '/a' }, { name: 'A', path: '/b' }] })).toThrow(expect.objectContaining({ target: 'sources' }));
   });
 
+  it('protects files and folders, and refuses SQL Server and SharePoint sources with KluisServerWorkloadNotSupported', () => {
+    const withWorkload = (workloadType: string) => ({ ...group(3), sources: [{ name: 'db', path: '/srv/db', workloadType }] }) as ProtectionGroup;
+    expect(validateProtectionGroup(withWorkload('FileFolder')).sources[0].workloadType).toBe('FileFolder');
+    expect(() => validateProtectionGroup(withWorkload('SQLDataBase'))).toThrow(
+      expect.objectContaining({ code: 'KluisServerWorkloadNotSupported', status: 400, target: 'sources.workloadType', message: expect.stringContaining('SQL Server databases') }),
+    );
+    expect(() => validateProtectionGroup(withWorkload('SharePoint'))).toThrow(expect.objectContaining({ code: 'KluisServerWorkloadNotSupported', message: expect.stringContaining('SharePoint farms') }));
+    expect(() => validateProtectionGroup(withWorkload('toString'))).toThrow(expect.objectContaining({ code: 'KluisInvalidRequest', target: 'sources.workloadType' }));
+  });
+
   it('schedules one point a day at the set UTC time', () => {
     expect(lastScheduledTime(group(3), new Date('2026-12-07T21:59:00Z')).toISOString()).toBe('2026-12-06T22:00:00.000Z');
     expect(lastScheduledTime(group(3), new Date('2026-12-07T22:00:00Z')).toISOString()).toBe('2026-12-07T22:00:00.000Z');

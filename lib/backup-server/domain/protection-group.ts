@@ -12,11 +12,21 @@ export const MAX_LOCAL_RETENTION_DAYS = 5;
 export const MAX_ONLINE_RETENTION_DAYS = 9999;
 const DAY_MS = 86_400_000;
 
+/**
+ * What a source holds, by Azure Backup's workload names. Azure Backup Server also protects SQL Server databases and
+ * SharePoint farms (seed 004's protection matrix); the Kluis backup server protects volumes, files and folders only.
+ */
+export const SUPPORTED_WORKLOADS = ['FileFolder'] as const;
+export const UNSUPPORTED_WORKLOADS = { SQLDataBase: 'SQL Server databases', SharePoint: 'SharePoint farms' } as const;
+export type ServerWorkloadType = (typeof SUPPORTED_WORKLOADS)[number] | keyof typeof UNSUPPORTED_WORKLOADS;
+
 export interface ProtectedSource {
   /** How the server names the source (e.g. `D:\Data` or `/srv/data`). */
   name: string;
   /** The folder on this server. */
   path: string;
+  /** Default `FileFolder`. */
+  workloadType?: ServerWorkloadType;
 }
 
 export interface ProtectionGroup {
@@ -68,6 +78,15 @@ export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup
     if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(group.online.dailyAt)) throw errors.invalidRequest('online.dailyAt', `'${group.online.dailyAt}' is not a time HH:MM.`);
   }
   if (group.sources.length === 0) throw errors.invalidRequest('sources', 'A protection group protects at least one folder.');
+  for (const source of group.sources) {
+    const workload: string = source.workloadType ?? 'FileFolder';
+    if (Object.hasOwn(UNSUPPORTED_WORKLOADS, workload)) {
+      throw errors.serverWorkloadNotSupported(workload, UNSUPPORTED_WORKLOADS[workload as keyof typeof UNSUPPORTED_WORKLOADS]);
+    }
+    if (!(SUPPORTED_WORKLOADS as readonly string[]).includes(workload)) {
+      throw errors.invalidRequest('sources.workloadType', `'${workload}' is not a workload type; the backup server protects ${SUPPORTED_WORKLOADS.join(', ')}.`);
+    }
+  }
   const names = new Set(group.sources.map((s) => s.name.toLowerCase()));
   if (names.size !== group.sources.length) throw errors.invalidRequest('sources', 'Two sources of the group have the same name.');
   return group;
