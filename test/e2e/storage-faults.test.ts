@@ -8,7 +8,10 @@
  * - Backups under 1, 5 and 10 % seeded faults on every storage request (three seeds each; KLUIS_FAULT_SEED picks
  *   others) end Completed or Failed with a retryable code — never InProgress; a later backup without faults
  *   succeeds; every completed point restores byte-identical under 5 % faults or fails retryably, and restores
- *   byte-identical without; then the vault check (readData) finds nothing wrong.
+ *   byte-identical without; every other point expires within hours and the hourly retention deletes it under the
+ *   next round's faults; then the vault check (readData) finds nothing wrong.
+ * - Soft delete, undelete and the purge 14 days later under 1, 5 and 10 % faults: each step ends done, and the
+ *   purge leaves no blob of the item.
  * - A backup terminated from outside (page-blob VM, managed-disk VM) is finished by the watchdog: its
  *   sub-orchestrations stopped first, job Failed with a retryable code, claim released, its views (snapshots,
  *   restore points and their SAS) and scratch blobs swept, its point never committed; the next backup runs.
@@ -82,9 +85,10 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
    * job started (503, then 409 naming the running job: that job is the one), or a claim can be left without
    * a job (409 naming a job that does not exist, until the claim's grace period passes: the pump moves time).
    */
-  async function startBackup(vm = VM): Promise<string> {
+  async function startBackup(vm = VM, retainUntil?: Date): Promise<string> {
+    const properties = { objectType: 'IaasVMBackupRequest', ...(retainUntil === undefined ? {} : { recoveryPointExpiryTimeInUTC: retainUntil.toISOString() }) };
     for (let attempt = 1; ; attempt++) {
-      const response = await http<ErrorEnvelope>(`${api.itemUrl(VAULT, vm)}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      const response = await http<ErrorEnvelope>(`${api.itemUrl(VAULT, vm)}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties } });
       if (response.status === 202) return statusOfOperation(response.headers.get('azure-asyncoperation')!);
       const running = response.status === 409 && response.body.error.code === 'UserErrorBackupOperationInProgress' ? /\(job ([^)]+)\)/.exec(response.body.error.message)?.[1] : undefined;
       if (running !== undefined && (await jobExists(running))) return running;
@@ -92,6 +96,32 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
         throw new Error(`backup now: ${response.status} ${response.text}\n${host.logs().filter((r) => /Request failed/.test(r.message)).map((r) => r.message).join('\n')}`);
       }
       await http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 60_000 }, headers: key() });
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Moves the clock on by `ms` (its timers fire once, late), waits until the hourly retention timer has run for
+   * the new time, then (the clock pumped: retries under faults wait for durable timers) until no retention run is
+   * left running. Retention here runs under whatever faults are scheduled.
+   */
+  async function advanceWithRetention(ms: number): Promise<void> {
+    const now = await api.advanceClock({ ms });
+    for (const deadline = Date.now() + 30_000; ; ) {
+      const { body } = await http<{ timers: Array<{ functionName: string; next: string; running: boolean }> }>(`${host.origin}/admin/clock`, { headers: key() });
+      const timer = body.timers.find((t) => t.functionName === 'retentionCleanup');
+      if (timer !== undefined && !timer.running && Date.parse(timer.next) > now.getTime()) break;
+      if (Date.now() > deadline) throw new Error(`the retention timer did not run at ${now.toISOString()}: ${JSON.stringify(timer)}`);
+      await sleep(50);
+    }
+    await pumping(api.orchestrationsIdle('retention-', 120_000));
+  }
+
+  /** Sends an ARM call until it is answered with something else than 503 (faults can answer any call so). */
+  async function through503<T>(url: string, request: { method: string; body?: unknown }): Promise<Awaited<ReturnType<typeof http<T>>>> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await http<T>(`${url}?api-version=2023-06-01`, request);
+      if (response.status !== 503 || attempt >= 30) return response;
       await sleep(100);
     }
   }
@@ -188,31 +218,49 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
 
   it('ends every backup under 1, 5 and 10 % faults (three seeds each) Completed or Failed with a retryable code; restores under faults are byte-identical or fail retryably; a later backup succeeds', async () => {
     const pointsAt = new Map<string, Map<string, string>>();
+    /** Points taken to expire within hours: retention deletes them under the next rounds' faults. */
+    const expiring: string[] = [];
     const outcomes: string[] = [];
+    let round = 0;
     for (const rate of [0.01, 0.05, 0.1]) {
       for (const seed of ['s1', 's2', 's3']) {
-        // A new day for each round (3 on-demand backups a day on Standard policies).
-        await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+        const faults = seededFaults({ seed: `${SEED}${rate}-${seed}`, rate, retryAfterSeconds: 1 });
+        // A new day for each round (3 on-demand backups a day on Standard policies); the day's retention run
+        // (expired points' snapshots, replica snapshots, manifests and rows) meets this round's faults.
+        storage.setSchedule(faults);
+        await advanceWithRetention(24 * 3_600_000);
+        storage.setSchedule(noFaults);
         await api.fabric(VM, 'writeData', { percent: 10, seed: `round-${rate}-${seed}` });
         const atBackup = new Map([...(await api.diskBytes(VM))].map(([disk, bytes]) => [disk, sha256(bytes)]));
-        storage.setSchedule(seededFaults({ seed: `${SEED}${rate}-${seed}`, rate, retryAfterSeconds: 1 }));
-        const job = await pumping(finishedJob(await startBackup()));
+        // Every other point is retained only two hours (on-demand retain-until): it expires before the next round.
+        const expires = round++ % 2 === 1;
+        const retainUntil = expires ? new Date((await api.clockNow()).getTime() + 2 * 3_600_000) : undefined;
+        storage.setSchedule(faults);
+        const job = await pumping(finishedJob(await startBackup(VM, retainUntil)));
         storage.setSchedule(noFaults);
         const failure = job.properties.errorDetails?.[0]?.errorTitle;
         outcomes.push(`${rate}/${seed}: ${job.properties.status}${failure ? ` ${failure}` : ''}`);
         expect(['Completed', 'CompletedWithWarnings', 'Failed']).toContain(job.properties.status);
         if (job.properties.status === 'Failed') expect({ rate, seed, failure, retryable: isRetryableCode(failure ?? '') }).toEqual({ rate, seed, failure, retryable: true });
+        else if (expires) expiring.push(job.properties.extendedInfo.propertyBag['Recovery point']);
         else pointsAt.set(job.properties.extendedInfo.propertyBag['Recovery point'], atBackup);
       }
     }
     expect(storage.blob.injected().length + storage.table.injected().length).toBeGreaterThan(0);
 
-    // Without faults, the next backup succeeds.
-    await pumping(http(`${host.origin}/admin/clock/advance`, { method: 'POST', body: { ms: 24 * 3_600_000 }, headers: key() }));
+    // Without faults, the next backup succeeds; the hour after it, retention has deleted every expired point (the
+    // latest point outlives its expiry until a later backup succeeds, as Azure keeps it).
+    await advanceWithRetention(24 * 3_600_000);
     const atLast = new Map([...(await api.diskBytes(VM))].map(([disk, bytes]) => [disk, sha256(bytes)]));
     const last = await pumping(finishedJob(await startBackup()));
     expect({ outcomes, last: last.properties.status }).toEqual({ outcomes, last: 'Completed' });
     pointsAt.set(last.properties.extendedInfo.propertyBag['Recovery point'], atLast);
+    await advanceWithRetention(3_600_000);
+    expect(expiring.length).toBeGreaterThan(0);
+    const remaining = (await api.recoveryPoints(VAULT, VM)).map((p) => p.name);
+    expect({ deletedByRetention: expiring.filter((point) => !remaining.includes(point)) }).toEqual({ deletedByRetention: expiring });
+    const retentionRuns = await api.jobs(VAULT, "operation eq 'DeleteBackupData'");
+    expect(retentionRuns.filter((j) => j.properties.status === 'InProgress')).toEqual([]);
 
     // Restores under 5 % faults: byte-identical, or failed with a retryable code and then byte-identical without faults.
     const points = await api.recoveryPoints(VAULT, VM);
@@ -232,6 +280,48 @@ describe('Kluis with its storage behind fault proxies (embedded host, fake clock
     if (report.body.problems?.length) console.log(host.logs().filter((r) => /snapshot|view/i.test(r.message)).map((r) => `${r.time ?? ''} ${r.message}`).join('\n'));
     expect({ status: report.status, problems: report.body.problems, outcomes }).toEqual({ status: 200, problems: [], outcomes });
   }, 300_000);
+
+  it('soft-deletes, undeletes and purges an item under 1, 5 and 10 % faults: every step ends done (retried while answered 503), and the purge leaves no blob of the item', async () => {
+    const vm = 'softdel1';
+    await api.createVm(vm, { osType: 'Linux', osDisk: { sizeBytes: MIB }, initialData: { percent: 30, seed: vm } });
+    const vaultContainer = blobService(azurite().connectionString).getContainerClient(`vault-${STAMP}`);
+    const blobNames = async () => {
+      const names = new Set<string>();
+      for await (const blob of vaultContainer.listBlobsFlat({ prefix: 'items/' })) names.add(blob.name);
+      return names;
+    };
+    const item = () => through503<Resource<{ isScheduledForDeferredDelete?: boolean; protectionState?: string }>>(api.itemUrl(VAULT, vm), { method: 'GET' });
+    /** DELETE or PUT-undelete until the item is in the wanted state: an answer lost to a fault is sent again (then refused: already done). */
+    const changeItem = async (request: { method: string; body?: unknown }, softDeleted: boolean) => {
+      for (let attempt = 1; ; attempt++) {
+        const response = await through503<ErrorEnvelope>(api.itemUrl(VAULT, vm), request);
+        if (response.status === 202) await pumping(finishedJob(await statusOfOperation(response.headers.get('azure-asyncoperation')!)));
+        const now = await item();
+        if (now.status === 200 && (now.body.properties.isScheduledForDeferredDelete === true) === softDeleted) return;
+        if (attempt >= 5) throw new Error(`${request.method} ${vm}: ${response.status} ${response.text}; item ${now.status} ${now.text}`);
+      }
+    };
+    for (const rate of [0.01, 0.05, 0.1]) {
+      const before = await blobNames();
+      expect((await api.jobOf(VAULT, await api.enable(VAULT, vm))).properties.status).toBe('Completed');
+      expect((await pumping(finishedJob(await startBackup(vm)))).properties.status).toBe('Completed');
+      const itemPrefixes = new Set([...(await blobNames())].filter((name) => !before.has(name)).map((name) => name.split('/').slice(0, 2).join('/')));
+      expect(itemPrefixes.size).toBe(1);
+      const [itemPrefix] = itemPrefixes;
+
+      storage.setSchedule(seededFaults({ seed: `${SEED}soft-delete-${rate}`, rate, retryAfterSeconds: 1 }));
+      await changeItem({ method: 'DELETE' }, true);
+      await changeItem({ method: 'PUT', body: { properties: { protectedItemType: 'Microsoft.Compute/virtualMachines', isRehydrate: true } } }, false);
+      await changeItem({ method: 'DELETE' }, true);
+      // The 14 soft-delete days pass: the hourly retention run purges the item under the same faults.
+      await advanceWithRetention(15 * 24 * 3_600_000);
+      storage.setSchedule(noFaults);
+      // A purge a fault interrupted finishes in the next hour's run.
+      await advanceWithRetention(3_600_000);
+      expect((await item()).status).toBe(404);
+      expect({ rate, left: [...(await blobNames())].filter((name) => name.startsWith(`${itemPrefix}/`)) }).toEqual({ rate, left: [] });
+    }
+  }, 240_000);
 
   const durable = (instance: string, action = '') => `${host.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}${action}?code=${encodeURIComponent(host.secrets.masterKey)}`;
 
