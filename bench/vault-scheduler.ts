@@ -36,6 +36,7 @@ import { startAzurite, type RunningAzurite } from '../emulator/azurite';
 import { azuriteExtensions } from '../emulator/cli';
 import { ArmClient, msiTokenSource } from '../emulator/demo/arm-client';
 import { REPO_ROOT, startBenchHost, type BenchHost } from './support/host-process';
+import { ClockFollower } from './support/clock-follower';
 import { describeMachine } from './support/machine';
 import { sampleProcesses, type ProcessUsage } from './support/process-sampler';
 import { peakRssOfProcess, resetPeakRss, rssOfProcess } from './support/process-memory';
@@ -179,39 +180,6 @@ function parseOptions(argv: string[]): Options {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * Moves the host's fake clock along with the wall clock (from an anchor, never past `cap`), one step per
- * call, so durable timers (activity retries) fire and job durations mean something.
- */
-class ClockFollower {
-  private anchorWallMs = performance.now();
-  private anchorFake: Date;
-  private cap: Date | undefined;
-
-  constructor(
-    private readonly api: VaultApi,
-    private current: Date,
-  ) {
-    this.anchorFake = current;
-  }
-
-  follow(cap?: Date): void {
-    this.anchorWallMs = performance.now();
-    this.anchorFake = this.current;
-    this.cap = cap;
-  }
-
-  async jumpTo(at: Date): Promise<void> {
-    this.current = await this.api.advanceClockTo(at);
-    this.follow(this.cap);
-  }
-
-  async step(): Promise<void> {
-    let target = this.anchorFake.getTime() + (performance.now() - this.anchorWallMs);
-    if (this.cap !== undefined) target = Math.min(target, this.cap.getTime());
-    if (target > this.current.getTime()) this.current = await this.api.advanceClockTo(new Date(target));
-  }
-}
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv);
@@ -240,7 +208,7 @@ async function main(): Promise<void> {
       app: REPO_ROOT,
       storage: azurite.connectionString,
       args: ['--fake-clock', CLOCK_START.toISOString()],
-      env: { KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '' },
+      env: { KLUIS_SUBSCRIPTION_ID: SUBSCRIPTION, KLUIS_SOURCE_STORAGE: '', KLUIS_VAULT_STORAGE: '' },
       signIn: true,
     });
     const result = await run(host, azurite, opts, diskBytes);
@@ -270,6 +238,7 @@ async function run(host: BenchHost, azurite: RunningAzurite, opts: Options, disk
 
   console.log('\n## Setup\n');
   const setupStart = performance.now();
+  for (const group of [VAULT_GROUP, VM_GROUP]) await api.createResourceGroup(group, LOCATION);
   await api.createVault(VAULT_GROUP, VAULT, LOCATION);
   await api.createDailyPolicy(VAULT_GROUP, VAULT, TICK_POLICY);
   await api.createDailyPolicy(VAULT_GROUP, VAULT, BASELINE_POLICY);

@@ -100,6 +100,11 @@ export class VaultApi {
     return vm.disks.map((disk) => disk.vhdUri);
   }
 
+  /** A resource group of the subscription (as `az group create`); the vault's and the VMs' groups must exist. */
+  async createResourceGroup(name: string, location: string): Promise<void> {
+    await this.call('PUT', `/subscriptions/${this.subscriptionId}/resourcegroups/${encodeURIComponent(name)}?api-version=2022-09-01`, { location });
+  }
+
   async createVault(resourceGroup: string, vault: string, location: string): Promise<void> {
     await this.call('PUT', this.arm(this.vaultPath(resourceGroup, vault)), { location });
   }
@@ -118,6 +123,11 @@ export class VaultApi {
         },
       },
     });
+  }
+
+  /** PUT a backup policy with the given properties (any shape the API takes). */
+  async putPolicy(resourceGroup: string, vault: string, name: string, properties: Record<string, unknown>): Promise<void> {
+    await this.call('PUT', this.arm(`${this.vaultPath(resourceGroup, vault)}/backupPolicies/${name}`), { properties });
   }
 
   /** Discovery (refreshContainers), followed to its end. */
@@ -144,6 +154,34 @@ export class VaultApi {
     const jobId = status.properties?.jobId;
     if (jobId === undefined) throw new Error(`Backup of ${vm.name} was accepted without a job id: ${JSON.stringify(status)}`);
     return jobId;
+  }
+
+  /** A fabric action on a VM (writeData, clearData, …), as `POST /fabric/…/virtualMachines/{vm}/{action}`. */
+  async fabric(vm: Pick<VmSpec, 'resourceGroup' | 'name'>, action: string, body: unknown = {}): Promise<unknown> {
+    return this.call('POST', `/fabric/subscriptions/${this.subscriptionId}/resourceGroups/${vm.resourceGroup}/virtualMachines/${vm.name}/${action}?code=${encodeURIComponent(this.masterKey)}`, body);
+  }
+
+  /** Restores a point's disks into a storage account (RestoreDisks); returns the Restore job's id. */
+  async restoreDisks(resourceGroup: string, vault: string, vm: Pick<VmSpec, 'resourceGroup' | 'name'>, recoveryPointId: string, storageAccountId: string): Promise<string> {
+    const response = await this.request('POST', this.arm(`${this.itemPath(resourceGroup, vault, vm)}/recoveryPoints/${recoveryPointId}/restore`), {
+      properties: {
+        objectType: 'IaasVMRestoreRequest',
+        recoveryPointId,
+        recoveryType: 'RestoreDisks',
+        sourceResourceId: `/subscriptions/${this.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Compute/virtualMachines/${vm.name}`,
+        region: 'westeurope',
+        storageAccountId,
+      },
+    });
+    const status = await this.settle(response);
+    const jobId = status.properties?.jobId;
+    if (jobId === undefined) throw new Error(`Restore of ${vm.name} was accepted without a job id: ${JSON.stringify(status)}`);
+    return jobId;
+  }
+
+  /** `POST {vault}/check` (Kluis's vault check): the report. */
+  async checkVault(resourceGroup: string, vault: string, properties: { readData?: boolean } = {}): Promise<{ healthy: boolean; recoveryPoints: number; bytesVerified: number; problems: unknown[] }> {
+    return (await this.call('POST', this.arm(`${this.vaultPath(resourceGroup, vault)}/check`), { properties })) as { healthy: boolean; recoveryPoints: number; bytesVerified: number; problems: unknown[] };
   }
 
   async job(resourceGroup: string, vault: string, jobId: string): Promise<ArmJob> {
