@@ -24,16 +24,21 @@ const clock = () => new Date('2026-12-07T12:00:00Z');
 const files = new NodeLocalFileSystem();
 const isRoot = process.getuid?.() === 0;
 
+// One repository for the file (its KDF costs more than a test); each test works in its own folder.
+let root: string;
 let work: string;
 let repository: Repository;
-beforeEach(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-sources-'));
-  repository = await createRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE, {
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-sources-'));
+  repository = await createRepository(new FileRepositoryStore(path.join(root, 'repo')), PASSPHRASE, {
     clock, kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 },
   });
 });
-afterEach(async () => {
-  await rm(work, { recursive: true, force: true });
+beforeEach(async () => {
+  work = await mkdtemp(path.join(root, 'test-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
 });
 
 async function listTree(root: string): Promise<string[]> {
@@ -90,36 +95,37 @@ describe('folder sources', () => {
 
 describe('disk image sources', () => {
   const MiB = 1024 * 1024;
-  /** 4 MiB: data, a zero MiB, data, a zero tail: a sparse disk. */
-  const disk = () => Buffer.concat([bytes(MiB, 'a'), Buffer.alloc(MiB), bytes(MiB + 512 * 1024, 'b'), Buffer.alloc(512 * 1024)]);
+  const KiB = 1024;
+  /** 2 MiB: data, 512 KiB of zeros, data, a zero tail: a sparse disk (8 blocks of 256 KiB as a dynamic VHD). */
+  const disk = () => Buffer.concat([bytes(512 * KiB, 'a'), Buffer.alloc(512 * KiB), bytes(768 * KiB, 'b'), Buffer.alloc(256 * KiB)]);
 
   it('backs up a dynamic VHD as one sparse volume, stores only changed chunks the next day, restores raw and as a fixed VHD byte for byte', async () => {
     const data = disk();
     const image = path.join(work, 'disks/server.vhd');
-    await write(work, 'disks/server.vhd', dynamicVhd(data, 512 * 1024, [1000]));
-    data.fill(0, 1000 * 512, 1001 * 512); // a sector whose bitmap bit is clear reads as zeros
+    await write(work, 'disks/server.vhd', dynamicVhd(data, 256 * KiB, [300]));
+    data.fill(0, 300 * 512, 301 * 512); // a sector whose bitmap bit is clear reads as zeros
 
     const first = await backupDiskImage({ repository, files, clock }, { image, sourceName: 'server-disk' });
     expect(first.source).toMatchObject({ kind: 'DiskImage', root: image });
-    expect(first.stats).toMatchObject({ files: 1, bytes: 4 * MiB, zeroBytes: 1.5 * MiB });
-    expect(first.stats.newChunkBytes).toBeLessThan(2.6 * MiB); // the zero regions are not stored
+    expect(first.stats).toMatchObject({ files: 1, bytes: 2 * MiB, zeroBytes: 768 * KiB });
+    expect(first.stats.newChunkBytes).toBeLessThan(1.3 * MiB); // the zero regions are not stored
 
     // a day later: 4 KiB changed in the middle of the second data region
-    bytes(4096, 'changed').copy(data, 2 * MiB + 700_000);
-    await write(work, 'disks/server.vhd', dynamicVhd(data, 512 * 1024));
+    bytes(4096, 'changed').copy(data, MiB + 400_000);
+    await write(work, 'disks/server.vhd', dynamicVhd(data, 256 * KiB));
     const second = await backupDiskImage({ repository, files, clock }, { image, sourceName: 'server-disk' });
     expect(second.stats.newChunks).toBeLessThanOrEqual(4); // the changed region's chunks (CDC: 1-2) and the tree
-    expect(second.stats.newChunkBytes).toBeLessThan(600 * 1024);
+    expect(second.stats.newChunkBytes).toBeLessThan(600 * KiB);
 
     const raw = await restoreSnapshot({ repository, files }, { snapshotId: second.id, targetRoot: path.join(work, 'raw'), imageFormat: 'raw' });
-    expect(raw).toMatchObject({ files: 1, bytes: 4 * MiB });
+    expect(raw).toMatchObject({ files: 1, bytes: 2 * MiB });
     expect((await readFile(path.join(work, 'raw/server.img'))).equals(data)).toBe(true);
 
     await restoreSnapshot({ repository, files }, { snapshotId: second.id, targetRoot: path.join(work, 'vhd') });
     const fixed = await readFile(path.join(work, 'vhd/server.vhd'));
-    expect(fixed.length).toBe(4 * MiB + 512);
-    expect(fixed.subarray(0, 4 * MiB).equals(data)).toBe(true);
-    expect(fixed.readUInt32BE(4 * MiB + 60)).toBe(2); // a fixed VHD, whose footer a backup accepts again
+    expect(fixed.length).toBe(2 * MiB + 512);
+    expect(fixed.subarray(0, 2 * MiB).equals(data)).toBe(true);
+    expect(fixed.readUInt32BE(2 * MiB + 60)).toBe(2); // a fixed VHD, whose footer a backup accepts again
     const again = await backupDiskImage({ repository, files, clock }, { image: path.join(work, 'vhd/server.vhd'), sourceName: 'restored' });
     expect(again.stats.newChunks).toBe(1); // the tree: every data chunk dedups
 
@@ -146,30 +152,31 @@ describe('disk image sources', () => {
 
   it('refuses a corrupt footer, a corrupt dynamic header, a differencing VHD and a cut fixed VHD with KluisDiskImageInvalid', async () => {
     const image = path.join(work, 'bad.vhd');
+    const pointsBefore = (await repository.listSnapshotIds()).length;
     const backup = () => backupDiskImage({ repository, files, clock }, { image, sourceName: 'bad' });
     const invalid = (why: RegExp) => expect.objectContaining({ code: 'KluisDiskImageInvalid', status: 400, message: expect.stringMatching(why) });
 
-    const footerFlipped = fixedVhd(Buffer.alloc(MiB, 1));
-    footerFlipped[MiB + 50] ^= 0xff;
+    const footerFlipped = fixedVhd(Buffer.alloc(64 * KiB, 1));
+    footerFlipped[64 * KiB + 50] ^= 0xff;
     await writeFile(image, footerFlipped);
     await expect(backup()).rejects.toEqual(invalid(/footer checksum/));
 
-    const headerFlipped = dynamicVhd(disk(), 512 * 1024);
+    const headerFlipped = dynamicVhd(disk(), 256 * KiB);
     headerFlipped[512 + 30] ^= 0x01;
     await writeFile(image, headerFlipped);
     await expect(backup()).rejects.toEqual(invalid(/dynamic header checksum/));
 
-    const differencing = fixedVhd(Buffer.alloc(MiB));
-    differencing.writeUInt32BE(4, MiB + 60);
-    differencing.writeUInt32BE(vhdChecksum(differencing.subarray(MiB), 64), MiB + 64);
+    const differencing = fixedVhd(Buffer.alloc(64 * KiB));
+    differencing.writeUInt32BE(4, 64 * KiB + 60);
+    differencing.writeUInt32BE(vhdChecksum(differencing.subarray(64 * KiB), 64), 64 * KiB + 64);
     await writeFile(image, differencing);
     await expect(backup()).rejects.toEqual(invalid(/differencing/));
 
-    await writeFile(image, Buffer.concat([Buffer.alloc(512), fixedVhd(Buffer.alloc(MiB)).subarray(MiB)]));
-    await expect(backup()).rejects.toEqual(invalid(/fixed VHD of 1048576 bytes/));
+    await writeFile(image, Buffer.concat([Buffer.alloc(512), fixedVhd(Buffer.alloc(64 * KiB)).subarray(64 * KiB)]));
+    await expect(backup()).rejects.toEqual(invalid(/fixed VHD of 65536 bytes/));
 
     await writeFile(image, Buffer.alloc(4096));
     await expect(backup()).rejects.toEqual(invalid(/no VHD footer/));
-    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(await repository.listSnapshotIds()).toHaveLength(pointsBefore);
   });
 });
