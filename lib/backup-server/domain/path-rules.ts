@@ -17,8 +17,8 @@ export const POSIX_LIMITS = { maxPathBytes: 4095, maxNameBytes: 255 } as const;
 /** MAX_PATH is 260 UTF-16 units with the terminating NUL; `\\?\` paths may take 32,767. Names at most 255 units (NTFS). */
 export const WINDOWS_LIMITS = { maxPath: 259, maxLongPath: 32_766, maxName: 255 } as const;
 
-const WINDOWS_INVALID_CHARACTERS = /[<>:"/\\|?*\u0000-\u001f]/;
-const WINDOWS_INVALID_CHARACTERS_ALL = /[<>:"/\\|?*\u0000-\u001f]/g;
+const WINDOWS_INVALID_CHARACTERS = new Set('<>:"/\\|?*');
+const isWindowsInvalid = (c: string) => c.charCodeAt(0) < 32 || WINDOWS_INVALID_CHARACTERS.has(c);
 /** Device names, reserved with any extension ("NUL.txt"), in any case; COM¹–³/LPT¹–³ too, as Windows reserves them. */
 const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[1-9\u00b9\u00b2\u00b3]|LPT[1-9\u00b9\u00b2\u00b3])(\..*)?$/i;
 
@@ -69,9 +69,9 @@ export function nameProblem(name: string, style: PathStyle): string | undefined 
     if (bytes > POSIX_LIMITS.maxNameBytes) return `the name is ${bytes} bytes; Linux allows ${POSIX_LIMITS.maxNameBytes}`;
     return undefined;
   }
-  const bad = WINDOWS_INVALID_CHARACTERS.exec(name);
-  if (bad !== null) {
-    const shown = bad[0].charCodeAt(0) < 32 ? `control character 0x${bad[0].charCodeAt(0).toString(16).padStart(2, '0')}` : `'${bad[0]}'`;
+  const bad = [...name].find(isWindowsInvalid);
+  if (bad !== undefined) {
+    const shown = bad.charCodeAt(0) < 32 ? `control character 0x${bad.charCodeAt(0).toString(16).padStart(2, '0')}` : `'${bad}'`;
     return `Windows names cannot hold ${shown} (nor any of < > : " / \\ | ? * or control characters)`;
   }
   if (WINDOWS_RESERVED.test(name)) return `'${name.split('.')[0]}' is a reserved device name on Windows (with any extension)`;
@@ -100,7 +100,7 @@ export function pathLengthProblem(targetRoot: string, relative: string, style: P
  * dot or space becomes '_', and a reserved device name gets a leading '_' (`CON.txt` → `_CON.txt`).
  */
 export function renameForWindows(name: string): string {
-  let renamed = name.replace(WINDOWS_INVALID_CHARACTERS_ALL, '_').replace(/[. ]+$/, (tail) => '_'.repeat(tail.length));
+  let renamed = [...name].map((c) => (isWindowsInvalid(c) ? '_' : c)).join('').replace(/[. ]+$/, (tail) => '_'.repeat(tail.length));
   if (WINDOWS_RESERVED.test(renamed)) renamed = `_${renamed}`;
   return renamed;
 }

@@ -41,7 +41,7 @@ function compile(pattern: string, field: 'include' | 'exclude', root: string, st
   const fail = (why: string) => errors.invalidRequest(`sources.${field}`, `The ${field} pattern '${pattern.slice(0, 200)}' is not valid: ${why}.`);
   if (pattern.trim() === '') throw fail('it is empty');
   if (pattern.length > MAX_PATTERN_LENGTH) throw fail(`it is longer than ${MAX_PATTERN_LENGTH} characters`);
-  if (/[\u0000-\u001f]/.test(pattern)) throw fail('it holds a control character');
+  if ([...pattern].some((c) => c.charCodeAt(0) < 32)) throw fail('it holds a control character');
   const foldersOnly = style === 'windows' ? /[\\/]$/.test(pattern) : pattern.endsWith('/');
   let names = splitPath(pattern, style);
   const absolute = style === 'windows' ? /^(?:[A-Za-z]:|[\\/]{2})/.test(pattern) : pattern.startsWith('/');
