@@ -131,7 +131,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
     .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
     .action(async (o: { data: string; group: string; folder?: string; image?: string; include?: string[]; exclude?: string[]; pathStyle?: PathStyle; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
-      if ((o.folder === undefined) === (o.image === undefined)) throw new InvalidArgumentError('give one of --folder or --image');
+      if ((o.folder === undefined) === (o.image === undefined)) throw new Error('give one of --folder or --image (not both)');
       const folder = path.resolve(o.folder ?? o.image!);
       const sourceRules = {
         ...(o.image === undefined ? {} : { kind: 'DiskImage' as const }),
