@@ -8,7 +8,7 @@ import { chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from '
 import os from 'node:os';
 import path from 'node:path';
 import { backupFolder } from '../../lib/backup-server/repository/backup-folder';
-import { vhdChecksum } from '../../lib/backup-server/domain/disk-image';
+import { applySectorBitmap, fixedFooterFrom, isAllZero, parseVhdFooter, vhdChecksum } from '../../lib/backup-server/domain/disk-image';
 import { backupDiskImage } from '../../lib/backup-server/repository/disk-image-volume';
 import { createRepository, type Repository } from '../../lib/backup-server/repository/repository';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
@@ -17,7 +17,7 @@ import { pruneRepository } from '../../lib/backup-server/repository/prune';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { pseudoRandomBytes as bytes } from '../support/pseudo-random';
-import { dynamicVhd, fixedVhd } from '../support/vhd-images';
+import { dynamicVhd, fixedVhd, vhdFooter } from '../support/vhd-images';
 
 const PASSPHRASE = 'correct horse battery staple 42';
 const clock = () => new Date('2026-12-07T12:00:00Z');
@@ -90,6 +90,28 @@ describe('folder sources', () => {
     expect(result.renamed?.map((r) => `${r.from} -> ${r.to}`)).toEqual(['CON.txt -> _CON.txt', 'Readme -> Readme (2)', 'what? -> what_']);
     expect(await listTree(target)).toEqual(['README', 'Readme (2)', '_CON.txt', 'fine.txt', 'what_', 'what_/inner.txt']);
     expect(await readFile(path.join(target, 'Readme (2)'), 'utf8')).toBe('Readme');
+  });
+});
+
+describe('disk image format (pure)', () => {
+  it('checks footers by checksum, turns a dynamic footer into a fixed one, reads unwritten sectors as zeros', () => {
+    const dynamic = vhdFooter(1024 * 1024, 3, 512n);
+    expect(parseVhdFooter(dynamic, 'd.vhd')).toMatchObject({ diskType: 3, currentSize: 1024 * 1024, dynamicHeaderOffset: 512 });
+    expect(vhdChecksum(dynamic, 64)).toBe(dynamic.readUInt32BE(64));
+    const fixed = fixedFooterFrom(dynamic);
+    expect(parseVhdFooter(fixed, 'f.vhd')).toEqual({ diskType: 2, currentSize: 1024 * 1024, uniqueId: dynamic.subarray(68, 84).toString('hex') });
+    expect(fixed.subarray(68, 84).equals(dynamic.subarray(68, 84))).toBe(true);
+    const bad = Buffer.from(dynamic);
+    bad[100] ^= 1;
+    expect(() => parseVhdFooter(bad, 'bad.vhd')).toThrow(expect.objectContaining({ code: 'KluisDiskImageInvalid', message: expect.stringContaining("'bad.vhd'") }));
+
+    const data = Buffer.alloc(4 * 512, 9);
+    const bitmap = Buffer.from([0b1010_0000]);
+    expect([...applySectorBitmap(bitmap, data)].filter((_, i) => i % 512 === 0)).toEqual([9, 0, 9, 0]);
+    const zeros = Buffer.alloc(200_000);
+    expect(isAllZero(zeros)).toBe(true);
+    zeros[199_999] = 1;
+    expect(isAllZero(zeros)).toBe(false);
   });
 });
 

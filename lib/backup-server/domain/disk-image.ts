@@ -139,19 +139,18 @@ export function fixedFooterFrom(footer: Uint8Array): Buffer {
   return b;
 }
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether every byte is zero (compared natively, 64 KiB at a time). */
 export function isAllZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  for (let at = 0; at < bytes.length; at += ZEROS.length) {
+    const part = bytes.subarray(at, Math.min(bytes.length, at + ZEROS.length));
+    if (Buffer.compare(part, ZEROS.subarray(0, part.length)) !== 0) return false;
+  }
   return true;
 }
 
 /** What a restore of an image writes by default: a VHD source comes back as a fixed VHD, a raw one raw. */
 export function defaultRestoreFormat(format: DiskImageFormat): ImageRestoreFormat {
   return format === 'raw' ? 'raw' : 'vhd';
-}
-
-/** The restored file's name: a VHD restored raw is `<name>.img`, a raw image restored as a VHD `<name>.vhd`. */
-export function restoredImageName(name: string, from: DiskImageFormat, to: ImageRestoreFormat): string {
-  if (to === defaultRestoreFormat(from)) return name;
-  const stem = name.replace(/\.(vhd|img|raw)$/i, '');
-  return `${stem}.${to === 'raw' ? 'img' : 'vhd'}`;
 }
