@@ -4,12 +4,13 @@
  *
  *   kluis-server credentials --vault VAULT_ID [--host URL] [--out FILE|DIR]   (download a vault credentials file)
  *   kluis-server register --vault-credentials FILE --server-name NAME [--passphrase-file FILE] [--data DIR]
- *   kluis-server protect  --group NAME --folder PATH [--source-name NAME] [--workload FileFolder] [--retention-days 1-5] [--daily-at HH:MM]
+ *   kluis-server protect  --group NAME (--folder PATH [--include GLOB]... [--exclude GLOB]... | --image FILE) [--path-style posix|windows]
+ *                         [--source-name NAME] [--workload FileFolder] [--retention-days 1-5] [--daily-at HH:MM]
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
  *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
  *   kluis-server points
- *   kluis-server restore  --snapshot ID --target DIR [--path P]...
+ *   kluis-server restore  --snapshot ID --target DIR [--path P]... [--target-style posix|windows] [--rename-invalid-names] [--image-format raw|vhd]
  *   kluis-server verify
  *   kluis-server unregister --delete-vault-data   (the vault deletes this server's copies; local copies stay)
  *
@@ -28,6 +29,8 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt } from './server-at';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
+import type { PathStyle } from '../../lib/backup-server/domain/path-rules';
+import type { ImageRestoreFormat } from '../../lib/backup-server/domain/disk-image';
 import { ArmClient, ArmRequestError, msiTokenSource, type TokenSource } from '../demo/arm-client';
 import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from './vault-credentials-download';
 
@@ -105,10 +108,15 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       }
     });
 
+  const repeatable = (v: string, acc: string[] = []) => [...acc, v];
   data(program.command('protect'))
-    .description('Creates or changes a protection group over a folder, with its local (on-disk) retention.')
+    .description('Creates or changes a protection group over a folder or a disk image, with its local (on-disk) retention.')
     .requiredOption('--group <name>', 'protection group name')
-    .requiredOption('--folder <path>', 'the folder to protect')
+    .option('--folder <path>', 'the folder to protect')
+    .option('--image <file>', 'a disk image to protect as one volume (.vhd fixed or dynamic, raw .img)')
+    .option('--include <glob>', 'back up only files matching (relative to the folder; repeatable)', repeatable)
+    .option('--exclude <glob>', "leave out matching files and folders (e.g. '*.tmp', 'Temp/'; repeatable)", repeatable)
+    .addOption(new Option('--path-style <style>', "the source's name rules (default: this server's platform)").choices(['posix', 'windows']))
     .option('--source-name <name>', 'how the source is shown (default: the folder path)')
     .addOption(
       new Option('--workload <type>', 'what the folder holds, by Azure Backup workload type (SQLDataBase and SharePoint are not supported)')
@@ -122,8 +130,15 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--online-weekly-weeks <weeks>', "also keep the Sunday copies this many weeks (GFS)", days)
     .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
     .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
-    .action(async (o: { data: string; group: string; folder: string; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
-      const folder = path.resolve(o.folder);
+    .action(async (o: { data: string; group: string; folder?: string; image?: string; include?: string[]; exclude?: string[]; pathStyle?: PathStyle; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
+      if ((o.folder === undefined) === (o.image === undefined)) throw new Error('give one of --folder or --image (not both)');
+      const folder = path.resolve(o.folder ?? o.image!);
+      const sourceRules = {
+        ...(o.image === undefined ? {} : { kind: 'DiskImage' as const }),
+        ...(o.pathStyle === undefined ? {} : { pathStyle: o.pathStyle }),
+        ...(o.include === undefined ? {} : { include: o.include }),
+        ...(o.exclude === undefined ? {} : { exclude: o.exclude }),
+      };
       const firstOfMonth = { retentionScheduleFormatType: 'Daily' as const, retentionScheduleDaily: { daysOfTheMonth: [{ date: 1 }] } };
       const longTerm = {
         ...(o.onlineWeeklyWeeks === undefined ? {} : { weeklySchedule: { daysOfTheWeek: ['Sunday'], retentionDuration: { count: o.onlineWeeklyWeeks, durationType: 'Weeks' } } }),
@@ -132,7 +147,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       };
       const gfs = Object.keys(longTerm).length === 0 ? {} : { longTerm };
       const online = o.onlineRetentionDays === undefined ? {} : { online: { dailyAt: o.onlineAt, retentionDays: o.onlineRetentionDays, ...gfs } };
-      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder, workloadType: o.workload }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
+      await serverAt(o.data).protect({ name: o.group, sources: [{ name: o.sourceName ?? folder, path: folder, workloadType: o.workload, ...sourceRules }], shortTerm: { retentionDays: o.retentionDays, dailyAt: o.dailyAt }, ...online });
       out(`Protection group ${o.group}: ${folder}, a local point daily at ${o.dailyAt} UTC, kept ${o.retentionDays} days.`);
       if (o.onlineRetentionDays !== undefined) {
         const kept = [`${o.onlineRetentionDays} days`, ...(o.onlineWeeklyWeeks === undefined ? [] : [`Sundays ${o.onlineWeeklyWeeks} weeks`]), ...(o.onlineMonthlyMonths === undefined ? [] : [`1st of the month ${o.onlineMonthlyMonths} months`]), ...(o.onlineYearlyYears === undefined ? [] : [`January 1st ${o.onlineYearlyYears} years`])];
@@ -150,7 +165,10 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       if (o.once !== true) out('Passphrase accepted: the due points now, then a check every minute.');
       for (;;) {
         const report = await server.runDue();
-        for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);
+        for (const b of report.backups) {
+          out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes${b.excluded === undefined ? '' : `, ${b.excluded} entries excluded`}.`);
+          if (b.skippedCount !== undefined) out(`  ${b.skippedCount} entries skipped: ${(b.skipped ?? []).slice(0, 5).map((e) => `${e.path} (${e.reason})`).join('; ')}`);
+        }
         for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
         for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
         for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
@@ -185,10 +203,19 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .requiredOption('--snapshot <id>', 'the local point')
     .requiredOption('--target <dir>', 'where to restore (original or alternate location)')
     .option('--path <path>', 'a file or folder of the point (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .addOption(new Option('--target-style <style>', "the target's name rules (default: this server's platform; windows for a mounted Windows share)").choices(['posix', 'windows']))
+    .option('--rename-invalid-names', 'rename names the target cannot hold (listed) instead of refusing the restore')
+    .addOption(new Option('--image-format <format>', 'disk images: write a fixed VHD (default for VHD sources) or the raw disk').choices(['raw', 'vhd']))
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
-    .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; passphraseFile?: string }) => {
+    .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; targetStyle?: PathStyle; renameInvalidNames?: boolean; imageFormat?: ImageRestoreFormat; passphraseFile?: string }) => {
       const repository = await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile));
-      const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, { snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path });
+      const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, {
+        snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path,
+        ...(o.targetStyle === undefined ? {} : { targetStyle: o.targetStyle }),
+        onInvalidName: o.renameInvalidNames === true ? 'rename' : 'refuse',
+        ...(o.imageFormat === undefined ? {} : { imageFormat: o.imageFormat }),
+      });
+      for (const r of result.renamed ?? []) out(`Renamed ${r.from} → ${r.to}: ${r.reason}.`);
       out(`Restored ${result.files} files and ${result.dirs} folders (${result.bytes} bytes) into ${path.resolve(o.target)}.`);
     });
 

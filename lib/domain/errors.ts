@@ -156,6 +156,16 @@ export const ERROR_CODES = {
     recommendation:
       'Protect the files the workload writes as a folder (for SQL Server, the .bak files of its own BACKUP DATABASE jobs; for SharePoint, the folder of its farm backups), or protect the virtual machine that runs it with Azure VM backup.',
   },
+  KluisRestoreNameNotAllowed: {
+    status: 400,
+    recommendation:
+      'Restore to a target whose file system can hold the name (a Linux folder for names Windows refuses), restore only the other paths, or restore to a Windows target with the invalid-name policy "rename" (kluis-server restore --rename-invalid-names), which renames by the documented rules and lists every rename. Nothing was restored.',
+  },
+  KluisDiskImageInvalid: {
+    status: 400,
+    recommendation:
+      'The disk image is damaged or not the format it claims (a VHD is checked by its footer and, when dynamic, its header and block table, each with its checksum). Protect an intact copy of the image (for example the VHD exported again from its hypervisor), or protect it as a raw image (.img) if it is one; differencing VHDs are not supported: merge them first.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -873,6 +883,13 @@ export const errors = {
       `The Kluis backup server does not protect ${label} (workload type ${workloadType}): it protects volumes, files and folders.`,
       { target: 'sources.workloadType' },
     );
+  },
+  /** A restore would write a path its target cannot hold (`style`: the target's path rules). */
+  restoreNameNotAllowed(path: string, reason: string, style: string): KluisError {
+    return new KluisError('KluisRestoreNameNotAllowed', `'${truncate(path, 300)}' cannot be restored to a ${style} target: ${reason}.`, { target: 'paths' });
+  },
+  diskImageInvalid(image: string, reason: string): KluisError {
+    return new KluisError('KluisDiskImageInvalid', `The disk image '${truncate(image, 300)}' is invalid: ${reason}.`, { target: 'sources.image' });
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {

@@ -10,17 +10,33 @@ export interface LocalEntry {
   mtimeMs: number;
   size: number;
   target?: string;
+  /** Owner and group ids (Linux; absent where the OS has none). */
+  uid?: number;
+  gid?: number;
+}
+
+export interface WalkOptions {
+  /** False for a folder the walk must neither yield nor read (an excluded folder). */
+  descends?: (folder: string) => boolean;
+  /** Told of each entry the walk leaves out (sockets, devices, FIFOs, unreadable folders) and why. */
+  onSkipped?: (path: string, reason: string) => void;
 }
 
 export interface LocalFileSystem {
-  /** Everything under `root` (not the root itself), a folder before what it holds, names sorted; skips sockets, devices, FIFOs. */
-  walk(root: string): AsyncIterable<LocalEntry>;
+  /** The rules of the names this file system holds (the host's: windows on Windows, else posix). */
+  readonly pathStyle: 'posix' | 'windows';
+  /** Everything under `root` (not the root itself), a folder before what it holds, names sorted; skips sockets, devices, FIFOs (told to `onSkipped`). */
+  walk(root: string, options?: WalkOptions): AsyncIterable<LocalEntry>;
+  /** A file's size in bytes and its metadata (following no link). */
+  stat(root: string, path: string): Promise<LocalEntry>;
+  /** `length` bytes from `position` (fewer only at the end of the file). */
+  readAt(root: string, path: string, position: number, length: number): Promise<Buffer>;
   /** The file's bytes as a stream of pieces. */
   read(root: string, path: string): AsyncIterable<Uint8Array>;
   /** Writes the file whole: into a temporary name beside it, renamed over `path` only after the last piece. */
   writeFile(root: string, path: string, data: AsyncIterable<Uint8Array>): Promise<void>;
   makeDirectory(root: string, path: string): Promise<void>;
   makeSymlink(root: string, path: string, target: string): Promise<void>;
-  /** Sets permission bits and modification time (not following links). */
-  setAttributes(root: string, path: string, attributes: { mode: number; mtimeMs: number; type: LocalEntry['type'] }): Promise<void>;
+  /** Sets permission bits and modification time (not following links), and the owner when given and running as root. */
+  setAttributes(root: string, path: string, attributes: { mode: number; mtimeMs: number; type: LocalEntry['type']; uid?: number; gid?: number }): Promise<void>;
 }

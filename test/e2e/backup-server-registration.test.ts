@@ -215,6 +215,7 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const folder = path.join(work, 'protected');
       await mkdir(path.join(folder, 'docs'), { recursive: true });
       await writeFile(path.join(folder, 'docs/report.txt'), 'quarterly numbers\n'.repeat(500));
+      await writeFile(path.join(folder, 'docs/~report.tmp'), 'an editor lock file');
       const tooLong = await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '6']);
       expect(tooLong.code).not.toBe(0);
       expect(tooLong.stderr).toContain('KluisLocalRetentionOutOfRange');
@@ -223,12 +224,12 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect(sql.stderr).toContain('KluisServerWorkloadNotSupported');
       expect(sql.stderr).toContain('SQL Server databases');
       const gfs = ['--online-retention-days', '30', '--online-weekly-weeks', '4', '--online-monthly-months', '12'];
-      expect(await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--retention-days', '5', ...gfs]))
+      expect(await kluisServer(['protect', '--data', data, '--group', 'Files', '--folder', folder, '--exclude', '*.tmp', '--retention-days', '5', ...gfs]))
         .toMatchObject({ code: 0, stdout: expect.stringContaining('kept 30 days, Sundays 4 weeks, 1st of the month 12 months.') });
 
       const env = { KLUIS_SERVER_PASSPHRASE: passphrase! };
       const ran = await kluisServer(['run', '--data', data, '--once'], env);
-      expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Local point [0-9a-f]{32} of Files\//) });
+      expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Local point [0-9a-f]{32} of Files\/.*, 1 entries excluded\./) });
       const snapshot = /Local point ([0-9a-f]{32})/.exec(ran.stdout)![1];
       expect(ran.stdout).toContain(`Vault copy of ${snapshot}`);
       const wrong = await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: 'sixteen characters or more, but wrong' });

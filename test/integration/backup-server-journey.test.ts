@@ -5,7 +5,8 @@
  * only it used are gone), restore from a local point, and the refusals: short passphrase, expired credentials,
  * 6 days retention, wrong passphrase.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createCredentialCertificate, credentialCertificateName, signRegistration, vaultCredentialsFrom } from '../../lib/backup-server/registration-client';
@@ -255,6 +256,38 @@ describe('backup server journey', () => {
     }
     expect((await server.vaultPoints()).map((p) => p.snapshotId)).toEqual(ids.slice(2));
     await expect(server.restore({ snapshotId: ids[0], targetRoot: path.join(work, 'gone') })).rejects.toMatchObject({ code: 'KluisRepositoryObjectNotFound' });
+  });
+
+  it('protects a folder with exclusions and a disk image as one volume (session 7), reports skipped entries, restores both', async () => {
+    const { server, credentialsFile } = await setup();
+    await server.register({ credentialsFile: await credentialsFile(), serverName: 'mabs01', passphrase: PASSPHRASE });
+    await mkdir(path.join(work, 'src/cache'), { recursive: true });
+    await writeFile(path.join(work, 'src/keep.txt'), 'kept');
+    await writeFile(path.join(work, 'src/scratch.tmp'), 'left out');
+    await writeFile(path.join(work, 'src/cache/blob'), 'left out');
+    execFileSync('mkfifo', [path.join(work, 'src/pipe')]);
+    const disk = Buffer.concat([Buffer.alloc(100_000, 3), Buffer.alloc(200_000)]);
+    await writeFile(path.join(work, 'disk.img'), disk);
+    await expect(server.protect({ name: 'Bad', sources: [{ name: 'x', path: 'relative/src' }], shortTerm: { retentionDays: 2, dailyAt: '22:00' } }))
+      .rejects.toMatchObject({ code: 'KluisInvalidRequest', target: 'path' });
+    await expect(server.protect({ name: 'Bad', sources: [{ name: 'x', path: path.join(work, 'src'), exclude: ['[oops'] }], shortTerm: { retentionDays: 2, dailyAt: '22:00' } }))
+      .rejects.toMatchObject({ code: 'KluisInvalidRequest', target: 'sources.exclude' });
+    const group = await server.protect({
+      name: 'Mixed',
+      sources: [{ name: 'Data', path: path.join(work, 'src'), exclude: ['*.tmp', 'cache/'] }, { name: 'Disk', path: path.join(work, 'disk.img'), kind: 'DiskImage' }],
+      shortTerm: { retentionDays: 2, dailyAt: '22:00' },
+    });
+    expect(group.sources[0].pathStyle).toBe('posix');
+    await server.unlock(PASSPHRASE);
+    const report = await server.runDue();
+    expect(report.backups).toEqual([
+      expect.objectContaining({ source: 'Data', excluded: 2, skippedCount: 1, skipped: [{ path: 'pipe', reason: expect.stringContaining('FIFO') }] }),
+      expect.objectContaining({ source: 'Disk' }),
+    ]);
+    await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out') });
+    await server.restore({ snapshotId: report.backups[1].snapshotId, targetRoot: path.join(work, 'out') });
+    expect((await readdir(path.join(work, 'out'))).sort()).toEqual(['disk.img', 'keep.txt']);
+    expect((await readFile(path.join(work, 'out/disk.img'))).equals(disk)).toBe(true);
   });
 
   describe("the seed's connectivity × subscription table, enforced by the server and the vault", () => {

@@ -5,6 +5,8 @@
  * Pure: decisions come with reasons, time is a parameter.
  */
 import { errors } from '../../domain/errors';
+import type { PathStyle } from './path-rules';
+import { compileSourceFilter } from './source-filter';
 
 export const MIN_LOCAL_RETENTION_DAYS = 1;
 export const MAX_LOCAL_RETENTION_DAYS = 5;
@@ -27,7 +29,18 @@ export interface ProtectedSource {
   path: string;
   /** Default `FileFolder`. */
   workloadType?: ServerWorkloadType;
+  /** `Folder` (default): a folder tree; `DiskImage`: `path` is a raw or VHD image file, backed up as one volume. */
+  kind?: SourceKind;
+  /** The rules of the source's names (default: the server's platform); windows matches include/exclude without case. */
+  pathStyle?: PathStyle;
+  /** Folders: glob patterns relative to the folder (domain/source-filter.ts); only matching files are backed up. */
+  include?: string[];
+  /** Folders: glob patterns of files and folders left out (`*.tmp`, `Temp/`); an excluded folder is not read. */
+  exclude?: string[];
 }
+
+export const SOURCE_KINDS = ['Folder', 'DiskImage'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 export interface ProtectionGroup {
   name: string;
@@ -86,6 +99,12 @@ export function validateProtectionGroup(group: ProtectionGroup): ProtectionGroup
     if (!(SUPPORTED_WORKLOADS as readonly string[]).includes(workload)) {
       throw errors.invalidRequest('sources.workloadType', `'${workload}' is not a workload type; the backup server protects ${SUPPORTED_WORKLOADS.join(', ')}.`);
     }
+    const kind: string = source.kind ?? 'Folder';
+    if (!(SOURCE_KINDS as readonly string[]).includes(kind)) throw errors.invalidRequest('sources.kind', `'${kind}' is not a source kind: use ${SOURCE_KINDS.join(' or ')}.`);
+    if (kind === 'DiskImage' && (source.include !== undefined || source.exclude !== undefined)) {
+      throw errors.invalidRequest('sources.exclude', `'${source.name}' is a disk image, backed up whole: include and exclude patterns apply to folders.`);
+    }
+    compileSourceFilter({ include: source.include, exclude: source.exclude }, source.path, source.pathStyle ?? 'posix');
   }
   const names = new Set(group.sources.map((s) => s.name.toLowerCase()));
   if (names.size !== group.sources.length) throw errors.invalidRequest('sources', 'Two sources of the group have the same name.');

@@ -6,7 +6,20 @@
 import { z } from 'zod';
 import { errors } from '../../domain/errors';
 
-export type TreeEntryType = 'file' | 'dir' | 'symlink';
+export type TreeEntryType = 'file' | 'dir' | 'symlink' | 'image';
+
+/** A disk image source's one entry: the virtual disk's non-zero extents, each chunked (session 7). */
+export interface ImageLayout {
+  format: 'raw' | 'vhd-fixed' | 'vhd-dynamic';
+  /** The virtual disk's size in bytes (the entry's `chunks` hold the extents' chunks, extent after extent). */
+  virtualSize: number;
+  /** SHA-256 of the whole virtual disk (zeros included), checked after every restore. */
+  sha256: string;
+  /** VHDs: the source's footer (512 bytes, base64), so a restore can write a fixed VHD of the same disk. */
+  footerBase64?: string;
+  /** Regions that are not all zero, in order; everything else reads as zeros. */
+  extents: Array<{ offset: number; length: number; chunkCount: number }>;
+}
 
 export interface TreeEntry {
   /** Relative to the source root, '/'-separated; never empty, never '.'/'..' segments. */
@@ -22,7 +35,21 @@ export interface TreeEntry {
   chunks?: string[];
   /** Symbolic links: the target as stored on the source. */
   target?: string;
+  /** Owner and group ids on the source (Linux); restored when the restore runs as root. */
+  uid?: number;
+  gid?: number;
+  /** Disk images (`type: 'image'`): how the volume's bytes lie; `chunks` then holds every extent's chunks. */
+  image?: ImageLayout;
 }
+
+/** An entry the backup left out and why (a socket, a device, a file it could not read): never an abort. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/** At most this many skipped entries are listed in a snapshot's stats (all are counted). */
+export const MAX_LISTED_SKIPPED = 100;
 
 export interface SnapshotStats {
   files: number;
@@ -34,35 +61,53 @@ export interface SnapshotStats {
   newChunkBytes: number;
   /** Bytes written to the repository (compressed, encrypted envelopes). */
   storedBytes: number;
+  /** Entries left out (special files, unreadable files), counted; the first MAX_LISTED_SKIPPED listed with the reason. */
+  skipped?: number;
+  skippedEntries?: SkippedEntry[];
+  /** Entries the source's exclude/include rules left out (an excluded folder counts once). */
+  excluded?: number;
+  /** Disk images: bytes of all-zero regions not stored. */
+  zeroBytes?: number;
 }
 
 export interface SnapshotDocument {
   id: string;
   time: string;
   /** What was backed up: the server's name for the source and the root path on it. */
-  source: { name: string; root: string };
+  source: { name: string; root: string; pathStyle?: 'posix' | 'windows'; kind?: 'Folder' | 'DiskImage' };
   tree: string[];
   stats: SnapshotStats;
 }
 
 const entrySchema = z.object({
   path: z.string().min(1),
-  type: z.enum(['file', 'dir', 'symlink']),
+  type: z.enum(['file', 'dir', 'symlink', 'image']),
   mode: z.number().int().min(0).max(0o7777),
   mtimeMs: z.number().finite(),
   size: z.number().int().min(0),
   chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)).optional(),
   target: z.string().optional(),
+  uid: z.number().int().min(0).optional(),
+  gid: z.number().int().min(0).optional(),
+  image: z.object({
+    format: z.enum(['raw', 'vhd-fixed', 'vhd-dynamic']),
+    virtualSize: z.number().int().min(0),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    footerBase64: z.string().optional(),
+    extents: z.array(z.object({ offset: z.number().int().min(0), length: z.number().int().min(1), chunkCount: z.number().int().min(0) })),
+  }).optional(),
 });
 
 const documentSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{32}$/),
   time: z.string(),
-  source: z.object({ name: z.string(), root: z.string() }),
+  source: z.object({ name: z.string(), root: z.string(), pathStyle: z.enum(['posix', 'windows']).optional(), kind: z.enum(['Folder', 'DiskImage']).optional() }),
   tree: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
   stats: z.object({
     files: z.number(), dirs: z.number(), bytes: z.number(), chunks: z.number(),
     newChunks: z.number(), newChunkBytes: z.number(), storedBytes: z.number(),
+    skipped: z.number().optional(), skippedEntries: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+    excluded: z.number().optional(), zeroBytes: z.number().optional(),
   }),
 });
 

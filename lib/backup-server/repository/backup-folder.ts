@@ -5,7 +5,9 @@
  */
 import type { LocalFileSystem } from '../../stores/local-file-system';
 import { chunkStream } from '../domain/fastcdc';
-import { isSafeRelativePath, serializeTree, type SnapshotDocument, type SnapshotStats, type TreeEntry } from '../domain/snapshot';
+import type { PathStyle } from '../domain/path-rules';
+import { isSafeRelativePath, MAX_LISTED_SKIPPED, serializeTree, type SnapshotDocument, type SnapshotStats, type TreeEntry } from '../domain/snapshot';
+import { applySourceFilter, compileSourceFilter, type SourceFilterRules } from '../domain/source-filter';
 import type { Repository } from './repository';
 
 export interface BackupFolderInput {
@@ -13,6 +15,10 @@ export interface BackupFolderInput {
   root: string;
   /** The name the server shows for this source (e.g. the protection group's data source). */
   sourceName: string;
+  /** The source's path rules (default: the file system's); windows matches include/exclude without case. */
+  pathStyle?: PathStyle;
+  /** Include/exclude glob patterns (domain/source-filter.ts). */
+  filter?: SourceFilterRules;
 }
 
 export interface BackupFolderDeps {
@@ -25,6 +31,18 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
   const { repository, files } = deps;
   const stats: SnapshotStats = { files: 0, dirs: 0, bytes: 0, chunks: 0, newChunks: 0, newChunkBytes: 0, storedBytes: 0 };
   const entries: TreeEntry[] = [];
+  const pathStyle = input.pathStyle ?? files.pathStyle;
+  const filter = compileSourceFilter(input.filter ?? {}, input.root, pathStyle);
+  const skip = (path: string, reason: string) => {
+    stats.skipped = (stats.skipped ?? 0) + 1;
+    if ((stats.skippedEntries ??= []).length < MAX_LISTED_SKIPPED) stats.skippedEntries.push({ path, reason });
+  };
+  let excluded = 0;
+  const descends = (folder: string) => {
+    if (filter.descends(folder)) return true;
+    excluded++;
+    return false;
+  };
   const store = async (data: Uint8Array): Promise<string> => {
     const put = await repository.putChunk(data);
     stats.chunks++;
@@ -36,26 +54,41 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
     return put.id;
   };
 
-  for await (const entry of files.walk(input.root)) {
+  const walked: TreeEntry[] = [];
+  for await (const entry of files.walk(input.root, { descends, onSkipped: skip })) {
     if (!isSafeRelativePath(entry.path)) continue;
-    const base = { path: entry.path, type: entry.type, mode: entry.mode, mtimeMs: entry.mtimeMs };
+    const owner = entry.uid === undefined || entry.gid === undefined ? {} : { uid: entry.uid, gid: entry.gid };
+    walked.push({ path: entry.path, type: entry.type, mode: entry.mode, mtimeMs: entry.mtimeMs, size: entry.size, ...owner, ...(entry.target === undefined ? {} : { target: entry.target }) });
+  }
+  const kept = applySourceFilter(filter, walked);
+  excluded += walked.length - kept.length;
+  for (const entry of kept) {
     if (entry.type === 'dir') {
       stats.dirs++;
-      entries.push({ ...base, size: 0 });
+      entries.push({ ...entry, size: 0 });
     } else if (entry.type === 'symlink') {
-      entries.push({ ...base, size: 0, target: entry.target ?? '' });
+      entries.push({ ...entry, size: 0, target: entry.target ?? '' });
     } else {
       const chunks: string[] = [];
       let size = 0;
-      for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
-        size += chunk.length;
-        chunks.push(await store(chunk));
+      try {
+        for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
+          size += chunk.length;
+          chunks.push(await store(chunk));
+        }
+      } catch (err) {
+        // A file that vanished or cannot be read is left out with the reason; its chunks stored so far go at the next prune.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EIO') throw err;
+        skip(entry.path, `it could not be read (${code})`);
+        continue;
       }
       stats.files++;
       stats.bytes += size;
-      entries.push({ ...base, size, chunks });
+      entries.push({ ...entry, size, chunks });
     }
   }
+  if (excluded > 0) stats.excluded = excluded;
 
   const tree: string[] = [];
   for await (const chunk of chunkStream([serializeTree(entries)], repository.chunker)) tree.push(await store(chunk));
@@ -63,7 +96,7 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
   const doc: SnapshotDocument = {
     id: repository.newSnapshotId(),
     time: deps.clock().toISOString(),
-    source: { name: input.sourceName, root: input.root },
+    source: { name: input.sourceName, root: input.root, pathStyle },
     tree,
     stats,
   };

@@ -6,7 +6,10 @@
  */
 import { errors } from '../../domain/errors';
 import type { LocalFileSystem } from '../../stores/local-file-system';
+import type { ImageRestoreFormat } from '../domain/disk-image';
+import { planRestoreNames, type InvalidNamePolicy, type PathStyle, type RestoreRename } from '../domain/path-rules';
 import { parseTree, type TreeEntry } from '../domain/snapshot';
+import { imageRestoreTarget, restoreImageEntry } from './disk-image-volume';
 import type { Repository } from './repository';
 
 export interface RestoreSnapshotInput {
@@ -15,12 +18,20 @@ export interface RestoreSnapshotInput {
   targetRoot: string;
   /** Only these paths (files or folders, with everything under them); default everything. */
   paths?: readonly string[];
+  /** The target's path rules (default: the file system's); e.g. `windows` for a Windows share mounted on Linux. */
+  targetStyle?: PathStyle;
+  /** A name the target cannot hold: refuse the whole restore (default) or rename by the documented rules. */
+  onInvalidName?: InvalidNamePolicy;
+  /** Disk images: restore as a fixed VHD (`vhd`, default for VHD sources) or `raw`. */
+  imageFormat?: ImageRestoreFormat;
 }
 
 export interface RestoreSnapshotResult {
   files: number;
   dirs: number;
   bytes: number;
+  /** Names changed to fit the target (onInvalidName `rename`), each with the reason. */
+  renamed?: RestoreRename[];
 }
 
 export async function readTree(repository: Repository, snapshotId: string): Promise<TreeEntry[]> {
@@ -43,19 +54,35 @@ export async function restoreSnapshot(
   }
 
   const result: RestoreSnapshotResult = { files: 0, dirs: 0, bytes: 0 };
+  // Every name is checked against the target's rules before anything is written: refused whole, or renamed.
+  const parents = parentsOf(selected);
+  const imageTargets = new Map(selected.filter((e) => e.type === 'image').map((e) => [e.path, imageRestoreTarget(e, input.imageFormat)]));
+  const plan = planRestoreNames(
+    [...parents, ...selected.map((e) => imageTargets.get(e.path)?.path ?? e.path)].sort(byWalkOrder),
+    input.targetRoot,
+    input.targetStyle ?? files.pathStyle,
+    input.onInvalidName,
+  );
+  if (plan.renames.length > 0) result.renamed = plan.renames;
+  const at = (path: string) => plan.targetOf.get(imageTargets.get(path)?.path ?? path) ?? path;
   await files.makeDirectory(input.targetRoot, '');
   // Parents of selected entries that are not themselves selected (restoring one file deep in a tree).
-  for (const parent of parentsOf(selected)) await files.makeDirectory(input.targetRoot, parent);
+  for (const parent of parents) await files.makeDirectory(input.targetRoot, at(parent));
   for (const entry of selected) {
     if (entry.type === 'dir') {
-      await files.makeDirectory(input.targetRoot, entry.path);
+      await files.makeDirectory(input.targetRoot, at(entry.path));
       result.dirs++;
     } else if (entry.type === 'symlink') {
-      await files.makeSymlink(input.targetRoot, entry.path, entry.target ?? '');
-      await files.setAttributes(input.targetRoot, entry.path, entry);
+      await files.makeSymlink(input.targetRoot, at(entry.path), entry.target ?? '');
+      await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
+    } else if (entry.type === 'image') {
+      const target = imageTargets.get(entry.path)!;
+      result.bytes += await restoreImageEntry({ repository, files }, entry, input.targetRoot, { ...target, path: at(entry.path) }, input.snapshotId);
+      await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
+      result.files++;
     } else {
       let written = 0;
-      await files.writeFile(input.targetRoot, entry.path, (async function* () {
+      await files.writeFile(input.targetRoot, at(entry.path), (async function* () {
         for (const id of entry.chunks ?? []) {
           const chunk = await repository.readChunk(id);
           written += chunk.length;
@@ -63,13 +90,26 @@ export async function restoreSnapshot(
         }
       })());
       if (written !== entry.size) throw errors.repositoryDataCorrupt('snapshot', input.snapshotId, `'${entry.path}' restored ${written} bytes, the tree says ${entry.size}`);
-      await files.setAttributes(input.targetRoot, entry.path, entry);
+      await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
       result.files++;
       result.bytes += written;
     }
   }
-  for (const entry of [...selected].reverse()) if (entry.type === 'dir') await files.setAttributes(input.targetRoot, entry.path, entry);
+  for (const entry of [...selected].reverse()) if (entry.type === 'dir') await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
   return result;
+}
+
+/** What a restore sets on a written entry (an image is a file on the target). */
+function attributesOf(entry: TreeEntry) {
+  return { mode: entry.mode, mtimeMs: entry.mtimeMs, type: entry.type === 'image' ? 'file' as const : entry.type, uid: entry.uid, gid: entry.gid };
+}
+
+/** A folder before what it holds: compare name by name ('a/b' before 'a b', which plain string order breaks). */
+function byWalkOrder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  return x.length - y.length;
 }
 
 function parentsOf(entries: readonly TreeEntry[]): string[] {

@@ -17,6 +17,10 @@ import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-regist
 import type { ChunkerParams } from '../domain/fastcdc';
 import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
 import { backupFolder } from '../repository/backup-folder';
+import { backupDiskImage } from '../repository/disk-image-volume';
+import { rootKind, type InvalidNamePolicy, type PathStyle } from '../domain/path-rules';
+import type { ImageRestoreFormat } from '../domain/disk-image';
+import type { SkippedEntry } from '../domain/snapshot';
 import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
@@ -68,7 +72,7 @@ export interface RegisterResult {
 }
 
 export interface RunReport {
-  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number }>;
+  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number }>;
   retention: Array<{ group: string; source: string } & RetentionDecision>;
   chunksDeleted: number;
   connectivity: Connectivity;
@@ -156,6 +160,9 @@ export class BackupServer {
 
   /** Creates or replaces a protection group (1–5 days local retention, else KluisLocalRetentionOutOfRange). */
   async protect(group: ProtectionGroup): Promise<ProtectionGroup> {
+    // A source's names follow the server's platform unless given (a Windows share mounted on Linux: windows).
+    group = { ...group, sources: group.sources.map((s) => ({ ...s, pathStyle: s.pathStyle ?? this.deps.files.pathStyle })) };
+    for (const source of group.sources) rootKind(source.path, this.deps.files.pathStyle);
     validateProtectionGroup(group);
     parseOnlineLongTerm(group.online?.longTerm);
     const state = await this.requireState();
@@ -217,11 +224,14 @@ export class BackupServer {
    * `fromServer` and its `passphrase`, from another server's vault copy in the same vault (a second server).
    * The seed's table decides whether each is allowed.
    */
-  async restore(input: { snapshotId: string; targetRoot: string; paths?: string[]; fromServer?: string; passphrase?: string }): Promise<RestoreSnapshotResult & { from: 'disk' | 'vault' }> {
+  async restore(input: {
+    snapshotId: string; targetRoot: string; paths?: string[]; fromServer?: string; passphrase?: string;
+    targetStyle?: PathStyle; onInvalidName?: InvalidNamePolicy; imageFormat?: ImageRestoreFormat;
+  }): Promise<RestoreSnapshotResult & { from: 'disk' | 'vault' }> {
     const state = await this.requireState();
     const { connectivity, subscription, allowed } = await this.operations();
     const files = this.deps.files;
-    const spec = { snapshotId: input.snapshotId, targetRoot: input.targetRoot, ...(input.paths === undefined ? {} : { paths: input.paths }) };
+    const { fromServer: _server, passphrase: _passphrase, ...spec } = input;
     if (input.fromServer === undefined && this.repository !== undefined && (await this.repository.store.exists(`snapshots/${input.snapshotId}`))) {
       if (allowed.restoreFromDisk === 'Stopped') throw errors.backupServerOperationStopped('Restore from disk', connectivity, subscription);
       return { ...(await restoreSnapshot({ repository: this.repository, files }, spec)), from: 'disk' };
@@ -260,8 +270,20 @@ export class BackupServer {
       for (const source of group.sources) {
         const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
         if (!isLocalPointDue(group, last?.time, now)) continue;
-        const doc = await backupFolder({ repository, files: this.deps.files, clock: this.deps.clock }, { root: source.path, sourceName: sourceKey(group, source.name) });
-        report.backups.push({ group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes });
+        const deps = { repository, files: this.deps.files, clock: this.deps.clock };
+        const doc = source.kind === 'DiskImage'
+          ? await backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
+          : await backupFolder(deps, {
+            root: source.path,
+            sourceName: sourceKey(group, source.name),
+            ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
+            filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
+          });
+        report.backups.push({
+          group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes,
+          ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
+          ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
+        });
       }
     }
     points = await this.localPoints();

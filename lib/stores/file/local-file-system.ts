@@ -1,16 +1,42 @@
 /** LocalFileSystem on node:fs (the backup server's protected folders and restore targets). */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../../domain/errors';
-import type { LocalEntry, LocalFileSystem } from '../local-file-system';
+import type { LocalEntry, LocalFileSystem, WalkOptions } from '../local-file-system';
 
 const READ_PIECE = 1024 * 1024;
 
 export class NodeLocalFileSystem implements LocalFileSystem {
-  async *walk(root: string): AsyncIterable<LocalEntry> {
-    yield* this.walkFolder(path.resolve(root), '');
+  readonly pathStyle = process.platform === 'win32' ? 'windows' : 'posix';
+  /** Owners are restored only by root (anyone else cannot give a file away). */
+  private readonly restoresOwners = process.getuid?.() === 0;
+
+  async *walk(root: string, options: WalkOptions = {}): AsyncIterable<LocalEntry> {
+    yield* this.walkFolder(path.resolve(root), '', options);
+  }
+
+  async stat(root: string, relative: string): Promise<LocalEntry> {
+    const info = await lstat(resolveInside(root, relative));
+    const type = info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file';
+    return { path: relative, type, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs, size: info.size, uid: info.uid, gid: info.gid };
+  }
+
+  async readAt(root: string, relative: string, position: number, length: number): Promise<Buffer> {
+    const handle = await open(resolveInside(root, relative), 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
   }
 
   read(root: string, relative: string): AsyncIterable<Uint8Array> {
@@ -43,9 +69,11 @@ export class NodeLocalFileSystem implements LocalFileSystem {
     await symlink(target, at);
   }
 
-  async setAttributes(root: string, relative: string, attributes: { mode: number; mtimeMs: number; type: LocalEntry['type'] }): Promise<void> {
+  async setAttributes(root: string, relative: string, attributes: { mode: number; mtimeMs: number; type: LocalEntry['type']; uid?: number; gid?: number }): Promise<void> {
     const at = resolveInside(root, relative);
     const mtime = new Date(attributes.mtimeMs);
+    // Before chmod: chown clears the set-user-id and set-group-id bits.
+    if (this.restoresOwners && attributes.uid !== undefined && attributes.gid !== undefined) await lchown(at, attributes.uid, attributes.gid);
     if (attributes.type === 'symlink') {
       await lutimes(at, mtime, mtime);
       return;
@@ -54,23 +82,42 @@ export class NodeLocalFileSystem implements LocalFileSystem {
     await utimes(at, mtime, mtime);
   }
 
-  private async *walkFolder(root: string, relative: string): AsyncIterable<LocalEntry> {
-    const names = (await readdir(path.join(root, relative))).sort();
+  private async *walkFolder(root: string, relative: string, options: WalkOptions): AsyncIterable<LocalEntry> {
+    let names: string[];
+    try {
+      names = (await readdir(path.join(root, relative))).sort();
+    } catch (err) {
+      // The source root itself must be readable; a folder inside it that is not is left out, with the reason.
+      if (relative === '') throw err;
+      options.onSkipped?.(relative, `its entries could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return;
+    }
     for (const name of names) {
       const rel = relative === '' ? name : `${relative}/${name}`;
       const full = path.join(root, rel);
       const info = await lstat(full);
-      const base = { path: rel, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs };
+      const base = { path: rel, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs, uid: info.uid, gid: info.gid };
       if (info.isDirectory()) {
+        if (options.descends !== undefined && !options.descends(rel)) continue;
         yield { ...base, type: 'dir', size: 0 };
-        yield* this.walkFolder(root, rel);
+        yield* this.walkFolder(root, rel, options);
       } else if (info.isFile()) {
         yield { ...base, type: 'file', size: info.size };
       } else if (info.isSymbolicLink()) {
         yield { ...base, type: 'symlink', size: 0, target: await readlink(full) };
+      } else {
+        options.onSkipped?.(rel, `it is a ${specialKind(info)}, not a file, folder or link`);
       }
     }
   }
+}
+
+function specialKind(info: { isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
+  if (info.isFIFO()) return 'FIFO (named pipe)';
+  if (info.isSocket()) return 'socket';
+  if (info.isBlockDevice()) return 'block device';
+  if (info.isCharacterDevice()) return 'character device';
+  return 'special file';
 }
 
 /** The absolute path of `relative` under `root`; refuses anything that would leave the root. */
