@@ -10,6 +10,9 @@ export interface LocalEntry {
   mtimeMs: number;
   size: number;
   target?: string;
+  /** Files: the inode number and status-change time, when the OS gives them (direct mode's cache of unchanged files). */
+  ino?: number;
+  ctimeMs?: number;
 }
 
 export interface LocalFileSystem {

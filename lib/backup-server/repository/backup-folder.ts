@@ -3,7 +3,7 @@
  * lacks (compressed, encrypted), then store the tree the same way and the snapshot document last, so a snapshot
  * is visible only when everything it names is stored.
  */
-import type { LocalFileSystem } from '../../stores/local-file-system';
+import type { LocalEntry, LocalFileSystem } from '../../stores/local-file-system';
 import { chunkStream } from '../domain/fastcdc';
 import { isSafeRelativePath, serializeTree, type SnapshotDocument, type SnapshotStats, type TreeEntry } from '../domain/snapshot';
 import type { Repository } from './repository';
@@ -19,6 +19,12 @@ export interface BackupFolderDeps {
   repository: Repository;
   files: LocalFileSystem;
   clock: () => Date;
+  /**
+   * Direct mode's cache: the chunk ids of a file unchanged since the last backup (then it is not read), or
+   * undefined (read it); `fileStored` is told every file's chunks.
+   */
+  unchangedFileChunks?: (entry: LocalEntry) => string[] | undefined;
+  fileStored?: (entry: LocalEntry, chunks: readonly string[]) => void;
 }
 
 export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderInput): Promise<SnapshotDocument> {
@@ -45,12 +51,17 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
     } else if (entry.type === 'symlink') {
       entries.push({ ...base, size: 0, target: entry.target ?? '' });
     } else {
-      const chunks: string[] = [];
-      let size = 0;
-      for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
-        size += chunk.length;
-        chunks.push(await store(chunk));
+      const unchanged = deps.unchangedFileChunks?.(entry);
+      const chunks: string[] = unchanged === undefined ? [] : [...unchanged];
+      let size = unchanged === undefined ? 0 : entry.size;
+      if (unchanged !== undefined) stats.chunks += chunks.length;
+      else {
+        for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
+          size += chunk.length;
+          chunks.push(await store(chunk));
+        }
       }
+      deps.fileStored?.(entry, chunks);
       stats.files++;
       stats.bytes += size;
       entries.push({ ...base, size, chunks });
