@@ -15,7 +15,7 @@
  *
  * Direct mode (the MARS agent: files and folders straight to the vault, no local copy): `register --mode direct`,
  * then `protect --folder PATH [--at HH:MM]... [--weekdays Mon,Thu] [--online-retention-days N] [--online-weekly-weeks N]…`,
- * `run`, `points [--from-machine NAME --source-passphrase-file FILE]`, `restore … [--from-machine …]`
+ * `run`, `points [--from-machine NAME --source-passphrase-file FILE]`, `restore … [--from-machine …]`, `unregister`
  * (emulator/backup-server/direct-commands.ts).
  *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
@@ -32,7 +32,7 @@ import { verifyRepository } from '../../lib/backup-server/repository/verify-repo
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
-import { directPoints, directProtect, directRestore, directRun } from './direct-commands';
+import { directPoints, directProtect, directRestore, directRun, directUnregister } from './direct-commands';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
 import { ArmClient, ArmRequestError, msiTokenSource, type TokenSource } from '../demo/arm-client';
 import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from './vault-credentials-download';
@@ -213,6 +213,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .description("Unregisters this server from its vault. The vault deletes this server's backup data permanently (as Azure does); the local copies stay, readable with the passphrase.")
     .option('--delete-vault-data', "confirm that the server's backup data in the vault is deleted permanently")
     .action(async (o: { data: string; deleteVaultData?: boolean }) => {
+      if (isDirectMode(o.data)) return directUnregister(o, armClient, out);
       const server = serverAt(o.data);
       const state = await server.readState();
       if (state === undefined) throw new Error(`no server is registered in ${path.resolve(o.data)}`);

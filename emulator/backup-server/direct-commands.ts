@@ -7,10 +7,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DAYS_OF_WEEK, type DayOfWeek } from '../../lib/domain/policy';
 import type { DirectPolicy } from '../../lib/domain/backup-server/direct-policy';
+import type { ArmClient } from '../demo/arm-client';
 import { directAgentAt } from './server-at';
 
 type Out = (line: string) => void;
 const RUN_INTERVAL_MS = 60_000;
+/** api-version of RegisteredIdentities_Delete (as cli.ts sends it). */
+const REGISTERED_IDENTITIES_API_VERSION = '2023-04-01';
 
 export interface DirectProtectOptions {
   data: string;
@@ -47,7 +50,8 @@ export function directPolicyFromOptions(o: DirectProtectOptions): DirectPolicy {
   return {
     runTimes: o.at ?? [o.dailyAt],
     ...(runDays === undefined ? {} : { runDays }),
-    ...(runDays === undefined ? { retentionDays: o.onlineRetentionDays ?? 30 } : {}),
+    // A weekly schedule has no daily retention: given anyway, the policy check refuses it.
+    ...(runDays === undefined ? { retentionDays: o.onlineRetentionDays ?? 30 } : o.onlineRetentionDays === undefined ? {} : { retentionDays: o.onlineRetentionDays }),
     ...(Object.keys(longTerm).length === 0 ? {} : { longTerm }),
   };
 }
@@ -105,4 +109,20 @@ export async function directRestore(o: DirectSourceOptions & { snapshot: string;
   const target = path.resolve(o.target);
   const result = await agent.restore({ snapshotId: o.snapshot, targetRoot: target, ...(o.path === undefined ? {} : { paths: o.path }), ...sourceOf(o) });
   out(`Restored ${result.files} files and ${result.dirs} folders (${result.bytes} bytes) from the vault into ${target}; every byte verified.`);
+}
+
+/** Unregisters the machine (RegisteredIdentities_Delete: the vault deletes its backups, permanently), then forgets it here. */
+export async function directUnregister(o: { data: string; deleteVaultData?: boolean }, armClient: (host: string) => ArmClient, out: Out): Promise<void> {
+  const agent = directAgentAt(o.data);
+  const state = await agent.readState();
+  if (state === undefined) throw new Error(`no machine is registered in ${path.resolve(o.data)}`);
+  if (o.deleteVaultData !== true) {
+    throw new Error(`unregistering deletes this machine's backups in vault ${state.vault.vaultName} permanently (direct mode keeps no local copy); add --delete-vault-data to confirm`);
+  }
+  const { subscriptionId, resourceGroup, vaultName } = state.vault;
+  const client = armClient(state.endpoint);
+  const vaultPath = `subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${vaultName}`;
+  await client.send('DELETE', client.apiUrl(`${vaultPath}/registeredIdentities/${encodeURIComponent(state.machineName)}`, { 'api-version': REGISTERED_IDENTITIES_API_VERSION }));
+  await agent.forgetRegistration();
+  out(`Unregistered ${state.machineName} from vault ${vaultName}: its backups in the vault are deleted, permanently.`);
 }

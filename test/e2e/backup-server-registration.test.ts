@@ -287,6 +287,10 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt', '--passphrase-file', passphraseFile]);
       expect(restored).toMatchObject({ code: 0, stdout: expect.stringContaining('Restored 1 files') });
       expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('direct numbers\n'.repeat(500));
+
+      const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], { KLUIS_ACCESS_TOKEN: await host.accessToken() });
+      expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered ws01.contoso.local from vault vault-a') });
+      expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter}`)).body.value).toEqual([]);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

@@ -136,6 +136,9 @@ describe('direct mode (MARS agent)', () => {
     const { machine, credentialsFile, vaultDeps, uploads, advance, setSubscription } = await setup();
     const m1 = machine('m1');
     await m1.agent.register({ credentialsFile: await credentialsFile(), machineName: 'ws01.contoso.local', passphrase: PASSPHRASE });
+    // Re-registering with another passphrase is refused before the vault is called.
+    await expect(m1.agent.register({ credentialsFile: await credentialsFile(), machineName: 'ws01.contoso.local', passphrase: 'another passphrase, long enough' }))
+      .rejects.toMatchObject({ code: 'KluisPassphraseIncorrect' });
 
     // The vault shows a MAB container ("Windows") and no backup engine.
     expect(await listBackupEngines(vaultDeps, vault)).toEqual([]);

@@ -105,7 +105,10 @@ export class DirectAgent {
     const passphrase = input.passphrase ?? generatePassphrase();
     checkPassphrase(passphrase);
     const previous = await this.readState();
-    const identity = (await this.deps.state.read(IDENTITY_KEY))?.toString('utf8') ?? createServerIdentity().privateKeyPem;
+    const stored = (await this.deps.state.read(IDENTITY_KEY))?.toString('utf8');
+    // Re-registering: a wrong passphrase is refused before the vault is called (as the backup server does).
+    if (previous !== undefined && stored !== undefined) await openRepository(await this.vaultStore(previous, 'read'), passphrase, { knownChunks: [] });
+    const identity = stored ?? createServerIdentity().privateKeyPem;
     const engine = await this.deps.registrar.register(credentials, input.machineName, publicKeyOfIdentity(identity), { backupManagementType: 'MAB' });
     await this.deps.state.write(IDENTITY_KEY, Buffer.from(identity, 'utf8'));
     const now = this.deps.clock().toISOString();
@@ -128,6 +131,16 @@ export class DirectAgent {
       : await createRepository(store, passphrase, { clock: this.deps.clock, ...this.deps.repositoryOptions });
     await this.writeState(state);
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
+  }
+
+  /**
+   * Forgets the registration on this machine once the vault unregistered it (the vault deleted its backups): the
+   * identity key, the state and the local cache go.
+   */
+  async forgetRegistration(): Promise<void> {
+    await this.deps.state.delete(IDENTITY_KEY);
+    await this.deps.state.delete(STATE_KEY);
+    await this.deps.cache.delete(BACKUP_CACHE_KEY);
   }
 
   /** Unlocks the vault repository (a wrong passphrase is refused before anything is written). */
