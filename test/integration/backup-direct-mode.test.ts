@@ -190,6 +190,9 @@ describe('direct mode (MARS agent)', () => {
     expect(m1.files.reads.sort()).toEqual(['big.bin', 'docs/deep/notes.md', 'docs/report.txt']);
     expect(chunkUploads(uploads)).toBe(0);
     expect(JSON.parse(await readFile(m1.cacheFile, 'utf8')).content.snapshotIds).toHaveLength(3);
+    const atThird = await hashTree(src);
+    await m1.agent.restore({ snapshotId: third.backups[0].snapshotId, targetRoot: path.join(work, 'third') });
+    expect(await hashTree(path.join(work, 'third'))).toEqual(atThird);
 
     // A corrupted cache (an edited chunk id) is detected and rebuilt, never used.
     const cached = JSON.parse(await readFile(m1.cacheFile, 'utf8'));
