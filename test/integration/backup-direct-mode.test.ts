@@ -49,15 +49,15 @@ class CountingFileSystem implements LocalFileSystem {
   setAttributes = this.inner.setAttributes.bind(this.inner);
 }
 
-/** Counts chunk uploads to the vault store. */
-function countingStore(inner: RepositoryStore, writes: string[]): RepositoryStore {
+/** Records writes to the vault store and the prefixes listed in it (probes). */
+function countingStore(inner: RepositoryStore, writes: string[], lists: string[]): RepositoryStore {
   return {
     location: inner.location,
     read: (key) => inner.read(key),
     write: (key, data) => (writes.push(key), inner.write(key, data)),
     writeIfAbsent: (key, data) => (writes.push(key), inner.writeIfAbsent(key, data)),
     exists: (key) => inner.exists(key),
-    list: (prefix) => inner.list(prefix),
+    list: (prefix) => (lists.push(prefix), inner.list(prefix)),
     delete: (key) => inner.delete(key),
   };
 }
@@ -96,6 +96,7 @@ async function setup() {
     return serializeVaultCredentials(vaultCredentialsFrom({ ...vault, location: 'westeurope' }, answer, certificate, 'https://127.0.0.1'));
   };
   const uploads: string[] = [];
+  const lists: string[] = [];
   const machine = (data: string) => {
     const files = new CountingFileSystem();
     const agent = new DirectAgent({
@@ -103,7 +104,7 @@ async function setup() {
       cache: new FileRepositoryStore(path.join(work, data, 'cache')),
       files,
       registrar,
-      vaultStore: (grant) => countingStore(BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken), uploads),
+      vaultStore: (grant) => countingStore(BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken), uploads, lists),
       clock,
       repositoryOptions: { kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 } },
     });
@@ -114,6 +115,7 @@ async function setup() {
     credentialsFile,
     vaultDeps,
     uploads,
+    lists,
     advance: (ms: number) => (now = new Date(now.getTime() + ms)),
     setSubscription: (state: SubscriptionState) => (subscription = state),
   };
@@ -133,7 +135,7 @@ const chunkUploads = (uploads: string[]) => uploads.filter((k) => k.startsWith('
 
 describe('direct mode (MARS agent)', () => {
   it('backs up straight to the vault, incrementally by its local cache, rebuilds a lost or corrupted cache, and restores byte for byte', async () => {
-    const { machine, credentialsFile, vaultDeps, uploads, advance, setSubscription } = await setup();
+    const { machine, credentialsFile, vaultDeps, uploads, lists, advance, setSubscription } = await setup();
     const m1 = machine('m1');
     await m1.agent.register({ credentialsFile: await credentialsFile(), machineName: 'ws01.contoso.local', passphrase: PASSPHRASE });
     // Re-registering with another passphrase is refused before the vault is called.
@@ -173,20 +175,24 @@ describe('direct mode (MARS agent)', () => {
     await writeFile(path.join(src, 'docs/deep/notes.md'), '# notes\nchanged\n');
     m1.files.reads.length = 0;
     uploads.length = 0;
+    lists.length = 0;
     advance(4.5 * HOUR);
     const second = await m1.agent.runDue();
     expect(second.cache).toBe('valid');
     expect(m1.files.reads).toEqual(['docs/deep/notes.md']);
     expect(second.backups[0]).toMatchObject({ filesRead: 1, filesUnchanged: 2, newChunks: 2 }); // the file and the tree
     expect(chunkUploads(uploads)).toBe(2);
+    expect(lists).toEqual(['snapshots/']); // the vault's chunks are not listed: the cache's index is trusted once checked
 
     // The cache deleted: the 21:00 backup is complete and correct, reads everything once, sends nothing it has, rebuilds the cache.
     await rm(m1.cacheFile);
     m1.files.reads.length = 0;
     uploads.length = 0;
+    lists.length = 0;
     advance(8 * HOUR);
     const third = await m1.agent.runDue();
     expect(third.cache).toBe('rebuilt from the vault: there is no local cache');
+    expect(lists).toEqual(['snapshots/', 'data/']);
     expect(m1.files.reads.sort()).toEqual(['big.bin', 'docs/deep/notes.md', 'docs/report.txt']);
     expect(chunkUploads(uploads)).toBe(0);
     expect(JSON.parse(await readFile(m1.cacheFile, 'utf8')).content.snapshotIds).toHaveLength(3);
