@@ -106,8 +106,7 @@ export class DirectAgent {
     checkPassphrase(passphrase);
     const previous = await this.readState();
     const stored = (await this.deps.state.read(IDENTITY_KEY))?.toString('utf8');
-    // Re-registering: a wrong passphrase is refused before the vault is called (as the backup server does).
-    if (previous !== undefined && stored !== undefined) await openRepository(await this.vaultStore(previous, 'read'), passphrase, { knownChunks: [] });
+    if (previous !== undefined && stored !== undefined) await this.refuseOtherPassphrase(previous, passphrase);
     const identity = stored ?? createServerIdentity().privateKeyPem;
     const engine = await this.deps.registrar.register(credentials, input.machineName, publicKeyOfIdentity(identity), { backupManagementType: 'MAB' });
     await this.deps.state.write(IDENTITY_KEY, Buffer.from(identity, 'utf8'));
@@ -131,6 +130,19 @@ export class DirectAgent {
       : await createRepository(store, passphrase, { clock: this.deps.clock, ...this.deps.repositoryOptions });
     await this.writeState(state);
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
+  }
+
+  /**
+   * Re-registering: a passphrase other than the repository's is refused before the vault is asked to register (as
+   * the backup server does). When the old registration no longer reaches the vault copy (unregistered elsewhere,
+   * copy deleted), there is nothing to check against.
+   */
+  private async refuseOtherPassphrase(previous: AgentState, passphrase: string): Promise<void> {
+    try {
+      await openRepository(await this.vaultStore(previous, 'read'), passphrase, { knownChunks: [] });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'KluisPassphraseIncorrect') throw err;
+    }
   }
 
   /**
