@@ -52,10 +52,10 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
       entries.push({ ...base, size: 0, target: entry.target ?? '' });
     } else {
       const unchanged = deps.unchangedFileChunks?.(entry);
-      const chunks: string[] = unchanged === undefined ? [] : [...unchanged];
+      const chunks: string[] = [...(unchanged ?? [])];
       let size = unchanged === undefined ? 0 : entry.size;
-      if (unchanged !== undefined) stats.chunks += chunks.length;
-      else {
+      stats.chunks += chunks.length;
+      if (unchanged === undefined) {
         for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
           size += chunk.length;
           chunks.push(await store(chunk));
