@@ -14,6 +14,11 @@
  *   kluis-server verify
  *   kluis-server unregister --delete-vault-data   (the vault deletes this server's copies; local copies stay)
  *
+ * Direct mode (the MARS agent: files and folders straight to the vault, no local copy): `register --mode direct`,
+ * then `protect --folder PATH [--at HH:MM]... [--weekdays Mon,Thu] [--online-retention-days N] [--online-weekly-weeks N]…`,
+ * `run`, `points [--from-machine NAME --source-passphrase-file FILE]`, `restore … [--from-machine …]`, `unregister`
+ * (emulator/backup-server/direct-commands.ts).
+ *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
  * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered.
  *
@@ -27,7 +32,8 @@ import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snap
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
-import { backupServerAt } from './server-at';
+import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
+import { directPoints, directProtect, directRestore, directRun, directUnregister } from './direct-commands';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
 import type { PathStyle } from '../../lib/backup-server/domain/path-rules';
 import type { ImageRestoreFormat } from '../../lib/backup-server/domain/disk-image';
@@ -95,13 +101,13 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .requiredOption('--vault-credentials <file>', 'the .VaultCredentials file downloaded from the vault')
     .requiredOption('--server-name <name>', "this server's name (FQDN)")
     .option('--passphrase-file <file>', 'the encryption passphrase (at least 16 characters); omit to generate one')
-    .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string }) => {
-      const result = await serverAt(o.data).register({
-        credentialsFile: readFileSync(o.vaultCredentials, 'utf8'),
-        serverName: o.serverName,
-        passphrase: passphraseFrom(o.passphraseFile),
-      });
-      out(`Registered ${result.engine.name} (${result.engine.properties.backupEngineType}).`);
+    .addOption(new Option('--mode <mode>', 'server: a backup server (local copy, then the vault); direct: this machine straight to the vault (MARS agent)').choices(['server', 'direct']).default('server'))
+    .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string; mode: 'server' | 'direct' }) => {
+      const input = { credentialsFile: readFileSync(o.vaultCredentials, 'utf8'), passphrase: passphraseFrom(o.passphraseFile) };
+      const result = o.mode === 'direct'
+        ? await directAgentAt(o.data).register({ ...input, machineName: o.serverName })
+        : await serverAt(o.data).register({ ...input, serverName: o.serverName });
+      out(o.mode === 'direct' ? `Registered ${result.engine.name} in direct mode (a MARS agent: backups go straight to the vault).` : `Registered ${result.engine.name} (${result.engine.properties.backupEngineType}).`);
       if (result.generatedPassphrase !== undefined) {
         out('Encryption passphrase (shown once; store it outside this server — without it no backup can be read, by anyone):');
         out(`  ${result.generatedPassphrase}`);
@@ -110,8 +116,8 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
 
   const repeatable = (v: string, acc: string[] = []) => [...acc, v];
   data(program.command('protect'))
-    .description('Creates or changes a protection group over a folder or a disk image, with its local (on-disk) retention.')
-    .requiredOption('--group <name>', 'protection group name')
+    .description('Creates or changes a protection group over a folder or a disk image, with its local (on-disk) retention; in direct mode, the machine\'s folders and schedule.')
+    .option('--group <name>', 'protection group name (backup server; direct mode has one schedule per machine)')
     .option('--folder <path>', 'the folder to protect')
     .option('--image <file>', 'a disk image to protect as one volume (.vhd fixed or dynamic, raw .img)')
     .option('--include <glob>', 'back up only files matching (relative to the folder; repeatable)', repeatable)
@@ -130,7 +136,14 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--online-weekly-weeks <weeks>', "also keep the Sunday copies this many weeks (GFS)", days)
     .option('--online-monthly-months <months>', "also keep the copies of each month's 1st this many months (GFS)", days)
     .option('--online-yearly-years <years>', 'also keep the copies of January 1st this many years (GFS)', days)
-    .action(async (o: { data: string; group: string; folder?: string; image?: string; include?: string[]; exclude?: string[]; pathStyle?: PathStyle; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
+    .option('--at <HH:MM>', 'direct mode: a backup time (UTC), up to three (repeatable; default --daily-at)', repeatable)
+    .option('--weekdays <days>', 'direct mode: back up on these weekdays only (e.g. Monday,Thursday); default every day')
+    .action(async (o: { data: string; group?: string; at?: string[]; weekdays?: string; folder?: string; image?: string; include?: string[]; exclude?: string[]; pathStyle?: PathStyle; sourceName?: string; workload: ServerWorkloadType; retentionDays: number; dailyAt: string; onlineRetentionDays?: number; onlineAt: string; onlineWeeklyWeeks?: number; onlineMonthlyMonths?: number; onlineYearlyYears?: number }) => {
+      if (isDirectMode(o.data)) {
+        if (o.folder === undefined) throw new Error('direct mode protects folders: give --folder');
+        return directProtect({ ...o, folder: o.folder }, out);
+      }
+      if (o.group === undefined) throw new Error('a backup server protects folders in a protection group: give --group');
       if ((o.folder === undefined) === (o.image === undefined)) throw new Error('give one of --folder or --image (not both)');
       const folder = path.resolve(o.folder ?? o.image!);
       const sourceRules = {
@@ -160,6 +173,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
     .option('--once', 'one pass, then exit')
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
+      if (isDirectMode(o.data)) return directRun(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
       if (o.once !== true) out('Passphrase accepted: the due points now, then a check every minute.');
@@ -180,9 +194,12 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     });
 
   data(program.command('points'))
-    .description('Lists the local recovery points.')
+    .description('Lists the local recovery points (direct mode: the points in the vault).')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
-    .action(async (o: { data: string; passphraseFile?: string }) => {
+    .option('--from-machine <name>', "direct mode: another machine's points in the same vault")
+    .option('--source-passphrase-file <file>', "direct mode: that machine's passphrase")
+    .action(async (o: { data: string; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
+      if (isDirectMode(o.data)) return directPoints(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
       for (const p of await server.localPoints()) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
@@ -207,7 +224,10 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--rename-invalid-names', 'rename names the target cannot hold (listed) instead of refusing the restore')
     .addOption(new Option('--image-format <format>', 'disk images: write a fixed VHD (default for VHD sources) or the raw disk').choices(['raw', 'vhd']))
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
-    .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; targetStyle?: PathStyle; renameInvalidNames?: boolean; imageFormat?: ImageRestoreFormat; passphraseFile?: string }) => {
+    .option('--from-machine <name>', "direct mode: restore another machine's backup from the same vault (a second machine)")
+    .option('--source-passphrase-file <file>', "direct mode: that machine's passphrase")
+    .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; targetStyle?: PathStyle; renameInvalidNames?: boolean; imageFormat?: ImageRestoreFormat; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
+      if (isDirectMode(o.data)) return directRestore(o, requiredPassphrase(o.passphraseFile), out);
       const repository = await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile));
       const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, {
         snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path,
@@ -223,6 +243,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .description("Unregisters this server from its vault. The vault deletes this server's backup data permanently (as Azure does); the local copies stay, readable with the passphrase.")
     .option('--delete-vault-data', "confirm that the server's backup data in the vault is deleted permanently")
     .action(async (o: { data: string; deleteVaultData?: boolean }) => {
+      if (isDirectMode(o.data)) return directUnregister(o, armClient, out);
       const server = serverAt(o.data);
       const state = await server.readState();
       if (state === undefined) throw new Error(`no server is registered in ${path.resolve(o.data)}`);

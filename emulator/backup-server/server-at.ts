@@ -1,5 +1,7 @@
 /** A backup server on a local data folder (`<data>/server` state, `<data>/repository` the encrypted local copies). */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DirectAgent } from '../../lib/backup-server/direct/direct-agent';
 import { BackupServer } from '../../lib/backup-server/server/backup-server';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
@@ -16,4 +18,22 @@ export function backupServerAt(dataDir: string): BackupServer {
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
   });
+}
+
+/** A machine in direct mode (MARS agent) on a local data folder: `<data>/agent` state and identity, `<data>/cache` the local cache. */
+export function directAgentAt(dataDir: string): DirectAgent {
+  const clock = () => new Date();
+  return new DirectAgent({
+    state: new FileRepositoryStore(path.join(dataDir, 'agent')),
+    cache: new FileRepositoryStore(path.join(dataDir, 'cache')),
+    files: new NodeLocalFileSystem(),
+    registrar: new HttpVaultRegistrar(clock),
+    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
+    clock,
+  });
+}
+
+/** Whether the data folder holds a machine registered in direct mode. */
+export function isDirectMode(dataDir: string): boolean {
+  return existsSync(path.join(dataDir, 'agent', 'state.json'));
 }

@@ -22,6 +22,7 @@ const registrationBody = z.object({
     issuedAt: z.string().min(1).max(40),
     agentVersion: z.string().min(1).max(64),
     serverPublicKey: z.string().min(1).max(1024).optional(),
+    backupManagementType: z.literal('MAB').optional(),
   }),
   signature: z.string().min(1).max(1024),
 });

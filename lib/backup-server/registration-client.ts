@@ -72,7 +72,7 @@ export function signRegistration(
   credentials: VaultCredentials,
   serverName: string,
   now: Date,
-  options: { agentVersion?: string; serverPublicKey?: string } = {},
+  options: { agentVersion?: string; serverPublicKey?: string; backupManagementType?: 'MAB' } = {},
 ): { proof: RegistrationProof; signature: string } {
   const agentVersion = options.agentVersion ?? AGENT_VERSION;
   const proof: RegistrationProof = {
@@ -82,6 +82,7 @@ export function signRegistration(
     issuedAt: now.toISOString(),
     agentVersion,
     ...(options.serverPublicKey === undefined ? {} : { serverPublicKey: options.serverPublicKey }),
+    ...(options.backupManagementType === undefined ? {} : { backupManagementType: options.backupManagementType }),
   };
   return { proof, signature: sign('sha256', proofPayload(proof), createPrivateKey(credentials.privateKeyPem)).toString('base64') };
 }

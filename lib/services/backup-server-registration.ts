@@ -16,6 +16,8 @@ import { certificateFacts, credentialExpiry } from '../domain/backup-server/vaul
 import { normalizeServerPublicKey } from '../domain/backup-server/server-identity';
 import {
   assertServerName,
+  BACKUP_MANAGEMENT_TYPE,
+  managementTypeOf,
   backupEngineResource,
   backupServerContainerResource,
   checkRegistration,
@@ -104,6 +106,13 @@ export async function registerBackupServer(deps: BackupServerRegistrationDeps, v
 
   const row = serverName.toLowerCase();
   const existing = await deps.backupServers.servers.get(partition, row);
+  const managementType = input.proof.backupManagementType;
+  if (existing !== undefined && existing.value.backupManagementType !== managementType) {
+    throw errors.invalidRequest(
+      'proof.backupManagementType',
+      `'${serverName}' is registered with this vault as ${managementTypeOf(existing.value)}; unregister it before registering it as ${managementType ?? BACKUP_MANAGEMENT_TYPE}.`,
+    );
+  }
   const record: BackupServerRecord = {
     vaultId: vaultId(vault),
     serverName,
@@ -113,16 +122,22 @@ export async function registerBackupServer(deps: BackupServerRegistrationDeps, v
     agentVersion: input.proof.agentVersion,
     ...(serverPublicKey === undefined ? {} : { serverPublicKey }),
     lastCheckInAt: now.toISOString(),
+    ...(managementType === undefined ? {} : { backupManagementType: managementType }),
   };
   if (existing === undefined) await deps.backupServers.servers.insert(partition, row, record);
   else await deps.backupServers.servers.replace(partition, row, record, existing.etag);
-  return { created: existing === undefined, engine: backupEngineResource(vault, record), container: backupServerContainerResource(vault, record, 0) };
+  // A MARS agent has no backup engine in the vault: its answer names only the registration (id, type) and its container.
+  const engine = managementType === undefined
+    ? backupEngineResource(vault, record)
+    : { name: serverName, properties: { backupEngineId: record.backupEngineId, backupEngineType: 'None', backupManagementType: managementType } };
+  return { created: existing === undefined, engine, container: backupServerContainerResource(vault, record, 0) };
 }
 
 export async function listBackupEngines(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef) {
   await getVault(deps, vault);
   const servers = await collect(deps.backupServers.servers.list(vaultPartitionOf(vault)));
-  return servers.map((s) => backupEngineResource(vault, s.value));
+  // A machine in direct mode (MAB) has no backup engine, only its container.
+  return servers.filter((s) => s.value.backupManagementType === undefined).map((s) => backupEngineResource(vault, s.value));
 }
 
 export async function listBackupServerContainers(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef) {

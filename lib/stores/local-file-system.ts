@@ -13,6 +13,9 @@ export interface LocalEntry {
   /** Owner and group ids (Linux; absent where the OS has none). */
   uid?: number;
   gid?: number;
+  /** Files: the inode number and status-change time, when the OS gives them (direct mode's cache of unchanged files). */
+  ino?: number;
+  ctimeMs?: number;
 }
 
 export interface WalkOptions {

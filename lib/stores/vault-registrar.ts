@@ -10,8 +10,11 @@ export interface RegisteredEngine {
 }
 
 export interface VaultRegistrar {
-  /** Registers `serverName` with the vault the credentials name; throws the vault's error (expired, foreign…). */
-  register(credentials: VaultCredentials, serverName: string, serverPublicKey: string): Promise<RegisteredEngine>;
+  /**
+   * Registers `serverName` with the vault the credentials name; throws the vault's error (expired, foreign…).
+   * `backupManagementType: 'MAB'`: a machine in direct mode (MARS agent).
+   */
+  register(credentials: VaultCredentials, serverName: string, serverPublicKey: string, options?: { backupManagementType?: 'MAB' }): Promise<RegisteredEngine>;
   /** Signed with the server's identity key; throws when the vault cannot be reached or refuses. */
   checkIn(endpoint: string, signed: SignedServerRequest): Promise<{ lastCheckInAt: string; subscriptionState: ServerSubscriptionState; allowed: AllowedOperations }>;
   vaultCopyAccess(endpoint: string, signed: SignedServerRequest): Promise<VaultCopyGrant>;

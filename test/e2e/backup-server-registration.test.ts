@@ -253,4 +253,47 @@ describe('backup server registration over HTTP (embedded host)', () => {
       await rm(work, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it('kluis-server in direct mode (MARS agent): registers as a MAB container, backs a folder up straight to the vault, lists the points there and restores one file', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-direct-cli-'));
+    try {
+      const data = path.join(work, 'data');
+      const credentialsFile = path.join(work, 'vault-a.VaultCredentials');
+      await writeFile(credentialsFile, await credentialsFor('vault-a'));
+      const passphraseFile = path.join(work, 'passphrase');
+      await writeFile(passphraseFile, 'a direct mode passphrase of some length\n');
+      const registered = await kluisServer(['register', '--mode', 'direct', '--data', data, '--vault-credentials', credentialsFile, '--server-name', 'ws01.contoso.local', '--passphrase-file', passphraseFile]);
+      expect(registered).toMatchObject({ code: 0, stdout: expect.stringContaining('Registered ws01.contoso.local in direct mode') });
+
+      // The vault shows a MARS agent's container (checked against the SDK's MabContainer by armHttp), and no backup engine.
+      const filter = encodeURIComponent("backupManagementType eq 'MAB' and status eq 'Registered'");
+      const containers = await armHttp<{ value: Array<{ name: string; properties: { containerType: string; backupManagementType: string; friendlyName: string } }> }>(
+        `${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter}`,
+      );
+      expect(containers.body.value.map((c) => [c.name, c.properties.containerType, c.properties.backupManagementType, c.properties.friendlyName]))
+        .toEqual([['ws01.contoso.local', 'Windows', 'MAB', 'ws01.contoso.local']]);
+      const engines = await armHttp<{ value: Array<{ name: string }> }>(`${vaultUrl('vault-a')}/backupEngines?api-version=2023-06-01`);
+      expect(engines.body.value.map((e) => e.name)).not.toContain('ws01.contoso.local');
+
+      const folder = path.join(work, 'protected');
+      await mkdir(path.join(folder, 'docs'), { recursive: true });
+      await writeFile(path.join(folder, 'docs/report.txt'), 'direct numbers\n'.repeat(500));
+      await writeFile(path.join(folder, 'notes.md'), '# notes\n');
+      expect(await kluisServer(['protect', '--data', data, '--folder', folder, '--at', '09:00', '--at', '21:00', '--online-retention-days', '30']))
+        .toMatchObject({ code: 0, stdout: expect.stringContaining('Schedule: daily at 09:00, 21:00 UTC; daily points kept 30 days.') });
+      const ran = await kluisServer(['run', '--data', data, '--once', '--passphrase-file', passphraseFile]);
+      expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Backup [0-9a-f]{32} of .*protected: 2 files read, 0 unchanged/) });
+      const snapshot = /Backup ([0-9a-f]{32})/.exec(ran.stdout)![1];
+      expect(await kluisServer(['points', '--data', data, '--passphrase-file', passphraseFile])).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
+      const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt', '--passphrase-file', passphraseFile]);
+      expect(restored).toMatchObject({ code: 0, stdout: expect.stringContaining('Restored 1 files') });
+      expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('direct numbers\n'.repeat(500));
+
+      const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], { KLUIS_ACCESS_TOKEN: await host.accessToken() });
+      expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered ws01.contoso.local from vault vault-a') });
+      expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter}`)).body.value).toEqual([]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

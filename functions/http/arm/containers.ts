@@ -63,5 +63,5 @@ async function backupServerContainers(vault: VaultRef, filterText: string | null
   if (!filter.wanted) return [];
   const all = await listBackupServerContainers(backupServerRegistrationDeps(baseUrl), vault);
   const wanted = filter.friendlyName?.toLowerCase();
-  return all.filter((c) => wanted === undefined || c.name.toLowerCase() === wanted);
+  return all.filter((c) => (wanted === undefined || c.name.toLowerCase() === wanted) && (filter.backupManagementType === undefined || c.properties.backupManagementType === filter.backupManagementType));
 }

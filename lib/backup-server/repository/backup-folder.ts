@@ -3,7 +3,7 @@
  * lacks (compressed, encrypted), then store the tree the same way and the snapshot document last, so a snapshot
  * is visible only when everything it names is stored.
  */
-import type { LocalFileSystem } from '../../stores/local-file-system';
+import type { LocalEntry, LocalFileSystem } from '../../stores/local-file-system';
 import { chunkStream } from '../domain/fastcdc';
 import type { PathStyle } from '../domain/path-rules';
 import { isSafeRelativePath, MAX_LISTED_SKIPPED, serializeTree, type SnapshotDocument, type SnapshotStats, type TreeEntry } from '../domain/snapshot';
@@ -25,6 +25,12 @@ export interface BackupFolderDeps {
   repository: Repository;
   files: LocalFileSystem;
   clock: () => Date;
+  /**
+   * Direct mode's cache: the chunk ids of a file unchanged since the last backup (then it is not read), or
+   * undefined (read it); `fileStored` is told every file's chunks.
+   */
+  unchangedFileChunks?: (entry: LocalEntry) => string[] | undefined;
+  fileStored?: (entry: LocalEntry, chunks: readonly string[]) => void;
 }
 
 export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderInput): Promise<SnapshotDocument> {
@@ -55,10 +61,13 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
   };
 
   const walked: TreeEntry[] = [];
+  /** What the walk said of each file (inode and change time: direct mode's cache asks by them). */
+  const walkedFiles = new Map<string, LocalEntry>();
   for await (const entry of files.walk(input.root, { descends, onSkipped: skip })) {
     if (!isSafeRelativePath(entry.path)) continue;
     const owner = entry.uid === undefined || entry.gid === undefined ? {} : { uid: entry.uid, gid: entry.gid };
     walked.push({ path: entry.path, type: entry.type, mode: entry.mode, mtimeMs: entry.mtimeMs, size: entry.size, ...owner, ...(entry.target === undefined ? {} : { target: entry.target }) });
+    if (entry.type === 'file') walkedFiles.set(entry.path, entry);
   }
   const kept = applySourceFilter(filter, walked);
   excluded += walked.length - kept.length;
@@ -69,20 +78,26 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
     } else if (entry.type === 'symlink') {
       entries.push({ ...entry, size: 0, target: entry.target ?? '' });
     } else {
-      const chunks: string[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
-          size += chunk.length;
-          chunks.push(await store(chunk));
+      const local = walkedFiles.get(entry.path)!;
+      const unchanged = deps.unchangedFileChunks?.(local);
+      const chunks: string[] = [...(unchanged ?? [])];
+      let size = unchanged === undefined ? 0 : entry.size;
+      stats.chunks += chunks.length;
+      if (unchanged === undefined) {
+        try {
+          for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
+            size += chunk.length;
+            chunks.push(await store(chunk));
+          }
+        } catch (err) {
+          // A file that vanished or cannot be read is left out with the reason; its chunks stored so far go at the next prune.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EIO') throw err;
+          skip(entry.path, `it could not be read (${code})`);
+          continue;
         }
-      } catch (err) {
-        // A file that vanished or cannot be read is left out with the reason; its chunks stored so far go at the next prune.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM' && code !== 'EIO') throw err;
-        skip(entry.path, `it could not be read (${code})`);
-        continue;
       }
+      deps.fileStored?.(local, chunks);
       stats.files++;
       stats.bytes += size;
       entries.push({ ...entry, size, chunks });

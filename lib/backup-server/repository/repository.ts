@@ -71,12 +71,16 @@ export class Repository {
   }
 
   /** The same repository's copy in another store (the vault copy, whose config the online copy wrote): same keys. */
-  async onStore(store: RepositoryStore): Promise<Repository> {
-    return Repository.unlocked(store, this.config, this.keys, this.random);
+  async onStore(store: RepositoryStore, knownChunks?: Iterable<string>): Promise<Repository> {
+    return Repository.unlocked(store, this.config, this.keys, this.random, knownChunks);
   }
 
-  /** @internal: createRepository / openRepository build it. */
-  static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes): Promise<Repository> {
+  /**
+   * @internal: createRepository / openRepository build it. `knownChunks` (direct mode's checked local cache) replaces
+   * listing the store's chunks.
+   */
+  static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes, knownChunks?: Iterable<string>): Promise<Repository> {
+    if (knownChunks !== undefined) return new Repository(store, config, keys, knownChunks, random);
     const known: string[] = [];
     for await (const key of store.list(DATA_PREFIX)) {
       const id = chunkIdOfKey(key);
@@ -87,6 +91,11 @@ export class Repository {
 
   get chunkCount(): number {
     return this.knownChunks.size;
+  }
+
+  /** The chunk ids this repository knows are stored (listed at open, or given by direct mode's cache, plus those put since). */
+  knownChunkIds(): string[] {
+    return [...this.knownChunks];
   }
 
   hasChunk(id: string): boolean {
@@ -202,7 +211,7 @@ export async function createRepository(store: RepositoryStore, passphrase: strin
   return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), random);
 }
 
-export async function openRepository(store: RepositoryStore, passphrase: string, options: { random?: RandomBytes } = {}): Promise<Repository> {
+export async function openRepository(store: RepositoryStore, passphrase: string, options: { random?: RandomBytes; knownChunks?: Iterable<string> } = {}): Promise<Repository> {
   const bytes = await store.read(CONFIG_KEY);
   if (bytes === undefined) throw errors.repositoryNotFound(store.location);
   const config = parseRepositoryConfig(bytes);
@@ -210,5 +219,5 @@ export async function openRepository(store: RepositoryStore, passphrase: string,
   const passphraseKey = await derivePassphraseKey(passphrase, config.kdf);
   const masterSecret = decrypt(passphraseKey, Buffer.from(wrappedMasterKeyBase64, 'base64'), masterKeyAssociatedData(unwrapped));
   if (masterSecret === undefined || masterSecret.length !== MASTER_SECRET_BYTES) throw errors.passphraseIncorrect();
-  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, options.knownChunks);
 }

@@ -18,6 +18,9 @@ export const CONTAINER_TYPE = 'AzureBackupServerContainer';
 export const BACKUP_ENGINE_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupEngines';
 export const VAULT_CERTIFICATE_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/certificates';
 export const CONTAINER_RESOURCE_TYPE = 'Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers';
+/** Direct mode (a MARS agent): a MabContainer, `containerType: "Windows"`, and no backup engine. */
+export const MAB_MANAGEMENT_TYPE = 'MAB';
+export const MAB_CONTAINER_TYPE = 'Windows';
 /** A registration proof older (or newer) than this is refused (replay window). */
 export const PROOF_MAX_SKEW_MS = 10 * 60_000;
 /** Server names: a host name or FQDN. */
@@ -51,6 +54,8 @@ export interface BackupServerRecord {
   serverPublicKey?: string;
   /** The last time the server checked in with the vault (connectivity, step 5). */
   lastCheckInAt: string;
+  /** 'MAB': a machine in direct mode (MARS agent); absent: a backup server (AzureBackupServer). */
+  backupManagementType?: typeof MAB_MANAGEMENT_TYPE;
 }
 
 export interface VaultRegistrationIdentity {
@@ -72,6 +77,8 @@ export interface RegistrationProof {
   agentVersion: string;
   /** The server's long-lived identity key (PEM or base64 SPKI DER), kept by the vault with the server's record. */
   serverPublicKey?: string;
+  /** 'MAB' when a machine registers in direct mode (MARS agent); absent: a backup server. */
+  backupManagementType?: typeof MAB_MANAGEMENT_TYPE;
 }
 
 export function assertServerName(name: string): string {
@@ -88,7 +95,8 @@ export function vaultResourceNumber(id: string): number {
 
 export function proofPayload(proof: RegistrationProof): Buffer {
   const fields = [proof.vaultId.toLowerCase(), proof.serverName.toLowerCase(), proof.thumbprint, proof.issuedAt, proof.agentVersion];
-  return Buffer.from(JSON.stringify(proof.serverPublicKey === undefined ? fields : [...fields, proof.serverPublicKey]), 'utf8');
+  const withKey = proof.serverPublicKey === undefined ? fields : [...fields, proof.serverPublicKey];
+  return Buffer.from(JSON.stringify(proof.backupManagementType === undefined ? withKey : [...withKey, `backupManagementType=${proof.backupManagementType}`]), 'utf8');
 }
 
 /**
@@ -157,6 +165,7 @@ export function backupEngineResource(vault: VaultRef, server: BackupServerRecord
 }
 
 export function backupServerContainerResource(vault: VaultRef, server: BackupServerRecord, protectedItemCount: number) {
+  if (server.backupManagementType === MAB_MANAGEMENT_TYPE) return mabContainerResource(vault, server, protectedItemCount);
   return {
     id: `${vaultId(vault)}/backupFabrics/Azure/protectionContainers/${server.serverName}`,
     name: server.serverName,
@@ -180,17 +189,48 @@ export function backupServerContainerResource(vault: VaultRef, server: BackupSer
 }
 
 /**
+ * A machine in direct mode as the vault shows a MARS agent: a MabContainer (`containerType: "Windows"`,
+ * `backupManagementType: "MAB"`, friendlyName the machine's name; `containerId` is a number in Azure's model).
+ */
+export function mabContainerResource(vault: VaultRef, machine: BackupServerRecord, protectedItemCount: number) {
+  return {
+    id: `${vaultId(vault)}/backupFabrics/Azure/protectionContainers/${machine.serverName}`,
+    name: machine.serverName,
+    type: CONTAINER_RESOURCE_TYPE,
+    properties: {
+      containerType: MAB_CONTAINER_TYPE,
+      friendlyName: machine.serverName,
+      backupManagementType: MAB_MANAGEMENT_TYPE,
+      registrationStatus: 'Registered',
+      healthStatus: 'Healthy',
+      canReRegister: true,
+      containerId: vaultResourceNumber(machine.backupEngineId),
+      protectedItemCount,
+      agentVersion: machine.agentVersion,
+      containerHealthState: 'Healthy',
+      extendedInfo: { lastRefreshedAt: machine.lastCheckInAt, backupItemType: 'FileFolder', backupItems: [] },
+    },
+  };
+}
+
+/** The backup management type a registration record shows in the vault. */
+export function managementTypeOf(record: BackupServerRecord): string {
+  return record.backupManagementType ?? BACKUP_MANAGEMENT_TYPE;
+}
+
+/**
  * Whether a `backupProtectionContainers` $filter asks for backup servers' containers, and which: a filter naming
  * backupManagementType AzureBackupServer (or none), status Registered (or none), optionally a friendlyName.
  * (The filter's syntax is checked by parseContainerFilter for the same request.)
  */
-export function backupServerContainerFilter(text: string | null | undefined): { wanted: boolean; friendlyName?: string } {
+export function backupServerContainerFilter(text: string | null | undefined): { wanted: boolean; friendlyName?: string; backupManagementType?: string } {
   const clause = (name: string) => new RegExp(`${name}\\s+eq\\s+'([^']*)'`, 'i').exec(text ?? '')?.[1];
   const type = clause('backupManagementType');
   const status = clause('status');
   const fabric = clause('fabricName');
-  const wanted = (type === undefined || type.toLowerCase() === BACKUP_MANAGEMENT_TYPE.toLowerCase()) &&
+  const known = [BACKUP_MANAGEMENT_TYPE, MAB_MANAGEMENT_TYPE].find((t) => t.toLowerCase() === type?.toLowerCase());
+  const wanted = (type === undefined || known !== undefined) &&
     (status === undefined || status.toLowerCase() === 'registered') && (fabric === undefined || fabric.toLowerCase() === 'azure');
   const friendlyName = clause('friendlyName');
-  return friendlyName === undefined ? { wanted } : { wanted, friendlyName };
+  return { wanted, ...(friendlyName === undefined ? {} : { friendlyName }), ...(known === undefined ? {} : { backupManagementType: known }) };
 }

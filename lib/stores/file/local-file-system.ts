@@ -102,7 +102,7 @@ export class NodeLocalFileSystem implements LocalFileSystem {
         yield { ...base, type: 'dir', size: 0 };
         yield* this.walkFolder(root, rel, options);
       } else if (info.isFile()) {
-        yield { ...base, type: 'file', size: info.size };
+        yield { ...base, type: 'file', size: info.size, ino: info.ino, ctimeMs: info.ctimeMs };
       } else if (info.isSymbolicLink()) {
         yield { ...base, type: 'symlink', size: 0, target: await readlink(full) };
       } else {

@@ -12,8 +12,8 @@ import type { RegisteredEngine, VaultRegistrar } from '../vault-registrar';
 export class HttpVaultRegistrar implements VaultRegistrar {
   constructor(private readonly clock: () => Date) {}
 
-  async register(credentials: VaultCredentials, serverName: string, serverPublicKey: string): Promise<RegisteredEngine> {
-    const body = await post<{ engine?: RegisteredEngine }>(credentials.kluisEndpoint, 'backupServer/registrations', signRegistration(credentials, serverName, this.clock(), { serverPublicKey }));
+  async register(credentials: VaultCredentials, serverName: string, serverPublicKey: string, options: { backupManagementType?: 'MAB' } = {}): Promise<RegisteredEngine> {
+    const body = await post<{ engine?: RegisteredEngine }>(credentials.kluisEndpoint, 'backupServer/registrations', signRegistration(credentials, serverName, this.clock(), { serverPublicKey, ...options }));
     if (body.engine === undefined) throw new Error('The vault answered the registration without an engine.');
     return body.engine;
   }
