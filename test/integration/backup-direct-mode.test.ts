@@ -38,7 +38,10 @@ const HOUR = 3_600_000;
 class CountingFileSystem implements LocalFileSystem {
   readonly reads: string[] = [];
   private readonly inner = new NodeLocalFileSystem();
-  walk = (root: string) => this.inner.walk(root);
+  readonly pathStyle = this.inner.pathStyle;
+  walk: LocalFileSystem['walk'] = (root, options) => this.inner.walk(root, options);
+  stat = this.inner.stat.bind(this.inner);
+  readAt = this.inner.readAt.bind(this.inner);
   read(root: string, relative: string) {
     this.reads.push(relative);
     return this.inner.read(root, relative);
