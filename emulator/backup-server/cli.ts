@@ -151,7 +151,8 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
       for (;;) {
         const report = await server.runDue();
         for (const b of report.backups) out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes.`);
-        for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        if (report.pruneDeferred === undefined) for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        else out(`Expired local points are removed next run: ${report.pruneDeferred}`);
         for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
         for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
         if (report.stopped !== undefined) out(report.stopped);

@@ -1,4 +1,5 @@
 /** A backup server on a local data folder (`<data>/server` state, `<data>/repository` the encrypted local copies). */
+import os from 'node:os';
 import path from 'node:path';
 import { BackupServer } from '../../lib/backup-server/server/backup-server';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
@@ -15,5 +16,6 @@ export function backupServerAt(dataDir: string): BackupServer {
     registrar: new HttpVaultRegistrar(clock),
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
+    lockHolder: { hostname: os.hostname(), pid: process.pid },
   });
 }

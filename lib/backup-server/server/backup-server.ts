@@ -4,7 +4,7 @@
  * backups live in the repository, encrypted with the passphrase chosen (or generated and shown once) at
  * registration. The vault never receives the passphrase.
  */
-import { errors } from '../../domain/errors';
+import { errors, isKluisErrorLike } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
 import type { VaultCopyGrant } from '../../stores/vault-copy-access';
@@ -20,6 +20,8 @@ import { backupFolder } from '../repository/backup-folder';
 import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
+import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
+import type { LockOperation } from '../domain/repository-lock';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
@@ -50,6 +52,12 @@ export interface BackupServerDeps {
   /** Opens the vault copy container a grant names (implementation: BlobRepositoryStore.fromSas). */
   vaultStore: (grant: VaultCopyGrant) => RepositoryStore;
   clock: () => Date;
+  /** Who holds this server's repository locks (shown to a server that finds one): this machine's name and process. */
+  lockHolder?: { hostname: string; pid: number };
+  /** How long a backup or copy waits for a prune (an exclusive lock) to finish before failing; default 60 s. */
+  lockWaitMs?: number;
+  /** Tests: how waiting for a lock pauses (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
   /** Tests only: a cheaper KDF and smaller chunks (recorded in the repository config like the defaults). */
   repositoryOptions?: { kdf?: { logN: number }; chunker?: ChunkerParams };
 }
@@ -77,6 +85,8 @@ export interface RunReport {
   stopped?: string;
   vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number }>;
   vaultRetention: Array<{ source: string } & RetentionDecision>;
+  /** Why expired local points were not removed this run (another process holds the repository), if so. */
+  pruneDeferred?: string;
   /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
   vaultCopyError?: string;
 }
@@ -164,6 +174,18 @@ export class BackupServer {
     return group;
   }
 
+  private lockOptions(state: ServerState | undefined, operation: LockOperation): LockOptions {
+    const holder = this.deps.lockHolder ?? { hostname: 'unknown', pid: 0 };
+    // A backup or copy waits for a running prune; a prune never waits for backups (the next run prunes).
+    const waitMs = operation === 'prune' || operation === 'forget' ? 0 : (this.deps.lockWaitMs ?? 60_000);
+    return { clock: this.deps.clock, holder: { name: state?.serverName ?? 'a backup server', ...holder }, waitMs, ...(this.deps.sleep === undefined ? {} : { sleep: this.deps.sleep }) };
+  }
+
+  /** Runs `work` under a repository lock on `store` (shared for backup/copy/restore, exclusive for prune/forget). */
+  private async locked<T>(store: RepositoryStore, operation: LockOperation, work: () => Promise<T>): Promise<T> {
+    return withRepositoryLock(store, operation, this.lockOptions(await this.readState(), operation), work);
+  }
+
   /** The identity private key written at registration (a re-registration keeps the same identity). */
   private async identityKey(): Promise<string> {
     const stored = await this.deps.state.read(IDENTITY_KEY);
@@ -224,11 +246,14 @@ export class BackupServer {
     const spec = { snapshotId: input.snapshotId, targetRoot: input.targetRoot, ...(input.paths === undefined ? {} : { paths: input.paths }) };
     if (input.fromServer === undefined && this.repository !== undefined && (await this.repository.store.exists(`snapshots/${input.snapshotId}`))) {
       if (allowed.restoreFromDisk === 'Stopped') throw errors.backupServerOperationStopped('Restore from disk', connectivity, subscription);
-      return { ...(await restoreSnapshot({ repository: this.repository, files }, spec)), from: 'disk' };
+      const repository = this.repository;
+      return { ...(await this.locked(repository.store, 'restore', () => restoreSnapshot({ repository, files }, spec))), from: 'disk' };
     }
     if (allowed.restoreFromAzure === 'Stopped') throw errors.backupServerOperationStopped('Restore from Azure', connectivity, subscription);
     const store = await this.vaultCopy(state, 'read', input.fromServer);
     const repository = input.passphrase !== undefined ? await openRepository(store, input.passphrase) : await this.unlocked().onStore(store);
+    // The vault grants read-only access for restores: no lock of our own, but never while its owner prunes it.
+    await awaitNoExclusiveLock(store, 'restore', this.lockOptions(state, 'restore'));
     return { ...(await restoreSnapshot({ repository, files }, spec)), from: 'vault' };
   }
 
@@ -244,8 +269,8 @@ export class BackupServer {
 
   /**
    * One pass of the scheduler: a local point for every source whose daily point is due, then each group's local
-   * retention (forget expired points, prune chunks nothing references any more). Backups and prune run one after
-   * the other, never at the same time.
+   * retention (forget expired points, prune chunks nothing references any more). Backups take a shared repository
+   * lock, forget + prune an exclusive one (repository-lock.ts), so they never overlap, in this process or another.
    */
   async runDue(): Promise<RunReport> {
     const repository = this.unlocked();
@@ -260,7 +285,8 @@ export class BackupServer {
       for (const source of group.sources) {
         const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
         if (!isLocalPointDue(group, last?.time, now)) continue;
-        const doc = await backupFolder({ repository, files: this.deps.files, clock: this.deps.clock }, { root: source.path, sourceName: sourceKey(group, source.name) });
+        const doc = await this.locked(repository.store, 'backup', () =>
+          backupFolder({ repository, files: this.deps.files, clock: this.deps.clock }, { root: source.path, sourceName: sourceKey(group, source.name) }));
         report.backups.push({ group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes });
       }
     }
@@ -277,8 +303,16 @@ export class BackupServer {
       }
     }
     if (expired.length > 0) {
-      await forgetSnapshots(repository, expired);
-      report.chunksDeleted = (await pruneRepository(repository)).chunksDeleted;
+      // Another process backing up or restoring (a shared lock): the expired points stay until the next run.
+      try {
+        report.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
+          await forgetSnapshots(repository, expired);
+          return (await pruneRepository(repository)).chunksDeleted;
+        });
+      } catch (err) {
+        if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
+        report.pruneDeferred = err.message;
+      }
     }
     if (allowed.backupToAzure === 'Allowed') {
       // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
@@ -316,7 +350,7 @@ export class BackupServer {
     if (due.length === 0 && expired.length === 0) return;
     const store = await this.vaultCopy(state, 'write');
     for (const point of due) {
-      const copied = await copySnapshotsToVault(repository, store, [point.snapshotId]);
+      const copied = await this.locked(store, 'copy', () => copySnapshotsToVault(repository, store, [point.snapshotId]));
       const policyGroup = state.groups.find((g) => point.source.startsWith(`${g.name}/`));
       const tags = policyGroup?.online === undefined ? [] : onlineLongTermTags(policyGroup.online, now);
       vaultPoints.push({ ...point, time: now.toISOString(), ...(tags.length === 0 ? {} : { longTermTags: tags }) });
@@ -325,8 +359,10 @@ export class BackupServer {
     }
     if (expired.length > 0) {
       const vaultRepository = await repository.onStore(store);
-      await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
-      await pruneRepository(vaultRepository);
+      await this.locked(store, 'prune', async () => {
+        await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
+        await pruneRepository(vaultRepository);
+      });
       report.vaultRetention.push(...expired);
     }
     const gone = new Set(expired.map((e) => e.snapshotId));
