@@ -4,6 +4,7 @@
  * backups live in the repository, encrypted with the passphrase chosen (or generated and shown once) at
  * registration. The vault never receives the passphrase.
  */
+import { randomBytes } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
@@ -19,13 +20,17 @@ import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGro
 import { backupFolder } from '../repository/backup-folder';
 import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
-import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
+import { checkPassphrase, createRepository, generatePassphrase, openRepository, openRepositoryWithMachineKey, type Repository } from '../repository/repository';
+import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey } from '../domain/unattended-unlock';
 import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
 import type { LockOperation } from '../domain/repository-lock';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
 const IDENTITY_KEY = 'identity-key.pem';
+/** Unattended unlock: a random key of this machine (owner-only) and the master key wrapped with it. */
+const MACHINE_KEY = 'machine-key';
+const MACHINE_WRAPPED_KEY = 'unattended-unlock.json';
 
 export interface ServerState {
   serverName: string;
@@ -56,6 +61,8 @@ export interface BackupServerDeps {
   lockHolder?: { hostname: string; pid: number };
   /** How long a backup or copy waits for a prune (an exclusive lock) to finish before failing; default 60 s. */
   lockWaitMs?: number;
+  /** Random bytes for a new machine key (default node:crypto). */
+  randomBytes?: (size: number) => Buffer;
   /** Tests: how waiting for a lock pauses (default setTimeout). */
   sleep?: (ms: number) => Promise<void>;
   /** Tests only: a cheaper KDF and smaller chunks (recorded in the repository config like the defaults). */
@@ -67,6 +74,8 @@ export interface RegisterInput {
   serverName: string;
   /** At least 16 characters; omit to have one generated (returned once, never stored). */
   passphrase?: string;
+  /** Also wrap the master key with this machine's key, so `run` unlocks after a restart without the passphrase. */
+  rememberKey?: boolean;
 }
 
 export interface RegisterResult {
@@ -141,7 +150,42 @@ export class BackupServer {
       groups: previous?.groups ?? [],
       vaultPoints: previous?.vaultPoints ?? [],
     });
+    if (input.rememberKey === true) await this.rememberKey();
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
+  }
+
+  /**
+   * Keeps the unlocked repository's master key wrapped with this machine's key (made on first use, owner-only in
+   * the state folder), so `unlockUnattended` works after a restart. Unlock with the passphrase first.
+   */
+  async rememberKey(): Promise<void> {
+    const repository = this.unlocked();
+    let machineKey = await this.deps.state.read(MACHINE_KEY);
+    if (machineKey === undefined || machineKey.length !== MACHINE_KEY_BYTES) {
+      machineKey = (this.deps.randomBytes ?? randomBytes)(MACHINE_KEY_BYTES);
+      await this.deps.state.write(MACHINE_KEY, machineKey);
+    }
+    await this.deps.state.write(MACHINE_WRAPPED_KEY, serializeMachineWrappedKey(repository.wrapForMachine(machineKey, this.deps.clock())));
+  }
+
+  /** Removes the machine-wrapped key and the machine key: from now on only the passphrase unlocks. */
+  async forgetKey(): Promise<boolean> {
+    const had = await this.deps.state.exists(MACHINE_WRAPPED_KEY);
+    await this.deps.state.delete(MACHINE_WRAPPED_KEY);
+    await this.deps.state.delete(MACHINE_KEY);
+    return had;
+  }
+
+  /** Unlocks with the key remembered on this machine; KluisUnattendedUnlockUnavailable when there is none that fits. */
+  async unlockUnattended(): Promise<Repository> {
+    const wrappedBytes = await this.deps.state.read(MACHINE_WRAPPED_KEY);
+    if (wrappedBytes === undefined) throw errors.unattendedUnlockUnavailable('no key is remembered on this server (kluis-server remember-key)');
+    const machineKey = await this.deps.state.read(MACHINE_KEY);
+    if (machineKey === undefined) throw errors.unattendedUnlockUnavailable("this machine's key is missing (a data folder copied without it)");
+    const wrapped = parseMachineWrappedKey(wrappedBytes);
+    if (wrapped === undefined) throw errors.unattendedUnlockUnavailable('the remembered key is damaged');
+    this.repository = await openRepositoryWithMachineKey(this.deps.repository, machineKey, wrapped);
+    return this.repository;
   }
 
   /**
