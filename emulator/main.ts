@@ -14,7 +14,7 @@
  *
  *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
  *             [--once] [--data-dir .kluis] [--in-memory]
- *   npm start -- --role server [--data-dir .kluis]   (KLUIS_SERVER_PASSPHRASE or --passphrase-file: the server's passphrase)
+ *   npm start -- --role server [--data-dir .kluis]   (KLUIS_SERVER_PASSPHRASE or --passphrase-file, unless this machine remembers the key)
  */
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,7 +100,7 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
     .option('--insecure-no-auth', 'turn tokens and roles off: anyone who can reach the port may do anything (loopback only; never for data you keep)')
     .option('--role <role>', "vault: the product and its demo (default); server: only the demo's backup server (kluis-server run on <data-dir>/server)", role, 'vault')
-    .option('--passphrase-file <file>', "with --role server: the backup server's passphrase (or KLUIS_SERVER_PASSPHRASE)")
+    .option('--passphrase-file <file>', "with --role server: the backup server's passphrase (or KLUIS_SERVER_PASSPHRASE; not needed on the machine that remembers its key)")
     .showHelpAfterError()
     .parse(argv);
   return program.opts<StartOptions>();

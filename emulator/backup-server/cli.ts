@@ -9,6 +9,7 @@
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
  *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
  *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
+ *   kluis-server remember-key / forget-key   (unattended unlock after a restart: the master key wrapped with a machine key)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]... [--target-style posix|windows] [--rename-invalid-names] [--image-format raw|vhd]
  *   kluis-server verify
@@ -20,7 +21,10 @@
  * (emulator/backup-server/direct-commands.ts).
  *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
- * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered.
+ * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered. `register` (unless
+ * --no-remember-key) and `remember-key` wrap the repository's master key with a random machine key kept owner-only
+ * in `<data>/server/machine-key`, so `run` and the other commands unlock without the passphrase on this machine; a
+ * data folder copied without that file still needs the passphrase; `forget-key` removes both.
  *
  * `credentials` and `unregister` call the ARM API as a signed-in user: a token from KLUIS_ACCESS_TOKEN, or from the
  * managed identity endpoint in MSI_ENDPOINT / MSI_SECRET (what `npm start` prints to sign in).
@@ -34,6 +38,8 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
 import { directPoints, directProtect, directRestore, directRun, directUnregister } from './direct-commands';
+import type { BackupServer } from '../../lib/backup-server/server/backup-server';
+import type { Repository } from '../../lib/backup-server/repository/repository';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
 import type { PathStyle } from '../../lib/backup-server/domain/path-rules';
 import type { ImageRestoreFormat } from '../../lib/backup-server/domain/disk-image';
@@ -62,13 +68,29 @@ const serverAt = backupServerAt;
 
 function passphraseFrom(file: string | undefined): string | undefined {
   if (file !== undefined) return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  return process.env.KLUIS_SERVER_PASSPHRASE;
+  const fromEnv = process.env.KLUIS_SERVER_PASSPHRASE;
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
 function requiredPassphrase(file: string | undefined): string {
   const passphrase = passphraseFrom(file);
-  if (passphrase === undefined) throw new InvalidArgumentError('give the passphrase with --passphrase-file or KLUIS_SERVER_PASSPHRASE');
+  if (passphrase === undefined) throw new Error('give the passphrase with --passphrase-file or KLUIS_SERVER_PASSPHRASE');
   return passphrase;
+}
+
+/** The passphrase when one is given; else the key remembered on this machine; else a clear error. */
+async function unlockServer(server: BackupServer, file: string | undefined): Promise<Repository> {
+  const passphrase = passphraseFrom(file);
+  if (passphrase !== undefined) return server.unlock(passphrase);
+  try {
+    return await server.unlockUnattended();
+  } catch (err) {
+    if (isKluisErrorLike(err) && err.code === 'KluisUnattendedUnlockUnavailable') {
+      // A plain Error: bin/kluis-server.js exits silently on commander's own errors.
+      throw new Error(`${err.message}: give the passphrase with --passphrase-file or KLUIS_SERVER_PASSPHRASE`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 function days(value: string): number {
@@ -102,12 +124,14 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .requiredOption('--server-name <name>', "this server's name (FQDN)")
     .option('--passphrase-file <file>', 'the encryption passphrase (at least 16 characters); omit to generate one')
     .addOption(new Option('--mode <mode>', 'server: a backup server (local copy, then the vault); direct: this machine straight to the vault (MARS agent)').choices(['server', 'direct']).default('server'))
-    .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string; mode: 'server' | 'direct' }) => {
+    .option('--no-remember-key', "backup server: do not keep the key wrapped with this machine's key: every start then needs the passphrase")
+    .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string; mode: 'server' | 'direct'; rememberKey: boolean }) => {
       const input = { credentialsFile: readFileSync(o.vaultCredentials, 'utf8'), passphrase: passphraseFrom(o.passphraseFile) };
       const result = o.mode === 'direct'
         ? await directAgentAt(o.data).register({ ...input, machineName: o.serverName })
-        : await serverAt(o.data).register({ ...input, serverName: o.serverName });
+        : await serverAt(o.data).register({ ...input, serverName: o.serverName, rememberKey: o.rememberKey });
       out(o.mode === 'direct' ? `Registered ${result.engine.name} in direct mode (a MARS agent: backups go straight to the vault).` : `Registered ${result.engine.name} (${result.engine.properties.backupEngineType}).`);
+      if (o.mode === 'server' && o.rememberKey) out(`This machine unlocks the repository after a restart (${path.resolve(o.data, 'server', 'machine-key')}, owner-only; kluis-server forget-key removes it).`);
       if (result.generatedPassphrase !== undefined) {
         out('Encryption passphrase (shown once; store it outside this server — without it no backup can be read, by anyone):');
         out(`  ${result.generatedPassphrase}`);
@@ -175,15 +199,17 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
       if (isDirectMode(o.data)) return directRun(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
-      await server.unlock(requiredPassphrase(o.passphraseFile));
-      if (o.once !== true) out('Passphrase accepted: the due points now, then a check every minute.');
+      await unlockServer(server, o.passphraseFile);
+      const how = passphraseFrom(o.passphraseFile) === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted';
+      if (o.once !== true) out(`${how}: the due points now, then a check every minute.`);
       for (;;) {
         const report = await server.runDue();
         for (const b of report.backups) {
           out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes${b.excluded === undefined ? '' : `, ${b.excluded} entries excluded`}.`);
           if (b.skippedCount !== undefined) out(`  ${b.skippedCount} entries skipped: ${(b.skipped ?? []).slice(0, 5).map((e) => `${e.path} (${e.reason})`).join('; ')}`);
         }
-        for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        if (report.pruneDeferred === undefined) for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+        else out(`Expired local points are removed next run: ${report.pruneDeferred}`);
         for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
         for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
         if (report.stopped !== undefined) out(report.stopped);
@@ -191,6 +217,24 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
         if (o.once) return;
         await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
       }
+    });
+
+  data(program.command('remember-key'))
+    .description("Keeps the repository's key wrapped with a key of this machine (owner-only), so run unlocks after a restart without the passphrase. The passphrase itself is never stored.")
+    .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
+    .action(async (o: { data: string; passphraseFile?: string }) => {
+      const server = serverAt(o.data);
+      await server.unlock(requiredPassphrase(o.passphraseFile));
+      await server.rememberKey();
+      out(`This machine now unlocks the repository without the passphrase (${path.resolve(o.data, 'server', 'machine-key')}, owner-only).`);
+      out('A copy of the data folder without that file still needs the passphrase; kluis-server forget-key undoes this.');
+    });
+
+  data(program.command('forget-key'))
+    .description('Removes the machine-wrapped key: from now on every start needs the passphrase.')
+    .action(async (o: { data: string }) => {
+      const had = await serverAt(o.data).forgetKey();
+      out(had ? 'Forgotten: the passphrase is needed from now on.' : 'No key was remembered on this server: the passphrase is needed, as before.');
     });
 
   data(program.command('points'))
@@ -201,7 +245,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .action(async (o: { data: string; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
       if (isDirectMode(o.data)) return directPoints(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
-      await server.unlock(requiredPassphrase(o.passphraseFile));
+      await unlockServer(server, o.passphraseFile);
       for (const p of await server.localPoints()) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
     });
 
@@ -209,7 +253,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .description('Checks every local point and every stored chunk (authenticated, matching its id); exits non-zero on a problem.')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
     .action(async (o: { data: string; passphraseFile?: string }) => {
-      const report = await verifyRepository(await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile)));
+      const report = await verifyRepository(await unlockServer(serverAt(o.data), o.passphraseFile));
       out(`${report.snapshots} points, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
       for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
       if (report.problems.length > 0) throw new Error(`${report.problems.length} problems found`);
@@ -228,7 +272,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--source-passphrase-file <file>', "direct mode: that machine's passphrase")
     .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; targetStyle?: PathStyle; renameInvalidNames?: boolean; imageFormat?: ImageRestoreFormat; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
       if (isDirectMode(o.data)) return directRestore(o, requiredPassphrase(o.passphraseFile), out);
-      const repository = await serverAt(o.data).unlock(requiredPassphrase(o.passphraseFile));
+      const repository = await unlockServer(serverAt(o.data), o.passphraseFile);
       const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, {
         snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path,
         ...(o.targetStyle === undefined ? {} : { targetStyle: o.targetStyle }),

@@ -1,5 +1,6 @@
 /** A backup server on a local data folder (`<data>/server` state, `<data>/repository` the encrypted local copies). */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DirectAgent } from '../../lib/backup-server/direct/direct-agent';
 import { BackupServer } from '../../lib/backup-server/server/backup-server';
@@ -17,6 +18,7 @@ export function backupServerAt(dataDir: string): BackupServer {
     registrar: new HttpVaultRegistrar(clock),
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
+    lockHolder: { hostname: os.hostname(), pid: process.pid },
   });
 }
 

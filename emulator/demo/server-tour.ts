@@ -67,7 +67,7 @@ export async function runServerTour(client: ArmClient, say: Say, options: Server
   const existing = await server.readState();
   if (existing !== undefined) {
     say(`  registered with ${existing.vault.vaultName} since ${existing.registeredAt} (kept from an earlier run); ${existing.groups.length} protection group(s), ${(existing.vaultPoints ?? []).length} point(s) in the vault`);
-    say(`  Its passphrase was shown once at the first start: give it to run it (KLUIS_SERVER_PASSPHRASE=… ${command} run ${data}).`);
+    say(`  Its passphrase was shown once at the first start; this machine unlocks it without (${command} run ${data}; ${command} forget-key ${data} ends that).`);
     return { failures: 0 };
   }
   if (!existsSync(sampleDir)) writeSampleTree(sampleDir);
@@ -77,10 +77,11 @@ export async function runServerTour(client: ArmClient, say: Say, options: Server
   const credentialsFile = path.join(dataDir, credentials.fileName);
   writeVaultCredentials(credentialsFile, credentials.text);
   say(`  Vault credentials downloaded: ${shown(credentialsFile)} (valid 48 hours)`);
-  const registered = await server.register({ credentialsFile: credentials.text, serverName: DEMO_SERVER_NAME });
+  const registered = await server.register({ credentialsFile: credentials.text, serverName: DEMO_SERVER_NAME, rememberKey: true });
   say(`  Registered with ${vault.vaultName} as ${registered.engine.properties.backupEngineType} (backupManagementType ${registered.engine.properties.backupManagementType})`);
   say('  Encryption passphrase — shown once, never stored: without it no backup of this server can be read, by anyone:');
   say(`    ${registered.generatedPassphrase ?? ''}`);
+  say(`  This machine keeps the key wrapped with its own machine key (${shown(path.join(dataDir, 'server', 'machine-key'))}, owner-only), so the server restarts unattended.`);
   const group: ProtectionGroup = {
     name: GROUP,
     sources: [{ name: sampleDir, path: sampleDir }],
@@ -93,7 +94,7 @@ export async function runServerTour(client: ArmClient, say: Say, options: Server
   const report = await server.runDue();
   reportLines(report).forEach((line) => say(line));
   const failures = report.backups.length === 0 || report.vaultCopies.length === 0 || report.vaultCopyError !== undefined ? 1 : 0;
-  say('  Try (with the passphrase in KLUIS_SERVER_PASSPHRASE):');
+  say("  Try (on this machine no passphrase is needed; elsewhere put it in KLUIS_SERVER_PASSPHRASE):");
   say(`    ${command} points ${data}`);
   say(`    ${command} restore ${data} --snapshot ${report.backups[0]?.snapshotId ?? '<id>'} --target /tmp/kluis-restore --path docs/README.txt`);
   say(`    ${command} run ${data}          (keeps taking the daily points; npm start -- --role server does the same)`);

@@ -123,6 +123,14 @@ export const ERROR_CODES = {
     status: 400,
     recommendation: 'The passphrase does not unlock this repository. Enter the passphrase chosen at registration; a lost passphrase cannot be recovered, by Kluis or anyone.',
   },
+  KluisRepositoryLocked: {
+    status: 409,
+    recommendation: 'Another backup, copy, restore or prune holds the repository. Retry when it has finished; a lock whose holder stopped without releasing it goes stale after 30 minutes without a refresh and is then removed by the next operation.',
+  },
+  KluisUnattendedUnlockUnavailable: {
+    status: 400,
+    recommendation: "This server keeps no machine-wrapped key for the repository (never remembered, forgotten, or a copied data folder without this machine's key). Give the passphrase, and run kluis-server remember-key to unlock unattended after restarts.",
+  },
   KluisPassphraseTooShort: {
     status: 400,
     recommendation: 'Choose a passphrase of at least 16 characters, or let Kluis generate one, and keep it somewhere safe outside this server.',
@@ -655,6 +663,7 @@ export const RETRYABLE_ERROR_CODES: ReadonlySet<KluisErrorCode> = new Set<KluisE
   'KluisRestoreDrillEnded',
   'KluisSourceViewAccessExpired',
   'KluisCatalogConflict',
+  'KluisRepositoryLocked',
 ]);
 
 export function isRetryableCode(code: string): boolean {
@@ -847,6 +856,12 @@ export const errors = {
   },
   passphraseIncorrect(): KluisError {
     return new KluisError('KluisPassphraseIncorrect', 'The passphrase does not unlock the repository.', { target: 'passphrase' });
+  },
+  repositoryLocked(operation: string, holder: string): KluisError {
+    return new KluisError('KluisRepositoryLocked', `The repository cannot be locked for ${operation}: ${holder}.`, { target: 'repository' });
+  },
+  unattendedUnlockUnavailable(reason: string): KluisError {
+    return new KluisError('KluisUnattendedUnlockUnavailable', `The repository cannot be unlocked without the passphrase: ${reason}.`, { target: 'passphrase' });
   },
   passphraseTooShort(length: number): KluisError {
     return new KluisError('KluisPassphraseTooShort', `The passphrase has ${length} characters; at least 16 are required.`, { target: 'passphrase' });

@@ -6,6 +6,8 @@ import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-stor
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
 import type { RepositoryStore } from '../../lib/stores/repository-store';
+import { acquireRepositoryLock, awaitNoExclusiveLock, withRepositoryLock } from '../../lib/backup-server/repository/repository-lock';
+import { isRetryableCode } from '../../lib/domain/errors';
 import { uniqueName, useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();
@@ -69,6 +71,88 @@ describe.each(backends)('RepositoryStore conformance: %s', (_name, make) => {
     for (const key of ['../x', '/abs', 'a/../../b', 'a//b', '', 'a/./b', 'trailing/']) {
       await expect(store.write(key, Buffer.from('x'))).rejects.toMatchObject({ code: 'KluisInvalidRequest' });
     }
+  });
+});
+
+/** Two views of one repository location (two processes or machines): separate store objects, shared objects. */
+const twins: Array<[string, () => Promise<[RepositoryStore, RepositoryStore]>]> = [
+  ['memory', async () => {
+    const store = new MemoryRepositoryStore();
+    return [store, store];
+  }],
+  ['file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-locks-'));
+    dirs.push(dir);
+    return [new FileRepositoryStore(dir), new FileRepositoryStore(dir)];
+  }],
+  ['blob', async () => {
+    const container = uniqueName('locks').toLowerCase().slice(0, 40);
+    return [BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/'), BlobRepositoryStore.fromConnection(azurite().connectionString, container, 'servers/mabs01/')];
+  }],
+];
+
+describe.each(twins)('repository locks across two instances: %s', (_name, make) => {
+  let now: Date;
+  const clock = () => now;
+  const serverA = { clock, holder: { name: 'mabs01.kluis.local', hostname: 'host-a', pid: 101 } };
+  const serverB = { clock, holder: { name: 'mabs01.kluis.local', hostname: 'host-b', pid: 202 } };
+  beforeEach(() => {
+    now = new Date('2026-12-07T12:00:00Z');
+  });
+
+  it('shared locks coexist; a prune is refused while a backup holds one, with a retryable error naming the holder', async () => {
+    const [a, b] = await make();
+    const backup = await acquireRepositoryLock(a, 'backup', serverA);
+    const restore = await acquireRepositoryLock(b, 'restore', serverB);
+    const refused = acquireRepositoryLock(b, 'prune', serverB);
+    await expect(refused).rejects.toMatchObject({ code: 'KluisRepositoryLocked', status: 409 });
+    await expect(refused).rejects.toThrow(/shared lock \((backup|restore)\) is held by mabs01\.kluis\.local \(pid (101 on host-a|202 on host-b)\)/);
+    expect(isRetryableCode('KluisRepositoryLocked')).toBe(true);
+    await backup.release();
+    await restore.release();
+    expect(await keys(a, 'locks/')).toEqual([]); // the refused prune left no lock behind
+    const prune = await acquireRepositoryLock(b, 'prune', serverB);
+    expect(prune.document).toMatchObject({ exclusive: true, operation: 'prune' });
+    expect(await keys(a, 'locks/')).toEqual([`locks/${prune.id}`]);
+    await prune.release();
+  });
+
+  it('a backup waits (bounded) for a prune: it gets its lock once the prune ends, or fails when the wait runs out', async () => {
+    const [a, b] = await make();
+    const prune = await acquireRepositoryLock(a, 'prune', serverA);
+    let slept = 0;
+    await expect(acquireRepositoryLock(b, 'backup', { ...serverB, waitMs: 3_000, pollMs: 1_000, sleep: async (ms) => void (slept += ms) }))
+      .rejects.toMatchObject({ code: 'KluisRepositoryLocked', message: expect.stringContaining('an exclusive lock (prune) is held by mabs01.kluis.local (pid 101 on host-a)') });
+    expect(slept).toBeGreaterThanOrEqual(3_000);
+    const backup = await acquireRepositoryLock(b, 'backup', { ...serverB, waitMs: 60_000, sleep: async () => prune.release() });
+    expect(backup.document).toMatchObject({ exclusive: false, operation: 'backup' });
+    await backup.release();
+  });
+
+  it('a lock refreshed by its holder stays live; one not refreshed for 30 minutes is stale and removed by the next operation', async () => {
+    const [a, b] = await make();
+    const backup = await acquireRepositoryLock(a, 'backup', serverA);
+    now = new Date(now.getTime() + 25 * 60_000);
+    await backup.refresh();
+    now = new Date(now.getTime() + 25 * 60_000);
+    await expect(acquireRepositoryLock(b, 'prune', serverB)).rejects.toMatchObject({ code: 'KluisRepositoryLocked' });
+    now = new Date(now.getTime() + 6 * 60_000); // 31 minutes after the last refresh: the holder is gone
+    const prune = await acquireRepositoryLock(b, 'prune', serverB);
+    expect(prune.staleRemoved).toBe(1);
+    expect(await keys(a, 'locks/')).toEqual([`locks/${prune.id}`]);
+    await prune.release();
+  });
+
+  it('a read-only reader (restore through a read SAS) waits for a prune without writing a lock', async () => {
+    const [a, b] = await make();
+    const prune = await acquireRepositoryLock(a, 'prune', serverA);
+    await expect(awaitNoExclusiveLock(b, 'restore', { clock })).rejects.toMatchObject({ code: 'KluisRepositoryLocked' });
+    await awaitNoExclusiveLock(b, 'restore', { clock, waitMs: 10_000, sleep: () => prune.release() });
+    await withRepositoryLock(a, 'backup', serverA, async () => {
+      await awaitNoExclusiveLock(b, 'restore', { clock }); // shared locks do not stop a reader
+      expect(await keys(b, 'locks/')).toHaveLength(1);
+    });
+    expect(await keys(b, 'locks/')).toEqual([]);
   });
 });
 

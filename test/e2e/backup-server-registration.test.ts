@@ -234,6 +234,11 @@ describe('backup server registration over HTTP (embedded host)', () => {
       expect(ran.stdout).toContain(`Vault copy of ${snapshot}`);
       const wrong = await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: 'sixteen characters or more, but wrong' });
       expect(wrong.stderr).toContain('KluisPassphraseIncorrect');
+      // register kept the key wrapped with this machine's key: no passphrase needed here, until forget-key.
+      expect(registered.stdout).toContain('This machine unlocks the repository after a restart');
+      expect(await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: '' })).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
+      expect(await kluisServer(['forget-key', '--data', data])).toMatchObject({ code: 0, stdout: expect.stringContaining('the passphrase is needed from now on') });
+      expect(await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: '' })).toMatchObject({ code: 1, stderr: expect.stringContaining('no key is remembered on this server') });
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt'], env);
       expect(restored.code).toBe(0);
       expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('quarterly numbers\n'.repeat(500));

@@ -6,12 +6,13 @@
  * 6 days retention, wrong passphrase.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createCredentialCertificate, credentialCertificateName, signRegistration, vaultCredentialsFrom } from '../../lib/backup-server/registration-client';
 import { restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
-import { BackupServer, sourceKey } from '../../lib/backup-server/server/backup-server';
+import { BackupServer, sourceKey, type BackupServerDeps } from '../../lib/backup-server/server/backup-server';
+import { acquireRepositoryLock } from '../../lib/backup-server/repository/repository-lock';
 import { serializeVaultCredentials, type VaultCredentials } from '../../lib/domain/backup-server/vault-credentials';
 import { listBackupEngines, registerBackupServer, uploadVaultCertificate } from '../../lib/services/backup-server-registration';
 import { createOrUpdateVault } from '../../lib/services/vaults';
@@ -82,7 +83,7 @@ async function setup() {
     });
     return serializeVaultCredentials(vaultCredentialsFrom({ ...vault, location: 'westeurope' }, answer, certificate, 'https://127.0.0.1'));
   };
-  const newServer = (data: string) => new BackupServer({
+  const newServer = (data: string, extra: Partial<BackupServerDeps> = {}) => new BackupServer({
     state: new FileRepositoryStore(path.join(work, data, 'server')),
     repository: new FileRepositoryStore(path.join(work, data, 'repository')),
     files: new NodeLocalFileSystem(),
@@ -90,6 +91,7 @@ async function setup() {
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
     repositoryOptions: { kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 } },
+    ...extra,
   });
   const server = newServer('data');
   return {
@@ -238,6 +240,71 @@ describe('backup server journey', () => {
     expect(await readFile(path.join(work, 'restored-2nd/reports/q4/big.bin'))).toEqual(Buffer.alloc(400_000, 1));
     expect((await stat(summary)).mode & 0o777).toBe(0o640);
     expect((await stat(summary)).mtime.toISOString()).toBe('2026-11-30T10:00:00.000Z');
+  });
+
+  it('unattended unlock: a restarted server unlocks with its machine key; a data folder copied without it (or with another machine\'s) needs the passphrase; forgetKey ends it', async () => {
+    const { server, newServer, credentialsFile } = await setup();
+    await server.register({ credentialsFile: await credentialsFile(), serverName: 'mabs01', passphrase: PASSPHRASE, rememberKey: true });
+    await mkdir(path.join(work, 'src'));
+    await writeFile(path.join(work, 'src/a.txt'), 'UNATTENDEDMARKER');
+    await server.protect({ name: 'Files', sources: [{ name: 'D:\\Data', path: path.join(work, 'src') }], shortTerm: { retentionDays: 5, dailyAt: '22:00' } });
+    const serverFolder = path.join(work, 'data/server');
+    expect((await stat(path.join(serverFolder, 'machine-key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(serverFolder, 'unattended-unlock.json'))).mode & 0o777).toBe(0o600);
+    for (const file of await readdir(serverFolder, { recursive: true })) {
+      const bytes = await readFile(path.join(serverFolder, file)).catch(() => Buffer.alloc(0));
+      expect(bytes.toString('latin1')).not.toContain(PASSPHRASE);
+    }
+
+    const restarted = newServer('data'); // a new process: nothing in memory, no passphrase
+    await expect(restarted.runDue()).rejects.toMatchObject({ code: 'KluisPassphraseIncorrect' });
+    await restarted.unlockUnattended();
+    expect((await restarted.runDue()).backups).toHaveLength(1);
+
+    await cp(path.join(work, 'data'), path.join(work, 'copied'), { recursive: true });
+    await rm(path.join(work, 'copied/server/machine-key'));
+    const copied = newServer('copied');
+    await expect(copied.unlockUnattended()).rejects.toMatchObject({ code: 'KluisUnattendedUnlockUnavailable', message: expect.stringContaining('machine') });
+    await copied.unlock(PASSPHRASE);
+    expect(await copied.localPoints()).toHaveLength(1);
+    await copied.rememberKey(); // this machine's own key now (another key than the first server's)
+    await cp(path.join(work, 'copied/server/machine-key'), path.join(serverFolder, 'machine-key'));
+    await expect(newServer('data').unlockUnattended()).rejects.toMatchObject({ code: 'KluisUnattendedUnlockUnavailable', message: expect.stringContaining('another machine') });
+
+    expect(await copied.forgetKey()).toBe(true);
+    await expect(newServer('copied').unlockUnattended()).rejects.toMatchObject({ code: 'KluisUnattendedUnlockUnavailable' });
+    expect(await readdir(path.join(work, 'copied/server'))).not.toContain('machine-key');
+  });
+
+  it('repository locks between two server instances on one data folder: a backup waits for a prune, a prune is deferred while a backup runs', async () => {
+    const { server, newServer, credentialsFile, clock, advance } = await setup();
+    await server.register({ credentialsFile: await credentialsFile(), serverName: 'mabs01', passphrase: PASSPHRASE });
+    await mkdir(path.join(work, 'src'));
+    await writeFile(path.join(work, 'src/a.txt'), 'locked');
+    await server.protect({ name: 'Files', sources: [{ name: 'D:\\Data', path: path.join(work, 'src') }], shortTerm: { retentionDays: 1, dailyAt: '22:00' } });
+    const other = { clock, holder: { name: 'mabs01', hostname: 'other-process', pid: 4242 } };
+    const store = new FileRepositoryStore(path.join(work, 'data/repository'));
+
+    const prune = await acquireRepositoryLock(store, 'prune', other);
+    const impatient = newServer('data', { lockWaitMs: 0 });
+    await impatient.unlock(PASSPHRASE);
+    await expect(impatient.runDue()).rejects.toMatchObject({ code: 'KluisRepositoryLocked', message: expect.stringContaining('pid 4242 on other-process') });
+    const patient = newServer('data', { lockWaitMs: 60_000, sleep: () => prune.release() });
+    await patient.unlock(PASSPHRASE);
+    expect((await patient.runDue()).backups).toHaveLength(1);
+
+    await writeFile(path.join(work, 'src/a.txt'), 'changed');
+    advance(2 * DAY);
+    const backup = await acquireRepositoryLock(store, 'backup', other); // (taken before the clock moved, it would be stale)
+    const deferred = await patient.runDue();
+    expect(deferred.backups).toHaveLength(1); // shared locks coexist
+    expect(deferred.retention.filter((d) => !d.keep)).toHaveLength(1);
+    expect(deferred.pruneDeferred).toMatch(/shared lock \(backup\) is held by mabs01 \(pid 4242 on other-process\)/);
+    expect(await patient.localPoints()).toHaveLength(2);
+    await backup.release();
+    expect((await patient.runDue()).pruneDeferred).toBeUndefined();
+    expect(await patient.localPoints()).toHaveLength(1);
+    expect(await readdir(path.join(work, 'data/repository/locks'))).toEqual([]);
   });
 
   it('online retention drops vault points older than the group\'s online days', async () => {

@@ -6,6 +6,7 @@
  *                             chunker and compression parameters (no plaintext secret; see repository-config.ts)
  *   data/<id[0..2]>/<id>      one encrypted chunk per content-defined chunk; <id> = keyed hash of its plaintext
  *   snapshots/<id>            one encrypted snapshot document per backup (points to its encrypted file tree)
+ *   locks/<id>                one lock per running backup, copy, restore or prune (repository-lock.ts; no secret)
  * Names carry no plaintext: chunk ids are HMAC-SHA-256 under a key derived from the master key, snapshot ids are random.
  */
 import { errors } from '../../domain/errors';
@@ -13,9 +14,11 @@ import { errors } from '../../domain/errors';
 export const CONFIG_KEY = 'config';
 export const DATA_PREFIX = 'data/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
+export const LOCKS_PREFIX = 'locks/';
 
 const CHUNK_ID = /^[0-9a-f]{64}$/;
 const SNAPSHOT_ID = /^[0-9a-f]{32}$/;
+const LOCK_ID = /^[0-9a-f]{32}$/;
 
 export function isChunkId(id: string): boolean {
   return CHUNK_ID.test(id);
@@ -46,6 +49,17 @@ export function snapshotIdOfKey(key: string): string | undefined {
   if (!key.startsWith(SNAPSHOTS_PREFIX)) return undefined;
   const id = key.slice(SNAPSHOTS_PREFIX.length);
   return isSnapshotId(id) ? id : undefined;
+}
+
+export function lockKey(id: string): string {
+  if (!LOCK_ID.test(id)) throw errors.invalidRequest('lockId', `'${id}' is not a lock id (32 lowercase hex digits).`);
+  return `${LOCKS_PREFIX}${id}`;
+}
+
+export function lockIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(LOCKS_PREFIX)) return undefined;
+  const id = key.slice(LOCKS_PREFIX.length);
+  return LOCK_ID.test(id) ? id : undefined;
 }
 
 /** Store keys are relative, '/'-separated, without '.' or '..' segments (a store maps them under its root). */

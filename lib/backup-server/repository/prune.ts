@@ -2,8 +2,8 @@
  * Removing snapshots from a repository: `forgetSnapshots` deletes snapshot documents, `pruneRepository` then
  * deletes every chunk no remaining snapshot references. Documents go first, chunks last, so a crash in between
  * leaves only unreferenced chunks, which the next prune removes (never a snapshot pointing at a missing chunk).
- * Prune must not run while a backup of the same repository runs (its new chunks are not referenced yet): the
- * server runs backups and prunes of a repository one after the other.
+ * Prune must not run while a backup of the same repository runs (its new chunks are not referenced yet): callers
+ * hold an exclusive repository lock (repository-lock.ts) for forget + prune, backups and copies a shared one.
  */
 import { chunkKey, snapshotKey } from '../domain/repository-layout';
 import type { Repository } from './repository';

@@ -35,6 +35,7 @@ import {
 } from '../domain/repository-config';
 import { chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, snapshotIdOfKey, snapshotKey, SNAPSHOTS_PREFIX } from '../domain/repository-layout';
 import { parseSnapshot, serializeSnapshot, type SnapshotDocument } from '../domain/snapshot';
+import { unwrapForMachine, wrapForMachine, type MachineWrappedKey } from '../domain/unattended-unlock';
 
 export const MIN_PASSPHRASE_LENGTH = 16;
 
@@ -65,6 +66,7 @@ export class Repository {
     private readonly keys: RepositoryKeys,
     knownChunks: Iterable<string>,
     private readonly random: RandomBytes,
+    private readonly masterSecret?: Buffer,
   ) {
     this.chunker = createChunker(config.chunker, keys.gear);
     this.knownChunks = new Set(knownChunks);
@@ -72,21 +74,27 @@ export class Repository {
 
   /** The same repository's copy in another store (the vault copy, whose config the online copy wrote): same keys. */
   async onStore(store: RepositoryStore, knownChunks?: Iterable<string>): Promise<Repository> {
-    return Repository.unlocked(store, this.config, this.keys, this.random, knownChunks);
+    return Repository.unlocked(store, this.config, this.keys, this.random, this.masterSecret, knownChunks);
   }
 
   /**
    * @internal: createRepository / openRepository build it. `knownChunks` (direct mode's checked local cache) replaces
    * listing the store's chunks.
    */
-  static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes, knownChunks?: Iterable<string>): Promise<Repository> {
-    if (knownChunks !== undefined) return new Repository(store, config, keys, knownChunks, random);
+  static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes, masterSecret?: Buffer, knownChunks?: Iterable<string>): Promise<Repository> {
+    if (knownChunks !== undefined) return new Repository(store, config, keys, knownChunks, random, masterSecret);
     const known: string[] = [];
     for await (const key of store.list(DATA_PREFIX)) {
       const id = chunkIdOfKey(key);
       if (id !== undefined) known.push(id);
     }
-    return new Repository(store, config, keys, known, random);
+    return new Repository(store, config, keys, known, random, masterSecret);
+  }
+
+  /** The master secret wrapped with this machine's key, for an unattended unlock after a restart (unattended-unlock.ts). */
+  wrapForMachine(machineKey: Buffer, now: Date): MachineWrappedKey {
+    if (this.masterSecret === undefined) throw errors.unattendedUnlockUnavailable('this repository was not unlocked with its passphrase or a remembered key');
+    return wrapForMachine(machineKey, this.masterSecret, this.config, now, this.random);
   }
 
   get chunkCount(): number {
@@ -208,7 +216,7 @@ export async function createRepository(store: RepositoryStore, passphrase: strin
   const serialized = serializeRepositoryConfig(config);
   parseRepositoryConfig(serialized); // refuses parameters a later open would refuse, before anything is written
   if (!(await store.writeIfAbsent(CONFIG_KEY, serialized))) throw errors.repositoryAlreadyExists(store.location);
-  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), random);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), random, masterSecret);
 }
 
 export async function openRepository(store: RepositoryStore, passphrase: string, options: { random?: RandomBytes; knownChunks?: Iterable<string> } = {}): Promise<Repository> {
@@ -219,5 +227,15 @@ export async function openRepository(store: RepositoryStore, passphrase: string,
   const passphraseKey = await derivePassphraseKey(passphrase, config.kdf);
   const masterSecret = decrypt(passphraseKey, Buffer.from(wrappedMasterKeyBase64, 'base64'), masterKeyAssociatedData(unwrapped));
   if (masterSecret === undefined || masterSecret.length !== MASTER_SECRET_BYTES) throw errors.passphraseIncorrect();
-  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, options.knownChunks);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, masterSecret, options.knownChunks);
+}
+
+/** Unlocks with the master secret a machine key unwraps (unattended unlock); refuses a wrap that does not fit. */
+export async function openRepositoryWithMachineKey(store: RepositoryStore, machineKey: Buffer, wrapped: MachineWrappedKey, options: { random?: RandomBytes } = {}): Promise<Repository> {
+  const bytes = await store.read(CONFIG_KEY);
+  if (bytes === undefined) throw errors.repositoryNotFound(store.location);
+  const config = parseRepositoryConfig(bytes);
+  const unwrapped = unwrapForMachine(machineKey, wrapped, config);
+  if ('reason' in unwrapped) throw errors.unattendedUnlockUnavailable(unwrapped.reason);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(unwrapped.masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, unwrapped.masterSecret);
 }

@@ -4,7 +4,8 @@
  * backups live in the repository, encrypted with the passphrase chosen (or generated and shown once) at
  * registration. The vault never receives the passphrase.
  */
-import { errors } from '../../domain/errors';
+import { randomBytes } from 'node:crypto';
+import { errors, isKluisErrorLike } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
 import type { VaultCopyGrant } from '../../stores/vault-copy-access';
@@ -23,11 +24,17 @@ import type { ImageRestoreFormat } from '../domain/disk-image';
 import type { SkippedEntry } from '../domain/snapshot';
 import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
-import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
+import { checkPassphrase, createRepository, generatePassphrase, openRepository, openRepositoryWithMachineKey, type Repository } from '../repository/repository';
+import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey } from '../domain/unattended-unlock';
+import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
+import type { LockOperation } from '../domain/repository-lock';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
 const IDENTITY_KEY = 'identity-key.pem';
+/** Unattended unlock: a random key of this machine (owner-only) and the master key wrapped with it. */
+const MACHINE_KEY = 'machine-key';
+const MACHINE_WRAPPED_KEY = 'unattended-unlock.json';
 
 export interface ServerState {
   serverName: string;
@@ -54,6 +61,14 @@ export interface BackupServerDeps {
   /** Opens the vault copy container a grant names (implementation: BlobRepositoryStore.fromSas). */
   vaultStore: (grant: VaultCopyGrant) => RepositoryStore;
   clock: () => Date;
+  /** Who holds this server's repository locks (shown to a server that finds one): this machine's name and process. */
+  lockHolder?: { hostname: string; pid: number };
+  /** How long a backup or copy waits for a prune (an exclusive lock) to finish before failing; default 60 s. */
+  lockWaitMs?: number;
+  /** Random bytes for a new machine key (default node:crypto). */
+  randomBytes?: (size: number) => Buffer;
+  /** Tests: how waiting for a lock pauses (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
   /** Tests only: a cheaper KDF and smaller chunks (recorded in the repository config like the defaults). */
   repositoryOptions?: { kdf?: { logN: number }; chunker?: ChunkerParams };
 }
@@ -63,6 +78,8 @@ export interface RegisterInput {
   serverName: string;
   /** At least 16 characters; omit to have one generated (returned once, never stored). */
   passphrase?: string;
+  /** Also wrap the master key with this machine's key, so `run` unlocks after a restart without the passphrase. */
+  rememberKey?: boolean;
 }
 
 export interface RegisterResult {
@@ -81,6 +98,8 @@ export interface RunReport {
   stopped?: string;
   vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number }>;
   vaultRetention: Array<{ source: string } & RetentionDecision>;
+  /** Why expired local points were not removed this run (another process holds the repository), if so. */
+  pruneDeferred?: string;
   /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
   vaultCopyError?: string;
 }
@@ -135,7 +154,42 @@ export class BackupServer {
       groups: previous?.groups ?? [],
       vaultPoints: previous?.vaultPoints ?? [],
     });
+    if (input.rememberKey === true) await this.rememberKey();
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
+  }
+
+  /**
+   * Keeps the unlocked repository's master key wrapped with this machine's key (made on first use, owner-only in
+   * the state folder), so `unlockUnattended` works after a restart. Unlock with the passphrase first.
+   */
+  async rememberKey(): Promise<void> {
+    const repository = this.unlocked();
+    let machineKey = await this.deps.state.read(MACHINE_KEY);
+    if (machineKey === undefined || machineKey.length !== MACHINE_KEY_BYTES) {
+      machineKey = (this.deps.randomBytes ?? randomBytes)(MACHINE_KEY_BYTES);
+      await this.deps.state.write(MACHINE_KEY, machineKey);
+    }
+    await this.deps.state.write(MACHINE_WRAPPED_KEY, serializeMachineWrappedKey(repository.wrapForMachine(machineKey, this.deps.clock())));
+  }
+
+  /** Removes the machine-wrapped key and the machine key: from now on only the passphrase unlocks. */
+  async forgetKey(): Promise<boolean> {
+    const had = await this.deps.state.exists(MACHINE_WRAPPED_KEY);
+    await this.deps.state.delete(MACHINE_WRAPPED_KEY);
+    await this.deps.state.delete(MACHINE_KEY);
+    return had;
+  }
+
+  /** Unlocks with the key remembered on this machine; KluisUnattendedUnlockUnavailable when there is none that fits. */
+  async unlockUnattended(): Promise<Repository> {
+    const wrappedBytes = await this.deps.state.read(MACHINE_WRAPPED_KEY);
+    if (wrappedBytes === undefined) throw errors.unattendedUnlockUnavailable('no key is remembered on this server (kluis-server remember-key)');
+    const machineKey = await this.deps.state.read(MACHINE_KEY);
+    if (machineKey === undefined) throw errors.unattendedUnlockUnavailable("this machine's key is missing (a data folder copied without it)");
+    const wrapped = parseMachineWrappedKey(wrappedBytes);
+    if (wrapped === undefined) throw errors.unattendedUnlockUnavailable('the remembered key is damaged');
+    this.repository = await openRepositoryWithMachineKey(this.deps.repository, machineKey, wrapped);
+    return this.repository;
   }
 
   /**
@@ -169,6 +223,18 @@ export class BackupServer {
     const groups = state.groups.filter((g) => g.name.toLowerCase() !== group.name.toLowerCase());
     await this.writeState({ ...state, groups: [...groups, group] });
     return group;
+  }
+
+  private lockOptions(state: ServerState | undefined, operation: LockOperation): LockOptions {
+    const holder = this.deps.lockHolder ?? { hostname: 'unknown', pid: 0 };
+    // A backup or copy waits for a running prune; a prune never waits for backups (the next run prunes).
+    const waitMs = operation === 'prune' || operation === 'forget' ? 0 : (this.deps.lockWaitMs ?? 60_000);
+    return { clock: this.deps.clock, holder: { name: state?.serverName ?? 'a backup server', ...holder }, waitMs, ...(this.deps.sleep === undefined ? {} : { sleep: this.deps.sleep }) };
+  }
+
+  /** Runs `work` under a repository lock on `store` (shared for backup/copy/restore, exclusive for prune/forget). */
+  private async locked<T>(store: RepositoryStore, operation: LockOperation, work: () => Promise<T>): Promise<T> {
+    return withRepositoryLock(store, operation, this.lockOptions(await this.readState(), operation), work);
   }
 
   /** The identity private key written at registration (a re-registration keeps the same identity). */
@@ -234,11 +300,14 @@ export class BackupServer {
     const { fromServer: _server, passphrase: _passphrase, ...spec } = input;
     if (input.fromServer === undefined && this.repository !== undefined && (await this.repository.store.exists(`snapshots/${input.snapshotId}`))) {
       if (allowed.restoreFromDisk === 'Stopped') throw errors.backupServerOperationStopped('Restore from disk', connectivity, subscription);
-      return { ...(await restoreSnapshot({ repository: this.repository, files }, spec)), from: 'disk' };
+      const repository = this.repository;
+      return { ...(await this.locked(repository.store, 'restore', () => restoreSnapshot({ repository, files }, spec))), from: 'disk' };
     }
     if (allowed.restoreFromAzure === 'Stopped') throw errors.backupServerOperationStopped('Restore from Azure', connectivity, subscription);
     const store = await this.vaultCopy(state, 'read', input.fromServer);
     const repository = input.passphrase !== undefined ? await openRepository(store, input.passphrase) : await this.unlocked().onStore(store);
+    // The vault grants read-only access for restores: no lock of our own, but never while its owner prunes it.
+    await awaitNoExclusiveLock(store, 'restore', this.lockOptions(state, 'restore'));
     return { ...(await restoreSnapshot({ repository, files }, spec)), from: 'vault' };
   }
 
@@ -254,8 +323,8 @@ export class BackupServer {
 
   /**
    * One pass of the scheduler: a local point for every source whose daily point is due, then each group's local
-   * retention (forget expired points, prune chunks nothing references any more). Backups and prune run one after
-   * the other, never at the same time.
+   * retention (forget expired points, prune chunks nothing references any more). Backups take a shared repository
+   * lock, forget + prune an exclusive one (repository-lock.ts), so they never overlap, in this process or another.
    */
   async runDue(): Promise<RunReport> {
     const repository = this.unlocked();
@@ -271,14 +340,15 @@ export class BackupServer {
         const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
         if (!isLocalPointDue(group, last?.time, now)) continue;
         const deps = { repository, files: this.deps.files, clock: this.deps.clock };
-        const doc = source.kind === 'DiskImage'
-          ? await backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
-          : await backupFolder(deps, {
-            root: source.path,
-            sourceName: sourceKey(group, source.name),
-            ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
-            filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
-          });
+        const doc = await this.locked(repository.store, 'backup', () =>
+          source.kind === 'DiskImage'
+            ? backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
+            : backupFolder(deps, {
+              root: source.path,
+              sourceName: sourceKey(group, source.name),
+              ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
+              filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
+            }));
         report.backups.push({
           group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes,
           ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
@@ -299,8 +369,16 @@ export class BackupServer {
       }
     }
     if (expired.length > 0) {
-      await forgetSnapshots(repository, expired);
-      report.chunksDeleted = (await pruneRepository(repository)).chunksDeleted;
+      // Another process backing up or restoring (a shared lock): the expired points stay until the next run.
+      try {
+        report.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
+          await forgetSnapshots(repository, expired);
+          return (await pruneRepository(repository)).chunksDeleted;
+        });
+      } catch (err) {
+        if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
+        report.pruneDeferred = err.message;
+      }
     }
     if (allowed.backupToAzure === 'Allowed') {
       // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
@@ -338,7 +416,7 @@ export class BackupServer {
     if (due.length === 0 && expired.length === 0) return;
     const store = await this.vaultCopy(state, 'write');
     for (const point of due) {
-      const copied = await copySnapshotsToVault(repository, store, [point.snapshotId]);
+      const copied = await this.locked(store, 'copy', () => copySnapshotsToVault(repository, store, [point.snapshotId]));
       const policyGroup = state.groups.find((g) => point.source.startsWith(`${g.name}/`));
       const tags = policyGroup?.online === undefined ? [] : onlineLongTermTags(policyGroup.online, now);
       vaultPoints.push({ ...point, time: now.toISOString(), ...(tags.length === 0 ? {} : { longTermTags: tags }) });
@@ -347,8 +425,10 @@ export class BackupServer {
     }
     if (expired.length > 0) {
       const vaultRepository = await repository.onStore(store);
-      await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
-      await pruneRepository(vaultRepository);
+      await this.locked(store, 'prune', async () => {
+        await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
+        await pruneRepository(vaultRepository);
+      });
       report.vaultRetention.push(...expired);
     }
     const gone = new Set(expired.map((e) => e.snapshotId));
