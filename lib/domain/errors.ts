@@ -156,6 +156,11 @@ export const ERROR_CODES = {
     recommendation:
       'Protect the files the workload writes as a folder (for SQL Server, the .bak files of its own BACKUP DATABASE jobs; for SharePoint, the folder of its farm backups), or protect the virtual machine that runs it with Azure VM backup.',
   },
+  KluisBackupServerItemReadOnly: {
+    status: 400,
+    recommendation:
+      'A backup server’s data sources are protected, backed up and restored on the server itself (kluis-server protect, run, restore); the vault shows them, their jobs and recovery points read-only.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -872,6 +877,13 @@ export const errors = {
       'KluisServerWorkloadNotSupported',
       `The Kluis backup server does not protect ${label} (workload type ${workloadType}): it protects volumes, files and folders.`,
       { target: 'sources.workloadType' },
+    );
+  },
+  backupServerItemReadOnly(itemName: string, serverName: string, operation: string): KluisError {
+    return new KluisError(
+      'KluisBackupServerItemReadOnly',
+      `'${truncate(operation)}' is not supported for item '${truncate(itemName)}': it is a data source of backup server '${truncate(serverName)}' (backupManagementType AzureBackupServer), managed on that server.`,
+      { target: 'protectedItemName' },
     );
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
