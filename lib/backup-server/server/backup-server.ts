@@ -203,7 +203,7 @@ export class BackupServer {
 
   /** Queues jobs for the vault in the state (bounded), so they survive a restart and an unreachable vault. */
   private async queueJobs(jobs: ReportedJob[]): Promise<void> {
-    if (jobs.length === 0) return;
+    if (jobs.length === 0 || this.deps.registrar.report === undefined) return; // a registrar that cannot report: nothing to keep
     const state = await this.requireState();
     await this.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
   }
