@@ -24,16 +24,23 @@ export function isVmContainerName(containerName: string): boolean {
   return /^iaasvmcontainer/i.test(containerName);
 }
 
+/** A name that can be a server's (a host name or FQDN; also safe as a table key). Others go the VM path (its 400). */
+function mayNameServer(containerName: string): boolean {
+  return !isVmContainerName(containerName) && /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(containerName);
+}
+
 /**
  * The server item a route names; undefined when the container is a VM's or names no registered server (the VM
  * path answers then). A registered server without such an item: UserErrorBcmDatasourceNotPresent (404).
  */
 export async function serverItemOfRoute(vault: VaultRef, params: Record<string, string>): Promise<ServerItemView | undefined> {
   const container = params.containerName ?? '';
-  if (isVmContainerName(container)) return undefined;
-  const found = await findServerItem(backupServerReportDeps(), vault, container, params.protectedItemName ?? '');
+  if (!mayNameServer(container)) return undefined;
+  const itemName = params.protectedItemName ?? '';
+  // Item names are `<workload>;<slug>-<hash>` (server-report.ts); anything else is no item of the server.
+  const found = await findServerItem(backupServerReportDeps(), vault, container, /^[A-Za-z0-9;._-]{1,200}$/.test(itemName) ? itemName : '');
   if (found === undefined) return undefined;
-  if (found.view === undefined) throw errors.datasourceNotPresent(params.protectedItemName ?? '');
+  if (found.view === undefined) throw errors.datasourceNotPresent(itemName);
   return found.view;
 }
 
@@ -44,7 +51,7 @@ export function serverItemResourceOf(vault: VaultRef, view: ServerItemView) {
 /** Refuses a write (enable, backup now, restore, delete) on a backup server's item: KluisBackupServerItemReadOnly. */
 export async function refuseServerItemChange(vault: VaultRef, params: Record<string, string>, operation: string): Promise<void> {
   const container = params.containerName ?? '';
-  if (isVmContainerName(container)) return;
+  if (!mayNameServer(container)) return;
   const server = await backupServerReportDeps().backupServers.servers.get(vaultPartitionOf(vault), container.toLowerCase());
   if (server !== undefined) throw errors.backupServerItemReadOnly(params.protectedItemName ?? '', server.value.serverName, operation);
 }
