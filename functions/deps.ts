@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { tableBackupServerCatalog, type BackupServerCatalog } from '../lib/stores/backup-server-catalog';
 import type { BackupServerRegistrationDeps } from '../lib/services/backup-server-registration';
 import type { BackupServerConnectionDeps } from '../lib/services/backup-server-connection';
+import type { BackupServerReportDeps } from '../lib/services/backup-server-reports';
 import { BlobVaultCopyAccessIssuer } from '../lib/stores/azure/blob-vault-copy-access';
 import { findSubscription } from '../lib/services/subscriptions';
 import type { SubscriptionState } from '../lib/domain/tenancy';
@@ -204,6 +205,11 @@ export function backupServerConnectionDeps(): BackupServerConnectionDeps {
     subscriptionState: async (subscriptionId) => (await findSubscription(tenancyDeps(), subscriptionId))?.state ?? 'Deleted',
     copyAccess,
   };
+}
+
+/** What servers' reports and the vault's views of them take (issue 16, Deliver 8). */
+export function backupServerReportDeps(): BackupServerReportDeps {
+  return { catalog: vaultCatalog(), backupServers: backupServerCatalog(), clock };
 }
 
 let catalog: VaultCatalog | undefined;

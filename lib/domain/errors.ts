@@ -174,6 +174,11 @@ export const ERROR_CODES = {
     recommendation:
       'The disk image is damaged or not the format it claims (a VHD is checked by its footer and, when dynamic, its header and block table, each with its checksum). Protect an intact copy of the image (for example the VHD exported again from its hypervisor), or protect it as a raw image (.img) if it is one; differencing VHDs are not supported: merge them first.',
   },
+  KluisBackupServerItemReadOnly: {
+    status: 400,
+    recommendation:
+      'A backup server’s data sources are protected, backed up and restored on the server itself (kluis-server protect, run, restore); the vault shows them, their jobs and recovery points read-only.',
+  },
   KluisInvalidConfiguration: {
     status: 500,
     recommendation: 'Fix the named application setting (see local.settings.sample.json) and restart the app.',
@@ -905,6 +910,13 @@ export const errors = {
   },
   diskImageInvalid(image: string, reason: string): KluisError {
     return new KluisError('KluisDiskImageInvalid', `The disk image '${truncate(image, 300)}' is invalid: ${reason}.`, { target: 'sources.image' });
+  },
+  backupServerItemReadOnly(itemName: string, serverName: string, operation: string): KluisError {
+    return new KluisError(
+      'KluisBackupServerItemReadOnly',
+      `'${truncate(operation)}' is not supported for item '${truncate(itemName)}': it is a data source of backup server '${truncate(serverName)}' (backupManagementType AzureBackupServer), managed on that server.`,
+      { target: 'protectedItemName' },
+    );
   },
   invalidConfiguration(setting: string, reason: string): KluisError {
     return new KluisError('KluisInvalidConfiguration', `The application setting '${setting}' is invalid: ${reason}.`, {

@@ -46,7 +46,7 @@ export function vaultCopyContainerOf(server: Pick<BackupServerRecord, 'backupEng
   return `kluis-bs-${server.backupEngineId.toLowerCase()}`;
 }
 
-async function authenticated(deps: BackupServerConnectionDeps, vault: VaultRef, signed: SignedServerRequest, operation: ServerOperation) {
+export async function authenticated(deps: Pick<BackupServerConnectionDeps, 'catalog' | 'backupServers' | 'clock'>, vault: VaultRef, signed: SignedServerRequest, operation: ServerOperation) {
   await getVault(deps, vault);
   const partition = vaultPartitionOf(vault);
   const found = await deps.backupServers.servers.get(partition, String(signed.request.serverName).toLowerCase());

@@ -142,8 +142,11 @@ export async function listBackupEngines(deps: Pick<BackupServerRegistrationDeps,
 
 export async function listBackupServerContainers(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef) {
   await getVault(deps, vault);
-  const servers = await collect(deps.backupServers.servers.list(vaultPartitionOf(vault)));
-  return servers.map((s) => backupServerContainerResource(vault, s.value, 0));
+  const partition = vaultPartitionOf(vault);
+  const servers = await collect(deps.backupServers.servers.list(partition));
+  const items = await collect(deps.backupServers.items.list(partition));
+  const countOf = (server: string) => items.filter((i) => i.value.serverName.toLowerCase() === server.toLowerCase()).length;
+  return servers.map((s) => backupServerContainerResource(vault, s.value, countOf(s.value.serverName)));
 }
 
 export async function getBackupServer(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef, serverName: string): Promise<BackupServerRecord> {

@@ -125,6 +125,8 @@ export interface JobFilter {
   endTime?: Date;
   /** Another workload than AzureIaasVM: no job matches. */
   otherWorkload?: boolean;
+  /** The filter's backupManagementType as given (backup servers' jobs are listed by it too). */
+  backupManagementType?: string;
 }
 
 const JOB_STATUSES: readonly JobStatus[] = ['InProgress', 'Completed', 'Failed', 'CompletedWithWarnings', 'Cancelled', 'Cancelling'];
@@ -153,6 +155,7 @@ export function parseJobFilter(text: string | null | undefined): JobFilter {
     throw errors.invalidRequest('$filter', 'The filter startTime is after its endTime.');
   }
   if (clauses.backupManagementType !== undefined && clauses.backupManagementType.toLowerCase() !== 'azureiaasvm') filter.otherWorkload = true;
+  if (clauses.backupManagementType !== undefined) filter.backupManagementType = clauses.backupManagementType;
   return filter;
 }
 

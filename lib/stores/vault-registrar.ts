@@ -18,4 +18,9 @@ export interface VaultRegistrar {
   /** Signed with the server's identity key; throws when the vault cannot be reached or refuses. */
   checkIn(endpoint: string, signed: SignedServerRequest): Promise<{ lastCheckInAt: string; subscriptionState: ServerSubscriptionState; allowed: AllowedOperations }>;
   vaultCopyAccess(endpoint: string, signed: SignedServerRequest): Promise<VaultCopyGrant>;
+  /**
+   * Sends a report (sources, jobs, points: server-report.ts); `signed.request.arguments.reportSha256` is the digest
+   * of `reportJson`. Optional: a registrar without it reports nothing. Throws when the vault cannot be reached or refuses.
+   */
+  report?(endpoint: string, signed: SignedServerRequest, reportJson: string): Promise<unknown>;
 }

@@ -22,6 +22,8 @@ import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import { HttpVaultRegistrar } from '../../lib/stores/http/vault-registrar';
 import type { VaultCopyGrant } from '../../lib/stores/vault-copy-access';
+import { RecoveryServicesBackupClient, type DPMProtectedItem, type DpmJob, type GenericRecoveryPoint } from '@azure/arm-recoveryservicesbackup';
+import { kluisClientOptions, kluisTestCredential, useKluisPipeline } from '../support/arm-sdk';
 
 const SUB = '4b5c6d7e-8f90-4a1b-8c2d-3e4f5a6b7c8d';
 const RG = 'rg-onprem';
@@ -131,6 +133,32 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const report = await server.runDue();
       expect(report.vaultCopyError).toBeUndefined();
       expect(report.vaultCopies).toHaveLength(1);
+      expect(report.vaultReportError).toBeUndefined();
+
+      // The vault shows what the server reported, through the official SDK (every answer checked against the spec).
+      const problems: string[] = [];
+      const credential = kluisTestCredential(host);
+      const backup = useKluisPipeline(new RecoveryServicesBackupClient(credential, SUB, kluisClientOptions(host.origin)), credential, problems);
+      const all = async <T>(pages: AsyncIterable<T>) => { const out: T[] = []; for await (const x of pages) out.push(x); return out; };
+      const items = await all(backup.backupProtectedItems.list('vault-a', RG, { filter: "backupManagementType eq 'AzureBackupServer'" }));
+      expect(items.map((i) => [i.properties?.protectedItemType, i.properties?.containerName, (i.properties as DPMProtectedItem).friendlyName])).toEqual([['DPMProtectedItem', 'mabs05', '/srv/notes']]);
+      const itemName = items[0].name!;
+      const serverItem = (await backup.protectedItems.get('vault-a', RG, 'Azure', 'mabs05', itemName)).properties as DPMProtectedItem;
+      expect(serverItem).toMatchObject({ backupManagementType: 'AzureBackupServer', workloadType: 'FileFolder', backupEngineName: 'mabs05', protectionState: 'Protected',
+        extendedInfo: { onPremiseRecoveryPointCount: 1, recoveryPointCount: 1, isPresentOnCloud: true, protectionGroupName: 'Files', lastBackupStatus: 'Completed' } });
+      expect(await all(backup.backupProtectedItems.list('vault-a', RG, { filter: "backupManagementType eq 'AzureIaasVM'" }))).toEqual([]);
+      const points = await all(backup.recoveryPoints.list('vault-a', RG, 'Azure', 'mabs05', itemName));
+      expect(points.map((p) => [p.name, (p.properties as GenericRecoveryPoint).recoveryPointType])).toEqual([[report.backups[0].snapshotId, 'DiskAndOnline']]);
+      const jobs = await all(backup.backupJobs.list('vault-a', RG, { filter: "backupManagementType eq 'AzureBackupServer' and operation eq 'Backup' and status eq 'Completed'" }));
+      expect(jobs.map((j) => [(j.properties as DpmJob).jobType, (j.properties as DpmJob).dpmServerName, (j.properties as DpmJob).extendedInfo?.propertyBag?.Kind]).sort())
+        .toEqual([['DpmJob', 'mabs05', 'LocalBackup'], ['DpmJob', 'mabs05', 'VaultCopy']]);
+      expect(await all(backup.backupJobs.list('vault-a', RG, { filter: "backupManagementType eq 'AzureIaasVM'" }))).toEqual([]);
+      expect((await backup.jobDetails.get('vault-a', RG, jobs[0].name!)).properties).toMatchObject({ jobType: 'DpmJob', status: 'Completed' });
+      expect(problems).toEqual([]);
+      // Read-only from ARM: a backup now on the server's item is refused.
+      const itemUrl = `${vaultUrl('vault-a')}/backupFabrics/Azure/protectionContainers/mabs05/protectedItems/${encodeURIComponent(itemName)}`;
+      const backupNowOnServer = await armHttp<ErrorEnvelope>(`${itemUrl}/backup?api-version=2023-06-01`, { method: 'POST', body: { properties: { objectType: 'IaasVMBackupRequest' } } });
+      expect({ status: backupNowOnServer.status, code: backupNowOnServer.body.error.code }).toEqual({ status: 400, code: 'KluisBackupServerItemReadOnly' });
 
       // The grant: a SAS for the server's own container only, short-lived, with no account key.
       const grant = grants[0];
@@ -167,11 +195,16 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const restored = await server.restore({ snapshotId: report.backups[0].snapshotId, targetRoot: path.join(work, 'out'), fromServer: 'mabs05', passphrase });
       expect(restored.from).toBe('vault');
       expect(await readFile(path.join(work, 'out/notes.txt'), 'utf8')).toBe('online copy\n'.repeat(300));
+      // The restore is a job in the vault too (reported right after it).
+      const restores = await all(backup.backupJobs.list('vault-a', RG, { filter: "operation eq 'Restore'" }));
+      expect(restores.map((j) => [(j.properties as DpmJob).jobType, j.properties?.status])).toEqual([['DpmJob', 'Completed']]);
 
       // Unregistering deletes the server's copy in the vault (as Azure deletes a backup management server's cloud data).
       expect((await armHttp(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' })).status).toBe(204);
       const listing = async () => { for await (const blob of new ContainerClient(`${grant.containerUrl}?${grant.sasToken}`).listBlobsFlat()) void blob; };
       await expect(listing()).rejects.toMatchObject({ statusCode: 404 });
+      expect(await all(backup.backupProtectedItems.list('vault-a', RG))).toEqual([]);
+      expect(problems).toEqual([]);
     } finally {
       await http(`${host.origin}/api/subscriptions/${SUB}/state`, { method: 'PUT', body: { state: 'Enabled' }, headers: { 'x-functions-key': host.secrets.masterKey } });
       await http(`${vaultUrl('vault-a')}/registeredIdentities/mabs05?api-version=2023-04-01`, { method: 'DELETE' }); // 404 when the test got that far

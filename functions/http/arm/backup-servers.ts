@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { getBackupServer, listBackupEngines, uploadVaultCertificate } from '../../../lib/services/backup-server-registration';
 import { unregisterBackupServerAndVaultCopy } from '../../../lib/services/backup-server-connection';
 import { backupEngineResource } from '../../../lib/domain/backup-server/registration';
-import { backupServerConnectionDeps, backupServerRegistrationDeps } from '../../deps';
+import { forgetServerReports } from '../../../lib/services/backup-server-reports';
+import { backupServerConnectionDeps, backupServerRegistrationDeps, backupServerReportDeps } from '../../deps';
 import { armRoute, list, noContent, ok, VAULT_ROUTE, vaultRefOf } from './route';
 
 const TAG = 'Backup servers';
@@ -70,6 +71,8 @@ armRoute({
   responses: { 204: 'Unregistered.', 404: 'No such vault or server.' },
   handler: async ({ params }) => {
     await unregisterBackupServerAndVaultCopy(backupServerConnectionDeps(), vaultRefOf(params), params.identityName ?? '');
+    // Its items, points and jobs go with it, as Azure's do with a deleted backup management server.
+    await forgetServerReports(backupServerReportDeps(), vaultRefOf(params), params.identityName ?? '');
     return noContent();
   },
 });

@@ -12,6 +12,7 @@ import type { BackupInput } from '../../../orchestrations/backup';
 import { Orchestrators } from '../../../orchestrations/contracts';
 import { backupRequestDeps } from '../../deps';
 import { itemNamesOf } from './protection';
+import { refuseServerItemChange } from './backup-server-views';
 import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, vaultRefOf } from './route';
 
 export const backupRequestBodySchema = z
@@ -47,6 +48,7 @@ armRoute<BackupRequestBody>({
     const names = itemNamesOf(params);
     const deps = { ...backupRequestDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    await refuseServerItemChange(vaultRefOf(params), params, 'Backups_Trigger');
     const client = df.getClient(context);
     const started = await triggerBackup(deps, vault, names, { recoveryPointExpiryTimeInUTC: body.properties.recoveryPointExpiryTimeInUTC }, async (instanceId, run) => {
       // A Standard policy's 18-point cap applies to on-demand backups too (Azure counts every instant point of the VM).

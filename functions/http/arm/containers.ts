@@ -41,12 +41,17 @@ armRoute({
   action: 'Microsoft.RecoveryServices/Vaults/backupFabrics/protectionContainers/read',
   method: 'GET',
   route: `${VAULT_ROUTE}/backupFabrics/{fabricName}/protectionContainers/{containerName}`,
-  summary: "Gets a VM's protection container (IaasVMContainer;iaasvmcontainerv2;{resourceGroup};{vmName}): friendly name, registration, VM id.",
+  summary: "Gets a VM's protection container (IaasVMContainer;iaasvmcontainerv2;{resourceGroup};{vmName}): friendly name, registration, VM id; or a registered backup server's (AzureBackupServerContainer, named by the server).",
   tag: TAG,
   responses: { 200: 'The container.', 400: 'Not the Azure fabric, or not a VM container name.', 404: 'No such vault or container.' },
-  handler: async ({ params }) => {
+  handler: async ({ params, baseUrl }) => {
     assertAzureFabric(params.fabricName ?? '');
     const name = params.containerName ?? '';
+    if (!/^iaasvmcontainer/i.test(name)) {
+      // A backup server's container (AzureBackupServerContainer), named by the server.
+      const server = (await backupServerContainers(vaultRefOf(params), null, baseUrl)).find((c) => c.name.toLowerCase() === name.toLowerCase());
+      if (server !== undefined) return ok(server);
+    }
     const wanted = parseContainerName(name);
     const deps = { catalog: vaultCatalog() };
     const vault = (await getVault(deps, vaultRefOf(params))).value;

@@ -11,6 +11,7 @@ import { getJob, listJobs, parseJobFilter, requestJobCancel } from '../../../lib
 import { createOperation } from '../../../lib/services/operations';
 import { getVault } from '../../../lib/services/vaults';
 import { catalogDeps } from '../../deps';
+import { serverJobResourceOf, serverJobResources } from './backup-server-views';
 import { accepted, armRoute, asyncOperationPaths, jobPathOf, list, ok, VAULT_ROUTE, vaultRefOf, initiatorOf } from './route';
 
 const TAG = 'Jobs';
@@ -33,7 +34,10 @@ armRoute({
     const deps = jobDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const now = deps.clock();
-    return list((await listJobs(deps, vault, filter)).map((job) => jobResource(vault.id, job, now)));
+    const vms = (await listJobs(deps, vault, filter)).map((job) => jobResource(vault.id, job, now));
+    const servers = await serverJobResources(vaultRefOf(params), filter, now);
+    // Newest first across both (ISO times sort as text).
+    return list([...vms, ...servers].sort((a, b) => String(b.properties.startTime ?? '').localeCompare(String(a.properties.startTime ?? ''))));
   },
 });
 
@@ -48,6 +52,8 @@ armRoute({
   handler: async ({ params }) => {
     const deps = jobDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const serverJob = await serverJobResourceOf(vaultRefOf(params), params.jobName ?? '', deps.clock());
+    if (serverJob !== undefined) return ok(serverJob);
     return ok(jobResource(vault.id, await getJob(deps, vault, params.jobName ?? ''), deps.clock()));
   },
 });

@@ -20,6 +20,7 @@ import { deleteProtectedItem } from '../../../lib/services/soft-delete';
 import { keyVaultAccessCheck } from '../../../lib/services/key-vault-access';
 import { getVault } from '../../../lib/services/vaults';
 import { backupRequestDeps, deleteDeps, keyVaultAccessDeps, vmInventory } from '../../deps';
+import { refuseServerItemChange, serverItemOfRoute, serverItemResourceOf, serverItemResources } from './backup-server-views';
 import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, list, noContent, ok, VAULT_ROUTE, vaultPathOf, vaultRefOf } from './route';
 
 const TAG = 'Protected items';
@@ -53,6 +54,7 @@ armRoute<ProtectedItemPutBody>({
     const names = itemNamesOf(params);
     const deps = { ...protectionDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    await refuseServerItemChange(vaultRefOf(params), params, 'ProtectedItems_CreateOrUpdate');
     // Azure's linked check: enabling protection of a VM needs write access to the VM itself (Virtual Machine Contributor).
     const vmId = body.properties.sourceResourceId ?? body.properties.virtualMachineId;
     if (vmId !== undefined && (await findProtectedItem(deps, vault, names)) === undefined) await access.demandLinked('Microsoft.Compute/virtualMachines/write', vmId, { action, scope });
@@ -74,6 +76,8 @@ armRoute({
     const names = itemNamesOf(params);
     const deps = protectionDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const serverItem = await serverItemOfRoute(vaultRefOf(params), params);
+    if (serverItem !== undefined) return ok(serverItemResourceOf(vaultRefOf(params), serverItem));
     return ok(await protectedItemView(deps, vault, await getProtectedItem(deps, vault, names)));
   },
 });
@@ -96,6 +100,7 @@ armRoute({
     const names = itemNamesOf(params);
     const deps = { ...protectionDeps(), initiator: initiatorOf(caller) };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    await refuseServerItemChange(vaultRefOf(params), params, 'ProtectedItems_Delete');
     const change = await deleteProtectedItem(deps, vault, names, deleteDeps(context));
     if (change === undefined) return noContent();
     context.info(`Protection of ${names.itemName} stopped with delete: ${change.action}.`);
@@ -110,7 +115,7 @@ armRoute({
   method: 'GET',
   route: `${VAULT_ROUTE}/backupProtectedItems`,
   summary:
-    "Lists the vault's items: protected, stopped with retained data, and soft-deleted. $filter: backupManagementType eq 'AzureIaasVM' and itemType eq 'VM' [and policyName eq '…'].",
+    "Lists the vault's items: protected, stopped with retained data, and soft-deleted, and the data sources backup servers reported (DPMProtectedItem). $filter: backupManagementType eq 'AzureIaasVM' | 'AzureBackupServer' and itemType eq 'VM' | 'FileFolder' [and policyName eq '…'].",
   tag: TAG,
   responses: { 200: 'The items, in `value`.', 400: 'Invalid $filter.', 404: 'No such vault.' },
   handler: async ({ params, query }) => {
@@ -118,6 +123,7 @@ armRoute({
     const deps = protectionDeps();
     const vault = (await getVault(deps, vaultRefOf(params))).value;
     const items = await listProtectedItems(deps, vault, filter);
-    return list(await Promise.all(items.map((item) => protectedItemView(deps, vault, item))));
+    const vms = await Promise.all(items.map((item) => protectedItemView(deps, vault, item)));
+    return list([...vms, ...(await serverItemResources(vaultRefOf(params), query.get('$filter')))]);
   },
 });

@@ -9,6 +9,7 @@ import { getItemRecoveryPoint, listItemRecoveryPoints, parseRecoveryPointFilter,
 import { getVault } from '../../../lib/services/vaults';
 import { deleteDeps, vaultCatalog } from '../../deps';
 import { itemNamesOf } from './protection';
+import { serverItemOfRoute, serverPointResource, serverPointResources } from './backup-server-views';
 import { armRoute, ITEM_ROUTE, list, ok, vaultRefOf } from './route';
 
 const TAG = 'Recovery points';
@@ -26,6 +27,8 @@ armRoute({
     const filter = parseRecoveryPointFilter(query.get('$filter'));
     const deps = { catalog: vaultCatalog() };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const serverItem = await serverItemOfRoute(vaultRefOf(params), params);
+    if (serverItem !== undefined) return list(serverPointResources(vaultRefOf(params), serverItem, filter));
     const { item, points } = await listItemRecoveryPoints(deps, vault, names, filter);
     const itemId = protectedItemId(vaultRefOfScope(vault), item.containerName, item.itemName);
     return list(points.map((point) => recoveryPointResource(itemId, item, point)));
@@ -44,6 +47,8 @@ armRoute({
     const names = itemNamesOf(params);
     const deps = { catalog: vaultCatalog(), vaultStore: deleteDeps(context).vault };
     const vault = (await getVault(deps, vaultRefOf(params))).value;
+    const serverItem = await serverItemOfRoute(vaultRefOf(params), params);
+    if (serverItem !== undefined) return ok(serverPointResource(vaultRefOf(params), serverItem, params.recoveryPointId ?? ''));
     const { item, point, manifest } = await getItemRecoveryPoint(deps, vault, names, params.recoveryPointId ?? '');
     return ok(recoveryPointResource(protectedItemId(vaultRefOfScope(vault), item.containerName, item.itemName), item, point, manifest));
   },

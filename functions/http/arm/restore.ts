@@ -14,6 +14,7 @@ import { storageAccountId } from '../../../lib/domain/arm/storage-account-resour
 import { Orchestrators } from '../../../orchestrations/contracts';
 import type { VaultRestoreInput } from '../../../orchestrations/vault-restore';
 import { catalogDeps, keyAndSecretPresenceDeps, restoreDeps, storageAccountDeps, vmInventory } from '../../deps';
+import { refuseServerItemChange } from './backup-server-views';
 import { accepted, armRoute, asyncOperationPaths, initiatorOf, ITEM_ROUTE, itemPathOf, recoveryPointRefOf } from './route';
 
 function restoreRequestDeps(context: InvocationContext): RestoreRequestDeps {
@@ -47,6 +48,7 @@ armRoute<RestoreRequestBody>({
   handler: async ({ params, body, context, baseUrl, caller, access, scope, action }) => {
     const client = df.getClient(context);
     const ref = recoveryPointRefOf(params);
+    await refuseServerItemChange(ref, params, 'Restores_Trigger');
     const deps = { ...restoreRequestDeps(context), initiator: initiatorOf(caller), authorizeTargets: (targets: RestoreTargets) => authorizeRestoreTargets(access, targets, { action, scope }, restoreAccountId) };
     const restore = await acceptRestoreRequest(deps, ref, body, async (instanceId, input) => {
       await client.startNew(Orchestrators.VaultRestore, { instanceId, input: input satisfies VaultRestoreInput });

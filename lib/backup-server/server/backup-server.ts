@@ -4,7 +4,7 @@
  * backups live in the repository, encrypted with the passphrase chosen (or generated and shown once) at
  * registration. The vault never receives the passphrase.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
@@ -28,6 +28,8 @@ import { checkPassphrase, createRepository, generatePassphrase, openRepository, 
 import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey } from '../domain/unattended-unlock';
 import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
 import type { LockOperation } from '../domain/repository-lock';
+import { reportDigest, type ReportedJob } from '../../domain/backup-server/server-report';
+import { buildServerReport, failedJob, jobsOfRun, queueJobs, reportedPoints } from './vault-report';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
@@ -49,6 +51,8 @@ export interface ServerState {
   subscriptionState?: ServerSubscriptionState;
   /** Points copied to the vault (this server's own copy), oldest first. */
   vaultPoints?: LocalPoint[];
+  /** Jobs the vault has not accepted yet (vault-report.ts; bounded). */
+  pendingJobs?: ReportedJob[];
 }
 
 export interface BackupServerDeps {
@@ -89,19 +93,21 @@ export interface RegisterResult {
 }
 
 export interface RunReport {
-  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number }>;
+  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number; startTime?: string; endTime?: string }>;
   retention: Array<{ group: string; source: string } & RetentionDecision>;
   chunksDeleted: number;
   connectivity: Connectivity;
   allowed: AllowedOperations;
   /** Why backups did not run (the seed's table), when they did not. */
   stopped?: string;
-  vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number }>;
+  vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number; bytesCopied?: number; startTime?: string; endTime?: string }>;
   vaultRetention: Array<{ source: string } & RetentionDecision>;
   /** Why expired local points were not removed this run (another process holds the repository), if so. */
   pruneDeferred?: string;
   /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
   vaultCopyError?: string;
+  /** Why the report to the vault failed (its jobs stay queued for the next report), if it did. */
+  vaultReportError?: string;
 }
 
 export class BackupServer {
@@ -244,7 +250,7 @@ export class BackupServer {
     return stored.toString('utf8');
   }
 
-  private async sign(state: ServerState, operation: 'checkIn' | 'vaultCopyAccess', args?: Record<string, string>) {
+  private async sign(state: ServerState, operation: 'checkIn' | 'vaultCopyAccess' | 'report', args?: Record<string, string>) {
     const v = state.vault;
     const vaultId = `/subscriptions/${v.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${v.vaultName}`;
     return signServerRequest({ privateKeyPem: await this.identityKey(), vaultId, serverName: state.serverName }, operation, this.deps.clock(), args);
@@ -254,12 +260,42 @@ export class BackupServer {
    * Checks in with the vault (signed with the identity key). A vault that cannot be reached leaves the last
    * successful check-in in place: after 15 days without one the server is Disconnected.
    */
-  async checkIn(): Promise<{ ok: boolean; error?: string }> {
+  async checkIn(options: { report?: boolean } = {}): Promise<{ ok: boolean; error?: string }> {
     const state = await this.requireState();
     try {
       const answer = await this.deps.registrar.checkIn(state.endpoint, await this.sign(state, 'checkIn'));
       await this.writeState({ ...state, lastCheckInAt: answer.lastCheckInAt, subscriptionState: answer.subscriptionState });
       if (answer.subscriptionState === 'Deprovisioned') await this.writeState({ ...(await this.requireState()), vaultPoints: [] }); // the vault deleted them
+      if (options.report !== false) await this.reportToVault();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  /** Queues jobs for the vault in the state (bounded), so they survive a restart and an unreachable vault. */
+  private async queueJobs(jobs: ReportedJob[]): Promise<void> {
+    if (jobs.length === 0 || this.deps.registrar.report === undefined) return; // a registrar that cannot report: nothing to keep
+    const state = await this.requireState();
+    await this.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
+  }
+
+  /**
+   * Reports sources, queued jobs and recovery points to the vault (signed, the report's digest bound). The jobs the
+   * vault accepted leave the queue; when the vault cannot be reached they stay for the next report.
+   */
+  async reportToVault(): Promise<{ ok: boolean; error?: string }> {
+    const report = this.deps.registrar.report?.bind(this.deps.registrar);
+    const state = await this.readState();
+    if (report === undefined || state === undefined) return { ok: true };
+    const jobs = state.pendingJobs ?? [];
+    try {
+      const body = buildServerReport({ serverName: state.serverName, groups: state.groups, jobs, points: await reportedPoints(this.repository, state.vaultPoints ?? []), now: this.deps.clock() });
+      const json = JSON.stringify(body);
+      await report(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json);
+      const sent = new Set(jobs.map((j) => j.jobId));
+      const after = await this.requireState();
+      await this.writeState({ ...after, pendingJobs: (after.pendingJobs ?? []).filter((j) => !sent.has(j.jobId)) });
       return { ok: true };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -301,14 +337,29 @@ export class BackupServer {
     if (input.fromServer === undefined && this.repository !== undefined && (await this.repository.store.exists(`snapshots/${input.snapshotId}`))) {
       if (allowed.restoreFromDisk === 'Stopped') throw errors.backupServerOperationStopped('Restore from disk', connectivity, subscription);
       const repository = this.repository;
-      return { ...(await this.locked(repository.store, 'restore', () => restoreSnapshot({ repository, files }, spec))), from: 'disk' };
+      return { ...(await this.restoreJob(() => this.locked(repository.store, 'restore', () => restoreSnapshot({ repository, files }, spec)))), from: 'disk' };
     }
     if (allowed.restoreFromAzure === 'Stopped') throw errors.backupServerOperationStopped('Restore from Azure', connectivity, subscription);
     const store = await this.vaultCopy(state, 'read', input.fromServer);
     const repository = input.passphrase !== undefined ? await openRepository(store, input.passphrase) : await this.unlocked().onStore(store);
     // The vault grants read-only access for restores: no lock of our own, but never while its owner prunes it.
     await awaitNoExclusiveLock(store, 'restore', this.lockOptions(state, 'restore'));
-    return { ...(await restoreSnapshot({ repository, files }, spec)), from: 'vault' };
+    return { ...(await this.restoreJob(() => restoreSnapshot({ repository, files }, spec))), from: 'vault' };
+  }
+
+  /** Runs a restore as a Restore job the vault is told about (Completed with its bytes, or Failed with its code). */
+  private async restoreJob(work: () => Promise<RestoreSnapshotResult>): Promise<RestoreSnapshotResult> {
+    const startTime = this.deps.clock().toISOString();
+    try {
+      const result = await work();
+      await this.queueJobs([{ jobId: randomUUID(), kind: 'Restore', status: 'Completed', startTime, endTime: this.deps.clock().toISOString(), bytes: result.bytes }]);
+      return result;
+    } catch (err) {
+      await this.queueJobs([failedJob('Restore', startTime, this.deps.clock().toISOString(), err)]);
+      throw err;
+    } finally {
+      await this.reportToVault();
+    }
   }
 
   async localPoints(): Promise<LocalPoint[]> {
@@ -329,7 +380,8 @@ export class BackupServer {
   async runDue(): Promise<RunReport> {
     const repository = this.unlocked();
     const state = await this.requireState();
-    await this.checkIn();
+    const startTime = this.deps.clock().toISOString();
+    await this.checkIn({ report: false });
     const { connectivity, subscription, allowed } = await this.operations();
     const report: RunReport = { backups: [], retention: [], chunksDeleted: 0, connectivity, allowed, vaultCopies: [], vaultRetention: [] };
     if (allowed.backupToDisk === 'Stopped') report.stopped = `Backups are stopped: the server is ${connectivity} and the subscription is ${subscription}.`;
@@ -339,6 +391,7 @@ export class BackupServer {
       for (const source of group.sources) {
         const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
         if (!isLocalPointDue(group, last?.time, now)) continue;
+        const started = this.deps.clock().toISOString();
         const deps = { repository, files: this.deps.files, clock: this.deps.clock };
         const doc = await this.locked(repository.store, 'backup', () =>
           source.kind === 'DiskImage'
@@ -348,9 +401,13 @@ export class BackupServer {
               sourceName: sourceKey(group, source.name),
               ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
               filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
-            }));
+            }),
+        ).catch(async (err: unknown) => {
+          await this.queueJobs([failedJob('LocalBackup', started, this.deps.clock().toISOString(), err, { group: group.name, source: source.name })]);
+          throw err;
+        });
         report.backups.push({
-          group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes,
+          group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes, startTime: started, endTime: this.deps.clock().toISOString(),
           ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
           ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
         });
@@ -388,6 +445,9 @@ export class BackupServer {
         report.vaultCopyError = (err as Error).message;
       }
     }
+    await this.queueJobs(jobsOfRun(report, { startTime, endTime: this.deps.clock().toISOString() }));
+    const reported = await this.reportToVault();
+    if (!reported.ok) report.vaultReportError = reported.error;
     return report;
   }
 
@@ -416,12 +476,13 @@ export class BackupServer {
     if (due.length === 0 && expired.length === 0) return;
     const store = await this.vaultCopy(state, 'write');
     for (const point of due) {
+      const started = this.deps.clock().toISOString();
       const copied = await this.locked(store, 'copy', () => copySnapshotsToVault(repository, store, [point.snapshotId]));
       const policyGroup = state.groups.find((g) => point.source.startsWith(`${g.name}/`));
       const tags = policyGroup?.online === undefined ? [] : onlineLongTermTags(policyGroup.online, now);
       vaultPoints.push({ ...point, time: now.toISOString(), ...(tags.length === 0 ? {} : { longTermTags: tags }) });
       const [group, ...rest] = point.source.split('/');
-      report.vaultCopies.push({ group, source: rest.join('/'), snapshotId: point.snapshotId, chunksCopied: copied.chunksCopied });
+      report.vaultCopies.push({ group, source: rest.join('/'), snapshotId: point.snapshotId, chunksCopied: copied.chunksCopied, bytesCopied: copied.bytesCopied, startTime: started, endTime: this.deps.clock().toISOString() });
     }
     if (expired.length > 0) {
       const vaultRepository = await repository.onStore(store);

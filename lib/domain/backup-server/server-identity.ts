@@ -10,7 +10,7 @@ import { vaultId, type VaultRef } from '../arm-names';
 import { errors } from '../errors';
 import { PROOF_MAX_SKEW_MS } from './registration';
 
-export type ServerOperation = 'checkIn' | 'vaultCopyAccess';
+export type ServerOperation = 'checkIn' | 'vaultCopyAccess' | 'report';
 
 export interface ServerRequest {
   vaultId: string;
@@ -18,7 +18,7 @@ export interface ServerRequest {
   operation: ServerOperation;
   /** ISO time the request was made. */
   issuedAt: string;
-  /** Operation arguments (vaultCopyAccess: `sourceServer`, `access`), bound into the signature. */
+  /** Operation arguments (vaultCopyAccess: `sourceServer`, `access`; report: `reportSha256`), bound into the signature. */
   arguments?: Record<string, string>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * VaultRegistrar over HTTP: POST {kluisEndpoint}/backupServer/registrations (signed with the credentials' key),
- * then /backupServer/checkIns and /backupServer/vaultCopyAccess (signed with the server's identity key).
+ * then /backupServer/checkIns, /backupServer/vaultCopyAccess and /backupServer/reports (signed with the server's identity key).
  */
 import { signRegistration } from '../../backup-server/registration-client';
 import { ERROR_CODES, KluisError, type KluisErrorCode } from '../../domain/errors';
@@ -24,6 +24,10 @@ export class HttpVaultRegistrar implements VaultRegistrar {
 
   vaultCopyAccess(endpoint: string, signed: SignedServerRequest) {
     return post<VaultCopyGrant>(endpoint, 'backupServer/vaultCopyAccess', signed);
+  }
+
+  report(endpoint: string, signed: SignedServerRequest, reportJson: string) {
+    return post<unknown>(endpoint, 'backupServer/reports', { ...signed, report: reportJson });
   }
 }
 

@@ -9,11 +9,14 @@ import { formatTime } from '../logic/format';
 import { itemStatusOf } from '../logic/overview';
 import { Link, navigate } from '../router';
 
+/** The list is of VMs: backup servers' data sources (AzureBackupServer) are in the same ARM list without a filter. */
+const VM_ITEMS = "backupManagementType eq 'AzureIaasVM'";
+
 export function ItemsPage({ vault }: { vault: VaultRef }) {
   const { arm } = useApp();
   const id = vaultId(vault);
   const access = usePermissions(id, `vault ${vault.vaultName}`);
-  const loaded = useLoad(`items:${id}`, () => arm.list<ProtectedItem>(`${id}/backupProtectedItems`, API_VERSIONS.backup), { pollMs: 10_000 });
+  const loaded = useLoad(`items:${id}`, () => arm.list<ProtectedItem>(`${id}/backupProtectedItems?$filter=${encodeURIComponent(VM_ITEMS)}`, API_VERSIONS.backup), { pollMs: 10_000 });
   return (
     <Page
       title="Backup items"
