@@ -133,16 +133,16 @@ export function planMutation(plan: TreePlan): Mutation {
 }
 
 /** The vocabulary of text-like blocks: 4096 lowercase words of 2–10 letters, fixed by the seed. */
-function vocabulary(seed: string): Buffer[] {
+function vocabulary(seed: string): Uint8Array[] {
   const next = prng(`words:${seed}`);
   return Array.from({ length: 4096 }, () => {
     const length = 2 + Math.floor(next() * 9);
-    return Buffer.from(Array.from({ length }, () => 97 + Math.floor(next() * 26)));
+    return Uint8Array.from({ length }, () => 97 + Math.floor(next() * 26));
   });
 }
 
 export class BlockGenerator {
-  private readonly words: Buffer[];
+  private readonly words: Uint8Array[];
   private readonly zeros = Buffer.alloc(BLOCK);
 
   constructor(private readonly seed: string) {
@@ -159,9 +159,9 @@ export class BlockGenerator {
     const out = Buffer.allocUnsafe(length);
     let at = 0;
     for (let i = 0; at < length; i = (i + 2) % (BLOCK - 1)) {
-      const selector = stream.readUInt16LE(i);
+      const selector = stream[i] | (stream[i + 1] << 8);
       const word = this.words[selector & 0xfff];
-      at += word.copy(out, at);
+      for (let k = 0; k < word.length && at < length; k++) out[at++] = word[k];
       if (at < length) out[at++] = (selector & 0xf000) === 0 ? 0x0a : (selector & 0xf000) === 0x1000 ? 0x2e : 0x20;
     }
     return out;
