@@ -16,6 +16,7 @@ import type { SnapshotStats } from '../lib/backup-server/domain/snapshot';
 import { NodeLocalFileSystem } from '../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../lib/stores/file/repository-store';
 import { peakRssOfThisProcess } from './support/process-memory';
+import { TimingRepositoryStore, type StoreTimings } from './support/timing-repository-store';
 
 export type KluisTask =
   | { op: 'init'; repoDir: string; passphrase: string }
@@ -35,25 +36,34 @@ export interface KluisWorkerResult {
   restored?: { files: number; dirs: number; bytes: number };
   /** Chunks the repository knew when it was opened. */
   chunksAtOpen: number;
+  /** Time inside the store's calls (file reads, writes with their fsync and rename/link, the data/ listing). */
+  store: StoreTimings;
+  /** User + system CPU seconds of this process. */
+  cpuSeconds: number;
 }
 
 async function run(task: KluisTask): Promise<KluisWorkerResult> {
   const start = performance.now();
-  const store = new FileRepositoryStore(task.repoDir);
+  const store = new TimingRepositoryStore(new FileRepositoryStore(task.repoDir));
   const clock = () => new Date();
   const repository = task.op === 'init' ? await createRepository(store, task.passphrase, { clock }) : await openRepository(store, task.passphrase);
   const openMs = performance.now() - start;
-  const base = { op: task.op, openMs, chunksAtOpen: repository.chunkCount };
+  const base = { op: task.op, openMs, chunksAtOpen: repository.chunkCount, store: store.timings };
   const files = new NodeLocalFileSystem();
   if (task.op === 'backup') {
     const doc = await backupFolder({ repository, files, clock }, { root: task.source, sourceName: 'bench' });
-    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), snapshotId: doc.id, stats: doc.stats };
+    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), snapshotId: doc.id, stats: doc.stats };
   }
   if (task.op === 'restore') {
     const restored = await restoreSnapshot({ repository, files }, { snapshotId: task.snapshotId, targetRoot: task.target });
-    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), restored };
+    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), restored };
   }
-  return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess() };
+  return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds() };
+}
+
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
 }
 
 run(JSON.parse(process.argv[2]) as KluisTask).then(

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { BorgRepo, ensureBorg } from './support/borg';
 import { applyMutation, checkRestoredTree, diskUsage, digestTree, planMutation, planTree, prepareTree, revertMutation, type TreePlan } from './support/folder-tree';
+import { withChildrenCpu } from './support/child-cpu';
 import { runKluis } from './support/kluis-repository-runs';
 import { describeMachine } from './support/machine';
 import { ensureRestic, ResticRepo } from './support/restic';
@@ -42,6 +43,12 @@ interface ToolRun {
   fullMs: number;
   incrementalMs: number;
   restoreMs: number;
+  /** CPU seconds (user + system) of the tool's process per operation (undefined without /proc). */
+  fullCpu?: number;
+  incrementalCpu?: number;
+  restoreCpu?: number;
+  /** restic only: data_added of each backup's summary (new blobs' bytes before compression, as restic 0.14 reports). */
+  dataAdded?: { full: number; incremental: number };
   repoAfterFull: Usage;
   repoAfterIncremental: Usage;
   /** Kluis only: what each worker reported. */
@@ -131,19 +138,26 @@ async function runOnce(runDir: string, treeRoot: string, plan: TreePlan, tools: 
 
   const repoOf = (tool: Tool) => (tool === 'kluis' ? kluisRepo : tool === 'restic' ? restic.repoDir : borg.repoDir);
   let latestKluisSnapshot = '';
+  const resticAdded = { full: 0, incremental: 0 };
   const backupAll = async (phase: 'full' | 'incremental') => {
     for (const tool of tools) {
-      let ms: number;
-      if (tool === 'kluis') {
-        const backup = await runKluis({ op: 'backup', repoDir: kluisRepo, passphrase: PASSPHRASE, source: treeRoot });
-        workers[phase] = backup.result;
-        latestKluisSnapshot = backup.result.snapshotId ?? '';
-        ms = backup.ms;
-      } else if (tool === 'restic') ms = (await restic.backup(treeRoot)).ms;
-      else ms = await borg.backup(treeRoot);
+      const { result: ms, cpuSeconds } = await withChildrenCpu(async () => {
+        if (tool === 'kluis') {
+          const backup = await runKluis({ op: 'backup', repoDir: kluisRepo, passphrase: PASSPHRASE, source: treeRoot });
+          workers[phase] = backup.result;
+          latestKluisSnapshot = backup.result.snapshotId ?? '';
+          return backup.ms;
+        }
+        if (tool === 'restic') {
+          const summary = await restic.backup(treeRoot);
+          resticAdded[phase] = summary.dataAdded;
+          return summary.ms;
+        }
+        return borg.backup(treeRoot);
+      });
       const usage = await diskUsage(repoOf(tool));
-      record(tool, phase === 'full' ? { fullMs: ms, repoAfterFull: usage } : { incrementalMs: ms, repoAfterIncremental: usage });
-      log(`${tool} ${phase} backup: ${formatMs(ms)}, repository ${formatBytes(usage.allocatedBytes)} allocated in ${usage.files} files`);
+      record(tool, phase === 'full' ? { fullMs: ms, fullCpu: cpuSeconds, repoAfterFull: usage } : { incrementalMs: ms, incrementalCpu: cpuSeconds, repoAfterIncremental: usage });
+      log(`${tool} ${phase} backup: ${formatMs(ms)}${cpu(cpuSeconds)}, repository ${formatBytes(usage.allocatedBytes)} allocated in ${usage.files} files`);
     }
   };
 
@@ -155,31 +169,31 @@ async function runOnce(runDir: string, treeRoot: string, plan: TreePlan, tools: 
     const expected = await digestTree(treeRoot);
     for (const tool of tools) {
       const target = dir(`restore-${tool}`);
-      let ms: number;
-      let restoredRoot: string;
-      if (tool === 'kluis') {
-        await rm(target, { recursive: true, force: true });
-        const restore = await runKluis({ op: 'restore', repoDir: kluisRepo, passphrase: PASSPHRASE, snapshotId: latestKluisSnapshot, target });
-        workers.restore = restore.result;
-        ms = restore.ms;
-        restoredRoot = target;
-      } else if (tool === 'restic') {
-        ms = await restic.restoreLatest(target);
-        restoredRoot = path.join(target, treeRoot);
-      } else {
-        ms = await borg.restoreLatest(target);
-        restoredRoot = borg.restoredFolder(target, treeRoot);
-      }
+      await rm(target, { recursive: true, force: true });
+      const { result: ms, cpuSeconds } = await withChildrenCpu(async () => {
+        if (tool === 'kluis') {
+          const restore = await runKluis({ op: 'restore', repoDir: kluisRepo, passphrase: PASSPHRASE, snapshotId: latestKluisSnapshot, target });
+          workers.restore = restore.result;
+          return restore.ms;
+        }
+        return tool === 'restic' ? restic.restoreLatest(target) : borg.restoreLatest(target);
+      });
+      const restoredRoot = tool === 'kluis' ? target : tool === 'restic' ? path.join(target, treeRoot) : borg.restoredFolder(target, treeRoot);
       await checkRestoredTree(restoredRoot, expected, tool);
       await rm(target, { recursive: true, force: true });
-      record(tool, { restoreMs: ms });
-      log(`${tool} restore: ${formatMs(ms)} (checked: ${expected.size} files equal the source)`);
+      record(tool, { restoreMs: ms, restoreCpu: cpuSeconds });
+      log(`${tool} restore: ${formatMs(ms)}${cpu(cpuSeconds)} (checked: ${expected.size} files equal the source)`);
     }
   } finally {
     await revertMutation(treeRoot, plan, mutation);
   }
+  record('restic', { dataAdded: resticAdded });
   for (const tool of tools) result[tool] = { ...(partial[tool] as ToolRun), ...(tool === 'kluis' ? { workers: workers as ToolRun['workers'] } : {}) };
   return result;
+}
+
+function cpu(seconds: number | undefined): string {
+  return seconds === undefined ? '' : ` (${seconds.toFixed(2)} CPU s)`;
 }
 
 function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number, changedBytes: number, versions: Partial<Record<Tool, string>>): string {
@@ -193,21 +207,42 @@ function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number,
   const label = (tool: Tool) => (tool === 'kluis' ? 'Kluis repository' : (versions[tool] ?? tool).split(' compiled')[0]);
   const timeRows = operations.map(([name, pick]) => [name, ...tools.flatMap((tool) => [formatMs(med(tool, pick)), `${ratio(tool, pick).toFixed(2)}×`])]);
   const timeTable = markdownTable(['operation', ...tools.flatMap((tool) => [label(tool), 'vs restic'])], timeRows);
+  const cpuOperations: [string, (run: ToolRun) => number][] = [
+    ['first backup', (r) => r.fullCpu ?? NaN],
+    ['incremental backup', (r) => r.incrementalCpu ?? NaN],
+    ['full restore', (r) => r.restoreCpu ?? NaN],
+  ];
+  const cpuRows = cpuOperations.map(([name, pick]) => [`${name} (CPU s)`, ...tools.flatMap((tool) => [med(tool, pick).toFixed(2), `${ratio(tool, pick).toFixed(2)}×`])]);
+  const cpuTable = markdownTable(['CPU seconds (user + system) of the process', ...tools.flatMap((tool) => [label(tool), 'vs restic'])], cpuRows);
 
   const sizeRows = (['repoAfterFull', 'repoAfterIncremental'] as const).map((phase) => [
     phase === 'repoAfterFull' ? 'after first backup' : 'after incremental',
     ...tools.flatMap((tool) => {
       const allocated = med(tool, (r) => r[phase].allocatedBytes);
-      return [`${formatBytes(allocated)} (${Math.round(med(tool, (r) => r[phase].files))} files)`, `${ratio(tool, (r) => r[phase].allocatedBytes).toFixed(2)}×`];
+      const apparent = med(tool, (r) => r[phase].apparentBytes);
+      return [`${formatBytes(allocated)} (${Math.round(med(tool, (r) => r[phase].files))} files, ${formatBytes(apparent)} apparent)`, `${ratio(tool, (r) => r[phase].allocatedBytes).toFixed(2)}×`];
     }),
   ]);
   const sizeTable = markdownTable(['repository on disk (allocated)', ...tools.flatMap((tool) => [label(tool), 'vs restic'])], sizeRows);
 
   const kluis = (pick: (w: NonNullable<ToolRun['workers']>) => KluisWorkerResult) => runs.map((run) => pick(run.kluis!.workers!));
   const peak = (pick: (w: NonNullable<ToolRun['workers']>) => KluisWorkerResult) => Math.max(...kluis(pick).map((w) => w.peakRss));
-  const rssRow = ['Kluis peak RSS (max of runs)', `init ${formatBytes(peak((w) => w.init))}`, `first backup ${formatBytes(peak((w) => w.full))}`, `incremental ${formatBytes(peak((w) => w.incremental))}`, `restore ${formatBytes(peak((w) => w.restore))}`];
-  const openRow = ['Kluis unlock (scrypt + chunk listing), median', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatMs(median(kluis((w) => w[op]).map((w) => w.openMs))))];
-  const kluisTable = markdownTable(['', 'init', 'first backup', 'incremental', 'restore'], [rssRow, openRow]);
+  const rssRow = ['peak RSS (max of runs)', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatBytes(peak((w) => w[op])))];
+  const openRow = ['unlock (scrypt + chunk listing), median', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatMs(median(kluis((w) => w[op]).map((w) => w.openMs))))];
+  const ops = ['init', 'full', 'incremental', 'restore'] as const;
+  const storeRow = (name: string, ms: (w: KluisWorkerResult) => number, count: (w: KluisWorkerResult) => number) => [
+    name,
+    ...ops.map((op) => `${formatMs(median(kluis((w) => w[op]).map(ms)))} (${median(kluis((w) => w[op]).map(count))})`),
+  ];
+  const kluisTable = markdownTable(['Kluis, inside the worker', 'init', 'first backup', 'incremental', 'restore'], [
+    rssRow,
+    openRow,
+    ['in-process time, median', ...ops.map((op) => formatMs(median(kluis((w) => w[op]).map((w) => w.ms))))],
+    ['in-process CPU, median', ...ops.map((op) => `${median(kluis((w) => w[op]).map((w) => w.cpuSeconds)).toFixed(2)} s`)],
+    storeRow('store writes (objects)', (w) => w.store.writeMs, (w) => w.store.writes),
+    storeRow('store reads (objects)', (w) => w.store.readMs, (w) => w.store.reads),
+    storeRow('data/ listing at open (keys)', (w) => w.store.listMs, (w) => w.store.listed),
+  ]);
 
   const maxPeak = Math.max(...(['init', 'full', 'incremental', 'restore'] as const).map((op) => peak((w) => w[op])));
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
@@ -220,8 +255,10 @@ function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number,
     ],
   );
   const full = runs[runs.length - 1].kluis!.workers!.full.stats!;
-  const facts = `Kluis first backup stored ${full.newChunks} chunks (${formatBytes(full.newChunkBytes)} plaintext → ${formatBytes(full.storedBytes)} stored) for ${full.files} files of ${formatBytes(dataBytes)}; the incremental changed ${formatBytes(changedBytes)}.`;
-  return [`Runs: ${runs.length}; times are medians (wall time of each tool's process).`, timeTable, sizeTable, kluisTable, targets, facts].join('\n\n');
+  const incremental = runs[runs.length - 1].kluis!.workers!.incremental.stats!;
+  const added = runs[runs.length - 1].restic?.dataAdded;
+  const facts = `Kluis incremental: read and chunked all ${formatBytes(incremental.bytes)} again (${incremental.chunks} chunks), ${incremental.newChunks} new (${formatBytes(incremental.newChunkBytes)} plaintext → ${formatBytes(incremental.storedBytes)} stored)${added ? `; restic added ${formatBytes(added.full)} (first) and ${formatBytes(added.incremental)} (incremental)` : ''}.\nKluis first backup stored ${full.newChunks} chunks (${formatBytes(full.newChunkBytes)} plaintext → ${formatBytes(full.storedBytes)} stored) for ${full.files} files of ${formatBytes(dataBytes)}; the incremental changed ${formatBytes(changedBytes)}.`;
+  return [`Runs: ${runs.length}; times are medians (wall time of each tool's process).`, timeTable, cpuTable, sizeTable, kluisTable, targets, facts].join('\n\n');
 }
 
 main().catch((err: unknown) => {
