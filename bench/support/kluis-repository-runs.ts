@@ -1,0 +1,28 @@
+/** Runs bench/backup-server-worker.ts (one Kluis repository operation per child process) for bench/backup-server.ts. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { KluisTask, KluisWorkerResult } from '../backup-server-worker';
+import { timed } from './stats';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const WORKER = path.join(REPO_ROOT, 'dist', 'bench', 'backup-server-worker.js');
+
+/** The worker's result and the wall time of the whole child process (Node start-up included, as restic's and borg's). */
+export async function runKluis(task: KluisTask): Promise<{ result: KluisWorkerResult; ms: number }> {
+  return timed(
+    () =>
+      new Promise<KluisWorkerResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [WORKER, JSON.stringify(task)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        child.once('error', reject);
+        child.once('close', (code) => {
+          const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+          if (code === 0 && line) resolve(JSON.parse(line.slice('RESULT '.length)) as KluisWorkerResult);
+          else reject(new Error(`Kluis worker (${task.op}) exited with ${code}:\n${stderr.slice(-4000)}`));
+        });
+      }),
+  );
+}

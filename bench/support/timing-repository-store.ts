@@ -1,0 +1,66 @@
+/** A RepositoryStore wrapper that sums the time spent in each kind of call (the backup code awaits them one by one). */
+import { performance } from 'node:perf_hooks';
+import type { RepositoryStore } from '../../lib/stores/repository-store';
+
+export interface StoreTimings {
+  readMs: number;
+  reads: number;
+  writeMs: number;
+  writes: number;
+  listMs: number;
+  listed: number;
+}
+
+export class TimingRepositoryStore implements RepositoryStore {
+  readonly timings: StoreTimings = { readMs: 0, reads: 0, writeMs: 0, writes: 0, listMs: 0, listed: 0 };
+
+  constructor(private readonly inner: RepositoryStore) {}
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    return this.time('read', () => this.inner.read(key));
+  }
+
+  async write(key: string, data: Uint8Array): Promise<void> {
+    return this.time('write', () => this.inner.write(key, data));
+  }
+
+  async writeIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    return this.time('write', () => this.inner.writeIfAbsent(key, data));
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.inner.exists(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const start = performance.now();
+    for await (const key of this.inner.list(prefix)) {
+      this.timings.listed++;
+      yield key;
+    }
+    this.timings.listMs += performance.now() - start;
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+
+  private async time<T>(kind: 'read' | 'write', call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      if (kind === 'read') {
+        this.timings.readMs += performance.now() - start;
+        this.timings.reads++;
+      } else {
+        this.timings.writeMs += performance.now() - start;
+        this.timings.writes++;
+      }
+    }
+  }
+}
