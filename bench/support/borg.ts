@@ -6,19 +6,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { aptInstall } from './debian-package';
 import { timed } from './stats';
 
 export function ensureBorg(log: (line: string) => void = console.log): string | undefined {
   const version = borgVersion();
   if (version) return version;
-  log('borg is not installed: installing the Debian package `borgbackup` with apt-get …');
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const apt = (args: string[]) => {
-    const [command, ...rest] = asRoot ? ['apt-get', ...args] : ['sudo', '-n', 'apt-get', ...args];
-    return spawnSync(command, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  };
-  apt(['update', '-qq']);
-  apt(['install', '-y', '-qq', 'borgbackup']);
+  aptInstall('borgbackup', log);
   const installed = borgVersion();
   log(installed ? `installed ${installed}` : 'could not install borgbackup (needs root or passwordless sudo): running without borg');
   return installed;

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { aptInstall } from './debian-package';
 import { timed } from './stats';
 
 /** A benchmark-only repository password (restic refuses to work without one). */
@@ -20,16 +21,9 @@ export interface ResticBackupSummary {
 export function ensureRestic(log: (line: string) => void = console.log): string {
   const version = resticVersion();
   if (version) return version;
-  log('restic is not installed: installing the Debian package `restic` with apt-get …');
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const apt = (args: string[]) => {
-    const [command, ...rest] = asRoot ? ['apt-get', ...args] : ['sudo', '-n', 'apt-get', ...args];
-    return spawnSync(command, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  };
-  apt(['update', '-qq']);
-  const install = apt(['install', '-y', '-qq', 'restic']);
+  const installedOk = aptInstall('restic', log);
   const installed = resticVersion();
-  if (install.status !== 0 || !installed) {
+  if (!installedOk || !installed) {
     throw new Error('Could not install restic with apt-get (needs root or passwordless sudo); install the `restic` package and run again.');
   }
   log(`installed ${installed}`);

@@ -16,18 +16,16 @@ import { BACKUP_CACHE_KEY } from '../../lib/backup-server/direct/backup-cache';
 import { serializeVaultCredentials } from '../../lib/domain/backup-server/vault-credentials';
 import { listBackupEngines, listBackupServerContainers, registerBackupServer, uploadVaultCertificate } from '../../lib/services/backup-server-registration';
 import { checkInBackupServer, grantVaultCopyAccess } from '../../lib/services/backup-server-connection';
-import { createOrUpdateVault } from '../../lib/services/vaults';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { BlobVaultCopyAccessIssuer } from '../../lib/stores/azure/blob-vault-copy-access';
-import { memoryBackupServerCatalog } from '../../lib/stores/backup-server-catalog';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import type { LocalFileSystem } from '../../lib/stores/local-file-system';
 import type { RepositoryStore } from '../../lib/stores/repository-store';
 import type { VaultRegistrar } from '../../lib/stores/vault-registrar';
-import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
 import type { SubscriptionState } from '../../lib/domain/tenancy';
 import { useAzurite } from '../support/azurite';
+import { inMemoryVault } from '../support/backup-server-vault';
 
 const azurite = useAzurite();
 const vault = { subscriptionId: '00000000-0000-0000-0000-00000000d1ec', resourceGroup: 'rg-direct', vaultName: 'vault-direct' };
@@ -76,13 +74,7 @@ afterEach(async () => {
 async function setup() {
   let now = new Date('2026-12-01T08:30:00Z');
   const clock = () => now;
-  const vaultDeps = {
-    catalog: memoryVaultCatalog(),
-    backupServers: memoryBackupServerCatalog(),
-    clock,
-    identity: { aadAuthority: 'https://127.0.0.1/identity', aadTenantId: '11111111-1111-1111-1111-111111111111', endpoint: 'https://127.0.0.1/' },
-  };
-  await createOrUpdateVault(vaultDeps, vault, { location: 'westeurope' });
+  const vaultDeps = await inMemoryVault(vault, clock);
   let subscription: SubscriptionState = 'Enabled';
   const connectionDeps = { ...vaultDeps, subscriptionState: async () => subscription, copyAccess: new BlobVaultCopyAccessIssuer(azurite().connectionString) };
   const registrar: VaultRegistrar = {

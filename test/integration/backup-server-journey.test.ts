@@ -15,17 +15,15 @@ import { BackupServer, sourceKey, type BackupServerDeps } from '../../lib/backup
 import { acquireRepositoryLock } from '../../lib/backup-server/repository/repository-lock';
 import { serializeVaultCredentials, type VaultCredentials } from '../../lib/domain/backup-server/vault-credentials';
 import { listBackupEngines, registerBackupServer, uploadVaultCertificate } from '../../lib/services/backup-server-registration';
-import { createOrUpdateVault } from '../../lib/services/vaults';
-import { memoryBackupServerCatalog } from '../../lib/stores/backup-server-catalog';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import type { VaultRegistrar } from '../../lib/stores/vault-registrar';
-import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
 import { checkInBackupServer, grantVaultCopyAccess } from '../../lib/services/backup-server-connection';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { BlobVaultCopyAccessIssuer } from '../../lib/stores/azure/blob-vault-copy-access';
 import type { SubscriptionState } from '../../lib/domain/tenancy';
 import { useAzurite } from '../support/azurite';
+import { inMemoryVault } from '../support/backup-server-vault';
 
 const azurite = useAzurite();
 
@@ -44,13 +42,7 @@ afterEach(async () => {
 async function setup() {
   let now = new Date('2026-12-01T22:30:00Z');
   const clock = () => now;
-  const vaultDeps = {
-    catalog: memoryVaultCatalog(),
-    backupServers: memoryBackupServerCatalog(),
-    clock,
-    identity: { aadAuthority: 'https://127.0.0.1/identity', aadTenantId: '11111111-1111-1111-1111-111111111111', endpoint: 'https://127.0.0.1/' },
-  };
-  await createOrUpdateVault(vaultDeps, vault, { location: 'westeurope' });
+  const vaultDeps = await inMemoryVault(vault, clock);
   let registrations = 0;
   let subscription: SubscriptionState = 'Enabled';
   let online = true;

@@ -6,6 +6,7 @@
  * files are not read, known chunks are neither uploaded nor probed. Schedule and retention: direct-policy.ts.
  * The connectivity × subscription table applies to the vault path only (there are no local points).
  */
+import { readJsonState, writeJsonState } from '../server/json-state';
 import { errors } from '../../domain/errors';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
 import { directLongTermTags, directRetention, isDirectBackupDue, validateDirectPolicy, type DirectPolicy } from '../../domain/backup-server/direct-policy';
@@ -81,13 +82,12 @@ export class DirectAgent {
 
   constructor(private readonly deps: DirectAgentDeps) {}
 
-  async readState(): Promise<AgentState | undefined> {
-    const bytes = await this.deps.state.read(STATE_KEY);
-    return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as AgentState);
+  readState(): Promise<AgentState | undefined> {
+    return readJsonState<AgentState>(this.deps.state, STATE_KEY);
   }
 
-  private async writeState(state: AgentState): Promise<void> {
-    await this.deps.state.write(STATE_KEY, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
+  private writeState(state: AgentState): Promise<void> {
+    return writeJsonState(this.deps.state, STATE_KEY, state);
   }
 
   private async requireState(): Promise<AgentState> {

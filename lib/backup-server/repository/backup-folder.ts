@@ -33,6 +33,20 @@ export interface BackupFolderDeps {
   fileStored?: (entry: LocalEntry, chunks: readonly string[]) => void;
 }
 
+/** Stores chunks in the repository, counting them (and the new ones, their bytes and stored size) in `stats`. */
+export function chunkStorer(repository: Repository, stats: SnapshotStats): (data: Uint8Array) => Promise<string> {
+  return async (data) => {
+    const put = await repository.putChunk(data);
+    stats.chunks++;
+    if (put.added) {
+      stats.newChunks++;
+      stats.newChunkBytes += data.length;
+      stats.storedBytes += put.storedBytes;
+    }
+    return put.id;
+  };
+}
+
 export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderInput): Promise<SnapshotDocument> {
   const { repository, files } = deps;
   const stats: SnapshotStats = { files: 0, dirs: 0, bytes: 0, chunks: 0, newChunks: 0, newChunkBytes: 0, storedBytes: 0 };
@@ -49,16 +63,7 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
     excluded++;
     return false;
   };
-  const store = async (data: Uint8Array): Promise<string> => {
-    const put = await repository.putChunk(data);
-    stats.chunks++;
-    if (put.added) {
-      stats.newChunks++;
-      stats.newChunkBytes += data.length;
-      stats.storedBytes += put.storedBytes;
-    }
-    return put.id;
-  };
+  const store = chunkStorer(repository, stats);
 
   const walked: TreeEntry[] = [];
   /** What the walk said of each file (inode and change time: direct mode's cache asks by them). */

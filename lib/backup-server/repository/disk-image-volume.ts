@@ -27,6 +27,7 @@ import {
 import { chunkStream } from '../domain/fastcdc';
 import { serializeTree, type SnapshotDocument, type SnapshotStats, type TreeEntry } from '../domain/snapshot';
 import type { Repository } from './repository';
+import { chunkStorer } from './backup-folder';
 
 /** Zero runs shorter than this are stored with their neighbours (a window is either all zero or stored). */
 export const ZERO_WINDOW = 64 * 1024;
@@ -118,16 +119,7 @@ export async function backupDiskImage(deps: { repository: Repository; files: Loc
   const { dir, name } = splitPath(input.image);
   const info = await files.stat(dir, name);
   const stats: SnapshotStats = { files: 1, dirs: 0, bytes: source.virtualSize, chunks: 0, newChunks: 0, newChunkBytes: 0, storedBytes: 0, zeroBytes: 0 };
-  const store = async (data: Uint8Array): Promise<string> => {
-    const put = await repository.putChunk(data);
-    stats.chunks++;
-    if (put.added) {
-      stats.newChunks++;
-      stats.newChunkBytes += data.length;
-      stats.storedBytes += put.storedBytes;
-    }
-    return put.id;
-  };
+  const store = chunkStorer(repository, stats);
 
   const hash = createHash('sha256');
   const chunks: string[] = [];

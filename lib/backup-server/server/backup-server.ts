@@ -4,6 +4,7 @@
  * backups live in the repository, encrypted with the passphrase chosen (or generated and shown once) at
  * registration. The vault never receives the passphrase.
  */
+import { readJsonState, writeJsonState } from './json-state';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { errors, isKluisErrorLike } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
@@ -115,13 +116,12 @@ export class BackupServer {
 
   constructor(private readonly deps: BackupServerDeps) {}
 
-  async readState(): Promise<ServerState | undefined> {
-    const bytes = await this.deps.state.read(STATE_KEY);
-    return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as ServerState);
+  readState(): Promise<ServerState | undefined> {
+    return readJsonState<ServerState>(this.deps.state, STATE_KEY);
   }
 
-  private async writeState(state: ServerState): Promise<void> {
-    await this.deps.state.write(STATE_KEY, Buffer.from(`${JSON.stringify(state, null, 2)}\n`, 'utf8'));
+  private writeState(state: ServerState): Promise<void> {
+    return writeJsonState(this.deps.state, STATE_KEY, state);
   }
 
   private async requireState(): Promise<ServerState> {
