@@ -3,10 +3,11 @@
  * and repokey encryption (AES-CTR + HMAC-SHA256), incrementally backing it up and extracting the latest archive.
  * Installs the package with apt-get when it is missing; `ensureBorg` returns undefined when that fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { aptInstall } from './debian-package';
+import { runTool } from './run-tool';
 import { timed } from './stats';
 
 export function ensureBorg(log: (line: string) => void = console.log): string | undefined {
@@ -60,21 +61,6 @@ export class BorgRepo {
   }
 
   private run(args: string[], cwd?: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('borg', args, {
-        cwd,
-        env: { ...process.env, BORG_PASSPHRASE: 'kluis-bench', BORG_BASE_DIR: this.home, BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.once('error', reject);
-      child.once('close', (code) => {
-        if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-        else reject(new Error(`borg ${args[0]} exited with ${code}:\n${Buffer.concat(err).toString('utf8').slice(-2000)}`));
-      });
-    });
+    return runTool('borg', args, { cwd, env: { ...process.env, BORG_PASSPHRASE: 'kluis-bench', BORG_BASE_DIR: this.home, BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' } });
   }
 }

@@ -2,9 +2,10 @@
  * The restic baseline: the Debian package's `restic` backing up, incrementally backing up and restoring
  * a local image file into a local repository. Installs the package with apt-get when it is missing.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { aptInstall } from './debian-package';
+import { runTool } from './run-tool';
 import { timed } from './stats';
 
 /** A benchmark-only repository password (restic refuses to work without one). */
@@ -69,21 +70,6 @@ export class ResticRepo {
   }
 
   private run(args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('restic', ['--repo', this.repoDir, '--cache-dir', this.cacheDir, ...args], {
-        env: { ...process.env, ...RESTIC_ENV },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.once('error', reject);
-      child.once('close', (code) => {
-        const stdout = Buffer.concat(out).toString('utf8');
-        if (code === 0) resolve(stdout);
-        else reject(new Error(`restic ${args[0]} exited with ${code}:\n${Buffer.concat(err).toString('utf8').slice(-2000)}`));
-      });
-    });
+    return runTool('restic', ['--repo', this.repoDir, '--cache-dir', this.cacheDir, ...args], { env: { ...process.env, ...RESTIC_ENV } });
   }
 }
