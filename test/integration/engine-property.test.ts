@@ -240,25 +240,28 @@ async function scenario(connectionString: string, source: SourceUnderTest, steps
   }
 }
 
+/** Runs per property (KLUIS_PROPERTY_RUNS=25 for a longer hunt; every run of the suite draws new cases). */
+const RUNS = Number(process.env.KLUIS_PROPERTY_RUNS ?? 4);
+
 describe('engine property: every point restores byte-identical; incrementals write exactly the changed blocks', () => {
   it('on the diff path (Azurite with the page-range diff extension)', async () => {
     await fc.assert(
       fc.asyncProperty(stepsArbitrary, async (steps) => scenario(diffAzurite().connectionString, await pageBlobSource(diffAzurite().connectionString, 'diff'), steps)),
-      { numRuns: 6, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true },
     );
   }, 240_000);
 
   it('on the checksum path (plain Azurite)', async () => {
     await fc.assert(
       fc.asyncProperty(stepsArbitrary, async (steps) => scenario(plainAzurite().connectionString, await pageBlobSource(plainAzurite().connectionString, 'checksum'), steps)),
-      { numRuns: 6, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true },
     );
   }, 240_000);
 
   it('over managed disks (restore points through the fabric\'s Compute endpoint: exact diffs by snapshot URL, nothing staged or copied)', async () => {
     await fc.assert(
       fc.asyncProperty(stepsArbitrary, async (steps) => scenario(computeFabric().connectionString, await managedDiskSource(), steps)),
-      { numRuns: 4, endOnFailure: true },
+      { numRuns: Math.max(1, RUNS - 1), endOnFailure: true },
     );
   }, 240_000);
 
@@ -275,7 +278,7 @@ describe('engine property: every point restores byte-identical; incrementals wri
   it('over a source of another kind (the memory backend: exact diffs, nothing staged or copied)', async () => {
     await fc.assert(
       fc.asyncProperty(stepsArbitrary, (steps) => scenario(plainAzurite().connectionString, memorySource(plainAzurite().connectionString), steps)),
-      { numRuns: 6, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true },
     );
   }, 240_000);
 });

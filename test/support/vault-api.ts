@@ -10,6 +10,9 @@ import { blobService } from './azurite';
 import { createResourceGroups } from './arm-tenancy';
 import { http, sleep, type HostProcess, type HttpOptions, type HttpResult } from './host-process';
 
+/** How often a wait asks again (jobs, operations, orchestrations). */
+const POLL_MS = 40;
+
 const MIB = 1024 * 1024;
 export const API_VERSION = '2023-06-01';
 
@@ -171,7 +174,7 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
       const response = await read();
       if (response.status === 200 && done(response.body)) return response.body;
       if (Date.now() > deadline) throw new Error(`${what}: still ${response.status} ${response.text}\n${host().outputTail()}`);
-      await sleep(100);
+      await sleep(POLL_MS);
     }
   }
 
@@ -195,7 +198,7 @@ export function vaultApi(host: () => HostProcess, options: VaultApiOptions) {
       if (result.status === 200 || result.status === 204) return { status: 'Succeeded' };
       if (result.status !== 202) return { status: 'Failed', error: result.body.error };
       if (Date.now() > deadline) throw new Error(`operation ${resultUrl}: still 202\n${host().outputTail()}`);
-      await sleep(100);
+      await sleep(POLL_MS);
     }
   }
 
