@@ -1,7 +1,7 @@
 /**
- * Retention as Azure computes it, over 105 simulated days on the fake clock (issue 17): one VM on the
+ * Retention as Azure computes it, over 97 simulated days on the fake clock (issue 17): one VM on the
  * policy of the issue's check — daily 19:00 UTC, 7 daily / 4 weekly (Sunday) / 3 monthly (first Sunday)
- * / 2 instant-restore days — from 31 December 2026 to 14 April 2027, through the embedded host, the
+ * / 2 instant-restore days — from 31 December 2026 to 6 April 2027 (the day the monthly point of 3 January expires), through the embedded host, the
  * scheduler and the hourly retention timer, with the VM agent down for 8 days in March.
  *
  * Every simulated day, after that day's backup and the 20:00 cleanup, the exact set of recovery points,
@@ -20,7 +20,7 @@ import { isolatedAppSettings, vaultApi, type Resource, type RecoveryPointPropert
 const SUB = '7e1d2c3b-4a59-4e8f-9d0c-1b2a3c4d5e6f';
 const START = '2026-12-30T20:30:00.000Z';
 const FIRST_DAY = Date.parse('2026-12-31T00:00:00.000Z');
-const DAYS = 105;
+const DAYS = 97;
 /** The agent is down on days 70–77 (11–18 March 2027): eight scheduled backups fail. */
 const AGENT_DOWN = { from: 70, to: 77 };
 const VAULT = 'gfs-vault';
@@ -87,7 +87,7 @@ function observed(points: Array<Resource<RecoveryPointProperties>>): ExpectedPoi
 
 const azurite = useAzurite();
 
-describe('retention over 105 days on the fake clock (31-day months, the latest snapshot kept while backups fail)', () => {
+describe('retention over 97 days on the fake clock (31-day months, the latest snapshot kept while backups fail)', () => {
   let host: HostProcess;
   const api = vaultApi(() => host, { subscriptionId: SUB, storage: () => azurite().connectionString });
   /** The times (epoch ms) of the points the scheduled backups took, oldest first. */

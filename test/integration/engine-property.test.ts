@@ -241,7 +241,7 @@ async function scenario(connectionString: string, source: SourceUnderTest, steps
 }
 
 /** Runs per property (KLUIS_PROPERTY_RUNS=25 for a longer hunt; every run of the suite draws new cases). */
-const RUNS = Number(process.env.KLUIS_PROPERTY_RUNS ?? 4);
+const RUNS = Number(process.env.KLUIS_PROPERTY_RUNS ?? 3);
 
 describe('engine property: every point restores byte-identical; incrementals write exactly the changed blocks', () => {
   it('on the diff path (Azurite with the page-range diff extension)', async () => {
