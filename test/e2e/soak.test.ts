@@ -106,27 +106,34 @@ describe(`soak: ${CYCLES} cycles over ${DAYS} simulated days, seed ${SEED}`, () 
     const deadline = Date.now() + timeoutInMs;
     const began = Date.now();
     for (;;) {
-      if (await quiet()) {
+      const busy = await busyWith();
+      if (busy === undefined) {
         if (process.env.KLUIS_SOAK_TRACE) console.log(`settled ${what} in ${Date.now() - began} ms`);
         return;
       }
-      if (Date.now() > deadline) throw new Error(`seed ${SEED}: ${what}: still busy after ${timeoutInMs} ms\n${host.outputTail()}`);
+      if (Date.now() > deadline) throw new Error(`seed ${SEED}: ${what}: still busy after ${timeoutInMs} ms: ${busy}\n${host.outputTail()}`);
       await sleep(250);
-      if (!(await quiet())) await api.advanceClock({ ms: 30_000 });
+      if ((await busyWith()) !== undefined) await api.advanceClock({ ms: 30_000 });
     }
   }
 
-  async function quiet(): Promise<boolean> {
-    const timersQuiet = async () => {
-      const clock = await http<{ now: string; timers: Array<{ next: string; running: boolean }> }>(`${host.origin}/admin/clock`, { headers: key() });
-      return clock.status === 200 && clock.body.timers.every((t) => !t.running && Date.parse(t.next) > Date.parse(clock.body.now));
+  /** What still runs (timers in flight or due, Durable instances Pending or Running, jobs InProgress), or undefined. */
+  async function busyWith(): Promise<string | undefined> {
+    const timersBusy = async () => {
+      const clock = await http<{ now: string; timers: Array<{ functionName: string; next: string; running: boolean }> }>(`${host.origin}/admin/clock`, { headers: key() });
+      if (clock.status !== 200) return `the clock answered ${clock.status}`;
+      const busy = clock.body.timers.filter((t) => t.running || Date.parse(t.next) <= Date.parse(clock.body.now));
+      return busy.length === 0 ? undefined : `timers ${busy.map((t) => `${t.functionName} (${t.running ? 'running' : `due ${t.next}`})`).join(', ')}`;
     };
-    if (!(await timersQuiet())) return false;
-    const running = await http<unknown[]>(`${host.origin}/runtime/webhooks/durabletask/instances?runtimeStatus=Pending,Running&code=${encodeURIComponent(host.secrets.masterKey)}`);
-    if (running.status !== 200 || !Array.isArray(running.body) || running.body.length > 0) return false;
-    const jobs = await http<{ value: unknown[] }>(`${api.vaultUrl(VAULT)}/backupJobs?api-version=2023-06-01&$filter=${encodeURIComponent("status eq 'InProgress'")}`);
-    if (jobs.status !== 200 || jobs.body.value.length > 0) return false;
-    return timersQuiet();
+    const timers = await timersBusy();
+    if (timers !== undefined) return timers;
+    const running = await http<Array<{ instanceId: string; name: string; runtimeStatus: string }>>(`${host.origin}/runtime/webhooks/durabletask/instances?runtimeStatus=Pending,Running&code=${encodeURIComponent(host.secrets.masterKey)}`);
+    if (running.status !== 200 || !Array.isArray(running.body)) return `the instance list answered ${running.status}`;
+    if (running.body.length > 0) return `instances ${running.body.map((i) => `${i.name} ${i.instanceId} ${i.runtimeStatus}`).join(', ')}`;
+    const jobs = await http<{ value: Array<{ name: string; properties: { operation: string; entityFriendlyName: string } }> }>(`${api.vaultUrl(VAULT)}/backupJobs?api-version=2023-06-01&$filter=${encodeURIComponent("status eq 'InProgress'")}`);
+    if (jobs.status !== 200) return `the job list answered ${jobs.status}`;
+    if (jobs.body.value.length > 0) return `jobs ${jobs.body.value.map((j) => `${j.properties.operation} of ${j.properties.entityFriendlyName} ${j.name}`).join(', ')}`;
+    return timersBusy();
   }
 
   const generations: Generation[] = [];
