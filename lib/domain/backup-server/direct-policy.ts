@@ -9,8 +9,8 @@
  */
 import { errors } from '../errors';
 import { DAYS_OF_WEEK, type DayOfWeek, type IaasVmPolicyProperties } from '../policy';
-import { evaluateRetention, longTermTagsOf, type LongTermRuleName } from '../retention';
-import { parseOnlineLongTerm, type OnlineLongTermRetention, type OnlinePoint, type OnlineRetentionDecision } from './online-retention';
+import { longTermTagsOf, type LongTermRuleName } from '../retention';
+import { parseOnlineLongTerm, vaultPointRetention, type OnlineLongTermRetention, type OnlinePoint, type OnlineRetentionDecision } from './online-retention';
 
 /** The MARS agent's limit: at most three scheduled backups a day. */
 export const MAX_DIRECT_RUN_TIMES = 3;
@@ -109,12 +109,5 @@ export function directLongTermTags(policy: DirectPolicy, time: Date): LongTermRu
 
 /** Keep or remove, with the reason, for each vault point of one source. */
 export function directRetention(policy: DirectPolicy, points: readonly OnlinePoint[], now: Date): OnlineRetentionDecision[] {
-  if (points.length === 0) return [];
-  const decisions = evaluateRetention({
-    policy: directPolicyOf(policy),
-    timeZone: 'UTC',
-    now,
-    points: points.map((p) => ({ recoveryPointId: p.snapshotId, time: p.time, scheduledTime: p.time, ...(p.longTermTags === undefined ? {} : { longTermTags: p.longTermTags }) })),
-  });
-  return decisions.map((d) => ({ snapshotId: d.recoveryPointId, keep: d.keep, reason: d.reason }));
+  return vaultPointRetention(directPolicyOf(policy), points, now);
 }

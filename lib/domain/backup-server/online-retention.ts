@@ -97,9 +97,14 @@ export function onlineLongTermTags(online: OnlineRetentionPolicy, time: Date): L
 
 /** Keep or remove, with the reason, for each vault point of one source. */
 export function onlineRetention(online: OnlineRetentionPolicy, points: readonly OnlinePoint[], now: Date): OnlineRetentionDecision[] {
+  return vaultPointRetention(onlinePolicyOf(online), points, now);
+}
+
+/** The vault's retention (evaluateRetention) on a server's vault points, by the equivalent daily UTC policy. */
+export function vaultPointRetention(policy: IaasVmPolicyProperties, points: readonly OnlinePoint[], now: Date): OnlineRetentionDecision[] {
   if (points.length === 0) return [];
   const decisions = evaluateRetention({
-    policy: onlinePolicyOf(online),
+    policy,
     timeZone: 'UTC',
     now,
     points: points.map((p) => ({ recoveryPointId: p.snapshotId, time: p.time, scheduledTime: p.time, ...(p.longTermTags === undefined ? {} : { longTermTags: p.longTermTags }) })),
