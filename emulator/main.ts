@@ -10,7 +10,8 @@
  * serving, with the backup scheduler running, until Ctrl+C. A second start reuses what the first created.
  * Next to the vault it starts one backup server (emulator/demo/server-tour.ts): it downloads a vault credentials
  * file, registers (passphrase generated and shown once), protects a sample folder tree, and takes its first local
- * point and vault copy. `npm start -- --role server` starts only that server's scheduler (kluis-server run).
+ * point and vault copy. `npm start -- --role server` starts only that server: the app with KLUIS_ROLE=server on the
+ * embedded host (kluis-server run: a check-in each minute, one orchestration per due protection group).
  *
  *   npm start [-- --port 7071] [--https-port 7443] [--identity-port 7072] [--identity-https-port 7444]
  *             [--once] [--data-dir .kluis] [--in-memory]
@@ -99,7 +100,7 @@ function parseOptions(argv: string[]): StartOptions {
     .option('--in-memory', 'run Azurite and the Key Vault emulator in memory: a fresh product every start, nothing kept')
     .option('--listen-host <address>', 'the address the host listens on (loopback only with --insecure-no-auth)', '127.0.0.1')
     .option('--insecure-no-auth', 'turn tokens and roles off: anyone who can reach the port may do anything (loopback only; never for data you keep)')
-    .option('--role <role>', "vault: the product and its demo (default); server: only the demo's backup server (kluis-server run on <data-dir>/server)", role, 'vault')
+    .option('--role <role>', "vault: the product and its demo (default); server: only the demo's backup server, on the embedded host with KLUIS_ROLE=server (kluis-server run on <data-dir>/server)", role, 'vault')
     .option('--passphrase-file <file>', "with --role server: the backup server's passphrase (or KLUIS_SERVER_PASSPHRASE; not needed on the machine that remembers its key)")
     .showHelpAfterError()
     .parse(argv);
@@ -132,7 +133,7 @@ function describeFailure(err: unknown): string[] {
 /** `--role server`: the demo's backup server alone, taking its daily points and vault copies until Ctrl+C. */
 async function runServerRole(dataDir: string, passphraseFile: string | undefined): Promise<void> {
   const serverDir = path.join(dataDir, 'server');
-  say(`Kluis backup server (data in ${shown(serverDir)}): daily local points, the daily vault copy and retention; Ctrl+C stops it.`);
+  say(`Kluis backup server (data in ${shown(serverDir)}) on the embedded host: daily local points, the daily vault copy and retention, one orchestration per due protection group; Ctrl+C stops it.`);
   try {
     await kluisServerMain(['node', 'kluis-server', 'run', '--data', serverDir, ...(passphraseFile === undefined ? [] : ['--passphrase-file', passphraseFile])]);
   } catch (err) {

@@ -8,7 +8,9 @@
  *                         [--source-name NAME] [--workload FileFolder] [--retention-days 1-5] [--daily-at HH:MM]
  *                         [--online-retention-days 1-9999] [--online-at HH:MM]
  *                         [--online-weekly-weeks N] [--online-monthly-months N] [--online-yearly-years N]   (GFS)
- *   kluis-server run      [--once]        (a local point per source a day, then the 1–5 day local retention)
+ *   kluis-server run      [--once] [--port P]   (the server role on the embedded host: each minute a check-in and one
+ *                         orchestration per due group — local points, 1–5 day local retention, the vault copy;
+ *                         --once: one pass in this process, no host)
  *   kluis-server remember-key / forget-key   (unattended unlock after a restart: the master key wrapped with a machine key)
  *   kluis-server points
  *   kluis-server restore  --snapshot ID --target DIR [--path P]... [--target-style posix|windows] [--rename-invalid-names] [--image-format raw|vhd]
@@ -37,6 +39,7 @@ import { verifyRepository } from '../../lib/backup-server/repository/verify-repo
 import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
+import { startServerHost, type ServerHostOptions } from './server-host';
 import { directPoints, directProtect, directRestore, directRun, directUnregister } from './direct-commands';
 import type { BackupServer } from '../../lib/backup-server/server/backup-server';
 import type { Repository } from '../../lib/backup-server/repository/repository';
@@ -48,7 +51,6 @@ import { downloadVaultCredentials, parseVaultId, writeVaultCredentials } from '.
 
 type Out = (line: string) => void;
 
-const RUN_INTERVAL_MS = 60_000;
 /** api-version of RegisteredIdentities_Delete. */
 const REGISTERED_IDENTITIES_API_VERSION = '2023-04-01';
 
@@ -91,6 +93,17 @@ async function unlockServer(server: BackupServer, file: string | undefined): Pro
     }
     throw err;
   }
+}
+
+/** `run` without --once: the server role on the embedded host until Ctrl+C (server-host.ts). */
+async function runOnHost(options: ServerHostOptions, how: string, out: Out): Promise<void> {
+  const host = await startServerHost(options);
+  out(`${how}: the backup server runs on the embedded host (health: ${host.origin}/health). Every minute it checks in with the vault and starts one orchestration per due protection group; log in ${path.resolve(options.dataDir, 'host.log')}. Ctrl+C stops it.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void host.stop().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 function days(value: string): number {
@@ -193,30 +206,28 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     });
 
   data(program.command('run'))
-    .description('Takes the due local points and applies local retention; repeats every minute unless --once.')
+    .description('Runs the backup server on the embedded host: every minute a check-in and one orchestration per due protection group (local points, local retention, the vault copy). --once: one pass in this process, then exit.')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
-    .option('--once', 'one pass, then exit')
-    .action(async (o: { data: string; passphraseFile?: string; once?: boolean }) => {
+    .option('--once', 'one pass in this process (no host), then exit: for scripts and tests')
+    .option('--port <port>', "the host's HTTP port (its /health route); default any free port", Number)
+    .action(async (o: { data: string; passphraseFile?: string; once?: boolean; port?: number }) => {
       if (isDirectMode(o.data)) return directRun(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
       await unlockServer(server, o.passphraseFile);
-      const how = passphraseFrom(o.passphraseFile) === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted';
-      if (o.once !== true) out(`${how}: the due points now, then a check every minute.`);
-      for (;;) {
-        const report = await server.runDue();
-        for (const b of report.backups) {
-          out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes${b.excluded === undefined ? '' : `, ${b.excluded} entries excluded`}.`);
-          if (b.skippedCount !== undefined) out(`  ${b.skippedCount} entries skipped: ${(b.skipped ?? []).slice(0, 5).map((e) => `${e.path} (${e.reason})`).join('; ')}`);
-        }
-        if (report.pruneDeferred === undefined) for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
-        else out(`Expired local points are removed next run: ${report.pruneDeferred}`);
-        for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
-        for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
-        if (report.stopped !== undefined) out(report.stopped);
-        if (report.vaultCopyError !== undefined) out(`Online copy failed: ${report.vaultCopyError}`);
-        if (o.once) return;
-        await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
+      const passphrase = passphraseFrom(o.passphraseFile);
+      const how = passphrase === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted';
+      if (o.once !== true) return runOnHost({ dataDir: o.data, ...(passphrase === undefined ? {} : { passphrase }), ...(o.port === undefined ? {} : { port: o.port }) }, how, out);
+      const report = await server.runDue();
+      for (const b of report.backups) {
+        out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes${b.excluded === undefined ? '' : `, ${b.excluded} entries excluded`}.`);
+        if (b.skippedCount !== undefined) out(`  ${b.skippedCount} entries skipped: ${(b.skipped ?? []).slice(0, 5).map((e) => `${e.path} (${e.reason})`).join('; ')}`);
       }
+      if (report.pruneDeferred === undefined) for (const r of report.retention.filter((d) => !d.keep)) out(`Removed local point ${r.snapshotId}: ${r.reason}.`);
+      else out(`Expired local points are removed next run: ${report.pruneDeferred}`);
+      for (const c of report.vaultCopies) out(`Vault copy of ${c.snapshotId} (${c.group}/${c.source}): ${c.chunksCopied} new chunks.`);
+      for (const r of report.vaultRetention) out(`Removed vault point ${r.snapshotId}: ${r.reason}.`);
+      if (report.stopped !== undefined) out(report.stopped);
+      if (report.vaultCopyError !== undefined) out(`Online copy failed: ${report.vaultCopyError}`);
     });
 
   data(program.command('remember-key'))

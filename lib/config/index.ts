@@ -60,7 +60,25 @@ export interface KluisConfig {
   requestDeadlines: RequestDeadlineSettings;
   /** How the dashboard (web/, served at /dashboard/) signs its users in. */
   dashboard: DashboardSettings;
+  /**
+   * KLUIS_ROLE: `vm` (default: the vault and Azure VM backup) or `server` (a Kluis backup server, issue 16: only the
+   * server's own timer, orchestration, activities and health route are registered; functions/index.ts).
+   */
+  role: AppRole;
+  /** The backup server role's data folder and passphrase (KLUIS_SERVER_DATA, KLUIS_SERVER_PASSPHRASE). */
+  backupServer: BackupServerRoleSettings;
 }
+
+export type AppRole = 'vm' | 'server';
+
+export interface BackupServerRoleSettings {
+  /** The server's data folder (`<data>/server` state, `<data>/repository` local copies); default `.kluis-server`. */
+  dataDir: string;
+  /** Unlocks the repository when set; unset: the key remembered on this machine (unattended unlock). Never logged. */
+  passphrase?: string;
+}
+
+export const DEFAULT_SERVER_DATA_DIR = '.kluis-server';
 
 /**
  * The server-side deadline of an ARM request, by kind of route: reads (GET, HEAD), writes answered when done (PUT,
@@ -270,7 +288,12 @@ const wholeNumber = (min: number, max: number, fallback: number, unit: string) =
       .default(fallback),
   );
 
+const roleSetting = z.preprocess(emptyAsUnset, z.enum(['vm', 'server'], { error: "it must be 'vm' (the vault and VM backup) or 'server' (a backup server)" }).default('vm'));
+
 const settingsSchema = z.object({
+  KLUIS_ROLE: roleSetting,
+  KLUIS_SERVER_DATA: z.preprocess(emptyAsUnset, z.string().default(DEFAULT_SERVER_DATA_DIR)),
+  KLUIS_SERVER_PASSPHRASE: z.preprocess(emptyAsUnset, z.string().optional()),
   KLUIS_MODE: z.preprocess(emptyAsUnset, z.enum(['local', 'cloud'], { error: "it must be 'local' or 'cloud'" }).default('local')),
   AZURE_CLIENT_ID: z.preprocess(emptyAsUnset, z.string().regex(GUID_PATTERN, { error: 'it must be the client id of the app\'s managed identity (a GUID)' }).optional()),
   AzureWebJobsStorage: z.preprocess(emptyAsUnset, z.string().optional()),
@@ -411,6 +434,9 @@ const settingsSchema = z.object({
 /** Reads and validates settings from `env`; throws KluisInvalidConfiguration naming the bad setting. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KluisConfig {
   const parsed = settingsSchema.safeParse({
+    KLUIS_ROLE: env.KLUIS_ROLE,
+    KLUIS_SERVER_DATA: env.KLUIS_SERVER_DATA,
+    KLUIS_SERVER_PASSPHRASE: env.KLUIS_SERVER_PASSPHRASE,
     KLUIS_MODE: env.KLUIS_MODE,
     AZURE_CLIENT_ID: env.AZURE_CLIENT_ID,
     AzureWebJobsStorage: env.AzureWebJobsStorage,
@@ -537,7 +563,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       longOperationInMs: settings.KLUIS_LONG_OPERATION_REQUEST_DEADLINE_MS,
     },
     dashboard: { signIn: dashboardSignIn(settings) },
+    role: settings.KLUIS_ROLE,
+    backupServer: { dataDir: settings.KLUIS_SERVER_DATA, ...(settings.KLUIS_SERVER_PASSPHRASE === undefined ? {} : { passphrase: settings.KLUIS_SERVER_PASSPHRASE }) },
   };
+}
+
+/**
+ * KLUIS_ROLE alone, by the same schema as loadConfig: what the app's entry point (functions/index.ts) reads to
+ * choose which functions to register, before any other setting is needed.
+ */
+export function appRoleOf(env: Record<string, string | undefined> = process.env): AppRole {
+  const parsed = roleSetting.safeParse(env.KLUIS_ROLE);
+  if (!parsed.success) throw errors.invalidConfiguration('KLUIS_ROLE', parsed.error.issues[0].message);
+  return parsed.data;
 }
 
 /** Entra ID when an app registration is named, else the local identity endpoint when kluis-host runs one. */

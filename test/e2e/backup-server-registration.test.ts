@@ -16,6 +16,7 @@ import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/
 import { armHttp, type ErrorEnvelope } from '../support/vault-api';
 import { ContainerClient } from '@azure/storage-blob';
 import { BackupServer } from '../../lib/backup-server/server/backup-server';
+import { groupRunInstanceId } from '../../lib/backup-server/domain/group-runs';
 import { signServerRequest } from '../../lib/backup-server/registration-client';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
@@ -291,6 +292,71 @@ describe('backup server registration over HTTP (embedded host)', () => {
       await rm(work, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it('the server role on the embedded host (KLUIS_ROLE=server): past the group\'s time one orchestration takes the local point and the vault copy, once, also across a restart at the same due time', async () => {
+    const SERVER_FUNCTIONS = ['backupServerScheduler', 'backupServerGroupRun', 'backupServerPrepareRun', 'backupServerBackUpSource', 'backupServerExpireLocalPoints', 'backupServerCopyToVault', 'backupServerFinishRun', 'backupServerHealth'];
+    const functionsOf = async (h: HostProcess) => (await http<Array<{ name: string }>>(`${h.origin}/admin/functions`, { headers: { 'x-functions-key': h.secrets.masterKey } })).body.map((f) => f.name).sort();
+    expect((await functionsOf(host)).filter((name) => SERVER_FUNCTIONS.includes(name))).toEqual([]); // the vm role registers none of them
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-server-role-'));
+    let serverHost: HostProcess | undefined;
+    try {
+      const data = path.join(work, 'data');
+      const clock = () => new Date();
+      const server = new BackupServer({
+        state: new FileRepositoryStore(path.join(data, 'server')), repository: new FileRepositoryStore(path.join(data, 'repository')), files: new NodeLocalFileSystem(),
+        registrar: new HttpVaultRegistrar(clock), vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken), clock, repositoryOptions: { kdf: { logN: 14 } },
+      });
+      await server.register({ credentialsFile: await credentialsFor('vault-a'), serverName: 'mabs07.contoso.local', passphrase: 'the server role passphrase, long enough', rememberKey: true });
+      await mkdir(path.join(work, 'src'), { recursive: true });
+      await writeFile(path.join(work, 'src/ledger.txt'), 'debit credit\n'.repeat(400));
+      // The group's time: the first whole minute at least two minutes ahead (UTC); local point and vault copy then.
+      const dueAt = new Date(Math.ceil((Date.now() + 120_000) / 60_000) * 60_000);
+      const at = dueAt.toISOString().slice(11, 16);
+      await server.protect({ name: 'Nightly', sources: [{ name: 'ledger', path: path.join(work, 'src') }], shortTerm: { retentionDays: 2, dailyAt: at }, online: { dailyAt: at, retentionDays: 7 } });
+      expect((await server.runDue()).backups).toHaveLength(1); // today's first point, before the group's time
+      const pointsBefore = await readdir(path.join(data, 'repository/snapshots'));
+
+      const startServerHost = (fakeNow: Date) => startHostProcess({
+        app: REPO_ROOT, storage: azurite().connectionString, hubName: 'ServerRole', signIn: false,
+        env: { KLUIS_ROLE: 'server', KLUIS_SERVER_DATA: data, KLUIS_SERVER_PASSPHRASE: '' }, // unlocked with the remembered machine key
+        extraArgs: ['--fake-clock', fakeNow.toISOString(), '--no-identity', '--no-keyvault', '--no-fabric'],
+      });
+      const advanceTo = (h: HostProcess, to: Date) => http(`${h.origin}/admin/clock/advance`, { method: 'POST', body: { to: to.toISOString() }, headers: { 'x-functions-key': h.secrets.masterKey } });
+      const instanceId = groupRunInstanceId('mabs07.contoso.local', 'Nightly', dueAt);
+      const runStatus = (h: HostProcess) => http<{ runtimeStatus: string; output: { backups: unknown[]; vaultCopies: unknown[]; failures: unknown[] } }>(`${h.origin}/runtime/webhooks/durabletask/instances/${instanceId}?code=${h.secrets.masterKey}`);
+      const groupRuns = async (h: HostProcess) => (await http<Array<{ name: string }>>(`${h.origin}/runtime/webhooks/durabletask/instances?code=${h.secrets.masterKey}`)).body.filter((i) => i.name === 'backupServerGroupRun');
+
+      serverHost = await startServerHost(new Date(dueAt.getTime() - 30_000));
+      expect(await functionsOf(serverHost)).toEqual([...SERVER_FUNCTIONS].sort()); // the server role registers only its own
+      expect(await http(`${serverHost.origin}/health`)).toMatchObject({ status: 200, body: { role: 'server', registered: true, serverName: 'mabs07.contoso.local', connectivity: 'Connected' } });
+      await advanceTo(serverHost, new Date(dueAt.getTime() + 1_000));
+      await serverHost.waitForLog((r) => r.message.includes(`group Nightly run started (${instanceId}`), 20_000);
+      let status = await runStatus(serverHost);
+      for (const until = Date.now() + 30_000; !['Completed', 'Failed'].includes(status.body.runtimeStatus) && Date.now() < until; status = await runStatus(serverHost)) await new Promise((r) => setTimeout(r, 100));
+      expect(status.body).toMatchObject({ runtimeStatus: 'Completed', output: { backups: [expect.anything()], vaultCopies: [expect.anything()], failures: [] } });
+      const made = (await readdir(path.join(data, 'repository/snapshots'))).filter((id) => !pointsBefore.includes(id));
+      expect(made).toHaveLength(1);
+      expect((await server.vaultPoints()).map((p) => p.snapshotId)).toEqual([...pointsBefore, ...made]); // today's earlier copy, then the run's
+
+      // A restart at the same due time, with the group due again (its new point gone, as after a crash): the run's
+      // instance id exists, so the timer starts nothing — no second run, no new point.
+      await serverHost.kill('SIGKILL');
+      await rm(path.join(data, 'repository/snapshots', made[0]));
+      serverHost = await startServerHost(new Date(dueAt.getTime() + 30_000));
+      await advanceTo(serverHost, new Date(dueAt.getTime() + 61_000));
+      for (let tries = 0; tries < 100; tries++) {
+        const { body } = await http<{ timers: Array<{ functionName: string; next: string; running: boolean }> }>(`${serverHost.origin}/admin/clock?code=${serverHost.secrets.masterKey}`);
+        const timer = body.timers.find((t) => t.functionName === 'backupServerScheduler');
+        if (timer !== undefined && !timer.running && Date.parse(timer.next) > dueAt.getTime() + 61_000) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await groupRuns(serverHost)).toHaveLength(1);
+      expect(await readdir(path.join(data, 'repository/snapshots'))).toEqual(pointsBefore);
+    } finally {
+      await serverHost?.stop();
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('kluis-server in direct mode (MARS agent): registers as a MAB container, backs a folder up straight to the vault, lists the points there and restores one file', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-direct-cli-'));

@@ -143,7 +143,7 @@ describe('.funcignore and package.json main', () => {
   it('package.json main is the compiled function registrations, where tsc writes them', () => {
     const manifest = JSON.parse(read('package.json')) as { main: string };
     const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string; rootDir: string }; include: string[] };
-    expect(manifest.main).toBe(`${tsconfig.compilerOptions.outDir}/functions/**/*.js`);
+    expect(manifest.main).toBe(`${tsconfig.compilerOptions.outDir}/functions/index.js`);
     expect(tsconfig.compilerOptions.rootDir).toBe('.');
     expect(tsconfig.include).toContain('functions');
     expect(fs.readdirSync(path.join(ROOT, 'functions')).length).toBeGreaterThan(0);

@@ -43,7 +43,7 @@ describe('npm run package', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(outDir, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest.scripts).toBeUndefined();
     expect(manifest.bin).toBeUndefined();
-    expect(manifest.main).toBe('dist/functions/**/*.js');
+    expect(manifest.main).toBe('dist/functions/index.js');
     expect(fs.readFileSync(path.join(outDir, 'host.json'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'host.json'), 'utf8'));
   });
 

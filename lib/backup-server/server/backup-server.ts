@@ -374,91 +374,134 @@ export class BackupServer {
 
   /**
    * One pass of the scheduler: a local point for every source whose daily point is due, then each group's local
-   * retention (forget expired points, prune chunks nothing references any more). Backups take a shared repository
-   * lock, forget + prune an exclusive one (repository-lock.ts), so they never overlap, in this process or another.
+   * retention (forget expired points, prune chunks nothing references any more), the online copy, and the report to
+   * the vault. Backups take a shared repository lock, forget + prune an exclusive one (repository-lock.ts), so they
+   * never overlap, in this process or another. The steps are public: the app's server role runs them as the
+   * activities of one orchestration per due group (functions/backup-server/, orchestrations/backup-server-group-run.ts).
    */
   async runDue(): Promise<RunReport> {
-    const repository = this.unlocked();
+    this.unlocked();
     const state = await this.requireState();
     const startTime = this.deps.clock().toISOString();
-    await this.checkIn({ report: false });
-    const { connectivity, subscription, allowed } = await this.operations();
-    const report: RunReport = { backups: [], retention: [], chunksDeleted: 0, connectivity, allowed, vaultCopies: [], vaultRetention: [] };
-    if (allowed.backupToDisk === 'Stopped') report.stopped = `Backups are stopped: the server is ${connectivity} and the subscription is ${subscription}.`;
-    const now = this.deps.clock();
-    let points = await this.localPoints();
+    const { connectivity, allowed, stopped } = await this.prepareRun();
+    const report: RunReport = { backups: [], retention: [], chunksDeleted: 0, connectivity, allowed, vaultCopies: [], vaultRetention: [], ...(stopped === undefined ? {} : { stopped }) };
     for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
       for (const source of group.sources) {
-        const last = points.filter((p) => p.source === sourceKey(group, source.name)).at(-1);
-        if (!isLocalPointDue(group, last?.time, now)) continue;
-        const started = this.deps.clock().toISOString();
-        const deps = { repository, files: this.deps.files, clock: this.deps.clock };
-        const doc = await this.locked(repository.store, 'backup', () =>
-          source.kind === 'DiskImage'
-            ? backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
-            : backupFolder(deps, {
-              root: source.path,
-              sourceName: sourceKey(group, source.name),
-              ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
-              filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
-            }),
-        ).catch(async (err: unknown) => {
-          await this.queueJobs([failedJob('LocalBackup', started, this.deps.clock().toISOString(), err, { group: group.name, source: source.name })]);
-          throw err;
-        });
-        report.backups.push({
-          group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes, startTime: started, endTime: this.deps.clock().toISOString(),
-          ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
-          ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
-        });
+        const backup = await this.backUpSource(group.name, source.name);
+        if (backup !== undefined) report.backups.push(backup);
       }
     }
-    points = await this.localPoints();
-    const expired: string[] = [];
     // While backups are stopped, local points are not expired either: they are the restores the table still allows.
-    for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
-      for (const source of group.sources) {
-        const decisions = localRetention(group, points.filter((p) => p.source === sourceKey(group, source.name)), now);
-        for (const d of decisions) {
-          report.retention.push({ group: group.name, source: source.name, ...d });
-          if (!d.keep) expired.push(d.snapshotId);
-        }
-      }
-    }
-    if (expired.length > 0) {
-      // Another process backing up or restoring (a shared lock): the expired points stay until the next run.
-      try {
-        report.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
-          await forgetSnapshots(repository, expired);
-          return (await pruneRepository(repository)).chunksDeleted;
-        });
-      } catch (err) {
-        if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
-        report.pruneDeferred = err.message;
-      }
-    }
+    if (allowed.backupToDisk === 'Allowed') Object.assign(report, await this.expireLocalPoints());
     if (allowed.backupToAzure === 'Allowed') {
       // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
       try {
-        await this.runOnlineCopies(repository, report);
+        Object.assign(report, await this.copyToVault());
       } catch (err) {
         report.vaultCopyError = (err as Error).message;
       }
     }
+    return this.finishRun(report, startTime);
+  }
+
+  /** A pass's first step: check in with the vault, then what the seed's table allows (and why backups stopped, if so). */
+  async prepareRun(): Promise<{ connectivity: Connectivity; subscription: ServerSubscriptionState; allowed: AllowedOperations; stopped?: string }> {
+    await this.checkIn({ report: false });
+    const operations = await this.operations();
+    if (operations.allowed.backupToDisk !== 'Stopped') return operations;
+    return { ...operations, stopped: `Backups are stopped: the server is ${operations.connectivity} and the subscription is ${operations.subscription}.` };
+  }
+
+  /**
+   * A local point of one source when its daily point is due; undefined when it is not (or the group or source is
+   * gone). A failure is queued as a Failed LocalBackup job for the vault, then thrown.
+   */
+  async backUpSource(groupName: string, sourceName: string): Promise<RunReport['backups'][number] | undefined> {
+    const repository = this.unlocked();
+    const state = await this.requireState();
+    const group = state.groups.find((g) => g.name.toLowerCase() === groupName.toLowerCase());
+    const source = group?.sources.find((s) => s.name === sourceName);
+    if (group === undefined || source === undefined) return undefined;
+    const last = (await this.localPoints()).filter((p) => p.source === sourceKey(group, source.name)).at(-1);
+    if (!isLocalPointDue(group, last?.time, this.deps.clock())) return undefined;
+    const started = this.deps.clock().toISOString();
+    const deps = { repository, files: this.deps.files, clock: this.deps.clock };
+    const doc = await this.locked(repository.store, 'backup', () =>
+      source.kind === 'DiskImage'
+        ? backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
+        : backupFolder(deps, {
+          root: source.path,
+          sourceName: sourceKey(group, source.name),
+          ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
+          filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
+        }),
+    ).catch(async (err: unknown) => {
+      await this.queueJobs([failedJob('LocalBackup', started, this.deps.clock().toISOString(), err, { group: group.name, source: source.name })]);
+      throw err;
+    });
+    return {
+      group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes, startTime: started, endTime: this.deps.clock().toISOString(),
+      ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
+      ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
+    };
+  }
+
+  /**
+   * The groups' local retention (all groups, or those named): expired points are forgotten and the repository
+   * pruned. While another process backs up or restores (a shared lock) the prune is deferred to the next run.
+   */
+  async expireLocalPoints(groupNames?: readonly string[]): Promise<Pick<RunReport, 'retention' | 'chunksDeleted' | 'pruneDeferred'>> {
+    const repository = this.unlocked();
+    const state = await this.requireState();
+    const now = this.deps.clock();
+    const points = await this.localPoints();
+    const result: Pick<RunReport, 'retention' | 'chunksDeleted' | 'pruneDeferred'> = { retention: [], chunksDeleted: 0 };
+    const expired: string[] = [];
+    for (const group of state.groups.filter((g) => isNamed(g, groupNames))) {
+      for (const source of group.sources) {
+        const decisions = localRetention(group, points.filter((p) => p.source === sourceKey(group, source.name)), now);
+        for (const d of decisions) {
+          result.retention.push({ group: group.name, source: source.name, ...d });
+          if (!d.keep) expired.push(d.snapshotId);
+        }
+      }
+    }
+    if (expired.length === 0) return result;
+    try {
+      result.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
+        await forgetSnapshots(repository, expired);
+        return (await pruneRepository(repository)).chunksDeleted;
+      });
+    } catch (err) {
+      if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
+      result.pruneDeferred = err.message;
+    }
+    return result;
+  }
+
+  /** The online copy of the groups (all, or those named): each source's newest local point when due, then vault retention. */
+  async copyToVault(groupNames?: readonly string[]): Promise<Pick<RunReport, 'vaultCopies' | 'vaultRetention'>> {
+    const result: Pick<RunReport, 'vaultCopies' | 'vaultRetention'> = { vaultCopies: [], vaultRetention: [] };
+    await this.runOnlineCopies(this.unlocked(), result, groupNames);
+    return result;
+  }
+
+  /** A pass's last step: its jobs queued for the vault, then the report (a failed report stays queued; it never fails the pass). */
+  async finishRun(report: RunReport, startTime: string): Promise<RunReport> {
     await this.queueJobs(jobsOfRun(report, { startTime, endTime: this.deps.clock().toISOString() }));
     const reported = await this.reportToVault();
-    if (!reported.ok) report.vaultReportError = reported.error;
-    return report;
+    return reported.ok ? report : { ...report, vaultReportError: reported.error };
   }
 
   /** The online copy: each source's newest local point once a day at the group's online time, then vault retention. */
-  private async runOnlineCopies(repository: Repository, report: RunReport): Promise<void> {
+  private async runOnlineCopies(repository: Repository, report: Pick<RunReport, 'vaultCopies' | 'vaultRetention'>, groupNames?: readonly string[]): Promise<void> {
     const state = await this.requireState();
+    const groups = state.groups.filter((g) => isNamed(g, groupNames));
     const now = this.deps.clock();
     const local = await this.localPoints();
     const vaultPoints = [...(state.vaultPoints ?? [])];
     const due: LocalPoint[] = [];
-    for (const group of state.groups) {
+    for (const group of groups) {
       for (const source of group.sources) {
         const key = sourceKey(group, source.name);
         const last = vaultPoints.filter((p) => p.source === key).at(-1);
@@ -467,7 +510,7 @@ export class BackupServer {
       }
     }
     // GFS retention by the vault's own retention math (online-retention.ts), per source.
-    const expired = state.groups.flatMap((group) => group.online === undefined ? [] : group.sources.flatMap((source) => {
+    const expired = groups.flatMap((group) => group.online === undefined ? [] : group.sources.flatMap((source) => {
       const key = sourceKey(group, source.name);
       return onlineRetention(group.online!, vaultPoints.filter((p) => p.source === key), now)
         .filter((d) => !d.keep)
@@ -495,6 +538,11 @@ export class BackupServer {
     const gone = new Set(expired.map((e) => e.snapshotId));
     await this.writeState({ ...(await this.requireState()), vaultPoints: vaultPoints.filter((p) => !gone.has(p.snapshotId)) });
   }
+}
+
+/** Whether a group is among those named (case-insensitive, as group names are); no names: every group. */
+function isNamed(group: ProtectionGroup, names: readonly string[] | undefined): boolean {
+  return names === undefined || names.some((name) => name.toLowerCase() === group.name.toLowerCase());
 }
 
 /** A source's name in the repository: group and source, so two groups may protect sources of the same name. */
