@@ -50,6 +50,8 @@ describe('loadConfig', () => {
       storageRetry: { maxTries: 4, retryDelayInMs: 2000, maxRetryDelayInMs: 30000, blobTryTimeoutInMs: 60000, tableTryTimeoutInMs: 10000, maxRetryAfterInMs: 30000 },
       requestDeadlines: { readInMs: 30000, writeInMs: 60000, longOperationInMs: 30000 },
       dashboard: { signIn: { kind: 'none' } },
+      role: 'vm',
+      backupServer: { dataDir: '.kluis-server' },
       access: { source: 'catalog', owners: [] },
     });
   });
@@ -114,6 +116,9 @@ describe('loadConfig', () => {
       KLUIS_OWNER_PRINCIPAL_IDS: 'AAAAAAAA-0000-4000-8000-000000000001, aaaaaaaa-0000-4000-8000-000000000001,bbbbbbbb-0000-4000-8000-000000000002',
       IDENTITY_ENDPOINT: 'http://127.0.0.1:7072/msi/token',
       IDENTITY_HEADER: 'secret-of-the-endpoint',
+      KLUIS_ROLE: 'server',
+      KLUIS_SERVER_DATA: '/srv/kluis-server',
+      KLUIS_SERVER_PASSPHRASE: 'the passphrase of the server',
     });
     expect(config).toEqual({
       mode: 'local',
@@ -148,6 +153,8 @@ describe('loadConfig', () => {
       },
       auth: { issuers: [], audiences: ['https://management.core.windows.net/', 'https://management.azure.com/'], authority: 'https://login.windows.net/' },
       dashboard: { signIn: { kind: 'none' } },
+      role: 'server',
+      backupServer: { dataDir: '/srv/kluis-server', passphrase: 'the passphrase of the server' },
       access: { source: 'azure', owners: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'] },
     });
   });
