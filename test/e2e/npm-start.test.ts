@@ -230,10 +230,13 @@ describe('npm start shows the product', () => {
     expect(serverPassphrase).toBeDefined(); // shown once by the first start; this machine's key unlocks from now on
     delete process.env.KLUIS_SERVER_PASSPHRASE;
     const server = startDemo(['--role', 'server', '--data-dir', dataDir]);
-    await server.waitFor(/^Kluis backup server \(data in \S+server\): daily local points/m, 30_000);
-    await server.waitFor(/^Unlocked with this machine's key: the due points now, then a check every minute\.$/m, 30_000);
+    await server.waitFor(/^Kluis backup server \(data in \S+server\) on the embedded host: daily local points/m, 30_000);
+    await server.waitFor(/^Unlocked with this machine's key: the backup server runs on the embedded host \(health: \S+\/health\)/m, 60_000);
+    // The app with KLUIS_ROLE=server: its health route answers, as the demo's registered server.
+    const health = /\(health: (\S+)\/health\)/.exec(server.output())![1];
+    expect(await (await fetch(`${health}/health`)).json()).toMatchObject({ role: 'server', registered: true, serverName: 'kluis-server01.kluis.local' });
     killGroup(server.child, 'SIGINT');
     await server.exited;
     expect(server.output()).not.toContain('✖');
-  }, 60_000);
+  }, 120_000);
 });
