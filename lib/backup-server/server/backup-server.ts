@@ -377,7 +377,7 @@ export class BackupServer {
    * retention (forget expired points, prune chunks nothing references any more), the online copy, and the report to
    * the vault. Backups take a shared repository lock, forget + prune an exclusive one (repository-lock.ts), so they
    * never overlap, in this process or another. The steps are public: the app's server role runs them as the
-   * activities of one orchestration per due group (functions/backup-server/, orchestrations/backup-server-group-run.ts).
+   * activities of one orchestration per due group (functions/server-role/, orchestrations/backup-server-group-run.ts).
    */
   async runDue(): Promise<RunReport> {
     this.unlocked();
