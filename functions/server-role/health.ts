@@ -3,11 +3,11 @@
  * and what the seed's table allows now. Nothing secret: no passphrase, key or vault address.
  */
 import { app, type HttpResponseInit } from '@azure/functions';
-import { withServer } from './server';
+import { readingServer } from './server';
 
 export async function backupServerHealth(): Promise<HttpResponseInit> {
   try {
-    const body = await withServer(async (server) => {
+    const body = await readingServer(async (server) => {
       const state = await server.readState();
       if (state === undefined) return { role: 'server', registered: false, unlocked: true };
       const { connectivity, subscription, allowed } = await server.operations();

@@ -33,3 +33,8 @@ function unlockedServer(): Promise<BackupServer> {
 export function withServer<T>(work: (server: BackupServer) => Promise<T>): Promise<T> {
   return oneAtATime.run(async () => work(await unlockedServer()));
 }
+
+/** Runs a read-only `work` (the health route) at once, not queued behind a running backup. */
+export async function readingServer<T>(work: (server: BackupServer) => Promise<T>): Promise<T> {
+  return work(await unlockedServer());
+}
