@@ -32,6 +32,7 @@ export function directAgentAt(dataDir: string): DirectAgent {
     registrar: new HttpVaultRegistrar(clock),
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
+    lockHolder: { hostname: os.hostname(), pid: process.pid },
   });
 }
 
