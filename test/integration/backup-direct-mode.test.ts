@@ -295,8 +295,8 @@ describe('direct mode (MARS agent)', () => {
     // Another process prunes the vault repository (an exclusive lock): the next backup waits, then fails with
     // KluisRepositoryLocked naming the holder, reported as a failed MabJob; nothing is written.
     const store = stores.at(-1)!;
+    advance(25 * HOUR); // next day 09:30: due (a lock not refreshed for 30 minutes would be stale: taken now)
     const prune = await acquireRepositoryLock(store, 'prune', { clock, holder: { name: 'ws03.contoso.local', hostname: 'host-b', pid: 42 } });
-    advance(25 * HOUR); // next day 09:30: due, and the first point is past its 1 day
     const blocked = await restarted.agent.runDue();
     expect(blocked).toMatchObject({ backups: [], vaultError: expect.stringContaining('pid 42 on host-b') });
     const failed = await listServerJobs(vaultDeps, vault, { status: 'Failed' });
@@ -307,8 +307,8 @@ describe('direct mode (MARS agent)', () => {
     // the prune of the expired first point is deferred to the next pass, which removes it.
     const second = await restarted.agent.runDue();
     expect(second).toMatchObject({ backups: [expect.objectContaining({ filesRead: 0, filesUnchanged: 2 })], retention: [] });
-    const reader = await acquireRepositoryLock(store, 'restore', { clock, holder: { name: 'ws03.contoso.local', hostname: 'host-b', pid: 43 } });
     advance(1 * HOUR);
+    const reader = await acquireRepositoryLock(store, 'restore', { clock, holder: { name: 'ws03.contoso.local', hostname: 'host-b', pid: 43 } });
     const deferred = await restarted.agent.runDue();
     expect(deferred).toMatchObject({ backups: [], retention: [], pruneDeferred: expect.stringContaining('pid 43 on host-b') });
     expect(await restarted.agent.points()).toHaveLength(2);

@@ -322,7 +322,7 @@ export class DirectAgent {
       directRetention(policy, points.filter((p) => p.source === item.name), now).filter((d) => !d.keep).map((d) => ({ source: item.name, ...d })),
     );
     if (!due && expired.length === 0) return report;
-    let current: DirectItem | undefined;
+    const backedUp = new Set<string>();
     let started = now.toISOString();
     try {
       const store = await this.vaultStore(state, 'write');
@@ -331,21 +331,26 @@ export class DirectAgent {
           const { repository, cache, cacheStatus } = await this.openForBackup(store);
           report.cache = cacheStatus;
           for (const item of state.items) {
-            current = item;
             started = this.deps.clock().toISOString();
             const backup = await this.backupItem(repository, cache, item);
             const tags = directLongTermTags(policy, now);
             points.push({ snapshotId: backup.snapshotId, source: item.name, time: backup.time, bytes: backup.bytes, ...(tags.length === 0 ? {} : { longTermTags: tags }) });
             await this.writeState({ ...(await this.requireState()), points });
             report.backups.push({ ...backup.report, startTime: started, endTime: this.deps.clock().toISOString() });
+            backedUp.add(item.name);
           }
-          current = undefined;
         });
       }
       if (expired.length > 0) await this.applyRetention(state, store, expired, report);
     } catch (err) {
       report.vaultError = (err as Error).message;
-      await this.queueJobs([failedJob('DirectBackup', started, this.deps.clock().toISOString(), err, current === undefined ? {} : { group: DIRECT_GROUP, source: current.name })]);
+      // Every folder the pass should have backed up and did not is a failed backup (its item shows the error);
+      // a failure of retention alone is a failed prune.
+      const ended = this.deps.clock().toISOString();
+      const missed = due ? state.items.filter((i) => !backedUp.has(i.name)) : [];
+      await this.queueJobs(missed.length > 0
+        ? missed.map((i) => failedJob('DirectBackup', started, ended, err, { group: DIRECT_GROUP, source: i.name }))
+        : [failedJob('Prune', started, ended, err)]);
     }
     return report;
   }
