@@ -347,6 +347,7 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], { KLUIS_ACCESS_TOKEN: await host.accessToken() });
       expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered ws01.contoso.local from vault vault-a') });
       expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter}`)).body.value).toEqual([]);
+      expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectedItems?api-version=2023-06-01&$filter=${mabFilter}`)).body.value).toEqual([]);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
