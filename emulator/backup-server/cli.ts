@@ -19,8 +19,8 @@
  *
  * Direct mode (the MARS agent: files and folders straight to the vault, no local copy): `register --mode direct`,
  * then `protect --folder PATH [--at HH:MM]... [--weekdays Mon,Thu] [--online-retention-days N] [--online-weekly-weeks N]…`,
- * `run`, `points [--from-machine NAME --source-passphrase-file FILE]`, `restore … [--from-machine …]`, `unregister`
- * (emulator/backup-server/direct-commands.ts).
+ * `run`, `points [--from-machine NAME --source-passphrase-file FILE]`, `restore … [--from-machine …]`, `verify`,
+ * `remember-key` / `forget-key`, `unregister` (emulator/backup-server/direct-commands.ts).
  *
  * The passphrase comes from --passphrase-file or KLUIS_SERVER_PASSPHRASE; `register` without one generates a
  * passphrase and prints it once. It is never stored: a lost passphrase cannot be recovered. `register` (unless
@@ -40,7 +40,7 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
 import { startServerHost, type ServerHostOptions } from './server-host';
-import { directPoints, directProtect, directRestore, directRun, directUnregister } from './direct-commands';
+import { directPoints, directProtect, directRememberKey, directRestore, directRun, directUnregister, directVerify } from './direct-commands';
 import type { BackupServer } from '../../lib/backup-server/server/backup-server';
 import type { Repository } from '../../lib/backup-server/repository/repository';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
@@ -137,14 +137,14 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .requiredOption('--server-name <name>', "this server's name (FQDN)")
     .option('--passphrase-file <file>', 'the encryption passphrase (at least 16 characters); omit to generate one')
     .addOption(new Option('--mode <mode>', 'server: a backup server (local copy, then the vault); direct: this machine straight to the vault (MARS agent)').choices(['server', 'direct']).default('server'))
-    .option('--no-remember-key', "backup server: do not keep the key wrapped with this machine's key: every start then needs the passphrase")
+    .option('--no-remember-key', "do not keep the key wrapped with this machine's key: every start then needs the passphrase")
     .action(async (o: { data: string; vaultCredentials: string; serverName: string; passphraseFile?: string; mode: 'server' | 'direct'; rememberKey: boolean }) => {
       const input = { credentialsFile: readFileSync(o.vaultCredentials, 'utf8'), passphrase: passphraseFrom(o.passphraseFile) };
       const result = o.mode === 'direct'
-        ? await directAgentAt(o.data).register({ ...input, machineName: o.serverName })
+        ? await directAgentAt(o.data).register({ ...input, machineName: o.serverName, rememberKey: o.rememberKey })
         : await serverAt(o.data).register({ ...input, serverName: o.serverName, rememberKey: o.rememberKey });
       out(o.mode === 'direct' ? `Registered ${result.engine.name} in direct mode (a MARS agent: backups go straight to the vault).` : `Registered ${result.engine.name} (${result.engine.properties.backupEngineType}).`);
-      if (o.mode === 'server' && o.rememberKey) out(`This machine unlocks the repository after a restart (${path.resolve(o.data, 'server', 'machine-key')}, owner-only; kluis-server forget-key removes it).`);
+      if (o.rememberKey) out(`This machine unlocks the repository after a restart (${path.resolve(o.data, o.mode === 'direct' ? 'agent' : 'server', 'machine-key')}, owner-only; kluis-server forget-key removes it).`);
       if (result.generatedPassphrase !== undefined) {
         out('Encryption passphrase (shown once; store it outside this server — without it no backup can be read, by anyone):');
         out(`  ${result.generatedPassphrase}`);
@@ -211,7 +211,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--once', 'one pass in this process (no host), then exit: for scripts and tests')
     .option('--port <port>', "the host's HTTP port (its /health route); default any free port", Number)
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean; port?: number }) => {
-      if (isDirectMode(o.data)) return directRun(o, requiredPassphrase(o.passphraseFile), out);
+      if (isDirectMode(o.data)) return directRun(o, passphraseFrom(o.passphraseFile), out);
       const server = serverAt(o.data);
       await unlockServer(server, o.passphraseFile);
       const passphrase = passphraseFrom(o.passphraseFile);
@@ -234,6 +234,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .description("Keeps the repository's key wrapped with a key of this machine (owner-only), so run unlocks after a restart without the passphrase. The passphrase itself is never stored.")
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
     .action(async (o: { data: string; passphraseFile?: string }) => {
+      if (isDirectMode(o.data)) return directRememberKey(o, requiredPassphrase(o.passphraseFile), out);
       const server = serverAt(o.data);
       await server.unlock(requiredPassphrase(o.passphraseFile));
       await server.rememberKey();
@@ -244,7 +245,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
   data(program.command('forget-key'))
     .description('Removes the machine-wrapped key: from now on every start needs the passphrase.')
     .action(async (o: { data: string }) => {
-      const had = await serverAt(o.data).forgetKey();
+      const had = await (isDirectMode(o.data) ? directAgentAt(o.data) : serverAt(o.data)).forgetKey();
       out(had ? 'Forgotten: the passphrase is needed from now on.' : 'No key was remembered on this server: the passphrase is needed, as before.');
     });
 
@@ -254,7 +255,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--from-machine <name>', "direct mode: another machine's points in the same vault")
     .option('--source-passphrase-file <file>', "direct mode: that machine's passphrase")
     .action(async (o: { data: string; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
-      if (isDirectMode(o.data)) return directPoints(o, requiredPassphrase(o.passphraseFile), out);
+      if (isDirectMode(o.data)) return directPoints(o, passphraseFrom(o.passphraseFile), out);
       const server = serverAt(o.data);
       await unlockServer(server, o.passphraseFile);
       for (const p of await server.localPoints()) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
@@ -264,6 +265,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .description('Checks every local point and every stored chunk (authenticated, matching its id); exits non-zero on a problem.')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
     .action(async (o: { data: string; passphraseFile?: string }) => {
+      if (isDirectMode(o.data)) return directVerify(o, passphraseFrom(o.passphraseFile), out);
       const report = await verifyRepository(await unlockServer(serverAt(o.data), o.passphraseFile));
       out(`${report.snapshots} points, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
       for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
@@ -282,7 +284,7 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     .option('--from-machine <name>', "direct mode: restore another machine's backup from the same vault (a second machine)")
     .option('--source-passphrase-file <file>', "direct mode: that machine's passphrase")
     .action(async (o: { data: string; snapshot: string; target: string; path?: string[]; targetStyle?: PathStyle; renameInvalidNames?: boolean; imageFormat?: ImageRestoreFormat; passphraseFile?: string; fromMachine?: string; sourcePassphraseFile?: string }) => {
-      if (isDirectMode(o.data)) return directRestore(o, requiredPassphrase(o.passphraseFile), out);
+      if (isDirectMode(o.data)) return directRestore(o, passphraseFrom(o.passphraseFile), out);
       const repository = await unlockServer(serverAt(o.data), o.passphraseFile);
       const result = await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, {
         snapshotId: o.snapshot, targetRoot: path.resolve(o.target), paths: o.path,

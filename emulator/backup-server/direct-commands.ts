@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DirectAgent } from '../../lib/backup-server/direct/direct-agent';
+import { isKluisErrorLike } from '../../lib/domain/errors';
 import { DAYS_OF_WEEK, type DayOfWeek } from '../../lib/domain/policy';
 import type { DirectPolicy } from '../../lib/domain/backup-server/direct-policy';
 import type { ArmClient } from '../demo/arm-client';
@@ -65,10 +67,24 @@ export async function directProtect(o: DirectProtectOptions, out: Out): Promise<
   out(`Schedule: ${days} at ${policy.runTimes.join(', ')} UTC${policy.retentionDays === undefined ? '' : `; daily points kept ${policy.retentionDays} days`}.`);
 }
 
-export async function directRun(o: { data: string; once?: boolean }, passphrase: string, out: Out): Promise<void> {
+/** The passphrase when one is given; else the key remembered on this machine; else a clear error (as the server's commands). */
+async function unlockAgent(agent: DirectAgent, passphrase: string | undefined): Promise<void> {
+  if (passphrase !== undefined) return agent.unlock(passphrase);
+  try {
+    await agent.unlockUnattended();
+  } catch (err) {
+    if (isKluisErrorLike(err) && err.code === 'KluisUnattendedUnlockUnavailable') {
+      // A plain Error: bin/kluis-server.js exits silently on commander's own errors.
+      throw new Error(`${err.message}: give the passphrase with --passphrase-file or KLUIS_SERVER_PASSPHRASE`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export async function directRun(o: { data: string; once?: boolean }, passphrase: string | undefined, out: Out): Promise<void> {
   const agent = directAgentAt(o.data);
-  await agent.unlock(passphrase);
-  if (o.once !== true) out('Passphrase accepted: the due backups now, then a check every minute.');
+  await unlockAgent(agent, passphrase);
+  if (o.once !== true) out(`${passphrase === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted'}: the due backups now, then a check every minute.`);
   for (;;) {
     const report = await agent.runDue();
     if (report.cache !== undefined && report.cache !== 'valid') out(`Local cache ${report.cache}.`);
@@ -76,8 +92,10 @@ export async function directRun(o: { data: string; once?: boolean }, passphrase:
       out(`Backup ${b.snapshotId} of ${b.source}: ${b.filesRead} files read, ${b.filesUnchanged} unchanged (not read), ${b.newChunks} new chunks (${b.newChunkBytes} bytes) sent.`);
     }
     for (const r of report.retention) out(`Removed vault point ${r.snapshotId} of ${r.source}: ${r.reason}.`);
+    if (report.pruneDeferred !== undefined) out(`Expired vault points are removed next run: ${report.pruneDeferred}`);
     if (report.stopped !== undefined) out(report.stopped);
     if (report.vaultError !== undefined) out(`Backup to the vault failed: ${report.vaultError}`);
+    if (report.vaultReportError !== undefined) out(`Report to the vault failed (sent with the next one): ${report.vaultReportError}`);
     if (o.once === true) return;
     await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
   }
@@ -97,18 +115,37 @@ function sourceOf(o: DirectSourceOptions): { fromMachine?: string; passphrase?: 
   return { fromMachine: o.fromMachine, passphrase: readFileSync(o.sourcePassphraseFile, 'utf8').replace(/\r?\n$/, '') };
 }
 
-export async function directPoints(o: DirectSourceOptions, passphrase: string, out: Out): Promise<void> {
+export async function directPoints(o: DirectSourceOptions, passphrase: string | undefined, out: Out): Promise<void> {
   const agent = directAgentAt(o.data);
-  await agent.unlock(passphrase);
+  await unlockAgent(agent, passphrase);
   for (const p of await agent.points(sourceOf(o))) out(`${p.time}  ${p.snapshotId}  ${p.source}`);
 }
 
-export async function directRestore(o: DirectSourceOptions & { snapshot: string; target: string; path?: string[] }, passphrase: string, out: Out): Promise<void> {
+export async function directRestore(o: DirectSourceOptions & { snapshot: string; target: string; path?: string[] }, passphrase: string | undefined, out: Out): Promise<void> {
   const agent = directAgentAt(o.data);
-  await agent.unlock(passphrase);
+  await unlockAgent(agent, passphrase);
   const target = path.resolve(o.target);
   const result = await agent.restore({ snapshotId: o.snapshot, targetRoot: target, ...(o.path === undefined ? {} : { paths: o.path }), ...sourceOf(o) });
   out(`Restored ${result.files} files and ${result.dirs} folders (${result.bytes} bytes) from the vault into ${target}; every byte verified.`);
+}
+
+/** Checks every point in the vault and every chunk it stores (authenticated, matching its id); fails on a problem. */
+export async function directVerify(o: { data: string }, passphrase: string | undefined, out: Out): Promise<void> {
+  const agent = directAgentAt(o.data);
+  await unlockAgent(agent, passphrase);
+  const report = await agent.verify();
+  out(`${report.snapshots} points in the vault, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
+  for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
+  if (report.problems.length > 0) throw new Error(`${report.problems.length} problems found`);
+}
+
+/** Keeps the vault repository's key wrapped with this machine's key (`<data>/agent/machine-key`), for run after a restart. */
+export async function directRememberKey(o: { data: string }, passphrase: string, out: Out): Promise<void> {
+  const agent = directAgentAt(o.data);
+  await agent.unlock(passphrase);
+  await agent.rememberKey();
+  out(`This machine now unlocks its backups in the vault without the passphrase (${path.resolve(o.data, 'agent', 'machine-key')}, owner-only).`);
+  out('A copy of the data folder without that file still needs the passphrase; kluis-server forget-key undoes this.');
 }
 
 /** Unregisters the machine (RegisteredIdentities_Delete: the vault deletes its backups, permanently), then forgets it here. */

@@ -147,6 +147,11 @@ export const ERROR_CODES = {
     status: 404,
     recommendation: 'The backup server is not registered with this vault. Register it with a vault credentials file first.',
   },
+  KluisBackupEngineNotFound: {
+    status: 404,
+    recommendation:
+      "Backup engines are the vault's registered backup servers (backupEngines). A machine registered in direct mode (the MARS agent, backupManagementType MAB) has none: find it among the protection containers (backupProtectionContainers?$filter=backupManagementType eq 'MAB').",
+  },
   KluisBackupServerSignatureInvalid: {
     status: 401,
     recommendation: 'Requests from a backup server must be signed with the identity key it registered; if the server lost its key, register it again with a new vault credentials file.',
@@ -883,6 +888,9 @@ export const errors = {
   },
   backupServerNotRegistered(serverName: string): KluisError {
     return new KluisError('KluisBackupServerNotRegistered', `The backup server '${serverName}' is not registered with this vault.`, { target: 'serverName' });
+  },
+  backupEngineNotFound(name: string, reason: string): KluisError {
+    return new KluisError('KluisBackupEngineNotFound', `The backup engine '${name}' was not found: ${reason}.`, { target: 'backupEngineName' });
   },
   backupServerSignatureInvalid(reason: string): KluisError {
     return new KluisError('KluisBackupServerSignatureInvalid', `The backup server's request is not authenticated: ${reason}.`, { target: 'signature' });

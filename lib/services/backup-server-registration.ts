@@ -157,6 +157,21 @@ export async function getBackupServer(deps: Pick<BackupServerRegistrationDeps, '
 }
 
 /**
+ * BackupEngines_Get: a registered backup server. A machine in direct mode (MAB) is registered too but has no backup
+ * engine (as in Azure, where a MARS agent shows only as a container): KluisBackupEngineNotFound (404), as for a name
+ * nothing registered.
+ */
+export async function getBackupEngine(deps: Pick<BackupServerRegistrationDeps, 'catalog' | 'backupServers'>, vault: VaultRef, name: string): Promise<BackupServerRecord> {
+  await getVault(deps, vault);
+  const found = await deps.backupServers.servers.get(vaultPartitionOf(vault), name.toLowerCase());
+  if (found === undefined) throw errors.backupEngineNotFound(name, 'no backup server of that name is registered with this vault');
+  if (found.value.backupManagementType !== undefined) {
+    throw errors.backupEngineNotFound(name, `it is registered in direct mode (the MARS agent, ${found.value.backupManagementType}), which has a protection container and no backup engine`);
+  }
+  return found.value;
+}
+
+/**
  * Removes a server's registration record (the route also deletes its vault copy first:
  * backup-server-connection.ts, unregisterBackupServerAndVaultCopy).
  */

@@ -42,6 +42,7 @@ export function directAgentAt(dataDir: string, options: DataFolderOptions = {}):
     registrar: new HttpVaultRegistrar(clock),
     vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
+    lockHolder: { hostname: os.hostname(), pid: process.pid },
   });
 }
 

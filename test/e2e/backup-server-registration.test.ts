@@ -388,7 +388,24 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const ran = await kluisServer(['run', '--data', data, '--once', '--passphrase-file', passphraseFile]);
       expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Backup [0-9a-f]{32} of .*protected: 2 files read, 0 unchanged/) });
       const snapshot = /Backup ([0-9a-f]{32})/.exec(ran.stdout)![1];
-      expect(await kluisServer(['points', '--data', data, '--passphrase-file', passphraseFile])).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
+      // register remembered the key (session 8): points and verify unlock without the passphrase.
+      expect(registered.stdout).toContain('This machine unlocks the repository after a restart');
+      expect(await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: '' })).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });
+      expect(await kluisServer(['verify', '--data', data], { KLUIS_SERVER_PASSPHRASE: '' })).toMatchObject({ code: 0, stdout: expect.stringContaining('1 points in the vault') });
+
+      // The run reported to the vault (session 8): the folder is a MabFileFolderProtectedItem under the MAB container,
+      // its backup a MabJob, its point a GenericRecoveryPoint (every answer spec-checked by armHttp); no backup engine.
+      const mabFilter = encodeURIComponent("backupManagementType eq 'MAB'");
+      const items = await armHttp<{ value: Array<{ id: string; name: string; properties: Record<string, unknown> }> }>(`${vaultUrl('vault-a')}/backupProtectedItems?api-version=2023-06-01&$filter=${mabFilter}`);
+      expect(items.body.value.map((i) => [i.properties.protectedItemType, i.properties.computerName, i.properties.protectionState])).toEqual([['MabFileFolderProtectedItem', 'ws01.contoso.local', 'Protected']]);
+      const itemUrl = `${vaultUrl('vault-a')}/backupFabrics/Azure/protectionContainers/ws01.contoso.local/protectedItems/${encodeURIComponent(items.body.value[0].name)}`;
+      expect((await armHttp<{ properties: { friendlyName: string } }>(`${itemUrl}?api-version=2023-06-01`)).body.properties.friendlyName).toBe(folder);
+      const points = await armHttp<{ value: Array<{ name: string; properties: { recoveryPointType: string } }> }>(`${itemUrl}/recoveryPoints?api-version=2023-06-01`);
+      expect(points.body.value.map((p) => [p.name, p.properties.recoveryPointType])).toEqual([[snapshot, 'Online']]);
+      const mabJobs = await armHttp<{ value: Array<{ properties: { jobType: string; operation: string; status: string } }> }>(`${vaultUrl('vault-a')}/backupJobs?api-version=2023-06-01&$filter=${mabFilter}`);
+      expect(mabJobs.body.value.map((j) => [j.properties.jobType, j.properties.operation, j.properties.status])).toEqual([['MabJob', 'Backup', 'Completed']]);
+      const engine = await armHttp<ErrorEnvelope>(`${vaultUrl('vault-a')}/backupEngines/ws01.contoso.local?api-version=2023-06-01`);
+      expect({ status: engine.status, code: engine.body.error.code }).toEqual({ status: 404, code: 'KluisBackupEngineNotFound' });
       const restored = await kluisServer(['restore', '--data', data, '--snapshot', snapshot, '--target', path.join(work, 'restored'), '--path', 'docs/report.txt', '--passphrase-file', passphraseFile]);
       expect(restored).toMatchObject({ code: 0, stdout: expect.stringContaining('Restored 1 files') });
       expect(await readFile(path.join(work, 'restored/docs/report.txt'), 'utf8')).toBe('direct numbers\n'.repeat(500));
@@ -396,6 +413,7 @@ describe('backup server registration over HTTP (embedded host)', () => {
       const unregistered = await kluisServer(['unregister', '--data', data, '--delete-vault-data'], { KLUIS_ACCESS_TOKEN: await host.accessToken() });
       expect(unregistered).toMatchObject({ code: 0, stdout: expect.stringContaining('Unregistered ws01.contoso.local from vault vault-a') });
       expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectionContainers?api-version=2023-06-01&$filter=${filter}`)).body.value).toEqual([]);
+      expect((await armHttp<{ value: unknown[] }>(`${vaultUrl('vault-a')}/backupProtectedItems?api-version=2023-06-01&$filter=${mabFilter}`)).body.value).toEqual([]);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

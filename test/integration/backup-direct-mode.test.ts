@@ -4,7 +4,9 @@
  * as a MAB container → back up a tree → change one file: the second backup reads only that file (reads counted
  * through LocalFileSystem) and sends only its new chunks → the cache deleted, then corrupted: the next backups are
  * still correct and rebuild it → restore byte-identical (one file, a folder, everything), and on a second machine
- * with the passphrase.
+ * with the passphrase. Session 8: the machine reports to the vault as MAB (MabFileFolderProtectedItem, MabJob,
+ * GenericRecoveryPoint, checked against the official SDK's spec), takes the vault repository's locks, unlocks with
+ * its remembered key after a restart, and verifies its backups in the vault.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +18,11 @@ import { BACKUP_CACHE_KEY } from '../../lib/backup-server/direct/backup-cache';
 import { serializeVaultCredentials } from '../../lib/domain/backup-server/vault-credentials';
 import { listBackupEngines, listBackupServerContainers, registerBackupServer, uploadVaultCertificate } from '../../lib/services/backup-server-registration';
 import { checkInBackupServer, grantVaultCopyAccess } from '../../lib/services/backup-server-connection';
+import { acceptServerReport, listServerItems, listServerJobs } from '../../lib/services/backup-server-reports';
+import { serverItemId, serverJobResource, serverProtectedItemResource, serverRecoveryPointResource } from '../../lib/domain/backup-server/server-report';
+import { vaultId } from '../../lib/domain/arm-names';
+import { acquireRepositoryLock } from '../../lib/backup-server/repository/repository-lock';
+import { checkArmConformance } from '../support/arm-spec';
 import { BlobRepositoryStore } from '../../lib/stores/azure/blob-repository-store';
 import { BlobVaultCopyAccessIssuer } from '../../lib/stores/azure/blob-vault-copy-access';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
@@ -82,6 +89,7 @@ async function setup() {
       (await registerBackupServer(vaultDeps, vault, signRegistration(credentials, name, clock(), { serverPublicKey, ...options }))).engine,
     checkIn: (_endpoint, signed) => checkInBackupServer(connectionDeps, vault, signed),
     vaultCopyAccess: (_endpoint, signed) => grantVaultCopyAccess(connectionDeps, vault, signed),
+    report: (_endpoint, signed, reportJson) => acceptServerReport(vaultDeps, vault, signed, reportJson),
   };
   const credentialsFile = async () => {
     const certificate = await createCredentialCertificate(clock());
@@ -92,6 +100,8 @@ async function setup() {
   };
   const uploads: string[] = [];
   const lists: string[] = [];
+  /** Every vault store the machines opened, newest last (a backup's is a write SAS). */
+  const stores: RepositoryStore[] = [];
   const machine = (data: string) => {
     const files = new CountingFileSystem();
     const agent = new DirectAgent({
@@ -99,14 +109,23 @@ async function setup() {
       cache: new FileRepositoryStore(path.join(work, data, 'cache')),
       files,
       registrar,
-      vaultStore: (grant) => countingStore(BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken), uploads, lists),
+      vaultStore: (grant) => {
+        const store = countingStore(BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken), uploads, lists);
+        stores.push(store);
+        return store;
+      },
       clock,
+      lockHolder: { hostname: 'host-a', pid: 100 },
+      lockWaitMs: 3_000,
+      sleep: async () => undefined,
       repositoryOptions: { kdf: { logN: 14 }, chunker: { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 } },
     });
     return { agent, files, cacheFile: path.join(work, data, 'cache', BACKUP_CACHE_KEY) };
   };
   return {
     machine,
+    clock,
+    stores,
     credentialsFile,
     vaultDeps,
     uploads,
@@ -177,7 +196,8 @@ describe('direct mode (MARS agent)', () => {
     expect(m1.files.reads).toEqual(['docs/deep/notes.md']);
     expect(second.backups[0]).toMatchObject({ filesRead: 1, filesUnchanged: 2, newChunks: 2 }); // the file and the tree
     expect(chunkUploads(uploads)).toBe(2);
-    expect(lists).toEqual(['snapshots/']); // the vault's chunks are not listed: the cache's index is trusted once checked
+    // The vault's chunks are not listed: the cache's index is trusted once checked (locks/: the backup's shared lock).
+    expect(lists).toEqual(['locks/', 'snapshots/']);
 
     // The cache deleted: the 21:00 backup is complete and correct, reads everything once, sends nothing it has, rebuilds the cache.
     await rm(m1.cacheFile);
@@ -187,7 +207,7 @@ describe('direct mode (MARS agent)', () => {
     advance(8 * HOUR);
     const third = await m1.agent.runDue();
     expect(third.cache).toBe('rebuilt from the vault: there is no local cache');
-    expect(lists).toEqual(['snapshots/', 'data/']);
+    expect(lists).toEqual(['locks/', 'snapshots/', 'data/']);
     expect(m1.files.reads.sort()).toEqual(['big.bin', 'docs/deep/notes.md', 'docs/report.txt']);
     expect(chunkUploads(uploads)).toBe(0);
     expect(JSON.parse(await readFile(m1.cacheFile, 'utf8')).content.snapshotIds).toHaveLength(3);
@@ -230,5 +250,83 @@ describe('direct mode (MARS agent)', () => {
     advance(4 * HOUR);
     expect(await m1.agent.runDue()).toMatchObject({ backups: [], stopped: expect.stringContaining('Expired') });
     expect(await m1.agent.points()).toHaveLength(4);
+  }, 60_000);
+
+  it('reports to the vault as MAB (spec-checked), takes the vault repository locks, unlocks with the remembered key after a restart, and verifies', async () => {
+    const { machine, credentialsFile, vaultDeps, advance, clock, stores } = await setup();
+    const VAULT_ID = vaultId(vault);
+    const conform = (armPath: string, body: unknown) => checkArmConformance('GET', `http://127.0.0.1:7071${armPath}?api-version=2023-06-01`, 200, body, JSON.stringify(body)).problems;
+    const m1 = machine('m1');
+    await m1.agent.register({ credentialsFile: await credentialsFile(), machineName: 'ws03.contoso.local', passphrase: PASSPHRASE, rememberKey: true });
+    const src = path.join(work, 'src');
+    await mkdir(src, { recursive: true });
+    await writeFile(path.join(src, 'a.txt'), 'alpha\n'.repeat(1000));
+    await writeFile(path.join(src, 'b.txt'), 'beta\n');
+    await m1.agent.protect({ name: 'D:\\Work', path: src }, { runTimes: ['09:00'], retentionDays: 1 });
+
+    // A restart: a new agent on the same data folder unlocks with the machine's key, no passphrase.
+    const restarted = machine('m1');
+    await restarted.agent.unlockUnattended();
+    const first = await restarted.agent.runDue();
+    expect(first).toMatchObject({ backups: [expect.objectContaining({ filesRead: 2 })] });
+    expect(first.vaultReportError).toBeUndefined();
+
+    // The vault shows the folder as a MabFileFolderProtectedItem, the backup as a MabJob, the point as Online.
+    const [view] = await listServerItems(vaultDeps, vault, 'MAB');
+    const item = serverProtectedItemResource(VAULT_ID, view.item, view.points, view.jobs);
+    expect(item.properties).toMatchObject({
+      protectedItemType: 'MabFileFolderProtectedItem', backupManagementType: 'MAB', workloadType: 'FileFolder', friendlyName: 'D:\\Work',
+      computerName: 'ws03.contoso.local', containerName: 'ws03.contoso.local', protectionState: 'Protected', lastBackupStatus: 'Completed',
+      extendedInfo: { recoveryPointCount: 1 },
+    });
+    const itemId = serverItemId(VAULT_ID, view.item);
+    const point = serverRecoveryPointResource(itemId, view.points[0]);
+    expect(point).toMatchObject({ name: first.backups[0].snapshotId, properties: { objectType: 'GenericRecoveryPoint', recoveryPointType: 'Online' } });
+    const jobs = (await listServerJobs(vaultDeps, vault, { backupManagementType: 'MAB' })).map((j) => serverJobResource(VAULT_ID, j, clock()));
+    expect(jobs.map((j) => [j.properties.jobType, j.properties.operation, j.properties.status, j.properties.entityFriendlyName])).toEqual([['MabJob', 'Backup', 'Completed', 'D:\\Work']]);
+    expect(await listServerJobs(vaultDeps, vault, { backupManagementType: 'AzureBackupServer' })).toEqual([]);
+    expect([
+      ...conform(`${VAULT_ID}/backupProtectedItems`, { value: [item] }),
+      ...conform(itemId, item),
+      ...conform(`${itemId}/recoveryPoints`, { value: [point] }),
+      ...conform(`${VAULT_ID}/backupJobs`, { value: jobs }),
+    ]).toEqual([]);
+
+    // Another process prunes the vault repository (an exclusive lock): the next backup waits, then fails with
+    // KluisRepositoryLocked naming the holder, reported as a failed MabJob; nothing is written.
+    const store = stores.at(-1)!;
+    advance(25 * HOUR); // next day 09:30: due (a lock not refreshed for 30 minutes would be stale: taken now)
+    const prune = await acquireRepositoryLock(store, 'prune', { clock, holder: { name: 'ws03.contoso.local', hostname: 'host-b', pid: 42 } });
+    const blocked = await restarted.agent.runDue();
+    expect(blocked).toMatchObject({ backups: [], vaultError: expect.stringContaining('pid 42 on host-b') });
+    const failed = await listServerJobs(vaultDeps, vault, { status: 'Failed' });
+    expect(failed).toEqual([expect.objectContaining({ kind: 'DirectBackup', errorCode: 'KluisRepositoryLocked', source: 'D:\\Work' })]);
+    await prune.release();
+
+    // Released: the backup runs (unchanged files not read). Then a reader (a shared lock) holds the repository:
+    // the prune of the expired first point is deferred to the next pass, which removes it.
+    const second = await restarted.agent.runDue();
+    expect(second).toMatchObject({ backups: [expect.objectContaining({ filesRead: 0, filesUnchanged: 2 })], retention: [] });
+    advance(1 * HOUR);
+    const reader = await acquireRepositoryLock(store, 'restore', { clock, holder: { name: 'ws03.contoso.local', hostname: 'host-b', pid: 43 } });
+    const deferred = await restarted.agent.runDue();
+    expect(deferred).toMatchObject({ backups: [], retention: [], pruneDeferred: expect.stringContaining('pid 43 on host-b') });
+    expect(await restarted.agent.points()).toHaveLength(2);
+    await reader.release();
+    const pruned = await restarted.agent.runDue();
+    expect(pruned).toMatchObject({ backups: [], retention: [expect.objectContaining({ snapshotId: first.backups[0].snapshotId, keep: false })] });
+    expect((await restarted.agent.points()).map((p) => p.snapshotId)).toEqual([second.backups[0].snapshotId]);
+    expect((await listServerJobs(vaultDeps, vault, { operation: 'DeleteBackupData' })).map((j) => j.backupManagementType)).toEqual(['MAB']);
+
+    // verify reads every point and chunk in the vault; a restore is a Restore MabJob; the vault's point list follows.
+    expect(await restarted.agent.verify()).toMatchObject({ snapshots: 1, problems: [] });
+    await restarted.agent.restore({ snapshotId: second.backups[0].snapshotId, targetRoot: path.join(work, 'out') });
+    expect(await readFile(path.join(work, 'out/a.txt'), 'utf8')).toBe('alpha\n'.repeat(1000));
+    expect((await listServerJobs(vaultDeps, vault, { operation: 'Restore' })).map((j) => j.status)).toEqual(['Completed']);
+    expect((await listServerItems(vaultDeps, vault, 'MAB'))[0].points.map((p) => p.snapshotId)).toEqual([second.backups[0].snapshotId]);
+
+    // forget-key: from now on only the passphrase unlocks.
+    expect(await restarted.agent.forgetKey()).toBe(true);
+    await expect(machine('m1').agent.unlockUnattended()).rejects.toMatchObject({ code: 'KluisUnattendedUnlockUnavailable', message: expect.stringContaining('no key is remembered on this machine') });
   }, 60_000);
 });

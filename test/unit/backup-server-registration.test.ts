@@ -6,6 +6,7 @@
 import { createCredentialCertificate, credentialCertificateName, signRegistration, vaultCredentialsFrom } from '../../lib/backup-server/registration-client';
 import { parseVaultCredentials, serializeVaultCredentials, vaultCredentialsFileName } from '../../lib/domain/backup-server/vault-credentials';
 import {
+  getBackupEngine,
   getBackupServer,
   listBackupEngines,
   listBackupServerContainers,
@@ -110,6 +111,18 @@ describe('backup server registration', () => {
     await unregisterBackupServer(deps, vaultA, 'mabs01');
     await expect(getBackupServer(deps, vaultA, 'mabs01')).rejects.toMatchObject({ code: 'KluisBackupServerNotRegistered' });
     await expect(unregisterBackupServer(deps, vaultA, 'mabs01')).rejects.toMatchObject({ code: 'KluisBackupServerNotRegistered' });
+  });
+
+  it('BackupEngines_Get finds a backup server, but not a machine in direct mode (MAB: no backup engine) nor an unknown name', async () => {
+    const { deps, now } = setup();
+    await createOrUpdateVault(deps, vaultA, { location: 'westeurope' });
+    const credentials = async () => parseVaultCredentials(await downloadCredentials(deps, vaultA, now()));
+    await registerBackupServer(deps, vaultA, signRegistration(await credentials(), 'mabs01', now()));
+    await registerBackupServer(deps, vaultA, signRegistration(await credentials(), 'ws01', now(), { backupManagementType: 'MAB' }));
+    expect(await getBackupEngine(deps, vaultA, 'MABS01')).toMatchObject({ serverName: 'mabs01' });
+    await expect(getBackupEngine(deps, vaultA, 'ws01')).rejects.toMatchObject({ code: 'KluisBackupEngineNotFound', status: 404, message: expect.stringContaining('direct mode') });
+    await expect(getBackupEngine(deps, vaultA, 'nobody')).rejects.toMatchObject({ code: 'KluisBackupEngineNotFound', status: 404 });
+    await expect(getBackupEngine(deps, vaultB, 'mabs01')).rejects.toMatchObject({ status: 404 }); // no such vault
   });
 
   it('caps a certificate valid longer than 48 hours at 48 hours after upload, and refuses bad uploads', async () => {

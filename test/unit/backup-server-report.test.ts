@@ -5,11 +5,13 @@
  */
 import { createServerIdentity, publicKeyOfIdentity, signServerRequest } from '../../lib/backup-server/registration-client';
 import { jobsOfRun, queueJobs, reportedSources, splitSourceKey } from '../../lib/backup-server/server/vault-report';
+import { buildDirectReport, DIRECT_GROUP, jobsOfDirectRun } from '../../lib/backup-server/direct/direct-report';
 import { vaultId } from '../../lib/domain/arm-names';
 import { normalizeServerPublicKey } from '../../lib/domain/backup-server/server-identity';
 import {
   REPORT_LIMITS,
   isServerJobExpired,
+  serverReportSchema,
   reportDigest,
   serverItemNameOf,
   serverJobResource,
@@ -129,6 +131,41 @@ describe('the server side of reports', () => {
     expect(splitSourceKey('Files//srv/data')).toEqual({ group: 'Files', source: '/srv/data' });
     expect(reportedSources([{ name: 'G', sources: [{ name: 'D:\\X', path: 'D:\\X' }], shortTerm: { retentionDays: 2, dailyAt: '22:00' } }]))
       .toEqual([{ group: 'G', name: 'D:\\X', path: 'D:\\X', workloadType: 'FileFolder', online: false }]);
+  });
+});
+
+describe('direct mode reports (MAB)', () => {
+  it('reports the machine’s folders in one group, every point Online, a backup job per folder and a prune; MabJob without protection group', () => {
+    const now = new Date('2026-12-02T09:00:05Z');
+    const report = buildDirectReport({
+      machineName: 'ws01.contoso.local',
+      items: [{ name: 'D:\\Data', path: '/mnt/d/Data' }],
+      points: [{ snapshotId: 'a'.repeat(32), source: 'D:\\Data', time: '2026-12-01T09:00:00.000Z', bytes: 4096 }, { snapshotId: 'b'.repeat(32), source: 'D:\\Data', time: '2026-12-02T09:00:00.000Z' }],
+      jobs: [],
+      now,
+    });
+    expect(serverReportSchema.parse(report)).toEqual(report);
+    expect(report).toMatchObject({
+      backupManagementType: 'MAB', serverName: 'ws01.contoso.local', reportedAt: now.toISOString(),
+      sources: [{ group: DIRECT_GROUP, name: 'D:\\Data', path: '/mnt/d/Data', workloadType: 'FileFolder', online: true }],
+      points: [{ group: DIRECT_GROUP, locations: ['Online'], bytes: 4096 }, { group: DIRECT_GROUP, locations: ['Online'] }],
+    });
+    expect(report.points![1]).not.toHaveProperty('bytes');
+
+    let n = 0;
+    const id = () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    const run = { backups: [{ source: 'D:\\Data', newChunkBytes: 77, startTime: '2026-12-02T09:00:00.000Z', endTime: '2026-12-02T09:00:04.000Z' }], retention: [{}] };
+    const span = { startTime: '2026-12-02T09:00:00.000Z', endTime: '2026-12-02T09:00:05.000Z' };
+    const jobs = jobsOfDirectRun({ ...run, pruned: true }, span, id);
+    expect(jobs.map((j) => [j.kind, j.status, j.group, j.source, j.bytes])).toEqual([
+      ['DirectBackup', 'Completed', DIRECT_GROUP, 'D:\\Data', 77],
+      ['Prune', 'Completed', undefined, undefined, undefined],
+    ]);
+    expect(jobsOfDirectRun({ ...run, pruned: false }, span, id).map((j) => j.kind)).toEqual(['DirectBackup']);
+    const mab = serverJobResource(VAULT_ID, { ...jobs[0], serverName: 'ws01.contoso.local', backupManagementType: 'MAB' }, now);
+    expect(mab.properties).toMatchObject({ jobType: 'MabJob', operation: 'Backup', mabServerName: 'ws01.contoso.local', mabServerType: 'Windows', entityFriendlyName: 'D:\\Data' });
+    expect(mab.properties.extendedInfo.tasksList[0].taskId).toBe('Backup to Azure');
+    expect(mab.properties.extendedInfo.propertyBag).toEqual({ Kind: 'DirectBackup', 'Bytes transferred': '77' });
   });
 });
 

@@ -8,7 +8,7 @@
  * functions/http/backup-server-registration.ts.
  */
 import { z } from 'zod';
-import { getBackupServer, listBackupEngines, uploadVaultCertificate } from '../../../lib/services/backup-server-registration';
+import { getBackupEngine, listBackupEngines, uploadVaultCertificate } from '../../../lib/services/backup-server-registration';
 import { unregisterBackupServerAndVaultCopy } from '../../../lib/services/backup-server-connection';
 import { backupEngineResource } from '../../../lib/domain/backup-server/registration';
 import { forgetServerReports } from '../../../lib/services/backup-server-reports';
@@ -53,10 +53,10 @@ armRoute({
   route: `${VAULT_ROUTE}/backupEngines/{backupEngineName}`,
   summary: 'Gets a registered backup server.',
   tag: TAG,
-  responses: { 200: 'The server.', 404: 'No such vault or server.' },
+  responses: { 200: 'The server.', 404: 'No such vault or server (KluisBackupEngineNotFound; a machine in direct mode, MAB, has no backup engine).' },
   handler: async ({ params, baseUrl }) => {
     const vault = vaultRefOf(params);
-    return ok(backupEngineResource(vault, await getBackupServer(backupServerRegistrationDeps(baseUrl), vault, params.backupEngineName ?? '')));
+    return ok(backupEngineResource(vault, await getBackupEngine(backupServerRegistrationDeps(baseUrl), vault, params.backupEngineName ?? '')));
   },
 });
 

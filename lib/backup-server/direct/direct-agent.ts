@@ -5,9 +5,15 @@
  * (`containerType: "Windows"`), with no backup engine. Incremental by the local cache (backup-cache.ts): unchanged
  * files are not read, known chunks are neither uploaded nor probed. Schedule and retention: direct-policy.ts.
  * The connectivity × subscription table applies to the vault path only (there are no local points).
+ *
+ * As the backup server (session 8): backups take a shared lock on the vault repository and retention an exclusive
+ * one (repository-lock.ts); the machine may remember its key to unlock after a restart (remembered-key.ts); every
+ * pass and restore is reported to the vault (direct-report.ts: MAB items, jobs and points).
  */
+import { randomUUID } from 'node:crypto';
 import { readJsonState, writeJsonState } from '../server/json-state';
-import { errors } from '../../domain/errors';
+import { errors, isKluisErrorLike } from '../../domain/errors';
+import { reportDigest, type ReportedJob } from '../../domain/backup-server/server-report';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
 import { directLongTermTags, directRetention, isDirectBackupDue, validateDirectPolicy, type DirectPolicy } from '../../domain/backup-server/direct-policy';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
@@ -17,13 +23,19 @@ import type { VaultCopyGrant } from '../../stores/vault-copy-access';
 import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-registrar';
 import type { ChunkerParams } from '../domain/fastcdc';
 import type { LocalPoint, RetentionDecision } from '../domain/protection-group';
+import type { LockOperation } from '../domain/repository-lock';
 import { snapshotIdOfKey, SNAPSHOTS_PREFIX } from '../domain/repository-layout';
 import { createServerIdentity, publicKeyOfIdentity, signServerRequest } from '../registration-client';
 import { backupFolder } from '../repository/backup-folder';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
+import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
 import { restoreSnapshot, type RestoreSnapshotResult } from '../repository/restore-snapshot';
+import { verifyRepository, type VerifyReport } from '../repository/verify-repository';
+import { forgetRepositoryKey, rememberRepositoryKey, unlockWithRememberedKey } from '../server/remembered-key';
+import { failedJob, queueJobs } from '../server/vault-report';
 import { BACKUP_CACHE_KEY, checkBackupCache, saveBackupCache, unchangedChunks, type BackupCacheContent, type CachedFile } from './backup-cache';
+import { buildDirectReport, jobsOfDirectRun, DIRECT_GROUP, type DirectPoint } from './direct-report';
 
 const STATE_KEY = 'state.json';
 const IDENTITY_KEY = 'identity-key.pem';
@@ -47,7 +59,9 @@ export interface AgentState {
   lastCheckInAt?: string;
   subscriptionState?: ServerSubscriptionState;
   /** The points this agent wrote to the vault, oldest first, with the long-term rules that selected their day. */
-  points?: LocalPoint[];
+  points?: DirectPoint[];
+  /** Jobs the vault has not accepted yet (bounded, newest kept). */
+  pendingJobs?: ReportedJob[];
 }
 
 export interface DirectAgentDeps {
@@ -59,6 +73,14 @@ export interface DirectAgentDeps {
   registrar: VaultRegistrar;
   vaultStore: (grant: VaultCopyGrant) => RepositoryStore;
   clock: () => Date;
+  /** Who holds this machine's locks on its vault repository (shown to whoever finds one). */
+  lockHolder?: { hostname: string; pid: number };
+  /** How long a backup waits for a prune (an exclusive lock) to finish before failing; default 60 s. */
+  lockWaitMs?: number;
+  /** Random bytes for a new machine key (default node:crypto). */
+  randomBytes?: (size: number) => Buffer;
+  /** Tests: how waiting for a lock pauses (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
   /** Tests only: a cheaper KDF and smaller chunks. */
   repositoryOptions?: { kdf?: { logN: number }; chunker?: ChunkerParams };
 }
@@ -69,11 +91,15 @@ export interface DirectRunReport {
   stopped?: string;
   /** 'valid', or why the local cache was rebuilt from the vault. */
   cache?: string;
-  backups: Array<{ source: string; snapshotId: string; filesRead: number; filesUnchanged: number; newChunks: number; newChunkBytes: number }>;
+  backups: Array<{ source: string; snapshotId: string; filesRead: number; filesUnchanged: number; newChunks: number; newChunkBytes: number; startTime: string; endTime: string }>;
   retention: Array<{ source: string } & RetentionDecision>;
   chunksDeleted: number;
+  /** Why expired points were not removed this run (another process holds the vault repository), if so. */
+  pruneDeferred?: string;
   /** Why the run failed against the vault (unreachable or refusing), if it did. */
   vaultError?: string;
+  /** Why the report to the vault failed (its jobs stay queued for the next report), if it did. */
+  vaultReportError?: string;
 }
 
 export class DirectAgent {
@@ -100,7 +126,7 @@ export class DirectAgent {
    * Registers the machine as a MARS agent (a MAB container) and creates the repository in its vault container, or
    * unlocks the one there (re-registration, or a machine that lost its data folder) with the same passphrase.
    */
-  async register(input: { credentialsFile: string; machineName: string; passphrase?: string }): Promise<{ engine: RegisteredEngine; generatedPassphrase?: string }> {
+  async register(input: { credentialsFile: string; machineName: string; passphrase?: string; rememberKey?: boolean }): Promise<{ engine: RegisteredEngine; generatedPassphrase?: string }> {
     const credentials = parseVaultCredentials(input.credentialsFile);
     const passphrase = input.passphrase ?? generatePassphrase();
     checkPassphrase(passphrase);
@@ -129,7 +155,27 @@ export class DirectAgent {
       ? await openRepository(store, passphrase, { knownChunks: [] })
       : await createRepository(store, passphrase, { clock: this.deps.clock, ...this.deps.repositoryOptions });
     await this.writeState(state);
+    if (input.rememberKey === true) await this.rememberKey();
     return input.passphrase === undefined ? { engine, generatedPassphrase: passphrase } : { engine };
+  }
+
+  /**
+   * Keeps the unlocked repository's master key wrapped with this machine's key (`<data>/agent/machine-key`,
+   * owner-only), so `unlockUnattended` works after a restart. Unlock with the passphrase first.
+   */
+  async rememberKey(): Promise<void> {
+    await rememberRepositoryKey(this.deps.state, this.unlocked(), this.deps.clock(), this.deps.randomBytes);
+  }
+
+  /** Removes the machine-wrapped key and the machine key: from now on only the passphrase unlocks. */
+  forgetKey(): Promise<boolean> {
+    return forgetRepositoryKey(this.deps.state);
+  }
+
+  /** Unlocks the vault repository with the key remembered on this machine (KluisUnattendedUnlockUnavailable without one that fits). */
+  async unlockUnattended(): Promise<void> {
+    const state = await this.requireState();
+    this.repository = await unlockWithRememberedKey(this.deps.state, await this.vaultStore(state, 'read'), 'on this machine', { knownChunks: [] });
   }
 
   /**
@@ -153,6 +199,7 @@ export class DirectAgent {
     await this.deps.state.delete(IDENTITY_KEY);
     await this.deps.state.delete(STATE_KEY);
     await this.deps.cache.delete(BACKUP_CACHE_KEY);
+    await forgetRepositoryKey(this.deps.state); // the repository it unlocked is gone with the vault's data
   }
 
   /** Unlocks the vault repository (a wrong passphrase is refused before anything is written). */
@@ -183,7 +230,7 @@ export class DirectAgent {
     return stored.toString('utf8');
   }
 
-  private async sign(state: AgentState, operation: 'checkIn' | 'vaultCopyAccess', args?: Record<string, string>) {
+  private async sign(state: AgentState, operation: 'checkIn' | 'vaultCopyAccess' | 'report', args?: Record<string, string>) {
     const v = state.vault;
     const vaultId = `/subscriptions/${v.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.RecoveryServices/vaults/${v.vaultName}`;
     return signServerRequest({ privateKeyPem: await this.identityKey(), vaultId, serverName: state.machineName }, operation, this.deps.clock(), args);
@@ -213,11 +260,12 @@ export class DirectAgent {
   }
 
   /**
-   * The vault repository on a fresh write SAS, with its chunk index and the file entries from the local cache when
-   * the cache is intact and matches the vault, else rebuilt from the vault (`cacheStatus` says which and why).
+   * The vault repository on `store` (a fresh write SAS), with its chunk index and the file entries from the local
+   * cache when the cache is intact and matches the vault, else rebuilt from the vault (`cacheStatus` says which and
+   * why). Call it under the repository lock: a prune between this check and the backup would leave the cache naming
+   * deleted chunks.
    */
-  private async openForBackup(state: AgentState): Promise<{ repository: Repository; cache: BackupCacheContent; cacheStatus: string }> {
-    const store = await this.vaultStore(state, 'write');
+  private async openForBackup(store: RepositoryStore): Promise<{ repository: Repository; cache: BackupCacheContent; cacheStatus: string }> {
     const snapshotIds: string[] = [];
     for await (const key of store.list(SNAPSHOTS_PREFIX)) {
       const id = snapshotIdOfKey(key);
@@ -232,13 +280,32 @@ export class DirectAgent {
     return { repository, cache, cacheStatus: `rebuilt from the vault: ${check.reason}` };
   }
 
+  private lockOptions(state: AgentState, operation: LockOperation): LockOptions {
+    const holder = this.deps.lockHolder ?? { hostname: 'unknown', pid: 0 };
+    // A backup waits for a running prune; a prune never waits for backups (the next run prunes).
+    const waitMs = operation === 'prune' || operation === 'forget' ? 0 : (this.deps.lockWaitMs ?? 60_000);
+    return { clock: this.deps.clock, holder: { name: state.machineName, ...holder }, waitMs, ...(this.deps.sleep === undefined ? {} : { sleep: this.deps.sleep }) };
+  }
+
   /**
    * One pass of the scheduler: when a slot of the schedule has passed since the last backup, a snapshot of every
-   * item straight to the vault, then retention (forget expired points, prune chunks nothing references).
+   * item straight to the vault (under a shared lock), then retention (under an exclusive lock: forget expired
+   * points, prune chunks nothing references; deferred to the next pass while another process holds the
+   * repository). The pass's jobs are then reported to the vault with the machine's items and points.
    */
   async runDue(options: { now?: boolean } = {}): Promise<DirectRunReport> {
     this.unlocked();
+    const startTime = this.deps.clock().toISOString();
     await this.checkIn();
+    const report = await this.pass(options);
+    const pruned = report.pruneDeferred === undefined && report.vaultError === undefined;
+    await this.queueJobs(jobsOfDirectRun({ backups: report.backups, retention: report.retention, pruned }, { startTime, endTime: this.deps.clock().toISOString() }));
+    const reported = await this.reportToVault();
+    if (!reported.ok) report.vaultReportError = reported.error;
+    return report;
+  }
+
+  private async pass(options: { now?: boolean }): Promise<DirectRunReport> {
     const state = await this.requireState();
     const { connectivity, subscription, allowed } = await this.operations();
     const report: DirectRunReport = { connectivity, allowed, backups: [], retention: [], chunksDeleted: 0 };
@@ -255,54 +322,127 @@ export class DirectAgent {
       directRetention(policy, points.filter((p) => p.source === item.name), now).filter((d) => !d.keep).map((d) => ({ source: item.name, ...d })),
     );
     if (!due && expired.length === 0) return report;
+    const backedUp = new Set<string>();
+    let started = now.toISOString();
     try {
-      const { repository, cache, cacheStatus } = await this.openForBackup(state);
-      report.cache = cacheStatus;
-      for (const item of due ? state.items : []) {
-        const previous = cache.files[item.name];
-        const files: Record<string, CachedFile> = {};
-        let filesRead = 0;
-        let filesUnchanged = 0;
-        const doc = await backupFolder({
-          repository,
-          files: this.deps.files,
-          clock: this.deps.clock,
-          unchangedFileChunks: (entry) => {
-            const chunks = unchangedChunks(previous, entry, (id) => repository.hasChunk(id));
-            if (chunks === undefined) filesRead++;
-            else filesUnchanged++;
-            return chunks;
-          },
-          fileStored: (entry, chunks) => {
-            if (entry.ino !== undefined && entry.ctimeMs !== undefined) files[entry.path] = { size: entry.size, mtimeMs: entry.mtimeMs, ino: entry.ino, ctimeMs: entry.ctimeMs, chunks: [...chunks] };
-          },
-        }, { root: item.path, sourceName: item.name });
-        const tags = directLongTermTags(policy, now);
-        points.push({ snapshotId: doc.id, source: item.name, time: doc.time, ...(tags.length === 0 ? {} : { longTermTags: tags }) });
-        cache.snapshotIds.push(doc.id);
-        cache.chunkIds = repository.knownChunkIds();
-        cache.files[item.name] = files;
-        await saveBackupCache(this.deps.cache, cache);
-        await this.writeState({ ...(await this.requireState()), points });
-        report.backups.push({ source: item.name, snapshotId: doc.id, filesRead, filesUnchanged, newChunks: doc.stats.newChunks, newChunkBytes: doc.stats.newChunkBytes });
+      const store = await this.vaultStore(state, 'write');
+      if (due) {
+        await withRepositoryLock(store, 'backup', this.lockOptions(state, 'backup'), async () => {
+          const { repository, cache, cacheStatus } = await this.openForBackup(store);
+          report.cache = cacheStatus;
+          for (const item of state.items) {
+            started = this.deps.clock().toISOString();
+            const backup = await this.backupItem(repository, cache, item);
+            const tags = directLongTermTags(policy, now);
+            points.push({ snapshotId: backup.snapshotId, source: item.name, time: backup.time, bytes: backup.bytes, ...(tags.length === 0 ? {} : { longTermTags: tags }) });
+            await this.writeState({ ...(await this.requireState()), points });
+            report.backups.push({ ...backup.report, startTime: started, endTime: this.deps.clock().toISOString() });
+            backedUp.add(item.name);
+          }
+        });
       }
-      if (expired.length > 0) {
-        const gone = new Set(expired.map((e) => e.snapshotId));
+      if (expired.length > 0) await this.applyRetention(state, store, expired, report);
+    } catch (err) {
+      report.vaultError = (err as Error).message;
+      // Every folder the pass should have backed up and did not is a failed backup (its item shows the error);
+      // a failure of retention alone is a failed prune.
+      const ended = this.deps.clock().toISOString();
+      const missed = due ? state.items.filter((i) => !backedUp.has(i.name)) : [];
+      await this.queueJobs(missed.length > 0
+        ? missed.map((i) => failedJob('DirectBackup', started, ended, err, { group: DIRECT_GROUP, source: i.name }))
+        : [failedJob('Prune', started, ended, err)]);
+    }
+    return report;
+  }
+
+  /** One folder straight to the vault; unchanged files (by the cache) are not read. Saves the cache after the snapshot. */
+  private async backupItem(repository: Repository, cache: BackupCacheContent, item: DirectItem) {
+    const previous = cache.files[item.name];
+    const files: Record<string, CachedFile> = {};
+    let filesRead = 0;
+    let filesUnchanged = 0;
+    const doc = await backupFolder({
+      repository,
+      files: this.deps.files,
+      clock: this.deps.clock,
+      unchangedFileChunks: (entry) => {
+        const chunks = unchangedChunks(previous, entry, (id) => repository.hasChunk(id));
+        if (chunks === undefined) filesRead++;
+        else filesUnchanged++;
+        return chunks;
+      },
+      fileStored: (entry, chunks) => {
+        if (entry.ino !== undefined && entry.ctimeMs !== undefined) files[entry.path] = { size: entry.size, mtimeMs: entry.mtimeMs, ino: entry.ino, ctimeMs: entry.ctimeMs, chunks: [...chunks] };
+      },
+    }, { root: item.path, sourceName: item.name });
+    cache.snapshotIds.push(doc.id);
+    cache.chunkIds = repository.knownChunkIds();
+    cache.files[item.name] = files;
+    await saveBackupCache(this.deps.cache, cache);
+    return {
+      snapshotId: doc.id,
+      time: doc.time,
+      bytes: doc.stats.bytes,
+      report: { source: item.name, snapshotId: doc.id, filesRead, filesUnchanged, newChunks: doc.stats.newChunks, newChunkBytes: doc.stats.newChunkBytes },
+    };
+  }
+
+  /**
+   * Forgets expired points and prunes the vault repository under an exclusive lock; while another process holds the
+   * repository (a backup, a restore) it is deferred to the next pass (`report.pruneDeferred`).
+   */
+  private async applyRetention(state: AgentState, store: RepositoryStore, expired: Array<{ source: string } & RetentionDecision>, report: DirectRunReport): Promise<void> {
+    const gone = new Set(expired.map((e) => e.snapshotId));
+    try {
+      report.chunksDeleted = await withRepositoryLock(store, 'prune', this.lockOptions(state, 'prune'), async () => {
+        const { repository, cache } = await this.openForBackup(store);
         await forgetSnapshots(repository, [...gone]);
         cache.snapshotIds = cache.snapshotIds.filter((id) => !gone.has(id));
         // A crash during the prune would leave a cache naming deleted chunks yet matching the vault's snapshots:
         // drop it first, so the next run rebuilds it from the vault.
         await this.deps.cache.delete(BACKUP_CACHE_KEY);
-        report.chunksDeleted = (await pruneRepository(repository)).chunksDeleted;
+        const { chunksDeleted } = await pruneRepository(repository);
         cache.chunkIds = repository.knownChunkIds();
         await saveBackupCache(this.deps.cache, cache);
-        await this.writeState({ ...(await this.requireState()), points: points.filter((p) => !gone.has(p.snapshotId)) });
-        report.retention.push(...expired);
-      }
+        return chunksDeleted;
+      });
     } catch (err) {
-      report.vaultError = (err as Error).message;
+      if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
+      report.pruneDeferred = err.message;
+      return;
     }
-    return report;
+    const after = await this.requireState();
+    await this.writeState({ ...after, points: (after.points ?? []).filter((p) => !gone.has(p.snapshotId)) });
+    report.retention.push(...expired);
+  }
+
+  /** Queues jobs for the vault in the state (bounded), so they survive a restart and an unreachable vault. */
+  private async queueJobs(jobs: ReportedJob[]): Promise<void> {
+    if (jobs.length === 0 || this.deps.registrar.report === undefined) return;
+    const state = await this.requireState();
+    await this.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
+  }
+
+  /**
+   * Reports the machine's folders, queued jobs and points to the vault (signed, the report's digest bound): the
+   * vault shows them as MAB items, jobs and recovery points. Accepted jobs leave the queue; when the vault cannot
+   * be reached they stay for the next report.
+   */
+  async reportToVault(): Promise<{ ok: boolean; error?: string }> {
+    const send = this.deps.registrar.report?.bind(this.deps.registrar);
+    const state = await this.readState();
+    if (send === undefined || state === undefined) return { ok: true };
+    const jobs = state.pendingJobs ?? [];
+    try {
+      const json = JSON.stringify(buildDirectReport({ machineName: state.machineName, items: state.items, points: state.points ?? [], jobs, now: this.deps.clock() }));
+      await send(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json);
+      const sent = new Set(jobs.map((j) => j.jobId));
+      const after = await this.requireState();
+      await this.writeState({ ...after, pendingJobs: (after.pendingJobs ?? []).filter((j) => !sent.has(j.jobId)) });
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
   }
 
   /** The points in the vault (this machine's, or `fromMachine`'s with its passphrase), oldest first. */
@@ -316,21 +456,45 @@ export class DirectAgent {
     return points.sort((a, b) => a.time.localeCompare(b.time));
   }
 
-  private async vaultRepository(fromMachine: string | undefined, passphrase: string | undefined): Promise<Repository> {
+  /**
+   * The vault repository through a read-only SAS, once no prune holds it (a reader cannot write a lock of its own:
+   * it waits, bounded, for a live exclusive lock to go).
+   */
+  private async vaultRepository(fromMachine: string | undefined, passphrase: string | undefined, operation: LockOperation = 'restore'): Promise<Repository> {
     const state = await this.requireState();
     const { connectivity, subscription, allowed } = await this.operations();
     if (allowed.restoreFromAzure === 'Stopped') throw errors.backupServerOperationStopped('Restore from Azure', connectivity, subscription);
     const store = await this.vaultStore(state, 'read', fromMachine);
-    return passphrase !== undefined ? openRepository(store, passphrase, { knownChunks: [] }) : this.unlocked().onStore(store, []);
+    const repository = passphrase !== undefined ? await openRepository(store, passphrase, { knownChunks: [] }) : await this.unlocked().onStore(store, []);
+    await awaitNoExclusiveLock(store, operation, this.lockOptions(state, operation));
+    return repository;
   }
 
   /**
    * Restores a point (whole, or some files and folders) from the vault into a folder (original or alternate
    * location); every chunk is authenticated and checked against its id. `fromMachine` + its `passphrase`: another
-   * machine's backups (restore on a second machine).
+   * machine's backups (restore on a second machine). A Restore job (Completed or Failed) is reported to the vault.
    */
   async restore(input: { snapshotId: string; targetRoot: string; paths?: string[]; fromMachine?: string; passphrase?: string }): Promise<RestoreSnapshotResult> {
-    const repository = await this.vaultRepository(input.fromMachine, input.passphrase);
-    return restoreSnapshot({ repository, files: this.deps.files }, { snapshotId: input.snapshotId, targetRoot: input.targetRoot, ...(input.paths === undefined ? {} : { paths: input.paths }) });
+    const startTime = this.deps.clock().toISOString();
+    try {
+      const repository = await this.vaultRepository(input.fromMachine, input.passphrase);
+      const result = await restoreSnapshot({ repository, files: this.deps.files }, { snapshotId: input.snapshotId, targetRoot: input.targetRoot, ...(input.paths === undefined ? {} : { paths: input.paths }) });
+      await this.queueJobs([{ jobId: randomUUID(), kind: 'Restore', status: 'Completed', startTime, endTime: this.deps.clock().toISOString(), bytes: result.bytes }]);
+      return result;
+    } catch (err) {
+      if (await this.readState() !== undefined) await this.queueJobs([failedJob('Restore', startTime, this.deps.clock().toISOString(), err)]);
+      throw err;
+    } finally {
+      await this.reportToVault();
+    }
+  }
+
+  /**
+   * Checks every point in the vault and every stored chunk (authenticated, matching its id), read through a
+   * read-only SAS (`kluis-server verify` in direct mode).
+   */
+  async verify(): Promise<VerifyReport> {
+    return verifyRepository(await this.vaultRepository(undefined, undefined));
   }
 }

@@ -231,11 +231,11 @@ export async function openRepository(store: RepositoryStore, passphrase: string,
 }
 
 /** Unlocks with the master secret a machine key unwraps (unattended unlock); refuses a wrap that does not fit. */
-export async function openRepositoryWithMachineKey(store: RepositoryStore, machineKey: Buffer, wrapped: MachineWrappedKey, options: { random?: RandomBytes } = {}): Promise<Repository> {
+export async function openRepositoryWithMachineKey(store: RepositoryStore, machineKey: Buffer, wrapped: MachineWrappedKey, options: { random?: RandomBytes; knownChunks?: Iterable<string> } = {}): Promise<Repository> {
   const bytes = await store.read(CONFIG_KEY);
   if (bytes === undefined) throw errors.repositoryNotFound(store.location);
   const config = parseRepositoryConfig(bytes);
   const unwrapped = unwrapForMachine(machineKey, wrapped, config);
   if ('reason' in unwrapped) throw errors.unattendedUnlockUnavailable(unwrapped.reason);
-  return Repository.unlocked(store, config, deriveRepositoryKeys(unwrapped.masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, unwrapped.masterSecret);
+  return Repository.unlocked(store, config, deriveRepositoryKeys(unwrapped.masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, unwrapped.masterSecret, options.knownChunks);
 }

@@ -15,8 +15,11 @@ import { isoDuration } from '../arm/job-resource';
 
 export const REPORTED_MANAGEMENT_TYPES = ['AzureBackupServer', 'MAB'] as const;
 export type ReportedManagementType = (typeof REPORTED_MANAGEMENT_TYPES)[number];
-/** What the server's jobs did, in Kluis's words (the ARM view maps each to Azure's job operation). */
-export const SERVER_JOB_KINDS = ['LocalBackup', 'VaultCopy', 'Restore', 'Prune'] as const;
+/**
+ * What the server's jobs did, in Kluis's words (the ARM view maps each to Azure's job operation). `DirectBackup`:
+ * a backup straight to the vault (direct mode, the MARS agent: there is no local copy to copy from).
+ */
+export const SERVER_JOB_KINDS = ['LocalBackup', 'VaultCopy', 'Restore', 'Prune', 'DirectBackup'] as const;
 export type ServerJobKind = (typeof SERVER_JOB_KINDS)[number];
 export const SERVER_JOB_STATUSES = ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed'] as const;
 export type ServerJobStatus = (typeof SERVER_JOB_STATUSES)[number];
@@ -142,7 +145,7 @@ function times(points: ServerPointRecord[], location: PointLocation) {
 /** The last finished backup job of the item (local or vault copy), for lastBackupStatus. */
 function lastBackup(jobs: ServerJobRecord[]): ServerJobRecord | undefined {
   return jobs
-    .filter((j) => (j.kind === 'LocalBackup' || j.kind === 'VaultCopy') && j.status !== 'InProgress')
+    .filter((j) => (j.kind === 'LocalBackup' || j.kind === 'VaultCopy' || j.kind === 'DirectBackup') && j.status !== 'InProgress')
     .sort((a, b) => (a.startTime < b.startTime ? -1 : 1))
     .at(-1);
 }
@@ -224,6 +227,7 @@ const TASK_NAMES: Record<ServerJobKind, string> = {
   VaultCopy: 'Backup to Azure (online copy)',
   Restore: 'Restore',
   Prune: 'Delete expired recovery points',
+  DirectBackup: 'Backup to Azure',
 };
 
 /** A server job as Azure shows it: DpmJob (AzureBackupServer) or MabJob (MAB). */
@@ -235,7 +239,8 @@ export function serverJobResource(vaultId: string, job: ServerJobRecord, now: Da
     tasksList: [{ taskId: TASK_NAMES[job.kind], startTime: job.startTime, ...(job.endTime === undefined ? {} : { endTime: job.endTime }), duration, status: job.status }],
     propertyBag: {
       Kind: job.kind,
-      ...(job.group === undefined ? {} : { 'Protection group': job.group }),
+      // A MARS agent has no protection groups (one schedule per machine).
+      ...(job.group === undefined || job.backupManagementType === 'MAB' ? {} : { 'Protection group': job.group }),
       ...(job.bytes === undefined ? {} : { 'Bytes transferred': String(job.bytes) }),
     },
     ...(job.errorMessage === undefined ? {} : { dynamicErrorMessage: job.errorMessage }),
