@@ -13,7 +13,6 @@ import {
   type Connectivity,
   type ServerSubscriptionState,
 } from '../../../lib/domain/backup-server/connectivity';
-import type { SubscriptionState } from '../../../lib/domain/tenancy';
 import type { GenericRecoveryPoint, Job, ServerContainer, ServerItem } from '../api/types';
 
 export { DISCONNECTED_AFTER_DAYS } from '../../../lib/domain/backup-server/connectivity';
@@ -27,7 +26,7 @@ export const SERVER_KIND_LABELS: Record<ServerManagementType, string> = {
   MAB: 'MARS agent (direct)',
 };
 
-const ARM_SUBSCRIPTION_STATES: readonly SubscriptionState[] = ['Enabled', 'Warned', 'PastDue', 'Disabled', 'Deleted'];
+const ARM_SUBSCRIPTION_STATES = ['Enabled', 'Warned', 'PastDue', 'Disabled', 'Deleted'] as const;
 
 /** ARM's subscription state (`GET /subscriptions/{id}`) as the seed's Active / Expired / Deprovisioned; undefined when unknown. */
 export function subscriptionStateOf(armState: string | undefined): ServerSubscriptionState | undefined {
