@@ -14,7 +14,7 @@ import { formatBytes, formatDuration, formatRelative, formatTime } from '../logi
 import { jobFilterQuery } from '../logic/job-filters';
 import { Link } from '../router';
 import { Fact } from './item';
-import { CommandList, ConnectivityBadge, loadServers, ReadOnlyNotice, SubscriptionBadge } from './servers';
+import { CommandList, ConnectivityBadge, loadServers, ReadOnlyNotice, SubscriptionBadge, useServerStyles } from './servers';
 
 export function ServerPage({ vault, serverName }: { vault: VaultRef; serverName: string }) {
   const { arm, now } = useApp();
@@ -96,6 +96,7 @@ function ServerFacts({ row }: { row: ServerRow }) {
 }
 
 function SourcesTable({ sources }: { sources: SourceRow[] }) {
+  const styles = useServerStyles();
   return (
     <TableFrame label="Sources">
       <Table aria-label="Sources">
@@ -112,7 +113,7 @@ function SourcesTable({ sources }: { sources: SourceRow[] }) {
         <TableBody>
           {sources.map((s) => (
             <TableRow key={s.id} data-testid="server-source">
-              <TableCell>
+              <TableCell className={styles.wrap}>
                 {s.name}
                 {s.path === undefined || s.path === s.name ? null : <Text size={200} block>{s.path}</Text>}
               </TableCell>
@@ -140,6 +141,7 @@ function SourcesTable({ sources }: { sources: SourceRow[] }) {
 }
 
 function PointsTable({ label, points }: { label: string; points: GenericRecoveryPoint[] }) {
+  const styles = useServerStyles();
   const rows = pointRowsOf(points);
   if (rows.length === 0) return <Text>No recovery points yet.</Text>;
   return (
@@ -159,7 +161,7 @@ function PointsTable({ label, points }: { label: string; points: GenericRecovery
               <TableCell>{formatTime(p.time, { seconds: true })}</TableCell>
               <TableCell>{p.location}</TableCell>
               <TableCell>{formatBytes(p.bytes)}</TableCell>
-              <TableCell>
+              <TableCell className={styles.wrap}>
                 <code>{p.name}</code>
               </TableCell>
             </TableRow>

@@ -3,7 +3,7 @@
  * without one), the subscription's state and what the seed's table then allows, agent version and sources. Read-only:
  * servers are registered and managed with `kluis-server` on the machine; the empty state says how.
  */
-import { Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text, makeStyles } from '@fluentui/react-components';
 import { ArmError } from '../api/arm';
 import type { ArmClient } from '../api/arm';
 import { API_VERSIONS, pages, vaultId, type VaultRef } from '../api/paths';
@@ -14,6 +14,9 @@ import { useLoad } from '../hooks';
 import { DISCONNECTED_AFTER_DAYS, registrationSteps, serverRowsOf, SERVER_MANAGEMENT_TYPES, type ServerRow } from '../logic/backup-servers';
 import { formatRelative, formatTime, plural } from '../logic/format';
 import { Link } from '../router';
+
+/** Server names are FQDNs without spaces: they wrap anywhere rather than run into the next column. */
+export const useServerStyles = makeStyles({ wrap: { overflowWrap: 'anywhere' } });
 
 export interface ServersData {
   containers: ServerContainer[];
@@ -57,6 +60,7 @@ export function ReadOnlyNotice() {
 
 export function ServersPage({ vault }: { vault: VaultRef }) {
   const { arm, now } = useApp();
+  const styles = useServerStyles();
   const id = vaultId(vault);
   const loaded = useLoad(`servers:${id}`, () => loadServers(arm, vault), { pollMs: 15_000 });
   const rows = loaded.data === undefined ? undefined : serverRowsOf(loaded.data.containers, loaded.data.items, loaded.data.subscriptionState, now());
@@ -88,7 +92,7 @@ export function ServersPage({ vault }: { vault: VaultRef }) {
               <TableBody>
                 {rows.map((row) => (
                   <TableRow key={row.name} data-testid="server-row">
-                    <TableCell>
+                    <TableCell className={styles.wrap}>
                       <Link href={pages.server(vault, row.name)}>{row.name}</Link>
                     </TableCell>
                     <TableCell>{row.kindLabel}</TableCell>
