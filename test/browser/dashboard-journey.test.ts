@@ -5,13 +5,17 @@
  * job complete → restore its disks → the restore job completes; then the other pages (jobs filtered,
  * policies, a retention change previewed, properties, create vault with its name rules), the phone
  * width, and the keyboard; last, a Backup Reader sees the same pages with every action disabled and
- * the reason shown. axe-core checks every page (no serious or critical violation); the main
+ * the reason shown. Before the Reader, a backup server and a MARS machine register with the vault and the
+ * Backup servers view shows them (the server's source, its point on disk and in the vault, its jobs, and the
+ * jobs list filtered to backup servers); the Reader sees that view too. axe-core checks every page (no serious or critical violation); the main
  * pages are saved as screenshots in dist/screenshots.
  *
  * Steps depend on each other (one browser, one host), in order. Runs the app built into dist/; part of
  * `npm test` (`npm run test:browser` runs it alone). Needs Debian's chromium (`apt-get install -y chromium`).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ArmClient } from '../../emulator/demo/arm-client';
@@ -22,10 +26,14 @@ import { describeViolations, launchChromium, screenshot, seriousAccessibilityVio
 import { http, REPO_ROOT, startHostProcess, type HostProcess } from '../support/host-process';
 import { ROLE_IDS } from '../../lib/domain/authorization/role-definitions';
 import { isolatedAppSettings, vaultApi } from '../support/vault-api';
+import { downloadVaultCredentials } from '../../emulator/backup-server/vault-credentials-download';
+import { registeredDirectMachine, registeredServerWithOnePass } from '../support/backup-server-machines';
 
 const APP = process.env.KLUIS_E2E_APP ? path.resolve(process.env.KLUIS_E2E_APP) : REPO_ROOT;
 const NEW_VM = 'web-new01';
 const READER = 'Backup Reader Ada';
+const SERVER = 'mabs01.contoso.local';
+const MARS_MACHINE = 'pc-ada';
 const MIB = 1024 * 1024;
 
 const azurite = useAzurite();
@@ -36,6 +44,7 @@ describe('the dashboard in Chromium: the demo, protect, back up, restore', () =>
   let host: HostProcess;
   let chromium: RunningBrowser;
   let page: Page;
+  let client: ArmClient;
   const api = vaultApi(() => host, { subscriptionId: SAMPLE_VAULT.subscriptionId, resourceGroup: SAMPLE_VAULT.resourceGroup, vmResourceGroup: 'kluis-vms', storage: () => azurite().connectionString });
   const pageErrors: string[] = [];
 
@@ -51,7 +60,7 @@ describe('the dashboard in Chromium: the demo, protect, back up, restore', () =>
     const stamp = `b${Date.now().toString(36)}`;
     host = await startHostProcess({ app: APP, storage: azurite().connectionString, hubName: `Browser${stamp}`, env: isolatedAppSettings(stamp) });
     // The demo npm start gives, through the API as the tour drives it.
-    const client = new ArmClient(host.origin, { tokenSource: async () => ({ token: await host.accessToken(), expiresOnInMs: Date.now() + 30 * 60_000 }) });
+    client = new ArmClient(host.origin, { tokenSource: async () => ({ token: await host.accessToken(), expiresOnInMs: Date.now() + 30 * 60_000 }) });
     const tour = await runProductTour(client, () => undefined, { jobTimeoutInMs: 120_000 });
     expect(tour.failures).toBe(0);
     await api.createVm(NEW_VM, { osType: 'Linux', osDisk: { sizeBytes: 16 * MIB }, initialData: { percent: 20, seed: NEW_VM } });
@@ -213,6 +222,43 @@ describe('the dashboard in Chromium: the demo, protect, back up, restore', () =>
     await page.waitForURL(/\/jobs$/);
   });
 
+  it('shows a registered backup server and a MARS machine, read-only: sources, points on disk and in the vault, jobs', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kluis-dash-servers-'));
+    try {
+      const credentials = (await downloadVaultCredentials(client, SAMPLE_VAULT)).text;
+      const [pass] = await Promise.all([registeredServerWithOnePass(credentials, SERVER, path.join(work, 'server')), registeredDirectMachine(credentials, MARS_MACHINE, path.join(work, 'pc'))]);
+      expect({ copies: pass.vaultCopies.length, copyError: pass.vaultCopyError, reportError: pass.vaultReportError }).toEqual({ copies: 1, copyError: undefined, reportError: undefined });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    // The page is still the vault's (the keyboard step left it on its jobs): its navigation leads there.
+    await page.getByRole('link', { name: 'Backup servers' }).click();
+    const rows = page.getByTestId('server-row');
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    await expect(rows.filter({ hasText: SERVER }).textContent()).resolves.toMatch(/Backup server.*UTC.*Connected.*Active.*Running.*1 source/);
+    await expect(rows.filter({ hasText: MARS_MACHINE }).textContent()).resolves.toMatch(/MARS agent \(direct\).*Connected.*No items reported/);
+    await page.getByText('Read-only here').waitFor();
+    await expectAccessible('the backup servers');
+    await screenshot(page, 'servers');
+
+    await page.getByRole('link', { name: SERVER }).click();
+    await page.getByTestId('server-source').waitFor();
+    await expect(page.getByTestId('server-source').textContent()).resolves.toMatch(/\/srv\/notes.*Files.*Protected.*Completed.*UTC1 on disk.*UTC1 in the vault/);
+    expect(await page.getByTestId('server-point').count()).toBe(1);
+    await expect(page.getByTestId('server-point').textContent()).resolves.toContain('Disk and online');
+    expect((await page.getByTestId('server-job').allTextContents()).map((text) => /LocalBackup|VaultCopy/.exec(text)?.[0]).sort()).toEqual(['LocalBackup', 'VaultCopy']);
+    expect(await page.locator('button[data-action]').count()).toBe(0);
+    await expectAccessible('a backup server');
+    await screenshot(page, 'server');
+
+    await page.getByRole('link', { name: 'All its jobs' }).click();
+    await page.waitForURL(/type=AzureBackupServer/);
+    await page.getByTestId('job-row').first().waitFor();
+    expect(await page.getByTestId('job-row').count()).toBe(2);
+    await expect(page.getByTestId('job-row').first().textContent()).resolves.toContain(`on ${SERVER}`);
+  });
+
   /** A user of the identity endpoint's directory with one role at one scope, made by the local administrator. */
   async function userWithRole(displayName: string, roleId: string, scope: string): Promise<void> {
     const identity = host.identity;
@@ -265,5 +311,9 @@ describe('the dashboard in Chromium: the demo, protect, back up, restore', () =>
     await page.getByRole('link', { name: 'Properties' }).click();
     await page.getByText('Locked', { exact: true }).waitFor();
     await expectEveryActionDisabled('the vault properties', 1);
+    // The servers view is read-only for everyone; a Reader sees it whole.
+    await page.getByRole('link', { name: 'Backup servers' }).click();
+    await page.getByTestId('server-row').nth(1).waitFor();
+    await expect(page.getByTestId('server-row').filter({ hasText: SERVER }).textContent()).resolves.toMatch(/Connected.*Active/);
   });
 });

@@ -31,7 +31,23 @@ describe('the jobs list filters', () => {
   });
 
   it('ignores values it does not know', () => {
-    expect(parseJobFilter('?status=Exploded&operation=Format&range=1y')).toEqual({ range: '7d' });
+    expect(parseJobFilter('?status=Exploded&operation=Format&range=1y&type=Sql')).toEqual({ range: '7d' });
+  });
+
+  it('filters by backup type (VMs, backup servers, MARS agents) and finds a server’s jobs by its name', () => {
+    const mixed = [
+      job('vm', { backupManagementType: 'AzureIaasVM' }),
+      job('dpm', { jobType: 'DpmJob', backupManagementType: 'AzureBackupServer', dpmServerName: 'mabs01.contoso.local', entityFriendlyName: '/srv/data' }),
+      job('mab', { jobType: 'MabJob', backupManagementType: 'MAB', mabServerName: 'pc1', entityFriendlyName: 'C:\\Data' }),
+      job('untyped', {}),
+    ];
+    const filter = parseJobFilter('?type=azurebackupserver');
+    expect(filter).toEqual({ range: '7d', type: 'AzureBackupServer' });
+    expect(jobFilterQuery(filter)).toBe('?type=AzureBackupServer');
+    expect(filterJobs(mixed, filter, now).map((j) => j.name)).toEqual(['dpm']);
+    expect(filterJobs(mixed, parseJobFilter('?type=AzureIaasVM'), now).map((j) => j.name).sort()).toEqual(['untyped', 'vm']);
+    expect(filterJobs(mixed, parseJobFilter('?type=MAB'), now).map((j) => j.name)).toEqual(['mab']);
+    expect(filterJobs(mixed, parseJobFilter('?q=MABS01'), now).map((j) => j.name)).toEqual(['dpm']);
   });
 
   it('says when a job may be cancelled (Azure lists it in actionsInfo while snapshotting) and how far it is', () => {

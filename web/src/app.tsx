@@ -15,6 +15,8 @@ import { PoliciesPage } from './pages/policies';
 import { PolicyPage } from './pages/policy';
 import { ProtectPage } from './pages/protect';
 import { RestorePage } from './pages/restore';
+import { ServerPage } from './pages/server';
+import { ServersPage } from './pages/servers';
 import { VaultOverviewPage } from './pages/vault-overview';
 import { VaultPropertiesPage } from './pages/vault-properties';
 import { VaultsPage } from './pages/vaults';
@@ -44,6 +46,8 @@ const ROUTES: Route[] = [
   { pattern: `${VAULT}/policies`, vault: true, render: (p) => <PoliciesPage vault={vaultOf(p)} /> },
   { pattern: `${VAULT}/policies/new`, vault: true, render: (p) => <PolicyPage vault={vaultOf(p)} /> },
   { pattern: `${VAULT}/policies/:policyName`, vault: true, render: (p) => <PolicyPage vault={vaultOf(p)} policyName={p.policyName} /> },
+  { pattern: `${VAULT}/servers`, vault: true, render: (p) => <ServersPage vault={vaultOf(p)} /> },
+  { pattern: `${VAULT}/servers/:serverName`, vault: true, render: (p) => <ServerPage vault={vaultOf(p)} serverName={p.serverName} /> },
 ];
 
 export function App({ session }: { session: Session }) {

@@ -5,7 +5,11 @@
  * irretrievably; local points stay on the server's disks (restorable again once the subscription is Active).
  * Pure: time is a parameter.
  */
-import type { SubscriptionState } from '../tenancy';
+/**
+ * ARM's subscription states (lib/domain/tenancy's SubscriptionState, spelled out: this file is also the dashboard's,
+ * which cannot type-check tenancy's imports; a state added there fails to compile where it is passed here).
+ */
+type SubscriptionState = 'Enabled' | 'Warned' | 'PastDue' | 'Disabled' | 'Deleted';
 
 export type Connectivity = 'Connected' | 'Disconnected';
 /** The seed's subscription states (Azure's "Active", "Expired", "Deprovisioned"). */

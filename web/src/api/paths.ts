@@ -89,4 +89,6 @@ export const pages = {
   policies: (v: VaultRef) => `${pages.vault(v)}/policies`,
   newPolicy: (v: VaultRef) => `${pages.vault(v)}/policies/new`,
   policy: (v: VaultRef, name: string) => `${pages.vault(v)}/policies/${encodeURIComponent(name)}`,
+  servers: (v: VaultRef) => `${pages.vault(v)}/servers`,
+  server: (v: VaultRef, serverName: string) => `${pages.vault(v)}/servers/${encodeURIComponent(serverName)}`,
 };

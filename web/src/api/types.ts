@@ -100,6 +100,10 @@ export interface JobErrorDetail {
 
 export interface JobProperties {
   jobType?: string;
+  /** DpmJob (a backup server's job). */
+  dpmServerName?: string;
+  /** MabJob (a direct-mode machine's job). */
+  mabServerName?: string;
   entityFriendlyName: string;
   backupManagementType?: string;
   operation: string;
@@ -168,3 +172,65 @@ export interface VirtualMachine {
     hardwareProfile?: { vmSize?: string };
   };
 }
+
+/**
+ * A registered backup server's or direct-mode (MARS) machine's container: AzureBackupServerContainer
+ * (`backupManagementType` AzureBackupServer) or MabContainer (`Windows`, MAB). `extendedInfo.lastRefreshedAt` is
+ * the server's last check-in with the vault.
+ */
+export interface ServerContainerProperties {
+  containerType?: string;
+  friendlyName?: string;
+  backupManagementType?: string;
+  registrationStatus?: string;
+  healthStatus?: string;
+  protectedItemCount?: number;
+  /** AzureBackupServerContainer. */
+  dpmAgentVersion?: string;
+  /** MabContainer. */
+  agentVersion?: string;
+  extendedInfo?: { lastRefreshedAt?: string };
+}
+
+export type ServerContainer = Resource<ServerContainerProperties>;
+
+/**
+ * A source a server reported: DPMProtectedItem (Azure Backup Server) or MabFileFolderProtectedItem (MAB), the
+ * fields of both the dashboard reads.
+ */
+export interface ServerItemProperties {
+  protectedItemType?: string;
+  backupManagementType?: string;
+  workloadType?: string;
+  friendlyName: string;
+  containerName?: string;
+  protectionState?: string;
+  lastRecoveryPoint?: string;
+  /** MabFileFolderProtectedItem. */
+  lastBackupStatus?: string;
+  lastBackupTime?: string;
+  extendedInfo?: {
+    lastBackupStatus?: string;
+    lastRefreshedAt?: string;
+    protectionGroupName?: string;
+    protectableObjectLoadPath?: Record<string, string>;
+    recoveryPointCount?: number;
+    oldestRecoveryPoint?: string;
+    onPremiseRecoveryPointCount?: number;
+    onPremiseOldestRecoveryPoint?: string;
+    onPremiseLatestRecoveryPoint?: string;
+  };
+}
+
+export type ServerItem = Resource<ServerItemProperties>;
+
+/** GenericRecoveryPoint: `recoveryPointType` Disk, Online or DiskAndOnline. */
+export interface GenericRecoveryPointProperties {
+  objectType?: string;
+  friendlyName?: string;
+  recoveryPointType?: string;
+  recoveryPointTime?: string;
+  recoveryPointAdditionalInfo?: string;
+}
+
+export type GenericRecoveryPoint = Resource<GenericRecoveryPointProperties>;

@@ -146,6 +146,11 @@ const STATUS_COLORS: Record<string, 'success' | 'warning' | 'danger' | 'informat
   SoftDeleted: 'subtle',
   ProtectionStopped: 'warning',
   Deleted: 'subtle',
+  Connected: 'success',
+  Disconnected: 'danger',
+  Active: 'success',
+  Expired: 'warning',
+  Deprovisioned: 'danger',
 };
 
 const STATUS_WORDS: Record<string, string> = {

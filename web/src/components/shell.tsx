@@ -55,6 +55,7 @@ export function Shell({ vault, children }: { vault?: VaultRef; children: ReactNo
     { href: pages.protect(vault), label: 'Protect VMs' },
     { href: pages.jobs(vault), label: 'Backup jobs' },
     { href: pages.policies(vault), label: 'Backup policies' },
+    { href: pages.servers(vault), label: 'Backup servers' },
     { href: pages.vaultProperties(vault), label: 'Properties' },
   ];
   const isCurrent = (href: string, exact?: boolean) => (exact ? pathname === href : pathname === href || pathname.startsWith(`${href}/`));

@@ -8,13 +8,17 @@ export const JOB_OPERATIONS = ['Backup', 'Restore', 'ConfigureBackup', 'DisableB
 export const JOB_STATUS_FILTERS = ['InProgress', 'Completed', 'CompletedWithWarnings', 'Failed', 'Cancelling', 'Cancelled'] as const;
 export const JOB_RANGES = { '24h': 24, '7d': 24 * 7, '30d': 24 * 30, all: undefined } as const;
 export type JobRange = keyof typeof JOB_RANGES;
+/** Whose jobs: Azure VMs', backup servers' (DpmJob) or direct-mode MARS machines' (MabJob), by Azure's backupManagementType. */
+export const JOB_MANAGEMENT_TYPES = ['AzureIaasVM', 'AzureBackupServer', 'MAB'] as const;
 
 export interface JobFilter {
   status?: string;
   operation?: string;
   range: JobRange;
-  /** Part of the item's (VM's) name, case-insensitive. */
+  /** Part of the item's (VM's or source's) name or of its backup server's, case-insensitive. */
   text?: string;
+  /** One of JOB_MANAGEMENT_TYPES. */
+  type?: string;
 }
 
 export const DEFAULT_JOB_FILTER: JobFilter = { range: '7d' };
@@ -25,11 +29,13 @@ export function parseJobFilter(search: string): JobFilter {
   const status = query.get('status') ?? undefined;
   const operation = query.get('operation') ?? undefined;
   const text = query.get('q') ?? undefined;
+  const type = JOB_MANAGEMENT_TYPES.find((t) => t.toLowerCase() === query.get('type')?.toLowerCase());
   return {
     range: range !== null && range in JOB_RANGES ? (range as JobRange) : DEFAULT_JOB_FILTER.range,
     ...(status !== undefined && (JOB_STATUS_FILTERS as readonly string[]).includes(status) ? { status } : {}),
     ...(operation !== undefined && (JOB_OPERATIONS as readonly string[]).includes(operation) ? { operation } : {}),
     ...(text !== undefined && text.trim() !== '' ? { text: text.trim() } : {}),
+    ...(type === undefined ? {} : { type }),
   };
 }
 
@@ -39,6 +45,7 @@ export function jobFilterQuery(filter: JobFilter): string {
   if (filter.operation !== undefined) query.set('operation', filter.operation);
   if (filter.range !== DEFAULT_JOB_FILTER.range) query.set('range', filter.range);
   if (filter.text !== undefined) query.set('q', filter.text);
+  if (filter.type !== undefined) query.set('type', filter.type);
   const text = query.toString();
   return text === '' ? '' : `?${text}`;
 }
@@ -54,10 +61,16 @@ export function filterJobs(jobs: readonly Job[], filter: JobFilter, now: Date): 
       if (filter.status !== undefined && p.status !== filter.status) return false;
       if (filter.operation !== undefined && p.operation !== filter.operation) return false;
       if (since !== undefined && !(Date.parse(p.startTime) > since)) return false;
-      if (text !== undefined && !p.entityFriendlyName.toLowerCase().includes(text)) return false;
+      if (text !== undefined && ![p.entityFriendlyName, p.dpmServerName, p.mabServerName].some((name) => name?.toLowerCase().includes(text))) return false;
+      if (filter.type !== undefined && managementTypeOfJob(job).toLowerCase() !== filter.type.toLowerCase()) return false;
       return true;
     })
     .sort((a, b) => b.properties.startTime.localeCompare(a.properties.startTime));
+}
+
+/** A job's backupManagementType (a VM's job when it names none). */
+export function managementTypeOfJob(job: Job): string {
+  return job.properties.backupManagementType ?? (job.properties.dpmServerName !== undefined ? 'AzureBackupServer' : job.properties.mabServerName !== undefined ? 'MAB' : 'AzureIaasVM');
 }
 
 /** Whether a job may be cancelled now (Azure: `actionsInfo` lists Cancellable, only while it snapshots). */

@@ -5,16 +5,20 @@
 import { ProgressBar, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { useState } from 'react';
 import { API_VERSIONS, pages, vaultId, type VaultRef } from '../api/paths';
-import type { Job } from '../api/types';
+import type { Job, JobTask } from '../api/types';
 import { useApp } from '../app-context';
 import { ErrorBar, GuardedButton, Loading, Notice, Page, Section, StatusBadge, TableFrame } from '../components/common';
 import { useLoad, usePermissions } from '../hooks';
 import { formatDuration, formatTime } from '../logic/format';
 import { isCancellable, isRunning, jobProgress } from '../logic/job-filters';
+import { serverOfJob } from '../logic/backup-servers';
 import { Fact } from './item';
 import { Link } from '../router';
 
 export const JOB_POLL_MS = 2_000;
+
+/** A task's progress; a finished task that reports none (a backup server's) is done. */
+const taskPercent = (task: JobTask) => task.progressPercentage ?? (task.status === 'Completed' ? 100 : 0);
 
 export function JobPage({ vault, jobName }: { vault: VaultRef; jobName: string }) {
   const { arm } = useApp();
@@ -67,6 +71,11 @@ export function JobPage({ vault, jobName }: { vault: VaultRef; jobName: string }
             <Fact label="Ended">{formatTime(p.endTime, { seconds: true })}</Fact>
             <Fact label="Duration">{formatDuration(p.duration)}</Fact>
             <Fact label="Triggered by">{p.isUserTriggered ? 'A user' : 'The schedule or the service'}</Fact>
+            {serverOfJob(job) === undefined ? null : (
+              <Fact label="Backup server">
+                <Link href={pages.server(vault, serverOfJob(job) ?? '')}>{serverOfJob(job)}</Link>
+              </Fact>
+            )}
           </div>
           <ProgressBar value={jobProgress(job) / 100} thickness="large" aria-label={`Progress ${Math.round(jobProgress(job))}%`} />
           {(p.errorDetails ?? []).map((error, i) => (
@@ -94,7 +103,7 @@ export function JobPage({ vault, jobName }: { vault: VaultRef; jobName: string }
                         <StatusBadge status={task.status} />
                       </TableCell>
                       <TableCell>
-                        <ProgressBar value={(task.progressPercentage ?? 0) / 100} aria-label={`${task.taskId} ${task.progressPercentage ?? 0}%`} /> {task.progressPercentage ?? 0}%
+                        <ProgressBar value={taskPercent(task) / 100} aria-label={`${task.taskId} ${taskPercent(task)}%`} /> {taskPercent(task)}%
                       </TableCell>
                       <TableCell>{formatDuration(task.duration)}</TableCell>
                     </TableRow>

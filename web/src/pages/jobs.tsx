@@ -6,7 +6,8 @@ import { useApp } from '../app-context';
 import { ErrorBar, Loading, Page, StatusBadge, TableFrame } from '../components/common';
 import { useLoad } from '../hooks';
 import { formatDuration, formatTime } from '../logic/format';
-import { filterJobs, jobFilterQuery, JOB_OPERATIONS, JOB_RANGES, JOB_STATUS_FILTERS, parseJobFilter, type JobFilter, type JobRange } from '../logic/job-filters';
+import { serverOfJob } from '../logic/backup-servers';
+import { filterJobs, jobFilterQuery, JOB_MANAGEMENT_TYPES, JOB_OPERATIONS, JOB_RANGES, JOB_STATUS_FILTERS, parseJobFilter, type JobFilter, type JobRange } from '../logic/job-filters';
 import { Link, navigate } from '../router';
 
 const useStyles = makeStyles({
@@ -14,6 +15,7 @@ const useStyles = makeStyles({
 });
 
 const RANGE_WORDS: Record<JobRange, string> = { '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days', all: 'All' };
+const TYPE_WORDS: Record<(typeof JOB_MANAGEMENT_TYPES)[number], string> = { AzureIaasVM: 'Azure VMs', AzureBackupServer: 'Backup servers', MAB: 'MARS agents' };
 
 export function JobsPage({ vault, search }: { vault: VaultRef; search: string }) {
   const styles = useStyles();
@@ -28,7 +30,7 @@ export function JobsPage({ vault, search }: { vault: VaultRef; search: string })
   };
   const jobs = loaded.data === undefined ? undefined : filterJobs(loaded.data, filter, now());
   return (
-    <Page title="Backup jobs" subtitle="Every operation of the vault is a job: backups, restores, configuring and stopping protection.">
+    <Page title="Backup jobs" subtitle="Every operation of the vault is a job: backups, restores, configuring and stopping protection; and the jobs backup servers report.">
       <div className={styles.filters} role="search" aria-label="Filter jobs">
         <Field label="Status">
           <Select value={filter.status ?? ''} onChange={(_e, d) => update({ status: d.value === '' ? undefined : d.value })}>
@@ -50,6 +52,16 @@ export function JobsPage({ vault, search }: { vault: VaultRef; search: string })
             ))}
           </Select>
         </Field>
+        <Field label="Backup type">
+          <Select value={filter.type ?? ''} onChange={(_e, d) => update({ type: d.value === '' ? undefined : d.value })}>
+            <option value="">All</option>
+            {JOB_MANAGEMENT_TYPES.map((type) => (
+              <option key={type} value={type}>
+                {TYPE_WORDS[type]}
+              </option>
+            ))}
+          </Select>
+        </Field>
         <Field label="Time range">
           <Select value={filter.range} onChange={(_e, d) => update({ range: d.value as JobRange })}>
             {(Object.keys(JOB_RANGES) as JobRange[]).map((range) => (
@@ -60,7 +72,7 @@ export function JobsPage({ vault, search }: { vault: VaultRef; search: string })
           </Select>
         </Field>
         <Field label="Backup item">
-          <Input value={filter.text ?? ''} placeholder="VM name" onChange={(_e, d) => update({ text: d.value === '' ? undefined : d.value })} />
+          <Input value={filter.text ?? ''} placeholder="VM, source or server name" onChange={(_e, d) => update({ text: d.value === '' ? undefined : d.value })} />
         </Field>
       </div>
       <ErrorBar error={loaded.error} />
@@ -86,6 +98,7 @@ export function JobsPage({ vault, search }: { vault: VaultRef; search: string })
                 <TableRow key={job.name} data-testid="job-row">
                   <TableCell>
                     <Link href={pages.job(vault, job.name)}>{job.properties.entityFriendlyName}</Link>
+                    {serverOfJob(job) === undefined ? null : <Text size={200}> on {serverOfJob(job)}</Text>}
                   </TableCell>
                   <TableCell>{job.properties.operation}</TableCell>
                   <TableCell>
