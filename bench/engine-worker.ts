@@ -34,6 +34,7 @@ import { BlobPageStore } from '../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../lib/stores/azure/blob-restore-target-store';
 import { probeStoreCapabilities } from '../lib/engine/sources/page-blob/capability-probe';
 import { probedServerSideCopyFacts } from '../lib/engine/sources/page-blob/server-side-copy-facts';
+import { storageAccountNameOfBlobUrl } from '../lib/domain/restore-request';
 import { TableRecoveryPointCatalog } from '../lib/stores/azure/table-recovery-point-catalog';
 import { countingStore, TrafficCounter } from './support/counting-store';
 import { peakRssOfThisProcess } from './support/process-memory';
@@ -331,15 +332,20 @@ async function runManagedRestore(task: ManagedRestoreTask): Promise<WorkerResult
   const plainSas = new BlobSasPageReader();
   const sas = countingStore(plainSas, targetTraffic);
   const vault = countingStore(BlobPageStore.fromConnectionString(task.connectionString), readTraffic);
+  const target = BlobRestoreTargetStore.fromConnectionString(task.connectionString);
+  const accountName = storageAccountNameOfBlobUrl(target.blobUrl({ container: 'probe', blob: 'probe' }));
   const deps = {
     vault,
     sources: sourceDiskRegistry(new ManagedDiskBackend({ compute, sas: plainSas, log: quietLogger() })),
-    target: BlobRestoreTargetStore.fromConnectionString(task.connectionString),
+    target,
     catalog: TableRecoveryPointCatalog.fromConnectionString(task.connectionString, task.catalogTable),
     clock: () => new Date(),
     log: quietLogger(),
     compute,
     sas,
+    // As the restore activity wires it: the vault tier is staged in the restore account and imported when the probe finds copies safe.
+    serverSideCopy: probedServerSideCopyFacts({ scratchContainer: `probe-${task.jobId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63) }),
+    importFrom: { storageAccountId: `/subscriptions/${task.target.subscriptionId}/resourceGroups/kluis-storage/providers/Microsoft.Storage/storageAccounts/${accountName ?? ''}` },
   };
   const cpuStart = process.cpuUsage();
   const start = performance.now();

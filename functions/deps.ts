@@ -2,6 +2,8 @@
  * Builds the use cases' dependencies from the validated configuration, once per worker process.
  * Only the logger changes per invocation.
  */
+import { storageAccountNameOfBlobUrl } from '../lib/domain/restore-request';
+import { storageAccountId } from '../lib/domain/arm/storage-account-resource';
 import { randomUUID } from 'node:crypto';
 import { tableBackupServerCatalog, type BackupServerCatalog } from '../lib/stores/backup-server-catalog';
 import type { BackupServerRegistrationDeps } from '../lib/services/backup-server-registration';
@@ -153,7 +155,12 @@ export function restoreDeps(log: EngineLogger): RestoreDeps {
 
 /** What restoring a managed VM's point as new managed disks takes: the restore's stores plus Compute and SAS page access. */
 export function managedRestoreDeps(log: EngineLogger): ManagedRestoreDeps {
-  return { ...restoreDeps(log), compute: managedDisks().store, sas: sasPageAccess() };
+  const deps = restoreDeps(log);
+  // Compute imports a staged VHD from the restore account, which it names by resource id (Azure Backup's staging account).
+  const accountName = storageAccountNameOfBlobUrl(deps.target.blobUrl({ container: 'kluis', blob: 'probe' }));
+  const { local } = storageAccountDeps();
+  const importFrom = accountName === undefined ? undefined : { storageAccountId: storageAccountId({ subscriptionId: local.subscriptionId, resourceGroup: local.storageResourceGroup }, accountName) };
+  return { ...deps, compute: managedDisks().store, sas: sasPageAccess(), ...(importFrom === undefined ? {} : { importFrom }) };
 }
 
 /** Page reads and writes on managed disks by SAS, each SAS's client with the SDK retry layer. */

@@ -9,7 +9,7 @@ export interface RestoredManagedDiskSummary {
   name: string;
   id: string;
   tier: 'InstantRP' | 'HardenedRP';
-  method: 'restoreFromSnapshot' | 'upload';
+  method: 'restoreFromSnapshot' | 'import' | 'upload';
   bytesWritten: number;
   blocksVerified: number;
 }

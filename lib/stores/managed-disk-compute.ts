@@ -68,12 +68,13 @@ export interface ManagedDiskEncryption {
 }
 
 /**
- * A new managed disk: for an upload of `uploadSizeBytes` (contents incl. the 512-byte footer), or restored from
- * a disk restore point; `encryption`: the ADE settings it keeps (a restore of an encrypted VM's disk).
+ * A new managed disk: for an upload of `uploadSizeBytes` (contents incl. the 512-byte footer), restored from
+ * a disk restore point, or imported from a fixed-VHD page blob in a storage account (Compute copies it); `encryption`: the ADE settings it keeps (a restore of an encrypted VM's disk).
  */
 export type NewManagedDisk = { location: string; sku?: string; tags?: Record<string, string>; encryption?: ManagedDiskEncryption } & (
   | { createOption: 'Upload'; uploadSizeBytes: number }
   | { createOption: 'Restore'; sourceResourceId: string }
+  | { createOption: 'Import'; sourceUri: string; storageAccountId: string }
 );
 
 /** A new VM attaching existing managed disks (a restore's "create new VM"). */

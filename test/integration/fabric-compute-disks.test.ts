@@ -4,6 +4,7 @@
  * that ends on endGetAccess and on expiry (on the fabric's fake clock), snapshots and their diffs.
  */
 import type { ComputeManagementClient, Disk } from '@azure/arm-compute';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { buildVhdFooter, parseVhdFooter, VHD_FOOTER_SIZE } from '../../lib/engine/domain/vhd';
 import { AZURE_PAGE_SIZE as PAGE, fromSdkRangeResponse } from '../../lib/engine/domain/page-ranges';
 import { FakeClock } from '../../emulator/clock';
@@ -195,6 +196,37 @@ describe('fabric Compute API: disks and snapshots through @azure/arm-compute', (
     await expect(client.disks.beginGrantAccessAndWait(RG, ok, { access: 'Read', durationInSeconds: 0 })).rejects.toEqual(rest(400, 'InvalidParameter'));
     await expect(client.disks.beginGrantAccessAndWait(RG, ok, { access: 'Write', durationInSeconds: 60 })).rejects.toEqual(rest(409, 'OperationNotAllowed'));
     expect((await client.disks.get(RG, ok)).diskState).toBe('Unattached');
+  });
+
+  test('Import: a disk made from a fixed-VHD page blob of its storage account, byte for byte; other accounts, non-VHDs and missing fields refused with 400', async () => {
+    const container = BlobServiceClient.fromConnectionString(fabric().connectionString).getContainerClient(name('import-src'));
+    await container.create();
+    const dataSize = 2 * MIB;
+    const vhd = container.getPageBlobClient('disk.vhd');
+    await vhd.create(dataSize + VHD_FOOTER_SIZE);
+    const data = Buffer.alloc(64 * 1024, 7);
+    await vhd.uploadPages(data, MIB, data.length);
+    await vhd.uploadPages(buildVhdFooter(dataSize), dataSize, VHD_FOOTER_SIZE);
+    const notVhd = container.getPageBlobClient('not.vhd');
+    await notVhd.create(dataSize + VHD_FOOTER_SIZE);
+    const accountId = (account: string) => `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-storage/providers/Microsoft.Storage/storageAccounts/${account}`;
+    const put = (diskName: string, creationData: Record<string, string>) =>
+      client.disks.beginCreateOrUpdateAndWait(RG, diskName, { location: LOCATION, creationData: { createOption: 'Import', ...creationData } });
+
+    const imported = await put(name('imported'), { sourceUri: vhd.url, storageAccountId: accountId('devstoreaccount1') });
+    expect(imported).toMatchObject({ diskSizeBytes: dataSize, diskState: 'Unattached', creationData: { createOption: 'Import', sourceUri: vhd.url } });
+    const sas = await grantRead(imported.name!);
+    const bytes = await sasClient(sas).downloadToBuffer();
+    expect(bytes.subarray(0, dataSize).equals(Buffer.concat([Buffer.alloc(MIB), data, Buffer.alloc(dataSize - MIB - data.length)]))).toBe(true);
+    expect(parseVhdFooter(bytes.subarray(dataSize)).currentSize).toBe(dataSize);
+
+    const refused = name('refused');
+    await expect(put(refused, { sourceUri: vhd.url })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    await expect(put(refused, { sourceUri: vhd.url, storageAccountId: accountId('otheraccount') })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    await expect(put(refused, { sourceUri: vhd.url.replace('devstoreaccount1', 'otheraccount'), storageAccountId: accountId('otheraccount') })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    await expect(put(refused, { sourceUri: notVhd.url, storageAccountId: accountId('devstoreaccount1') })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    await expect(put(refused, { sourceUri: `${container.url}/missing.vhd`, storageAccountId: accountId('devstoreaccount1') })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    await expect(client.disks.get(RG, refused)).rejects.toEqual(rest(404, 'ResourceNotFound'));
   });
 
   test('a disk keeps the Azure Disk Encryption settings its PUT names (encryptionSettingsCollection), and shows them', async () => {

@@ -12,6 +12,9 @@ import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { backupVm } from '../support/backup-engine';
 import { managedDiskBytes, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { managedRestoreWorld } from '../support/managed-restore-world';
+import { IMPORT_STAGING_CONTAINER } from '../../lib/engine/domain/restore-layout';
+import { probedServerSideCopyFacts } from '../../lib/engine/sources/page-blob/server-side-copy-facts';
+import { BlobServiceClient } from '@azure/storage-blob';
 
 const MIB = 1024 * 1024;
 /** Compute's smallest upload is 20 MiB (+ the footer). */
@@ -19,7 +22,7 @@ const DISK_BYTES = 20 * MIB;
 const TARGET_GROUP = 'rg-restored';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-describe('restore to new managed disks (snapshot tier by Restore, vault tier by Upload)', () => {
+describe('restore to new managed disks (snapshot tier by Restore, vault tier by Import or Upload)', () => {
   const fabric = useComputeFabric();
   let counter = 0;
 
@@ -88,6 +91,32 @@ describe('restore to new managed disks (snapshot tier by Restore, vault tier by 
     const names: string[] = [];
     for await (const disk of fabric().client().disks.listByResourceGroup(TARGET_GROUP)) names.push(disk.name!);
     expect(names.filter((name) => name.startsWith(`${result.disks[0].name.replace(/-[^-]+$/, '')}-jobother`))).toEqual([]);
+  }, 120_000);
+
+  test('from the vault by import: the replica staged in the restore account, disks imported from it and read back verified, the staging blobs gone', async () => {
+    const w = world();
+    const importing: ManagedRestoreDeps = {
+      ...w.deps,
+      serverSideCopy: probedServerSideCopyFacts({ scratchContainer: `probe-import-${counter}` }),
+      importFrom: { storageAccountId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/kluis-storage/providers/Microsoft.Storage/storageAccounts/devstoreaccount1` },
+    };
+    const { itemId, recoveryPointId, atBackup } = await backedUpVm(w);
+    const jobId = `job-import-${counter}`;
+    const result = await restoreManagedDisks(importing, { itemId, recoveryPointId, jobId, target, tier: 'HardenedRP' });
+    expect(result.disks.map((disk) => [disk.tier, disk.method, disk.bytesWritten])).toEqual([
+      ['HardenedRP', 'import', 0],
+      ['HardenedRP', 'import', 0],
+    ]);
+    for (const disk of result.disks) {
+      const made = await fabric().client().disks.get(TARGET_GROUP, disk.name);
+      expect(made).toMatchObject({ diskState: 'Unattached', creationData: { createOption: 'Import', storageAccountId: importing.importFrom!.storageAccountId } });
+      expect(made.creationData?.sourceUri).toContain(`/${IMPORT_STAGING_CONTAINER}/`);
+      expect(sha256(await bytesOf(disk.id))).toBe(sha256(atBackup[disk.lun]));
+      expect(disk.blocksVerified).toBe(DISK_BYTES / (64 * 1024) + 1);
+    }
+    const staged: string[] = [];
+    for await (const blob of BlobServiceClient.fromConnectionString(fabric().connectionString).getContainerClient(IMPORT_STAGING_CONTAINER).listBlobsFlat()) staged.push(blob.name);
+    expect(staged.filter((name) => name.startsWith(`${jobId}/`))).toEqual([]);
   }, 120_000);
 
   test('a failure mid-restore deletes the disks it created and ends every access', async () => {

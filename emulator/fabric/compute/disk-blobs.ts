@@ -25,6 +25,8 @@ import {
   type SignedIdentifier,
 } from '@azure/storage-blob';
 import { isStatus } from '../../../lib/stores/azure/rest-status';
+import { parseVhdFooter, VHD_FOOTER_SIZE } from '../../../lib/engine/domain/vhd';
+import { storageAccountNameOfBlobUrl } from '../../../lib/domain/restore-request';
 import { parseConnectionString } from '../../connection-string';
 import { computeErrors } from './errors';
 import { KeyedLock } from './keyed-lock';
@@ -33,6 +35,7 @@ export const BACKING_BLOB = 'disk.vhd';
 /** Azure's limit of stored access policies per container. */
 export const MAX_GRANTS_PER_LINEAGE = 5;
 const COPY_POLL_INTERVAL_IN_MS = 50;
+const MIB = 1024 * 1024;
 
 /** A page blob, or one of its snapshots. */
 export interface BlobLocation {
@@ -70,6 +73,50 @@ export class DiskBlobs {
   pageBlob(location: BlobLocation): PageBlobClient {
     const blob = this.service.getContainerClient(location.container).getPageBlobClient(location.blob);
     return location.snapshot === undefined ? blob : blob.withSnapshot(location.snapshot);
+  }
+
+  /** The account's name (Import checks a source's storageAccountId against it). */
+  get accountName(): string {
+    return this.credential.accountName;
+  }
+
+  /**
+   * The blob a URL of this account names, by the account's name in the URL (path style, as Azurite's, or host
+   * style, as Azure's): the endpoint may differ (a proxy in front of the same service). The query is ignored but
+   * for `snapshot=`. Undefined for another account.
+   */
+  locationOfUrl(url: string): BlobLocation | undefined {
+    if (storageAccountNameOfBlobUrl(url)?.toLowerCase() !== this.accountName.toLowerCase()) return undefined;
+    const parsed = new URL(url);
+    const segments = parsed.pathname.split('/').filter((segment) => segment !== '');
+    const hostStyle = parsed.hostname.toLowerCase().startsWith(`${this.accountName.toLowerCase()}.`);
+    const [container, ...blob] = hostStyle ? segments : segments.slice(1);
+    if (container === undefined || blob.length === 0) return undefined;
+    const snapshot = parsed.searchParams.get('snapshot') ?? undefined;
+    return { container: decodeURIComponent(container), blob: blob.map(decodeURIComponent).join('/'), ...(snapshot === undefined ? {} : { snapshot }) };
+  }
+
+  /** The data size of a page blob holding a fixed VHD; undefined when there is no such blob, or the problem with it. */
+  async fixedVhdSize(location: BlobLocation): Promise<{ dataSize: number } | { problem: string } | undefined> {
+    const blob = this.pageBlob(location);
+    let size: number;
+    try {
+      const properties = await blob.getProperties();
+      if (properties.blobType !== 'PageBlob') return { problem: `it is a ${properties.blobType ?? 'blob of unknown type'}, not a page blob` };
+      size = properties.contentLength ?? 0;
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+    if (size <= VHD_FOOTER_SIZE || (size - VHD_FOOTER_SIZE) % MIB !== 0) return { problem: `its size (${size} bytes) is not a whole number of MiB plus the 512-byte footer` };
+    const footer = await blob.downloadToBuffer(size - VHD_FOOTER_SIZE, VHD_FOOTER_SIZE);
+    try {
+      const parsed = parseVhdFooter(footer);
+      if (parsed.currentSize !== size - VHD_FOOTER_SIZE) return { problem: `its footer records ${parsed.currentSize} bytes of data, the blob holds ${size - VHD_FOOTER_SIZE}` };
+    } catch (err) {
+      return { problem: (err as Error).message };
+    }
+    return { dataSize: size - VHD_FOOTER_SIZE };
   }
 
   /** A new page blob of `sizeBytes` (zeros) in a new lineage container. */

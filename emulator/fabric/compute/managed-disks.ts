@@ -346,6 +346,17 @@ export class ManagedDisks {
         checkUploadSize(size);
         return { creationData: { createOption, uploadSizeBytes: size }, sizeBytes: size - VHD_FOOTER_SIZE };
       }
+      case 'Import': {
+        const imported = await this.importSourceOf(creationData.sourceUri, creationData.storageAccountId);
+        if (diskSizeGB !== undefined) {
+          throw computeErrors.operationNotAllowed('The local fabric does not resize disks: leave diskSizeGB out to import the VHD at its size.', 'diskSizeGB');
+        }
+        return {
+          creationData: { createOption, sourceUri: creationData.sourceUri, storageAccountId: creationData.storageAccountId },
+          sizeBytes: imported.sizeBytes,
+          source: imported.backing,
+        };
+      }
       case 'Copy':
       case 'Restore': {
         const sourceId = creationData.sourceResourceId;
@@ -371,6 +382,29 @@ export class ManagedDisks {
         };
       }
     }
+  }
+
+  /**
+   * The page blob an Import reads: a fixed VHD (its size a whole number of MiB plus the 512-byte footer, the footer
+   * valid) in the storage account `storageAccountId` names, which must be the account the fabric's disks live in.
+   */
+  private async importSourceOf(sourceUri: string | undefined, storageAccountId: string | undefined): Promise<{ backing: BlobLocation; sizeBytes: number }> {
+    if (sourceUri === undefined || sourceUri.trim() === '') throw computeErrors.invalidParameter('creationData.sourceUri', 'sourceUri is required for a disk created with createOption Import.');
+    if (storageAccountId === undefined || storageAccountId.trim() === '') {
+      throw computeErrors.invalidParameter('creationData.storageAccountId', 'storageAccountId is required for a disk created with createOption Import: the resource id of the storage account holding sourceUri.');
+    }
+    const located = this.ctx.blobs.locationOfUrl(sourceUri);
+    if (located === undefined) {
+      throw computeErrors.invalidParameter('creationData.sourceUri', `The local fabric imports page blobs of its own storage account (${this.ctx.blobs.accountName}) only; '${redactQuery(sourceUri)}' is elsewhere.`);
+    }
+    const accountOfId = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(storageAccountId.trim())?.[1];
+    if (accountOfId === undefined || accountOfId.toLowerCase() !== this.ctx.blobs.accountName.toLowerCase()) {
+      throw computeErrors.invalidParameter('creationData.storageAccountId', `storageAccountId must name the storage account holding sourceUri (${this.ctx.blobs.accountName}).`);
+    }
+    const vhd = await this.ctx.blobs.fixedVhdSize(located);
+    if (vhd === undefined) throw computeErrors.invalidParameter('creationData.sourceUri', `The source blob '${redactQuery(sourceUri)}' was not found.`);
+    if ('problem' in vhd) throw computeErrors.invalidParameter('creationData.sourceUri', `The source blob is not a fixed VHD: ${vhd.problem}.`);
+    return { backing: located, sizeBytes: vhd.dataSize };
   }
 
   /** The blob (snapshot) a Copy or Restore reads, and what the new disk inherits from it. */
@@ -408,7 +442,7 @@ export class ManagedDisks {
   private async materialize(disk: DiskRecord, source: BlobLocation | undefined): Promise<void> {
     const metadata = { kluisdiskid: encodeURIComponent(disk.id) };
     if (source !== undefined) {
-      if (!(await this.ctx.blobs.exists(source))) throw computeErrors.copySourceDataGone(disk.creationData.sourceResourceId ?? '');
+      if (!(await this.ctx.blobs.exists(source))) throw computeErrors.copySourceDataGone(disk.creationData.sourceResourceId ?? redactQuery(disk.creationData.sourceUri ?? ''));
       await this.ctx.blobs.copy(source, disk.backing, metadata);
       return;
     }
@@ -463,7 +497,7 @@ function skuOf(name: string | undefined): DiskSku {
   return sku;
 }
 
-const CREATE_OPTIONS = ['Empty', 'Upload', 'Copy', 'Restore'] as const;
+const CREATE_OPTIONS = ['Empty', 'Upload', 'Copy', 'Restore', 'Import'] as const;
 
 function createOptionOf(value: string): CreationData['createOption'] {
   const option = CREATE_OPTIONS.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
@@ -474,6 +508,11 @@ function createOptionOf(value: string): CreationData['createOption'] {
     );
   }
   return option;
+}
+
+/** A URL without its query (a SAS in a message is a secret). */
+function redactQuery(url: string): string {
+  return url.split('?')[0].slice(0, 300);
 }
 
 function checkedSizeGb(sizeGb: number): number {

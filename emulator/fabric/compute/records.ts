@@ -28,8 +28,11 @@ export interface Grant {
 }
 
 export interface CreationData {
-  createOption: 'Empty' | 'Upload' | 'Copy' | 'Restore';
+  createOption: 'Empty' | 'Upload' | 'Copy' | 'Restore' | 'Import';
   sourceResourceId?: string;
+  /** Import: the page blob (a fixed VHD) the disk was made from, and its storage account. */
+  sourceUri?: string;
+  storageAccountId?: string;
   sourceUniqueId?: string;
   uploadSizeBytes?: number;
 }

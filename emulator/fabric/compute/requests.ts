@@ -53,6 +53,8 @@ export const diskBodySchema = z.object({
       createOption: z.string(),
       sourceResourceId: z.string().optional(),
       uploadSizeBytes: z.number().int().optional(),
+      sourceUri: z.string().optional(),
+      storageAccountId: z.string().optional(),
     }),
   }),
 });

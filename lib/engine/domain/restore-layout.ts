@@ -5,6 +5,8 @@
  *   <prefix>/vmconfig.json                   the VM configuration, written after the disks
  *   <prefix>/encryptioninfo.json             encrypted VMs: the key and secret backups and URLs (after vmconfig.json)
  * The default prefix is `restores/<itemId>/<recoveryPointId>/<jobId>`.
+ * A restore to managed disks stages each disk it imports as `<jobId>/lun<lun>.vhd` in the container
+ * `kluis-import-staging` of the restore account (deleted once the disk is made; tagged with the job).
  */
 import { assertValidBlobName, assertValidIdentifier, assertValidRecoveryPointId, MAX_LUN } from './vault-layout';
 import { errors } from '../../domain/errors';
@@ -40,6 +42,14 @@ export function normalizeRestorePrefix(prefix: string): string {
 export function restoredDiskBlobName(prefix: string, lun: number, diskName: string): string {
   if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) throw errors.invalidIdentifier('lun', String(lun));
   return assertValidBlobName(`${prefix}/lun${lun}-${diskNameSlug(diskName)}.vhd`);
+}
+
+export const IMPORT_STAGING_CONTAINER = 'kluis-import-staging';
+
+/** The staged VHD a restore imports as a managed disk (`<jobId>/lun<lun>.vhd` in IMPORT_STAGING_CONTAINER). */
+export function importStagingBlobName(jobId: string, lun: number): string {
+  if (!Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) throw errors.invalidIdentifier('lun', String(lun));
+  return assertValidBlobName(`${assertValidIdentifier('jobId', jobId)}/lun${lun}.vhd`);
 }
 
 export function restoredVmConfigBlobName(prefix: string): string {

@@ -438,7 +438,8 @@ export async function releaseViews(deps: RestoreDeps, planned: readonly PlannedD
 }
 
 /** The facts about this disk's source and target, with the probe asked only when its answer decides. */
-async function chooseDiskMethod(deps: RestoreDeps, plan: PlannedDisk, targetSize: number): Promise<RestoreMethodDecision> {
+/** How a disk of the vault tier reaches the target account: a server-side copy where the probe finds it safe, else streamed. */
+export async function chooseDiskMethod(deps: RestoreDeps, plan: PlannedDisk, targetSize: number): Promise<RestoreMethodDecision> {
   const facts = {
     sourceEndpoint: plan.source.blob === undefined ? undefined : deps.serverSideCopy?.endpointOf(plan.source.blob.store),
     targetEndpoint: deps.target.endpoint,

@@ -4,7 +4,12 @@
  *  - from the snapshot tier (the point's disk restore point still exists): a disk created from it
  *    (`createOption: Restore`), then read back through a Read SAS and every block verified against the
  *    point's checksums;
- *  - from the vault (or when the snapshot tier is gone): a disk created for upload (`createOption: Upload`,
+ *  - from the vault, when the vault replica and the restore account share an account Compute can import from
+ *    (`importFrom`): the replica's point-in-time snapshot copied server-side to a staging blob in the restore
+ *    account, a disk imported from it (`createOption: Import`, Compute copies it), the staging blob deleted, then
+ *    the disk read back through a Read SAS and every block verified — Azure Backup's own path (vault → staging
+ *    storage account → managed disk), with no byte through this process but the verifying read;
+ *  - else from the vault (or when the snapshot tier is gone): a disk created for upload (`createOption: Upload`,
  *    `uploadSizeBytes` = the disk's bytes incl. its VHD footer), a Write SAS, every block read from the vault
  *    replica verified before it is written (each write with its MD5; zero blocks stay unwritten), then
  *    endGetAccess, which finishes the upload.
@@ -20,16 +25,19 @@ import { type RecoveryPointTier, type RestoreTierPreference } from '../domain/re
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
 import type { RecoveryPointManifest } from '../domain/recovery-point-manifest';
 import type { ByteRange } from '../domain/page-ranges';
-import type { ManagedDiskCompute, ManagedDiskEncryption, SasPageReader, SasPageWriter } from '../../stores/managed-disk-compute';
+import type { ManagedDiskCompute, ManagedDiskEncryption, ManagedDiskInfo, SasPageReader, SasPageWriter } from '../../stores/managed-disk-compute';
+import { IMPORT_STAGING_CONTAINER, importStagingBlobName } from '../domain/restore-layout';
 import type { AbortOptions } from '../../stores/disk-store';
 import type { RangeReader } from './range-reader';
-import { isRestorable, loadChecksums, planDisk, readManifest, releaseViews, selectDisks, type PlannedDisk, type RestoreDeps } from './restore-disks';
+import { chooseDiskMethod, isRestorable, loadChecksums, planDisk, readManifest, releaseViews, RESTORE_META, selectDisks, type PlannedDisk, type RestoreDeps } from './restore-disks';
 import { copyDiskVerified, type VerifiedCopyOptions } from './verified-copy';
 import { readDiskVerified } from './verified-read';
 
 export interface ManagedRestoreDeps extends RestoreDeps {
   compute: ManagedDiskCompute;
   sas: SasPageReader & SasPageWriter;
+  /** The restore account as Compute's Import names it; absent → disks from the vault are uploaded. */
+  importFrom?: { storageAccountId: string };
 }
 
 export interface RestoreManagedDisksRequest {
@@ -54,7 +62,7 @@ export interface RestoredManagedDisk {
   sizeBytes: number;
   tier: RecoveryPointTier;
   tierReason: string;
-  method: 'restoreFromSnapshot' | 'upload';
+  method: 'restoreFromSnapshot' | 'import' | 'upload';
   bytesRead: number;
   bytesWritten: number;
   blocksVerified: number;
@@ -161,6 +169,11 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
     }
   }
 
+  if (deps.importFrom !== undefined && plan.source.blob !== undefined) {
+    const method = await chooseDiskMethod(deps, plan, disk.sizeBytes);
+    if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verify, seconds);
+  }
+
   const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
   work.created.push(made.id);
   const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
@@ -181,6 +194,42 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
       `${copied.bytesCopied} bytes written in ${copied.uploads} writes, ${copied.blocksVerified} blocks verified.`,
   );
   return result(work, made.id, 'upload', copied.bytesRead, copied.bytesCopied, copied.blocksVerified);
+}
+
+/**
+ * The vault replica's snapshot staged in the restore account by a server-side copy, imported as the new disk, the
+ * staging blob deleted (also on failure), then the disk read back and every block verified.
+ */
+async function importOne(
+  work: DiskWork,
+  common: { location: string; sku: string; tags: Record<string, string>; encryption?: ManagedDiskEncryption; storageAccountId: string },
+  verify: Omit<Parameters<typeof readDiskVerified>[0], 'source'>,
+  seconds: number,
+): Promise<RestoredManagedDisk> {
+  const { deps, request, plan } = work;
+  const disk = plan.disk;
+  const staged = { container: IMPORT_STAGING_CONTAINER, blob: importStagingBlobName(request.jobId, disk.lun) };
+  const abortSignal = work.options.abortSignal;
+  await deps.target.createContainerIfNotExists(staged.container, { abortSignal });
+  // A staging blob of an earlier attempt of this job goes first; the name holds the job id, so it is no one else's.
+  await deps.target.deleteBlob(staged, { abortSignal });
+  let made: ManagedDiskInfo;
+  try {
+    await deps.target.copyBlobIfNotExists(plan.source.blob!.ref, staged, { metadata: { [RESTORE_META.jobId]: request.jobId }, abortSignal });
+    made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Import', sourceUri: deps.target.blobUrl(staged) }, work.options);
+    work.created.push(made.id);
+  } finally {
+    await deps.target.deleteBlob(staged).catch((err: unknown) => deps.log.warn(`Deleting the staging blob ${staged.container}/${staged.blob} of restore job ${request.jobId} failed: ${String(err)}`));
+  }
+  const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
+  try {
+    const { chunkSize, readAhead } = work.options.copy ?? {};
+    const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { chunkSize, readAhead, abortSignal });
+    deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by import from the ${plan.tier} tier (staged in the restore account); ${verified.blocksVerified} blocks verified.`);
+    return result(work, made.id, 'import', verified.bytesRead, 0, verified.blocksVerified);
+  } finally {
+    await deps.compute.revokeAccess(made.id);
+  }
 }
 
 function result(work: DiskWork, id: string, method: RestoredManagedDisk['method'], bytesRead: number, bytesWritten: number, blocksVerified: number): RestoredManagedDisk {

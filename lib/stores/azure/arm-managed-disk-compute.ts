@@ -233,7 +233,11 @@ export class ArmManagedDiskCompute implements ManagedDiskCompute {
 
   async createDisk(ref: DiskRef, disk: NewManagedDisk, options: AbortOptions = {}): Promise<ManagedDiskInfo> {
     const creationData =
-      disk.createOption === 'Upload' ? { createOption: 'Upload' as const, uploadSizeBytes: disk.uploadSizeBytes } : { createOption: 'Restore' as const, sourceResourceId: disk.sourceResourceId };
+      disk.createOption === 'Upload'
+        ? { createOption: 'Upload' as const, uploadSizeBytes: disk.uploadSizeBytes }
+        : disk.createOption === 'Import'
+          ? { createOption: 'Import' as const, sourceUri: disk.sourceUri, storageAccountId: disk.storageAccountId }
+          : { createOption: 'Restore' as const, sourceResourceId: disk.sourceResourceId };
     const created = await this.client(ref.subscriptionId).disks.beginCreateOrUpdateAndWait(
       ref.resourceGroup,
       ref.name,
