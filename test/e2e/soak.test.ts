@@ -206,6 +206,9 @@ describe(`soak: ${CYCLES} cycles over ${DAYS} simulated days, seed ${SEED}`, () 
         expect((await api.jobOf(VAULT, await api.enable(VAULT, VM, itemPolicy))).properties.status).toBe('Completed');
         say(`${new Date(await now()).toISOString()} item → ${itemPolicy}`);
       }
+      // The minute that just passed may have started a scheduled slot (the model's slots end at the last cycle's
+      // target): an on-demand backup sent while it runs is refused (UserErrorBackupOperationInProgress, as Azure's).
+      await settled(`cycle ${cycle}: before the on-demand backup`);
       const today = new Date(await now()).toISOString().slice(0, 10);
       if (chance(P.onDemand) && (onDemandPerDay.get(today) ?? 0) < 3) {
         const retainUntil = new Date((await now()) + between(1, 60) * DAY).toISOString();
