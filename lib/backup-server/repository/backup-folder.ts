@@ -90,7 +90,7 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
       stats.chunks += chunks.length;
       if (unchanged === undefined) {
         try {
-          for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
+          for await (const chunk of chunkStream(files.read(input.root, entry.path, { sizeHint: entry.size }), repository.chunker)) {
             size += chunk.length;
             chunks.push(await store(chunk));
           }
