@@ -13,6 +13,7 @@ import { readTree, restoreSnapshot } from '../../lib/backup-server/repository/re
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import type { RepositoryStore, RepositoryWriteBatch } from '../../lib/stores/repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { pseudoRandomBytes } from '../support/pseudo-random';
 
@@ -153,6 +154,51 @@ describe('backup server repository', () => {
     const insertion = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     expect(insertion.stats.newChunkBytes / total).toBeGreaterThanOrEqual(0.01);
     expect(insertion.stats.newChunkBytes / total).toBeLessThan(0.025);
+  });
+
+  it('writes chunks in a batch (no fsync each): committed, under their names and durable, before the snapshot document; a failed commit stores no snapshot and forgets its chunks', async () => {
+    const file = new FileRepositoryStore(path.join(work, 'repo'));
+    const events: string[] = [];
+    let failCommit = true;
+    // The file store behind a recorder of what is written when; its first commit fails after linking.
+    const store: RepositoryStore = Object.assign(Object.create(file) as FileRepositoryStore, {
+      write: (key: string, data: Uint8Array) => (events.push(`write ${key.split('/')[0]}`), file.write(key, data)),
+      writeIfAbsent: (key: string, data: Uint8Array) => (events.push(`write ${key.split('/')[0]}`), file.writeIfAbsent(key, data)),
+      beginBatch: (): RepositoryWriteBatch => {
+        const batch = file.beginBatch();
+        return {
+          writeIfAbsent: (key, data) => (events.push(`batch ${key.split('/')[0]}`), batch.writeIfAbsent(key, data)),
+          commit: async () => {
+            events.push('commit');
+            await batch.commit();
+            // As a commit that fails part way (its temporary files are removed either way).
+            if (failCommit) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+          },
+        };
+      },
+    });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const staged = await repository.putChunk(bytes(50_000, 'staged'));
+    expect(staged.added).toBe(true);
+    expect(await file.exists(chunkKey(staged.id))).toBe(false); // written to tmp/ only, not yet under its name
+    expect(await readdir(path.join(work, 'repo/tmp'))).toHaveLength(1);
+
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('no space left on device');
+    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(repository.hasChunk(staged.id)).toBe(false);
+    expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
+
+    failCommit = false;
+    events.length = 0;
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect(events.filter((e) => e !== 'batch data')).toEqual(['commit', 'write snapshots']);
+    expect(events.filter((e) => e === 'batch data').length).toBeGreaterThan(5);
+    expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
+    const second = await openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE);
+    await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 
   it('detects a modified chunk at restore (nothing written under the real name) and in verify', async () => {
