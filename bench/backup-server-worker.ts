@@ -43,6 +43,8 @@ export interface KluisWorkerResult {
   store: StoreTimings;
   /** User + system CPU seconds of this process. */
   cpuSeconds: number;
+  /** Backups: the server's file cache ('valid' or why it started empty) and how many files it spared reading. */
+  fileCache?: { status: string; filesRead: number; filesUnchanged: number };
 }
 
 async function run(task: KluisTask): Promise<KluisWorkerResult> {
@@ -58,7 +60,8 @@ async function run(task: KluisTask): Promise<KluisWorkerResult> {
     const hooks = cache.hooksFor('bench');
     const doc = await backupFolder({ repository, files, clock, unchangedFileChunks: hooks.unchangedFileChunks, fileStored: hooks.fileStored }, { root: task.source, sourceName: 'bench' });
     await cache.recordSnapshot('bench', doc.id, hooks.files);
-    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), snapshotId: doc.id, stats: doc.stats };
+    const fileCache = { status: cache.status, ...hooks.counts };
+    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), snapshotId: doc.id, stats: doc.stats, fileCache };
   }
   if (task.op === 'restore') {
     const restored = await restoreSnapshot({ repository, files }, { snapshotId: task.snapshotId, targetRoot: task.target });
