@@ -97,6 +97,31 @@ describe('backup server repository', () => {
     expect(await describeTree(target)).toEqual(await describeTree(source));
   });
 
+  it('restores files a few at a time (session 8), folders before them and their times after', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    for (let i = 0; i < 8; i++) await writeFile(path.join(source, `docs/extra-${i}.txt`), `extra ${i}\n`.repeat(500));
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    let writing = 0;
+    let most = 0;
+    const counting: typeof files = Object.assign(Object.create(files) as typeof files, {
+      writeFile: async (root: string, relative: string, data: AsyncIterable<Uint8Array>) => {
+        most = Math.max(most, ++writing);
+        try {
+          await files.writeFile(root, relative, data);
+        } finally {
+          writing--;
+        }
+      },
+    });
+    const target = path.join(work, 'restored');
+    expect(await restoreSnapshot({ repository, files: counting }, { snapshotId: snapshot.id, targetRoot: target })).toMatchObject({ files: 13, dirs: 4 });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(await describeTree(target)).toEqual(await describeTree(source));
+  });
+
   it('restores one file deep in the tree to an alternate location', async () => {
     const source = path.join(work, 'source');
     await makeTree(source);
