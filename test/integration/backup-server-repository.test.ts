@@ -14,6 +14,7 @@ import { verifyRepository } from '../../lib/backup-server/repository/verify-repo
 import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import type { RepositoryStore, RepositoryWriteBatch } from '../../lib/stores/repository-store';
+import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { pseudoRandomBytes } from '../support/pseudo-random';
 
@@ -223,6 +224,32 @@ describe('backup server repository', () => {
     expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
     const second = await openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE);
     await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
+  });
+
+  it('stores chunks a few at a time; a failed put fails the backup (no snapshot) and nothing is left unhandled', async () => {
+    const memory = new MemoryRepositoryStore();
+    let writes = 0;
+    let inFlight = 0;
+    let most = 0;
+    const store: RepositoryStore = Object.assign(Object.create(memory) as MemoryRepositoryStore, {
+      writeIfAbsent: async (key: string, data: Uint8Array) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight--;
+        if (key.startsWith('data/') && ++writes === 6) throw new Error('the disk went away');
+        return memory.writeIfAbsent(key, data);
+      },
+    });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('the disk went away');
+    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    await restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
     expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 
