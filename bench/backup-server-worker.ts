@@ -4,7 +4,9 @@
  * `RESULT {json}` line. It does what `kluis-server` does with the library: a FileRepositoryStore on the folder,
  * the default KDF (scrypt 2^17), chunker (FastCDC 512 KiB/1 MiB/8 MiB) and compression (brotli q3);
  * - init: createRepository;
- * - backup: openRepository (the passphrase unlock, timed apart as openMs), backupFolder of the source folder;
+ * - backup: openRepository (the passphrase unlock, timed apart as openMs), backupFolder of the source folder with
+ *   the server's file cache (server/file-cache.ts, kept in `<repoDir>.state/` as the server keeps it in its state
+ *   folder), so an incremental skips unchanged files as `kluis-server run` does;
  * - restore: openRepository, restoreSnapshot of one snapshot into an empty folder (every chunk authenticated and
  *   checked against its id: the restore's verification).
  */
@@ -15,6 +17,7 @@ import { restoreSnapshot } from '../lib/backup-server/repository/restore-snapsho
 import type { SnapshotStats } from '../lib/backup-server/domain/snapshot';
 import { NodeLocalFileSystem } from '../lib/stores/file/local-file-system';
 import { FileRepositoryStore } from '../lib/stores/file/repository-store';
+import { ServerFileCache } from '../lib/backup-server/server/file-cache';
 import { peakRssOfThisProcess } from './support/process-memory';
 import { TimingRepositoryStore, type StoreTimings } from './support/timing-repository-store';
 
@@ -40,6 +43,8 @@ export interface KluisWorkerResult {
   store: StoreTimings;
   /** User + system CPU seconds of this process. */
   cpuSeconds: number;
+  /** Backups: the server's file cache ('valid' or why it started empty) and how many files it spared reading. */
+  fileCache?: { status: string; filesRead: number; filesUnchanged: number };
 }
 
 async function run(task: KluisTask): Promise<KluisWorkerResult> {
@@ -51,8 +56,12 @@ async function run(task: KluisTask): Promise<KluisWorkerResult> {
   const base = { op: task.op, openMs, chunksAtOpen: repository.chunkCount, store: store.timings };
   const files = new NodeLocalFileSystem();
   if (task.op === 'backup') {
-    const doc = await backupFolder({ repository, files, clock }, { root: task.source, sourceName: 'bench' });
-    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), snapshotId: doc.id, stats: doc.stats };
+    const cache = await ServerFileCache.open(new FileRepositoryStore(`${task.repoDir}.state`), repository);
+    const hooks = cache.hooksFor('bench');
+    const doc = await backupFolder({ repository, files, clock, unchangedFileChunks: hooks.unchangedFileChunks, fileStored: hooks.fileStored }, { root: task.source, sourceName: 'bench' });
+    await cache.recordSnapshot('bench', doc.id, hooks.files);
+    const fileCache = { status: cache.status, ...hooks.counts };
+    return { ...base, ms: performance.now() - start, peakRss: peakRssOfThisProcess(), cpuSeconds: cpuSeconds(), snapshotId: doc.id, stats: doc.stats, fileCache };
   }
   if (task.op === 'restore') {
     const restored = await restoreSnapshot({ repository, files }, { snapshotId: task.snapshotId, targetRoot: task.target });

@@ -257,7 +257,11 @@ function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number,
   const full = runs[runs.length - 1].kluis!.workers!.full.stats!;
   const incremental = runs[runs.length - 1].kluis!.workers!.incremental.stats!;
   const added = runs[runs.length - 1].restic?.dataAdded;
-  const facts = `Kluis incremental: read and chunked all ${formatBytes(incremental.bytes)} again (${incremental.chunks} chunks), ${incremental.newChunks} new (${formatBytes(incremental.newChunkBytes)} plaintext → ${formatBytes(incremental.storedBytes)} stored)${added ? `; restic added ${formatBytes(added.full)} (first) and ${formatBytes(added.incremental)} (incremental)` : ''}.\nKluis first backup stored ${full.newChunks} chunks (${formatBytes(full.newChunkBytes)} plaintext → ${formatBytes(full.storedBytes)} stored) for ${full.files} files of ${formatBytes(dataBytes)}; the incremental changed ${formatBytes(changedBytes)}.`;
+  const cache = runs[runs.length - 1].kluis!.workers!.incremental.fileCache;
+  const readLine = cache === undefined
+    ? `read and chunked all ${formatBytes(incremental.bytes)} again`
+    : `file cache ${cache.status}: ${cache.filesRead} files read, ${cache.filesUnchanged} unchanged and not read, of ${formatBytes(incremental.bytes)}`;
+  const facts = `Kluis incremental: ${readLine} (${incremental.chunks} chunks), ${incremental.newChunks} new (${formatBytes(incremental.newChunkBytes)} plaintext → ${formatBytes(incremental.storedBytes)} stored)${added ? `; restic added ${formatBytes(added.full)} (first) and ${formatBytes(added.incremental)} (incremental)` : ''}.\nKluis first backup stored ${full.newChunks} chunks (${formatBytes(full.newChunkBytes)} plaintext → ${formatBytes(full.storedBytes)} stored) for ${full.files} files of ${formatBytes(dataBytes)}; the incremental changed ${formatBytes(changedBytes)}.`;
   return [`Runs: ${runs.length}; times are medians (wall time of each tool's process).`, timeTable, cpuTable, sizeTable, kluisTable, targets, facts].join('\n\n');
 }
 

@@ -34,8 +34,11 @@ export interface LocalFileSystem {
   stat(root: string, path: string): Promise<LocalEntry>;
   /** `length` bytes from `position` (fewer only at the end of the file). */
   readAt(root: string, path: string, position: number, length: number): Promise<Buffer>;
-  /** The file's bytes as a stream of pieces. */
-  read(root: string, path: string): AsyncIterable<Uint8Array>;
+  /**
+   * The file's bytes as a stream of pieces. `sizeHint` (the size the walk saw) lets a small file be read with a
+   * small buffer instead of a full-size piece each (many small files otherwise cost far more per byte).
+   */
+  read(root: string, path: string, options?: { sizeHint?: number }): AsyncIterable<Uint8Array>;
   /** Writes the file whole: into a temporary name beside it, renamed over `path` only after the last piece. */
   writeFile(root: string, path: string, data: AsyncIterable<Uint8Array>): Promise<void>;
   makeDirectory(root: string, path: string): Promise<void>;

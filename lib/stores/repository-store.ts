@@ -18,4 +18,20 @@ export interface RepositoryStore {
   list(prefix: string): AsyncIterable<string>;
   /** Removes the object; succeeds when it is already gone. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: a batch of writes made durable together (the file store: no fsync per object, one round of fsyncs at
+   * `commit`). A store without it (or answering undefined) writes each object durably at once. The repository writes a backup's chunks in
+   * one batch and commits it before the snapshot document, so a snapshot still names only durable objects.
+   */
+  beginBatch?(): RepositoryWriteBatch | undefined;
+}
+
+/**
+ * Writes that become visible and durable only at `commit` (before it, `read`/`exists`/`list` do not see them; a
+ * crash before it leaves none of them under its key). After `commit` resolves every object written is durable.
+ */
+export interface RepositoryWriteBatch {
+  /** As RepositoryStore.writeIfAbsent, decided against the objects visible now (an object another writer adds before the commit is kept: the same key holds the same content). */
+  writeIfAbsent(key: string, data: Uint8Array): Promise<boolean>;
+  commit(): Promise<void>;
 }

@@ -116,12 +116,19 @@ describe('backup server journey', () => {
     await server.unlock(registered.generatedPassphrase!);
     await mkdir(path.join(work, 'src'), { recursive: true });
     await writeFile(path.join(work, 'src/only-day-0.bin'), Buffer.alloc(300_000, 7));
+    await writeFile(path.join(work, 'src/stable.txt'), 'never changes\n'.repeat(100));
     const days: string[] = [];
     for (let day = 0; day < 7; day++) {
       if (day === 1) await rm(path.join(work, 'src/only-day-0.bin'));
       await writeFile(path.join(work, 'src/ledger.txt'), `ledger as of day ${day}\n`.repeat(1000 + day));
+      // The file cache (session 8) is never trusted blindly: an edited cache starts empty and every file is read.
+      if (day === 3) await writeFile(path.join(work, 'data/server/file-cache.json'), (await readFile(path.join(work, 'data/server/file-cache.json'), 'utf8')).replace('"size":', '"size":1'));
       const report = await server.runDue();
       expect(report.backups).toHaveLength(1);
+      // Unchanged files are not read again (size, mtime, inode, ctime), also right after day 5's and 6's prunes.
+      const cacheUsed = day !== 0 && day !== 3;
+      expect(report.fileCache).toBe(day === 0 ? 'started empty: there is no local cache' : day === 3 ? 'started empty: the local cache does not match its checksum' : 'valid');
+      expect(report.backups[0]).toMatchObject({ filesUnchanged: cacheUsed ? 1 : 0, filesRead: cacheUsed ? 1 : day === 0 ? 3 : 2 });
       days.push(report.backups[0].snapshotId);
       expect(await server.runDue()).toMatchObject({ backups: [] }); // once a day
       // never more than 5 points on disk: the 6th day's run drops day 0 (and the chunks only it used), the 7th day 1
@@ -136,8 +143,9 @@ describe('backup server journey', () => {
     expect(points.every((p) => p.source === sourceKey(group, 'D:\\Data'))).toBe(true);
 
     const repository = await server.unlock(registered.generatedPassphrase!);
-    await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, { snapshotId: days[2], targetRoot: path.join(work, 'restored'), paths: ['ledger.txt'] });
+    await restoreSnapshot({ repository, files: new NodeLocalFileSystem() }, { snapshotId: days[2], targetRoot: path.join(work, 'restored'), paths: ['ledger.txt', 'stable.txt'] });
     expect(await readFile(path.join(work, 'restored/ledger.txt'), 'utf8')).toBe('ledger as of day 2\n'.repeat(1002));
+    expect(await readFile(path.join(work, 'restored/stable.txt'), 'utf8')).toBe('never changes\n'.repeat(100));
   });
 
   it('refuses a short passphrase and expired credentials before writing anything, and a wrong passphrase on re-registration', async () => {

@@ -13,6 +13,8 @@ import { readTree, restoreSnapshot } from '../../lib/backup-server/repository/re
 import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
 import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
+import type { RepositoryStore, RepositoryWriteBatch } from '../../lib/stores/repository-store';
+import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { pseudoRandomBytes } from '../support/pseudo-random';
 
@@ -96,6 +98,31 @@ describe('backup server repository', () => {
     expect(await describeTree(target)).toEqual(await describeTree(source));
   });
 
+  it('restores files a few at a time (session 8), folders before them and their times after', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    for (let i = 0; i < 8; i++) await writeFile(path.join(source, `docs/extra-${i}.txt`), `extra ${i}\n`.repeat(500));
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    let writing = 0;
+    let most = 0;
+    const counting: typeof files = Object.assign(Object.create(files) as typeof files, {
+      writeFile: async (root: string, relative: string, data: AsyncIterable<Uint8Array>) => {
+        most = Math.max(most, ++writing);
+        try {
+          await files.writeFile(root, relative, data);
+        } finally {
+          writing--;
+        }
+      },
+    });
+    const target = path.join(work, 'restored');
+    expect(await restoreSnapshot({ repository, files: counting }, { snapshotId: snapshot.id, targetRoot: target })).toMatchObject({ files: 13, dirs: 4 });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(await describeTree(target)).toEqual(await describeTree(source));
+  });
+
   it('restores one file deep in the tree to an alternate location', async () => {
     const source = path.join(work, 'source');
     await makeTree(source);
@@ -153,6 +180,77 @@ describe('backup server repository', () => {
     const insertion = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     expect(insertion.stats.newChunkBytes / total).toBeGreaterThanOrEqual(0.01);
     expect(insertion.stats.newChunkBytes / total).toBeLessThan(0.025);
+  });
+
+  it('writes chunks in a batch (no fsync each): committed, under their names and durable, before the snapshot document; a failed commit stores no snapshot and forgets its chunks', async () => {
+    const file = new FileRepositoryStore(path.join(work, 'repo'));
+    const events: string[] = [];
+    let failCommit = true;
+    // The file store behind a recorder of what is written when; its first commit fails after linking.
+    const store: RepositoryStore = Object.assign(Object.create(file) as FileRepositoryStore, {
+      write: (key: string, data: Uint8Array) => (events.push(`write ${key.split('/')[0]}`), file.write(key, data)),
+      writeIfAbsent: (key: string, data: Uint8Array) => (events.push(`write ${key.split('/')[0]}`), file.writeIfAbsent(key, data)),
+      beginBatch: (): RepositoryWriteBatch => {
+        const batch = file.beginBatch();
+        return {
+          writeIfAbsent: (key, data) => (events.push(`batch ${key.split('/')[0]}`), batch.writeIfAbsent(key, data)),
+          commit: async () => {
+            events.push('commit');
+            await batch.commit();
+            // As a commit that fails part way (its temporary files are removed either way).
+            if (failCommit) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+          },
+        };
+      },
+    });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const staged = await repository.putChunk(bytes(50_000, 'staged'));
+    expect(staged.added).toBe(true);
+    expect(await file.exists(chunkKey(staged.id))).toBe(false); // written to tmp/ only, not yet under its name
+    expect(await readdir(path.join(work, 'repo/tmp'))).toHaveLength(1);
+
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('no space left on device');
+    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(repository.hasChunk(staged.id)).toBe(false);
+    expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
+
+    failCommit = false;
+    events.length = 0;
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    expect(events.filter((e) => e !== 'batch data')).toEqual(['commit', 'write snapshots']);
+    expect(events.filter((e) => e === 'batch data').length).toBeGreaterThan(5);
+    expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
+    const second = await openRepository(new FileRepositoryStore(path.join(work, 'repo')), PASSPHRASE);
+    await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
+  });
+
+  it('stores chunks a few at a time; a failed put fails the backup (no snapshot) and nothing is left unhandled', async () => {
+    const memory = new MemoryRepositoryStore();
+    let writes = 0;
+    let inFlight = 0;
+    let most = 0;
+    const store: RepositoryStore = Object.assign(Object.create(memory) as MemoryRepositoryStore, {
+      writeIfAbsent: async (key: string, data: Uint8Array) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        inFlight--;
+        if (key.startsWith('data/') && ++writes === 6) throw new Error('the disk went away');
+        return memory.writeIfAbsent(key, data);
+      },
+    });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('the disk went away');
+    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    await restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 
   it('detects a modified chunk at restore (nothing written under the real name) and in verify', async () => {

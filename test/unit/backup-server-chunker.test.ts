@@ -44,6 +44,13 @@ describe('FastCDC chunker', () => {
     expect((await chunksOf(prefix, 1)).map((c) => c.length)).toEqual((await chunksOf(prefix, prefix.length)).map((c) => c.length));
   });
 
+  it('cuts alike when its buffer grows from small to full size and compacts (input larger than the 4 MiB buffer)', async () => {
+    const large = Buffer.concat([randomBytes(5 * 1024 * 1024), Buffer.alloc(123)]);
+    const whole = await chunksOf(large, large.length);
+    expect(Buffer.concat(whole).equals(large)).toBe(true);
+    for (const piece of [65_537, 3 * 1024 * 1024]) expect((await chunksOf(large, piece)).map((c) => c.length)).toEqual(whole.map((c) => c.length));
+  });
+
   it('re-synchronizes after an insertion: only the chunks around it change', async () => {
     const before = await chunksOf(input, 65536);
     const edited = Buffer.concat([input.subarray(0, 500_000), Buffer.from('inserted bytes shift everything after them'), input.subarray(500_000)]);

@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompress, constants as zlibConstants } from 'node:zlib';
+import { brotliCompress, brotliCompressSync, brotliDecompress, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
 import { errors } from '../../domain/errors';
 import { GEAR_TABLE_BYTES, gearTableFrom } from './fastcdc';
 import type { CompressionParams, KdfParams } from './repository-config';
@@ -24,6 +24,11 @@ const TAG_BYTES = 16;
 const ENVELOPE_VERSION = 1;
 const CODEC_STORED = 0;
 const CODEC_BROTLI = 1;
+/**
+ * Below this size brotli runs on the calling thread: handing a small chunk to the thread pool costs more than
+ * compressing it (a 32 KiB chunk: ~0.25 ms async against ~0.09 ms inline), and small files are one chunk each.
+ */
+const INLINE_CODEC_BYTES = 256 * 1024;
 
 export type RandomBytes = (size: number) => Buffer;
 
@@ -97,9 +102,10 @@ export async function sealObject(
   compression: CompressionParams,
   random: RandomBytes,
 ): Promise<Buffer> {
-  const compressed = await brotliCompressAsync(plaintext, {
+  const options = {
     params: { [zlibConstants.BROTLI_PARAM_QUALITY]: compression.level, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: plaintext.length },
-  });
+  };
+  const compressed = plaintext.length < INLINE_CODEC_BYTES ? brotliCompressSync(plaintext, options) : await brotliCompressAsync(plaintext, options);
   const framed = compressed.length < plaintext.length
     ? Buffer.concat([Buffer.from([CODEC_BROTLI]), compressed])
     : Buffer.concat([Buffer.from([CODEC_STORED]), plaintext]);
@@ -119,7 +125,7 @@ export async function openObject(
   if (framed[0] === CODEC_STORED) return Buffer.from(body);
   if (framed[0] === CODEC_BROTLI) {
     try {
-      return await brotliDecompressAsync(body);
+      return body.length < INLINE_CODEC_BYTES ? brotliDecompressSync(body) : await brotliDecompressAsync(body);
     } catch {
       throw errors.repositoryDataCorrupt(kind, id, 'its compressed body does not decompress');
     }

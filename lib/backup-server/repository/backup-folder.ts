@@ -76,6 +76,10 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
   }
   const kept = applySourceFilter(filter, walked);
   excluded += walked.length - kept.length;
+  // Chunks are stored a few at a time (compression, encryption and writes overlap the next reads and chunking);
+  // each file's ids are collected in order once its puts end.
+  const puts = new PutWindow(CONCURRENT_PUTS);
+  const stored: Array<{ local: LocalEntry; index: number; ids: Array<string | Promise<string>> }> = [];
   for (const entry of kept) {
     if (entry.type === 'dir') {
       stats.dirs++;
@@ -85,14 +89,14 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
     } else {
       const local = walkedFiles.get(entry.path)!;
       const unchanged = deps.unchangedFileChunks?.(local);
-      const chunks: string[] = [...(unchanged ?? [])];
+      const ids: Array<string | Promise<string>> = [...(unchanged ?? [])];
       let size = unchanged === undefined ? 0 : entry.size;
-      stats.chunks += chunks.length;
+      stats.chunks += ids.length;
       if (unchanged === undefined) {
         try {
-          for await (const chunk of chunkStream(files.read(input.root, entry.path), repository.chunker)) {
+          for await (const chunk of chunkStream(files.read(input.root, entry.path, { sizeHint: entry.size }), repository.chunker)) {
             size += chunk.length;
-            chunks.push(await store(chunk));
+            ids.push((await puts.start(() => store(chunk))).id);
           }
         } catch (err) {
           // A file that vanished or cannot be read is left out with the reason; its chunks stored so far go at the next prune.
@@ -102,11 +106,16 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
           continue;
         }
       }
-      deps.fileStored?.(local, chunks);
       stats.files++;
       stats.bytes += size;
-      entries.push({ ...entry, size, chunks });
+      stored.push({ local, index: entries.length, ids });
+      entries.push({ ...entry, size, chunks: [] });
     }
+  }
+  for (const { local, index, ids } of stored) {
+    const chunks = await Promise.all(ids);
+    deps.fileStored?.(local, chunks);
+    entries[index] = { ...entries[index], chunks };
   }
   if (excluded > 0) stats.excluded = excluded;
 
@@ -122,4 +131,34 @@ export async function backupFolder(deps: BackupFolderDeps, input: BackupFolderIn
   };
   stats.storedBytes += await repository.saveSnapshot(doc);
   return doc;
+}
+
+/** Chunk puts in flight at once: enough to keep the thread pool and the disk busy, each holding one chunk (≤ 8 MiB by default). */
+const CONCURRENT_PUTS = 4;
+
+/**
+ * At most `limit` puts at once: `start` waits for a free place, starts the put and hands back its promise (wrapped,
+ * so awaiting `start` does not await the put), already marked handled so a failure never surfaces as an unhandled rejection; the first failure is
+ * thrown by the next `start` (and by the awaiting of that put's promise).
+ */
+class PutWindow {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async start(put: () => Promise<string>): Promise<{ id: Promise<string> }> {
+    while (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.failure !== undefined) throw this.failure.error;
+    this.running++;
+    const promise = put().finally(() => {
+      this.running--;
+      this.waiting.shift()?.();
+    });
+    promise.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    return { id: promise };
+  }
 }

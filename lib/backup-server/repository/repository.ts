@@ -5,7 +5,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { errors } from '../../domain/errors';
-import type { RepositoryStore } from '../../stores/repository-store';
+import type { RepositoryStore, RepositoryWriteBatch } from '../../stores/repository-store';
 import { createChunker, type Chunker, type ChunkerParams } from '../domain/fastcdc';
 import {
   chunkIdMatches,
@@ -59,6 +59,8 @@ export class Repository {
   readonly chunker: Chunker;
   private readonly knownChunks: Set<string>;
   private readonly inFlight = new Map<string, Promise<PutChunkResult>>();
+  /** Chunks written since the last snapshot, durable only once committed (`commitChunks`), with their ids. */
+  private batch: { writes: RepositoryWriteBatch; ids: string[] } | undefined;
 
   private constructor(
     readonly store: RepositoryStore,
@@ -127,7 +129,9 @@ export class Repository {
     if (running !== undefined) return running.then(() => ({ id, added: false, storedBytes: 0 }));
     const write = (async () => {
       const envelope = await sealObject('chunk', id, plaintext, this.keys, this.config.compression, this.random);
-      const added = await this.store.writeIfAbsent(chunkKey(id), envelope);
+      const batch = this.currentBatch();
+      const added = batch === undefined ? await this.store.writeIfAbsent(chunkKey(id), envelope) : await batch.writes.writeIfAbsent(chunkKey(id), envelope);
+      if (added) batch?.ids.push(id);
       this.knownChunks.add(id);
       return { id, added, storedBytes: added ? envelope.length : 0 };
     })();
@@ -148,7 +152,32 @@ export class Repository {
     return this.random(16).toString('hex');
   }
 
+  private currentBatch(): { writes: RepositoryWriteBatch; ids: string[] } | undefined {
+    if (this.batch !== undefined) return this.batch;
+    const writes = this.store.beginBatch?.();
+    return writes === undefined ? undefined : (this.batch = { writes, ids: [] });
+  }
+
+  /**
+   * Makes every chunk written so far durable (one round of fsyncs in the file store). A failed commit forgets its
+   * chunks, so a later backup writes them again instead of naming chunks that may not be stored.
+   */
+  async commitChunks(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
+    const batch = this.batch;
+    if (batch === undefined) return;
+    this.batch = undefined;
+    try {
+      await batch.writes.commit();
+    } catch (err) {
+      batch.ids.forEach((id) => this.knownChunks.delete(id));
+      throw err;
+    }
+  }
+
+  /** Written last: every chunk is committed first, so a snapshot is visible only when all it names is durable. */
   async saveSnapshot(doc: SnapshotDocument): Promise<number> {
+    await this.commitChunks();
     const envelope = await sealObject('snapshot', doc.id, serializeSnapshot(doc), this.keys, this.config.compression, this.random);
     if (!(await this.store.writeIfAbsent(snapshotKey(doc.id), envelope))) {
       throw errors.repositoryDataCorrupt('snapshot', doc.id, 'a snapshot with this id already exists');

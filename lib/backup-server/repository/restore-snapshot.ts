@@ -68,11 +68,15 @@ export async function restoreSnapshot(
   await files.makeDirectory(input.targetRoot, '');
   // Parents of selected entries that are not themselves selected (restoring one file deep in a tree).
   for (const parent of parents) await files.makeDirectory(input.targetRoot, at(parent));
+  // Folders first, in walk order; then files, links and images a few at a time (each file's reads, writes and fsync
+  // overlap the others': session 8's profile of a restore showed the main thread idle ~80 % of the time).
   for (const entry of selected) {
-    if (entry.type === 'dir') {
-      await files.makeDirectory(input.targetRoot, at(entry.path));
-      result.dirs++;
-    } else if (entry.type === 'symlink') {
+    if (entry.type !== 'dir') continue;
+    await files.makeDirectory(input.targetRoot, at(entry.path));
+    result.dirs++;
+  }
+  await eachLimited(selected.filter((e) => e.type !== 'dir'), RESTORE_CONCURRENCY, async (entry) => {
+    if (entry.type === 'symlink') {
       await files.makeSymlink(input.targetRoot, at(entry.path), entry.target ?? '');
       await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
     } else if (entry.type === 'image') {
@@ -94,9 +98,30 @@ export async function restoreSnapshot(
       result.files++;
       result.bytes += written;
     }
-  }
+  });
   for (const entry of [...selected].reverse()) if (entry.type === 'dir') await files.setAttributes(input.targetRoot, at(entry.path), attributesOf(entry));
   return result;
+}
+
+/** Files restored at once: enough to overlap I/O waits, few enough to bound memory (each holds up to one chunk, ≤ 8 MiB by default). */
+const RESTORE_CONCURRENCY = 4;
+
+/** Runs `work` on every item, at most `limit` at once; the first failure is thrown once all started ones have ended. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
 }
 
 /** What a restore sets on a written entry (an image is a file on the target). */

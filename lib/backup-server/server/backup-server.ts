@@ -31,6 +31,7 @@ import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../r
 import type { LockOperation } from '../domain/repository-lock';
 import { reportDigest, type ReportedJob } from '../../domain/backup-server/server-report';
 import { buildServerReport, failedJob, jobsOfRun, queueJobs, reportedPoints } from './vault-report';
+import { ServerFileCache } from './file-cache';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
@@ -94,7 +95,9 @@ export interface RegisterResult {
 }
 
 export interface RunReport {
-  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number; startTime?: string; endTime?: string }>;
+  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number; startTime?: string; endTime?: string; filesRead?: number; filesUnchanged?: number; fileCache?: string }>;
+  /** The file cache of local backups (server/file-cache.ts): 'valid', or why it started empty; set when a folder was backed up. */
+  fileCache?: string;
   retention: Array<{ group: string; source: string } & RetentionDecision>;
   chunksDeleted: number;
   connectivity: Connectivity;
@@ -388,7 +391,9 @@ export class BackupServer {
     for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
       for (const source of group.sources) {
         const backup = await this.backUpSource(group.name, source.name);
-        if (backup !== undefined) report.backups.push(backup);
+        if (backup === undefined) continue;
+        report.backups.push(backup);
+        if (backup.fileCache !== undefined) report.fileCache = backup.fileCache;
       }
     }
     // While backups are stopped, local points are not expired either: they are the restores the table still allows.
@@ -426,10 +431,13 @@ export class BackupServer {
     if (!isLocalPointDue(group, last?.time, this.deps.clock())) return undefined;
     const started = this.deps.clock().toISOString();
     const deps = { repository, files: this.deps.files, clock: this.deps.clock };
+    // Unchanged files are not read (file-cache.ts; disk images are read whole).
+    const cache = source.kind === 'DiskImage' ? undefined : await ServerFileCache.open(this.deps.state, repository);
+    const hooks = cache?.hooksFor(sourceKey(group, source.name));
     const doc = await this.locked(repository.store, 'backup', () =>
       source.kind === 'DiskImage'
         ? backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
-        : backupFolder(deps, {
+        : backupFolder({ ...deps, ...(hooks === undefined ? {} : { unchangedFileChunks: hooks.unchangedFileChunks, fileStored: hooks.fileStored }) }, {
           root: source.path,
           sourceName: sourceKey(group, source.name),
           ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
@@ -439,7 +447,10 @@ export class BackupServer {
       await this.queueJobs([failedJob('LocalBackup', started, this.deps.clock().toISOString(), err, { group: group.name, source: source.name })]);
       throw err;
     });
+    if (cache !== undefined && hooks !== undefined) await cache.recordSnapshot(sourceKey(group, source.name), doc.id, hooks.files);
     return {
+      ...(hooks === undefined ? {} : hooks.counts),
+      ...(cache === undefined ? {} : { fileCache: cache.status }),
       group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes, startTime: started, endTime: this.deps.clock().toISOString(),
       ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
       ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
@@ -467,14 +478,19 @@ export class BackupServer {
       }
     }
     if (expired.length === 0) return result;
+    // The file cache goes first and comes back only if the repository then holds exactly what it knew minus the expired.
+    const cache = await ServerFileCache.open(this.deps.state, repository);
+    await cache.invalidate();
     try {
       result.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
         await forgetSnapshots(repository, expired);
         return (await pruneRepository(repository)).chunksDeleted;
       });
+      await cache.resync(expired);
     } catch (err) {
       if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
       result.pruneDeferred = err.message;
+      await cache.resync([]);
     }
     return result;
   }

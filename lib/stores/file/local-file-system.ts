@@ -7,6 +7,7 @@ import { errors } from '../../domain/errors';
 import type { LocalEntry, LocalFileSystem, WalkOptions } from '../local-file-system';
 
 const READ_PIECE = 1024 * 1024;
+const MIN_READ_PIECE = 4 * 1024;
 
 export class NodeLocalFileSystem implements LocalFileSystem {
   readonly pathStyle = process.platform === 'win32' ? 'windows' : 'posix';
@@ -39,8 +40,11 @@ export class NodeLocalFileSystem implements LocalFileSystem {
     }
   }
 
-  read(root: string, relative: string): AsyncIterable<Uint8Array> {
-    return createReadStream(resolveInside(root, relative), { highWaterMark: READ_PIECE });
+  read(root: string, relative: string, options: { sizeHint?: number } = {}): AsyncIterable<Uint8Array> {
+    // One byte over the hint: a file still that size is read in one piece, and the next read sees its end.
+    const hint = options.sizeHint;
+    const highWaterMark = hint === undefined ? READ_PIECE : Math.min(READ_PIECE, Math.max(MIN_READ_PIECE, hint + 1));
+    return createReadStream(resolveInside(root, relative), { highWaterMark });
   }
 
   async writeFile(root: string, relative: string, data: AsyncIterable<Uint8Array>): Promise<void> {
