@@ -33,7 +33,7 @@ import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../r
 import { restoreSnapshot, type RestoreSnapshotResult } from '../repository/restore-snapshot';
 import { verifyRepository, type VerifyReport } from '../repository/verify-repository';
 import { forgetRepositoryKey, rememberRepositoryKey, unlockWithRememberedKey } from '../server/remembered-key';
-import { failedJob, queueJobs } from '../server/vault-report';
+import { enqueueJobs, failedJob, sendQueuedReport, type ReportQueue } from '../server/vault-report';
 import { BACKUP_CACHE_KEY, checkBackupCache, saveBackupCache, unchangedChunks, type BackupCacheContent, type CachedFile } from './backup-cache';
 import { buildDirectReport, jobsOfDirectRun, DIRECT_GROUP, type DirectPoint } from './direct-report';
 
@@ -418,9 +418,8 @@ export class DirectAgent {
 
   /** Queues jobs for the vault in the state (bounded), so they survive a restart and an unreachable vault. */
   private async queueJobs(jobs: ReportedJob[]): Promise<void> {
-    if (jobs.length === 0 || this.deps.registrar.report === undefined) return;
-    const state = await this.requireState();
-    await this.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
+    if (this.deps.registrar.report === undefined) return;
+    await enqueueJobs(this.stateFile, jobs);
   }
 
   /**
@@ -430,20 +429,19 @@ export class DirectAgent {
    */
   async reportToVault(): Promise<{ ok: boolean; error?: string }> {
     const send = this.deps.registrar.report?.bind(this.deps.registrar);
-    const state = await this.readState();
-    if (send === undefined || state === undefined) return { ok: true };
-    const jobs = state.pendingJobs ?? [];
-    try {
-      const json = JSON.stringify(buildDirectReport({ machineName: state.machineName, items: state.items, points: state.points ?? [], jobs, now: this.deps.clock() }));
-      await send(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json);
-      const sent = new Set(jobs.map((j) => j.jobId));
-      const after = await this.requireState();
-      await this.writeState({ ...after, pendingJobs: (after.pendingJobs ?? []).filter((j) => !sent.has(j.jobId)) });
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, error: (err as Error).message };
-    }
+    if (send === undefined) return { ok: true };
+    return sendQueuedReport(
+      this.stateFile,
+      async (state, json) => send(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json),
+      (state, jobs) => buildDirectReport({ machineName: state.machineName, items: state.items, points: state.points ?? [], jobs, now: this.deps.clock() }),
+    );
   }
+
+  private readonly stateFile: ReportQueue<AgentState> = {
+    readState: () => this.readState(),
+    requireState: () => this.requireState(),
+    writeState: (state) => this.writeState(state),
+  };
 
   /** The points in the vault (this machine's, or `fromMachine`'s with its passphrase), oldest first. */
   async points(input: { fromMachine?: string; passphrase?: string } = {}): Promise<LocalPoint[]> {

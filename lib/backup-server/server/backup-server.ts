@@ -30,7 +30,7 @@ import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey }
 import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
 import type { LockOperation } from '../domain/repository-lock';
 import { reportDigest, type ReportedJob } from '../../domain/backup-server/server-report';
-import { buildServerReport, failedJob, jobsOfRun, queueJobs, reportedPoints } from './vault-report';
+import { buildServerReport, enqueueJobs, failedJob, jobsOfRun, reportedPoints, sendQueuedReport, type ReportQueue } from './vault-report';
 import { ServerFileCache } from './file-cache';
 
 const STATE_KEY = 'state.json';
@@ -278,9 +278,8 @@ export class BackupServer {
 
   /** Queues jobs for the vault in the state (bounded), so they survive a restart and an unreachable vault. */
   private async queueJobs(jobs: ReportedJob[]): Promise<void> {
-    if (jobs.length === 0 || this.deps.registrar.report === undefined) return; // a registrar that cannot report: nothing to keep
-    const state = await this.requireState();
-    await this.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
+    if (this.deps.registrar.report === undefined) return; // a registrar that cannot report: nothing to keep
+    await enqueueJobs(this.stateFile, jobs);
   }
 
   /**
@@ -289,21 +288,19 @@ export class BackupServer {
    */
   async reportToVault(): Promise<{ ok: boolean; error?: string }> {
     const report = this.deps.registrar.report?.bind(this.deps.registrar);
-    const state = await this.readState();
-    if (report === undefined || state === undefined) return { ok: true };
-    const jobs = state.pendingJobs ?? [];
-    try {
-      const body = buildServerReport({ serverName: state.serverName, groups: state.groups, jobs, points: await reportedPoints(this.repository, state.vaultPoints ?? []), now: this.deps.clock() });
-      const json = JSON.stringify(body);
-      await report(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json);
-      const sent = new Set(jobs.map((j) => j.jobId));
-      const after = await this.requireState();
-      await this.writeState({ ...after, pendingJobs: (after.pendingJobs ?? []).filter((j) => !sent.has(j.jobId)) });
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, error: (err as Error).message };
-    }
+    if (report === undefined) return { ok: true };
+    return sendQueuedReport(
+      this.stateFile,
+      async (state, json) => report(state.endpoint, await this.sign(state, 'report', { reportSha256: reportDigest(json) }), json),
+      async (state, jobs) => buildServerReport({ serverName: state.serverName, groups: state.groups, jobs, points: await reportedPoints(this.repository, state.vaultPoints ?? []), now: this.deps.clock() }),
+    );
   }
+
+  private readonly stateFile: ReportQueue<ServerState> = {
+    readState: () => this.readState(),
+    requireState: () => this.requireState(),
+    writeState: (state) => this.writeState(state),
+  };
 
   /** What the seed's table allows now, from the last check-in's time and subscription state. */
   async operations(): Promise<{ connectivity: Connectivity; subscription: ServerSubscriptionState; allowed: AllowedOperations }> {

@@ -118,3 +118,46 @@ export function buildServerReport(input: {
     ...(input.points === undefined ? {} : { points: input.points }),
   };
 }
+
+/** What a reporter keeps between reports: where its vault is and the jobs the vault has not accepted yet. */
+export interface ReportQueueState {
+  endpoint: string;
+  pendingJobs?: ReportedJob[];
+}
+
+/** The reporter's state file (state.json of a server or a direct-mode machine). */
+export interface ReportQueue<S extends ReportQueueState> {
+  readState(): Promise<S | undefined>;
+  requireState(): Promise<S>;
+  writeState(state: S): Promise<void>;
+}
+
+/** Adds jobs to the state's queue (bounded), so they survive a restart and an unreachable vault. */
+export async function enqueueJobs<S extends ReportQueueState>(queue: ReportQueue<S>, jobs: ReportedJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const state = await queue.requireState();
+  await queue.writeState({ ...state, pendingJobs: queueJobs(state.pendingJobs ?? [], jobs) });
+}
+
+/**
+ * Sends the report `build` makes of the state and its queued jobs. The jobs the vault accepted leave the queue; when
+ * the vault cannot be reached they stay for the next report (the failure is returned, never thrown).
+ */
+export async function sendQueuedReport<S extends ReportQueueState>(
+  queue: ReportQueue<S>,
+  send: (state: S, json: string) => Promise<unknown>,
+  build: (state: S, jobs: ReportedJob[]) => unknown,
+): Promise<{ ok: boolean; error?: string }> {
+  const state = await queue.readState();
+  if (state === undefined) return { ok: true };
+  const jobs = state.pendingJobs ?? [];
+  try {
+    await send(state, JSON.stringify(await build(state, jobs)));
+    const sent = new Set(jobs.map((j) => j.jobId));
+    const after = await queue.requireState();
+    await queue.writeState({ ...after, pendingJobs: (after.pendingJobs ?? []).filter((j) => !sent.has(j.jobId)) });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
