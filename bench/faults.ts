@@ -223,9 +223,10 @@ async function protectedVm(api: VaultApi, opts: Options, name: string): Promise<
 async function finished({ api, clock }: World, jobId: string): Promise<ArmJob> {
   for (const deadline = Date.now() + JOB_TIMEOUT_IN_MS; ; ) {
     await clock.step();
-    const job = await api.job(VAULT_GROUP, VAULT, jobId);
-    if (FINISHED_JOB_STATUSES.includes(job.properties.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.properties.status}`);
+    // A poll answered with a fault (the API's 503, a reset) is asked again: the job runs on regardless.
+    const job = await api.job(VAULT_GROUP, VAULT, jobId).catch(() => undefined);
+    if (job !== undefined && FINISHED_JOB_STATUSES.includes(job.properties.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.properties.status ?? 'unknown (its polls failed)'}`);
     await new Promise((resolve) => setTimeout(resolve, JOB_POLL_IN_MS));
   }
 }

@@ -35,7 +35,7 @@ export type EngineOperationName =
   | 'verified restore (snapshot tier)'
   | 'managed disk: full backup'
   | 'managed disk: incremental (diff path)'
-  | 'managed disk: verified restore (vault tier, Upload)';
+  | 'managed disk: verified restore (vault tier, Import or Upload)';
 
 export interface EngineOperation {
   name: EngineOperationName;
@@ -299,7 +299,7 @@ async function runEngine(
           },
           azurite.pid,
         );
-        operations.add('managed disk: verified restore (vault tier, Upload)', restore);
+        operations.add('managed disk: verified restore (vault tier, Import or Upload)', restore);
         log(`  engine managed run ${run}/${runs}: verified restore ${describe(restore)}, ${restore.blocksVerified} blocks verified`);
         const restored = await backingBlobOfDisk(compute, restore.restoredDiskId as string);
         spotCheckedBytes += await spotCheck(restored, dataset.layout, `${tag}:${run}:managed`);
