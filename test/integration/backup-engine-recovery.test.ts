@@ -241,6 +241,26 @@ describe('backup engine: recovery and housekeeping', () => {
     await expectReplicaEqualsSource(deps, vmDisk, fourth.manifest);
   });
 
+  it('keeps one instant snapshot per disk and point when a snapshot request was answered only on its retry (the first took effect)', async () => {
+    const deps = azuriteEngineDeps(azurite().connectionString);
+    const { vmDisk } = await sourceDisk(azurite().connectionString);
+    const itemId = uniqueName('vm');
+    const source = deps.source;
+    // What the SDK does when the answer to a snapshot request is lost: it asks again, and two snapshots exist.
+    const retriedAfterLostAnswer: PageBlobStore = Object.assign(Object.create(source) as PageBlobStore, {
+      createSnapshot: async (...args: Parameters<PageBlobStore['createSnapshot']>) => {
+        await source.createSnapshot(...args);
+        return source.createSnapshot(...args);
+      },
+    });
+
+    const [taken] = await snapshotDisks({ ...deps, source: retriedAfterLostAnswer }, { itemId, recoveryPointId: '1', disks: [vmDisk] });
+
+    const listed = [];
+    for await (const s of listInstantSnapshots(deps, { itemId, containers: [vmDisk.container] })) listed.push(s.snapshot);
+    expect(listed).toEqual([taken.snapshot]);
+  });
+
   it('lists and expires instant snapshots, and sweeps orphaned staging blobs', async () => {
     let now = Date.parse('2026-01-01T00:00:00.000Z');
     const deps = azuriteEngineDeps(azurite().connectionString, () => new Date(now));

@@ -9,7 +9,7 @@ import {
   deleteRecoveryPointVaultData,
   type DeleteRecoveryPointDeps,
 } from '../../lib/engine/recovery-points/delete-recovery-point';
-import type { EngineLogger } from '../../lib/engine/engine-deps';
+import { META, type EngineLogger } from '../../lib/engine/engine-deps';
 import { restoreDisks } from '../../lib/engine/restore/restore-disks';
 import { BlobPageStore } from '../../lib/stores/azure/blob-page-store';
 import { BlobRestoreTargetStore } from '../../lib/stores/azure/blob-restore-target-store';
@@ -208,6 +208,21 @@ describe('deleteRecoveryPointSnapshotTier / deleteRecoveryPointVaultData', () =>
 
     await deleteRecoveryPointVaultData(w.deps, ids(built));
 
+    expect(await inventory(w, built)).toEqual(POINT_GONE);
+  });
+
+  test('a second replica snapshot of the point (a snapshot request retried after its answer was lost) goes with it; another point\'s stays', async () => {
+    const w = world();
+    const built = await point(w, '1000');
+    const replica = w.blobs.getContainerClient(w.vaultContainer).getPageBlobClient(built.disks[1].replicaBlob);
+    const twin = (await replica.createSnapshot({ metadata: { [META.recoveryPointId]: '1000', [META.kind]: 'replica' } })).snapshot as string;
+    const other = (await replica.createSnapshot({ metadata: { [META.recoveryPointId]: '2000', [META.kind]: 'replica' } })).snapshot as string;
+    await deleteRecoveryPointSnapshotTier(w.deps, ids(built));
+
+    const result = await deleteRecoveryPointVaultData(w.deps, ids(built));
+
+    expect(result.deleted).toContainEqual({ account: 'vault', container: w.vaultContainer, blob: built.disks[1].replicaBlob, snapshot: twin });
+    expect([await replica.withSnapshot(twin).exists(), await replica.withSnapshot(other).exists()]).toEqual([false, true]);
     expect(await inventory(w, built)).toEqual(POINT_GONE);
   });
 

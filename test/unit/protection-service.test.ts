@@ -17,7 +17,8 @@ import { getProtectedItem, listProtectedItems, parseItemFilter, protectedItemVie
 import { deleteProtectedItem, itemsDueForPurge } from '../../lib/services/soft-delete';
 import { createOrUpdateVault, getVault, updateVaultConfig } from '../../lib/services/vaults';
 import type { DeleteRecoveryPointDeps } from '../../lib/engine/recovery-points/delete-recovery-point';
-import type { BlobRef, DiskStore } from '../../lib/stores/disk-store';
+import type { BlobRef } from '../../lib/stores/disk-store';
+import type { PageBlobStore } from '../../lib/stores/page-blob-store';
 import { collect } from '../../lib/stores/document-store';
 import { MemoryVmInventory } from '../../lib/stores/memory/vm-inventory';
 import { memoryVaultCatalog } from '../../lib/stores/vault-catalog';
@@ -354,7 +355,7 @@ describe('protection lifecycle', () => {
       readBlob: async (ref: BlobRef) => {
         throw errors.blobNotFound(ref.container, ref.blob);
       },
-    } as unknown as DiskStore;
+    } as unknown as PageBlobStore;
     const data: DeleteRecoveryPointDeps = { vault: store, sources: sourceDiskRegistry(), catalog: w.deps.catalog.recoveryPoints, log: { info: () => undefined, warn: () => undefined } as unknown as DeleteRecoveryPointDeps['log'] };
 
     expect((await rejection(deleteProtectedItem(w.deps, vault, namesOf('web1')))).code).toBe('BackUpOperationFailed');

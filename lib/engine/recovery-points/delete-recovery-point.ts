@@ -17,14 +17,15 @@ import { parseRecoveryPointManifest, viewOfManifestDisk, type RecoveryPointManif
 import type { DiskKind, DiskView } from '../domain/disk-view';
 import { RecoveryPointStates, tiersOfState, type RecoveryPointState, type RecoveryPointTier } from '../domain/restore-plan';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../domain/vault-layout';
-import type { BlobRef, DiskStore } from '../../stores/disk-store';
+import type { BlobRef } from '../../stores/disk-store';
+import type { PageBlobStore } from '../../stores/page-blob-store';
 import type { RecoveryPointCatalog, StoredRecoveryPoint } from '../../stores/recovery-point-catalog';
 import type { SourceDiskRegistry } from '../sources/registry';
-import type { EngineLogger } from '../engine-deps';
+import { META, type EngineLogger } from '../engine-deps';
 
 export interface DeleteRecoveryPointDeps {
   /** The vault storage account (replica snapshots, checksums, manifests). */
-  vault: DiskStore;
+  vault: PageBlobStore;
   /** The source disks' backends: they hold the instant-restore tier (the points' views). */
   sources: SourceDiskRegistry;
   catalog: RecoveryPointCatalog;
@@ -115,9 +116,11 @@ async function deleteVaultDataOnce(deps: DeleteRecoveryPointDeps, input: DeleteV
     // Replica snapshots and checksums first, the manifest last: while it exists, a re-run can find the rest.
     await settleAll(
       manifest.disks.map(async (disk) => {
-        const replicaSnapshot: BlobRef = { container: row.vaultContainer, blob: disk.replica.blobName, snapshot: disk.replica.snapshot };
-        await deps.vault.deleteSnapshot(replicaSnapshot);
-        result.deleted.push({ account: 'vault', ...replicaSnapshot });
+        for (const snapshot of await replicaSnapshotsOfPoint(deps.vault, row, disk.replica)) {
+          const replicaSnapshot: BlobRef = { container: row.vaultContainer, blob: disk.replica.blobName, snapshot };
+          await deps.vault.deleteSnapshot(replicaSnapshot);
+          result.deleted.push({ account: 'vault', ...replicaSnapshot });
+        }
         const checksums: BlobRef = { container: row.vaultContainer, blob: disk.checksumsBlobName };
         await deps.vault.deleteBlob(checksums);
         result.deleted.push({ account: 'vault', ...checksums });
@@ -164,6 +167,19 @@ async function removeSnapshotTier(
   return updated;
 }
 
+/**
+ * The manifest's replica snapshot, and any other snapshot of the replica taken for this point: a
+ * snapshot request whose answer was lost (a reset, a timeout) is retried by the SDK and takes a
+ * second snapshot, of which the manifest records only the one that answered.
+ */
+async function replicaSnapshotsOfPoint(vault: PageBlobStore, row: StoredRecoveryPoint, replica: { blobName: string; snapshot: string }): Promise<string[]> {
+  const snapshots = new Set([replica.snapshot]);
+  for await (const entry of vault.listBlobs(row.vaultContainer, { prefix: replica.blobName, includeSnapshots: true })) {
+    if (entry.name === replica.blobName && entry.snapshot !== undefined && entry.metadata[META.recoveryPointId] === row.recoveryPointId) snapshots.add(entry.snapshot);
+  }
+  return [...snapshots];
+}
+
 async function anyInstantSnapshotExists(deps: DeleteRecoveryPointDeps, manifest: RecoveryPointManifest): Promise<boolean> {
   const found = await Promise.all(
     instantViewsOf(manifest).map(async (view) => {
@@ -186,7 +202,7 @@ async function setState(catalog: RecoveryPointCatalog, row: StoredRecoveryPoint,
   return catalog.put({ ...record, state }, { ifMatch: etag });
 }
 
-async function readManifestIfPresent(vault: DiskStore, row: StoredRecoveryPoint): Promise<RecoveryPointManifest | undefined> {
+async function readManifestIfPresent(vault: PageBlobStore, row: StoredRecoveryPoint): Promise<RecoveryPointManifest | undefined> {
   try {
     return parseRecoveryPointManifest(await vault.readBlob({ container: row.vaultContainer, blob: row.manifestBlobName }));
   } catch (err) {

@@ -66,6 +66,7 @@ export async function snapshotDisks(deps: SnapshotDeps, input: SnapshotDisksInpu
           [META.kind]: 'instant',
         },
       });
+      await deleteTwins(deps, base, snapshot, input);
       const props = await deps.source.getBlobProperties({ ...base, snapshot });
       if (props === undefined) throw errors.blobNotFound(base.container, `${base.blob}?snapshot=${snapshot}`);
       return { itemId: input.itemId, recoveryPointId: input.recoveryPointId, lun: disk.lun, ...base, snapshot, createdAt, sizeBytes: props.size };
@@ -79,6 +80,21 @@ export async function snapshotDisks(deps: SnapshotDeps, input: SnapshotDisksInpu
   }
   deps.log.info(`Snapshotted ${taken.length} disk(s) of item ${input.itemId} for recovery point ${input.recoveryPointId}.`);
   return taken;
+}
+
+/**
+ * A snapshot request whose answer was lost (a reset, a timeout) is retried by the SDK and takes a
+ * second snapshot; only the one that answered is recorded, so the other would stay on the user's
+ * disk forever. Snapshots of the same blob, item and point other than `kept` are deleted.
+ */
+async function deleteTwins(deps: SnapshotDeps, base: BlobRef, kept: string, input: Pick<SnapshotDisksInput, 'itemId' | 'recoveryPointId'>): Promise<void> {
+  const twins: BlobRef[] = [];
+  for await (const entry of deps.source.listBlobs(base.container, { prefix: base.blob, includeSnapshots: true })) {
+    const meta = entry.metadata;
+    if (entry.name !== base.blob || entry.snapshot === undefined || entry.snapshot === kept) continue;
+    if (meta[META.kind] === 'instant' && meta[META.itemId] === input.itemId && meta[META.recoveryPointId] === input.recoveryPointId) twins.push({ ...base, snapshot: entry.snapshot });
+  }
+  await Promise.all(twins.map((twin) => deps.source.deleteSnapshot(twin)));
 }
 
 export interface ListInstantSnapshotsInput {
