@@ -7,7 +7,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { describeFailure, formatFailure } from '../lib/domain/errors';
 import type { RestoreDisksRequest } from '../lib/engine/restore/restore-disks';
 import type { RestoreDisksOutput, restoreDisksActivity } from '../functions/activities/restore-disks';
-import { callActivity } from './steps';
+import { callActivityRetryingTransient } from './steps';
 
 /** A restore of a point's disks; the job id is the orchestration's instance id. */
 export type RestoreInput = Omit<RestoreDisksRequest, 'jobId' | 'targetBlobPrefix'>;
@@ -26,9 +26,9 @@ export function* restoreOrchestrator(context: OrchestrationContext): Generator<T
   const jobId = context.df.instanceId;
   context.df.setCustomStatus({ stage: 'restore' } satisfies RestoreCustomStatus);
   try {
-    // No retry policy: restore failures (verification, existing target, missing data) are not transient,
-    // and a worker that dies mid-copy runs the activity again anyway (it cleans up its own leftovers).
-    const output = (yield callActivity<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input, jobId }, false)) as RestoreOutput;
+    // Retried only when storage was unavailable: other restore failures (verification, existing target,
+    // missing data) are not transient. A re-run cleans up its own leftovers.
+    const output = (yield* callActivityRetryingTransient<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input, jobId })) as RestoreOutput;
     context.df.setCustomStatus({ stage: 'completed' } satisfies RestoreCustomStatus);
     return output;
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
+import { describeFailure, isRetryableCode } from '../lib/domain/errors';
 
 /**
  * Activities are idempotent and retried on any thrown error: 3 attempts, 5 s then 10 s apart. Storage
@@ -66,4 +67,25 @@ export type OutputOf<A extends ActivityDeclaration> = NonNullable<A['payload']>[
 /** Schedules the declared activity `A` (with the shared retry policy unless `retry` is `false`); its result is `OutputOf<A>`. */
 export function callActivity<A extends ActivityDeclaration>(context: OrchestrationContext, name: A['name'], input: InputOf<A>, retry: df.RetryOptions | false = activityRetryOptions()): Task {
   return retry === false ? context.df.callActivity(name, input) : context.df.callActivityWithRetry(name, retry, input);
+}
+
+/** Tries of `callActivityRetryingTransient`, and the durable wait before the second (doubled after each try). */
+export const TRANSIENT_RETRY = { attempts: 4, firstDelayMs: 5_000 } as const;
+
+/**
+ * Calls an activity that must not be retried blindly (a verification failure or an existing target
+ * does not heal) again only when it failed with a retryable code (storage unavailable, a conflict):
+ * storage that stayed unavailable through the SDK's own tries often answers a few seconds later. The
+ * waits are durable timers; any other failure is thrown at once, as is the last try's.
+ */
+export function* callActivityRetryingTransient<A extends ActivityDeclaration>(context: OrchestrationContext, name: A['name'], input: InputOf<A>): Generator<Task, unknown, unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return yield callActivity<A>(context, name, input, false);
+    } catch (err) {
+      if (attempt >= TRANSIENT_RETRY.attempts || !isRetryableCode(describeFailure(err).code)) throw err;
+      const waitMs = TRANSIENT_RETRY.firstDelayMs * 2 ** (attempt - 1);
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + waitMs));
+    }
+  }
 }

@@ -19,7 +19,7 @@ import type { restoreDisksActivity } from '../functions/activities/restore-disks
 import type { updateRestoreJobActivity } from '../functions/activities/update-restore-job';
 import type { VaultAddress } from './contracts';
 import type { RestoreInput, RestoreOutput } from './restore';
-import { activityRetryOptions, callActivity } from './steps';
+import { activityRetryOptions, callActivity, callActivityRetryingTransient } from './steps';
 
 export interface VaultRestoreInput {
   vault: VaultAddress;
@@ -59,9 +59,9 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
   try {
     enter('restore');
     yield recordJob({ kind: 'started' });
-    // No retry policy, as in the `restore` orchestrator: verification failures and existing targets do not
-    // heal, and a re-run of the activity reclaims its own leftovers anyway.
-    const restored = (yield callActivity<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input.restore, jobId }, false)) as RestoreOutput;
+    // Retried only when storage was unavailable (verification failures and existing targets do not heal);
+    // a re-run of the activity reclaims its own leftovers.
+    const restored = (yield* callActivityRetryingTransient<typeof restoreDisksActivity>(context, 'restoreDisks', { ...input.restore, jobId })) as RestoreOutput;
     yield recordJob({
       kind: 'disksRestored',
       disks: restored.disks.length,
@@ -72,13 +72,15 @@ export function* vaultRestoreOrchestrator(context: OrchestrationContext): Genera
     let managed: RestoredManagedDiskSummary[] | undefined;
     if (input.managedDisks !== undefined) {
       const { skus, ...target } = input.managedDisks;
-      // No retry policy, as for restoreDisks: a re-run replaces its own leftovers anyway.
-      managed = (yield callActivity<typeof restoreManagedDisksActivity>(
-        context,
-        'restoreManagedDisks',
-        { itemId: input.restore.itemId, recoveryPointId: input.restore.recoveryPointId, jobId, target, skus, ...(input.restore.luns === undefined ? {} : { luns: input.restore.luns }) },
-        false,
-      )) as RestoredManagedDiskSummary[];
+      // Retried as restoreDisks is: a re-run replaces its own leftovers.
+      managed = (yield* callActivityRetryingTransient<typeof restoreManagedDisksActivity>(context, 'restoreManagedDisks', {
+        itemId: input.restore.itemId,
+        recoveryPointId: input.restore.recoveryPointId,
+        jobId,
+        target,
+        skus,
+        ...(input.restore.luns === undefined ? {} : { luns: input.restore.luns }),
+      })) as RestoredManagedDiskSummary[];
       yield recordJob({ kind: 'managedDisksRestored', disks: managed.map(({ lun, id, tier }) => ({ lun, id, tier })) });
     }
 

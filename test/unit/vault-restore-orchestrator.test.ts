@@ -6,6 +6,7 @@
 import type { RestoreJobEvent } from '../../lib/domain/restore-request';
 import type { VaultRestoreInput } from '../../orchestrations/vault-restore';
 import { vaultRestoreOrchestrator } from '../../orchestrations/vault-restore';
+import { TRANSIENT_RETRY } from '../../orchestrations/steps';
 import { drive, type Outcome, type Script } from '../support/orchestration-driver';
 
 const vault = { id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/v1', subscriptionId: 's', resourceGroup: 'rg', name: 'v1' };
@@ -94,6 +95,25 @@ describe('vaultRestore orchestrator', () => {
       { kind: 'failed', code: 'KluisRestoreVerificationFailed', message: 'block 7 of lun 0 does not match its checksum' },
     ]);
     expect(run.customStatuses.at(-1)).toMatchObject({ stage: 'failed', errorCode: 'KluisRestoreVerificationFailed' });
+  });
+
+  it('restores again after a durable wait when storage was unavailable, and fails with that retryable code after its last try', async () => {
+    const unavailable = { error: 'KluisError [KluisStorageUnavailable]: The storage service is unavailable: it answered HTTP 408, also after retries.' };
+    let tries = 0;
+    const healed = await drive(
+      vaultRestoreOrchestrator,
+      restoreDisksInput,
+      script({ ['restoreDisks']: () => (++tries <= 2 ? unavailable : script()({ name: 'restoreDisks' } as never)) }),
+      { instanceId: 'job1' },
+    );
+    expect(healed.state.status).toBe('Completed');
+    expect(healed.started.filter((w) => w.name === 'restoreDisks')).toHaveLength(3);
+    expect(events(healed).map((e) => e.kind)).toEqual(['started', 'disksRestored', 'completed']);
+
+    const down = await drive(vaultRestoreOrchestrator, restoreDisksInput, script({ ['restoreDisks']: () => unavailable }), { instanceId: 'job1' });
+    expect(down.state.status).toBe('Failed');
+    expect(down.started.filter((w) => w.name === 'restoreDisks')).toHaveLength(TRANSIENT_RETRY.attempts);
+    expect(events(down).at(-1)).toMatchObject({ kind: 'failed', code: 'KluisStorageUnavailable' });
   });
 
   it('fails the job when the target VM appeared meanwhile, keeping the restored disks', async () => {
