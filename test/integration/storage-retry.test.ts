@@ -61,6 +61,19 @@ describe('the SDK retry layer under faults', () => {
     await Promise.all(['a', 'b', 'c'].map((name) => blobs.createPageBlob({ container, blob: `derived-${name}` }, MIB)));
   });
 
+  it('Blob: retries a 408 Request Timeout (the SDK alone does not), and a service that keeps answering 408 is unavailable after maxTries', async () => {
+    const before = storage.blob.injected().length;
+    storage.blob.setSchedule(scriptedFaults([{ match: requests.blob, fault: { kind: 'status', status: 408, code: 'RequestTimeout' } }]));
+    await blobs.createPageBlob({ container, blob: 'after-408' }, MIB);
+    expect(await blobService(azurite().connectionString).getContainerClient(container).getBlobClient('after-408').exists()).toBe(true);
+    expect(storage.blob.injected().length - before).toBe(1);
+
+    storage.blob.setSchedule(always({ kind: 'status', status: 408, code: 'RequestTimeout' }));
+    const failure = await blobs.createPageBlob({ container, blob: 'never-408' }, MIB).catch((err: unknown) => err);
+    expect(isServiceUnavailableError(failure)).toBe(true);
+    expect(storage.blob.injected().length - before).toBe(1 + SETTINGS.maxTries);
+  });
+
   it('Blob: abandons a try that never answers and retries it', async () => {
     storage.blob.setSchedule(scriptedFaults([{ match: requests.blob, fault: { kind: 'hang' } }]));
     const { ms } = await timed(() => blobs.createPageBlob({ container, blob: 'after-hang' }, MIB));

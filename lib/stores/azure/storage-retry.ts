@@ -9,9 +9,9 @@
  * ends Failed with a retryable code; the next slot or the user runs it again).
  *
  * What the SDKs do on their own, and what this adds (storage-blob 12.32, data-tables 13.3, core-rest-pipeline
- * 1.24): Blob's StorageRetryPolicy retries 500/503 and network errors but ignores Retry-After, and neither SDK
+ * 1.24): Blob's StorageRetryPolicy retries 500/503 and network errors but not 408 and ignores Retry-After, and neither SDK
  * bounds a try in time (a frozen service hangs the caller forever). So a per-try policy sets each try's
- * timeout, turns a timed-out try into a retryable ETIMEDOUT (and an answer cut off in its body into ECONNRESET), and (Blob) holds a 500/503 answer for its
+ * timeout, turns a timed-out try (and, for Blob, a 408 answer) into a retryable ETIMEDOUT (and an answer cut off in its body into ECONNRESET), and (Blob) holds a 500/503 answer for its
  * Retry-After before the retry policy's own backoff. Tables' throttling strategy honours Retry-After itself.
  */
 import { isRestError, RestError, type PipelinePolicy, type PipelineRequest, type PipelineResponse, type SendRequest } from '@azure/core-rest-pipeline';
@@ -55,7 +55,7 @@ type AdditionalPolicies = Array<{ policy: PipelinePolicy; position: 'perCall' | 
  * derived ones find it installed. The storage-retry tests hold this to the pinned SDK versions.
  */
 export function blobClientOptions(settings: StorageRetrySettings = DEFAULT_STORAGE_RETRY): StoragePipelineOptions {
-  const policy = perTryPolicy({ tryTimeoutInMs: settings.blobTryTimeoutInMs, holdForRetryAfterInMs: settings.maxRetryAfterInMs });
+  const policy = perTryPolicy({ tryTimeoutInMs: settings.blobTryTimeoutInMs, holdForRetryAfterInMs: settings.maxRetryAfterInMs, retryRequestTimeouts: true });
   let handedOut = false;
   const options: StoragePipelineOptions = {
     retryOptions: { maxTries: settings.maxTries, retryDelayInMs: settings.retryDelayInMs, maxRetryDelayInMs: settings.maxRetryDelayInMs },
@@ -95,8 +95,11 @@ export function serviceTryTimeoutPolicies(tryTimeoutInMs = SERVICE_TRY_TIMEOUT_M
   return [{ policy: perTryPolicy({ tryTimeoutInMs }), position: 'perRetry' }];
 }
 
-/** Bounds each try in time (a retryable ETIMEDOUT when it runs out) and, optionally, holds a 500/503 for its Retry-After. */
-export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfterInMs?: number }): PipelinePolicy {
+/**
+ * Bounds each try in time (a retryable ETIMEDOUT when it runs out) and, optionally, holds a 500/503 for its
+ * Retry-After and turns a 408 answer into a retryable ETIMEDOUT (Blob's retry policy ignores 408).
+ */
+export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfterInMs?: number; retryRequestTimeouts?: boolean }): PipelinePolicy {
   return {
     name: PER_TRY_POLICY_NAME,
     async sendRequest(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
@@ -115,6 +118,11 @@ export function perTryPolicy(options: { tryTimeoutInMs: number; holdForRetryAfte
           throw new RestError(`The connection dropped while the answer was read: ${err.message}`, { code: 'ECONNRESET', request });
         }
         throw err;
+      }
+      // Blob's StorageRetryPolicy does not retry a 408 (Request Timeout: the service gave up waiting for the
+      // request), which Azure Storage answers under load; as a timed-out try it is retried like one.
+      if (options.retryRequestTimeouts === true && response.status === 408) {
+        throw new RestError('The storage service timed out waiting for the request (HTTP 408).', { code: 'ETIMEDOUT', statusCode: 408, request, response });
       }
       if (options.holdForRetryAfterInMs !== undefined && (response.status === 503 || response.status === 500)) {
         const waitInMs = retryAfterInMs(response.headers.get('retry-after'));
