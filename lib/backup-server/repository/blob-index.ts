@@ -17,8 +17,11 @@ export class BlobIndex {
   /** The index objects read or written (ids), replaced whole by a prune. */
   readonly indexIds = new Set<string>();
 
+  /** Adds a pack's entries; a pack two index objects name keeps the entries of both (verify cross-checks each). */
   add(pack: PackContents): void {
-    this.packs.set(pack.id, pack.blobs);
+    const known = this.packs.get(pack.id);
+    const seen = new Set(known?.map((b) => `${b.id}@${b.offset}+${b.length}`));
+    this.packs.set(pack.id, [...(known ?? []), ...pack.blobs.filter((b) => !seen.has(`${b.id}@${b.offset}+${b.length}`))]);
     for (const b of pack.blobs) this.blobs.set(b.id, { pack: pack.id, offset: b.offset, length: b.length });
   }
 

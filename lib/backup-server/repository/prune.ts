@@ -56,7 +56,8 @@ export async function pruneRepository(repository: Repository): Promise<PruneResu
   return { chunksDeleted, chunksKept: referenced.size };
 }
 
-async function prunePacks(repository: Repository, referenced: Set<string>): Promise<PruneResult> {
+/** Version 2's prune against a set of referenced chunks (exported for its tests). */
+export async function prunePacks(repository: Repository, referenced: Set<string>): Promise<PruneResult> {
   const index = await repository.blobIndex();
   const keep: Array<{ id: string; blobs: PackedBlob[] }> = [];
   const repack: Array<{ id: string; live: PackedBlob[] }> = [];

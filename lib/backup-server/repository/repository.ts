@@ -88,6 +88,8 @@ export class Repository {
   readonly chunker: Chunker;
   private readonly knownChunks: Set<string>;
   private readonly inFlight = new Map<string, Promise<PutChunkResult>>();
+  /** Version 2: a pack is closed once it holds this many bytes (tests lower it to get several packs from little data). */
+  packTargetBytes = PACK_TARGET_BYTES;
   /** Chunks written since the last snapshot, durable only once committed (`commitChunks`), with their ids. */
   private batch: WriteBatch | undefined;
   /** Version 2: the index, read at unlock (or at first need, when direct mode's cache gave the known chunks). */
@@ -261,7 +263,7 @@ export class Repository {
     open.blobs.push({ id, offset: open.bytes, length: envelope.length });
     open.envelopes.push(envelope);
     open.bytes += envelope.length;
-    if (open.bytes >= PACK_TARGET_BYTES) await this.closePack(batch);
+    if (open.bytes >= this.packTargetBytes) await this.closePack(batch);
   }
 
   private async closePack(batch: WriteBatch): Promise<void> {
