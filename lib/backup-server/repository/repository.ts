@@ -164,7 +164,13 @@ export class Repository {
   /** Version 2: the index (read from the store's index objects the first time). */
   blobIndex(): Promise<BlobIndex> {
     if (this.index !== undefined) return Promise.resolve(this.index);
-    this.indexLoading ??= this.readIndex().then((index) => (this.index = index));
+    this.indexLoading ??= this.readIndex().then(
+      (index) => (this.index = index),
+      (err: unknown) => {
+        this.indexLoading = undefined; // a later call reads it again
+        throw err;
+      },
+    );
     return this.indexLoading;
   }
 
