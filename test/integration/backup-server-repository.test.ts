@@ -356,6 +356,12 @@ describe('backup server repository', () => {
 
 describe('pack files (repository version 2, session 9)', () => {
   const storeAt = (name = 'repo', now = clock) => new FileRepositoryStore(path.join(work, name), now);
+  /** A small tree (two files, a folder): these tests are about the repository, not the walk. */
+  const smallTree = async (root: string) => {
+    await mkdir(path.join(root, 'docs'), { recursive: true });
+    await writeFile(path.join(root, 'docs/q4.bin'), bytes(300_000, 'q4-small'));
+    await writeFile(path.join(root, 'readme.txt'), 'hello\n'.repeat(100));
+  };
   const keysUnder = async (store: RepositoryStore, prefix: string) => {
     const keys: string[] = [];
     for await (const key of store.list(prefix)) keys.push(key);
@@ -433,7 +439,7 @@ describe('pack files (repository version 2, session 9)', () => {
 
   it('detects a modified blob in a pack (restore and verify) and an index entry that does not match its pack; rebuilds the index from the pack headers', async () => {
     const source = path.join(work, 'source');
-    await makeTree(source);
+    await smallTree(source);
     const repository = await newRepository();
     const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     const [pack] = await keysUnder(storeAt(), 'packs/');
@@ -463,7 +469,7 @@ describe('pack files (repository version 2, session 9)', () => {
 
   it('version 1 stays as it was: read, verified, pruned, copied and written one object per chunk (no packs)', async () => {
     const source = path.join(work, 'source');
-    await makeTree(source);
+    await smallTree(source);
     const v1 = await newRepository('repo', 1);
     const first = await backupFolder({ repository: v1, files, clock }, { root: source, sourceName: 'data' });
     await writeFile(path.join(source, 'docs/new.txt'), 'added later');
