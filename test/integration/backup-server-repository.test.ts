@@ -462,9 +462,10 @@ describe('pack files (repository version 2, session 9)', () => {
     expect(await verifyRepository(rebuilt)).toMatchObject({ problems: [], chunksRead: snapshot.stats.newChunks });
     const packId = pack.slice(pack.lastIndexOf('/') + 1);
     await rebuilt.indexPacks([{ id: packId, blobs: [{ id: snapshot.tree[0], offset: 0, length: 100 }] }]); // an index entry the header contradicts
-    expect((await verifyRepository(await openRepository(storeAt(), PASSPHRASE))).problems).toEqual([
+    // (The tree chunk may also fail to read, when the wrong entry is the one the index kept: both are reported.)
+    expect((await verifyRepository(await openRepository(storeAt(), PASSPHRASE))).problems).toContainEqual(
       expect.objectContaining({ object: pack, code: 'KluisRepositoryDataCorrupt', message: expect.stringContaining(`does not list chunk ${snapshot.tree[0]} where the index says`) }),
-    ]);
+    );
   });
 
   it('version 1 stays as it was: read, verified, pruned, copied and written one object per chunk (no packs)', async () => {
