@@ -277,6 +277,7 @@ export class Repository {
     batch.open = undefined;
     const header = await sealObject('pack-header', '', serializePackHeader(open.blobs), this.keys, this.config.compression, this.random);
     const bytes = assemblePack(open.envelopes, header);
+    open.envelopes.length = 0; // only the assembled copy stays alive while it is written
     const id = packIdOf(bytes);
     if (batch.writes !== undefined) await batch.writes.writeIfAbsent(packKey(id), bytes);
     else await this.store.writeIfAbsent(packKey(id), bytes);
