@@ -30,7 +30,7 @@ export interface KluisWorkerResult {
   op: KluisTask['op'];
   /** The whole operation inside the process (open included); the parent also times the process. */
   ms: number;
-  /** The passphrase unlock (scrypt) and the chunk listing of openRepository / createRepository. */
+  /** The passphrase unlock (scrypt) and the index read (version 2) or chunk listing (version 1) of openRepository / createRepository. */
   openMs: number;
   /** ru_maxrss of this process (the VmHWM it reached), bytes. */
   peakRss: number;

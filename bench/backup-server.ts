@@ -228,7 +228,7 @@ function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number,
   const kluis = (pick: (w: NonNullable<ToolRun['workers']>) => KluisWorkerResult) => runs.map((run) => pick(run.kluis!.workers!));
   const peak = (pick: (w: NonNullable<ToolRun['workers']>) => KluisWorkerResult) => Math.max(...kluis(pick).map((w) => w.peakRss));
   const rssRow = ['peak RSS (max of runs)', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatBytes(peak((w) => w[op])))];
-  const openRow = ['unlock (scrypt + chunk listing), median', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatMs(median(kluis((w) => w[op]).map((w) => w.openMs))))];
+  const openRow = ['unlock (scrypt + index read or chunk listing), median', ...(['init', 'full', 'incremental', 'restore'] as const).map((op) => formatMs(median(kluis((w) => w[op]).map((w) => w.openMs))))];
   const ops = ['init', 'full', 'incremental', 'restore'] as const;
   const storeRow = (name: string, ms: (w: KluisWorkerResult) => number, count: (w: KluisWorkerResult) => number) => [
     name,
@@ -241,7 +241,7 @@ function summarize(runs: RunResult[], tools: readonly Tool[], dataBytes: number,
     ['in-process CPU, median', ...ops.map((op) => `${median(kluis((w) => w[op]).map((w) => w.cpuSeconds)).toFixed(2)} s`)],
     storeRow('store writes (objects)', (w) => w.store.writeMs, (w) => w.store.writes),
     storeRow('store reads (objects)', (w) => w.store.readMs, (w) => w.store.reads),
-    storeRow('data/ listing at open (keys)', (w) => w.store.listMs, (w) => w.store.listed),
+    storeRow('listing (index/ or data/ at open, keys)', (w) => w.store.listMs, (w) => w.store.listed),
   ]);
 
   const maxPeak = Math.max(...(['init', 'full', 'incremental', 'restore'] as const).map((op) => peak((w) => w[op])));

@@ -1,6 +1,6 @@
 /** A RepositoryStore wrapper that sums the time spent in each kind of call (the backup code awaits them one by one). */
 import { performance } from 'node:perf_hooks';
-import type { RepositoryStore, RepositoryWriteBatch } from '../../lib/stores/repository-store';
+import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../lib/stores/repository-store';
 
 export interface StoreTimings {
   readMs: number;
@@ -27,6 +27,10 @@ export class TimingRepositoryStore implements RepositoryStore {
     return this.time('read', () => this.inner.read(key));
   }
 
+  async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    return this.time('read', () => readObjectRange(this.inner, key, offset, length));
+  }
+
   async write(key: string, data: Uint8Array): Promise<void> {
     return this.time('write', () => this.inner.write(key, data));
   }
@@ -50,6 +54,10 @@ export class TimingRepositoryStore implements RepositoryStore {
 
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
+  }
+
+  sweepTemporary(): Promise<number> {
+    return this.inner.sweepTemporary?.() ?? Promise.resolve(0);
   }
 
   beginBatch(): RepositoryWriteBatch | undefined {

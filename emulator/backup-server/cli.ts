@@ -264,9 +264,17 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
   data(program.command('verify'))
     .description('Checks every local point and every stored chunk (authenticated, matching its id); exits non-zero on a problem.')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
-    .action(async (o: { data: string; passphraseFile?: string }) => {
+    .option('--rebuild-index', 'first write the index anew from the pack headers (a lost or damaged index; repository version 2)')
+    .action(async (o: { data: string; passphraseFile?: string; rebuildIndex?: boolean }) => {
       if (isDirectMode(o.data)) return directVerify(o, passphraseFrom(o.passphraseFile), out);
-      const report = await verifyRepository(await unlockServer(serverAt(o.data), o.passphraseFile));
+      const server = serverAt(o.data);
+      const repository = await unlockServer(server, o.passphraseFile);
+      if (o.rebuildIndex === true) {
+        const rebuilt = await server.rebuildIndex();
+        out(`Index rebuilt: ${rebuilt.packs} packs, ${rebuilt.chunks} chunks, ${rebuilt.problems.length} packs unreadable.`);
+        for (const p of rebuilt.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
+      }
+      const report = await verifyRepository(repository);
       out(`${report.snapshots} points, ${report.chunksRead} chunks read, ${report.problems.length} problems.`);
       for (const p of report.problems) out(`  ${p.object}: ${p.code}: ${p.message}`);
       if (report.problems.length > 0) throw new Error(`${report.problems.length} problems found`);

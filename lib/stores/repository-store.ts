@@ -9,6 +9,11 @@ export interface RepositoryStore {
   readonly location: string;
   /** The object's bytes, or undefined when it does not exist. */
   read(key: string): Promise<Buffer | undefined>;
+  /**
+   * Optional: `length` bytes of the object from `offset` (fewer when the object is shorter), or undefined when it does
+   * not exist. A version-2 repository reads one blob of a pack this way; without it the whole object is read.
+   */
+  readRange?(key: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** Writes (replacing any object with that key) atomically. */
   write(key: string, data: Uint8Array): Promise<void>;
   /** Writes only when no object has that key; false (nothing written) when one does. Atomic. */
@@ -24,6 +29,17 @@ export interface RepositoryStore {
    * one batch and commits it before the snapshot document, so a snapshot still names only durable objects.
    */
   beginBatch?(): RepositoryWriteBatch | undefined;
+  /**
+   * Optional: removes temporary files a crash before a batch commit left, once older than a day (the file store's
+   * `tmp/`); run at unlock. Returns how many were removed.
+   */
+  sweepTemporary?(): Promise<number>;
+}
+
+/** A range of an object, through `readRange` when the store has it, else by reading the whole object. */
+export async function readObjectRange(store: RepositoryStore, key: string, offset: number, length: number): Promise<Buffer | undefined> {
+  if (store.readRange !== undefined) return store.readRange(key, offset, length);
+  return (await store.read(key))?.subarray(offset, offset + length);
 }
 
 /**

@@ -192,13 +192,12 @@ it('a whole repository in a blob container: backed up on one server, restored on
   expect(await readFile(path.join(dir, 'restored/sub/file.txt'), 'utf8')).toBe('BLOBMARKER '.repeat(10_000));
 });
 
-it('the online copy moves only the chunks the vault lacks, and a chunk modified in the vault is detected at restore', async () => {
+it('the online copy moves only the packs the vault lacks (version 2: whole packs, then an index), and a pack modified in the vault is detected at restore', async () => {
   const { mkdir, writeFile, appendFile, readFile } = await import('node:fs/promises');
   const { createRepository, openRepository } = await import('../../lib/backup-server/repository/repository');
   const { backupFolder } = await import('../../lib/backup-server/repository/backup-folder');
   const { restoreSnapshot, readTree } = await import('../../lib/backup-server/repository/restore-snapshot');
   const { copySnapshotsToVault } = await import('../../lib/backup-server/repository/copy-to-vault');
-  const { chunkKey } = await import('../../lib/backup-server/domain/repository-layout');
   const { NodeLocalFileSystem } = await import('../../lib/stores/file/local-file-system');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kluis-bs-copy-'));
   dirs.push(dir);
@@ -215,24 +214,25 @@ it('the online copy moves only the chunks the vault lacks, and a chunk modified 
 
   const first = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
   const copied = await copySnapshotsToVault(local, vault, [first.id]);
-  expect(copied).toMatchObject({ snapshots: 1, chunksSkipped: 0 });
-  expect(copied.chunksCopied).toBe(first.stats.newChunks);
+  expect(copied).toMatchObject({ snapshots: 1, chunksSkipped: 0, packsCopied: 1, chunksCopied: first.stats.newChunks });
 
   await appendFile(path.join(src, 'big.bin'), Buffer.from('a few new bytes at the end'));
   const second = await backupFolder({ repository: local, files, clock }, { root: src, sourceName: 'data' });
   const again = await copySnapshotsToVault(local, vault, [second.id]);
-  expect(again.chunksCopied).toBe(second.stats.newChunks);
+  expect(again).toMatchObject({ packsCopied: 1, chunksCopied: second.stats.newChunks }); // the second backup's one pack
   expect(again.chunksCopied).toBeLessThanOrEqual(3);
   expect(again.chunksSkipped).toBeGreaterThan(10);
+  expect(await copySnapshotsToVault(local, vault, [second.id])).toMatchObject({ packsCopied: 0, chunksCopied: 0 });
 
   const remote = await openRepository(vault, passphrase);
   await restoreSnapshot({ repository: remote, files }, { snapshotId: second.id, targetRoot: path.join(dir, 'from-vault') });
   expect((await readFile(path.join(dir, 'from-vault/big.bin'))).equals(Buffer.concat([big, Buffer.from('a few new bytes at the end')]))).toBe(true);
 
-  const victim = chunkKey((await readTree(remote, second.id))[0].chunks![3]);
-  const envelope = (await vault.read(victim))!;
-  envelope[40] ^= 0xff;
-  await vault.write(victim, envelope);
+  expect((await readTree(remote, second.id))[0].chunks!.length).toBeGreaterThan(10);
+  const victim = (await remote.blobIndex()).blobs.get((await readTree(remote, second.id))[0].chunks![3])!;
+  const envelope = (await vault.read(`packs/${victim.pack.slice(0, 2)}/${victim.pack}`))!;
+  envelope[victim.offset + 40] ^= 0xff;
+  await vault.write(`packs/${victim.pack.slice(0, 2)}/${victim.pack}`, envelope);
   await expect(restoreSnapshot({ repository: await openRepository(vault, passphrase), files }, { snapshotId: second.id, targetRoot: path.join(dir, 'tampered') }))
     .rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
 });

@@ -145,7 +145,8 @@ async function hashTree(root: string): Promise<Record<string, string>> {
   return out;
 }
 
-const chunkUploads = (uploads: string[]) => uploads.filter((k) => k.startsWith('data/')).length;
+/** Chunks travel in pack files (repository version 2): a backup's new chunks are one pack here (all < 8 MiB). */
+const packUploads = (uploads: string[]) => uploads.filter((k) => k.startsWith('packs/')).length;
 
 describe('direct mode (MARS agent)', () => {
   it('backs up straight to the vault, incrementally by its local cache, rebuilds a lost or corrupted cache, and restores byte for byte', async () => {
@@ -182,8 +183,8 @@ describe('direct mode (MARS agent)', () => {
     expect(first.backups).toEqual([expect.objectContaining({ source: 'D:\\Data', filesRead: 3, filesUnchanged: 0 })]);
     expect(first.cache).toBe('rebuilt from the vault: there is no local cache');
     expect((await m1.agent.runDue()).backups).toEqual([]); // once per slot
-    const firstChunkUploads = chunkUploads(uploads);
-    expect(firstChunkUploads).toBeGreaterThanOrEqual(5);
+    expect(first.backups[0].newChunks).toBeGreaterThanOrEqual(5);
+    expect(packUploads(uploads)).toBe(1);
 
     // One file changed: the 13:00 backup reads only it and sends only its new chunks (known chunks not even probed).
     await writeFile(path.join(src, 'docs/deep/notes.md'), '# notes\nchanged\n');
@@ -195,7 +196,7 @@ describe('direct mode (MARS agent)', () => {
     expect(second.cache).toBe('valid');
     expect(m1.files.reads).toEqual(['docs/deep/notes.md']);
     expect(second.backups[0]).toMatchObject({ filesRead: 1, filesUnchanged: 2, newChunks: 2 }); // the file and the tree
-    expect(chunkUploads(uploads)).toBe(2);
+    expect(packUploads(uploads)).toBe(1);
     // The vault's chunks are not listed: the cache's index is trusted once checked (locks/: the backup's shared lock).
     expect(lists).toEqual(['locks/', 'snapshots/']);
 
@@ -207,9 +208,9 @@ describe('direct mode (MARS agent)', () => {
     advance(8 * HOUR);
     const third = await m1.agent.runDue();
     expect(third.cache).toBe('rebuilt from the vault: there is no local cache');
-    expect(lists).toEqual(['locks/', 'snapshots/', 'data/']);
+    expect(lists).toEqual(['locks/', 'snapshots/', 'index/']);
     expect(m1.files.reads.sort()).toEqual(['big.bin', 'docs/deep/notes.md', 'docs/report.txt']);
-    expect(chunkUploads(uploads)).toBe(0);
+    expect(packUploads(uploads)).toBe(0);
     expect(JSON.parse(await readFile(m1.cacheFile, 'utf8')).content.snapshotIds).toHaveLength(3);
     const atThird = await hashTree(src);
     await m1.agent.restore({ snapshotId: third.backups[0].snapshotId, targetRoot: path.join(work, 'third') });

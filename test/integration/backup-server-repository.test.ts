@@ -10,8 +10,10 @@ import path from 'node:path';
 import { backupFolder } from '../../lib/backup-server/repository/backup-folder';
 import { createRepository, generatePassphrase, openRepository, type Repository } from '../../lib/backup-server/repository/repository';
 import { readTree, restoreSnapshot } from '../../lib/backup-server/repository/restore-snapshot';
-import { verifyRepository } from '../../lib/backup-server/repository/verify-repository';
-import { chunkKey } from '../../lib/backup-server/domain/repository-layout';
+import { rebuildIndex, verifyRepository } from '../../lib/backup-server/repository/verify-repository';
+import { copySnapshotsToVault } from '../../lib/backup-server/repository/copy-to-vault';
+import { forgetSnapshots, prunePacks, pruneRepository } from '../../lib/backup-server/repository/prune';
+import { chunkKey, packKey } from '../../lib/backup-server/domain/repository-layout';
 import { FileRepositoryStore } from '../../lib/stores/file/repository-store';
 import type { RepositoryStore, RepositoryWriteBatch } from '../../lib/stores/repository-store';
 import { MemoryRepositoryStore } from '../../lib/stores/memory/repository-store';
@@ -34,8 +36,9 @@ afterEach(async () => {
 
 const bytes = pseudoRandomBytes;
 
-async function newRepository(name = 'repo'): Promise<Repository> {
-  return createRepository(new FileRepositoryStore(path.join(work, name)), PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+/** Version 2 (pack files) unless the test is about version 1's one object per chunk. */
+async function newRepository(name = 'repo', version: 1 | 2 = 2): Promise<Repository> {
+  return createRepository(new FileRepositoryStore(path.join(work, name)), PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS, version });
 }
 
 /** A tree with nested folders, empty/small/large files, odd modes, fixed times and a symlink. */
@@ -136,10 +139,10 @@ describe('backup server repository', () => {
       .rejects.toMatchObject({ code: 'KluisInvalidRequest' });
   });
 
-  it('dedups: the same tree twice stores no new chunk and no new data file', async () => {
+  it('dedups (version 1): the same tree twice stores no new chunk and no new data file', async () => {
     const source = path.join(work, 'source');
     await makeTree(source);
-    const repository = await newRepository();
+    const repository = await newRepository('repo', 1);
     const first = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     const dataBefore = (await allFiles(path.join(work, 'repo/data'))).length;
     const second = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
@@ -182,7 +185,7 @@ describe('backup server repository', () => {
     expect(insertion.stats.newChunkBytes / total).toBeLessThan(0.025);
   });
 
-  it('writes chunks in a batch (no fsync each): committed, under their names and durable, before the snapshot document; a failed commit stores no snapshot and forgets its chunks', async () => {
+  it('version 1: writes chunks in a batch (no fsync each): committed, under their names and durable, before the snapshot document; a failed commit stores no snapshot and forgets its chunks', async () => {
     const file = new FileRepositoryStore(path.join(work, 'repo'));
     const events: string[] = [];
     let failCommit = true;
@@ -203,7 +206,7 @@ describe('backup server repository', () => {
         };
       },
     });
-    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS, version: 1 });
     const staged = await repository.putChunk(bytes(50_000, 'staged'));
     expect(staged.added).toBe(true);
     expect(await file.exists(chunkKey(staged.id))).toBe(false); // written to tmp/ only, not yet under its name
@@ -227,7 +230,7 @@ describe('backup server repository', () => {
     expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 
-  it('stores chunks a few at a time; a failed put fails the backup (no snapshot) and nothing is left unhandled', async () => {
+  it('version 1: stores chunks a few at a time; a failed put fails the backup (no snapshot) and nothing is left unhandled', async () => {
     const memory = new MemoryRepositoryStore();
     let writes = 0;
     let inFlight = 0;
@@ -241,7 +244,7 @@ describe('backup server repository', () => {
         return memory.writeIfAbsent(key, data);
       },
     });
-    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS, version: 1 });
     const source = path.join(work, 'source');
     await makeTree(source);
     await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('the disk went away');
@@ -253,10 +256,10 @@ describe('backup server repository', () => {
     expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 
-  it('detects a modified chunk at restore (nothing written under the real name) and in verify', async () => {
+  it('version 1: detects a modified chunk at restore (nothing written under the real name) and in verify', async () => {
     const source = path.join(work, 'source');
     await makeTree(source);
-    const repository = await newRepository();
+    const repository = await newRepository('repo', 1);
     const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     expect((await verifyRepository(repository)).problems).toEqual([]);
 
@@ -276,10 +279,10 @@ describe('backup server repository', () => {
     expect(report.problems).toEqual([expect.objectContaining({ object: chunkKey(q4.chunks![1]), code: 'KluisRepositoryDataCorrupt' })]);
   });
 
-  it('detects a chunk swapped for another valid chunk (the name is bound into the encryption)', async () => {
+  it('version 1: detects a chunk swapped for another valid chunk (the name is bound into the encryption)', async () => {
     const source = path.join(work, 'source');
     await makeTree(source);
-    const repository = await newRepository();
+    const repository = await newRepository('repo', 1);
     const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
     const q4 = (await readTree(repository, snapshot.id)).find((e) => e.path === 'docs/reports/2026/q4.bin')!;
     const [a, b] = q4.chunks!;
@@ -333,6 +336,7 @@ describe('backup server repository', () => {
 
     const repository = await createRepository(store, PASSPHRASE, { clock });
     expect(repository.config).toMatchObject({
+      version: 2,
       aead: 'AES-256-GCM',
       chunkIdHash: 'HMAC-SHA-256',
       kdf: { algorithm: 'scrypt', logN: 17, r: 8, p: 1 },
@@ -347,5 +351,141 @@ describe('backup server repository', () => {
     const generated = generatePassphrase();
     expect(generated).toMatch(/^[A-Z2-9]{8}(-[A-Z2-9]{8}){3}$/);
     expect(generatePassphrase()).not.toBe(generated);
+  });
+});
+
+describe('pack files (repository version 2, session 9)', () => {
+  const storeAt = (name = 'repo', now = clock) => new FileRepositoryStore(path.join(work, name), now);
+  /** A small tree (two files, a folder): these tests are about the repository, not the walk. */
+  const smallTree = async (root: string) => {
+    await mkdir(path.join(root, 'docs'), { recursive: true });
+    await writeFile(path.join(root, 'docs/q4.bin'), bytes(300_000, 'q4-small'));
+    await writeFile(path.join(root, 'readme.txt'), 'hello\n'.repeat(100));
+  };
+  const keysUnder = async (store: RepositoryStore, prefix: string) => {
+    const keys: string[] = [];
+    for await (const key of store.list(prefix)) keys.push(key);
+    return keys.sort();
+  };
+
+  it('round trip: chunks go into few packs and an index written at the commit; a second unlock reads the index (no data/) and restores and verifies', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const repository = await newRepository();
+    repository.packTargetBytes = 512 * 1024;
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const store = storeAt();
+    const packs = await keysUnder(store, 'packs/');
+    expect(packs.length).toBeGreaterThan(1);
+    expect(packs.length).toBeLessThan(snapshot.stats.newChunks / 3);
+    expect(await keysUnder(store, 'index/')).toHaveLength(1);
+    expect(await keysUnder(store, 'data/')).toEqual([]);
+
+    const second = await openRepository(store, PASSPHRASE);
+    expect(second.chunkCount).toBe(snapshot.stats.newChunks);
+    await restoreSnapshot({ repository: second, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
+    expect(await verifyRepository(second)).toMatchObject({ problems: [], chunksRead: snapshot.stats.newChunks, packs: packs.length });
+    // A second backup of the same tree adds no pack, only its snapshot document (and no index: nothing new).
+    const again = await backupFolder({ repository: second, files, clock }, { root: source, sourceName: 'data' });
+    expect(again.stats.newChunks).toBe(0);
+    expect(await keysUnder(store, 'packs/')).toEqual(packs);
+    expect(await keysUnder(store, 'index/')).toHaveLength(1);
+  });
+
+  it('a crash before the commit leaves nothing visible (only tmp/ files, swept at an unlock a day later)', async () => {
+    const repository = await newRepository();
+    repository.packTargetBytes = 64 * 1024;
+    for (let i = 0; i < 4; i++) await repository.putChunk(bytes(40_000, `uncommitted-${i}`)); // two packs closed (to tmp/)
+    expect((await readdir(path.join(work, 'repo/tmp'))).length).toBe(2);
+    const reopened = await openRepository(storeAt(), PASSPHRASE);
+    expect(reopened.chunkCount).toBe(0);
+    expect(await keysUnder(storeAt(), 'packs/')).toEqual([]);
+    expect(await keysUnder(storeAt(), 'index/')).toEqual([]);
+    expect((await readdir(path.join(work, 'repo/tmp'))).length).toBe(2); // younger than a day: a batch may still be running
+    await openRepository(storeAt('repo', () => new Date(Date.now() + 25 * 3_600_000)), PASSPHRASE);
+    expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
+  });
+
+  it('prune: drops packs with nothing referenced, repacks mostly dead ones, keeps mostly live ones; new index before the old packs go', async () => {
+    const store = new MemoryRepositoryStore();
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    repository.packTargetBytes = 250_000;
+    const ids: string[] = [];
+    for (let i = 0; i < 15; i++) ids.push((await repository.putChunk(bytes(60_000, `blob-${i}`))).id); // 5 per pack
+    await repository.commitChunks();
+    const packsBefore = await keysUnder(store, 'packs/');
+    expect(packsBefore).toHaveLength(3);
+    const orphan = packKey('ab'.repeat(32)); // a pack a crashed backup left without index entries
+    await store.write(orphan, Buffer.from('left by a crash'));
+    const deleted: string[] = [];
+    const recording = Object.assign(Object.create(store) as MemoryRepositoryStore, {
+      delete: async (key: string) => (deleted.push(key.split('/')[0]), store.delete(key)),
+    });
+    const onRecording = await repository.onStore(recording);
+    // Pack 1: 4 of 5 referenced (kept whole); pack 2: 1 of 5 (repacked); pack 3: none (dropped).
+    const result = await prunePacks(onRecording, new Set([...ids.slice(0, 4), ids[5]]));
+    expect(result).toMatchObject({ packsDeleted: 3, packsRepacked: 1, packsWritten: 1, chunksDeleted: 9 });
+    expect(deleted).toEqual(['index', 'packs', 'packs', 'packs']); // the old index object first, then the packs
+    expect(await keysUnder(store, 'index/')).toHaveLength(1);
+    const after = await openRepository(store, PASSPHRASE);
+    expect(after.chunkCount).toBe(6); // 4 + the kept pack's dead blob 4 + the repacked blob 5
+    for (const i of [0, 1, 2, 3, 4, 5]) expect(after.hasChunk(ids[i])).toBe(true);
+    for (const i of [0, 5]) expect((await after.readChunk(ids[i])).equals(bytes(60_000, `blob-${i}`))).toBe(true);
+    await expect(after.readChunk(ids[6])).rejects.toMatchObject({ code: 'KluisRepositoryObjectNotFound' });
+    expect(await verifyRepository(after)).toMatchObject({ problems: [], chunksRead: 6, packs: 2 });
+    expect(await store.exists(orphan)).toBe(false);
+  });
+
+  it('detects a modified blob in a pack (restore and verify) and an index entry that does not match its pack; rebuilds the index from the pack headers', async () => {
+    const source = path.join(work, 'source');
+    await smallTree(source);
+    const repository = await newRepository();
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const [pack] = await keysUnder(storeAt(), 'packs/');
+    const original = await readFile(path.join(work, 'repo', pack));
+    const tampered = Buffer.from(original);
+    tampered[1000] ^= 0x01;
+    await writeFile(path.join(work, 'repo', pack), tampered);
+    await expect(restoreSnapshot({ repository, files }, { snapshotId: snapshot.id, targetRoot: path.join(work, 'restored') }))
+      .rejects.toMatchObject({ code: 'KluisRepositoryDataCorrupt' });
+    expect((await verifyRepository(repository)).problems).toEqual([expect.objectContaining({ object: pack, code: 'KluisRepositoryDataCorrupt' })]);
+
+    // The pack intact, its index lost: unlock knows nothing; rebuilt from the headers, all is there again.
+    await writeFile(path.join(work, 'repo', pack), original);
+    for (const key of await keysUnder(storeAt(), 'index/')) await rm(path.join(work, 'repo', key));
+    const lost = await openRepository(storeAt(), PASSPHRASE);
+    expect(lost.chunkCount).toBe(0);
+    expect((await verifyRepository(lost)).problems.length).toBeGreaterThan(0);
+    expect(await rebuildIndex(lost)).toMatchObject({ packs: 1, chunks: snapshot.stats.newChunks, problems: [] });
+    const rebuilt = await openRepository(storeAt(), PASSPHRASE);
+    expect(await verifyRepository(rebuilt)).toMatchObject({ problems: [], chunksRead: snapshot.stats.newChunks });
+    const packId = pack.slice(pack.lastIndexOf('/') + 1);
+    await rebuilt.indexPacks([{ id: packId, blobs: [{ id: snapshot.tree[0], offset: 0, length: 100 }] }]); // an index entry the header contradicts
+    // (The tree chunk may also fail to read, when the wrong entry is the one the index kept: both are reported.)
+    expect((await verifyRepository(await openRepository(storeAt(), PASSPHRASE))).problems).toContainEqual(
+      expect.objectContaining({ object: pack, code: 'KluisRepositoryDataCorrupt', message: expect.stringContaining(`does not list chunk ${snapshot.tree[0]} where the index says`) }),
+    );
+  });
+
+  it('version 1 stays as it was: read, verified, pruned, copied and written one object per chunk (no packs)', async () => {
+    const source = path.join(work, 'source');
+    await smallTree(source);
+    const v1 = await newRepository('repo', 1);
+    const first = await backupFolder({ repository: v1, files, clock }, { root: source, sourceName: 'data' });
+    await writeFile(path.join(source, 'docs/new.txt'), 'added later');
+    const reopened = await openRepository(storeAt(), PASSPHRASE);
+    expect(reopened.config.version).toBe(1);
+    const second = await backupFolder({ repository: reopened, files, clock }, { root: source, sourceName: 'data' });
+    expect(await keysUnder(storeAt(), 'packs/')).toEqual([]);
+    expect((await keysUnder(storeAt(), 'data/')).length).toBe(first.stats.newChunks + second.stats.newChunks);
+    await forgetSnapshots(reopened, [first.id]);
+    expect((await pruneRepository(reopened)).chunksDeleted).toBe(1); // the first tree
+    const vault = new MemoryRepositoryStore();
+    expect(await copySnapshotsToVault(reopened, vault, [second.id])).toMatchObject({ snapshots: 1, chunksCopied: second.stats.chunks });
+    const fromVault = await openRepository(vault, PASSPHRASE);
+    expect(await verifyRepository(fromVault)).toMatchObject({ problems: [], chunksRead: second.stats.chunks });
+    await restoreSnapshot({ repository: fromVault, files }, { snapshotId: second.id, targetRoot: path.join(work, 'restored') });
+    expect(await describeTree(path.join(work, 'restored'))).toEqual(await describeTree(source));
   });
 });

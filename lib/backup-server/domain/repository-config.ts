@@ -9,7 +9,9 @@ import { errors } from '../../domain/errors';
 import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from './fastcdc';
 
 export const REPOSITORY_FORMAT = 'kluis-backup-server-repository';
-export const REPOSITORY_VERSION = 1;
+/** Version 1: one object per chunk (data/). Version 2 (session 9, new repositories): chunks in pack files + index. */
+export const REPOSITORY_VERSION = 2;
+export type RepositoryVersion = 1 | 2;
 
 /** scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB, OWASP's recommended minimum for scrypt). */
 export const DEFAULT_KDF: KdfParams = { algorithm: 'scrypt', logN: 17, r: 8, p: 1, saltBase64: '' };
@@ -35,7 +37,7 @@ export const DEFAULT_COMPRESSION: CompressionParams = { codec: 'brotli', level: 
 
 export interface RepositoryConfig {
   format: typeof REPOSITORY_FORMAT;
-  version: typeof REPOSITORY_VERSION;
+  version: RepositoryVersion;
   repositoryId: string;
   createdAt: string;
   aead: 'AES-256-GCM';
@@ -49,7 +51,7 @@ export interface RepositoryConfig {
 
 const configSchema = z.object({
   format: z.literal(REPOSITORY_FORMAT),
-  version: z.literal(REPOSITORY_VERSION),
+  version: z.union([z.literal(1), z.literal(2)]),
   repositoryId: z.string().regex(/^[0-9a-f]{32}$/),
   createdAt: z.string().min(1),
   aead: z.literal('AES-256-GCM'),

@@ -30,6 +30,9 @@ const CODEC_BROTLI = 1;
  */
 const INLINE_CODEC_BYTES = 256 * 1024;
 
+/** What an envelope holds, bound into its associated data ("kluis/<kind>:<id>"). */
+export type EnvelopeKind = 'chunk' | 'snapshot' | 'index' | 'pack-header';
+
 export type RandomBytes = (size: number) => Buffer;
 
 export interface RepositoryKeys {
@@ -89,13 +92,13 @@ export function decrypt(key: Buffer, envelope: Uint8Array, associatedData: Buffe
   }
 }
 
-export function envelopeAssociatedData(kind: 'chunk' | 'snapshot', id: string): Buffer {
+export function envelopeAssociatedData(kind: EnvelopeKind, id: string): Buffer {
   return Buffer.from(`kluis/${kind}:${id}`, 'utf8');
 }
 
 /** Compresses (when that makes it smaller) and encrypts; `kind:id` is bound as associated data. */
 export async function sealObject(
-  kind: 'chunk' | 'snapshot',
+  kind: EnvelopeKind,
   id: string,
   plaintext: Uint8Array,
   keys: Pick<RepositoryKeys, 'dataKey'>,
@@ -114,7 +117,7 @@ export async function sealObject(
 
 /** Decrypts and decompresses; throws KluisRepositoryDataCorrupt when the envelope does not authenticate. */
 export async function openObject(
-  kind: 'chunk' | 'snapshot',
+  kind: EnvelopeKind,
   id: string,
   envelope: Uint8Array,
   keys: Pick<RepositoryKeys, 'dataKey'>,

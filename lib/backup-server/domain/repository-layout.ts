@@ -4,7 +4,10 @@
  * A repository (local folder, later also the vault's copy) holds:
  *   config                    the repository config: format, KDF parameters + salt, the wrapped master key,
  *                             chunker and compression parameters (no plaintext secret; see repository-config.ts)
- *   data/<id[0..2]>/<id>      one encrypted chunk per content-defined chunk; <id> = keyed hash of its plaintext
+ *   data/<id[0..2]>/<id>      version 1: one encrypted chunk per content-defined chunk; <id> = keyed hash of its plaintext
+ *   packs/<id[0..2]>/<id>     version 2: chunk envelopes packed together (~8 MiB) + an encrypted header; <id> = SHA-256
+ *                             of the pack's bytes (domain/pack.ts)
+ *   index/<id>                version 2: encrypted blob → pack, offset, length entries, one per committed batch
  *   snapshots/<id>            one encrypted snapshot document per backup (points to its encrypted file tree)
  *   locks/<id>                one lock per running backup, copy, restore or prune (repository-lock.ts; no secret)
  * Names carry no plaintext: chunk ids are HMAC-SHA-256 under a key derived from the master key, snapshot ids are random.
@@ -15,6 +18,8 @@ export const CONFIG_KEY = 'config';
 export const DATA_PREFIX = 'data/';
 export const SNAPSHOTS_PREFIX = 'snapshots/';
 export const LOCKS_PREFIX = 'locks/';
+export const PACKS_PREFIX = 'packs/';
+export const INDEX_PREFIX = 'index/';
 
 const CHUNK_ID = /^[0-9a-f]{64}$/;
 const SNAPSHOT_ID = /^[0-9a-f]{32}$/;
@@ -49,6 +54,33 @@ export function snapshotIdOfKey(key: string): string | undefined {
   if (!key.startsWith(SNAPSHOTS_PREFIX)) return undefined;
   const id = key.slice(SNAPSHOTS_PREFIX.length);
   return isSnapshotId(id) ? id : undefined;
+}
+
+/** A pack's key: packs/<id[0..2]>/<id>, id = SHA-256 of the pack's bytes in hex. */
+export function packKey(id: string): string {
+  if (!CHUNK_ID.test(id)) throw errors.invalidRequest('packId', `'${id}' is not a pack id (64 lowercase hex digits).`);
+  return `${PACKS_PREFIX}${id.slice(0, 2)}/${id}`;
+}
+
+export function packIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(PACKS_PREFIX)) return undefined;
+  const id = key.slice(key.lastIndexOf('/') + 1);
+  return CHUNK_ID.test(id) && key === packKey(id) ? id : undefined;
+}
+
+export function isIndexId(id: string): boolean {
+  return SNAPSHOT_ID.test(id);
+}
+
+export function indexKey(id: string): string {
+  if (!isIndexId(id)) throw errors.invalidRequest('indexId', `'${id}' is not an index id (32 lowercase hex digits).`);
+  return `${INDEX_PREFIX}${id}`;
+}
+
+export function indexIdOfKey(key: string): string | undefined {
+  if (!key.startsWith(INDEX_PREFIX)) return undefined;
+  const id = key.slice(INDEX_PREFIX.length);
+  return isIndexId(id) ? id : undefined;
 }
 
 export function lockKey(id: string): string {

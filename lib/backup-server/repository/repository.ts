@@ -2,10 +2,14 @@
  * A backup server repository, unlocked: chunk and snapshot objects in a RepositoryStore, sealed with keys derived
  * from the master secret (see domain/repository-crypto.ts). `createRepository` makes one; `openRepository` unlocks
  * one with the passphrase and refuses a wrong passphrase before anything is read beyond the config or written.
+ *
+ * Version 1 stores one object per chunk (`data/`). Version 2 (session 9, new repositories) packs chunk envelopes
+ * into ~8 MiB packs (domain/pack.ts) and records where each is in index objects, written when a batch commits —
+ * packs first, then the index, then (saveSnapshot) the snapshot document; unlock reads the index, not a listing.
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { errors } from '../../domain/errors';
-import type { RepositoryStore, RepositoryWriteBatch } from '../../stores/repository-store';
+import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../stores/repository-store';
 import { createChunker, type Chunker, type ChunkerParams } from '../domain/fastcdc';
 import {
   chunkIdMatches,
@@ -32,8 +36,13 @@ import {
   type CompressionParams,
   type KdfParams,
   type RepositoryConfig,
+  type RepositoryVersion,
 } from '../domain/repository-config';
-import { chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, snapshotIdOfKey, snapshotKey, SNAPSHOTS_PREFIX } from '../domain/repository-layout';
+import {
+  chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, indexIdOfKey, indexKey, packKey, snapshotIdOfKey, snapshotKey, SNAPSHOTS_PREFIX,
+} from '../domain/repository-layout';
+import { assemblePack, PACK_TARGET_BYTES, packIdOf, parseIndex, parsePackHeader, serializeIndex, serializePackHeader, splitPack, type PackContents, type PackedBlob } from '../domain/pack';
+import { BlobIndex } from './blob-index';
 import { parseSnapshot, serializeSnapshot, type SnapshotDocument } from '../domain/snapshot';
 import { unwrapForMachine, wrapForMachine, type MachineWrappedKey } from '../domain/unattended-unlock';
 
@@ -46,6 +55,26 @@ export interface CreateRepositoryOptions {
   kdf?: Partial<Pick<KdfParams, 'logN' | 'r' | 'p'>>;
   chunker?: ChunkerParams;
   compression?: CompressionParams;
+  /** Defaults to REPOSITORY_VERSION (2: pack files); 1 makes a repository of one object per chunk (tests of that format). */
+  version?: RepositoryVersion;
+}
+
+/** Index objects read at unlock at once. */
+const INDEX_READS_IN_FLIGHT = 8;
+
+interface OpenPack {
+  blobs: PackedBlob[];
+  envelopes: Buffer[];
+  bytes: number;
+}
+
+/** A backup's writes until its commit: version 1 only `writes`; version 2 also the open pack and the packs written. */
+interface WriteBatch {
+  writes: RepositoryWriteBatch | undefined;
+  ids: string[];
+  open?: OpenPack;
+  packs: PackContents[];
+  failed?: unknown;
 }
 
 export interface PutChunkResult {
@@ -59,8 +88,13 @@ export class Repository {
   readonly chunker: Chunker;
   private readonly knownChunks: Set<string>;
   private readonly inFlight = new Map<string, Promise<PutChunkResult>>();
+  /** Version 2: a pack is closed once it holds this many bytes (tests lower it to get several packs from little data). */
+  packTargetBytes = PACK_TARGET_BYTES;
   /** Chunks written since the last snapshot, durable only once committed (`commitChunks`), with their ids. */
-  private batch: { writes: RepositoryWriteBatch; ids: string[] } | undefined;
+  private batch: WriteBatch | undefined;
+  /** Version 2: the index, read at unlock (or at first need, when direct mode's cache gave the known chunks). */
+  private index: BlobIndex | undefined;
+  private indexLoading: Promise<BlobIndex> | undefined;
 
   private constructor(
     readonly store: RepositoryStore,
@@ -85,6 +119,11 @@ export class Repository {
    */
   static async unlocked(store: RepositoryStore, config: RepositoryConfig, keys: RepositoryKeys, random: RandomBytes, masterSecret?: Buffer, knownChunks?: Iterable<string>): Promise<Repository> {
     if (knownChunks !== undefined) return new Repository(store, config, keys, knownChunks, random, masterSecret);
+    if (config.version >= 2) {
+      const repository = new Repository(store, config, keys, [], random, masterSecret);
+      for (const id of (await repository.blobIndex()).blobs.keys()) repository.knownChunks.add(id);
+      return repository;
+    }
     const known: string[] = [];
     for await (const key of store.list(DATA_PREFIX)) {
       const id = chunkIdOfKey(key);
@@ -117,6 +156,134 @@ export class Repository {
     this.knownChunks.delete(id);
   }
 
+  /** Version 2: chunk envelopes in pack files, found through the index. */
+  get packed(): boolean {
+    return this.config.version >= 2;
+  }
+
+  /** Version 2: the index (read from the store's index objects the first time). */
+  blobIndex(): Promise<BlobIndex> {
+    if (this.index !== undefined) return Promise.resolve(this.index);
+    this.indexLoading ??= this.readIndex().then(
+      (index) => (this.index = index),
+      (err: unknown) => {
+        this.indexLoading = undefined; // a later call reads it again
+        throw err;
+      },
+    );
+    return this.indexLoading;
+  }
+
+  private async readIndex(): Promise<BlobIndex> {
+    const index = new BlobIndex();
+    const ids: string[] = [];
+    for await (const key of this.store.list(INDEX_PREFIX)) {
+      const id = indexIdOfKey(key);
+      if (id !== undefined) ids.push(id);
+    }
+    for (let at = 0; at < ids.length; at += INDEX_READS_IN_FLIGHT) {
+      const docs = await Promise.all(ids.slice(at, at + INDEX_READS_IN_FLIGHT).map(async (id) => ({ id, packs: await this.readIndexObject(id) })));
+      for (const doc of docs) {
+        doc.packs.forEach((pack) => index.add(pack));
+        index.indexIds.add(doc.id);
+      }
+    }
+    return index;
+  }
+
+  private async readIndexObject(id: string): Promise<PackContents[]> {
+    const envelope = await this.store.read(indexKey(id));
+    if (envelope === undefined) throw errors.repositoryObjectNotFound(indexKey(id));
+    return parseIndex(await openObject('index', id, envelope, this.keys), id);
+  }
+
+  /** Writes (durably) an index object naming these packs; returns its id. */
+  private async writeIndexObject(packs: readonly PackContents[]): Promise<string> {
+    const id = this.random(16).toString('hex');
+    const envelope = await sealObject('index', id, serializeIndex(packs), this.keys, this.config.compression, this.random);
+    if (!(await this.store.writeIfAbsent(indexKey(id), envelope))) throw errors.repositoryDataCorrupt('index', id, 'an index with this id already exists');
+    return id;
+  }
+
+  /** Writes an index object naming these (durable) packs, and adds them to the index in memory. */
+  async indexPacks(packs: readonly PackContents[]): Promise<void> {
+    const indexId = await this.writeIndexObject(packs);
+    // An index not read yet (direct mode's cache) is not read for this: it will list the new object when it is.
+    const index = this.index ?? (this.indexLoading === undefined ? undefined : await this.indexLoading);
+    index?.indexIds.add(indexId);
+    packs.forEach((pack) => index?.add(pack));
+  }
+
+  /**
+   * Prune's last step before deleting packs: one new index object naming exactly `packs`, then the old index objects
+   * go. A crash in between leaves both, and every pack either names still exists.
+   */
+  async replaceIndex(packs: readonly PackContents[]): Promise<void> {
+    const old: string[] = []; // listed, not remembered: the index in memory may not have loaded (rebuildIndex)
+    for await (const key of this.store.list(INDEX_PREFIX)) {
+      const id = indexIdOfKey(key);
+      if (id !== undefined) old.push(id);
+    }
+    const id = await this.writeIndexObject(packs);
+    for (const oldId of old) await this.store.delete(indexKey(oldId));
+    const index = new BlobIndex();
+    packs.forEach((pack) => index.add(pack));
+    index.indexIds.add(id);
+    this.index = index;
+    this.indexLoading = Promise.resolve(index);
+    this.knownChunks.clear();
+    for (const blobId of index.blobs.keys()) this.knownChunks.add(blobId);
+  }
+
+  /** A pack's blobs from its own header (authenticated), and the pack's bytes; throws when the pack is damaged. */
+  async readPack(packId: string): Promise<{ bytes: Buffer; blobs: PackedBlob[] }> {
+    const bytes = await this.store.read(packKey(packId));
+    if (bytes === undefined) throw errors.repositoryObjectNotFound(packKey(packId));
+    if (packIdOf(bytes) !== packId) throw errors.repositoryDataCorrupt('pack', packId, 'its content does not match its id');
+    const { sealedHeader, dataBytes } = splitPack(bytes, packId);
+    const header = await openObject('pack-header', '', sealedHeader, this.keys);
+    return { bytes, blobs: parsePackHeader(header, packId, dataBytes) };
+  }
+
+  /** A blob's plaintext from its envelope, authenticated and checked against its id. */
+  async openChunk(id: string, envelope: Uint8Array): Promise<Buffer> {
+    const plaintext = await openObject('chunk', id, envelope, this.keys);
+    if (!chunkIdMatches(id, plaintext, this.keys)) throw errors.repositoryDataCorrupt('chunk', id, 'its content does not match its id');
+    return plaintext;
+  }
+
+  /**
+   * Prune's repack: packs envelopes read from other packs (as they are: they stay bound to their ids) into new
+   * packs and makes them durable; they are not indexed yet (`replaceIndex` names them).
+   */
+  async writePacks(blobs: AsyncIterable<{ id: string; envelope: Buffer }>): Promise<PackContents[]> {
+    const batch: WriteBatch = { writes: this.store.beginBatch?.(), ids: [], packs: [] };
+    for await (const { id, envelope } of blobs) await this.addToPack(batch, id, envelope);
+    if (batch.open !== undefined) await this.closePack(batch);
+    await batch.writes?.commit();
+    return batch.packs;
+  }
+
+  private async addToPack(batch: WriteBatch, id: string, envelope: Buffer): Promise<void> {
+    const open = (batch.open ??= { blobs: [], envelopes: [], bytes: 0 });
+    open.blobs.push({ id, offset: open.bytes, length: envelope.length });
+    open.envelopes.push(envelope);
+    open.bytes += envelope.length;
+    if (open.bytes >= this.packTargetBytes) await this.closePack(batch);
+  }
+
+  private async closePack(batch: WriteBatch): Promise<void> {
+    const open = batch.open!;
+    batch.open = undefined;
+    const header = await sealObject('pack-header', '', serializePackHeader(open.blobs), this.keys, this.config.compression, this.random);
+    const bytes = assemblePack(open.envelopes, header);
+    open.envelopes.length = 0; // only the assembled copy stays alive while it is written
+    const id = packIdOf(bytes);
+    if (batch.writes !== undefined) await batch.writes.writeIfAbsent(packKey(id), bytes);
+    else await this.store.writeIfAbsent(packKey(id), bytes);
+    batch.packs.push({ id, blobs: open.blobs });
+  }
+
   chunkIdOf(plaintext: Uint8Array): string {
     return chunkIdOf(plaintext, this.keys);
   }
@@ -129,8 +296,9 @@ export class Repository {
     if (running !== undefined) return running.then(() => ({ id, added: false, storedBytes: 0 }));
     const write = (async () => {
       const envelope = await sealObject('chunk', id, plaintext, this.keys, this.config.compression, this.random);
+      if (this.packed) return this.putIntoPack(id, envelope);
       const batch = this.currentBatch();
-      const added = batch === undefined ? await this.store.writeIfAbsent(chunkKey(id), envelope) : await batch.writes.writeIfAbsent(chunkKey(id), envelope);
+      const added = batch?.writes === undefined ? await this.store.writeIfAbsent(chunkKey(id), envelope) : await batch.writes.writeIfAbsent(chunkKey(id), envelope);
       if (added) batch?.ids.push(id);
       this.knownChunks.add(id);
       return { id, added, storedBytes: added ? envelope.length : 0 };
@@ -139,23 +307,41 @@ export class Repository {
     return write.finally(() => this.inFlight.delete(id));
   }
 
-  /** The chunk's plaintext, authenticated (AES-GCM) and checked against its id (HMAC); throws when either fails. */
+  private async putIntoPack(id: string, envelope: Buffer): Promise<PutChunkResult> {
+    const batch = this.currentBatch()!;
+    batch.ids.push(id);
+    this.knownChunks.add(id);
+    try {
+      await this.addToPack(batch, id, envelope);
+    } catch (err) {
+      batch.failed ??= err; // the commit fails too: every chunk of this batch is forgotten
+      throw err;
+    }
+    return { id, added: true, storedBytes: envelope.length };
+  }
+
+  /**
+   * The chunk's plaintext, authenticated (AES-GCM) and checked against its id (HMAC); throws when either fails.
+   * Version 2 reads the blob's range of its pack (the index says where); a chunk not in the index is looked for in
+   * `data/` (version 1).
+   */
   async readChunk(id: string): Promise<Buffer> {
-    const envelope = await this.store.read(chunkKey(id));
-    if (envelope === undefined) throw errors.repositoryObjectNotFound(chunkKey(id));
-    const plaintext = await openObject('chunk', id, envelope, this.keys);
-    if (!chunkIdMatches(id, plaintext, this.keys)) throw errors.repositoryDataCorrupt('chunk', id, 'its content does not match its id');
-    return plaintext;
+    const location = this.packed ? (await this.blobIndex()).blobs.get(id) : undefined;
+    const key = location === undefined ? chunkKey(id) : packKey(location.pack);
+    const envelope = location === undefined ? await this.store.read(key) : await readObjectRange(this.store, key, location.offset, location.length);
+    if (envelope === undefined) throw errors.repositoryObjectNotFound(key);
+    return this.openChunk(id, envelope);
   }
 
   newSnapshotId(): string {
     return this.random(16).toString('hex');
   }
 
-  private currentBatch(): { writes: RepositoryWriteBatch; ids: string[] } | undefined {
+  private currentBatch(): WriteBatch | undefined {
     if (this.batch !== undefined) return this.batch;
     const writes = this.store.beginBatch?.();
-    return writes === undefined ? undefined : (this.batch = { writes, ids: [] });
+    // Version 1 without a store batch writes each chunk durably at once; version 2 always packs until the commit.
+    return writes === undefined && !this.packed ? undefined : (this.batch = { writes, ids: [], packs: [] });
   }
 
   /**
@@ -168,7 +354,10 @@ export class Repository {
     if (batch === undefined) return;
     this.batch = undefined;
     try {
-      await batch.writes.commit();
+      if (batch.failed !== undefined) throw batch.failed;
+      if (batch.open !== undefined) await this.closePack(batch);
+      await batch.writes?.commit();
+      if (batch.packs.length > 0) await this.indexPacks(batch.packs); // after the packs are durable, before any snapshot
     } catch (err) {
       batch.ids.forEach((id) => this.knownChunks.delete(id));
       throw err;
@@ -200,7 +389,9 @@ export class Repository {
     return ids.sort();
   }
 
+  /** The chunks stored: version 2 those the index names, version 1 those `data/` lists. */
   async listChunkIdsInStore(): Promise<string[]> {
+    if (this.packed) return [...(await this.blobIndex()).blobs.keys()];
     const ids: string[] = [];
     for await (const key of this.store.list(DATA_PREFIX)) {
       const id = chunkIdOfKey(key);
@@ -229,7 +420,7 @@ export async function createRepository(store: RepositoryStore, passphrase: strin
   if (await store.exists(CONFIG_KEY)) throw errors.repositoryAlreadyExists(store.location);
   const unwrapped: Omit<RepositoryConfig, 'wrappedMasterKeyBase64'> = {
     format: REPOSITORY_FORMAT,
-    version: REPOSITORY_VERSION,
+    version: options.version ?? REPOSITORY_VERSION,
     repositoryId: random(16).toString('hex'),
     createdAt: options.clock().toISOString(),
     aead: 'AES-256-GCM',
@@ -256,6 +447,7 @@ export async function openRepository(store: RepositoryStore, passphrase: string,
   const passphraseKey = await derivePassphraseKey(passphrase, config.kdf);
   const masterSecret = decrypt(passphraseKey, Buffer.from(wrappedMasterKeyBase64, 'base64'), masterKeyAssociatedData(unwrapped));
   if (masterSecret === undefined || masterSecret.length !== MASTER_SECRET_BYTES) throw errors.passphraseIncorrect();
+  await store.sweepTemporary?.(); // a crash before a batch commit left temporary files: gone after a day
   return Repository.unlocked(store, config, deriveRepositoryKeys(masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, masterSecret, options.knownChunks);
 }
 
@@ -266,5 +458,6 @@ export async function openRepositoryWithMachineKey(store: RepositoryStore, machi
   const config = parseRepositoryConfig(bytes);
   const unwrapped = unwrapForMachine(machineKey, wrapped, config);
   if ('reason' in unwrapped) throw errors.unattendedUnlockUnavailable(unwrapped.reason);
+  await store.sweepTemporary?.();
   return Repository.unlocked(store, config, deriveRepositoryKeys(unwrapped.masterSecret, config.repositoryId), options.random ?? nodeRandomBytes, unwrapped.masterSecret, options.knownChunks);
 }

@@ -25,6 +25,7 @@ import type { ImageRestoreFormat } from '../domain/disk-image';
 import type { SkippedEntry } from '../domain/snapshot';
 import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { forgetSnapshots, pruneRepository } from '../repository/prune';
+import { rebuildIndex } from '../repository/verify-repository';
 import { checkPassphrase, createRepository, generatePassphrase, openRepository, openRepositoryWithMachineKey, type Repository } from '../repository/repository';
 import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey } from '../domain/unattended-unlock';
 import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
@@ -319,6 +320,12 @@ export class BackupServer {
   /** The points of this server's copy in the vault (as recorded when copied). */
   async vaultPoints(): Promise<LocalPoint[]> {
     return (await this.requireState()).vaultPoints ?? [];
+  }
+
+  /** `kluis-server verify --rebuild-index` (version 2): the index written anew from the pack headers, under the exclusive lock. */
+  async rebuildIndex(): Promise<Awaited<ReturnType<typeof rebuildIndex>>> {
+    const repository = this.unlocked();
+    return this.locked(this.deps.repository, 'prune', () => rebuildIndex(repository));
   }
 
   /**

@@ -42,6 +42,15 @@ export class BlobRepositoryStore implements RepositoryStore {
     }
   }
 
+  async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    try {
+      return await this.container.getBlockBlobClient(this.nameOf(key)).downloadToBuffer(offset, length);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   async write(key: string, data: Uint8Array): Promise<void> {
     await this.ensureContainer();
     await this.container.getBlockBlobClient(this.nameOf(key)).uploadData(data, { maxSingleShotSize: 256 * 1024 * 1024 });

@@ -16,14 +16,59 @@ import { isValidStoreKey } from '../../backup-server/domain/repository-layout';
 import type { RepositoryStore, RepositoryWriteBatch } from '../repository-store';
 
 const TMP_DIR = 'tmp';
+/** A temporary file older than this was abandoned (a crash before its batch committed); `sweepTemporary` removes it. */
+const ABANDONED_AFTER_MS = 24 * 60 * 60 * 1000;
 /** fsyncs, links and removals a batch's commit runs at once (libuv's pool has 4 threads; the rest queue there). */
 const COMMIT_CONCURRENCY = 8;
 
 export class FileRepositoryStore implements RepositoryStore {
   readonly location: string;
 
-  constructor(private readonly root: string) {
+  constructor(private readonly root: string, private readonly clock: () => Date = () => new Date()) {
     this.location = path.resolve(root);
+  }
+
+  async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    let handle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === length ? buffer : buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async sweepTemporary(): Promise<number> {
+    const dir = path.join(this.location, TMP_DIR);
+    const cutoff = this.clock().getTime() - ABANDONED_AFTER_MS;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) return 0;
+      throw err;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const entry = path.join(dir, name);
+      const info = await stat(entry).catch(() => undefined);
+      if (info === undefined || info.mtimeMs >= cutoff) continue;
+      await rm(entry, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
   }
 
   async read(key: string): Promise<Buffer | undefined> {

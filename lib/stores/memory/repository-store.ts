@@ -12,6 +12,11 @@ export class MemoryRepositoryStore implements RepositoryStore {
     return data === undefined ? undefined : Buffer.from(data);
   }
 
+  async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    const data = this.objects.get(checked(key));
+    return data === undefined ? undefined : Buffer.from(data.subarray(offset, offset + length));
+  }
+
   async write(key: string, data: Uint8Array): Promise<void> {
     this.objects.set(checked(key), Buffer.from(data));
   }
