@@ -31,10 +31,13 @@ const RG = 'rg-onprem';
 const azurite = useAzurite();
 const run = promisify(execFile);
 
-/** Runs bin/kluis-server.js; resolves with its output and exit code (never rejects on a non-zero exit). */
+/**
+ * Runs bin/kluis-server.js; resolves with its output and exit code (never rejects on a non-zero exit). With the
+ * malloc threshold already set it does not start Node a second time (bin/malloc-tuning.js; its own unit test).
+ */
 async function kluisServer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/kluis-server.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/kluis-server.js'), ...args], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
