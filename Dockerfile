@@ -21,7 +21,8 @@ FROM mcr.microsoft.com/azure-functions/node:4-node20
 ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
     AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
     FUNCTIONS_WORKER_RUNTIME=node \
-    ASPNETCORE_URLS=http://+:8080
+    ASPNETCORE_URLS=http://+:8080 \
+    MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /package /home/site/wwwroot
 # A user without privileges; the host listens on 8080 (a port below 1024 would need root).
 RUN groupadd --gid 10001 kluis && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin kluis

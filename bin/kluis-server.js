@@ -2,12 +2,13 @@
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
+const { relaunchWithMallocTuning } = require('./malloc-tuning');
 const entry = path.join(__dirname, '..', 'dist', 'emulator', 'backup-server', 'cli.js');
 if (!fs.existsSync(entry)) {
   console.error('kluis-server: not built yet. Run `npm run build` in ' + path.dirname(__dirname) + '.');
   process.exit(1);
 }
-require(entry).main(process.argv).catch((err) => {
+if (!relaunchWithMallocTuning()) require(entry).main(process.argv).catch((err) => {
   if (err && typeof err.exitCode === 'number' && typeof err.code === 'string' && err.code.startsWith('commander.')) {
     process.exit(err.exitCode);
   }

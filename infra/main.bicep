@@ -50,6 +50,16 @@ param vaultStorageSku string = 'Standard_GRS'
 @maxValue(365)
 param vaultSoftDeleteDays int = 14
 
+@description('What the app runs as (KLUIS_ROLE): vm, the vault and Azure VM backup; server, a Kluis backup server (issue 16; a machine in direct mode too), whose passphrase is the Key Vault secret kluis-server-passphrase.')
+@allowed([
+  'vm'
+  'server'
+])
+param role string = 'vm'
+
+@description('role server: the data folder (KLUIS_SERVER_DATA). It must outlive the instance: mount persistent storage there (an Azure Files share); docs/backup-server.md.')
+param serverDataDir string = '/mounts/kluis-server'
+
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
 @maxValue(730)
@@ -62,6 +72,8 @@ var vaultStorageName = take('${appName}vt${suffix}', 24)
 var keyVaultName = take('${appName}-kv-${suffix}', 24)
 var deploymentContainerName = 'app-package'
 var vaultContainerName = 'kluis-vault'
+// role server: the passphrase never is a plain setting; App Service resolves this Key Vault reference with the identity.
+var serverPassphraseSecretName = 'kluis-server-passphrase'
 var identityName = '${appName}-id-${suffix}'
 var logsName = '${appName}-logs-${suffix}'
 var appInsightsName = '${appName}-ai-${suffix}'
@@ -233,6 +245,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    keyVaultReferenceIdentity: identity.id
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -259,6 +272,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'KLUIS_SUBSCRIPTION_ID', value: subscription().subscriptionId }
         { name: 'KLUIS_LOCATION', value: location }
         { name: 'KLUIS_STORAGE_RESOURCE_GROUP', value: resourceGroup().name }
+        { name: 'KLUIS_ROLE', value: role }
+        { name: 'KLUIS_SERVER_DATA', value: role == 'server' ? serverDataDir : '' }
+        { name: 'KLUIS_SERVER_PASSPHRASE', value: role == 'server' ? '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${serverPassphraseSecretName})' : '' }
+        // glibc: freed MiB-sized buffers go back to the system (bin/malloc-tuning.js; the backup server's peak RSS).
+        { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
       ]

@@ -40,7 +40,7 @@ import { isKluisErrorLike, ERROR_CODES } from '../../lib/domain/errors';
 import { NodeLocalFileSystem } from '../../lib/stores/file/local-file-system';
 import { backupServerAt, directAgentAt, isDirectMode } from './server-at';
 import { startServerHost, type ServerHostOptions } from './server-host';
-import { directPoints, directProtect, directRememberKey, directRestore, directRun, directUnregister, directVerify } from './direct-commands';
+import { directPoints, directProtect, directRememberKey, directRestore, directRun, checkDirectUnlock, directUnregister, directVerify } from './direct-commands';
 import type { BackupServer } from '../../lib/backup-server/server/backup-server';
 import type { Repository } from '../../lib/backup-server/repository/repository';
 import { UNSUPPORTED_WORKLOADS, type ServerWorkloadType } from '../../lib/backup-server/domain/protection-group';
@@ -98,7 +98,10 @@ async function unlockServer(server: BackupServer, file: string | undefined): Pro
 /** `run` without --once: the server role on the embedded host until Ctrl+C (server-host.ts). */
 async function runOnHost(options: ServerHostOptions, how: string, out: Out): Promise<void> {
   const host = await startServerHost(options);
-  out(`${how}: the backup server runs on the embedded host (health: ${host.origin}/health). Every minute it checks in with the vault and starts one orchestration per due protection group; log in ${path.resolve(options.dataDir, 'host.log')}. Ctrl+C stops it.`);
+  const what = isDirectMode(options.dataDir)
+    ? `this machine (direct mode) runs on the embedded host (health: ${host.origin}/health). Every minute its due backups go straight to the vault`
+    : `the backup server runs on the embedded host (health: ${host.origin}/health). Every minute it checks in with the vault and starts one orchestration per due protection group`;
+  out(`${how}: ${what}; log in ${path.resolve(options.dataDir, 'host.log')}. Ctrl+C stops it.`);
   await new Promise<void>((resolve) => {
     const stop = () => void host.stop().then(resolve);
     process.once('SIGINT', stop);
@@ -206,17 +209,23 @@ export async function main(argv: string[], out: Out = (line) => process.stdout.w
     });
 
   data(program.command('run'))
-    .description('Runs the backup server on the embedded host: every minute a check-in and one orchestration per due protection group (local points, local retention, the vault copy). --once: one pass in this process, then exit.')
+    .description('Runs the backup server on the embedded host: every minute a check-in and one orchestration per due protection group (local points, local retention, the vault copy); in direct mode the machine\'s due backups straight to the vault. --once: one pass in this process, then exit.')
     .option('--passphrase-file <file>', 'the encryption passphrase (or KLUIS_SERVER_PASSPHRASE)')
     .option('--once', 'one pass in this process (no host), then exit: for scripts and tests')
     .option('--port <port>', "the host's HTTP port (its /health route); default any free port", Number)
     .action(async (o: { data: string; passphraseFile?: string; once?: boolean; port?: number }) => {
-      if (isDirectMode(o.data)) return directRun(o, passphraseFrom(o.passphraseFile), out);
-      const server = serverAt(o.data);
-      await unlockServer(server, o.passphraseFile);
       const passphrase = passphraseFrom(o.passphraseFile);
       const how = passphrase === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted';
-      if (o.once !== true) return runOnHost({ dataDir: o.data, ...(passphrase === undefined ? {} : { passphrase }), ...(o.port === undefined ? {} : { port: o.port }) }, how, out);
+      const hostOptions = { dataDir: o.data, ...(passphrase === undefined ? {} : { passphrase }), ...(o.port === undefined ? {} : { port: o.port }) };
+      if (isDirectMode(o.data)) {
+        // Direct mode runs on the same host and role as the server (functions/server-role/ finds the agent's folder).
+        if (o.once === true) return directRun(o, passphrase, out);
+        await checkDirectUnlock(o, passphrase);
+        return runOnHost(hostOptions, how, out);
+      }
+      const server = serverAt(o.data);
+      await unlockServer(server, o.passphraseFile);
+      if (o.once !== true) return runOnHost(hostOptions, how, out);
       const report = await server.runDue();
       for (const b of report.backups) {
         out(`Local point ${b.snapshotId} of ${b.group}/${b.source}: ${b.newChunkBytes} new bytes${b.excluded === undefined ? '' : `, ${b.excluded} entries excluded`}.`);

@@ -13,7 +13,6 @@ import type { ArmClient } from '../demo/arm-client';
 import { directAgentAt } from './server-at';
 
 type Out = (line: string) => void;
-const RUN_INTERVAL_MS = 60_000;
 /** api-version of RegisteredIdentities_Delete (as cli.ts sends it). */
 const REGISTERED_IDENTITIES_API_VERSION = '2023-04-01';
 
@@ -81,24 +80,25 @@ async function unlockAgent(agent: DirectAgent, passphrase: string | undefined): 
   }
 }
 
-export async function directRun(o: { data: string; once?: boolean }, passphrase: string | undefined, out: Out): Promise<void> {
+/** `run --once` in direct mode: one pass in this process (without --once the cli starts the server role's host). */
+export async function directRun(o: { data: string }, passphrase: string | undefined, out: Out): Promise<void> {
   const agent = directAgentAt(o.data);
   await unlockAgent(agent, passphrase);
-  if (o.once !== true) out(`${passphrase === undefined ? "Unlocked with this machine's key" : 'Passphrase accepted'}: the due backups now, then a check every minute.`);
-  for (;;) {
-    const report = await agent.runDue();
-    if (report.cache !== undefined && report.cache !== 'valid') out(`Local cache ${report.cache}.`);
-    for (const b of report.backups) {
-      out(`Backup ${b.snapshotId} of ${b.source}: ${b.filesRead} files read, ${b.filesUnchanged} unchanged (not read), ${b.newChunks} new chunks (${b.newChunkBytes} bytes) sent.`);
-    }
-    for (const r of report.retention) out(`Removed vault point ${r.snapshotId} of ${r.source}: ${r.reason}.`);
-    if (report.pruneDeferred !== undefined) out(`Expired vault points are removed next run: ${report.pruneDeferred}`);
-    if (report.stopped !== undefined) out(report.stopped);
-    if (report.vaultError !== undefined) out(`Backup to the vault failed: ${report.vaultError}`);
-    if (report.vaultReportError !== undefined) out(`Report to the vault failed (sent with the next one): ${report.vaultReportError}`);
-    if (o.once === true) return;
-    await new Promise((resolve) => setTimeout(resolve, RUN_INTERVAL_MS));
+  const report = await agent.runDue();
+  if (report.cache !== undefined && report.cache !== 'valid') out(`Local cache ${report.cache}.`);
+  for (const b of report.backups) {
+    out(`Backup ${b.snapshotId} of ${b.source}: ${b.filesRead} files read, ${b.filesUnchanged} unchanged (not read), ${b.newChunks} new chunks (${b.newChunkBytes} bytes) sent.`);
   }
+  for (const r of report.retention) out(`Removed vault point ${r.snapshotId} of ${r.source}: ${r.reason}.`);
+  if (report.pruneDeferred !== undefined) out(`Expired vault points are removed next run: ${report.pruneDeferred}`);
+  if (report.stopped !== undefined) out(report.stopped);
+  if (report.vaultError !== undefined) out(`Backup to the vault failed: ${report.vaultError}`);
+  if (report.vaultReportError !== undefined) out(`Report to the vault failed (sent with the next one): ${report.vaultReportError}`);
+}
+
+/** Before `run` starts the host in direct mode: the passphrase or the remembered key must unlock (a clear error now, not in the host's log). */
+export async function checkDirectUnlock(o: { data: string }, passphrase: string | undefined): Promise<void> {
+  await unlockAgent(directAgentAt(o.data), passphrase);
 }
 
 export interface DirectSourceOptions {

@@ -25,23 +25,23 @@ async function reported<T>(work: () => Promise<T>): Promise<T | StepFailure> {
   }
 }
 
-export const prepareRunActivity = declareActivity('backupServerPrepareRun', (_input: Record<string, never>) => withServer((server) => server.prepareRun()));
+export const prepareRunActivity = declareActivity('backupServerPrepareRun', (_input: Record<string, never>) => withServer((server) => server.steps.prepareRun()));
 
 export const backUpSourceActivity = declareActivity('backupServerBackUpSource', (input: { group: string; source: string }) =>
   reported(() => withServer(async (server) => {
-    const backup = await server.backUpSource(input.group, input.source);
+    const backup = await server.steps.backUpSource(input.group, input.source);
     return backup === undefined ? {} : { backup };
   })),
 );
 
 export const expireLocalPointsActivity = declareActivity('backupServerExpireLocalPoints', (input: { group: string }) =>
-  reported(() => withServer((server) => server.expireLocalPoints([input.group]))),
+  reported(() => withServer((server) => server.steps.expireLocalPoints([input.group]))),
 );
 
 export const copyToVaultActivity = declareActivity('backupServerCopyToVault', (input: { group: string }) =>
-  reported(() => withServer((server) => server.copyToVault([input.group]))),
+  reported(() => withServer((server) => server.steps.copyToVault([input.group]))),
 );
 
 export const finishRunActivity = declareActivity('backupServerFinishRun', (input: { report: RunReport; startTime: string }) =>
-  withServer((server) => server.finishRun(input.report, input.startTime)),
+  withServer((server) => server.steps.finishRun(input.report, input.startTime)),
 );

@@ -1,13 +1,18 @@
 /**
- * GET /health (KLUIS_ROLE=server): that this host runs a backup server, whether it is registered and unlocked,
- * and what the seed's table allows now. Nothing secret: no passphrase, key or vault address.
+ * GET /health (KLUIS_ROLE=server): that this host runs a backup server (or, `mode: "direct"`, a machine in direct
+ * mode), whether it is registered and unlocked, and what the seed's table allows now. Nothing secret: no passphrase, key or vault address.
  */
 import { app, type HttpResponseInit } from '@azure/functions';
-import { readingServer } from './server';
+import { isDirectModeData, readingAgent, readingServer } from './server';
 
 export async function backupServerHealth(): Promise<HttpResponseInit> {
   try {
-    const body = await readingServer(async (server) => {
+    const body = isDirectModeData() ? await readingAgent(async (agent) => {
+      const state = await agent.readState();
+      if (state === undefined) return { role: 'server', mode: 'direct', registered: false, unlocked: true };
+      const { connectivity, subscription, allowed } = await agent.operations();
+      return { role: 'server', mode: 'direct', registered: true, unlocked: true, machineName: state.machineName, lastCheckInAt: state.lastCheckInAt, connectivity, subscription, allowed };
+    }) : await readingServer(async (server) => {
       const state = await server.readState();
       if (state === undefined) return { role: 'server', registered: false, unlocked: true };
       const { connectivity, subscription, allowed } = await server.operations();

@@ -13,37 +13,37 @@ import { BlobRepositoryStore } from './azure/blob-repository-store';
 import { NodeLocalFileSystem } from './file/local-file-system';
 import { FileRepositoryStore } from './file/repository-store';
 import { HttpVaultRegistrar } from './http/vault-registrar';
+import type { VaultCopyGrant } from './vault-copy-access';
 
 export interface DataFolderOptions {
   /** The server's time (default the system clock; the app's server role passes the host's). */
   clock?: () => Date;
 }
 
-export function backupServerAt(dataDir: string, options: DataFolderOptions = {}): BackupServer {
+/**
+ * What a backup server and a direct-mode machine on a data folder share: the file store of the state folder,
+ * this machine's file system, the vault over HTTP, its copy container by SAS, the clock
+ * and this process as the holder of repository locks.
+ */
+export function dataFolderDeps(dataDir: string, stateFolder: string, options: DataFolderOptions = {}) {
   const clock = options.clock ?? (() => new Date());
-  return new BackupServer({
-    state: new FileRepositoryStore(path.join(dataDir, 'server')),
-    repository: new FileRepositoryStore(path.join(dataDir, 'repository')),
+  return {
+    state: new FileRepositoryStore(path.join(dataDir, stateFolder)),
     files: new NodeLocalFileSystem(),
     registrar: new HttpVaultRegistrar(clock),
-    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
+    vaultStore: (grant: VaultCopyGrant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
     clock,
     lockHolder: { hostname: os.hostname(), pid: process.pid },
-  });
+  };
+}
+
+export function backupServerAt(dataDir: string, options: DataFolderOptions = {}): BackupServer {
+  return new BackupServer({ ...dataFolderDeps(dataDir, 'server', options), repository: new FileRepositoryStore(path.join(dataDir, 'repository')) });
 }
 
 /** A machine in direct mode (MARS agent) on a local data folder: `<data>/agent` state and identity, `<data>/cache` the local cache. */
 export function directAgentAt(dataDir: string, options: DataFolderOptions = {}): DirectAgent {
-  const clock = options.clock ?? (() => new Date());
-  return new DirectAgent({
-    state: new FileRepositoryStore(path.join(dataDir, 'agent')),
-    cache: new FileRepositoryStore(path.join(dataDir, 'cache')),
-    files: new NodeLocalFileSystem(),
-    registrar: new HttpVaultRegistrar(clock),
-    vaultStore: (grant) => BlobRepositoryStore.fromSas(grant.containerUrl, grant.sasToken),
-    clock,
-    lockHolder: { hostname: os.hostname(), pid: process.pid },
-  });
+  return new DirectAgent({ ...dataFolderDeps(dataDir, 'agent', options), cache: new FileRepositoryStore(path.join(dataDir, 'cache')) });
 }
 
 /** Whether the data folder holds a machine registered in direct mode. */

@@ -31,10 +31,13 @@ const RG = 'rg-onprem';
 const azurite = useAzurite();
 const run = promisify(execFile);
 
-/** Runs bin/kluis-server.js; resolves with its output and exit code (never rejects on a non-zero exit). */
+/**
+ * Runs bin/kluis-server.js; resolves with its output and exit code (never rejects on a non-zero exit). With the
+ * malloc threshold already set it does not start Node a second time (bin/malloc-tuning.js; its own unit test).
+ */
 async function kluisServer(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/kluis-server.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(REPO_ROOT, 'bin/kluis-server.js'), ...args], { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...env }, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -388,9 +391,25 @@ describe('backup server registration over HTTP (embedded host)', () => {
       await writeFile(path.join(folder, 'notes.md'), '# notes\n');
       expect(await kluisServer(['protect', '--data', data, '--folder', folder, '--at', '09:00', '--at', '21:00', '--online-retention-days', '30']))
         .toMatchObject({ code: 0, stdout: expect.stringContaining('Schedule: daily at 09:00, 21:00 UTC; daily points kept 30 days.') });
-      const ran = await kluisServer(['run', '--data', data, '--once', '--passphrase-file', passphraseFile]);
-      expect(ran).toMatchObject({ code: 0, stdout: expect.stringMatching(/Backup [0-9a-f]{32} of .*protected: 2 files read, 0 unchanged/) });
-      const snapshot = /Backup ([0-9a-f]{32})/.exec(ran.stdout)![1];
+      // Direct mode on the host (session 9): the server role finds the agent's folder; its timer runs the pass, unlocked
+      // with the key register remembered.
+      const start = new Date();
+      const agentHost = await startHostProcess({
+        app: REPO_ROOT, storage: azurite().connectionString, hubName: 'DirectRole', signIn: false,
+        env: { KLUIS_ROLE: 'server', KLUIS_SERVER_DATA: data, KLUIS_SERVER_PASSPHRASE: '' },
+        extraArgs: ['--fake-clock', start.toISOString(), '--no-identity', '--no-keyvault', '--no-fabric'],
+      });
+      let snapshot: string;
+      try {
+        expect(await http(`${agentHost.origin}/health`)).toMatchObject({ status: 200, body: { role: 'server', mode: 'direct', registered: true, machineName: 'ws01.contoso.local', connectivity: 'Connected' } });
+        const nextMinute = new Date(Math.ceil((start.getTime() + 1) / 60_000) * 60_000 + 1_000);
+        await http(`${agentHost.origin}/admin/clock/advance`, { method: 'POST', body: { to: nextMinute.toISOString() }, headers: { 'x-functions-key': agentHost.secrets.masterKey } });
+        const ran = await agentHost.waitForLog((r) => r.message.startsWith('Direct mode: backup'), 30_000);
+        expect(ran.message).toMatch(/Direct mode: backup [0-9a-f]{32} of .*protected: 2 files read, 0 unchanged/);
+        snapshot = /backup ([0-9a-f]{32})/.exec(ran.message)![1];
+      } finally {
+        await agentHost.stop();
+      }
       // register remembered the key (session 8): points and verify unlock without the passphrase.
       expect(registered.stdout).toContain('This machine unlocks the repository after a restart');
       expect(await kluisServer(['points', '--data', data], { KLUIS_SERVER_PASSPHRASE: '' })).toMatchObject({ code: 0, stdout: expect.stringContaining(snapshot) });

@@ -163,6 +163,8 @@ function call(ctx: ArmContext, name: string, args: ArmValue[]): ArmValue {
       return !args[0];
     case 'if':
       return args[0] ? args[1] : args[2];
+    case 'equals':
+      return JSON.stringify(args[0]) === JSON.stringify(args[1]);
     case 'add':
       return Number(args[0]) + Number(args[1]);
     case 'length':

@@ -365,7 +365,7 @@ describe('infra: role assignments match docs/deploy.md', () => {
 
 describe('infra: app settings are what lib/config reads', () => {
   /** Settings the Functions host and its Application Insights integration read, not Kluis. */
-  const HOST_SETTINGS = ['APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'];
+  const HOST_SETTINGS = ['APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'MALLOC_MMAP_THRESHOLD_' /* glibc (bin/malloc-tuning.js) */];
   const isIdentitySetting = (name: string) => IDENTITY_CONNECTION_SETTINGS.some((setting) => name.toLowerCase().startsWith(`${setting.toLowerCase()}__`));
 
   it('every setting the template sets is one lib/config reads (or the Functions host does)', () => {
@@ -389,6 +389,19 @@ describe('infra: app settings are what lib/config reads', () => {
     expect(config.vaultContainer).toBe('kluis-vault');
     expect(hostAccount).toMatch(/^[a-z0-9]{3,24}$/);
     expect(settings.KLUIS_VAULT_STORAGE__accountName).toMatch(/^[a-z0-9]{3,24}$/);
+  });
+
+  it('role server: KLUIS_ROLE=server, its data folder, and the passphrase as a Key Vault reference resolved with the identity, never a plain value; role vm sets neither', () => {
+    const settings = appSettingsOf(armOf('main'), { ...MAIN_PARAMETERS, role: 'server' });
+    const keyVaultName = String(evaluate("[variables('keyVaultName')]", contextFor(armOf('main'), MAIN_PARAMETERS)));
+    expect(settings.KLUIS_SERVER_PASSPHRASE).toBe(`@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=kluis-server-passphrase)`);
+    const config = loadConfig(settings);
+    expect([config.role, config.backupServer.dataDir]).toEqual(['server', '/mounts/kluis-server']);
+    expect(String(evaluate((siteOf(armOf('main')).properties as Json).keyVaultReferenceIdentity as ArmValue, contextFor(armOf('main'), MAIN_PARAMETERS)))).toMatch(/userAssignedIdentities\/kluis-id-/);
+    const vm = appSettingsOf(armOf('main'));
+    expect([vm.KLUIS_ROLE, vm.KLUIS_SERVER_DATA, vm.KLUIS_SERVER_PASSPHRASE]).toEqual(['vm', '', '']);
+    expect(loadConfig(vm).role).toBe('vm');
+    expect((armOf('main').parameters as Record<string, { allowedValues?: string[] }>).role.allowedValues).toEqual(['vm', 'server']);
   });
 
   it('a page-blob source account named by parameter becomes KLUIS_SOURCE_STORAGE', () => {

@@ -5,41 +5,35 @@
  * registration. The vault never receives the passphrase.
  */
 import { readJsonState, writeJsonState } from './json-state';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { errors, isKluisErrorLike } from '../../domain/errors';
+import { randomUUID } from 'node:crypto';
+import { errors } from '../../domain/errors';
 import { parseVaultCredentials } from '../../domain/backup-server/vault-credentials';
 import { allowedOperations, connectivityOf, type AllowedOperations, type Connectivity, type ServerSubscriptionState } from '../../domain/backup-server/connectivity';
 import type { VaultCopyGrant } from '../../stores/vault-copy-access';
 import { createServerIdentity, publicKeyOfIdentity, signServerRequest } from '../registration-client';
-import { copySnapshotsToVault } from '../repository/copy-to-vault';
 import { restoreSnapshot, type RestoreSnapshotResult } from '../repository/restore-snapshot';
 import type { LocalFileSystem } from '../../stores/local-file-system';
 import type { RepositoryStore } from '../../stores/repository-store';
 import type { RegisteredEngine, VaultRegistrar } from '../../stores/vault-registrar';
 import type { ChunkerParams } from '../domain/fastcdc';
-import { isLocalPointDue, isOnlineCopyDue, localRetention, validateProtectionGroup, type LocalPoint, type ProtectionGroup, type RetentionDecision } from '../domain/protection-group';
-import { backupFolder } from '../repository/backup-folder';
-import { backupDiskImage } from '../repository/disk-image-volume';
+import { validateProtectionGroup, type LocalPoint, type ProtectionGroup } from '../domain/protection-group';
 import { rootKind, type InvalidNamePolicy, type PathStyle } from '../domain/path-rules';
 import type { ImageRestoreFormat } from '../domain/disk-image';
-import type { SkippedEntry } from '../domain/snapshot';
-import { onlineLongTermTags, onlineRetention, parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
-import { forgetSnapshots, pruneRepository } from '../repository/prune';
+import { parseOnlineLongTerm } from '../../domain/backup-server/online-retention';
 import { rebuildIndex } from '../repository/verify-repository';
-import { checkPassphrase, createRepository, generatePassphrase, openRepository, openRepositoryWithMachineKey, type Repository } from '../repository/repository';
-import { MACHINE_KEY_BYTES, parseMachineWrappedKey, serializeMachineWrappedKey } from '../domain/unattended-unlock';
+import { checkPassphrase, createRepository, generatePassphrase, openRepository, type Repository } from '../repository/repository';
+import { forgetRepositoryKey, rememberRepositoryKey, unlockWithRememberedKey } from './remembered-key';
 import { awaitNoExclusiveLock, withRepositoryLock, type LockOptions } from '../repository/repository-lock';
 import type { LockOperation } from '../domain/repository-lock';
 import { reportDigest, type ReportedJob } from '../../domain/backup-server/server-report';
-import { buildServerReport, enqueueJobs, failedJob, jobsOfRun, reportedPoints, sendQueuedReport, type ReportQueue } from './vault-report';
-import { ServerFileCache } from './file-cache';
+import { buildServerReport, enqueueJobs, failedJob, reportedPoints, sendQueuedReport, type ReportQueue } from './vault-report';
+import { ServerRunSteps, type RunReport } from './run-steps';
+
+export { sourceKey, type RunReport } from './run-steps';
 
 const STATE_KEY = 'state.json';
 /** The server's identity private key: a secret on the server's own disk (as Azure's agent keeps its certificate). */
 const IDENTITY_KEY = 'identity-key.pem';
-/** Unattended unlock: a random key of this machine (owner-only) and the master key wrapped with it. */
-const MACHINE_KEY = 'machine-key';
-const MACHINE_WRAPPED_KEY = 'unattended-unlock.json';
 
 export interface ServerState {
   serverName: string;
@@ -95,30 +89,34 @@ export interface RegisterResult {
   generatedPassphrase?: string;
 }
 
-export interface RunReport {
-  backups: Array<{ group: string; source: string; snapshotId: string; newChunkBytes: number; skipped?: SkippedEntry[]; skippedCount?: number; excluded?: number; startTime?: string; endTime?: string; filesRead?: number; filesUnchanged?: number; fileCache?: string }>;
-  /** The file cache of local backups (server/file-cache.ts): 'valid', or why it started empty; set when a folder was backed up. */
-  fileCache?: string;
-  retention: Array<{ group: string; source: string } & RetentionDecision>;
-  chunksDeleted: number;
-  connectivity: Connectivity;
-  allowed: AllowedOperations;
-  /** Why backups did not run (the seed's table), when they did not. */
-  stopped?: string;
-  vaultCopies: Array<{ group: string; source: string; snapshotId: string; chunksCopied: number; bytesCopied?: number; startTime?: string; endTime?: string }>;
-  vaultRetention: Array<{ source: string } & RetentionDecision>;
-  /** Why expired local points were not removed this run (another process holds the repository), if so. */
-  pruneDeferred?: string;
-  /** Why the online copy failed this run (vault unreachable or refusing), if it did. */
-  vaultCopyError?: string;
-  /** Why the report to the vault failed (its jobs stay queued for the next report), if it did. */
-  vaultReportError?: string;
-}
 
 export class BackupServer {
   private repository: Repository | undefined;
+  /** The steps of a scheduler pass (run-steps.ts); the app's server role runs them as activities. */
+  readonly steps: ServerRunSteps;
 
-  constructor(private readonly deps: BackupServerDeps) {}
+  constructor(private readonly deps: BackupServerDeps) {
+    this.steps = new ServerRunSteps({
+      files: deps.files,
+      state: deps.state,
+      clock: deps.clock,
+      unlocked: () => this.unlocked(),
+      requireState: () => this.requireState(),
+      writeState: (state) => this.writeState(state),
+      locked: (store, operation, work) => this.locked(store, operation, work),
+      queueJobs: (jobs) => this.queueJobs(jobs),
+      vaultCopy: (state, access) => this.vaultCopy(state, access),
+      checkIn: (options) => this.checkIn(options),
+      operations: () => this.operations(),
+      localPoints: () => this.localPoints(),
+      reportToVault: () => this.reportToVault(),
+    });
+  }
+
+  /** One pass of the scheduler in this process (`kluis-server run`): every step of run-steps.ts in turn. */
+  runDue(): Promise<RunReport> {
+    return this.steps.runDue();
+  }
 
   readState(): Promise<ServerState | undefined> {
     return readJsonState<ServerState>(this.deps.state, STATE_KEY);
@@ -173,32 +171,17 @@ export class BackupServer {
    * the state folder), so `unlockUnattended` works after a restart. Unlock with the passphrase first.
    */
   async rememberKey(): Promise<void> {
-    const repository = this.unlocked();
-    let machineKey = await this.deps.state.read(MACHINE_KEY);
-    if (machineKey === undefined || machineKey.length !== MACHINE_KEY_BYTES) {
-      machineKey = (this.deps.randomBytes ?? randomBytes)(MACHINE_KEY_BYTES);
-      await this.deps.state.write(MACHINE_KEY, machineKey);
-    }
-    await this.deps.state.write(MACHINE_WRAPPED_KEY, serializeMachineWrappedKey(repository.wrapForMachine(machineKey, this.deps.clock())));
+    await rememberRepositoryKey(this.deps.state, this.unlocked(), this.deps.clock(), this.deps.randomBytes);
   }
 
   /** Removes the machine-wrapped key and the machine key: from now on only the passphrase unlocks. */
-  async forgetKey(): Promise<boolean> {
-    const had = await this.deps.state.exists(MACHINE_WRAPPED_KEY);
-    await this.deps.state.delete(MACHINE_WRAPPED_KEY);
-    await this.deps.state.delete(MACHINE_KEY);
-    return had;
+  forgetKey(): Promise<boolean> {
+    return forgetRepositoryKey(this.deps.state);
   }
 
   /** Unlocks with the key remembered on this machine; KluisUnattendedUnlockUnavailable when there is none that fits. */
   async unlockUnattended(): Promise<Repository> {
-    const wrappedBytes = await this.deps.state.read(MACHINE_WRAPPED_KEY);
-    if (wrappedBytes === undefined) throw errors.unattendedUnlockUnavailable('no key is remembered on this server (kluis-server remember-key)');
-    const machineKey = await this.deps.state.read(MACHINE_KEY);
-    if (machineKey === undefined) throw errors.unattendedUnlockUnavailable("this machine's key is missing (a data folder copied without it)");
-    const wrapped = parseMachineWrappedKey(wrappedBytes);
-    if (wrapped === undefined) throw errors.unattendedUnlockUnavailable('the remembered key is damaged');
-    this.repository = await openRepositoryWithMachineKey(this.deps.repository, machineKey, wrapped);
+    this.repository = await unlockWithRememberedKey(this.deps.state, this.deps.repository, 'on this server');
     return this.repository;
   }
 
@@ -379,193 +362,4 @@ export class BackupServer {
     return points.sort((a, b) => a.time.localeCompare(b.time));
   }
 
-  /**
-   * One pass of the scheduler: a local point for every source whose daily point is due, then each group's local
-   * retention (forget expired points, prune chunks nothing references any more), the online copy, and the report to
-   * the vault. Backups take a shared repository lock, forget + prune an exclusive one (repository-lock.ts), so they
-   * never overlap, in this process or another. The steps are public: the app's server role runs them as the
-   * activities of one orchestration per due group (functions/server-role/, orchestrations/backup-server-group-run.ts).
-   */
-  async runDue(): Promise<RunReport> {
-    this.unlocked();
-    const state = await this.requireState();
-    const startTime = this.deps.clock().toISOString();
-    const { connectivity, allowed, stopped } = await this.prepareRun();
-    const report: RunReport = { backups: [], retention: [], chunksDeleted: 0, connectivity, allowed, vaultCopies: [], vaultRetention: [], ...(stopped === undefined ? {} : { stopped }) };
-    for (const group of allowed.backupToDisk === 'Allowed' ? state.groups : []) {
-      for (const source of group.sources) {
-        const backup = await this.backUpSource(group.name, source.name);
-        if (backup === undefined) continue;
-        report.backups.push(backup);
-        if (backup.fileCache !== undefined) report.fileCache = backup.fileCache;
-      }
-    }
-    // While backups are stopped, local points are not expired either: they are the restores the table still allows.
-    if (allowed.backupToDisk === 'Allowed') Object.assign(report, await this.expireLocalPoints());
-    if (allowed.backupToAzure === 'Allowed') {
-      // The vault unreachable (or refusing) does not undo the day's local points; the next run tries again.
-      try {
-        Object.assign(report, await this.copyToVault());
-      } catch (err) {
-        report.vaultCopyError = (err as Error).message;
-      }
-    }
-    return this.finishRun(report, startTime);
-  }
-
-  /** A pass's first step: check in with the vault, then what the seed's table allows (and why backups stopped, if so). */
-  async prepareRun(): Promise<{ connectivity: Connectivity; subscription: ServerSubscriptionState; allowed: AllowedOperations; stopped?: string }> {
-    await this.checkIn({ report: false });
-    const operations = await this.operations();
-    if (operations.allowed.backupToDisk !== 'Stopped') return operations;
-    return { ...operations, stopped: `Backups are stopped: the server is ${operations.connectivity} and the subscription is ${operations.subscription}.` };
-  }
-
-  /**
-   * A local point of one source when its daily point is due; undefined when it is not (or the group or source is
-   * gone). A failure is queued as a Failed LocalBackup job for the vault, then thrown.
-   */
-  async backUpSource(groupName: string, sourceName: string): Promise<RunReport['backups'][number] | undefined> {
-    const repository = this.unlocked();
-    const state = await this.requireState();
-    const group = state.groups.find((g) => g.name.toLowerCase() === groupName.toLowerCase());
-    const source = group?.sources.find((s) => s.name === sourceName);
-    if (group === undefined || source === undefined) return undefined;
-    const last = (await this.localPoints()).filter((p) => p.source === sourceKey(group, source.name)).at(-1);
-    if (!isLocalPointDue(group, last?.time, this.deps.clock())) return undefined;
-    const started = this.deps.clock().toISOString();
-    const deps = { repository, files: this.deps.files, clock: this.deps.clock };
-    // Unchanged files are not read (file-cache.ts; disk images are read whole).
-    const cache = source.kind === 'DiskImage' ? undefined : await ServerFileCache.open(this.deps.state, repository);
-    const hooks = cache?.hooksFor(sourceKey(group, source.name));
-    const doc = await this.locked(repository.store, 'backup', () =>
-      source.kind === 'DiskImage'
-        ? backupDiskImage(deps, { image: source.path, sourceName: sourceKey(group, source.name) })
-        : backupFolder({ ...deps, ...(hooks === undefined ? {} : { unchangedFileChunks: hooks.unchangedFileChunks, fileStored: hooks.fileStored }) }, {
-          root: source.path,
-          sourceName: sourceKey(group, source.name),
-          ...(source.pathStyle === undefined ? {} : { pathStyle: source.pathStyle }),
-          filter: { ...(source.include === undefined ? {} : { include: source.include }), ...(source.exclude === undefined ? {} : { exclude: source.exclude }) },
-        }),
-    ).catch(async (err: unknown) => {
-      await this.queueJobs([failedJob('LocalBackup', started, this.deps.clock().toISOString(), err, { group: group.name, source: source.name })]);
-      throw err;
-    });
-    if (cache !== undefined && hooks !== undefined) await cache.recordSnapshot(sourceKey(group, source.name), doc.id, hooks.files);
-    return {
-      ...(hooks === undefined ? {} : hooks.counts),
-      ...(cache === undefined ? {} : { fileCache: cache.status }),
-      group: group.name, source: source.name, snapshotId: doc.id, newChunkBytes: doc.stats.newChunkBytes, startTime: started, endTime: this.deps.clock().toISOString(),
-      ...(doc.stats.skipped === undefined ? {} : { skippedCount: doc.stats.skipped, skipped: doc.stats.skippedEntries ?? [] }),
-      ...(doc.stats.excluded === undefined ? {} : { excluded: doc.stats.excluded }),
-    };
-  }
-
-  /**
-   * The groups' local retention (all groups, or those named): expired points are forgotten and the repository
-   * pruned. While another process backs up or restores (a shared lock) the prune is deferred to the next run.
-   */
-  async expireLocalPoints(groupNames?: readonly string[]): Promise<Pick<RunReport, 'retention' | 'chunksDeleted' | 'pruneDeferred'>> {
-    const repository = this.unlocked();
-    const state = await this.requireState();
-    const now = this.deps.clock();
-    const points = await this.localPoints();
-    const result: Pick<RunReport, 'retention' | 'chunksDeleted' | 'pruneDeferred'> = { retention: [], chunksDeleted: 0 };
-    const expired: string[] = [];
-    for (const group of state.groups.filter((g) => isNamed(g, groupNames))) {
-      for (const source of group.sources) {
-        const decisions = localRetention(group, points.filter((p) => p.source === sourceKey(group, source.name)), now);
-        for (const d of decisions) {
-          result.retention.push({ group: group.name, source: source.name, ...d });
-          if (!d.keep) expired.push(d.snapshotId);
-        }
-      }
-    }
-    if (expired.length === 0) return result;
-    // The file cache goes first and comes back only if the repository then holds exactly what it knew minus the expired.
-    const cache = await ServerFileCache.open(this.deps.state, repository);
-    await cache.invalidate();
-    try {
-      result.chunksDeleted = await this.locked(repository.store, 'prune', async () => {
-        await forgetSnapshots(repository, expired);
-        return (await pruneRepository(repository)).chunksDeleted;
-      });
-      await cache.resync(expired);
-    } catch (err) {
-      if (!isKluisErrorLike(err) || err.code !== 'KluisRepositoryLocked') throw err;
-      result.pruneDeferred = err.message;
-      await cache.resync([]);
-    }
-    return result;
-  }
-
-  /** The online copy of the groups (all, or those named): each source's newest local point when due, then vault retention. */
-  async copyToVault(groupNames?: readonly string[]): Promise<Pick<RunReport, 'vaultCopies' | 'vaultRetention'>> {
-    const result: Pick<RunReport, 'vaultCopies' | 'vaultRetention'> = { vaultCopies: [], vaultRetention: [] };
-    await this.runOnlineCopies(this.unlocked(), result, groupNames);
-    return result;
-  }
-
-  /** A pass's last step: its jobs queued for the vault, then the report (a failed report stays queued; it never fails the pass). */
-  async finishRun(report: RunReport, startTime: string): Promise<RunReport> {
-    await this.queueJobs(jobsOfRun(report, { startTime, endTime: this.deps.clock().toISOString() }));
-    const reported = await this.reportToVault();
-    return reported.ok ? report : { ...report, vaultReportError: reported.error };
-  }
-
-  /** The online copy: each source's newest local point once a day at the group's online time, then vault retention. */
-  private async runOnlineCopies(repository: Repository, report: Pick<RunReport, 'vaultCopies' | 'vaultRetention'>, groupNames?: readonly string[]): Promise<void> {
-    const state = await this.requireState();
-    const groups = state.groups.filter((g) => isNamed(g, groupNames));
-    const now = this.deps.clock();
-    const local = await this.localPoints();
-    const vaultPoints = [...(state.vaultPoints ?? [])];
-    const due: LocalPoint[] = [];
-    for (const group of groups) {
-      for (const source of group.sources) {
-        const key = sourceKey(group, source.name);
-        const last = vaultPoints.filter((p) => p.source === key).at(-1);
-        const newest = local.filter((p) => p.source === key).at(-1);
-        if (newest !== undefined && newest.snapshotId !== last?.snapshotId && isOnlineCopyDue(group, last?.time, now)) due.push(newest);
-      }
-    }
-    // GFS retention by the vault's own retention math (online-retention.ts), per source.
-    const expired = groups.flatMap((group) => group.online === undefined ? [] : group.sources.flatMap((source) => {
-      const key = sourceKey(group, source.name);
-      return onlineRetention(group.online!, vaultPoints.filter((p) => p.source === key), now)
-        .filter((d) => !d.keep)
-        .map((d) => ({ source: source.name, ...d }));
-    }));
-    if (due.length === 0 && expired.length === 0) return;
-    const store = await this.vaultCopy(state, 'write');
-    for (const point of due) {
-      const started = this.deps.clock().toISOString();
-      const copied = await this.locked(store, 'copy', () => copySnapshotsToVault(repository, store, [point.snapshotId]));
-      const policyGroup = state.groups.find((g) => point.source.startsWith(`${g.name}/`));
-      const tags = policyGroup?.online === undefined ? [] : onlineLongTermTags(policyGroup.online, now);
-      vaultPoints.push({ ...point, time: now.toISOString(), ...(tags.length === 0 ? {} : { longTermTags: tags }) });
-      const [group, ...rest] = point.source.split('/');
-      report.vaultCopies.push({ group, source: rest.join('/'), snapshotId: point.snapshotId, chunksCopied: copied.chunksCopied, bytesCopied: copied.bytesCopied, startTime: started, endTime: this.deps.clock().toISOString() });
-    }
-    if (expired.length > 0) {
-      const vaultRepository = await repository.onStore(store);
-      await this.locked(store, 'prune', async () => {
-        await forgetSnapshots(vaultRepository, expired.map((e) => e.snapshotId));
-        await pruneRepository(vaultRepository);
-      });
-      report.vaultRetention.push(...expired);
-    }
-    const gone = new Set(expired.map((e) => e.snapshotId));
-    await this.writeState({ ...(await this.requireState()), vaultPoints: vaultPoints.filter((p) => !gone.has(p.snapshotId)) });
-  }
-}
-
-/** Whether a group is among those named (case-insensitive, as group names are); no names: every group. */
-function isNamed(group: ProtectionGroup, names: readonly string[] | undefined): boolean {
-  return names === undefined || names.some((name) => name.toLowerCase() === group.name.toLowerCase());
-}
-
-/** A source's name in the repository: group and source, so two groups may protect sources of the same name. */
-export function sourceKey(group: ProtectionGroup, sourceName: string): string {
-  return `${group.name}/${sourceName}`;
 }
