@@ -129,7 +129,7 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
   try {
     const restored = await restoreEach(planned, (plan, index) => {
       const sku = request.skus?.[plan.disk.lun] ?? (plan.disk.storageType === 'Premium' ? 'Premium_LRS' : 'Standard_LRS');
-      const work = { deps, request, manifest, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options };
+      const work = { deps, request, manifest, vaultContainer: row.vaultContainer, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options };
       return restoreOne(work);
     });
     deps.log.info(`Restore job ${request.jobId}: ${restored.length} managed disk(s) of recovery point ${request.recoveryPointId} restored to resource group ${resourceGroup}.`);
@@ -169,10 +169,16 @@ async function restoreEach(planned: readonly PlannedDisk[], restore: (plan: Plan
   return results;
 }
 
+/** What a disk is verified against: the point's checksums of it. */
+type VerifyInput = Omit<Parameters<typeof readDiskVerified>[0], 'source'>;
+
+function ignore(): void {}
+
 interface DiskWork {
   deps: ManagedRestoreDeps;
   request: RestoreManagedDisksRequest;
   manifest: RecoveryPointManifest;
+  vaultContainer: string;
   plan: PlannedDisk;
   name: string;
   sku: string;
@@ -185,8 +191,10 @@ interface DiskWork {
 async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
   const { deps, request, plan } = work;
   const disk = plan.disk;
-  const sums = await loadChecksums(deps.vault, (await deps.catalog.get(request.itemId, request.recoveryPointId))!.vaultContainer, disk, work.manifest);
-  const verify = { sums, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier };
+  // The checksums load while the disk is made; the read-back or the upload waits for them.
+  const sumsLoading = loadChecksums(deps.vault, work.vaultContainer, disk, work.manifest);
+  sumsLoading.catch(ignore);
+  const verifyWith = async (): Promise<VerifyInput> => ({ sums: await sumsLoading, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier });
   const seconds = request.accessDurationInSeconds ?? DEFAULT_ACCESS_SECONDS;
   const tags = { [RESTORE_JOB_TAG]: request.jobId };
   const encryption = encryptionOfPoint(work.manifest);
@@ -198,7 +206,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
     work.created.push(made.id);
     const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
     try {
-      const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { readAhead: VERIFY_READ_AHEAD, abortSignal: work.options.abortSignal });
+      const verified = await readDiskVerified({ ...(await verifyWith()), source: sasReader(deps.sas, sas, disk.sizeBytes) }, { readAhead: VERIFY_READ_AHEAD, abortSignal: work.options.abortSignal });
       deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} from its disk restore point; ${verified.blocksVerified} blocks verified.`);
       return result(work, made.id, 'restoreFromSnapshot', verified.bytesRead, 0, verified.blocksVerified);
     } finally {
@@ -208,7 +216,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
 
   if (deps.importFrom !== undefined && plan.source.blob !== undefined) {
     const method = await chooseDiskMethod(deps, plan, disk.sizeBytes);
-    if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verify, seconds);
+    if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verifyWith, seconds);
   }
 
   const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
@@ -218,7 +226,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
   try {
     // The same bounded pipeline as the restore to a storage account: every block verified before it is written.
     copied = await copyDiskVerified(
-      { ...verify, source: plan.source.reader, target: { sas: deps.sas, url: sas } },
+      { ...(await verifyWith()), source: plan.source.reader, target: { sas: deps.sas, url: sas } },
       { ...work.options.copy, abortSignal: work.options.abortSignal },
     );
   } finally {
@@ -240,7 +248,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
 async function importOne(
   work: DiskWork,
   common: { location: string; sku: string; tags: Record<string, string>; encryption?: ManagedDiskEncryption; storageAccountId: string },
-  verify: Omit<Parameters<typeof readDiskVerified>[0], 'source'>,
+  verifyWith: () => Promise<VerifyInput>,
   seconds: number,
 ): Promise<RestoredManagedDisk> {
   const { deps, request, plan } = work;
@@ -267,7 +275,7 @@ async function importOne(
     const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
     try {
       const { chunkSize, readAhead = VERIFY_READ_AHEAD } = work.options.copy ?? {};
-      const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { chunkSize, readAhead, abortSignal });
+      const verified = await readDiskVerified({ ...(await verifyWith()), source: sasReader(deps.sas, sas, disk.sizeBytes) }, { chunkSize, readAhead, abortSignal });
       deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by import from the ${plan.tier} tier (staged in the restore account); ${verified.blocksVerified} blocks verified.`);
       return result(work, made.id, 'import', verified.bytesRead, 0, verified.blocksVerified);
     } finally {
