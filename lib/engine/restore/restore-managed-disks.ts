@@ -127,9 +127,9 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
   }
   const created: string[] = [];
   try {
-    const restored = await restoreEach(planned, (plan, index) => {
+    const restored = await restoreEach(planned, (plan, index, { upload, stopped }) => {
       const sku = request.skus?.[plan.disk.lun] ?? (plan.disk.storageType === 'Premium' ? 'Premium_LRS' : 'Standard_LRS');
-      const work = { deps, request, manifest, vaultContainer: row.vaultContainer, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options };
+      const work = { deps, request, manifest, vaultContainer: row.vaultContainer, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options, upload, stopped };
       return restoreOne(work);
     });
     deps.log.info(`Restore job ${request.jobId}: ${restored.length} managed disk(s) of recovery point ${request.recoveryPointId} restored to resource group ${resourceGroup}.`);
@@ -150,29 +150,68 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
  * results in the point's disk order. After the first failure no further disk starts, and every started one settles
  * before the error is thrown, so the caller's cleanup sees every disk that was created.
  */
-async function restoreEach(planned: readonly PlannedDisk[], restore: (plan: PlannedDisk, index: number) => Promise<RestoredManagedDisk>): Promise<RestoredManagedDisk[]> {
-  const results: RestoredManagedDisk[] = new Array<RestoredManagedDisk>(planned.length);
+async function restoreEach(
+  planned: readonly PlannedDisk[],
+  restore: (plan: PlannedDisk, index: number, turn: { upload: UploadTurn; stopped: () => boolean }) => Promise<RestoredManagedDisk | undefined>,
+): Promise<RestoredManagedDisk[]> {
+  const results: (RestoredManagedDisk | undefined)[] = new Array<RestoredManagedDisk | undefined>(planned.length);
   let next = 0;
   let failure: { reason: unknown } | undefined;
+  const uploads = new UploadTurns();
   const lane = async (): Promise<void> => {
     while (failure === undefined && next < planned.length) {
       const index = next++;
+      const upload = uploads.reserve();
       try {
-        results[index] = await restore(planned[index], index);
+        results[index] = await restore(planned[index], index, { upload, stopped: () => failure !== undefined });
       } catch (err) {
         failure ??= { reason: err };
+      } finally {
+        // After the failure is known: a later disk waiting for its upload turn sees it and does not start.
+        upload.release();
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(MAX_DISKS_IN_FLIGHT, planned.length) }, lane));
   if (failure !== undefined) throw failure.reason;
-  return results;
+  return results.map((restored) => restored!);
 }
 
 /** What a disk is verified against: the point's checksums of it. */
 type VerifyInput = Omit<Parameters<typeof readDiskVerified>[0], 'source'>;
 
 function ignore(): void {}
+
+/**
+ * Uploads take turns: a disk streamed through this process (createOption Upload) waits for the one before it, so
+ * `copy.maxUploadsInFlight` and the pipeline's memory bound hold for the whole restore, while imports and disks made
+ * from the snapshot tier (server-side, then a bounded read-back) go side by side.
+ */
+class UploadTurns {
+  private last: Promise<void> = Promise.resolve();
+
+  /**
+   * A disk's turn, reserved when the disk starts (disks start in the point's order, so uploads go in that order):
+   * `take` runs the upload once every earlier disk has released its turn; `release` ends the turn (always called).
+   */
+  reserve(): UploadTurn {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((resolve) => (done = resolve));
+    return {
+      take: async (work) => {
+        await before;
+        return work();
+      },
+      release: () => done(),
+    };
+  }
+}
+
+interface UploadTurn {
+  take<T>(work: () => Promise<T>): Promise<T>;
+  release(): void;
+}
 
 interface DiskWork {
   deps: ManagedRestoreDeps;
@@ -186,9 +225,12 @@ interface DiskWork {
   ref: { subscriptionId: string; resourceGroup: string; name: string };
   created: string[];
   options: RestoreManagedDisksOptions;
+  upload: UploadTurn;
+  /** True once another disk of this restore failed: a disk still waiting for its turn does not start. */
+  stopped: () => boolean;
 }
 
-async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
+async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk | undefined> {
   const { deps, request, plan } = work;
   const disk = plan.disk;
   // The checksums load while the disk is made; the read-back or the upload waits for them.
@@ -219,6 +261,19 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
     if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verifyWith, seconds);
   }
 
+  // Undefined: not started, another disk of this restore failed (that failure is what the restore throws).
+  return work.upload.take(async () => (work.stopped() ? undefined : uploadOne(work, common, verifyWith, seconds)));
+}
+
+/** A disk created for upload, every block read from the vault verified before it is written through a Write SAS. */
+async function uploadOne(
+  work: DiskWork,
+  common: { location: string; sku: string; tags: Record<string, string>; encryption?: ManagedDiskEncryption },
+  verifyWith: () => Promise<VerifyInput>,
+  seconds: number,
+): Promise<RestoredManagedDisk> {
+  const { deps, plan } = work;
+  const disk = plan.disk;
   const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
   work.created.push(made.id);
   const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
