@@ -300,7 +300,7 @@ async function runEngine(
           azurite.pid,
         );
         operations.add('managed disk: verified restore (vault tier, Import or Upload)', restore);
-        log(`  engine managed run ${run}/${runs}: verified restore ${describe(restore)}, ${restore.blocksVerified} blocks verified`);
+        log(`  engine managed run ${run}/${runs}: verified restore ${describe(restore)}, ${restore.blocksVerified} blocks verified (probe ${formatMs(restore.probeMs ?? 0)}: serverSideCopySafe=${restore.serverSideCopySafe})`);
         const restored = await backingBlobOfDisk(compute, restore.restoredDiskId as string);
         spotCheckedBytes += await spotCheck(restored, dataset.layout, `${tag}:${run}:managed`);
       } finally {

@@ -8,6 +8,7 @@
  * the blob is already gone.
  */
 import type { AbortOptions, BlobRef, DiskStore, PageRange } from './disk-store';
+import type { ListBlobsOptions, ListedBlob } from './page-blob-store';
 
 export interface TargetAccountInfo {
   /** e.g. `Standard_LRS`, `Premium_LRS`; undefined when the account would not say. */
@@ -73,6 +74,8 @@ export interface RestoreTargetStore {
   setMetadata(ref: BlobRef, metadata: Record<string, string>, options?: AbortOptions & { ifMatch?: string }): Promise<void>;
   /** Deletes the blob and its snapshots; with `ifMatch`, only while it still has that ETag. Gone already: succeeds. */
   deleteBlob(ref: BlobRef, options?: AbortOptions & { ifMatch?: string }): Promise<void>;
+  /** The container's blobs with their metadata (sweepers); a missing container lists nothing. */
+  listBlobs(container: string, options?: ListBlobsOptions): AsyncIterable<ListedBlob>;
 }
 
 /**

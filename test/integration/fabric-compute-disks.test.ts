@@ -198,7 +198,7 @@ describe('fabric Compute API: disks and snapshots through @azure/arm-compute', (
     expect((await client.disks.get(RG, ok)).diskState).toBe('Unattached');
   });
 
-  test('Import: a disk made from a fixed-VHD page blob of its storage account, byte for byte; other accounts, non-VHDs and missing fields refused with 400', async () => {
+  test('Import: a disk made from a fixed-VHD page blob of its storage account, byte for byte; other accounts, non-VHDs, blob snapshots and missing fields refused with 400', async () => {
     const container = BlobServiceClient.fromConnectionString(fabric().connectionString).getContainerClient(name('import-src'));
     await container.create();
     const dataSize = 2 * MIB;
@@ -226,6 +226,9 @@ describe('fabric Compute API: disks and snapshots through @azure/arm-compute', (
     await expect(put(refused, { sourceUri: vhd.url.replace('devstoreaccount1', 'otheraccount'), storageAccountId: accountId('otheraccount') })).rejects.toEqual(rest(400, 'InvalidParameter'));
     await expect(put(refused, { sourceUri: notVhd.url, storageAccountId: accountId('devstoreaccount1') })).rejects.toEqual(rest(400, 'InvalidParameter'));
     await expect(put(refused, { sourceUri: `${container.url}/missing.vhd`, storageAccountId: accountId('devstoreaccount1') })).rejects.toEqual(rest(400, 'InvalidParameter'));
+    // A blob snapshot is not a blob: Compute documents sourceUri as a blob's URI (a restore stages the replica's snapshot).
+    const { snapshot } = await vhd.createSnapshot();
+    await expect(put(refused, { sourceUri: vhd.withSnapshot(snapshot!).url, storageAccountId: accountId('devstoreaccount1') })).rejects.toEqual(rest(400, 'InvalidParameter'));
     await expect(client.disks.get(RG, refused)).rejects.toEqual(rest(404, 'ResourceNotFound'));
   });
 

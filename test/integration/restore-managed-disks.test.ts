@@ -12,7 +12,8 @@ import type { VirtualMachine } from '../../lib/domain/virtual-machine';
 import { backupVm } from '../support/backup-engine';
 import { managedDiskBytes, SUBSCRIPTION, useComputeFabric } from '../support/compute-fabric';
 import { managedRestoreWorld } from '../support/managed-restore-world';
-import { IMPORT_STAGING_CONTAINER } from '../../lib/engine/domain/restore-layout';
+import { IMPORT_STAGING_CONTAINER, importStagingBlobName, isImportStagingBlobName } from '../../lib/engine/domain/restore-layout';
+import { sweepImportStaging } from '../../lib/engine/restore/import-staging-sweep';
 import { probedServerSideCopyFacts } from '../../lib/engine/sources/page-blob/server-side-copy-facts';
 import { BlobServiceClient } from '@azure/storage-blob';
 
@@ -118,6 +119,29 @@ describe('restore to new managed disks (snapshot tier by Restore, vault tier by 
     for await (const blob of BlobServiceClient.fromConnectionString(fabric().connectionString).getContainerClient(IMPORT_STAGING_CONTAINER).listBlobsFlat()) staged.push(blob.name);
     expect(staged.filter((name) => name.startsWith(`${jobId}/`))).toEqual([]);
   }, 120_000);
+
+  test('the staging sweep deletes a crashed restore\'s staging blob once it is older than the cut-off, and nothing not named as staging', async () => {
+    const w = world();
+    const staging = BlobServiceClient.fromConnectionString(fabric().connectionString).getContainerClient(IMPORT_STAGING_CONTAINER);
+    await staging.createIfNotExists();
+    const crashed = importStagingBlobName(`job-crashed-${++counter}`, 1);
+    await staging.getPageBlobClient(crashed).create(512);
+    await staging.getBlockBlobClient(`notes-${counter}.txt`).upload('kept', 4);
+    await staging.getPageBlobClient(`job-other-${counter}/disk.vhd`).create(512);
+    const names = async (): Promise<string[]> => {
+      const found: string[] = [];
+      for await (const blob of staging.listBlobsFlat()) found.push(blob.name);
+      return found;
+    };
+
+    expect((await sweepImportStaging(w.deps, { olderThan: new Date(Date.now() - 3_600_000) })).deleted).toEqual([]);
+    expect(await names()).toContain(crashed);
+    const swept = await sweepImportStaging(w.deps, { olderThan: new Date(Date.now() + 60_000) });
+    expect(swept.deleted).toEqual([{ container: IMPORT_STAGING_CONTAINER, blob: crashed }]);
+    expect(await names()).toEqual(expect.arrayContaining([`notes-${counter}.txt`, `job-other-${counter}/disk.vhd`]));
+    expect(await names()).not.toContain(crashed);
+    expect(isImportStagingBlobName('a/lun64.vhd')).toBe(false);
+  });
 
   test('a failure mid-restore deletes the disks it created and ends every access', async () => {
     const w = world();

@@ -397,6 +397,11 @@ export class ManagedDisks {
     if (located === undefined) {
       throw computeErrors.invalidParameter('creationData.sourceUri', `The local fabric imports page blobs of its own storage account (${this.ctx.blobs.accountName}) only; '${redactQuery(sourceUri)}' is elsewhere.`);
     }
+    // Compute documents sourceUri as "the URI of a blob"; nothing documents a blob snapshot (`?snapshot=`) as a source, so
+    // the fabric refuses one rather than let Kluis depend on what Azure may refuse (a restore stages the snapshot instead).
+    if (located.snapshot !== undefined) {
+      throw computeErrors.invalidParameter('creationData.sourceUri', `sourceUri must name a page blob, not a blob snapshot: '${redactQuery(sourceUri)}'.`);
+    }
     const accountOfId = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(storageAccountId.trim())?.[1];
     if (accountOfId === undefined || accountOfId.toLowerCase() !== this.ctx.blobs.accountName.toLowerCase()) {
       throw computeErrors.invalidParameter('creationData.storageAccountId', `storageAccountId must name the storage account holding sourceUri (${this.ctx.blobs.accountName}).`);

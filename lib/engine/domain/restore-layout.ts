@@ -52,6 +52,17 @@ export function importStagingBlobName(jobId: string, lun: number): string {
   return assertValidBlobName(`${assertValidIdentifier('jobId', jobId)}/lun${lun}.vhd`);
 }
 
+/** True for a name importStagingBlobName makes (`<jobId>/lun<lun>.vhd`): the sweep deletes nothing else. */
+export function isImportStagingBlobName(name: string): boolean {
+  const match = /^([^/]+)\/lun(\d{1,2})\.vhd$/.exec(name);
+  if (match === null) return false;
+  try {
+    return importStagingBlobName(match[1], Number(match[2])) === name;
+  } catch {
+    return false;
+  }
+}
+
 export function restoredVmConfigBlobName(prefix: string): string {
   return assertValidBlobName(`${prefix}/${VM_CONFIG_BLOB_NAME}`);
 }

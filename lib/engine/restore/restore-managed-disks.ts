@@ -6,8 +6,9 @@
  *    point's checksums;
  *  - from the vault, when the vault replica and the restore account share an account Compute can import from
  *    (`importFrom`): the replica's point-in-time snapshot copied server-side to a staging blob in the restore
- *    account, a disk imported from it (`createOption: Import`, Compute copies it), the staging blob deleted, then
- *    the disk read back through a Read SAS and every block verified — Azure Backup's own path (vault → staging
+ *    account (Compute imports a blob; it documents no blob snapshot as a source), a disk imported from it
+ *    (`createOption: Import`, Compute copies it), then the disk read back through a Read SAS and every block verified
+ *    while the staging blob is deleted — Azure Backup's own path (vault → staging
  *    storage account → managed disk), with no byte through this process but the verifying read;
  *  - else from the vault (or when the snapshot tier is gone): a disk created for upload (`createOption: Upload`,
  *    `uploadSizeBytes` = the disk's bytes incl. its VHD footer), a Write SAS, every block read from the vault
@@ -16,7 +17,7 @@
  * An encrypted VM's disks (Azure Disk Encryption: the point records its key and secret) keep their encryption
  * settings: each new disk names the BEK secret and KEK the point recorded (`encryptionSettingsCollection`), as the
  * disks had them, so a VM attaching them is encrypted as the source was.
- * Access is always ended. Disks are named `<disk>-<job>` and tagged with the job: a re-run of the same job
+ * A VM's disks are restored side by side (at most 4 at once). Access is always ended. Disks are named `<disk>-<job>` and tagged with the job: a re-run of the same job
  * (an activity retried after a crash) deletes its own leftovers and starts again; a disk of that name not
  * made by this job stops the restore before anything is created. A failure deletes what this restore created.
  */
@@ -85,6 +86,10 @@ export interface RestoreManagedDisksOptions extends AbortOptions {
   copy?: Omit<VerifiedCopyOptions, 'abortSignal'>;
 }
 const MAX_DISK_NAME = 80;
+/** Disks restored at once (a VM's OS and data disks side by side, as Azure Backup restores them). */
+const MAX_DISKS_IN_FLIGHT = 4;
+/** Reads of a created disk's read-back ahead of the one being verified: 4 in flight (4 × 4.5 MiB), as the raw-read baseline reads. */
+const VERIFY_READ_AHEAD = 3;
 
 export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: RestoreManagedDisksRequest, options: RestoreManagedDisksOptions = {}): Promise<RestoreManagedDisksResult> {
   assertValidIdentifier('itemId', request.itemId);
@@ -108,17 +113,25 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
     await deps.compute.deleteDisk(idOf(leftover.name));
   }
 
-  // The target group as a portal's "create new" makes it (Azure's restore names an existing one; creating it then changes nothing).
-  await deps.compute.ensureResourceGroup(subscriptionId, resourceGroup, location);
-  const planned = await Promise.all(disks.map((disk) => planDisk(deps, row, manifest, disk, '', request.tier ?? 'Auto')));
+  // The target group as a portal's "create new" makes it (Azure's restore names an existing one; creating it then changes
+  // nothing), while the disks' tiers are planned: neither depends on the other.
+  const [group, ...plans] = await Promise.allSettled([
+    deps.compute.ensureResourceGroup(subscriptionId, resourceGroup, location),
+    ...disks.map((disk) => planDisk(deps, row, manifest, disk, '', request.tier ?? 'Auto')),
+  ]);
+  const planned = plans.flatMap((plan) => (plan.status === 'fulfilled' ? [plan.value as PlannedDisk] : []));
+  const failed = [group, ...plans].find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) {
+    await releaseViews(deps, planned);
+    throw failed.reason;
+  }
   const created: string[] = [];
   try {
-    const restored: RestoredManagedDisk[] = [];
-    for (const [index, plan] of planned.entries()) {
+    const restored = await restoreEach(planned, (plan, index, { upload, stopped }) => {
       const sku = request.skus?.[plan.disk.lun] ?? (plan.disk.storageType === 'Premium' ? 'Premium_LRS' : 'Standard_LRS');
-      const work = { deps, request, manifest, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options };
-      restored.push(await restoreOne(work));
-    }
+      const work = { deps, request, manifest, vaultContainer: row.vaultContainer, plan, name: names[index], sku, location, ref: { subscriptionId, resourceGroup, name: names[index] }, created, options, upload, stopped };
+      return restoreOne(work);
+    });
     deps.log.info(`Restore job ${request.jobId}: ${restored.length} managed disk(s) of recovery point ${request.recoveryPointId} restored to resource group ${resourceGroup}.`);
     return { itemId: request.itemId, recoveryPointId: request.recoveryPointId, jobId: request.jobId, resourceGroup, disks: restored };
   } catch (err) {
@@ -132,10 +145,79 @@ export async function restoreManagedDisks(deps: ManagedRestoreDeps, request: Res
   }
 }
 
+/**
+ * Restores the disks side by side, at most MAX_DISKS_IN_FLIGHT at once (each disk's own pipeline is bounded in memory),
+ * results in the point's disk order. After the first failure no further disk starts, and every started one settles
+ * before the error is thrown, so the caller's cleanup sees every disk that was created.
+ */
+async function restoreEach(
+  planned: readonly PlannedDisk[],
+  restore: (plan: PlannedDisk, index: number, turn: { upload: UploadTurn; stopped: () => boolean }) => Promise<RestoredManagedDisk | undefined>,
+): Promise<RestoredManagedDisk[]> {
+  const results: (RestoredManagedDisk | undefined)[] = new Array<RestoredManagedDisk | undefined>(planned.length);
+  let next = 0;
+  let failure: { reason: unknown } | undefined;
+  const uploads = new UploadTurns();
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < planned.length) {
+      const index = next++;
+      const upload = uploads.reserve();
+      try {
+        results[index] = await restore(planned[index], index, { upload, stopped: () => failure !== undefined });
+      } catch (err) {
+        failure ??= { reason: err };
+      } finally {
+        // After the failure is known: a later disk waiting for its upload turn sees it and does not start.
+        upload.release();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_DISKS_IN_FLIGHT, planned.length) }, lane));
+  if (failure !== undefined) throw failure.reason;
+  return results.map((restored) => restored!);
+}
+
+/** What a disk is verified against: the point's checksums of it. */
+type VerifyInput = Omit<Parameters<typeof readDiskVerified>[0], 'source'>;
+
+function ignore(): void {}
+
+/**
+ * Uploads take turns: a disk streamed through this process (createOption Upload) waits for the one before it, so
+ * `copy.maxUploadsInFlight` and the pipeline's memory bound hold for the whole restore, while imports and disks made
+ * from the snapshot tier (server-side, then a bounded read-back) go side by side.
+ */
+class UploadTurns {
+  private last: Promise<void> = Promise.resolve();
+
+  /**
+   * A disk's turn, reserved when the disk starts (disks start in the point's order, so uploads go in that order):
+   * `take` runs the upload once every earlier disk has released its turn; `release` ends the turn (always called).
+   */
+  reserve(): UploadTurn {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((resolve) => (done = resolve));
+    return {
+      take: async (work) => {
+        await before;
+        return work();
+      },
+      release: () => done(),
+    };
+  }
+}
+
+interface UploadTurn {
+  take<T>(work: () => Promise<T>): Promise<T>;
+  release(): void;
+}
+
 interface DiskWork {
   deps: ManagedRestoreDeps;
   request: RestoreManagedDisksRequest;
   manifest: RecoveryPointManifest;
+  vaultContainer: string;
   plan: PlannedDisk;
   name: string;
   sku: string;
@@ -143,13 +225,18 @@ interface DiskWork {
   ref: { subscriptionId: string; resourceGroup: string; name: string };
   created: string[];
   options: RestoreManagedDisksOptions;
+  upload: UploadTurn;
+  /** True once another disk of this restore failed: a disk still waiting for its turn does not start. */
+  stopped: () => boolean;
 }
 
-async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
+async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk | undefined> {
   const { deps, request, plan } = work;
   const disk = plan.disk;
-  const sums = await loadChecksums(deps.vault, (await deps.catalog.get(request.itemId, request.recoveryPointId))!.vaultContainer, disk, work.manifest);
-  const verify = { sums, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier };
+  // The checksums load while the disk is made; the read-back or the upload waits for them.
+  const sumsLoading = loadChecksums(deps.vault, work.vaultContainer, disk, work.manifest);
+  sumsLoading.catch(ignore);
+  const verifyWith = async (): Promise<VerifyInput> => ({ sums: await sumsLoading, blobSize: disk.sizeBytes, lun: disk.lun, tier: plan.tier });
   const seconds = request.accessDurationInSeconds ?? DEFAULT_ACCESS_SECONDS;
   const tags = { [RESTORE_JOB_TAG]: request.jobId };
   const encryption = encryptionOfPoint(work.manifest);
@@ -161,7 +248,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
     work.created.push(made.id);
     const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
     try {
-      const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { abortSignal: work.options.abortSignal });
+      const verified = await readDiskVerified({ ...(await verifyWith()), source: sasReader(deps.sas, sas, disk.sizeBytes) }, { readAhead: VERIFY_READ_AHEAD, abortSignal: work.options.abortSignal });
       deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} from its disk restore point; ${verified.blocksVerified} blocks verified.`);
       return result(work, made.id, 'restoreFromSnapshot', verified.bytesRead, 0, verified.blocksVerified);
     } finally {
@@ -171,9 +258,22 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
 
   if (deps.importFrom !== undefined && plan.source.blob !== undefined) {
     const method = await chooseDiskMethod(deps, plan, disk.sizeBytes);
-    if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verify, seconds);
+    if (method.method === 'serverSideCopy') return importOne(work, { ...common, storageAccountId: deps.importFrom.storageAccountId }, verifyWith, seconds);
   }
 
+  // Undefined: not started, another disk of this restore failed (that failure is what the restore throws).
+  return work.upload.take(async () => (work.stopped() ? undefined : uploadOne(work, common, verifyWith, seconds)));
+}
+
+/** A disk created for upload, every block read from the vault verified before it is written through a Write SAS. */
+async function uploadOne(
+  work: DiskWork,
+  common: { location: string; sku: string; tags: Record<string, string>; encryption?: ManagedDiskEncryption },
+  verifyWith: () => Promise<VerifyInput>,
+  seconds: number,
+): Promise<RestoredManagedDisk> {
+  const { deps, plan } = work;
+  const disk = plan.disk;
   const made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Upload', uploadSizeBytes: disk.sizeBytes }, work.options);
   work.created.push(made.id);
   const sas = await deps.compute.grantAccess(made.id, 'Write', seconds, work.options);
@@ -181,7 +281,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
   try {
     // The same bounded pipeline as the restore to a storage account: every block verified before it is written.
     copied = await copyDiskVerified(
-      { ...verify, source: plan.source.reader, target: { sas: deps.sas, url: sas } },
+      { ...(await verifyWith()), source: plan.source.reader, target: { sas: deps.sas, url: sas } },
       { ...work.options.copy, abortSignal: work.options.abortSignal },
     );
   } finally {
@@ -203,7 +303,7 @@ async function restoreOne(work: DiskWork): Promise<RestoredManagedDisk> {
 async function importOne(
   work: DiskWork,
   common: { location: string; sku: string; tags: Record<string, string>; encryption?: ManagedDiskEncryption; storageAccountId: string },
-  verify: Omit<Parameters<typeof readDiskVerified>[0], 'source'>,
+  verifyWith: () => Promise<VerifyInput>,
   seconds: number,
 ): Promise<RestoredManagedDisk> {
   const { deps, request, plan } = work;
@@ -213,22 +313,31 @@ async function importOne(
   await deps.target.createContainerIfNotExists(staged.container, { abortSignal });
   // A staging blob of an earlier attempt of this job goes first; the name holds the job id, so it is no one else's.
   await deps.target.deleteBlob(staged, { abortSignal });
+  const unstage = (): Promise<void> =>
+    deps.target.deleteBlob(staged).catch((err: unknown) => deps.log.warn(`Deleting the staging blob ${staged.container}/${staged.blob} of restore job ${request.jobId} failed: ${String(err)}`));
   let made: ManagedDiskInfo;
   try {
     await deps.target.copyBlobIfNotExists(plan.source.blob!.ref, staged, { metadata: { [RESTORE_META.jobId]: request.jobId }, abortSignal });
     made = await deps.compute.createDisk(work.ref, { ...common, createOption: 'Import', sourceUri: deps.target.blobUrl(staged) }, work.options);
     work.created.push(made.id);
-  } finally {
-    await deps.target.deleteBlob(staged).catch((err: unknown) => deps.log.warn(`Deleting the staging blob ${staged.container}/${staged.blob} of restore job ${request.jobId} failed: ${String(err)}`));
+  } catch (err) {
+    await unstage();
+    throw err;
   }
-  const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
+  // The disk holds its own copy now: the staging blob goes while the disk is read back (awaited before this returns).
+  const unstaged = unstage();
   try {
-    const { chunkSize, readAhead } = work.options.copy ?? {};
-    const verified = await readDiskVerified({ ...verify, source: sasReader(deps.sas, sas, disk.sizeBytes) }, { chunkSize, readAhead, abortSignal });
-    deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by import from the ${plan.tier} tier (staged in the restore account); ${verified.blocksVerified} blocks verified.`);
-    return result(work, made.id, 'import', verified.bytesRead, 0, verified.blocksVerified);
+    const sas = await deps.compute.grantAccess(made.id, 'Read', seconds, work.options);
+    try {
+      const { chunkSize, readAhead = VERIFY_READ_AHEAD } = work.options.copy ?? {};
+      const verified = await readDiskVerified({ ...(await verifyWith()), source: sasReader(deps.sas, sas, disk.sizeBytes) }, { chunkSize, readAhead, abortSignal });
+      deps.log.info(`Restored disk lun ${disk.lun} as managed disk ${work.name} by import from the ${plan.tier} tier (staged in the restore account); ${verified.blocksVerified} blocks verified.`);
+      return result(work, made.id, 'import', verified.bytesRead, 0, verified.blocksVerified);
+    } finally {
+      await deps.compute.revokeAccess(made.id);
+    }
   } finally {
-    await deps.compute.revokeAccess(made.id);
+    await unstaged;
   }
 }
 

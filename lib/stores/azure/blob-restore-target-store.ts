@@ -6,6 +6,7 @@ import type { StorageConnection } from '../../domain/storage-account';
 import { droppedReadRetryOf, readRetryingDrops, type DroppedReadRetry } from './storage-retry';
 import { errors } from '../../domain/errors';
 import type { AbortOptions, BlobRef, PageRange } from '../disk-store';
+import type { ListBlobsOptions, ListedBlob } from '../page-blob-store';
 import type {
   CreateIfNotExistsResult,
   CreateTargetBlockBlobOptions,
@@ -209,6 +210,25 @@ export class BlobRestoreTargetStore implements RestoreTargetStore {
         deleteSnapshots: 'include',
         conditions: options.ifMatch === undefined ? undefined : { ifMatch: options.ifMatch },
       });
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      throw err;
+    }
+  }
+
+  async *listBlobs(container: string, options: ListBlobsOptions = {}): AsyncIterable<ListedBlob> {
+    const items = this.service.getContainerClient(container).listBlobsFlat({ abortSignal: options.abortSignal, prefix: options.prefix, includeMetadata: true });
+    try {
+      for await (const item of items) {
+        yield {
+          container,
+          name: item.name,
+          size: item.properties.contentLength ?? 0,
+          createdOn: item.properties.createdOn,
+          lastModified: item.properties.lastModified,
+          metadata: item.metadata ?? {},
+        };
+      }
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw err;
