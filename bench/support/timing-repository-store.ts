@@ -1,6 +1,6 @@
 /** A RepositoryStore wrapper that sums the time spent in each kind of call (the backup code awaits them one by one). */
 import { performance } from 'node:perf_hooks';
-import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../lib/stores/repository-store';
+import { openRangeReader, readObjectRange, type RangeReader, type RepositoryStore, type RepositoryWriteBatch } from '../../lib/stores/repository-store';
 
 export interface StoreTimings {
   readMs: number;
@@ -29,6 +29,11 @@ export class TimingRepositoryStore implements RepositoryStore {
 
   async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
     return this.time('read', () => readObjectRange(this.inner, key, offset, length));
+  }
+
+  openRangeReader(): RangeReader {
+    const ranges = openRangeReader(this.inner);
+    return { readRange: (key, offset, length) => this.time('read', () => ranges.readRange(key, offset, length)), close: () => ranges.close() };
   }
 
   async write(key: string, data: Uint8Array): Promise<void> {

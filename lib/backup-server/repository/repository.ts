@@ -9,7 +9,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { errors } from '../../domain/errors';
-import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../stores/repository-store';
+import { openRangeReader, readObjectRange, type RangeReader, type RepositoryStore, type RepositoryWriteBatch } from '../../stores/repository-store';
 import { createChunker, type Chunker, type ChunkerParams } from '../domain/fastcdc';
 import {
   chunkIdMatches,
@@ -57,6 +57,12 @@ export interface CreateRepositoryOptions {
   compression?: CompressionParams;
   /** Defaults to REPOSITORY_VERSION (2: pack files); 1 makes a repository of one object per chunk (tests of that format). */
   version?: RepositoryVersion;
+}
+
+/** Reads chunks like `Repository.readChunk`, keeping what it opened for the next read until closed. */
+export interface ChunkReader {
+  read(id: string): Promise<Buffer>;
+  close(): Promise<void>;
 }
 
 /** Index objects read at unlock at once. */
@@ -325,12 +331,23 @@ export class Repository {
    * Version 2 reads the blob's range of its pack (the index says where); a chunk not in the index is looked for in
    * `data/` (version 1).
    */
-  async readChunk(id: string): Promise<Buffer> {
+  async readChunk(id: string, ranges?: RangeReader): Promise<Buffer> {
     const location = this.packed ? (await this.blobIndex()).blobs.get(id) : undefined;
     const key = location === undefined ? chunkKey(id) : packKey(location.pack);
-    const envelope = location === undefined ? await this.store.read(key) : await readObjectRange(this.store, key, location.offset, location.length);
+    const envelope = location === undefined
+      ? await this.store.read(key)
+      : await (ranges?.readRange(key, location.offset, location.length) ?? readObjectRange(this.store, key, location.offset, location.length));
     if (envelope === undefined) throw errors.repositoryObjectNotFound(key);
     return this.openChunk(id, envelope);
+  }
+
+  /**
+   * A reader of many chunks (a restore): as `readChunk`, through one range reader of the store, which may keep packs
+   * open between reads. Every chunk is still authenticated and id-checked. Close it when done.
+   */
+  openChunkReader(): ChunkReader {
+    const ranges = openRangeReader(this.store);
+    return { read: (id) => this.readChunk(id, ranges), close: () => ranges.close() };
   }
 
   newSnapshotId(): string {

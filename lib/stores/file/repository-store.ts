@@ -14,6 +14,7 @@ import path from 'node:path';
 import { errors } from '../../domain/errors';
 import { isValidStoreKey } from '../../backup-server/domain/repository-layout';
 import type { RepositoryStore, RepositoryWriteBatch } from '../repository-store';
+import { FileRangeReader, openForRead, readFully } from './range-reader';
 
 const TMP_DIR = 'tmp';
 /** A temporary file older than this was abandoned (a crash before its batch committed); `sweepTemporary` removes it. */
@@ -29,25 +30,17 @@ export class FileRepositoryStore implements RepositoryStore {
   }
 
   async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
-    let handle;
+    const handle = await openForRead(this.pathOf(key));
+    if (handle === undefined) return undefined;
     try {
-      handle = await open(this.pathOf(key), 'r');
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
-    try {
-      const buffer = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return filled === length ? buffer : buffer.subarray(0, filled);
+      return await readFully(handle, offset, length);
     } finally {
       await handle.close();
     }
+  }
+
+  openRangeReader(): FileRangeReader {
+    return new FileRangeReader((key) => this.pathOf(key));
   }
 
   async sweepTemporary(): Promise<number> {
