@@ -67,5 +67,17 @@ export async function readObjectRange(store: RepositoryStore, key: string, offse
 export interface RepositoryWriteBatch {
   /** As RepositoryStore.writeIfAbsent, decided against the objects visible now (an object another writer adds before the commit is kept: the same key holds the same content). */
   writeIfAbsent(key: string, data: Uint8Array): Promise<boolean>;
+  /**
+   * Optional: an object written piece by piece before its key is known (a pack, named by the hash of its bytes), so
+   * its bytes need not all be held in memory. Staged like `writeIfAbsent` once `finish` names it.
+   */
+  openStreamedWrite?(): StreamedWrite;
   commit(): Promise<void>;
+}
+
+export interface StreamedWrite {
+  /** Writes `data` at `offset` of the object (pieces may be written concurrently, each at its own offset). */
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Ends the object (after every `write` has resolved) and stages it under `key` as `writeIfAbsent` would. */
+  finish(key: string): Promise<boolean>;
 }

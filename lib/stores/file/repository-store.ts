@@ -9,7 +9,7 @@
  * once its content is durable; a crash before the commit leaves only temporary files.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../../domain/errors';
 import { isValidStoreKey } from '../../backup-server/domain/repository-layout';
@@ -106,6 +106,29 @@ export class FileRepositoryStore implements RepositoryStore {
         staged.push({ temp: await this.staged(data, { sync: false }), target });
         return true;
       },
+      openStreamedWrite: () => {
+        if (committed) throw new Error('This write batch is already committed.');
+        const opening = this.openTemporary();
+        opening.catch(() => undefined); // surfaced by the first write or finish
+        return {
+          write: async (offset, data) => {
+            const { handle } = await opening;
+            let done = 0;
+            while (done < data.length) done += (await handle.write(data, done, data.length - done, offset + done)).bytesWritten;
+          },
+          finish: async (key) => {
+            const { handle, temp } = await opening;
+            await handle.close();
+            if (committed) throw new Error('This write batch is already committed.');
+            if (await this.exists(key)) {
+              await rm(temp, { force: true });
+              return false;
+            }
+            staged.push({ temp, target: this.pathOf(key) });
+            return true;
+          },
+        };
+      },
       commit: async () => {
         if (committed) return;
         committed = true;
@@ -162,7 +185,8 @@ export class FileRepositoryStore implements RepositoryStore {
     }
   }
 
-  private async staged(data: Uint8Array, options: { sync: boolean } = { sync: true }): Promise<string> {
+  /** A new temporary file in `tmp/`, open for writing. */
+  private async openTemporary(): Promise<{ handle: FileHandle; temp: string }> {
     const dir = path.join(this.location, TMP_DIR);
     const temp = path.join(dir, `${randomBytes(12).toString('hex')}.tmp`);
     // Owner-only: the server's state holds its identity key, and nobody else needs the repository's files.
@@ -171,6 +195,11 @@ export class FileRepositoryStore implements RepositoryStore {
       await mkdir(dir, { recursive: true });
       return open(temp, 'wx', 0o600);
     });
+    return { handle, temp };
+  }
+
+  private async staged(data: Uint8Array, options: { sync: boolean } = { sync: true }): Promise<string> {
+    const { handle, temp } = await this.openTemporary();
     try {
       await handle.writeFile(data);
       if (options.sync) await handle.sync();
