@@ -348,7 +348,11 @@ export class Repository {
     try {
       await this.addToPack(batch, id, envelope);
     } catch (err) {
-      batch.failed ??= err; // the commit fails too: every chunk of this batch is forgotten
+      batch.failed ??= err; // a commit already under way fails too
+      // The batch is dropped and its chunks forgotten now, so the next backup starts a new one and writes them again
+      // (kept until its commit, the failure also failed the next backup, which deduplicated against them).
+      if (this.batch === batch) this.batch = undefined;
+      batch.ids.forEach((chunk) => this.knownChunks.delete(chunk));
       throw err;
     }
     return { id, added: true, storedBytes: envelope.length };
