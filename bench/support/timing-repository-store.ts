@@ -1,6 +1,6 @@
 /** A RepositoryStore wrapper that sums the time spent in each kind of call (the backup code awaits them one by one). */
 import { performance } from 'node:perf_hooks';
-import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../lib/stores/repository-store';
+import { openRangeReader, readObjectRange, type RangeReader, type RepositoryStore, type RepositoryWriteBatch } from '../../lib/stores/repository-store';
 
 export interface StoreTimings {
   readMs: number;
@@ -29,6 +29,11 @@ export class TimingRepositoryStore implements RepositoryStore {
 
   async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
     return this.time('read', () => readObjectRange(this.inner, key, offset, length));
+  }
+
+  openRangeReader(): RangeReader {
+    const ranges = openRangeReader(this.inner);
+    return { readRange: (key, offset, length) => this.time('read', () => ranges.readRange(key, offset, length)), close: () => ranges.close() };
   }
 
   async write(key: string, data: Uint8Array): Promise<void> {
@@ -65,6 +70,11 @@ export class TimingRepositoryStore implements RepositoryStore {
     if (batch === undefined) return undefined;
     return {
       writeIfAbsent: (key, data) => this.time('write', () => batch.writeIfAbsent(key, data)),
+      openStreamedWrite: batch.openStreamedWrite === undefined ? undefined : () => {
+        const streamed = batch.openStreamedWrite!();
+        // Each piece's write is timed; the finish (close, stage) counts as the object's write.
+        return { write: (offset, data) => this.timeOnly('write', () => streamed.write(offset, data)), finish: (key) => this.time('write', () => streamed.finish(key)) };
+      },
       commit: async () => {
         const start = performance.now();
         try {
@@ -76,6 +86,16 @@ export class TimingRepositoryStore implements RepositoryStore {
         }
       },
     };
+  }
+
+  /** Time added to `kind`, not counted as an object. */
+  private async timeOnly<T>(kind: 'write', call: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      this.timings.writeMs += performance.now() - start;
+    }
   }
 
   private async time<T>(kind: 'read' | 'write', call: () => Promise<T>): Promise<T> {

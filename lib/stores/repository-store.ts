@@ -14,6 +14,12 @@ export interface RepositoryStore {
    * not exist. A version-2 repository reads one blob of a pack this way; without it the whole object is read.
    */
   readRange?(key: string, offset: number, length: number): Promise<Buffer | undefined>;
+  /**
+   * Optional: a reader of many ranges (a restore reading its chunks pack by pack) that may keep objects open between
+   * reads (the file store: a few open handles, not an open per read). Closed by the caller when done; objects deleted
+   * or replaced meanwhile may still be read as they were when opened.
+   */
+  openRangeReader?(): RangeReader;
   /** Writes (replacing any object with that key) atomically. */
   write(key: string, data: Uint8Array): Promise<void>;
   /** Writes only when no object has that key; false (nothing written) when one does. Atomic. */
@@ -36,6 +42,18 @@ export interface RepositoryStore {
   sweepTemporary?(): Promise<number>;
 }
 
+export interface RangeReader {
+  /** As RepositoryStore.readRange. */
+  readRange(key: string, offset: number, length: number): Promise<Buffer | undefined>;
+  /** Releases what the reader holds open (after its reads have ended). */
+  close(): Promise<void>;
+}
+
+/** A range reader over any store: its own `openRangeReader`, else `readObjectRange` per read. */
+export function openRangeReader(store: RepositoryStore): RangeReader {
+  return store.openRangeReader?.() ?? { readRange: (key, offset, length) => readObjectRange(store, key, offset, length), close: async () => undefined };
+}
+
 /** A range of an object, through `readRange` when the store has it, else by reading the whole object. */
 export async function readObjectRange(store: RepositoryStore, key: string, offset: number, length: number): Promise<Buffer | undefined> {
   if (store.readRange !== undefined) return store.readRange(key, offset, length);
@@ -49,5 +67,17 @@ export async function readObjectRange(store: RepositoryStore, key: string, offse
 export interface RepositoryWriteBatch {
   /** As RepositoryStore.writeIfAbsent, decided against the objects visible now (an object another writer adds before the commit is kept: the same key holds the same content). */
   writeIfAbsent(key: string, data: Uint8Array): Promise<boolean>;
+  /**
+   * Optional: an object written piece by piece before its key is known (a pack, named by the hash of its bytes), so
+   * its bytes need not all be held in memory. Staged like `writeIfAbsent` once `finish` names it.
+   */
+  openStreamedWrite?(): StreamedWrite;
   commit(): Promise<void>;
+}
+
+export interface StreamedWrite {
+  /** Writes `data` at `offset` of the object (pieces may be written concurrently, each at its own offset). */
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Ends the object (after every `write` has resolved) and stages it under `key` as `writeIfAbsent` would. */
+  finish(key: string): Promise<boolean>;
 }

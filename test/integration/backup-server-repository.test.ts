@@ -407,6 +407,62 @@ describe('pack files (repository version 2, session 9)', () => {
     expect(await readdir(path.join(work, 'repo/tmp'))).toEqual([]);
   });
 
+  it('writes packs piece by piece (a failed piece fails the backup, no snapshot, chunks forgotten); a restore reads through a few open packs', async () => {
+    const source = path.join(work, 'source');
+    await makeTree(source);
+    const file = storeAt();
+    let failPieces = true;
+    let pieces = 0;
+    // The file store whose streamed pack writes fail from the third piece on while failPieces is set.
+    const store: RepositoryStore = Object.assign(Object.create(file) as FileRepositoryStore, {
+      beginBatch: (): RepositoryWriteBatch => {
+        const batch = file.beginBatch();
+        return {
+          ...batch,
+          openStreamedWrite: () => {
+            const streamed = batch.openStreamedWrite!();
+            return {
+              ...streamed,
+              write: async (offset: number, data: Uint8Array) => {
+                if (failPieces && ++pieces > 2) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+                return streamed.write(offset, data);
+              },
+            };
+          },
+        };
+      },
+    });
+    const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });
+    repository.packTargetBytes = 256 * 1024;
+    await expect(backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' })).rejects.toThrow('no space left on device');
+    expect(await repository.listSnapshotIds()).toEqual([]);
+    expect(repository.chunkCount).toBe(0);
+    expect(await keysUnder(file, 'packs/')).toEqual([]);
+
+    failPieces = false;
+    const snapshot = await backupFolder({ repository, files, clock }, { root: source, sourceName: 'data' });
+    const packs = await keysUnder(file, 'packs/');
+    expect(packs.length).toBeGreaterThan(3);
+    // Each pack's name is the SHA-256 of its file (the hash taken piece by piece matches the bytes written).
+    for (const key of packs) expect(createHash('sha256').update(await readFile(path.join(work, 'repo', key))).digest('hex')).toBe(key.split('/').pop());
+    const second = await openRepository(storeAt(), PASSPHRASE);
+    expect(await verifyRepository(second)).toMatchObject({ problems: [], packs: packs.length });
+
+    // The restore's range reader keeps at most a few packs open, and reads a pack deleted meanwhile as it was opened.
+    const reader = storeAt().openRangeReader();
+    const ranges = await Promise.all(packs.map((key) => reader.readRange(key, 0, 16)));
+    expect(ranges.every((range) => range?.length === 16)).toBe(true);
+    expect(reader.openCount).toBeLessThanOrEqual(8);
+    const kept = packs[packs.length - 1];
+    await rm(path.join(work, 'repo', kept));
+    expect(await reader.readRange(kept, 0, 16)).toEqual(ranges[ranges.length - 1]);
+    expect(await storeAt().readRange(kept, 0, 16)).toBeUndefined();
+    await reader.close();
+    expect(reader.openCount).toBe(0);
+    await expect(reader.readRange(packs[0], 0, 16)).rejects.toThrow('closed');
+    expect(snapshot.stats.newChunks).toBe(second.chunkCount);
+  });
+
   it('prune: drops packs with nothing referenced, repacks mostly dead ones, keeps mostly live ones; new index before the old packs go', async () => {
     const store = new MemoryRepositoryStore();
     const repository = await createRepository(store, PASSPHRASE, { clock, kdf: FAST_KDF, chunker: SMALL_CHUNKS });

@@ -56,9 +56,15 @@ export function parsePackHeader(plaintext: Uint8Array, packId: string, dataBytes
 
 /** blobs ‖ sealed header ‖ header length (uint32 BE). */
 export function assemblePack(envelopes: readonly Buffer[], sealedHeader: Buffer): Buffer {
-  const trailer = Buffer.alloc(TRAILER_BYTES);
-  trailer.writeUInt32BE(sealedHeader.length);
-  return Buffer.concat([...envelopes, sealedHeader, trailer]);
+  return Buffer.concat([...envelopes, packTail(sealedHeader)]);
+}
+
+/** What follows a pack's blobs: the sealed header and its length (a pack written piece by piece ends with this). */
+export function packTail(sealedHeader: Buffer): Buffer {
+  const tail = Buffer.alloc(sealedHeader.length + TRAILER_BYTES);
+  sealedHeader.copy(tail);
+  tail.writeUInt32BE(sealedHeader.length, sealedHeader.length);
+  return tail;
 }
 
 /** The sealed header and where the data part ends; throws when the trailer cannot be right. */

@@ -24,6 +24,8 @@ const TAG_BYTES = 16;
 const ENVELOPE_VERSION = 1;
 const CODEC_STORED = 0;
 const CODEC_BROTLI = 1;
+const CODEC_STORED_BYTE = Uint8Array.of(CODEC_STORED);
+const CODEC_BROTLI_BYTE = Uint8Array.of(CODEC_BROTLI);
 /**
  * Below this size brotli runs on the calling thread: handing a small chunk to the thread pool costs more than
  * compressing it (a 32 KiB chunk: ~0.25 ms async against ~0.09 ms inline), and small files are one chunk each.
@@ -69,12 +71,15 @@ export function chunkIdMatches(id: string, plaintext: Uint8Array, keys: Pick<Rep
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-export function encrypt(key: Buffer, plaintext: Uint8Array, associatedData: Buffer, random: RandomBytes): Buffer {
+export function encrypt(key: Buffer, plaintext: Uint8Array | readonly Uint8Array[], associatedData: Buffer, random: RandomBytes): Buffer {
   const nonce = random(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(associatedData);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([Buffer.from([ENVELOPE_VERSION]), nonce, body, cipher.getAuthTag()]);
+  // The plaintext may come in parts (codec byte, payload): GCM encrypts them as one stream, and the envelope is
+  // assembled with a single copy (a first backup's profile showed its copies and their garbage collection).
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+  const encrypted = parts.map((part) => cipher.update(part));
+  return Buffer.concat([Buffer.from([ENVELOPE_VERSION]), nonce, ...encrypted, cipher.final(), cipher.getAuthTag()]);
 }
 
 /** The plaintext, or undefined when the envelope does not authenticate (wrong key, tampered, renamed, truncated). */
@@ -86,7 +91,9 @@ export function decrypt(key: Buffer, envelope: Uint8Array, associatedData: Buffe
   decipher.setAAD(associatedData);
   decipher.setAuthTag(tag);
   try {
-    return Buffer.concat([decipher.update(envelope.subarray(1 + NONCE_BYTES, envelope.length - TAG_BYTES)), decipher.final()]);
+    const plaintext = decipher.update(envelope.subarray(1 + NONCE_BYTES, envelope.length - TAG_BYTES));
+    decipher.final(); // GCM yields nothing more here; it throws when the tag does not match
+    return plaintext;
   } catch {
     return undefined;
   }
@@ -109,9 +116,7 @@ export async function sealObject(
     params: { [zlibConstants.BROTLI_PARAM_QUALITY]: compression.level, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: plaintext.length },
   };
   const compressed = plaintext.length < INLINE_CODEC_BYTES ? brotliCompressSync(plaintext, options) : await brotliCompressAsync(plaintext, options);
-  const framed = compressed.length < plaintext.length
-    ? Buffer.concat([Buffer.from([CODEC_BROTLI]), compressed])
-    : Buffer.concat([Buffer.from([CODEC_STORED]), plaintext]);
+  const framed = compressed.length < plaintext.length ? [CODEC_BROTLI_BYTE, compressed] : [CODEC_STORED_BYTE, plaintext];
   return encrypt(keys.dataKey, framed, envelopeAssociatedData(kind, id), random);
 }
 
@@ -125,7 +130,7 @@ export async function openObject(
   const framed = decrypt(keys.dataKey, envelope, envelopeAssociatedData(kind, id));
   if (framed === undefined || framed.length === 0) throw errors.repositoryDataCorrupt(kind, id, 'it does not authenticate (modified, truncated or moved)');
   const body = framed.subarray(1);
-  if (framed[0] === CODEC_STORED) return Buffer.from(body);
+  if (framed[0] === CODEC_STORED) return body;
   if (framed[0] === CODEC_BROTLI) {
     try {
       return body.length < INLINE_CODEC_BYTES ? brotliDecompressSync(body) : await brotliDecompressAsync(body);

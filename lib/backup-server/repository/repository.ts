@@ -7,9 +7,9 @@
  * into ~8 MiB packs (domain/pack.ts) and records where each is in index objects, written when a batch commits —
  * packs first, then the index, then (saveSnapshot) the snapshot document; unlock reads the index, not a listing.
  */
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { createHash, randomBytes as nodeRandomBytes, type Hash } from 'node:crypto';
 import { errors } from '../../domain/errors';
-import { readObjectRange, type RepositoryStore, type RepositoryWriteBatch } from '../../stores/repository-store';
+import { openRangeReader, readObjectRange, type RangeReader, type RepositoryStore, type RepositoryWriteBatch, type StreamedWrite } from '../../stores/repository-store';
 import { createChunker, type Chunker, type ChunkerParams } from '../domain/fastcdc';
 import {
   chunkIdMatches,
@@ -41,7 +41,7 @@ import {
 import {
   chunkIdOfKey, chunkKey, CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, indexIdOfKey, indexKey, packKey, snapshotIdOfKey, snapshotKey, SNAPSHOTS_PREFIX,
 } from '../domain/repository-layout';
-import { assemblePack, PACK_TARGET_BYTES, packIdOf, parseIndex, parsePackHeader, serializeIndex, serializePackHeader, splitPack, type PackContents, type PackedBlob } from '../domain/pack';
+import { assemblePack, PACK_TARGET_BYTES, packIdOf, packTail, parseIndex, parsePackHeader, serializeIndex, serializePackHeader, splitPack, type PackContents, type PackedBlob } from '../domain/pack';
 import { BlobIndex } from './blob-index';
 import { parseSnapshot, serializeSnapshot, type SnapshotDocument } from '../domain/snapshot';
 import { unwrapForMachine, wrapForMachine, type MachineWrappedKey } from '../domain/unattended-unlock';
@@ -59,13 +59,25 @@ export interface CreateRepositoryOptions {
   version?: RepositoryVersion;
 }
 
+/** Reads chunks like `Repository.readChunk`, keeping what it opened for the next read until closed. */
+export interface ChunkReader {
+  read(id: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
 /** Index objects read at unlock at once. */
 const INDEX_READS_IN_FLIGHT = 8;
 
+/**
+ * The pack being filled. Written piece by piece when the store's batch can (the file store: each envelope goes to
+ * the pack's temporary file as it comes, hashed in order, so neither the envelopes nor an assembled copy stay in
+ * memory); otherwise its envelopes are held and the pack assembled at its close.
+ */
 interface OpenPack {
   blobs: PackedBlob[];
-  envelopes: Buffer[];
   bytes: number;
+  envelopes: Buffer[];
+  streamed?: { write: StreamedWrite; hash: Hash; pending: Array<Promise<void>> };
 }
 
 /** A backup's writes until its commit: version 1 only `writes`; version 2 also the open pack and the packs written. */
@@ -265,22 +277,44 @@ export class Repository {
   }
 
   private async addToPack(batch: WriteBatch, id: string, envelope: Buffer): Promise<void> {
-    const open = (batch.open ??= { blobs: [], envelopes: [], bytes: 0 });
-    open.blobs.push({ id, offset: open.bytes, length: envelope.length });
-    open.envelopes.push(envelope);
+    const open = (batch.open ??= this.openPack(batch));
+    const offset = open.bytes;
+    open.blobs.push({ id, offset, length: envelope.length });
     open.bytes += envelope.length;
-    if (open.bytes >= this.packTargetBytes) await this.closePack(batch);
+    if (open.streamed === undefined) open.envelopes.push(envelope);
+    else {
+      open.streamed.hash.update(envelope); // in offset order: the offsets and the hash advance together, here
+      const written = open.streamed.write.write(offset, envelope);
+      written.catch(() => undefined); // awaited below, and again by closePack
+      open.streamed.pending.push(written);
+      await written;
+    }
+    if (open.bytes >= this.packTargetBytes && batch.open === open) await this.closePack(batch);
+  }
+
+  private openPack(batch: WriteBatch): OpenPack {
+    const write = batch.writes?.openStreamedWrite?.();
+    return { blobs: [], bytes: 0, envelopes: [], streamed: write === undefined ? undefined : { write, hash: createHash('sha256'), pending: [] } };
   }
 
   private async closePack(batch: WriteBatch): Promise<void> {
     const open = batch.open!;
     batch.open = undefined;
     const header = await sealObject('pack-header', '', serializePackHeader(open.blobs), this.keys, this.config.compression, this.random);
-    const bytes = assemblePack(open.envelopes, header);
-    open.envelopes.length = 0; // only the assembled copy stays alive while it is written
-    const id = packIdOf(bytes);
-    if (batch.writes !== undefined) await batch.writes.writeIfAbsent(packKey(id), bytes);
-    else await this.store.writeIfAbsent(packKey(id), bytes);
+    let id: string;
+    if (open.streamed !== undefined) {
+      const { write, hash, pending } = open.streamed;
+      const tail = packTail(header);
+      id = hash.update(tail).digest('hex');
+      await Promise.all([...pending, write.write(open.bytes, tail)]);
+      await write.finish(packKey(id));
+    } else {
+      const bytes = assemblePack(open.envelopes, header);
+      open.envelopes.length = 0; // only the assembled copy stays alive while it is written
+      id = packIdOf(bytes);
+      if (batch.writes !== undefined) await batch.writes.writeIfAbsent(packKey(id), bytes);
+      else await this.store.writeIfAbsent(packKey(id), bytes);
+    }
     batch.packs.push({ id, blobs: open.blobs });
   }
 
@@ -314,7 +348,11 @@ export class Repository {
     try {
       await this.addToPack(batch, id, envelope);
     } catch (err) {
-      batch.failed ??= err; // the commit fails too: every chunk of this batch is forgotten
+      batch.failed ??= err; // a commit already under way fails too
+      // The batch is dropped and its chunks forgotten now, so the next backup starts a new one and writes them again
+      // (kept until its commit, the failure also failed the next backup, which deduplicated against them).
+      if (this.batch === batch) this.batch = undefined;
+      batch.ids.forEach((chunk) => this.knownChunks.delete(chunk));
       throw err;
     }
     return { id, added: true, storedBytes: envelope.length };
@@ -325,12 +363,23 @@ export class Repository {
    * Version 2 reads the blob's range of its pack (the index says where); a chunk not in the index is looked for in
    * `data/` (version 1).
    */
-  async readChunk(id: string): Promise<Buffer> {
+  async readChunk(id: string, ranges?: RangeReader): Promise<Buffer> {
     const location = this.packed ? (await this.blobIndex()).blobs.get(id) : undefined;
     const key = location === undefined ? chunkKey(id) : packKey(location.pack);
-    const envelope = location === undefined ? await this.store.read(key) : await readObjectRange(this.store, key, location.offset, location.length);
+    const envelope = location === undefined
+      ? await this.store.read(key)
+      : await (ranges?.readRange(key, location.offset, location.length) ?? readObjectRange(this.store, key, location.offset, location.length));
     if (envelope === undefined) throw errors.repositoryObjectNotFound(key);
     return this.openChunk(id, envelope);
+  }
+
+  /**
+   * A reader of many chunks (a restore): as `readChunk`, through one range reader of the store, which may keep packs
+   * open between reads. Every chunk is still authenticated and id-checked. Close it when done.
+   */
+  openChunkReader(): ChunkReader {
+    const ranges = openRangeReader(this.store);
+    return { read: (id) => this.readChunk(id, ranges), close: () => ranges.close() };
   }
 
   newSnapshotId(): string {

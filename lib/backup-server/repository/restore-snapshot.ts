@@ -10,7 +10,8 @@ import type { ImageRestoreFormat } from '../domain/disk-image';
 import { planRestoreNames, type InvalidNamePolicy, type PathStyle, type RestoreRename } from '../domain/path-rules';
 import { parseTree, type TreeEntry } from '../domain/snapshot';
 import { imageRestoreTarget, restoreImageEntry } from './disk-image-volume';
-import type { Repository } from './repository';
+import { readAhead } from './read-ahead';
+import type { ChunkReader, Repository } from './repository';
 
 export interface RestoreSnapshotInput {
   snapshotId: string;
@@ -34,10 +35,10 @@ export interface RestoreSnapshotResult {
   renamed?: RestoreRename[];
 }
 
-export async function readTree(repository: Repository, snapshotId: string): Promise<TreeEntry[]> {
+export async function readTree(repository: Repository, snapshotId: string, chunks?: ChunkReader): Promise<TreeEntry[]> {
   const doc = await repository.loadSnapshot(snapshotId);
   const parts: Buffer[] = [];
-  for (const id of doc.tree) parts.push(await repository.readChunk(id));
+  for (const id of doc.tree) parts.push(chunks === undefined ? await repository.readChunk(id) : await chunks.read(id));
   return parseTree(Buffer.concat(parts), snapshotId);
 }
 
@@ -45,8 +46,21 @@ export async function restoreSnapshot(
   deps: { repository: Repository; files: LocalFileSystem },
   input: RestoreSnapshotInput,
 ): Promise<RestoreSnapshotResult> {
-  const { repository, files } = deps;
-  const tree = await readTree(repository, input.snapshotId);
+  // One chunk reader for the whole restore: a pack is opened once for its chunks, not once per chunk.
+  const chunks = deps.repository.openChunkReader();
+  try {
+    return await restoreWith({ ...deps, chunks }, input);
+  } finally {
+    await chunks.close();
+  }
+}
+
+async function restoreWith(
+  deps: { repository: Repository; files: LocalFileSystem; chunks: ChunkReader },
+  input: RestoreSnapshotInput,
+): Promise<RestoreSnapshotResult> {
+  const { repository, files, chunks } = deps;
+  const tree = await readTree(repository, input.snapshotId, chunks);
   const selected = input.paths === undefined ? tree : tree.filter((e) => input.paths!.some((p) => e.path === p || e.path.startsWith(`${p}/`)));
   if (input.paths !== undefined) {
     const missing = input.paths.filter((p) => !tree.some((e) => e.path === p));
@@ -87,8 +101,7 @@ export async function restoreSnapshot(
     } else {
       let written = 0;
       await files.writeFile(input.targetRoot, at(entry.path), (async function* () {
-        for (const id of entry.chunks ?? []) {
-          const chunk = await repository.readChunk(id);
+        for await (const chunk of readAhead(entry.chunks ?? [], (id) => chunks.read(id), CHUNKS_READ_AHEAD)) {
           written += chunk.length;
           yield chunk;
         }
@@ -103,8 +116,13 @@ export async function restoreSnapshot(
   return result;
 }
 
-/** Files restored at once: enough to overlap I/O waits, few enough to bound memory (each holds up to one chunk, ≤ 8 MiB by default). */
+/**
+ * Files restored at once: enough to overlap I/O waits, few enough to bound memory (each holds up to
+ * CHUNKS_READ_AHEAD chunks, ≤ 8 MiB each by default).
+ */
 const RESTORE_CONCURRENCY = 4;
+/** A file's chunks read at once: the next is read and opened (decrypted, decompressed) while the current is written. */
+const CHUNKS_READ_AHEAD = 2;
 
 /** Runs `work` on every item, at most `limit` at once; the first failure is thrown once all started ones have ended. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -9,11 +9,12 @@
  * once its content is durable; a crash before the commit leaves only temporary files.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../../domain/errors';
 import { isValidStoreKey } from '../../backup-server/domain/repository-layout';
 import type { RepositoryStore, RepositoryWriteBatch } from '../repository-store';
+import { FileRangeReader, openForRead, readFully } from './range-reader';
 
 const TMP_DIR = 'tmp';
 /** A temporary file older than this was abandoned (a crash before its batch committed); `sweepTemporary` removes it. */
@@ -29,25 +30,17 @@ export class FileRepositoryStore implements RepositoryStore {
   }
 
   async readRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
-    let handle;
+    const handle = await openForRead(this.pathOf(key));
+    if (handle === undefined) return undefined;
     try {
-      handle = await open(this.pathOf(key), 'r');
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
-    try {
-      const buffer = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return filled === length ? buffer : buffer.subarray(0, filled);
+      return await readFully(handle, offset, length);
     } finally {
       await handle.close();
     }
+  }
+
+  openRangeReader(): FileRangeReader {
+    return new FileRangeReader((key) => this.pathOf(key));
   }
 
   async sweepTemporary(): Promise<number> {
@@ -113,6 +106,29 @@ export class FileRepositoryStore implements RepositoryStore {
         staged.push({ temp: await this.staged(data, { sync: false }), target });
         return true;
       },
+      openStreamedWrite: () => {
+        if (committed) throw new Error('This write batch is already committed.');
+        const opening = this.openTemporary();
+        opening.catch(() => undefined); // surfaced by the first write or finish
+        return {
+          write: async (offset, data) => {
+            const { handle } = await opening;
+            let done = 0;
+            while (done < data.length) done += (await handle.write(data, done, data.length - done, offset + done)).bytesWritten;
+          },
+          finish: async (key) => {
+            const { handle, temp } = await opening;
+            await handle.close();
+            if (committed) throw new Error('This write batch is already committed.');
+            if (await this.exists(key)) {
+              await rm(temp, { force: true });
+              return false;
+            }
+            staged.push({ temp, target: this.pathOf(key) });
+            return true;
+          },
+        };
+      },
       commit: async () => {
         if (committed) return;
         committed = true;
@@ -169,7 +185,8 @@ export class FileRepositoryStore implements RepositoryStore {
     }
   }
 
-  private async staged(data: Uint8Array, options: { sync: boolean } = { sync: true }): Promise<string> {
+  /** A new temporary file in `tmp/`, open for writing. */
+  private async openTemporary(): Promise<{ handle: FileHandle; temp: string }> {
     const dir = path.join(this.location, TMP_DIR);
     const temp = path.join(dir, `${randomBytes(12).toString('hex')}.tmp`);
     // Owner-only: the server's state holds its identity key, and nobody else needs the repository's files.
@@ -178,6 +195,11 @@ export class FileRepositoryStore implements RepositoryStore {
       await mkdir(dir, { recursive: true });
       return open(temp, 'wx', 0o600);
     });
+    return { handle, temp };
+  }
+
+  private async staged(data: Uint8Array, options: { sync: boolean } = { sync: true }): Promise<string> {
+    const { handle, temp } = await this.openTemporary();
     try {
       await handle.writeFile(data);
       if (options.sync) await handle.sync();
