@@ -8,7 +8,7 @@ import { checksumPartBlobName, manifestBlobName, stagingBlobName } from '../../l
 import { commitRecoveryPoint, sweepUncommitted } from '../../lib/engine/backup/commit-recovery-point';
 import type { BackupEngineDeps } from '../../lib/engine/engine-deps';
 import { loadLatestManifest, planDiskBackup } from '../../lib/engine/backup/plan-disk-backup';
-import { expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
+import { deleteInstantSnapshotWithTwins, expireInstantSnapshots, listInstantSnapshots, snapshotDisks } from '../../lib/engine/sources/page-blob/instant-snapshots';
 import { stageDisk, sweepStagingBlobs } from '../../lib/engine/sources/page-blob/staging';
 import { transferSegment } from '../../lib/engine/backup/transfer-segment';
 import type { PageBlobStore } from '../../lib/stores/page-blob-store';
@@ -241,7 +241,7 @@ describe('backup engine: recovery and housekeeping', () => {
     await expectReplicaEqualsSource(deps, vmDisk, fourth.manifest);
   });
 
-  it('keeps one instant snapshot per disk and point when a snapshot request was answered only on its retry (the first took effect)', async () => {
+  it('deletes the twin of an instant snapshot (a snapshot request answered only on its retry, the first took effect) with the recorded one, and no other point\'s', async () => {
     const deps = azuriteEngineDeps(azurite().connectionString);
     const { vmDisk } = await sourceDisk(azurite().connectionString);
     const itemId = uniqueName('vm');
@@ -253,12 +253,18 @@ describe('backup engine: recovery and housekeeping', () => {
         return source.createSnapshot(...args);
       },
     });
-
     const [taken] = await snapshotDisks({ ...deps, source: retriedAfterLostAnswer }, { itemId, recoveryPointId: '1', disks: [vmDisk] });
+    await snapshotDisks(deps, { itemId, recoveryPointId: '2', disks: [vmDisk] });
+    const listed = async () => {
+      const snapshots = [];
+      for await (const s of listInstantSnapshots(deps, { itemId, containers: [vmDisk.container] })) snapshots.push(s.recoveryPointId);
+      return snapshots.sort();
+    };
+    expect(await listed()).toEqual(['1', '1', '2']);
 
-    const listed = [];
-    for await (const s of listInstantSnapshots(deps, { itemId, containers: [vmDisk.container] })) listed.push(s.snapshot);
-    expect(listed).toEqual([taken.snapshot]);
+    await deleteInstantSnapshotWithTwins(source, taken);
+
+    expect(await listed()).toEqual(['2']);
   });
 
   it('lists and expires instant snapshots, and sweeps orphaned staging blobs', async () => {

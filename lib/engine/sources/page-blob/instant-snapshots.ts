@@ -11,6 +11,7 @@
 import { errors } from '../../../domain/errors';
 import { assertValidIdentifier, assertValidRecoveryPointId } from '../../domain/vault-layout';
 import type { BlobRef } from '../../../stores/disk-store';
+import type { PageBlobStore } from '../../../stores/page-blob-store';
 import { META } from '../../engine-deps';
 import type { PageBlobSourceDeps } from './page-blob-deps';
 
@@ -66,7 +67,6 @@ export async function snapshotDisks(deps: SnapshotDeps, input: SnapshotDisksInpu
           [META.kind]: 'instant',
         },
       });
-      await deleteTwins(deps, base, snapshot, input);
       const props = await deps.source.getBlobProperties({ ...base, snapshot });
       if (props === undefined) throw errors.blobNotFound(base.container, `${base.blob}?snapshot=${snapshot}`);
       return { itemId: input.itemId, recoveryPointId: input.recoveryPointId, lun: disk.lun, ...base, snapshot, createdAt, sizeBytes: props.size };
@@ -80,21 +80,6 @@ export async function snapshotDisks(deps: SnapshotDeps, input: SnapshotDisksInpu
   }
   deps.log.info(`Snapshotted ${taken.length} disk(s) of item ${input.itemId} for recovery point ${input.recoveryPointId}.`);
   return taken;
-}
-
-/**
- * A snapshot request whose answer was lost (a reset, a timeout) is retried by the SDK and takes a
- * second snapshot; only the one that answered is recorded, so the other would stay on the user's
- * disk forever. Snapshots of the same blob, item and point other than `kept` are deleted.
- */
-async function deleteTwins(deps: SnapshotDeps, base: BlobRef, kept: string, input: Pick<SnapshotDisksInput, 'itemId' | 'recoveryPointId'>): Promise<void> {
-  const twins: BlobRef[] = [];
-  for await (const entry of deps.source.listBlobs(base.container, { prefix: base.blob, includeSnapshots: true })) {
-    const meta = entry.metadata;
-    if (entry.name !== base.blob || entry.snapshot === undefined || entry.snapshot === kept) continue;
-    if (meta[META.kind] === 'instant' && meta[META.itemId] === input.itemId && meta[META.recoveryPointId] === input.recoveryPointId) twins.push({ ...base, snapshot: entry.snapshot });
-  }
-  await Promise.all(twins.map((twin) => deps.source.deleteSnapshot(twin)));
 }
 
 export interface ListInstantSnapshotsInput {
@@ -167,4 +152,27 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 function snapshotTime(snapshot: string): string {
   const ms = Date.parse(snapshot);
   return Number.isNaN(ms) ? new Date(0).toISOString() : new Date(ms).toISOString();
+}
+
+/**
+ * Deletes an instant snapshot together with its twins: a snapshot request whose answer was lost (a reset, a
+ * timeout) is retried by the SDK and takes a second snapshot, of which only the one that answered is recorded.
+ * Twins are the other snapshots of the same blob labelled with the same item and point; they go first, the
+ * recorded one last, so a re-run after a crash still finds them through it. Twins are left to delete here rather
+ * than when the snapshot is taken, because two runs of one opening may race and each would delete the other's.
+ */
+export async function deleteInstantSnapshotWithTwins(source: PageBlobStore, recorded: BlobRef & { snapshot: string }): Promise<void> {
+  const props = await source.getBlobProperties(recorded);
+  if (props === undefined) return;
+  const { [META.itemId]: itemId, [META.recoveryPointId]: recoveryPointId } = props.metadata;
+  const twins: BlobRef[] = [];
+  if (itemId !== undefined && recoveryPointId !== undefined) {
+    for await (const entry of source.listBlobs(recorded.container, { prefix: recorded.blob, includeSnapshots: true })) {
+      const meta = entry.metadata;
+      if (entry.name !== recorded.blob || entry.snapshot === undefined || entry.snapshot === recorded.snapshot) continue;
+      if (meta[META.kind] === 'instant' && meta[META.itemId] === itemId && meta[META.recoveryPointId] === recoveryPointId) twins.push({ ...recorded, snapshot: entry.snapshot });
+    }
+  }
+  await Promise.all(twins.map((twin) => source.deleteSnapshot(twin)));
+  await source.deleteSnapshot(recorded);
 }

@@ -20,7 +20,7 @@ import type { BlobOfView, OpenViewsRequest, SourceCapabilities, SourceDiskBacken
 import { probeStoreCapabilities } from './capability-probe';
 import { discoverVmDisks } from './discover-disks';
 import { EndpointDiskLocator, type LocatedDisk } from './endpoint-disk-locator';
-import { deleteInstantSnapshots, snapshotDisks } from './instant-snapshots';
+import { deleteInstantSnapshots, deleteInstantSnapshotWithTwins, snapshotDisks } from './instant-snapshots';
 import type { PageBlobSourceDeps } from './page-blob-deps';
 import { deleteStagingBlob, stageDisk, sweepStagingBlobs } from './staging';
 
@@ -121,7 +121,7 @@ export class PageBlobBackend implements SourceDiskBackend {
           throw errors.invalidConfiguration('sources', `no configured storage account holds the source disk of lun ${view.lun}`);
         }
         if (located.ref.snapshot === undefined) return;
-        await located.store.deleteSnapshot(located.ref);
+        await deleteInstantSnapshotWithTwins(located.store, { ...located.ref, snapshot: located.ref.snapshot });
       }),
     );
   }
